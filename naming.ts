@@ -1,0 +1,131 @@
+/**
+ * Physical names: the one place that turns logical names (the live server, an incident id, a database) into
+ * the names Azure, Kubernetes, PostgreSQL and the blob store see. The Pulumi program, the data-plane tool
+ * (`tool/`) and the drill all import it, so a name is never re-derived somewhere else (the seed's workflows
+ * re-derived them in bash, and drifted).
+ *
+ * Every function here is pure. Limits that the platforms enforce are exported as constants so the config
+ * validation can check names *before* anything is declared.
+ */
+import { DateTime } from "luxon";
+
+/** Azure Database for PostgreSQL flexible server names: 3–63 chars, lowercase letters, digits, hyphens, not starting or ending with a hyphen. */
+export const AZURE_SERVER_NAME = /^[a-z0-9](?:[a-z0-9-]{1,61}[a-z0-9])$/;
+/** Kubernetes DNS-1123 label (namespaces, Service names, container names): ≤ 63 chars. */
+export const DNS1123_LABEL = /^[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?$/;
+/** Kubernetes DNS-1123 subdomain (Deployment, Job, Ingress, Secret names): ≤ 253 chars, dot-separated labels. */
+export const DNS1123_SUBDOMAIN = /^(?=.{1,253}$)[a-z0-9](?:[-a-z0-9]*[a-z0-9])?(?:\.[a-z0-9](?:[-a-z0-9]*[a-z0-9])?)*$/;
+/**
+ * Job names are subdomains, but the Job controller copies the name into the `job-name` label of its pods and
+ * labels are ≤ 63 chars, so a Job's name is in practice a DNS-1123 label.
+ */
+export const JOB_NAME = DNS1123_LABEL;
+/** PostgreSQL truncates identifiers longer than NAMEDATALEN-1 = 63 bytes: a truncated name could collide. */
+export const PG_IDENTIFIER_MAX_BYTES = 63;
+/** An incident id is part of Job names and database names, so it is short and lowercase. */
+export const INCIDENT_ID = /^[a-z0-9](?:[a-z0-9-]{0,18}[a-z0-9])?$/;
+
+/** The point-in-time-restore copy of a live server (the seed's `s189t01-ittms-stg-pg-ptr`). */
+export function ptrServerName(liveServerName: string): string {
+  return `${liveServerName}-ptr`;
+}
+
+/** The Azure resource id of a flexible server; the PTR copy names its source by this id. */
+export function flexibleServerId(subscriptionId: string, resourceGroup: string, serverName: string): string {
+  return (
+    `/subscriptions/${subscriptionId}/resourceGroups/${resourceGroup}` +
+    `/providers/Microsoft.DBforPostgreSQL/flexibleServers/${serverName}`
+  );
+}
+
+/** The host name Azure gives a flexible server (public cloud). */
+export function serverFqdn(serverName: string): string {
+  return `${serverName}.postgres.database.azure.com`;
+}
+
+/** `YYYYMMDDTHHMMSSZ`, always UTC: sorts lexically in time order, which `list` and `latest` rely on. */
+export function compactUtc(instant: DateTime | Date): string {
+  const dt = instant instanceof Date ? DateTime.fromJSDate(instant) : instant;
+  return dt.toUTC().toFormat("yyyyLLdd'T'HHmmss'Z'");
+}
+
+/** Parses `compactUtc` back; undefined if the text is not exactly that shape. */
+export function parseCompactUtc(text: string): DateTime | undefined {
+  if (!/^\d{8}T\d{6}Z$/.test(text)) return undefined;
+  const dt = DateTime.fromFormat(text, "yyyyLLdd'T'HHmmss'Z'", { zone: "utc" });
+  return dt.isValid ? dt : undefined;
+}
+
+/** Where a backup blob goes: `<prefix>/<db>_<YYYYMMDDTHHMMSSZ>` (the style guide's deterministic name). */
+export function backupBlobName(prefix: string, database: string, startedAt: DateTime | Date): string {
+  return `${trimSlashes(prefix)}/${database}_${compactUtc(startedAt)}`;
+}
+
+/** Reads `<prefix>/<db>_<stamp>` back into its parts; undefined for any other blob under the prefix. */
+export function parseBackupBlobName(
+  name: string,
+): { prefix: string; database: string; startedAt: DateTime } | undefined {
+  const slash = name.lastIndexOf("/");
+  const base = name.slice(slash + 1);
+  const m = /^(.+)_(\d{8}T\d{6}Z)$/.exec(base);
+  if (!m) return undefined;
+  const startedAt = parseCompactUtc(m[2]!);
+  if (!startedAt) return undefined;
+  return { prefix: slash < 0 ? "" : name.slice(0, slash), database: m[1]!, startedAt };
+}
+
+/** Blob prefixes, one per kind of backup, so a nightly `latest` can never pick an incident's copy. */
+export const backupPrefix = {
+  /** The scheduled nightly dump of the live server. */
+  nightly: (liveServerName: string): string => `nightly/${liveServerName}`,
+  /** "Back up the flawed database" before anything else happens in a loss-of-data incident. */
+  flawed: (incidentId: string, liveServerName: string): string => `incident/${incidentId}/flawed/${liveServerName}`,
+  /** "Upload the restored database to storage": the PTR copy's dump, the input of the restore. */
+  ptrCopy: (incidentId: string, liveServerName: string): string =>
+    `incident/${incidentId}/ptr/${ptrServerName(liveServerName)}`,
+} as const;
+
+/** The identifier-safe form of a run id (`-` is legal in DNS names but would need quoting in SQL). */
+export function runIdForSql(runId: string): string {
+  return runId.replace(/-/g, "_");
+}
+
+/** The database a restore fills before the swap; dropped by nobody automatically. */
+export function stagingDatabaseName(database: string, runId: string): string {
+  return `${database}_restore_${runIdForSql(runId)}`;
+}
+
+/** What the live database is renamed to by the swap: kept, never dropped by the tool. */
+export function beforeDatabaseName(database: string, runId: string): string {
+  return `${database}_before_${runIdForSql(runId)}`;
+}
+
+/** Byte length as PostgreSQL counts it (UTF-8). */
+export function pgIdentifierBytes(identifier: string): number {
+  return Buffer.byteLength(identifier, "utf8");
+}
+
+/** Run ids: the data steps of one incident. The restore of a PTR copy carries its restore time, so choosing a new time is a new run. */
+export const runId = {
+  flawedBackup: (incidentId: string): string => `${incidentId}-flawed`,
+  ptrRestore: (incidentId: string, restoreTimeUtc: DateTime): string =>
+    `${incidentId}-${compactUtc(restoreTimeUtc).toLowerCase()}`,
+  rebuildRestore: (incidentId: string): string => `${incidentId}-rebuild`,
+} as const;
+
+/** Kubernetes object names derived from the service's base name. */
+export const k8sName = {
+  maintenancePage: (service: string): string => `${service}-maintenance`,
+  maintenanceMessage: (service: string): string => `${service}-maintenance-message`,
+  publicIngress: (service: string): string => `${service}-public`,
+  temporaryIngress: (service: string): string => `${service}-temp`,
+  nightlyBackup: (service: string): string => `${service}-db-backup`,
+  dataToolSecret: (service: string): string => `${service}-dr-db-credentials`,
+  storageSecret: (service: string): string => `${service}-dr-storage`,
+  /** One Job per run id and step: a later `pulumi up` sees the same name and does not run it again. */
+  job: (step: "backup-flawed" | "restore" | "compare", id: string): string => `dr-${id}-${step}`,
+} as const;
+
+function trimSlashes(s: string): string {
+  return s.replace(/^\/+|\/+$/g, "");
+}
