@@ -80,9 +80,12 @@ export const backupPrefix = {
   nightly: (liveServerName: string): string => `nightly/${liveServerName}`,
   /** "Back up the flawed database" before anything else happens in a loss-of-data incident. */
   flawed: (incidentId: string, liveServerName: string): string => `incident/${incidentId}/flawed/${liveServerName}`,
-  /** "Upload the restored database to storage": the PTR copy's dump, the input of the restore. */
-  ptrCopy: (incidentId: string, liveServerName: string): string =>
-    `incident/${incidentId}/ptr/${ptrServerName(liveServerName)}`,
+  /**
+   * "Upload the restored database to storage": the PTR copy's dump, the input of the restore. One prefix per
+   * restore time, so `latest` under it is always the dump of the copy made for that time.
+   */
+  ptrCopy: (incidentId: string, liveServerName: string, restoreTimeUtc: DateTime): string =>
+    `incident/${incidentId}/ptr/${ptrServerName(liveServerName)}/${compactUtc(restoreTimeUtc)}`,
 } as const;
 
 /** The identifier-safe form of a run id (`-` is legal in DNS names but would need quoting in SQL). */
@@ -105,13 +108,21 @@ export function pgIdentifierBytes(identifier: string): number {
   return Buffer.byteLength(identifier, "utf8");
 }
 
-/** Run ids: the data steps of one incident. The restore of a PTR copy carries its restore time, so choosing a new time is a new run. */
+/**
+ * Run ids of the restores: the key of their idempotence (a run id whose `<db>_before_<run id>` exists has
+ * completed) and part of the database names they create, so they are short. A PTR restore is identified by
+ * its restore time (a new time is a new run); a rebuild's restore by the incident.
+ */
 export const runId = {
-  flawedBackup: (incidentId: string): string => `${incidentId}-flawed`,
-  ptrRestore: (incidentId: string, restoreTimeUtc: DateTime): string =>
-    `${incidentId}-${compactUtc(restoreTimeUtc).toLowerCase()}`,
-  rebuildRestore: (incidentId: string): string => `${incidentId}-rebuild`,
+  ptrRestore: (restoreTimeUtc: DateTime): string => `pitr-${compactUtc(restoreTimeUtc).toLowerCase()}`,
+  rebuildRestore: (incidentId: string): string => `rebuild-${incidentId}`,
 } as const;
+/** The longest run id either kind can produce for an incident id (used to check database name lengths). */
+export function longestRunId(incidentId: string): string {
+  const ptr = runId.ptrRestore(DateTime.fromMillis(0, { zone: "utc" }));
+  const rebuild = runId.rebuildRestore(incidentId);
+  return ptr.length >= rebuild.length ? ptr : rebuild;
+}
 
 /** Kubernetes object names derived from the service's base name. */
 export const k8sName = {
@@ -122,9 +133,15 @@ export const k8sName = {
   nightlyBackup: (service: string): string => `${service}-db-backup`,
   dataToolSecret: (service: string): string => `${service}-dr-db-credentials`,
   storageSecret: (service: string): string => `${service}-dr-storage`,
-  /** One Job per run id and step: a later `pulumi up` sees the same name and does not run it again. */
-  job: (step: "backup-flawed" | "restore" | "compare", id: string): string => `dr-${id}-${step}`,
+  /**
+   * One Job per incident, step and (for PTR steps) restore time: a later `pulumi up` sees the same name and
+   * inputs and does not run it again; a new restore time is a new Job.
+   */
+  job: (incidentId: string, step: JobStep, restoreTimeUtc?: DateTime): string =>
+    `dr-${incidentId}-${step}` + (restoreTimeUtc === undefined ? "" : `-${compactUtc(restoreTimeUtc).toLowerCase()}`),
 } as const;
+
+export type JobStep = "backup-flawed" | "backup-ptr" | "restore" | "compare";
 
 function trimSlashes(s: string): string {
   return s.replace(/^\/+|\/+$/g, "");

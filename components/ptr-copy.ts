@@ -1,0 +1,61 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as dbforpostgresql from "@pulumi/azure-native/dbforpostgresql";
+import type { PtrCopyPlan } from "../plan";
+
+export interface PtrCopyArgs {
+  /** Name, restore time (UTC) and network of the copy. */
+  readonly plan: PtrCopyPlan;
+  /** The live server's resource id (a real reference, so the copy is created after the live server exists). */
+  readonly sourceServerId: pulumi.Input<string>;
+}
+
+/**
+ * The point-in-time-restore copy (seed scenario 2): a separate server `<live>-ptr` restored by Azure from the
+ * live server's backups to `pointInTimeUTC`. It never touches the live server. Not protected: the runbook's
+ * tidy-up deletes it, which here means removing `ptr` from the config (or `drMode none`).
+ */
+export class PtrCopy extends pulumi.ComponentResource {
+  public readonly server: dbforpostgresql.Server;
+  public readonly serverName: pulumi.Output<string>;
+  public readonly fqdn: pulumi.Output<string>;
+  public readonly pointInTimeUtc: string;
+
+  constructor(name: string, args: PtrCopyArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("service-dr:index:PtrCopy", name, {}, opts);
+    const p = args.plan;
+    this.pointInTimeUtc = p.pointInTimeUtc;
+    this.server = new dbforpostgresql.Server(
+      `${name}-server`,
+      {
+        serverName: p.name,
+        resourceGroupName: p.resourceGroup,
+        location: p.location,
+        createMode: "PointInTimeRestore",
+        sourceServerResourceId: args.sourceServerId,
+        // Create-only: a new restore time replaces the copy (see replaceOnChanges below).
+        pointInTimeUTC: p.pointInTimeUtc,
+        // The copy inherits SKU, storage and version from the source; network is given so it lands in the
+        // same delegated subnet and private DNS zone as the live server.
+        network: {
+          delegatedSubnetResourceId: p.network.delegatedSubnetId,
+          privateDnsZoneArmResourceId: p.network.privateDnsZoneId,
+          publicNetworkAccess: "Disabled",
+        },
+        tags: { "service-dr": "ptr-copy", "service-dr-restore-point": p.pointInTimeUtc },
+      },
+      {
+        parent: this,
+        // Azure applies pointInTimeUTC only at creation: a different restore time must be a new copy.
+        replaceOnChanges: ["pointInTimeUTC"],
+        // The copy's name is fixed (<live>-ptr), so the old copy must go before its replacement is created.
+        deleteBeforeReplace: true,
+        // Azure does not return sourceServerResourceId for a restored server: without this every refresh
+        // would show drift and the next up would try to "fix" a create-only field.
+        ignoreChanges: ["sourceServerResourceId"],
+      },
+    );
+    this.serverName = this.server.name;
+    this.fqdn = this.server.fullyQualifiedDomainName.apply((f) => f ?? p.fqdn);
+    this.registerOutputs({ serverName: this.serverName, fqdn: this.fqdn, pointInTimeUtc: this.pointInTimeUtc });
+  }
+}

@@ -1,0 +1,46 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as k8s from "@pulumi/kubernetes";
+import type { ReplicasPlan } from "../plan";
+
+export interface ReplicaCountsArgs {
+  /** Namespace and, per deployment id (web, worker), the name and desired replica count. */
+  readonly plan: ReplicasPlan;
+}
+
+/**
+ * "Stop the service": the web and worker Deployments' replica counts, set by server-side-apply patches.
+ *
+ * The patches live for the life of the stack and switch between the normal count and 0. Deleting a
+ * DeploymentPatch would hand `spec.replicas` back and Kubernetes would reset it to 1 — not to the old count —
+ * so a patch is never removed just because the incident ended. (An HorizontalPodAutoscaler on a deployment
+ * would undo a scale to 0: docs/runbook.md.)
+ */
+export class ReplicaCounts extends pulumi.ComponentResource {
+  public readonly patches: Readonly<Record<string, k8s.apps.v1.DeploymentPatch>>;
+  public readonly replicas: Readonly<Record<string, number>>;
+
+  constructor(name: string, args: ReplicaCountsArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("service-dr:index:ReplicaCounts", name, {}, opts);
+    const patches: Record<string, k8s.apps.v1.DeploymentPatch> = {};
+    const replicas: Record<string, number> = {};
+    for (const [id, d] of Object.entries(args.plan.deployments)) {
+      patches[id] = new k8s.apps.v1.DeploymentPatch(
+        `${name}-${id}`,
+        {
+          metadata: {
+            name: d.name,
+            namespace: args.plan.namespace,
+            // The app's own deploy pipeline also applies spec.replicas; force takes the field over from it.
+            annotations: { "pulumi.com/patchForce": "true" },
+          },
+          spec: { replicas: d.desired },
+        },
+        { parent: this },
+      );
+      replicas[id] = d.desired;
+    }
+    this.patches = patches;
+    this.replicas = replicas;
+    this.registerOutputs({ replicas: this.replicas });
+  }
+}

@@ -1,0 +1,456 @@
+/**
+ * Stack configuration: the only module that reads `pulumi.Config`.
+ *
+ * `readRawConfig()` collects the `service-dr:*` keys as plain values; `parseConfig(raw, now)` validates them
+ * with a schema plus the cross-field and time checks, and throws one `ConfigError` listing *every* problem —
+ * each naming the key, what is allowed and what was received — before the program declares anything.
+ * `parseConfig` is pure, so the tests drive it with tables of raw objects.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { DateTime, Duration } from "luxon";
+import { z } from "zod";
+import {
+  AZURE_SERVER_NAME,
+  DNS1123_LABEL,
+  DNS1123_SUBDOMAIN,
+  INCIDENT_ID,
+  PG_IDENTIFIER_MAX_BYTES,
+  beforeDatabaseName,
+  pgIdentifierBytes,
+  ptrServerName,
+  longestRunId,
+  stagingDatabaseName,
+} from "./naming";
+import { azureUtc, humanInZone, isValidZone, resolveRestoreTime, restoreWindow, windowProblem } from "./time";
+import type { ResolvedTime } from "./time";
+
+export const PROJECT = "service-dr";
+
+/** Thrown with every problem found; nothing has been declared when it is thrown. */
+export class ConfigError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(
+      `Invalid stack configuration (${problems.length} problem${problems.length === 1 ? "" : "s"}); nothing was changed:\n` +
+        problems.map((p) => `  - ${p}`).join("\n"),
+    );
+    this.name = "ConfigError";
+  }
+  /** Pulumi prints only the message for errors marked so: the problems are the whole story. */
+  get hideStack(): boolean {
+    return true;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Building blocks. Each carries its own "what is allowed" text; formatIssue() adds the key and what was received.
+
+const oneOf = <const T extends readonly [string, ...string[]]>(values: T) =>
+  z.enum(values, { error: `must be one of: ${values.join(", ")}` });
+const wholeNumber = (min: number, max?: number) => {
+  const text =
+    max === undefined ? `must be a whole number ≥ ${min}` : `must be a whole number from ${min} to ${max}`;
+  const n = z.number({ error: text }).int({ error: text }).min(min, { error: text });
+  return max === undefined ? n : n.max(max, { error: text });
+};
+const bool = () => z.boolean({ error: "must be true or false" });
+const text = (what = "a non-empty string") => z.string({ error: `must be ${what}` }).min(1, { error: `must be ${what}` });
+const matching = (re: RegExp, what: string) => z.string({ error: `must be ${what}` }).regex(re, { error: `must be ${what}` });
+
+const SERVER_NAME_TEXT = "3–63 lowercase letters, digits and hyphens, not starting or ending with a hyphen (Azure's rule)";
+const LABEL_TEXT = "a DNS-1123 label: ≤ 63 lowercase letters, digits and hyphens, starting and ending alphanumeric";
+const SUBDOMAIN_TEXT = "a DNS-1123 subdomain: lowercase letters, digits, '-' and '.', starting and ending alphanumeric";
+const HOST = /^(?=.{1,253}$)(?:[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
+const HOST_TEXT = "a lowercase DNS host name such as app.example.gov.uk";
+const AZURE_ID = /^\/subscriptions\/[0-9a-f-]{36}\/resourceGroups\/[^/]+\/providers\/[^/]+\/.+[^/]$/i;
+const AZURE_ID_TEXT = "an Azure resource id (/subscriptions/<guid>/resourceGroups/<rg>/providers/…)";
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const STORAGE_ACCOUNT = /^[a-z0-9]{3,24}$/;
+const CONTAINER = /^[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9])){2,62}$/;
+const CRON = /^(\S+\s+){4}\S+$/;
+const PG_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
+
+const networkSchema = z.strictObject({
+  /** Subnet delegated to Microsoft.DBforPostgreSQL/flexibleServers. */
+  delegatedSubnetId: matching(AZURE_ID, AZURE_ID_TEXT),
+  /** Private DNS zone the server registers in (…privatelink.postgres.database.azure.com or a custom zone). */
+  privateDnsZoneId: matching(AZURE_ID, AZURE_ID_TEXT),
+});
+
+const schema = z.strictObject({
+  /** IANA zone the operators think in; wall-clock restore times are read in it. */
+  timeZone: text("an IANA time zone such as Europe/London"),
+  drMode: oneOf(["none", "ptr", "rebuild"]).default("none"),
+  drPhase: oneOf(["isolate", "restore", "validate"]).default("isolate"),
+  /** Names this incident's Jobs and kept databases; required in ptr and rebuild modes. */
+  incidentId: matching(INCIDENT_ID, "1–20 lowercase letters, digits and hyphens, e.g. inc-20261124").optional(),
+  ptr: z
+    .strictObject({
+      restoreTime: text("an ISO-8601 date-time").optional(),
+      /** When the copy was requested: the window is checked against this instead of now (see docs/runbook.md). */
+      requestedAt: text("an ISO-8601 date-time with offset").optional(),
+    })
+    .optional(),
+  rebuild: z
+    .strictObject({
+      from: oneOf(["backup", "revive", "geo"]).default("backup"),
+      /** `backup`: which nightly dump to restore: `latest` or a blob name under the nightly prefix. */
+      backupBlob: text("latest or a blob name").default("latest"),
+      /** `revive`: when the server was deleted (Azure keeps a dropped server revivable for 5 days). */
+      deletedAt: text("an ISO-8601 date-time").optional(),
+      /** `geo`: the paired region to restore into, and that region's network. */
+      location: text("an Azure region such as ukwest").optional(),
+      network: networkSchema.optional(),
+    })
+    .optional(),
+  /** Overrides outside an incident (planned maintenance): force one lever whatever the mode. */
+  maintenance: bool().optional(),
+  freeze: bool().optional(),
+  stopService: bool().optional(),
+  /** The maintenance page text; change it during an incident with one config set. */
+  maintenanceMessage: text().default(
+    "This service is unavailable while we carry out maintenance. Please try again later.",
+  ),
+  azure: z.strictObject({
+    subscriptionId: matching(GUID, "a subscription GUID"),
+    resourceGroup: text(),
+    location: text("an Azure region such as uksouth"),
+  }),
+  postgres: z.strictObject({
+    serverName: matching(AZURE_SERVER_NAME, SERVER_NAME_TEXT),
+    version: oneOf(["13", "14", "15", "16", "17"]),
+    sku: z.strictObject({
+      name: text("an Azure SKU name such as Standard_B1ms"),
+      tier: oneOf(["Burstable", "GeneralPurpose", "MemoryOptimized"]),
+    }),
+    storageSizeGb: wholeNumber(32, 32767),
+    backupRetentionDays: wholeNumber(7, 35).default(7),
+    geoRedundantBackup: bool().default(false),
+    highAvailability: oneOf(["Disabled", "SameZone", "ZoneRedundant"]).default("Disabled"),
+    availabilityZone: oneOf(["1", "2", "3"]).optional(),
+    standbyAvailabilityZone: oneOf(["1", "2", "3"]).optional(),
+    network: networkSchema,
+    administratorLogin: matching(PG_NAME, "a PostgreSQL role name (lowercase letters, digits, _)"),
+    databases: z.record(
+      matching(PG_NAME, "a PostgreSQL database name (lowercase letters, digits, _)"),
+      z.strictObject({ charset: text().default("UTF8"), collation: text().default("en_US.utf8") }),
+    ),
+    /** The application's database: the one the backup, restore and compare steps act on. */
+    appDatabase: matching(PG_NAME, "a key of postgres.databases"),
+    parameters: z.record(z.string(), z.string({ error: "must be a string (Azure server parameter values are strings)" })).default({}),
+  }),
+  kubernetes: z.strictObject({
+    namespace: matching(DNS1123_LABEL, LABEL_TEXT),
+    /** Base name of the objects this program creates (`<service>-maintenance`, …). */
+    service: matching(DNS1123_LABEL, LABEL_TEXT),
+    deployments: z.record(
+      matching(/^[a-z][a-z0-9-]*$/, "a short lowercase id such as web or worker"),
+      z.strictObject({ name: matching(DNS1123_SUBDOMAIN, SUBDOMAIN_TEXT), replicas: wholeNumber(0) }),
+    ),
+    app: z.strictObject({ serviceName: matching(DNS1123_LABEL, LABEL_TEXT), port: wholeNumber(1, 65535) }),
+    publicHost: matching(HOST, HOST_TEXT),
+    temporaryHost: matching(HOST, HOST_TEXT),
+    ingressClassName: text().default("nginx"),
+    tlsSecretName: matching(DNS1123_SUBDOMAIN, SUBDOMAIN_TEXT).optional(),
+    maintenanceImage: text("a container image reference").default("nginx:1.27-alpine"),
+  }),
+  github: z.strictObject({
+    repository: matching(/^[A-Za-z0-9_.-]+$/, "a repository name (without the owner; the owner is github:owner)"),
+    branch: text().default("main"),
+    approvers: z
+      .strictObject({ normal: wholeNumber(0, 6).default(1), freeze: wholeNumber(0, 6).default(6) })
+      .default({ normal: 1, freeze: 6 }),
+    enforceAdmins: bool().default(false),
+    requiredStatusChecks: z.array(text(), { error: "must be a list of status check names" }).default([]),
+  }),
+  backup: z.strictObject({
+    storageAccountName: matching(STORAGE_ACCOUNT, "3–24 lowercase letters and digits (Azure's rule)"),
+    container: matching(CONTAINER, "3–63 lowercase letters, digits and single hyphens").default("database-backups"),
+    retentionDays: wholeNumber(1, 3650).default(7),
+    schedule: matching(CRON, "a five-field cron expression such as '0 2 * * *'").default("0 2 * * *"),
+  }),
+  dataTool: z.strictObject({
+    image: text("a container image reference"),
+    parallelJobs: wholeNumber(1, 16).default(2),
+  }),
+});
+
+type Parsed = z.output<typeof schema>;
+export type DrMode = Parsed["drMode"];
+export type DrPhase = Parsed["drPhase"];
+export type RebuildFrom = NonNullable<Parsed["rebuild"]>["from"];
+
+/** What the plan gets: the schema's output plus the resolved times (all checks passed). */
+export interface StackConfig extends Readonly<Omit<Parsed, "ptr" | "rebuild">> {
+  readonly ptr: { readonly restore?: ResolvedTime; readonly requestedAt?: DateTime } | undefined;
+  readonly rebuild:
+    | (Readonly<Omit<NonNullable<Parsed["rebuild"]>, "deletedAt">> & { readonly deletedAt?: ResolvedTime })
+    | undefined;
+}
+
+/** Keys this program reads; anything else under `service-dr:` is a typo and is reported. */
+export const CONFIG_KEYS = Object.keys(schema.shape) as readonly string[];
+/** Secrets the operator sets once with `pulumi config set --secret`; never in committed stack files. */
+export const SECRET_KEYS = ["postgresAdminPassword"] as const;
+const OBJECT_KEYS = new Set(["ptr", "rebuild", "azure", "postgres", "kubernetes", "github", "backup", "dataTool"]);
+const BOOLEAN_KEYS = new Set(["maintenance", "freeze", "stopService"]);
+
+/** A dropped flexible server can be revived for this long after deletion. */
+export const REVIVE_WINDOW = Duration.fromObject({ days: 5 });
+
+/**
+ * Reads every `service-dr:*` key as a plain value. Top-level values arrive as strings (that is how
+ * `pulumi config set` stores them); structured keys are JSON and the three override switches are booleans.
+ * Returns the raw object and the problems found while reading (bad JSON, unknown keys).
+ */
+export function readRawConfig(): { raw: Record<string, unknown>; problems: string[] } {
+  const all = pulumi.runtime.allConfig();
+  const raw: Record<string, unknown> = {};
+  const problems: string[] = [];
+  for (const [fullKey, value] of Object.entries(all)) {
+    if (!fullKey.startsWith(`${PROJECT}:`)) continue;
+    const key = fullKey.slice(PROJECT.length + 1);
+    if ((SECRET_KEYS as readonly string[]).includes(key)) continue;
+    if (!CONFIG_KEYS.includes(key)) {
+      problems.push(`${key}: is not a setting of this program; known settings are: ${CONFIG_KEYS.join(", ")}, ${SECRET_KEYS.join(", ")}`);
+      continue;
+    }
+    raw[key] = decodeTopLevel(key, value, problems);
+  }
+  return { raw, problems };
+}
+
+function decodeTopLevel(key: string, value: string, problems: string[]): unknown {
+  if (OBJECT_KEYS.has(key)) {
+    try {
+      return JSON.parse(value) as unknown;
+    } catch (cause) {
+      problems.push(`${key}: must be a structured value (a YAML map in the stack file); received ${JSON.stringify(value)} (${String(cause)})`);
+      return undefined;
+    }
+  }
+  if (BOOLEAN_KEYS.has(key)) {
+    if (value === "true") return true;
+    if (value === "false") return false;
+  }
+  return value;
+}
+
+/** Reads and validates the stack's config; throws ConfigError with every problem. */
+export function loadConfig(now: DateTime): StackConfig {
+  const { raw, problems } = readRawConfig();
+  const secretsPresent = new Set(
+    Object.keys(pulumi.runtime.allConfig())
+      .filter((k) => k.startsWith(`${PROJECT}:`))
+      .map((k) => k.slice(PROJECT.length + 1)),
+  );
+  for (const key of SECRET_KEYS) {
+    if (!secretsPresent.has(key)) {
+      problems.push(`${key}: is required and must be a secret; set it once with: pulumi config set --secret ${key} <value>`);
+    }
+  }
+  return parseConfig(raw, now, problems);
+}
+
+/**
+ * Validates a raw config object. Pure: `now` is the clock for every time check. `earlier` are problems found
+ * while reading, reported together with the schema's.
+ */
+export function parseConfig(raw: Record<string, unknown>, now: DateTime, earlier: readonly string[] = []): StackConfig {
+  const problems = [...earlier];
+  const result = schema.safeParse(raw);
+  if (!result.success) {
+    for (const issue of result.error.issues) problems.push(...formatIssue(issue, raw));
+    // Cross-field checks need the parsed shape; report the schema's problems first, and still run the checks
+    // whose inputs did parse, so that the operator sees as much as possible in one go.
+    problems.push(...crossFieldProblems(raw, now).problems);
+    throw new ConfigError(problems);
+  }
+  const checked = crossFieldProblems(raw, now, result.data);
+  problems.push(...checked.problems);
+  if (problems.length > 0) throw new ConfigError(problems);
+  const data = result.data;
+  return {
+    ...data,
+    ptr: data.ptr === undefined ? undefined : { restore: checked.restore, requestedAt: checked.requestedAt },
+    rebuild: data.rebuild === undefined ? undefined : { ...data.rebuild, deletedAt: checked.deletedAt },
+  };
+}
+
+interface CrossFieldResult {
+  problems: string[];
+  restore?: ResolvedTime;
+  requestedAt?: DateTime;
+  deletedAt?: ResolvedTime;
+}
+
+/**
+ * Checks that relate keys to each other and to the clock. Works on the raw object when the schema failed
+ * (checking only what is readable) and on the parsed one otherwise.
+ */
+function crossFieldProblems(raw: Record<string, unknown>, now: DateTime, data?: Parsed): CrossFieldResult {
+  const out: CrossFieldResult = { problems: [] };
+  const p = out.problems;
+  const zone = typeof raw.timeZone === "string" ? raw.timeZone : undefined;
+  const zoneOk = zone !== undefined && isValidZone(zone);
+  if (zone !== undefined && !zoneOk) {
+    p.push(`timeZone: must be an IANA time zone such as Europe/London or UTC; received ${JSON.stringify(zone)}`);
+  }
+  const mode = data?.drMode ?? (typeof raw.drMode === "string" ? raw.drMode : "none");
+  const phase = data?.drPhase ?? (typeof raw.drPhase === "string" ? raw.drPhase : "isolate");
+  const ptr = isRecord(raw.ptr) ? raw.ptr : undefined;
+  const rebuild = isRecord(raw.rebuild) ? raw.rebuild : undefined;
+  const postgres = isRecord(raw.postgres) ? raw.postgres : undefined;
+  const retention = data?.postgres.backupRetentionDays ?? (typeof postgres?.backupRetentionDays === "number" ? postgres.backupRetentionDays : 7);
+
+  if ((mode === "ptr" || mode === "rebuild") && raw.incidentId === undefined) {
+    p.push(
+      `incidentId: is required when drMode is ${mode} (it names this incident's Jobs and the databases the restore keeps); ` +
+        `allowed: 1–20 lowercase letters, digits and hyphens; received nothing. Set it with: pulumi config set incidentId inc-${now.toFormat("yyyyLLdd")}`,
+    );
+  }
+
+  // ptr.restoreTime: parse in the zone, then the window.
+  const restoreText = typeof ptr?.restoreTime === "string" ? ptr.restoreTime : undefined;
+  if (mode === "ptr" && (phase === "restore" || phase === "validate") && restoreText === undefined) {
+    p.push(
+      `ptr.restoreTime: is required when drMode is ptr and drPhase is ${phase} (the PTR copy is made at that time); received nothing. ` +
+        `Set it with: pulumi config set --path ptr.restoreTime 2026-11-24T13:05:00 (wall clock in ${zone ?? "the stack's timeZone"})`,
+    );
+  }
+  if (restoreText !== undefined && zoneOk) {
+    const r = resolveRestoreTime(restoreText, zone);
+    if (!r.ok) {
+      p.push(`ptr.restoreTime: ${r.problem}; received ${JSON.stringify(restoreText)}`);
+    } else {
+      out.restore = r.value;
+      let checkedAt = now.toUTC();
+      const requestedText = typeof ptr?.requestedAt === "string" ? ptr.requestedAt : undefined;
+      if (requestedText !== undefined) {
+        const req = DateTime.fromISO(requestedText, { setZone: true });
+        if (!req.isValid || !/([+-]\d{2}:?\d{2}|Z)$/.test(requestedText)) {
+          p.push(`ptr.requestedAt: must be an ISO-8601 date-time with an offset or Z; received ${JSON.stringify(requestedText)}`);
+        } else if (req > now) {
+          p.push(`ptr.requestedAt: must not be in the future (now is ${azureUtc(now)} UTC); received ${JSON.stringify(requestedText)}`);
+        } else {
+          out.requestedAt = req.toUTC();
+          checkedAt = req.toUTC();
+        }
+      }
+      // The window is only meaningful when the copy can still be (re)created: in ptr mode.
+      if (mode === "ptr") {
+        const problem = windowProblem(r.value.utc, restoreWindow(checkedAt, retention), checkedAt, zone);
+        if (problem !== undefined) {
+          const at = requestedText === undefined ? "" : ` (checked at ptr.requestedAt, ${azureUtc(checkedAt)} UTC)`;
+          p.push(`ptr.restoreTime: ${JSON.stringify(restoreText)} → ${azureUtc(r.value.utc)} UTC ${problem}${at}`);
+        }
+      }
+    }
+  }
+
+  // rebuild.*
+  const from = data?.rebuild?.from ?? (typeof rebuild?.from === "string" ? rebuild.from : "backup");
+  if (mode === "rebuild") {
+    if (from === "revive") {
+      const deletedText = typeof rebuild?.deletedAt === "string" ? rebuild.deletedAt : undefined;
+      if (deletedText === undefined) {
+        p.push(
+          `rebuild.deletedAt: is required when rebuild.from is revive (Azure revives a dropped server to its deletion time); ` +
+            `received nothing. Find it in the activity log and set: pulumi config set --path rebuild.deletedAt 2026-11-24T13:05:00`,
+        );
+      } else if (zoneOk) {
+        const r = resolveRestoreTime(deletedText, zone);
+        if (!r.ok) p.push(`rebuild.deletedAt: ${r.problem}; received ${JSON.stringify(deletedText)}`);
+        else if (r.value.utc > now) p.push(`rebuild.deletedAt: is in the future (${azureUtc(r.value.utc)} UTC, now ${azureUtc(now)} UTC); received ${JSON.stringify(deletedText)}`);
+        else if (r.value.utc < now.minus(REVIVE_WINDOW)) {
+          p.push(
+            `rebuild.deletedAt: is more than 5 days ago (${azureUtc(r.value.utc)} UTC); Azure can revive a dropped server only for 5 days ` +
+              `after deletion (since ${azureUtc(now.minus(REVIVE_WINDOW))} UTC, ${humanInZone(now.minus(REVIVE_WINDOW), zone)}); ` +
+              `use rebuild.from backup; received ${JSON.stringify(deletedText)}`,
+          );
+        } else out.deletedAt = r.value;
+      }
+    }
+    if (from === "geo") {
+      const geo = data?.postgres.geoRedundantBackup ?? postgres?.geoRedundantBackup;
+      if (geo !== true) {
+        p.push(
+          `rebuild.from: geo needs postgres.geoRedundantBackup true (set when the lost server was created); received geo with postgres.geoRedundantBackup ${JSON.stringify(geo ?? false)}; use rebuild.from backup or revive`,
+        );
+      }
+      if (rebuild?.location === undefined) p.push(`rebuild.location: is required when rebuild.from is geo (the paired region to restore into, e.g. ukwest); received nothing`);
+      if (rebuild?.network === undefined) p.push(`rebuild.network: is required when rebuild.from is geo (a delegated subnet and private DNS zone in rebuild.location); received nothing`);
+    }
+  }
+
+  if (data === undefined) return out;
+
+  // Checks over parsed values.
+  const pg = data.postgres;
+  if (ptrServerName(pg.serverName).length > 63) {
+    p.push(`postgres.serverName: must leave room for the PTR copy's name "${ptrServerName(pg.serverName)}" (≤ 63 characters, so ≤ 59 for the live name); received ${JSON.stringify(pg.serverName)} (${pg.serverName.length})`);
+  }
+  if (!(pg.appDatabase in pg.databases)) {
+    p.push(`postgres.appDatabase: must be one of the keys of postgres.databases (${Object.keys(pg.databases).join(", ") || "none declared"}); received ${JSON.stringify(pg.appDatabase)}`);
+  }
+  if (Object.keys(pg.databases).length === 0) p.push(`postgres.databases: must declare at least the application's database; received {}`);
+  if (pg.highAvailability !== "Disabled" && pg.sku.tier === "Burstable") {
+    p.push(`postgres.highAvailability: ${pg.highAvailability} is not available on the Burstable tier (allowed there: Disabled); received ${pg.highAvailability} with postgres.sku.tier Burstable`);
+  }
+  if (pg.highAvailability === "ZoneRedundant" && pg.availabilityZone !== undefined && pg.availabilityZone === pg.standbyAvailabilityZone) {
+    p.push(`postgres.standbyAvailabilityZone: must differ from postgres.availabilityZone for ZoneRedundant high availability; received ${pg.standbyAvailabilityZone} for both`);
+  }
+  const k = data.kubernetes;
+  if (Object.keys(k.deployments).length === 0) p.push(`kubernetes.deployments: must list the deployments to stop (web, worker); received {}`);
+  if (k.publicHost === k.temporaryHost) {
+    p.push(`kubernetes.temporaryHost: must differ from kubernetes.publicHost (the temporary ingress is how the app is validated while the public host shows the maintenance page); received ${k.temporaryHost} for both`);
+  }
+  const a = data.github.approvers;
+  if (a.freeze < a.normal) {
+    p.push(`github.approvers.freeze: must be ≥ github.approvers.normal (${a.normal}), or the freeze would loosen the branch protection; received ${a.freeze}`);
+  }
+  if (data.incidentId !== undefined) {
+    // The longest database names the restore creates must fit PostgreSQL's 63-byte identifiers, or they
+    // would be truncated and could collide.
+    const longestRun = longestRunId(data.incidentId);
+    for (const name of [beforeDatabaseName(pg.appDatabase, longestRun), stagingDatabaseName(pg.appDatabase, longestRun)]) {
+      if (pgIdentifierBytes(name) > PG_IDENTIFIER_MAX_BYTES) {
+        p.push(`incidentId: with postgres.appDatabase ${JSON.stringify(pg.appDatabase)} it makes the database name "${name}" longer than PostgreSQL's ${PG_IDENTIFIER_MAX_BYTES} bytes; use a shorter incidentId; received ${JSON.stringify(data.incidentId)}`);
+        break;
+      }
+    }
+  }
+  if (data.rebuild?.from === "geo" && data.rebuild.location === data.azure.location) {
+    p.push(`rebuild.location: must be another region than azure.location (${data.azure.location}) for a geo-restore; received ${JSON.stringify(data.rebuild.location)}`);
+  }
+  return out;
+}
+
+/** `key.path: <what is allowed>; received <value>` for one schema issue (one line per unknown key). */
+function formatIssue(issue: z.core.$ZodIssue, raw: Record<string, unknown>): string[] {
+  const key = issue.path.map(String).join(".");
+  if (issue.code === "unrecognized_keys") {
+    const where = key === "" ? "" : `${key}.`;
+    return issue.keys.map((k) => `${where}${k}: is not a known setting; check the spelling (the settings are declared in Pulumi.yaml)`);
+  }
+  const received = valueAt(raw, issue.path);
+  if (received === undefined && issue.code === "invalid_type") return [`${key}: is required and ${issue.message}; received nothing`];
+  return [`${key}: ${issue.message}; received ${JSON.stringify(received)}`];
+}
+
+function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
+  let cur: unknown = root;
+  for (const segment of path) {
+    if (!isRecord(cur) && !Array.isArray(cur)) return undefined;
+    cur = (cur as Record<PropertyKey, unknown>)[segment];
+  }
+  return cur;
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+/** The secrets, as Pulumi secret Outputs (presence is checked by loadConfig). */
+export function readSecrets(): { readonly postgresAdminPassword: pulumi.Output<string> } {
+  return { postgresAdminPassword: new pulumi.Config(PROJECT).requireSecret("postgresAdminPassword") };
+}

@@ -1,0 +1,355 @@
+/**
+ * The plan: a pure function from validated config and the clock to a typed, readonly description of the
+ * desired state. Components are built from the plan, never from raw config, so every decision the runbook
+ * makes (which levers are pulled in which mode and phase, which server is created how, which data steps run)
+ * is here and is tested as data.
+ */
+import type { DateTime } from "luxon";
+import type { DrMode, DrPhase, RebuildFrom, StackConfig } from "./config";
+import { flexibleServerId, k8sName, ptrServerName, serverFqdn } from "./naming";
+import { azureUtc, humanInZone } from "./time";
+
+/** Why a lever is in its state: pulled by the DR mode/phase, or forced by an override key. */
+export type LeverSource = "mode" | "override";
+export interface Lever {
+  readonly on: boolean;
+  readonly source: LeverSource;
+}
+
+export interface Levers {
+  /** Web and worker scaled to 0. */
+  readonly stopService: Lever;
+  /** Public host serves the maintenance page; the temporary ingress exposes the app for validation. */
+  readonly maintenance: Lever;
+  /** Required approvers raised to the freeze count. */
+  readonly freeze: Lever;
+}
+
+export interface ServerNetwork {
+  readonly delegatedSubnetId: string;
+  readonly privateDnsZoneId: string;
+}
+
+/**
+ * How the live server is created if it does not exist. Azure reads these fields only at creation; the
+ * component ignores later changes to them so that leaving `rebuild` mode never touches the server.
+ */
+export type LiveServerCreation =
+  | { readonly kind: "existing" }
+  | { readonly kind: "empty"; readonly createMode: "Create" }
+  | {
+      readonly kind: "revive";
+      readonly createMode: "ReviveDropped";
+      readonly sourceServerId: string;
+      readonly pointInTimeUtc: string;
+    }
+  | {
+      readonly kind: "geo";
+      readonly createMode: "GeoRestore";
+      readonly sourceServerId: string;
+      readonly pointInTimeUtc: string;
+    };
+
+export interface LiveServerPlan {
+  readonly name: string;
+  readonly id: string;
+  readonly fqdn: string;
+  readonly resourceGroup: string;
+  readonly location: string;
+  readonly version: string;
+  readonly sku: { readonly name: string; readonly tier: string };
+  readonly storageSizeGb: number;
+  readonly backupRetentionDays: number;
+  readonly geoRedundantBackup: "Enabled" | "Disabled";
+  readonly highAvailability: { readonly mode: string; readonly standbyAvailabilityZone?: string };
+  readonly availabilityZone?: string;
+  readonly network: ServerNetwork;
+  readonly administratorLogin: string;
+  readonly databases: Readonly<Record<string, { readonly charset: string; readonly collation: string }>>;
+  readonly appDatabase: string;
+  readonly parameters: Readonly<Record<string, string>>;
+  readonly creation: LiveServerCreation;
+}
+
+export interface PtrCopyPlan {
+  readonly name: string;
+  readonly fqdn: string;
+  readonly resourceGroup: string;
+  readonly location: string;
+  readonly network: ServerNetwork;
+  readonly sourceServerId: string;
+  /** Exactly what Azure gets: ISO 8601 UTC with `+00:00`. */
+  readonly pointInTimeUtc: string;
+  /** The same instant as the operator reads it in the stack's zone. */
+  readonly pointInTimeLocal: string;
+}
+
+export interface MaintenancePlan {
+  readonly namespace: string;
+  readonly on: boolean;
+  readonly pageName: string;
+  readonly message: string;
+  readonly image: string;
+  readonly publicIngressName: string;
+  readonly publicHost: string;
+  readonly temporaryIngressName: string;
+  /** Present while maintenance is on: the app on its own host, for validation. */
+  readonly temporaryHost: string | undefined;
+  readonly ingressClassName: string;
+  readonly tlsSecretName: string | undefined;
+  readonly app: { readonly serviceName: string; readonly port: number };
+}
+
+export interface DeploymentReplicas {
+  readonly name: string;
+  readonly normal: number;
+  readonly desired: number;
+}
+
+export interface ReplicasPlan {
+  readonly namespace: string;
+  /** Keyed by the stable id from config (web, worker). */
+  readonly deployments: Readonly<Record<string, DeploymentReplicas>>;
+}
+
+export interface FreezePlan {
+  readonly repository: string;
+  readonly branch: string;
+  readonly requiredApprovers: number;
+  readonly enforceAdmins: boolean;
+  readonly requiredStatusChecks: readonly string[];
+}
+
+export interface RestorePoint {
+  readonly utc: string;
+  readonly local: string;
+  readonly zone: string;
+}
+
+export interface Plan {
+  readonly now: DateTime;
+  readonly zone: string;
+  readonly mode: DrMode;
+  /** Undefined outside an incident. */
+  readonly phase: DrPhase | undefined;
+  readonly incidentId: string | undefined;
+  readonly rebuildFrom: RebuildFrom | undefined;
+  readonly levers: Levers;
+  readonly liveServer: LiveServerPlan;
+  readonly ptrCopy: PtrCopyPlan | undefined;
+  readonly restorePoint: RestorePoint | undefined;
+  readonly maintenance: MaintenancePlan;
+  readonly replicas: ReplicasPlan;
+  readonly freeze: FreezePlan;
+  /** The config command(s) for the runbook's next step. */
+  readonly nextStep: string;
+}
+
+export function buildPlan(cfg: StackConfig, now: DateTime): Plan {
+  const mode = cfg.drMode;
+  const inIncident = mode !== "none";
+  const phase = inIncident ? cfg.drPhase : undefined;
+  const levers: Levers = {
+    stopService: lever(cfg.stopService, inIncident && (phase === "isolate" || phase === "restore")),
+    maintenance: lever(cfg.maintenance, inIncident),
+    freeze: lever(cfg.freeze, inIncident),
+  };
+  const liveServer = planLiveServer(cfg, now);
+  const ptrCopy = planPtrCopy(cfg, liveServer);
+  const restore = cfg.ptr?.restore;
+  const partial = {
+    now,
+    zone: cfg.timeZone,
+    mode,
+    phase,
+    incidentId: inIncident ? cfg.incidentId : undefined,
+    rebuildFrom: mode === "rebuild" ? (cfg.rebuild?.from ?? "backup") : undefined,
+    levers,
+    liveServer,
+    ptrCopy,
+    restorePoint:
+      mode === "ptr" && restore !== undefined
+        ? { utc: azureUtc(restore.utc), local: humanInZone(restore.utc, cfg.timeZone), zone: cfg.timeZone }
+        : undefined,
+    maintenance: planMaintenance(cfg, levers.maintenance.on),
+    replicas: planReplicas(cfg, levers.stopService.on),
+    freeze: planFreeze(cfg, levers.freeze.on),
+  };
+  return { ...partial, nextStep: nextStep(cfg, partial) };
+}
+
+function lever(override: boolean | undefined, byMode: boolean): Lever {
+  return override === undefined ? { on: byMode, source: "mode" } : { on: override, source: "override" };
+}
+
+function planLiveServer(cfg: StackConfig, now: DateTime): LiveServerPlan {
+  const pg = cfg.postgres;
+  const id = flexibleServerId(cfg.azure.subscriptionId, cfg.azure.resourceGroup, pg.serverName);
+  const rebuildFrom = cfg.drMode === "rebuild" ? (cfg.rebuild?.from ?? "backup") : undefined;
+  let creation: LiveServerCreation = { kind: "existing" };
+  let location = cfg.azure.location;
+  let network: ServerNetwork = pg.network;
+  if (rebuildFrom === "backup") creation = { kind: "empty", createMode: "Create" };
+  if (rebuildFrom === "revive") {
+    const deletedAt = cfg.rebuild?.deletedAt;
+    // parseConfig guarantees deletedAt for revive; the guard keeps the types honest.
+    if (deletedAt === undefined) throw new Error("plan: rebuild.deletedAt missing after validation");
+    creation = { kind: "revive", createMode: "ReviveDropped", sourceServerId: id, pointInTimeUtc: azureUtc(deletedAt.utc) };
+  }
+  if (rebuildFrom === "geo") {
+    location = cfg.rebuild?.location ?? location;
+    network = cfg.rebuild?.network ?? network;
+    // Geo-restore always restores the latest geo-replicated backup; Azure still wants a pointInTimeUTC, and
+    // "now" asks for the newest. It is read only at creation (the component ignores later changes).
+    creation = { kind: "geo", createMode: "GeoRestore", sourceServerId: id, pointInTimeUtc: azureUtc(now) };
+  }
+  return {
+    name: pg.serverName,
+    id,
+    fqdn: serverFqdn(pg.serverName),
+    resourceGroup: cfg.azure.resourceGroup,
+    location,
+    version: pg.version,
+    sku: pg.sku,
+    storageSizeGb: pg.storageSizeGb,
+    backupRetentionDays: pg.backupRetentionDays,
+    geoRedundantBackup: pg.geoRedundantBackup ? "Enabled" : "Disabled",
+    highAvailability:
+      pg.highAvailability === "Disabled"
+        ? { mode: "Disabled" }
+        : { mode: pg.highAvailability, ...optional("standbyAvailabilityZone", pg.standbyAvailabilityZone) },
+    ...optional("availabilityZone", pg.availabilityZone),
+    network,
+    administratorLogin: pg.administratorLogin,
+    databases: pg.databases,
+    appDatabase: pg.appDatabase,
+    parameters: pg.parameters,
+    creation,
+  };
+}
+
+function planPtrCopy(cfg: StackConfig, live: LiveServerPlan): PtrCopyPlan | undefined {
+  const restore = cfg.ptr?.restore;
+  if (cfg.drMode !== "ptr" || restore === undefined) return undefined;
+  const name = ptrServerName(live.name);
+  return {
+    name,
+    fqdn: serverFqdn(name),
+    resourceGroup: live.resourceGroup,
+    location: live.location,
+    network: live.network,
+    sourceServerId: live.id,
+    pointInTimeUtc: azureUtc(restore.utc),
+    pointInTimeLocal: humanInZone(restore.utc, cfg.timeZone),
+  };
+}
+
+function planMaintenance(cfg: StackConfig, on: boolean): MaintenancePlan {
+  const k = cfg.kubernetes;
+  return {
+    namespace: k.namespace,
+    on,
+    pageName: k8sName.maintenancePage(k.service),
+    message: cfg.maintenanceMessage,
+    image: k.maintenanceImage,
+    publicIngressName: k8sName.publicIngress(k.service),
+    publicHost: k.publicHost,
+    temporaryIngressName: k8sName.temporaryIngress(k.service),
+    temporaryHost: on ? k.temporaryHost : undefined,
+    ingressClassName: k.ingressClassName,
+    tlsSecretName: k.tlsSecretName,
+    app: k.app,
+  };
+}
+
+function planReplicas(cfg: StackConfig, stop: boolean): ReplicasPlan {
+  const deployments: Record<string, DeploymentReplicas> = {};
+  for (const [key, d] of Object.entries(cfg.kubernetes.deployments)) {
+    deployments[key] = { name: d.name, normal: d.replicas, desired: stop ? 0 : d.replicas };
+  }
+  return { namespace: cfg.kubernetes.namespace, deployments };
+}
+
+function planFreeze(cfg: StackConfig, frozen: boolean): FreezePlan {
+  const g = cfg.github;
+  return {
+    repository: g.repository,
+    branch: g.branch,
+    requiredApprovers: frozen ? g.approvers.freeze : g.approvers.normal,
+    // During a freeze nobody merges, admins included; outside it the stack's own setting applies.
+    enforceAdmins: frozen ? true : g.enforceAdmins,
+    requiredStatusChecks: g.requiredStatusChecks,
+  };
+}
+
+/** The runbook's next step as the command(s) an operator types. */
+function nextStep(cfg: StackConfig, p: Omit<Plan, "nextStep">): string {
+  const up = "pulumi up";
+  const example = p.now.setZone(cfg.timeZone).minus({ hours: 1 }).toFormat("yyyy-LL-dd'T'HH:mm:ss");
+  if (p.mode === "none") {
+    const leftovers = [
+      cfg.ptr !== undefined ? "ptr" : undefined,
+      cfg.rebuild !== undefined ? "rebuild" : undefined,
+      cfg.incidentId !== undefined ? "incidentId" : undefined,
+    ].filter((k): k is string => k !== undefined);
+    if (leftovers.length > 0) {
+      return `Incident closed. Tidy the stack config: ${leftovers.map((k) => `pulumi config rm ${k}`).join(" && ")}`;
+    }
+    return (
+      "No incident. Loss of data: pulumi config set incidentId inc-" +
+      p.now.toFormat("yyyyLLdd") +
+      ` && pulumi config set drMode ptr && ${up}. ` +
+      "Loss of the database server: pulumi refresh, then pulumi config set incidentId inc-" +
+      p.now.toFormat("yyyyLLdd") +
+      ` && pulumi config set drMode rebuild && ${up}.`
+    );
+  }
+  if (p.phase === "isolate") {
+    if (p.mode === "ptr" && p.ptrCopy === undefined) {
+      return (
+        `Choose the restore point (wall clock in ${cfg.timeZone}, or give an offset) and create the PTR copy: ` +
+        `pulumi config set --path ptr.restoreTime ${example} && ${up}`
+      );
+    }
+    if (p.mode === "ptr") {
+      return (
+        `Compare the PTR copy (${p.ptrCopy?.name ?? ""}) with the live data if needed, then restore it into the live server: ` +
+        `pulumi config set drPhase restore && ${up}`
+      );
+    }
+    const restoreWhat =
+      p.rebuildFrom === "backup"
+        ? "restore the nightly backup into the rebuilt server"
+        : "check the rebuilt server (its data came with it)";
+    return `Once ${p.liveServer.name} exists, ${restoreWhat}: pulumi config set drPhase restore && ${up}`;
+  }
+  if (p.phase === "restore") {
+    return (
+      `Validate the app on https://${cfg.kubernetes.temporaryHost} (web and worker back on, public host still on the ` +
+      `maintenance page): pulumi config set drPhase validate && ${up}`
+    );
+  }
+  return closingSteps(cfg, p);
+}
+
+function closingSteps(cfg: StackConfig, p: Omit<Plan, "nextStep">): string {
+  const up = "pulumi up";
+  if (p.levers.maintenance.on) return `When the app is validated, disable maintenance mode: pulumi config set maintenance false && ${up}`;
+  if (p.levers.freeze.on) return `Unfreeze the pipeline (required approvers back to normal): pulumi config set freeze false && ${up}`;
+  const present: Record<string, unknown> = {
+    ptr: cfg.ptr,
+    rebuild: cfg.rebuild,
+    incidentId: cfg.incidentId,
+    maintenance: cfg.maintenance,
+    freeze: cfg.freeze,
+    stopService: cfg.stopService,
+  };
+  const rm = ["drPhase", ...Object.keys(present).filter((k) => present[k] !== undefined)].map((k) => `pulumi config rm ${k}`);
+  const tidy = p.mode === "ptr" ? "Tidy up (deletes the PTR copy) and close the incident" : "Close the incident";
+  return `${tidy}: pulumi config set drMode none && ${rm.join(" && ")} && ${up}`;
+}
+
+/** `{ key: value }` when value is defined, `{}` otherwise: keeps undefined out of declared inputs. */
+function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
+  return value === undefined ? {} : ({ [key]: value } as { [P in K]?: V });
+}
