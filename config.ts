@@ -198,12 +198,12 @@ const BOOLEAN_KEYS = new Set(["maintenance", "freeze", "stopService"]);
 export const REVIVE_WINDOW = Duration.fromObject({ days: 5 });
 
 /**
- * Reads every `service-dr:*` key as a plain value. Top-level values arrive as strings (that is how
- * `pulumi config set` stores them); structured keys are JSON and the three override switches are booleans.
- * Returns the raw object and the problems found while reading (bad JSON, unknown keys).
+ * Decodes every `service-dr:*` key of the config the engine passes (`pulumi.runtime.allConfig()`: every value a
+ * string) into a plain object. Top-level values arrive as strings (that is how `pulumi config set` stores
+ * them); structured keys are JSON, and the three override switches become booleans. Returns the raw object and
+ * the problems found while reading (bad JSON, unknown keys, missing secrets).
  */
-export function readRawConfig(): { raw: Record<string, unknown>; problems: string[] } {
-  const all = pulumi.runtime.allConfig();
+export function readRawConfig(all: Readonly<Record<string, string>>): { raw: Record<string, unknown>; problems: string[] } {
   const raw: Record<string, unknown> = {};
   const problems: string[] = [];
   for (const [fullKey, value] of Object.entries(all)) {
@@ -215,6 +215,11 @@ export function readRawConfig(): { raw: Record<string, unknown>; problems: strin
       continue;
     }
     raw[key] = decodeTopLevel(key, value, problems);
+  }
+  for (const key of SECRET_KEYS) {
+    if (all[`${PROJECT}:${key}`] === undefined) {
+      problems.push(`${key}: is required and must be a secret; set it once with: pulumi config set --secret ${key} <value>`);
+    }
   }
   return { raw, problems };
 }
@@ -235,19 +240,9 @@ function decodeTopLevel(key: string, value: string, problems: string[]): unknown
   return value;
 }
 
-/** Reads and validates the stack's config; throws ConfigError with every problem. */
+/** Reads and validates the running stack's config; throws ConfigError with every problem. */
 export function loadConfig(now: DateTime): StackConfig {
-  const { raw, problems } = readRawConfig();
-  const secretsPresent = new Set(
-    Object.keys(pulumi.runtime.allConfig())
-      .filter((k) => k.startsWith(`${PROJECT}:`))
-      .map((k) => k.slice(PROJECT.length + 1)),
-  );
-  for (const key of SECRET_KEYS) {
-    if (!secretsPresent.has(key)) {
-      problems.push(`${key}: is required and must be a secret; set it once with: pulumi config set --secret ${key} <value>`);
-    }
-  }
+  const { raw, problems } = readRawConfig(pulumi.runtime.allConfig());
   return parseConfig(raw, now, problems);
 }
 

@@ -18,7 +18,8 @@ export function azureUtc(instant: DateTime): string {
 
 /** How an operator reads a time: `2026-11-24 13:05:00 GMT (+00:00)` in the given zone. */
 export function humanInZone(instant: DateTime, zone: string): string {
-  const local = instant.setZone(zone);
+  // en-GB names London's offsets GMT and BST (en-US would say "GMT+1").
+  const local = instant.setZone(zone).setLocale("en-GB");
   return `${local.toFormat("yyyy-MM-dd HH:mm:ss")} ${local.offsetNameShort ?? local.zoneName ?? zone} (${local.toFormat("ZZ")})`;
 }
 

@@ -1,0 +1,27 @@
+/**
+ * Test fixtures from the committed stack files, loaded exactly as the offline plan loads them (Pulumi.yaml
+ * defaults, the stack file, declared secrets as placeholders), plus `--set`-style overrides.
+ */
+import * as path from "node:path";
+import { DateTime } from "luxon";
+import { applySet, loadStackConfig, serializeConfig } from "../../offline/stack-config";
+import { PROJECT, readRawConfig } from "../../config";
+
+export const PROJECT_DIR = path.resolve(__dirname, "..", "..");
+/** The clock the tests pin: a winter (GMT) morning. */
+export const NOW = DateTime.fromISO("2026-11-25T10:00:00Z", { zone: "utc" });
+
+/** `{ "service-dr:drMode": "none", … }` — every value a string, as the engine passes them. */
+export function stackStrings(stack: "staging" | "production", sets: readonly string[] = []): Record<string, string> {
+  const loaded = loadStackConfig(PROJECT_DIR, stack);
+  const values = new Map(loaded.values);
+  for (const s of sets) applySet(values, PROJECT, s);
+  return serializeConfig(values);
+}
+
+/** The decoded raw object parseConfig takes. */
+export function stackRaw(stack: "staging" | "production", sets: readonly string[] = []): Record<string, unknown> {
+  const { raw, problems } = readRawConfig(stackStrings(stack, sets));
+  if (problems.length > 0) throw new Error(`fixture ${stack} does not read cleanly: ${problems.join("; ")}`);
+  return raw;
+}
