@@ -1,0 +1,95 @@
+/**
+ * What a config change does to the plan: resources added and removed, and the input paths that changed on
+ * the resources both plans declare (a resource is the same if its type and name are), plus output changes.
+ * Pure functions over two `PlanResult`s, so the `--diff` output can be tested without running anything.
+ */
+import type { PlanResource, PlanResult } from "./mocks";
+
+/** One leaf that differs; `old`/`new` are absent when the path exists on one side only. */
+export interface PathChange {
+  readonly path: string;
+  readonly old?: unknown;
+  readonly new?: unknown;
+}
+
+export interface ResourceChange {
+  readonly type: string;
+  readonly name: string;
+  readonly changes: readonly PathChange[];
+}
+
+export interface PlanDiff {
+  readonly added: readonly PlanResource[];
+  readonly removed: readonly PlanResource[];
+  readonly changed: readonly ResourceChange[];
+  readonly outputs: readonly PathChange[];
+}
+
+/** A property path in Pulumi's syntax: `spec.replicas`, `rules[0].host`, `metadata.annotations["a/b"]`. */
+export function joinPath(parent: string, key: string | number): string {
+  if (typeof key === "number") return `${parent}[${key}]`;
+  if (/^[A-Za-z_$][A-Za-z0-9_$]*$/.test(key)) return parent === "" ? key : `${parent}.${key}`;
+  return `${parent}[${JSON.stringify(key)}]`;
+}
+
+/**
+ * The leaves of a value by path, in key order. Empty objects and arrays are leaves (so `{}` → `[]` shows);
+ * so is anything that is not a plain object or array.
+ */
+export function flatten(value: unknown, prefix = ""): Map<string, unknown> {
+  const out = new Map<string, unknown>();
+  const walk = (v: unknown, at: string): void => {
+    if (Array.isArray(v) && v.length > 0) {
+      v.forEach((item, i) => walk(item, joinPath(at, i)));
+    } else if (v !== null && typeof v === "object" && !Array.isArray(v) && Object.keys(v).length > 0) {
+      for (const [k, item] of Object.entries(v)) walk(item, joinPath(at, k));
+    } else {
+      out.set(at, v);
+    }
+  };
+  walk(value, prefix);
+  return out;
+}
+
+/** Leaf-by-leaf differences between two values (deep equality on leaves). */
+export function diffValues(before: unknown, after: unknown): PathChange[] {
+  const a = flatten(before);
+  const b = flatten(after);
+  const changes: PathChange[] = [];
+  for (const [path, old] of a) {
+    if (!b.has(path)) changes.push({ path, old });
+    else if (!sameLeaf(old, b.get(path))) changes.push({ path, old, new: b.get(path) });
+  }
+  for (const [path, value] of b) {
+    if (!a.has(path)) changes.push({ path, new: value });
+  }
+  return changes.sort((x, y) => (x.path < y.path ? -1 : x.path > y.path ? 1 : 0));
+}
+
+function sameLeaf(a: unknown, b: unknown): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+export function resourceKey(r: { readonly type: string; readonly name: string }): string {
+  return `${r.type}::${r.name}`;
+}
+
+/** What changes from `before` (the committed config) to `after` (with the overrides). */
+export function diffPlans(before: PlanResult, after: PlanResult): PlanDiff {
+  const old = new Map(before.resources.map((r) => [resourceKey(r), r]));
+  const now = new Map(after.resources.map((r) => [resourceKey(r), r]));
+  const added = after.resources.filter((r) => !old.has(resourceKey(r)));
+  const removed = before.resources.filter((r) => !now.has(resourceKey(r)));
+  const changed: ResourceChange[] = [];
+  for (const r of after.resources) {
+    const previous = old.get(resourceKey(r));
+    if (previous === undefined) continue;
+    const changes = diffValues(previous.inputs, r.inputs);
+    if (changes.length > 0) changed.push({ type: r.type, name: r.name, changes });
+  }
+  return { added, removed, changed, outputs: diffValues(before.outputs, after.outputs) };
+}
+
+export function isEmptyDiff(diff: PlanDiff): boolean {
+  return diff.added.length + diff.removed.length + diff.changed.length + diff.outputs.length === 0;
+}
