@@ -19,7 +19,7 @@ export function formatValue(value: unknown): string {
 
 /** The leaves of a record; an empty record has none (not one leaf `{}` at the empty path). */
 function leaves(record: Record<string, unknown>): Map<string, unknown> {
-  return Object.keys(record).length === 0 ? new Map() : flatten(record);
+  return Object.keys(record).length === 0 ? new Map<string, unknown>() : flatten(record);
 }
 
 function resourceLines(r: PlanResource, marker: string): string[] {
