@@ -53,12 +53,17 @@ const wholeNumber = (min: number, max?: number) => {
   return max === undefined ? n : n.max(max, { error: text });
 };
 const bool = () => z.boolean({ error: "must be true or false" });
-const text = (what = "a non-empty string") => z.string({ error: `must be ${what}` }).min(1, { error: `must be ${what}` });
-const matching = (re: RegExp, what: string) => z.string({ error: `must be ${what}` }).regex(re, { error: `must be ${what}` });
+const text = (what = "a non-empty string") =>
+  z.string({ error: `must be ${what}` }).min(1, { error: `must be ${what}` });
+const matching = (re: RegExp, what: string) =>
+  z.string({ error: `must be ${what}` }).regex(re, { error: `must be ${what}` });
 
-const SERVER_NAME_TEXT = "3–63 lowercase letters, digits and hyphens, not starting or ending with a hyphen (Azure's rule)";
-const LABEL_TEXT = "a DNS-1123 label: ≤ 63 lowercase letters, digits and hyphens, starting and ending alphanumeric";
-const SUBDOMAIN_TEXT = "a DNS-1123 subdomain: lowercase letters, digits, '-' and '.', starting and ending alphanumeric";
+const SERVER_NAME_TEXT =
+  "3–63 lowercase letters, digits and hyphens, not starting or ending with a hyphen (Azure's rule)";
+const LABEL_TEXT =
+  "a DNS-1123 label: ≤ 63 lowercase letters, digits and hyphens, starting and ending alphanumeric";
+const SUBDOMAIN_TEXT =
+  "a DNS-1123 subdomain: lowercase letters, digits, '-' and '.', starting and ending alphanumeric";
 const HOST = /^(?=.{1,253}$)(?:[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
 const HOST_TEXT = "a lowercase DNS host name such as app.example.gov.uk";
 const AZURE_ID = /^\/subscriptions\/[0-9a-f-]{36}\/resourceGroups\/[^/]+\/providers\/[^/]+\/.+[^/]$/i;
@@ -82,7 +87,10 @@ const schema = z.strictObject({
   drMode: oneOf(["none", "ptr", "rebuild"]).default("none"),
   drPhase: oneOf(["isolate", "restore", "validate"]).default("isolate"),
   /** Names this incident's Jobs and kept databases; required in ptr and rebuild modes. */
-  incidentId: matching(INCIDENT_ID, "1–20 lowercase letters, digits and hyphens, e.g. inc-20261124").optional(),
+  incidentId: matching(
+    INCIDENT_ID,
+    "1–20 lowercase letters, digits and hyphens, e.g. inc-20261124",
+  ).optional(),
   ptr: z
     .strictObject({
       restoreTime: text("an ISO-8601 date-time").optional(),
@@ -136,7 +144,9 @@ const schema = z.strictObject({
     ),
     /** The application's database: the one the backup, restore and compare steps act on. */
     appDatabase: matching(PG_NAME, "a key of postgres.databases"),
-    parameters: z.record(z.string(), z.string({ error: "must be a string (Azure server parameter values are strings)" })).default({}),
+    parameters: z
+      .record(z.string(), z.string({ error: "must be a string (Azure server parameter values are strings)" }))
+      .default({}),
   }),
   kubernetes: z.strictObject({
     namespace: matching(DNS1123_LABEL, LABEL_TEXT),
@@ -154,7 +164,10 @@ const schema = z.strictObject({
     maintenanceImage: text("a container image reference").default("nginx:1.27-alpine"),
   }),
   github: z.strictObject({
-    repository: matching(/^[A-Za-z0-9_.-]+$/, "a repository name (without the owner; the owner is github:owner)"),
+    repository: matching(
+      /^[A-Za-z0-9_.-]+$/,
+      "a repository name (without the owner; the owner is github:owner)",
+    ),
     branch: text().default("main"),
     approvers: z
       .strictObject({ normal: wholeNumber(0, 6).default(1), freeze: wholeNumber(0, 6).default(6) })
@@ -164,7 +177,9 @@ const schema = z.strictObject({
   }),
   backup: z.strictObject({
     storageAccountName: matching(STORAGE_ACCOUNT, "3–24 lowercase letters and digits (Azure's rule)"),
-    container: matching(CONTAINER, "3–63 lowercase letters, digits and single hyphens").default("database-backups"),
+    container: matching(CONTAINER, "3–63 lowercase letters, digits and single hyphens").default(
+      "database-backups",
+    ),
     retentionDays: wholeNumber(1, 3650).default(7),
     schedule: matching(CRON, "a five-field cron expression such as '0 2 * * *'").default("0 2 * * *"),
   }),
@@ -191,7 +206,16 @@ export interface StackConfig extends Readonly<Omit<Parsed, "ptr" | "rebuild">> {
 export const CONFIG_KEYS = Object.keys(schema.shape) as readonly string[];
 /** Secrets the operator sets once with `pulumi config set --secret`; never in committed stack files. */
 export const SECRET_KEYS = ["postgresAdminPassword"] as const;
-const OBJECT_KEYS = new Set(["ptr", "rebuild", "azure", "postgres", "kubernetes", "github", "backup", "dataTool"]);
+const OBJECT_KEYS = new Set([
+  "ptr",
+  "rebuild",
+  "azure",
+  "postgres",
+  "kubernetes",
+  "github",
+  "backup",
+  "dataTool",
+]);
 const BOOLEAN_KEYS = new Set(["maintenance", "freeze", "stopService"]);
 
 /** A dropped flexible server can be revived for this long after deletion. */
@@ -203,7 +227,10 @@ export const REVIVE_WINDOW = Duration.fromObject({ days: 5 });
  * them); structured keys are JSON, and the three override switches become booleans. Returns the raw object and
  * the problems found while reading (bad JSON, unknown keys, missing secrets).
  */
-export function readRawConfig(all: Readonly<Record<string, string>>): { raw: Record<string, unknown>; problems: string[] } {
+export function readRawConfig(all: Readonly<Record<string, string>>): {
+  raw: Record<string, unknown>;
+  problems: string[];
+} {
   const raw: Record<string, unknown> = {};
   const problems: string[] = [];
   for (const [fullKey, value] of Object.entries(all)) {
@@ -211,14 +238,18 @@ export function readRawConfig(all: Readonly<Record<string, string>>): { raw: Rec
     const key = fullKey.slice(PROJECT.length + 1);
     if ((SECRET_KEYS as readonly string[]).includes(key)) continue;
     if (!CONFIG_KEYS.includes(key)) {
-      problems.push(`${key}: is not a setting of this program; known settings are: ${CONFIG_KEYS.join(", ")}, ${SECRET_KEYS.join(", ")}`);
+      problems.push(
+        `${key}: is not a setting of this program; known settings are: ${CONFIG_KEYS.join(", ")}, ${SECRET_KEYS.join(", ")}`,
+      );
       continue;
     }
     raw[key] = decodeTopLevel(key, value, problems);
   }
   for (const key of SECRET_KEYS) {
     if (all[`${PROJECT}:${key}`] === undefined) {
-      problems.push(`${key}: is required and must be a secret; set it once with: pulumi config set --secret ${key} <value>`);
+      problems.push(
+        `${key}: is required and must be a secret; set it once with: pulumi config set --secret ${key} <value>`,
+      );
     }
   }
   return { raw, problems };
@@ -229,7 +260,9 @@ function decodeTopLevel(key: string, value: string, problems: string[]): unknown
     try {
       return JSON.parse(value) as unknown;
     } catch (cause) {
-      problems.push(`${key}: must be a structured value (a YAML map in the stack file); received ${JSON.stringify(value)} (${String(cause)})`);
+      problems.push(
+        `${key}: must be a structured value (a YAML map in the stack file); received ${JSON.stringify(value)} (${String(cause)})`,
+      );
       return undefined;
     }
   }
@@ -250,7 +283,11 @@ export function loadConfig(now: DateTime): StackConfig {
  * Validates a raw config object. Pure: `now` is the clock for every time check. `earlier` are problems found
  * while reading, reported together with the schema's.
  */
-export function parseConfig(raw: Record<string, unknown>, now: DateTime, earlier: readonly string[] = []): StackConfig {
+export function parseConfig(
+  raw: Record<string, unknown>,
+  now: DateTime,
+  earlier: readonly string[] = [],
+): StackConfig {
   const problems = [...earlier];
   const result = schema.safeParse(raw);
   if (!result.success) {
@@ -288,14 +325,18 @@ function crossFieldProblems(raw: Record<string, unknown>, now: DateTime, data?: 
   const zone = typeof raw.timeZone === "string" ? raw.timeZone : undefined;
   const zoneOk = zone !== undefined && isValidZone(zone);
   if (zone !== undefined && !zoneOk) {
-    p.push(`timeZone: must be an IANA time zone such as Europe/London or UTC; received ${JSON.stringify(zone)}`);
+    p.push(
+      `timeZone: must be an IANA time zone such as Europe/London or UTC; received ${JSON.stringify(zone)}`,
+    );
   }
   const mode = data?.drMode ?? (typeof raw.drMode === "string" ? raw.drMode : "none");
   const phase = data?.drPhase ?? (typeof raw.drPhase === "string" ? raw.drPhase : "isolate");
   const ptr = isRecord(raw.ptr) ? raw.ptr : undefined;
   const rebuild = isRecord(raw.rebuild) ? raw.rebuild : undefined;
   const postgres = isRecord(raw.postgres) ? raw.postgres : undefined;
-  const retention = data?.postgres.backupRetentionDays ?? (typeof postgres?.backupRetentionDays === "number" ? postgres.backupRetentionDays : 7);
+  const retention =
+    data?.postgres.backupRetentionDays ??
+    (typeof postgres?.backupRetentionDays === "number" ? postgres.backupRetentionDays : 7);
 
   if ((mode === "ptr" || mode === "rebuild") && raw.incidentId === undefined) {
     p.push(
@@ -323,9 +364,13 @@ function crossFieldProblems(raw: Record<string, unknown>, now: DateTime, data?: 
       if (requestedText !== undefined) {
         const req = DateTime.fromISO(requestedText, { setZone: true });
         if (!req.isValid || !/([+-]\d{2}:?\d{2}|Z)$/.test(requestedText)) {
-          p.push(`ptr.requestedAt: must be an ISO-8601 date-time with an offset or Z; received ${JSON.stringify(requestedText)}`);
+          p.push(
+            `ptr.requestedAt: must be an ISO-8601 date-time with an offset or Z; received ${JSON.stringify(requestedText)}`,
+          );
         } else if (req > now) {
-          p.push(`ptr.requestedAt: must not be in the future (now is ${azureUtc(now)} UTC); received ${JSON.stringify(requestedText)}`);
+          p.push(
+            `ptr.requestedAt: must not be in the future (now is ${azureUtc(now)} UTC); received ${JSON.stringify(requestedText)}`,
+          );
         } else {
           out.requestedAt = req.toUTC();
           checkedAt = req.toUTC();
@@ -335,8 +380,11 @@ function crossFieldProblems(raw: Record<string, unknown>, now: DateTime, data?: 
       if (mode === "ptr") {
         const problem = windowProblem(r.value.utc, restoreWindow(checkedAt, retention), checkedAt, zone);
         if (problem !== undefined) {
-          const at = requestedText === undefined ? "" : ` (checked at ptr.requestedAt, ${azureUtc(checkedAt)} UTC)`;
-          p.push(`ptr.restoreTime: ${JSON.stringify(restoreText)} → ${azureUtc(r.value.utc)} UTC ${problem}${at}`);
+          const at =
+            requestedText === undefined ? "" : ` (checked at ptr.requestedAt, ${azureUtc(checkedAt)} UTC)`;
+          p.push(
+            `ptr.restoreTime: ${JSON.stringify(restoreText)} → ${azureUtc(r.value.utc)} UTC ${problem}${at}`,
+          );
         }
       }
     }
@@ -355,7 +403,10 @@ function crossFieldProblems(raw: Record<string, unknown>, now: DateTime, data?: 
       } else if (zoneOk) {
         const r = resolveRestoreTime(deletedText, zone);
         if (!r.ok) p.push(`rebuild.deletedAt: ${r.problem}; received ${JSON.stringify(deletedText)}`);
-        else if (r.value.utc > now) p.push(`rebuild.deletedAt: is in the future (${azureUtc(r.value.utc)} UTC, now ${azureUtc(now)} UTC); received ${JSON.stringify(deletedText)}`);
+        else if (r.value.utc > now)
+          p.push(
+            `rebuild.deletedAt: is in the future (${azureUtc(r.value.utc)} UTC, now ${azureUtc(now)} UTC); received ${JSON.stringify(deletedText)}`,
+          );
         else if (r.value.utc < now.minus(REVIVE_WINDOW)) {
           p.push(
             `rebuild.deletedAt: is more than 5 days ago (${azureUtc(r.value.utc)} UTC); Azure can revive a dropped server only for 5 days ` +
@@ -372,8 +423,14 @@ function crossFieldProblems(raw: Record<string, unknown>, now: DateTime, data?: 
           `rebuild.from: geo needs postgres.geoRedundantBackup true (set when the lost server was created); received geo with postgres.geoRedundantBackup ${JSON.stringify(geo ?? false)}; use rebuild.from backup or revive`,
         );
       }
-      if (rebuild?.location === undefined) p.push(`rebuild.location: is required when rebuild.from is geo (the paired region to restore into, e.g. ukwest); received nothing`);
-      if (rebuild?.network === undefined) p.push(`rebuild.network: is required when rebuild.from is geo (a delegated subnet and private DNS zone in rebuild.location); received nothing`);
+      if (rebuild?.location === undefined)
+        p.push(
+          `rebuild.location: is required when rebuild.from is geo (the paired region to restore into, e.g. ukwest); received nothing`,
+        );
+      if (rebuild?.network === undefined)
+        p.push(
+          `rebuild.network: is required when rebuild.from is geo (a delegated subnet and private DNS zone in rebuild.location); received nothing`,
+        );
     }
   }
 
@@ -382,40 +439,65 @@ function crossFieldProblems(raw: Record<string, unknown>, now: DateTime, data?: 
   // Checks over parsed values.
   const pg = data.postgres;
   if (ptrServerName(pg.serverName).length > 63) {
-    p.push(`postgres.serverName: must leave room for the PTR copy's name "${ptrServerName(pg.serverName)}" (≤ 63 characters, so ≤ 59 for the live name); received ${JSON.stringify(pg.serverName)} (${pg.serverName.length})`);
+    p.push(
+      `postgres.serverName: must leave room for the PTR copy's name "${ptrServerName(pg.serverName)}" (≤ 63 characters, so ≤ 59 for the live name); received ${JSON.stringify(pg.serverName)} (${pg.serverName.length})`,
+    );
   }
   if (!(pg.appDatabase in pg.databases)) {
-    p.push(`postgres.appDatabase: must be one of the keys of postgres.databases (${Object.keys(pg.databases).join(", ") || "none declared"}); received ${JSON.stringify(pg.appDatabase)}`);
+    p.push(
+      `postgres.appDatabase: must be one of the keys of postgres.databases (${Object.keys(pg.databases).join(", ") || "none declared"}); received ${JSON.stringify(pg.appDatabase)}`,
+    );
   }
-  if (Object.keys(pg.databases).length === 0) p.push(`postgres.databases: must declare at least the application's database; received {}`);
+  if (Object.keys(pg.databases).length === 0)
+    p.push(`postgres.databases: must declare at least the application's database; received {}`);
   if (pg.highAvailability !== "Disabled" && pg.sku.tier === "Burstable") {
-    p.push(`postgres.highAvailability: ${pg.highAvailability} is not available on the Burstable tier (allowed there: Disabled); received ${pg.highAvailability} with postgres.sku.tier Burstable`);
+    p.push(
+      `postgres.highAvailability: ${pg.highAvailability} is not available on the Burstable tier (allowed there: Disabled); received ${pg.highAvailability} with postgres.sku.tier Burstable`,
+    );
   }
-  if (pg.highAvailability === "ZoneRedundant" && pg.availabilityZone !== undefined && pg.availabilityZone === pg.standbyAvailabilityZone) {
-    p.push(`postgres.standbyAvailabilityZone: must differ from postgres.availabilityZone for ZoneRedundant high availability; received ${pg.standbyAvailabilityZone} for both`);
+  if (
+    pg.highAvailability === "ZoneRedundant" &&
+    pg.availabilityZone !== undefined &&
+    pg.availabilityZone === pg.standbyAvailabilityZone
+  ) {
+    p.push(
+      `postgres.standbyAvailabilityZone: must differ from postgres.availabilityZone for ZoneRedundant high availability; received ${pg.standbyAvailabilityZone} for both`,
+    );
   }
   const k = data.kubernetes;
-  if (Object.keys(k.deployments).length === 0) p.push(`kubernetes.deployments: must list the deployments to stop (web, worker); received {}`);
+  if (Object.keys(k.deployments).length === 0)
+    p.push(`kubernetes.deployments: must list the deployments to stop (web, worker); received {}`);
   if (k.publicHost === k.temporaryHost) {
-    p.push(`kubernetes.temporaryHost: must differ from kubernetes.publicHost (the temporary ingress is how the app is validated while the public host shows the maintenance page); received ${k.temporaryHost} for both`);
+    p.push(
+      `kubernetes.temporaryHost: must differ from kubernetes.publicHost (the temporary ingress is how the app is validated while the public host shows the maintenance page); received ${k.temporaryHost} for both`,
+    );
   }
   const a = data.github.approvers;
   if (a.freeze < a.normal) {
-    p.push(`github.approvers.freeze: must be ≥ github.approvers.normal (${a.normal}), or the freeze would loosen the branch protection; received ${a.freeze}`);
+    p.push(
+      `github.approvers.freeze: must be ≥ github.approvers.normal (${a.normal}), or the freeze would loosen the branch protection; received ${a.freeze}`,
+    );
   }
   if (data.incidentId !== undefined) {
     // The longest database names the restore creates must fit PostgreSQL's 63-byte identifiers, or they
     // would be truncated and could collide.
     const longestRun = longestRunId(data.incidentId);
-    for (const name of [beforeDatabaseName(pg.appDatabase, longestRun), stagingDatabaseName(pg.appDatabase, longestRun)]) {
+    for (const name of [
+      beforeDatabaseName(pg.appDatabase, longestRun),
+      stagingDatabaseName(pg.appDatabase, longestRun),
+    ]) {
       if (pgIdentifierBytes(name) > PG_IDENTIFIER_MAX_BYTES) {
-        p.push(`incidentId: with postgres.appDatabase ${JSON.stringify(pg.appDatabase)} it makes the database name "${name}" longer than PostgreSQL's ${PG_IDENTIFIER_MAX_BYTES} bytes; use a shorter incidentId; received ${JSON.stringify(data.incidentId)}`);
+        p.push(
+          `incidentId: with postgres.appDatabase ${JSON.stringify(pg.appDatabase)} it makes the database name "${name}" longer than PostgreSQL's ${PG_IDENTIFIER_MAX_BYTES} bytes; use a shorter incidentId; received ${JSON.stringify(data.incidentId)}`,
+        );
         break;
       }
     }
   }
   if (data.rebuild?.from === "geo" && data.rebuild.location === data.azure.location) {
-    p.push(`rebuild.location: must be another region than azure.location (${data.azure.location}) for a geo-restore; received ${JSON.stringify(data.rebuild.location)}`);
+    p.push(
+      `rebuild.location: must be another region than azure.location (${data.azure.location}) for a geo-restore; received ${JSON.stringify(data.rebuild.location)}`,
+    );
   }
   return out;
 }
@@ -425,10 +507,14 @@ function formatIssue(issue: z.core.$ZodIssue, raw: Record<string, unknown>): str
   const key = issue.path.map(String).join(".");
   if (issue.code === "unrecognized_keys") {
     const where = key === "" ? "" : `${key}.`;
-    return issue.keys.map((k) => `${where}${k}: is not a known setting; check the spelling (the settings are declared in Pulumi.yaml)`);
+    return issue.keys.map(
+      (k) =>
+        `${where}${k}: is not a known setting; check the spelling (the settings are declared in Pulumi.yaml)`,
+    );
   }
   const received = valueAt(raw, issue.path);
-  if (received === undefined && issue.code === "invalid_type") return [`${key}: is required and ${issue.message}; received nothing`];
+  if (received === undefined && issue.code === "invalid_type")
+    return [`${key}: is required and ${issue.message}; received nothing`];
   return [`${key}: ${issue.message}; received ${JSON.stringify(received)}`];
 }
 

@@ -14,7 +14,8 @@ export const AZURE_SERVER_NAME = /^[a-z0-9](?:[a-z0-9-]{1,61}[a-z0-9])$/;
 /** Kubernetes DNS-1123 label (namespaces, Service names, container names): ≤ 63 chars. */
 export const DNS1123_LABEL = /^[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?$/;
 /** Kubernetes DNS-1123 subdomain (Deployment, Job, Ingress, Secret names): ≤ 253 chars, dot-separated labels. */
-export const DNS1123_SUBDOMAIN = /^(?=.{1,253}$)[a-z0-9](?:[-a-z0-9]*[a-z0-9])?(?:\.[a-z0-9](?:[-a-z0-9]*[a-z0-9])?)*$/;
+export const DNS1123_SUBDOMAIN =
+  /^(?=.{1,253}$)[a-z0-9](?:[-a-z0-9]*[a-z0-9])?(?:\.[a-z0-9](?:[-a-z0-9]*[a-z0-9])?)*$/;
 /**
  * Job names are subdomains, but the Job controller copies the name into the `job-name` label of its pods and
  * labels are ≤ 63 chars, so a Job's name is in practice a DNS-1123 label.
@@ -79,7 +80,8 @@ export const backupPrefix = {
   /** The scheduled nightly dump of the live server. */
   nightly: (liveServerName: string): string => `nightly/${liveServerName}`,
   /** "Back up the flawed database" before anything else happens in a loss-of-data incident. */
-  flawed: (incidentId: string, liveServerName: string): string => `incident/${incidentId}/flawed/${liveServerName}`,
+  flawed: (incidentId: string, liveServerName: string): string =>
+    `incident/${incidentId}/flawed/${liveServerName}`,
   /**
    * "Upload the restored database to storage": the PTR copy's dump, the input of the restore. One prefix per
    * restore time, so `latest` under it is always the dump of the copy made for that time.
@@ -138,7 +140,8 @@ export const k8sName = {
    * inputs and does not run it again; a new restore time is a new Job.
    */
   job: (incidentId: string, step: JobStep, restoreTimeUtc?: DateTime): string =>
-    `dr-${incidentId}-${step}` + (restoreTimeUtc === undefined ? "" : `-${compactUtc(restoreTimeUtc).toLowerCase()}`),
+    `dr-${incidentId}-${step}` +
+    (restoreTimeUtc === undefined ? "" : `-${compactUtc(restoreTimeUtc).toLowerCase()}`),
 } as const;
 
 export type JobStep = "backup-flawed" | "backup-ptr" | "restore" | "compare";

@@ -194,7 +194,12 @@ function planLiveServer(cfg: StackConfig, now: DateTime): LiveServerPlan {
     const deletedAt = cfg.rebuild?.deletedAt;
     // parseConfig guarantees deletedAt for revive; the guard keeps the types honest.
     if (deletedAt === undefined) throw new Error("plan: rebuild.deletedAt missing after validation");
-    creation = { kind: "revive", createMode: "ReviveDropped", sourceServerId: id, pointInTimeUtc: azureUtc(deletedAt.utc) };
+    creation = {
+      kind: "revive",
+      createMode: "ReviveDropped",
+      sourceServerId: id,
+      pointInTimeUtc: azureUtc(deletedAt.utc),
+    };
   }
   if (rebuildFrom === "geo") {
     location = cfg.rebuild?.location ?? location;
@@ -334,8 +339,10 @@ function nextStep(cfg: StackConfig, p: Omit<Plan, "nextStep">): string {
 
 function closingSteps(cfg: StackConfig, p: Omit<Plan, "nextStep">): string {
   const up = "pulumi up";
-  if (p.levers.maintenance.on) return `When the app is validated, disable maintenance mode: pulumi config set maintenance false && ${up}`;
-  if (p.levers.freeze.on) return `Unfreeze the pipeline (required approvers back to normal): pulumi config set freeze false && ${up}`;
+  if (p.levers.maintenance.on)
+    return `When the app is validated, disable maintenance mode: pulumi config set maintenance false && ${up}`;
+  if (p.levers.freeze.on)
+    return `Unfreeze the pipeline (required approvers back to normal): pulumi config set freeze false && ${up}`;
   const present: Record<string, unknown> = {
     ptr: cfg.ptr,
     rebuild: cfg.rebuild,
@@ -344,8 +351,11 @@ function closingSteps(cfg: StackConfig, p: Omit<Plan, "nextStep">): string {
     freeze: cfg.freeze,
     stopService: cfg.stopService,
   };
-  const rm = ["drPhase", ...Object.keys(present).filter((k) => present[k] !== undefined)].map((k) => `pulumi config rm ${k}`);
-  const tidy = p.mode === "ptr" ? "Tidy up (deletes the PTR copy) and close the incident" : "Close the incident";
+  const rm = ["drPhase", ...Object.keys(present).filter((k) => present[k] !== undefined)].map(
+    (k) => `pulumi config rm ${k}`,
+  );
+  const tidy =
+    p.mode === "ptr" ? "Tidy up (deletes the PTR copy) and close the incident" : "Close the incident";
   return `${tidy}: pulumi config set drMode none && ${rm.join(" && ")} && ${up}`;
 }
 

@@ -32,11 +32,11 @@ export interface ResolvedTime {
   readonly hadOffset: boolean;
 }
 
-export type TimeResult = { readonly ok: true; readonly value: ResolvedTime } | { readonly ok: false; readonly problem: string };
+export type TimeResult =
+  { readonly ok: true; readonly value: ResolvedTime } | { readonly ok: false; readonly problem: string };
 
 /** An ISO-8601 date-time: date, `T`, hh:mm[:ss], optional offset. Fractions of a second are refused below. */
-const ISO_DATE_TIME =
-  /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$/;
+const ISO_DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$/;
 
 export function isValidZone(zone: string): boolean {
   return IANAZone.isValidZone(zone);
@@ -57,13 +57,18 @@ export function resolveRestoreTime(text: string, zone: string): TimeResult {
   if (m[7] !== undefined) {
     return {
       ok: false,
-      problem: "has a fraction of a second; point-in-time restore has a resolution of one second, give whole seconds",
+      problem:
+        "has a fraction of a second; point-in-time restore has a resolution of one second, give whole seconds",
     };
   }
   const offset = m[8];
   if (offset !== undefined) {
     const dt = DateTime.fromISO(text.trim(), { setZone: true });
-    if (!dt.isValid) return { ok: false, problem: `is not a valid date-time (${dt.invalidExplanation ?? dt.invalidReason})` };
+    if (!dt.isValid)
+      return {
+        ok: false,
+        problem: `is not a valid date-time (${dt.invalidExplanation ?? dt.invalidReason})`,
+      };
     return { ok: true, value: { utc: dt.toUTC(), local: dt.setZone(zone), hadOffset: true } };
   }
   const wall = {
@@ -76,7 +81,11 @@ export function resolveRestoreTime(text: string, zone: string): TimeResult {
   };
   // Validate the calendar fields on their own (Feb 30, 25:00) before asking the zone anything.
   const asUtc = DateTime.fromObject(wall, { zone: "utc" });
-  if (!asUtc.isValid) return { ok: false, problem: `is not a valid date-time (${asUtc.invalidExplanation ?? asUtc.invalidReason})` };
+  if (!asUtc.isValid)
+    return {
+      ok: false,
+      problem: `is not a valid date-time (${asUtc.invalidExplanation ?? asUtc.invalidReason})`,
+    };
   const candidates = wallClockCandidates(asUtc, zone);
   const first = candidates[0];
   if (first === undefined) {
@@ -128,12 +137,20 @@ export function restoreWindow(now: DateTime, retentionDays: number): RestoreWind
 }
 
 /** Undefined when `utc` is inside the window; otherwise why not, with the window in UTC and in `zone`. */
-export function windowProblem(utc: DateTime, window: RestoreWindow, now: DateTime, zone: string): string | undefined {
+export function windowProblem(
+  utc: DateTime,
+  window: RestoreWindow,
+  now: DateTime,
+  zone: string,
+): string | undefined {
   const shown =
     `the restorable window is ${azureUtc(window.earliest)} – ${azureUtc(window.latest)} UTC ` +
     `(${humanInZone(window.earliest, zone)} – ${humanInZone(window.latest, zone)})`;
-  if (utc > now) return `is in the future (${azureUtc(utc)} UTC is after now, ${azureUtc(now)} UTC); ${shown}`;
-  if (utc > window.latest) return `is less than ${PTR_MIN_AGE.toFormat("m")} minutes ago (${azureUtc(utc)} UTC); ${shown}`;
-  if (utc < window.earliest) return `is older than the backup retention allows (${azureUtc(utc)} UTC); ${shown}`;
+  if (utc > now)
+    return `is in the future (${azureUtc(utc)} UTC is after now, ${azureUtc(now)} UTC); ${shown}`;
+  if (utc > window.latest)
+    return `is less than ${PTR_MIN_AGE.toFormat("m")} minutes ago (${azureUtc(utc)} UTC); ${shown}`;
+  if (utc < window.earliest)
+    return `is older than the backup retention allows (${azureUtc(utc)} UTC); ${shown}`;
   return undefined;
 }

@@ -62,7 +62,11 @@ export class MaintenanceMode extends pulumi.ComponentResource {
                   resources: { requests: { cpu: "10m", memory: "16Mi" }, limits: { memory: "64Mi" } },
                   volumeMounts: [
                     { name: "content", mountPath: "/etc/nginx/conf.d/default.conf", subPath: "default.conf" },
-                    { name: "content", mountPath: "/usr/share/nginx/html/maintenance.html", subPath: "maintenance.html" },
+                    {
+                      name: "content",
+                      mountPath: "/usr/share/nginx/html/maintenance.html",
+                      subPath: "maintenance.html",
+                    },
                   ],
                 },
               ],
@@ -120,7 +124,11 @@ export class MaintenanceMode extends pulumi.ComponentResource {
 
 type Backend = { service: { name: string; port: { number: number } } };
 
-function ingressSpec(p: MaintenancePlan, host: string, backend: Backend): k8s.types.input.networking.v1.IngressSpec {
+function ingressSpec(
+  p: MaintenancePlan,
+  host: string,
+  backend: Backend,
+): k8s.types.input.networking.v1.IngressSpec {
   return {
     ingressClassName: p.ingressClassName,
     rules: [{ host, http: { paths: [{ path: "/", pathType: "Prefix", backend }] } }],
@@ -149,5 +157,10 @@ export function maintenanceHtml(message: string): string {
 }
 
 function escapeHtml(s: string): string {
-  return s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;").replace(/'/g, "&#39;");
+  return s
+    .replace(/&/g, "&amp;")
+    .replace(/</g, "&lt;")
+    .replace(/>/g, "&gt;")
+    .replace(/"/g, "&quot;")
+    .replace(/'/g, "&#39;");
 }

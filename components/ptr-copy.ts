@@ -56,6 +56,10 @@ export class PtrCopy extends pulumi.ComponentResource {
     );
     this.serverName = this.server.name;
     this.fqdn = this.server.fullyQualifiedDomainName.apply((f) => f ?? p.fqdn);
-    this.registerOutputs({ serverName: this.serverName, fqdn: this.fqdn, pointInTimeUtc: this.pointInTimeUtc });
+    this.registerOutputs({
+      serverName: this.serverName,
+      fqdn: this.fqdn,
+      pointInTimeUtc: this.pointInTimeUtc,
+    });
   }
 }

@@ -28,7 +28,10 @@ describe("config: the committed stacks parse", () => {
   it("production has HA and geo-redundant backup, staging neither", () => {
     const prod = parseConfig(stackRaw("production"), NOW);
     const stg = parseConfig(stackRaw("staging"), NOW);
-    assert.deepEqual([prod.postgres.highAvailability, prod.postgres.geoRedundantBackup], ["ZoneRedundant", true]);
+    assert.deepEqual(
+      [prod.postgres.highAvailability, prod.postgres.geoRedundantBackup],
+      ["ZoneRedundant", true],
+    );
     assert.deepEqual([stg.postgres.highAvailability, stg.postgres.geoRedundantBackup], ["Disabled", false]);
   });
   it("a wall-clock restore time is converted with the stack's zone (BST in summer)", () => {
@@ -47,39 +50,171 @@ describe("config: the committed stacks parse", () => {
 
 describe("config: every bad input is named with its key, what is allowed and what was received", () => {
   const cases: Array<[string, readonly string[], RegExp]> = [
-    ["unknown drMode", ["drMode=restore"], /^drMode: must be one of: none, ptr, rebuild; received "restore"$/],
-    ["unknown drPhase", ["drMode=ptr", "incidentId=i1", "drPhase=verify"], /^drPhase: must be one of: isolate, restore, validate; received "verify"$/],
-    ["unknown rebuild.from", ["drMode=rebuild", "incidentId=i1", "rebuild.from=snapshot"], /^rebuild\.from: must be one of: backup, revive, geo; received "snapshot"$/],
-    ["ptr restore phase without a restore time", ["drMode=ptr", "incidentId=i1", "drPhase=restore"], /^ptr\.restoreTime: is required when drMode is ptr and drPhase is restore .*received nothing/],
-    ["ptr validate phase without a restore time", ["drMode=ptr", "incidentId=i1", "drPhase=validate"], /^ptr\.restoreTime: is required when drMode is ptr and drPhase is validate/],
-    ["restore time that does not parse", ["drMode=ptr", "incidentId=i1", "ptr.restoreTime=yesterday 1pm"], /^ptr\.restoreTime: is not an ISO-8601 date-time.*received "yesterday 1pm"$/],
-    ["restore time in the spring-forward gap", ["drMode=ptr", "incidentId=i1", "ptr.restoreTime=2026-03-29T01:30:00"], /^ptr\.restoreTime: is a local time that does not exist in Europe\/London/],
-    ["restore time in the fall-back hour", ["drMode=ptr", "incidentId=i1", "ptr.restoreTime=2026-10-25T01:30:00"], /^ptr\.restoreTime: is ambiguous in Europe\/London.*2026-10-25T00:30:00\+00:00 \(\+01:00\) or 2026-10-25T01:30:00\+00:00 \(\+00:00\)/],
-    ["restore time in the future", ["drMode=ptr", "incidentId=i1", "ptr.restoreTime=2026-11-25T10:30:00"], /^ptr\.restoreTime: "2026-11-25T10:30:00" → 2026-11-25T10:30:00\+00:00 UTC is in the future.*window is 2026-11-18T10:00:00\+00:00 – 2026-11-25T09:55:00\+00:00 UTC \(2026-11-18 10:00:00 GMT/],
-    ["restore time less than 5 minutes ago", ["drMode=ptr", "incidentId=i1", "ptr.restoreTime=2026-11-25T09:58:00"], /^ptr\.restoreTime: .*is less than 5 minutes ago/],
-    ["restore time older than the retention", ["drMode=ptr", "incidentId=i1", "ptr.restoreTime=2026-11-17T09:00:00"], /^ptr\.restoreTime: .*is older than the backup retention allows/],
-    ["drMode ptr without incidentId", ["drMode=ptr"], /^incidentId: is required when drMode is ptr .*received nothing/],
-    ["incidentId with capitals", ["drMode=ptr", "incidentId=INC-1"], /^incidentId: must be 1–20 lowercase letters, digits and hyphens.*received "INC-1"$/],
-    ["negative replicas", ["kubernetes.deployments.web.replicas=-1"], /^kubernetes\.deployments\.web\.replicas: must be a whole number ≥ 0; received -1$/],
-    ["fractional replicas", ["kubernetes.deployments.worker.replicas=1.5"], /^kubernetes\.deployments\.worker\.replicas: must be a whole number ≥ 0; received "1\.5"$/],
-    ["approvers above GitHub's maximum", ["github.approvers.freeze=7"], /^github\.approvers\.freeze: must be a whole number from 0 to 6; received 7$/],
-    ["approvers below 0", ["github.approvers.normal=-1"], /^github\.approvers\.normal: must be a whole number from 0 to 6; received -1$/],
-    ["freeze looser than normal", ["github.approvers.normal=3", "github.approvers.freeze=2"], /^github\.approvers\.freeze: must be ≥ github\.approvers\.normal \(3\)/],
-    ["server name with capitals", ["postgres.serverName=S189-PG"], /^postgres\.serverName: must be 3–63 lowercase letters, digits and hyphens.*received "S189-PG"$/],
-    ["server name too short", ["postgres.serverName=ab"], /^postgres\.serverName: must be 3–63 .*received "ab"$/],
-    ["server name that leaves no room for -ptr", [`postgres.serverName=${"a".repeat(61)}`], /^postgres\.serverName: must leave room for the PTR copy's name/],
-    ["namespace that is not DNS-1123", ["kubernetes.namespace=Bat_Staging"], /^kubernetes\.namespace: must be a DNS-1123 label.*received "Bat_Staging"$/],
-    ["deployment name that is not DNS-1123", ["kubernetes.deployments.web.name=Web App"], /^kubernetes\.deployments\.web\.name: must be a DNS-1123 subdomain/],
-    ["unknown time zone", ["timeZone=Europe/Londres"], /^timeZone: must be an IANA time zone such as Europe\/London or UTC; received "Europe\/Londres"$/],
-    ["misspelt nested key", ["ptr.restorTime=2026-11-24T13:05:00"], /^ptr\.restorTime: is not a known setting/],
-    ["boolean override that is not a boolean", ["maintenance=yes"], /^maintenance: must be true or false; received "yes"$/],
-    ["revive without deletedAt", ["drMode=rebuild", "incidentId=i1", "rebuild.from=revive"], /^rebuild\.deletedAt: is required when rebuild\.from is revive/],
-    ["revive more than 5 days after deletion", ["drMode=rebuild", "incidentId=i1", "rebuild.from=revive", "rebuild.deletedAt=2026-11-19T10:00:00"], /^rebuild\.deletedAt: is more than 5 days ago/],
-    ["geo without geo-redundant backup", ["drMode=rebuild", "incidentId=i1", "rebuild.from=geo", "rebuild.location=ukwest"], /^rebuild\.from: geo needs postgres\.geoRedundantBackup true/],
-    ["geo without a location", ["drMode=rebuild", "incidentId=i1", "rebuild.from=geo", "postgres.geoRedundantBackup=true"], /^rebuild\.location: is required when rebuild\.from is geo/],
-    ["HA on the Burstable tier", ["postgres.highAvailability=ZoneRedundant"], /^postgres\.highAvailability: ZoneRedundant is not available on the Burstable tier/],
-    ["temporary host equal to the public host", ["kubernetes.temporaryHost=staging.manage-school-placements.service.gov.uk"], /^kubernetes\.temporaryHost: must differ from kubernetes\.publicHost/],
-    ["appDatabase not among the databases", ["postgres.appDatabase=other"], /^postgres\.appDatabase: must be one of the keys of postgres\.databases \(itt_mentor_services_staging\); received "other"$/],
+    [
+      "unknown drMode",
+      ["drMode=restore"],
+      /^drMode: must be one of: none, ptr, rebuild; received "restore"$/,
+    ],
+    [
+      "unknown drPhase",
+      ["drMode=ptr", "incidentId=i1", "drPhase=verify"],
+      /^drPhase: must be one of: isolate, restore, validate; received "verify"$/,
+    ],
+    [
+      "unknown rebuild.from",
+      ["drMode=rebuild", "incidentId=i1", "rebuild.from=snapshot"],
+      /^rebuild\.from: must be one of: backup, revive, geo; received "snapshot"$/,
+    ],
+    [
+      "ptr restore phase without a restore time",
+      ["drMode=ptr", "incidentId=i1", "drPhase=restore"],
+      /^ptr\.restoreTime: is required when drMode is ptr and drPhase is restore .*received nothing/,
+    ],
+    [
+      "ptr validate phase without a restore time",
+      ["drMode=ptr", "incidentId=i1", "drPhase=validate"],
+      /^ptr\.restoreTime: is required when drMode is ptr and drPhase is validate/,
+    ],
+    [
+      "restore time that does not parse",
+      ["drMode=ptr", "incidentId=i1", "ptr.restoreTime=yesterday 1pm"],
+      /^ptr\.restoreTime: is not an ISO-8601 date-time.*received "yesterday 1pm"$/,
+    ],
+    [
+      "restore time in the spring-forward gap",
+      ["drMode=ptr", "incidentId=i1", "ptr.restoreTime=2026-03-29T01:30:00"],
+      /^ptr\.restoreTime: is a local time that does not exist in Europe\/London/,
+    ],
+    [
+      "restore time in the fall-back hour",
+      ["drMode=ptr", "incidentId=i1", "ptr.restoreTime=2026-10-25T01:30:00"],
+      /^ptr\.restoreTime: is ambiguous in Europe\/London.*2026-10-25T00:30:00\+00:00 \(\+01:00\) or 2026-10-25T01:30:00\+00:00 \(\+00:00\)/,
+    ],
+    [
+      "restore time in the future",
+      ["drMode=ptr", "incidentId=i1", "ptr.restoreTime=2026-11-25T10:30:00"],
+      /^ptr\.restoreTime: "2026-11-25T10:30:00" → 2026-11-25T10:30:00\+00:00 UTC is in the future.*window is 2026-11-18T10:00:00\+00:00 – 2026-11-25T09:55:00\+00:00 UTC \(2026-11-18 10:00:00 GMT/,
+    ],
+    [
+      "restore time less than 5 minutes ago",
+      ["drMode=ptr", "incidentId=i1", "ptr.restoreTime=2026-11-25T09:58:00"],
+      /^ptr\.restoreTime: .*is less than 5 minutes ago/,
+    ],
+    [
+      "restore time older than the retention",
+      ["drMode=ptr", "incidentId=i1", "ptr.restoreTime=2026-11-17T09:00:00"],
+      /^ptr\.restoreTime: .*is older than the backup retention allows/,
+    ],
+    [
+      "drMode ptr without incidentId",
+      ["drMode=ptr"],
+      /^incidentId: is required when drMode is ptr .*received nothing/,
+    ],
+    [
+      "incidentId with capitals",
+      ["drMode=ptr", "incidentId=INC-1"],
+      /^incidentId: must be 1–20 lowercase letters, digits and hyphens.*received "INC-1"$/,
+    ],
+    [
+      "negative replicas",
+      ["kubernetes.deployments.web.replicas=-1"],
+      /^kubernetes\.deployments\.web\.replicas: must be a whole number ≥ 0; received -1$/,
+    ],
+    [
+      "fractional replicas",
+      ["kubernetes.deployments.worker.replicas=1.5"],
+      /^kubernetes\.deployments\.worker\.replicas: must be a whole number ≥ 0; received "1\.5"$/,
+    ],
+    [
+      "approvers above GitHub's maximum",
+      ["github.approvers.freeze=7"],
+      /^github\.approvers\.freeze: must be a whole number from 0 to 6; received 7$/,
+    ],
+    [
+      "approvers below 0",
+      ["github.approvers.normal=-1"],
+      /^github\.approvers\.normal: must be a whole number from 0 to 6; received -1$/,
+    ],
+    [
+      "freeze looser than normal",
+      ["github.approvers.normal=3", "github.approvers.freeze=2"],
+      /^github\.approvers\.freeze: must be ≥ github\.approvers\.normal \(3\)/,
+    ],
+    [
+      "server name with capitals",
+      ["postgres.serverName=S189-PG"],
+      /^postgres\.serverName: must be 3–63 lowercase letters, digits and hyphens.*received "S189-PG"$/,
+    ],
+    [
+      "server name too short",
+      ["postgres.serverName=ab"],
+      /^postgres\.serverName: must be 3–63 .*received "ab"$/,
+    ],
+    [
+      "server name that leaves no room for -ptr",
+      [`postgres.serverName=${"a".repeat(61)}`],
+      /^postgres\.serverName: must leave room for the PTR copy's name/,
+    ],
+    [
+      "namespace that is not DNS-1123",
+      ["kubernetes.namespace=Bat_Staging"],
+      /^kubernetes\.namespace: must be a DNS-1123 label.*received "Bat_Staging"$/,
+    ],
+    [
+      "deployment name that is not DNS-1123",
+      ["kubernetes.deployments.web.name=Web App"],
+      /^kubernetes\.deployments\.web\.name: must be a DNS-1123 subdomain/,
+    ],
+    [
+      "unknown time zone",
+      ["timeZone=Europe/Londres"],
+      /^timeZone: must be an IANA time zone such as Europe\/London or UTC; received "Europe\/Londres"$/,
+    ],
+    [
+      "misspelt nested key",
+      ["ptr.restorTime=2026-11-24T13:05:00"],
+      /^ptr\.restorTime: is not a known setting/,
+    ],
+    [
+      "boolean override that is not a boolean",
+      ["maintenance=yes"],
+      /^maintenance: must be true or false; received "yes"$/,
+    ],
+    [
+      "revive without deletedAt",
+      ["drMode=rebuild", "incidentId=i1", "rebuild.from=revive"],
+      /^rebuild\.deletedAt: is required when rebuild\.from is revive/,
+    ],
+    [
+      "revive more than 5 days after deletion",
+      ["drMode=rebuild", "incidentId=i1", "rebuild.from=revive", "rebuild.deletedAt=2026-11-19T10:00:00"],
+      /^rebuild\.deletedAt: is more than 5 days ago/,
+    ],
+    [
+      "geo without geo-redundant backup",
+      ["drMode=rebuild", "incidentId=i1", "rebuild.from=geo", "rebuild.location=ukwest"],
+      /^rebuild\.from: geo needs postgres\.geoRedundantBackup true/,
+    ],
+    [
+      "geo without a location",
+      ["drMode=rebuild", "incidentId=i1", "rebuild.from=geo", "postgres.geoRedundantBackup=true"],
+      /^rebuild\.location: is required when rebuild\.from is geo/,
+    ],
+    [
+      "HA on the Burstable tier",
+      ["postgres.highAvailability=ZoneRedundant"],
+      /^postgres\.highAvailability: ZoneRedundant is not available on the Burstable tier/,
+    ],
+    [
+      "temporary host equal to the public host",
+      ["kubernetes.temporaryHost=staging.manage-school-placements.service.gov.uk"],
+      /^kubernetes\.temporaryHost: must differ from kubernetes\.publicHost/,
+    ],
+    [
+      "appDatabase not among the databases",
+      ["postgres.appDatabase=other"],
+      /^postgres\.appDatabase: must be one of the keys of postgres\.databases \(itt_mentor_services_staging\); received "other"$/,
+    ],
   ];
   for (const [what, sets, expected] of cases) {
     it(what, () => {
@@ -93,10 +228,22 @@ describe("config: every bad input is named with its key, what is allowed and wha
 
   it("reports every problem at once, not the first one", () => {
     const problems = problemsOf(
-      stackRaw("staging", ["drMode=ptr", "drPhase=restore", "kubernetes.deployments.web.replicas=-2", "github.approvers.freeze=9", "timeZone=Mars/Olympus"]),
+      stackRaw("staging", [
+        "drMode=ptr",
+        "drPhase=restore",
+        "kubernetes.deployments.web.replicas=-2",
+        "github.approvers.freeze=9",
+        "timeZone=Mars/Olympus",
+      ]),
     );
     const keys = problems.map((p) => p.slice(0, p.indexOf(":"))).sort();
-    assert.deepEqual(keys, ["github.approvers.freeze", "incidentId", "kubernetes.deployments.web.replicas", "ptr.restoreTime", "timeZone"]);
+    assert.deepEqual(keys, [
+      "github.approvers.freeze",
+      "incidentId",
+      "kubernetes.deployments.web.replicas",
+      "ptr.restoreTime",
+      "timeZone",
+    ]);
   });
 
   it("the ConfigError message says nothing was changed and lists each problem on its own line", () => {
@@ -104,7 +251,9 @@ describe("config: every bad input is named with its key, what is allowed and wha
       () => parseConfig(stackRaw("staging", ["drMode=oops", "github.approvers.normal=8"]), NOW),
       (err: unknown) =>
         err instanceof ConfigError &&
-        /^Invalid stack configuration \(2 problems\); nothing was changed:\n  - drMode: .*\n  - github\.approvers\.normal: .*$/.test(err.message),
+        /^Invalid stack configuration \(2 problems\); nothing was changed:\n  - drMode: .*\n  - github\.approvers\.normal: .*$/.test(
+          err.message,
+        ),
     );
   });
 
@@ -124,7 +273,10 @@ describe("config: the window check for a copy that outlives the retention window
   const later = DateTime.fromISO("2026-12-05T10:00:00Z", { zone: "utc" });
   const sets = ["drMode=ptr", "incidentId=i1", "drPhase=validate", "ptr.restoreTime=2026-11-24T13:05:00"];
   it("refuses the time ten days later when nothing pins the check", () => {
-    assert.match(problemsOf(stackRaw("staging", sets), later).join("\n"), /older than the backup retention allows/);
+    assert.match(
+      problemsOf(stackRaw("staging", sets), later).join("\n"),
+      /older than the backup retention allows/,
+    );
   });
   it("accepts it when ptr.requestedAt records when the copy was requested (the window is checked then)", () => {
     const cfg = parseConfig(stackRaw("staging", [...sets, "ptr.requestedAt=2026-11-25T09:00:00Z"]), later);

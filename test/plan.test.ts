@@ -20,13 +20,41 @@ describe("plan: the levers in every mode and phase (the issue's table)", () => {
     ["ptr validate", [...PTR, "drPhase=validate"], false, true, true, true],
     ["rebuild isolate", ["drMode=rebuild", "incidentId=inc-1"], true, true, true, false],
     ["rebuild restore", ["drMode=rebuild", "incidentId=inc-1", "drPhase=restore"], true, true, true, false],
-    ["rebuild validate", ["drMode=rebuild", "incidentId=inc-1", "drPhase=validate"], false, true, true, false],
+    [
+      "rebuild validate",
+      ["drMode=rebuild", "incidentId=inc-1", "drPhase=validate"],
+      false,
+      true,
+      true,
+      false,
+    ],
     ["none with planned maintenance", ["maintenance=true"], false, true, false, false],
     ["none with a freeze override", ["freeze=true"], false, false, true, false],
     ["none with stopService", ["stopService=true"], true, false, false, false],
-    ["ptr validate, maintenance turned off", [...PTR, "drPhase=validate", "maintenance=false"], false, false, true, true],
-    ["ptr restore with stopService forced off", [...PTR, "drPhase=restore", "stopService=false"], false, true, true, true],
-    ["ptr config left behind with drMode none: no copy", ["incidentId=inc-1", "ptr.restoreTime=2026-11-24T13:05:00"], false, false, false, false],
+    [
+      "ptr validate, maintenance turned off",
+      [...PTR, "drPhase=validate", "maintenance=false"],
+      false,
+      false,
+      true,
+      true,
+    ],
+    [
+      "ptr restore with stopService forced off",
+      [...PTR, "drPhase=restore", "stopService=false"],
+      false,
+      true,
+      true,
+      true,
+    ],
+    [
+      "ptr config left behind with drMode none: no copy",
+      ["incidentId=inc-1", "ptr.restoreTime=2026-11-24T13:05:00"],
+      false,
+      false,
+      false,
+      false,
+    ],
   ];
   for (const [what, sets, stop, maintenance, freeze, copy] of rows) {
     it(what, () => {
@@ -48,7 +76,10 @@ describe("plan: the levers in every mode and phase (the issue's table)", () => {
       assert.equal(plan.freeze.requiredApprovers, freeze ? 6 : 1);
       assert.equal(plan.freeze.enforceAdmins, freeze);
       assert.equal(plan.maintenance.on, maintenance);
-      assert.equal(plan.maintenance.temporaryHost, maintenance ? "itt-mentor-services-staging-temp.test.teacherservices.cloud" : undefined);
+      assert.equal(
+        plan.maintenance.temporaryHost,
+        maintenance ? "itt-mentor-services-staging-temp.test.teacherservices.cloud" : undefined,
+      );
     });
   }
   it("records whether a lever comes from the mode or an override", () => {
@@ -84,7 +115,12 @@ describe("plan: servers", () => {
   const creations: Array<[string, readonly string[], "staging" | "production", unknown]> = [
     ["normal: the existing server, no create mode", [], "staging", { kind: "existing" }],
     ["ptr mode leaves the live server alone", PTR, "staging", { kind: "existing" }],
-    ["rebuild from backup: a new empty server", ["drMode=rebuild", "incidentId=inc-1"], "staging", { kind: "empty", createMode: "Create" }],
+    [
+      "rebuild from backup: a new empty server",
+      ["drMode=rebuild", "incidentId=inc-1"],
+      "staging",
+      { kind: "empty", createMode: "Create" },
+    ],
     [
       "rebuild revive: ReviveDropped at the deletion time in UTC",
       ["drMode=rebuild", "incidentId=inc-1", "rebuild.from=revive", "rebuild.deletedAt=2026-11-24T18:30:00"],
@@ -102,7 +138,8 @@ describe("plan: servers", () => {
     it(what, () => assert.deepEqual(planFor(sets, stack).liveServer.creation, creation));
   }
   it("rebuild geo: GeoRestore into the other region with that region's network", () => {
-    const net = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/dr-rg/providers/Microsoft.Network";
+    const net =
+      "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/dr-rg/providers/Microsoft.Network";
     const plan = planFor(
       [
         "drMode=rebuild",
@@ -133,19 +170,47 @@ describe("plan: servers", () => {
 
 describe("plan: nextStep walks the runbook", () => {
   const steps: Array<[string, readonly string[], RegExp]> = [
-    ["no incident", [], /^No incident\. Loss of data: pulumi config set incidentId inc-20261125 && pulumi config set drMode ptr && pulumi up\. Loss of the database server: pulumi refresh, then/],
-    ["ptr isolate: choose the restore point", ["drMode=ptr", "incidentId=inc-1"], /^Choose the restore point \(wall clock in Europe\/London, or give an offset\) and create the PTR copy: pulumi config set --path ptr\.restoreTime 2026-11-25T09:00:00 && pulumi up$/],
+    [
+      "no incident",
+      [],
+      /^No incident\. Loss of data: pulumi config set incidentId inc-20261125 && pulumi config set drMode ptr && pulumi up\. Loss of the database server: pulumi refresh, then/,
+    ],
+    [
+      "ptr isolate: choose the restore point",
+      ["drMode=ptr", "incidentId=inc-1"],
+      /^Choose the restore point \(wall clock in Europe\/London, or give an offset\) and create the PTR copy: pulumi config set --path ptr\.restoreTime 2026-11-25T09:00:00 && pulumi up$/,
+    ],
     ["ptr isolate with a copy: restore", PTR, /pulumi config set drPhase restore && pulumi up$/],
-    ["ptr restore: validate", [...PTR, "drPhase=restore"], /^Validate the app on https:\/\/itt-mentor-services-staging-temp\.test\.teacherservices\.cloud .*pulumi config set drPhase validate && pulumi up$/],
-    ["ptr validate: maintenance off", [...PTR, "drPhase=validate"], /^When the app is validated, disable maintenance mode: pulumi config set maintenance false && pulumi up$/],
-    ["then unfreeze", [...PTR, "drPhase=validate", "maintenance=false"], /^Unfreeze the pipeline .*: pulumi config set freeze false && pulumi up$/],
+    [
+      "ptr restore: validate",
+      [...PTR, "drPhase=restore"],
+      /^Validate the app on https:\/\/itt-mentor-services-staging-temp\.test\.teacherservices\.cloud .*pulumi config set drPhase validate && pulumi up$/,
+    ],
+    [
+      "ptr validate: maintenance off",
+      [...PTR, "drPhase=validate"],
+      /^When the app is validated, disable maintenance mode: pulumi config set maintenance false && pulumi up$/,
+    ],
+    [
+      "then unfreeze",
+      [...PTR, "drPhase=validate", "maintenance=false"],
+      /^Unfreeze the pipeline .*: pulumi config set freeze false && pulumi up$/,
+    ],
     [
       "then tidy up, deleting the PTR copy",
       [...PTR, "drPhase=validate", "maintenance=false", "freeze=false"],
       /^Tidy up \(deletes the PTR copy\) and close the incident: pulumi config set drMode none && pulumi config rm drPhase && pulumi config rm ptr && pulumi config rm incidentId && pulumi config rm maintenance && pulumi config rm freeze && pulumi up$/,
     ],
-    ["rebuild isolate from backup: restore the nightly backup", ["drMode=rebuild", "incidentId=inc-1"], /restore the nightly backup into the rebuilt server: pulumi config set drPhase restore && pulumi up$/],
-    ["after closing: remove leftovers", ["incidentId=inc-1"], /^Incident closed\. Tidy the stack config: pulumi config rm incidentId$/],
+    [
+      "rebuild isolate from backup: restore the nightly backup",
+      ["drMode=rebuild", "incidentId=inc-1"],
+      /restore the nightly backup into the rebuilt server: pulumi config set drPhase restore && pulumi up$/,
+    ],
+    [
+      "after closing: remove leftovers",
+      ["incidentId=inc-1"],
+      /^Incident closed\. Tidy the stack config: pulumi config rm incidentId$/,
+    ],
   ];
   for (const [what, sets, expected] of steps) {
     it(what, () => assert.match(planFor(sets).nextStep, expected));

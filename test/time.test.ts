@@ -10,14 +10,34 @@ describe("resolveRestoreTime: wall clock in the stack's zone → the UTC string 
     ["GMT (winter): local equals UTC", "2026-11-24T13:05:00", LONDON, "2026-11-24T13:05:00+00:00"],
     ["BST (summer): local is UTC+1", "2026-07-01T13:05:00", LONDON, "2026-07-01T12:05:00+00:00"],
     ["minutes only, seconds default to 0", "2026-07-01T13:05", LONDON, "2026-07-01T12:05:00+00:00"],
-    ["last second before spring-forward gap (GMT)", "2026-03-29T00:59:59", LONDON, "2026-03-29T00:59:59+00:00"],
+    [
+      "last second before spring-forward gap (GMT)",
+      "2026-03-29T00:59:59",
+      LONDON,
+      "2026-03-29T00:59:59+00:00",
+    ],
     ["first wall time after the gap (BST)", "2026-03-29T02:00:00", LONDON, "2026-03-29T01:00:00+00:00"],
     ["last BST second before fall-back overlap", "2026-10-25T00:59:59", LONDON, "2026-10-24T23:59:59+00:00"],
-    ["first unambiguous GMT time after the overlap", "2026-10-25T02:00:00", LONDON, "2026-10-25T02:00:00+00:00"],
+    [
+      "first unambiguous GMT time after the overlap",
+      "2026-10-25T02:00:00",
+      LONDON,
+      "2026-10-25T02:00:00+00:00",
+    ],
     ["explicit Z is taken as given", "2026-07-01T13:05:00Z", LONDON, "2026-07-01T13:05:00+00:00"],
     ["explicit offset is taken as given", "2026-07-01T13:05:00+05:30", LONDON, "2026-07-01T07:35:00+00:00"],
-    ["explicit offset resolves the overlap: BST reading", "2026-10-25T01:30:00+01:00", LONDON, "2026-10-25T00:30:00+00:00"],
-    ["explicit offset resolves the overlap: GMT reading", "2026-10-25T01:30:00+00:00", LONDON, "2026-10-25T01:30:00+00:00"],
+    [
+      "explicit offset resolves the overlap: BST reading",
+      "2026-10-25T01:30:00+01:00",
+      LONDON,
+      "2026-10-25T00:30:00+00:00",
+    ],
+    [
+      "explicit offset resolves the overlap: GMT reading",
+      "2026-10-25T01:30:00+00:00",
+      LONDON,
+      "2026-10-25T01:30:00+00:00",
+    ],
     ["another zone: New York EDT", "2026-07-01T09:00:00", "America/New_York", "2026-07-01T13:00:00+00:00"],
     ["UTC zone", "2026-07-01T09:00:00", "UTC", "2026-07-01T09:00:00+00:00"],
   ];
@@ -40,7 +60,10 @@ describe("resolveRestoreTime: wall clock in the stack's zone → the UTC string 
     const r = resolveRestoreTime("2026-10-25T01:30:00", LONDON);
     assert.ok(!r.ok);
     assert.match(r.problem, /is ambiguous in Europe\/London/);
-    assert.match(r.problem, /either 2026-10-25T00:30:00\+00:00 \(\+01:00\) or 2026-10-25T01:30:00\+00:00 \(\+00:00\)/);
+    assert.match(
+      r.problem,
+      /either 2026-10-25T00:30:00\+00:00 \(\+01:00\) or 2026-10-25T01:30:00\+00:00 \(\+00:00\)/,
+    );
   });
 
   const bad: Array<[string, RegExp]> = [
@@ -84,7 +107,10 @@ describe("restore window: (now − retention days, now − 5 minutes)", () => {
         assert.match(problem, expected);
         // The window is shown in UTC and in the stack's zone.
         assert.match(problem, /2026-11-18T10:00:00\+00:00 – 2026-11-25T09:55:00\+00:00 UTC/);
-        assert.match(problem, /\(2026-11-18 10:00:00 GMT \(\+00:00\) – 2026-11-25 09:55:00 GMT \(\+00:00\)\)/);
+        assert.match(
+          problem,
+          /\(2026-11-18 10:00:00 GMT \(\+00:00\) – 2026-11-25 09:55:00 GMT \(\+00:00\)\)/,
+        );
       }
     });
   }

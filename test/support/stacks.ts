@@ -12,7 +12,10 @@ export const PROJECT_DIR = path.resolve(__dirname, "..", "..");
 export const NOW = DateTime.fromISO("2026-11-25T10:00:00Z", { zone: "utc" });
 
 /** `{ "service-dr:drMode": "none", … }` — every value a string, as the engine passes them. */
-export function stackStrings(stack: "staging" | "production", sets: readonly string[] = []): Record<string, string> {
+export function stackStrings(
+  stack: "staging" | "production",
+  sets: readonly string[] = [],
+): Record<string, string> {
   const loaded = loadStackConfig(PROJECT_DIR, stack);
   const values = new Map(loaded.values);
   for (const s of sets) applySet(values, PROJECT, s);
@@ -20,7 +23,10 @@ export function stackStrings(stack: "staging" | "production", sets: readonly str
 }
 
 /** The decoded raw object parseConfig takes. */
-export function stackRaw(stack: "staging" | "production", sets: readonly string[] = []): Record<string, unknown> {
+export function stackRaw(
+  stack: "staging" | "production",
+  sets: readonly string[] = [],
+): Record<string, unknown> {
   const { raw, problems } = readRawConfig(stackStrings(stack, sets));
   if (problems.length > 0) throw new Error(`fixture ${stack} does not read cleanly: ${problems.join("; ")}`);
   return raw;

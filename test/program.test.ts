@@ -1,0 +1,368 @@
+/**
+ * Mock-runtime tests: the program runs under Pulumi's own mock runtime (offline/mocks.ts) and these assert
+ * exactly what it declares — resource types, names and inputs — in every DR mode and phase.
+ */
+import { strict as assert } from "node:assert";
+import { RecordingMocks, isConfigError, runProgram } from "../offline/mocks";
+import type { PlanResource, PlanResult } from "../offline/mocks";
+import { NOW, stackStrings } from "./support/stacks";
+
+const SECRET_KEYS = ["service-dr:postgresAdminPassword"];
+const PTR = ["drMode=ptr", "incidentId=inc-1", "ptr.restoreTime=2026-11-24T13:05:00"];
+const SVC = "itt-mentor-services-staging";
+const SUB = "/subscriptions/00000000-0000-0000-0000-000000000000";
+const LIVE_ID = `${SUB}/resourceGroups/s189t01-ittms-stg-rg/providers/Microsoft.DBforPostgreSQL/flexibleServers/s189t01-ittms-stg-pg`;
+
+function declare(sets: readonly string[], stack: "staging" | "production" = "staging"): Promise<PlanResult> {
+  return runProgram(stackStrings(stack, sets), SECRET_KEYS, NOW);
+}
+function one(r: PlanResult, type: string, name: string): PlanResource {
+  const found = r.resources.filter((x) => x.type === type && x.name === name);
+  assert.equal(found.length, 1, `expected exactly one ${type} ${name}, found ${found.length}`);
+  return found[0]!;
+}
+const names = (r: PlanResult): string[] => r.resources.map((x) => `${x.type} ${x.name}`);
+
+/** What every state declares. */
+const ALWAYS = [
+  `github:index/branchProtection:BranchProtection ${SVC}-freeze-branch`,
+  `service-dr:index:PipelineFreeze ${SVC}-freeze`,
+  `azure-native:dbforpostgresql:Configuration ${SVC}-live-param-azure.extensions`,
+  `azure-native:dbforpostgresql:Configuration ${SVC}-live-param-log_min_duration_statement`,
+  `azure-native:dbforpostgresql:Database ${SVC}-live-db-itt_mentor_services_staging`,
+  `azure-native:dbforpostgresql:Server ${SVC}-live-server`,
+  `service-dr:index:LiveServer ${SVC}-live`,
+  `kubernetes:core/v1:ConfigMap ${SVC}-maintenance-content`,
+  `kubernetes:apps/v1:Deployment ${SVC}-maintenance-page`,
+  `kubernetes:core/v1:Service ${SVC}-maintenance-page`,
+  `kubernetes:networking.k8s.io/v1:Ingress ${SVC}-maintenance-public`,
+  `service-dr:index:MaintenanceMode ${SVC}-maintenance`,
+  `kubernetes:apps/v1:DeploymentPatch ${SVC}-replicas-web`,
+  `kubernetes:apps/v1:DeploymentPatch ${SVC}-replicas-worker`,
+  `service-dr:index:ReplicaCounts ${SVC}-replicas`,
+];
+const TEMP_INGRESS = `kubernetes:networking.k8s.io/v1:Ingress ${SVC}-maintenance-temporary`;
+const PTR_COPY = [
+  `azure-native:dbforpostgresql:Server ${SVC}-ptr-server`,
+  `service-dr:index:PtrCopy ${SVC}-ptr`,
+];
+
+describe("program under the mock runtime: exact resources per mode and phase", function () {
+  this.timeout(120_000);
+  // [state, config, extra resources beyond ALWAYS, web replicas, worker replicas, public backend, approvers]
+  const rows: Array<[string, readonly string[], readonly string[], number, number, string, number]> = [
+    ["drMode none", [], [], 2, 1, SVC, 1],
+    [
+      "ptr isolate, no restore time yet",
+      ["drMode=ptr", "incidentId=inc-1"],
+      [TEMP_INGRESS],
+      0,
+      0,
+      `${SVC}-maintenance`,
+      6,
+    ],
+    ["ptr isolate", PTR, [TEMP_INGRESS, ...PTR_COPY], 0, 0, `${SVC}-maintenance`, 6],
+    ["ptr restore", [...PTR, "drPhase=restore"], [TEMP_INGRESS, ...PTR_COPY], 0, 0, `${SVC}-maintenance`, 6],
+    [
+      "ptr validate",
+      [...PTR, "drPhase=validate"],
+      [TEMP_INGRESS, ...PTR_COPY],
+      2,
+      1,
+      `${SVC}-maintenance`,
+      6,
+    ],
+    [
+      "rebuild isolate",
+      ["drMode=rebuild", "incidentId=inc-1"],
+      [TEMP_INGRESS],
+      0,
+      0,
+      `${SVC}-maintenance`,
+      6,
+    ],
+    [
+      "rebuild restore",
+      ["drMode=rebuild", "incidentId=inc-1", "drPhase=restore"],
+      [TEMP_INGRESS],
+      0,
+      0,
+      `${SVC}-maintenance`,
+      6,
+    ],
+    [
+      "rebuild validate",
+      ["drMode=rebuild", "incidentId=inc-1", "drPhase=validate"],
+      [TEMP_INGRESS],
+      2,
+      1,
+      `${SVC}-maintenance`,
+      6,
+    ],
+    ["planned maintenance (override)", ["maintenance=true"], [TEMP_INGRESS], 2, 1, `${SVC}-maintenance`, 1],
+    ["reopened, still frozen", [...PTR, "drPhase=validate", "maintenance=false"], PTR_COPY, 2, 1, SVC, 6],
+  ];
+  for (const [state, sets, extra, web, worker, backend, approvers] of rows) {
+    it(state, async () => {
+      const r = await declare(sets);
+      assert.deepEqual(names(r).sort(), [...ALWAYS, ...extra].sort());
+      assert.deepEqual(one(r, "kubernetes:apps/v1:DeploymentPatch", `${SVC}-replicas-web`).inputs, {
+        apiVersion: "apps/v1",
+        kind: "Deployment",
+        metadata: { name: SVC, namespace: "bat-staging", annotations: { "pulumi.com/patchForce": "true" } },
+        spec: { replicas: web },
+      });
+      assert.deepEqual(
+        (
+          one(r, "kubernetes:apps/v1:DeploymentPatch", `${SVC}-replicas-worker`).inputs.spec as {
+            replicas: number;
+          }
+        ).replicas,
+        worker,
+      );
+      const ingress = one(r, "kubernetes:networking.k8s.io/v1:Ingress", `${SVC}-maintenance-public`).inputs;
+      assert.deepEqual((ingress.spec as { rules: unknown[] }).rules, [
+        {
+          host: "staging.manage-school-placements.service.gov.uk",
+          http: {
+            paths: [
+              {
+                path: "/",
+                pathType: "Prefix",
+                backend: { service: { name: backend, port: { number: 80 } } },
+              },
+            ],
+          },
+        },
+      ]);
+      const branch = one(r, "github:index/branchProtection:BranchProtection", `${SVC}-freeze-branch`).inputs;
+      assert.deepEqual(branch, {
+        repositoryId: "itt-mentor-services",
+        pattern: "main",
+        enforceAdmins: approvers === 6,
+        allowsDeletions: false,
+        allowsForcePushes: false,
+        requiredPullRequestReviews: [{ requiredApprovingReviewCount: approvers, dismissStaleReviews: true }],
+      });
+      assert.equal(r.outputs.requiredApprovers, approvers);
+      assert.deepEqual(r.outputs.replicas, { web, worker });
+    });
+  }
+});
+
+describe("program under the mock runtime: servers", function () {
+  this.timeout(120_000);
+  it("the live server: every setting explicit, private network, password a secret", async () => {
+    const r = await declare([]);
+    const live = one(r, "azure-native:dbforpostgresql:Server", `${SVC}-live-server`);
+    assert.equal(live.id, LIVE_ID);
+    assert.deepEqual(live.inputs, {
+      serverName: "s189t01-ittms-stg-pg",
+      resourceGroupName: "s189t01-ittms-stg-rg",
+      location: "uksouth",
+      version: "16",
+      sku: { name: "Standard_B2s", tier: "Burstable" },
+      storage: { storageSizeGB: 32, autoGrow: "Enabled" },
+      backup: { backupRetentionDays: 7, geoRedundantBackup: "Disabled" },
+      // The SDK fills defaults for fields it knows (api-facts.md): the engine sees these.
+      highAvailability: { mode: "Disabled", standbyAvailabilityZone: "" },
+      availabilityZone: "",
+      network: {
+        delegatedSubnetResourceId: `${SUB}/resourceGroups/s189t01-tsc-ts-rg/providers/Microsoft.Network/virtualNetworks/s189t01-tsc-test-vnet/subnets/postgres-snet`,
+        privateDnsZoneArmResourceId: `${SUB}/resourceGroups/s189t01-tsc-ts-rg/providers/Microsoft.Network/privateDnsZones/test.internal.postgres.database.azure.com`,
+        publicNetworkAccess: "Disabled",
+      },
+      administratorLogin: "ittms_admin",
+      administratorLoginPassword: "[secret]",
+      tags: { "service-dr": "live" },
+    });
+    assert.deepEqual(
+      one(r, "azure-native:dbforpostgresql:Database", `${SVC}-live-db-itt_mentor_services_staging`).inputs,
+      {
+        databaseName: "itt_mentor_services_staging",
+        serverName: "s189t01-ittms-stg-pg",
+        resourceGroupName: "s189t01-ittms-stg-rg",
+        charset: "UTF8",
+        collation: "en_US.utf8",
+      },
+    );
+    assert.deepEqual(
+      one(r, "azure-native:dbforpostgresql:Configuration", `${SVC}-live-param-azure.extensions`).inputs,
+      {
+        configurationName: "azure.extensions",
+        serverName: "s189t01-ittms-stg-pg",
+        resourceGroupName: "s189t01-ittms-stg-rg",
+        value: "PGCRYPTO,PLPGSQL",
+        source: "user-override",
+      },
+    );
+  });
+
+  it("production: HA zone-redundant with its standby zone, geo-redundant backup", async () => {
+    const r = await declare([], "production");
+    const live = one(
+      r,
+      "azure-native:dbforpostgresql:Server",
+      "itt-mentor-services-production-live-server",
+    ).inputs;
+    assert.deepEqual(
+      [live.highAvailability, live.availabilityZone, live.backup, live.sku],
+      [
+        { mode: "ZoneRedundant", standbyAvailabilityZone: "2" },
+        "1",
+        { backupRetentionDays: 7, geoRedundantBackup: "Enabled" },
+        { name: "Standard_D2ds_v5", tier: "GeneralPurpose" },
+      ],
+    );
+  });
+
+  it("the PTR copy: a separate <live>-ptr server, PointInTimeRestore from the live server's id at the UTC time", async () => {
+    const r = await declare(PTR);
+    const copy = one(r, "azure-native:dbforpostgresql:Server", `${SVC}-ptr-server`);
+    assert.deepEqual(copy.inputs, {
+      serverName: "s189t01-ittms-stg-pg-ptr",
+      resourceGroupName: "s189t01-ittms-stg-rg",
+      location: "uksouth",
+      createMode: "PointInTimeRestore",
+      sourceServerResourceId: LIVE_ID,
+      pointInTimeUTC: "2026-11-24T13:05:00+00:00",
+      availabilityZone: "",
+      network: one(r, "azure-native:dbforpostgresql:Server", `${SVC}-live-server`).inputs.network,
+      tags: { "service-dr": "ptr-copy", "service-dr-restore-point": "2026-11-24T13:05:00+00:00" },
+    });
+    assert.deepEqual(
+      [
+        r.outputs.ptrServerName,
+        r.outputs.ptrServerFqdn,
+        r.outputs.restoreTimeUtc,
+        r.outputs.restoreTimeLocal,
+      ],
+      [
+        "s189t01-ittms-stg-pg-ptr",
+        "s189t01-ittms-stg-pg-ptr.postgres.database.azure.com",
+        "2026-11-24T13:05:00+00:00",
+        "2026-11-24 13:05:00 GMT (+00:00)",
+      ],
+    );
+    // The live server is declared exactly as in normal operation: ptr mode never touches it.
+    const normal = await declare([]);
+    assert.deepEqual(
+      one(r, "azure-native:dbforpostgresql:Server", `${SVC}-live-server`).inputs,
+      one(normal, "azure-native:dbforpostgresql:Server", `${SVC}-live-server`).inputs,
+    );
+  });
+
+  it("removing ptr from the config removes the PTR copy and changes nothing else", async () => {
+    const withCopy = await declare([...PTR, "drPhase=validate"]);
+    const without = await declare(["drMode=ptr", "incidentId=inc-1"]);
+    const removed = names(withCopy).filter((n) => !names(without).includes(n));
+    assert.deepEqual(removed.sort(), [...PTR_COPY].sort());
+    assert.deepEqual(
+      names(without).filter((n) => !names(withCopy).includes(n)),
+      [],
+    );
+    // Setting drMode back to none removes it too.
+    assert.ok(!names(await declare([...PTR.slice(1), "drPhase=validate"])).some((n) => PTR_COPY.includes(n)));
+  });
+
+  const rebuilds: Array<[string, readonly string[], Record<string, unknown>]> = [
+    [
+      "rebuild from backup: a new empty server (createMode Create)",
+      ["drMode=rebuild", "incidentId=inc-1"],
+      { createMode: "Create" },
+    ],
+    [
+      "rebuild revive: ReviveDropped at the deletion time",
+      ["drMode=rebuild", "incidentId=inc-1", "rebuild.from=revive", "rebuild.deletedAt=2026-11-24T18:30:00"],
+      {
+        createMode: "ReviveDropped",
+        sourceServerResourceId: LIVE_ID,
+        pointInTimeUTC: "2026-11-24T18:30:00+00:00",
+      },
+    ],
+  ];
+  for (const [what, sets, expected] of rebuilds) {
+    it(what, async () => {
+      const live = one(
+        await declare(sets),
+        "azure-native:dbforpostgresql:Server",
+        `${SVC}-live-server`,
+      ).inputs;
+      const normal = one(
+        await declare([]),
+        "azure-native:dbforpostgresql:Server",
+        `${SVC}-live-server`,
+      ).inputs;
+      assert.deepEqual(live, { ...normal, ...expected });
+    });
+  }
+});
+
+describe("program under the mock runtime: maintenance mode", function () {
+  this.timeout(60_000);
+  it("the temporary ingress exposes the app on its own host while maintenance is on", async () => {
+    const r = await declare(PTR);
+    assert.deepEqual(
+      one(r, "kubernetes:networking.k8s.io/v1:Ingress", `${SVC}-maintenance-temporary`).inputs,
+      {
+        apiVersion: "networking.k8s.io/v1",
+        kind: "Ingress",
+        metadata: { name: `${SVC}-temp`, namespace: "bat-staging" },
+        spec: {
+          ingressClassName: "nginx",
+          rules: [
+            {
+              host: "itt-mentor-services-staging-temp.test.teacherservices.cloud",
+              http: {
+                paths: [
+                  {
+                    path: "/",
+                    pathType: "Prefix",
+                    backend: { service: { name: SVC, port: { number: 80 } } },
+                  },
+                ],
+              },
+            },
+          ],
+          tls: [
+            {
+              hosts: ["itt-mentor-services-staging-temp.test.teacherservices.cloud"],
+              secretName: "cert-secret",
+            },
+          ],
+        },
+      },
+    );
+    assert.equal(
+      r.outputs.temporaryUrl,
+      "https://itt-mentor-services-staging-temp.test.teacherservices.cloud",
+    );
+  });
+  it("the page's message comes from config, HTML-escaped", async () => {
+    const r = await declare(["maintenanceMessage=Back at 14:00 <GMT> & thanks"]);
+    const data = one(r, "kubernetes:core/v1:ConfigMap", `${SVC}-maintenance-content`).inputs.data as Record<
+      string,
+      string
+    >;
+    assert.match(data["maintenance.html"]!, /<p>Back at 14:00 &lt;GMT&gt; &amp; thanks<\/p>/);
+    assert.match(data["default.conf"]!, /location \/ \{ return 503; \}/);
+  });
+});
+
+describe("program under the mock runtime: invalid config declares nothing", function () {
+  this.timeout(60_000);
+  it("rejects with every problem and no resource reaches the engine", async () => {
+    const strings = stackStrings("staging", ["drMode=ptr", "drPhase=restore", "github.approvers.freeze=9"]);
+    const mocks = new RecordingMocks();
+    await assert.rejects(runProgram(strings, SECRET_KEYS, NOW, { mocks }), (err: unknown) => {
+      assert.ok(isConfigError(err));
+      assert.deepEqual(err.problems.map((p) => p.slice(0, p.indexOf(":"))).sort(), [
+        "github.approvers.freeze",
+        "incidentId",
+        "ptr.restoreTime",
+      ]);
+      return true;
+    });
+    assert.deepEqual(mocks.calls, []);
+  });
+});
