@@ -118,6 +118,17 @@ const schema = z.strictObject({
   maintenanceMessage: text().default(
     "This service is unavailable while we carry out maintenance. Please try again later.",
   ),
+  /**
+   * Adopt existing resources on the next `pulumi up` (Pulumi's `import` option with ids computed from the
+   * names): the stack takes them over instead of creating duplicates. Remove the key once adopted.
+   */
+  adopt: z
+    .strictObject({
+      liveServer: bool().default(false),
+      publicIngress: bool().default(false),
+      branchProtection: bool().default(false),
+    })
+    .optional(),
   azure: z.strictObject({
     subscriptionId: matching(GUID, "a subscription GUID"),
     resourceGroup: text(),

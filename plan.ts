@@ -69,6 +69,8 @@ export interface LiveServerPlan {
   readonly appDatabase: string;
   readonly parameters: Readonly<Record<string, string>>;
   readonly creation: LiveServerCreation;
+  /** Set when the stack adopts the existing server (and its databases) on this `pulumi up`. */
+  readonly adopt: boolean;
 }
 
 export interface PtrCopyPlan {
@@ -98,6 +100,8 @@ export interface MaintenancePlan {
   readonly ingressClassName: string;
   readonly tlsSecretName: string | undefined;
   readonly app: { readonly serviceName: string; readonly port: number };
+  /** `<namespace>/<name>` of the existing public Ingress to adopt on this `pulumi up`. */
+  readonly publicIngressImportId: string | undefined;
 }
 
 export interface DeploymentReplicas {
@@ -118,6 +122,8 @@ export interface FreezePlan {
   readonly requiredApprovers: number;
   readonly enforceAdmins: boolean;
   readonly requiredStatusChecks: readonly string[];
+  /** `<repository>:<branch>` of the existing rule to adopt on this `pulumi up`. */
+  readonly importId: string | undefined;
 }
 
 export interface RestorePoint {
@@ -230,6 +236,7 @@ function planLiveServer(cfg: StackConfig, now: DateTime): LiveServerPlan {
     appDatabase: pg.appDatabase,
     parameters: pg.parameters,
     creation,
+    adopt: cfg.adopt?.liveServer ?? false,
   };
 }
 
@@ -264,6 +271,8 @@ function planMaintenance(cfg: StackConfig, on: boolean): MaintenancePlan {
     ingressClassName: k.ingressClassName,
     tlsSecretName: k.tlsSecretName,
     app: k.app,
+    publicIngressImportId:
+      (cfg.adopt?.publicIngress ?? false) ? `${k.namespace}/${k8sName.publicIngress(k.service)}` : undefined,
   };
 }
 
@@ -284,6 +293,7 @@ function planFreeze(cfg: StackConfig, frozen: boolean): FreezePlan {
     // During a freeze nobody merges, admins included; outside it the stack's own setting applies.
     enforceAdmins: frozen ? true : g.enforceAdmins,
     requiredStatusChecks: g.requiredStatusChecks,
+    importId: (cfg.adopt?.branchProtection ?? false) ? `${g.repository}:${g.branch}` : undefined,
   };
 }
 
@@ -296,6 +306,7 @@ function nextStep(cfg: StackConfig, p: Omit<Plan, "nextStep">): string {
       cfg.ptr !== undefined ? "ptr" : undefined,
       cfg.rebuild !== undefined ? "rebuild" : undefined,
       cfg.incidentId !== undefined ? "incidentId" : undefined,
+      cfg.adopt !== undefined ? "adopt" : undefined,
     ].filter((k): k is string => k !== undefined);
     if (leftovers.length > 0) {
       return `Incident closed. Tidy the stack config: ${leftovers.map((k) => `pulumi config rm ${k}`).join(" && ")}`;

@@ -12,9 +12,8 @@ export interface LiveServerArgs {
 /**
  * The live Azure Database for PostgreSQL flexible server, its databases and server parameters.
  *
- * Everything here is `protect`ed: a `pulumi up` that would delete or replace the live server (or one of its
- * databases) fails instead of losing data. To adopt an existing server, run
- * `pulumi import azure-native:dbforpostgresql:Server <name>-live-server <resource id>` once (docs/runbook.md).
+ * The server and its databases are `protect`ed: a `pulumi up` that would delete or replace them fails instead
+ * of losing data. An existing server is adopted with `adopt.liveServer` (docs/runbook.md).
  */
 export class LiveServer extends pulumi.ComponentResource {
   public readonly server: dbforpostgresql.Server;
@@ -61,6 +60,9 @@ export class LiveServer extends pulumi.ComponentResource {
         parent: this,
         // The live server holds the only copy of the data: never deleted or replaced by this program.
         protect: true,
+        // adopt.liveServer: take over the existing server; the import fails (changing nothing) unless the
+        // declared inputs match what exists.
+        ...(p.adopt ? { import: p.id } : {}),
         // createMode, sourceServerResourceId and pointInTimeUTC are read by Azure only when the server is
         // created (rebuild mode). Ignoring later changes lets the stack leave rebuild mode without a diff —
         // and without a replacement, since pointInTimeUTC/sourceServerResourceId are create-only fields.
@@ -80,7 +82,7 @@ export class LiveServer extends pulumi.ComponentResource {
           collation: db.collation,
         },
         // A database holds data too: removing it from config must not drop it.
-        { parent: this, protect: true },
+        { parent: this, protect: true, ...(p.adopt ? { import: `${p.id}/databases/${dbName}` } : {}) },
       );
     }
     this.databases = databases;

@@ -16,8 +16,8 @@ const PAGE_PORT = 8080;
  * own host so it can be validated before the public is let back in.
  *
  * The page runs all the time (two small nginx pods) so that switching is only an Ingress backend change and the
- * page always has ready endpoints before the public Ingress points at it. Adopt the app's existing public
- * Ingress once with `pulumi import kubernetes:networking.k8s.io/v1:Ingress <name>-public <ns>/<ingress>`.
+ * page always has ready endpoints before the public Ingress points at it. The app's existing public Ingress is
+ * adopted with `adopt.publicIngress` (docs/runbook.md).
  */
 export class MaintenanceMode extends pulumi.ComponentResource {
   public readonly page: k8s.apps.v1.Deployment;
@@ -100,8 +100,13 @@ export class MaintenanceMode extends pulumi.ComponentResource {
         },
         spec: ingressSpec(p, p.publicHost, backend),
       },
-      // The page must be serving before the public host is pointed at it.
-      { parent: this, dependsOn: [this.page, this.pageService] },
+      // The page must be serving before the public host is pointed at it. adopt.publicIngress takes over the
+      // app's existing Ingress instead of creating a second one for the same host.
+      {
+        parent: this,
+        dependsOn: [this.page, this.pageService],
+        ...(p.publicIngressImportId === undefined ? {} : { import: p.publicIngressImportId }),
+      },
     );
 
     this.maintenanceOn = p.on;

@@ -10,8 +10,8 @@ export interface PipelineFreezeArgs {
 /**
  * "Freeze the pipeline": the protected branch's required PR approvers, raised to the freeze count (6, GitHub's
  * maximum) during an incident and back to normal after, with admins included in the freeze.
- * Adopt the existing rule once with `pulumi import github:index/branchProtection:BranchProtection
- * <name>-branch <repository>:<branch>` (docs/runbook.md), so the stack owns it instead of fighting it.
+ * The existing rule is adopted with `adopt.branchProtection` (docs/runbook.md), so the stack owns it instead of
+ * fighting it.
  */
 export class PipelineFreeze extends pulumi.ComponentResource {
   public readonly protection: github.BranchProtection;
@@ -40,7 +40,8 @@ export class PipelineFreeze extends pulumi.ComponentResource {
           ? {}
           : { requiredStatusChecks: [{ strict: true, contexts: [...p.requiredStatusChecks] }] }),
       },
-      { parent: this },
+      // adopt.branchProtection: take over the existing rule (import id `<repository>:<branch>`).
+      { parent: this, ...(p.importId === undefined ? {} : { import: p.importId }) },
     );
     this.registerOutputs({ requiredApprovers: this.requiredApprovers });
   }

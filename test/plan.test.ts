@@ -216,3 +216,23 @@ describe("plan: nextStep walks the runbook", () => {
     it(what, () => assert.match(planFor(sets).nextStep, expected));
   }
 });
+
+describe("plan: adopting existing resources", () => {
+  it("computes the import ids from the same names it declares", () => {
+    const plan = planFor([
+      "adopt.liveServer=true",
+      "adopt.publicIngress=true",
+      "adopt.branchProtection=true",
+    ]);
+    assert.equal(plan.liveServer.adopt, true);
+    assert.equal(plan.maintenance.publicIngressImportId, "bat-staging/itt-mentor-services-staging-public");
+    assert.equal(plan.freeze.importId, "itt-mentor-services:main");
+  });
+  it("adopts nothing by default", () => {
+    const plan = planFor([]);
+    assert.deepEqual(
+      [plan.liveServer.adopt, plan.maintenance.publicIngressImportId, plan.freeze.importId],
+      [false, undefined, undefined],
+    );
+  });
+});
