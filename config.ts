@@ -217,17 +217,16 @@ export interface StackConfig extends Readonly<Omit<Parsed, "ptr" | "rebuild">> {
 export const CONFIG_KEYS = Object.keys(schema.shape) as readonly string[];
 /** Secrets the operator sets once with `pulumi config set --secret`; never in committed stack files. */
 export const SECRET_KEYS = ["postgresAdminPassword"] as const;
-const OBJECT_KEYS = new Set([
-  "ptr",
-  "rebuild",
-  "azure",
-  "postgres",
-  "kubernetes",
-  "github",
-  "backup",
-  "dataTool",
-]);
-const BOOLEAN_KEYS = new Set(["maintenance", "freeze", "stopService"]);
+/** The top-level kind of each key, read off the schema, so a new structured key cannot be forgotten here. */
+const OBJECT_KEYS = new Set(CONFIG_KEYS.filter((k) => topLevelKind(k) === "object"));
+const BOOLEAN_KEYS = new Set(CONFIG_KEYS.filter((k) => topLevelKind(k) === "boolean"));
+
+function topLevelKind(key: string): string {
+  let t: z.core.$ZodType = schema.shape[key as keyof typeof schema.shape];
+  // Unwrap .optional() and .default() to the type underneath.
+  while (t instanceof z.ZodOptional || t instanceof z.ZodDefault) t = t.unwrap() as z.core.$ZodType;
+  return t._zod.def.type;
+}
 
 /** A dropped flexible server can be revived for this long after deletion. */
 export const REVIVE_WINDOW = Duration.fromObject({ days: 5 });
