@@ -224,7 +224,7 @@ const BOOLEAN_KEYS = new Set(CONFIG_KEYS.filter((k) => topLevelKind(k) === "bool
 function topLevelKind(key: string): string {
   let t: z.core.$ZodType = schema.shape[key as keyof typeof schema.shape];
   // Unwrap .optional() and .default() to the type underneath.
-  while (t instanceof z.ZodOptional || t instanceof z.ZodDefault) t = t.unwrap() as z.core.$ZodType;
+  while (t instanceof z.ZodOptional || t instanceof z.ZodDefault) t = t.unwrap();
   return t._zod.def.type;
 }
 

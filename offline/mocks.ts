@@ -294,7 +294,7 @@ export class RecordingMocks implements pulumi.runtime.Mocks {
       default: {
         // Generic: /subscriptions/<sub>/resourceGroups/<rg>/providers/<Namespace>/<types>/<name>.
         const namespace = AZURE_PROVIDER_NAMESPACES[module] ?? `Microsoft.${upperFirst(module)}`;
-        const collection = `${lowerFirst(resource)}s`;
+        const collection = plural(lowerFirst(resource));
         const physical = str(inputs, `${lowerFirst(resource)}Name`) ?? name;
         const scope =
           str(inputs, "resourceGroupName") === undefined ? `/subscriptions/${this.subscriptionId}` : group;
@@ -353,6 +353,13 @@ function asRecord(value: unknown): Inputs {
 
 function lowerFirst(s: string): string {
   return s.charAt(0).toLowerCase() + s.slice(1);
+}
+
+/** ARM collection names: `vault` → `vaults`, `userAssignedIdentity` → `userAssignedIdentities`. */
+function plural(s: string): string {
+  if (/[^aeiou]y$/.test(s)) return `${s.slice(0, -1)}ies`;
+  if (/(s|x|ch|sh)$/.test(s)) return `${s}es`;
+  return `${s}s`;
 }
 
 function upperFirst(s: string): string {
