@@ -111,6 +111,12 @@ export function pgIdentifierBytes(identifier: string): number {
 }
 
 /**
+ * Any run id (from `runId` below or given by hand): lowercase letters, digits and inner hyphens. It becomes
+ * part of database names (`runIdForSql`) and Job names, whose own length limits apply on top.
+ */
+export const RUN_ID = /^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$/;
+
+/**
  * Run ids of the restores: the key of their idempotence (a run id whose `<db>_before_<run id>` exists has
  * completed) and part of the database names they create, so they are short. A PTR restore is identified by
  * its restore time (a new time is a new run); a rebuild's restore by the incident.

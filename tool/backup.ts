@@ -1,0 +1,217 @@
+/**
+ * `backup`: pg_dump into a block blob `<prefix>/<db>_<YYYYMMDDTHHMMSSZ>` (naming.ts), with metadata.
+ *
+ * Order of events, and why nothing half-done can be mistaken for a backup:
+ * 1. connect to the source (credentials and server version checked before any byte moves);
+ * 2. refuse if the blob name already exists (it is never overwritten);
+ * 3. run pg_dump, staging its bytes as uncommitted blocks while hashing them;
+ * 4. only when pg_dump exited 0 (and, for the directory format, tar too) commit the block list, with
+ *    `If-None-Match: *` so a blob that appeared meanwhile is not replaced, and the metadata in the same request.
+ * A failure or a kill anywhere before 4 leaves only uncommitted blocks, which no listing shows.
+ */
+import { mkdtemp, rm } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import type { Readable } from "node:stream";
+import { backupBlobName } from "../naming";
+import { stageBlocks } from "./blobio";
+import { containerClient, type BlobStoreSettings } from "./blobstore";
+import { withClient, type PgConnection } from "./connection";
+import { UsageError } from "./errors";
+import { toBlobMetadata, type BackupMetadata } from "./metadata";
+import { childEnv, COMPRESS_PATTERN, pgDumpArgv, type DumpFormat } from "./pgargs";
+import { binPath, describeExit, run, start } from "./proc";
+import { Progress, stderrLog, type Log } from "./progress";
+
+export interface BackupOptions {
+  /** The source server and database to dump. */
+  readonly connection: PgConnection;
+  readonly store: BlobStoreSettings;
+  /** Blob prefix, e.g. `backupPrefix.nightly(server)` from naming.ts. */
+  readonly prefix: string;
+  /** Recorded in the metadata: the logical server name. Default: the connection's host. */
+  readonly sourceServer?: string | undefined;
+  /** Default `custom` (streamed; chosen by measurement, see docs/data-tool.md). */
+  readonly format?: DumpFormat | undefined;
+  /** `pg_dump --compress`. Default `1` (gzip level 1; PostgreSQL 16 clients may use `lz4` or `zstd:1`). */
+  readonly compress?: string | undefined;
+  /** Directory format only: `pg_dump --jobs`. Default 2. */
+  readonly jobs?: number | undefined;
+  /** Default 8 MiB. */
+  readonly blockSize?: number | undefined;
+  /** Blocks uploaded in parallel. Default 4. */
+  readonly uploadConcurrency?: number | undefined;
+  /** Directory format only: where the dump is staged. Default the OS temp dir. */
+  readonly workDir?: string | undefined;
+  /** Where pg_dump lives. Default: PATH. */
+  readonly binDir?: string | undefined;
+  /** Clock for the blob name's timestamp. Default `() => new Date()`. */
+  readonly now?: (() => Date) | undefined;
+  /** Default: lines on stderr. */
+  readonly log?: Log | undefined;
+  /** Called with each staged block's size (tests use it to act mid-backup). */
+  readonly onBytes?: ((n: number) => void) | undefined;
+}
+
+export interface BackupResult {
+  readonly blobName: string;
+  readonly metadata: BackupMetadata;
+}
+
+export const DEFAULT_BLOCK_SIZE = 8 * 1024 * 1024;
+
+export async function backup(o: BackupOptions): Promise<BackupResult> {
+  const log = o.log ?? stderrLog;
+  const now = o.now ?? (() => new Date());
+  const format = o.format ?? "custom";
+  const compress = o.compress ?? "1";
+  if (!COMPRESS_PATTERN.test(compress)) {
+    throw new UsageError(
+      `--compress ${JSON.stringify(compress)}: allowed values are 0–9 or none|gzip|lz4|zstd[:level]`,
+    );
+  }
+  const jobs = o.jobs ?? 2;
+  if (!Number.isInteger(jobs) || jobs < 1) throw new UsageError(`--jobs must be an integer ≥ 1, got ${jobs}`);
+  const container = containerClient(o.store);
+  const conn = o.connection;
+
+  const serverVersion = await withClient(
+    conn,
+    async (c) => (await c.query<{ server_version: string }>("SHOW server_version")).rows[0]!.server_version,
+    "dr-data-backup",
+  );
+  const env = childEnv(process.env, conn, { applicationName: "dr-data-backup" });
+  const pgDump = binPath(o.binDir, "pg_dump");
+  const pgDumpVersion = (await run(pgDump, ["--version"], { env })).trim();
+
+  const startedAt = now();
+  const blobName = backupBlobName(o.prefix, conn.database, startedAt);
+  const blob = container.getBlockBlobClient(blobName);
+  try {
+    if (await blob.exists()) throw new Error(`${blobName} already exists; a backup is never overwritten`);
+  } catch (cause) {
+    throw new Error(`checking ${container.containerName}/${blobName}`, { cause });
+  }
+  log(
+    `backup: ${conn.database} on ${conn.host} (PostgreSQL ${serverVersion}) → ${container.containerName}/${blobName}`,
+  );
+
+  const progress = new Progress("backup: uploaded", log);
+  const stageOptions = {
+    blockSize: o.blockSize ?? DEFAULT_BLOCK_SIZE,
+    concurrency: o.uploadConcurrency ?? 4,
+    onBytes: (n: number) => {
+      progress.add(n);
+      o.onBytes?.(n);
+    },
+  };
+
+  let staged;
+  if (format === "custom") {
+    const dump = start(pgDump, pgDumpArgv({ format, compress, database: conn.database }), {
+      env,
+      stdout: "pipe",
+    });
+    try {
+      staged = await stageBlocks(blob, dump.child.stdout as Readable, stageOptions);
+    } catch (cause) {
+      dump.child.kill("SIGTERM");
+      const exit = await dump.exit.catch(() => undefined);
+      const why =
+        exit !== undefined && exit.code !== 0 ? `; ${describeExit("pg_dump", exit, dump.stderr)}` : "";
+      throw new Error(`backup of ${conn.database} failed, nothing committed${why}`, { cause });
+    }
+    const exit = await dump.exit;
+    if (exit.code !== 0) {
+      throw new Error(
+        `backup of ${conn.database} failed, nothing committed: ${describeExit("pg_dump", exit, dump.stderr)}`,
+      );
+    }
+  } else {
+    staged = await dumpDirectoryAndStage(o, { env, pgDump, compress, jobs, log, blob, stageOptions });
+  }
+  progress.done();
+  if (staged.size === 0)
+    throw new Error(`pg_dump produced no output for ${conn.database}; nothing committed`);
+
+  const metadata: BackupMetadata = {
+    sha256: staged.sha256,
+    size: staged.size,
+    sourceServer: o.sourceServer ?? conn.host,
+    database: conn.database,
+    serverVersion,
+    pgDumpVersion,
+    format,
+    compress,
+    startedAt: startedAt.toISOString(),
+    endedAt: now().toISOString(),
+  };
+  try {
+    await blob.commitBlockList(staged.blockIds, {
+      metadata: toBlobMetadata(metadata),
+      conditions: { ifNoneMatch: "*" },
+      blobHTTPHeaders: { blobContentType: "application/octet-stream" },
+    });
+  } catch (cause) {
+    throw new Error(`committing ${blobName} (it may already exist; backups are never overwritten)`, {
+      cause,
+    });
+  }
+  const props = await blob.getProperties();
+  if (props.contentLength !== staged.size) {
+    throw new Error(`${blobName} was committed with ${props.contentLength} bytes, expected ${staged.size}`);
+  }
+  log(`backup: committed ${blobName}, ${staged.size} bytes, sha256 ${staged.sha256}`);
+  return { blobName, metadata };
+}
+
+/** `pg_dump -Fd -j N` into a temp directory, then `tar` it (no compression: the files already are) into blocks. */
+async function dumpDirectoryAndStage(
+  o: BackupOptions,
+  x: {
+    env: Record<string, string>;
+    pgDump: string;
+    compress: string;
+    jobs: number;
+    log: Log;
+    blob: Parameters<typeof stageBlocks>[0];
+    stageOptions: Parameters<typeof stageBlocks>[2];
+  },
+) {
+  const tmp = await mkdtemp(path.join(o.workDir ?? os.tmpdir(), "dr-data-backup-"));
+  try {
+    const dir = path.join(tmp, "dump");
+    const t0 = Date.now();
+    try {
+      await run(
+        x.pgDump,
+        pgDumpArgv({
+          format: "directory",
+          compress: x.compress,
+          jobs: x.jobs,
+          outputDir: dir,
+          database: o.connection.database,
+        }),
+        { env: x.env },
+      );
+    } catch (cause) {
+      throw new Error(`backup of ${o.connection.database} failed, nothing committed`, { cause });
+    }
+    x.log(`backup: pg_dump -Fd -j ${x.jobs} done in ${((Date.now() - t0) / 1000).toFixed(1)} s; uploading`);
+    const tar = start("tar", ["-cf", "-", "-C", dir, "."], { env: x.env, stdout: "pipe" });
+    let staged;
+    try {
+      staged = await stageBlocks(x.blob, tar.child.stdout as Readable, x.stageOptions);
+    } catch (cause) {
+      tar.child.kill("SIGTERM");
+      await tar.exit.catch(() => undefined);
+      throw new Error(`backup of ${o.connection.database} failed, nothing committed`, { cause });
+    }
+    const exit = await tar.exit;
+    if (exit.code !== 0)
+      throw new Error(`backup failed, nothing committed: ${describeExit("tar", exit, tar.stderr)}`);
+    return staged;
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
+  }
+}

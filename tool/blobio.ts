@@ -1,0 +1,167 @@
+/**
+ * Moving dump bytes to and from block blobs.
+ *
+ * Upload stages blocks in parallel and returns their ids; nothing is visible until the caller commits the block
+ * list (`commitBlockList`), which it does only after the dump program exited 0 and the checksum is known. The
+ * SDK's `uploadStream` is not used: it commits whatever it was given when its source ends, including the first
+ * half of a dump whose producer died. Staged blocks that are never committed stay invisible and Azure discards
+ * them after a week.
+ *
+ * Download fetches ranges in parallel into a local file, then hashes the file.
+ */
+import { createHash } from "node:crypto";
+import { createReadStream } from "node:fs";
+import { open } from "node:fs/promises";
+import type { BlobClient, BlockBlobClient } from "@azure/storage-blob";
+import { VerificationError } from "./errors";
+
+export interface StagedBlocks {
+  readonly blockIds: string[];
+  readonly size: number;
+  readonly sha256: string;
+}
+
+export interface StageOptions {
+  /** Bytes per block (Azure allows up to 4000 MiB and 50,000 blocks per blob). */
+  readonly blockSize: number;
+  /** Blocks in flight at once. */
+  readonly concurrency: number;
+  readonly onBytes?: ((n: number) => void) | undefined;
+}
+
+/** Block ids must all have the same length: a zero-padded counter, base64-encoded. */
+export function blockId(index: number): string {
+  return Buffer.from(`dr-data-block-${String(index).padStart(6, "0")}`).toString("base64");
+}
+
+/** Stages `source` as blocks of `blockSize` bytes; throws on the first failed block (after the others settle). */
+export async function stageBlocks(
+  blob: BlockBlobClient,
+  source: AsyncIterable<Buffer>,
+  o: StageOptions,
+): Promise<StagedBlocks> {
+  if (!(o.blockSize >= 1) || !(o.concurrency >= 1)) throw new Error("block size and concurrency must be ≥ 1");
+  const hash = createHash("sha256");
+  const blockIds: string[] = [];
+  const inflight = new Set<Promise<void>>();
+  let failure: { error: unknown } | undefined;
+  let size = 0;
+  let block = Buffer.allocUnsafe(o.blockSize);
+  let filled = 0;
+
+  const stage = async (data: Buffer): Promise<void> => {
+    const id = blockId(blockIds.length);
+    blockIds.push(id);
+    const p: Promise<void> = blob.stageBlock(id, data, data.length).then(
+      () => {
+        inflight.delete(p);
+        o.onBytes?.(data.length);
+      },
+      (error: unknown) => {
+        inflight.delete(p);
+        failure ??= { error };
+      },
+    );
+    inflight.add(p);
+    while (inflight.size >= o.concurrency && failure === undefined) await Promise.race(inflight);
+    if (failure !== undefined)
+      throw new Error(`staging block ${blockIds.length - 1}`, { cause: failure.error });
+  };
+
+  try {
+    for await (const chunk of source) {
+      hash.update(chunk);
+      size += chunk.length;
+      let offset = 0;
+      while (offset < chunk.length) {
+        const n = Math.min(chunk.length - offset, o.blockSize - filled);
+        chunk.copy(block, filled, offset, offset + n);
+        filled += n;
+        offset += n;
+        if (filled === o.blockSize) {
+          const full = block;
+          block = Buffer.allocUnsafe(o.blockSize);
+          filled = 0;
+          await stage(full);
+        }
+      }
+    }
+    if (filled > 0) await stage(block.subarray(0, filled));
+    await Promise.all(inflight);
+    if (failure !== undefined) throw new Error("staging blocks", { cause: failure.error });
+  } catch (err) {
+    await Promise.allSettled(inflight);
+    throw err;
+  }
+  return { blockIds, size, sha256: hash.digest("hex") };
+}
+
+export interface DownloadOptions {
+  readonly chunkSize: number;
+  readonly concurrency: number;
+  readonly onBytes?: ((n: number) => void) | undefined;
+}
+
+/**
+ * Downloads the whole blob into `file` (which must not exist) with parallel range requests pinned to `etag`,
+ * then checks size and sha256 against `expected`. Throws `VerificationError` on a mismatch.
+ */
+export async function downloadVerified(
+  blob: BlobClient,
+  file: string,
+  expected: { readonly size: number; readonly sha256: string; readonly etag?: string | undefined },
+  o: DownloadOptions,
+): Promise<void> {
+  const props = await blob.getProperties();
+  const actualSize = props.contentLength ?? 0;
+  if (actualSize !== expected.size) {
+    throw new VerificationError(
+      `${blob.name} is ${actualSize} bytes but its metadata says ${expected.size}: truncated or replaced, not restoring`,
+    );
+  }
+  const etag = expected.etag ?? props.etag;
+  const fh = await open(file, "wx");
+  try {
+    const chunks = Math.ceil(actualSize / o.chunkSize);
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < chunks) {
+        const i = next++;
+        const offset = i * o.chunkSize;
+        const count = Math.min(o.chunkSize, actualSize - offset);
+        const buf = Buffer.allocUnsafe(count);
+        await blob.downloadToBuffer(buf, offset, count, {
+          blockSize: count,
+          concurrency: 1,
+          conditions: etag === undefined ? undefined : { ifMatch: etag },
+        });
+        await fh.write(buf, 0, count, offset);
+        o.onBytes?.(count);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.max(1, Math.min(o.concurrency, chunks)) }, worker));
+  } catch (cause) {
+    throw new Error(`downloading ${blob.name}`, { cause });
+  } finally {
+    await fh.close();
+  }
+  const { size, sha256 } = await hashFile(file);
+  if (size !== expected.size) {
+    throw new VerificationError(`${blob.name}: downloaded ${size} bytes, metadata says ${expected.size}`);
+  }
+  if (sha256 !== expected.sha256) {
+    throw new VerificationError(
+      `${blob.name}: sha256 ${sha256} does not match the metadata's ${expected.sha256}: corrupted, not restoring`,
+    );
+  }
+}
+
+export async function hashFile(file: string): Promise<{ size: number; sha256: string }> {
+  const hash = createHash("sha256");
+  let size = 0;
+  for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
+    hash.update(chunk);
+    size += chunk.length;
+  }
+  return { size, sha256: hash.digest("hex") };
+}

@@ -1,0 +1,265 @@
+/**
+ * `dr-data <backup|restore|compare|list> [flags]` — the data-plane tool. See docs/data-tool.md.
+ *
+ * Exit status: 0 ok (a restore whose run id already completed is ok), 1 a failure, a verification failure or
+ * differences found by compare, 2 a usage error (the message names the flag and the allowed values).
+ * Logs and progress go to stderr; the result (blob name, restore status, comparison, listing) to stdout.
+ */
+import { parseArgs, type ParseArgsConfig } from "node:util";
+import { DateTime } from "luxon";
+import { backup } from "./backup";
+import { blobStoreFromEnv } from "./blobstore";
+import { compare, formatComparison } from "./compare";
+import { connectionFromEnv } from "./connection";
+import { describeError, UsageError, VerificationError } from "./errors";
+import { formatBackupList, listBackups } from "./list";
+import { DUMP_FORMATS, type DumpFormat } from "./pgargs";
+import { restore } from "./restore";
+
+type Env = Readonly<Record<string, string | undefined>>;
+interface Io {
+  readonly out: (text: string) => void;
+  readonly err: (text: string) => void;
+}
+
+export const USAGE = `usage: dr-data <command> [flags]
+
+commands:
+  backup   --container C --prefix P [--database D] [--source-server NAME] [--format custom|directory]
+           [--compress 0-9|none|gzip|lz4|zstd[:level]] [--jobs N] [--block-size-mib N]
+           [--upload-concurrency N] [--work-dir DIR]
+  restore  --container C --blob NAME|latest [--prefix P] --run-id ID [--database D] [--jobs N] [--no-acl]
+           [--analyze] [--setting name=value]... [--maintenance-database postgres] [--work-dir DIR]
+  compare  [--left-database D] [--right-database D] [--jobs N] [--all]
+  list     --container C --prefix P [--database D]
+
+environment:
+  PGHOST PGPORT PGUSER PGPASSWORD PGDATABASE PGSSLMODE      the server (backup: source; restore: target)
+  LEFT_PG* / RIGHT_PG*                                     compare's two sides (each falls back to PG*)
+  AZURE_STORAGE_CONNECTION_STRING, or AZURE_STORAGE_ACCOUNT + AZURE_STORAGE_KEY [+ AZURE_STORAGE_BLOB_ENDPOINT]
+  PG_BINDIR                                                where pg_dump/pg_restore are (default: PATH)
+exit status: 0 ok, 1 failure or differences, 2 usage error`;
+
+const COMMANDS = ["backup", "restore", "compare", "list"] as const;
+
+function parse<T extends NonNullable<ParseArgsConfig["options"]>>(
+  command: string,
+  args: string[],
+  options: T,
+) {
+  try {
+    return parseArgs({ args, options, strict: true, allowPositionals: false }).values;
+  } catch (cause) {
+    const message = cause instanceof Error ? cause.message : String(cause);
+    throw new UsageError(`${command}: ${message}`, { cause });
+  }
+}
+
+function required(command: string, flag: string, value: string | undefined): string {
+  if (value === undefined || value === "") throw new UsageError(`${command}: --${flag} is required`);
+  return value;
+}
+
+export function intFlag(
+  flag: string,
+  value: string | undefined,
+  min: number,
+  max = 1_000_000,
+): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n < min || n > max) {
+    throw new UsageError(`--${flag} must be an integer from ${min} to ${max}, got ${JSON.stringify(value)}`);
+  }
+  return n;
+}
+
+function formatFlag(value: string | undefined): DumpFormat | undefined {
+  if (value === undefined) return undefined;
+  if (!(DUMP_FORMATS as readonly string[]).includes(value)) {
+    throw new UsageError(`--format must be one of: ${DUMP_FORMATS.join(", ")}; got ${JSON.stringify(value)}`);
+  }
+  return value as DumpFormat;
+}
+
+/** `name=value` pairs of `--setting`. */
+export function settingsFlag(values: readonly string[] | undefined): Record<string, string> | undefined {
+  if (values === undefined || values.length === 0) return undefined;
+  const out: Record<string, string> = {};
+  for (const v of values) {
+    const m = /^([A-Za-z_][A-Za-z0-9_.]*)=(.*)$/.exec(v);
+    if (m === null)
+      throw new UsageError(`--setting must be name=value (a PostgreSQL setting), got ${JSON.stringify(v)}`);
+    out[m[1]!] = m[2]!;
+  }
+  return out;
+}
+
+async function runBackup(args: string[], env: Env, io: Io): Promise<number> {
+  const f = parse("backup", args, {
+    container: { type: "string" },
+    prefix: { type: "string" },
+    database: { type: "string" },
+    "source-server": { type: "string" },
+    format: { type: "string" },
+    compress: { type: "string" },
+    jobs: { type: "string" },
+    "block-size-mib": { type: "string" },
+    "upload-concurrency": { type: "string" },
+    "work-dir": { type: "string" },
+  });
+  const container = required("backup", "container", f.container);
+  const prefix = required("backup", "prefix", f.prefix);
+  const format = formatFlag(f.format);
+  const jobs = intFlag("jobs", f.jobs, 1, 64);
+  const blockMib = intFlag("block-size-mib", f["block-size-mib"], 1, 4000);
+  const uploadConcurrency = intFlag("upload-concurrency", f["upload-concurrency"], 1, 64);
+  const result = await backup({
+    connection: connectionFromEnv(env, "", f.database),
+    store: blobStoreFromEnv(env, container),
+    prefix,
+    sourceServer: f["source-server"],
+    format,
+    compress: f.compress,
+    jobs,
+    blockSize: blockMib === undefined ? undefined : blockMib * 1024 * 1024,
+    uploadConcurrency,
+    workDir: f["work-dir"],
+    binDir: env.PG_BINDIR,
+  });
+  io.out(result.blobName);
+  return 0;
+}
+
+async function runRestore(args: string[], env: Env, io: Io): Promise<number> {
+  const f = parse("restore", args, {
+    container: { type: "string" },
+    blob: { type: "string" },
+    prefix: { type: "string" },
+    database: { type: "string" },
+    "run-id": { type: "string" },
+    jobs: { type: "string" },
+    "no-acl": { type: "boolean" },
+    analyze: { type: "boolean" },
+    setting: { type: "string", multiple: true },
+    "maintenance-database": { type: "string" },
+    "work-dir": { type: "string" },
+  });
+  const container = required("restore", "container", f.container);
+  const blob = required("restore", "blob", f.blob);
+  const runId = required("restore", "run-id", f["run-id"]);
+  if (blob === "latest" && (f.prefix ?? "") === "") {
+    throw new UsageError(
+      "restore: --blob latest needs --prefix (the prefix to pick the newest backup under)",
+    );
+  }
+  const jobs = intFlag("jobs", f.jobs, 1, 64);
+  const result = await restore({
+    connection: connectionFromEnv(env, "", f["maintenance-database"] ?? "postgres"),
+    store: blobStoreFromEnv(env, container),
+    from: blob === "latest" ? { latestUnder: f.prefix! } : { blob },
+    database: f.database,
+    runId,
+    jobs,
+    noAcl: f["no-acl"],
+    analyze: f.analyze,
+    sessionSettings: settingsFlag(f.setting),
+    workDir: f["work-dir"],
+    binDir: env.PG_BINDIR,
+  });
+  io.out(
+    result.status === "already-completed"
+      ? `run ${result.runId} already completed (${result.beforeDatabase} exists): nothing done`
+      : `restored ${result.blobName} into ${result.database}; previous database kept as ${result.beforeDatabase}`,
+  );
+  return 0;
+}
+
+async function runCompare(args: string[], env: Env, io: Io): Promise<number> {
+  const f = parse("compare", args, {
+    "left-database": { type: "string" },
+    "right-database": { type: "string" },
+    jobs: { type: "string" },
+    all: { type: "boolean" },
+  });
+  const left = connectionFromEnv(env, "LEFT_", f["left-database"]);
+  const right = connectionFromEnv(env, "RIGHT_", f["right-database"]);
+  const result = await compare({ left, right, jobs: intFlag("jobs", f.jobs, 1, 64) });
+  io.out(
+    formatComparison(result, {
+      all: f.all,
+      leftLabel: `${left.host}/${left.database}`,
+      rightLabel: `${right.host}/${right.database}`,
+    }),
+  );
+  return result.equal ? 0 : 1;
+}
+
+async function runList(args: string[], env: Env, io: Io): Promise<number> {
+  const f = parse("list", args, {
+    container: { type: "string" },
+    prefix: { type: "string" },
+    database: { type: "string" },
+  });
+  const container = required("list", "container", f.container);
+  const prefix = required("list", "prefix", f.prefix);
+  const entries = await listBackups({
+    store: blobStoreFromEnv(env, container),
+    prefix,
+    database: f.database,
+  });
+  io.out(
+    entries.length === 0
+      ? `no backups under ${container}/${prefix}`
+      : formatBackupList(entries, DateTime.utc()),
+  );
+  return 0;
+}
+
+/** Runs one command; returns the exit status. Never throws. */
+export async function main(argv: readonly string[], env: Env = process.env, io?: Io): Promise<number> {
+  const out = io ?? {
+    out: (t: string) => process.stdout.write(`${t}\n`),
+    err: (t: string) => process.stderr.write(`${t}\n`),
+  };
+  const [command, ...rest] = argv;
+  try {
+    if (command === undefined || command === "--help" || command === "-h" || command === "help") {
+      out.out(USAGE);
+      return command === undefined ? 2 : 0;
+    }
+    if (rest.includes("--help") || rest.includes("-h")) {
+      out.out(USAGE);
+      return 0;
+    }
+    switch (command) {
+      case "backup":
+        return await runBackup(rest, env, out);
+      case "restore":
+        return await runRestore(rest, env, out);
+      case "compare":
+        return await runCompare(rest, env, out);
+      case "list":
+        return await runList(rest, env, out);
+      default:
+        throw new UsageError(
+          `unknown command ${JSON.stringify(command)}; allowed values are: ${COMMANDS.join(", ")}`,
+        );
+    }
+  } catch (err) {
+    if (err instanceof UsageError) {
+      out.err(`dr-data: ${describeError(err)}\n\n${USAGE}`);
+      return 2;
+    }
+    out.err(
+      `dr-data: ${err instanceof VerificationError ? "verification failed: " : ""}${describeError(err)}`,
+    );
+    return 1;
+  }
+}
+
+if (require.main === module) {
+  void main(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+  });
+}

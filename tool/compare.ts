@@ -1,0 +1,232 @@
+/**
+ * `compare`: two databases, table by table — row counts and a content checksum — and sequence values.
+ *
+ * The checksum of a table is the sum, over its rows, of the md5 of the row's text (two 64-bit halves summed
+ * separately as numeric, so they cannot overflow): independent of row order, so it needs no sort, no primary
+ * key and no collation agreement between the servers, and it streams (an ordered `string_agg` would hit the
+ * 1 GB text limit on a large table). Both sides format rows identically because each session pins TimeZone,
+ * DateStyle, IntervalStyle, extra_float_digits and bytea_output. Each side is read in one snapshot shared by
+ * all its connections (`pg_export_snapshot`), in read-only transactions.
+ */
+import { createHash } from "node:crypto";
+import type { Client } from "pg";
+import { connect, type PgConnection } from "./connection";
+import { formatTable } from "./list";
+import { stderrLog, type Log } from "./progress";
+import { qualifiedName } from "./sql";
+
+export interface CompareOptions {
+  readonly left: PgConnection;
+  readonly right: PgConnection;
+  /** Connections per side, tables checked in parallel. Default 2. */
+  readonly jobs?: number | undefined;
+  readonly log?: Log | undefined;
+}
+
+export type RelationKind = "table" | "sequence";
+
+export interface RelationSummary {
+  readonly kind: RelationKind;
+  /** `name type, …` in column order (tables). */
+  readonly columns: string;
+  /** Rows (tables); 1 for a sequence. */
+  readonly rows: number;
+  /** Content checksum (tables) or `last_value[/not called]` (sequences). */
+  readonly checksum: string;
+}
+
+export interface RelationComparison {
+  /** `schema.name` */
+  readonly name: string;
+  readonly left?: RelationSummary | undefined;
+  readonly right?: RelationSummary | undefined;
+  /** Empty when the two sides are equal. */
+  readonly differences: string[];
+}
+
+export interface CompareResult {
+  readonly equal: boolean;
+  readonly relations: RelationComparison[];
+}
+
+const SESSION_SETTINGS =
+  "SET TimeZone = 'UTC'; SET DateStyle = 'ISO, MDY'; SET IntervalStyle = 'postgres'; " +
+  "SET extra_float_digits = 1; SET bytea_output = 'hex'; SET statement_timeout = 0";
+
+interface Relation {
+  readonly schema: string;
+  readonly name: string;
+  readonly kind: RelationKind;
+  readonly columns: string;
+}
+
+const RELATIONS_SQL = `
+  SELECT n.nspname AS schema, c.relname AS name,
+         CASE c.relkind WHEN 'S' THEN 'sequence' ELSE 'table' END AS kind,
+         coalesce((SELECT string_agg(quote_ident(a.attname) || ' ' || format_type(a.atttypid, a.atttypmod), ', '
+                                     ORDER BY a.attnum)
+                     FROM pg_attribute a
+                    WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped), '') AS columns
+    FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+   WHERE c.relkind IN ('r', 'S')
+     AND n.nspname <> 'information_schema' AND n.nspname NOT LIKE 'pg\\_%'
+     AND NOT EXISTS (SELECT 1 FROM pg_depend d
+                      WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
+   ORDER BY 1, 2`;
+
+class Side {
+  private constructor(
+    readonly label: string,
+    readonly clients: Client[],
+  ) {}
+
+  /** `jobs` connections in read-only repeatable-read transactions sharing the first one's snapshot. */
+  static async open(label: string, conn: PgConnection, jobs: number): Promise<Side> {
+    const clients: Client[] = [];
+    try {
+      for (let i = 0; i < jobs; i++) clients.push(await connect(conn, "dr-data-compare"));
+      let snapshot = "";
+      for (const [i, c] of clients.entries()) {
+        await c.query(SESSION_SETTINGS);
+        await c.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+        if (i === 0) {
+          snapshot = (await c.query<{ s: string }>("SELECT pg_export_snapshot() AS s")).rows[0]!.s;
+        } else {
+          await c.query(`SET TRANSACTION SNAPSHOT '${snapshot.replace(/'/g, "''")}'`);
+        }
+      }
+    } catch (cause) {
+      await Promise.all(clients.map((c) => c.end().catch(() => undefined)));
+      throw new Error(`opening the ${label} side (${conn.host}:${conn.port}/${conn.database})`, { cause });
+    }
+    return new Side(label, clients);
+  }
+
+  async relations(): Promise<Map<string, Relation>> {
+    const r = await this.clients[0]!.query<Relation>(RELATIONS_SQL);
+    return new Map(r.rows.map((row) => [`${row.schema}.${row.name}`, row]));
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(
+      this.clients.map((c) =>
+        c
+          .query("COMMIT")
+          .finally(() => c.end())
+          .catch(() => undefined),
+      ),
+    );
+  }
+}
+
+async function summarize(c: Client, rel: Relation): Promise<RelationSummary> {
+  const q = qualifiedName(rel.schema, rel.name);
+  if (rel.kind === "sequence") {
+    const r = await c.query<{ v: string; called: boolean }>(
+      `SELECT last_value::text AS v, is_called AS called FROM ${q}`,
+    );
+    const row = r.rows[0]!;
+    return {
+      kind: rel.kind,
+      columns: rel.columns,
+      rows: 1,
+      checksum: row.called ? row.v : `${row.v}/not called`,
+    };
+  }
+  const r = await c.query<{ n: string; a: string; b: string }>(
+    `SELECT count(*)::text AS n,
+            coalesce(sum(('x' || substr(h, 1, 16))::bit(64)::bigint), 0)::text AS a,
+            coalesce(sum(('x' || substr(h, 17, 16))::bit(64)::bigint), 0)::text AS b
+       FROM (SELECT md5(ROW(r.*)::text) AS h FROM ONLY ${q} AS r) AS q`,
+  );
+  const row = r.rows[0]!;
+  const checksum = createHash("md5").update(`${row.n}:${row.a}:${row.b}`).digest("hex");
+  return { kind: rel.kind, columns: rel.columns, rows: Number(row.n), checksum };
+}
+
+/** What differs between two summaries of the same relation (empty: equal). */
+export function differencesOf(
+  left: RelationSummary | undefined,
+  right: RelationSummary | undefined,
+): string[] {
+  if (left === undefined && right === undefined) return [];
+  if (left === undefined) return ["missing on the left"];
+  if (right === undefined) return ["missing on the right"];
+  if (left.kind !== right.kind) return [`a ${left.kind} on the left, a ${right.kind} on the right`];
+  if (left.columns !== right.columns) return [`columns differ: (${left.columns}) vs (${right.columns})`];
+  if (left.kind === "sequence") {
+    return left.checksum === right.checksum ? [] : [`value ${left.checksum} vs ${right.checksum}`];
+  }
+  const out: string[] = [];
+  if (left.rows !== right.rows) out.push(`rows ${left.rows} vs ${right.rows}`);
+  if (left.checksum !== right.checksum) out.push("content differs");
+  return out;
+}
+
+export async function compare(o: CompareOptions): Promise<CompareResult> {
+  const log = o.log ?? stderrLog;
+  const jobs = o.jobs ?? 2;
+  if (!Number.isInteger(jobs) || jobs < 1)
+    throw new Error(`compare jobs must be an integer ≥ 1, got ${jobs}`);
+  const left = await Side.open("left", o.left, jobs);
+  let right: Side | undefined;
+  try {
+    right = await Side.open("right", o.right, jobs);
+    const [l, r] = await Promise.all([left.relations(), right.relations()]);
+    const names = [...new Set([...l.keys(), ...r.keys()])].sort();
+    log(`compare: ${names.length} tables and sequences, ${jobs} connection(s) per side`);
+    const results = new Map<string, RelationComparison>();
+    let next = 0;
+    const rightSide = right;
+    const worker = async (i: number): Promise<void> => {
+      while (next < names.length) {
+        const name = names[next++]!;
+        const lr = l.get(name);
+        const rr = r.get(name);
+        try {
+          const [ls, rs] = await Promise.all([
+            lr === undefined ? undefined : summarize(left.clients[i]!, lr),
+            rr === undefined ? undefined : summarize(rightSide.clients[i]!, rr),
+          ]);
+          results.set(name, { name, left: ls, right: rs, differences: differencesOf(ls, rs) });
+        } catch (cause) {
+          throw new Error(`checksumming ${name}`, { cause });
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: jobs }, (_, i) => worker(i)));
+    const relations = names.map((n) => results.get(n)!);
+    return { equal: relations.every((x) => x.differences.length === 0), relations };
+  } finally {
+    await left.close();
+    await right?.close();
+  }
+}
+
+/** A readable table: the differing relations (all of them with `all`), then a summary line. */
+export function formatComparison(
+  r: CompareResult,
+  o: { all?: boolean; leftLabel?: string; rightLabel?: string } = {},
+): string {
+  const shown = r.relations.filter((x) => (o.all ?? false) || x.differences.length > 0);
+  const rows = shown.map((x) => [
+    x.name,
+    (x.left ?? x.right)?.kind ?? "",
+    x.left === undefined ? "-" : x.left.kind === "sequence" ? x.left.checksum : String(x.left.rows),
+    x.right === undefined ? "-" : x.right.kind === "sequence" ? x.right.checksum : String(x.right.rows),
+    x.differences.length === 0 ? "same" : x.differences.join("; "),
+  ]);
+  const differing = r.relations.filter((x) => x.differences.length > 0).length;
+  const summary = r.equal
+    ? `compare: ${r.relations.length} relations, all equal`
+    : `compare: ${differing} of ${r.relations.length} relations differ`;
+  if (rows.length === 0) return summary;
+  const header = [
+    "relation",
+    "kind",
+    `${o.leftLabel ?? "left"} rows/value`,
+    `${o.rightLabel ?? "right"} rows/value`,
+    "result",
+  ];
+  return `${formatTable(header, rows)}\n${summary}`;
+}

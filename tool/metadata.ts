@@ -1,0 +1,104 @@
+/**
+ * What a backup blob says about itself, as Azure blob metadata. Keys are lowercase (Azure returns them so);
+ * values are ASCII (they travel as HTTP headers), so free text (server, database) is URI-encoded.
+ * A blob without valid metadata is not a backup this tool made: `latest` skips it and `restore` refuses it.
+ */
+import { DUMP_FORMATS, type DumpFormat } from "./pgargs";
+
+export interface BackupMetadata {
+  /** Hex sha256 of the blob's bytes. */
+  readonly sha256: string;
+  /** Bytes. */
+  readonly size: number;
+  /** The logical source server (e.g. the Azure server name), or the host. */
+  readonly sourceServer: string;
+  readonly database: string;
+  /** `SHOW server_version` of the source. */
+  readonly serverVersion: string;
+  /** `pg_dump --version`. */
+  readonly pgDumpVersion: string;
+  readonly format: DumpFormat;
+  readonly compress: string;
+  /** UTC, ISO 8601. */
+  readonly startedAt: string;
+  readonly endedAt: string;
+}
+
+export const METADATA_VERSION = "dr-data/1";
+
+export function toBlobMetadata(m: BackupMetadata): Record<string, string> {
+  return {
+    tool: METADATA_VERSION,
+    sha256: m.sha256,
+    size: String(m.size),
+    sourceserver: encodeURIComponent(m.sourceServer),
+    database: encodeURIComponent(m.database),
+    serverversion: encodeURIComponent(m.serverVersion),
+    pgdumpversion: encodeURIComponent(m.pgDumpVersion),
+    format: m.format,
+    compress: m.compress,
+    startedat: m.startedAt,
+    endedat: m.endedAt,
+  };
+}
+
+const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?Z$/;
+
+/** The metadata, or a list of what is wrong with it. */
+export function parseBlobMetadata(
+  raw: Readonly<Record<string, string>> | undefined,
+): { ok: true; value: BackupMetadata } | { ok: false; problems: string[] } {
+  const m = raw ?? {};
+  const problems: string[] = [];
+  const need = (key: string): string => {
+    const v = m[key];
+    if (v === undefined || v === "") problems.push(`metadata ${key} is missing`);
+    return v ?? "";
+  };
+  const decode = (key: string): string => {
+    const v = need(key);
+    try {
+      return decodeURIComponent(v);
+    } catch {
+      problems.push(`metadata ${key} is not URI-encoded: ${JSON.stringify(v)}`);
+      return v;
+    }
+  };
+  if (m.tool !== undefined && m.tool !== METADATA_VERSION) {
+    problems.push(`metadata tool is ${JSON.stringify(m.tool)}, expected ${METADATA_VERSION}`);
+  }
+  need("tool");
+  const sha256 = need("sha256");
+  if (sha256 !== "" && !/^[0-9a-f]{64}$/.test(sha256)) problems.push(`metadata sha256 is not 64 hex digits`);
+  const sizeText = need("size");
+  const size = Number(sizeText);
+  if (sizeText !== "" && (!/^\d+$/.test(sizeText) || !Number.isSafeInteger(size))) {
+    problems.push(`metadata size is not a byte count: ${JSON.stringify(sizeText)}`);
+  }
+  const format = need("format");
+  if (format !== "" && !(DUMP_FORMATS as readonly string[]).includes(format)) {
+    problems.push(`metadata format must be one of ${DUMP_FORMATS.join(", ")}, got ${JSON.stringify(format)}`);
+  }
+  const startedAt = need("startedat");
+  const endedAt = need("endedat");
+  for (const [k, v] of [
+    ["startedat", startedAt],
+    ["endedat", endedAt],
+  ] as const) {
+    if (v !== "" && !ISO_UTC.test(v))
+      problems.push(`metadata ${k} is not an ISO 8601 UTC time: ${JSON.stringify(v)}`);
+  }
+  const value: BackupMetadata = {
+    sha256,
+    size,
+    sourceServer: decode("sourceserver"),
+    database: decode("database"),
+    serverVersion: decode("serverversion"),
+    pgDumpVersion: decode("pgdumpversion"),
+    format: format as DumpFormat,
+    compress: need("compress"),
+    startedAt,
+    endedAt,
+  };
+  return problems.length > 0 ? { ok: false, problems } : { ok: true, value };
+}

@@ -1,0 +1,82 @@
+/** Child processes: the PostgreSQL client programs and tar. */
+import { spawn, type ChildProcess, type SpawnOptions } from "node:child_process";
+import path from "node:path";
+
+/** `name` inside `binDir`, or bare (found on PATH). `PG_BINDIR` in the environment is the CLI's default. */
+export function binPath(binDir: string | undefined, name: string): string {
+  return binDir === undefined || binDir === "" ? name : path.join(binDir, name);
+}
+
+/** The last `max` characters a stream printed: enough to say why a program failed. */
+export class Tail {
+  private text = "";
+  constructor(private readonly max = 8192) {}
+  push(chunk: Buffer | string): void {
+    this.text = (this.text + chunk.toString()).slice(-this.max);
+  }
+  toString(): string {
+    return this.text.trim();
+  }
+}
+
+export interface Exit {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+}
+
+/** Resolves when the child has exited and its streams are closed; rejects if it could not be started. */
+export function waitForExit(child: ChildProcess): Promise<Exit> {
+  return new Promise((resolve, reject) => {
+    child.once("error", reject);
+    child.once("close", (code, signal) => resolve({ code, signal }));
+  });
+}
+
+export function describeExit(program: string, exit: Exit, stderr: Tail | string): string {
+  const how = exit.signal !== null ? `was killed by ${exit.signal}` : `exited with status ${exit.code}`;
+  const text = stderr.toString();
+  return `${program} ${how}${text === "" ? "" : `: ${text}`}`;
+}
+
+export interface Spawned {
+  readonly child: ChildProcess;
+  readonly stderr: Tail;
+  readonly exit: Promise<Exit>;
+}
+
+/** Starts a program with stderr captured (tail) and stdin closed; `stdout` "pipe" to stream it. */
+export function start(
+  program: string,
+  argv: readonly string[],
+  o: { env: NodeJS.ProcessEnv; stdout: "pipe" | "ignore"; cwd?: string; detached?: boolean },
+): Spawned {
+  const options: SpawnOptions = {
+    env: o.env,
+    stdio: ["ignore", o.stdout, "pipe"],
+    cwd: o.cwd,
+    detached: o.detached ?? false,
+  };
+  const child = spawn(program, argv, options);
+  const stderr = new Tail();
+  child.stderr?.on("data", (c: Buffer) => stderr.push(c));
+  return { child, stderr, exit: waitForExit(child) };
+}
+
+/** Runs a program to completion; throws (with its stderr) unless it exits 0. Returns its stdout. */
+export async function run(
+  program: string,
+  argv: readonly string[],
+  o: { env: NodeJS.ProcessEnv; cwd?: string },
+): Promise<string> {
+  const p = start(program, argv, { env: o.env, stdout: "pipe", cwd: o.cwd });
+  const chunks: Buffer[] = [];
+  p.child.stdout?.on("data", (c: Buffer) => chunks.push(c));
+  let exit: Exit;
+  try {
+    exit = await p.exit;
+  } catch (cause) {
+    throw new Error(`starting ${program}`, { cause });
+  }
+  if (exit.code !== 0) throw new Error(describeExit(path.basename(program), exit, p.stderr));
+  return Buffer.concat(chunks).toString("utf8");
+}

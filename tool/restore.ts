@@ -1,0 +1,410 @@
+/**
+ * `restore`: a backup blob into a database, by a staging database and a swap of names.
+ *
+ * 1. Resolve the blob (a name, or `latest` under a prefix) and read its metadata.
+ * 2. Idempotency: if `<db>_before_<run id>` exists, this run id already completed: say so and stop.
+ * 3. Download to local disk; verify size and sha256 against the metadata, and that `pg_restore --list` reads
+ *    it. Nothing on the server has changed so far.
+ * 4. Create `<db>_restore_<run id>` (marked by a comment naming the run) and `pg_restore -j N --exit-on-error
+ *    --no-owner` into it. If that fails, drop it (this run created it) and stop: the live database was never
+ *    touched. A staging database left by a killed run of the same run id carries the marker and is dropped and
+ *    re-created; one without the marker is someone else's and the restore refuses.
+ * 5. Swap in one transaction: end other sessions on the live database, rename live → `<db>_before_<run id>`,
+ *    staging → live. The transaction commits both renames or neither.
+ * When the target database does not exist (a rebuilt, empty server) an empty placeholder is created just
+ * before the swap, so the swap and the "already completed" check are the same in both cases.
+ * The tool drops no database except its own staging database of this run id; `<db>_before_<run id>` is kept.
+ */
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import type { Client } from "pg";
+import {
+  beforeDatabaseName,
+  pgIdentifierBytes,
+  PG_IDENTIFIER_MAX_BYTES,
+  RUN_ID,
+  stagingDatabaseName,
+} from "../naming";
+import { downloadVerified } from "./blobio";
+import { containerClient, type BlobStoreSettings } from "./blobstore";
+import { connect, withClient, withDatabase, type PgConnection } from "./connection";
+import { UsageError, VerificationError } from "./errors";
+import { listBackups, latestBackup } from "./list";
+import { parseBlobMetadata, type BackupMetadata } from "./metadata";
+import { childEnv, pgRestoreArgv, pgRestoreListArgv } from "./pgargs";
+import { binPath, describeExit, run, start } from "./proc";
+import { formatBytes, formatSeconds, Progress, stderrLog, type Log } from "./progress";
+import { quoteIdent, quoteLiteral } from "./sql";
+
+export type RestoreSource = { readonly blob: string } | { readonly latestUnder: string };
+
+export interface RestoreOptions {
+  /**
+   * The target server. Its `database` is the maintenance database the tool connects to for CREATE, DROP and
+   * RENAME DATABASE (`postgres` on Azure); it must not be the target database.
+   */
+  readonly connection: PgConnection;
+  readonly store: BlobStoreSettings;
+  readonly from: RestoreSource;
+  /** Target database. Default: the backup's source database. With `latestUnder`, also picks that database's latest. */
+  readonly database?: string | undefined;
+  /** Names the staging and before databases; running the same run id again is a no-op. */
+  readonly runId: string;
+  /** `pg_restore --jobs`. Default: the number of CPUs, at least 2. */
+  readonly jobs?: number | undefined;
+  /** `pg_restore --no-acl`: skip GRANTs (when the dump's roles do not exist on the target). Default false. */
+  readonly noAcl?: boolean | undefined;
+  /** Per-connection settings for pg_restore's sessions (PGOPTIONS). Default `DEFAULT_RESTORE_SETTINGS`. */
+  readonly sessionSettings?: Readonly<Record<string, string>> | undefined;
+  /** ANALYZE the staging database before the swap. Default false (autovacuum analyzes later). */
+  readonly analyze?: boolean | undefined;
+  /** Where the download goes (needs the dump's size, twice for the directory format). Default OS temp dir. */
+  readonly workDir?: string | undefined;
+  /** Parallel range downloads. Default 4. */
+  readonly downloadConcurrency?: number | undefined;
+  readonly binDir?: string | undefined;
+  readonly log?: Log | undefined;
+  /** Tries of the swap when new sessions keep arriving on the live database. Default 5. */
+  readonly swapAttempts?: number | undefined;
+}
+
+export interface RestoreResult {
+  readonly status: "restored" | "already-completed";
+  readonly runId: string;
+  readonly database: string;
+  /** Holds the database as it was before this run (empty when the target did not exist). */
+  readonly beforeDatabase: string;
+  readonly blobName?: string | undefined;
+  /** false: the target did not exist and `beforeDatabase` is an empty placeholder. */
+  readonly targetExisted?: boolean | undefined;
+}
+
+/**
+ * Index builds and foreign-key checks get more memory; commits of the load do not wait for the WAL flush (the
+ * swap's own commit is synchronous and flushes everything before it). 256MB × jobs must fit the server.
+ */
+export const DEFAULT_RESTORE_SETTINGS: Readonly<Record<string, string>> = {
+  maintenance_work_mem: "256MB",
+  synchronous_commit: "off",
+};
+
+export const DOWNLOAD_CHUNK = 8 * 1024 * 1024;
+
+export function stagingMarker(runId: string): string {
+  return `dr-data staging database of run ${runId}`;
+}
+export function placeholderMarker(database: string, runId: string): string {
+  return `dr-data placeholder: ${database} did not exist before run ${runId}`;
+}
+
+/** Problems with a run id and target database, before anything is done (names must fit in 63 bytes). */
+export function restoreNameProblems(database: string, runId: string): string[] {
+  const problems: string[] = [];
+  if (!RUN_ID.test(runId)) {
+    problems.push(`--run-id ${JSON.stringify(runId)} must be lowercase letters, digits and inner hyphens`);
+  }
+  for (const name of [stagingDatabaseName(database, runId), beforeDatabaseName(database, runId)]) {
+    if (pgIdentifierBytes(name) > PG_IDENTIFIER_MAX_BYTES) {
+      problems.push(`database name ${name} would exceed ${PG_IDENTIFIER_MAX_BYTES} bytes: shorten --run-id`);
+    }
+  }
+  return problems;
+}
+
+export async function restore(o: RestoreOptions): Promise<RestoreResult> {
+  const log = o.log ?? stderrLog;
+  const jobs = o.jobs ?? Math.max(2, os.availableParallelism());
+  if (!Number.isInteger(jobs) || jobs < 1) throw new UsageError(`--jobs must be an integer ≥ 1, got ${jobs}`);
+  if (!RUN_ID.test(o.runId)) {
+    throw new UsageError(
+      `--run-id ${JSON.stringify(o.runId)} must be lowercase letters, digits and inner hyphens`,
+    );
+  }
+  const container = containerClient(o.store);
+
+  // 1. Which blob, and what it says about itself.
+  let blobName: string;
+  if ("blob" in o.from) {
+    blobName = o.from.blob;
+  } else {
+    const found = latestBackup(await listBackups({ store: o.store, prefix: o.from.latestUnder }), o.database);
+    if (found === undefined) {
+      throw new VerificationError(
+        `no usable backup under ${container.containerName}/${o.from.latestUnder}` +
+          (o.database === undefined ? "" : ` for database ${o.database}`),
+      );
+    }
+    blobName = found.name;
+  }
+  const blob = container.getBlobClient(blobName);
+  let meta: BackupMetadata;
+  let etag: string | undefined;
+  try {
+    const props = await blob.getProperties();
+    const parsed = parseBlobMetadata(props.metadata);
+    if (!parsed.ok)
+      throw new VerificationError(`${blobName} is not a usable backup: ${parsed.problems.join("; ")}`);
+    meta = parsed.value;
+    etag = props.etag;
+  } catch (cause) {
+    if (cause instanceof VerificationError) throw cause;
+    throw new Error(`reading ${container.containerName}/${blobName}`, { cause });
+  }
+  const database = o.database ?? meta.database;
+  const problems = restoreNameProblems(database, o.runId);
+  if (database === o.connection.database) {
+    problems.push(
+      `the target database ${database} is the maintenance database; connect to another (e.g. postgres)`,
+    );
+  }
+  if (problems.length > 0) throw new UsageError(problems.join("; "));
+  const staging = stagingDatabaseName(database, o.runId);
+  const before = beforeDatabaseName(database, o.runId);
+
+  const maint = await connect(o.connection, "dr-data-restore");
+  const tmp = await mkdtemp(path.join(o.workDir ?? os.tmpdir(), "dr-data-restore-"));
+  try {
+    // One restore per target database at a time; a killed run's session (and lock) ends with its connection.
+    const lock = await maint.query<{ ok: boolean }>("SELECT pg_try_advisory_lock(hashtext($1)) AS ok", [
+      `dr-data restore ${database}`,
+    ]);
+    if (!lock.rows[0]!.ok) throw new Error(`another restore into ${database} is running on this server`);
+
+    // 2. Idempotency.
+    if (await databaseExists(maint, before)) {
+      log(`restore: run ${o.runId} already completed (${before} exists); nothing to do`);
+      return { status: "already-completed", runId: o.runId, database, beforeDatabase: before };
+    }
+    log(
+      `restore: ${container.containerName}/${blobName} (${formatBytes(meta.size)}, ${meta.database} from ` +
+        `${meta.sourceServer}, ${meta.startedAt}) → ${database} on ${o.connection.host}, run ${o.runId}`,
+    );
+
+    // 3. Download and verify, before any database is touched.
+    const t0 = Date.now();
+    const file = path.join(tmp, "backup");
+    const progress = new Progress("restore: downloaded", log, meta.size);
+    await downloadVerified(
+      blob,
+      file,
+      { size: meta.size, sha256: meta.sha256, etag },
+      {
+        chunkSize: DOWNLOAD_CHUNK,
+        concurrency: o.downloadConcurrency ?? 4,
+        onBytes: (n) => progress.add(n),
+      },
+    );
+    progress.done();
+    const env = childEnv(process.env, withDatabase(o.connection, staging), {
+      applicationName: "dr-data-restore",
+      settings: o.sessionSettings ?? DEFAULT_RESTORE_SETTINGS,
+    });
+    let archive = file;
+    if (meta.format === "directory") {
+      archive = path.join(tmp, "dump");
+      await mkdir(archive);
+      try {
+        await run("tar", ["-xf", file, "-C", archive], { env });
+      } catch (cause) {
+        throw new VerificationError(`${blobName} does not unpack`, { cause });
+      }
+      await rm(file);
+    }
+    const pgRestore = binPath(o.binDir, "pg_restore");
+    let toc: string;
+    try {
+      toc = await run(pgRestore, pgRestoreListArgv(archive), { env });
+    } catch (cause) {
+      throw new VerificationError(`pg_restore --list cannot read ${blobName}; not restoring`, { cause });
+    }
+    const entries = toc.split("\n").filter((l) => /^\d+;/.test(l)).length;
+    log(
+      `restore: verified sha256, size and ${entries} archive entries in ${formatSeconds((Date.now() - t0) / 1000)}`,
+    );
+
+    // 4. Staging database.
+    const live = await databaseInfo(maint, database);
+    const leftover = await databaseInfo(maint, staging);
+    if (leftover !== undefined) {
+      if (leftover.comment !== stagingMarker(o.runId)) {
+        throw new Error(
+          `${staging} exists and was not created by run ${o.runId} of this tool; not touching it`,
+        );
+      }
+      log(`restore: dropping ${staging}, left by an interrupted attempt of run ${o.runId}`);
+      await maint.query(`DROP DATABASE ${quoteIdent(staging)} WITH (FORCE)`);
+    }
+    await maint.query(`CREATE DATABASE ${quoteIdent(staging)} ${createClauses(live)}`);
+    await maint.query(
+      `COMMENT ON DATABASE ${quoteIdent(staging)} IS ${quoteLiteral(stagingMarker(o.runId))}`,
+    );
+
+    const t1 = Date.now();
+    try {
+      await pgRestoreWithHeartbeat(
+        maint,
+        staging,
+        binPath(o.binDir, "pg_restore"),
+        pgRestoreArgv({
+          archive,
+          database: staging,
+          jobs,
+          noAcl: o.noAcl ?? false,
+        }),
+        env,
+        log,
+      );
+      if (o.analyze ?? false) {
+        await withClient(withDatabase(o.connection, staging), (c) => c.query("ANALYZE"), "dr-data-restore");
+      }
+    } catch (cause) {
+      await maint
+        .query(`DROP DATABASE IF EXISTS ${quoteIdent(staging)} WITH (FORCE)`)
+        .catch((dropErr: unknown) => {
+          log(`restore: could not drop ${staging} after the failure: ${String(dropErr)}`);
+        });
+      throw new Error(`restoring ${blobName} into ${staging} failed; ${database} was not touched`, { cause });
+    }
+    log(`restore: pg_restore -j ${jobs} into ${staging} done in ${formatSeconds((Date.now() - t1) / 1000)}`);
+
+    // 5. Swap.
+    if (live === undefined) {
+      log(`restore: ${database} does not exist; creating an empty placeholder so the swap keeps a record`);
+      await maint.query(`CREATE DATABASE ${quoteIdent(database)} TEMPLATE template0`);
+      await maint.query(
+        `COMMENT ON DATABASE ${quoteIdent(database)} IS ${quoteLiteral(placeholderMarker(database, o.runId))}`,
+      );
+    }
+    const liveComment = live?.comment ?? null;
+    await swap(maint, { database, staging, before, comment: liveComment }, o.swapAttempts ?? 5, log);
+    log(`restore: ${database} now holds ${blobName}; the previous database is kept as ${before}`);
+    return {
+      status: "restored",
+      runId: o.runId,
+      database,
+      beforeDatabase: before,
+      blobName,
+      targetExisted: live !== undefined,
+    };
+  } finally {
+    await maint.end().catch(() => undefined);
+    await rm(tmp, { recursive: true, force: true });
+  }
+}
+
+interface DatabaseInfo {
+  readonly encoding: string;
+  readonly collate: string;
+  readonly ctype: string;
+  readonly localeProvider?: string | undefined;
+  readonly icuLocale?: string | undefined;
+  readonly comment: string | null;
+}
+
+async function databaseExists(c: Client, name: string): Promise<boolean> {
+  const r = await c.query("SELECT 1 FROM pg_database WHERE datname = $1", [name]);
+  return r.rowCount === 1;
+}
+
+/** Reads columns through to_jsonb so that version-specific ones (datlocprovider, daticulocale) are optional. */
+async function databaseInfo(c: Client, name: string): Promise<DatabaseInfo | undefined> {
+  const r = await c.query<{ d: Record<string, unknown>; encoding: string; comment: string | null }>(
+    `SELECT to_jsonb(d) AS d, pg_encoding_to_char(d.encoding) AS encoding,
+            shobj_description(d.oid, 'pg_database') AS comment
+       FROM pg_database d WHERE d.datname = $1`,
+    [name],
+  );
+  const row = r.rows[0];
+  if (row === undefined) return undefined;
+  const str = (k: string): string | undefined =>
+    typeof row.d[k] === "string" ? (row.d[k] as string) : undefined;
+  return {
+    encoding: row.encoding,
+    collate: str("datcollate") ?? "C",
+    ctype: str("datctype") ?? "C",
+    localeProvider: str("datlocprovider"),
+    icuLocale: str("daticulocale") ?? str("datlocale"),
+    comment: row.comment,
+  };
+}
+
+/** The staging database gets the live one's encoding and locale; a new target gets the server's defaults. */
+function createClauses(live: DatabaseInfo | undefined): string {
+  if (live === undefined) return "TEMPLATE template0";
+  let sql =
+    `TEMPLATE template0 ENCODING ${quoteLiteral(live.encoding)} ` +
+    `LC_COLLATE ${quoteLiteral(live.collate)} LC_CTYPE ${quoteLiteral(live.ctype)}`;
+  if (live.localeProvider === "i" && live.icuLocale !== undefined) {
+    sql += ` LOCALE_PROVIDER icu ICU_LOCALE ${quoteLiteral(live.icuLocale)}`;
+  }
+  return sql;
+}
+
+/** Runs pg_restore, logging the staging database's size every 5 s (pg_restore itself says nothing). */
+async function pgRestoreWithHeartbeat(
+  maint: Client,
+  staging: string,
+  program: string,
+  argv: string[],
+  env: Record<string, string>,
+  log: Log,
+): Promise<void> {
+  const t0 = Date.now();
+  const p = start(program, argv, { env, stdout: "ignore" });
+  const timer = setInterval(() => {
+    maint
+      .query<{ size: string }>("SELECT pg_database_size($1)::text AS size", [staging])
+      .then((r) => {
+        const bytes = Number(r.rows[0]!.size);
+        const secs = (Date.now() - t0) / 1000;
+        log(`restore: pg_restore running ${formatSeconds(secs)}, ${staging} is ${formatBytes(bytes)}`);
+      })
+      .catch(() => undefined);
+  }, 5000);
+  try {
+    const exit = await p.exit;
+    if (exit.code !== 0) throw new Error(describeExit("pg_restore", exit, p.stderr));
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+/** SQLSTATE 55006 object_in_use: "database … is being accessed by other users". */
+function isObjectInUse(err: unknown): boolean {
+  return typeof err === "object" && err !== null && (err as { code?: unknown }).code === "55006";
+}
+
+async function swap(
+  maint: Client,
+  n: { database: string; staging: string; before: string; comment: string | null },
+  attempts: number,
+  log: Log,
+): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await maint.query("BEGIN");
+      // Signals are sent at once; RENAME then waits (up to 5 s) for those sessions to be gone.
+      await maint.query(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = ANY($1) AND pid <> pg_backend_pid()",
+        [[n.database, n.staging]],
+      );
+      await maint.query(`ALTER DATABASE ${quoteIdent(n.database)} RENAME TO ${quoteIdent(n.before)}`);
+      await maint.query(`ALTER DATABASE ${quoteIdent(n.staging)} RENAME TO ${quoteIdent(n.database)}`);
+      await maint.query(
+        `COMMENT ON DATABASE ${quoteIdent(n.database)} IS ${n.comment === null ? "NULL" : quoteLiteral(n.comment)}`,
+      );
+      await maint.query("COMMIT");
+      return;
+    } catch (err) {
+      await maint.query("ROLLBACK").catch(() => undefined);
+      if (!isObjectInUse(err) || attempt >= attempts) {
+        throw new Error(`swapping ${n.staging} in as ${n.database} failed; ${n.database} is unchanged`, {
+          cause: err,
+        });
+      }
+      log(`restore: ${n.database} still has sessions (attempt ${attempt}/${attempts}); retrying the swap`);
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  }
+}
