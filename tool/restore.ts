@@ -317,8 +317,10 @@ async function databaseInfo(c: Client, name: string): Promise<DatabaseInfo | und
   );
   const row = r.rows[0];
   if (row === undefined) return undefined;
-  const str = (k: string): string | undefined =>
-    typeof row.d[k] === "string" ? (row.d[k] as string) : undefined;
+  const str = (k: string): string | undefined => {
+    const v = row.d[k];
+    return typeof v === "string" ? v : undefined;
+  };
   return {
     encoding: row.encoding,
     collate: str("datcollate") ?? "C",
