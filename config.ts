@@ -188,15 +188,29 @@ const schema = z.strictObject({
   }),
   backup: z.strictObject({
     storageAccountName: matching(STORAGE_ACCOUNT, "3–24 lowercase letters and digits (Azure's rule)"),
+    /** Backups must survive what they protect against: production keeps them geo-redundant. */
+    redundancy: oneOf([
+      "Standard_LRS",
+      "Standard_ZRS",
+      "Standard_GRS",
+      "Standard_RAGRS",
+      "Standard_GZRS",
+    ]).default("Standard_LRS"),
     container: matching(CONTAINER, "3–63 lowercase letters, digits and single hyphens").default(
       "database-backups",
     ),
+    /** Nightly dumps are deleted this many days after they were written (the seed keeps 7). */
     retentionDays: wholeNumber(1, 3650).default(7),
     schedule: matching(CRON, "a five-field cron expression such as '0 2 * * *'").default("0 2 * * *"),
   }),
   dataTool: z.strictObject({
     image: text("a container image reference"),
+    /** `pg_dump`/`pg_restore -j`: parallel connections (the Job requests as many CPUs). */
     parallelJobs: wholeNumber(1, 16).default(2),
+    /** How long `pulumi up` waits for one backup/restore Job before failing it. */
+    timeoutMinutes: wholeNumber(10, 24 * 60).default(180),
+    /** Local scratch for a restore's download and a directory dump (an emptyDir with this size limit). */
+    scratchSize: matching(/^\d+(Mi|Gi|Ti)$/, "a Kubernetes quantity such as 50Gi").default("50Gi"),
   }),
 });
 

@@ -8,6 +8,8 @@ import type { DateTime } from "luxon";
 import type { DrMode, DrPhase, RebuildFrom, StackConfig } from "./config";
 import { flexibleServerId, k8sName, ptrServerName, serverFqdn } from "./naming";
 import { azureUtc, humanInZone } from "./time";
+import { planDataPath } from "./plan-data";
+import type { DataPathPlan } from "./plan-data";
 
 /** Why a lever is in its state: pulled by the DR mode/phase, or forced by an override key. */
 export type LeverSource = "mode" | "override";
@@ -147,6 +149,8 @@ export interface Plan {
   readonly maintenance: MaintenancePlan;
   readonly replicas: ReplicasPlan;
   readonly freeze: FreezePlan;
+  /** Backup storage, the nightly backup, and the backup/restore/compare Jobs of this state. */
+  readonly dataPath: DataPathPlan;
   /** The config command(s) for the runbook's next step. */
   readonly nextStep: string;
 }
@@ -180,6 +184,7 @@ export function buildPlan(cfg: StackConfig, now: DateTime): Plan {
     maintenance: planMaintenance(cfg, levers.maintenance.on),
     replicas: planReplicas(cfg, levers.stopService.on),
     freeze: planFreeze(cfg, levers.freeze.on),
+    dataPath: planDataPath(cfg, mode === "ptr" ? restore?.utc : undefined),
   };
   return { ...partial, nextStep: nextStep(cfg, partial) };
 }

@@ -11,6 +11,10 @@ import { PtrCopy } from "./components/ptr-copy";
 import { MaintenanceMode } from "./components/maintenance-mode";
 import { ReplicaCounts } from "./components/replica-counts";
 import { PipelineFreeze } from "./components/pipeline-freeze";
+import { BackupStorage } from "./components/backup-storage";
+import { DataToolAccess } from "./components/data-tool-access";
+import { NightlyBackup } from "./components/nightly-backup";
+import { RecoveryJobs } from "./components/recovery-jobs";
 
 export async function program(now: DateTime): Promise<Record<string, unknown>> {
   // Throws ConfigError with every problem before anything is declared.
@@ -31,6 +35,20 @@ export async function program(now: DateTime): Promise<Record<string, unknown>> {
   const replicas = new ReplicaCounts(`${service}-replicas`, { plan: plan.replicas });
   const freeze = new PipelineFreeze(`${service}-freeze`, { plan: plan.freeze });
 
+  const backups = new BackupStorage(`${service}-backups`, { plan: plan.dataPath.storage });
+  const access = new DataToolAccess(`${service}-dr-access`, {
+    plan: plan.dataPath,
+    databasePassword: secrets.postgresAdminPassword,
+    storageConnectionString: backups.connectionString,
+  });
+  const nightly = new NightlyBackup(`${service}-nightly`, { plan: plan.dataPath }, { dependsOn: [access] });
+  const recovery = new RecoveryJobs(`${service}-recovery`, {
+    plan: plan.dataPath,
+    // The Jobs connect to the servers and read the Secrets: those exist first. The flawed-database backup
+    // also waits for the service to be stopped (replicas) so nothing writes while it dumps.
+    dependsOn: [access, backups, live, replicas, ...(ptr === undefined ? [] : [ptr])],
+  });
+
   return Promise.resolve({
     drMode: plan.mode,
     drPhase: plan.phase ?? null,
@@ -47,6 +65,8 @@ export async function program(now: DateTime): Promise<Record<string, unknown>> {
     requiredApprovers: freeze.requiredApprovers,
     replicas: replicas.replicas,
     levers: plan.levers,
+    nightlyBackupSuspended: nightly.suspended,
+    recoveryJobs: Object.keys(recovery.jobs),
     nextStep: plan.nextStep,
   });
 }

@@ -40,7 +40,21 @@ const ALWAYS = [
   `kubernetes:apps/v1:DeploymentPatch ${SVC}-replicas-web`,
   `kubernetes:apps/v1:DeploymentPatch ${SVC}-replicas-worker`,
   `service-dr:index:ReplicaCounts ${SVC}-replicas`,
+  `azure-native:storage:StorageAccount ${SVC}-backups-account`,
+  `azure-native:storage:BlobContainer ${SVC}-backups-container`,
+  `azure-native:storage:ManagementPolicy ${SVC}-backups-lifecycle`,
+  `service-dr:index:BackupStorage ${SVC}-backups`,
+  `kubernetes:core/v1:Secret ${SVC}-dr-access-database`,
+  `kubernetes:core/v1:Secret ${SVC}-dr-access-storage`,
+  `service-dr:index:DataToolAccess ${SVC}-dr-access`,
+  `kubernetes:batch/v1:CronJob ${SVC}-nightly-cronjob`,
+  `service-dr:index:NightlyBackup ${SVC}-nightly`,
+  `service-dr:index:RecoveryJobs ${SVC}-recovery`,
 ];
+const job = (name: string): string => `kubernetes:batch/v1:Job ${SVC}-recovery-${name}`;
+const FLAWED = job("dr-inc-1-backup-flawed");
+const PTR_JOBS = ["backup-ptr", "restore", "compare"].map((s) => job(`dr-inc-1-${s}-20261124t130500z`));
+const REBUILD_RESTORE = job("dr-inc-1-restore");
 const TEMP_INGRESS = `kubernetes:networking.k8s.io/v1:Ingress ${SVC}-maintenance-temporary`;
 const PTR_COPY = [
   `azure-native:dbforpostgresql:Server ${SVC}-ptr-server`,
@@ -55,18 +69,26 @@ describe("program under the mock runtime: exact resources per mode and phase", f
     [
       "ptr isolate, no restore time yet",
       ["drMode=ptr", "incidentId=inc-1"],
-      [TEMP_INGRESS],
+      [TEMP_INGRESS, FLAWED],
       0,
       0,
       `${SVC}-maintenance`,
       6,
     ],
-    ["ptr isolate", PTR, [TEMP_INGRESS, ...PTR_COPY], 0, 0, `${SVC}-maintenance`, 6],
-    ["ptr restore", [...PTR, "drPhase=restore"], [TEMP_INGRESS, ...PTR_COPY], 0, 0, `${SVC}-maintenance`, 6],
+    ["ptr isolate", PTR, [TEMP_INGRESS, FLAWED, ...PTR_COPY], 0, 0, `${SVC}-maintenance`, 6],
+    [
+      "ptr restore",
+      [...PTR, "drPhase=restore"],
+      [TEMP_INGRESS, FLAWED, ...PTR_COPY, ...PTR_JOBS],
+      0,
+      0,
+      `${SVC}-maintenance`,
+      6,
+    ],
     [
       "ptr validate",
       [...PTR, "drPhase=validate"],
-      [TEMP_INGRESS, ...PTR_COPY],
+      [TEMP_INGRESS, FLAWED, ...PTR_COPY, ...PTR_JOBS],
       2,
       1,
       `${SVC}-maintenance`,
@@ -84,7 +106,7 @@ describe("program under the mock runtime: exact resources per mode and phase", f
     [
       "rebuild restore",
       ["drMode=rebuild", "incidentId=inc-1", "drPhase=restore"],
-      [TEMP_INGRESS],
+      [TEMP_INGRESS, REBUILD_RESTORE],
       0,
       0,
       `${SVC}-maintenance`,
@@ -93,14 +115,37 @@ describe("program under the mock runtime: exact resources per mode and phase", f
     [
       "rebuild validate",
       ["drMode=rebuild", "incidentId=inc-1", "drPhase=validate"],
-      [TEMP_INGRESS],
+      [TEMP_INGRESS, REBUILD_RESTORE],
       2,
       1,
       `${SVC}-maintenance`,
       6,
     ],
+    [
+      "rebuild revive restore: the data comes with the server, no restore Job",
+      [
+        "drMode=rebuild",
+        "incidentId=inc-1",
+        "drPhase=restore",
+        "rebuild.from=revive",
+        "rebuild.deletedAt=2026-11-24T18:30:00",
+      ],
+      [TEMP_INGRESS],
+      0,
+      0,
+      `${SVC}-maintenance`,
+      6,
+    ],
     ["planned maintenance (override)", ["maintenance=true"], [TEMP_INGRESS], 2, 1, `${SVC}-maintenance`, 1],
-    ["reopened, still frozen", [...PTR, "drPhase=validate", "maintenance=false"], PTR_COPY, 2, 1, SVC, 6],
+    [
+      "reopened, still frozen",
+      [...PTR, "drPhase=validate", "maintenance=false"],
+      [FLAWED, ...PTR_COPY, ...PTR_JOBS],
+      2,
+      1,
+      SVC,
+      6,
+    ],
   ];
   for (const [state, sets, extra, web, worker, backend, approvers] of rows) {
     it(state, async () => {
@@ -256,7 +301,8 @@ describe("program under the mock runtime: servers", function () {
     const withCopy = await declare([...PTR, "drPhase=validate"]);
     const without = await declare(["drMode=ptr", "incidentId=inc-1"]);
     const removed = names(withCopy).filter((n) => !names(without).includes(n));
-    assert.deepEqual(removed.sort(), [...PTR_COPY].sort());
+    // The copy, and the Jobs that read it; the flawed-database backup stays.
+    assert.deepEqual(removed.sort(), [...PTR_COPY, ...PTR_JOBS].sort());
     assert.deepEqual(
       names(without).filter((n) => !names(withCopy).includes(n)),
       [],

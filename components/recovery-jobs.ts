@@ -1,0 +1,64 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as k8s from "@pulumi/kubernetes";
+import type { DataPathPlan } from "../plan-data";
+import { dataToolPodSpec } from "./data-tool-pod";
+
+export interface RecoveryJobsArgs {
+  /** The Jobs this DR state calls for, in order (each names its predecessor). */
+  readonly plan: DataPathPlan;
+  /** What the Jobs need to exist first: the credentials, and the servers they connect to. */
+  readonly dependsOn: pulumi.Input<pulumi.Resource>[];
+}
+
+/**
+ * The runbook's data steps as Kubernetes Jobs: back up the flawed database, back up the PTR copy, restore into
+ * the live server, compare. `pulumi up` waits for each Job to complete and fails if it fails. Each Job's name
+ * carries the incident (and the restore time), so a later `pulumi up` finds it unchanged and never runs a
+ * finished step again.
+ */
+export class RecoveryJobs extends pulumi.ComponentResource {
+  public readonly jobs: Readonly<Record<string, k8s.batch.v1.Job>>;
+
+  constructor(name: string, args: RecoveryJobsArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("service-dr:index:RecoveryJobs", name, {}, opts);
+    const p = args.plan;
+    const jobs: Record<string, k8s.batch.v1.Job> = {};
+    for (const j of p.jobs) {
+      const previous = j.after === undefined ? undefined : jobs[j.after];
+      if (j.after !== undefined && previous === undefined) {
+        throw new Error(`recovery jobs: ${j.name} must run after ${j.after}, which is not planned before it`);
+      }
+      jobs[j.name] = new k8s.batch.v1.Job(
+        `${name}-${j.name}`,
+        {
+          metadata: {
+            name: j.name,
+            namespace: p.namespace,
+            labels: { "app.kubernetes.io/part-of": "service-dr", "service-dr/step": j.step },
+            // No ttlSecondsAfterFinished: a Job deleted by the cluster would be drift that a refresh recreates,
+            // i.e. a finished restore run again.
+          },
+          spec: {
+            // One attempt: the operator sees the failure in `pulumi up` and decides (docs/runbook.md).
+            backoffLimit: 0,
+            activeDeadlineSeconds: p.timeoutMinutes * 60,
+            template: {
+              metadata: { labels: { "app.kubernetes.io/part-of": "service-dr", "service-dr/step": j.step } },
+              spec: dataToolPodSpec(p, j.args, j.connections),
+            },
+          },
+        },
+        {
+          parent: this,
+          // Strictly in order: a restore never starts before the dump it restores (and the flawed database's
+          // dump) exists.
+          dependsOn: previous === undefined ? args.dependsOn : [...args.dependsOn, previous],
+          // pulumi up waits for completion; a restore of a large database takes longer than the default 10 min.
+          customTimeouts: { create: `${p.timeoutMinutes}m`, update: `${p.timeoutMinutes}m` },
+        },
+      );
+    }
+    this.jobs = jobs;
+    this.registerOutputs({ jobs: Object.keys(jobs) });
+  }
+}

@@ -1,0 +1,215 @@
+/**
+ * The data path of the plan: backup storage, the nightly backup, and the backup/restore/compare Jobs that the
+ * DR mode and phase call for. Pure, like plan.ts: names come from naming.ts, which the data-plane tool
+ * (`tool/`) and the drill share, so the Jobs and the tool can never disagree on where a dump is.
+ */
+import type { DateTime } from "luxon";
+import type { StackConfig } from "./config";
+import { backupPrefix, k8sName, ptrServerName, runId, serverFqdn } from "./naming";
+import type { JobStep } from "./naming";
+
+/** Which server a Job's connection points at. */
+export type ServerRef = "live" | "ptr";
+
+/**
+ * Environment prefixes the tool reads a connection from: `""` for libpq's own `PG*` variables, `LEFT_` and
+ * `RIGHT_` for the two sides of `compare` (tool/connection.ts).
+ */
+export type ConnectionPrefix = "" | "LEFT_" | "RIGHT_";
+
+export interface ServerConnection {
+  readonly ref: ServerRef;
+  readonly host: string;
+  readonly user: string;
+  readonly database: string;
+}
+
+export interface DataJobPlan {
+  /** The Kubernetes Job name: incident, step and (PTR steps) restore time — never re-run once finished. */
+  readonly name: string;
+  readonly step: JobStep;
+  /** The tool's arguments (the image's entrypoint is the tool). */
+  readonly args: readonly string[];
+  readonly connections: Readonly<Partial<Record<ConnectionPrefix, ServerConnection>>>;
+  /** The Job that must have succeeded first (same plan), if any. */
+  readonly after: string | undefined;
+  /** Restores are idempotent by this id; undefined for backups and compares. */
+  readonly runId: string | undefined;
+}
+
+export interface StoragePlan {
+  readonly accountName: string;
+  readonly resourceGroup: string;
+  readonly location: string;
+  readonly redundancy: string;
+  readonly container: string;
+  /** The lifecycle rule deletes blobs under this prefix after `retentionDays`. Incident dumps are kept. */
+  readonly nightlyPrefixRoot: string;
+  readonly retentionDays: number;
+}
+
+export interface NightlyBackupPlan {
+  readonly name: string;
+  readonly schedule: string;
+  readonly timeZone: string;
+  /** Suspended during an incident: a dump of a flawed or empty server must never become `latest`. */
+  readonly suspended: boolean;
+  readonly args: readonly string[];
+  readonly connection: ServerConnection;
+}
+
+export interface DataPathPlan {
+  readonly namespace: string;
+  readonly image: string;
+  readonly parallelJobs: number;
+  readonly timeoutMinutes: number;
+  readonly scratchSize: string;
+  readonly credentialsSecretName: string;
+  readonly storageSecretName: string;
+  readonly storage: StoragePlan;
+  readonly nightly: NightlyBackupPlan;
+  /** In the order they run; each one's `after` names its predecessor. */
+  readonly jobs: readonly DataJobPlan[];
+}
+
+/** Where the tool keeps downloads and directory dumps inside a Job's pod. */
+export const SCRATCH_DIR = "/scratch";
+
+export function planDataPath(cfg: StackConfig, restoreTimeUtc: DateTime | undefined): DataPathPlan {
+  const live = cfg.postgres.serverName;
+  const db = cfg.postgres.appDatabase;
+  const user = cfg.postgres.administratorLogin;
+  const container = cfg.backup.container;
+  const jobs = cfg.dataTool.parallelJobs;
+  const server = (ref: ServerRef): ServerConnection => ({
+    ref,
+    host: serverFqdn(ref === "live" ? live : ptrServerName(live)),
+    user,
+    database: db,
+  });
+  // The flags of tool/cli.ts (its USAGE text); tool-args tests pin the argv the tool builds from them.
+  const backupArgs = (prefix: string, source: string): string[] => [
+    "backup",
+    "--container",
+    container,
+    "--prefix",
+    prefix,
+    "--source-server",
+    source,
+    "--jobs",
+    String(jobs),
+    "--work-dir",
+    SCRATCH_DIR,
+  ];
+  const restoreArgs = (prefix: string, blob: string, id: string): string[] => [
+    "restore",
+    "--container",
+    container,
+    "--prefix",
+    prefix,
+    "--blob",
+    blob,
+    "--run-id",
+    id,
+    "--jobs",
+    String(jobs),
+    "--work-dir",
+    SCRATCH_DIR,
+  ];
+
+  const planned: DataJobPlan[] = [];
+  const incident = cfg.incidentId;
+  const phase = cfg.drPhase;
+  const restoring = phase === "restore" || phase === "validate";
+  if (cfg.drMode === "ptr" && incident !== undefined) {
+    // "Back up the flawed database": first, and kept declared for the whole incident so it never runs twice.
+    planned.push({
+      name: k8sName.job(incident, "backup-flawed"),
+      step: "backup-flawed",
+      args: backupArgs(backupPrefix.flawed(incident, live), live),
+      connections: { "": server("live") },
+      after: undefined,
+      runId: undefined,
+    });
+    if (restoring && restoreTimeUtc !== undefined) {
+      const copyPrefix = backupPrefix.ptrCopy(incident, live, restoreTimeUtc);
+      const id = runId.ptrRestore(restoreTimeUtc);
+      const backupPtr = k8sName.job(incident, "backup-ptr", restoreTimeUtc);
+      const restore = k8sName.job(incident, "restore", restoreTimeUtc);
+      planned.push(
+        {
+          // "Upload restored database to Azure storage": the PTR copy's dump is the restore's input.
+          name: backupPtr,
+          step: "backup-ptr",
+          args: backupArgs(copyPrefix, ptrServerName(live)),
+          connections: { "": server("ptr") },
+          after: planned[0]?.name,
+          runId: undefined,
+        },
+        {
+          // "Restore data into the source server": into a new database, swapped in by renames.
+          name: restore,
+          step: "restore",
+          args: restoreArgs(copyPrefix, "latest", id),
+          connections: { "": server("live") },
+          after: backupPtr,
+          runId: id,
+        },
+        {
+          // Validate the restore: the live database now equals the PTR copy, table by table.
+          name: k8sName.job(incident, "compare", restoreTimeUtc),
+          step: "compare",
+          args: ["compare"],
+          connections: { LEFT_: server("live"), RIGHT_: server("ptr") },
+          after: restore,
+          runId: undefined,
+        },
+      );
+    }
+  }
+  if (
+    cfg.drMode === "rebuild" &&
+    incident !== undefined &&
+    (cfg.rebuild?.from ?? "backup") === "backup" &&
+    restoring
+  ) {
+    const id = runId.rebuildRestore(incident);
+    planned.push({
+      // "Restore the data from previous backup in Azure storage": the newest nightly dump, or a named one.
+      name: k8sName.job(incident, "restore"),
+      step: "restore",
+      args: restoreArgs(backupPrefix.nightly(live), cfg.rebuild?.backupBlob ?? "latest", id),
+      connections: { "": server("live") },
+      after: undefined,
+      runId: id,
+    });
+  }
+
+  return {
+    namespace: cfg.kubernetes.namespace,
+    image: cfg.dataTool.image,
+    parallelJobs: jobs,
+    timeoutMinutes: cfg.dataTool.timeoutMinutes,
+    scratchSize: cfg.dataTool.scratchSize,
+    credentialsSecretName: k8sName.dataToolSecret(cfg.kubernetes.service),
+    storageSecretName: k8sName.storageSecret(cfg.kubernetes.service),
+    storage: {
+      accountName: cfg.backup.storageAccountName,
+      resourceGroup: cfg.azure.resourceGroup,
+      location: cfg.azure.location,
+      redundancy: cfg.backup.redundancy,
+      container,
+      nightlyPrefixRoot: "nightly/",
+      retentionDays: cfg.backup.retentionDays,
+    },
+    nightly: {
+      name: k8sName.nightlyBackup(cfg.kubernetes.service),
+      schedule: cfg.backup.schedule,
+      timeZone: cfg.timeZone,
+      suspended: cfg.drMode !== "none",
+      args: backupArgs(backupPrefix.nightly(live), live),
+      connection: server("live"),
+    },
+    jobs: planned,
+  };
+}
