@@ -155,6 +155,15 @@ export class RecordingMocks implements pulumi.runtime.Mocks {
           subscriptionId: this.subscriptionId,
           tenantId: ZERO_GUID,
         };
+      case "azure-native:storage:listStorageAccountKeys":
+        // A real preview reads the account's keys; offline there is no account. The placeholder is only ever
+        // seen wrapped as a secret (the program marks the connection string secret).
+        return {
+          keys: [
+            { keyName: "key1", permissions: "FULL", value: "offline-plan-placeholder-key", creationTime: "" },
+            { keyName: "key2", permissions: "FULL", value: "offline-plan-placeholder-key", creationTime: "" },
+          ],
+        };
       default:
         throw new UnmockedInvokeError(args.token, args.inputs);
     }
