@@ -87,11 +87,13 @@ export async function backup(o: BackupOptions): Promise<BackupResult> {
   const startedAt = now();
   const blobName = backupBlobName(o.prefix, conn.database, startedAt);
   const blob = container.getBlockBlobClient(blobName);
+  let exists: boolean;
   try {
-    if (await blob.exists()) throw new Error(`${blobName} already exists; a backup is never overwritten`);
+    exists = await blob.exists();
   } catch (cause) {
     throw new Error(`checking ${container.containerName}/${blobName}`, { cause });
   }
+  if (exists) throw new Error(`${blobName} already exists; a backup is never overwritten`);
   log(
     `backup: ${conn.database} on ${conn.host} (PostgreSQL ${serverVersion}) → ${container.containerName}/${blobName}`,
   );
