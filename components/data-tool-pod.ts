@@ -39,7 +39,9 @@ export function dataToolPodSpec(
   return {
     // A failed step must surface as a failed `pulumi up`, not be retried behind the operator's back.
     restartPolicy: "Never",
-    securityContext: { runAsNonRoot: true, runAsUser: 1000, fsGroup: 1000 },
+    // The image (Dockerfile) runs as the postgres image's `postgres` user, uid/gid 999. Numeric here because
+    // the kubelet cannot verify runAsNonRoot against a user given by name.
+    securityContext: { runAsNonRoot: true, runAsUser: 999, runAsGroup: 999, fsGroup: 999 },
     containers: [
       {
         name: "dr-data",
