@@ -122,8 +122,8 @@ async function benchMain(): Promise<void> {
         restore: [],
         size: 0,
       },
-      { method: "tool, custom format streamed (default)", backup: [], restore: [], size: 0 },
-      { method: `tool, directory format (-Fd -j ${JOBS} + tar)`, backup: [], restore: [], size: 0 },
+      { method: "tool, custom format streamed (-Fc)", backup: [], restore: [], size: 0 },
+      { method: `tool, directory format (default: -Fd -j ${JOBS} + tar)`, backup: [], restore: [], size: 0 },
     ];
     let verified = "";
     for (let round = 1; round <= ROUNDS; round++) {

@@ -122,6 +122,7 @@ describe("tool: faults on real servers", function () {
         connection: pg.connection("big"),
         store: az.store(CONTAINER),
         prefix: "dumpdies/srv",
+        format: "custom",
         compress: "0",
         blockSize: 256 * 1024,
         log: quiet,

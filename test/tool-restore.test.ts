@@ -97,7 +97,7 @@ describe("tool: backup, restore, compare, list on real servers", function () {
     assert.equal(entry?.name, nightly);
     assert.equal(entry?.metadata?.database, "app");
     assert.equal(entry?.metadata?.sourceServer, "srv");
-    assert.equal(entry?.metadata?.format, "custom");
+    assert.equal(entry?.metadata?.format, "directory");
     assert.equal(entry?.metadata?.size, entry?.size);
     assert.match(entry?.metadata?.serverVersion ?? "", /^15\./);
     assert.equal(entry?.metadata?.startedAt, "2026-11-24T02:00:00.000Z");
@@ -271,6 +271,8 @@ describe("tool: backup, restore, compare, list on real servers", function () {
   describe("a damaged backup is refused before any database is touched", () => {
     let good: Buffer;
     let goodMeta: Record<string, string>;
+    let goodCustom: Buffer;
+    let goodCustomMeta: Record<string, string>;
     let liveBefore: boolean;
     let databasesBefore: string[];
 
@@ -278,6 +280,16 @@ describe("tool: backup, restore, compare, list on real servers", function () {
       const blob = containerClient(az.store(CONTAINER)).getBlobClient(nightly);
       good = await blob.downloadToBuffer();
       goodMeta = (await blob.getProperties()).metadata ?? {};
+      const custom = await backup({
+        connection: pg.connection("app"),
+        store: az.store(CONTAINER),
+        prefix: "damaged/source",
+        format: "custom",
+        log: quiet,
+      });
+      const cblob = containerClient(az.store(CONTAINER)).getBlobClient(custom.blobName);
+      goodCustom = await cblob.downloadToBuffer();
+      goodCustomMeta = (await cblob.getProperties()).metadata ?? {};
       await pg.query("CREATE DATABASE live_snapshot TEMPLATE app");
       liveBefore = await equal("live_snapshot", "app");
       databasesBefore = await pg.databases();
@@ -324,7 +336,7 @@ describe("tool: backup, restore, compare, list on real servers", function () {
       const junk = Buffer.from("PGDMP? no, just text\n".repeat(100));
       const { createHash } = await import("node:crypto");
       const meta = {
-        ...goodMeta,
+        ...goodCustomMeta,
         size: String(junk.length),
         sha256: createHash("sha256").update(junk).digest("hex"),
       };
@@ -343,11 +355,28 @@ describe("tool: backup, restore, compare, list on real servers", function () {
       await assertUntouched();
     });
 
-    it("truncated after its table of contents, metadata recomputed: pg_restore fails, staging dropped, live untouched", async () => {
+    it("a directory-format archive truncated, metadata recomputed: it does not unpack", async () => {
       const cut = good.subarray(0, Math.floor(good.length * 0.6));
       const { createHash } = await import("node:crypto");
       const meta = {
         ...goodMeta,
+        size: String(cut.length),
+        sha256: createHash("sha256").update(cut).digest("hex"),
+      };
+      const name = await upload("app_20261124T053000Z", cut, meta);
+      await assert.rejects(
+        restore(restoreOptions({ from: { blob: name }, runId: "bad-6" })),
+        (err: unknown) =>
+          err instanceof VerificationError && /app_20261124T053000Z does not unpack/.test(err.message),
+      );
+      await assertUntouched();
+    });
+
+    it("a custom-format dump truncated after its table of contents, metadata recomputed: pg_restore fails, staging dropped, live untouched", async () => {
+      const cut = goodCustom.subarray(0, Math.floor(goodCustom.length * 0.6));
+      const { createHash } = await import("node:crypto");
+      const meta = {
+        ...goodCustomMeta,
         size: String(cut.length),
         sha256: createHash("sha256").update(cut).digest("hex"),
       };
@@ -392,22 +421,21 @@ describe("tool: backup, restore, compare, list on real servers", function () {
     assert.equal(again.status, "already-completed");
   });
 
-  it("directory format (pg_dump -Fd -j 2, packed with tar) round-trips", async () => {
+  it("custom format (pg_dump -Fc streamed into blocks) round-trips", async () => {
     const b = await backup({
       connection: pg.connection("expected"),
       store: az.store(CONTAINER),
-      prefix: "nightly/dir",
-      format: "directory",
-      jobs: 2,
+      prefix: "nightly/custom",
+      format: "custom",
       now: clock("2026-11-24T02:00:00Z"),
       log: quiet,
     });
-    assert.equal(b.metadata.format, "directory");
+    assert.equal(b.metadata.format, "custom");
     const r = await restore(
-      restoreOptions({ from: { blob: b.blobName }, database: "fromdir", runId: "dir-1" }),
+      restoreOptions({ from: { blob: b.blobName }, database: "fromcustom", runId: "custom-1" }),
     );
     assert.equal(r.status, "restored");
-    assert.equal(await equal("expected", "fromdir"), true);
+    assert.equal(await equal("expected", "fromcustom"), true);
   });
 
   it("leaves no staging database behind and marks none as its own after success", async () => {

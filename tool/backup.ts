@@ -31,7 +31,10 @@ export interface BackupOptions {
   readonly prefix: string;
   /** Recorded in the metadata: the logical server name. Default: the connection's host. */
   readonly sourceServer?: string | undefined;
-  /** Default `custom` (streamed; chosen by measurement, see docs/data-tool.md). */
+  /**
+   * Default `directory` (`pg_dump -Fd -j N` on local disk, then tar into blocks): chosen by measurement, see
+   * docs/data-tool.md. `custom` streams `pg_dump -Fc` into blocks with no local disk.
+   */
   readonly format?: DumpFormat | undefined;
   /** `pg_dump --compress`. Default `1` (gzip level 1; PostgreSQL 16 clients may use `lz4` or `zstd:1`). */
   readonly compress?: string | undefined;
@@ -63,7 +66,7 @@ export const DEFAULT_BLOCK_SIZE = 8 * 1024 * 1024;
 export async function backup(o: BackupOptions): Promise<BackupResult> {
   const log = o.log ?? stderrLog;
   const now = o.now ?? (() => new Date());
-  const format = o.format ?? "custom";
+  const format = o.format ?? "directory";
   const compress = o.compress ?? "1";
   if (!COMPRESS_PATTERN.test(compress)) {
     throw new UsageError(

@@ -28,8 +28,9 @@ commands:
   backup   --container C --prefix P [--database D] [--source-server NAME] [--format custom|directory]
            [--compress 0-9|none|gzip|lz4|zstd[:level]] [--jobs N] [--block-size-mib N]
            [--upload-concurrency N] [--work-dir DIR]
-  restore  --container C --blob NAME|latest [--prefix P] --run-id ID [--database D] [--jobs N] [--no-acl]
-           [--analyze] [--setting name=value]... [--maintenance-database postgres] [--work-dir DIR]
+  restore  --container C --blob NAME|latest [--prefix P] --run-id ID [--database D] [--source-database D]
+           [--jobs N] [--no-acl] [--analyze] [--setting name=value]... [--maintenance-database postgres]
+           [--work-dir DIR]
   compare  [--left-database D] [--right-database D] [--jobs N] [--all]
   list     --container C --prefix P [--database D]
 
@@ -137,6 +138,7 @@ async function runRestore(args: string[], env: Env, io: Io): Promise<number> {
     blob: { type: "string" },
     prefix: { type: "string" },
     database: { type: "string" },
+    "source-database": { type: "string" },
     "run-id": { type: "string" },
     jobs: { type: "string" },
     "no-acl": { type: "boolean" },
@@ -159,6 +161,7 @@ async function runRestore(args: string[], env: Env, io: Io): Promise<number> {
     store: blobStoreFromEnv(env, container),
     from: blob === "latest" ? { latestUnder: f.prefix! } : { blob },
     database: f.database,
+    sourceDatabase: f["source-database"],
     runId,
     jobs,
     noAcl: f["no-acl"],

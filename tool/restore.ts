@@ -47,8 +47,10 @@ export interface RestoreOptions {
   readonly connection: PgConnection;
   readonly store: BlobStoreSettings;
   readonly from: RestoreSource;
-  /** Target database. Default: the backup's source database. With `latestUnder`, also picks that database's latest. */
+  /** Target database. Default: the backup's source database. */
   readonly database?: string | undefined;
+  /** With `latestUnder`: the source database whose latest backup is wanted. Default `database` (or any). */
+  readonly sourceDatabase?: string | undefined;
   /** Names the staging and before databases; running the same run id again is a no-op. */
   readonly runId: string;
   /** `pg_restore --jobs`. Default: the number of CPUs, at least 2. */
@@ -128,11 +130,12 @@ export async function restore(o: RestoreOptions): Promise<RestoreResult> {
   if ("blob" in o.from) {
     blobName = o.from.blob;
   } else {
-    const found = latestBackup(await listBackups({ store: o.store, prefix: o.from.latestUnder }), o.database);
+    const source = o.sourceDatabase ?? o.database;
+    const found = latestBackup(await listBackups({ store: o.store, prefix: o.from.latestUnder }), source);
     if (found === undefined) {
       throw new VerificationError(
         `no usable backup under ${container.containerName}/${o.from.latestUnder}` +
-          (o.database === undefined ? "" : ` for database ${o.database}`),
+          (source === undefined ? "" : ` for database ${source}`),
       );
     }
     blobName = found.name;
