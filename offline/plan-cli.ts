@@ -23,6 +23,7 @@ import {
 import { diffJson, planJson, renderDiff, renderPlan } from "./render";
 import {
   applySet,
+  declarationProblems,
   loadStackConfig,
   serializeConfig,
   UsageError,
@@ -169,6 +170,18 @@ export async function main(
       return 2;
     }
     throw err;
+  }
+
+  // What the real CLI refuses before the program runs (declared keys missing, mistyped, secrets in plain text).
+  const declared = [
+    ...new Set([
+      ...(options.diff ? declarationProblems(committed, committed.values) : []),
+      ...declarationProblems(committed, overridden),
+    ]),
+  ];
+  if (declared.length > 0) {
+    for (const problem of declared) io.err(`${problem}\n`);
+    return 1;
   }
 
   const now = options.now ?? DateTime.utc();

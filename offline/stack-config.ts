@@ -29,6 +29,10 @@ export interface LoadedConfig {
   readonly secretKeys: ReadonlySet<string>;
   /** Secret keys that had no value anywhere and got a placeholder. */
   readonly placeholderKeys: ReadonlySet<string>;
+  /** The `config:` declarations of Pulumi.yaml (checked by `declarationProblems`). */
+  readonly declarations: readonly Declaration[];
+  /** Declared secrets the stack file holds in plain text (the real CLI refuses them). */
+  readonly plaintextSecrets: readonly string[];
 }
 
 /** The placeholder value of a declared secret that is not in any committed file. */
@@ -188,7 +192,7 @@ export function serializeConfig(values: StackConfig): Record<string, string> {
   return out;
 }
 
-interface Declaration {
+export interface Declaration {
   readonly key: string;
   readonly secret: boolean;
   readonly type: string | undefined;
@@ -238,6 +242,8 @@ export function loadStackConfig(projectDir: string, stack: string): LoadedConfig
   const values: StackConfig = new Map();
   const secretKeys = new Set<string>();
   const placeholderKeys = new Set<string>();
+  const plaintextSecrets: string[] = [];
+  const declaredSecret = new Set(declarations.filter((d) => d.secret).map((d) => d.key));
   for (const decl of declarations) {
     if (decl.fallback !== undefined) values.set(decl.key, decl.fallback);
     if (decl.secret) secretKeys.add(decl.key);
@@ -253,6 +259,8 @@ export function loadStackConfig(projectDir: string, stack: string): LoadedConfig
         // Encrypted in the file and not decryptable here: the program sees a placeholder, marked secret.
         secretKeys.add(key);
         placeholderKeys.add(key);
+      } else if (declaredSecret.has(key)) {
+        plaintextSecrets.push(key);
       }
     }
   }
@@ -262,7 +270,56 @@ export function loadStackConfig(projectDir: string, stack: string): LoadedConfig
       placeholderKeys.add(decl.key);
     }
   }
-  return { project, stack, values, secretKeys, placeholderKeys };
+  return { project, stack, values, secretKeys, placeholderKeys, declarations, plaintextSecrets };
+}
+
+/**
+ * What the real CLI would refuse before running the program (its project-config validation): a declared key
+ * without a default that the stack does not set, a value of the wrong declared type, a declared secret
+ * stored in plain text. Declared secrets without any value are not reported: the plan uses a placeholder.
+ */
+export function declarationProblems(loaded: LoadedConfig, values: StackConfig): string[] {
+  const problems: string[] = [];
+  const short = (key: string): string =>
+    key.startsWith(`${loaded.project}:`) ? key.slice(loaded.project.length + 1) : key;
+  for (const decl of loaded.declarations) {
+    const value = values.get(decl.key);
+    if (value === undefined) {
+      problems.push(
+        `Stack '${loaded.stack}' is missing configuration value '${short(decl.key)}' ` +
+          "(declared in Pulumi.yaml without a default)",
+      );
+    } else if (!loaded.placeholderKeys.has(decl.key) && !hasDeclaredType(value, decl.type)) {
+      problems.push(
+        `Stack '${loaded.stack}' with configuration key '${short(decl.key)}' must be of type '${decl.type ?? ""}' ` +
+          `(received ${typeof value === "string" ? JSON.stringify(value) : "a structured value"})`,
+      );
+    }
+  }
+  for (const key of loaded.plaintextSecrets) {
+    problems.push(
+      `Stack '${loaded.stack}' with configuration key '${short(key)}' must be encrypted as it's secret ` +
+        `(pulumi config set --secret ${short(key)} <value>)`,
+    );
+  }
+  return problems;
+}
+
+function hasDeclaredType(value: ConfigValue, type: string | undefined): boolean {
+  switch (type) {
+    case undefined:
+      return true;
+    case "string":
+      return typeof value === "string";
+    case "integer":
+      return typeof value === "string" && /^[+-]?\d+$/.test(value);
+    case "boolean":
+      return value === "true" || value === "false";
+    case "array":
+      return Array.isArray(value);
+    default:
+      return true;
+  }
 }
 
 function placeholderFor(type: string | undefined): ConfigValue {

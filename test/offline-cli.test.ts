@@ -121,7 +121,8 @@ describe("offline: plan-cli against a fixture project (in process)", function ()
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "offline-cli-"));
     fs.writeFileSync(
       path.join(dir, "Pulumi.yaml"),
-      "name: service-dr\nruntime: nodejs\nconfig:\n  password:\n    type: string\n    secret: true\n",
+      "name: service-dr\nruntime: nodejs\nconfig:\n  password:\n    type: string\n    secret: true\n" +
+        "  verbose:\n    type: boolean\n    default: false\n",
     );
     fs.writeFileSync(
       path.join(dir, "Pulumi.dev.yaml"),
@@ -258,6 +259,15 @@ describe("offline: plan-cli against a fixture project (in process)", function ()
       status: 1,
       stdout: "",
       stderr: 'mode: allowed none, ptr; received "bogus"\n',
+    });
+  });
+
+  it("a value the real CLI would refuse (declared type): status 1, nothing run, nothing on stdout", async () => {
+    const r = await inProcess(dir, ["--stack", "dev", "--set", "verbose=maybe"]);
+    assert.deepStrictEqual(r, {
+      status: 1,
+      stdout: "",
+      stderr: "Stack 'dev' with configuration key 'verbose' must be of type 'boolean' (received \"maybe\")\n",
     });
   });
 

@@ -8,6 +8,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import {
   applySet,
+  declarationProblems,
   loadStackConfig,
   parsePropertyPath,
   qualifyKey,
@@ -236,6 +237,27 @@ describe("offline: stack files are read as the CLI passes them to the program", 
       "demo:adminPassword",
       "demo:encrypted",
       "demo:withSecure",
+    ]);
+  });
+  it("reports what the real CLI would refuse: a declared secret in plain text", () => {
+    const loaded = loadStackConfig(dir, "dev");
+    assert.deepStrictEqual(loaded.plaintextSecrets, ["demo:apiToken"]);
+    assert.deepStrictEqual(declarationProblems(loaded, loaded.values), [
+      "Stack 'dev' with configuration key 'apiToken' must be encrypted as it's secret " +
+        "(pulumi config set --secret apiToken <value>)",
+    ]);
+  });
+  it("reports declared keys missing or of the wrong type (after overrides)", () => {
+    const loaded = loadStackConfig(dir, "dev");
+    const values = new Map(loaded.values);
+    values.delete("demo:mode");
+    applySet(values, "demo", "retries=three");
+    applySet(values, "demo", "adminPassword=set-by-hand");
+    assert.deepStrictEqual(declarationProblems(loaded, values), [
+      "Stack 'dev' is missing configuration value 'mode' (declared in Pulumi.yaml without a default)",
+      "Stack 'dev' with configuration key 'retries' must be of type 'integer' (received \"three\")",
+      "Stack 'dev' with configuration key 'apiToken' must be encrypted as it's secret " +
+        "(pulumi config set --secret apiToken <value>)",
     ]);
   });
   it("a missing stack file is a usage error naming the file", () => {
