@@ -1,0 +1,633 @@
+/**
+ * The two runbook scenarios, end to end on this machine. Each runbook step is a stack config change and an
+ * offline `pulumi up` of the real program (drill/declared.ts); the data steps are the Jobs that step declares,
+ * run locally with their own args (drill/jobs.ts) against real PostgreSQL servers and Azurite started here.
+ *
+ * ptr (seed scenario 2, loss of data): a live server with WAL archiving and a base backup; a first batch of
+ * writes; the operator notes the wall-clock time in the stack's zone; more writes; a destructive statement.
+ * Then: isolate (flawed backup Job) → ptr.restoreTime (the PTR copy: a real point-in-time recovery to the
+ * `pointInTimeUTC` the program declares) → restore (backup-ptr, restore, compare Jobs) → validate (the drill's
+ * own check: the live database holds exactly the tables as they were at the restore time; the flawed dump is
+ * in storage) → maintenance off → unfreeze → tidy up (the PTR copy is no longer declared: it is stopped).
+ *
+ * rebuild (seed scenario 1, loss of the server): the nightly CronJob's backup; writes after it (lost by
+ * design); the live server is stopped and its data directory deleted. Then: isolate (the program declares the
+ * server again with createMode Create: a new empty server with the declared databases) → restore (the restore
+ * Job: newest nightly dump) → validate (the drill's check against the state the nightly backup captured; the
+ * program declares no compare Job for a rebuild) → maintenance off → unfreeze → close.
+ */
+import { execFileSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { DateTime } from "luxon";
+import { Azurite } from "../testkit/azurite";
+import { PgCluster } from "../testkit/postgres";
+import { PTR_MIN_AGE, azureUtc } from "../time";
+import { listBackups } from "../tool/list";
+import type { Declared, DeclaredJob } from "./declared";
+import { formatLevers, OperatorStack } from "./declared";
+import { localJob, runLocalJob, type LocalTargets } from "./jobs";
+import { jobSummary, Timeline, type StepRecord } from "./timeline";
+import {
+  batchCounts,
+  checkAgainst,
+  countsOf,
+  seedCounts,
+  snapshot,
+  totalRows,
+  Workload,
+  type RowCounts,
+  type Snapshot,
+} from "./workload";
+
+export const SCENARIOS = ["ptr", "rebuild"] as const;
+export type Scenario = (typeof SCENARIOS)[number];
+
+export interface DrillOptions {
+  readonly scenario: Scenario;
+  /** Rows of the seed. */
+  readonly rows: number;
+  readonly stack: string;
+  /** Overrides the stack's `timeZone`. */
+  readonly timeZone: string | undefined;
+  /** Progress and timeline lines. */
+  readonly print: (line: string) => void;
+}
+
+/** Row counts per table at the moments the report shows. */
+export interface RowStage {
+  readonly label: string;
+  readonly counts: RowCounts;
+}
+
+export interface RestorePointEvidence {
+  /** What the operator noted and set: wall clock in the stack's zone, without an offset. */
+  readonly requestedLocal: string;
+  /** The instant the drill noted (its own clock), in UTC. */
+  readonly notedUtc: string;
+  /** What the program declared: the PTR copy's `pointInTimeUTC`, and its `restoreTimeLocal` output. */
+  readonly declaredUtc: string;
+  readonly declaredLocal: string;
+}
+
+export interface DrillResult {
+  readonly scenario: Scenario;
+  readonly ok: boolean;
+  readonly failure: string | undefined;
+  readonly stack: string;
+  readonly timeZone: string;
+  readonly incidentId: string;
+  readonly rows: number;
+  readonly restorePoint: RestorePointEvidence | undefined;
+  readonly lossStatement: string | undefined;
+  readonly stages: readonly RowStage[];
+  /** Rows the recovery was expected to bring back (the reference state) and what the live database holds. */
+  readonly expectedRows: number | undefined;
+  readonly recoveredRows: number | undefined;
+  /** Rows written before the incident that the recovery cannot bring back (after the restore point / backup). */
+  readonly lostRows: number | undefined;
+  readonly checks: readonly string[];
+  readonly sequences: readonly string[];
+  readonly steps: readonly StepRecord[];
+  readonly recoveryMs: number;
+  /** Until the data was restored and verified (the end of the validate step). */
+  readonly dataRecoveredMs: number;
+  readonly substitutions: readonly string[];
+  readonly storedBackups: readonly string[];
+  readonly planClockShift: string;
+  readonly environment: Readonly<Record<string, string>>;
+  readonly startedAt: DateTime;
+}
+
+/** Stops and removes what the drill started, in reverse order, whatever happens; runs once. */
+export class Cleanup {
+  private readonly tasks: Array<() => Promise<void> | void> = [];
+  private done: Promise<void> | undefined;
+
+  add(task: () => Promise<void> | void): void {
+    this.tasks.push(task);
+  }
+
+  run(): Promise<void> {
+    this.done ??= (async () => {
+      for (const task of this.tasks.reverse()) {
+        try {
+          await task();
+        } catch {
+          // keep cleaning up
+        }
+      }
+    })();
+    return this.done;
+  }
+}
+
+/** The plan's clock: Azure restores only to points at least 5 minutes old, so the drill's plans run that much later. */
+const PLAN_CLOCK_SHIFT = PTR_MIN_AGE.plus({ seconds: 1 });
+const planNow = (): DateTime => DateTime.utc().plus(PLAN_CLOCK_SHIFT);
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Shared state of one drill. */
+class Context {
+  readonly timeline: Timeline;
+  readonly stack: OperatorStack;
+  readonly stages: RowStage[] = [];
+  readonly checks: string[] = [];
+  readonly substitutions = new Set<string>();
+  readonly storedBackups: string[] = [];
+  /** Jobs that already ran (Kubernetes does not run a Job of the same name again). */
+  private readonly ran = new Set<string>();
+  readonly servers = new Map<string, PgCluster>();
+  azurite: Azurite | undefined;
+  readonly password = randomBytes(12).toString("hex");
+  workDir: string;
+
+  constructor(
+    readonly o: DrillOptions,
+    readonly cleanup: Cleanup,
+    zone: string,
+  ) {
+    this.stack = new OperatorStack(o.stack, o.timeZone === undefined ? [] : [`timeZone=${o.timeZone}`]);
+    this.timeline = new Timeline(zone, o.print);
+    this.workDir = this.tempDir("dr-drill-scratch-");
+  }
+
+  tempDir(prefix: string): string {
+    const dir = mkdtempSync(path.join(os.tmpdir(), prefix));
+    this.cleanup.add(() => rmSync(dir, { recursive: true, force: true }));
+    return dir;
+  }
+
+  /** Config commands, then the offline `pulumi up`; the declared lever states go into the step. */
+  async up(s: StepRecord, change: (stack: OperatorStack) => string[]): Promise<Declared> {
+    const commands = change(this.stack);
+    s.commands.push(...commands, "pulumi up");
+    const d = await this.stack.declare(planNow(), commands);
+    s.levers = formatLevers(d.levers);
+    return d;
+  }
+
+  async startServer(user: string, o: { walArchiveDir?: string } = {}): Promise<PgCluster> {
+    const pg = await PgCluster.start({ user, password: this.password, fast: false, ...o });
+    this.cleanup.add(() => pg.stop());
+    return pg;
+  }
+
+  targets(): LocalTargets {
+    if (this.azurite === undefined) throw new Error("Azurite is not running");
+    return {
+      servers: this.servers,
+      storageConnectionString: this.azurite.connectionString,
+      workDir: this.workDir,
+    };
+  }
+
+  /** Runs one declared Job locally; a failed Job fails the step (as it fails `pulumi up`). */
+  async runJob(s: StepRecord, job: DeclaredJob): Promise<void> {
+    const local = localJob(job, this.targets());
+    for (const sub of local.substitutions)
+      this.substitutions.add(sub.replace(/ → \d+$/, " → the local server's port"));
+    const run = await runLocalJob(job.name, local);
+    this.ran.add(job.name);
+    s.jobs.push(jobSummary(run));
+    if (run.exitCode !== 0) {
+      throw new Error(
+        `Job ${job.name} failed (exit ${run.exitCode}):\n${run.stderrTail.split("\n").slice(-15).join("\n")}`,
+      );
+    }
+    if (job.args[0] === "backup") this.storedBackups.push(run.stdout.split("\n").slice(-1)[0] ?? "");
+  }
+
+  /** The declared recovery Jobs that have not run yet, in order; the others are noted as kept. */
+  async runNewJobs(s: StepRecord, d: Declared): Promise<void> {
+    const kept = d.jobs.filter((j) => this.ran.has(j.name)).map((j) => j.name);
+    if (kept.length > 0) s.notes.push(`declared again, already completed, not re-run: ${kept.join(", ")}`);
+    for (const job of d.jobs) if (!this.ran.has(job.name)) await this.runJob(s, job);
+  }
+
+  async stage(label: string, pg: PgCluster, database: string): Promise<Snapshot> {
+    const snap = await snapshot(pg.connection(database));
+    this.stages.push({ label, counts: countsOf(snap) });
+    return snap;
+  }
+}
+
+function incidentId(now: DateTime): string {
+  return `drill-${now.toUTC().toFormat("yyLLdd-HHmmss")}`;
+}
+
+function adminLogin(d: Declared): string {
+  const user = d.nightly.env.find((e) => e.name === "PGUSER")?.value;
+  if (user === undefined) throw new Error("the nightly backup declares no PGUSER");
+  return user;
+}
+
+function appDatabase(d: Declared): string {
+  const db = d.nightly.env.find((e) => e.name === "PGDATABASE")?.value;
+  if (db === undefined) throw new Error("the nightly backup declares no PGDATABASE");
+  return db;
+}
+
+function flagValue(args: readonly string[], flag: string): string | undefined {
+  const i = args.indexOf(flag);
+  return i < 0 ? undefined : args[i + 1];
+}
+
+function clientVersion(): string {
+  try {
+    return execFileSync("pg_dump", ["--version"], { encoding: "utf8" }).trim();
+  } catch {
+    return "pg_dump not found on PATH";
+  }
+}
+
+async function environment(pg: PgCluster): Promise<Record<string, string>> {
+  const v = await pg.query<{ v: string }>("SELECT version() AS v");
+  const cpus = os.cpus();
+  return {
+    PostgreSQL: v.rows[0]?.v ?? "?",
+    "PostgreSQL server binaries": pg.binDir,
+    "PostgreSQL client (data tool, from PATH)": clientVersion(),
+    Node: process.version,
+    Machine: `${os.type()} ${os.release()} ${os.arch()}, ${cpus.length} × ${cpus[0]?.model ?? "?"}, ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB RAM`,
+  };
+}
+
+/** Runs a scenario; never throws for a failed recovery (the result says so), only for a usage problem. */
+export async function runDrill(o: DrillOptions, cleanup: Cleanup): Promise<DrillResult> {
+  const startedAt = DateTime.utc();
+  const id = incidentId(startedAt);
+  const probe = new OperatorStack(o.stack, o.timeZone === undefined ? [] : [`timeZone=${o.timeZone}`]);
+  const baseline = await probe.declare(planNow(), []);
+  const zone = baseline.timeZone;
+  const ctx = new Context(o, cleanup, zone);
+  let restorePoint: RestorePointEvidence | undefined;
+  let lossStatement: string | undefined;
+  let expected: Snapshot | undefined;
+  let recovered: Snapshot | undefined;
+  let lostRows: number | undefined;
+  let sequences: readonly string[] = [];
+  let env: Record<string, string> = {};
+  let failure: string | undefined;
+  o.print(
+    `drill ${o.scenario}: stack ${o.stack}, zone ${zone}, incident ${id}, ${o.rows} rows; ` +
+      `plans run with the clock ${PLAN_CLOCK_SHIFT.toFormat("m 'min' s 's'")} ahead (Azure's restore window)`,
+  );
+  try {
+    if (o.scenario === "ptr") {
+      const r = await ptrScenario(ctx, id, baseline);
+      ({ restorePoint, lossStatement, expected, recovered, lostRows, sequences, env } = r);
+    } else {
+      const r = await rebuildScenario(ctx, id, baseline);
+      ({ expected, recovered, lostRows, sequences, env } = r);
+    }
+  } catch (err) {
+    failure = describe(err);
+  }
+  const steps = ctx.timeline.steps;
+  const ok = failure === undefined;
+  return {
+    scenario: o.scenario,
+    ok,
+    failure,
+    stack: o.stack,
+    timeZone: zone,
+    incidentId: id,
+    rows: o.rows,
+    restorePoint,
+    lossStatement,
+    stages: ctx.stages,
+    expectedRows: expected === undefined ? undefined : totalRows(countsOf(expected)),
+    recoveredRows: recovered === undefined ? undefined : totalRows(countsOf(recovered)),
+    lostRows,
+    checks: ctx.checks,
+    sequences,
+    steps,
+    recoveryMs: ctx.timeline.recoveryMs(),
+    dataRecoveredMs: ctx.timeline.recoveryMs((s) => s.title.startsWith("Validate")),
+    substitutions: [...ctx.substitutions],
+    storedBackups: ctx.storedBackups,
+    planClockShift: PLAN_CLOCK_SHIFT.toFormat("m 'min' s 's'"),
+    environment: env,
+    startedAt,
+  };
+}
+
+function describe(err: unknown): string {
+  const parts: string[] = [];
+  let e: unknown = err;
+  for (let i = 0; e !== undefined && i < 6; i++) {
+    if (e instanceof Error) {
+      parts.push(e.message);
+      e = e.cause;
+    } else {
+      parts.push(typeof e === "string" ? e : JSON.stringify(e));
+      e = undefined;
+    }
+  }
+  return parts.join("\ncaused by: ");
+}
+
+interface ScenarioOutcome {
+  restorePoint?: RestorePointEvidence;
+  lossStatement?: string;
+  expected: Snapshot;
+  recovered: Snapshot;
+  lostRows: number;
+  sequences: readonly string[];
+  env: Record<string, string>;
+}
+
+/** The servers and the storage as the normal stack declares them; returns the live server and its workload. */
+async function setUp(
+  ctx: Context,
+  s: StepRecord,
+  baseline: Declared,
+  o: { walArchiveDir?: string },
+): Promise<{ live: PgCluster; db: string; workload: Workload }> {
+  const user = adminLogin(baseline);
+  const db = appDatabase(baseline);
+  const [az, live] = await Promise.all([Azurite.start(), ctx.startServer(user, o)]);
+  ctx.cleanup.add(() => az.stop());
+  ctx.azurite = az;
+  await az.createContainer(baseline.container);
+  for (const name of baseline.liveDatabases)
+    await live.query(`CREATE DATABASE "${name.replace(/"/g, '""')}"`);
+  ctx.servers.set(baseline.liveServerFqdn, live);
+  s.notes.push(
+    `live server ${baseline.liveServerName} = PostgreSQL on 127.0.0.1:${live.port}` +
+      (o.walArchiveDir === undefined ? "" : " with WAL archiving") +
+      `, admin ${user}, databases ${baseline.liveDatabases.join(", ")}; storage container ${baseline.container} on Azurite`,
+  );
+  const workload = new Workload(live.connection(db));
+  const seed = seedCounts(ctx.o.rows);
+  await workload.seed(seed);
+  s.notes.push(`seeded ${db} with ${totalRows(seed)} rows`);
+  return { live, db, workload };
+}
+
+async function ptrScenario(ctx: Context, id: string, baseline: Declared): Promise<ScenarioOutcome> {
+  const t = ctx.timeline;
+  const zone = t.zone;
+  const archive = ctx.tempDir("dr-drill-wal-");
+  let live!: PgCluster;
+  let db!: string;
+  let workload!: Workload;
+  let base!: string;
+  let expected!: Snapshot;
+  let requestedLocal!: string;
+  let notedUtc!: DateTime;
+  let beforeLoss!: Snapshot;
+  let lossStatement!: string;
+
+  await t.step("Before the incident: the live server, its backups, the service writing", false, async (s) => {
+    s.commands.push("(stack as committed: drMode none)");
+    s.levers = formatLevers(baseline.levers);
+    ({ live, db, workload } = await setUp(ctx, s, baseline, { walArchiveDir: archive }));
+    base = await live.baseBackup();
+    s.notes.push("base backup taken (stands in for Azure's automated backup); WAL archived from here on");
+    await ctx.stage("seed, at the base backup", live, db);
+    const batch1 = batchCounts(ctx.o.rows, { placements: true });
+    await workload.write(batch1);
+    // The operator notes the time: the next whole second, strictly after batch 1 committed.
+    notedUtc = DateTime.utc().startOf("second").plus({ seconds: 1 });
+    requestedLocal = notedUtc.setZone(zone).toFormat("yyyy-LL-dd'T'HH:mm:ss");
+    s.notes.push(`batch 1: ${totalRows(batch1)} rows written`);
+    expected = await ctx.stage("at the restore point (after batch 1)", live, db);
+    s.notes.push(`operator notes the time: ${requestedLocal} (${zone}) = ${azureUtc(notedUtc)}`);
+    while (Date.now() <= notedUtc.toMillis() + 20) await sleep(20);
+    const batch2 = batchCounts(ctx.o.rows, { placements: false });
+    await workload.write(batch2);
+    s.notes.push(`batch 2: ${totalRows(batch2)} rows written after the noted time`);
+    beforeLoss = await ctx.stage("after batch 2, before the loss", live, db);
+  });
+
+  await t.step("Incident: data loss", false, async (s) => {
+    const loss = await workload.loseData();
+    lossStatement = `${loss.statement} (${loss.rows} rows)`;
+    s.notes.push(`${lossStatement}`);
+    await ctx.stage("flawed (after the loss)", live, db);
+    await live.switchWal();
+    s.notes.push("WAL switched and archived (Azure archives continuously)");
+  });
+
+  await t.step(
+    "Stop the service, freeze the pipeline, maintenance mode, back up the flawed database",
+    true,
+    async (s) => {
+      const d = await ctx.up(s, (st) => [st.set("incidentId", id), st.set("drMode", "ptr")]);
+      await ctx.runNewJobs(s, d);
+    },
+  );
+
+  let ptr!: PgCluster;
+  let declaredRestore!: Declared;
+  await t.step(`Restore postgres database (PTR) to ${requestedLocal} ${zone}`, true, async (s) => {
+    const d = await ctx.up(s, (st) => [st.set("ptr.restoreTime", requestedLocal)]);
+    declaredRestore = d;
+    const at = d.ptrPointInTimeUtc;
+    if (at === undefined || d.ptrServerFqdn === undefined)
+      throw new Error("the program declared no PTR copy");
+    s.notes.push(
+      `program declares ${d.ptrServerFqdn} with pointInTimeUTC ${at} (restoreTimeLocal ${d.restoreTimeLocal ?? "?"})`,
+    );
+    ptr = await PgCluster.startRecovered({
+      baseBackupDir: base,
+      walArchiveDir: archive,
+      targetTime: at,
+      user: live.user,
+      password: ctx.password,
+      fast: false,
+    });
+    ctx.cleanup.add(() => ptr.stop());
+    ctx.servers.set(d.ptrServerFqdn, ptr);
+    s.notes.push(
+      `PTR copy = PostgreSQL on 127.0.0.1:${ptr.port}, recovered from the base backup and WAL to ${at}`,
+    );
+  });
+
+  await t.step(
+    "Upload the PTR copy to storage, restore it into the live server, compare",
+    true,
+    async (s) => {
+      const d = await ctx.up(s, (st) => [st.set("drPhase", "restore")]);
+      await ctx.runNewJobs(s, d);
+    },
+  );
+
+  let recovered!: Snapshot;
+  let sequences: readonly string[] = [];
+  await t.step("Validate app (the drill checks the data)", true, async (s) => {
+    const d = await ctx.up(s, (st) => [st.set("drPhase", "validate")]);
+    await ctx.runNewJobs(s, d);
+    recovered = await ctx.stage("live after the recovery", live, db);
+    const check = checkAgainst(expected, recovered);
+    sequences = check.sequences;
+    const flawedJob = d.jobs.find(
+      (j) => j.args.includes("--prefix") && (flagValue(j.args, "--prefix") ?? "").includes("/flawed/"),
+    );
+    const flawedPrefix = flawedJob === undefined ? undefined : flagValue(flawedJob.args, "--prefix");
+    const flawed =
+      flawedPrefix === undefined
+        ? []
+        : await listBackups({ store: ctx.azurite!.store(d.container), prefix: flawedPrefix });
+    const problems = [...check.problems];
+    if (flawed.length === 0)
+      problems.push(`no flawed-database backup under ${flawedPrefix ?? "(no flawed backup Job declared)"}`);
+    ctx.checks.push(
+      check.tablesEqual
+        ? `every table of the live database equals its state at the restore point (rows and content checksum)`
+        : `the live database does NOT equal its state at the restore point: ${check.problems.join("; ")}`,
+      flawed.length > 0
+        ? `the flawed database's backup is in storage: ${flawed.map((b) => b.name).join(", ")}`
+        : `the flawed database's backup is NOT in storage`,
+    );
+    if (problems.length > 0) throw new Error(`data check failed: ${problems.join("; ")}`);
+    s.notes.push(
+      `data check: live = state at ${requestedLocal} ${zone}, table by table; flawed backup in storage`,
+    );
+  });
+
+  await t.step("Disable maintenance mode", true, async (s) => {
+    await ctx.up(s, (st) => [st.set("maintenance", "false")]);
+  });
+  await t.step("Unfreeze pipeline", true, async (s) => {
+    await ctx.up(s, (st) => [st.set("freeze", "false")]);
+  });
+  await t.step("Tidy up: delete the PTR copy", true, async (s) => {
+    const d = await ctx.up(s, (st) => [
+      st.set("drMode", "none"),
+      st.rm("drPhase"),
+      st.rm("ptr"),
+      st.rm("incidentId"),
+      st.rm("maintenance"),
+      st.rm("freeze"),
+    ]);
+    if (d.ptrServerFqdn !== undefined) throw new Error("the PTR copy is still declared after the tidy-up");
+    await ptr.stop();
+    s.notes.push("the PTR copy is no longer declared: its server is stopped and deleted");
+  });
+
+  const rec = totalRows(countsOf(recovered));
+  const env = await environment(live);
+  return {
+    restorePoint: {
+      requestedLocal,
+      notedUtc: azureUtc(notedUtc),
+      declaredUtc: declaredRestore.ptrPointInTimeUtc ?? "?",
+      declaredLocal: declaredRestore.restoreTimeLocal ?? "?",
+    },
+    lossStatement,
+    expected,
+    recovered,
+    lostRows: Math.max(0, totalRows(countsOf(beforeLoss)) - rec),
+    sequences,
+    env,
+  };
+}
+
+async function rebuildScenario(ctx: Context, id: string, baseline: Declared): Promise<ScenarioOutcome> {
+  const t = ctx.timeline;
+  let live!: PgCluster;
+  let db!: string;
+  let workload!: Workload;
+  let expected!: Snapshot;
+  let beforeLoss!: Snapshot;
+  let env: Record<string, string> = {};
+
+  await t.step("Before the incident: the live server, the service writing", false, async (s) => {
+    s.commands.push("(stack as committed: drMode none)");
+    s.levers = formatLevers(baseline.levers);
+    ({ live, db, workload } = await setUp(ctx, s, baseline, {}));
+    env = await environment(live);
+  });
+
+  await t.step(`Nightly backup (the CronJob ${baseline.nightly.name})`, false, async (s) => {
+    expected = await ctx.stage("at the nightly backup", live, db);
+    await ctx.runJob(s, baseline.nightly);
+    const after = batchCounts(ctx.o.rows, { placements: true });
+    await workload.write(after);
+    s.notes.push(
+      `after the backup the service writes ${totalRows(after)} more rows (lost by design: the RPO)`,
+    );
+    beforeLoss = await ctx.stage("before the loss (after later writes)", live, db);
+  });
+
+  await t.step("Incident: loss of the database server", false, async (s) => {
+    const dataDir = live.dataDir;
+    await live.stop();
+    ctx.servers.delete(baseline.liveServerFqdn);
+    if (existsSync(dataDir)) throw new Error(`${dataDir} still exists`);
+    s.notes.push(`live server stopped and its data directory ${dataDir} deleted`);
+  });
+
+  let rebuilt!: PgCluster;
+  await t.step("Freeze pipeline, maintenance mode, recreate the lost server", true, async (s) => {
+    const d = await ctx.up(s, (st) => [st.set("incidentId", id), st.set("drMode", "rebuild")]);
+    if (d.liveCreateMode !== "Create") {
+      throw new Error(
+        `the program declares the live server with createMode ${d.liveCreateMode ?? "(none)"}, not Create`,
+      );
+    }
+    rebuilt = await ctx.startServer(adminLogin(d));
+    for (const name of d.liveDatabases) await rebuilt.query(`CREATE DATABASE "${name.replace(/"/g, '""')}"`);
+    ctx.servers.set(d.liveServerFqdn, rebuilt);
+    s.notes.push(
+      `program declares ${d.liveServerName} with createMode Create: a new empty PostgreSQL on 127.0.0.1:${rebuilt.port} ` +
+        `with the declared databases (${d.liveDatabases.join(", ")})`,
+    );
+    await ctx.runNewJobs(s, d);
+  });
+
+  await t.step("Restore the data from the nightly backup in storage", true, async (s) => {
+    const d = await ctx.up(s, (st) => [st.set("drPhase", "restore")]);
+    if (d.jobs.length === 0) throw new Error("the program declared no restore Job");
+    await ctx.runNewJobs(s, d);
+  });
+
+  let recovered!: Snapshot;
+  let sequences: readonly string[] = [];
+  await t.step("Validate app (the drill checks the data)", true, async (s) => {
+    const d = await ctx.up(s, (st) => [st.set("drPhase", "validate")]);
+    await ctx.runNewJobs(s, d);
+    recovered = await ctx.stage("live after the recovery", rebuilt, db);
+    const check = checkAgainst(expected, recovered);
+    sequences = check.sequences;
+    ctx.checks.push(
+      check.tablesEqual
+        ? "every table of the rebuilt database equals its state at the nightly backup (rows and content checksum, taken by the drill before the server was lost)"
+        : `the rebuilt database does NOT equal its state at the nightly backup: ${check.problems.join("; ")}`,
+    );
+    if (!check.tablesEqual) throw new Error(`data check failed: ${check.problems.join("; ")}`);
+    s.notes.push("data check: rebuilt live = state at the nightly backup, table by table");
+  });
+
+  await t.step("Disable maintenance mode", true, async (s) => {
+    await ctx.up(s, (st) => [st.set("maintenance", "false")]);
+  });
+  await t.step("Unfreeze pipeline", true, async (s) => {
+    await ctx.up(s, (st) => [st.set("freeze", "false")]);
+  });
+  await t.step("Close the incident", true, async (s) => {
+    const d = await ctx.up(s, (st) => [
+      st.set("drMode", "none"),
+      st.rm("drPhase"),
+      st.rm("incidentId"),
+      st.rm("maintenance"),
+      st.rm("freeze"),
+    ]);
+    s.notes.push(`next: ${d.nextStep}`);
+  });
+
+  const rec = totalRows(countsOf(recovered));
+  return {
+    expected,
+    recovered,
+    lostRows: Math.max(0, totalRows(countsOf(beforeLoss)) - rec),
+    sequences,
+    env,
+  };
+}
