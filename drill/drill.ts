@@ -24,7 +24,7 @@ import path from "node:path";
 import { DateTime } from "luxon";
 import { Azurite } from "../testkit/azurite";
 import { PgCluster } from "../testkit/postgres";
-import { PTR_MIN_AGE, azureUtc } from "../time";
+import { PTR_MIN_AGE, azureUtc, resolveRestoreTime } from "../time";
 import { listBackups } from "../tool/list";
 import type { Declared, DeclaredJob } from "./declared";
 import { formatLevers, OperatorStack } from "./declared";
@@ -78,6 +78,8 @@ export interface DrillResult {
   readonly failure: string | undefined;
   readonly stack: string;
   readonly timeZone: string;
+  /** `--time-zone`, when the drill overrode the stack's zone. */
+  readonly timeZoneOverride: string | undefined;
   readonly incidentId: string;
   readonly rows: number;
   readonly restorePoint: RestorePointEvidence | undefined;
@@ -295,6 +297,7 @@ export async function runDrill(o: DrillOptions, cleanup: Cleanup): Promise<Drill
     failure,
     stack: o.stack,
     timeZone: zone,
+    timeZoneOverride: o.timeZone,
     incidentId: id,
     rows: o.rows,
     restorePoint,
@@ -395,6 +398,10 @@ async function ptrScenario(ctx: Context, id: string, baseline: Declared): Promis
     // The operator notes the time: the next whole second, strictly after batch 1 committed.
     notedUtc = DateTime.utc().startOf("second").plus({ seconds: 1 });
     requestedLocal = notedUtc.setZone(zone).toFormat("yyyy-LL-dd'T'HH:mm:ss");
+    if (!resolveRestoreTime(requestedLocal, zone).ok) {
+      // The fall-back hour: the wall clock alone is ambiguous, so the operator adds the offset (docs/runbook.md).
+      requestedLocal += notedUtc.setZone(zone).toFormat("ZZ");
+    }
     s.notes.push(`batch 1: ${totalRows(batch1)} rows written`);
     expected = await ctx.stage("at the restore point (after batch 1)", live, db);
     s.notes.push(`operator notes the time: ${requestedLocal} (${zone}) = ${azureUtc(notedUtc)}`);

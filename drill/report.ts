@@ -23,7 +23,7 @@ export function renderReport(r: DrillResult): string {
   line(`# DR drill report: ${TITLES[r.scenario]}`);
   line();
   line(
-    `Produced by \`npm run drill -- --scenario ${r.scenario} --rows ${r.rows}\` on this machine; nothing in this file is hand-written.`,
+    `Produced by \`npm run drill -- --scenario ${r.scenario} --rows ${r.rows}${r.stack === "staging" ? "" : ` --stack ${r.stack}`}${r.timeZoneOverride === undefined ? "" : ` --time-zone ${r.timeZoneOverride}`}\` on this machine; nothing in this file is hand-written.`,
   );
   line();
   line("| | |");
@@ -50,7 +50,7 @@ export function renderReport(r: DrillResult): string {
   );
   line(`| Rows recovered | ${r.recoveredRows ?? "—"} |`);
   line(
-    `| Rows lost | ${r.lostRows ?? "—"} (written ${r.scenario === "ptr" ? "after the restore point; kept in the flawed database's backup for reconciliation" : "after the last nightly backup: the recovery point objective"}) |`,
+    `| Rows lost | ${r.lostRows ?? "—"} (written ${r.scenario === "ptr" ? "after the restore point; the flawed database's backup, kept for reconciliation, was taken after them" : "after the last nightly backup: the recovery point objective"}) |`,
   );
   line(
     `| Recovery time | ${seconds(r.recoveryMs)} in total; ${seconds(r.dataRecoveredMs)} until the data was restored and verified |`,
@@ -133,9 +133,7 @@ export function renderReport(r: DrillResult): string {
     "- Pulumi resources are recorded by Pulumi's mock runtime, not created: no Azure, AKS or GitHub is touched, so the levers (replicas, maintenance page, approvers) are evidence of what `pulumi up` would apply, not applied;",
   );
   line(
-    "- Azure Blob Storage is Azurite; the flexible servers are local PostgreSQL " +
-      (r.environment.PostgreSQL?.match(/PostgreSQL \d+/)?.[0] ?? "") +
-      " (the stack declares version 16);",
+    `- Azure Blob Storage is Azurite; the flexible servers are local servers (${r.environment.PostgreSQL?.split(" on ")[0] ?? "PostgreSQL"}; Azure runs the version the stack declares);`,
   );
   line("- AKS Jobs run as local processes with the same args; only the connection is substituted (below);");
   line(

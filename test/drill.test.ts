@@ -1,0 +1,273 @@
+/**
+ * The drill on small data: both scenarios end to end (real PostgreSQL, real point-in-time recovery, Azurite,
+ * the program run offline for every step), the report's content, usage errors, and the pure parts that decide
+ * pass or fail (the data check, the mapping of a declared Job to the local servers).
+ */
+import { strict as assert } from "node:assert";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { DateTime } from "luxon";
+import { main, parseArgs, UsageError } from "../drill/cli";
+import type { DrillResult } from "../drill/drill";
+import { localJob } from "../drill/jobs";
+import { checkAgainst, type Snapshot } from "../drill/workload";
+import type { PgCluster } from "../testkit/postgres";
+import type { RelationSummary } from "../tool/compare";
+
+function io(): { out: string[]; err: string[]; io: { out: (l: string) => void; err: (l: string) => void } } {
+  const out: string[] = [];
+  const err: string[] = [];
+  return { out, err, io: { out: (l) => void out.push(l), err: (l) => void err.push(l) } };
+}
+
+function stage(r: DrillResult, label: string): number {
+  const s = r.stages.find((x) => x.label.startsWith(label));
+  assert.ok(s, `no stage ${label} in ${r.stages.map((x) => x.label).join(", ")}`);
+  return Object.values(s.counts).reduce((a, b) => a + b, 0);
+}
+
+function stageCounts(r: DrillResult, label: string): Readonly<Record<string, number>> {
+  const s = r.stages.find((x) => x.label.startsWith(label));
+  assert.ok(s);
+  return s.counts;
+}
+
+/** The ports of the servers the drill started, from its notes ("… on 127.0.0.1:PORT …"). */
+function serverPorts(r: DrillResult): number[] {
+  const ports: number[] = [];
+  for (const s of r.steps)
+    for (const n of s.notes) for (const m of n.matchAll(/127\.0\.0\.1:(\d+)/g)) ports.push(Number(m[1]));
+  return ports;
+}
+
+function accepts(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.connect(port, "127.0.0.1");
+    s.once("connect", () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once("error", () => resolve(false));
+  });
+}
+
+describe("drill: both runbook scenarios on small data", function () {
+  this.timeout(180_000);
+  let dir: string;
+  before(() => {
+    dir = mkdtempSync(path.join(os.tmpdir(), "dr-drill-test-"));
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("ptr in a zone with a non-zero offset: real PITR to the converted time, exactly the rows at the restore point", async () => {
+    const c = io();
+    const report = path.join(dir, "ptr.md");
+    const zone = "Asia/Kolkata";
+    const r = await main(
+      ["--scenario", "ptr", "--rows", "600", "--time-zone", zone, "--report", report],
+      c.io,
+    );
+    assert.equal(r.status, 0, [...c.out, ...c.err].join("\n"));
+    const result = r.result!;
+    assert.equal(result.ok, true);
+    assert.equal(result.timeZone, zone);
+
+    // The restore point: the operator's wall clock in +05:30, converted by the program to the noted UTC instant.
+    const p = result.restorePoint!;
+    assert.match(p.requestedLocal, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d$/);
+    const expectedUtc = DateTime.fromISO(p.requestedLocal, { zone })
+      .toUTC()
+      .toFormat("yyyy-LL-dd'T'HH:mm:ss'+00:00'");
+    assert.equal(p.declaredUtc, expectedUtc);
+    assert.equal(p.declaredUtc, p.notedUtc);
+    assert.notEqual(
+      p.requestedLocal.slice(11, 16),
+      p.declaredUtc.slice(11, 16),
+      "the offset must be exercised",
+    );
+    assert.match(p.declaredLocal, /\(\+05:30\)$/);
+
+    // Exactly the rows at the restore point: not the lost batch, not the damage.
+    const atPoint = stage(result, "at the restore point");
+    assert.equal(result.expectedRows, atPoint);
+    assert.equal(result.recoveredRows, atPoint);
+    assert.deepEqual(
+      stageCounts(result, "live after the recovery"),
+      stageCounts(result, "at the restore point"),
+    );
+    assert.equal(result.lostRows, stage(result, "after batch 2") - atPoint);
+    assert.ok((result.lostRows ?? 0) > 0);
+    assert.equal(stageCounts(result, "flawed")["app.placements"], 0);
+    assert.ok(stageCounts(result, "live after the recovery")["app.placements"]! > 0);
+
+    // The declared Jobs ran, in order, each once.
+    const jobs = result.steps.flatMap((s) => s.jobs.map((j) => j.name.replace(/^dr-drill-[0-9-]+-/, "")));
+    assert.deepEqual(
+      jobs.map((j) => j.replace(/-\d{8}t\d{6}z$/, "")),
+      ["backup-flawed", "backup-ptr", "restore", "compare"],
+    );
+    assert.ok(result.storedBackups.some((b) => b.includes("/flawed/")));
+
+    const text = readFileSync(report, "utf8");
+    assert.match(text, /\*\*PASS\*\*/);
+    assert.ok(text.includes(`ptr.restoreTime=${p.requestedLocal}`));
+    assert.ok(text.includes(`pointInTimeUTC: ${p.declaredUtc}`));
+    assert.ok(text.includes(`| Rows recovered | ${atPoint} |`));
+    assert.match(text, /Recovery time \| [\d.]+ s in total/);
+    assert.match(text, /replicas web 0, worker 0 · maintenance on · approvers 6/);
+
+    // Everything the drill started is stopped.
+    const ports = serverPorts(result);
+    assert.equal(ports.length, 2);
+    for (const port of ports)
+      assert.equal(await accepts(port), false, `port ${port} still accepts connections`);
+  });
+
+  it("rebuild: nightly backup, server destroyed, new empty server, restore, the state at the backup", async () => {
+    const c = io();
+    const report = path.join(dir, "rebuild.md");
+    const r = await main(["--scenario", "rebuild", "--rows", "600", "--report", report], c.io);
+    assert.equal(r.status, 0, [...c.out, ...c.err].join("\n"));
+    const result = r.result!;
+    assert.equal(result.restorePoint, undefined);
+    assert.equal(result.expectedRows, 600);
+    assert.equal(result.recoveredRows, 600);
+    assert.deepEqual(
+      stageCounts(result, "live after the recovery"),
+      stageCounts(result, "at the nightly backup"),
+    );
+    assert.equal(result.lostRows, stage(result, "before the loss") - 600);
+    assert.ok((result.lostRows ?? 0) > 0);
+    const jobs = result.steps.flatMap((s) => s.jobs.map((j) => j.args[0]));
+    assert.deepEqual(jobs, ["backup", "restore"]);
+    const text = readFileSync(report, "utf8");
+    assert.match(text, /\*\*PASS\*\*/);
+    assert.match(text, /createMode Create/);
+    assert.ok(text.includes("| Rows recovered | 600 |"));
+    for (const port of serverPorts(result)) assert.equal(await accepts(port), false);
+  });
+
+  it("usage errors exit 2 and name the flag and the allowed values", async () => {
+    for (const [argv, message] of [
+      [["--scenario", "flood"], /--scenario must be one of: ptr, rebuild; got "flood"/],
+      [[], /--scenario is required: one of ptr, rebuild/],
+      [["--scenario", "ptr", "--rows", "5"], /--rows must be an integer from 100 to 50000000; got "5"/],
+      [["--scenario", "ptr", "--time-zone", "Mars/Olympus"], /--time-zone must be an IANA time zone/],
+      [["--scenario", "ptr", "--bogus"], /unknown flag --bogus/],
+    ] as const) {
+      const c = io();
+      const r = await main(argv, c.io);
+      assert.equal(r.status, 2, argv.join(" "));
+      assert.match(c.err.join("\n"), message);
+    }
+    assert.throws(() => parseArgs(["--scenario"]), UsageError);
+    assert.equal(parseArgs(["--help"]), undefined);
+  });
+});
+
+describe("drill: the data check and the local Job mapping", () => {
+  const table = (rows: number, checksum: string): RelationSummary => ({
+    kind: "table",
+    columns: "id bigint",
+    rows,
+    checksum,
+  });
+  const seq = (v: string): RelationSummary => ({ kind: "sequence", columns: "", rows: 1, checksum: v });
+
+  it("tables must match exactly; sequences may only move forward", () => {
+    const expected: Snapshot = new Map([
+      ["app.a", table(10, "x")],
+      ["public.s", seq("1010")],
+    ]);
+    assert.deepEqual(
+      checkAgainst(
+        expected,
+        new Map([
+          ["app.a", table(10, "x")],
+          ["public.s", seq("1042")],
+        ]),
+      ),
+      {
+        tablesEqual: true,
+        problems: [],
+        sequences: ["public.s: 1010 → 1042"],
+      },
+    );
+    assert.deepEqual(
+      checkAgainst(
+        expected,
+        new Map([
+          ["app.a", table(11, "y")],
+          ["public.s", seq("1000")],
+        ]),
+      ).problems,
+      ["app.a: 10 rows expected, 11 found", "public.s: sequence went backwards (1010 → 1000)"],
+    );
+    assert.deepEqual(
+      checkAgainst(
+        expected,
+        new Map([
+          ["app.a", table(10, "z")],
+          ["public.s", seq("1010")],
+        ]),
+      ).problems,
+      ["app.a: same row count, content differs"],
+    );
+    assert.deepEqual(checkAgainst(expected, new Map([["public.s", seq("1010")]])).problems, [
+      "app.a: missing",
+    ]);
+  });
+
+  it("maps a declared Job's Azure connection and Secrets to the local servers, keeping its args", () => {
+    const live = {
+      host: "127.0.0.1",
+      port: 6543,
+      user: "ittms_admin",
+      password: "pw",
+    } as unknown as PgCluster;
+    const secret = (name: string, key: string) => ({ name, secretRef: { name: "s", key } });
+    const job = {
+      name: "dr-x-backup-flawed",
+      args: ["backup", "--container", "c", "--work-dir", "/scratch", "--jobs", "2"],
+      env: [
+        { name: "PGHOST", value: "srv.postgres.database.azure.com" },
+        { name: "PGPORT", value: "5432" },
+        { name: "PGUSER", value: "ittms_admin" },
+        { name: "PGDATABASE", value: "app" },
+        { name: "PGSSLMODE", value: "require" },
+        secret("PGPASSWORD", "PGPASSWORD"),
+        secret("AZURE_STORAGE_CONNECTION_STRING", "AZURE_STORAGE_CONNECTION_STRING"),
+      ],
+    };
+    const targets = {
+      servers: new Map([["srv.postgres.database.azure.com", live]]),
+      storageConnectionString: "azurite",
+      workDir: "/tmp/w",
+    };
+    const local = localJob(job, targets);
+    assert.deepEqual(local.args, ["backup", "--container", "c", "--work-dir", "/tmp/w", "--jobs", "2"]);
+    assert.deepEqual(local.env, {
+      PGHOST: "127.0.0.1",
+      PGPORT: "6543",
+      PGUSER: "ittms_admin",
+      PGDATABASE: "app",
+      PGSSLMODE: "disable",
+      PGPASSWORD: "pw",
+      AZURE_STORAGE_CONNECTION_STRING: "azurite",
+    });
+    assert.throws(
+      () => localJob({ ...job, env: [{ name: "PGHOST", value: "elsewhere.example" }] }, targets),
+      /PGHOST=elsewhere.example names no server the drill runs locally/,
+    );
+    assert.throws(
+      () =>
+        localJob(
+          { ...job, env: job.env.map((e) => (e.name === "PGUSER" ? { ...e, value: "other" } : e)) },
+          targets,
+        ),
+      /PGUSER=other but the local server's admin is ittms_admin/,
+    );
+  });
+});
