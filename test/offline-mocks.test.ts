@@ -415,6 +415,26 @@ describe("offline: runProgram runs many configs in one process", function () {
     );
   });
 
+  it("an unmocked invoke in Output form, feeding a resource input, fails the run at once (no hang)", async () => {
+    // The shape the program uses for storage keys (listStorageAccountKeysOutput → a Secret's data).
+    const viaOutput: ProgramFn = () => {
+      const sas = pulumi.runtime.invokeOutput("azure-native:storage:listStorageAccountSAS", {
+        accountName: "a",
+      });
+      new k8s.core.v1.ConfigMap("uses-invoke", {
+        metadata: { name: "uses-invoke" },
+        data: { k: sas.apply((v) => JSON.stringify(v)) },
+      });
+      return Promise.resolve({});
+    };
+    const started = Date.now();
+    await assert.rejects(
+      runProgram(base, [], NOW, { program: viaOutput, timeoutMs: 30_000 }),
+      /error serializing property "data": offline plan: no mock for invoke azure-native:storage:listStorageAccountSAS/,
+    );
+    assert.ok(Date.now() - started < 5_000, `failed after ${Date.now() - started} ms, not at once`);
+  });
+
   it("an Output whose apply throws fails the run instead of crashing the process", async () => {
     const throwing: ProgramFn = () =>
       Promise.resolve({
