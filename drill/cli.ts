@@ -181,8 +181,12 @@ if (require.main === module) {
   console.info = toStderr;
   console.debug = toStderr;
   const cleanup = new Cleanup();
+  let stopping = false;
   for (const signal of ["SIGINT", "SIGTERM"] as const) {
-    process.once(signal, () => {
+    // `on`, not `once`: a second signal (tsx relays Ctrl-C too) must not kill the process mid-cleanup.
+    process.on(signal, () => {
+      if (stopping) return;
+      stopping = true;
       process.stderr.write(`drill: ${signal}: stopping the servers\n`);
       void cleanup.run().finally(() => process.exit(130));
     });

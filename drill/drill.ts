@@ -246,13 +246,15 @@ function clientVersion(): string {
   }
 }
 
-async function environment(pg: PgCluster): Promise<Record<string, string>> {
+async function environment(pg: PgCluster, database: string): Promise<Record<string, string>> {
   const v = await pg.query<{ v: string }>("SELECT version() AS v");
+  const size = await pg.query<{ s: string }>("SELECT pg_size_pretty(pg_database_size($1)) AS s", [database]);
   const cpus = os.cpus();
   return {
     PostgreSQL: v.rows[0]?.v ?? "?",
     "PostgreSQL server binaries": pg.binDir,
     "PostgreSQL client (data tool, from PATH)": clientVersion(),
+    [`Size of ${database} after the recovery`]: size.rows[0]?.s ?? "?",
     Node: process.version,
     Machine: `${os.type()} ${os.release()} ${os.arch()}, ${cpus.length} × ${cpus[0]?.model ?? "?"}, ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB RAM`,
   };
@@ -519,7 +521,7 @@ async function ptrScenario(ctx: Context, id: string, baseline: Declared): Promis
   });
 
   const rec = totalRows(countsOf(recovered));
-  const env = await environment(live);
+  const env = await environment(live, db);
   return {
     restorePoint: {
       requestedLocal,
@@ -543,16 +545,14 @@ async function rebuildScenario(ctx: Context, id: string, baseline: Declared): Pr
   let workload!: Workload;
   let expected!: Snapshot;
   let beforeLoss!: Snapshot;
-  let env: Record<string, string> = {};
-
   await t.step("Before the incident: the live server, the service writing", false, async (s) => {
     s.commands.push("(stack as committed: drMode none)");
     s.levers = formatLevers(baseline.levers);
     ({ live, db, workload } = await setUp(ctx, s, baseline, {}));
-    env = await environment(live);
   });
 
   await t.step(`Nightly backup (the CronJob ${baseline.nightly.name})`, false, async (s) => {
+    s.levers = formatLevers(baseline.levers);
     expected = await ctx.stage("at the nightly backup", live, db);
     await ctx.runJob(s, baseline.nightly);
     const after = batchCounts(ctx.o.rows, { placements: true });
@@ -630,6 +630,7 @@ async function rebuildScenario(ctx: Context, id: string, baseline: Declared): Pr
   });
 
   const rec = totalRows(countsOf(recovered));
+  const env = await environment(rebuilt, db);
   return {
     expected,
     recovered,

@@ -167,7 +167,7 @@ export function renderReport(r: DrillResult): string {
   for (const [k, v] of Object.entries(r.environment)) line(`- ${k}: ${v}`);
   line(`- Rows seeded: ${r.rows}`);
   line(
-    "- Timings are wall-clock on a shared 2-core machine (other work ran at the same time): indicative, noisy.",
+    "- Timings are wall-clock on this machine: indicative; other work running at the same time makes them noisy.",
   );
   line();
   return out.join("\n");
