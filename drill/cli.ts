@@ -10,6 +10,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { DateTime } from "luxon";
+import { UsageError as StackUsageError } from "../offline/stack-config";
 import { isValidZone } from "../time";
 import { Cleanup, runDrill, SCENARIOS, type DrillResult, type Scenario } from "./drill";
 import { renderReport } from "./report";
@@ -149,6 +150,12 @@ export async function main(argv: readonly string[], io: Io, cleanup = new Cleanu
       },
       cleanup,
     );
+  } catch (err) {
+    if (err instanceof StackUsageError) {
+      io.err(`drill: ${err.message}`);
+      return { status: 2 };
+    }
+    throw err;
   } finally {
     await cleanup.run();
   }

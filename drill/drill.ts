@@ -260,13 +260,22 @@ async function environment(pg: PgCluster, database: string): Promise<Record<stri
   };
 }
 
-/** Runs a scenario; never throws for a failed recovery (the result says so), only for a usage problem. */
+/**
+ * Runs a scenario; never throws for a failed step or a refused config (the result says so), only for a usage
+ * problem (offline/stack-config's UsageError: e.g. no such stack file).
+ */
 export async function runDrill(o: DrillOptions, cleanup: Cleanup): Promise<DrillResult> {
   const startedAt = DateTime.utc();
   const id = incidentId(startedAt);
   const probe = new OperatorStack(o.stack, o.timeZone === undefined ? [] : [`timeZone=${o.timeZone}`]);
-  const baseline = await probe.declare(planNow(), []);
-  const zone = baseline.timeZone;
+  let baseline: Declared | undefined;
+  let failure: string | undefined;
+  try {
+    baseline = await probe.declare(planNow(), []);
+  } catch (err) {
+    failure = `the stack ${o.stack} as committed: ${describe(err)}`;
+  }
+  const zone = baseline?.timeZone ?? o.timeZone ?? "UTC";
   const ctx = new Context(o, cleanup, zone);
   let restorePoint: RestorePointEvidence | undefined;
   let lossStatement: string | undefined;
@@ -275,13 +284,14 @@ export async function runDrill(o: DrillOptions, cleanup: Cleanup): Promise<Drill
   let lostRows: number | undefined;
   let sequences: readonly string[] = [];
   let env: Record<string, string> = {};
-  let failure: string | undefined;
   o.print(
     `drill ${o.scenario}: stack ${o.stack}, zone ${zone}, incident ${id}, ${o.rows} rows; ` +
       `plans run with the clock ${PLAN_CLOCK_SHIFT.toFormat("m 'min' s 's'")} ahead (Azure's restore window)`,
   );
   try {
-    if (o.scenario === "ptr") {
+    if (baseline === undefined) {
+      // nothing to run: the failure says why
+    } else if (o.scenario === "ptr") {
       const r = await ptrScenario(ctx, id, baseline);
       ({ restorePoint, lossStatement, expected, recovered, lostRows, sequences, env } = r);
     } else {

@@ -149,6 +149,34 @@ describe("drill: both runbook scenarios on small data", function () {
     for (const port of serverPorts(result)) assert.equal(await accepts(port), false);
   });
 
+  it("a failed step fails the drill: exit 1, a FAIL report naming the Job, every server stopped", async () => {
+    const c = io();
+    const report = path.join(dir, "fail.md");
+    // The Jobs find pg_dump on PATH, as in the image: without it the nightly backup Job fails.
+    const savedPath = process.env.PATH;
+    process.env.PATH = path.join(dir, "no-such-bin");
+    let r: Awaited<ReturnType<typeof main>>;
+    try {
+      r = await main(["--scenario", "rebuild", "--rows", "100", "--report", report], c.io);
+    } finally {
+      process.env.PATH = savedPath;
+    }
+    assert.equal(r.status, 1);
+    assert.equal(r.result?.ok, false);
+    assert.match(
+      c.err.join("\n"),
+      /drill rebuild: FAIL — Job itt-mentor-services-staging-db-backup failed \(exit 1\)/,
+    );
+    const text = readFileSync(report, "utf8");
+    assert.match(text, /\*\*FAIL\*\*/);
+    assert.match(text, /\*\*FAILED\*\* Nightly backup/);
+    assert.equal(r.result?.recoveredRows, undefined);
+    assert.ok(r.result);
+    const ports = serverPorts(r.result);
+    assert.equal(ports.length, 1);
+    for (const port of ports) assert.equal(await accepts(port), false);
+  });
+
   it("usage errors exit 2 and name the flag and the allowed values", async () => {
     for (const [argv, message] of [
       [["--scenario", "flood"], /--scenario must be one of: ptr, rebuild; got "flood"/],
@@ -156,6 +184,7 @@ describe("drill: both runbook scenarios on small data", function () {
       [["--scenario", "ptr", "--rows", "5"], /--rows must be an integer from 100 to 50000000; got "5"/],
       [["--scenario", "ptr", "--time-zone", "Mars/Olympus"], /--time-zone must be an IANA time zone/],
       [["--scenario", "ptr", "--bogus"], /unknown flag --bogus/],
+      [["--scenario", "rebuild", "--stack", "nosuch"], /no stack file .*Pulumi\.nosuch\.yaml/],
     ] as const) {
       const c = io();
       const r = await main(argv, c.io);
