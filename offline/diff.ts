@@ -1,6 +1,6 @@
 /**
- * What a config change does to the plan: resources added and removed, and the input paths that changed on
- * the resources both plans declare (a resource is the same if its type and name are), plus output changes.
+ * What a config change does to the plan: resources added and removed, and the input paths and resource options
+ * (`[option] protect`, ...) that changed on the resources both plans declare (a resource is the same if its type and name are), plus output changes.
  * Pure functions over two `PlanResult`s, so the `--diff` output can be tested without running anything.
  */
 import type { PlanResource, PlanResult } from "./mocks";
@@ -24,6 +24,9 @@ export interface PlanDiff {
   readonly changed: readonly ResourceChange[];
   readonly outputs: readonly PathChange[];
 }
+
+/** Marks a resource option's path (`[option] protect`) apart from an input's in listings and diffs. */
+export const OPTION_PREFIX = "[option] ";
 
 /** A property path in Pulumi's syntax: `spec.replicas`, `rules[0].host`, `metadata.annotations["a/b"]`. */
 export function joinPath(parent: string, key: string | number): string {
@@ -84,7 +87,10 @@ export function diffPlans(before: PlanResult, after: PlanResult): PlanDiff {
   for (const r of after.resources) {
     const previous = old.get(resourceKey(r));
     if (previous === undefined) continue;
-    const changes = diffValues(previous.inputs, r.inputs);
+    const changes = [
+      ...diffValues(previous.inputs, r.inputs),
+      ...diffValues(previous.options, r.options).map((c) => ({ ...c, path: `${OPTION_PREFIX}${c.path}` })),
+    ];
     if (changes.length > 0) changed.push({ type: r.type, name: r.name, changes });
   }
   return { added, removed, changed, outputs: diffValues(before.outputs, after.outputs) };

@@ -18,6 +18,7 @@
 import * as crypto from "crypto";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
+import type { RegisterResourceRequest } from "@pulumi/pulumi/proto/resource_pb";
 import { DateTime } from "luxon";
 import { flexibleServerId, serverFqdn } from "../naming";
 
@@ -31,6 +32,28 @@ export const ZERO_GUID = "00000000-0000-0000-0000-000000000000";
 /** The program's contract: declare resources from `new pulumi.Config()`, return the stack outputs. */
 export type ProgramFn = (now: DateTime) => Promise<Record<string, unknown>>;
 
+/**
+ * The resource options the program declared, as the engine receives them in the registration request (only
+ * what is set: an unprotected resource has no `protect` key). These are the safety properties the runbook
+ * relies on (the live server `protect`ed, the PTR copy replaced on a new restore time, delete-before-replace),
+ * so the plan shows them and the tests assert them.
+ */
+export interface DeclaredOptions {
+  readonly protect?: true;
+  readonly retainOnDelete?: true;
+  readonly deleteBeforeReplace?: boolean;
+  readonly ignoreChanges?: readonly string[];
+  readonly replaceOnChanges?: readonly string[];
+  /** `import` id: the resource is adopted, not created. */
+  readonly import?: string;
+  readonly customTimeouts?: { readonly create?: string; readonly update?: string; readonly delete?: string };
+  /**
+   * Names of the resources this one waits for: explicit `dependsOn` (a component expands to its children) and
+   * resources its inputs come from, as the engine orders them.
+   */
+  readonly dependencies?: readonly string[];
+}
+
 /** One `newResource` call as the mocks saw it (inputs are the plain values the SDK sent, secrets wrapped). */
 export interface RecordedCall {
   readonly type: string;
@@ -39,6 +62,7 @@ export interface RecordedCall {
   readonly custom: boolean;
   readonly id: string | undefined;
   readonly inputs: Record<string, unknown>;
+  readonly options: DeclaredOptions;
 }
 
 /** A declared resource, inputs with secrets shown as `[secret]`. */
@@ -47,6 +71,7 @@ export interface PlanResource {
   readonly name: string;
   readonly id: string | undefined;
   readonly inputs: Record<string, unknown>;
+  readonly options: DeclaredOptions;
 }
 
 /** What one run of the program declares and exports. */
@@ -131,18 +156,33 @@ export class RecordingMocks implements pulumi.runtime.Mocks {
     this.now = options.now;
   }
 
+  /** Options of registrations whose `newResource` call has not come yet, by `type::name`. */
+  private readonly pendingOptions = new Map<string, DeclaredOptions[]>();
+
+  /**
+   * Called with each registration request before the mock monitor turns it into `newResource` (the mock API
+   * passes no options on): keeps what the program declared about the resource's lifecycle.
+   */
+  noteRegistration(req: RegisterResourceRequest): void {
+    const key = `${req.getType()}::${req.getName()}`;
+    const queue = this.pendingOptions.get(key) ?? [];
+    queue.push(declaredOptions(req));
+    this.pendingOptions.set(key, queue);
+  }
+
   newResource(args: pulumi.runtime.MockResourceArgs): pulumi.runtime.MockResourceResult {
     const inputs = asRecord(args.inputs);
     const custom = args.custom ?? true;
+    const options = this.pendingOptions.get(`${args.type}::${args.name}`)?.shift() ?? {};
     if (!custom) {
       // A component: it has no id and no provider-computed state.
-      this.calls.push({ type: args.type, name: args.name, custom, id: undefined, inputs });
+      this.calls.push({ type: args.type, name: args.name, custom, id: undefined, inputs, options });
       return { id: undefined, state: {} };
     }
     const computed = this.compute(args.type, args.name, inputs);
     // An imported or read resource keeps the id it was asked for.
     const id = args.id !== undefined && args.id !== "" ? args.id : computed.id;
-    this.calls.push({ type: args.type, name: args.name, custom, id, inputs });
+    this.calls.push({ type: args.type, name: args.name, custom, id, inputs, options });
     return { id, state: { ...inputs, ...computed.outputs } };
   }
 
@@ -385,6 +425,35 @@ function fakeNodeId(seed: string): string {
   return crypto.createHash("sha256").update(seed).digest("base64url").slice(0, 16);
 }
 
+/** The logical name at the end of a URN (`urn:pulumi:stack::project::type$type::name`). */
+function urnName(urn: string): string {
+  const at = urn.lastIndexOf("::");
+  return at < 0 ? urn : urn.slice(at + 2);
+}
+
+/** The options a registration request carries, defaults left out. */
+export function declaredOptions(req: RegisterResourceRequest): DeclaredOptions {
+  const timeouts = req.getCustomtimeouts();
+  const customTimeouts = {
+    ...(timeouts?.getCreate() ? { create: timeouts.getCreate() } : {}),
+    ...(timeouts?.getUpdate() ? { update: timeouts.getUpdate() } : {}),
+    ...(timeouts?.getDelete() ? { delete: timeouts.getDelete() } : {}),
+  };
+  const dependencies = [...new Set(req.getDependenciesList().map(urnName))].sort();
+  return {
+    ...(req.getProtect() === true ? { protect: true as const } : {}),
+    ...(req.getRetainondelete() === true ? { retainOnDelete: true as const } : {}),
+    ...(req.getDeletebeforereplacedefined() ? { deleteBeforeReplace: req.getDeletebeforereplace() } : {}),
+    ...(req.getIgnorechangesList().length > 0 ? { ignoreChanges: [...req.getIgnorechangesList()] } : {}),
+    ...(req.getReplaceonchangesList().length > 0
+      ? { replaceOnChanges: [...req.getReplaceonchangesList()] }
+      : {}),
+    ...(req.getImportid() !== "" ? { import: req.getImportid() } : {}),
+    ...(Object.keys(customTimeouts).length > 0 ? { customTimeouts } : {}),
+    ...(dependencies.length > 0 ? { dependencies } : {}),
+  };
+}
+
 /** Awaits an Output's value (never `done` inside `.apply`). */
 export function promiseOf<T>(output: pulumi.Output<T>): Promise<T> {
   return new Promise<T>((resolve) => {
@@ -498,6 +567,7 @@ async function runExclusive(
     options.mocks ?? new RecordingMocks({ subscriptionId: subscriptionIdFromConfig(config, project), now });
   // Mocks and config first, then the program: a program imported before setMocks could reach a real engine.
   await pulumi.runtime.setMocks(mocks, project, options.stack ?? "offline", false);
+  recordOptionsOf(mocks);
   pulumi.runtime.setAllConfig({ ...config }, [...secretKeys]);
   const timeoutMs = options.timeoutMs ?? 60_000;
   // Like Pulumi's language host: a rejected promise nobody handled (an Output whose apply threw and that no
@@ -520,6 +590,7 @@ async function runExclusive(
             name: c.name,
             id: c.id,
             inputs: (await resolveDeep(c.inputs)) as Record<string, unknown>,
+            options: c.options,
           })),
         );
         resources.sort((a, b) => (a.name === b.name ? compare(a.type, b.type) : compare(a.name, b.name)));
@@ -545,6 +616,27 @@ async function runExclusive(
     await nextMacrotask();
     process.off("unhandledRejection", onUnhandled);
   }
+}
+
+type RegisterCallback = (err: Error | null, response?: unknown) => void;
+interface RegisteringMonitor {
+  registerResource(req: RegisterResourceRequest, callback: RegisterCallback): unknown;
+}
+
+/**
+ * Wraps the mock monitor `setMocks` just installed so that each registration's options reach the mocks
+ * first. The monitor is replaced by every `setMocks`, so this is done once per run.
+ */
+function recordOptionsOf(mocks: RecordingMocks): void {
+  const monitor = pulumi.runtime.getMonitor() as unknown as RegisteringMonitor | undefined;
+  if (monitor === undefined || typeof monitor.registerResource !== "function") {
+    throw new Error("offline plan: the mock monitor has no registerResource (Pulumi SDK changed?)");
+  }
+  const register = monitor.registerResource.bind(monitor);
+  monitor.registerResource = (req, callback) => {
+    mocks.noteRegistration(req);
+    return register(req, callback);
+  };
 }
 
 function nextMacrotask(): Promise<void> {

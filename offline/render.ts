@@ -2,7 +2,7 @@
  * Text and JSON renderings of a plan and of a plan diff (what `npm run plan` prints on stdout).
  */
 import { SECRET, UNKNOWN, type PlanResource, type PlanResult } from "./mocks";
-import { flatten, type PathChange, type PlanDiff } from "./diff";
+import { flatten, OPTION_PREFIX, type PathChange, type PlanDiff } from "./diff";
 
 /** Strings longer than this are cut in the text listing (a maintenance page's HTML, say; ids are shorter). */
 const MAX_VALUE_CHARS = 300;
@@ -18,7 +18,7 @@ export function formatValue(value: unknown): string {
 }
 
 /** The leaves of a record; an empty record has none (not one leaf `{}` at the empty path). */
-function leaves(record: Record<string, unknown>): Map<string, unknown> {
+function leaves(record: object): Map<string, unknown> {
   return Object.keys(record).length === 0 ? new Map<string, unknown>() : flatten(record);
 }
 
@@ -26,6 +26,8 @@ function resourceLines(r: PlanResource, marker: string): string[] {
   const lines = [`${marker} ${r.type}  ${r.name}`];
   if (r.id !== undefined) lines.push(`      id: ${r.id}`);
   for (const [path, value] of leaves(r.inputs)) lines.push(`      ${path}: ${formatValue(value)}`);
+  for (const [path, value] of leaves(r.options))
+    lines.push(`      ${OPTION_PREFIX}${path}: ${formatValue(value)}`);
   return lines;
 }
 
@@ -86,20 +88,26 @@ export function renderDiff(diff: PlanDiff, header: PlanHeader): string {
   return `${lines.join("\n")}\n`;
 }
 
-/** `{"resources":[{"type","name","inputs"}],"outputs":{...}}`. */
+/** `{"resources":[{"type","name","inputs","options"}],"outputs":{...}}`. */
 export function planJson(plan: PlanResult): string {
   return `${JSON.stringify({
-    resources: plan.resources.map((r) => ({ type: r.type, name: r.name, inputs: r.inputs })),
+    resources: plan.resources.map((r) => ({
+      type: r.type,
+      name: r.name,
+      inputs: r.inputs,
+      options: r.options,
+    })),
     outputs: plan.outputs,
   })}\n`;
 }
 
 /** `{"added":[...],"removed":[...],"changed":[{"type","name","changes":[{"path","old","new"}]}],"outputs":[...]}`. */
 export function diffJson(diff: PlanDiff): string {
-  const strip = (r: PlanResource): { type: string; name: string; inputs: Record<string, unknown> } => ({
+  const strip = (r: PlanResource): Pick<PlanResource, "type" | "name" | "inputs" | "options"> => ({
     type: r.type,
     name: r.name,
     inputs: r.inputs,
+    options: r.options,
   });
   return `${JSON.stringify({
     added: diff.added.map(strip),

@@ -11,7 +11,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import { DateTime } from "luxon";
 import { main, parseArgs } from "../offline/plan-cli";
-import { isConfigError, runProgram, SECRET, type ProgramFn } from "../offline/mocks";
+import { isConfigError, runProgram, SECRET, type PlanResource, type ProgramFn } from "../offline/mocks";
 import { applySet, loadStackConfig, serializeConfig, UsageError } from "../offline/stack-config";
 
 const ROOT = path.resolve(__dirname, "..");
@@ -131,7 +131,7 @@ describe("offline: plan-cli against a fixture project (in process)", function ()
   });
   after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-  it("--json prints exactly one object with type, name and inputs of each resource, and the outputs", async () => {
+  it("--json prints exactly one object with type, name, inputs and options of each resource, and the outputs", async () => {
     const r = await inProcess(dir, ["--stack", "dev", "--json", "--now", NOW_TEXT]);
     assert.equal(r.status, 0);
     assert.deepStrictEqual(JSON.parse(r.stdout), {
@@ -145,6 +145,7 @@ describe("offline: plan-cli against a fixture project (in process)", function ()
             metadata: { name: "web", namespace: "ns" },
             spec: { replicas: 2 },
           },
+          options: {},
         },
         {
           type: "kubernetes:apps/v1:DeploymentPatch",
@@ -155,6 +156,7 @@ describe("offline: plan-cli against a fixture project (in process)", function ()
             metadata: { name: "worker", namespace: "ns" },
             spec: { replicas: 1 },
           },
+          options: {},
         },
       ],
       outputs: { mode: "none", now: "2026-11-25T10:00:00.000Z", password: SECRET },
@@ -362,10 +364,15 @@ describe("offline: npm run plan end to end (spawned, the real program and stacks
       };
       assert.deepStrictEqual(Object.keys(printed), ["resources", "outputs"]);
       for (const res of printed.resources)
-        assert.deepStrictEqual(Object.keys(res), ["type", "name", "inputs"]);
+        assert.deepStrictEqual(Object.keys(res), ["type", "name", "inputs", "options"]);
       const here = await planHere(stack);
       assert.deepStrictEqual(printed, {
-        resources: here.resources.map((x) => ({ type: x.type, name: x.name, inputs: x.inputs })),
+        resources: here.resources.map((x) => ({
+          type: x.type,
+          name: x.name,
+          inputs: x.inputs,
+          options: x.options,
+        })),
         outputs: here.outputs,
       });
       const server = printed.resources.find((x) => x.type === "azure-native:dbforpostgresql:Server");
@@ -411,6 +418,9 @@ describe("offline: npm run plan end to end (spawned, the real program and stacks
       '      createMode: "PointInTimeRestore"',
       '      pointInTimeUTC: "2026-11-24T13:05:00+00:00"',
       `      sourceServerResourceId: "${live}"`,
+      // A new restore time replaces the copy, deleting the old one first (same name); never protected.
+      "      [option] deleteBeforeReplace: true",
+      '      [option] replaceOnChanges[0]: "pointInTimeUTC"',
       `~ kubernetes:apps/v1:DeploymentPatch  ${svc}-replicas-web`,
       "    ~ spec.replicas: 2 → 0",
       "    ~ requiredPullRequestReviews[0].requiredApprovingReviewCount: 1 → 6",
@@ -419,7 +429,10 @@ describe("offline: npm run plan end to end (spawned, the real program and stacks
       assert.ok(lines.includes(expected), `missing line ${JSON.stringify(expected)} in\n${r.stdout}`);
     }
     assert.ok(!lines.some((l) => l.startsWith("- ")), "switching to ptr removes no resource");
-    assert.ok(!lines.some((l) => l.includes("live-server")), "the live server does not change");
+    assert.ok(
+      !lines.some((l) => /^[~+-] .*live-server$/.test(l)),
+      "the live server does not change (it appears only as a dependency of the new Job)",
+    );
   });
 
   it("--diff --json: the same changes as data, equal to diffing two in-process runs", async () => {
@@ -433,11 +446,7 @@ describe("offline: npm run plan end to end (spawned, the real program and stacks
     };
     const { diffPlans } = await import("../offline/diff");
     const d = diffPlans(await planHere("staging"), await planHere("staging", PTR_SETS));
-    const strip = (x: { type: string; name: string; inputs: Record<string, unknown> }) => ({
-      type: x.type,
-      name: x.name,
-      inputs: x.inputs,
-    });
+    const strip = (x: PlanResource) => ({ type: x.type, name: x.name, inputs: x.inputs, options: x.options });
     assert.deepStrictEqual(printed, {
       added: d.added.map(strip),
       removed: d.removed.map(strip),

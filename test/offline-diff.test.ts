@@ -56,9 +56,15 @@ describe("offline: diffValues", () => {
 describe("offline: diffPlans and its rendering", () => {
   const before: PlanResult = {
     resources: [
-      { type: "k8s:Patch", name: "web", id: "ns/web", inputs: { spec: { replicas: 2 } } },
-      { type: "k8s:Ingress", name: "public", id: "ns/public", inputs: { backend: "app" } },
-      { type: "k8s:Thing", name: "gone", id: "ns/gone", inputs: { a: 1 } },
+      { type: "k8s:Patch", name: "web", id: "ns/web", inputs: { spec: { replicas: 2 } }, options: {} },
+      {
+        type: "k8s:Ingress",
+        name: "public",
+        id: "ns/public",
+        inputs: { backend: "app" },
+        options: { dependencies: ["app"] },
+      },
+      { type: "k8s:Thing", name: "gone", id: "ns/gone", inputs: { a: 1 }, options: { protect: true } },
     ],
     outputs: { drMode: "none", ptrServerName: null, replicas: { web: 2 } },
   };
@@ -69,9 +75,16 @@ describe("offline: diffPlans and its rendering", () => {
         name: "ptr",
         id: "/subscriptions/s/ptr",
         inputs: { createMode: "PointInTimeRestore" },
+        options: { deleteBeforeReplace: true, replaceOnChanges: ["pointInTimeUTC"] },
       },
-      { type: "k8s:Patch", name: "web", id: "ns/web", inputs: { spec: { replicas: 0 } } },
-      { type: "k8s:Ingress", name: "public", id: "ns/public", inputs: { backend: "app" } },
+      { type: "k8s:Patch", name: "web", id: "ns/web", inputs: { spec: { replicas: 0 } }, options: {} },
+      {
+        type: "k8s:Ingress",
+        name: "public",
+        id: "ns/public",
+        inputs: { backend: "app" },
+        options: { dependencies: ["page"] },
+      },
     ],
     outputs: { drMode: "ptr", ptrServerName: "srv-ptr", replicas: { web: 0 }, password: SECRET },
   };
@@ -80,7 +93,14 @@ describe("offline: diffPlans and its rendering", () => {
     assert.deepStrictEqual(diffPlans(before, after), {
       added: [after.resources[0]],
       removed: [before.resources[2]],
-      changed: [{ type: "k8s:Patch", name: "web", changes: [{ path: "spec.replicas", old: 2, new: 0 }] }],
+      changed: [
+        { type: "k8s:Patch", name: "web", changes: [{ path: "spec.replicas", old: 2, new: 0 }] },
+        {
+          type: "k8s:Ingress",
+          name: "public",
+          changes: [{ path: "[option] dependencies[0]", old: "app", new: "page" }],
+        },
+      ],
       outputs: [
         { path: "drMode", old: "none", new: "ptr" },
         { path: "password", new: SECRET },
@@ -105,11 +125,16 @@ describe("offline: diffPlans and its rendering", () => {
       "+ azure:Server  ptr",
       "      id: /subscriptions/s/ptr",
       '      createMode: "PointInTimeRestore"',
+      "      [option] deleteBeforeReplace: true",
+      '      [option] replaceOnChanges[0]: "pointInTimeUTC"',
       "- k8s:Thing  gone",
       "      id: ns/gone",
       "      a: 1",
+      "      [option] protect: true",
       "~ k8s:Patch  web",
       "    ~ spec.replicas: 2 → 0",
+      "~ k8s:Ingress  public",
+      '    ~ [option] dependencies[0]: "app" → "page"',
       "",
       "Outputs:",
       '  ~ drMode: "none" → "ptr"',

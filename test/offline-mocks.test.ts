@@ -127,7 +127,7 @@ describe("offline: RecordingMocks ids and computed outputs", () => {
       },
     );
     assert.deepStrictEqual(m.calls, [
-      { type: "service-dr:index:X", name: "x", custom: false, id: undefined, inputs: {} },
+      { type: "service-dr:index:X", name: "x", custom: false, id: undefined, inputs: {}, options: {} },
     ]);
   });
   it("a flexible server echoes its inputs and adds what Azure computes", () => {
@@ -252,20 +252,32 @@ const fixture: ProgramFn = async (now) => {
   const mode = config.get("mode") ?? "none";
   if (!["none", "ptr"].includes(mode))
     throw new FixtureConfigError([`mode: allowed none, ptr; got "${mode}"`]);
-  const live = new dbforpostgresql.Server("live", {
-    resourceGroupName: "rg1",
-    serverName: "srv",
-    administratorLoginPassword: config.requireSecret("password"),
-  });
+  const live = new dbforpostgresql.Server(
+    "live",
+    {
+      resourceGroupName: "rg1",
+      serverName: "srv",
+      administratorLoginPassword: config.requireSecret("password"),
+    },
+    { protect: true, ignoreChanges: ["createMode"] },
+  );
   const ptr =
     mode === "ptr"
-      ? new dbforpostgresql.Server("ptr", {
-          resourceGroupName: "rg1",
-          serverName: "srv-ptr",
-          createMode: "PointInTimeRestore",
-          pointInTimeUTC: config.require("restoreTime"),
-          sourceServerResourceId: live.id,
-        })
+      ? new dbforpostgresql.Server(
+          "ptr",
+          {
+            resourceGroupName: "rg1",
+            serverName: "srv-ptr",
+            createMode: "PointInTimeRestore",
+            pointInTimeUTC: config.require("restoreTime"),
+            sourceServerResourceId: live.id,
+          },
+          {
+            deleteBeforeReplace: true,
+            replaceOnChanges: ["pointInTimeUTC"],
+            customTimeouts: { create: "2h" },
+          },
+        )
       : undefined;
   const replicas = config.getNumber("replicas") ?? 2;
   new k8s.apps.v1.DeploymentPatch("web", {
@@ -306,6 +318,7 @@ describe("offline: runProgram runs many configs in one process", function () {
             resourceGroupName: "rg1",
             serverName: "srv",
           },
+          options: { protect: true, ignoreChanges: ["createMode"] },
         },
         {
           type: "kubernetes:apps/v1:DeploymentPatch",
@@ -317,6 +330,7 @@ describe("offline: runProgram runs many configs in one process", function () {
             metadata: { name: "web", namespace: "ns" },
             spec: { replicas: 2 },
           },
+          options: {},
         },
       ],
       outputs: {
