@@ -10,7 +10,7 @@
  * Prints wall times, sizes and ratios (best of BENCH_ROUNDS, default 1). Not a test: it takes minutes.
  */
 import { spawn } from "node:child_process";
-import { closeSync, mkdtempSync, openSync, rmSync, statSync, readdirSync } from "node:fs";
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, readdirSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { createAppData } from "../testkit/appdata";
@@ -24,8 +24,31 @@ import { restore } from "../tool/restore";
 
 const SCALE = Number(process.env.BENCH_SCALE ?? "120");
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? "1");
-const JOBS = Math.max(2, os.availableParallelism());
+const JOBS = Number(process.env.BENCH_JOBS ?? Math.max(2, os.availableParallelism()));
+/**
+ * The tool's variants, `format:compress` each (BENCH_TOOL, comma-separated). Default: both formats at gzip
+ * level 1 (the local limit's level) and the custom format uncompressed.
+ */
+const TOOL_VARIANTS = (process.env.BENCH_TOOL ?? "custom:1,directory:1,custom:0").split(",").map((v) => {
+  const [format, compress] = v.split(":") as [DumpFormat, string | undefined];
+  if (format !== "custom" && format !== "directory") throw new Error(`BENCH_TOOL: unknown format in ${v}`);
+  return { format, compress: compress ?? "1" };
+});
+/**
+ * BENCH_LOCAL: the local-file limit's compression levels (comma-separated). The first is the reference for the
+ * "/ local" columns. Default `1,0`: the issue's `-Z 1`, and uncompressed.
+ */
+const LOCAL_LEVELS = (process.env.BENCH_LOCAL ?? "1,0").split(",");
 const say = (line: string) => process.stderr.write(`bench: ${line}\n`);
+/** The tool's own phase lines (dump done, verified, pg_restore done), indented under the bench's. */
+const quiet = (line: string) => {
+  if (/ done in | verified /.test(line)) process.stderr.write(`        ${line}\n`);
+};
+const loadavg = () =>
+  os
+    .loadavg()
+    .map((x) => x.toFixed(2))
+    .join(" ");
 
 /** Runs a program; stdin/stdout may be files (fds). Rejects unless it exits 0. */
 function exec(
@@ -91,6 +114,34 @@ interface Row {
   backup: number[];
   restore: number[];
   size: number;
+  /** CPU seconds Azurite used during the best backup and restore (tool rows only). */
+  storeCpu?: { backup: number[]; restore: number[] };
+}
+
+/** utime + stime of a process in seconds, from /proc (Linux); NaN when unreadable. */
+function cpuSeconds(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(fields[11]) + Number(fields[12])) / 100; // USER_HZ is 100 on Linux
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/** The pid of the Azurite process listening on `port` (its argv holds `--blobPort <port>`). */
+function azuritePid(port: number): number {
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const argv = readFileSync(`/proc/${entry}/cmdline`, "utf8").split("\0");
+      const i = argv.indexOf("--blobPort");
+      if (i >= 0 && argv[i + 1] === String(port)) return Number(entry);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return -1;
 }
 
 async function benchMain(): Promise<void> {
@@ -116,18 +167,37 @@ async function benchMain(): Promise<void> {
 
     const rows: Row[] = [
       { method: "seed: pg_dump --compress=1 plain SQL; gunzip \\| psql", backup: [], restore: [], size: 0 },
-      {
-        method: `local limit: pg_dump -Fd -j ${JOBS} -Z 1; pg_restore -j ${JOBS}`,
+      ...LOCAL_LEVELS.map((z) => ({
+        method: `local limit: pg_dump -Fd -j ${JOBS} -Z ${z}; pg_restore -j ${JOBS}`,
         backup: [],
         restore: [],
         size: 0,
-      },
-      { method: "tool, custom format streamed (-Fc)", backup: [], restore: [], size: 0 },
-      { method: `tool, directory format (default: -Fd -j ${JOBS} + tar)`, backup: [], restore: [], size: 0 },
+      })),
+      ...TOOL_VARIANTS.map((v) => ({
+        method:
+          v.format === "custom"
+            ? `tool, custom format streamed (-Fc -Z ${v.compress})`
+            : `tool, directory format (-Fd -j ${JOBS} -Z ${v.compress} + tar)`,
+        backup: [],
+        restore: [],
+        size: 0,
+        storeCpu: { backup: [], restore: [] },
+      })),
     ];
+    const azPid = azuritePid(az.port);
+    /** Times `fn` and records Azurite's CPU seconds meanwhile. */
+    const timedStore = async (label: string, cpu: number[], fn: () => Promise<unknown>) => {
+      const c0 = cpuSeconds(azPid);
+      const secs = await timed(label, fn);
+      cpu.push(cpuSeconds(azPid) - c0);
+      say(`  Azurite used ${cpu[cpu.length - 1]!.toFixed(1)} CPU s of it`);
+      return secs;
+    };
+    const loads: string[] = [];
     let verified = "";
     for (let round = 1; round <= ROUNDS; round++) {
-      say(`round ${round} of ${ROUNDS}`);
+      say(`round ${round} of ${ROUNDS}; load averages ${loadavg()}`);
+      loads.push(loadavg());
       // Seed method.
       const sql = path.join(work, `seed-${round}.sql.gz`);
       await pg.query("CHECKPOINT");
@@ -151,59 +221,62 @@ async function benchMain(): Promise<void> {
       await fresh("seed_r");
 
       // Local-file limit.
-      const dir = path.join(work, `local-${round}`);
-      await pg.query("CHECKPOINT");
-      rows[1]!.backup.push(
-        await timed("local backup", () =>
-          exec(
-            "pg_dump",
-            pgDumpArgv({ format: "directory", compress: "1", jobs: JOBS, outputDir: dir, database: "app" }),
-            env("app"),
+      for (const [k, z] of LOCAL_LEVELS.entries()) {
+        const row = rows[1 + k]!;
+        const dir = path.join(work, `local-${round}-${k}`);
+        await pg.query("CHECKPOINT");
+        row.backup.push(
+          await timed(`local backup (-Z ${z})`, () =>
+            exec(
+              "pg_dump",
+              pgDumpArgv({ format: "directory", compress: z, jobs: JOBS, outputDir: dir, database: "app" }),
+              env("app"),
+            ),
           ),
-        ),
-      );
-      rows[1]!.size = sizeOf(dir);
-      await fresh("local_r");
-      await pg.query('CREATE DATABASE "local_r"');
-      rows[1]!.restore.push(
-        await timed("local restore", () =>
-          exec(
-            "pg_restore",
-            pgRestoreArgv({ archive: dir, database: "local_r", jobs: JOBS }),
-            env("local_r"),
+        );
+        row.size = sizeOf(dir);
+        await fresh("local_r");
+        await pg.query('CREATE DATABASE "local_r"');
+        row.restore.push(
+          await timed(`local restore (-Z ${z})`, () =>
+            exec(
+              "pg_restore",
+              pgRestoreArgv({ archive: dir, database: "local_r", jobs: JOBS }),
+              env("local_r"),
+            ),
           ),
-        ),
-      );
-      rmSync(dir, { recursive: true });
-      await fresh("local_r");
+        );
+        rmSync(dir, { recursive: true });
+        await fresh("local_r");
+      }
 
-      // This tool, both formats.
-      for (const [i, format] of [
-        [2, "custom"],
-        [3, "directory"],
-      ] as [number, DumpFormat][]) {
-        const target = `tool_${format}`;
+      // This tool.
+      for (const [k, v] of TOOL_VARIANTS.entries()) {
+        const row = rows[1 + LOCAL_LEVELS.length + k]!;
+        const target = `tool_${v.format}_${k}`;
         await pg.query("CHECKPOINT");
         let blobName = "";
-        rows[i]!.backup.push(
-          await timed(`tool backup (${format})`, async () => {
+        row.backup.push(
+          await timedStore(`tool backup (${v.format}, -Z ${v.compress})`, row.storeCpu!.backup, async () => {
             const r = await backup({
               connection: pg.connection("app"),
               store: az.store("bench"),
-              prefix: `bench/${format}`,
-              format,
+              prefix: `bench/${v.format}-${k}`,
+              format: v.format,
+              compress: v.compress,
               jobs: JOBS,
               workDir: work,
               now: () => new Date(Date.UTC(2026, 0, 1, 0, 0, round)),
+              log: quiet,
             });
             blobName = r.blobName;
-            rows[i]!.size = r.metadata.size;
+            row.size = r.metadata.size;
           }),
         );
         await fresh(target);
         await pg.query("CHECKPOINT");
-        rows[i]!.restore.push(
-          await timed(`tool restore (${format})`, () =>
+        row.restore.push(
+          await timedStore(`tool restore (${v.format}, -Z ${v.compress})`, row.storeCpu!.restore, () =>
             restore({
               connection: pg.connection("postgres"),
               store: az.store("bench"),
@@ -212,10 +285,11 @@ async function benchMain(): Promise<void> {
               runId: `bench-${round}`,
               jobs: JOBS,
               workDir: work,
+              log: quiet,
             }),
           ),
         );
-        if (round === ROUNDS && format === "custom") {
+        if (round === ROUNDS && k === 0) {
           const c = await compare({ left: pg.connection("app"), right: pg.connection(target), jobs: JOBS });
           verified = c.equal
             ? `compare app vs ${target}: all ${c.relations.length} relations equal`
@@ -226,25 +300,30 @@ async function benchMain(): Promise<void> {
         await containerClientDelete(az, blobName);
       }
     }
+    loads.push(loadavg());
 
     const best = (xs: number[]) => Math.min(...xs);
+    /** The CPU figure of the round whose time was best. */
+    const atBest = (times: number[], cpu: number[]) => (cpu[times.indexOf(best(times))] ?? NaN).toFixed(1);
     const seedB = best(rows[0]!.backup);
     const seedR = best(rows[0]!.restore);
-    const localB = best(rows[1]!.backup);
+    const localB = best(rows[1]!.backup); // the first local row (the issue's -Z 1) is the reference
     const localR = best(rows[1]!.restore);
     const fmt = (xs: number[]) =>
       `${best(xs).toFixed(1)}${xs.length > 1 ? ` (${xs.map((x) => x.toFixed(1)).join(", ")})` : ""}`;
     const lines = [
       `database: ${formatBytes(dbSize)} (app-shaped, scale ${SCALE}); ${os.availableParallelism()} CPUs; jobs ${JOBS}; best of ${ROUNDS}`,
+      `load averages (1, 5, 15 min) at the start of each round and at the end: ${loads.join(" → ")}`,
       "",
-      "| method | backup s | size | restore s | backup vs seed | restore vs seed | backup / local | restore / local |",
-      "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+      "| method | backup s | size | restore s | backup vs seed | restore vs seed | backup / local | restore / local | Azurite CPU s (backup, restore) |",
+      "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
       ...rows.map((r) => {
         const b = best(r.backup);
         const x = best(r.restore);
         return (
           `| ${r.method} | ${fmt(r.backup)} | ${formatBytes(r.size)} | ${fmt(r.restore)} | ` +
-          `${(seedB / b).toFixed(2)}× | ${(seedR / x).toFixed(2)}× | ${(b / localB).toFixed(2)} | ${(x / localR).toFixed(2)} |`
+          `${(seedB / b).toFixed(2)}× | ${(seedR / x).toFixed(2)}× | ${(b / localB).toFixed(2)} | ${(x / localR).toFixed(2)} | ` +
+          `${r.storeCpu === undefined ? "–" : `${atBest(r.backup, r.storeCpu.backup)}, ${atBest(r.restore, r.storeCpu.restore)}`} |`
         );
       }),
       "",

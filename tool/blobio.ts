@@ -7,11 +7,13 @@
  * half of a dump whose producer died. Staged blocks that are never committed stay invisible and Azure discards
  * them after a week.
  *
- * Download fetches ranges in parallel into a local file, then hashes the file.
+ * Download fetches ranges in parallel and hands them on in order (to a file, or straight into `tar -x`), hashing
+ * as they pass: the bytes are read once.
  */
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { open } from "node:fs/promises";
+import type { Writable } from "node:stream";
 import type { BlobClient, BlockBlobClient } from "@azure/storage-blob";
 import { VerificationError } from "./errors";
 
@@ -98,20 +100,33 @@ export async function stageBlocks(
 
 export interface DownloadOptions {
   readonly chunkSize: number;
+  /** Range requests in flight at once (each holds one chunk in memory until its turn to be written). */
   readonly concurrency: number;
   readonly onBytes?: ((n: number) => void) | undefined;
 }
 
+/** Where downloaded bytes go, in order. A sink that throws is not written to again (the download goes on). */
+export type DownloadSink = (chunk: Buffer) => Promise<void>;
+
+export interface Expected {
+  readonly size: number;
+  readonly sha256: string;
+  readonly etag?: string | undefined;
+}
+
 /**
- * Downloads the whole blob into `file` (which must not exist) with parallel range requests pinned to `etag`,
- * then checks size and sha256 against `expected`. Throws `VerificationError` on a mismatch.
+ * Downloads the whole blob with parallel range requests pinned to `etag`, handing the bytes to `sink` in order
+ * while hashing them: one pass, no re-read. Checks size and sha256 against `expected` and throws
+ * `VerificationError` on a mismatch, which takes precedence over a failure of the sink (a corrupted archive
+ * often makes its unpacker fail first; the checksum is the better reason). Returns the sink's failure, if any,
+ * for the caller to report.
  */
-export async function downloadVerified(
+export async function downloadVerifiedTo(
   blob: BlobClient,
-  file: string,
-  expected: { readonly size: number; readonly sha256: string; readonly etag?: string | undefined },
+  sink: DownloadSink,
+  expected: Expected,
   o: DownloadOptions,
-): Promise<void> {
+): Promise<{ sinkError?: unknown }> {
   const props = await blob.getProperties();
   const actualSize = props.contentLength ?? 0;
   if (actualSize !== expected.size) {
@@ -120,40 +135,107 @@ export async function downloadVerified(
     );
   }
   const etag = expected.etag ?? props.etag;
-  const fh = await open(file, "wx");
+  const chunks = Math.ceil(actualSize / o.chunkSize);
+  const fetchChunk = async (i: number): Promise<Buffer> => {
+    const offset = i * o.chunkSize;
+    const count = Math.min(o.chunkSize, actualSize - offset);
+    const buf = Buffer.allocUnsafe(count);
+    await blob.downloadToBuffer(buf, offset, count, {
+      blockSize: count,
+      concurrency: 1,
+      conditions: etag === undefined ? undefined : { ifMatch: etag },
+    });
+    return buf;
+  };
+  const window = Math.max(1, o.concurrency);
+  const pending = new Map<number, Promise<Buffer>>();
+  const launch = (i: number) => {
+    if (i >= chunks) return;
+    const p = fetchChunk(i);
+    p.catch(() => undefined); // awaited in order below; this only keeps an early rejection from going unhandled
+    pending.set(i, p);
+  };
+  const hash = createHash("sha256");
+  let size = 0;
+  let sinkError: { error: unknown } | undefined;
   try {
-    const chunks = Math.ceil(actualSize / o.chunkSize);
-    let next = 0;
-    const worker = async (): Promise<void> => {
-      while (next < chunks) {
-        const i = next++;
-        const offset = i * o.chunkSize;
-        const count = Math.min(o.chunkSize, actualSize - offset);
-        const buf = Buffer.allocUnsafe(count);
-        await blob.downloadToBuffer(buf, offset, count, {
-          blockSize: count,
-          concurrency: 1,
-          conditions: etag === undefined ? undefined : { ifMatch: etag },
-        });
-        await fh.write(buf, 0, count, offset);
-        o.onBytes?.(count);
+    for (let i = 0; i < window; i++) launch(i);
+    for (let i = 0; i < chunks; i++) {
+      const buf = await pending.get(i)!;
+      pending.delete(i);
+      launch(i + window);
+      hash.update(buf);
+      size += buf.length;
+      if (sinkError === undefined) {
+        try {
+          await sink(buf);
+        } catch (error) {
+          sinkError = { error };
+        }
       }
-    };
-    await Promise.all(Array.from({ length: Math.max(1, Math.min(o.concurrency, chunks)) }, worker));
+      o.onBytes?.(buf.length);
+    }
   } catch (cause) {
+    await Promise.allSettled(pending.values());
     throw new Error(`downloading ${blob.name}`, { cause });
-  } finally {
-    await fh.close();
   }
-  const { size, sha256 } = await hashFile(file);
   if (size !== expected.size) {
     throw new VerificationError(`${blob.name}: downloaded ${size} bytes, metadata says ${expected.size}`);
   }
+  const sha256 = hash.digest("hex");
   if (sha256 !== expected.sha256) {
     throw new VerificationError(
       `${blob.name}: sha256 ${sha256} does not match the metadata's ${expected.sha256}: corrupted, not restoring`,
     );
   }
+  return sinkError === undefined ? {} : { sinkError: sinkError.error };
+}
+
+/** `downloadVerifiedTo` into `file` (which must not exist). */
+export async function downloadVerified(
+  blob: BlobClient,
+  file: string,
+  expected: Expected,
+  o: DownloadOptions,
+): Promise<void> {
+  const fh = await open(file, "wx");
+  let result;
+  try {
+    result = await downloadVerifiedTo(
+      blob,
+      async (chunk) => {
+        await fh.write(chunk, 0, chunk.length);
+      },
+      expected,
+      o,
+    );
+  } finally {
+    await fh.close();
+  }
+  if (result.sinkError !== undefined) throw new Error(`writing ${file}`, { cause: result.sinkError });
+}
+
+/** A sink writing into a stream (a child's stdin), waiting on back-pressure. */
+export function streamSink(stream: Writable): DownloadSink {
+  let failed: Error | undefined;
+  stream.on("error", (err: Error) => (failed ??= err));
+  return async (chunk) => {
+    if (failed !== undefined) throw failed;
+    if (!stream.write(chunk)) {
+      await new Promise<void>((resolve, reject) => {
+        const onDrain = () => {
+          stream.off("error", onError);
+          resolve();
+        };
+        const onError = (err: Error) => {
+          stream.off("drain", onDrain);
+          reject(err);
+        };
+        stream.once("drain", onDrain);
+        stream.once("error", onError);
+      });
+    }
+  };
 }
 
 export async function hashFile(file: string): Promise<{ size: number; sha256: string }> {

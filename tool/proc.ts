@@ -44,15 +44,21 @@ export interface Spawned {
   readonly exit: Promise<Exit>;
 }
 
-/** Starts a program with stderr captured (tail) and stdin closed; `stdout` "pipe" to stream it. */
+/** Starts a program with stderr captured (tail) and stdin closed unless "pipe"; `stdout` "pipe" to stream it. */
 export function start(
   program: string,
   argv: readonly string[],
-  o: { env: NodeJS.ProcessEnv; stdout: "pipe" | "ignore"; cwd?: string; detached?: boolean },
+  o: {
+    env: NodeJS.ProcessEnv;
+    stdout: "pipe" | "ignore";
+    stdin?: "pipe" | "ignore";
+    cwd?: string;
+    detached?: boolean;
+  },
 ): Spawned {
   const options: SpawnOptions = {
     env: o.env,
-    stdio: ["ignore", o.stdout, "pipe"],
+    stdio: [o.stdin ?? "ignore", o.stdout, "pipe"],
     cwd: o.cwd,
     detached: o.detached ?? false,
   };

@@ -3,8 +3,8 @@
  *
  * 1. Resolve the blob (a name, or `latest` under a prefix) and read its metadata.
  * 2. Idempotency: if `<db>_before_<run id>` exists, this run id already completed: say so and stop.
- * 3. Download to local disk; verify size and sha256 against the metadata, and that `pg_restore --list` reads
- *    it. Nothing on the server has changed so far.
+ * 3. Download to local disk (a directory-format archive is unpacked as it arrives); verify size and sha256
+ *    against the metadata, and that `pg_restore --list` reads it. Nothing on the server has changed so far.
  * 4. Create `<db>_restore_<run id>` (marked by a comment naming the run) and `pg_restore -j N --exit-on-error
  *    --no-owner` into it. If that fails, drop it (this run created it) and stop: the live database was never
  *    touched. A staging database left by a killed run of the same run id carries the marker and is dropped and
@@ -26,7 +26,7 @@ import {
   RUN_ID,
   stagingDatabaseName,
 } from "../naming";
-import { downloadVerified } from "./blobio";
+import { downloadVerified, downloadVerifiedTo, streamSink } from "./blobio";
 import { containerClient, type BlobStoreSettings } from "./blobstore";
 import { connect, withClient, withDatabase, type PgConnection } from "./connection";
 import { UsageError, VerificationError } from "./errors";
@@ -184,36 +184,46 @@ export async function restore(o: RestoreOptions): Promise<RestoreResult> {
         `${meta.sourceServer}, ${meta.startedAt}) → ${database} on ${o.connection.host}, run ${o.runId}`,
     );
 
-    // 3. Download and verify, before any database is touched.
+    // 3. Download and verify, before any database is touched. The bytes are hashed as they arrive and go, in
+    //    order, to a local file (custom format) or straight into `tar -x` (directory format): one pass.
     const t0 = Date.now();
-    const file = path.join(tmp, "backup");
-    const progress = new Progress("restore: downloaded", log, meta.size);
-    await downloadVerified(
-      blob,
-      file,
-      { size: meta.size, sha256: meta.sha256, etag },
-      {
-        chunkSize: DOWNLOAD_CHUNK,
-        concurrency: o.downloadConcurrency ?? 4,
-        onBytes: (n) => progress.add(n),
-      },
-    );
-    progress.done();
     const env = childEnv(process.env, withDatabase(o.connection, staging), {
       applicationName: "dr-data-restore",
       settings: o.sessionSettings ?? DEFAULT_RESTORE_SETTINGS,
     });
-    let archive = file;
+    const progress = new Progress("restore: downloaded", log, meta.size);
+    const downloadOptions = {
+      chunkSize: DOWNLOAD_CHUNK,
+      concurrency: o.downloadConcurrency ?? 4,
+      onBytes: (n: number) => progress.add(n),
+    };
+    const expected = { size: meta.size, sha256: meta.sha256, etag };
+    let archive: string;
     if (meta.format === "directory") {
       archive = path.join(tmp, "dump");
       await mkdir(archive);
+      const tar = start("tar", ["-xf", "-", "-C", archive], { env, stdout: "ignore", stdin: "pipe" });
+      const stdin = tar.child.stdin!;
+      let result;
       try {
-        await run("tar", ["-xf", file, "-C", archive], { env });
-      } catch (cause) {
-        throw new VerificationError(`${blobName} does not unpack`, { cause });
+        result = await downloadVerifiedTo(blob, streamSink(stdin), expected, downloadOptions);
+      } catch (err) {
+        stdin.destroy();
+        tar.child.kill("SIGTERM");
+        await tar.exit.catch(() => undefined);
+        throw err;
       }
-      await rm(file);
+      stdin.end();
+      const exit = await tar.exit.catch((e: unknown) => ({ code: null, signal: null, error: e }));
+      if (result.sinkError !== undefined || exit.code !== 0) {
+        const why = "error" in exit ? String(exit.error) : describeExit("tar", exit, tar.stderr).trim();
+        throw new VerificationError(`${blobName} does not unpack: ${why}`, { cause: result.sinkError });
+      }
+    } else {
+      archive = path.join(tmp, "backup");
+      await downloadVerified(blob, archive, expected, downloadOptions);
     }
+    progress.done();
     const pgRestore = binPath(o.binDir, "pg_restore");
     let toc: string;
     try {
