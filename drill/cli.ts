@@ -10,7 +10,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { DateTime } from "luxon";
-import { UsageError as StackUsageError } from "../offline/stack-config";
+import { flags, UsageError } from "../offline/argv";
 import { isValidZone } from "../time";
 import { Cleanup, runDrill, SCENARIOS, type DrillResult, type Scenario } from "./drill";
 import { renderReport } from "./report";
@@ -38,7 +38,7 @@ export interface CliOptions {
   readonly stack: string;
 }
 
-export class UsageError extends Error {}
+export { UsageError };
 
 /** Parses argv (without node and script); throws UsageError naming the flag. Returns undefined for --help. */
 export function parseArgs(argv: readonly string[]): CliOptions | undefined {
@@ -47,17 +47,7 @@ export function parseArgs(argv: readonly string[]): CliOptions | undefined {
   let report: string | undefined;
   let timeZone: string | undefined;
   let stack = "staging";
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i] ?? "";
-    const eq = arg.startsWith("--") ? arg.indexOf("=") : -1;
-    const flag = eq > 0 ? arg.slice(0, eq) : arg;
-    const value = (): string => {
-      if (eq > 0) return arg.slice(eq + 1);
-      const next = argv[i + 1];
-      if (next === undefined || next.startsWith("--")) throw new UsageError(`${flag} needs a value`);
-      i += 1;
-      return next;
-    };
+  for (const { flag, value, unknown } of flags(argv)) {
     switch (flag) {
       case "--scenario": {
         const v = value();
@@ -101,9 +91,7 @@ export function parseArgs(argv: readonly string[]): CliOptions | undefined {
       case "--help":
         return undefined;
       default:
-        throw new UsageError(
-          flag.startsWith("-") ? `unknown flag ${flag}` : `unexpected argument ${JSON.stringify(arg)}`,
-        );
+        throw unknown();
     }
   }
   if (scenario === undefined) throw new UsageError(`--scenario is required: one of ${SCENARIOS.join(", ")}`);
@@ -151,7 +139,7 @@ export async function main(argv: readonly string[], io: Io, cleanup = new Cleanu
       cleanup,
     );
   } catch (err) {
-    if (err instanceof StackUsageError) {
+    if (err instanceof UsageError) {
       io.err(`drill: ${err.message}`);
       return { status: 2 };
     }

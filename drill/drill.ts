@@ -510,12 +510,7 @@ async function ptrScenario(ctx: Context, id: string, baseline: Declared): Promis
     );
   });
 
-  await t.step("Disable maintenance mode", true, async (s) => {
-    await ctx.up(s, (st) => [st.set("maintenance", "false")]);
-  });
-  await t.step("Unfreeze pipeline", true, async (s) => {
-    await ctx.up(s, (st) => [st.set("freeze", "false")]);
-  });
+  await maintenanceOffAndUnfreeze(ctx);
   await t.step("Tidy up: delete the PTR copy", true, async (s) => {
     const d = await ctx.up(s, (st) => [
       st.set("drMode", "none"),
@@ -546,6 +541,16 @@ async function ptrScenario(ctx: Context, id: string, baseline: Declared): Promis
     sequences,
     env,
   };
+}
+
+/** The runbook's two steps after validation, the same in both scenarios: each one config change and `up`. */
+async function maintenanceOffAndUnfreeze(ctx: Context): Promise<void> {
+  await ctx.timeline.step("Disable maintenance mode", true, async (s) => {
+    await ctx.up(s, (st) => [st.set("maintenance", "false")]);
+  });
+  await ctx.timeline.step("Unfreeze pipeline", true, async (s) => {
+    await ctx.up(s, (st) => [st.set("freeze", "false")]);
+  });
 }
 
 async function rebuildScenario(ctx: Context, id: string, baseline: Declared): Promise<ScenarioOutcome> {
@@ -622,12 +627,7 @@ async function rebuildScenario(ctx: Context, id: string, baseline: Declared): Pr
     s.notes.push("data check: rebuilt live = state at the nightly backup, table by table");
   });
 
-  await t.step("Disable maintenance mode", true, async (s) => {
-    await ctx.up(s, (st) => [st.set("maintenance", "false")]);
-  });
-  await t.step("Unfreeze pipeline", true, async (s) => {
-    await ctx.up(s, (st) => [st.set("freeze", "false")]);
-  });
+  await maintenanceOffAndUnfreeze(ctx);
   await t.step("Close the incident", true, async (s) => {
     const d = await ctx.up(s, (st) => [
       st.set("drMode", "none"),

@@ -12,6 +12,7 @@
 import * as path from "path";
 import { DateTime } from "luxon";
 import { diffPlans } from "./diff";
+import { flags } from "./argv";
 import {
   isConfigError,
   RecordingMocks,
@@ -66,20 +67,7 @@ export function parseArgs(argv: readonly string[]): CliOptions {
   let json = false;
   let diff = false;
   let help = false;
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i] ?? "";
-    const eq = arg.startsWith("--") ? arg.indexOf("=") : -1;
-    const flag = eq > 0 ? arg.slice(0, eq) : arg;
-    const value = (): string => {
-      if (eq > 0) return arg.slice(eq + 1);
-      const next = argv[i + 1];
-      if (next === undefined || next.startsWith("--")) throw new UsageError(`${flag} needs a value`);
-      i += 1;
-      return next;
-    };
-    const noValue = (): void => {
-      if (eq > 0) throw new UsageError(`${flag} takes no value`);
-    };
+  for (const { flag, value, noValue, unknown } of flags(argv)) {
     switch (flag) {
       case "--stack":
         stack = value();
@@ -103,9 +91,7 @@ export function parseArgs(argv: readonly string[]): CliOptions {
         help = true;
         break;
       default:
-        throw new UsageError(
-          flag.startsWith("-") ? `unknown flag ${flag}` : `unexpected argument ${JSON.stringify(arg)}`,
-        );
+        throw unknown();
     }
   }
   if (help) return { stack: stack ?? "", sets, now, json, diff, help };

@@ -11,6 +11,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import * as YAML from "yaml";
+import { UsageError } from "./argv";
 
 /** What a config key holds before it is serialised for the program: a top-level string, or structured JSON. */
 export type ConfigValue = string | JsonValue;
@@ -38,13 +39,7 @@ export interface LoadedConfig {
 /** The placeholder value of a declared secret that is not in any committed file. */
 export const SECRET_PLACEHOLDER = "offline-plan-placeholder-secret";
 
-/** A problem with the command line or the files it names (the CLI exits with status 2). */
-export class UsageError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = "UsageError";
-  }
-}
+export { UsageError };
 
 /** One segment of a `--path` key: a map key or an array index. */
 export type PathSegment = string | number;

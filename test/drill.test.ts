@@ -5,7 +5,6 @@
  */
 import { strict as assert } from "node:assert";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { DateTime } from "luxon";
@@ -13,6 +12,7 @@ import { main, parseArgs, UsageError } from "../drill/cli";
 import type { DrillResult } from "../drill/drill";
 import { localJob } from "../drill/jobs";
 import { checkAgainst, type Snapshot } from "../drill/workload";
+import { canConnect } from "../testkit/azurite";
 import type { PgCluster } from "../testkit/postgres";
 import type { RelationSummary } from "../tool/compare";
 
@@ -40,17 +40,6 @@ function serverPorts(r: DrillResult): number[] {
   for (const s of r.steps)
     for (const n of s.notes) for (const m of n.matchAll(/127\.0\.0\.1:(\d+)/g)) ports.push(Number(m[1]));
   return ports;
-}
-
-function accepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.connect(port, "127.0.0.1");
-    s.once("connect", () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once("error", () => resolve(false));
-  });
 }
 
 describe("drill: both runbook scenarios on small data", function () {
@@ -122,7 +111,7 @@ describe("drill: both runbook scenarios on small data", function () {
     const ports = serverPorts(result);
     assert.equal(ports.length, 2);
     for (const port of ports)
-      assert.equal(await accepts(port), false, `port ${port} still accepts connections`);
+      assert.equal(await canConnect(port), false, `port ${port} still accepts connections`);
   });
 
   it("rebuild: nightly backup, server destroyed, new empty server, restore, the state at the backup", async () => {
@@ -146,7 +135,7 @@ describe("drill: both runbook scenarios on small data", function () {
     assert.match(text, /\*\*PASS\*\*/);
     assert.match(text, /createMode Create/);
     assert.ok(text.includes("| Rows recovered | 600 |"));
-    for (const port of serverPorts(result)) assert.equal(await accepts(port), false);
+    for (const port of serverPorts(result)) assert.equal(await canConnect(port), false);
   });
 
   it("a failed step fails the drill: exit 1, a FAIL report naming the Job, every server stopped", async () => {
@@ -174,7 +163,7 @@ describe("drill: both runbook scenarios on small data", function () {
     assert.ok(r.result);
     const ports = serverPorts(r.result);
     assert.equal(ports.length, 1);
-    for (const port of ports) assert.equal(await accepts(port), false);
+    for (const port of ports) assert.equal(await canConnect(port), false);
   });
 
   it("usage errors exit 2 and name the flag and the allowed values", async () => {
