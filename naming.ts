@@ -75,6 +75,14 @@ export function parseBackupBlobName(
   return { prefix: slash < 0 ? "" : name.slice(0, slash), database: m[1]!, startedAt };
 }
 
+/**
+ * The sidecar blob holding a backup's manifest (per-table row counts and checksums, tool/manifest.ts):
+ * `<backup blob>.manifest.json`. `parseBackupBlobName` does not read it as a backup.
+ */
+export function backupManifestBlobName(backupBlobName: string): string {
+  return `${backupBlobName}.manifest.json`;
+}
+
 /** Blob prefixes, one per kind of backup, so a nightly `latest` can never pick an incident's copy. */
 export const backupPrefix = {
   /** The scheduled nightly dump of the live server. */

@@ -17,6 +17,10 @@ import { latestBackup, listBackups } from "../tool/list";
 import { restore, stagingMarker, type RestoreOptions } from "../tool/restore";
 
 const CONTAINER = "backups";
+
+function withoutManifest(meta: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(meta).filter(([k]) => k !== "manifestsha256"));
+}
 const quiet = () => undefined;
 
 describe("tool: backup, restore, compare, list on real servers", function () {
@@ -154,6 +158,7 @@ describe("tool: backup, restore, compare, list on real servers", function () {
       beforeDatabase: "app_before_ka_1",
       blobName: nightly,
       targetExisted: true,
+      contents: "verified",
     });
     assert.deepStrictEqual(await rowCounts("app"), counts);
     assert.equal(await equal("expected", "app"), true);
@@ -279,7 +284,8 @@ describe("tool: backup, restore, compare, list on real servers", function () {
     before(async () => {
       const blob = containerClient(az.store(CONTAINER)).getBlobClient(nightly);
       good = await blob.downloadToBuffer();
-      goodMeta = (await blob.getProperties()).metadata ?? {};
+      // These cases damage the dump itself; its manifest (tool-manifest.test.ts) is not copied along.
+      goodMeta = withoutManifest((await blob.getProperties()).metadata ?? {});
       const custom = await backup({
         connection: pg.connection("app"),
         store: az.store(CONTAINER),
@@ -289,7 +295,7 @@ describe("tool: backup, restore, compare, list on real servers", function () {
       });
       const cblob = containerClient(az.store(CONTAINER)).getBlobClient(custom.blobName);
       goodCustom = await cblob.downloadToBuffer();
-      goodCustomMeta = (await cblob.getProperties()).metadata ?? {};
+      goodCustomMeta = withoutManifest((await cblob.getProperties()).metadata ?? {});
       await pg.query("CREATE DATABASE live_snapshot TEMPLATE app");
       liveBefore = await equal("live_snapshot", "app");
       databasesBefore = await pg.databases();
@@ -405,12 +411,26 @@ describe("tool: backup, restore, compare, list on real servers", function () {
     assert.equal(r.targetExisted, false);
     assert.deepStrictEqual(await rowCounts("rebuilt"), counts);
     assert.equal(await equal("expected", "rebuilt"), true);
-    const placeholder = await pg.query<{ c: string | null }>(
+    const placeholder = await pg.query<{ c: string }>(
       "SELECT shobj_description(oid, 'pg_database') AS c FROM pg_database WHERE datname = 'rebuilt_before_rb_1'",
     );
-    assert.deepStrictEqual(placeholder.rows, [
-      { c: "dr-data placeholder: rebuilt did not exist before run rb-1" },
-    ]);
+    // The run's record: which blob it restored, and that the target did not exist before.
+    const record = JSON.parse(placeholder.rows[0]!.c) as Record<string, unknown>;
+    assert.deepStrictEqual(
+      { ...record, restoredAt: typeof record.restoredAt, sha256: typeof record.sha256 },
+      {
+        tool: "dr-data-restore/1",
+        runId: "rb-1",
+        database: "rebuilt",
+        container: CONTAINER,
+        blob: nightly,
+        sha256: "string",
+        manifestSha256: (await listBackups({ store: az.store(CONTAINER), prefix: "nightly/srv" }))[0]!
+          .metadata!.manifestSha256,
+        restoredAt: "string",
+        previousComment: "dr-data placeholder: rebuilt did not exist before run rb-1",
+      },
+    );
     const live = await pg.query<{ c: string | null }>(
       "SELECT shobj_description(oid, 'pg_database') AS c FROM pg_database WHERE datname = 'rebuilt'",
     );

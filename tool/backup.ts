@@ -8,16 +8,24 @@
  * 4. only when pg_dump exited 0 (and, for the directory format, tar too) commit the block list, with
  *    `If-None-Match: *` so a blob that appeared meanwhile is not replaced, and the metadata in the same request.
  * A failure or a kill anywhere before 4 leaves only uncommitted blocks, which no listing shows.
+ *
+ * The manifest (tool/manifest.ts; default on, `manifest: false` / `--no-manifest` skips it): before pg_dump
+ * starts, `jobs` sessions open a REPEATABLE READ transaction sharing one exported snapshot, which pg_dump is
+ * given (`--snapshot`); while pg_dump runs, those sessions checksum every table in that snapshot, and the
+ * exporting transaction stays open until pg_dump exited. Sequences are read before and after pg_dump. The
+ * manifest blob `<name>.manifest.json` is committed (`If-None-Match: *`) before the dump's block list, and the
+ * dump's metadata records its sha256.
  */
 import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import type { Readable } from "node:stream";
-import { backupBlobName } from "../naming";
+import { backupBlobName, backupManifestBlobName } from "../naming";
 import { stageBlocks } from "./blobio";
 import { containerClient, type BlobStoreSettings } from "./blobstore";
 import { withClient, type PgConnection } from "./connection";
 import { UsageError } from "./errors";
+import { ManifestTaker, MANIFEST_VERSION, serializeManifest, sha256Hex } from "./manifest";
 import { toBlobMetadata, type BackupMetadata } from "./metadata";
 import { childEnv, COMPRESS_PATTERN, pgDumpArgv, type DumpFormat } from "./pgargs";
 import { binPath, describeExit, run, start } from "./proc";
@@ -52,6 +60,10 @@ export interface BackupOptions {
   readonly now?: (() => Date) | undefined;
   /** Default: lines on stderr. */
   readonly log?: Log | undefined;
+  /**
+   * Take the manifest (row counts and checksums in pg_dump's snapshot, tool/manifest.ts). Default true.
+   */
+  readonly manifest?: boolean | undefined;
   /** Called with each staged block's size (tests use it to act mid-backup). */
   readonly onBytes?: ((n: number) => void) | undefined;
 }
@@ -59,6 +71,8 @@ export interface BackupOptions {
 export interface BackupResult {
   readonly blobName: string;
   readonly metadata: BackupMetadata;
+  /** The manifest blob's name, when one was taken. */
+  readonly manifestBlobName?: string | undefined;
 }
 
 export const DEFAULT_BLOCK_SIZE = 8 * 1024 * 1024;
@@ -111,63 +125,130 @@ export async function backup(o: BackupOptions): Promise<BackupResult> {
     },
   };
 
-  let staged;
-  if (format === "custom") {
-    const dump = start(pgDump, pgDumpArgv({ format, compress, database: conn.database }), {
-      env,
-      stdout: "pipe",
-    });
-    try {
-      staged = await stageBlocks(blob, dump.child.stdout as Readable, stageOptions);
-    } catch (cause) {
-      dump.child.kill("SIGTERM");
-      const exit = await dump.exit.catch(() => undefined);
-      const why =
-        exit !== undefined && exit.code !== 0 ? `; ${describeExit("pg_dump", exit, dump.stderr)}` : "";
-      throw new Error(`backup of ${conn.database} failed, nothing committed${why}`, { cause });
+  // The manifest's sessions: the snapshot pg_dump will dump, and the table checksums taken in it meanwhile.
+  const taker = (o.manifest ?? true) ? await ManifestTaker.start(conn, jobs) : undefined;
+  let finished = false;
+  try {
+    const snapshot = taker?.snapshot;
+    const t0 = Date.now();
+    const tables =
+      taker === undefined
+        ? Promise.resolve(undefined)
+        : taker.summarizeTables().then(
+            () => {
+              log(`backup: manifest: tables checksummed in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+              return undefined;
+            },
+            (err: unknown) => err,
+          );
+    let staged;
+    if (format === "custom") {
+      const dump = start(pgDump, pgDumpArgv({ format, compress, database: conn.database, snapshot }), {
+        env,
+        stdout: "pipe",
+      });
+      try {
+        staged = await stageBlocks(blob, dump.child.stdout as Readable, stageOptions);
+      } catch (cause) {
+        dump.child.kill("SIGTERM");
+        const exit = await dump.exit.catch(() => undefined);
+        const why =
+          exit !== undefined && exit.code !== 0 ? `; ${describeExit("pg_dump", exit, dump.stderr)}` : "";
+        throw new Error(`backup of ${conn.database} failed, nothing committed${why}`, { cause });
+      }
+      const exit = await dump.exit;
+      if (exit.code !== 0) {
+        throw new Error(
+          `backup of ${conn.database} failed, nothing committed: ${describeExit("pg_dump", exit, dump.stderr)}`,
+        );
+      }
+    } else {
+      staged = await dumpDirectoryAndStage(o, {
+        env,
+        pgDump,
+        compress,
+        jobs,
+        snapshot,
+        log,
+        blob,
+        stageOptions,
+      });
     }
-    const exit = await dump.exit;
-    if (exit.code !== 0) {
-      throw new Error(
-        `backup of ${conn.database} failed, nothing committed: ${describeExit("pg_dump", exit, dump.stderr)}`,
+    progress.done();
+    if (staged.size === 0)
+      throw new Error(`pg_dump produced no output for ${conn.database}; nothing committed`);
+
+    let manifestBlobName: string | undefined;
+    let manifestSha256: string | undefined;
+    if (taker !== undefined) {
+      const failed = await tables;
+      if (failed !== undefined) {
+        throw new Error(`backup of ${conn.database} failed, nothing committed: taking the manifest`, {
+          cause: failed,
+        });
+      }
+      const relations = await taker.finish();
+      finished = true;
+      const bytes = serializeManifest({
+        tool: MANIFEST_VERSION,
+        backup: blobName,
+        database: conn.database,
+        sourceServer: o.sourceServer ?? conn.host,
+        snapshot: snapshot!,
+        takenAt: taker.takenAt.toISOString(),
+        relations,
+      });
+      manifestSha256 = sha256Hex(bytes);
+      manifestBlobName = backupManifestBlobName(blobName);
+      try {
+        await container.getBlockBlobClient(manifestBlobName).upload(bytes, bytes.length, {
+          conditions: { ifNoneMatch: "*" },
+          blobHTTPHeaders: { blobContentType: "application/json" },
+        });
+      } catch (cause) {
+        throw new Error(`committing the manifest ${manifestBlobName} failed; the backup was not committed`, {
+          cause,
+        });
+      }
+      log(
+        `backup: manifest ${manifestBlobName} committed: ${relations.length} relations, sha256 ${manifestSha256}`,
       );
     }
-  } else {
-    staged = await dumpDirectoryAndStage(o, { env, pgDump, compress, jobs, log, blob, stageOptions });
-  }
-  progress.done();
-  if (staged.size === 0)
-    throw new Error(`pg_dump produced no output for ${conn.database}; nothing committed`);
 
-  const metadata: BackupMetadata = {
-    sha256: staged.sha256,
-    size: staged.size,
-    sourceServer: o.sourceServer ?? conn.host,
-    database: conn.database,
-    serverVersion,
-    pgDumpVersion,
-    format,
-    compress,
-    startedAt: startedAt.toISOString(),
-    endedAt: now().toISOString(),
-  };
-  try {
-    await blob.commitBlockList(staged.blockIds, {
-      metadata: toBlobMetadata(metadata),
-      conditions: { ifNoneMatch: "*" },
-      blobHTTPHeaders: { blobContentType: "application/octet-stream" },
-    });
-  } catch (cause) {
-    throw new Error(`committing ${blobName} (it may already exist; backups are never overwritten)`, {
-      cause,
-    });
+    const metadata: BackupMetadata = {
+      sha256: staged.sha256,
+      size: staged.size,
+      sourceServer: o.sourceServer ?? conn.host,
+      database: conn.database,
+      serverVersion,
+      pgDumpVersion,
+      format,
+      compress,
+      startedAt: startedAt.toISOString(),
+      endedAt: now().toISOString(),
+      ...(manifestSha256 === undefined ? {} : { manifestSha256 }),
+    };
+    try {
+      await blob.commitBlockList(staged.blockIds, {
+        metadata: toBlobMetadata(metadata),
+        conditions: { ifNoneMatch: "*" },
+        blobHTTPHeaders: { blobContentType: "application/octet-stream" },
+      });
+    } catch (cause) {
+      throw new Error(`committing ${blobName} (it may already exist; backups are never overwritten)`, {
+        cause,
+      });
+    }
+    const props = await blob.getProperties();
+    if (props.contentLength !== staged.size) {
+      throw new Error(`${blobName} was committed with ${props.contentLength} bytes, expected ${staged.size}`);
+    }
+    log(`backup: committed ${blobName}, ${staged.size} bytes, sha256 ${staged.sha256}`);
+    if (manifestBlobName === undefined) log(`backup: no manifest taken (--no-manifest)`);
+    return { blobName, metadata, manifestBlobName };
+  } finally {
+    if (taker !== undefined && !finished) await taker.abort();
   }
-  const props = await blob.getProperties();
-  if (props.contentLength !== staged.size) {
-    throw new Error(`${blobName} was committed with ${props.contentLength} bytes, expected ${staged.size}`);
-  }
-  log(`backup: committed ${blobName}, ${staged.size} bytes, sha256 ${staged.sha256}`);
-  return { blobName, metadata };
 }
 
 /** `pg_dump -Fd -j N` into a temp directory, then `tar` it (no compression: the files already are) into blocks. */
@@ -178,6 +259,7 @@ async function dumpDirectoryAndStage(
     pgDump: string;
     compress: string;
     jobs: number;
+    snapshot: string | undefined;
     log: Log;
     blob: Parameters<typeof stageBlocks>[0];
     stageOptions: Parameters<typeof stageBlocks>[2];
@@ -196,6 +278,7 @@ async function dumpDirectoryAndStage(
           jobs: x.jobs,
           outputDir: dir,
           database: o.connection.database,
+          snapshot: x.snapshot,
         }),
         { env: x.env },
       );

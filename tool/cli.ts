@@ -7,9 +7,11 @@
  */
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { DateTime } from "luxon";
+import { RUN_ID } from "../naming";
 import { backup } from "./backup";
 import { blobStoreFromEnv } from "./blobstore";
 import { compare, formatComparison } from "./compare";
+import { compareWithBackup, type BackupRef } from "./compare-backup";
 import { connectionFromEnv } from "./connection";
 import { describeError, UsageError, VerificationError } from "./errors";
 import { formatBackupList, listBackups } from "./list";
@@ -27,12 +29,21 @@ export const USAGE = `usage: dr-data <command> [flags]
 commands:
   backup   --container C --prefix P [--database D] [--source-server NAME] [--format custom|directory]
            [--compress 0-9|none|gzip|lz4|zstd[:level]] [--jobs N] [--block-size-mib N]
-           [--upload-concurrency N] [--work-dir DIR]
+           [--upload-concurrency N] [--work-dir DIR] [--no-manifest]
   restore  --container C --blob NAME|latest [--prefix P] --run-id ID [--database D] [--source-database D]
            [--jobs N] [--no-acl] [--analyze] [--setting name=value]... [--maintenance-database postgres]
            [--work-dir DIR]
   compare  [--left-database D] [--right-database D] [--jobs N] [--all]
+  compare  --run-id ID [--container C] [--database D] [--jobs N] [--all]
+  compare  --against-backup NAME|latest --container C [--prefix P] [--source-database D] [--database D]
+           [--jobs N] [--all]
   list     --container C --prefix P [--database D]
+
+manifest: backup records each table's row count and checksum (and sequence values), taken in pg_dump's own
+  snapshot, as <blob>.manifest.json (its sha256 in the dump's metadata); --no-manifest skips it. restore checks
+  the staging database against it before the swap and refuses the swap on any difference. compare --run-id
+  checks a database against the manifest of the backup that restore run restored (PG* is that database's
+  server; the run's record names the container and blob); --against-backup names the backup instead.
 
 environment:
   PGHOST PGPORT PGUSER PGPASSWORD PGDATABASE PGSSLMODE      the server (backup: source; restore: target)
@@ -108,6 +119,7 @@ async function runBackup(args: string[], env: Env, io: Io): Promise<number> {
     "block-size-mib": { type: "string" },
     "upload-concurrency": { type: "string" },
     "work-dir": { type: "string" },
+    "no-manifest": { type: "boolean" },
   });
   const container = required("backup", "container", f.container);
   const prefix = required("backup", "prefix", f.prefix);
@@ -127,6 +139,7 @@ async function runBackup(args: string[], env: Env, io: Io): Promise<number> {
     uploadConcurrency,
     workDir: f["work-dir"],
     binDir: env.PG_BINDIR,
+    manifest: !(f["no-manifest"] ?? false),
   });
   io.out(result.blobName);
   return 0;
@@ -173,7 +186,10 @@ async function runRestore(args: string[], env: Env, io: Io): Promise<number> {
   io.out(
     result.status === "already-completed"
       ? `run ${result.runId} already completed (${result.beforeDatabase} exists): nothing done`
-      : `restored ${result.blobName} into ${result.database}; previous database kept as ${result.beforeDatabase}`,
+      : `restored ${result.blobName} into ${result.database}; previous database kept as ${result.beforeDatabase}; ` +
+          (result.contents === "verified"
+            ? "contents verified against the backup's manifest"
+            : "no manifest: contents not verified"),
   );
   return 0;
 }
@@ -184,10 +200,71 @@ async function runCompare(args: string[], env: Env, io: Io): Promise<number> {
     "right-database": { type: "string" },
     jobs: { type: "string" },
     all: { type: "boolean" },
+    "run-id": { type: "string" },
+    "against-backup": { type: "string" },
+    container: { type: "string" },
+    prefix: { type: "string" },
+    database: { type: "string" },
+    "source-database": { type: "string" },
   });
+  const jobs = intFlag("jobs", f.jobs, 1, 64);
+  const runId = f["run-id"];
+  const against = f["against-backup"];
+  if (runId !== undefined || against !== undefined) {
+    if (runId !== undefined && against !== undefined) {
+      throw new UsageError("compare: give --run-id or --against-backup, not both");
+    }
+    for (const flag of ["left-database", "right-database"] as const) {
+      if (f[flag] !== undefined) {
+        throw new UsageError(`compare: --${flag} is for comparing two databases; use --database here`);
+      }
+    }
+    const connection = connectionFromEnv(env, "", f.database);
+    let ref: BackupRef;
+    if (runId !== undefined) {
+      if (!RUN_ID.test(runId)) {
+        throw new UsageError(
+          `compare: --run-id ${JSON.stringify(runId)} must be lowercase letters, digits and inner hyphens`,
+        );
+      }
+      if (f.prefix !== undefined || f["source-database"] !== undefined) {
+        throw new UsageError("compare: --prefix and --source-database go with --against-backup latest");
+      }
+      ref = { runId, container: f.container };
+    } else {
+      const container = required("compare", "container", f.container);
+      if (against === "latest") {
+        const prefix = f.prefix ?? "";
+        if (prefix === "") throw new UsageError("compare: --against-backup latest needs --prefix");
+        ref = { latestUnder: prefix, container, sourceDatabase: f["source-database"] ?? f.database };
+      } else {
+        if (against === "") throw new UsageError("compare: --against-backup needs a blob name or latest");
+        ref = { blob: against!, container };
+      }
+    }
+    const result = await compareWithBackup({
+      connection,
+      store: (container) => blobStoreFromEnv(env, container),
+      backup: ref,
+      jobs,
+    });
+    io.out(
+      formatComparison(result, {
+        all: f.all,
+        leftLabel: `${connection.host}/${connection.database}`,
+        rightLabel: "backup manifest",
+      }) + `\nbackup: ${result.container}/${result.blobName}`,
+    );
+    return result.equal ? 0 : 1;
+  }
+  for (const flag of ["container", "prefix", "database", "source-database"] as const) {
+    if (f[flag] !== undefined) {
+      throw new UsageError(`compare: --${flag} goes with --run-id or --against-backup`);
+    }
+  }
   const left = connectionFromEnv(env, "LEFT_", f["left-database"]);
   const right = connectionFromEnv(env, "RIGHT_", f["right-database"]);
-  const result = await compare({ left, right, jobs: intFlag("jobs", f.jobs, 1, 64) });
+  const result = await compare({ left, right, jobs });
   io.out(
     formatComparison(result, {
       all: f.all,

@@ -49,11 +49,11 @@ export interface CompareResult {
   readonly relations: RelationComparison[];
 }
 
-const SESSION_SETTINGS =
+export const SESSION_SETTINGS =
   "SET TimeZone = 'UTC'; SET DateStyle = 'ISO, MDY'; SET IntervalStyle = 'postgres'; " +
   "SET extra_float_digits = 1; SET bytea_output = 'hex'; SET statement_timeout = 0";
 
-interface Relation {
+export interface Relation {
   readonly schema: string;
   readonly name: string;
   readonly kind: RelationKind;
@@ -74,18 +74,25 @@ const RELATIONS_SQL = `
                       WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
    ORDER BY 1, 2`;
 
-class Side {
+/** `jobs` connections to one database in read-only repeatable-read transactions sharing one snapshot. */
+export class SnapshotSessions {
   private constructor(
     readonly label: string,
     readonly clients: Client[],
+    /** The exported snapshot id (`pg_export_snapshot()` of the first connection), valid until `close`. */
+    readonly snapshot: string,
   ) {}
 
-  /** `jobs` connections in read-only repeatable-read transactions sharing the first one's snapshot. */
-  static async open(label: string, conn: PgConnection, jobs: number): Promise<Side> {
+  static async open(
+    label: string,
+    conn: PgConnection,
+    jobs: number,
+    applicationName = "dr-data-compare",
+  ): Promise<SnapshotSessions> {
     const clients: Client[] = [];
+    let snapshot = "";
     try {
-      for (let i = 0; i < jobs; i++) clients.push(await connect(conn, "dr-data-compare"));
-      let snapshot = "";
+      for (let i = 0; i < jobs; i++) clients.push(await connect(conn, applicationName));
       for (const [i, c] of clients.entries()) {
         await c.query(SESSION_SETTINGS);
         await c.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
@@ -99,12 +106,36 @@ class Side {
       await Promise.all(clients.map((c) => c.end().catch(() => undefined)));
       throw new Error(`opening the ${label} side (${conn.host}:${conn.port}/${conn.database})`, { cause });
     }
-    return new Side(label, clients);
+    return new SnapshotSessions(label, clients, snapshot);
   }
 
   async relations(): Promise<Map<string, Relation>> {
     const r = await this.clients[0]!.query<Relation>(RELATIONS_SQL);
     return new Map(r.rows.map((row) => [`${row.schema}.${row.name}`, row]));
+  }
+
+  /** Summaries of `relations`, spread over the connections (one relation at a time per connection). */
+  async summarize(relations: ReadonlyMap<string, Relation>): Promise<Map<string, RelationSummary>> {
+    const names = [...relations.keys()].sort();
+    const out = new Map<string, RelationSummary>();
+    let next = 0;
+    const worker = async (c: Client): Promise<void> => {
+      while (next < names.length) {
+        const name = names[next++]!;
+        try {
+          out.set(name, await summarize(c, relations.get(name)!));
+        } catch (cause) {
+          throw new Error(`checksumming ${name}`, { cause });
+        }
+      }
+    };
+    await Promise.all(this.clients.map(worker));
+    return new Map(names.map((n) => [n, out.get(n)!]));
+  }
+
+  /** Closes the connections without waiting for queries in flight. */
+  async end(): Promise<void> {
+    await Promise.all(this.clients.map((c) => c.end().catch(() => undefined)));
   }
 
   async close(): Promise<void> {
@@ -119,7 +150,7 @@ class Side {
   }
 }
 
-async function summarize(c: Client, rel: Relation): Promise<RelationSummary> {
+export async function summarize(c: Client, rel: Relation): Promise<RelationSummary> {
   const q = qualifiedName(rel.schema, rel.name);
   if (rel.kind === "sequence") {
     const r = await c.query<{ v: string; called: boolean }>(
@@ -168,10 +199,10 @@ export async function compare(o: CompareOptions): Promise<CompareResult> {
   const jobs = o.jobs ?? 2;
   if (!Number.isInteger(jobs) || jobs < 1)
     throw new Error(`compare jobs must be an integer ≥ 1, got ${jobs}`);
-  const left = await Side.open("left", o.left, jobs);
-  let right: Side | undefined;
+  const left = await SnapshotSessions.open("left", o.left, jobs);
+  let right: SnapshotSessions | undefined;
   try {
-    right = await Side.open("right", o.right, jobs);
+    right = await SnapshotSessions.open("right", o.right, jobs);
     const [l, r] = await Promise.all([left.relations(), right.relations()]);
     const names = [...new Set([...l.keys(), ...r.keys()])].sort();
     log(`compare: ${names.length} tables and sequences, ${jobs} connection(s) per side`);

@@ -79,9 +79,10 @@ export function formatBackupList(entries: readonly BackupEntry[], now: DateTime)
     e.name,
     formatBytes(e.size),
     formatAge(now.diff(e.startedAt).as("seconds")),
+    e.metadata === undefined ? "-" : e.metadata.manifestSha256 === undefined ? "no" : "yes",
     e.metadata?.sha256 ?? `not usable: ${(e.problems ?? []).join("; ")}`,
   ]);
-  return formatTable(["backup", "size", "age", "sha256"], rows);
+  return formatTable(["backup", "size", "age", "manifest", "sha256"], rows);
 }
 
 export function formatAge(seconds: number): string {

@@ -22,6 +22,11 @@ export interface BackupMetadata {
   /** UTC, ISO 8601. */
   readonly startedAt: string;
   readonly endedAt: string;
+  /**
+   * Hex sha256 of the manifest blob (`<name>.manifest.json`, tool/manifest.ts); absent for a backup taken with
+   * `--no-manifest` or by an older version of the tool.
+   */
+  readonly manifestSha256?: string | undefined;
 }
 
 export const METADATA_VERSION = "dr-data/1";
@@ -39,6 +44,7 @@ export function toBlobMetadata(m: BackupMetadata): Record<string, string> {
     compress: m.compress,
     startedat: m.startedAt,
     endedat: m.endedAt,
+    ...(m.manifestSha256 === undefined ? {} : { manifestsha256: m.manifestSha256 }),
   };
 }
 
@@ -88,6 +94,10 @@ export function parseBlobMetadata(
     if (v !== "" && !ISO_UTC.test(v))
       problems.push(`metadata ${k} is not an ISO 8601 UTC time: ${JSON.stringify(v)}`);
   }
+  const manifestSha256 = m.manifestsha256;
+  if (manifestSha256 !== undefined && !/^[0-9a-f]{64}$/.test(manifestSha256)) {
+    problems.push(`metadata manifestsha256 is not 64 hex digits`);
+  }
   const value: BackupMetadata = {
     sha256,
     size,
@@ -99,6 +109,7 @@ export function parseBlobMetadata(
     compress: need("compress"),
     startedAt,
     endedAt,
+    ...(manifestSha256 === undefined ? {} : { manifestSha256 }),
   };
   return problems.length > 0 ? { ok: false, problems } : { ok: true, value };
 }

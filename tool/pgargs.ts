@@ -31,6 +31,8 @@ export interface PgDumpArgs {
   readonly jobs?: number | undefined;
   /** Give up instead of queueing behind an exclusive lock for longer than this. */
   readonly lockWaitTimeoutMs?: number | undefined;
+  /** `pg_dump --snapshot`: dump in this exported snapshot (the backup manifest is taken in it too). */
+  readonly snapshot?: string | undefined;
 }
 
 export function pgDumpArgv(a: PgDumpArgs): string[] {
@@ -39,6 +41,10 @@ export function pgDumpArgv(a: PgDumpArgs): string[] {
   }
   const argv = [`--format=${a.format}`, `--compress=${a.compress}`, "--no-password"];
   if (a.lockWaitTimeoutMs !== undefined) argv.push(`--lock-wait-timeout=${a.lockWaitTimeoutMs}`);
+  if (a.snapshot !== undefined) {
+    if (!/^[0-9A-Fa-f-]+$/.test(a.snapshot)) throw new Error(`snapshot id ${JSON.stringify(a.snapshot)}`);
+    argv.push(`--snapshot=${a.snapshot}`);
+  }
   if (a.format === "directory") {
     if (a.outputDir === undefined) throw new Error("pg_dump directory format needs an output directory");
     argv.push(`--jobs=${a.jobs ?? 1}`, `--file=${a.outputDir}`);

@@ -9,8 +9,12 @@
  *    --no-owner` into it. If that fails, drop it (this run created it) and stop: the live database was never
  *    touched. A staging database left by a killed run of the same run id carries the marker and is dropped and
  *    re-created; one without the marker is someone else's and the restore refuses.
+ *    When the backup has a manifest (tool/manifest.ts), its sha256 is checked against the dump's metadata in
+ *    step 1, before any database is touched, and after pg_restore the staging database is checksummed and
+ *    compared with it: any difference drops the staging database and refuses the swap.
  * 5. Swap in one transaction: end other sessions on the live database, rename live → `<db>_before_<run id>`,
- *    staging → live. The transaction commits both renames or neither.
+ *    staging → live, and record on `<db>_before_<run id>` (its comment, JSON: `RestoreRecord`) which blob
+ *    was restored. The transaction commits both renames and the record or nothing.
  * When the target database does not exist (a rebuilt, empty server) an empty placeholder is created just
  * before the swap, so the swap and the "already completed" check are the same in both cases.
  * The tool drops no database except its own staging database of this run id; `<db>_before_<run id>` is kept.
@@ -28,9 +32,11 @@ import {
 } from "../naming";
 import { downloadVerified, downloadVerifiedTo, streamSink } from "./blobio";
 import { containerClient, type BlobStoreSettings } from "./blobstore";
+import { formatComparison } from "./compare";
 import { connect, withClient, withDatabase, type PgConnection } from "./connection";
 import { UsageError, VerificationError } from "./errors";
 import { listBackups, latestBackup } from "./list";
+import { checkAgainstManifest, readManifest, summarizeDatabase, type Manifest } from "./manifest";
 import { parseBlobMetadata, type BackupMetadata } from "./metadata";
 import { childEnv, pgRestoreArgv, pgRestoreListArgv } from "./pgargs";
 import { binPath, describeExit, run, start } from "./proc";
@@ -80,6 +86,47 @@ export interface RestoreResult {
   readonly blobName?: string | undefined;
   /** false: the target did not exist and `beforeDatabase` is an empty placeholder. */
   readonly targetExisted?: boolean | undefined;
+  /**
+   * `verified`: the restored database matched the backup's manifest before the swap; `no manifest`: the
+   * backup has none (taken with --no-manifest or by an older tool), its contents were not verified.
+   */
+  readonly contents?: "verified" | "no manifest" | undefined;
+}
+
+/** What `<db>_before_<run id>`'s comment records (JSON): which blob the run restored. */
+export interface RestoreRecord {
+  readonly tool: "dr-data-restore/1";
+  readonly runId: string;
+  readonly database: string;
+  readonly container: string;
+  readonly blob: string;
+  readonly sha256: string;
+  readonly manifestSha256: string | null;
+  readonly restoredAt: string;
+  /** The comment the database had before the swap (the placeholder marker when the target did not exist). */
+  readonly previousComment: string | null;
+}
+
+/** The record of a completed run, from `<db>_before_<run id>`'s comment; undefined if none can be read. */
+export async function readRestoreRecord(
+  c: Client,
+  database: string,
+  runId: string,
+): Promise<{ exists: boolean; record?: RestoreRecord | undefined }> {
+  const r = await c.query<{ c: string | null }>(
+    "SELECT shobj_description(oid, 'pg_database') AS c FROM pg_database WHERE datname = $1",
+    [beforeDatabaseName(database, runId)],
+  );
+  if (r.rowCount !== 1) return { exists: false };
+  try {
+    const parsed = JSON.parse(r.rows[0]!.c ?? "") as Partial<RestoreRecord>;
+    if (parsed.tool === "dr-data-restore/1" && typeof parsed.blob === "string") {
+      return { exists: true, record: parsed as RestoreRecord };
+    }
+  } catch {
+    // not a record: a run of an older version of the tool
+  }
+  return { exists: true };
 }
 
 /**
@@ -165,6 +212,13 @@ export async function restore(o: RestoreOptions): Promise<RestoreResult> {
   const staging = stagingDatabaseName(database, o.runId);
   const before = beforeDatabaseName(database, o.runId);
 
+  // The manifest, if the backup has one: its bytes must match the sha256 the dump's metadata records, before
+  // anything on the server is touched.
+  let manifest: Manifest | undefined;
+  if (meta.manifestSha256 !== undefined) {
+    manifest = (await readManifest(container, blobName, meta.manifestSha256)).manifest;
+  }
+
   const maint = await connect(o.connection, "dr-data-restore");
   const tmp = await mkdtemp(path.join(o.workDir ?? os.tmpdir(), "dr-data-restore-"));
   try {
@@ -175,9 +229,16 @@ export async function restore(o: RestoreOptions): Promise<RestoreResult> {
     if (!lock.rows[0]!.ok) throw new Error(`another restore into ${database} is running on this server`);
 
     // 2. Idempotency.
-    if (await databaseExists(maint, before)) {
+    const done = await readRestoreRecord(maint, database, o.runId);
+    if (done.exists) {
       log(`restore: run ${o.runId} already completed (${before} exists); nothing to do`);
-      return { status: "already-completed", runId: o.runId, database, beforeDatabase: before };
+      return {
+        status: "already-completed",
+        runId: o.runId,
+        database,
+        beforeDatabase: before,
+        blobName: done.record?.blob,
+      };
     }
     log(
       `restore: ${container.containerName}/${blobName} (${formatBytes(meta.size)}, ${meta.database} from ` +
@@ -281,6 +342,46 @@ export async function restore(o: RestoreOptions): Promise<RestoreResult> {
     }
     log(`restore: pg_restore -j ${jobs} into ${staging} done in ${formatSeconds((Date.now() - t1) / 1000)}`);
 
+    // 4b. The staging database against the backup's manifest: the swap happens only if they agree.
+    if (manifest !== undefined) {
+      const t2 = Date.now();
+      let problem: Error | undefined;
+      try {
+        const check = checkAgainstManifest(
+          await summarizeDatabase(withDatabase(o.connection, staging), jobs, "dr-data-restore"),
+          manifest,
+        );
+        if (!check.equal) {
+          problem = new VerificationError(
+            `${staging} does not hold what the manifest of ${blobName} records; swap refused, ${database} ` +
+              `was not touched, ${staging} dropped:\n` +
+              formatComparison(check, { leftLabel: staging, rightLabel: "manifest" }),
+          );
+        } else {
+          log(
+            `restore: contents verified against the manifest (${check.relations.length} tables and sequences, ` +
+              `row counts and checksums) in ${formatSeconds((Date.now() - t2) / 1000)}`,
+          );
+        }
+      } catch (cause) {
+        problem = new Error(`checking ${staging} against the manifest failed; ${database} was not touched`, {
+          cause,
+        });
+      }
+      if (problem !== undefined) {
+        await maint
+          .query(`DROP DATABASE IF EXISTS ${quoteIdent(staging)} WITH (FORCE)`)
+          .catch((e: unknown) => {
+            log(`restore: could not drop ${staging} after the failure: ${String(e)}`);
+          });
+        throw problem;
+      }
+    } else {
+      log(
+        `restore: ${blobName} has no manifest: contents not verified (only the archive and pg_restore's exit)`,
+      );
+    }
+
     // 5. Swap.
     if (live === undefined) {
       log(`restore: ${database} does not exist; creating an empty placeholder so the swap keeps a record`);
@@ -290,7 +391,23 @@ export async function restore(o: RestoreOptions): Promise<RestoreResult> {
       );
     }
     const liveComment = live?.comment ?? null;
-    await swap(maint, { database, staging, before, comment: liveComment }, o.swapAttempts ?? 5, log);
+    const record: RestoreRecord = {
+      tool: "dr-data-restore/1",
+      runId: o.runId,
+      database,
+      container: container.containerName,
+      blob: blobName,
+      sha256: meta.sha256,
+      manifestSha256: meta.manifestSha256 ?? null,
+      restoredAt: new Date().toISOString(),
+      previousComment: live === undefined ? placeholderMarker(database, o.runId) : liveComment,
+    };
+    await swap(
+      maint,
+      { database, staging, before, comment: liveComment, record: JSON.stringify(record) },
+      o.swapAttempts ?? 5,
+      log,
+    );
     log(`restore: ${database} now holds ${blobName}; the previous database is kept as ${before}`);
     return {
       status: "restored",
@@ -299,6 +416,7 @@ export async function restore(o: RestoreOptions): Promise<RestoreResult> {
       beforeDatabase: before,
       blobName,
       targetExisted: live !== undefined,
+      contents: manifest === undefined ? "no manifest" : "verified",
     };
   } finally {
     await maint.end().catch(() => undefined);
@@ -313,11 +431,6 @@ interface DatabaseInfo {
   readonly localeProvider?: string | undefined;
   readonly icuLocale?: string | undefined;
   readonly comment: string | null;
-}
-
-async function databaseExists(c: Client, name: string): Promise<boolean> {
-  const r = await c.query("SELECT 1 FROM pg_database WHERE datname = $1", [name]);
-  return r.rowCount === 1;
 }
 
 /** Reads columns through to_jsonb so that version-specific ones (datlocprovider, daticulocale) are optional. */
@@ -392,7 +505,7 @@ function isObjectInUse(err: unknown): boolean {
 
 async function swap(
   maint: Client,
-  n: { database: string; staging: string; before: string; comment: string | null },
+  n: { database: string; staging: string; before: string; comment: string | null; record: string },
   attempts: number,
   log: Log,
 ): Promise<void> {
@@ -409,6 +522,7 @@ async function swap(
       await maint.query(
         `COMMENT ON DATABASE ${quoteIdent(n.database)} IS ${n.comment === null ? "NULL" : quoteLiteral(n.comment)}`,
       );
+      await maint.query(`COMMENT ON DATABASE ${quoteIdent(n.before)} IS ${quoteLiteral(n.record)}`);
       await maint.query("COMMIT");
       return;
     } catch (err) {
