@@ -174,15 +174,29 @@ export function planDataPath(cfg: StackConfig, restoreTimeUtc: DateTime | undefi
     restoring
   ) {
     const id = runId.rebuildRestore(incident);
-    planned.push({
-      // "Restore the data from previous backup in Azure storage": the newest nightly dump, or a named one.
-      name: k8sName.job(incident, "restore"),
-      step: "restore",
-      args: restoreArgs(backupPrefix.nightly(live), cfg.rebuild?.backupBlob ?? "latest", id),
-      connections: { "": server("live") },
-      after: undefined,
-      runId: id,
-    });
+    const restore = k8sName.job(incident, "restore");
+    planned.push(
+      {
+        // "Restore the data from previous backup in Azure storage": the newest nightly dump, or a named one.
+        name: restore,
+        step: "restore",
+        args: restoreArgs(backupPrefix.nightly(live), cfg.rebuild?.backupBlob ?? "latest", id),
+        connections: { "": server("live") },
+        after: undefined,
+        runId: id,
+      },
+      {
+        // Validate the restore: the lost server leaves no second database, so the rebuilt live database is
+        // checked against the manifest that backup took in pg_dump's snapshot (row counts and checksums of
+        // every table); the restore run's record names the blob it restored, so nothing is looked up again.
+        name: k8sName.job(incident, "compare"),
+        step: "compare",
+        args: ["compare", "--run-id", id, "--container", container, "--jobs", String(jobs)],
+        connections: { "": server("live") },
+        after: restore,
+        runId: undefined,
+      },
+    );
   }
 
   return {

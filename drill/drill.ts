@@ -13,8 +13,9 @@
  * rebuild (seed scenario 1, loss of the server): the nightly CronJob's backup; writes after it (lost by
  * design); the live server is stopped and its data directory deleted. Then: isolate (the program declares the
  * server again with createMode Create: a new empty server with the declared databases) → restore (the restore
- * Job: newest nightly dump) → validate (the drill's check against the state the nightly backup captured; the
- * program declares no compare Job for a rebuild) → maintenance off → unfreeze → close.
+ * Job: newest nightly dump; the compare Job: the rebuilt database against that backup's manifest) → validate
+ * (the drill's own check against the state it recorded at the nightly backup) → maintenance off → unfreeze →
+ * close.
  */
 import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";

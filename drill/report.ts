@@ -144,7 +144,7 @@ export function renderReport(r: DrillResult): string {
       "- the loss of the server is a stop of the local server and the deletion of its data directory; `pulumi refresh` is not run (nothing to refresh offline);",
     );
     line(
-      "- the program declares no compare Job for a rebuild (nothing independent to compare with in Azure): the drill took per-table row counts and checksums (the data tool's compare) before the loss and compares the rebuilt database with them.",
+      "- the lost server leaves no second database: the program's compare Job checks the rebuilt database against the manifest (per-table row counts and checksums) the nightly backup took in pg_dump's snapshot; the drill also took its own counts and checksums at the backup, before the loss, and compares the rebuilt database with them.",
     );
   } else {
     line(

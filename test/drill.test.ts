@@ -130,7 +130,7 @@ describe("drill: both runbook scenarios on small data", function () {
     assert.equal(result.lostRows, stage(result, "before the loss") - 600);
     assert.ok((result.lostRows ?? 0) > 0);
     const jobs = result.steps.flatMap((s) => s.jobs.map((j) => j.args[0]));
-    assert.deepEqual(jobs, ["backup", "restore"]);
+    assert.deepEqual(jobs, ["backup", "restore", "compare"]);
     const text = readFileSync(report, "utf8");
     assert.match(text, /\*\*PASS\*\*/);
     assert.match(text, /createMode Create/);

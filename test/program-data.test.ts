@@ -258,6 +258,20 @@ describe("data path under the mock runtime", function () {
       ...TAIL,
     ]);
     assert.deepEqual(envOf(latest), { ...conn("", LIVE), ...STORAGE_ENV });
+    // The lost server leaves nothing to compare with: the rebuilt database is checked against the manifest of
+    // the backup that restore run restored (its record names the blob).
+    const compare = container(await declare(base), "dr-inc-1-compare");
+    assert.deepEqual(compare.args, [
+      "compare",
+      "--run-id",
+      "rebuild-inc-1",
+      "--container",
+      "database-backup",
+      "--jobs",
+      "2",
+    ]);
+    assert.deepEqual(envOf(compare), { ...conn("", LIVE), ...STORAGE_ENV });
+    assert.deepEqual((await declare(base)).outputs.recoveryJobs, ["dr-inc-1-restore", "dr-inc-1-compare"]);
     const named = container(
       await declare([
         ...base,

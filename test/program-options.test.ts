@@ -75,27 +75,39 @@ describe("program: resource options (mock runtime)", function () {
     assert.ok(options.dependencies?.includes(LIVE), "created from the live server's id");
   });
 
-  it("ptr restore: backup-ptr → restore → compare, each waiting for the one before and for replicas at 0", async () => {
-    const r = await declare([...PTR, "drPhase=restore"]);
-    const job = (step: string): string => `${SVC}-recovery-dr-inc-1-${step}`;
-    const chain = [
-      job("backup-flawed"),
-      job("backup-ptr-20261124t130500z"),
-      job("restore-20261124t130500z"),
-      job("compare-20261124t130500z"),
-    ];
-    chain.forEach((name, i) => {
-      const options = optionsOf(r, name);
-      const deps = options.dependencies ?? [];
-      if (i > 0) assert.ok(deps.includes(chain[i - 1]!), `${name} waits for ${chain[i - 1]}`);
-      for (const later of chain.slice(i + 1)) assert.ok(!deps.includes(later), `${name} before ${later}`);
-      for (const app of [`${SVC}-replicas-web`, `${SVC}-replicas-worker`])
-        assert.ok(deps.includes(app), `${name} waits until ${app} is patched (web and worker stopped)`);
-      assert.ok(deps.includes(`${SVC}-dr-access-database`) && deps.includes(`${SVC}-dr-access-storage`));
-      // pulumi up waits for a Job (see api-facts): the timeout is the dataTool.timeoutMinutes config.
-      assert.deepStrictEqual(options.customTimeouts, { create: "180m", update: "180m" });
+  const job = (step: string): string => `${SVC}-recovery-dr-inc-1-${step}`;
+  for (const [title, sets, chain] of [
+    [
+      "ptr restore: backup-flawed → backup-ptr → restore → compare",
+      [...PTR, "drPhase=restore"],
+      [
+        job("backup-flawed"),
+        job("backup-ptr-20261124t130500z"),
+        job("restore-20261124t130500z"),
+        job("compare-20261124t130500z"),
+      ],
+    ],
+    [
+      "rebuild restore: restore → compare",
+      ["drMode=rebuild", "incidentId=inc-1", "drPhase=restore"],
+      [job("restore"), job("compare")],
+    ],
+  ] as const) {
+    it(`${title}, each waiting for the one before and for replicas at 0`, async () => {
+      const r = await declare(sets);
+      chain.forEach((name, i) => {
+        const options = optionsOf(r, name);
+        const deps = options.dependencies ?? [];
+        if (i > 0) assert.ok(deps.includes(chain[i - 1]!), `${name} waits for ${chain[i - 1]}`);
+        for (const later of chain.slice(i + 1)) assert.ok(!deps.includes(later), `${name} before ${later}`);
+        for (const app of [`${SVC}-replicas-web`, `${SVC}-replicas-worker`])
+          assert.ok(deps.includes(app), `${name} waits until ${app} is patched (web and worker stopped)`);
+        assert.ok(deps.includes(`${SVC}-dr-access-database`) && deps.includes(`${SVC}-dr-access-storage`));
+        // pulumi up waits for a Job (see api-facts): the timeout is the dataTool.timeoutMinutes config.
+        assert.deepStrictEqual(options.customTimeouts, { create: "180m", update: "180m" });
+      });
     });
-  });
+  }
 
   it("the timeout of the Jobs follows dataTool.timeoutMinutes", async () => {
     const r = await declare([...PTR, "dataTool.timeoutMinutes=45"]);

@@ -54,7 +54,7 @@ const ALWAYS = [
 const job = (name: string): string => `kubernetes:batch/v1:Job ${SVC}-recovery-${name}`;
 const FLAWED = job("dr-inc-1-backup-flawed");
 const PTR_JOBS = ["backup-ptr", "restore", "compare"].map((s) => job(`dr-inc-1-${s}-20261124t130500z`));
-const REBUILD_RESTORE = job("dr-inc-1-restore");
+const REBUILD_JOBS = ["restore", "compare"].map((s) => job(`dr-inc-1-${s}`));
 const TEMP_INGRESS = `kubernetes:networking.k8s.io/v1:Ingress ${SVC}-maintenance-temporary`;
 const PTR_COPY = [
   `azure-native:dbforpostgresql:Server ${SVC}-ptr-server`,
@@ -106,7 +106,7 @@ describe("program under the mock runtime: exact resources per mode and phase", f
     [
       "rebuild restore",
       ["drMode=rebuild", "incidentId=inc-1", "drPhase=restore"],
-      [TEMP_INGRESS, REBUILD_RESTORE],
+      [TEMP_INGRESS, ...REBUILD_JOBS],
       0,
       0,
       `${SVC}-maintenance`,
@@ -115,7 +115,7 @@ describe("program under the mock runtime: exact resources per mode and phase", f
     [
       "rebuild validate",
       ["drMode=rebuild", "incidentId=inc-1", "drPhase=validate"],
-      [TEMP_INGRESS, REBUILD_RESTORE],
+      [TEMP_INGRESS, ...REBUILD_JOBS],
       2,
       1,
       `${SVC}-maintenance`,

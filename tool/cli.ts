@@ -248,12 +248,14 @@ async function runCompare(args: string[], env: Env, io: Io): Promise<number> {
       backup: ref,
       jobs,
     });
+    // The verdict stays the last line (the drill's report and a Job's log tail show it).
     io.out(
-      formatComparison(result, {
-        all: f.all,
-        leftLabel: `${connection.host}/${connection.database}`,
-        rightLabel: "backup manifest",
-      }) + `\nbackup: ${result.container}/${result.blobName}`,
+      `backup: ${result.container}/${result.blobName}\n` +
+        formatComparison(result, {
+          all: f.all,
+          leftLabel: `${connection.host}/${connection.database}`,
+          rightLabel: "backup manifest",
+        }),
     );
     return result.equal ? 0 : 1;
   }
