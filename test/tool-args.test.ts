@@ -18,7 +18,7 @@ import {
 } from "../tool/pgargs";
 import { restoreNameProblems } from "../tool/restore";
 import { quoteIdent, quoteLiteral } from "../tool/sql";
-import { blockId } from "../tool/blobio";
+import { blockId, newUploadNonce } from "../tool/blobio";
 
 const CONN: PgConnection = {
   host: "db.example",
@@ -209,11 +209,15 @@ describe("tool: connection environment", () => {
     assert.equal(quoteLiteral("a\\b"), " E'a\\\\b'");
   });
 
-  it("block ids have one length", () => {
+  it("block ids have one length and carry the upload's nonce", () => {
     assert.deepStrictEqual(
-      [blockId(0), blockId(999999)].map((b) => Buffer.from(b, "base64").toString()),
-      ["dr-data-block-000000", "dr-data-block-999999"],
+      [blockId("0123456789abcdef", 0), blockId("0123456789abcdef", 999999)].map((b) =>
+        Buffer.from(b, "base64").toString(),
+      ),
+      ["dr-data-0123456789abcdef-000000", "dr-data-0123456789abcdef-999999"],
     );
+    assert.throws(() => blockId("xyz", 0), /block id nonce "xyz": 16 hex digits/);
+    assert.notEqual(newUploadNonce(), newUploadNonce());
   });
 });
 

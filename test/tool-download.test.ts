@@ -1,11 +1,12 @@
 /**
  * The restore's download (tool/blobio.ts `downloadVerifiedTo`) against Azurite: parallel range requests handed
- * on in order, hashed as they pass, and a checksum mismatch reported before a failing sink.
+ * on in order, hashed as they pass, and a checksum mismatch reported before a failing sink; and the upload's
+ * staged blocks (`stageBlocks`), which two uploads to one blob name must not share.
  */
 import { strict as assert } from "node:assert";
 import { createHash, randomBytes } from "node:crypto";
 import { Azurite } from "../testkit/azurite";
-import { downloadVerifiedTo } from "../tool/blobio";
+import { downloadVerifiedTo, stageBlocks } from "../tool/blobio";
 import { containerClient } from "../tool/blobstore";
 import { VerificationError } from "../tool/errors";
 
@@ -92,5 +93,31 @@ describe("tool: ordered, hashed download", function () {
       (err: unknown) => err instanceof VerificationError && /truncated or replaced/.test(err.message),
     );
     assert.equal(calls, 0);
+  });
+
+  it("two uploads staging under one blob name: each commits its own bytes, never the other's", async () => {
+    // Two backups started in the same second have the same blob name. Both stage all their blocks before
+    // either commits; had they the same block ids, the second staging would replace the first's blocks and
+    // the first's commit would publish the second's bytes under the first's checksum.
+    const client = containerClient(az.store(CONTAINER)).getBlockBlobClient("same-second");
+    const first = randomBytes(3 * 4096);
+    const second = randomBytes(3 * 4096);
+    const stage = (data: Buffer) =>
+      stageBlocks(
+        client,
+        (async function* () {
+          yield data;
+        })(),
+        { blockSize: 4096, concurrency: 2 },
+      );
+    const a = await stage(first);
+    const b = await stage(second);
+    assert.notDeepStrictEqual(a.blockIds, b.blockIds);
+    await client.commitBlockList(a.blockIds, { conditions: { ifNoneMatch: "*" } });
+    const committed = await client.downloadToBuffer();
+    assert.equal(createHash("sha256").update(committed).digest("hex"), a.sha256);
+    assert.deepStrictEqual(committed, first);
+    await assert.rejects(client.commitBlockList(b.blockIds, { conditions: { ifNoneMatch: "*" } }));
+    assert.deepStrictEqual(await client.downloadToBuffer(), first);
   });
 });

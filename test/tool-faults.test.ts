@@ -12,6 +12,7 @@ import { appDataCounts, createAppData } from "../testkit/appdata";
 import { Azurite } from "../testkit/azurite";
 import { PgCluster } from "../testkit/postgres";
 import { backup } from "../tool/backup";
+import { containerClient } from "../tool/blobstore";
 import { compare } from "../tool/compare";
 import { listBackups } from "../tool/list";
 import { restore, stagingMarker } from "../tool/restore";
@@ -138,7 +139,9 @@ describe("tool: faults on real servers", function () {
     assert.deepStrictEqual(await visible("dumpdies/srv"), []);
   });
 
-  it("the backup process SIGKILLed while pg_dump streams: no blob", async () => {
+  it("the backup process SIGKILLed while pg_dump streams into staged blocks: no blob", async () => {
+    // The streamed format, so that blocks are already staged when the kill comes (the directory format
+    // uploads only after pg_dump exits): the kill lands between staging and the commit.
     const p = spawnCli([
       "backup",
       "--container",
@@ -147,17 +150,28 @@ describe("tool: faults on real servers", function () {
       "killed/srv",
       "--database",
       "big",
+      "--format",
+      "custom",
       "--compress",
       "0",
     ]);
-    await waitFor(
-      "SELECT 1 FROM pg_stat_activity WHERE application_name = 'dr-data-backup' AND query ILIKE 'COPY%' AND state = 'active'",
-      [],
-      p.alive,
-    );
+    const blobs = containerClient(az.store(CONTAINER));
+    const deadline = Date.now() + 60_000;
+    let uncommitted: string | undefined;
+    while (uncommitted === undefined) {
+      for await (const b of blobs.listBlobsFlat({ prefix: "killed/srv/", includeUncommitedBlobs: true })) {
+        uncommitted = b.name;
+      }
+      if (!p.alive()) throw new Error(`the backup ended before any block was staged:\n${p.output()}`);
+      if (Date.now() > deadline) throw new Error("no block was staged within 60 s");
+      await sleep(20);
+    }
+    const staged = await blobs.getBlockBlobClient(uncommitted).getBlockList("uncommitted");
+    assert.ok((staged.uncommittedBlocks ?? []).length > 0, "blocks were staged before the kill");
     process.kill(-p.child.pid!, "SIGKILL");
     assert.deepStrictEqual(await p.exit, { code: null, signal: "SIGKILL" });
     assert.deepStrictEqual(await visible("killed/srv"), []);
+    assert.equal(await blobs.getBlobClient(uncommitted).exists(), false, "nothing was committed");
   });
 
   it("the restore process SIGKILLed during pg_restore: live untouched; a re-run of the run id completes", async () => {

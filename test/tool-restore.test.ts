@@ -141,10 +141,14 @@ describe("tool: backup, restore, compare, list on real servers", function () {
           raced ??= other.upload("someone else's", 14);
         },
       }),
-      /committing nightly\/race\/app_20261124T020000Z \(it may already exist; backups are never overwritten\)/,
+      /committing nightly\/race\/app_20261124T020000Z \(it may already exist; backups are never overwritten\); its manifest nightly\/race\/app_20261124T020000Z\.manifest\.json was deleted/,
     );
     await raced;
     assert.equal((await other.downloadToBuffer()).toString(), "someone else's");
+    // The manifest, committed before the dump, does not stay behind naming a dump that is not this backup's.
+    const left: string[] = [];
+    for await (const b of containerClient(store).listBlobsFlat({ prefix: "nightly/race/" })) left.push(b.name);
+    assert.deepStrictEqual(left, [name]);
   });
 
   it("known answer: seed, back up, damage, restore → exactly the seeded rows, equal to the copy", async () => {

@@ -180,6 +180,7 @@ export async function backup(o: BackupOptions): Promise<BackupResult> {
 
     let manifestBlobName: string | undefined;
     let manifestSha256: string | undefined;
+    let manifestEtag: string | undefined;
     if (taker !== undefined) {
       const failed = await tables;
       if (failed !== undefined) {
@@ -201,10 +202,12 @@ export async function backup(o: BackupOptions): Promise<BackupResult> {
       manifestSha256 = sha256Hex(bytes);
       manifestBlobName = backupManifestBlobName(blobName);
       try {
-        await container.getBlockBlobClient(manifestBlobName).upload(bytes, bytes.length, {
-          conditions: { ifNoneMatch: "*" },
-          blobHTTPHeaders: { blobContentType: "application/json" },
-        });
+        manifestEtag = (
+          await container.getBlockBlobClient(manifestBlobName).upload(bytes, bytes.length, {
+            conditions: { ifNoneMatch: "*" },
+            blobHTTPHeaders: { blobContentType: "application/json" },
+          })
+        ).etag;
       } catch (cause) {
         throw new Error(`committing the manifest ${manifestBlobName} failed; the backup was not committed`, {
           cause,
@@ -235,9 +238,22 @@ export async function backup(o: BackupOptions): Promise<BackupResult> {
         blobHTTPHeaders: { blobContentType: "application/octet-stream" },
       });
     } catch (cause) {
-      throw new Error(`committing ${blobName} (it may already exist; backups are never overwritten)`, {
-        cause,
-      });
+      // The manifest was committed first and would otherwise stay, naming a dump that does not exist (or
+      // another writer's). Deleted only if it is still the one written here (ETag).
+      let orphan = "";
+      if (manifestBlobName !== undefined) {
+        orphan = await container
+          .getBlobClient(manifestBlobName)
+          .delete({ conditions: { ifMatch: manifestEtag } })
+          .then(
+            () => `; its manifest ${manifestBlobName} was deleted`,
+            (e: unknown) => `; its manifest ${manifestBlobName} could not be deleted (${String(e)})`,
+          );
+      }
+      throw new Error(
+        `committing ${blobName} (it may already exist; backups are never overwritten)${orphan}`,
+        { cause },
+      );
     }
     const props = await blob.getProperties();
     if (props.contentLength !== staged.size) {

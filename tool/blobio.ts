@@ -10,7 +10,7 @@
  * Download fetches ranges in parallel and hands them on in order (to a file, or straight into `tar -x`), hashing
  * as they pass: the bytes are read once.
  */
-import { createHash } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { open } from "node:fs/promises";
 import type { Writable } from "node:stream";
@@ -29,11 +29,23 @@ export interface StageOptions {
   /** Blocks in flight at once. */
   readonly concurrency: number;
   readonly onBytes?: ((n: number) => void) | undefined;
+  /** This upload's block id nonce (`newUploadNonce()`, the default): tests pin it. */
+  readonly nonce?: string | undefined;
 }
 
-/** Block ids must all have the same length: a zero-padded counter, base64-encoded. */
-export function blockId(index: number): string {
-  return Buffer.from(`dr-data-block-${String(index).padStart(6, "0")}`).toString("base64");
+/**
+ * Block ids must all have the same length: the upload's nonce and a zero-padded counter, base64-encoded. The
+ * nonce keeps two uploads to the same blob name (two backups started in the same second) from staging over
+ * each other's uncommitted blocks: each commits only its own ids, and the second commit fails `If-None-Match`.
+ */
+export function blockId(nonce: string, index: number): string {
+  if (!/^[0-9a-f]{16}$/.test(nonce))
+    throw new Error(`block id nonce ${JSON.stringify(nonce)}: 16 hex digits`);
+  return Buffer.from(`dr-data-${nonce}-${String(index).padStart(6, "0")}`).toString("base64");
+}
+
+export function newUploadNonce(): string {
+  return randomBytes(8).toString("hex");
 }
 
 /** Stages `source` as blocks of `blockSize` bytes; throws on the first failed block (after the others settle). */
@@ -45,6 +57,7 @@ export async function stageBlocks(
   if (!(o.blockSize >= 1) || !(o.concurrency >= 1)) throw new Error("block size and concurrency must be ≥ 1");
   const hash = createHash("sha256");
   const blockIds: string[] = [];
+  const nonce = o.nonce ?? newUploadNonce();
   const inflight = new Set<Promise<void>>();
   let failure: { error: unknown } | undefined;
   let size = 0;
@@ -52,7 +65,7 @@ export async function stageBlocks(
   let filled = 0;
 
   const stage = async (data: Buffer): Promise<void> => {
-    const id = blockId(blockIds.length);
+    const id = blockId(nonce, blockIds.length);
     blockIds.push(id);
     const p: Promise<void> = blob.stageBlock(id, data, data.length).then(
       () => {
