@@ -147,7 +147,8 @@ describe("tool: backup, restore, compare, list on real servers", function () {
     assert.equal((await other.downloadToBuffer()).toString(), "someone else's");
     // The manifest, committed before the dump, does not stay behind naming a dump that is not this backup's.
     const left: string[] = [];
-    for await (const b of containerClient(store).listBlobsFlat({ prefix: "nightly/race/" })) left.push(b.name);
+    for await (const b of containerClient(store).listBlobsFlat({ prefix: "nightly/race/" }))
+      left.push(b.name);
     assert.deepStrictEqual(left, [name]);
   });
 
