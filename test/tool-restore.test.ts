@@ -400,7 +400,9 @@ describe("tool: backup, restore, compare, list on real servers", function () {
     });
 
     it("a staging database the tool did not create is refused, not dropped", async () => {
+      // Unmarked and holding a table: not an empty database a killed run left unmarked.
       await pg.query("CREATE DATABASE app_restore_bad_5");
+      await pg.query("CREATE TABLE keep (x int)", [], "app_restore_bad_5");
       await assert.rejects(
         restore(restoreOptions({ from: { blob: nightly }, runId: "bad-5" })),
         /app_restore_bad_5 exists and was not created by run bad-5 of this tool; not touching it/,

@@ -42,6 +42,7 @@ import { childEnv, pgRestoreArgv, pgRestoreListArgv } from "./pgargs";
 import { binPath, describeExit, run, start } from "./proc";
 import { formatBytes, formatSeconds, Progress, stderrLog, type Log } from "./progress";
 import { quoteIdent, quoteLiteral } from "./sql";
+import { propertyDifferences, propertyStatements, readDatabaseProperties } from "./database-properties";
 
 export type RestoreSource = { readonly blob: string } | { readonly latestUnder: string };
 
@@ -231,6 +232,15 @@ export async function restore(o: RestoreOptions): Promise<RestoreResult> {
     // 2. Idempotency.
     const done = await readRestoreRecord(maint, database, o.runId);
     if (done.exists) {
+      // Done means done *with this backup*: a run id that restored another blob must not report success
+      // while the database holds something other than what was asked for.
+      if (done.record !== undefined && done.record.blob !== blobName) {
+        throw new VerificationError(
+          `run ${o.runId} already restored ${done.record.container}/${done.record.blob} into ${database} ` +
+            `(${before} exists); ${container.containerName}/${blobName} was asked for: restoring a different ` +
+            `backup needs a new run id`,
+        );
+      }
       log(`restore: run ${o.runId} already completed (${before} exists); nothing to do`);
       return {
         status: "already-completed",
@@ -239,6 +249,14 @@ export async function restore(o: RestoreOptions): Promise<RestoreResult> {
         beforeDatabase: before,
         blobName: done.record?.blob,
       };
+    }
+    // Can this login do the swap at all? Found out now, not after the download and pg_restore.
+    const denied = await swapPermissionProblems(maint, database);
+    if (denied.length > 0) {
+      throw new Error(
+        `restore into ${database} on ${o.connection.host} as ${o.connection.user} cannot complete, nothing ` +
+          `was done: ${denied.join("; ")}`,
+      );
     }
     log(
       `restore: ${container.containerName}/${blobName} (${formatBytes(meta.size)}, ${meta.database} from ` +
@@ -301,7 +319,12 @@ export async function restore(o: RestoreOptions): Promise<RestoreResult> {
     const live = await databaseInfo(maint, database);
     const leftover = await databaseInfo(maint, staging);
     if (leftover !== undefined) {
-      if (leftover.comment !== stagingMarker(o.runId)) {
+      const ours =
+        leftover.comment === stagingMarker(o.runId) ||
+        // A kill between CREATE DATABASE and its COMMENT (two statements: CREATE DATABASE cannot run in a
+        // transaction) leaves it unmarked; it is ours if it is still empty and owned by this login.
+        (leftover.comment === null && (await isEmptyOwnDatabase(maint, o.connection, staging)));
+      if (!ours) {
         throw new Error(
           `${staging} exists and was not created by run ${o.runId} of this tool; not touching it`,
         );
@@ -517,8 +540,22 @@ async function swap(
         "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = ANY($1) AND pid <> pg_backend_pid()",
         [[n.database, n.staging]],
       );
+      // The live database's owner, privileges and settings, which the dump does not carry, go to the staging
+      // database in the same transaction (tool/database-properties.ts).
+      const properties = await readDatabaseProperties(maint, n.database);
+      const stagingOwner = (await readDatabaseProperties(maint, n.staging)).owner;
+      for (const sql of propertyStatements(n.staging, properties, stagingOwner)) await maint.query(sql);
       await maint.query(`ALTER DATABASE ${quoteIdent(n.database)} RENAME TO ${quoteIdent(n.before)}`);
       await maint.query(`ALTER DATABASE ${quoteIdent(n.staging)} RENAME TO ${quoteIdent(n.database)}`);
+      const differences = propertyDifferences(
+        await readDatabaseProperties(maint, n.before),
+        await readDatabaseProperties(maint, n.database),
+      );
+      if (differences.length > 0) {
+        throw new VerificationError(
+          `the restored database would not have the properties of the one it replaces: ${differences.join("; ")}`,
+        );
+      }
       await maint.query(
         `COMMENT ON DATABASE ${quoteIdent(n.database)} IS ${n.comment === null ? "NULL" : quoteLiteral(n.comment)}`,
       );
@@ -536,4 +573,72 @@ async function swap(
       await new Promise((r) => setTimeout(r, 1000));
     }
   }
+}
+
+/**
+ * What stops this login from completing a restore into `database`: creating the staging database needs
+ * CREATEDB; renaming the live database needs its ownership (membership of its owner role, with inherit); giving
+ * the staging database the live one's owner needs membership of that role; copying per-role settings
+ * (`ALTER ROLE … IN DATABASE`) needs CREATEROLE. A superuser may do all of it.
+ */
+export async function swapPermissionProblems(c: Client, database: string): Promise<string[]> {
+  const r = await c.query<{
+    me: string;
+    superuser: boolean;
+    createdb: boolean;
+    createrole: boolean;
+    owner: string | null;
+    owns: boolean | null;
+    member: boolean | null;
+    role_settings: boolean | null;
+  }>(
+    `SELECT current_user AS me, r.rolsuper AS superuser, r.rolcreatedb AS createdb, r.rolcreaterole AS createrole,
+            pg_get_userbyid(d.datdba) AS owner,
+            pg_has_role(current_user, d.datdba, 'USAGE') AS owns,
+            pg_has_role(current_user, d.datdba, 'MEMBER') AS member,
+            EXISTS (SELECT 1 FROM pg_db_role_setting s
+                     WHERE s.setdatabase = d.oid AND s.setrole <> 0 AND s.setrole <> r.oid) AS role_settings
+       FROM pg_roles r LEFT JOIN pg_database d ON d.datname = $1
+      WHERE r.rolname = current_user`,
+    [database],
+  );
+  const x = r.rows[0];
+  if (x === undefined) return ["the current role is not in pg_roles"];
+  if (x.superuser) return [];
+  const problems: string[] = [];
+  if (!x.createdb) problems.push(`${x.me} lacks CREATEDB (the staging database cannot be created)`);
+  if (x.owner !== null) {
+    if (x.owns !== true || x.member !== true) {
+      problems.push(
+        `${database} is owned by ${x.owner}, and ${x.me} is not a member of that role (with inherit): ` +
+          `it could not rename ${database} nor give the restored database the same owner`,
+      );
+    }
+    if (x.role_settings === true && !x.createrole) {
+      problems.push(
+        `${database} has per-role settings (ALTER ROLE … IN DATABASE) that ${x.me} cannot copy without CREATEROLE`,
+      );
+    }
+  }
+  return problems;
+}
+
+/** An unmarked database this login owns with no relations of its own in it: a staging database killed unmarked. */
+async function isEmptyOwnDatabase(maint: Client, conn: PgConnection, name: string): Promise<boolean> {
+  const owned = await maint.query<{ ok: boolean }>(
+    "SELECT datdba = (SELECT oid FROM pg_roles WHERE rolname = current_user) AS ok FROM pg_database WHERE datname = $1",
+    [name],
+  );
+  if (owned.rows[0]?.ok !== true) return false;
+  return withClient(
+    withDatabase(conn, name),
+    async (c) =>
+      (
+        await c.query<{ n: string }>(
+          `SELECT count(*) AS n FROM pg_class c JOIN pg_namespace s ON s.oid = c.relnamespace
+            WHERE s.nspname NOT IN ('pg_catalog', 'information_schema') AND s.nspname NOT LIKE 'pg_toast%'`,
+        )
+      ).rows[0]!.n === "0",
+    "dr-data-restore",
+  );
 }

@@ -1,0 +1,190 @@
+/**
+ * Database-level properties that pg_dump (without `--create`) does not carry and a restore into a new database
+ * would otherwise lose: the owner, the access privileges (`GRANT … ON DATABASE`, e.g. CONNECT revoked from
+ * PUBLIC) and the settings made with `ALTER DATABASE … SET` and `ALTER ROLE … IN DATABASE … SET` (an app's
+ * `search_path`, a `statement_timeout`). restore.ts copies them from the database being replaced onto the
+ * staging database inside the swap's transaction and checks the copy is exact before it commits.
+ *
+ * Settings are rebuilt the way pg_dump does (`makeAlterConfigCommand`): the value as one literal, except for
+ * the list-valued settings whose elements are quoted one by one, so `search_path = app, "my schema"` comes back
+ * as it was and never as one schema named `app, "my schema"`.
+ */
+import type { Client } from "pg";
+import { quoteIdent, quoteLiteral } from "./sql";
+
+export interface DatabaseGrant {
+  /** undefined: PUBLIC. */
+  readonly grantee: string | undefined;
+  readonly privilege: "CREATE" | "CONNECT" | "TEMPORARY";
+  readonly grantable: boolean;
+}
+
+export interface DatabaseSetting {
+  /** undefined: the database's own setting (`ALTER DATABASE … SET`); else `ALTER ROLE role IN DATABASE`. */
+  readonly role: string | undefined;
+  /** As stored in pg_db_role_setting: `name=value`. */
+  readonly setting: string;
+}
+
+export interface DatabaseProperties {
+  readonly owner: string;
+  /** undefined: the default privileges (datacl is NULL). */
+  readonly grants: readonly DatabaseGrant[] | undefined;
+  readonly settings: readonly DatabaseSetting[];
+}
+
+const PRIVILEGES = new Set(["CREATE", "CONNECT", "TEMPORARY"]);
+
+/** Settings whose values are lists of quoted elements (PostgreSQL's GUC_LIST_QUOTE; pg_dump's own list). */
+const LIST_QUOTE_SETTINGS = new Set([
+  "local_preload_libraries",
+  "search_path",
+  "session_preload_libraries",
+  "shared_preload_libraries",
+  "temp_tablespaces",
+  "unix_socket_directories",
+]);
+
+const SETTING_NAME = /^[A-Za-z_][A-Za-z0-9_$]*(?:\.[A-Za-z_][A-Za-z0-9_$]*)*$/;
+
+export async function readDatabaseProperties(c: Client, database: string): Promise<DatabaseProperties> {
+  const d = await c.query<{ owner: string; has_acl: boolean }>(
+    "SELECT pg_get_userbyid(datdba) AS owner, datacl IS NOT NULL AS has_acl FROM pg_database WHERE datname = $1",
+    [database],
+  );
+  const row = d.rows[0];
+  if (row === undefined) throw new Error(`database ${database} does not exist`);
+  let grants: DatabaseGrant[] | undefined;
+  if (row.has_acl) {
+    const g = await c.query<{ grantee: string | null; privilege: string; grantable: boolean }>(
+      `SELECT CASE WHEN a.grantee = 0 THEN NULL ELSE pg_get_userbyid(a.grantee) END AS grantee,
+              a.privilege_type AS privilege, a.is_grantable AS grantable
+         FROM pg_database d, aclexplode(d.datacl) a WHERE d.datname = $1`,
+      [database],
+    );
+    grants = g.rows.map((x) => {
+      if (!PRIVILEGES.has(x.privilege)) throw new Error(`unexpected database privilege ${x.privilege}`);
+      return {
+        grantee: x.grantee ?? undefined,
+        privilege: x.privilege as DatabaseGrant["privilege"],
+        grantable: x.grantable,
+      };
+    });
+  }
+  const s = await c.query<{ role: string | null; config: string[] | null }>(
+    `SELECT CASE WHEN s.setrole = 0 THEN NULL ELSE pg_get_userbyid(s.setrole) END AS role, s.setconfig AS config
+       FROM pg_db_role_setting s JOIN pg_database d ON d.oid = s.setdatabase WHERE d.datname = $1`,
+    [database],
+  );
+  const settings = s.rows.flatMap((x) =>
+    (x.config ?? []).map((setting) => ({ role: x.role ?? undefined, setting })),
+  );
+  return { owner: row.owner, grants, settings };
+}
+
+/** Splits a stored list value (`app, "my schema"`) into its elements, like PostgreSQL's SplitGUCList. */
+export function splitSettingList(value: string): string[] {
+  const out: string[] = [];
+  let i = 0;
+  const n = value.length;
+  const skipSpace = () => {
+    while (i < n && /\s/.test(value[i]!)) i++;
+  };
+  skipSpace();
+  if (i === n) return out;
+  for (;;) {
+    let element = "";
+    if (value[i] === '"') {
+      i++;
+      for (;;) {
+        if (i >= n) throw new Error(`unterminated quoted element in ${JSON.stringify(value)}`);
+        if (value[i] === '"') {
+          if (value[i + 1] === '"') {
+            element += '"';
+            i += 2;
+            continue;
+          }
+          i++;
+          break;
+        }
+        element += value[i]!;
+        i++;
+      }
+    } else {
+      while (i < n && value[i] !== "," && !/\s/.test(value[i]!)) element += value[i++]!;
+      if (element === "") throw new Error(`empty element in ${JSON.stringify(value)}`);
+    }
+    out.push(element);
+    skipSpace();
+    if (i === n) return out;
+    if (value[i] !== ",") throw new Error(`expected a comma in ${JSON.stringify(value)} at ${i}`);
+    i++;
+    skipSpace();
+  }
+}
+
+/** `name = 'value'` (or `name = 'a', 'b'` for list settings) from a stored `name=value`. */
+export function settingAssignment(stored: string): string {
+  const eq = stored.indexOf("=");
+  if (eq <= 0) throw new Error(`database setting ${JSON.stringify(stored)} is not name=value`);
+  const name = stored.slice(0, eq);
+  const value = stored.slice(eq + 1);
+  if (!SETTING_NAME.test(name)) throw new Error(`database setting name ${JSON.stringify(name)}`);
+  if (LIST_QUOTE_SETTINGS.has(name.toLowerCase())) {
+    const elements = splitSettingList(value);
+    return `${name} = ${elements.length === 0 ? "''" : elements.map(quoteLiteral).join(", ")}`;
+  }
+  return `${name} = ${quoteLiteral(value)}`;
+}
+
+/** The statements that give `target` the properties `p` (run on a fresh database owned by the caller). */
+export function propertyStatements(target: string, p: DatabaseProperties, targetOwner: string): string[] {
+  const db = quoteIdent(target);
+  const sql: string[] = [];
+  if (p.owner !== targetOwner) sql.push(`ALTER DATABASE ${db} OWNER TO ${quoteIdent(p.owner)}`);
+  if (p.grants !== undefined) {
+    // From the default (owner: all; PUBLIC: CONNECT, TEMPORARY) to exactly the recorded list.
+    sql.push(
+      `REVOKE ALL ON DATABASE ${db} FROM PUBLIC`,
+      `REVOKE ALL ON DATABASE ${db} FROM ${quoteIdent(p.owner)}`,
+    );
+    for (const g of p.grants) {
+      const to = g.grantee === undefined ? "PUBLIC" : quoteIdent(g.grantee);
+      sql.push(`GRANT ${g.privilege} ON DATABASE ${db} TO ${to}${g.grantable ? " WITH GRANT OPTION" : ""}`);
+    }
+  }
+  for (const s of p.settings) {
+    const assignment = settingAssignment(s.setting);
+    sql.push(
+      s.role === undefined
+        ? `ALTER DATABASE ${db} SET ${assignment}`
+        : `ALTER ROLE ${quoteIdent(s.role)} IN DATABASE ${db} SET ${assignment}`,
+    );
+  }
+  return sql;
+}
+
+/** What differs between two databases' properties (empty: the same), compared as sets. */
+export function propertyDifferences(expected: DatabaseProperties, actual: DatabaseProperties): string[] {
+  const problems: string[] = [];
+  if (expected.owner !== actual.owner) problems.push(`owner ${actual.owner}, expected ${expected.owner}`);
+  const grants = (p: DatabaseProperties) =>
+    p.grants === undefined
+      ? "default"
+      : p.grants
+          .map((g) => `${g.grantee ?? "PUBLIC"}:${g.privilege}${g.grantable ? "*" : ""}`)
+          .sort()
+          .join(",");
+  if (grants(expected) !== grants(actual)) {
+    problems.push(`privileges ${grants(actual)}, expected ${grants(expected)}`);
+  }
+  const settings = (p: DatabaseProperties) =>
+    p.settings
+      .map((s) => `${s.role ?? "(database)"}:${s.setting}`)
+      .sort()
+      .join("; ");
+  if (settings(expected) !== settings(actual)) {
+    problems.push(`settings [${settings(actual)}], expected [${settings(expected)}]`);
+  }
+  return problems;
+}
