@@ -5,6 +5,7 @@
  */
 import { strict as assert } from "node:assert";
 import { createHash, randomBytes } from "node:crypto";
+import { Readable } from "node:stream";
 import { Azurite } from "../testkit/azurite";
 import { downloadVerifiedTo, stageBlocks } from "../tool/blobio";
 import { containerClient } from "../tool/blobstore";
@@ -103,13 +104,7 @@ describe("tool: ordered, hashed download", function () {
     const first = randomBytes(3 * 4096);
     const second = randomBytes(3 * 4096);
     const stage = (data: Buffer) =>
-      stageBlocks(
-        client,
-        (async function* () {
-          yield data;
-        })(),
-        { blockSize: 4096, concurrency: 2 },
-      );
+      stageBlocks(client, Readable.from([data]), { blockSize: 4096, concurrency: 2 });
     const a = await stage(first);
     const b = await stage(second);
     assert.notDeepStrictEqual(a.blockIds, b.blockIds);
