@@ -27,6 +27,7 @@ import { Azurite } from "../testkit/azurite";
 import { PgCluster } from "../testkit/postgres";
 import { PTR_MIN_AGE, azureUtc, resolveRestoreTime } from "../time";
 import { listBackups } from "../tool/list";
+import { quoteIdent } from "../tool/sql";
 import type { Declared, DeclaredJob } from "./declared";
 import { formatLevers, OperatorStack } from "./declared";
 import { localJob, runLocalJob, type LocalTargets } from "./jobs";
@@ -370,13 +371,12 @@ async function setUp(
   ctx.cleanup.add(() => az.stop());
   ctx.azurite = az;
   await az.createContainer(baseline.container);
-  for (const name of baseline.liveDatabases)
-    await live.query(`CREATE DATABASE "${name.replace(/"/g, '""')}"`);
+  for (const name of baseline.liveDatabases) await live.query(`CREATE DATABASE ${quoteIdent(name)}`);
   ctx.servers.set(baseline.liveServerFqdn, live);
   s.notes.push(
     `live server ${baseline.liveServerName} = PostgreSQL on 127.0.0.1:${live.port}` +
       (o.walArchiveDir === undefined ? "" : " with WAL archiving") +
-      `, admin ${user}, databases ${baseline.liveDatabases.join(", ")}; storage container ${baseline.container} on Azurite`,
+      `, admin ${user}, databases ${baseline.liveDatabases.join(", ")}; storage container ${baseline.container} on Azurite at 127.0.0.1:${az.port}`,
   );
   const workload = new Workload(live.connection(db));
   const seed = seedCounts(ctx.o.rows);
@@ -596,7 +596,7 @@ async function rebuildScenario(ctx: Context, id: string, baseline: Declared): Pr
       );
     }
     rebuilt = await ctx.startServer(adminLogin(d));
-    for (const name of d.liveDatabases) await rebuilt.query(`CREATE DATABASE "${name.replace(/"/g, '""')}"`);
+    for (const name of d.liveDatabases) await rebuilt.query(`CREATE DATABASE ${quoteIdent(name)}`);
     ctx.servers.set(d.liveServerFqdn, rebuilt);
     s.notes.push(
       `program declares ${d.liveServerName} with createMode Create: a new empty PostgreSQL on 127.0.0.1:${rebuilt.port} ` +

@@ -34,7 +34,7 @@ function stageCounts(r: DrillResult, label: string): Readonly<Record<string, num
   return s.counts;
 }
 
-/** The ports of the servers the drill started, from its notes ("… on 127.0.0.1:PORT …"). */
+/** The ports of the servers (PostgreSQL, Azurite) the drill started, from its notes ("… 127.0.0.1:PORT …"). */
 function serverPorts(r: DrillResult): number[] {
   const ports: number[] = [];
   for (const s of r.steps)
@@ -107,9 +107,9 @@ describe("drill: both runbook scenarios on small data", function () {
     assert.match(text, /Recovery time \| [\d.]+ s in total/);
     assert.match(text, /replicas web 0, worker 0 · maintenance on · approvers 6/);
 
-    // Everything the drill started is stopped.
+    // Everything the drill started is stopped: the live server, the PTR copy and Azurite.
     const ports = serverPorts(result);
-    assert.equal(ports.length, 2);
+    assert.equal(ports.length, 3);
     for (const port of ports)
       assert.equal(await canConnect(port), false, `port ${port} still accepts connections`);
   });
@@ -135,6 +135,8 @@ describe("drill: both runbook scenarios on small data", function () {
     assert.match(text, /\*\*PASS\*\*/);
     assert.match(text, /createMode Create/);
     assert.ok(text.includes("| Rows recovered | 600 |"));
+    // The live server, the rebuilt one and Azurite: all stopped.
+    assert.equal(serverPorts(result).length, 3);
     for (const port of serverPorts(result)) assert.equal(await canConnect(port), false);
   });
 
@@ -161,8 +163,9 @@ describe("drill: both runbook scenarios on small data", function () {
     assert.match(text, /\*\*FAILED\*\* Nightly backup/);
     assert.equal(r.result?.recoveredRows, undefined);
     assert.ok(r.result);
+    // The live server and Azurite, stopped although the drill failed.
     const ports = serverPorts(r.result);
-    assert.equal(ports.length, 1);
+    assert.equal(ports.length, 2);
     for (const port of ports) assert.equal(await canConnect(port), false);
   });
 
