@@ -16,12 +16,13 @@
  * manifest blob `<name>.manifest.json` is committed (`If-None-Match: *`) before the dump's block list, and the
  * dump's metadata records its sha256.
  */
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readdir, rm, stat } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import type { Readable } from "node:stream";
 import { backupBlobName, backupManifestBlobName } from "../naming";
 import { stageBlocks } from "./blobio";
+import { latestBackup, listBackups, type BackupEntry } from "./list";
 import { containerClient, type BlobStoreSettings } from "./blobstore";
 import { withClient, type PgConnection } from "./connection";
 import { UsageError } from "./errors";
@@ -29,7 +30,7 @@ import { ManifestTaker, MANIFEST_VERSION, serializeManifest, sha256Hex } from ".
 import { toBlobMetadata, type BackupMetadata } from "./metadata";
 import { childEnv, COMPRESS_PATTERN, pgDumpArgv, type DumpFormat } from "./pgargs";
 import { binPath, describeExit, run, start } from "./proc";
-import { Progress, stderrLog, type Log } from "./progress";
+import { formatBytes, Progress, stderrLog, type Log, type ProgressTotal } from "./progress";
 
 export interface BackupOptions {
   /** The source server and database to dump. */
@@ -115,7 +116,19 @@ export async function backup(o: BackupOptions): Promise<BackupResult> {
     `backup: ${conn.database} on ${conn.host} (PostgreSQL ${serverVersion}) → ${container.containerName}/${blobName}`,
   );
 
-  const progress = new Progress("backup: uploaded", log);
+  // The previous backup of this database under the prefix gives an estimate of this one's size (and so an
+  // ETA) while nothing else can: pg_dump does not know its output size in advance.
+  const previous = await previousBackup(o.store, o.prefix, conn.database).catch((cause: unknown) => {
+    log(`backup: no size estimate (listing ${o.prefix} failed: ${String(cause)})`);
+    return undefined;
+  });
+  const estimate =
+    previous === undefined
+      ? undefined
+      : { bytes: previous.size, estimatedFrom: `the previous backup ${previous.name}` };
+  // Streamed (custom) format: the upload is the dump, estimated. Directory format: the upload starts once the
+  // dump is complete, and its exact size is then set (dumpDirectoryAndStage).
+  const progress = new Progress("backup: uploaded", log, format === "custom" ? estimate : undefined);
   const stageOptions = {
     blockSize: o.blockSize ?? DEFAULT_BLOCK_SIZE,
     concurrency: o.uploadConcurrency ?? 4,
@@ -172,6 +185,8 @@ export async function backup(o: BackupOptions): Promise<BackupResult> {
         log,
         blob,
         stageOptions,
+        progress,
+        estimate,
       });
     }
     progress.done();
@@ -279,12 +294,26 @@ async function dumpDirectoryAndStage(
     log: Log;
     blob: Parameters<typeof stageBlocks>[0];
     stageOptions: Parameters<typeof stageBlocks>[2];
+    progress: Progress;
+    estimate: ProgressTotal | undefined;
   },
 ) {
   const tmp = await mkdtemp(path.join(o.workDir ?? os.tmpdir(), "dr-data-backup-"));
   try {
     const dir = path.join(tmp, "dump");
     const t0 = Date.now();
+    // pg_dump -Fd says nothing while it runs: every 5 s, what it has written so far.
+    const dumping = new Progress("backup: pg_dump written", x.log, x.estimate, 0);
+    let written = 0;
+    const heartbeat = setInterval(() => {
+      directoryBytes(dir).then(
+        (n) => {
+          dumping.add(n - written);
+          written = n;
+        },
+        () => undefined, // the directory does not exist yet
+      );
+    }, 5000);
     try {
       await run(
         x.pgDump,
@@ -300,8 +329,14 @@ async function dumpDirectoryAndStage(
       );
     } catch (cause) {
       throw new Error(`backup of ${o.connection.database} failed, nothing committed`, { cause });
+    } finally {
+      clearInterval(heartbeat);
     }
-    x.log(`backup: pg_dump -Fd -j ${x.jobs} done in ${((Date.now() - t0) / 1000).toFixed(1)} s; uploading`);
+    const size = await tarSize(dir);
+    x.log(
+      `backup: pg_dump -Fd -j ${x.jobs} done in ${((Date.now() - t0) / 1000).toFixed(1)} s; uploading ${formatBytes(size)}`,
+    );
+    x.progress.setTotal({ bytes: size });
     const tar = start("tar", ["-cf", "-", "-C", dir, "."], { env: x.env, stdout: "pipe" });
     let staged;
     try {
@@ -318,4 +353,38 @@ async function dumpDirectoryAndStage(
   } finally {
     await rm(tmp, { recursive: true, force: true });
   }
+}
+
+/** The newest complete backup of `database` under `prefix`, if any. */
+async function previousBackup(
+  store: BlobStoreSettings,
+  prefix: string,
+  database: string,
+): Promise<BackupEntry | undefined> {
+  return latestBackup(await listBackups({ store, prefix, database }), database);
+}
+
+/** Bytes of the regular files directly in `dir` (pg_dump -Fd writes a flat directory). */
+export async function directoryBytes(dir: string): Promise<number> {
+  let n = 0;
+  for (const e of await readdir(dir, { withFileTypes: true })) {
+    if (e.isFile()) n += (await stat(path.join(dir, e.name))).size;
+  }
+  return n;
+}
+
+/**
+ * The length of `tar -cf - -C dir .` for a flat directory with short names (pg_dump -Fd's): a 512-byte header
+ * for `./` and for each file, each file's data padded to 512, two zero blocks, the whole padded to tar's
+ * default record of 20 blocks (10240 bytes).
+ */
+export async function tarSize(dir: string): Promise<number> {
+  let n = 512;
+  for (const e of await readdir(dir, { withFileTypes: true })) {
+    if (!e.isFile()) throw new Error(`${dir}: ${e.name} is not a regular file`);
+    const size = (await stat(path.join(dir, e.name))).size;
+    n += 512 + Math.ceil(size / 512) * 512;
+  }
+  n += 1024;
+  return Math.ceil(n / 10240) * 10240;
 }

@@ -1,8 +1,12 @@
 /**
  * `compare`: two databases, table by table — row counts and a content checksum — and sequence values.
  *
- * The checksum of a table is the sum, over its rows, of the md5 of the row's text (two 64-bit halves summed
- * separately as numeric, so they cannot overflow): independent of row order, so it needs no sort, no primary
+ * The checksum of a table is the sum, over its rows, of a 64-bit hash of the row's text (`hashtextextended`,
+ * the hash PostgreSQL's hash partitioning relies on, so stable across versions; summed as numeric, so it
+ * cannot overflow). It replaced an md5 split into two 64-bit halves, which measured 2.5–3× slower (the md5,
+ * the bit-string conversions and two numeric sums per row) and made a backup's manifest cost more than the
+ * dump itself. Random changes go undetected with probability about 2⁻⁶⁴ per table; it is a check against
+ * accidents, not against an adversary. Independent of row order, so it needs no sort, no primary
  * key and no collation agreement between the servers, and it streams (an ordered `string_agg` would hit the
  * 1 GB text limit on a large table). Both sides format rows identically because each session pins TimeZone,
  * DateStyle, IntervalStyle, extra_float_digits and bytea_output. Each side is read in one snapshot shared by
@@ -164,14 +168,12 @@ export async function summarize(c: Client, rel: Relation): Promise<RelationSumma
       checksum: row.called ? row.v : `${row.v}/not called`,
     };
   }
-  const r = await c.query<{ n: string; a: string; b: string }>(
-    `SELECT count(*)::text AS n,
-            coalesce(sum(('x' || substr(h, 1, 16))::bit(64)::bigint), 0)::text AS a,
-            coalesce(sum(('x' || substr(h, 17, 16))::bit(64)::bigint), 0)::text AS b
-       FROM (SELECT md5(ROW(r.*)::text) AS h FROM ONLY ${q} AS r) AS q`,
+  const r = await c.query<{ n: string; h: string }>(
+    `SELECT count(*)::text AS n, coalesce(sum(hashtextextended(ROW(r.*)::text, 0)), 0)::text AS h
+       FROM ONLY ${q} AS r`,
   );
   const row = r.rows[0]!;
-  const checksum = createHash("md5").update(`${row.n}:${row.a}:${row.b}`).digest("hex");
+  const checksum = createHash("md5").update(`${row.n}:${row.h}`).digest("hex");
   return { kind: rel.kind, columns: rel.columns, rows: Number(row.n), checksum };
 }
 

@@ -23,7 +23,8 @@ import type { CompareResult, RelationComparison } from "./compare";
 import type { PgConnection } from "./connection";
 import { VerificationError } from "./errors";
 
-export const MANIFEST_VERSION = "dr-data-manifest/1";
+/** /2: table checksums by hashtextextended (tool/compare.ts); a /1 manifest's md5 sums are not comparable. */
+export const MANIFEST_VERSION = "dr-data-manifest/2";
 
 export interface ManifestRelation {
   /** `schema.name` */

@@ -25,18 +25,35 @@ export function formatSeconds(s: number): string {
   return `${m} min ${Math.round(s - m * 60)} s`;
 }
 
+/** What the total of a `Progress` is: exact, or an estimate (then the line says `≈` and what it is from). */
+export interface ProgressTotal {
+  readonly bytes: number;
+  /** e.g. `"the previous backup"`; undefined: exact. */
+  readonly estimatedFrom?: string | undefined;
+}
+
 /** Counts bytes and logs at most every `intervalMs`, plus a final line from `done()`. */
 export class Progress {
   private bytes = 0;
-  private readonly started = Date.now();
+  private started = Date.now();
   private lastLog = Date.now();
+  private total: ProgressTotal | undefined;
 
   constructor(
     private readonly label: string,
     private readonly log: Log,
-    private readonly total?: number,
+    total?: number | ProgressTotal,
     private readonly intervalMs = 2000,
-  ) {}
+  ) {
+    this.total = typeof total === "number" ? { bytes: total } : total;
+  }
+
+  /** A total learnt later (e.g. once a dump directory is complete); the rate restarts from here. */
+  setTotal(total: ProgressTotal): void {
+    this.total = total;
+    this.started = Date.now();
+    this.bytes = 0;
+  }
 
   add(n: number): void {
     this.bytes += n;
@@ -59,11 +76,16 @@ export class Progress {
     const secs = Math.max((now - this.started) / 1000, 1e-3);
     const rate = this.bytes / secs;
     let text = `${this.label}: ${formatBytes(this.bytes)}`;
-    if (this.total !== undefined && this.total > 0) {
-      const pct = Math.min(100, (100 * this.bytes) / this.total);
-      const eta = rate > 0 ? (this.total - this.bytes) / rate : Number.POSITIVE_INFINITY;
-      text += ` of ${formatBytes(this.total)} (${pct.toFixed(0)}%)`;
-      text += `, ${formatBytes(rate)}/s, ETA ${formatSeconds(eta)}`;
+    const total = this.total;
+    if (total !== undefined && total.bytes > 0) {
+      const pct = Math.min(100, (100 * this.bytes) / total.bytes);
+      // Past an estimate's total the remaining time is unknown, not negative.
+      const eta =
+        rate > 0 && this.bytes <= total.bytes ? (total.bytes - this.bytes) / rate : Number.POSITIVE_INFINITY;
+      const approx = total.estimatedFrom === undefined ? "" : "≈";
+      text += ` of ${approx}${formatBytes(total.bytes)} (${approx}${pct.toFixed(0)}%)`;
+      text += `, ${formatBytes(rate)}/s, ETA ${approx}${formatSeconds(eta)}`;
+      if (total.estimatedFrom !== undefined) text += ` (estimated from ${total.estimatedFrom})`;
     } else {
       text += `, ${formatBytes(rate)}/s, ${formatSeconds(secs)} elapsed`;
     }
