@@ -94,8 +94,13 @@ const schema = z.strictObject({
   ptr: z
     .strictObject({
       restoreTime: text("an ISO-8601 date-time").optional(),
-      /** When the copy was requested: the window is checked against this instead of now (see docs/runbook.md). */
+      /**
+       * The pin for an incident that outlives the restore window (docs/runbook.md): the copy for the restore
+       * time `requestedFor` was requested at `requestedAt`, so the window is checked then instead of now. Both
+       * or neither; the pin applies only while `requestedFor` and `restoreTime` are the same instant.
+       */
       requestedAt: text("an ISO-8601 date-time with offset").optional(),
+      requestedFor: text("the ptr.restoreTime the pinned copy was made for").optional(),
     })
     .optional(),
   rebuild: z
@@ -383,29 +388,15 @@ function crossFieldProblems(raw: Record<string, unknown>, now: DateTime, data?: 
       p.push(`ptr.restoreTime: ${r.problem}; received ${JSON.stringify(restoreText)}`);
     } else {
       out.restore = r.value;
-      let checkedAt = now.toUTC();
-      const requestedText = typeof ptr?.requestedAt === "string" ? ptr.requestedAt : undefined;
-      if (requestedText !== undefined) {
-        const req = DateTime.fromISO(requestedText, { setZone: true });
-        if (!req.isValid || !/([+-]\d{2}:?\d{2}|Z)$/.test(requestedText)) {
-          p.push(
-            `ptr.requestedAt: must be an ISO-8601 date-time with an offset or Z; received ${JSON.stringify(requestedText)}`,
-          );
-        } else if (req > now) {
-          p.push(
-            `ptr.requestedAt: must not be in the future (now is ${azureUtc(now)} UTC); received ${JSON.stringify(requestedText)}`,
-          );
-        } else {
-          out.requestedAt = req.toUTC();
-          checkedAt = req.toUTC();
-        }
-      }
+      const pin = restorePin(ptr, restoreText, r.value, zone, now);
+      p.push(...pin.problems);
+      if (pin.at !== undefined) out.requestedAt = pin.at;
+      const checkedAt = pin.at ?? now.toUTC();
       // The window is only meaningful when the copy can still be (re)created: in ptr mode.
       if (mode === "ptr") {
         const problem = windowProblem(r.value.utc, restoreWindow(checkedAt, retention), checkedAt, zone);
         if (problem !== undefined) {
-          const at =
-            requestedText === undefined ? "" : ` (checked at ptr.requestedAt, ${azureUtc(checkedAt)} UTC)`;
+          const at = pin.at === undefined ? "" : ` (checked at ptr.requestedAt, ${azureUtc(checkedAt)} UTC)`;
           p.push(
             `ptr.restoreTime: ${JSON.stringify(restoreText)} → ${azureUtc(r.value.utc)} UTC ${problem}${at}`,
           );
@@ -524,6 +515,67 @@ function crossFieldProblems(raw: Record<string, unknown>, now: DateTime, data?: 
     );
   }
   return out;
+}
+
+/**
+ * `ptr.requestedAt` + `ptr.requestedFor`: the instant the window is checked at, when the pin is valid. The pin
+ * is bound to one restore time: a different `ptr.restoreTime` is a new copy (the old one is deleted first, the
+ * name is fixed), which Azure restores only inside the window of *now* — so then the pin is refused and the
+ * window is checked against now, and no expired time can get past the check and cost the existing copy.
+ */
+function restorePin(
+  ptr: Record<string, unknown> | undefined,
+  restoreText: string,
+  restore: ResolvedTime,
+  zone: string,
+  now: DateTime,
+): { problems: string[]; at?: DateTime } {
+  const problems: string[] = [];
+  const atText = typeof ptr?.requestedAt === "string" ? ptr.requestedAt : undefined;
+  const forText = typeof ptr?.requestedFor === "string" ? ptr.requestedFor : undefined;
+  if (atText === undefined && forText === undefined) return { problems };
+  const unpin = "pulumi config rm --path ptr.requestedAt && pulumi config rm --path ptr.requestedFor";
+  if (forText === undefined) {
+    problems.push(
+      `ptr.requestedFor: is required with ptr.requestedAt (it binds the pin to the restore time whose copy was requested then); ` +
+        `if the existing copy was made for the current restore time, set: pulumi config set --path ptr.requestedFor ${JSON.stringify(restoreText)}; ` +
+        `otherwise remove the pin: pulumi config rm --path ptr.requestedAt; received nothing`,
+    );
+    return { problems };
+  }
+  if (atText === undefined) {
+    problems.push(
+      `ptr.requestedAt: is required with ptr.requestedFor (when the copy for that restore time was requested, with an offset or Z); ` +
+        `set it: pulumi config set --path ptr.requestedAt 2026-11-25T09:00:00Z, or remove the pin: pulumi config rm --path ptr.requestedFor; received nothing`,
+    );
+    return { problems };
+  }
+  let at: DateTime | undefined;
+  const req = DateTime.fromISO(atText, { setZone: true });
+  if (!req.isValid || !/([+-]\d{2}:?\d{2}|Z)$/.test(atText)) {
+    problems.push(
+      `ptr.requestedAt: must be an ISO-8601 date-time with an offset or Z; received ${JSON.stringify(atText)}`,
+    );
+  } else if (req > now) {
+    problems.push(
+      `ptr.requestedAt: must not be in the future (now is ${azureUtc(now)} UTC); received ${JSON.stringify(atText)}`,
+    );
+  } else at = req.toUTC();
+  const pinned = resolveRestoreTime(forText, zone);
+  if (!pinned.ok) {
+    problems.push(`ptr.requestedFor: ${pinned.problem}; received ${JSON.stringify(forText)}`);
+    return { problems };
+  }
+  if (!pinned.value.utc.equals(restore.utc)) {
+    problems.push(
+      `ptr.requestedFor: the pin (ptr.requestedAt) is for the copy of ${azureUtc(pinned.value.utc)} UTC, but ptr.restoreTime ${JSON.stringify(restoreText)} is ${azureUtc(restore.utc)} UTC: ` +
+        `a new restore time makes a new copy (the existing one is deleted first), which Azure restores only inside the window as of now, so ptr.restoreTime is checked against now. ` +
+        `Remove the pin: ${unpin}; once the new copy exists, pin it again: pulumi config set --path ptr.requestedFor ${JSON.stringify(restoreText)} && pulumi config set --path ptr.requestedAt <the UTC time of that pulumi up>; ` +
+        `received ${JSON.stringify(forText)}`,
+    );
+    return { problems };
+  }
+  return at === undefined ? { problems } : { problems, at };
 }
 
 /** `key.path: <what is allowed>; received <value>` for one schema issue (one line per unknown key). */

@@ -272,20 +272,70 @@ describe("config: every bad input is named with its key, what is allowed and wha
 describe("config: the window check for a copy that outlives the retention window", () => {
   const later = DateTime.fromISO("2026-12-05T10:00:00Z", { zone: "utc" });
   const sets = ["drMode=ptr", "incidentId=i1", "drPhase=validate", "ptr.restoreTime=2026-11-24T13:05:00"];
+  const pin = ["ptr.requestedAt=2026-11-25T09:00:00Z", "ptr.requestedFor=2026-11-24T13:05:00"];
   it("refuses the time ten days later when nothing pins the check", () => {
-    assert.match(
-      problemsOf(stackRaw("staging", sets), later).join("\n"),
-      /older than the backup retention allows/,
-    );
+    assert.deepStrictEqual(problemsOf(stackRaw("staging", sets), later), [
+      'ptr.restoreTime: "2026-11-24T13:05:00" → 2026-11-24T13:05:00+00:00 UTC is older than the backup retention allows (2026-11-24T13:05:00+00:00 UTC); ' +
+        "the restorable window is 2026-11-28T10:00:00+00:00 – 2026-12-05T09:55:00+00:00 UTC (2026-11-28 10:00:00 GMT (+00:00) – 2026-12-05 09:55:00 GMT (+00:00))",
+    ]);
   });
-  it("accepts it when ptr.requestedAt records when the copy was requested (the window is checked then)", () => {
-    const cfg = parseConfig(stackRaw("staging", [...sets, "ptr.requestedAt=2026-11-25T09:00:00Z"]), later);
+  it("accepts it when the pin records when the copy for this restore time was requested (the window is checked then)", () => {
+    const cfg = parseConfig(stackRaw("staging", [...sets, ...pin]), later);
+    assert.equal(cfg.ptr?.requestedAt?.toISO(), "2026-11-25T09:00:00.000Z");
+  });
+  it("accepts requestedFor written differently when it names the same instant (offset instead of wall clock)", () => {
+    const cfg = parseConfig(
+      stackRaw("staging", [...sets, pin[0]!, "ptr.requestedFor=2026-11-24T13:05:00Z"]),
+      later,
+    );
     assert.equal(cfg.ptr?.requestedAt?.toISO(), "2026-11-25T09:00:00.000Z");
   });
   it("still refuses a requestedAt in the future", () => {
-    assert.match(
-      problemsOf(stackRaw("staging", [...sets, "ptr.requestedAt=2026-12-06T09:00:00Z"]), later).join("\n"),
-      /^ptr\.requestedAt: must not be in the future/m,
+    assert.deepStrictEqual(
+      problemsOf(stackRaw("staging", [...sets, "ptr.requestedAt=2026-12-06T09:00:00Z", pin[1]!]), later),
+      [
+        'ptr.requestedAt: must not be in the future (now is 2026-12-05T10:00:00+00:00 UTC); received "2026-12-06T09:00:00Z"',
+        'ptr.restoreTime: "2026-11-24T13:05:00" → 2026-11-24T13:05:00+00:00 UTC is older than the backup retention allows (2026-11-24T13:05:00+00:00 UTC); ' +
+          "the restorable window is 2026-11-28T10:00:00+00:00 – 2026-12-05T09:55:00+00:00 UTC (2026-11-28 10:00:00 GMT (+00:00) – 2026-12-05 09:55:00 GMT (+00:00))",
+      ],
     );
+  });
+  it("the reviewer's bypass: a pin cannot carry a new, expired restore time past the check", () => {
+    // 12 days back with 7 days' retention: the pin was for another copy, so the new time is checked against now.
+    const now = DateTime.fromISO("2026-11-25T12:00:00Z", { zone: "utc" });
+    const problems = problemsOf(
+      stackRaw("staging", [
+        "drMode=ptr",
+        "incidentId=i1",
+        "ptr.requestedAt=2026-11-19T12:00:00Z",
+        "ptr.requestedFor=2026-11-18T12:00:00Z",
+        "ptr.restoreTime=2026-11-13T12:00:00Z",
+      ]),
+      now,
+    );
+    assert.deepStrictEqual(problems, [
+      'ptr.requestedFor: the pin (ptr.requestedAt) is for the copy of 2026-11-18T12:00:00+00:00 UTC, but ptr.restoreTime "2026-11-13T12:00:00Z" is 2026-11-13T12:00:00+00:00 UTC: ' +
+        "a new restore time makes a new copy (the existing one is deleted first), which Azure restores only inside the window as of now, so ptr.restoreTime is checked against now. " +
+        "Remove the pin: pulumi config rm --path ptr.requestedAt && pulumi config rm --path ptr.requestedFor; once the new copy exists, pin it again: " +
+        'pulumi config set --path ptr.requestedFor "2026-11-13T12:00:00Z" && pulumi config set --path ptr.requestedAt <the UTC time of that pulumi up>; received "2026-11-18T12:00:00Z"',
+      'ptr.restoreTime: "2026-11-13T12:00:00Z" → 2026-11-13T12:00:00+00:00 UTC is older than the backup retention allows (2026-11-13T12:00:00+00:00 UTC); ' +
+        "the restorable window is 2026-11-18T12:00:00+00:00 – 2026-11-25T11:55:00+00:00 UTC (2026-11-18 12:00:00 GMT (+00:00) – 2026-11-25 11:55:00 GMT (+00:00))",
+    ]);
+  });
+  it("a requestedAt without requestedFor is refused (the pin must name its restore time), and the window is checked now", () => {
+    const problems = problemsOf(stackRaw("staging", [...sets, pin[0]!]), later);
+    assert.equal(problems.length, 2);
+    assert.equal(
+      problems[0],
+      "ptr.requestedFor: is required with ptr.requestedAt (it binds the pin to the restore time whose copy was requested then); " +
+        'if the existing copy was made for the current restore time, set: pulumi config set --path ptr.requestedFor "2026-11-24T13:05:00"; ' +
+        "otherwise remove the pin: pulumi config rm --path ptr.requestedAt; received nothing",
+    );
+    assert.match(problems[1]!, /^ptr\.restoreTime: .* is older than the backup retention allows/);
+  });
+  it("a requestedFor without requestedAt is refused", () => {
+    const problems = problemsOf(stackRaw("staging", [...sets, pin[1]!]), later);
+    assert.match(problems[0]!, /^ptr\.requestedAt: is required with ptr\.requestedFor .*received nothing$/);
+    assert.equal(problems.length, 2);
   });
 });
