@@ -39,6 +39,11 @@ export function flexibleServerId(subscriptionId: string, resourceGroup: string, 
   );
 }
 
+/** The Azure resource id of a database on a flexible server (the import id of `dbforpostgresql.Database`). */
+export function flexibleServerDatabaseId(serverId: string, database: string): string {
+  return `${serverId}/databases/${database}`;
+}
+
 /** The host name Azure gives a flexible server (public cloud). */
 export function serverFqdn(serverName: string): string {
   return `${serverName}.postgres.database.azure.com`;

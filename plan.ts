@@ -6,7 +6,7 @@
  */
 import type { DateTime } from "luxon";
 import type { DrMode, DrPhase, RebuildFrom, StackConfig } from "./config";
-import { flexibleServerId, k8sName, ptrServerName, serverFqdn } from "./naming";
+import { flexibleServerDatabaseId, flexibleServerId, k8sName, ptrServerName, serverFqdn } from "./naming";
 import { azureUtc, humanInZone } from "./time";
 import { planDataPath } from "./plan-data";
 import type { DataPathPlan } from "./plan-data";
@@ -52,6 +52,17 @@ export type LiveServerCreation =
       readonly pointInTimeUtc: string;
     };
 
+export interface DatabasePlan {
+  readonly charset: string;
+  readonly collation: string;
+  /**
+   * The database's Azure id when it already exists and must be adopted rather than created: on `adopt.liveServer`,
+   * and whenever a rebuild brings the databases back with the server (ReviveDropped, GeoRestore) — azure-native
+   * refuses to create a database that exists ("cannot create already existing resource").
+   */
+  readonly importId: string | undefined;
+}
+
 export interface LiveServerPlan {
   readonly name: string;
   readonly id: string;
@@ -67,7 +78,7 @@ export interface LiveServerPlan {
   readonly availabilityZone?: string;
   readonly network: ServerNetwork;
   readonly administratorLogin: string;
-  readonly databases: Readonly<Record<string, { readonly charset: string; readonly collation: string }>>;
+  readonly databases: Readonly<Record<string, DatabasePlan>>;
   readonly appDatabase: string;
   readonly parameters: Readonly<Record<string, string>>;
   readonly creation: LiveServerCreation;
@@ -219,6 +230,15 @@ function planLiveServer(cfg: StackConfig, now: DateTime): LiveServerPlan {
     // "now" asks for the newest. It is read only at creation (the component ignores later changes).
     creation = { kind: "geo", createMode: "GeoRestore", sourceServerId: id, pointInTimeUtc: azureUtc(now) };
   }
+  const adopt = cfg.adopt?.liveServer ?? false;
+  // After `pulumi refresh` dropped the lost server's databases from the state, a revived or geo-restored server
+  // brings them back: they are imported (ids from the naming module), never created. An import of a resource
+  // already in the state with the same id is ignored by the engine, so the import stays for the whole rebuild.
+  const databasesExist = adopt || creation.kind === "revive" || creation.kind === "geo";
+  const databases: Record<string, DatabasePlan> = {};
+  for (const [db, d] of Object.entries(pg.databases)) {
+    databases[db] = { ...d, importId: databasesExist ? flexibleServerDatabaseId(id, db) : undefined };
+  }
   return {
     name: pg.serverName,
     id,
@@ -237,11 +257,11 @@ function planLiveServer(cfg: StackConfig, now: DateTime): LiveServerPlan {
     ...optional("availabilityZone", pg.availabilityZone),
     network,
     administratorLogin: pg.administratorLogin,
-    databases: pg.databases,
+    databases,
     appDatabase: pg.appDatabase,
     parameters: pg.parameters,
     creation,
-    adopt: cfg.adopt?.liveServer ?? false,
+    adopt,
   };
 }
 

@@ -81,12 +81,21 @@ export class LiveServer extends pulumi.ComponentResource {
           charset: db.charset,
           collation: db.collation,
         },
-        // A database holds data too: removing it from config must not drop it.
-        { parent: this, protect: true, ...(p.adopt ? { import: `${p.id}/databases/${dbName}` } : {}) },
+        {
+          parent: this,
+          // A database holds data too: removing it from config must not drop it.
+          protect: true,
+          // An existing database is imported, not created (adopt.liveServer, or a revived/geo-restored server
+          // that brought it back): azure-native refuses to create a database that already exists.
+          ...(db.importId === undefined ? {} : { import: db.importId }),
+        },
       );
     }
     this.databases = databases;
 
+    // Server parameters always exist (Azure has no create or delete for them): azure-native treats
+    // Configuration as a singleton — "creating" one is a PUT of the value and deleting it resets the default —
+    // so a revived server's parameters need no import.
     const parameters: Record<string, dbforpostgresql.Configuration> = {};
     for (const [param, value] of Object.entries(p.parameters)) {
       parameters[param] = new dbforpostgresql.Configuration(

@@ -344,6 +344,50 @@ describe("program under the mock runtime: servers", function () {
   }
 });
 
+describe("program under the mock runtime: rebuild by revive, every phase", function () {
+  this.timeout(120_000);
+  const REVIVE = [
+    "drMode=rebuild",
+    "incidentId=inc-1",
+    "rebuild.from=revive",
+    "rebuild.deletedAt=2026-11-24T18:30:00",
+  ];
+  const DB = `${SVC}-live-db-itt_mentor_services_staging`;
+  for (const phase of ["isolate", "restore", "validate"] as const) {
+    it(`${phase}: the server revived in place, its database imported (it comes back with the server), no Jobs`, async () => {
+      const r = await declare([...REVIVE, `drPhase=${phase}`]);
+      // No restore or compare Job: the data comes with the server.
+      assert.deepEqual(names(r).sort(), [...ALWAYS, TEMP_INGRESS].sort());
+      const server = one(r, "azure-native:dbforpostgresql:Server", `${SVC}-live-server`);
+      assert.deepEqual(
+        [
+          server.inputs.serverName,
+          server.inputs.location,
+          server.inputs.createMode,
+          server.inputs.sourceServerResourceId,
+          server.inputs.pointInTimeUTC,
+        ],
+        ["s189t01-ittms-stg-pg", "uksouth", "ReviveDropped", LIVE_ID, "2026-11-24T18:30:00+00:00"],
+      );
+      assert.equal(server.options.import, undefined, "the server itself is created (revived), not imported");
+      const db = one(r, "azure-native:dbforpostgresql:Database", DB);
+      assert.equal(db.options.import, `${LIVE_ID}/databases/itt_mentor_services_staging`);
+      assert.equal(db.options.protect, true);
+      // Parameters are singletons in azure-native (a PUT of the value): declared as always, never imported.
+      for (const param of ["azure.extensions", "log_min_duration_statement"])
+        assert.equal(
+          one(r, "azure-native:dbforpostgresql:Configuration", `${SVC}-live-param-${param}`).options.import,
+          undefined,
+        );
+      assert.deepEqual([r.outputs.liveServerName, r.outputs.recoveryJobs], ["s189t01-ittms-stg-pg", []]);
+    });
+  }
+  it("rebuild from backup creates the databases (the new server is empty): no import", async () => {
+    const r = await declare(["drMode=rebuild", "incidentId=inc-1"]);
+    assert.equal(one(r, "azure-native:dbforpostgresql:Database", DB).options.import, undefined);
+  });
+});
+
 describe("program under the mock runtime: maintenance mode", function () {
   this.timeout(60_000);
   it("the temporary ingress exposes the app on its own host while maintenance is on", async () => {
