@@ -110,7 +110,11 @@ const schema = z.strictObject({
       backupBlob: text("latest or a blob name").default("latest"),
       /** `revive`: when the server was deleted (Azure keeps a dropped server revivable for 5 days). */
       deletedAt: text("an ISO-8601 date-time").optional(),
-      /** `geo`: the paired region to restore into, and that region's network. */
+      /**
+       * `geo`: the new server's name (GeoRestore creates a *new* server: names are global DNS names and the
+       * lost server's record still exists), the paired region to restore into, and that region's network.
+       */
+      serverName: matching(AZURE_SERVER_NAME, SERVER_NAME_TEXT).optional(),
       location: text("an Azure region such as ukwest").optional(),
       network: networkSchema.optional(),
     })
@@ -141,6 +145,8 @@ const schema = z.strictObject({
   }),
   postgres: z.strictObject({
     serverName: matching(AZURE_SERVER_NAME, SERVER_NAME_TEXT),
+    /** The live server's region; default azure.location (differs after a geo-restore's switch-over). */
+    location: text("an Azure region such as uksouth").optional(),
     version: oneOf(["13", "14", "15", "16", "17"]),
     sku: z.strictObject({
       name: text("an Azure SKU name such as Standard_B1ms"),
@@ -446,6 +452,11 @@ function crossFieldProblems(raw: Record<string, unknown>, now: DateTime, data?: 
         p.push(
           `rebuild.network: is required when rebuild.from is geo (a delegated subnet and private DNS zone in rebuild.location); received nothing`,
         );
+      if (rebuild?.serverName === undefined)
+        p.push(
+          `rebuild.serverName: is required when rebuild.from is geo (a geo-restore creates a new server: server names are global DNS names and the lost server's record still exists); ` +
+            `allowed: ${SERVER_NAME_TEXT}, at most 59 and not postgres.serverName; received nothing. Set it with: pulumi config set --path rebuild.serverName <name>-geo`,
+        );
     }
   }
 
@@ -509,9 +520,21 @@ function crossFieldProblems(raw: Record<string, unknown>, now: DateTime, data?: 
       }
     }
   }
-  if (data.rebuild?.from === "geo" && data.rebuild.location === data.azure.location) {
+  const liveLocation = pg.location ?? data.azure.location;
+  if (data.rebuild?.from === "geo" && data.rebuild.location === liveLocation) {
     p.push(
-      `rebuild.location: must be another region than azure.location (${data.azure.location}) for a geo-restore; received ${JSON.stringify(data.rebuild.location)}`,
+      `rebuild.location: must be another region than the live server's (${liveLocation}) for a geo-restore; received ${JSON.stringify(data.rebuild.location)}`,
+    );
+  }
+  const geoName = data.rebuild?.serverName;
+  if (geoName !== undefined && geoName === pg.serverName) {
+    p.push(
+      `rebuild.serverName: must differ from postgres.serverName (the geo-restored server is a new server beside the lost one); received ${JSON.stringify(geoName)} for both`,
+    );
+  }
+  if (geoName !== undefined && ptrServerName(geoName).length > 63) {
+    p.push(
+      `rebuild.serverName: must be at most 59 characters (it becomes postgres.serverName after the switch-over, and its PTR copy "${ptrServerName(geoName)}" must fit Azure's 63); received ${JSON.stringify(geoName)} (${geoName.length})`,
     );
   }
   return out;

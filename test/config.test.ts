@@ -201,6 +201,21 @@ describe("config: every bad input is named with its key, what is allowed and wha
       /^rebuild\.location: is required when rebuild\.from is geo/,
     ],
     [
+      "geo without a name for the new server",
+      ["drMode=rebuild", "incidentId=i1", "rebuild.from=geo", "postgres.geoRedundantBackup=true"],
+      /^rebuild\.serverName: is required when rebuild\.from is geo \(a geo-restore creates a new server: .*received nothing\. Set it with: pulumi config set --path rebuild\.serverName <name>-geo$/,
+    ],
+    [
+      "geo server named like the live server",
+      ["drMode=rebuild", "incidentId=i1", "rebuild.from=geo", "rebuild.serverName=s189t01-ittms-stg-pg"],
+      /^rebuild\.serverName: must differ from postgres\.serverName .*received "s189t01-ittms-stg-pg" for both$/,
+    ],
+    [
+      "geo into the live server's own region",
+      ["drMode=rebuild", "incidentId=i1", "rebuild.from=geo", "rebuild.location=uksouth"],
+      /^rebuild\.location: must be another region than the live server's \(uksouth\) for a geo-restore; received "uksouth"$/,
+    ],
+    [
       "HA on the Burstable tier",
       ["postgres.highAvailability=ZoneRedundant"],
       /^postgres\.highAvailability: ZoneRedundant is not available on the Burstable tier/,
