@@ -284,6 +284,65 @@ describe("config: every bad input is named with its key, what is allowed and wha
   });
 });
 
+describe("config: all problems at once — one invalid value never hides another check", () => {
+  const temp = "kubernetes.temporaryHost=staging.manage-school-placements.service.gov.uk";
+  const sameHosts =
+    "kubernetes.temporaryHost: must differ from kubernetes.publicHost (the temporary ingress is how the app is validated while the public host shows the maintenance page); received staging.manage-school-placements.service.gov.uk for both";
+  const long = "a".repeat(61);
+  const rows: Array<[string, readonly string[], readonly string[]]> = [
+    [
+      "a bad drMode, a server name whose -ptr copy is too long, the temporary host equal to the public one",
+      ["drMode=bad", `postgres.serverName=${long}`, temp],
+      [
+        'drMode: must be one of: none, ptr, rebuild; received "bad"',
+        `postgres.serverName: must leave room for the PTR copy's name "${long}-ptr" (≤ 63 characters, so ≤ 59 for this name); it has 61; received "${long}"`,
+        sameHosts,
+      ],
+    ],
+    [
+      "an invalid timeZone does not hide the window check of a time with an explicit offset",
+      ["timeZone=Mars/Olympus", "drMode=ptr", "incidentId=i1", "ptr.restoreTime=2026-11-10T12:00:00Z"],
+      [
+        'timeZone: must be an IANA time zone such as Europe/London or UTC; received "Mars/Olympus"',
+        'ptr.restoreTime: "2026-11-10T12:00:00Z" → 2026-11-10T12:00:00+00:00 UTC is older than the backup retention allows (2026-11-10T12:00:00+00:00 UTC); ' +
+          "the restorable window is 2026-11-18T10:00:00+00:00 – 2026-11-25T09:55:00+00:00 UTC (2026-11-18 10:00:00 UTC (+00:00) – 2026-11-25 09:55:00 UTC (+00:00))",
+      ],
+    ],
+    [
+      "an invalid timeZone and a wall-clock time: the time is said to be unreadable, not skipped",
+      ["timeZone=Mars/Olympus", "drMode=ptr", "incidentId=i1", "ptr.restoreTime=2026-11-24T12:00:00"],
+      [
+        'timeZone: must be an IANA time zone such as Europe/London or UTC; received "Mars/Olympus"',
+        "ptr.restoreTime: is a wall-clock time, and timeZone is not a valid zone, so it cannot be converted to UTC; " +
+          'fix timeZone, or give the time with its offset (e.g. "2026-11-24T12:00:00Z" for UTC); received "2026-11-24T12:00:00"',
+      ],
+    ],
+    [
+      "an invalid postgres.version and kubernetes.namespace do not hide the checks across postgres, kubernetes and github",
+      [
+        "postgres.version=12",
+        "postgres.appDatabase=other",
+        "postgres.highAvailability=SameZone",
+        "github.approvers.normal=3",
+        "github.approvers.freeze=2",
+        "kubernetes.namespace=Bad_NS",
+        temp,
+      ],
+      [
+        "postgres.version: must be one of: 13, 14, 15, 16, 17; received 12",
+        'kubernetes.namespace: must be a DNS-1123 label: ≤ 63 lowercase letters, digits and hyphens, starting and ending alphanumeric; received "Bad_NS"',
+        'postgres.appDatabase: must be one of the keys of postgres.databases (itt_mentor_services_staging); received "other"',
+        "postgres.highAvailability: SameZone is not available on the Burstable tier (allowed there: Disabled); received SameZone with postgres.sku.tier Burstable",
+        sameHosts,
+        "github.approvers.freeze: must be ≥ github.approvers.normal (3), or the freeze would loosen the branch protection; received 2",
+      ],
+    ],
+  ];
+  for (const [what, sets, expected] of rows) {
+    it(what, () => assert.deepStrictEqual(problemsOf(stackRaw("staging", sets)), expected));
+  }
+});
+
 describe("config: the window check for a copy that outlives the retention window", () => {
   const later = DateTime.fromISO("2026-12-05T10:00:00Z", { zone: "utc" });
   const sets = ["drMode=ptr", "incidentId=i1", "drPhase=validate", "ptr.restoreTime=2026-11-24T13:05:00"];
