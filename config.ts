@@ -21,7 +21,15 @@ import {
   longestRunId,
   stagingDatabaseName,
 } from "./naming";
-import { azureUtc, humanInZone, isValidZone, resolveRestoreTime, restoreWindow, windowProblem } from "./time";
+import {
+  azureUtc,
+  hasOffset,
+  humanInZone,
+  isValidZone,
+  resolveRestoreTime,
+  restoreWindow,
+  windowProblem,
+} from "./time";
 import type { ResolvedTime } from "./time";
 
 export const PROJECT = "service-dr";
@@ -74,6 +82,19 @@ const CONTAINER = /^[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9])){2,62}$/;
 const CRON = /^(\S+\s+){4}\S+$/;
 const PG_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 
+/**
+ * A server name that leaves room for its PTR copy's name (`<name>-ptr`, Azure's 63): ≤ 59. The geo server's
+ * name has the same limit, since it becomes postgres.serverName after the switch-over.
+ */
+const serverName = (why: string) =>
+  matching(AZURE_SERVER_NAME, SERVER_NAME_TEXT).superRefine((name, ctx) => {
+    if (ptrServerName(name).length > 63)
+      ctx.addIssue({
+        code: "custom",
+        message: `must leave room for the PTR copy's name "${ptrServerName(name)}" (≤ 63 characters, so ≤ 59 for this name${why}); it has ${name.length}`,
+      });
+  });
+
 const networkSchema = z.strictObject({
   /** Subnet delegated to Microsoft.DBforPostgreSQL/flexibleServers. */
   delegatedSubnetId: matching(AZURE_ID, AZURE_ID_TEXT),
@@ -81,9 +102,103 @@ const networkSchema = z.strictObject({
   privateDnsZoneId: matching(AZURE_ID, AZURE_ID_TEXT),
 });
 
+const ptrSchema = z.strictObject({
+  restoreTime: text("an ISO-8601 date-time").optional(),
+  /**
+   * The pin for an incident that outlives the restore window (docs/runbook.md): the copy for the restore
+   * time `requestedFor` was requested at `requestedAt`, so the window is checked then instead of now. Both
+   * or neither; the pin applies only while `requestedFor` and `restoreTime` are the same instant.
+   */
+  requestedAt: text("an ISO-8601 date-time with offset").optional(),
+  requestedFor: text("the ptr.restoreTime the pinned copy was made for").optional(),
+});
+
+const rebuildSchema = z.strictObject({
+  from: oneOf(["backup", "revive", "geo"]).default("backup"),
+  /** `backup`: which nightly dump to restore: `latest` or a blob name under the nightly prefix. */
+  backupBlob: text("latest or a blob name").default("latest"),
+  /** `revive`: when the server was deleted (Azure keeps a dropped server revivable for 5 days). */
+  deletedAt: text("an ISO-8601 date-time").optional(),
+  /**
+   * `geo`: the new server's name (GeoRestore creates a *new* server: names are global DNS names and the
+   * lost server's record still exists), the paired region to restore into, and that region's network.
+   */
+  serverName: serverName(", which becomes postgres.serverName after the switch-over").optional(),
+  location: text("an Azure region such as ukwest").optional(),
+  network: networkSchema.optional(),
+});
+
+const azureSchema = z.strictObject({
+  subscriptionId: matching(GUID, "a subscription GUID"),
+  resourceGroup: text(),
+  location: text("an Azure region such as uksouth"),
+});
+
+const postgresSchema = z.strictObject({
+  serverName: serverName(""),
+  /** The live server's region; default azure.location (differs after a geo-restore's switch-over). */
+  location: text("an Azure region such as uksouth").optional(),
+  version: oneOf(["13", "14", "15", "16", "17"]),
+  sku: z.strictObject({
+    name: text("an Azure SKU name such as Standard_B1ms"),
+    tier: oneOf(["Burstable", "GeneralPurpose", "MemoryOptimized"]),
+  }),
+  storageSizeGb: wholeNumber(32, 32767),
+  backupRetentionDays: wholeNumber(7, 35).default(7),
+  geoRedundantBackup: bool().default(false),
+  highAvailability: oneOf(["Disabled", "SameZone", "ZoneRedundant"]).default("Disabled"),
+  availabilityZone: oneOf(["1", "2", "3"]).optional(),
+  standbyAvailabilityZone: oneOf(["1", "2", "3"]).optional(),
+  network: networkSchema,
+  administratorLogin: matching(PG_NAME, "a PostgreSQL role name (lowercase letters, digits, _)"),
+  databases: z.record(
+    matching(PG_NAME, "a PostgreSQL database name (lowercase letters, digits, _)"),
+    z.strictObject({ charset: text().default("UTF8"), collation: text().default("en_US.utf8") }),
+  ),
+  /** The application's database: the one the backup, restore and compare steps act on. */
+  appDatabase: matching(PG_NAME, "a key of postgres.databases"),
+  parameters: z
+    .record(z.string(), z.string({ error: "must be a string (Azure server parameter values are strings)" }))
+    .default({}),
+});
+
+const kubernetesSchema = z.strictObject({
+  namespace: matching(DNS1123_LABEL, LABEL_TEXT),
+  /** Base name of the objects this program creates (`<service>-maintenance`, …). */
+  service: matching(DNS1123_LABEL, LABEL_TEXT),
+  deployments: z.record(
+    matching(/^[a-z][a-z0-9-]*$/, "a short lowercase id such as web or worker"),
+    z.strictObject({ name: matching(DNS1123_SUBDOMAIN, SUBDOMAIN_TEXT), replicas: wholeNumber(0) }),
+  ),
+  app: z.strictObject({ serviceName: matching(DNS1123_LABEL, LABEL_TEXT), port: wholeNumber(1, 65535) }),
+  publicHost: matching(HOST, HOST_TEXT),
+  temporaryHost: matching(HOST, HOST_TEXT),
+  ingressClassName: text().default("nginx"),
+  tlsSecretName: matching(DNS1123_SUBDOMAIN, SUBDOMAIN_TEXT).optional(),
+  maintenanceImage: text("a container image reference").default("nginx:1.27-alpine"),
+});
+
+const approversSchema = z.strictObject({
+  normal: wholeNumber(0, 6).default(1),
+  freeze: wholeNumber(0, 6).default(6),
+});
+
+const githubSchema = z.strictObject({
+  repository: matching(
+    /^[A-Za-z0-9_.-]+$/,
+    "a repository name (without the owner; the owner is github:owner)",
+  ),
+  branch: text().default("main"),
+  approvers: approversSchema.default({ normal: 1, freeze: 6 }),
+  enforceAdmins: bool().default(false),
+  requiredStatusChecks: z.array(text(), { error: "must be a list of status check names" }).default([]),
+});
+
 const schema = z.strictObject({
   /** IANA zone the operators think in; wall-clock restore times are read in it. */
-  timeZone: text("an IANA time zone such as Europe/London"),
+  timeZone: text("an IANA time zone such as Europe/London").refine(isValidZone, {
+    error: "must be an IANA time zone such as Europe/London or UTC",
+  }),
   drMode: oneOf(["none", "ptr", "rebuild"]).default("none"),
   drPhase: oneOf(["isolate", "restore", "validate"]).default("isolate"),
   /** Names this incident's Jobs and kept databases; required in ptr and rebuild modes. */
@@ -91,25 +206,8 @@ const schema = z.strictObject({
     INCIDENT_ID,
     "1–20 lowercase letters, digits and hyphens, e.g. inc-20261124",
   ).optional(),
-  ptr: z
-    .strictObject({
-      restoreTime: text("an ISO-8601 date-time").optional(),
-      /** When the copy was requested: the window is checked against this instead of now (see docs/runbook.md). */
-      requestedAt: text("an ISO-8601 date-time with offset").optional(),
-    })
-    .optional(),
-  rebuild: z
-    .strictObject({
-      from: oneOf(["backup", "revive", "geo"]).default("backup"),
-      /** `backup`: which nightly dump to restore: `latest` or a blob name under the nightly prefix. */
-      backupBlob: text("latest or a blob name").default("latest"),
-      /** `revive`: when the server was deleted (Azure keeps a dropped server revivable for 5 days). */
-      deletedAt: text("an ISO-8601 date-time").optional(),
-      /** `geo`: the paired region to restore into, and that region's network. */
-      location: text("an Azure region such as ukwest").optional(),
-      network: networkSchema.optional(),
-    })
-    .optional(),
+  ptr: ptrSchema.optional(),
+  rebuild: rebuildSchema.optional(),
   /** Overrides outside an incident (planned maintenance): force one lever whatever the mode. */
   maintenance: bool().optional(),
   freeze: bool().optional(),
@@ -129,63 +227,10 @@ const schema = z.strictObject({
       branchProtection: bool().default(false),
     })
     .optional(),
-  azure: z.strictObject({
-    subscriptionId: matching(GUID, "a subscription GUID"),
-    resourceGroup: text(),
-    location: text("an Azure region such as uksouth"),
-  }),
-  postgres: z.strictObject({
-    serverName: matching(AZURE_SERVER_NAME, SERVER_NAME_TEXT),
-    version: oneOf(["13", "14", "15", "16", "17"]),
-    sku: z.strictObject({
-      name: text("an Azure SKU name such as Standard_B1ms"),
-      tier: oneOf(["Burstable", "GeneralPurpose", "MemoryOptimized"]),
-    }),
-    storageSizeGb: wholeNumber(32, 32767),
-    backupRetentionDays: wholeNumber(7, 35).default(7),
-    geoRedundantBackup: bool().default(false),
-    highAvailability: oneOf(["Disabled", "SameZone", "ZoneRedundant"]).default("Disabled"),
-    availabilityZone: oneOf(["1", "2", "3"]).optional(),
-    standbyAvailabilityZone: oneOf(["1", "2", "3"]).optional(),
-    network: networkSchema,
-    administratorLogin: matching(PG_NAME, "a PostgreSQL role name (lowercase letters, digits, _)"),
-    databases: z.record(
-      matching(PG_NAME, "a PostgreSQL database name (lowercase letters, digits, _)"),
-      z.strictObject({ charset: text().default("UTF8"), collation: text().default("en_US.utf8") }),
-    ),
-    /** The application's database: the one the backup, restore and compare steps act on. */
-    appDatabase: matching(PG_NAME, "a key of postgres.databases"),
-    parameters: z
-      .record(z.string(), z.string({ error: "must be a string (Azure server parameter values are strings)" }))
-      .default({}),
-  }),
-  kubernetes: z.strictObject({
-    namespace: matching(DNS1123_LABEL, LABEL_TEXT),
-    /** Base name of the objects this program creates (`<service>-maintenance`, …). */
-    service: matching(DNS1123_LABEL, LABEL_TEXT),
-    deployments: z.record(
-      matching(/^[a-z][a-z0-9-]*$/, "a short lowercase id such as web or worker"),
-      z.strictObject({ name: matching(DNS1123_SUBDOMAIN, SUBDOMAIN_TEXT), replicas: wholeNumber(0) }),
-    ),
-    app: z.strictObject({ serviceName: matching(DNS1123_LABEL, LABEL_TEXT), port: wholeNumber(1, 65535) }),
-    publicHost: matching(HOST, HOST_TEXT),
-    temporaryHost: matching(HOST, HOST_TEXT),
-    ingressClassName: text().default("nginx"),
-    tlsSecretName: matching(DNS1123_SUBDOMAIN, SUBDOMAIN_TEXT).optional(),
-    maintenanceImage: text("a container image reference").default("nginx:1.27-alpine"),
-  }),
-  github: z.strictObject({
-    repository: matching(
-      /^[A-Za-z0-9_.-]+$/,
-      "a repository name (without the owner; the owner is github:owner)",
-    ),
-    branch: text().default("main"),
-    approvers: z
-      .strictObject({ normal: wholeNumber(0, 6).default(1), freeze: wholeNumber(0, 6).default(6) })
-      .default({ normal: 1, freeze: 6 }),
-    enforceAdmins: bool().default(false),
-    requiredStatusChecks: z.array(text(), { error: "must be a list of status check names" }).default([]),
-  }),
+  azure: azureSchema,
+  postgres: postgresSchema,
+  kubernetes: kubernetesSchema,
+  github: githubSchema,
   backup: z.strictObject({
     storageAccountName: matching(STORAGE_ACCOUNT, "3–24 lowercase letters and digits (Azure's rule)"),
     /** Backups must survive what they protect against: production keeps them geo-redundant. */
@@ -314,22 +359,24 @@ export function parseConfig(
 ): StackConfig {
   const problems = [...earlier];
   const result = schema.safeParse(raw);
-  if (!result.success) {
-    for (const issue of result.error.issues) problems.push(...formatIssue(issue, raw));
-    // Cross-field checks need the parsed shape; report the schema's problems first, and still run the checks
-    // whose inputs did parse, so that the operator sees as much as possible in one go.
-    problems.push(...crossFieldProblems(raw, now).problems);
-    throw new ConfigError(problems);
-  }
-  const checked = crossFieldProblems(raw, now, result.data);
+  if (!result.success) for (const issue of result.error.issues) problems.push(...formatIssue(issue, raw));
+  // The checks that relate keys to each other and to the clock run on every value that parses on its own,
+  // whether or not the rest of the config did: the operator sees every problem in one go.
+  const checked = crossFieldProblems(raw, now);
   problems.push(...checked.problems);
-  if (problems.length > 0) throw new ConfigError(problems);
+  if (!result.success || problems.length > 0) throw new ConfigError(problems);
   const data = result.data;
   return {
     ...data,
     ptr: data.ptr === undefined ? undefined : { restore: checked.restore, requestedAt: checked.requestedAt },
     rebuild: data.rebuild === undefined ? undefined : { ...data.rebuild, deletedAt: checked.deletedAt },
   };
+}
+
+/** The value of `value` under schema `s` (defaults applied), or undefined if it does not parse. */
+function parsed<S extends z.ZodType>(s: S, value: unknown): z.output<S> | undefined {
+  const r = s.safeParse(value);
+  return r.success ? r.data : undefined;
 }
 
 interface CrossFieldResult {
@@ -340,27 +387,25 @@ interface CrossFieldResult {
 }
 
 /**
- * Checks that relate keys to each other and to the clock. Works on the raw object when the schema failed
- * (checking only what is readable) and on the parsed one otherwise.
+ * Checks that relate keys to each other and to the clock. Each reads the values it needs through `parsed()`,
+ * so a check runs whenever its own inputs are valid — whatever else in the config is not — and is silent
+ * when an input is invalid (the schema reports that one).
  */
-function crossFieldProblems(raw: Record<string, unknown>, now: DateTime, data?: Parsed): CrossFieldResult {
+function crossFieldProblems(raw: Record<string, unknown>, now: DateTime): CrossFieldResult {
   const out: CrossFieldResult = { problems: [] };
   const p = out.problems;
-  const zone = typeof raw.timeZone === "string" ? raw.timeZone : undefined;
-  const zoneOk = zone !== undefined && isValidZone(zone);
-  if (zone !== undefined && !zoneOk) {
-    p.push(
-      `timeZone: must be an IANA time zone such as Europe/London or UTC; received ${JSON.stringify(zone)}`,
-    );
-  }
-  const mode = data?.drMode ?? (typeof raw.drMode === "string" ? raw.drMode : "none");
-  const phase = data?.drPhase ?? (typeof raw.drPhase === "string" ? raw.drPhase : "isolate");
+  const shape = schema.shape;
+  const zone = parsed(shape.timeZone, raw.timeZone);
+  const mode = parsed(shape.drMode, raw.drMode);
+  const phase = parsed(shape.drPhase, raw.drPhase);
   const ptr = isRecord(raw.ptr) ? raw.ptr : undefined;
   const rebuild = isRecord(raw.rebuild) ? raw.rebuild : undefined;
-  const postgres = isRecord(raw.postgres) ? raw.postgres : undefined;
-  const retention =
-    data?.postgres.backupRetentionDays ??
-    (typeof postgres?.backupRetentionDays === "number" ? postgres.backupRetentionDays : 7);
+  const pgRaw = isRecord(raw.postgres) ? raw.postgres : undefined;
+  const k8sRaw = isRecord(raw.kubernetes) ? raw.kubernetes : undefined;
+  const ghRaw = isRecord(raw.github) ? raw.github : undefined;
+  const pg = postgresSchema.shape;
+  const retention = parsed(pg.backupRetentionDays, pgRaw?.backupRetentionDays);
+  const incidentId = parsed(shape.incidentId, raw.incidentId);
 
   if ((mode === "ptr" || mode === "rebuild") && raw.incidentId === undefined) {
     p.push(
@@ -370,81 +415,64 @@ function crossFieldProblems(raw: Record<string, unknown>, now: DateTime, data?: 
   }
 
   // ptr.restoreTime: parse in the zone, then the window.
-  const restoreText = typeof ptr?.restoreTime === "string" ? ptr.restoreTime : undefined;
+  const restoreText = parsed(ptrSchema.shape.restoreTime, ptr?.restoreTime);
   if (mode === "ptr" && (phase === "restore" || phase === "validate") && restoreText === undefined) {
     p.push(
       `ptr.restoreTime: is required when drMode is ptr and drPhase is ${phase} (the PTR copy is made at that time); received nothing. ` +
         `Set it with: pulumi config set --path ptr.restoreTime 2026-11-24T13:05:00 (wall clock in ${zone ?? "the stack's timeZone"})`,
     );
   }
-  if (restoreText !== undefined && zoneOk) {
-    const r = resolveRestoreTime(restoreText, zone);
-    if (!r.ok) {
-      p.push(`ptr.restoreTime: ${r.problem}; received ${JSON.stringify(restoreText)}`);
-    } else {
-      out.restore = r.value;
-      let checkedAt = now.toUTC();
-      const requestedText = typeof ptr?.requestedAt === "string" ? ptr.requestedAt : undefined;
-      if (requestedText !== undefined) {
-        const req = DateTime.fromISO(requestedText, { setZone: true });
-        if (!req.isValid || !/([+-]\d{2}:?\d{2}|Z)$/.test(requestedText)) {
-          p.push(
-            `ptr.requestedAt: must be an ISO-8601 date-time with an offset or Z; received ${JSON.stringify(requestedText)}`,
-          );
-        } else if (req > now) {
-          p.push(
-            `ptr.requestedAt: must not be in the future (now is ${azureUtc(now)} UTC); received ${JSON.stringify(requestedText)}`,
-          );
-        } else {
-          out.requestedAt = req.toUTC();
-          checkedAt = req.toUTC();
-        }
-      }
-      // The window is only meaningful when the copy can still be (re)created: in ptr mode.
-      if (mode === "ptr") {
-        const problem = windowProblem(r.value.utc, restoreWindow(checkedAt, retention), checkedAt, zone);
-        if (problem !== undefined) {
-          const at =
-            requestedText === undefined ? "" : ` (checked at ptr.requestedAt, ${azureUtc(checkedAt)} UTC)`;
-          p.push(
-            `ptr.restoreTime: ${JSON.stringify(restoreText)} → ${azureUtc(r.value.utc)} UTC ${problem}${at}`,
-          );
-        }
+  const restore = restoreText === undefined ? undefined : resolveIn("ptr.restoreTime", restoreText, zone, p);
+  if (restoreText !== undefined && restore !== undefined) {
+    out.restore = restore;
+    const shown = zone ?? "UTC";
+    const pin = restorePin(ptr, restoreText, restore, zone, now);
+    p.push(...pin.problems);
+    if (pin.at !== undefined) out.requestedAt = pin.at;
+    const checkedAt = pin.at ?? now.toUTC();
+    // The window is only meaningful when the copy can still be (re)created: in ptr mode.
+    if (mode === "ptr" && retention !== undefined) {
+      const problem = windowProblem(restore.utc, restoreWindow(checkedAt, retention), checkedAt, shown);
+      if (problem !== undefined) {
+        const at = pin.at === undefined ? "" : ` (checked at ptr.requestedAt, ${azureUtc(checkedAt)} UTC)`;
+        p.push(
+          `ptr.restoreTime: ${JSON.stringify(restoreText)} → ${azureUtc(restore.utc)} UTC ${problem}${at}`,
+        );
       }
     }
   }
 
   // rebuild.*
-  const from = data?.rebuild?.from ?? (typeof rebuild?.from === "string" ? rebuild.from : "backup");
+  const from = parsed(rebuildSchema.shape.from, rebuild?.from);
   if (mode === "rebuild") {
     if (from === "revive") {
-      const deletedText = typeof rebuild?.deletedAt === "string" ? rebuild.deletedAt : undefined;
-      if (deletedText === undefined) {
+      const deletedText = parsed(rebuildSchema.shape.deletedAt, rebuild?.deletedAt);
+      if (rebuild?.deletedAt === undefined) {
         p.push(
           `rebuild.deletedAt: is required when rebuild.from is revive (Azure revives a dropped server to its deletion time); ` +
             `received nothing. Find it in the activity log and set: pulumi config set --path rebuild.deletedAt 2026-11-24T13:05:00`,
         );
-      } else if (zoneOk) {
-        const r = resolveRestoreTime(deletedText, zone);
-        if (!r.ok) p.push(`rebuild.deletedAt: ${r.problem}; received ${JSON.stringify(deletedText)}`);
-        else if (r.value.utc > now)
+      } else if (deletedText !== undefined) {
+        const deleted = resolveIn("rebuild.deletedAt", deletedText, zone, p);
+        const since = now.minus(REVIVE_WINDOW);
+        if (deleted !== undefined && deleted.utc > now)
           p.push(
-            `rebuild.deletedAt: is in the future (${azureUtc(r.value.utc)} UTC, now ${azureUtc(now)} UTC); received ${JSON.stringify(deletedText)}`,
+            `rebuild.deletedAt: is in the future (${azureUtc(deleted.utc)} UTC, now ${azureUtc(now)} UTC); received ${JSON.stringify(deletedText)}`,
           );
-        else if (r.value.utc < now.minus(REVIVE_WINDOW)) {
+        else if (deleted !== undefined && deleted.utc < since) {
           p.push(
-            `rebuild.deletedAt: is more than 5 days ago (${azureUtc(r.value.utc)} UTC); Azure can revive a dropped server only for 5 days ` +
-              `after deletion (since ${azureUtc(now.minus(REVIVE_WINDOW))} UTC, ${humanInZone(now.minus(REVIVE_WINDOW), zone)}); ` +
+            `rebuild.deletedAt: is more than 5 days ago (${azureUtc(deleted.utc)} UTC); Azure can revive a dropped server only for 5 days ` +
+              `after deletion (since ${azureUtc(since)} UTC, ${humanInZone(since, zone ?? "UTC")}); ` +
               `use rebuild.from backup; received ${JSON.stringify(deletedText)}`,
           );
-        } else out.deletedAt = r.value;
+        } else if (deleted !== undefined) out.deletedAt = deleted;
       }
     }
     if (from === "geo") {
-      const geo = data?.postgres.geoRedundantBackup ?? postgres?.geoRedundantBackup;
-      if (geo !== true) {
+      const geo = parsed(pg.geoRedundantBackup, pgRaw?.geoRedundantBackup);
+      if (geo === false) {
         p.push(
-          `rebuild.from: geo needs postgres.geoRedundantBackup true (set when the lost server was created); received geo with postgres.geoRedundantBackup ${JSON.stringify(geo ?? false)}; use rebuild.from backup or revive`,
+          `rebuild.from: geo needs postgres.geoRedundantBackup true (set when the lost server was created); received geo with postgres.geoRedundantBackup false; use rebuild.from backup or revive`,
         );
       }
       if (rebuild?.location === undefined)
@@ -455,75 +483,178 @@ function crossFieldProblems(raw: Record<string, unknown>, now: DateTime, data?: 
         p.push(
           `rebuild.network: is required when rebuild.from is geo (a delegated subnet and private DNS zone in rebuild.location); received nothing`,
         );
+      if (rebuild?.serverName === undefined)
+        p.push(
+          `rebuild.serverName: is required when rebuild.from is geo (a geo-restore creates a new server: server names are global DNS names and the lost server's record still exists); ` +
+            `allowed: ${SERVER_NAME_TEXT}, at most 59 and not postgres.serverName; received nothing. Set it with: pulumi config set --path rebuild.serverName <name>-geo`,
+        );
     }
   }
 
-  if (data === undefined) return out;
-
-  // Checks over parsed values.
-  const pg = data.postgres;
-  if (ptrServerName(pg.serverName).length > 63) {
+  // postgres.*
+  const appDatabase = parsed(pg.appDatabase, pgRaw?.appDatabase);
+  const databases = isRecord(pgRaw?.databases) ? Object.keys(pgRaw.databases) : undefined;
+  if (appDatabase !== undefined && databases !== undefined && !databases.includes(appDatabase)) {
     p.push(
-      `postgres.serverName: must leave room for the PTR copy's name "${ptrServerName(pg.serverName)}" (≤ 63 characters, so ≤ 59 for the live name); received ${JSON.stringify(pg.serverName)} (${pg.serverName.length})`,
+      `postgres.appDatabase: must be one of the keys of postgres.databases (${databases.join(", ") || "none declared"}); received ${JSON.stringify(appDatabase)}`,
     );
   }
-  if (!(pg.appDatabase in pg.databases)) {
-    p.push(
-      `postgres.appDatabase: must be one of the keys of postgres.databases (${Object.keys(pg.databases).join(", ") || "none declared"}); received ${JSON.stringify(pg.appDatabase)}`,
-    );
-  }
-  if (Object.keys(pg.databases).length === 0)
+  if (databases?.length === 0)
     p.push(`postgres.databases: must declare at least the application's database; received {}`);
-  if (pg.highAvailability !== "Disabled" && pg.sku.tier === "Burstable") {
+  const ha = parsed(pg.highAvailability, pgRaw?.highAvailability);
+  const tier = parsed(pg.sku.shape.tier, isRecord(pgRaw?.sku) ? pgRaw.sku.tier : undefined);
+  if (ha !== undefined && ha !== "Disabled" && tier === "Burstable") {
     p.push(
-      `postgres.highAvailability: ${pg.highAvailability} is not available on the Burstable tier (allowed there: Disabled); received ${pg.highAvailability} with postgres.sku.tier Burstable`,
+      `postgres.highAvailability: ${ha} is not available on the Burstable tier (allowed there: Disabled); received ${ha} with postgres.sku.tier Burstable`,
     );
   }
-  if (
-    pg.highAvailability === "ZoneRedundant" &&
-    pg.availabilityZone !== undefined &&
-    pg.availabilityZone === pg.standbyAvailabilityZone
-  ) {
+  const zoneA = parsed(pg.availabilityZone, pgRaw?.availabilityZone);
+  const zoneB = parsed(pg.standbyAvailabilityZone, pgRaw?.standbyAvailabilityZone);
+  if (ha === "ZoneRedundant" && zoneA !== undefined && zoneA === zoneB) {
     p.push(
-      `postgres.standbyAvailabilityZone: must differ from postgres.availabilityZone for ZoneRedundant high availability; received ${pg.standbyAvailabilityZone} for both`,
+      `postgres.standbyAvailabilityZone: must differ from postgres.availabilityZone for ZoneRedundant high availability; received ${zoneB} for both`,
     );
   }
-  const k = data.kubernetes;
-  if (Object.keys(k.deployments).length === 0)
+
+  // kubernetes.*
+  const k = kubernetesSchema.shape;
+  if (isRecord(k8sRaw?.deployments) && Object.keys(k8sRaw.deployments).length === 0)
     p.push(`kubernetes.deployments: must list the deployments to stop (web, worker); received {}`);
-  if (k.publicHost === k.temporaryHost) {
+  const publicHost = parsed(k.publicHost, k8sRaw?.publicHost);
+  const temporaryHost = parsed(k.temporaryHost, k8sRaw?.temporaryHost);
+  if (publicHost !== undefined && publicHost === temporaryHost) {
     p.push(
-      `kubernetes.temporaryHost: must differ from kubernetes.publicHost (the temporary ingress is how the app is validated while the public host shows the maintenance page); received ${k.temporaryHost} for both`,
+      `kubernetes.temporaryHost: must differ from kubernetes.publicHost (the temporary ingress is how the app is validated while the public host shows the maintenance page); received ${temporaryHost} for both`,
     );
   }
-  const a = data.github.approvers;
-  if (a.freeze < a.normal) {
+
+  // github.approvers
+  const approvers = isRecord(ghRaw?.approvers) ? ghRaw.approvers : {};
+  const normal = parsed(approversSchema.shape.normal, approvers.normal);
+  const freeze = parsed(approversSchema.shape.freeze, approvers.freeze);
+  if (normal !== undefined && freeze !== undefined && freeze < normal) {
     p.push(
-      `github.approvers.freeze: must be ≥ github.approvers.normal (${a.normal}), or the freeze would loosen the branch protection; received ${a.freeze}`,
+      `github.approvers.freeze: must be ≥ github.approvers.normal (${normal}), or the freeze would loosen the branch protection; received ${freeze}`,
     );
   }
-  if (data.incidentId !== undefined) {
+
+  if (incidentId !== undefined && appDatabase !== undefined) {
     // The longest database names the restore creates must fit PostgreSQL's 63-byte identifiers, or they
     // would be truncated and could collide.
-    const longestRun = longestRunId(data.incidentId);
+    const longestRun = longestRunId(incidentId);
     for (const name of [
-      beforeDatabaseName(pg.appDatabase, longestRun),
-      stagingDatabaseName(pg.appDatabase, longestRun),
+      beforeDatabaseName(appDatabase, longestRun),
+      stagingDatabaseName(appDatabase, longestRun),
     ]) {
       if (pgIdentifierBytes(name) > PG_IDENTIFIER_MAX_BYTES) {
         p.push(
-          `incidentId: with postgres.appDatabase ${JSON.stringify(pg.appDatabase)} it makes the database name "${name}" longer than PostgreSQL's ${PG_IDENTIFIER_MAX_BYTES} bytes; use a shorter incidentId; received ${JSON.stringify(data.incidentId)}`,
+          `incidentId: with postgres.appDatabase ${JSON.stringify(appDatabase)} it makes the database name "${name}" longer than PostgreSQL's ${PG_IDENTIFIER_MAX_BYTES} bytes; use a shorter incidentId; received ${JSON.stringify(incidentId)}`,
         );
         break;
       }
     }
   }
-  if (data.rebuild?.from === "geo" && data.rebuild.location === data.azure.location) {
+
+  // geo: another region, another name
+  const geoLocation = parsed(rebuildSchema.shape.location, rebuild?.location);
+  const liveLocation =
+    parsed(pg.location, pgRaw?.location) ??
+    parsed(azureSchema.shape.location, isRecord(raw.azure) ? raw.azure.location : undefined);
+  if (from === "geo" && geoLocation !== undefined && geoLocation === liveLocation) {
     p.push(
-      `rebuild.location: must be another region than azure.location (${data.azure.location}) for a geo-restore; received ${JSON.stringify(data.rebuild.location)}`,
+      `rebuild.location: must be another region than the live server's (${liveLocation}) for a geo-restore; received ${JSON.stringify(geoLocation)}`,
+    );
+  }
+  const geoName = parsed(rebuildSchema.shape.serverName, rebuild?.serverName);
+  if (geoName !== undefined && geoName === parsed(pg.serverName, pgRaw?.serverName)) {
+    p.push(
+      `rebuild.serverName: must differ from postgres.serverName (the geo-restored server is a new server beside the lost one); received ${JSON.stringify(geoName)} for both`,
     );
   }
   return out;
+}
+
+/**
+ * Resolves a restore or deletion time, reporting why not into `problems`. A time with its own offset or `Z`
+ * needs no zone, so it is checked even when timeZone is invalid; a wall-clock time then cannot be read.
+ */
+function resolveIn(
+  key: string,
+  text: string,
+  zone: string | undefined,
+  problems: string[],
+): ResolvedTime | undefined {
+  if (zone === undefined && !hasOffset(text)) {
+    problems.push(
+      `${key}: is a wall-clock time, and timeZone is not a valid zone, so it cannot be converted to UTC; ` +
+        `fix timeZone, or give the time with its offset (e.g. "${text.trim()}Z" for UTC); received ${JSON.stringify(text)}`,
+    );
+    return undefined;
+  }
+  const r = resolveRestoreTime(text, zone ?? "UTC");
+  if (!r.ok) {
+    problems.push(`${key}: ${r.problem}; received ${JSON.stringify(text)}`);
+    return undefined;
+  }
+  return r.value;
+}
+
+/**
+ * `ptr.requestedAt` + `ptr.requestedFor`: the instant the window is checked at, when the pin is valid. The pin
+ * is bound to one restore time: a different `ptr.restoreTime` is a new copy (the old one is deleted first, the
+ * name is fixed), which Azure restores only inside the window of *now* — so then the pin is refused and the
+ * window is checked against now, and no expired time can get past the check and cost the existing copy.
+ */
+function restorePin(
+  ptr: Record<string, unknown> | undefined,
+  restoreText: string,
+  restore: ResolvedTime,
+  zone: string | undefined,
+  now: DateTime,
+): { problems: string[]; at?: DateTime } {
+  const problems: string[] = [];
+  const atText = typeof ptr?.requestedAt === "string" ? ptr.requestedAt : undefined;
+  const forText = typeof ptr?.requestedFor === "string" ? ptr.requestedFor : undefined;
+  if (atText === undefined && forText === undefined) return { problems };
+  const unpin = "pulumi config rm --path ptr.requestedAt && pulumi config rm --path ptr.requestedFor";
+  if (forText === undefined) {
+    problems.push(
+      `ptr.requestedFor: is required with ptr.requestedAt (it binds the pin to the restore time whose copy was requested then); ` +
+        `if the existing copy was made for the current restore time, set: pulumi config set --path ptr.requestedFor ${JSON.stringify(restoreText)}; ` +
+        `otherwise remove the pin: pulumi config rm --path ptr.requestedAt; received nothing`,
+    );
+    return { problems };
+  }
+  if (atText === undefined) {
+    problems.push(
+      `ptr.requestedAt: is required with ptr.requestedFor (when the copy for that restore time was requested, with an offset or Z); ` +
+        `set it: pulumi config set --path ptr.requestedAt 2026-11-25T09:00:00Z, or remove the pin: pulumi config rm --path ptr.requestedFor; received nothing`,
+    );
+    return { problems };
+  }
+  let at: DateTime | undefined;
+  const req = DateTime.fromISO(atText, { setZone: true });
+  if (!req.isValid || !/([+-]\d{2}:?\d{2}|Z)$/.test(atText)) {
+    problems.push(
+      `ptr.requestedAt: must be an ISO-8601 date-time with an offset or Z; received ${JSON.stringify(atText)}`,
+    );
+  } else if (req > now) {
+    problems.push(
+      `ptr.requestedAt: must not be in the future (now is ${azureUtc(now)} UTC); received ${JSON.stringify(atText)}`,
+    );
+  } else at = req.toUTC();
+  const pinned = resolveIn("ptr.requestedFor", forText, zone, problems);
+  if (pinned === undefined) return { problems };
+  if (!pinned.utc.equals(restore.utc)) {
+    problems.push(
+      `ptr.requestedFor: the pin (ptr.requestedAt) is for the copy of ${azureUtc(pinned.utc)} UTC, but ptr.restoreTime ${JSON.stringify(restoreText)} is ${azureUtc(restore.utc)} UTC: ` +
+        `a new restore time makes a new copy (the existing one is deleted first), which Azure restores only inside the window as of now, so ptr.restoreTime is checked against now. ` +
+        `Remove the pin: ${unpin}; once the new copy exists, pin it again: pulumi config set --path ptr.requestedFor ${JSON.stringify(restoreText)} && pulumi config set --path ptr.requestedAt <the UTC time of that pulumi up>; ` +
+        `received ${JSON.stringify(forText)}`,
+    );
+    return { problems };
+  }
+  return at === undefined ? { problems } : { problems, at };
 }
 
 /** `key.path: <what is allowed>; received <value>` for one schema issue (one line per unknown key). */

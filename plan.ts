@@ -6,7 +6,14 @@
  */
 import type { DateTime } from "luxon";
 import type { DrMode, DrPhase, RebuildFrom, StackConfig } from "./config";
-import { flexibleServerId, k8sName, ptrServerName, serverFqdn } from "./naming";
+import {
+  activeServerName,
+  flexibleServerDatabaseId,
+  flexibleServerId,
+  k8sName,
+  ptrServerName,
+  serverFqdn,
+} from "./naming";
 import { azureUtc, humanInZone } from "./time";
 import { planDataPath } from "./plan-data";
 import type { DataPathPlan } from "./plan-data";
@@ -33,8 +40,9 @@ export interface ServerNetwork {
 }
 
 /**
- * How the live server is created if it does not exist. Azure reads these fields only at creation; the
- * component ignores later changes to them so that leaving `rebuild` mode never touches the server.
+ * How a server is created if it does not exist. Azure reads these fields only at creation; the component
+ * ignores later changes to them so that leaving `rebuild` mode never touches the server. `geo` is only ever
+ * the geo-restored server (`Plan.geoServer`), a new server beside the live one.
  */
 export type LiveServerCreation =
   | { readonly kind: "existing" }
@@ -52,6 +60,17 @@ export type LiveServerCreation =
       readonly pointInTimeUtc: string;
     };
 
+export interface DatabasePlan {
+  readonly charset: string;
+  readonly collation: string;
+  /**
+   * The database's Azure id when it already exists and must be adopted rather than created: on `adopt.liveServer`,
+   * and whenever a rebuild brings the databases back with the server (ReviveDropped, GeoRestore) — azure-native
+   * refuses to create a database that exists ("cannot create already existing resource").
+   */
+  readonly importId: string | undefined;
+}
+
 export interface LiveServerPlan {
   readonly name: string;
   readonly id: string;
@@ -67,7 +86,7 @@ export interface LiveServerPlan {
   readonly availabilityZone?: string;
   readonly network: ServerNetwork;
   readonly administratorLogin: string;
-  readonly databases: Readonly<Record<string, { readonly charset: string; readonly collation: string }>>;
+  readonly databases: Readonly<Record<string, DatabasePlan>>;
   readonly appDatabase: string;
   readonly parameters: Readonly<Record<string, string>>;
   readonly creation: LiveServerCreation;
@@ -143,7 +162,15 @@ export interface Plan {
   readonly incidentId: string | undefined;
   readonly rebuildFrom: RebuildFrom | undefined;
   readonly levers: Levers;
+  /** The stack's live server, declared the same way in every mode (also during a geo-restore). */
   readonly liveServer: LiveServerPlan;
+  /**
+   * `drMode=rebuild`, `rebuild.from=geo`: the new server GeoRestore creates from the live server's
+   * geo-replicated backup, in `rebuild.location` with `rebuild.network` (docs/runbook.md for the switch-over).
+   */
+  readonly geoServer: LiveServerPlan | undefined;
+  /** The server holding the live data now: the geo server during a geo-restore, else the live server. */
+  readonly activeServer: { readonly name: string; readonly fqdn: string };
   readonly ptrCopy: PtrCopyPlan | undefined;
   readonly restorePoint: RestorePoint | undefined;
   readonly maintenance: MaintenancePlan;
@@ -164,7 +191,9 @@ export function buildPlan(cfg: StackConfig, now: DateTime): Plan {
     maintenance: lever(cfg.maintenance, inIncident),
     freeze: lever(cfg.freeze, inIncident),
   };
-  const liveServer = planLiveServer(cfg, now);
+  const liveServer = planLiveServer(cfg);
+  const geoServer = planGeoServer(cfg, liveServer, now);
+  const active = activeServerName(cfg);
   const ptrCopy = planPtrCopy(cfg, liveServer);
   const restore = cfg.ptr?.restore;
   const partial = {
@@ -176,6 +205,8 @@ export function buildPlan(cfg: StackConfig, now: DateTime): Plan {
     rebuildFrom: mode === "rebuild" ? (cfg.rebuild?.from ?? "backup") : undefined,
     levers,
     liveServer,
+    geoServer,
+    activeServer: { name: active, fqdn: serverFqdn(active) },
     ptrCopy,
     restorePoint:
       mode === "ptr" && restore !== undefined
@@ -193,13 +224,13 @@ function lever(override: boolean | undefined, byMode: boolean): Lever {
   return override === undefined ? { on: byMode, source: "mode" } : { on: override, source: "override" };
 }
 
-function planLiveServer(cfg: StackConfig, now: DateTime): LiveServerPlan {
+function planLiveServer(cfg: StackConfig): LiveServerPlan {
   const pg = cfg.postgres;
   const id = flexibleServerId(cfg.azure.subscriptionId, cfg.azure.resourceGroup, pg.serverName);
   const rebuildFrom = cfg.drMode === "rebuild" ? (cfg.rebuild?.from ?? "backup") : undefined;
+  // A geo-restore leaves the live server declared as it is ("existing"): it still exists in Azure (its region is
+  // out), it is protected, and dropping it from the program would make pulumi try to delete it.
   let creation: LiveServerCreation = { kind: "existing" };
-  let location = cfg.azure.location;
-  let network: ServerNetwork = pg.network;
   if (rebuildFrom === "backup") creation = { kind: "empty", createMode: "Create" };
   if (rebuildFrom === "revive") {
     const deletedAt = cfg.rebuild?.deletedAt;
@@ -212,19 +243,13 @@ function planLiveServer(cfg: StackConfig, now: DateTime): LiveServerPlan {
       pointInTimeUtc: azureUtc(deletedAt.utc),
     };
   }
-  if (rebuildFrom === "geo") {
-    location = cfg.rebuild?.location ?? location;
-    network = cfg.rebuild?.network ?? network;
-    // Geo-restore always restores the latest geo-replicated backup; Azure still wants a pointInTimeUTC, and
-    // "now" asks for the newest. It is read only at creation (the component ignores later changes).
-    creation = { kind: "geo", createMode: "GeoRestore", sourceServerId: id, pointInTimeUtc: azureUtc(now) };
-  }
+  const adopt = cfg.adopt?.liveServer ?? false;
   return {
     name: pg.serverName,
     id,
     fqdn: serverFqdn(pg.serverName),
     resourceGroup: cfg.azure.resourceGroup,
-    location,
+    location: pg.location ?? cfg.azure.location,
     version: pg.version,
     sku: pg.sku,
     storageSizeGb: pg.storageSizeGb,
@@ -235,14 +260,67 @@ function planLiveServer(cfg: StackConfig, now: DateTime): LiveServerPlan {
         ? { mode: "Disabled" }
         : { mode: pg.highAvailability, ...optional("standbyAvailabilityZone", pg.standbyAvailabilityZone) },
     ...optional("availabilityZone", pg.availabilityZone),
-    network,
+    network: pg.network,
     administratorLogin: pg.administratorLogin,
-    databases: pg.databases,
+    // After `pulumi refresh` dropped the lost server's databases from the state, a revived server brings them
+    // back: they are imported (ids from the naming module), never created. An import of a resource already in
+    // the state with the same id is ignored by the engine, so the import stays for the whole rebuild.
+    databases: planDatabases(cfg, id, adopt || creation.kind === "revive"),
     appDatabase: pg.appDatabase,
     parameters: pg.parameters,
     creation,
-    adopt: cfg.adopt?.liveServer ?? false,
+    adopt,
   };
+}
+
+/**
+ * The geo-restored server: a new server named `rebuild.serverName` in `rebuild.location` with
+ * `rebuild.network`, in the live server's resource group, with the live server's settings except high
+ * availability and zones (the paired region may have no availability zones: ukwest has none; enable HA after
+ * the switch-over). Its databases come with the restore, so they are imported.
+ */
+function planGeoServer(cfg: StackConfig, live: LiveServerPlan, now: DateTime): LiveServerPlan | undefined {
+  const r = cfg.rebuild;
+  if (cfg.drMode !== "rebuild" || r?.from !== "geo") return undefined;
+  // parseConfig guarantees these for geo; the guard keeps the types honest.
+  if (r.serverName === undefined || r.location === undefined || r.network === undefined)
+    throw new Error("plan: rebuild.serverName, rebuild.location or rebuild.network missing after validation");
+  const id = flexibleServerId(cfg.azure.subscriptionId, cfg.azure.resourceGroup, r.serverName);
+  return {
+    name: r.serverName,
+    id,
+    fqdn: serverFqdn(r.serverName),
+    resourceGroup: live.resourceGroup,
+    location: r.location,
+    version: live.version,
+    sku: live.sku,
+    storageSizeGb: live.storageSizeGb,
+    backupRetentionDays: live.backupRetentionDays,
+    geoRedundantBackup: live.geoRedundantBackup,
+    highAvailability: { mode: "Disabled" },
+    network: r.network,
+    administratorLogin: live.administratorLogin,
+    databases: planDatabases(cfg, id, true),
+    appDatabase: live.appDatabase,
+    parameters: live.parameters,
+    // Geo-restore always restores the latest geo-replicated backup; Azure still wants a pointInTimeUTC, and
+    // "now" asks for the newest. It is read only at creation (the component ignores later changes).
+    creation: {
+      kind: "geo",
+      createMode: "GeoRestore",
+      sourceServerId: live.id,
+      pointInTimeUtc: azureUtc(now),
+    },
+    adopt: false,
+  };
+}
+
+function planDatabases(cfg: StackConfig, serverId: string, exist: boolean): Record<string, DatabasePlan> {
+  const databases: Record<string, DatabasePlan> = {};
+  for (const [db, d] of Object.entries(cfg.postgres.databases)) {
+    databases[db] = { ...d, importId: exist ? flexibleServerDatabaseId(serverId, db) : undefined };
+  }
+  return databases;
 }
 
 function planPtrCopy(cfg: StackConfig, live: LiveServerPlan): PtrCopyPlan | undefined {
@@ -338,11 +416,17 @@ function nextStep(cfg: StackConfig, p: Omit<Plan, "nextStep">): string {
         `pulumi config set drPhase restore && ${up}`
       );
     }
+    if (p.geoServer !== undefined) {
+      return (
+        `Once ${p.geoServer.name} exists in ${p.geoServer.location} (the latest geo-replicated backup, up to about an hour old), ` +
+        `point the app's database host at ${p.geoServer.fqdn} (the app's own deploy config), then check it: pulumi config set drPhase restore && ${up}`
+      );
+    }
     const restoreWhat =
       p.rebuildFrom === "backup"
         ? "restore the nightly backup into the rebuilt server"
         : "check the rebuilt server (its data came with it)";
-    return `Once ${p.liveServer.name} exists, ${restoreWhat}: pulumi config set drPhase restore && ${up}`;
+    return `Once ${p.activeServer.name} exists, ${restoreWhat}: pulumi config set drPhase restore && ${up}`;
   }
   if (p.phase === "restore") {
     return (
@@ -370,6 +454,18 @@ function closingSteps(cfg: StackConfig, p: Omit<Plan, "nextStep">): string {
   const rm = ["drPhase", ...Object.keys(present).filter((k) => present[k] !== undefined)].map(
     (k) => `pulumi config rm ${k}`,
   );
+  const geo = p.geoServer;
+  if (geo !== undefined) {
+    // Leaving geo mode without the switch-over would drop the geo server (protected: the up fails).
+    const set = (key: string, value: string): string => `pulumi config set --path ${key} ${value}`;
+    return (
+      `Make ${geo.name} the stack's live server before closing (docs/runbook.md, "Geo-restore: the switch-over"): ` +
+      `first the pulumi state steps there, then ${set("postgres.serverName", geo.name)} && ${set("postgres.location", geo.location)} && ` +
+      `${set("postgres.network.delegatedSubnetId", geo.network.delegatedSubnetId)} && ${set("postgres.network.privateDnsZoneId", geo.network.privateDnsZoneId)} && ` +
+      `${set("postgres.highAvailability", "Disabled")} && pulumi config rm --path postgres.availabilityZone && pulumi config rm --path postgres.standbyAvailabilityZone && ` +
+      `pulumi config set drMode none && ${rm.join(" && ")} && pulumi preview --diff (no change on the live server), then ${up}`
+    );
+  }
   const tidy =
     p.mode === "ptr" ? "Tidy up (deletes the PTR copy) and close the incident" : "Close the incident";
   return `${tidy}: pulumi config set drMode none && ${rm.join(" && ")} && ${up}`;

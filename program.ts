@@ -25,6 +25,7 @@ export async function program(now: DateTime): Promise<Record<string, unknown>> {
 
   const live = new LiveServer(`${service}-live`, {
     plan: plan.liveServer,
+    geo: plan.geoServer,
     administratorPassword: secrets.postgresAdminPassword,
   });
   const ptr =
@@ -53,8 +54,10 @@ export async function program(now: DateTime): Promise<Record<string, unknown>> {
     drMode: plan.mode,
     drPhase: plan.phase ?? null,
     incidentId: plan.incidentId ?? null,
-    liveServerName: live.serverName,
-    liveServerFqdn: live.fqdn,
+    // The server holding the live data now: the geo server during a geo-restore.
+    liveServerName: plan.activeServer.name,
+    liveServerFqdn: live.geoFqdn ?? live.fqdn,
+    geoServerName: plan.geoServer?.name ?? null,
     ptrServerName: ptr?.serverName ?? null,
     ptrServerFqdn: ptr?.fqdn ?? null,
     restoreTimeUtc: plan.restorePoint?.utc ?? null,

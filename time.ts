@@ -38,6 +38,11 @@ export type TimeResult =
 /** An ISO-8601 date-time: date, `T`, hh:mm[:ss], optional offset. Fractions of a second are refused below. */
 const ISO_DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$/;
 
+/** True when `text` ends in an explicit offset or `Z` (then no zone is needed to read it). */
+export function hasOffset(text: string): boolean {
+  return ISO_DATE_TIME.exec(text.trim())?.[8] !== undefined;
+}
+
 export function isValidZone(zone: string): boolean {
   return IANAZone.isValidZone(zone);
 }

@@ -5,15 +5,30 @@ import type { LiveServerPlan } from "../plan";
 export interface LiveServerArgs {
   /** The live server as planned: settings, databases, parameters and how it is created if missing. */
   readonly plan: LiveServerPlan;
+  /**
+   * A geo-restore in progress (`rebuild.from=geo`): the new server GeoRestore creates in the paired region,
+   * declared beside the live server (which stays declared exactly as before).
+   */
+  readonly geo?: LiveServerPlan | undefined;
   /** The administrator password (a Pulumi secret, set once with `pulumi config set --secret`). */
   readonly administratorPassword: pulumi.Input<string>;
 }
 
+/** One flexible server with its databases and parameters, children of the component. */
+interface DeclaredServer {
+  readonly server: dbforpostgresql.Server;
+  readonly databases: Readonly<Record<string, dbforpostgresql.Database>>;
+  readonly parameters: Readonly<Record<string, dbforpostgresql.Configuration>>;
+}
+
 /**
- * The live Azure Database for PostgreSQL flexible server, its databases and server parameters.
+ * The live Azure Database for PostgreSQL flexible server, its databases and server parameters — and, during a
+ * geo-restore, the geo-restored server with its own.
  *
- * The server and its databases are `protect`ed: a `pulumi up` that would delete or replace them fails instead
- * of losing data. An existing server is adopted with `adopt.liveServer` (docs/runbook.md).
+ * The servers and their databases are `protect`ed: a `pulumi up` that would delete or replace them fails
+ * instead of losing data. An existing server is adopted with `adopt.liveServer` (docs/runbook.md). The geo
+ * server's children are named `<name>-geo-…` under this component, so that the switch-over (docs/runbook.md)
+ * is a `pulumi state rename` of each to the live server's name.
  */
 export class LiveServer extends pulumi.ComponentResource {
   public readonly server: dbforpostgresql.Server;
@@ -22,14 +37,37 @@ export class LiveServer extends pulumi.ComponentResource {
   public readonly fqdn: pulumi.Output<string>;
   public readonly databases: Readonly<Record<string, dbforpostgresql.Database>>;
   public readonly parameters: Readonly<Record<string, dbforpostgresql.Configuration>>;
+  /** The geo-restored server while `rebuild.from=geo`; undefined otherwise. */
+  public readonly geoServer: dbforpostgresql.Server | undefined;
+  public readonly geoFqdn: pulumi.Output<string> | undefined;
 
   constructor(name: string, args: LiveServerArgs, opts?: pulumi.ComponentResourceOptions) {
     super("service-dr:index:LiveServer", name, {}, opts);
-    const p = args.plan;
-    const creation = p.creation;
+    const live = this.declare(name, args.plan, args.administratorPassword);
+    this.server = live.server;
+    this.databases = live.databases;
+    this.parameters = live.parameters;
+    this.serverName = this.server.name;
+    this.serverId = this.server.id;
+    this.fqdn = this.server.fullyQualifiedDomainName.apply((f) => f ?? args.plan.fqdn);
 
-    this.server = new dbforpostgresql.Server(
-      `${name}-server`,
+    const geoPlan = args.geo;
+    if (geoPlan !== undefined) {
+      this.geoServer = this.declare(`${name}-geo`, geoPlan, args.administratorPassword).server;
+      this.geoFqdn = this.geoServer.fullyQualifiedDomainName.apply((f) => f ?? geoPlan.fqdn);
+    }
+    this.registerOutputs({
+      serverName: this.serverName,
+      serverId: this.serverId,
+      fqdn: this.fqdn,
+      geoFqdn: this.geoFqdn,
+    });
+  }
+
+  private declare(prefix: string, p: LiveServerPlan, password: pulumi.Input<string>): DeclaredServer {
+    const creation = p.creation;
+    const server = new dbforpostgresql.Server(
+      `${prefix}-server`,
       {
         serverName: p.name,
         resourceGroupName: p.resourceGroup,
@@ -49,23 +87,26 @@ export class LiveServer extends pulumi.ComponentResource {
         },
         // administratorLogin is create-only; the password can change at any time.
         administratorLogin: p.administratorLogin,
-        administratorLoginPassword: args.administratorPassword,
+        administratorLoginPassword: password,
         ...(creation.kind === "existing" ? {} : { createMode: creation.createMode }),
         ...(creation.kind === "revive" || creation.kind === "geo"
           ? { sourceServerResourceId: creation.sourceServerId, pointInTimeUTC: creation.pointInTimeUtc }
           : {}),
+        // The same tag on the geo server: after the switch-over it is the live server, with no diff.
         tags: { "service-dr": "live" },
       },
       {
         parent: this,
-        // The live server holds the only copy of the data: never deleted or replaced by this program.
+        // The live server holds the only copy of the data — and so does the geo server once it exists: never
+        // deleted or replaced by this program.
         protect: true,
         // adopt.liveServer: take over the existing server; the import fails (changing nothing) unless the
         // declared inputs match what exists.
         ...(p.adopt ? { import: p.id } : {}),
         // createMode, sourceServerResourceId and pointInTimeUTC are read by Azure only when the server is
-        // created (rebuild mode). Ignoring later changes lets the stack leave rebuild mode without a diff —
-        // and without a replacement, since pointInTimeUTC/sourceServerResourceId are create-only fields.
+        // created (rebuild mode; the geo server's pointInTimeUTC is "now" at every up). Ignoring later changes
+        // lets the stack leave rebuild mode without a diff — and without a replacement, since
+        // pointInTimeUTC/sourceServerResourceId are create-only fields.
         ignoreChanges: ["createMode", "sourceServerResourceId", "pointInTimeUTC"],
       },
     );
@@ -73,27 +114,35 @@ export class LiveServer extends pulumi.ComponentResource {
     const databases: Record<string, dbforpostgresql.Database> = {};
     for (const [dbName, db] of Object.entries(p.databases)) {
       databases[dbName] = new dbforpostgresql.Database(
-        `${name}-db-${dbName}`,
+        `${prefix}-db-${dbName}`,
         {
           databaseName: dbName,
-          serverName: this.server.name,
+          serverName: server.name,
           resourceGroupName: p.resourceGroup,
           charset: db.charset,
           collation: db.collation,
         },
-        // A database holds data too: removing it from config must not drop it.
-        { parent: this, protect: true, ...(p.adopt ? { import: `${p.id}/databases/${dbName}` } : {}) },
+        {
+          parent: this,
+          // A database holds data too: removing it from config must not drop it.
+          protect: true,
+          // An existing database is imported, not created (adopt.liveServer, or a revived/geo-restored server
+          // that brought it back): azure-native refuses to create a database that already exists.
+          ...(db.importId === undefined ? {} : { import: db.importId }),
+        },
       );
     }
-    this.databases = databases;
 
+    // Server parameters always exist (Azure has no create or delete for them): azure-native treats
+    // Configuration as a singleton — "creating" one is a PUT of the value and deleting it resets the default —
+    // so a revived or geo-restored server's parameters need no import.
     const parameters: Record<string, dbforpostgresql.Configuration> = {};
     for (const [param, value] of Object.entries(p.parameters)) {
       parameters[param] = new dbforpostgresql.Configuration(
-        `${name}-param-${param}`,
+        `${prefix}-param-${param}`,
         {
           configurationName: param,
-          serverName: this.server.name,
+          serverName: server.name,
           resourceGroupName: p.resourceGroup,
           value,
           source: "user-override",
@@ -101,11 +150,6 @@ export class LiveServer extends pulumi.ComponentResource {
         { parent: this },
       );
     }
-    this.parameters = parameters;
-
-    this.serverName = this.server.name;
-    this.serverId = this.server.id;
-    this.fqdn = this.server.fullyQualifiedDomainName.apply((f) => f ?? p.fqdn);
-    this.registerOutputs({ serverName: this.serverName, serverId: this.serverId, fqdn: this.fqdn });
+    return { server, databases, parameters };
   }
 }

@@ -201,6 +201,21 @@ describe("config: every bad input is named with its key, what is allowed and wha
       /^rebuild\.location: is required when rebuild\.from is geo/,
     ],
     [
+      "geo without a name for the new server",
+      ["drMode=rebuild", "incidentId=i1", "rebuild.from=geo", "postgres.geoRedundantBackup=true"],
+      /^rebuild\.serverName: is required when rebuild\.from is geo \(a geo-restore creates a new server: .*received nothing\. Set it with: pulumi config set --path rebuild\.serverName <name>-geo$/,
+    ],
+    [
+      "geo server named like the live server",
+      ["drMode=rebuild", "incidentId=i1", "rebuild.from=geo", "rebuild.serverName=s189t01-ittms-stg-pg"],
+      /^rebuild\.serverName: must differ from postgres\.serverName .*received "s189t01-ittms-stg-pg" for both$/,
+    ],
+    [
+      "geo into the live server's own region",
+      ["drMode=rebuild", "incidentId=i1", "rebuild.from=geo", "rebuild.location=uksouth"],
+      /^rebuild\.location: must be another region than the live server's \(uksouth\) for a geo-restore; received "uksouth"$/,
+    ],
+    [
       "HA on the Burstable tier",
       ["postgres.highAvailability=ZoneRedundant"],
       /^postgres\.highAvailability: ZoneRedundant is not available on the Burstable tier/,
@@ -269,23 +284,132 @@ describe("config: every bad input is named with its key, what is allowed and wha
   });
 });
 
+describe("config: all problems at once — one invalid value never hides another check", () => {
+  const temp = "kubernetes.temporaryHost=staging.manage-school-placements.service.gov.uk";
+  const sameHosts =
+    "kubernetes.temporaryHost: must differ from kubernetes.publicHost (the temporary ingress is how the app is validated while the public host shows the maintenance page); received staging.manage-school-placements.service.gov.uk for both";
+  const long = "a".repeat(61);
+  const rows: Array<[string, readonly string[], readonly string[]]> = [
+    [
+      "a bad drMode, a server name whose -ptr copy is too long, the temporary host equal to the public one",
+      ["drMode=bad", `postgres.serverName=${long}`, temp],
+      [
+        'drMode: must be one of: none, ptr, rebuild; received "bad"',
+        `postgres.serverName: must leave room for the PTR copy's name "${long}-ptr" (≤ 63 characters, so ≤ 59 for this name); it has 61; received "${long}"`,
+        sameHosts,
+      ],
+    ],
+    [
+      "an invalid timeZone does not hide the window check of a time with an explicit offset",
+      ["timeZone=Mars/Olympus", "drMode=ptr", "incidentId=i1", "ptr.restoreTime=2026-11-10T12:00:00Z"],
+      [
+        'timeZone: must be an IANA time zone such as Europe/London or UTC; received "Mars/Olympus"',
+        'ptr.restoreTime: "2026-11-10T12:00:00Z" → 2026-11-10T12:00:00+00:00 UTC is older than the backup retention allows (2026-11-10T12:00:00+00:00 UTC); ' +
+          "the restorable window is 2026-11-18T10:00:00+00:00 – 2026-11-25T09:55:00+00:00 UTC (2026-11-18 10:00:00 UTC (+00:00) – 2026-11-25 09:55:00 UTC (+00:00))",
+      ],
+    ],
+    [
+      "an invalid timeZone and a wall-clock time: the time is said to be unreadable, not skipped",
+      ["timeZone=Mars/Olympus", "drMode=ptr", "incidentId=i1", "ptr.restoreTime=2026-11-24T12:00:00"],
+      [
+        'timeZone: must be an IANA time zone such as Europe/London or UTC; received "Mars/Olympus"',
+        "ptr.restoreTime: is a wall-clock time, and timeZone is not a valid zone, so it cannot be converted to UTC; " +
+          'fix timeZone, or give the time with its offset (e.g. "2026-11-24T12:00:00Z" for UTC); received "2026-11-24T12:00:00"',
+      ],
+    ],
+    [
+      "an invalid postgres.version and kubernetes.namespace do not hide the checks across postgres, kubernetes and github",
+      [
+        "postgres.version=12",
+        "postgres.appDatabase=other",
+        "postgres.highAvailability=SameZone",
+        "github.approvers.normal=3",
+        "github.approvers.freeze=2",
+        "kubernetes.namespace=Bad_NS",
+        temp,
+      ],
+      [
+        "postgres.version: must be one of: 13, 14, 15, 16, 17; received 12",
+        'kubernetes.namespace: must be a DNS-1123 label: ≤ 63 lowercase letters, digits and hyphens, starting and ending alphanumeric; received "Bad_NS"',
+        'postgres.appDatabase: must be one of the keys of postgres.databases (itt_mentor_services_staging); received "other"',
+        "postgres.highAvailability: SameZone is not available on the Burstable tier (allowed there: Disabled); received SameZone with postgres.sku.tier Burstable",
+        sameHosts,
+        "github.approvers.freeze: must be ≥ github.approvers.normal (3), or the freeze would loosen the branch protection; received 2",
+      ],
+    ],
+  ];
+  for (const [what, sets, expected] of rows) {
+    it(what, () => assert.deepStrictEqual(problemsOf(stackRaw("staging", sets)), expected));
+  }
+});
+
 describe("config: the window check for a copy that outlives the retention window", () => {
   const later = DateTime.fromISO("2026-12-05T10:00:00Z", { zone: "utc" });
   const sets = ["drMode=ptr", "incidentId=i1", "drPhase=validate", "ptr.restoreTime=2026-11-24T13:05:00"];
+  const pin = ["ptr.requestedAt=2026-11-25T09:00:00Z", "ptr.requestedFor=2026-11-24T13:05:00"];
   it("refuses the time ten days later when nothing pins the check", () => {
-    assert.match(
-      problemsOf(stackRaw("staging", sets), later).join("\n"),
-      /older than the backup retention allows/,
-    );
+    assert.deepStrictEqual(problemsOf(stackRaw("staging", sets), later), [
+      'ptr.restoreTime: "2026-11-24T13:05:00" → 2026-11-24T13:05:00+00:00 UTC is older than the backup retention allows (2026-11-24T13:05:00+00:00 UTC); ' +
+        "the restorable window is 2026-11-28T10:00:00+00:00 – 2026-12-05T09:55:00+00:00 UTC (2026-11-28 10:00:00 GMT (+00:00) – 2026-12-05 09:55:00 GMT (+00:00))",
+    ]);
   });
-  it("accepts it when ptr.requestedAt records when the copy was requested (the window is checked then)", () => {
-    const cfg = parseConfig(stackRaw("staging", [...sets, "ptr.requestedAt=2026-11-25T09:00:00Z"]), later);
+  it("accepts it when the pin records when the copy for this restore time was requested (the window is checked then)", () => {
+    const cfg = parseConfig(stackRaw("staging", [...sets, ...pin]), later);
+    assert.equal(cfg.ptr?.requestedAt?.toISO(), "2026-11-25T09:00:00.000Z");
+  });
+  it("accepts requestedFor written differently when it names the same instant (offset instead of wall clock)", () => {
+    const cfg = parseConfig(
+      stackRaw("staging", [...sets, pin[0]!, "ptr.requestedFor=2026-11-24T13:05:00Z"]),
+      later,
+    );
     assert.equal(cfg.ptr?.requestedAt?.toISO(), "2026-11-25T09:00:00.000Z");
   });
   it("still refuses a requestedAt in the future", () => {
-    assert.match(
-      problemsOf(stackRaw("staging", [...sets, "ptr.requestedAt=2026-12-06T09:00:00Z"]), later).join("\n"),
-      /^ptr\.requestedAt: must not be in the future/m,
+    assert.deepStrictEqual(
+      problemsOf(stackRaw("staging", [...sets, "ptr.requestedAt=2026-12-06T09:00:00Z", pin[1]!]), later),
+      [
+        'ptr.requestedAt: must not be in the future (now is 2026-12-05T10:00:00+00:00 UTC); received "2026-12-06T09:00:00Z"',
+        'ptr.restoreTime: "2026-11-24T13:05:00" → 2026-11-24T13:05:00+00:00 UTC is older than the backup retention allows (2026-11-24T13:05:00+00:00 UTC); ' +
+          "the restorable window is 2026-11-28T10:00:00+00:00 – 2026-12-05T09:55:00+00:00 UTC (2026-11-28 10:00:00 GMT (+00:00) – 2026-12-05 09:55:00 GMT (+00:00))",
+      ],
     );
+  });
+  it("the reviewer's bypass: a pin cannot carry a new, expired restore time past the check", () => {
+    // 12 days back with 7 days' retention: the pin was for another copy, so the new time is checked against now.
+    const now = DateTime.fromISO("2026-11-25T12:00:00Z", { zone: "utc" });
+    const problems = problemsOf(
+      stackRaw("staging", [
+        "drMode=ptr",
+        "incidentId=i1",
+        "ptr.requestedAt=2026-11-19T12:00:00Z",
+        "ptr.requestedFor=2026-11-18T12:00:00Z",
+        "ptr.restoreTime=2026-11-13T12:00:00Z",
+      ]),
+      now,
+    );
+    assert.deepStrictEqual(problems, [
+      'ptr.requestedFor: the pin (ptr.requestedAt) is for the copy of 2026-11-18T12:00:00+00:00 UTC, but ptr.restoreTime "2026-11-13T12:00:00Z" is 2026-11-13T12:00:00+00:00 UTC: ' +
+        "a new restore time makes a new copy (the existing one is deleted first), which Azure restores only inside the window as of now, so ptr.restoreTime is checked against now. " +
+        "Remove the pin: pulumi config rm --path ptr.requestedAt && pulumi config rm --path ptr.requestedFor; once the new copy exists, pin it again: " +
+        'pulumi config set --path ptr.requestedFor "2026-11-13T12:00:00Z" && pulumi config set --path ptr.requestedAt <the UTC time of that pulumi up>; received "2026-11-18T12:00:00Z"',
+      'ptr.restoreTime: "2026-11-13T12:00:00Z" → 2026-11-13T12:00:00+00:00 UTC is older than the backup retention allows (2026-11-13T12:00:00+00:00 UTC); ' +
+        "the restorable window is 2026-11-18T12:00:00+00:00 – 2026-11-25T11:55:00+00:00 UTC (2026-11-18 12:00:00 GMT (+00:00) – 2026-11-25 11:55:00 GMT (+00:00))",
+    ]);
+  });
+  it("a requestedAt without requestedFor is refused (the pin must name its restore time), and the window is checked now", () => {
+    const problems = problemsOf(stackRaw("staging", [...sets, pin[0]!]), later);
+    assert.equal(problems.length, 2);
+    assert.equal(
+      problems[0],
+      "ptr.requestedFor: is required with ptr.requestedAt (it binds the pin to the restore time whose copy was requested then); " +
+        'if the existing copy was made for the current restore time, set: pulumi config set --path ptr.requestedFor "2026-11-24T13:05:00"; ' +
+        "otherwise remove the pin: pulumi config rm --path ptr.requestedAt; received nothing",
+    );
+    assert.match(problems[1]!, /^ptr\.restoreTime: .* is older than the backup retention allows/);
+  });
+  it("a requestedFor without requestedAt is refused", () => {
+    const problems = problemsOf(stackRaw("staging", [...sets, pin[1]!]), later);
+    assert.match(problems[0]!, /^ptr\.requestedAt: is required with ptr\.requestedFor .*received nothing$/);
+    assert.equal(problems.length, 2);
   });
 });

@@ -9,6 +9,17 @@ function planFor(sets: readonly string[], stack: "staging" | "production" = "sta
 }
 
 const PTR = ["drMode=ptr", "incidentId=inc-1", "ptr.restoreTime=2026-11-24T13:05:00"];
+const NET =
+  "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/dr-rg/providers/Microsoft.Network";
+const GEO = [
+  "drMode=rebuild",
+  "incidentId=inc-1",
+  "rebuild.from=geo",
+  "rebuild.serverName=s189p01-ittms-pd-pg-geo",
+  "rebuild.location=ukwest",
+  `rebuild.network.delegatedSubnetId=${NET}/virtualNetworks/dr-vnet/subnets/pg`,
+  `rebuild.network.privateDnsZoneId=${NET}/privateDnsZones/dr.postgres.database.azure.com`,
+];
 
 describe("plan: the levers in every mode and phase (the issue's table)", () => {
   // [config, stopService, maintenance, freeze, ptr copy present]
@@ -137,28 +148,76 @@ describe("plan: servers", () => {
   for (const [what, sets, stack, creation] of creations) {
     it(what, () => assert.deepEqual(planFor(sets, stack).liveServer.creation, creation));
   }
-  it("rebuild geo: GeoRestore into the other region with that region's network", () => {
-    const net =
-      "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/dr-rg/providers/Microsoft.Network";
-    const plan = planFor(
-      [
-        "drMode=rebuild",
-        "incidentId=inc-1",
-        "rebuild.from=geo",
-        "rebuild.location=ukwest",
-        `rebuild.network.delegatedSubnetId=${net}/virtualNetworks/dr-vnet/subnets/pg`,
-        `rebuild.network.privateDnsZoneId=${net}/privateDnsZones/dr.postgres.database.azure.com`,
-      ],
-      "production",
-    );
-    assert.equal(plan.liveServer.location, "ukwest");
-    assert.equal(plan.liveServer.network.delegatedSubnetId, `${net}/virtualNetworks/dr-vnet/subnets/pg`);
-    assert.deepEqual(plan.liveServer.creation, {
-      kind: "geo",
-      createMode: "GeoRestore",
-      sourceServerId: plan.liveServer.id,
-      pointInTimeUtc: "2026-11-25T10:00:00+00:00",
+  it("rebuild geo: a new server (rebuild.serverName) GeoRestored into the other region; the live server unchanged", () => {
+    const plan = planFor(GEO, "production");
+    const live = planFor([], "production").liveServer;
+    // The live server is declared exactly as in normal operation (protected; it still exists in Azure).
+    assert.deepStrictEqual(plan.liveServer, live);
+    const geoId =
+      "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/s189p01-ittms-pd-rg/providers/Microsoft.DBforPostgreSQL/flexibleServers/s189p01-ittms-pd-pg-geo";
+    assert.deepStrictEqual(plan.geoServer, {
+      name: "s189p01-ittms-pd-pg-geo",
+      id: geoId,
+      fqdn: "s189p01-ittms-pd-pg-geo.postgres.database.azure.com",
+      resourceGroup: "s189p01-ittms-pd-rg",
+      location: "ukwest",
+      version: "16",
+      sku: { name: "Standard_D2ds_v5", tier: "GeneralPurpose" },
+      storageSizeGb: 128,
+      backupRetentionDays: 7,
+      geoRedundantBackup: "Enabled",
+      highAvailability: { mode: "Disabled" },
+      network: {
+        delegatedSubnetId: `${NET}/virtualNetworks/dr-vnet/subnets/pg`,
+        privateDnsZoneId: `${NET}/privateDnsZones/dr.postgres.database.azure.com`,
+      },
+      administratorLogin: "ittms_admin",
+      databases: {
+        itt_mentor_services_production: {
+          charset: "UTF8",
+          collation: "en_US.utf8",
+          importId: `${geoId}/databases/itt_mentor_services_production`,
+        },
+      },
+      appDatabase: "itt_mentor_services_production",
+      parameters: { "azure.extensions": "PGCRYPTO,PLPGSQL", log_min_duration_statement: "2000" },
+      creation: {
+        kind: "geo",
+        createMode: "GeoRestore",
+        sourceServerId: live.id,
+        pointInTimeUtc: "2026-11-25T10:00:00+00:00",
+      },
+      adopt: false,
     });
+    assert.deepStrictEqual(plan.activeServer, {
+      name: "s189p01-ittms-pd-pg-geo",
+      fqdn: "s189p01-ittms-pd-pg-geo.postgres.database.azure.com",
+    });
+    assert.deepStrictEqual(planFor([], "production").activeServer, {
+      name: "s189p01-ittms-pd-pg",
+      fqdn: "s189p01-ittms-pd-pg.postgres.database.azure.com",
+    });
+    assert.equal(planFor([], "production").geoServer, undefined);
+  });
+  it("rebuild geo: nextStep points the app at the geo server, then the switch-over before closing", () => {
+    assert.equal(
+      planFor(GEO, "production").nextStep,
+      "Once s189p01-ittms-pd-pg-geo exists in ukwest (the latest geo-replicated backup, up to about an hour old), " +
+        "point the app's database host at s189p01-ittms-pd-pg-geo.postgres.database.azure.com (the app's own deploy config), " +
+        "then check it: pulumi config set drPhase restore && pulumi up",
+    );
+    assert.equal(
+      planFor([...GEO, "drPhase=validate", "maintenance=false", "freeze=false"], "production").nextStep,
+      'Make s189p01-ittms-pd-pg-geo the stack\'s live server before closing (docs/runbook.md, "Geo-restore: the switch-over"): ' +
+        "first the pulumi state steps there, then pulumi config set --path postgres.serverName s189p01-ittms-pd-pg-geo && " +
+        "pulumi config set --path postgres.location ukwest && " +
+        `pulumi config set --path postgres.network.delegatedSubnetId ${NET}/virtualNetworks/dr-vnet/subnets/pg && ` +
+        `pulumi config set --path postgres.network.privateDnsZoneId ${NET}/privateDnsZones/dr.postgres.database.azure.com && ` +
+        "pulumi config set --path postgres.highAvailability Disabled && pulumi config rm --path postgres.availabilityZone && " +
+        "pulumi config rm --path postgres.standbyAvailabilityZone && pulumi config set drMode none && pulumi config rm drPhase && " +
+        "pulumi config rm rebuild && pulumi config rm incidentId && pulumi config rm maintenance && pulumi config rm freeze && " +
+        "pulumi preview --diff (no change on the live server), then pulumi up",
+    );
   });
   it("production declares HA with its standby zone and geo-redundant backup", () => {
     const live = planFor([], "production").liveServer;

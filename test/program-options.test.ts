@@ -63,6 +63,26 @@ describe("program: resource options (mock runtime)", function () {
     });
   }
 
+  it("rebuild by geo-restore: the geo server and its database are protected as well", async () => {
+    const net =
+      "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/dr-rg/providers/Microsoft.Network";
+    const r = await declare([
+      "drMode=rebuild",
+      "incidentId=inc-1",
+      "postgres.geoRedundantBackup=true",
+      "rebuild.from=geo",
+      "rebuild.serverName=s189t01-ittms-stg-pg-geo",
+      "rebuild.location=ukwest",
+      `rebuild.network.delegatedSubnetId=${net}/virtualNetworks/dr-vnet/subnets/pg`,
+      `rebuild.network.privateDnsZoneId=${net}/privateDnsZones/dr.postgres.database.azure.com`,
+    ]);
+    assert.deepStrictEqual(optionsOf(r, LIVE), LIVE_OPTIONS);
+    assert.deepStrictEqual(
+      protectedNames(r).sort(),
+      [...PROTECTED, `${SVC}-live-geo-db-itt_mentor_services_staging`, `${SVC}-live-geo-server`].sort(),
+    );
+  });
+
   it("the PTR copy: not protected, replaced on a new restore time with the old copy deleted first", async () => {
     const r = await declare(PTR);
     const options = optionsOf(r, PTR_SERVER);

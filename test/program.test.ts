@@ -344,6 +344,149 @@ describe("program under the mock runtime: servers", function () {
   }
 });
 
+describe("program under the mock runtime: rebuild by revive, every phase", function () {
+  this.timeout(120_000);
+  const REVIVE = [
+    "drMode=rebuild",
+    "incidentId=inc-1",
+    "rebuild.from=revive",
+    "rebuild.deletedAt=2026-11-24T18:30:00",
+  ];
+  const DB = `${SVC}-live-db-itt_mentor_services_staging`;
+  for (const phase of ["isolate", "restore", "validate"] as const) {
+    it(`${phase}: the server revived in place, its database imported (it comes back with the server), no Jobs`, async () => {
+      const r = await declare([...REVIVE, `drPhase=${phase}`]);
+      // No restore or compare Job: the data comes with the server.
+      assert.deepEqual(names(r).sort(), [...ALWAYS, TEMP_INGRESS].sort());
+      const server = one(r, "azure-native:dbforpostgresql:Server", `${SVC}-live-server`);
+      assert.deepEqual(
+        [
+          server.inputs.serverName,
+          server.inputs.location,
+          server.inputs.createMode,
+          server.inputs.sourceServerResourceId,
+          server.inputs.pointInTimeUTC,
+        ],
+        ["s189t01-ittms-stg-pg", "uksouth", "ReviveDropped", LIVE_ID, "2026-11-24T18:30:00+00:00"],
+      );
+      assert.equal(server.options.import, undefined, "the server itself is created (revived), not imported");
+      const db = one(r, "azure-native:dbforpostgresql:Database", DB);
+      assert.equal(db.options.import, `${LIVE_ID}/databases/itt_mentor_services_staging`);
+      assert.equal(db.options.protect, true);
+      // Parameters are singletons in azure-native (a PUT of the value): declared as always, never imported.
+      for (const param of ["azure.extensions", "log_min_duration_statement"])
+        assert.equal(
+          one(r, "azure-native:dbforpostgresql:Configuration", `${SVC}-live-param-${param}`).options.import,
+          undefined,
+        );
+      assert.deepEqual([r.outputs.liveServerName, r.outputs.recoveryJobs], ["s189t01-ittms-stg-pg", []]);
+    });
+  }
+  it("rebuild from backup creates the databases (the new server is empty): no import", async () => {
+    const r = await declare(["drMode=rebuild", "incidentId=inc-1"]);
+    assert.equal(one(r, "azure-native:dbforpostgresql:Database", DB).options.import, undefined);
+  });
+});
+
+describe("program under the mock runtime: rebuild by geo-restore, every phase", function () {
+  this.timeout(120_000);
+  const NET = `${SUB}/resourceGroups/dr-rg/providers/Microsoft.Network`;
+  const GEO = [
+    "drMode=rebuild",
+    "incidentId=inc-1",
+    "postgres.geoRedundantBackup=true",
+    "rebuild.from=geo",
+    "rebuild.serverName=s189t01-ittms-stg-pg-geo",
+    "rebuild.location=ukwest",
+    `rebuild.network.delegatedSubnetId=${NET}/virtualNetworks/dr-vnet/subnets/pg`,
+    `rebuild.network.privateDnsZoneId=${NET}/privateDnsZones/dr.postgres.database.azure.com`,
+  ];
+  const GEO_ID = `${SUB}/resourceGroups/s189t01-ittms-stg-rg/providers/Microsoft.DBforPostgreSQL/flexibleServers/s189t01-ittms-stg-pg-geo`;
+  const GEO_RESOURCES = [
+    `azure-native:dbforpostgresql:Server ${SVC}-live-geo-server`,
+    `azure-native:dbforpostgresql:Database ${SVC}-live-geo-db-itt_mentor_services_staging`,
+    `azure-native:dbforpostgresql:Configuration ${SVC}-live-geo-param-azure.extensions`,
+    `azure-native:dbforpostgresql:Configuration ${SVC}-live-geo-param-log_min_duration_statement`,
+  ];
+  for (const phase of ["isolate", "restore", "validate"] as const) {
+    it(`${phase}: a new server in ukwest from the live server's geo backup, its database imported; the live server as before`, async () => {
+      const r = await declare([...GEO, `drPhase=${phase}`]);
+      assert.deepEqual(names(r).sort(), [...ALWAYS, TEMP_INGRESS, ...GEO_RESOURCES].sort());
+      // The live server is declared exactly as without the geo-restore (it still exists; it is protected).
+      const normal = await declare(["postgres.geoRedundantBackup=true"]);
+      const live = one(r, "azure-native:dbforpostgresql:Server", `${SVC}-live-server`);
+      assert.deepEqual(
+        live.inputs,
+        one(normal, "azure-native:dbforpostgresql:Server", `${SVC}-live-server`).inputs,
+      );
+      assert.equal(
+        one(r, "azure-native:dbforpostgresql:Database", `${SVC}-live-db-itt_mentor_services_staging`).options
+          .import,
+        undefined,
+      );
+
+      const geo = one(r, "azure-native:dbforpostgresql:Server", `${SVC}-live-geo-server`);
+      assert.equal(geo.id, GEO_ID);
+      assert.deepEqual(geo.inputs, {
+        serverName: "s189t01-ittms-stg-pg-geo",
+        resourceGroupName: "s189t01-ittms-stg-rg",
+        location: "ukwest",
+        version: "16",
+        sku: { name: "Standard_B2s", tier: "Burstable" },
+        storage: { storageSizeGB: 32, autoGrow: "Enabled" },
+        backup: { backupRetentionDays: 7, geoRedundantBackup: "Enabled" },
+        highAvailability: { mode: "Disabled", standbyAvailabilityZone: "" },
+        availabilityZone: "",
+        network: {
+          delegatedSubnetResourceId: `${NET}/virtualNetworks/dr-vnet/subnets/pg`,
+          privateDnsZoneArmResourceId: `${NET}/privateDnsZones/dr.postgres.database.azure.com`,
+          publicNetworkAccess: "Disabled",
+        },
+        administratorLogin: "ittms_admin",
+        administratorLoginPassword: "[secret]",
+        createMode: "GeoRestore",
+        sourceServerResourceId: LIVE_ID,
+        pointInTimeUTC: "2026-11-25T10:00:00+00:00",
+        tags: { "service-dr": "live" },
+      });
+      // Protected like the live server; no dependency on the lost server (its id is computed, not read from it).
+      assert.deepStrictEqual(geo.options, {
+        protect: true,
+        ignoreChanges: ["createMode", "sourceServerResourceId", "pointInTimeUTC"],
+      });
+      const geoDb = one(
+        r,
+        "azure-native:dbforpostgresql:Database",
+        `${SVC}-live-geo-db-itt_mentor_services_staging`,
+      );
+      assert.deepEqual(geoDb.inputs, {
+        databaseName: "itt_mentor_services_staging",
+        serverName: "s189t01-ittms-stg-pg-geo",
+        resourceGroupName: "s189t01-ittms-stg-rg",
+        charset: "UTF8",
+        collation: "en_US.utf8",
+      });
+      assert.equal(geoDb.options.import, `${GEO_ID}/databases/itt_mentor_services_staging`);
+      assert.equal(geoDb.options.protect, true);
+      assert.equal(
+        one(r, "azure-native:dbforpostgresql:Configuration", `${SVC}-live-geo-param-azure.extensions`).inputs
+          .serverName,
+        "s189t01-ittms-stg-pg-geo",
+      );
+      // The outputs name the server that holds the data now; no data Job runs (the data came with the server).
+      assert.deepEqual(
+        [r.outputs.liveServerName, r.outputs.liveServerFqdn, r.outputs.geoServerName, r.outputs.recoveryJobs],
+        [
+          "s189t01-ittms-stg-pg-geo",
+          "s189t01-ittms-stg-pg-geo.postgres.database.azure.com",
+          "s189t01-ittms-stg-pg-geo",
+          [],
+        ],
+      );
+    });
+  }
+});
+
 describe("program under the mock runtime: maintenance mode", function () {
   this.timeout(60_000);
   it("the temporary ingress exposes the app on its own host while maintenance is on", async () => {
