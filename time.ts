@@ -66,6 +66,10 @@ export function resolveRestoreTime(text: string, zone: string): TimeResult {
         "has a fraction of a second; point-in-time restore has a resolution of one second, give whole seconds",
     };
   }
+  // luxon reads hour 24 as the next day's midnight; a restore point must be written as it is meant.
+  if (Number(m[4]) > 23) {
+    return { ok: false, problem: `is not a valid date-time (hour ${m[4]}: hours are 00–23)` };
+  }
   const offset = m[8];
   if (offset !== undefined) {
     const dt = DateTime.fromISO(text.trim(), { setZone: true });

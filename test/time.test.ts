@@ -71,6 +71,8 @@ describe("resolveRestoreTime: wall clock in the stack's zone → the UTC string 
     ["2026-11-24", /is not an ISO-8601 date-time/],
     ["2026-02-30T10:00:00", /is not a valid date-time/],
     ["2026-11-24T25:00:00", /is not a valid date-time/],
+    ["2026-11-24T24:00:00", /is not a valid date-time \(hour 24: hours are 00–23\)/],
+    ["2026-11-24T24:00:00Z", /is not a valid date-time \(hour 24: hours are 00–23\)/],
     ["2026-11-24T13:05:00.250", /fraction of a second/],
   ];
   for (const [input, message] of bad) {
