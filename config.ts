@@ -16,7 +16,10 @@ import {
   INCIDENT_ID,
   PG_IDENTIFIER_MAX_BYTES,
   beforeDatabaseName,
+  k8sNameProblem,
+  longestJobName,
   pgIdentifierBytes,
+  serviceDerivedNames,
   ptrServerName,
   longestRunId,
   stagingDatabaseName,
@@ -164,8 +167,13 @@ const postgresSchema = z.strictObject({
 
 const kubernetesSchema = z.strictObject({
   namespace: matching(DNS1123_LABEL, LABEL_TEXT),
-  /** Base name of the objects this program creates (`<service>-maintenance`, …). */
-  service: matching(DNS1123_LABEL, LABEL_TEXT),
+  /** Base name of the objects this program creates (`<service>-maintenance`, …): each derived name is checked. */
+  service: matching(DNS1123_LABEL, LABEL_TEXT).superRefine((service, ctx) => {
+    for (const derived of serviceDerivedNames(service)) {
+      const problem = k8sNameProblem(derived);
+      if (problem !== undefined) ctx.addIssue({ code: "custom", message: problem });
+    }
+  }),
   deployments: z.record(
     matching(/^[a-z][a-z0-9-]*$/, "a short lowercase id such as web or worker"),
     z.strictObject({ name: matching(DNS1123_SUBDOMAIN, SUBDOMAIN_TEXT), replicas: wholeNumber(0) }),
@@ -538,6 +546,15 @@ function crossFieldProblems(raw: Record<string, unknown>, now: DateTime): CrossF
     );
   }
 
+  if (incidentId !== undefined) {
+    // The recovery Jobs are named from the incident, their step and the restore time.
+    const problem = k8sNameProblem({
+      object: "longest recovery Job",
+      name: longestJobName(incidentId),
+      rule: "job",
+    });
+    if (problem !== undefined) p.push(`incidentId: ${problem}; received ${JSON.stringify(incidentId)}`);
+  }
   if (incidentId !== undefined && appDatabase !== undefined) {
     // The longest database names the restore creates must fit PostgreSQL's 63-byte identifiers, or they
     // would be truncated and could collide.

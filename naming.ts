@@ -179,6 +179,76 @@ export const k8sName = {
 } as const;
 
 export type JobStep = "backup-flawed" | "backup-ptr" | "restore" | "compare";
+/**
+ * Every step a recovery Job can have, and whether its name carries a restore time (the PTR steps do, as
+ * plan-data.ts names them; the flawed-database backup and a rebuild's steps do not).
+ */
+export const JOB_STEPS: Readonly<Record<JobStep, { readonly timed: boolean }>> = {
+  "backup-flawed": { timed: false },
+  "backup-ptr": { timed: true },
+  restore: { timed: true },
+  compare: { timed: true },
+};
+
+/** The longest Job name an incident id can make: its longest step, with a restore time where there is one. */
+export function longestJobName(incidentId: string): string {
+  const anyTime = DateTime.fromMillis(0, { zone: "utc" });
+  return (Object.keys(JOB_STEPS) as JobStep[])
+    .map((step) => k8sName.job(incidentId, step, JOB_STEPS[step].timed ? anyTime : undefined))
+    .reduce((a, b) => (b.length > a.length ? b : a));
+}
+
+/** The rules Kubernetes applies to the names (and label values) this program derives. */
+export type K8sNameRule = "service" | "label-value" | "subdomain" | "cronjob" | "job";
+const K8S_NAME_RULES: Readonly<Record<K8sNameRule, { max: number; pattern: RegExp; text: string }>> = {
+  // Service names are DNS-1035 labels: they must start with a letter.
+  service: {
+    max: 63,
+    pattern: /^[a-z](?:[-a-z0-9]*[a-z0-9])?$/,
+    text: "a Service name (a DNS-1035 label: starts with a letter; lowercase letters, digits, '-')",
+  },
+  "label-value": {
+    max: 63,
+    pattern: /^(?:[A-Za-z0-9](?:[-A-Za-z0-9_.]*[A-Za-z0-9])?)?$/,
+    text: "a label value",
+  },
+  subdomain: { max: 253, pattern: DNS1123_SUBDOMAIN, text: "an object name (a DNS-1123 subdomain)" },
+  // The CronJob controller appends 11 characters (-<minutes since epoch>) for its Jobs, which are labels.
+  cronjob: { max: 52, pattern: DNS1123_SUBDOMAIN, text: "a CronJob name" },
+  // The Job controller copies the name into its pods' job-name label.
+  job: { max: 63, pattern: JOB_NAME, text: "a Job name (its pods' job-name label)" },
+};
+
+/** A Kubernetes name derived from config, with what it names and the rule it must follow. */
+export interface DerivedK8sName {
+  /** What the name is, as the message says it: "nightly backup CronJob name". */
+  readonly object: string;
+  readonly name: string;
+  readonly rule: K8sNameRule;
+}
+
+/** Every Kubernetes name (and label value) derived from `kubernetes.service`. */
+export function serviceDerivedNames(service: string): DerivedK8sName[] {
+  const page = k8sName.maintenancePage(service);
+  return [
+    { object: "maintenance page Deployment name", name: page, rule: "subdomain" },
+    { object: "maintenance page Service name", name: page, rule: "service" },
+    { object: "maintenance page's app label value", name: page, rule: "label-value" },
+    { object: "temporary Ingress name", name: k8sName.temporaryIngress(service), rule: "subdomain" },
+    { object: "nightly backup CronJob name", name: k8sName.nightlyBackup(service), rule: "cronjob" },
+    { object: "database credentials Secret name", name: k8sName.dataToolSecret(service), rule: "subdomain" },
+    { object: "storage credentials Secret name", name: k8sName.storageSecret(service), rule: "subdomain" },
+  ];
+}
+
+/** Why a derived name breaks its rule (`makes the … name "…" …`), or undefined when it is valid. */
+export function k8sNameProblem(n: DerivedK8sName): string | undefined {
+  const rule = K8S_NAME_RULES[n.rule];
+  if (n.name.length > rule.max)
+    return `makes the ${n.object} "${n.name}" ${n.name.length} characters; ${rule.text} is at most ${rule.max}`;
+  if (!rule.pattern.test(n.name)) return `makes the ${n.object} "${n.name}", which is not ${rule.text}`;
+  return undefined;
+}
 
 function trimSlashes(s: string): string {
   return s.replace(/^\/+|\/+$/g, "");

@@ -1,6 +1,7 @@
 import { strict as assert } from "node:assert";
 import { DateTime } from "luxon";
 import { ConfigError, parseConfig, readRawConfig } from "../config";
+import { k8sNameProblem, longestJobName } from "../naming";
 import { NOW, stackRaw, stackStrings } from "./support/stacks";
 
 /** The problems parseConfig reports for `raw`, or [] if it accepts it. */
@@ -341,6 +342,38 @@ describe("config: all problems at once — one invalid value never hides another
   for (const [what, sets, expected] of rows) {
     it(what, () => assert.deepStrictEqual(problemsOf(stackRaw("staging", sets)), expected));
   }
+});
+
+describe("config: every Kubernetes name derived from kubernetes.service and incidentId fits its rule", () => {
+  it("a 58-character service: the Service and the label value (70 > 63) and the CronJob (68 > 52), each named", () => {
+    const svc = "s".repeat(58);
+    assert.deepStrictEqual(problemsOf(stackRaw("staging", [`kubernetes.service=${svc}`])), [
+      `kubernetes.service: makes the maintenance page Service name "${svc}-maintenance" 70 characters; a Service name (a DNS-1035 label: starts with a letter; lowercase letters, digits, '-') is at most 63; received "${svc}"`,
+      `kubernetes.service: makes the maintenance page's app label value "${svc}-maintenance" 70 characters; a label value is at most 63; received "${svc}"`,
+      `kubernetes.service: makes the nightly backup CronJob name "${svc}-db-backup" 68 characters; a CronJob name is at most 52; received "${svc}"`,
+    ]);
+  });
+  it("the longest service that fits: 42 characters (its CronJob name is exactly 52)", () => {
+    assert.deepStrictEqual(problemsOf(stackRaw("staging", [`kubernetes.service=${"s".repeat(42)}`])), []);
+    assert.equal(problemsOf(stackRaw("staging", [`kubernetes.service=${"s".repeat(43)}`])).length, 1);
+  });
+  it("a service starting with a digit makes a Service name that is not DNS-1035", () => {
+    assert.deepStrictEqual(problemsOf(stackRaw("staging", ["kubernetes.service=1abc"])), [
+      `kubernetes.service: makes the maintenance page Service name "1abc-maintenance", which is not a Service name (a DNS-1035 label: starts with a letter; lowercase letters, digits, '-'); received "1abc"`,
+    ]);
+  });
+  it("the longest recovery Job name an incident id can make is its backup-ptr step with a restore time", () => {
+    const id = "a".repeat(20);
+    assert.equal(longestJobName(id), `dr-${id}-backup-ptr-19700101t000000z`);
+    assert.equal(longestJobName(id).length, 51);
+  });
+  it("a Job name over 63 is refused, naming the name and the limit (an id longer than incidentId allows)", () => {
+    const id = "a".repeat(40);
+    assert.equal(
+      k8sNameProblem({ object: "longest recovery Job name", name: longestJobName(id), rule: "job" }),
+      `makes the longest recovery Job name "dr-${id}-backup-ptr-19700101t000000z" 71 characters; a Job name (its pods' job-name label) is at most 63`,
+    );
+  });
 });
 
 describe("config: the window check for a copy that outlives the retention window", () => {
