@@ -2,24 +2,15 @@ import { strict as assert } from "node:assert";
 import { parseConfig } from "../config";
 import { buildPlan } from "../plan";
 import type { Plan } from "../plan";
-import { NOW, stackRaw } from "./support/stacks";
+import { DR_NETWORK, geoRebuildSets, NOW, stackRaw } from "./support/stacks";
 
 function planFor(sets: readonly string[], stack: "staging" | "production" = "staging"): Plan {
   return buildPlan(parseConfig(stackRaw(stack, sets), NOW), NOW);
 }
 
 const PTR = ["drMode=ptr", "incidentId=inc-1", "ptr.restoreTime=2026-11-24T13:05:00"];
-const NET =
-  "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/dr-rg/providers/Microsoft.Network";
-const GEO = [
-  "drMode=rebuild",
-  "incidentId=inc-1",
-  "rebuild.from=geo",
-  "rebuild.serverName=s189p01-ittms-pd-pg-geo",
-  "rebuild.location=ukwest",
-  `rebuild.network.delegatedSubnetId=${NET}/virtualNetworks/dr-vnet/subnets/pg`,
-  `rebuild.network.privateDnsZoneId=${NET}/privateDnsZones/dr.postgres.database.azure.com`,
-];
+const NET = DR_NETWORK;
+const GEO = geoRebuildSets("s189p01-ittms-pd-pg-geo");
 
 describe("plan: the levers in every mode and phase (the issue's table)", () => {
   // [config, stopService, maintenance, freeze, ptr copy present]

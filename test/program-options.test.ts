@@ -7,7 +7,7 @@
  */
 import { strict as assert } from "node:assert";
 import { runProgram, type DeclaredOptions, type PlanResult } from "../offline/mocks";
-import { NOW, stackStrings } from "./support/stacks";
+import { geoRebuildSets, NOW, stackStrings } from "./support/stacks";
 
 const SECRET_KEYS = ["service-dr:postgresAdminPassword"];
 const SVC = "itt-mentor-services-staging";
@@ -64,18 +64,7 @@ describe("program: resource options (mock runtime)", function () {
   }
 
   it("rebuild by geo-restore: the geo server and its database are protected as well", async () => {
-    const net =
-      "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/dr-rg/providers/Microsoft.Network";
-    const r = await declare([
-      "drMode=rebuild",
-      "incidentId=inc-1",
-      "postgres.geoRedundantBackup=true",
-      "rebuild.from=geo",
-      "rebuild.serverName=s189t01-ittms-stg-pg-geo",
-      "rebuild.location=ukwest",
-      `rebuild.network.delegatedSubnetId=${net}/virtualNetworks/dr-vnet/subnets/pg`,
-      `rebuild.network.privateDnsZoneId=${net}/privateDnsZones/dr.postgres.database.azure.com`,
-    ]);
+    const r = await declare(geoRebuildSets("s189t01-ittms-stg-pg-geo", ["postgres.geoRedundantBackup=true"]));
     assert.deepStrictEqual(optionsOf(r, LIVE), LIVE_OPTIONS);
     assert.deepStrictEqual(
       protectedNames(r).sort(),

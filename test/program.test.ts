@@ -5,7 +5,7 @@
 import { strict as assert } from "node:assert";
 import { RecordingMocks, isConfigError, runProgram } from "../offline/mocks";
 import type { PlanResource, PlanResult } from "../offline/mocks";
-import { NOW, stackStrings } from "./support/stacks";
+import { DR_NETWORK, geoRebuildSets, NOW, stackStrings } from "./support/stacks";
 
 const SECRET_KEYS = ["service-dr:postgresAdminPassword"];
 const PTR = ["drMode=ptr", "incidentId=inc-1", "ptr.restoreTime=2026-11-24T13:05:00"];
@@ -390,17 +390,8 @@ describe("program under the mock runtime: rebuild by revive, every phase", funct
 
 describe("program under the mock runtime: rebuild by geo-restore, every phase", function () {
   this.timeout(120_000);
-  const NET = `${SUB}/resourceGroups/dr-rg/providers/Microsoft.Network`;
-  const GEO = [
-    "drMode=rebuild",
-    "incidentId=inc-1",
-    "postgres.geoRedundantBackup=true",
-    "rebuild.from=geo",
-    "rebuild.serverName=s189t01-ittms-stg-pg-geo",
-    "rebuild.location=ukwest",
-    `rebuild.network.delegatedSubnetId=${NET}/virtualNetworks/dr-vnet/subnets/pg`,
-    `rebuild.network.privateDnsZoneId=${NET}/privateDnsZones/dr.postgres.database.azure.com`,
-  ];
+  const NET = DR_NETWORK;
+  const GEO = geoRebuildSets("s189t01-ittms-stg-pg-geo", ["postgres.geoRedundantBackup=true"]);
   const GEO_ID = `${SUB}/resourceGroups/s189t01-ittms-stg-rg/providers/Microsoft.DBforPostgreSQL/flexibleServers/s189t01-ittms-stg-pg-geo`;
   const GEO_RESOURCES = [
     `azure-native:dbforpostgresql:Server ${SVC}-live-geo-server`,

@@ -31,3 +31,20 @@ export function stackRaw(
   if (problems.length > 0) throw new Error(`fixture ${stack} does not read cleanly: ${problems.join("; ")}`);
   return raw;
 }
+
+export const DR_NETWORK =
+  "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/dr-rg/providers/Microsoft.Network";
+
+/** `--set`s of a rebuild by geo-restore into ukwest as `serverName`, with that region's network. */
+export function geoRebuildSets(serverName: string, extra: readonly string[] = []): string[] {
+  return [
+    "drMode=rebuild",
+    "incidentId=inc-1",
+    ...extra,
+    "rebuild.from=geo",
+    `rebuild.serverName=${serverName}`,
+    "rebuild.location=ukwest",
+    `rebuild.network.delegatedSubnetId=${DR_NETWORK}/virtualNetworks/dr-vnet/subnets/pg`,
+    `rebuild.network.privateDnsZoneId=${DR_NETWORK}/privateDnsZones/dr.postgres.database.azure.com`,
+  ];
+}
