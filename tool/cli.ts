@@ -14,6 +14,7 @@ import { compare, formatComparison } from "./compare";
 import { compareWithBackup, type BackupRef } from "./compare-backup";
 import { connectionFromEnv } from "./connection";
 import { describeError, UsageError, VerificationError } from "./errors";
+import * as incident from "./cli-incident";
 import { formatBackupList, listBackups } from "./list";
 import { DUMP_FORMATS, type DumpFormat } from "./pgargs";
 import { restore } from "./restore";
@@ -38,6 +39,7 @@ commands:
   compare  --against-backup NAME|latest --container C [--prefix P] [--source-database D] [--database D]
            [--jobs N] [--all]
   list     --container C --prefix P [--database D]
+${incident.INCIDENT_USAGE}
 
 manifest: backup records each table's row count and checksum (and sequence values), taken in pg_dump's own
   snapshot, as <blob>.manifest.json (its sha256 in the dump's metadata); --no-manifest skips it. restore checks
@@ -52,7 +54,7 @@ environment:
   PG_BINDIR                                                where pg_dump/pg_restore are (default: PATH)
 exit status: 0 ok, 1 failure or differences, 2 usage error`;
 
-const COMMANDS = ["backup", "restore", "compare", "list"] as const;
+const COMMANDS = ["backup", "restore", "compare", "list", "inspect", "reconcile"] as const;
 
 function parse<T extends NonNullable<ParseArgsConfig["options"]>>(
   command: string,
@@ -323,6 +325,8 @@ export async function main(argv: readonly string[], env: Env = process.env, io?:
         return await runCompare(rest, env, out);
       case "list":
         return await runList(rest, env, out);
+      case "inspect":
+        return await incident.runInspect(rest, env, out);
       default:
         throw new UsageError(
           `unknown command ${JSON.stringify(command)}; allowed values are: ${COMMANDS.join(", ")}`,
