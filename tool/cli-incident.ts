@@ -10,6 +10,7 @@ import { blobStoreFromEnv } from "./blobstore";
 import { connectionFromEnv } from "./connection";
 import { UsageError } from "./errors";
 import { formatInspectSummary, inspect } from "./inspect";
+import { formatReconcileSummary, reconcile } from "./reconcile";
 
 type Env = Readonly<Record<string, string | undefined>>;
 export interface Io {
@@ -99,5 +100,20 @@ export async function runInspect(args: string[], env: Env, io: Io): Promise<numb
     samples,
   });
   io.out(formatInspectSummary(result, { all: f.all }));
+  return 0;
+}
+
+export async function runReconcile(args: string[], env: Env, io: Io): Promise<number> {
+  const f = parseFlags("reconcile", args, SIDE_FLAGS);
+  const container = requiredFlag("reconcile", "container", f.container);
+  const incidentId = incidentFlag("reconcile", f.incident);
+  const jobs = countFlag("jobs", f.jobs, 1, 64);
+  const result = await reconcile({
+    ...sides(env, f),
+    store: blobStoreFromEnv(env, container),
+    incidentId,
+    jobs,
+  });
+  io.out(formatReconcileSummary(result));
   return 0;
 }

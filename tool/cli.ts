@@ -327,6 +327,8 @@ export async function main(argv: readonly string[], env: Env = process.env, io?:
         return await runList(rest, env, out);
       case "inspect":
         return await incident.runInspect(rest, env, out);
+      case "reconcile":
+        return await incident.runReconcile(rest, env, out);
       default:
         throw new UsageError(
           `unknown command ${JSON.stringify(command)}; allowed values are: ${COMMANDS.join(", ")}`,
