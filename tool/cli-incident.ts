@@ -10,7 +10,10 @@ import { blobStoreFromEnv } from "./blobstore";
 import { connectionFromEnv } from "./connection";
 import { UsageError } from "./errors";
 import { formatInspectSummary, inspect } from "./inspect";
+import { compareTables, formatCompareTables } from "./compare-tables";
 import { formatReconcileSummary, reconcile } from "./reconcile";
+import { parseTableList, tableRestore } from "./table-restore";
+import { RUN_ID } from "../naming";
 
 type Env = Readonly<Record<string, string | undefined>>;
 export interface Io {
@@ -27,7 +30,7 @@ export const INCIDENT_USAGE = `  inspect  --container C --incident ID [--ptr-dat
   reconcile --container C --incident ID [--ptr-database D] [--live-database D] [--jobs N]
   restore  --tables s.t[,s.t…] --container C --blob NAME|latest [--prefix P] --run-id ID [--database D]
            [--source-database D] [--maintenance-database postgres] [--work-dir DIR]
-  compare  --tables s.t[,s.t…] [--left-database D] [--right-database D] [--jobs N] [--all]
+  compare  --tables s.t[,s.t…] [--run-id ID] [--left-database D] [--right-database D] [--jobs N] [--all]
 
 inspect/reconcile: PTR_PG* is the PTR copy, LIVE_PG* the live database (each falls back to PG*).`;
 
@@ -116,4 +119,104 @@ export async function runReconcile(args: string[], env: Env, io: Io): Promise<nu
   });
   io.out(formatReconcileSummary(result));
   return 0;
+}
+
+/** The flags `restore` parsed (cli.ts), when `--tables` is among them. */
+export interface TableRestoreFlags {
+  readonly tables?: string | undefined;
+  readonly container?: string | undefined;
+  readonly blob?: string | undefined;
+  readonly prefix?: string | undefined;
+  readonly database?: string | undefined;
+  readonly "source-database"?: string | undefined;
+  readonly "run-id"?: string | undefined;
+  readonly jobs?: string | undefined;
+  readonly "no-acl"?: boolean | undefined;
+  readonly analyze?: boolean | undefined;
+  readonly setting?: string[] | undefined;
+  readonly "maintenance-database"?: string | undefined;
+  readonly "work-dir"?: string | undefined;
+}
+
+export async function runTableRestore(f: TableRestoreFlags, env: Env, io: Io): Promise<number> {
+  const tables = parseTableList("restore --tables", f.tables ?? "");
+  for (const flag of ["jobs", "no-acl", "analyze", "setting"] as const) {
+    if (f[flag] !== undefined) {
+      throw new UsageError(`restore: --${flag} is for a whole-database restore, not with --tables`);
+    }
+  }
+  const container = requiredFlag("restore", "container", f.container);
+  const blob = requiredFlag("restore", "blob", f.blob);
+  const runId = requiredFlag("restore", "run-id", f["run-id"]);
+  if (blob === "latest" && (f.prefix ?? "") === "") {
+    throw new UsageError(
+      "restore: --blob latest needs --prefix (the prefix to pick the newest backup under)",
+    );
+  }
+  const r = await tableRestore({
+    connection: connectionFromEnv(env, "", f["maintenance-database"] ?? "postgres"),
+    store: blobStoreFromEnv(env, container),
+    from: blob === "latest" ? { latestUnder: f.prefix! } : { blob },
+    database: f.database,
+    sourceDatabase: f["source-database"],
+    runId,
+    tables,
+    workDir: f["work-dir"],
+    binDir: env.PG_BINDIR,
+  });
+  const counts = r.tables
+    .map(
+      (t) =>
+        `${t.table}: ${t.rows} rows (${t.inserted} inserted, ${t.updated} updated, ${t.deleted} deleted)`,
+    )
+    .join("; ");
+  io.out(
+    r.status === "already-completed"
+      ? `run ${r.runId} already completed (${r.beforeSchema} exists): nothing done`
+      : `restored ${r.tables.map((t) => t.table).join(", ")} from ${r.blobName} into ${r.database}; previous ` +
+          `rows kept in schema ${r.beforeSchema}; ${counts}; ` +
+          (r.contents === "verified"
+            ? "contents verified against the backup's manifest"
+            : "no manifest: contents not verified"),
+  );
+  return 0;
+}
+
+/** The flags `compare` parsed (cli.ts), when `--tables` is among them. */
+export interface CompareTablesFlags {
+  readonly tables?: string | undefined;
+  readonly "left-database"?: string | undefined;
+  readonly "right-database"?: string | undefined;
+  readonly "run-id"?: string | undefined;
+  readonly jobs?: string | undefined;
+  readonly all?: boolean | undefined;
+  readonly "against-backup"?: string | undefined;
+  readonly container?: string | undefined;
+  readonly prefix?: string | undefined;
+  readonly database?: string | undefined;
+  readonly "source-database"?: string | undefined;
+}
+
+export async function runCompareTables(f: CompareTablesFlags, env: Env, io: Io): Promise<number> {
+  const tables = parseTableList("compare --tables", f.tables ?? "");
+  for (const flag of ["against-backup", "container", "prefix", "database", "source-database"] as const) {
+    if (f[flag] !== undefined) throw new UsageError(`compare: --${flag} does not go with --tables`);
+  }
+  const runId = f["run-id"];
+  if (runId !== undefined && !RUN_ID.test(runId)) {
+    throw new UsageError(
+      `compare: --run-id ${JSON.stringify(runId)} must be lowercase letters, digits and inner hyphens`,
+    );
+  }
+  const left = connectionFromEnv(env, "LEFT_", f["left-database"]);
+  const right = connectionFromEnv(env, "RIGHT_", f["right-database"]);
+  const r = await compareTables({ left, right, tables, runId, jobs: countFlag("jobs", f.jobs, 1, 64) });
+  io.out(
+    formatCompareTables(r, {
+      all: f.all,
+      leftLabel: `${left.host}/${left.database}`,
+      rightLabel: `${right.host}/${right.database}`,
+    }),
+  );
+  return r.equal ? 0 : 1;
 }

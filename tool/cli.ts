@@ -161,7 +161,9 @@ async function runRestore(args: string[], env: Env, io: Io): Promise<number> {
     setting: { type: "string", multiple: true },
     "maintenance-database": { type: "string" },
     "work-dir": { type: "string" },
+    tables: { type: "string" },
   });
+  if (f.tables !== undefined) return incident.runTableRestore(f, env, io);
   const container = required("restore", "container", f.container);
   const blob = required("restore", "blob", f.blob);
   const runId = required("restore", "run-id", f["run-id"]);
@@ -208,7 +210,9 @@ async function runCompare(args: string[], env: Env, io: Io): Promise<number> {
     prefix: { type: "string" },
     database: { type: "string" },
     "source-database": { type: "string" },
+    tables: { type: "string" },
   });
+  if (f.tables !== undefined) return incident.runCompareTables(f, env, io);
   const jobs = intFlag("jobs", f.jobs, 1, 64);
   const runId = f["run-id"];
   const against = f["against-backup"];
