@@ -88,6 +88,15 @@ describe("tool: restore --tables (table-level restore) on real servers", functio
         log: quiet,
       })
     ).blobName;
+    await backup({
+      connection: pg.connection("app"),
+      store: az.store(CONTAINER),
+      prefix: "custom/srv-ptr",
+      sourceServer: "srv-ptr",
+      format: "custom",
+      now: () => new Date("2026-12-04T01:00:00Z"),
+      log: quiet,
+    });
     await pg.query(INCIDENT, [], "app");
   });
 
@@ -292,5 +301,33 @@ describe("tool: restore --tables (table-level restore) on real servers", functio
     );
     assert.deepStrictEqual(await q("SELECT count(*)::int AS n FROM app.events"), [{ n: 101 }]);
     assert.deepStrictEqual(await schemas(), ["dr_before_t_1", "dr_before_t_2"]);
+  });
+
+  it("CLI: a custom-format backup picked by --blob latest; tables already equal are left as they are", async () => {
+    const r = io();
+    const code = await main(
+      [
+        "restore",
+        "--tables",
+        "app.order_lines",
+        "--container",
+        CONTAINER,
+        "--blob",
+        "latest",
+        "--prefix",
+        "custom/srv-ptr",
+        "--run-id",
+        "t-4",
+        "--database",
+        "app",
+      ],
+      env(),
+      r.io,
+    );
+    assert.equal(code, 0, r.err.join("\n"));
+    assert.match(
+      r.out[0]!,
+      /^restored app\.order_lines from custom\/srv-ptr\/app_20261204T010000Z into app; previous rows kept in schema dr_before_t_4; app\.order_lines: 300 rows \(0 inserted, 0 updated, 0 deleted\); contents verified against the backup's manifest$/,
+    );
   });
 });
