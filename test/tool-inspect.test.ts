@@ -8,7 +8,8 @@ import { PgCluster } from "../testkit/postgres";
 import { containerClient } from "../tool/blobstore";
 import { main } from "../tool/cli";
 import { compare } from "../tool/compare";
-import { inspect, type InspectResult, type TableInspection } from "../tool/inspect";
+import { codeSpan, inspect, type InspectResult, type TableInspection } from "../tool/inspect";
+import { compareKeys } from "../tool/row-diff";
 
 const CONTAINER = "reports";
 const quiet = () => undefined;
@@ -197,5 +198,43 @@ describe("tool: inspect (PTR copy vs live) on real servers", function () {
     );
     assert.equal(code, 2);
     assert.match(err[0]!, /inspect: --incident "Bad_Id" must be 1–20 lowercase letters/);
+  });
+
+  it("compareKeys orders integers as numbers and text as UTF-8 bytes (the servers' order)", () => {
+    const ints = [
+      "-9223372036854775808",
+      "-100",
+      "-99",
+      "-1",
+      "0",
+      "1",
+      "9",
+      "10",
+      "99",
+      "100",
+      "9223372036854775807",
+    ];
+    for (const a of ints) {
+      for (const b of ints) {
+        const expected = BigInt(a) < BigInt(b) ? -1 : BigInt(a) > BigInt(b) ? 1 : 0;
+        assert.equal(compareKeys("integer", a, b), expected, `${a} vs ${b}`);
+      }
+    }
+    const texts = ["", "A", "Z", "a", "b", "é", "\uFF21", "😀", "(1,a)", "(1,b)", "(10,a)"];
+    for (const a of texts) {
+      for (const b of texts) {
+        const expected = Math.sign(Buffer.compare(Buffer.from(a), Buffer.from(b)));
+        assert.equal(Math.sign(compareKeys("text", a, b)), expected, `${a} vs ${b}`);
+      }
+    }
+  });
+
+  it("codeSpan: keys with backticks or pipes stay one code span in the markdown table", () => {
+    assert.deepStrictEqual(["42", "a`b", "`x", "a|b"].map(codeSpan), [
+      "`42`",
+      "``a`b``",
+      "`` `x ``",
+      "`a\\|b`",
+    ]);
   });
 });

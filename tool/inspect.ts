@@ -299,6 +299,14 @@ export async function inspect(o: InspectOptions): Promise<InspectResult> {
   return written;
 }
 
+/** A key as a markdown code span: a longer fence when the key holds backticks, `|` escaped for tables. */
+export function codeSpan(text: string): string {
+  const longest = Math.max(0, ...(text.match(/`+/g) ?? []).map((m) => m.length));
+  const fence = "`".repeat(longest + 1);
+  const pad = text.startsWith("`") || text.endsWith("`") || text === "" ? " " : "";
+  return `${fence}${pad}${text.replace(/\|/g, "\\|")}${pad}${fence}`;
+}
+
 function count(n: number | null): string {
   return n === null ? "-" : String(n);
 }
@@ -363,7 +371,7 @@ export function formatInspectReport(r: InspectResult): string {
       if (n === null || n === 0) return;
       lines.push(
         `- ${what}: ${n} rows; ${keys.length < n ? `first ${keys.length} keys` : "keys"}: ` +
-          keys.map((k) => `\`${k}\``).join(", "),
+          keys.map(codeSpan).join(", "),
       );
     };
     list("lost (only in the copy)", t.lost, t.samples.lost);

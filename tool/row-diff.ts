@@ -135,6 +135,12 @@ export class KeyedRowCursor {
     return this.batch[0];
   }
 
+  /** The current row without waiting: null when the next batch must be fetched first (`current`). */
+  peek(): KeyedRow | undefined | null {
+    if (this.at < this.batch.length) return this.batch[this.at];
+    return this.finished ? undefined : null;
+  }
+
   advance(): void {
     this.at++;
   }
@@ -147,12 +153,19 @@ export class KeyedRowCursor {
 /** Orders two key texts as the servers ordered them (see `keyOrder`). */
 export function compareKeys(order: KeyOrder, a: string, b: string): number {
   if (order === "integer") {
-    const x = BigInt(a);
-    const y = BigInt(b);
-    return x < y ? -1 : x > y ? 1 : 0;
+    // PostgreSQL prints integers without leading zeros: a longer number is larger (smaller if negative).
+    const an = a.startsWith("-");
+    if (an !== b.startsWith("-")) return an ? -1 : 1;
+    const sign = an ? -1 : 1;
+    if (a.length !== b.length) return a.length < b.length ? -sign : sign;
+    return a < b ? -sign : a > b ? sign : 0;
   }
+  // UTF-16 code unit order is UTF-8 byte order except between surrogates and U+E000–U+FFFF.
+  if (!NON_BMP_OR_HIGH.test(a) && !NON_BMP_OR_HIGH.test(b)) return a < b ? -1 : a > b ? 1 : 0;
   return Buffer.compare(Buffer.from(a, "utf8"), Buffer.from(b, "utf8"));
 }
+
+const NON_BMP_OR_HIGH = /[\uD800-\uFFFF]/;
 
 /** What the merge found; callbacks may return a promise (e.g. to wait for a stream's drain). */
 export interface RowDiffSink {
@@ -199,24 +212,27 @@ export async function mergeRows(
   let onlyLeft = 0;
   let onlyRight = 0;
   let differ = 0;
-  let l = await left.current();
-  let r = await right.current();
+  // Waits only at batch boundaries and for sinks that return a promise: the loop is per row.
+  let l = left.peek() ?? (await left.current());
+  let r = right.peek() ?? (await right.current());
   while (l !== undefined || r !== undefined) {
     const cmp = l === undefined ? 1 : r === undefined ? -1 : compareKeys(order, l[0]!, r[0]!);
     if (cmp < 0) {
       ln++;
       lsum += BigInt(l![1]!);
       onlyLeft++;
-      await sink.onlyLeft?.(l!);
+      const p = sink.onlyLeft?.(l!);
+      if (p !== undefined) await p;
       left.advance();
-      l = await left.current();
+      l = left.peek() ?? (await left.current());
     } else if (cmp > 0) {
       rn++;
       rsum += BigInt(r![1]!);
       onlyRight++;
-      await sink.onlyRight?.(r!);
+      const p = sink.onlyRight?.(r!);
+      if (p !== undefined) await p;
       right.advance();
-      r = await right.current();
+      r = right.peek() ?? (await right.current());
     } else {
       ln++;
       rn++;
@@ -224,12 +240,13 @@ export async function mergeRows(
       rsum += BigInt(r![1]!);
       if (compareRows && l![1] !== r![1]) {
         differ++;
-        await sink.differ?.(l!, r!);
+        const p = sink.differ?.(l!, r!);
+        if (p !== undefined) await p;
       }
       left.advance();
       right.advance();
-      l = await left.current();
-      r = await right.current();
+      l = left.peek() ?? (await left.current());
+      r = right.peek() ?? (await right.current());
     }
   }
   return {

@@ -725,9 +725,10 @@ async function applyInTransaction(
   const fks = await foreignKeys(c, p.tables);
   // Writers wait until the commit; readers go on. The partner tables are locked against writes so the checks
   // below stay true until the commit.
-  await c.query(
-    `LOCK TABLE ${p.tables.map((_, i) => `ONLY ${live(i)}`).join(", ")} IN SHARE ROW EXCLUSIVE MODE`,
-  );
+  // A session holding a conflicting lock (a long transaction of the app) makes the restore fail after two
+  // minutes, saying so, instead of hanging the Job; nothing has been changed then.
+  await c.query(`SET LOCAL lock_timeout = '${LOCK_TIMEOUT_SECONDS}s'`);
+  await lockTables(c, p.tables.map((_, i) => `ONLY ${live(i)}`).join(", "), "SHARE ROW EXCLUSIVE");
   const partners = [
     ...new Set(
       fks
@@ -741,9 +742,7 @@ async function applyInTransaction(
     partnerName.set(key(f.parentSchema, f.parentTable), qualifiedName(f.parentSchema, f.parentTable));
   }
   if (partners.length > 0) {
-    await c.query(
-      `LOCK TABLE ${partners.map((n) => `ONLY ${partnerName.get(n)!}`).join(", ")} IN SHARE MODE`,
-    );
+    await lockTables(c, partners.map((n) => `ONLY ${partnerName.get(n)!}`).join(", "), "SHARE");
   }
 
   // Foreign keys, against the state the restore would leave; nothing has been changed yet.
@@ -910,6 +909,23 @@ async function applyInTransaction(
   await c.query(`COMMENT ON SCHEMA ${quoteIdent(p.before)} IS ${quoteLiteral(JSON.stringify(record))}`);
   await c.query("COMMIT");
   return { results, sequences };
+}
+
+const LOCK_TIMEOUT_SECONDS = 120;
+
+async function lockTables(c: Client, list: string, mode: string): Promise<void> {
+  try {
+    await c.query(`LOCK TABLE ${list} IN ${mode} MODE`);
+  } catch (cause) {
+    if ((cause as { code?: unknown }).code === "55P03") {
+      throw new Error(
+        `could not lock ${list} within ${LOCK_TIMEOUT_SECONDS} s (another session holds a conflicting lock: ` +
+          `stop the writers, e.g. maintenance mode, and run again); nothing was changed`,
+        { cause },
+      );
+    }
+    throw cause;
+  }
 }
 
 function pkMatch(pk: readonly string[]): string {
