@@ -64,6 +64,12 @@ export class BlobWriter {
     if (this.failure !== undefined) throw this.wrapped(this.failure);
   }
 
+  /** Abandons the blob: its staged blocks are never committed (Azure discards them), no partial file appears. */
+  abort(cause: unknown): void {
+    this.failure ??= cause;
+    this.stream.destroy(cause instanceof Error ? cause : new Error(String(cause)));
+  }
+
   private wrapped(cause: unknown): Error {
     return new Error(`writing ${this.container.containerName}/${this.name}`, { cause });
   }

@@ -144,11 +144,17 @@ async function reconcileTable(
   const rc = await KeyedRowCursor.open(liveClient, o.cursor, keyedRowsSql(ls, true), o.batchSize);
   // Columns that differ between the sides make every row hash differ: all common keys count as changed, which
   // is what a reconciler needs to look at.
-  const counts = await mergeRows(keyOrder(ls), lc, rc, {
-    onlyRight: (row) => write(row, "new"),
-    differ: (_copy, row) => write(row, "changed"),
-  });
-  await Promise.all([lc.close(), rc.close()]);
+  let counts;
+  try {
+    counts = await mergeRows(keyOrder(ls), lc, rc, {
+      onlyRight: (row) => write(row, "new"),
+      differ: (_copy, row) => write(row, "changed"),
+    });
+    await Promise.all([lc.close(), rc.close()]);
+  } catch (err) {
+    writer?.abort(err);
+    throw err;
+  }
   await writer?.finish();
   return {
     name,

@@ -638,6 +638,9 @@ interface ForeignKey {
   readonly parentSchema: string;
   readonly parentTable: string;
   readonly parentColumns: string[];
+  /** Partitioned tables are read with their partitions (not `ONLY`): their rows are in the partitions. */
+  readonly childPartitioned: boolean;
+  readonly parentPartitioned: boolean;
 }
 
 const FOREIGN_KEYS_SQL = `
@@ -645,6 +648,7 @@ const FOREIGN_KEYS_SQL = `
          ARRAY(SELECT a.attname::text FROM unnest(con.conkey) WITH ORDINALITY AS k(attnum, ord)
                  JOIN pg_catalog.pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.attnum ORDER BY k.ord) AS child_columns,
          pn.nspname AS parent_schema, pc.relname AS parent_table,
+         cc.relkind = 'p' AS child_partitioned, pc.relkind = 'p' AS parent_partitioned,
          ARRAY(SELECT a.attname::text FROM unnest(con.confkey) WITH ORDINALITY AS k(attnum, ord)
                  JOIN pg_catalog.pg_attribute a ON a.attrelid = con.confrelid AND a.attnum = k.attnum ORDER BY k.ord) AS parent_columns
     FROM pg_catalog.pg_constraint con
@@ -664,6 +668,8 @@ async function foreignKeys(c: Client, tables: readonly TableName[]): Promise<For
     parent_schema: string;
     parent_table: string;
     parent_columns: string[];
+    child_partitioned: boolean;
+    parent_partitioned: boolean;
   }>(FOREIGN_KEYS_SQL, [tables.map((t) => t.schema), tables.map((t) => t.name)]);
   return r.rows.map((x) => ({
     name: x.name,
@@ -673,6 +679,8 @@ async function foreignKeys(c: Client, tables: readonly TableName[]): Promise<For
     parentSchema: x.parent_schema,
     parentTable: x.parent_table,
     parentColumns: x.parent_columns,
+    childPartitioned: x.child_partitioned,
+    parentPartitioned: x.parent_partitioned,
   }));
 }
 
@@ -715,10 +723,11 @@ async function applyInTransaction(
   const index = new Map(p.tables.map((t, i) => [tableText(t), i]));
   const live = (i: number) => qualifiedName(p.tables[i]!.schema, p.tables[i]!.name);
   const stage = (i: number) => qualifiedName(p.staging, p.stageNames[i]!);
-  /** Where a table's rows come from after the restore: its staging copy when restored, else itself. */
-  const source = (schema: string, table: string) => {
+  /** Where a table's rows come from after the restore (a FROM item): its staging copy when restored, else itself. */
+  const source = (schema: string, table: string, partitioned: boolean) => {
     const i = index.get(key(schema, table));
-    return i === undefined ? qualifiedName(schema, table) : stage(i);
+    if (i !== undefined) return stage(i);
+    return `${partitioned ? "" : "ONLY "}${qualifiedName(schema, table)}`;
   };
 
   await c.query("BEGIN ISOLATION LEVEL READ COMMITTED");
@@ -738,11 +747,17 @@ async function applyInTransaction(
   ];
   const partnerName = new Map<string, string>();
   for (const f of fks) {
-    partnerName.set(key(f.childSchema, f.childTable), qualifiedName(f.childSchema, f.childTable));
-    partnerName.set(key(f.parentSchema, f.parentTable), qualifiedName(f.parentSchema, f.parentTable));
+    partnerName.set(
+      key(f.childSchema, f.childTable),
+      source(f.childSchema, f.childTable, f.childPartitioned),
+    );
+    partnerName.set(
+      key(f.parentSchema, f.parentTable),
+      source(f.parentSchema, f.parentTable, f.parentPartitioned),
+    );
   }
   if (partners.length > 0) {
-    await lockTables(c, partners.map((n) => `ONLY ${partnerName.get(n)!}`).join(", "), "SHARE");
+    await lockTables(c, partners.map((n) => partnerName.get(n)!).join(", "), "SHARE");
   }
 
   // Foreign keys, against the state the restore would leave; nothing has been changed yet.
@@ -760,9 +775,9 @@ async function applyInTransaction(
         : "ROW(c.*)::text";
     const r = await c.query<{ row: string; ref: string }>(
       `SELECT ${rowText} AS row, ROW(${cols.join(", ")})::text AS ref
-         FROM ONLY ${source(f.childSchema, f.childTable)} AS c
+         FROM ${source(f.childSchema, f.childTable, f.childPartitioned)} AS c
         WHERE ${cols.map((x) => `${x} IS NOT NULL`).join(" AND ")}
-          AND NOT EXISTS (SELECT 1 FROM ONLY ${source(f.parentSchema, f.parentTable)} AS p WHERE ${match})
+          AND NOT EXISTS (SELECT 1 FROM ${source(f.parentSchema, f.parentTable, f.parentPartitioned)} AS p WHERE ${match})
         LIMIT ${SHOWN_VIOLATIONS + 1}`,
     );
     if (r.rows.length > 0) {
