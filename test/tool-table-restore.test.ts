@@ -4,10 +4,12 @@
  * database at the moment of the backup.
  */
 import { strict as assert } from "node:assert";
+import { Client } from "pg";
 import { Azurite } from "../testkit/azurite";
 import { PgCluster } from "../testkit/postgres";
 import { backup } from "../tool/backup";
 import { main } from "../tool/cli";
+import { clientConfig } from "../tool/connection";
 import { VerificationError } from "../tool/errors";
 import {
   parseCopyHeader,
@@ -334,5 +336,24 @@ describe("tool: restore --tables (table-level restore) on real servers", functio
       r.out[0]!,
       /^restored app\.order_lines from custom\/srv-ptr\/app_20261204T010000Z into app; previous rows kept in schema dr_before_t_4; app\.order_lines: 300 rows \(0 inserted, 0 updated, 0 deleted\); contents verified against the backup's manifest$/,
     );
+  });
+
+  it("a writer holding the table makes the restore give up after the lock timeout, nothing changed", async () => {
+    const writer = new Client(clientConfig(pg.connection("app")));
+    await writer.connect();
+    try {
+      await writer.query("BEGIN");
+      await writer.query("UPDATE app.notes SET body = body WHERE false");
+      await writer.query("LOCK TABLE app.notes IN ROW EXCLUSIVE MODE");
+      await assert.rejects(
+        tableRestore(options({ tables: t("app.notes"), runId: "t-5", lockTimeoutSeconds: 1 })),
+        /could not lock ONLY "app"\."notes" within 1 s \(another session holds a conflicting lock: stop the writers, e\.g\. maintenance mode, and run again\); nothing was changed/,
+      );
+    } finally {
+      await writer.query("ROLLBACK");
+      await writer.end();
+    }
+    assert.equal((await schemas()).includes("dr_before_t_5"), false);
+    assert.equal((await schemas()).includes("dr_restore_t_5"), false);
   });
 });

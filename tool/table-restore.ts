@@ -99,6 +99,8 @@ export interface TableRestoreOptions {
   readonly workDir?: string | undefined;
   readonly binDir?: string | undefined;
   readonly log?: Log | undefined;
+  /** How long the transaction waits for its table locks before giving up (nothing changed). Default 120. */
+  readonly lockTimeoutSeconds?: number | undefined;
 }
 
 export interface RestoredTable {
@@ -295,6 +297,7 @@ export async function tableRestore(o: TableRestoreOptions): Promise<TableRestore
 
     // 6. The one transaction.
     const applied = await applyInTransaction(target, {
+      lockTimeoutSeconds: o.lockTimeoutSeconds ?? LOCK_TIMEOUT_SECONDS,
       tables: o.tables,
       shapes,
       details,
@@ -695,6 +698,7 @@ interface Plan {
   readonly stageNames: readonly string[];
   readonly before: string;
   readonly recordBase: Omit<TableRestoreRecord, "restoredAt" | "results" | "sequences">;
+  readonly lockTimeoutSeconds: number;
 }
 
 /** Parents before children among the restored tables (FK edges); a cycle keeps the given order. */
@@ -736,8 +740,13 @@ async function applyInTransaction(
   // below stay true until the commit.
   // A session holding a conflicting lock (a long transaction of the app) makes the restore fail after two
   // minutes, saying so, instead of hanging the Job; nothing has been changed then.
-  await c.query(`SET LOCAL lock_timeout = '${LOCK_TIMEOUT_SECONDS}s'`);
-  await lockTables(c, p.tables.map((_, i) => `ONLY ${live(i)}`).join(", "), "SHARE ROW EXCLUSIVE");
+  await c.query(`SET LOCAL lock_timeout = '${p.lockTimeoutSeconds}s'`);
+  await lockTables(
+    c,
+    p.tables.map((_, i) => `ONLY ${live(i)}`).join(", "),
+    "SHARE ROW EXCLUSIVE",
+    p.lockTimeoutSeconds,
+  );
   const partners = [
     ...new Set(
       fks
@@ -757,7 +766,7 @@ async function applyInTransaction(
     );
   }
   if (partners.length > 0) {
-    await lockTables(c, partners.map((n) => partnerName.get(n)!).join(", "), "SHARE");
+    await lockTables(c, partners.map((n) => partnerName.get(n)!).join(", "), "SHARE", p.lockTimeoutSeconds);
   }
 
   // Foreign keys, against the state the restore would leave; nothing has been changed yet.
@@ -928,13 +937,13 @@ async function applyInTransaction(
 
 const LOCK_TIMEOUT_SECONDS = 120;
 
-async function lockTables(c: Client, list: string, mode: string): Promise<void> {
+async function lockTables(c: Client, list: string, mode: string, seconds: number): Promise<void> {
   try {
     await c.query(`LOCK TABLE ${list} IN ${mode} MODE`);
   } catch (cause) {
     if ((cause as { code?: unknown }).code === "55P03") {
       throw new Error(
-        `could not lock ${list} within ${LOCK_TIMEOUT_SECONDS} s (another session holds a conflicting lock: ` +
+        `could not lock ${list} within ${seconds} s (another session holds a conflicting lock: ` +
           `stop the writers, e.g. maintenance mode, and run again); nothing was changed`,
         { cause },
       );
