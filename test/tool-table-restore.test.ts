@@ -194,8 +194,11 @@ describe("tool: restore --tables (table-level restore) on real servers", functio
   });
 
   it("restores only the chosen tables: lost rows back, the others' new rows kept, previous rows saved, sequence advanced", async () => {
+    // A sequence that fell behind (set back by hand during the incident) must come out past both sides' rows.
+    await pg.query("SELECT setval('app.orders_id_seq', 250)", [], "app");
     const r = await tableRestore(options({ tables: t("app.orders,app.order_lines"), runId: "t-1" }));
     assert.equal(r.status, "restored");
+    assert.deepStrictEqual(r.sequences, [{ sequence: "app.orders_id_seq", from: "250", to: "301" }]);
     assert.equal(r.contents, "verified");
     assert.deepStrictEqual(
       r.tables.map((x) => [x.table, x.rows, x.inserted, x.updated, x.deleted, x.before]),
@@ -217,7 +220,7 @@ describe("tool: restore --tables (table-level restore) on real servers", functio
       await q('SELECT count(*)::int AS n, max(id)::int AS m FROM dr_before_t_1."app.orders"'),
       [{ n: 201, m: 301 }],
     );
-    // The sequence past both sides' maximum: live had 301, the backup 300.
+    // The sequence past both sides' maximum: live's rows went to 301, the backup's to 300.
     assert.deepStrictEqual(await q("SELECT last_value::int AS v, is_called AS c FROM app.orders_id_seq"), [
       { v: 301, c: true },
     ]);
