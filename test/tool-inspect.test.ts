@@ -172,7 +172,15 @@ describe("tool: inspect (PTR copy vs live) on real servers", function () {
     const prefixed = (prefix: string, db: string) =>
       Object.fromEntries(Object.entries(pg.env(db)).map(([k, v]) => [`${prefix}${k}`, v]));
     const code = await main(
-      ["inspect", "--container", CONTAINER, "--incident", "inc-2"],
+      [
+        "inspect",
+        "--container",
+        CONTAINER,
+        "--incident",
+        "inc-2",
+        "--restore-time",
+        "2026-12-04T01:00:00+01:00",
+      ],
       { ...prefixed("PTR_", "copy"), ...prefixed("LIVE_", "live"), ...az.env() },
       { out: (t) => out.push(t), err: (t) => err.push(t) },
     );
@@ -184,6 +192,15 @@ describe("tool: inspect (PTR copy vs live) on real servers", function () {
         "compared by count and checksum only (no key): 1; report: reports/incident/inc-2/inspect/report.md",
     );
     assert.match(lines[0]!, /^table +copy rows +live rows +lost +new +changed +result$/);
+    const md = (
+      await containerClient(az.store(CONTAINER))
+        .getBlobClient("incident/inc-2/inspect/report.md")
+        .downloadToBuffer()
+    ).toString();
+    assert.match(
+      md,
+      /^- copy \(the data at the restore point, 2026-12-04T00:00:00Z\): `127\.0\.0\.1:\d+\/copy`$/m,
+    );
   });
 
   it("CLI: a bad incident id is a usage error before any connection", async () => {
@@ -198,6 +215,22 @@ describe("tool: inspect (PTR copy vs live) on real servers", function () {
     );
     assert.equal(code, 2);
     assert.match(err[0]!, /inspect: --incident "Bad_Id" must be 1–20 lowercase letters/);
+    const bad: string[] = [];
+    const env = { PGHOST: "127.0.0.1", PGUSER: "u", PGDATABASE: "d", AZURE_STORAGE_CONNECTION_STRING: "x" };
+    const args = [
+      "inspect",
+      "--container",
+      CONTAINER,
+      "--incident",
+      "inc-3",
+      "--restore-time",
+      "2026-12-04 01:00",
+    ];
+    assert.equal(await main(args, env, { out: () => undefined, err: (t) => bad.push(t) }), 2);
+    assert.match(
+      bad[0]!,
+      /inspect: --restore-time must be an ISO 8601 time with an offset .*got "2026-12-04 01:00"/,
+    );
   });
 
   it("compareKeys orders integers as numbers and text as UTF-8 bytes (the servers' order)", () => {

@@ -5,6 +5,7 @@
  * field by field to `PG*` — a usage error exits 2, differences or failures 1.
  */
 import { parseArgs, type ParseArgsConfig } from "node:util";
+import { DateTime } from "luxon";
 import { INCIDENT_ID } from "../naming";
 import { blobStoreFromEnv } from "./blobstore";
 import { connectionFromEnv } from "./connection";
@@ -26,8 +27,8 @@ export const PTR_PREFIX = "PTR_";
 export const LIVE_PREFIX = "LIVE_";
 
 export const INCIDENT_USAGE = `  inspect  --container C --incident ID [--ptr-database D] [--live-database D] [--jobs N] [--samples N]
-           [--all]
-  reconcile --container C --incident ID [--ptr-database D] [--live-database D] [--jobs N]
+           [--restore-time ISO] [--all]
+  reconcile --container C --incident ID [--ptr-database D] [--live-database D] [--jobs N] [--restore-time ISO]
   restore  --tables s.t[,s.t…] --container C --blob NAME|latest [--prefix P] --run-id ID [--database D]
            [--source-database D] [--maintenance-database postgres] [--work-dir DIR]
   compare  --tables s.t[,s.t…] [--run-id ID] [--left-database D] [--right-database D] [--jobs N] [--all]
@@ -77,7 +78,20 @@ const SIDE_FLAGS = {
   "ptr-database": { type: "string" },
   "live-database": { type: "string" },
   jobs: { type: "string" },
+  "restore-time": { type: "string" },
 } as const;
+
+/** `--restore-time`: an ISO 8601 instant with an offset (the PTR copy's restore point), shown in the reports as UTC. */
+function restoreTimeFlag(command: string, value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  const t = DateTime.fromISO(value, { setZone: true });
+  if (!t.isValid || !/(Z|[+-]\d\d:?\d\d)$/.test(value)) {
+    throw new UsageError(
+      `${command}: --restore-time must be an ISO 8601 time with an offset (e.g. 2026-12-04T01:00:00Z), got ${JSON.stringify(value)}`,
+    );
+  }
+  return t.toUTC().toISO({ suppressMilliseconds: true });
+}
 
 function sides(env: Env, f: { "ptr-database"?: string | undefined; "live-database"?: string | undefined }) {
   return {
@@ -101,6 +115,7 @@ export async function runInspect(args: string[], env: Env, io: Io): Promise<numb
     store: { settings: blobStoreFromEnv(env, container), incidentId },
     jobs,
     samples,
+    restoreTime: restoreTimeFlag("inspect", f["restore-time"]),
   });
   io.out(formatInspectSummary(result, { all: f.all }));
   return 0;
@@ -116,6 +131,7 @@ export async function runReconcile(args: string[], env: Env, io: Io): Promise<nu
     store: blobStoreFromEnv(env, container),
     incidentId,
     jobs,
+    restoreTime: restoreTimeFlag("reconcile", f["restore-time"]),
   });
   io.out(formatReconcileSummary(result));
   return 0;

@@ -41,6 +41,8 @@ export interface InspectOptions {
   readonly batchSize?: number | undefined;
   readonly log?: Log | undefined;
   readonly now?: (() => Date) | undefined;
+  /** The restore point the copy was made for (UTC ISO), shown in the report; the tool cannot know it. */
+  readonly restoreTime?: string | undefined;
 }
 
 export type TableStatus = "same" | "differs" | "only in the copy" | "only in live";
@@ -72,6 +74,8 @@ export interface SequenceInspection {
 
 export interface InspectResult {
   readonly tool: "dr-data-inspect/1";
+  /** The copy's restore point, when given. */
+  readonly restoreTime: string | null;
   readonly copy: string;
   readonly live: string;
   readonly startedAt: string;
@@ -271,6 +275,7 @@ export async function inspect(o: InspectOptions): Promise<InspectResult> {
   const sum = (f: (t: TableInspection) => number | null) => tables.reduce((a, t) => a + (f(t) ?? 0), 0);
   const result: InspectResult = {
     tool: "dr-data-inspect/1",
+    restoreTime: o.restoreTime ?? null,
     copy: label(o.copy),
     live: label(o.live),
     startedAt,
@@ -342,7 +347,7 @@ export function formatInspectReport(r: InspectResult): string {
   const lines = [
     "# Inspection: the PTR copy against the live database",
     "",
-    `- copy (the data at the restore point): \`${r.copy}\``,
+    `- copy (the data at the restore point${r.restoreTime === null ? "" : `, ${r.restoreTime}`}): \`${r.copy}\``,
     `- live (the data now): \`${r.live}\``,
     `- taken: ${r.startedAt} – ${r.finishedAt} (UTC); each side read in one snapshot`,
     "",

@@ -47,6 +47,8 @@ export interface ReconcileOptions {
   readonly batchSize?: number | undefined;
   readonly log?: Log | undefined;
   readonly now?: (() => Date) | undefined;
+  /** The restore point the copy was made for (UTC ISO), shown in the report; the tool cannot know it. */
+  readonly restoreTime?: string | undefined;
 }
 
 export interface ReconciledTable {
@@ -74,6 +76,8 @@ export interface UnreconcilableTable {
 
 export interface ReconcileResult {
   readonly tool: "dr-data-reconcile/1";
+  /** The copy's restore point, when given. */
+  readonly restoreTime: string | null;
   readonly copy: string;
   readonly live: string;
   readonly startedAt: string;
@@ -234,6 +238,7 @@ export async function reconcile(o: ReconcileOptions): Promise<ReconcileResult> {
   const json = incidentReport.reconcileSummary(o.incidentId, "json");
   const result: ReconcileResult = {
     tool: "dr-data-reconcile/1",
+    restoreTime: o.restoreTime ?? null,
     copy: label(o.copy),
     live: label(o.live),
     startedAt,
@@ -286,7 +291,7 @@ export function formatReconcileReport(r: ReconcileResult): string {
     "# Reconciliation: rows written in live since the restore point",
     "",
     `- live (the flawed database): \`${r.live}\``,
-    `- copy (the data at the restore point): \`${r.copy}\``,
+    `- copy (the data at the restore point${r.restoreTime === null ? "" : `, ${r.restoreTime}`}): \`${r.copy}\``,
     `- taken: ${r.startedAt} – ${r.finishedAt} (UTC); each side read in one snapshot`,
     "",
     `Each CSV: a header, the primary key's columns first, the other columns, then \`${CHANGE_COLUMN}\` ` +
