@@ -283,6 +283,38 @@ describe("tool: restore --tables (table-level restore) on real servers", functio
     await pg.query("UPDATE app.orders SET total = 1 WHERE id = 1", [], "app");
   });
 
+  it("compare --tables --container: the restored tables against the backup's manifest (no copy needed)", async () => {
+    const args = [
+      "compare",
+      "--tables",
+      "app.orders,app.order_lines",
+      "--run-id",
+      "t-1",
+      "--container",
+      CONTAINER,
+    ];
+    const ok = io();
+    assert.equal(await main(args, { ...pg.env("app"), ...az.env() }, ok.io), 0, ok.err.join("\n"));
+    assert.equal(
+      ok.out.join("\n").split("\n").at(-1),
+      "compare --tables: 2 restored tables equal the backup's manifest; run t-1 wrote no other table (checked in its transaction)",
+    );
+    await pg.query("DELETE FROM app.order_lines WHERE order_id = 7", [], "app");
+    const changed = io();
+    assert.equal(await main(args, { ...pg.env("app"), ...az.env() }, changed.io), 1);
+    assert.match(
+      changed.out.join("\n"),
+      /app\.order_lines +restored +299 +300 +rows 299 vs 300; content differs/,
+    );
+    await pg.query("INSERT INTO app.order_lines VALUES (7, 1, 'sku-7')", [], "app");
+    const noRun = io();
+    assert.equal(
+      await main(["compare", "--tables", "app.orders", "--container", CONTAINER], env(), noRun.io),
+      2,
+    );
+    assert.match(noRun.err[0]!, /compare: --tables with --container needs --run-id/);
+  });
+
   it("a table without a primary key that nothing references is restored by replacing its rows", async () => {
     const r = await tableRestore(options({ tables: t("app.notes"), runId: "t-2" }));
     assert.deepStrictEqual(

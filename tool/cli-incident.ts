@@ -32,6 +32,7 @@ export const INCIDENT_USAGE = `  inspect  --container C --incident ID [--ptr-dat
   restore  --tables s.t[,s.t…] --container C --blob NAME|latest [--prefix P] --run-id ID [--database D]
            [--source-database D] [--maintenance-database postgres] [--work-dir DIR]
   compare  --tables s.t[,s.t…] [--run-id ID] [--left-database D] [--right-database D] [--jobs N] [--all]
+  compare  --tables s.t[,s.t…] --run-id ID --container C [--database D] [--jobs N]
 
 inspect/reconcile: PTR_PG* is the PTR copy, LIVE_PG* the live database (each falls back to PG*).`;
 
@@ -215,7 +216,7 @@ export interface CompareTablesFlags {
 
 export async function runCompareTables(f: CompareTablesFlags, env: Env, io: Io): Promise<number> {
   const tables = parseTableList("compare --tables", f.tables ?? "");
-  for (const flag of ["against-backup", "container", "prefix", "database", "source-database"] as const) {
+  for (const flag of ["against-backup", "prefix", "source-database"] as const) {
     if (f[flag] !== undefined) throw new UsageError(`compare: --${flag} does not go with --tables`);
   }
   const runId = f["run-id"];
@@ -224,9 +225,40 @@ export async function runCompareTables(f: CompareTablesFlags, env: Env, io: Io):
       `compare: --run-id ${JSON.stringify(runId)} must be lowercase letters, digits and inner hyphens`,
     );
   }
+  const jobs = countFlag("jobs", f.jobs, 1, 64);
+  if (f.container !== undefined) {
+    // Against the manifest of the backup the run restored from: PG* (or --database) is the live database.
+    if (runId === undefined) throw new UsageError("compare: --tables with --container needs --run-id");
+    for (const flag of ["left-database", "right-database"] as const) {
+      if (f[flag] !== undefined) {
+        throw new UsageError(`compare: --${flag} is for comparing two databases; use --database here`);
+      }
+    }
+    const live = connectionFromEnv(env, "", f.database);
+    const r = await compareTables({
+      left: live,
+      right: { manifest: blobStoreFromEnv(env, f.container) },
+      tables,
+      runId,
+      jobs,
+    });
+    io.out(
+      formatCompareTables(r, {
+        all: f.all,
+        leftLabel: `${live.host}/${live.database}`,
+        rightLabel: "backup manifest",
+      }),
+    );
+    return r.equal ? 0 : 1;
+  }
+  if (f.database !== undefined) {
+    throw new UsageError(
+      "compare: --database goes with --container (the backup's manifest); here use --left-database",
+    );
+  }
   const left = connectionFromEnv(env, "LEFT_", f["left-database"]);
   const right = connectionFromEnv(env, "RIGHT_", f["right-database"]);
-  const r = await compareTables({ left, right, tables, runId, jobs: countFlag("jobs", f.jobs, 1, 64) });
+  const r = await compareTables({ left, right, tables, runId, jobs });
   io.out(
     formatCompareTables(r, {
       all: f.all,
