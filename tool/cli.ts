@@ -1,5 +1,5 @@
 /**
- * `dr-data <backup|restore|compare|list> [flags]` — the data-plane tool. See docs/data-tool.md.
+ * `dr-data <backup|restore|compare|list|inspect|reconcile> [flags]` — the data-plane tool. See docs/data-tool.md.
  *
  * Exit status: 0 ok (a restore whose run id already completed is ok), 1 a failure, a verification failure or
  * differences found by compare, 2 a usage error (the message names the flag and the allowed values).
