@@ -23,6 +23,11 @@ RUN npx esbuild tool/cli.ts --bundle --platform=node --target=node20 --format=cj
 FROM postgres:16-bookworm
 COPY --from=build /usr/local/bin/node /usr/local/bin/node
 COPY --from=build /out/dr-data.js /opt/dr-data/dr-data.js
+# psql-ptr / psql-live for the troubleshooting pod: psql with the PTR_PG* / LIVE_PG* credentials of its environment.
+COPY tool/bin/psql-side /usr/local/bin/psql-side
+RUN chmod 755 /usr/local/bin/psql-side \
+ && ln -s psql-side /usr/local/bin/psql-ptr \
+ && ln -s psql-side /usr/local/bin/psql-live
 ENV PG_BINDIR=/usr/lib/postgresql/16/bin \
     NODE_ENV=production
 # The image's server is never started: its entrypoint is replaced, and the tool runs as the unprivileged

@@ -253,3 +253,33 @@ export function k8sNameProblem(n: DerivedK8sName): string | undefined {
 function trimSlashes(s: string): string {
   return s.replace(/^\/+|\/+$/g, "");
 }
+
+/**
+ * What the look-before-you-restore commands write for an incident (tool/inspect.ts, tool/reconcile.ts): the
+ * comparison of the PTR copy with the live database, and the rows users wrote since the restore point.
+ */
+export const incidentReport = {
+  /** `incident/<id>/inspect/report.md` or `.json`; a new inspection (a new restore time) replaces it. */
+  inspect: (incidentId: string, ext: "md" | "json"): string => `incident/${incidentId}/inspect/report.${ext}`,
+  /** The folder of the reconciliation export. */
+  reconcilePrefix: (incidentId: string): string => `incident/${incidentId}/reconcile`,
+  /** `incident/<id>/reconcile/<schema>.<table>.csv`: the live rows not in the copy, or changed since. */
+  reconcileTable: (incidentId: string, schema: string, table: string): string =>
+    `incident/${incidentId}/reconcile/${schema}.${table}.csv`,
+  /** `incident/<id>/reconcile/summary.md` or `.json`. */
+  reconcileSummary: (incidentId: string, ext: "md" | "json"): string =>
+    `incident/${incidentId}/reconcile/summary.${ext}`,
+} as const;
+
+/**
+ * Where a table-level restore (tool/table-restore.ts) keeps the restored tables' rows as they were before:
+ * one schema per run id, never dropped by the tool. Its comment is the run's record (idempotence).
+ */
+export function tableRestoreBeforeSchema(runId: string): string {
+  return `dr_before_${runIdForSql(runId)}`;
+}
+
+/** The schema a table-level restore loads the backup's rows into first; dropped when the run ends. */
+export function tableRestoreStagingSchema(runId: string): string {
+  return `dr_restore_${runIdForSql(runId)}`;
+}

@@ -1,5 +1,5 @@
 /**
- * `dr-data <backup|restore|compare|list> [flags]` — the data-plane tool. See docs/data-tool.md.
+ * `dr-data <backup|restore|compare|list|inspect|reconcile> [flags]` — the data-plane tool. See docs/data-tool.md.
  *
  * Exit status: 0 ok (a restore whose run id already completed is ok), 1 a failure, a verification failure or
  * differences found by compare, 2 a usage error (the message names the flag and the allowed values).
@@ -14,6 +14,7 @@ import { compare, formatComparison } from "./compare";
 import { compareWithBackup, type BackupRef } from "./compare-backup";
 import { connectionFromEnv } from "./connection";
 import { describeError, UsageError, VerificationError } from "./errors";
+import * as incident from "./cli-incident";
 import { formatBackupList, listBackups } from "./list";
 import { DUMP_FORMATS, type DumpFormat } from "./pgargs";
 import { restore } from "./restore";
@@ -38,6 +39,7 @@ commands:
   compare  --against-backup NAME|latest --container C [--prefix P] [--source-database D] [--database D]
            [--jobs N] [--all]
   list     --container C --prefix P [--database D]
+${incident.INCIDENT_USAGE}
 
 manifest: backup records each table's row count and checksum (and sequence values), taken in pg_dump's own
   snapshot, as <blob>.manifest.json (its sha256 in the dump's metadata); --no-manifest skips it. restore checks
@@ -52,7 +54,7 @@ environment:
   PG_BINDIR                                                where pg_dump/pg_restore are (default: PATH)
 exit status: 0 ok, 1 failure or differences, 2 usage error`;
 
-const COMMANDS = ["backup", "restore", "compare", "list"] as const;
+const COMMANDS = ["backup", "restore", "compare", "list", "inspect", "reconcile"] as const;
 
 function parse<T extends NonNullable<ParseArgsConfig["options"]>>(
   command: string,
@@ -159,7 +161,9 @@ async function runRestore(args: string[], env: Env, io: Io): Promise<number> {
     setting: { type: "string", multiple: true },
     "maintenance-database": { type: "string" },
     "work-dir": { type: "string" },
+    tables: { type: "string" },
   });
+  if (f.tables !== undefined) return incident.runTableRestore(f, env, io);
   const container = required("restore", "container", f.container);
   const blob = required("restore", "blob", f.blob);
   const runId = required("restore", "run-id", f["run-id"]);
@@ -206,7 +210,9 @@ async function runCompare(args: string[], env: Env, io: Io): Promise<number> {
     prefix: { type: "string" },
     database: { type: "string" },
     "source-database": { type: "string" },
+    tables: { type: "string" },
   });
+  if (f.tables !== undefined) return incident.runCompareTables(f, env, io);
   const jobs = intFlag("jobs", f.jobs, 1, 64);
   const runId = f["run-id"];
   const against = f["against-backup"];
@@ -323,6 +329,10 @@ export async function main(argv: readonly string[], env: Env = process.env, io?:
         return await runCompare(rest, env, out);
       case "list":
         return await runList(rest, env, out);
+      case "inspect":
+        return await incident.runInspect(rest, env, out);
+      case "reconcile":
+        return await incident.runReconcile(rest, env, out);
       default:
         throw new UsageError(
           `unknown command ${JSON.stringify(command)}; allowed values are: ${COMMANDS.join(", ")}`,

@@ -1,0 +1,149 @@
+/**
+ * A backup's archive on local disk, for the commands that read parts of it (tool/table-restore.ts): resolve the
+ * blob (a name, or `latest` under a prefix), check its metadata, download it with the size and sha256 checked
+ * (blobio.ts; a directory-format archive is unpacked by `tar` as it arrives), and read its table of contents
+ * (`pg_restore --list`). The same steps as restore.ts's, which keeps them inline.
+ */
+import { mkdir } from "node:fs/promises";
+import path from "node:path";
+import type { ContainerClient } from "@azure/storage-blob";
+import { downloadVerified, downloadVerifiedTo, streamSink } from "./blobio";
+import { VerificationError } from "./errors";
+import { latestBackup, listBackups } from "./list";
+import type { BlobStoreSettings } from "./blobstore";
+import { parseBlobMetadata, type BackupMetadata } from "./metadata";
+import { pgRestoreListArgv } from "./pgargs";
+import { binPath, describeExit, run, start } from "./proc";
+import { Progress, type Log } from "./progress";
+import type { RestoreSource } from "./restore";
+
+export interface ResolvedBackup {
+  readonly blobName: string;
+  readonly meta: BackupMetadata;
+  readonly etag: string | undefined;
+}
+
+/** Which blob, and what its metadata says; refuses a blob without complete metadata. */
+export async function resolveBackup(
+  container: ContainerClient,
+  store: BlobStoreSettings,
+  from: RestoreSource,
+  sourceDatabase: string | undefined,
+): Promise<ResolvedBackup> {
+  let blobName: string;
+  if ("blob" in from) {
+    blobName = from.blob;
+  } else {
+    const found = latestBackup(await listBackups({ store, prefix: from.latestUnder }), sourceDatabase);
+    if (found === undefined) {
+      throw new VerificationError(
+        `no usable backup under ${container.containerName}/${from.latestUnder}` +
+          (sourceDatabase === undefined ? "" : ` for database ${sourceDatabase}`),
+      );
+    }
+    blobName = found.name;
+  }
+  try {
+    const props = await container.getBlobClient(blobName).getProperties();
+    const parsed = parseBlobMetadata(props.metadata);
+    if (!parsed.ok) {
+      throw new VerificationError(`${blobName} is not a usable backup: ${parsed.problems.join("; ")}`);
+    }
+    return { blobName, meta: parsed.value, etag: props.etag };
+  } catch (cause) {
+    if (cause instanceof VerificationError) throw cause;
+    throw new Error(`reading ${container.containerName}/${blobName}`, { cause });
+  }
+}
+
+/** Downloads and verifies the archive into `dir`; returns the path pg_restore reads. */
+export async function downloadArchive(
+  container: ContainerClient,
+  b: ResolvedBackup,
+  dir: string,
+  o: { log: Log; concurrency?: number | undefined },
+): Promise<string> {
+  const blob = container.getBlobClient(b.blobName);
+  const progress = new Progress("download", o.log, b.meta.size);
+  const options = {
+    chunkSize: 8 * 1024 * 1024,
+    concurrency: o.concurrency ?? 4,
+    onBytes: (n: number) => progress.add(n),
+  };
+  const expected = { size: b.meta.size, sha256: b.meta.sha256, etag: b.etag };
+  let archive: string;
+  if (b.meta.format === "directory") {
+    archive = path.join(dir, "dump");
+    await mkdir(archive);
+    const tar = start("tar", ["-xf", "-", "-C", archive], {
+      env: process.env,
+      stdout: "ignore",
+      stdin: "pipe",
+    });
+    const stdin = tar.child.stdin!;
+    let result;
+    try {
+      result = await downloadVerifiedTo(blob, streamSink(stdin), expected, options);
+    } catch (err) {
+      stdin.destroy();
+      tar.child.kill("SIGTERM");
+      await tar.exit.catch(() => undefined);
+      throw err;
+    }
+    stdin.end();
+    const exit = await tar.exit.catch((e: unknown) => ({ code: null, signal: null, error: e }));
+    if (result.sinkError !== undefined || exit.code !== 0) {
+      const why = "error" in exit ? String(exit.error) : describeExit("tar", exit, tar.stderr).trim();
+      throw new VerificationError(`${b.blobName} does not unpack: ${why}`, { cause: result.sinkError });
+    }
+  } else {
+    archive = path.join(dir, "backup");
+    await downloadVerified(blob, archive, expected, options);
+  }
+  progress.done();
+  return archive;
+}
+
+/** A `TABLE DATA` entry of the table of contents: its exact line (for `pg_restore -L`) and its text after the ids. */
+export interface TocDataEntry {
+  readonly line: string;
+  /** `schema table owner`, as pg_restore prints it. */
+  readonly tag: string;
+}
+
+/** `pg_restore --list` of the archive: its `TABLE DATA` entries. */
+export async function tableDataEntries(
+  archive: string,
+  binDir: string | undefined,
+  blobName: string,
+): Promise<TocDataEntry[]> {
+  let toc: string;
+  try {
+    toc = await run(binPath(binDir, "pg_restore"), pgRestoreListArgv(archive), { env: process.env });
+  } catch (cause) {
+    throw new VerificationError(`pg_restore --list cannot read ${blobName}`, { cause });
+  }
+  return parseTableData(toc);
+}
+
+export function parseTableData(toc: string): TocDataEntry[] {
+  const out: TocDataEntry[] = [];
+  for (const line of toc.split("\n")) {
+    const m = /^\d+; \d+ \d+ TABLE DATA (.*)$/.exec(line);
+    if (m !== null) out.push({ line, tag: m[1]! });
+  }
+  return out;
+}
+
+/**
+ * The entry of `schema.table`. pg_restore prints the tag unquoted (`schema table owner`), so the match is on
+ * `schema table ` followed by the owner, who contains no blank (a role name with one would need quoting).
+ */
+export function findTableData(
+  entries: readonly TocDataEntry[],
+  schema: string,
+  table: string,
+): TocDataEntry | undefined {
+  const prefix = `${schema} ${table} `;
+  return entries.find((e) => e.tag.startsWith(prefix) && !e.tag.slice(prefix.length).includes(" "));
+}
