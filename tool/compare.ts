@@ -8,8 +8,8 @@
  * dump itself. Random changes go undetected with probability about 2⁻⁶⁴ per table; it is a check against
  * accidents, not against an adversary. Independent of row order, so it needs no sort, no primary
  * key and no collation agreement between the servers, and it streams (an ordered `string_agg` would hit the
- * 1 GB text limit on a large table). Both sides format rows identically because each session pins TimeZone,
- * DateStyle, IntervalStyle, extra_float_digits and bytea_output. Each side is read in one snapshot shared by
+ * 1 GB text limit on a large table). Both sides format names and rows identically because each session pins
+ * the settings that change text output (`SESSION_SETTINGS`). Each side is read in one snapshot shared by
  * all its connections (`pg_export_snapshot`), in read-only transactions.
  */
 import { createHash } from "node:crypto";
@@ -53,9 +53,38 @@ export interface CompareResult {
   readonly relations: RelationComparison[];
 }
 
-export const SESSION_SETTINGS =
-  "SET TimeZone = 'UTC'; SET DateStyle = 'ISO, MDY'; SET IntervalStyle = 'postgres'; " +
-  "SET extra_float_digits = 1; SET bytea_output = 'hex'; SET statement_timeout = 0";
+/**
+ * Every session that renders names or rows for a check (compare, the backup's manifest, restore's contents
+ * check) pins the settings that change text output, so the answer never depends on who runs the check or where:
+ * a database's or a role's `ALTER … SET`, or PGOPTIONS, would otherwise leak into both sides differently (the
+ * backup session inherits the source database's settings, the staging database has none until the swap).
+ * - search_path = pg_catalog: format_type() and reg* output qualify every type and relation outside pg_catalog
+ *   (`s1.mood`, never `mood` on one side and `s1.mood` on the other); every function the checks call is
+ *   schema-qualified too, so nothing in a user schema can shadow it.
+ * - quote_all_identifiers = off: quote_ident() and format_type() quote only what needs quoting.
+ * - TimeZone, DateStyle, IntervalStyle, extra_float_digits, bytea_output, lc_monetary: how timestamptz, dates,
+ *   intervals, floats, bytea and money print in a row's text (the row checksum hashes that text).
+ * - standard_conforming_strings = on: how the checks' own literals parse.
+ * - row_security = off: a table whose row-level policies would hide rows from this login makes the query fail
+ *   instead of checksumming a filtered subset (as pg_dump does).
+ * - statement_timeout, lock_timeout, idle_in_transaction_session_timeout = 0: a database's timeouts must not end
+ *   a long checksum or the backup's snapshot-holding session, idle while pg_dump runs.
+ */
+export const SESSION_SETTINGS = [
+  "SET search_path = pg_catalog",
+  "SET quote_all_identifiers = off",
+  "SET TimeZone = 'UTC'",
+  "SET DateStyle = 'ISO, MDY'",
+  "SET IntervalStyle = 'postgres'",
+  "SET extra_float_digits = 1",
+  "SET bytea_output = 'hex'",
+  "SET lc_monetary = 'C'",
+  "SET standard_conforming_strings = on",
+  "SET row_security = off",
+  "SET statement_timeout = 0",
+  "SET lock_timeout = 0",
+  "SET idle_in_transaction_session_timeout = 0",
+].join("; ");
 
 export interface Relation {
   readonly schema: string;
@@ -67,15 +96,15 @@ export interface Relation {
 const RELATIONS_SQL = `
   SELECT n.nspname AS schema, c.relname AS name,
          CASE c.relkind WHEN 'S' THEN 'sequence' ELSE 'table' END AS kind,
-         coalesce((SELECT string_agg(quote_ident(a.attname) || ' ' || format_type(a.atttypid, a.atttypmod), ', '
-                                     ORDER BY a.attnum)
-                     FROM pg_attribute a
+         coalesce((SELECT pg_catalog.string_agg(pg_catalog.quote_ident(a.attname) || ' ' ||
+                                       pg_catalog.format_type(a.atttypid, a.atttypmod), ', ' ORDER BY a.attnum)
+                     FROM pg_catalog.pg_attribute a
                     WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped), '') AS columns
-    FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+    FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
    WHERE c.relkind IN ('r', 'S')
      AND n.nspname <> 'information_schema' AND n.nspname NOT LIKE 'pg\\_%'
-     AND NOT EXISTS (SELECT 1 FROM pg_depend d
-                      WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
+     AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d
+                      WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.objid = c.oid AND d.deptype = 'e')
    ORDER BY 1, 2`;
 
 /** `jobs` connections to one database in read-only repeatable-read transactions sharing one snapshot. */
@@ -101,7 +130,7 @@ export class SnapshotSessions {
         await c.query(SESSION_SETTINGS);
         await c.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
         if (i === 0) {
-          snapshot = (await c.query<{ s: string }>("SELECT pg_export_snapshot() AS s")).rows[0]!.s;
+          snapshot = (await c.query<{ s: string }>("SELECT pg_catalog.pg_export_snapshot() AS s")).rows[0]!.s;
         } else {
           await c.query(`SET TRANSACTION SNAPSHOT '${snapshot.replace(/'/g, "''")}'`);
         }
@@ -158,7 +187,7 @@ export async function summarize(c: Client, rel: Relation): Promise<RelationSumma
   const q = qualifiedName(rel.schema, rel.name);
   if (rel.kind === "sequence") {
     const r = await c.query<{ v: string; called: boolean }>(
-      `SELECT last_value::text AS v, is_called AS called FROM ${q}`,
+      `SELECT last_value::pg_catalog.text AS v, is_called AS called FROM ${q}`,
     );
     const row = r.rows[0]!;
     return {
@@ -169,7 +198,8 @@ export async function summarize(c: Client, rel: Relation): Promise<RelationSumma
     };
   }
   const r = await c.query<{ n: string; h: string }>(
-    `SELECT count(*)::text AS n, coalesce(sum(hashtextextended(ROW(r.*)::text, 0)), 0)::text AS h
+    `SELECT pg_catalog.count(*)::pg_catalog.text AS n,
+            coalesce(pg_catalog.sum(pg_catalog.hashtextextended(ROW(r.*)::pg_catalog.text, 0)), 0)::pg_catalog.text AS h
        FROM ONLY ${q} AS r`,
   );
   const row = r.rows[0]!;

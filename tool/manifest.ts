@@ -23,8 +23,20 @@ import type { CompareResult, RelationComparison } from "./compare";
 import type { PgConnection } from "./connection";
 import { VerificationError } from "./errors";
 
-/** /2: table checksums by hashtextextended (tool/compare.ts); a /1 manifest's md5 sums are not comparable. */
-export const MANIFEST_VERSION = "dr-data-manifest/2";
+/**
+ * /3: column types rendered with search_path pinned to pg_catalog (tool/compare.ts `SESSION_SETTINGS`), so
+ * every type outside pg_catalog is schema-qualified whatever the database's settings; and the database-level
+ * properties (`database`).
+ * /2 (read, never written): the same checksums, but column types were rendered with the backup session's own
+ * search_path (a type in a schema on that path printed unqualified). Its columns are compared with the schema
+ * qualifiers removed on both sides (`unqualifiedColumns`): exact for names and types, blind only to a type
+ * moving schema, which the checksums of the rows still see in most cases. A /2 manifest records no database
+ * properties.
+ * /1: md5 checksums, not comparable with hashtextextended: refused.
+ */
+export const MANIFEST_VERSION = "dr-data-manifest/3";
+export const MANIFEST_V2 = "dr-data-manifest/2";
+const READABLE_VERSIONS: readonly string[] = [MANIFEST_VERSION, MANIFEST_V2];
 
 export interface ManifestRelation {
   /** `schema.name` */
@@ -72,7 +84,9 @@ export function parseManifest(text: string, what: string): Manifest {
   };
   if (typeof raw !== "object" || raw === null) return bad("not an object");
   const m = raw as Record<string, unknown>;
-  if (m.tool !== MANIFEST_VERSION) bad(`tool is ${JSON.stringify(m.tool)}, expected ${MANIFEST_VERSION}`);
+  if (typeof m.tool !== "string" || !READABLE_VERSIONS.includes(m.tool)) {
+    bad(`tool is ${JSON.stringify(m.tool)}, expected one of ${READABLE_VERSIONS.join(", ")}`);
+  }
   for (const k of ["backup", "database", "sourceServer", "snapshot", "takenAt"]) {
     if (typeof m[k] !== "string") bad(`${k} is not a string`);
   }
@@ -122,19 +136,34 @@ function manifestValue(r: ManifestRelation): string {
   return `${r.checksum}..${r.checksumAfter}`;
 }
 
+const COLUMN_TOKEN =
+  /"(?:[^"]|"")*"\.?|[A-Za-z_\u0080-\uFFFF][\w$\u0080-\uFFFF]*\.?|[^"A-Za-z_\u0080-\uFFFF]+/gu;
+
+/**
+ * A `columns` text (`name type, …`) with every schema qualifier removed (`"my col" s1.mood[]` → `"my col"
+ * mood[]`): the form in which /2 manifests are compared. A qualifier is an identifier, quoted or not,
+ * immediately followed by a dot; a quoted identifier is one token, so a dot inside its quotes is kept.
+ */
+export function unqualifiedColumns(columns: string): string {
+  return (columns.match(COLUMN_TOKEN) ?? []).filter((t) => !t.endsWith(".")).join("");
+}
+
 /** What differs between a database's summary and the manifest's record of the same relation. */
 export function manifestDifferences(
   actual: RelationSummary | undefined,
   expected: ManifestRelation | undefined,
+  version: string = MANIFEST_VERSION,
 ): string[] {
   if (actual === undefined && expected === undefined) return [];
   if (actual === undefined) return ["missing in the database"];
   if (expected === undefined) return ["not in the backup"];
   if (actual.kind !== expected.kind)
     return [`a ${actual.kind} in the database, a ${expected.kind} in the backup`];
-  if (actual.columns !== expected.columns) {
-    return [`columns differ: (${actual.columns}) vs (${expected.columns})`];
-  }
+  const columnsEqual =
+    version === MANIFEST_V2
+      ? unqualifiedColumns(actual.columns) === unqualifiedColumns(expected.columns)
+      : actual.columns === expected.columns;
+  if (!columnsEqual) return [`columns differ: (${actual.columns}) vs (${expected.columns})`];
   if (actual.kind === "sequence") {
     return sequenceWithin(actual.checksum, expected.checksum, expected.checksumAfter ?? expected.checksum)
       ? []
@@ -166,7 +195,7 @@ export function checkAgainstManifest(
         e === undefined
           ? undefined
           : { kind: e.kind, columns: e.columns, rows: e.rows, checksum: manifestValue(e) },
-      differences: manifestDifferences(a, e),
+      differences: manifestDifferences(a, e, manifest.tool),
     };
   });
   return { equal: relations.every((r) => r.differences.length === 0), relations };
