@@ -21,7 +21,7 @@ import { backupManifestBlobName } from "../naming";
 import { SnapshotSessions, summarize, type Relation, type RelationSummary } from "./compare";
 import type { CompareResult, RelationComparison } from "./compare";
 import type { PgConnection } from "./connection";
-import { VerificationError } from "./errors";
+import { storageMissing, VerificationError } from "./errors";
 
 /**
  * /3: column types rendered with search_path pinned to pg_catalog (tool/compare.ts `SESSION_SETTINGS`), so
@@ -308,8 +308,10 @@ export async function readManifest(
   try {
     bytes = await container.getBlobClient(name).downloadToBuffer();
   } catch (cause) {
+    const missing = storageMissing(cause, container.containerName, name);
     throw new VerificationError(
-      `${blobName} records a manifest but ${container.containerName}/${name} cannot be read`,
+      `${blobName} records a manifest but ${container.containerName}/${name} cannot be read` +
+        `${missing === undefined ? "" : ` (${missing})`}; nothing was done`,
       { cause },
     );
   }

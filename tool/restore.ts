@@ -34,8 +34,8 @@ import { downloadVerified, downloadVerifiedTo, streamSink } from "./blobio";
 import { containerClient, type BlobStoreSettings } from "./blobstore";
 import { formatComparison } from "./compare";
 import { connect, withClient, withDatabase, type PgConnection } from "./connection";
-import { UsageError, VerificationError } from "./errors";
-import { listBackups, latestBackup } from "./list";
+import { blobReadError, UsageError, VerificationError } from "./errors";
+import { latestOrExplain, listBackups } from "./list";
 import { checkAgainstManifest, readManifest, summarizeDatabase, type Manifest } from "./manifest";
 import { parseBlobMetadata, type BackupMetadata } from "./metadata";
 import { childEnv, pgRestoreArgv, pgRestoreListArgv } from "./pgargs";
@@ -56,6 +56,18 @@ export interface RestoreOptions {
   readonly from: RestoreSource;
   /** Target database. Default: the backup's source database. */
   readonly database?: string | undefined;
+  /**
+   * Where `database` came from, for the first line of the log: `PGDATABASE` makes the restore say which database
+   * it restores when that is not the backup's source database (an operator reconciling by hand must not swap the
+   * wrong one). Default `flag` (given explicitly: nothing to say).
+   */
+  readonly databaseFrom?: "flag" | "PGDATABASE" | undefined;
+  /**
+   * Restore a backup that has no manifest (taken with --no-manifest or by an older tool), whose contents
+   * therefore cannot be checked before the swap. Default false: such a backup is refused before anything is
+   * touched. The program's Jobs never set it.
+   */
+  readonly allowUnverified?: boolean | undefined;
   /** With `latestUnder`: the source database whose latest backup is wanted. Default `database` (or any). */
   readonly sourceDatabase?: string | undefined;
   /** Names the staging and before databases; running the same run id again is a no-op. */
@@ -179,14 +191,12 @@ export async function restore(o: RestoreOptions): Promise<RestoreResult> {
     blobName = o.from.blob;
   } else {
     const source = o.sourceDatabase ?? o.database;
-    const found = latestBackup(await listBackups({ store: o.store, prefix: o.from.latestUnder }), source);
-    if (found === undefined) {
-      throw new VerificationError(
-        `no usable backup under ${container.containerName}/${o.from.latestUnder}` +
-          (source === undefined ? "" : ` for database ${source}`),
-      );
-    }
-    blobName = found.name;
+    blobName = latestOrExplain(
+      await listBackups({ store: o.store, prefix: o.from.latestUnder }),
+      container.containerName,
+      o.from.latestUnder,
+      source,
+    ).name;
   }
   const blob = container.getBlobClient(blobName);
   let meta: BackupMetadata;
@@ -200,9 +210,22 @@ export async function restore(o: RestoreOptions): Promise<RestoreResult> {
     etag = props.etag;
   } catch (cause) {
     if (cause instanceof VerificationError) throw cause;
-    throw new Error(`reading ${container.containerName}/${blobName}`, { cause });
+    throw blobReadError(cause, container.containerName, blobName);
+  }
+  if (meta.manifestSha256 === undefined && !(o.allowUnverified ?? false)) {
+    throw new VerificationError(
+      `${container.containerName}/${blobName} has no manifest (taken with --no-manifest or by an older tool): ` +
+        `its contents cannot be verified before the swap, so nothing was done; to restore it unverified, run ` +
+        `again with --allow-unverified`,
+    );
   }
   const database = o.database ?? meta.database;
+  if (o.databaseFrom === "PGDATABASE" && database !== meta.database) {
+    log(
+      `restore: restoring into ${database} (from PGDATABASE), not into the backup's source database ` +
+        `${meta.database}; give --database to choose explicitly`,
+    );
+  }
   const problems = restoreNameProblems(database, o.runId);
   if (database === o.connection.database) {
     problems.push(
