@@ -164,6 +164,9 @@ describe("tool: backup, restore, compare, list on real servers", function () {
       blobName: nightly,
       targetExisted: true,
       contents: "verified",
+      properties: "kept",
+      propertiesDifferFromBackup: [],
+      skippedForMissingRoles: [],
     });
     assert.deepStrictEqual(await rowCounts("app"), counts);
     assert.equal(await equal("expected", "app"), true);

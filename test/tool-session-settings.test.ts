@@ -222,9 +222,26 @@ describe("tool: manifest formats (pure)", () => {
       relations: [],
     };
     assert.equal(parseManifest(JSON.stringify({ ...base, tool: MANIFEST_V2 }), "m").tool, MANIFEST_V2);
+    const databaseProperties = {
+      owner: "o",
+      settings: [],
+      comment: null,
+      encoding: "UTF8",
+      collate: "C",
+      ctype: "C",
+      extensions: [],
+    };
     assert.equal(
-      parseManifest(JSON.stringify({ ...base, tool: MANIFEST_VERSION }), "m").tool,
+      parseManifest(JSON.stringify({ ...base, tool: MANIFEST_VERSION, databaseProperties }), "m").tool,
       MANIFEST_VERSION,
+    );
+    assert.throws(
+      () => parseManifest(JSON.stringify({ ...base, tool: MANIFEST_VERSION }), "m"),
+      /^VerificationError: m is not a dr-data manifest: databaseProperties is not an object$/,
+    );
+    assert.throws(
+      () => parseManifest(JSON.stringify({ ...base, tool: MANIFEST_V2, databaseProperties }), "m"),
+      /^VerificationError: m is not a dr-data manifest: dr-data-manifest\/2 records no databaseProperties$/,
     );
     assert.throws(
       () => parseManifest(JSON.stringify({ ...base, tool: "dr-data-manifest/1" }), "m"),

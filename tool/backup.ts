@@ -213,6 +213,7 @@ export async function backup(o: BackupOptions): Promise<BackupResult> {
         snapshot: snapshot!,
         takenAt: taker.takenAt.toISOString(),
         relations,
+        databaseProperties: taker.database,
       });
       manifestSha256 = sha256Hex(bytes);
       manifestBlobName = backupManifestBlobName(blobName);

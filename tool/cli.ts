@@ -16,7 +16,7 @@ import { connectionFromEnv } from "./connection";
 import { describeError, UsageError, VerificationError } from "./errors";
 import { formatBackupList, listBackups } from "./list";
 import { DUMP_FORMATS, type DumpFormat } from "./pgargs";
-import { restore } from "./restore";
+import { restore, type RestoreResult } from "./restore";
 
 type Env = Readonly<Record<string, string | undefined>>;
 interface Io {
@@ -32,7 +32,7 @@ commands:
            [--upload-concurrency N] [--work-dir DIR] [--no-manifest]
   restore  --container C --blob NAME|latest [--prefix P] --run-id ID [--database D] [--source-database D]
            [--jobs N] [--no-acl] [--analyze] [--setting name=value]... [--maintenance-database postgres]
-           [--work-dir DIR] [--allow-unverified]
+           [--work-dir DIR] [--allow-unverified] [--skip-missing-roles]
   compare  [--left-database D] [--right-database D] [--jobs N] [--all]
   compare  --run-id ID [--container C] [--database D] [--jobs N] [--all]
   compare  --against-backup NAME|latest --container C [--prefix P] [--source-database D] [--database D]
@@ -45,6 +45,12 @@ manifest: backup records each table's row count and checksum (and sequence value
   checks a database against the manifest of the backup that restore run restored (PG* is that database's
   server; the run's record names the container and blob); --against-backup names the backup instead.
   restore refuses a backup without a manifest unless --allow-unverified is given.
+
+database-level properties: backup records the database's owner, privileges, ALTER DATABASE / ALTER ROLE …
+  IN DATABASE settings, comment, encoding, locale and extensions in the manifest. restore onto a new database
+  applies them (every role they name must exist, else it refuses before anything is touched;
+  --skip-missing-roles skips what goes to missing roles); over an existing database the replaced database's
+  are kept and differences from the backup's record are reported. compare reports database-level differences.
 
 restore target: --database, else PGDATABASE (unless it names the maintenance database), else the backup's
   source database; when PGDATABASE picks a database other than the backup's source, the first line says so.
@@ -184,6 +190,7 @@ async function runRestore(args: string[], env: Env, io: Io): Promise<number> {
     "maintenance-database": { type: "string" },
     "work-dir": { type: "string" },
     "allow-unverified": { type: "boolean" },
+    "skip-missing-roles": { type: "boolean" },
   });
   const container = required("restore", "container", f.container);
   const blob = required("restore", "blob", f.blob);
@@ -203,6 +210,7 @@ async function runRestore(args: string[], env: Env, io: Io): Promise<number> {
     database: target.database,
     databaseFrom: target.from,
     allowUnverified: f["allow-unverified"],
+    skipMissingRoles: f["skip-missing-roles"],
     sourceDatabase: f["source-database"],
     runId,
     jobs,
@@ -218,9 +226,28 @@ async function runRestore(args: string[], env: Env, io: Io): Promise<number> {
       : `restored ${result.blobName} into ${result.database}; previous database kept as ${result.beforeDatabase}; ` +
           (result.contents === "verified"
             ? "contents verified against the backup's manifest"
-            : "no manifest: contents NOT verified (--allow-unverified)"),
+            : "no manifest: contents NOT verified (--allow-unverified)") +
+          propertiesSummary(result),
   );
   return 0;
+}
+
+function propertiesSummary(r: RestoreResult): string {
+  switch (r.properties) {
+    case "from backup":
+      return (
+        "; database-level properties applied from the backup" +
+        ((r.skippedForMissingRoles ?? []).length > 0 ? " except those of missing roles (see the log)" : "")
+      );
+    case "kept": {
+      const n = (r.propertiesDifferFromBackup ?? []).length;
+      return `; database-level properties kept from the replaced database${n > 0 ? ` (${n} differ from the backup's record, see the log)` : ""}`;
+    }
+    case "not recorded":
+      return "; the backup records no database-level properties: the server's defaults apply";
+    default:
+      return "";
+  }
 }
 
 async function runCompare(args: string[], env: Env, io: Io): Promise<number> {

@@ -13,7 +13,7 @@ import type { CompareResult } from "./compare";
 import { withClient, type PgConnection } from "./connection";
 import { blobReadError, VerificationError } from "./errors";
 import { latestOrExplain, listBackups } from "./list";
-import { checkAgainstManifest, readManifest, summarizeDatabase } from "./manifest";
+import { checkAgainstManifest, readManifest, summarizeDatabaseWithRecord } from "./manifest";
 import { parseBlobMetadata } from "./metadata";
 import { stderrLog, type Log } from "./progress";
 import { readRestoreRecord } from "./restore";
@@ -116,9 +116,9 @@ export async function compareWithBackup(o: CompareBackupOptions): Promise<Compar
     `compare: ${conn.host}/${conn.database} against ${containerName}/${name} (${manifest.relations.length} ` +
       `tables and sequences, snapshot of ${manifest.takenAt})`,
   );
-  const summaries = await summarizeDatabase(conn, jobs, "dr-data-compare");
+  const summaries = await summarizeDatabaseWithRecord(conn, jobs, "dr-data-compare");
   return {
-    ...checkAgainstManifest(summaries, manifest),
+    ...checkAgainstManifest(summaries.relations, manifest, summaries.database),
     container: containerName,
     blobName,
     manifestName: name,

@@ -15,6 +15,7 @@
 import { createHash } from "node:crypto";
 import type { Client } from "pg";
 import { connect, type PgConnection } from "./connection";
+import { readDatabaseRecord, recordDifferences } from "./database-properties";
 import { formatTable } from "./list";
 import { stderrLog, type Log } from "./progress";
 import { qualifiedName } from "./sql";
@@ -49,8 +50,13 @@ export interface RelationComparison {
 }
 
 export interface CompareResult {
+  /** Relations and database-level properties alike. */
   readonly equal: boolean;
   readonly relations: RelationComparison[];
+  /** Database-level differences (tool/database-properties.ts `recordDifferences`), `what: left vs right`. */
+  readonly database?: readonly string[] | undefined;
+  /** What was not compared, and why (e.g. an older manifest without database-level properties). */
+  readonly notes?: readonly string[] | undefined;
 }
 
 /**
@@ -235,12 +241,17 @@ export async function compare(o: CompareOptions): Promise<CompareResult> {
   let right: SnapshotSessions | undefined;
   try {
     right = await SnapshotSessions.open("right", o.right, jobs);
+    const rightSide = right;
     const [l, r] = await Promise.all([left.relations(), right.relations()]);
+    const [lRecord, rRecord] = await Promise.all([
+      readDatabaseRecord(left.clients[0]!, o.left.database),
+      readDatabaseRecord(rightSide.clients[0]!, o.right.database),
+    ]);
+    const database = recordDifferences(lRecord, rRecord);
     const names = [...new Set([...l.keys(), ...r.keys()])].sort();
     log(`compare: ${names.length} tables and sequences, ${jobs} connection(s) per side`);
     const results = new Map<string, RelationComparison>();
     let next = 0;
-    const rightSide = right;
     const worker = async (i: number): Promise<void> => {
       while (next < names.length) {
         const name = names[next++]!;
@@ -259,7 +270,11 @@ export async function compare(o: CompareOptions): Promise<CompareResult> {
     };
     await Promise.all(Array.from({ length: jobs }, (_, i) => worker(i)));
     const relations = names.map((n) => results.get(n)!);
-    return { equal: relations.every((x) => x.differences.length === 0), relations };
+    return {
+      equal: relations.every((x) => x.differences.length === 0) && database.length === 0,
+      relations,
+      database,
+    };
   } finally {
     await left.close();
     await right?.close();
@@ -280,10 +295,21 @@ export function formatComparison(
     x.differences.length === 0 ? "same" : x.differences.join("; "),
   ]);
   const differing = r.relations.filter((x) => x.differences.length > 0).length;
-  const summary = r.equal
-    ? `compare: ${r.relations.length} relations, all equal`
-    : `compare: ${differing} of ${r.relations.length} relations differ`;
-  if (rows.length === 0) return summary;
+  const database = r.database ?? [];
+  const relationsPart =
+    differing === 0
+      ? `compare: ${r.relations.length} relations, all equal`
+      : `compare: ${differing} of ${r.relations.length} relations differ`;
+  const summary =
+    database.length === 0
+      ? relationsPart
+      : `${relationsPart}; ${database.length} database-level propert${database.length === 1 ? "y differs" : "ies differ"}`;
+  const lines = [
+    ...database.map((d) => `database-level ${d} (${o.leftLabel ?? "left"} vs ${o.rightLabel ?? "right"})`),
+    ...(r.notes ?? []).map((n) => `note: ${n}`),
+  ];
+  const tail = [...lines, summary].join("\n");
+  if (rows.length === 0) return tail;
   const header = [
     "relation",
     "kind",
@@ -291,5 +317,5 @@ export function formatComparison(
     `${o.rightLabel ?? "right"} rows/value`,
     "result",
   ];
-  return `${formatTable(header, rows)}\n${summary}`;
+  return `${formatTable(header, rows)}\n${tail}`;
 }

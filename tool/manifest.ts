@@ -21,6 +21,12 @@ import { backupManifestBlobName } from "../naming";
 import { SnapshotSessions, summarize, type Relation, type RelationSummary } from "./compare";
 import type { CompareResult, RelationComparison } from "./compare";
 import type { PgConnection } from "./connection";
+import {
+  databaseRecordProblems,
+  readDatabaseRecord,
+  recordDifferences,
+  type DatabaseRecord,
+} from "./database-properties";
 import { storageMissing, VerificationError } from "./errors";
 
 /**
@@ -61,6 +67,8 @@ export interface Manifest {
   /** UTC ISO time the snapshot was taken. */
   readonly takenAt: string;
   readonly relations: readonly ManifestRelation[];
+  /** /3: the database-level properties, read in the same snapshot (tool/database-properties.ts). */
+  readonly databaseProperties?: DatabaseRecord | undefined;
 }
 
 export function serializeManifest(m: Manifest): Buffer {
@@ -91,6 +99,12 @@ export function parseManifest(text: string, what: string): Manifest {
     if (typeof m[k] !== "string") bad(`${k} is not a string`);
   }
   if (!Array.isArray(m.relations)) return bad("relations is not a list");
+  if (m.tool === MANIFEST_VERSION) {
+    const problems = databaseRecordProblems(m.databaseProperties);
+    if (problems.length > 0) bad(problems.join("; "));
+  } else if (m.databaseProperties !== undefined) {
+    bad(`${String(m.tool)} records no databaseProperties`);
+  }
   const seen = new Set<string>();
   for (const r of m.relations as unknown[]) {
     if (typeof r !== "object" || r === null) return bad("a relation is not an object");
@@ -182,6 +196,7 @@ export function manifestDifferences(
 export function checkAgainstManifest(
   actual: ReadonlyMap<string, RelationSummary>,
   manifest: Manifest,
+  actualDatabase?: DatabaseRecord,
 ): CompareResult {
   const expected = new Map(manifest.relations.map((r) => [r.name, r]));
   const names = [...new Set([...actual.keys(), ...expected.keys()])].sort();
@@ -198,7 +213,19 @@ export function checkAgainstManifest(
       differences: manifestDifferences(a, e, manifest.tool),
     };
   });
-  return { equal: relations.every((r) => r.differences.length === 0), relations };
+  const recorded = manifest.databaseProperties;
+  const database =
+    actualDatabase === undefined || recorded === undefined ? [] : recordDifferences(actualDatabase, recorded);
+  const notes =
+    actualDatabase !== undefined && recorded === undefined
+      ? [`the manifest (${manifest.tool}) records no database-level properties: they were not compared`]
+      : [];
+  return {
+    equal: relations.every((r) => r.differences.length === 0) && database.length === 0,
+    relations,
+    database,
+    notes,
+  };
 }
 
 /** Summaries of every table and sequence of a database, in one snapshot, over `jobs` connections. */
@@ -207,9 +234,19 @@ export async function summarizeDatabase(
   jobs: number,
   applicationName: string,
 ): Promise<Map<string, RelationSummary>> {
+  return (await summarizeDatabaseWithRecord(conn, jobs, applicationName)).relations;
+}
+
+/** `summarizeDatabase` plus the database-level record, in the same snapshot. */
+export async function summarizeDatabaseWithRecord(
+  conn: PgConnection,
+  jobs: number,
+  applicationName: string,
+): Promise<{ relations: Map<string, RelationSummary>; database: DatabaseRecord }> {
   const s = await SnapshotSessions.open("checked", conn, jobs, applicationName);
   try {
-    return await s.summarize(await s.relations());
+    const database = await readDatabaseRecord(s.clients[0]!, conn.database);
+    return { relations: await s.summarize(await s.relations()), database };
   } finally {
     await s.close();
   }
@@ -228,6 +265,8 @@ export class ManifestTaker {
     private readonly relations: Map<string, Relation>,
     private readonly sequencesBefore: Map<string, RelationSummary>,
     readonly takenAt: Date,
+    /** The database-level properties, read in the snapshot. */
+    readonly database: DatabaseRecord,
   ) {}
 
   static async start(conn: PgConnection, jobs: number): Promise<ManifestTaker> {
@@ -236,7 +275,8 @@ export class ManifestTaker {
       const takenAt = new Date();
       const relations = await sessions.relations();
       const before = await readSequences(sessions, relations);
-      return new ManifestTaker(sessions, relations, before, takenAt);
+      const database = await readDatabaseRecord(sessions.clients[0]!, conn.database);
+      return new ManifestTaker(sessions, relations, before, takenAt, database);
     } catch (err) {
       await sessions.close();
       throw err;

@@ -42,7 +42,16 @@ import { childEnv, pgRestoreArgv, pgRestoreListArgv } from "./pgargs";
 import { binPath, describeExit, run, start } from "./proc";
 import { formatBytes, formatSeconds, Progress, stderrLog, type Log } from "./progress";
 import { quoteIdent, quoteLiteral } from "./sql";
-import { propertyDifferences, propertyStatements, readDatabaseProperties } from "./database-properties";
+import {
+  propertyDifferences,
+  propertyStatements,
+  readDatabaseProperties,
+  recordDifferences,
+  recordRoles,
+  withoutRoles,
+  type DatabaseProperties,
+  type DatabaseRecord,
+} from "./database-properties";
 
 export type RestoreSource = { readonly blob: string } | { readonly latestUnder: string };
 
@@ -68,6 +77,13 @@ export interface RestoreOptions {
    * touched. The program's Jobs never set it.
    */
   readonly allowUnverified?: boolean | undefined;
+  /**
+   * A restore onto a new database applies the backup's database-level properties (owner, privileges,
+   * settings, comment); every role they name must exist on the target, else the restore is refused before
+   * anything is touched. With this set, what goes to a missing role (its grants, its per-role settings; a
+   * missing owner becomes the restoring login) is skipped instead, each item logged. Default false.
+   */
+  readonly skipMissingRoles?: boolean | undefined;
   /** With `latestUnder`: the source database whose latest backup is wanted. Default `database` (or any). */
   readonly sourceDatabase?: string | undefined;
   /** Names the staging and before databases; running the same run id again is a no-op. */
@@ -104,6 +120,16 @@ export interface RestoreResult {
    * backup has none (taken with --no-manifest or by an older tool), its contents were not verified.
    */
   readonly contents?: "verified" | "no manifest" | undefined;
+  /**
+   * How the database-level properties were settled: `from backup` (a new database: the backup's record
+   * applied), `kept` (an existing database: the replaced database's kept), `not recorded` (a new database and a
+   * backup without a record: the server's defaults).
+   */
+  readonly properties?: "from backup" | "kept" | "not recorded" | undefined;
+  /** Over an existing database: how the kept properties differ from the backup's record (`what: kept vs backup`). */
+  readonly propertiesDifferFromBackup?: readonly string[] | undefined;
+  /** With `skipMissingRoles`: what was not applied, one item per role. */
+  readonly skippedForMissingRoles?: readonly string[] | undefined;
 }
 
 /** What `<db>_before_<run id>`'s comment records (JSON): which blob the run restored. */
@@ -281,6 +307,16 @@ export async function restore(o: RestoreOptions): Promise<RestoreResult> {
           `was done: ${denied.join("; ")}`,
       );
     }
+    // The database-level properties: what a new database will be given, refused now if it cannot be.
+    const recorded = manifest?.databaseProperties;
+    const plan = await propertiesPlan(maint, database, recorded, o.skipMissingRoles ?? false);
+    if (plan.problems.length > 0) {
+      throw new Error(
+        `restore into ${database} on ${o.connection.host} as ${o.connection.user} cannot complete, nothing ` +
+          `was done: ${plan.problems.join("; ")}`,
+      );
+    }
+    for (const skipped of plan.skipped) log(`restore: --skip-missing-roles: not applying ${skipped}`);
     log(
       `restore: ${container.containerName}/${blobName} (${formatBytes(meta.size)}, ${meta.database} from ` +
         `${meta.sourceServer}, ${meta.startedAt}) → ${database} on ${o.connection.host}, run ${o.runId}`,
@@ -355,7 +391,18 @@ export async function restore(o: RestoreOptions): Promise<RestoreResult> {
       log(`restore: dropping ${staging}, left by an interrupted attempt of run ${o.runId}`);
       await maint.query(`DROP DATABASE ${quoteIdent(staging)} WITH (FORCE)`);
     }
-    await maint.query(`CREATE DATABASE ${quoteIdent(staging)} ${createClauses(live)}`);
+    try {
+      await maint.query(`CREATE DATABASE ${quoteIdent(staging)} ${createClauses(live ?? recorded)}`);
+    } catch (cause) {
+      const from =
+        live !== undefined ? `${database}'s` : recorded !== undefined ? "the backup's" : "the default";
+      throw new Error(
+        `creating ${staging} with ${from} encoding and locale failed; ${database} was not touched`,
+        {
+          cause,
+        },
+      );
+    }
     await maint.query(
       `COMMENT ON DATABASE ${quoteIdent(staging)} IS ${quoteLiteral(stagingMarker(o.runId))}`,
     );
@@ -437,6 +484,22 @@ export async function restore(o: RestoreOptions): Promise<RestoreResult> {
       );
     }
     const liveComment = live?.comment ?? null;
+    // A new database gets the backup's comment; an existing one keeps its own.
+    const newComment = live === undefined ? (recorded?.comment ?? null) : liveComment;
+    let propertiesDifferFromBackup: string[] | undefined;
+    if (live !== undefined && recorded !== undefined) {
+      propertiesDifferFromBackup = recordDifferences(
+        { ...(await readDatabaseProperties(maint, database)), ...live, extensions: [] },
+        recorded,
+        { extensions: false },
+      );
+      if (propertiesDifferFromBackup.length > 0) {
+        log(
+          `restore: ${database} keeps the database-level properties of the database it replaces, which differ ` +
+            `from the backup's record (kept vs backup): ${propertiesDifferFromBackup.join("; ")}`,
+        );
+      }
+    }
     const record: RestoreRecord = {
       tool: "dr-data-restore/1",
       runId: o.runId,
@@ -450,7 +513,14 @@ export async function restore(o: RestoreOptions): Promise<RestoreResult> {
     };
     await swap(
       maint,
-      { database, staging, before, comment: liveComment, record: JSON.stringify(record) },
+      {
+        database,
+        staging,
+        before,
+        comment: newComment,
+        record: JSON.stringify(record),
+        properties: live === undefined ? plan.apply : undefined,
+      },
       o.swapAttempts ?? 5,
       log,
     );
@@ -463,6 +533,9 @@ export async function restore(o: RestoreOptions): Promise<RestoreResult> {
       blobName,
       targetExisted: live !== undefined,
       contents: manifest === undefined ? "no manifest" : "verified",
+      properties: live !== undefined ? "kept" : plan.apply !== undefined ? "from backup" : "not recorded",
+      propertiesDifferFromBackup,
+      skippedForMissingRoles: plan.skipped,
     };
   } finally {
     await maint.end().catch(() => undefined);
@@ -503,7 +576,85 @@ async function databaseInfo(c: Client, name: string): Promise<DatabaseInfo | und
   };
 }
 
-/** The staging database gets the live one's encoding and locale; a new target gets the server's defaults. */
+/**
+ * What a restore does with the database-level properties, decided before anything is touched. Over an existing
+ * database: nothing to decide (its own are kept). Onto a new one with a recorded backup: the roles the record
+ * names must exist (else a problem naming each, unless `skipMissingRoles`), this login must be able to give
+ * the database its owner and per-role settings. Either way the extensions the backup uses must be available.
+ */
+async function propertiesPlan(
+  maint: Client,
+  database: string,
+  recorded: DatabaseRecord | undefined,
+  skipMissingRoles: boolean,
+): Promise<{ apply: DatabaseProperties | undefined; problems: string[]; skipped: string[] }> {
+  const problems: string[] = [];
+  if (recorded === undefined) return { apply: undefined, problems, skipped: [] };
+  const names = recorded.extensions.map((e) => e.name);
+  const available = await maint.query<{ name: string }>(
+    "SELECT name FROM pg_catalog.pg_available_extensions WHERE name = ANY($1)",
+    [names],
+  );
+  const have = new Set(available.rows.map((r) => r.name));
+  const lacking = names.filter((n) => !have.has(n));
+  if (lacking.length > 0) {
+    problems.push(`the backup uses extensions this server does not have: ${lacking.join(", ")}`);
+  }
+  const exists = await maint.query<{ n: number }>(
+    "SELECT count(*)::int AS n FROM pg_catalog.pg_database WHERE datname = $1",
+    [database],
+  );
+  if (exists.rows[0]!.n > 0) return { apply: undefined, problems, skipped: [] };
+
+  const roles = recordRoles(recorded);
+  const found = await maint.query<{ rolname: string }>(
+    "SELECT rolname FROM pg_catalog.pg_roles WHERE rolname = ANY($1)",
+    [[...roles.keys()]],
+  );
+  const present = new Set(found.rows.map((r) => r.rolname));
+  const missing = [...roles.keys()].filter((r) => !present.has(r)).sort();
+  const skipped: string[] = [];
+  if (missing.length > 0 && !skipMissingRoles) {
+    problems.push(
+      `the backup's database-level properties name roles that do not exist on this server: ` +
+        missing.map((r) => `${r} (${roles.get(r)!.join(", ")})`).join("; ") +
+        `; create them first, or pass --skip-missing-roles to restore without what they are given`,
+    );
+  } else {
+    for (const r of missing) skipped.push(`to the missing role ${r}: ${roles.get(r)!.join(", ")}`);
+  }
+  const me = await maint.query<{ me: string; superuser: boolean; createrole: boolean }>(
+    `SELECT current_user AS me, rolsuper AS superuser, rolcreaterole AS createrole
+       FROM pg_catalog.pg_roles WHERE rolname = current_user`,
+  );
+  const login = me.rows[0]!;
+  const apply = withoutRoles(recorded, new Set(missing), login.me);
+  if (!login.superuser) {
+    if (apply.owner !== login.me) {
+      const member = await maint.query<{ ok: boolean }>(
+        "SELECT pg_catalog.pg_has_role(current_user, $1, 'MEMBER') AS ok",
+        [apply.owner],
+      );
+      if (member.rows[0]?.ok !== true) {
+        problems.push(
+          `the backup's database is owned by ${apply.owner}, and ${login.me} is not a member of that role: it ` +
+            `could not give the restored database that owner`,
+        );
+      }
+    }
+    if (apply.settings.some((x) => x.role !== undefined) && !login.createrole) {
+      problems.push(
+        `the backup records per-role settings (ALTER ROLE … IN DATABASE) that ${login.me} cannot apply without CREATEROLE`,
+      );
+    }
+  }
+  return { apply, problems, skipped };
+}
+
+/**
+ * The staging database gets the live one's encoding and locale; a new target the backup's recorded ones, or
+ * the server's defaults when there is no record.
+ */
 function createClauses(live: DatabaseInfo | undefined): string {
   if (live === undefined) return "TEMPLATE template0";
   let sql =
@@ -551,7 +702,15 @@ function isObjectInUse(err: unknown): boolean {
 
 async function swap(
   maint: Client,
-  n: { database: string; staging: string; before: string; comment: string | null; record: string },
+  n: {
+    database: string;
+    staging: string;
+    before: string;
+    comment: string | null;
+    record: string;
+    /** What the restored database gets; undefined: the properties of the database it replaces. */
+    properties: DatabaseProperties | undefined;
+  },
   attempts: number,
   log: Log,
 ): Promise<void> {
@@ -563,20 +722,18 @@ async function swap(
         "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = ANY($1) AND pid <> pg_backend_pid()",
         [[n.database, n.staging]],
       );
-      // The live database's owner, privileges and settings, which the dump does not carry, go to the staging
-      // database in the same transaction (tool/database-properties.ts).
-      const properties = await readDatabaseProperties(maint, n.database);
+      // The owner, privileges and settings, which the dump does not carry, go to the staging database in the
+      // same transaction (tool/database-properties.ts): those of the live database it replaces, or, for a new
+      // database (its placeholder has none worth keeping), those the backup recorded.
+      const properties = n.properties ?? (await readDatabaseProperties(maint, n.database));
       const stagingOwner = (await readDatabaseProperties(maint, n.staging)).owner;
       for (const sql of propertyStatements(n.staging, properties, stagingOwner)) await maint.query(sql);
       await maint.query(`ALTER DATABASE ${quoteIdent(n.database)} RENAME TO ${quoteIdent(n.before)}`);
       await maint.query(`ALTER DATABASE ${quoteIdent(n.staging)} RENAME TO ${quoteIdent(n.database)}`);
-      const differences = propertyDifferences(
-        await readDatabaseProperties(maint, n.before),
-        await readDatabaseProperties(maint, n.database),
-      );
+      const differences = propertyDifferences(properties, await readDatabaseProperties(maint, n.database));
       if (differences.length > 0) {
         throw new VerificationError(
-          `the restored database would not have the properties of the one it replaces: ${differences.join("; ")}`,
+          `the restored database would not have the properties ${n.properties === undefined ? "of the one it replaces" : "the backup records"}: ${differences.join("; ")}`,
         );
       }
       await maint.query(
