@@ -205,6 +205,18 @@ describe("tool: the fidelity corpus comes back equal in every restore mode and f
     }
   });
 
+  it("the independent check sees a loss: restored with --no-acl, the grants are missing from the picture", async () => {
+    await restore(
+      options(pg, { from: { blob: blobs.directory }, database: "no_acl", runId: "na-1", noAcl: true }),
+    );
+    const lost = await picture(pg, "no_acl");
+    const lines = new Set(lost.schema.split("\n"));
+    const missing = source.schema.split("\n").filter((l) => !lines.has(l));
+    assert.ok(missing.includes("GRANT USAGE ON SCHEMA app TO fid_reader;"), missing.join("\n"));
+    assert.ok(missing.includes("GRANT SELECT ON TABLE app.people TO fid_reader;"), missing.join("\n"));
+    assert.deepStrictEqual(lost.relations, source.relations);
+  });
+
   for (const format of ["directory", "custom"] as const) {
     const tag = format === "directory" ? "d" : "c";
 
