@@ -11,6 +11,13 @@ import { backup } from "../tool/backup";
 import { containerClient } from "../tool/blobstore";
 import { main } from "../tool/cli";
 import { compare, formatComparison } from "../tool/compare";
+import {
+  extensionVersionNotes,
+  ownComment,
+  recordDifferences,
+  withoutRoles,
+  type DatabaseRecord,
+} from "../tool/database-properties";
 import { parseManifest } from "../tool/manifest";
 import { restore, type RestoreOptions } from "../tool/restore";
 
@@ -244,5 +251,74 @@ describe("tool: database-level properties travel with the backup", function () {
       log: quiet,
     });
     assert.deepStrictEqual(b.database, ["settings: [] vs [(database):work_mem=16MB]"]);
+  });
+});
+
+describe("tool: database-level record differences (pure)", () => {
+  const record: DatabaseRecord = {
+    owner: "app_owner",
+    grants: [{ grantee: "reader", privilege: "CONNECT", grantable: false }],
+    settings: [{ role: undefined, setting: "search_path=s1, public" }],
+    comment: "c",
+    encoding: "UTF8",
+    collate: "C",
+    ctype: "C",
+    localeProvider: "c",
+    extensions: [{ name: "pgcrypto", version: "1.3", schema: "public" }],
+  };
+
+  it("names each differing property; extension versions are notes, not differences", () => {
+    const other: DatabaseRecord = {
+      ...record,
+      owner: "postgres",
+      grants: undefined,
+      comment: null,
+      extensions: [{ name: "pgcrypto", version: "1.2", schema: "public" }],
+    };
+    assert.deepStrictEqual(recordDifferences(record, other), [
+      "owner: app_owner vs postgres",
+      "privileges: reader:CONNECT vs default",
+      'comment: "c" vs null',
+    ]);
+    assert.deepStrictEqual(extensionVersionNotes(record, other), [
+      "extension pgcrypto is at version 1.3 vs 1.2",
+    ]);
+    assert.deepStrictEqual(recordDifferences(record, { ...record, extensions: [] }), [
+      "extensions: pgcrypto in public vs none",
+    ]);
+    assert.deepStrictEqual(
+      recordDifferences(record, { ...record, extensions: [] }, { extensions: false }),
+      [],
+    );
+  });
+
+  it("a before database's restore record counts as the comment it kept", () => {
+    const kept = JSON.stringify({ tool: "dr-data-restore/1", previousComment: "c" });
+    assert.deepStrictEqual(recordDifferences(record, { ...record, comment: kept }), []);
+    assert.equal(ownComment("{not json"), "{not json");
+    assert.equal(ownComment(null), null);
+  });
+
+  it("withoutRoles drops what goes to missing roles; a missing owner's privileges go to the fallback owner", () => {
+    const p = {
+      owner: "gone",
+      grants: [
+        { grantee: "gone", privilege: "CONNECT" as const, grantable: false },
+        { grantee: "reader", privilege: "CONNECT" as const, grantable: false },
+        { grantee: undefined, privilege: "TEMPORARY" as const, grantable: false },
+      ],
+      settings: [
+        { role: "reader", setting: "work_mem=8MB" },
+        { role: undefined, setting: "work_mem=4MB" },
+      ],
+    };
+    assert.deepStrictEqual(withoutRoles(p, new Set(["gone", "reader"]), "postgres"), {
+      owner: "postgres",
+      grants: [
+        { grantee: "postgres", privilege: "CONNECT", grantable: false },
+        { grantee: undefined, privilege: "TEMPORARY", grantable: false },
+      ],
+      settings: [{ role: undefined, setting: "work_mem=4MB" }],
+    });
   });
 });

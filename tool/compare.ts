@@ -15,7 +15,7 @@
 import { createHash } from "node:crypto";
 import type { Client } from "pg";
 import { connect, type PgConnection } from "./connection";
-import { readDatabaseRecord, recordDifferences } from "./database-properties";
+import { extensionVersionNotes, readDatabaseRecord, recordDifferences } from "./database-properties";
 import { formatTable } from "./list";
 import { stderrLog, type Log } from "./progress";
 import { qualifiedName } from "./sql";
@@ -248,6 +248,7 @@ export async function compare(o: CompareOptions): Promise<CompareResult> {
       readDatabaseRecord(rightSide.clients[0]!, o.right.database),
     ]);
     const database = recordDifferences(lRecord, rRecord);
+    const notes = extensionVersionNotes(lRecord, rRecord);
     const names = [...new Set([...l.keys(), ...r.keys()])].sort();
     log(`compare: ${names.length} tables and sequences, ${jobs} connection(s) per side`);
     const results = new Map<string, RelationComparison>();
@@ -274,6 +275,7 @@ export async function compare(o: CompareOptions): Promise<CompareResult> {
       equal: relations.every((x) => x.differences.length === 0) && database.length === 0,
       relations,
       database,
+      notes,
     };
   } finally {
     await left.close();

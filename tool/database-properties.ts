@@ -286,7 +286,9 @@ function settingsText(p: DatabaseProperties): string {
 
 /**
  * What differs between two records, each as `what: left vs right`. `extensions: false` leaves them out (a
- * restored database's extensions come from the dump, not from the database it replaces).
+ * restored database's extensions come from the dump, not from the database it replaces). An extension's
+ * version is not a difference here (`extensionVersionNotes`): pg_restore creates each extension at the target
+ * server's default version, which may be newer than a long-lived source's.
  */
 export function recordDifferences(
   left: DatabaseRecord,
@@ -308,14 +310,23 @@ export function recordDifferences(
     fields.push([
       "extensions",
       (r) =>
-        r.extensions.length === 0
-          ? "none"
-          : r.extensions.map((x) => `${x.name} ${x.version} in ${x.schema}`).join(", "),
+        r.extensions.length === 0 ? "none" : r.extensions.map((x) => `${x.name} in ${x.schema}`).join(", "),
     ]);
   }
   return fields.flatMap(([what, text]) => {
     const [l, r] = [text(left), text(right)];
     return l === r ? [] : [`${what}: ${l} vs ${r}`];
+  });
+}
+
+/** Extensions present on both sides at different versions, as notes (`pgcrypto 1.2 vs 1.3`). */
+export function extensionVersionNotes(left: DatabaseRecord, right: DatabaseRecord): string[] {
+  const r = new Map(right.extensions.map((x) => [x.name, x.version]));
+  return left.extensions.flatMap((x) => {
+    const v = r.get(x.name);
+    return v === undefined || v === x.version
+      ? []
+      : [`extension ${x.name} is at version ${x.version} vs ${v}`];
   });
 }
 

@@ -23,6 +23,7 @@ import type { CompareResult, RelationComparison } from "./compare";
 import type { PgConnection } from "./connection";
 import {
   databaseRecordProblems,
+  extensionVersionNotes,
   readDatabaseRecord,
   recordDifferences,
   type DatabaseRecord,
@@ -217,9 +218,11 @@ export function checkAgainstManifest(
   const database =
     actualDatabase === undefined || recorded === undefined ? [] : recordDifferences(actualDatabase, recorded);
   const notes =
-    actualDatabase !== undefined && recorded === undefined
-      ? [`the manifest (${manifest.tool}) records no database-level properties: they were not compared`]
-      : [];
+    actualDatabase === undefined
+      ? []
+      : recorded === undefined
+        ? [`the manifest (${manifest.tool}) records no database-level properties: they were not compared`]
+        : extensionVersionNotes(actualDatabase, recorded);
   return {
     equal: relations.every((r) => r.differences.length === 0) && database.length === 0,
     relations,
