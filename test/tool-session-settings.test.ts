@@ -111,6 +111,25 @@ describe("tool: checks independent of database-, role- and session-level setting
     assert.equal(c.code, 0, c.text);
   });
 
+  it("ALTER ROLE … SET search_path of the login on one side only: compare still sees equal databases", async () => {
+    await pg.query("CREATE ROLE checker LOGIN SUPERUSER PASSWORD 'checker-password'");
+    await pg.query("ALTER ROLE checker SET search_path = s1, public");
+    await pg.query("ALTER ROLE checker SET DateStyle = 'Postgres, DMY'");
+    await pg.query("CREATE DATABASE app_copy TEMPLATE app");
+    const r = await compare({
+      left: pg.connection("app_copy"),
+      right: { ...pg.connection("app_copy"), user: "checker", password: "checker-password" },
+      log: quiet,
+    });
+    assert.deepStrictEqual(
+      r.relations
+        .filter((x) => x.differences.length > 0)
+        .map((x) => `${x.name}: ${x.differences.join("; ")}`),
+      [],
+    );
+    assert.equal(r.equal, true);
+  });
+
   it("a /2 manifest (columns rendered with the source's search_path) is read explicitly and verifies", async () => {
     // What the previous tool wrote for the issue's database: `v mood`, unqualified, under dr-data-manifest/2.
     const b = await cli(["backup", "--container", CONTAINER, "--prefix", "v2/srv"], {

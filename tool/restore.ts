@@ -1,8 +1,13 @@
 /**
  * `restore`: a backup blob into a database, by a staging database and a swap of names.
  *
- * 1. Resolve the blob (a name, or `latest` under a prefix) and read its metadata.
- * 2. Idempotency: if `<db>_before_<run id>` exists, this run id already completed: say so and stop.
+ * 1. Resolve the blob (a name, or `latest` under a prefix) and read its metadata. A backup without a manifest
+ *    is refused unless `allowUnverified` (`--allow-unverified`). A missing container or blob is named with the
+ *    storage's reason.
+ * 2. Idempotency: if `<db>_before_<run id>` exists, this run id already completed: say so and stop. Then the
+ *    preflight, before anything is downloaded: this login's permissions for the swap, and, from the manifest's
+ *    database-level record, the extensions the backup uses (available on this server) and, for a new target
+ *    database, the roles the record names (they must exist unless `skipMissingRoles`).
  * 3. Download to local disk (a directory-format archive is unpacked as it arrives); verify size and sha256
  *    against the metadata, and that `pg_restore --list` reads it. Nothing on the server has changed so far.
  * 4. Create `<db>_restore_<run id>` (marked by a comment naming the run) and `pg_restore -j N --exit-on-error
@@ -15,8 +20,12 @@
  * 5. Swap in one transaction: end other sessions on the live database, rename live → `<db>_before_<run id>`,
  *    staging → live, and record on `<db>_before_<run id>` (its comment, JSON: `RestoreRecord`) which blob
  *    was restored. The transaction commits both renames and the record or nothing.
+ *    The database-level properties (owner, privileges, settings) go to the staging database in the same
+ *    transaction: the live database's when it exists (its own win; differences from the backup's record are
+ *    logged), else the backup's record (tool/database-properties.ts), with its comment.
  * When the target database does not exist (a rebuilt, empty server) an empty placeholder is created just
- * before the swap, so the swap and the "already completed" check are the same in both cases.
+ * before the swap, so the swap and the "already completed" check are the same in both cases; the staging
+ * database was created with the backup's recorded encoding and locale.
  * The tool drops no database except its own staging database of this run id; `<db>_before_<run id>` is kept.
  */
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
