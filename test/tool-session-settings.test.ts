@@ -160,7 +160,16 @@ describe("tool: checks independent of database-, role- and session-level setting
       { ...pg.env("postgres"), ...az.env() },
     );
     assert.equal(r.code, 0, r.text);
-    assert.match(r.text, /contents verified against the backup's manifest/);
+    assert.match(
+      r.text,
+      /contents verified against the backup's manifest; the backup records no database-level properties: the server's defaults apply$/,
+    );
+    const checked = await cli(["compare", "--run-id", "v2-1"], { ...pg.env("app_v2"), ...az.env() });
+    assert.equal(checked.code, 0, checked.text);
+    assert.match(
+      checked.text,
+      /^note: the manifest \(dr-data-manifest\/2\) records no database-level properties: they were not compared$/m,
+    );
   });
 
   it("every output setting changed at database level: backup, restore and compare --run-id agree (exit 0)", async () => {
