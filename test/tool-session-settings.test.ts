@@ -193,6 +193,19 @@ describe("tool: checks independent of database-, role- and session-level setting
     assert.equal(c.code, 0, c.text);
   });
 
+  it("the maintenance database's timeouts do not end the restore's session (it holds the advisory lock)", async () => {
+    await pg.query("CREATE DATABASE timed");
+    await exec(SEARCH_PATH_SCHEMA, "timed");
+    await pg.query("ALTER DATABASE postgres SET idle_session_timeout = '50ms'");
+    await pg.query("ALTER DATABASE postgres SET statement_timeout = '50ms'");
+    try {
+      await backupAndRestoreOverLive("timed", "timed/srv", "ti-1");
+    } finally {
+      await pg.query("ALTER DATABASE postgres RESET idle_session_timeout");
+      await pg.query("ALTER DATABASE postgres RESET statement_timeout");
+    }
+  });
+
   it("compare: two databases with the same contents and different settings are equal; a changed row is not", async () => {
     await pg.query("CREATE DATABASE plain_l");
     await pg.query("CREATE DATABASE plain_r");

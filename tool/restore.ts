@@ -281,6 +281,14 @@ export async function restore(o: RestoreOptions): Promise<RestoreResult> {
   const maint = await connect(o.connection, "dr-data-restore");
   const tmp = await mkdtemp(path.join(o.workDir ?? os.tmpdir(), "dr-data-restore-"));
   try {
+    // This session holds the advisory lock and runs CREATE, DROP, RENAME DATABASE and the swap: the
+    // maintenance database's or the role's timeouts must not end it, idle between steps while pg_restore runs.
+    // (idle_session_timeout exists from PostgreSQL 14: set only the ones this server has.)
+    await maint.query(
+      `SELECT pg_catalog.set_config(name, '0', false) FROM pg_catalog.pg_settings
+        WHERE name IN ('statement_timeout', 'lock_timeout', 'idle_in_transaction_session_timeout',
+                       'idle_session_timeout')`,
+    );
     // One restore per target database at a time; a killed run's session (and lock) ends with its connection.
     const lock = await maint.query<{ ok: boolean }>("SELECT pg_try_advisory_lock(hashtext($1)) AS ok", [
       `dr-data restore ${database}`,
