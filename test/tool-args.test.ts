@@ -1,7 +1,7 @@
 /** Pure parts of the data-plane tool: argv builders, environment, metadata, `latest`, compare's verdicts, CLI usage. */
 import { strict as assert } from "node:assert";
 import { DateTime } from "luxon";
-import { intFlag, main, settingsFlag } from "../tool/cli";
+import { intFlag, main, restoreTarget, settingsFlag } from "../tool/cli";
 import { differencesOf, formatComparison, type RelationSummary } from "../tool/compare";
 import { connectionFromEnv, type PgConnection } from "../tool/connection";
 import { latestBackup, type BackupEntry } from "../tool/list";
@@ -435,5 +435,23 @@ describe("tool: CLI usage errors exit 2 and name the flag", () => {
       maintenance_work_mem: "1GB",
       synchronous_commit: "off",
     });
+  });
+});
+
+describe("tool: restore target (--database, else PGDATABASE, else the backup's source)", () => {
+  it("picks the target and says where it came from", () => {
+    const cases: [string | undefined, string | undefined, string, ReturnType<typeof restoreTarget>][] = [
+      ["flagged", "env", "postgres", { database: "flagged", from: "flag" }],
+      ["flagged", undefined, "postgres", { database: "flagged", from: "flag" }],
+      [undefined, "env", "postgres", { database: "env", from: "PGDATABASE" }],
+      [undefined, "", "postgres", { database: undefined, from: undefined }],
+      [undefined, undefined, "postgres", { database: undefined, from: undefined }],
+      [undefined, "postgres", "postgres", { database: undefined, from: undefined }],
+      [undefined, "postgres", "maint", { database: "postgres", from: "PGDATABASE" }],
+    ];
+    assert.deepStrictEqual(
+      cases.map(([flag, env, maint]) => restoreTarget(flag, env, maint)),
+      cases.map((c) => c[3]),
+    );
   });
 });

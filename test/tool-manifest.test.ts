@@ -8,6 +8,7 @@ import { backupManifestBlobName } from "../naming";
 import { appDataCounts, createAppData } from "../testkit/appdata";
 import { Azurite } from "../testkit/azurite";
 import { PgCluster } from "../testkit/postgres";
+import { withStderr } from "../testkit/stderr";
 import { backup } from "../tool/backup";
 import { containerClient } from "../tool/blobstore";
 import { main } from "../tool/cli";
@@ -351,10 +352,17 @@ describe("tool: backup manifest, checked by restore and compare", function () {
     });
   });
 
-  it("backup --no-manifest: list says no, restore works and says contents not verified, compare cannot", async () => {
+  it("backup --no-manifest: says restore will need --allow-unverified; restore refuses without it, works with it", async () => {
     const env = { ...pg.env("expected"), ...az.env() };
-    const b = await cli(["backup", "--container", CONTAINER, "--prefix", "plain/srv", "--no-manifest"], env);
+    const logged: string[] = [];
+    const b = await withStderr(logged, () =>
+      cli(["backup", "--container", CONTAINER, "--prefix", "plain/srv", "--no-manifest"], env),
+    );
     assert.equal(b.code, 0, b.text);
+    assert.match(
+      logged.join(""),
+      /backup: no manifest taken \(--no-manifest\): plain\/srv\/expected_\d{8}T\d{6}Z cannot be verified on restore, and restoring it will need --allow-unverified/,
+    );
     const name = b.text.split("\n").find((l) => l.startsWith("plain/srv/"))!;
     assert.equal((await metadataOf(name)).manifestsha256, undefined);
     const exists = await containerClient(az.store(CONTAINER))
@@ -363,12 +371,30 @@ describe("tool: backup manifest, checked by restore and compare", function () {
     assert.equal(exists, false);
     const list = await cli(["list", "--container", CONTAINER, "--prefix", "plain/srv"], az.env());
     assert.match(list.text, new RegExp(`^${name}\\s+\\S+ MiB\\s+.+\\s+no\\s+[0-9a-f]{64}$`, "m"));
-    const r = await cli(
-      ["restore", "--container", CONTAINER, "--blob", name, "--database", "plain", "--run-id", "p-1"],
-      { ...pg.env("postgres"), ...az.env() },
+    const restoreArgv = [
+      "restore",
+      "--container",
+      CONTAINER,
+      "--blob",
+      name,
+      "--database",
+      "plain",
+      "--run-id",
+      "p-1",
+    ];
+    const databasesBefore = await pg.databases();
+    const refused = await cli(restoreArgv, { ...pg.env("postgres"), ...az.env() });
+    assert.equal(refused.code, 1);
+    assert.equal(
+      refused.text,
+      `dr-data: verification failed: ${CONTAINER}/${name} has no manifest (taken with --no-manifest or by an older ` +
+        "tool): its contents cannot be verified before the swap, so nothing was done; to restore it unverified, " +
+        "run again with --allow-unverified",
     );
+    assert.deepStrictEqual(await pg.databases(), databasesBefore);
+    const r = await cli([...restoreArgv, "--allow-unverified"], { ...pg.env("postgres"), ...az.env() });
     assert.equal(r.code, 0, r.text);
-    assert.match(r.text, /no manifest: contents not verified/);
+    assert.match(r.text, /no manifest: contents NOT verified \(--allow-unverified\)/);
     assert.equal(await equal("expected", "plain"), true);
     const c = await cli(["compare", "--run-id", "p-1"], { ...pg.env("plain"), ...az.env() });
     assert.equal(c.code, 1);

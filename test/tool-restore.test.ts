@@ -164,6 +164,9 @@ describe("tool: backup, restore, compare, list on real servers", function () {
       blobName: nightly,
       targetExisted: true,
       contents: "verified",
+      properties: "kept",
+      propertiesDifferFromBackup: [],
+      skippedForMissingRoles: [],
     });
     assert.deepStrictEqual(await rowCounts("app"), counts);
     assert.equal(await equal("expected", "app"), true);
@@ -325,7 +328,7 @@ describe("tool: backup, restore, compare, list on real servers", function () {
       bad[Math.floor(bad.length / 2)]! ^= 0xff;
       const name = await upload("app_20261124T030000Z", bad, goodMeta);
       await assert.rejects(
-        restore(restoreOptions({ from: { blob: name }, runId: "bad-1" })),
+        restore(restoreOptions({ from: { blob: name }, runId: "bad-1", allowUnverified: true })),
         (err: unknown) =>
           err instanceof VerificationError && /sha256 [0-9a-f]{64} does not match/.test(err.message),
       );
@@ -335,7 +338,7 @@ describe("tool: backup, restore, compare, list on real servers", function () {
     it("truncated: size mismatch", async () => {
       const name = await upload("app_20261124T040000Z", good.subarray(0, good.length >> 1), goodMeta);
       await assert.rejects(
-        restore(restoreOptions({ from: { blob: name }, runId: "bad-2" })),
+        restore(restoreOptions({ from: { blob: name }, runId: "bad-2", allowUnverified: true })),
         (err: unknown) =>
           err instanceof VerificationError &&
           /is \d+ bytes but its metadata says \d+: truncated/.test(err.message),
@@ -354,7 +357,7 @@ describe("tool: backup, restore, compare, list on real servers", function () {
       const name = await upload("app_20261124T050000Z", junk, meta);
       const err: string[] = [];
       const code = await main(
-        ["restore", "--container", CONTAINER, "--blob", name, "--run-id", "bad-3"],
+        ["restore", "--container", CONTAINER, "--blob", name, "--run-id", "bad-3", "--allow-unverified"],
         { ...pg.env("postgres"), ...az.env() },
         { out: () => undefined, err: (t) => err.push(t) },
       );
@@ -376,7 +379,7 @@ describe("tool: backup, restore, compare, list on real servers", function () {
       };
       const name = await upload("app_20261124T053000Z", cut, meta);
       await assert.rejects(
-        restore(restoreOptions({ from: { blob: name }, runId: "bad-6" })),
+        restore(restoreOptions({ from: { blob: name }, runId: "bad-6", allowUnverified: true })),
         (err: unknown) =>
           err instanceof VerificationError && /app_20261124T053000Z does not unpack/.test(err.message),
       );
@@ -393,7 +396,7 @@ describe("tool: backup, restore, compare, list on real servers", function () {
       };
       const name = await upload("app_20261124T060000Z", cut, meta);
       await assert.rejects(
-        restore(restoreOptions({ from: { blob: name }, runId: "bad-4" })),
+        restore(restoreOptions({ from: { blob: name }, runId: "bad-4", allowUnverified: true })),
         /restoring damaged\/srv\/app_20261124T060000Z into app_restore_bad_4 failed; app was not touched/,
       );
       await assertUntouched();

@@ -213,6 +213,7 @@ export async function backup(o: BackupOptions): Promise<BackupResult> {
         snapshot: snapshot!,
         takenAt: taker.takenAt.toISOString(),
         relations,
+        databaseProperties: taker.database,
       });
       manifestSha256 = sha256Hex(bytes);
       manifestBlobName = backupManifestBlobName(blobName);
@@ -275,7 +276,12 @@ export async function backup(o: BackupOptions): Promise<BackupResult> {
       throw new Error(`${blobName} was committed with ${props.contentLength} bytes, expected ${staged.size}`);
     }
     log(`backup: committed ${blobName}, ${staged.size} bytes, sha256 ${staged.sha256}`);
-    if (manifestBlobName === undefined) log(`backup: no manifest taken (--no-manifest)`);
+    if (manifestBlobName === undefined) {
+      log(
+        `backup: no manifest taken (--no-manifest): ${blobName} cannot be verified on restore, and restoring it ` +
+          `will need --allow-unverified`,
+      );
+    }
     return { blobName, metadata, manifestBlobName };
   } finally {
     if (taker !== undefined && !finished) await taker.abort();

@@ -17,7 +17,7 @@ import { describeError, UsageError, VerificationError } from "./errors";
 import * as incident from "./cli-incident";
 import { formatBackupList, listBackups } from "./list";
 import { DUMP_FORMATS, type DumpFormat } from "./pgargs";
-import { restore } from "./restore";
+import { restore, type RestoreResult } from "./restore";
 
 type Env = Readonly<Record<string, string | undefined>>;
 interface Io {
@@ -33,7 +33,7 @@ commands:
            [--upload-concurrency N] [--work-dir DIR] [--no-manifest]
   restore  --container C --blob NAME|latest [--prefix P] --run-id ID [--database D] [--source-database D]
            [--jobs N] [--no-acl] [--analyze] [--setting name=value]... [--maintenance-database postgres]
-           [--work-dir DIR]
+           [--work-dir DIR] [--allow-unverified] [--skip-missing-roles]
   compare  [--left-database D] [--right-database D] [--jobs N] [--all]
   compare  --run-id ID [--container C] [--database D] [--jobs N] [--all]
   compare  --against-backup NAME|latest --container C [--prefix P] [--source-database D] [--database D]
@@ -46,9 +46,22 @@ manifest: backup records each table's row count and checksum (and sequence value
   the staging database against it before the swap and refuses the swap on any difference. compare --run-id
   checks a database against the manifest of the backup that restore run restored (PG* is that database's
   server; the run's record names the container and blob); --against-backup names the backup instead.
+  restore refuses a backup without a manifest unless --allow-unverified is given.
+
+database-level properties: backup records the database's owner, privileges, ALTER DATABASE / ALTER ROLE …
+  IN DATABASE settings, comment, encoding, locale and extensions in the manifest. restore onto a new database
+  applies them (every role they name must exist, else it refuses before anything is touched;
+  --skip-missing-roles skips what goes to missing roles); over an existing database the replaced database's
+  are kept and differences from the backup's record are reported. compare reports database-level differences.
+
+restore target: --database, else PGDATABASE (unless it names the maintenance database), else the backup's
+  source database; when PGDATABASE picks a database other than the backup's source, the first line says so.
+  The tool connects to the maintenance database (--maintenance-database, default postgres) for CREATE, RENAME
+  and DROP DATABASE.
 
 environment:
-  PGHOST PGPORT PGUSER PGPASSWORD PGDATABASE PGSSLMODE      the server (backup: source; restore: target)
+  PGHOST PGPORT PGUSER PGPASSWORD PGDATABASE PGSSLMODE      the server and database (backup: source; restore:
+                                                           target, see "restore target")
   LEFT_PG* / RIGHT_PG*                                     compare's two sides (each falls back to PG*)
   AZURE_STORAGE_CONNECTION_STRING, or AZURE_STORAGE_ACCOUNT + AZURE_STORAGE_KEY [+ AZURE_STORAGE_BLOB_ENDPOINT]
   PG_BINDIR                                                where pg_dump/pg_restore are (default: PATH)
@@ -147,6 +160,23 @@ async function runBackup(args: string[], env: Env, io: Io): Promise<number> {
   return 0;
 }
 
+/**
+ * The restore target, as the help says: `--database`, else `PGDATABASE`, else (undefined) the backup's source
+ * database. A `PGDATABASE` naming the maintenance database is where to connect, not a target (the tool never
+ * restores into the database it connects to).
+ */
+export function restoreTarget(
+  flag: string | undefined,
+  pgDatabase: string | undefined,
+  maintenance: string,
+): { database: string | undefined; from: "flag" | "PGDATABASE" | undefined } {
+  if (flag !== undefined) return { database: flag, from: "flag" };
+  if (pgDatabase !== undefined && pgDatabase !== "" && pgDatabase !== maintenance) {
+    return { database: pgDatabase, from: "PGDATABASE" };
+  }
+  return { database: undefined, from: undefined };
+}
+
 async function runRestore(args: string[], env: Env, io: Io): Promise<number> {
   const f = parse("restore", args, {
     container: { type: "string" },
@@ -162,6 +192,8 @@ async function runRestore(args: string[], env: Env, io: Io): Promise<number> {
     "maintenance-database": { type: "string" },
     "work-dir": { type: "string" },
     tables: { type: "string" },
+    "allow-unverified": { type: "boolean" },
+    "skip-missing-roles": { type: "boolean" },
   });
   if (f.tables !== undefined) return incident.runTableRestore(f, env, io);
   const container = required("restore", "container", f.container);
@@ -173,11 +205,16 @@ async function runRestore(args: string[], env: Env, io: Io): Promise<number> {
     );
   }
   const jobs = intFlag("jobs", f.jobs, 1, 64);
+  const maintenance = f["maintenance-database"] ?? "postgres";
+  const target = restoreTarget(f.database, env.PGDATABASE, maintenance);
   const result = await restore({
-    connection: connectionFromEnv(env, "", f["maintenance-database"] ?? "postgres"),
+    connection: connectionFromEnv(env, "", maintenance),
     store: blobStoreFromEnv(env, container),
     from: blob === "latest" ? { latestUnder: f.prefix! } : { blob },
-    database: f.database,
+    database: target.database,
+    databaseFrom: target.from,
+    allowUnverified: f["allow-unverified"],
+    skipMissingRoles: f["skip-missing-roles"],
     sourceDatabase: f["source-database"],
     runId,
     jobs,
@@ -193,9 +230,28 @@ async function runRestore(args: string[], env: Env, io: Io): Promise<number> {
       : `restored ${result.blobName} into ${result.database}; previous database kept as ${result.beforeDatabase}; ` +
           (result.contents === "verified"
             ? "contents verified against the backup's manifest"
-            : "no manifest: contents not verified"),
+            : "no manifest: contents NOT verified (--allow-unverified)") +
+          propertiesSummary(result),
   );
   return 0;
+}
+
+function propertiesSummary(r: RestoreResult): string {
+  switch (r.properties) {
+    case "from backup":
+      return (
+        "; database-level properties applied from the backup" +
+        ((r.skippedForMissingRoles ?? []).length > 0 ? " except those of missing roles (see the log)" : "")
+      );
+    case "kept": {
+      const n = (r.propertiesDifferFromBackup ?? []).length;
+      return `; database-level properties kept from the replaced database${n > 0 ? ` (${n} differ from the backup's record, see the log)` : ""}`;
+    }
+    case "not recorded":
+      return "; the backup records no database-level properties: the server's defaults apply";
+    default:
+      return "";
+  }
 }
 
 async function runCompare(args: string[], env: Env, io: Io): Promise<number> {

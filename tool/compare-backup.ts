@@ -11,9 +11,9 @@ import { beforeDatabaseName } from "../naming";
 import { containerClient, type BlobStoreSettings } from "./blobstore";
 import type { CompareResult } from "./compare";
 import { withClient, type PgConnection } from "./connection";
-import { VerificationError } from "./errors";
-import { latestBackup, listBackups } from "./list";
-import { checkAgainstManifest, readManifest, summarizeDatabase } from "./manifest";
+import { blobReadError, VerificationError } from "./errors";
+import { latestOrExplain, listBackups } from "./list";
+import { checkAgainstManifest, readManifest, summarizeDatabaseWithRecord } from "./manifest";
 import { parseBlobMetadata } from "./metadata";
 import { stderrLog, type Log } from "./progress";
 import { readRestoreRecord } from "./restore";
@@ -80,17 +80,12 @@ export async function compareWithBackup(o: CompareBackupOptions): Promise<Compar
   } else {
     containerName = o.backup.container;
     const source = o.backup.sourceDatabase;
-    const latest = latestBackup(
+    blobName = latestOrExplain(
       await listBackups({ store: o.store(containerName), prefix: o.backup.latestUnder }),
+      containerName,
+      o.backup.latestUnder,
       source,
-    );
-    if (latest === undefined) {
-      throw new VerificationError(
-        `no usable backup under ${containerName}/${o.backup.latestUnder}` +
-          (source === undefined ? "" : ` for database ${source}`),
-      );
-    }
-    blobName = latest.name;
+    ).name;
   }
 
   const container = containerClient(o.store(containerName));
@@ -98,7 +93,7 @@ export async function compareWithBackup(o: CompareBackupOptions): Promise<Compar
   try {
     raw = (await container.getBlobClient(blobName).getProperties()).metadata;
   } catch (cause) {
-    throw new Error(`reading ${containerName}/${blobName}`, { cause });
+    throw blobReadError(cause, containerName, blobName);
   }
   const meta = parseBlobMetadata(raw);
   if (!meta.ok) {
@@ -121,9 +116,9 @@ export async function compareWithBackup(o: CompareBackupOptions): Promise<Compar
     `compare: ${conn.host}/${conn.database} against ${containerName}/${name} (${manifest.relations.length} ` +
       `tables and sequences, snapshot of ${manifest.takenAt})`,
   );
-  const summaries = await summarizeDatabase(conn, jobs, "dr-data-compare");
+  const summaries = await summarizeDatabaseWithRecord(conn, jobs, "dr-data-compare");
   return {
-    ...checkAgainstManifest(summaries, manifest),
+    ...checkAgainstManifest(summaries.relations, manifest, summaries.database),
     container: containerName,
     blobName,
     manifestName: name,

@@ -8,13 +8,14 @@
  * dump itself. Random changes go undetected with probability about 2⁻⁶⁴ per table; it is a check against
  * accidents, not against an adversary. Independent of row order, so it needs no sort, no primary
  * key and no collation agreement between the servers, and it streams (an ordered `string_agg` would hit the
- * 1 GB text limit on a large table). Both sides format rows identically because each session pins TimeZone,
- * DateStyle, IntervalStyle, extra_float_digits and bytea_output. Each side is read in one snapshot shared by
+ * 1 GB text limit on a large table). Both sides format names and rows identically because each session pins
+ * the settings that change text output (`SESSION_SETTINGS`). Each side is read in one snapshot shared by
  * all its connections (`pg_export_snapshot`), in read-only transactions.
  */
 import { createHash } from "node:crypto";
 import type { Client } from "pg";
 import { connect, type PgConnection } from "./connection";
+import { extensionVersionNotes, readDatabaseRecord, recordDifferences } from "./database-properties";
 import { formatTable } from "./list";
 import { stderrLog, type Log } from "./progress";
 import { qualifiedName } from "./sql";
@@ -49,13 +50,47 @@ export interface RelationComparison {
 }
 
 export interface CompareResult {
+  /** Relations and database-level properties alike. */
   readonly equal: boolean;
   readonly relations: RelationComparison[];
+  /** Database-level differences (tool/database-properties.ts `recordDifferences`), `what: left vs right`. */
+  readonly database?: readonly string[] | undefined;
+  /** What was not compared, and why (e.g. an older manifest without database-level properties). */
+  readonly notes?: readonly string[] | undefined;
 }
 
-export const SESSION_SETTINGS =
-  "SET TimeZone = 'UTC'; SET DateStyle = 'ISO, MDY'; SET IntervalStyle = 'postgres'; " +
-  "SET extra_float_digits = 1; SET bytea_output = 'hex'; SET statement_timeout = 0";
+/**
+ * Every session that renders names or rows for a check (compare, the backup's manifest, restore's contents
+ * check) pins the settings that change text output, so the answer never depends on who runs the check or where:
+ * a database's or a role's `ALTER … SET`, or PGOPTIONS, would otherwise leak into both sides differently (the
+ * backup session inherits the source database's settings, the staging database has none until the swap).
+ * - search_path = pg_catalog: format_type() and reg* output qualify every type and relation outside pg_catalog
+ *   (`s1.mood`, never `mood` on one side and `s1.mood` on the other); every function the checks call is
+ *   schema-qualified too, so nothing in a user schema can shadow it.
+ * - quote_all_identifiers = off: quote_ident() and format_type() quote only what needs quoting.
+ * - TimeZone, DateStyle, IntervalStyle, extra_float_digits, bytea_output, lc_monetary: how timestamptz, dates,
+ *   intervals, floats, bytea and money print in a row's text (the row checksum hashes that text).
+ * - standard_conforming_strings = on: how the checks' own literals parse.
+ * - row_security = off: a table whose row-level policies would hide rows from this login makes the query fail
+ *   instead of checksumming a filtered subset (as pg_dump does).
+ * - statement_timeout, lock_timeout, idle_in_transaction_session_timeout = 0: a database's timeouts must not end
+ *   a long checksum or the backup's snapshot-holding session, idle while pg_dump runs.
+ */
+export const SESSION_SETTINGS = [
+  "SET search_path = pg_catalog",
+  "SET quote_all_identifiers = off",
+  "SET TimeZone = 'UTC'",
+  "SET DateStyle = 'ISO, MDY'",
+  "SET IntervalStyle = 'postgres'",
+  "SET extra_float_digits = 1",
+  "SET bytea_output = 'hex'",
+  "SET lc_monetary = 'C'",
+  "SET standard_conforming_strings = on",
+  "SET row_security = off",
+  "SET statement_timeout = 0",
+  "SET lock_timeout = 0",
+  "SET idle_in_transaction_session_timeout = 0",
+].join("; ");
 
 export interface Relation {
   readonly schema: string;
@@ -67,15 +102,15 @@ export interface Relation {
 const RELATIONS_SQL = `
   SELECT n.nspname AS schema, c.relname AS name,
          CASE c.relkind WHEN 'S' THEN 'sequence' ELSE 'table' END AS kind,
-         coalesce((SELECT string_agg(quote_ident(a.attname) || ' ' || format_type(a.atttypid, a.atttypmod), ', '
-                                     ORDER BY a.attnum)
-                     FROM pg_attribute a
+         coalesce((SELECT pg_catalog.string_agg(pg_catalog.quote_ident(a.attname) || ' ' ||
+                                       pg_catalog.format_type(a.atttypid, a.atttypmod), ', ' ORDER BY a.attnum)
+                     FROM pg_catalog.pg_attribute a
                     WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped), '') AS columns
-    FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+    FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
    WHERE c.relkind IN ('r', 'S')
      AND n.nspname <> 'information_schema' AND n.nspname NOT LIKE 'pg\\_%'
-     AND NOT EXISTS (SELECT 1 FROM pg_depend d
-                      WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
+     AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d
+                      WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.objid = c.oid AND d.deptype = 'e')
    ORDER BY 1, 2`;
 
 /** `jobs` connections to one database in read-only repeatable-read transactions sharing one snapshot. */
@@ -101,7 +136,7 @@ export class SnapshotSessions {
         await c.query(SESSION_SETTINGS);
         await c.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
         if (i === 0) {
-          snapshot = (await c.query<{ s: string }>("SELECT pg_export_snapshot() AS s")).rows[0]!.s;
+          snapshot = (await c.query<{ s: string }>("SELECT pg_catalog.pg_export_snapshot() AS s")).rows[0]!.s;
         } else {
           await c.query(`SET TRANSACTION SNAPSHOT '${snapshot.replace(/'/g, "''")}'`);
         }
@@ -158,7 +193,7 @@ export async function summarize(c: Client, rel: Relation): Promise<RelationSumma
   const q = qualifiedName(rel.schema, rel.name);
   if (rel.kind === "sequence") {
     const r = await c.query<{ v: string; called: boolean }>(
-      `SELECT last_value::text AS v, is_called AS called FROM ${q}`,
+      `SELECT last_value::pg_catalog.text AS v, is_called AS called FROM ${q}`,
     );
     const row = r.rows[0]!;
     return {
@@ -169,7 +204,8 @@ export async function summarize(c: Client, rel: Relation): Promise<RelationSumma
     };
   }
   const r = await c.query<{ n: string; h: string }>(
-    `SELECT count(*)::text AS n, coalesce(sum(hashtextextended(ROW(r.*)::text, 0)), 0)::text AS h
+    `SELECT pg_catalog.count(*)::pg_catalog.text AS n,
+            coalesce(pg_catalog.sum(pg_catalog.hashtextextended(ROW(r.*)::pg_catalog.text, 0)), 0)::pg_catalog.text AS h
        FROM ONLY ${q} AS r`,
   );
   const row = r.rows[0]!;
@@ -205,12 +241,18 @@ export async function compare(o: CompareOptions): Promise<CompareResult> {
   let right: SnapshotSessions | undefined;
   try {
     right = await SnapshotSessions.open("right", o.right, jobs);
+    const rightSide = right;
     const [l, r] = await Promise.all([left.relations(), right.relations()]);
+    const [lRecord, rRecord] = await Promise.all([
+      readDatabaseRecord(left.clients[0]!, o.left.database),
+      readDatabaseRecord(rightSide.clients[0]!, o.right.database),
+    ]);
+    const database = recordDifferences(lRecord, rRecord);
+    const notes = extensionVersionNotes(lRecord, rRecord);
     const names = [...new Set([...l.keys(), ...r.keys()])].sort();
     log(`compare: ${names.length} tables and sequences, ${jobs} connection(s) per side`);
     const results = new Map<string, RelationComparison>();
     let next = 0;
-    const rightSide = right;
     const worker = async (i: number): Promise<void> => {
       while (next < names.length) {
         const name = names[next++]!;
@@ -229,7 +271,12 @@ export async function compare(o: CompareOptions): Promise<CompareResult> {
     };
     await Promise.all(Array.from({ length: jobs }, (_, i) => worker(i)));
     const relations = names.map((n) => results.get(n)!);
-    return { equal: relations.every((x) => x.differences.length === 0), relations };
+    return {
+      equal: relations.every((x) => x.differences.length === 0) && database.length === 0,
+      relations,
+      database,
+      notes,
+    };
   } finally {
     await left.close();
     await right?.close();
@@ -250,10 +297,21 @@ export function formatComparison(
     x.differences.length === 0 ? "same" : x.differences.join("; "),
   ]);
   const differing = r.relations.filter((x) => x.differences.length > 0).length;
-  const summary = r.equal
-    ? `compare: ${r.relations.length} relations, all equal`
-    : `compare: ${differing} of ${r.relations.length} relations differ`;
-  if (rows.length === 0) return summary;
+  const database = r.database ?? [];
+  const relationsPart =
+    differing === 0
+      ? `compare: ${r.relations.length} relations, all equal`
+      : `compare: ${differing} of ${r.relations.length} relations differ`;
+  const summary =
+    database.length === 0
+      ? relationsPart
+      : `${relationsPart}; ${database.length} database-level propert${database.length === 1 ? "y differs" : "ies differ"}`;
+  const lines = [
+    ...database.map((d) => `database-level ${d} (${o.leftLabel ?? "left"} vs ${o.rightLabel ?? "right"})`),
+    ...(r.notes ?? []).map((n) => `note: ${n}`),
+  ];
+  const tail = [...lines, summary].join("\n");
+  if (rows.length === 0) return tail;
   const header = [
     "relation",
     "kind",
@@ -261,5 +319,5 @@ export function formatComparison(
     `${o.rightLabel ?? "right"} rows/value`,
     "result",
   ];
-  return `${formatTable(header, rows)}\n${summary}`;
+  return `${formatTable(header, rows)}\n${tail}`;
 }

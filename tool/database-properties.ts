@@ -188,3 +188,202 @@ export function propertyDifferences(expected: DatabaseProperties, actual: Databa
   }
   return problems;
 }
+
+export interface DatabaseExtension {
+  readonly name: string;
+  readonly version: string;
+  readonly schema: string;
+}
+
+/**
+ * Everything database-level a backup records (manifest /3, `databaseProperties`), read in the dump's snapshot:
+ * the properties a restore applies to a new database (owner, privileges, settings, comment), those fixed at
+ * CREATE DATABASE (encoding, collation, ctype, locale provider and ICU locale), and the extensions it uses
+ * (which the dump itself re-creates; recorded so a target server lacking one is refused before anything is
+ * touched, and `compare` can report a version difference).
+ */
+export interface DatabaseRecord extends DatabaseProperties {
+  readonly comment: string | null;
+  readonly encoding: string;
+  readonly collate: string;
+  readonly ctype: string;
+  /** `c` (libc) or `i` (ICU); absent before PostgreSQL 15. */
+  readonly localeProvider?: string | undefined;
+  readonly icuLocale?: string | undefined;
+  readonly extensions: readonly DatabaseExtension[];
+}
+
+/**
+ * The record of `database`; `c` must be connected to that database (extensions are per database). In a
+ * repeatable-read transaction the shared catalogs (pg_database, pg_db_role_setting) are read in its snapshot.
+ */
+export async function readDatabaseRecord(c: Client, database: string): Promise<DatabaseRecord> {
+  const properties = await readDatabaseProperties(c, database);
+  const d = await c.query<{ d: Record<string, unknown>; encoding: string; comment: string | null }>(
+    `SELECT pg_catalog.to_jsonb(d) AS d, pg_catalog.pg_encoding_to_char(d.encoding) AS encoding,
+            pg_catalog.shobj_description(d.oid, 'pg_database') AS comment
+       FROM pg_catalog.pg_database d WHERE d.datname = $1`,
+    [database],
+  );
+  const row = d.rows[0];
+  if (row === undefined) throw new Error(`database ${database} does not exist`);
+  const str = (k: string): string | undefined => {
+    const v = row.d[k];
+    return typeof v === "string" ? v : undefined;
+  };
+  const e = await c.query<DatabaseExtension>(
+    `SELECT e.extname AS name, e.extversion AS version, n.nspname AS schema
+       FROM pg_catalog.pg_extension e JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace
+      ORDER BY e.extname`,
+  );
+  return {
+    ...properties,
+    comment: row.comment,
+    encoding: row.encoding,
+    collate: str("datcollate") ?? "C",
+    ctype: str("datctype") ?? "C",
+    localeProvider: str("datlocprovider"),
+    icuLocale: str("daticulocale") ?? str("datlocale"),
+    extensions: e.rows.map((x) => ({ name: x.name, version: x.version, schema: x.schema })),
+  };
+}
+
+/**
+ * A database's own comment: a `<db>_before_<run id>` database carries the restore's record (JSON, tool/restore.ts
+ * `RestoreRecord`) in its comment, which keeps the comment it had before (`previousComment`); that one counts.
+ */
+export function ownComment(comment: string | null): string | null {
+  if (comment === null || !comment.startsWith("{")) return comment;
+  try {
+    const r = JSON.parse(comment) as { tool?: unknown; previousComment?: unknown };
+    if (
+      r.tool === "dr-data-restore/1" &&
+      (typeof r.previousComment === "string" || r.previousComment === null)
+    ) {
+      return r.previousComment;
+    }
+  } catch {
+    // an ordinary comment that starts with a brace
+  }
+  return comment;
+}
+
+function grantsText(p: DatabaseProperties): string {
+  return p.grants === undefined
+    ? "default"
+    : p.grants
+        .map((g) => `${g.grantee ?? "PUBLIC"}:${g.privilege}${g.grantable ? "*" : ""}`)
+        .sort()
+        .join(",");
+}
+
+function settingsText(p: DatabaseProperties): string {
+  return `[${p.settings
+    .map((s) => `${s.role ?? "(database)"}:${s.setting}`)
+    .sort()
+    .join("; ")}]`;
+}
+
+/**
+ * What differs between two records, each as `what: left vs right`. `extensions: false` leaves them out (a
+ * restored database's extensions come from the dump, not from the database it replaces). An extension's
+ * version is not a difference here (`extensionVersionNotes`): pg_restore creates each extension at the target
+ * server's default version, which may be newer than a long-lived source's.
+ */
+export function recordDifferences(
+  left: DatabaseRecord,
+  right: DatabaseRecord,
+  o: { readonly extensions: boolean } = { extensions: true },
+): string[] {
+  const fields: [string, (r: DatabaseRecord) => string][] = [
+    ["owner", (r) => r.owner],
+    ["privileges", grantsText],
+    ["settings", settingsText],
+    ["comment", (r) => JSON.stringify(ownComment(r.comment))],
+    ["encoding", (r) => r.encoding],
+    ["collation", (r) => r.collate],
+    ["ctype", (r) => r.ctype],
+    ["locale provider", (r) => r.localeProvider ?? "-"],
+    ["ICU locale", (r) => r.icuLocale ?? "-"],
+  ];
+  if (o.extensions) {
+    fields.push([
+      "extensions",
+      (r) =>
+        r.extensions.length === 0 ? "none" : r.extensions.map((x) => `${x.name} in ${x.schema}`).join(", "),
+    ]);
+  }
+  return fields.flatMap(([what, text]) => {
+    const [l, r] = [text(left), text(right)];
+    return l === r ? [] : [`${what}: ${l} vs ${r}`];
+  });
+}
+
+/** Extensions present on both sides at different versions, as notes (`pgcrypto 1.2 vs 1.3`). */
+export function extensionVersionNotes(left: DatabaseRecord, right: DatabaseRecord): string[] {
+  const r = new Map(right.extensions.map((x) => [x.name, x.version]));
+  return left.extensions.flatMap((x) => {
+    const v = r.get(x.name);
+    return v === undefined || v === x.version
+      ? []
+      : [`extension ${x.name} is at version ${x.version} vs ${v}`];
+  });
+}
+
+/** The roles a record names (owner, grantees, per-role settings), each with what it is given. */
+export function recordRoles(p: DatabaseProperties): Map<string, string[]> {
+  const roles = new Map<string, string[]>();
+  const add = (role: string, what: string) => roles.set(role, [...(roles.get(role) ?? []), what]);
+  add(p.owner, "owner");
+  const byPrivilege = [...(p.grants ?? [])].sort((a, b) => a.privilege.localeCompare(b.privilege));
+  for (const g of byPrivilege) if (g.grantee !== undefined) add(g.grantee, `${g.privilege} on the database`);
+  for (const s of p.settings) if (s.role !== undefined) add(s.role, `setting ${s.setting}`);
+  return roles;
+}
+
+/**
+ * The properties of `p` without what goes to roles in `missing`: their grants and per-role settings are dropped,
+ * and a missing owner is replaced by `fallbackOwner` (the restoring login), who takes over the owner's own
+ * privileges (an owner's privileges are entries of the list like any other's).
+ */
+export function withoutRoles(
+  p: DatabaseProperties,
+  missing: ReadonlySet<string>,
+  fallbackOwner: string,
+): DatabaseProperties {
+  const ownerMissing = missing.has(p.owner);
+  return {
+    owner: ownerMissing ? fallbackOwner : p.owner,
+    grants: p.grants
+      ?.map((g) => (ownerMissing && g.grantee === p.owner ? { ...g, grantee: fallbackOwner } : g))
+      .filter((g) => g.grantee === undefined || !missing.has(g.grantee)),
+    settings: p.settings.filter((s) => s.role === undefined || !missing.has(s.role)),
+  };
+}
+
+/** Shape check of a recorded DatabaseRecord (from a manifest); the problems, empty when it is one. */
+export function databaseRecordProblems(raw: unknown): string[] {
+  if (typeof raw !== "object" || raw === null) return ["databaseProperties is not an object"];
+  const r = raw as Record<string, unknown>;
+  const problems: string[] = [];
+  for (const k of ["owner", "encoding", "collate", "ctype"]) {
+    if (typeof r[k] !== "string") problems.push(`databaseProperties.${k} is not a string`);
+  }
+  if (r.comment !== null && typeof r.comment !== "string") problems.push("databaseProperties.comment");
+  if (r.grants !== undefined && !Array.isArray(r.grants)) problems.push("databaseProperties.grants");
+  for (const g of Array.isArray(r.grants) ? (r.grants as unknown[]) : []) {
+    const x = g as Record<string, unknown> | null;
+    if (x === null || typeof x !== "object" || !PRIVILEGES.has(String(x.privilege))) {
+      problems.push(`databaseProperties.grants: ${JSON.stringify(g)}`);
+    }
+  }
+  if (!Array.isArray(r.settings)) problems.push("databaseProperties.settings is not a list");
+  for (const s of Array.isArray(r.settings) ? (r.settings as unknown[]) : []) {
+    const x = s as Record<string, unknown> | null;
+    if (x === null || typeof x !== "object" || typeof x.setting !== "string") {
+      problems.push(`databaseProperties.settings: ${JSON.stringify(s)}`);
+    }
+  }
+  if (!Array.isArray(r.extensions)) problems.push("databaseProperties.extensions is not a list");
+  return problems;
+}

@@ -13,13 +13,38 @@ export class VerificationError extends Error {
   override readonly name = "VerificationError";
 }
 
+/**
+ * The storage's reason for a failed request, `404 BlobNotFound`, from an Azure SDK error (RestError): its HTTP
+ * status and the service's error code (the body's, or the `x-ms-error-code` header's, which is all a HEAD
+ * request such as getProperties gets: its message is empty). undefined for anything else.
+ */
+export function storageReason(err: unknown): string | undefined {
+  if (!(err instanceof Error)) return undefined;
+  const e = err as Error & { statusCode?: unknown; code?: unknown; details?: { errorCode?: unknown } };
+  if (typeof e.statusCode !== "number") return undefined;
+  const code = typeof e.details?.errorCode === "string" ? e.details.errorCode : e.code;
+  return typeof code === "string" && code !== "" ? `${e.statusCode} ${code}` : String(e.statusCode);
+}
+
+/** The storage's error code (`BlobNotFound`, `ContainerNotFound`, …) of an Azure SDK error, if any. */
+export function storageErrorCode(err: unknown): string | undefined {
+  return storageReason(err)?.split(" ")[1];
+}
+
+/** One line for an Azure SDK error: the first line of its message (the rest is request ids) and the reason. */
+function describeStorageError(err: Error, reason: string): string {
+  const first = err.message.split("\n")[0]!.trim();
+  return first === "" ? `storage answered ${reason}` : `${first} (storage answered ${reason})`;
+}
+
 /** The message of an unknown thrown value, with its causes, for the one line the CLI prints. */
 export function describeError(err: unknown): string {
   const parts: string[] = [];
   let current: unknown = err;
   for (let depth = 0; current !== undefined && current !== null && depth < 8; depth++) {
     if (current instanceof Error) {
-      parts.push(current.message);
+      const reason = storageReason(current);
+      parts.push(reason === undefined ? current.message : describeStorageError(current, reason));
       current = current.cause;
     } else {
       parts.push(typeof current === "string" ? current : JSON.stringify(current));
@@ -27,4 +52,28 @@ export function describeError(err: unknown): string {
     }
   }
   return parts.join(": ");
+}
+
+/**
+ * What a 404 from the storage means, in words (`the container nosuch does not exist`), or undefined when the
+ * error is not one; the caller wraps the error, whose reason (`404 BlobNotFound`) `describeError` prints.
+ */
+export function storageMissing(err: unknown, container: string, blob: string): string | undefined {
+  switch (storageErrorCode(err)) {
+    case "ContainerNotFound":
+      return `the container ${container} does not exist`;
+    case "BlobNotFound":
+      return `${container}/${blob} does not exist`;
+    default:
+      return undefined;
+  }
+}
+
+/** The message for a blob that could not be read: `reading c/b: c/b does not exist; nothing was done`. */
+export function blobReadError(err: unknown, container: string, blob: string): Error {
+  const missing = storageMissing(err, container, blob);
+  return new Error(
+    `reading ${container}/${blob}${missing === undefined ? "" : `: ${missing}`}; nothing was done`,
+    { cause: err },
+  );
 }

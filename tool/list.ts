@@ -6,6 +6,7 @@
 import { DateTime } from "luxon";
 import { parseBackupBlobName } from "../naming";
 import { containerClient, type BlobStoreSettings } from "./blobstore";
+import { storageMissing, VerificationError } from "./errors";
 import { parseBlobMetadata, type BackupMetadata } from "./metadata";
 import { formatBytes } from "./progress";
 
@@ -51,7 +52,13 @@ export async function listBackups(o: ListOptions): Promise<BackupEntry[]> {
       });
     }
   } catch (cause) {
-    throw new Error(`listing ${container.containerName}/${prefix}`, { cause });
+    const missing = storageMissing(cause, container.containerName, prefix);
+    throw new Error(
+      `listing ${container.containerName}/${prefix}${missing === undefined ? "" : `: ${missing}`}`,
+      {
+        cause,
+      },
+    );
   }
   return sortNewestFirst(out);
 }
@@ -71,6 +78,45 @@ export function latestBackup(entries: readonly BackupEntry[], database?: string)
       e.metadata.size === e.size &&
       (database === undefined || e.database === database),
   );
+}
+
+/**
+ * `latestBackup`, or a VerificationError saying why there is none: nothing under the prefix at all (a mistyped
+ * or empty prefix: the storage lists no blob, it has no 404 for a prefix), only other databases' backups, or
+ * backups that are not usable (each named with its problem).
+ */
+export function latestOrExplain(
+  entries: readonly BackupEntry[],
+  container: string,
+  prefix: string,
+  database: string | undefined,
+): BackupEntry {
+  const found = latestBackup(entries, database);
+  if (found !== undefined) return found;
+  const where = `${container}/${prefix.replace(/^\/+|\/+$/g, "")}/`;
+  const forDb = database === undefined ? "" : ` for database ${database}`;
+  const mine = entries.filter((e) => database === undefined || e.database === database);
+  let why: string;
+  if (entries.length === 0) {
+    why = `the storage lists no backup blob under ${where} (no such prefix, or nothing backed up there yet)`;
+  } else if (mine.length === 0) {
+    const others = [...new Set(entries.map((e) => e.database))].sort().join(", ");
+    why = `the backups under ${where} are of other databases: ${others}`;
+  } else {
+    why = mine
+      .map((e) =>
+        e.metadata === undefined
+          ? `${e.name}: ${(e.problems ?? []).join("; ")}`
+          : `${e.name}: ${e.size} bytes, metadata says ${e.metadata.size}`,
+      )
+      .join("; ");
+    why = `none is usable: ${why}`;
+  }
+  return fail(`no usable backup under ${where}${forDb}: ${why}`);
+}
+
+function fail(message: string): never {
+  throw new VerificationError(message);
 }
 
 /** A plain-text table, newest first. */

@@ -21,10 +21,29 @@ import { backupManifestBlobName } from "../naming";
 import { SnapshotSessions, summarize, type Relation, type RelationSummary } from "./compare";
 import type { CompareResult, RelationComparison } from "./compare";
 import type { PgConnection } from "./connection";
-import { VerificationError } from "./errors";
+import {
+  databaseRecordProblems,
+  extensionVersionNotes,
+  readDatabaseRecord,
+  recordDifferences,
+  type DatabaseRecord,
+} from "./database-properties";
+import { storageMissing, VerificationError } from "./errors";
 
-/** /2: table checksums by hashtextextended (tool/compare.ts); a /1 manifest's md5 sums are not comparable. */
-export const MANIFEST_VERSION = "dr-data-manifest/2";
+/**
+ * /3: column types rendered with search_path pinned to pg_catalog (tool/compare.ts `SESSION_SETTINGS`), so
+ * every type outside pg_catalog is schema-qualified whatever the database's settings; and the database-level
+ * properties (`database`).
+ * /2 (read, never written): the same checksums, but column types were rendered with the backup session's own
+ * search_path (a type in a schema on that path printed unqualified). Its columns are compared with the schema
+ * qualifiers removed on both sides (`unqualifiedColumns`): exact for names and types, blind only to a type
+ * moving schema, which the checksums of the rows still see in most cases. A /2 manifest records no database
+ * properties.
+ * /1: md5 checksums, not comparable with hashtextextended: refused.
+ */
+export const MANIFEST_VERSION = "dr-data-manifest/3";
+export const MANIFEST_V2 = "dr-data-manifest/2";
+const READABLE_VERSIONS: readonly string[] = [MANIFEST_VERSION, MANIFEST_V2];
 
 export interface ManifestRelation {
   /** `schema.name` */
@@ -49,6 +68,8 @@ export interface Manifest {
   /** UTC ISO time the snapshot was taken. */
   readonly takenAt: string;
   readonly relations: readonly ManifestRelation[];
+  /** /3: the database-level properties, read in the same snapshot (tool/database-properties.ts). */
+  readonly databaseProperties?: DatabaseRecord | undefined;
 }
 
 export function serializeManifest(m: Manifest): Buffer {
@@ -72,11 +93,19 @@ export function parseManifest(text: string, what: string): Manifest {
   };
   if (typeof raw !== "object" || raw === null) return bad("not an object");
   const m = raw as Record<string, unknown>;
-  if (m.tool !== MANIFEST_VERSION) bad(`tool is ${JSON.stringify(m.tool)}, expected ${MANIFEST_VERSION}`);
+  if (typeof m.tool !== "string" || !READABLE_VERSIONS.includes(m.tool)) {
+    bad(`tool is ${JSON.stringify(m.tool)}, expected one of ${READABLE_VERSIONS.join(", ")}`);
+  }
   for (const k of ["backup", "database", "sourceServer", "snapshot", "takenAt"]) {
     if (typeof m[k] !== "string") bad(`${k} is not a string`);
   }
   if (!Array.isArray(m.relations)) return bad("relations is not a list");
+  if (m.tool === MANIFEST_VERSION) {
+    const problems = databaseRecordProblems(m.databaseProperties);
+    if (problems.length > 0) bad(problems.join("; "));
+  } else if (m.databaseProperties !== undefined) {
+    bad(`${String(m.tool)} records no databaseProperties`);
+  }
   const seen = new Set<string>();
   for (const r of m.relations as unknown[]) {
     if (typeof r !== "object" || r === null) return bad("a relation is not an object");
@@ -122,19 +151,34 @@ function manifestValue(r: ManifestRelation): string {
   return `${r.checksum}..${r.checksumAfter}`;
 }
 
+const COLUMN_TOKEN =
+  /"(?:[^"]|"")*"\.?|[A-Za-z_\u0080-\uFFFF][\w$\u0080-\uFFFF]*\.?|[^"A-Za-z_\u0080-\uFFFF]+/gu;
+
+/**
+ * A `columns` text (`name type, …`) with every schema qualifier removed (`"my col" s1.mood[]` → `"my col"
+ * mood[]`): the form in which /2 manifests are compared. A qualifier is an identifier, quoted or not,
+ * immediately followed by a dot; a quoted identifier is one token, so a dot inside its quotes is kept.
+ */
+export function unqualifiedColumns(columns: string): string {
+  return (columns.match(COLUMN_TOKEN) ?? []).filter((t) => !t.endsWith(".")).join("");
+}
+
 /** What differs between a database's summary and the manifest's record of the same relation. */
 export function manifestDifferences(
   actual: RelationSummary | undefined,
   expected: ManifestRelation | undefined,
+  version: string = MANIFEST_VERSION,
 ): string[] {
   if (actual === undefined && expected === undefined) return [];
   if (actual === undefined) return ["missing in the database"];
   if (expected === undefined) return ["not in the backup"];
   if (actual.kind !== expected.kind)
     return [`a ${actual.kind} in the database, a ${expected.kind} in the backup`];
-  if (actual.columns !== expected.columns) {
-    return [`columns differ: (${actual.columns}) vs (${expected.columns})`];
-  }
+  const columnsEqual =
+    version === MANIFEST_V2
+      ? unqualifiedColumns(actual.columns) === unqualifiedColumns(expected.columns)
+      : actual.columns === expected.columns;
+  if (!columnsEqual) return [`columns differ: (${actual.columns}) vs (${expected.columns})`];
   if (actual.kind === "sequence") {
     return sequenceWithin(actual.checksum, expected.checksum, expected.checksumAfter ?? expected.checksum)
       ? []
@@ -153,6 +197,7 @@ export function manifestDifferences(
 export function checkAgainstManifest(
   actual: ReadonlyMap<string, RelationSummary>,
   manifest: Manifest,
+  actualDatabase?: DatabaseRecord,
 ): CompareResult {
   const expected = new Map(manifest.relations.map((r) => [r.name, r]));
   const names = [...new Set([...actual.keys(), ...expected.keys()])].sort();
@@ -166,10 +211,24 @@ export function checkAgainstManifest(
         e === undefined
           ? undefined
           : { kind: e.kind, columns: e.columns, rows: e.rows, checksum: manifestValue(e) },
-      differences: manifestDifferences(a, e),
+      differences: manifestDifferences(a, e, manifest.tool),
     };
   });
-  return { equal: relations.every((r) => r.differences.length === 0), relations };
+  const recorded = manifest.databaseProperties;
+  const database =
+    actualDatabase === undefined || recorded === undefined ? [] : recordDifferences(actualDatabase, recorded);
+  const notes =
+    actualDatabase === undefined
+      ? []
+      : recorded === undefined
+        ? [`the manifest (${manifest.tool}) records no database-level properties: they were not compared`]
+        : extensionVersionNotes(actualDatabase, recorded);
+  return {
+    equal: relations.every((r) => r.differences.length === 0) && database.length === 0,
+    relations,
+    database,
+    notes,
+  };
 }
 
 /** Summaries of every table and sequence of a database, in one snapshot, over `jobs` connections. */
@@ -178,9 +237,19 @@ export async function summarizeDatabase(
   jobs: number,
   applicationName: string,
 ): Promise<Map<string, RelationSummary>> {
+  return (await summarizeDatabaseWithRecord(conn, jobs, applicationName)).relations;
+}
+
+/** `summarizeDatabase` plus the database-level record, in the same snapshot. */
+export async function summarizeDatabaseWithRecord(
+  conn: PgConnection,
+  jobs: number,
+  applicationName: string,
+): Promise<{ relations: Map<string, RelationSummary>; database: DatabaseRecord }> {
   const s = await SnapshotSessions.open("checked", conn, jobs, applicationName);
   try {
-    return await s.summarize(await s.relations());
+    const database = await readDatabaseRecord(s.clients[0]!, conn.database);
+    return { relations: await s.summarize(await s.relations()), database };
   } finally {
     await s.close();
   }
@@ -199,6 +268,8 @@ export class ManifestTaker {
     private readonly relations: Map<string, Relation>,
     private readonly sequencesBefore: Map<string, RelationSummary>,
     readonly takenAt: Date,
+    /** The database-level properties, read in the snapshot. */
+    readonly database: DatabaseRecord,
   ) {}
 
   static async start(conn: PgConnection, jobs: number): Promise<ManifestTaker> {
@@ -207,7 +278,8 @@ export class ManifestTaker {
       const takenAt = new Date();
       const relations = await sessions.relations();
       const before = await readSequences(sessions, relations);
-      return new ManifestTaker(sessions, relations, before, takenAt);
+      const database = await readDatabaseRecord(sessions.clients[0]!, conn.database);
+      return new ManifestTaker(sessions, relations, before, takenAt, database);
     } catch (err) {
       await sessions.close();
       throw err;
@@ -279,8 +351,10 @@ export async function readManifest(
   try {
     bytes = await container.getBlobClient(name).downloadToBuffer();
   } catch (cause) {
+    const missing = storageMissing(cause, container.containerName, name);
     throw new VerificationError(
-      `${blobName} records a manifest but ${container.containerName}/${name} cannot be read`,
+      `${blobName} records a manifest but ${container.containerName}/${name} cannot be read` +
+        `${missing === undefined ? "" : ` (${missing})`}; nothing was done`,
       { cause },
     );
   }

@@ -1,8 +1,13 @@
 /**
  * `restore`: a backup blob into a database, by a staging database and a swap of names.
  *
- * 1. Resolve the blob (a name, or `latest` under a prefix) and read its metadata.
- * 2. Idempotency: if `<db>_before_<run id>` exists, this run id already completed: say so and stop.
+ * 1. Resolve the blob (a name, or `latest` under a prefix) and read its metadata. A backup without a manifest
+ *    is refused unless `allowUnverified` (`--allow-unverified`). A missing container or blob is named with the
+ *    storage's reason.
+ * 2. Idempotency: if `<db>_before_<run id>` exists, this run id already completed: say so and stop. Then the
+ *    preflight, before anything is downloaded: this login's permissions for the swap, and, from the manifest's
+ *    database-level record, the extensions the backup uses (available on this server) and, for a new target
+ *    database, the roles the record names (they must exist unless `skipMissingRoles`).
  * 3. Download to local disk (a directory-format archive is unpacked as it arrives); verify size and sha256
  *    against the metadata, and that `pg_restore --list` reads it. Nothing on the server has changed so far.
  * 4. Create `<db>_restore_<run id>` (marked by a comment naming the run) and `pg_restore -j N --exit-on-error
@@ -15,8 +20,12 @@
  * 5. Swap in one transaction: end other sessions on the live database, rename live → `<db>_before_<run id>`,
  *    staging → live, and record on `<db>_before_<run id>` (its comment, JSON: `RestoreRecord`) which blob
  *    was restored. The transaction commits both renames and the record or nothing.
+ *    The database-level properties (owner, privileges, settings) go to the staging database in the same
+ *    transaction: the live database's when it exists (its own win; differences from the backup's record are
+ *    logged), else the backup's record (tool/database-properties.ts), with its comment.
  * When the target database does not exist (a rebuilt, empty server) an empty placeholder is created just
- * before the swap, so the swap and the "already completed" check are the same in both cases.
+ * before the swap, so the swap and the "already completed" check are the same in both cases; the staging
+ * database was created with the backup's recorded encoding and locale.
  * The tool drops no database except its own staging database of this run id; `<db>_before_<run id>` is kept.
  */
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
@@ -34,15 +43,24 @@ import { downloadVerified, downloadVerifiedTo, streamSink } from "./blobio";
 import { containerClient, type BlobStoreSettings } from "./blobstore";
 import { formatComparison } from "./compare";
 import { connect, withClient, withDatabase, type PgConnection } from "./connection";
-import { UsageError, VerificationError } from "./errors";
-import { listBackups, latestBackup } from "./list";
+import { blobReadError, UsageError, VerificationError } from "./errors";
+import { latestOrExplain, listBackups } from "./list";
 import { checkAgainstManifest, readManifest, summarizeDatabase, type Manifest } from "./manifest";
 import { parseBlobMetadata, type BackupMetadata } from "./metadata";
 import { childEnv, pgRestoreArgv, pgRestoreListArgv } from "./pgargs";
 import { binPath, describeExit, run, start } from "./proc";
 import { formatBytes, formatSeconds, Progress, stderrLog, type Log } from "./progress";
 import { quoteIdent, quoteLiteral } from "./sql";
-import { propertyDifferences, propertyStatements, readDatabaseProperties } from "./database-properties";
+import {
+  propertyDifferences,
+  propertyStatements,
+  readDatabaseProperties,
+  recordDifferences,
+  recordRoles,
+  withoutRoles,
+  type DatabaseProperties,
+  type DatabaseRecord,
+} from "./database-properties";
 
 export type RestoreSource = { readonly blob: string } | { readonly latestUnder: string };
 
@@ -56,6 +74,25 @@ export interface RestoreOptions {
   readonly from: RestoreSource;
   /** Target database. Default: the backup's source database. */
   readonly database?: string | undefined;
+  /**
+   * Where `database` came from, for the first line of the log: `PGDATABASE` makes the restore say which database
+   * it restores when that is not the backup's source database (an operator reconciling by hand must not swap the
+   * wrong one). Default `flag` (given explicitly: nothing to say).
+   */
+  readonly databaseFrom?: "flag" | "PGDATABASE" | undefined;
+  /**
+   * Restore a backup that has no manifest (taken with --no-manifest or by an older tool), whose contents
+   * therefore cannot be checked before the swap. Default false: such a backup is refused before anything is
+   * touched. The program's Jobs never set it.
+   */
+  readonly allowUnverified?: boolean | undefined;
+  /**
+   * A restore onto a new database applies the backup's database-level properties (owner, privileges,
+   * settings, comment); every role they name must exist on the target, else the restore is refused before
+   * anything is touched. With this set, what goes to a missing role (its grants, its per-role settings; a
+   * missing owner becomes the restoring login) is skipped instead, each item logged. Default false.
+   */
+  readonly skipMissingRoles?: boolean | undefined;
   /** With `latestUnder`: the source database whose latest backup is wanted. Default `database` (or any). */
   readonly sourceDatabase?: string | undefined;
   /** Names the staging and before databases; running the same run id again is a no-op. */
@@ -92,6 +129,16 @@ export interface RestoreResult {
    * backup has none (taken with --no-manifest or by an older tool), its contents were not verified.
    */
   readonly contents?: "verified" | "no manifest" | undefined;
+  /**
+   * How the database-level properties were settled: `from backup` (a new database: the backup's record
+   * applied), `kept` (an existing database: the replaced database's kept), `not recorded` (a new database and a
+   * backup without a record: the server's defaults).
+   */
+  readonly properties?: "from backup" | "kept" | "not recorded" | undefined;
+  /** Over an existing database: how the kept properties differ from the backup's record (`what: kept vs backup`). */
+  readonly propertiesDifferFromBackup?: readonly string[] | undefined;
+  /** With `skipMissingRoles`: what was not applied, one item per role. */
+  readonly skippedForMissingRoles?: readonly string[] | undefined;
 }
 
 /** What `<db>_before_<run id>`'s comment records (JSON): which blob the run restored. */
@@ -179,14 +226,12 @@ export async function restore(o: RestoreOptions): Promise<RestoreResult> {
     blobName = o.from.blob;
   } else {
     const source = o.sourceDatabase ?? o.database;
-    const found = latestBackup(await listBackups({ store: o.store, prefix: o.from.latestUnder }), source);
-    if (found === undefined) {
-      throw new VerificationError(
-        `no usable backup under ${container.containerName}/${o.from.latestUnder}` +
-          (source === undefined ? "" : ` for database ${source}`),
-      );
-    }
-    blobName = found.name;
+    blobName = latestOrExplain(
+      await listBackups({ store: o.store, prefix: o.from.latestUnder }),
+      container.containerName,
+      o.from.latestUnder,
+      source,
+    ).name;
   }
   const blob = container.getBlobClient(blobName);
   let meta: BackupMetadata;
@@ -200,9 +245,22 @@ export async function restore(o: RestoreOptions): Promise<RestoreResult> {
     etag = props.etag;
   } catch (cause) {
     if (cause instanceof VerificationError) throw cause;
-    throw new Error(`reading ${container.containerName}/${blobName}`, { cause });
+    throw blobReadError(cause, container.containerName, blobName);
+  }
+  if (meta.manifestSha256 === undefined && !(o.allowUnverified ?? false)) {
+    throw new VerificationError(
+      `${container.containerName}/${blobName} has no manifest (taken with --no-manifest or by an older tool): ` +
+        `its contents cannot be verified before the swap, so nothing was done; to restore it unverified, run ` +
+        `again with --allow-unverified`,
+    );
   }
   const database = o.database ?? meta.database;
+  if (o.databaseFrom === "PGDATABASE" && database !== meta.database) {
+    log(
+      `restore: restoring into ${database} (from PGDATABASE), not into the backup's source database ` +
+        `${meta.database}; give --database to choose explicitly`,
+    );
+  }
   const problems = restoreNameProblems(database, o.runId);
   if (database === o.connection.database) {
     problems.push(
@@ -223,6 +281,14 @@ export async function restore(o: RestoreOptions): Promise<RestoreResult> {
   const maint = await connect(o.connection, "dr-data-restore");
   const tmp = await mkdtemp(path.join(o.workDir ?? os.tmpdir(), "dr-data-restore-"));
   try {
+    // This session holds the advisory lock and runs CREATE, DROP, RENAME DATABASE and the swap: the
+    // maintenance database's or the role's timeouts must not end it, idle between steps while pg_restore runs.
+    // (idle_session_timeout exists from PostgreSQL 14: set only the ones this server has.)
+    await maint.query(
+      `SELECT pg_catalog.set_config(name, '0', false) FROM pg_catalog.pg_settings
+        WHERE name IN ('statement_timeout', 'lock_timeout', 'idle_in_transaction_session_timeout',
+                       'idle_session_timeout')`,
+    );
     // One restore per target database at a time; a killed run's session (and lock) ends with its connection.
     const lock = await maint.query<{ ok: boolean }>("SELECT pg_try_advisory_lock(hashtext($1)) AS ok", [
       `dr-data restore ${database}`,
@@ -258,6 +324,16 @@ export async function restore(o: RestoreOptions): Promise<RestoreResult> {
           `was done: ${denied.join("; ")}`,
       );
     }
+    // The database-level properties: what a new database will be given, refused now if it cannot be.
+    const recorded = manifest?.databaseProperties;
+    const plan = await propertiesPlan(maint, database, recorded, o.skipMissingRoles ?? false);
+    if (plan.problems.length > 0) {
+      throw new Error(
+        `restore into ${database} on ${o.connection.host} as ${o.connection.user} cannot complete, nothing ` +
+          `was done: ${plan.problems.join("; ")}`,
+      );
+    }
+    for (const skipped of plan.skipped) log(`restore: --skip-missing-roles: not applying ${skipped}`);
     log(
       `restore: ${container.containerName}/${blobName} (${formatBytes(meta.size)}, ${meta.database} from ` +
         `${meta.sourceServer}, ${meta.startedAt}) → ${database} on ${o.connection.host}, run ${o.runId}`,
@@ -332,7 +408,18 @@ export async function restore(o: RestoreOptions): Promise<RestoreResult> {
       log(`restore: dropping ${staging}, left by an interrupted attempt of run ${o.runId}`);
       await maint.query(`DROP DATABASE ${quoteIdent(staging)} WITH (FORCE)`);
     }
-    await maint.query(`CREATE DATABASE ${quoteIdent(staging)} ${createClauses(live)}`);
+    try {
+      await maint.query(`CREATE DATABASE ${quoteIdent(staging)} ${createClauses(live ?? recorded)}`);
+    } catch (cause) {
+      const from =
+        live !== undefined ? `${database}'s` : recorded !== undefined ? "the backup's" : "the default";
+      throw new Error(
+        `creating ${staging} with ${from} encoding and locale failed; ${database} was not touched`,
+        {
+          cause,
+        },
+      );
+    }
     await maint.query(
       `COMMENT ON DATABASE ${quoteIdent(staging)} IS ${quoteLiteral(stagingMarker(o.runId))}`,
     );
@@ -414,6 +501,22 @@ export async function restore(o: RestoreOptions): Promise<RestoreResult> {
       );
     }
     const liveComment = live?.comment ?? null;
+    // A new database gets the backup's comment; an existing one keeps its own.
+    const newComment = live === undefined ? (recorded?.comment ?? null) : liveComment;
+    let propertiesDifferFromBackup: string[] | undefined;
+    if (live !== undefined && recorded !== undefined) {
+      propertiesDifferFromBackup = recordDifferences(
+        { ...(await readDatabaseProperties(maint, database)), ...live, extensions: [] },
+        recorded,
+        { extensions: false },
+      );
+      if (propertiesDifferFromBackup.length > 0) {
+        log(
+          `restore: ${database} keeps the database-level properties of the database it replaces, which differ ` +
+            `from the backup's record (kept vs backup): ${propertiesDifferFromBackup.join("; ")}`,
+        );
+      }
+    }
     const record: RestoreRecord = {
       tool: "dr-data-restore/1",
       runId: o.runId,
@@ -427,7 +530,14 @@ export async function restore(o: RestoreOptions): Promise<RestoreResult> {
     };
     await swap(
       maint,
-      { database, staging, before, comment: liveComment, record: JSON.stringify(record) },
+      {
+        database,
+        staging,
+        before,
+        comment: newComment,
+        record: JSON.stringify(record),
+        properties: live === undefined ? plan.apply : undefined,
+      },
       o.swapAttempts ?? 5,
       log,
     );
@@ -440,6 +550,9 @@ export async function restore(o: RestoreOptions): Promise<RestoreResult> {
       blobName,
       targetExisted: live !== undefined,
       contents: manifest === undefined ? "no manifest" : "verified",
+      properties: live !== undefined ? "kept" : plan.apply !== undefined ? "from backup" : "not recorded",
+      propertiesDifferFromBackup,
+      skippedForMissingRoles: plan.skipped,
     };
   } finally {
     await maint.end().catch(() => undefined);
@@ -480,7 +593,85 @@ async function databaseInfo(c: Client, name: string): Promise<DatabaseInfo | und
   };
 }
 
-/** The staging database gets the live one's encoding and locale; a new target gets the server's defaults. */
+/**
+ * What a restore does with the database-level properties, decided before anything is touched. Over an existing
+ * database: nothing to decide (its own are kept). Onto a new one with a recorded backup: the roles the record
+ * names must exist (else a problem naming each, unless `skipMissingRoles`), this login must be able to give
+ * the database its owner and per-role settings. Either way the extensions the backup uses must be available.
+ */
+async function propertiesPlan(
+  maint: Client,
+  database: string,
+  recorded: DatabaseRecord | undefined,
+  skipMissingRoles: boolean,
+): Promise<{ apply: DatabaseProperties | undefined; problems: string[]; skipped: string[] }> {
+  const problems: string[] = [];
+  if (recorded === undefined) return { apply: undefined, problems, skipped: [] };
+  const names = recorded.extensions.map((e) => e.name);
+  const available = await maint.query<{ name: string }>(
+    "SELECT name FROM pg_catalog.pg_available_extensions WHERE name = ANY($1)",
+    [names],
+  );
+  const have = new Set(available.rows.map((r) => r.name));
+  const lacking = names.filter((n) => !have.has(n));
+  if (lacking.length > 0) {
+    problems.push(`the backup uses extensions this server does not have: ${lacking.join(", ")}`);
+  }
+  const exists = await maint.query<{ n: number }>(
+    "SELECT count(*)::int AS n FROM pg_catalog.pg_database WHERE datname = $1",
+    [database],
+  );
+  if (exists.rows[0]!.n > 0) return { apply: undefined, problems, skipped: [] };
+
+  const roles = recordRoles(recorded);
+  const found = await maint.query<{ rolname: string }>(
+    "SELECT rolname FROM pg_catalog.pg_roles WHERE rolname = ANY($1)",
+    [[...roles.keys()]],
+  );
+  const present = new Set(found.rows.map((r) => r.rolname));
+  const missing = [...roles.keys()].filter((r) => !present.has(r)).sort();
+  const skipped: string[] = [];
+  if (missing.length > 0 && !skipMissingRoles) {
+    problems.push(
+      `the backup's database-level properties name roles that do not exist on this server: ` +
+        missing.map((r) => `${r} (${roles.get(r)!.join(", ")})`).join("; ") +
+        `; create them first, or pass --skip-missing-roles to restore without what they are given`,
+    );
+  } else {
+    for (const r of missing) skipped.push(`to the missing role ${r}: ${roles.get(r)!.join(", ")}`);
+  }
+  const me = await maint.query<{ me: string; superuser: boolean; createrole: boolean }>(
+    `SELECT current_user AS me, rolsuper AS superuser, rolcreaterole AS createrole
+       FROM pg_catalog.pg_roles WHERE rolname = current_user`,
+  );
+  const login = me.rows[0]!;
+  const apply = withoutRoles(recorded, new Set(missing), login.me);
+  if (!login.superuser) {
+    if (apply.owner !== login.me) {
+      const member = await maint.query<{ ok: boolean }>(
+        "SELECT pg_catalog.pg_has_role(current_user, $1, 'MEMBER') AS ok",
+        [apply.owner],
+      );
+      if (member.rows[0]?.ok !== true) {
+        problems.push(
+          `the backup's database is owned by ${apply.owner}, and ${login.me} is not a member of that role: it ` +
+            `could not give the restored database that owner`,
+        );
+      }
+    }
+    if (apply.settings.some((x) => x.role !== undefined) && !login.createrole) {
+      problems.push(
+        `the backup records per-role settings (ALTER ROLE … IN DATABASE) that ${login.me} cannot apply without CREATEROLE`,
+      );
+    }
+  }
+  return { apply, problems, skipped };
+}
+
+/**
+ * The staging database gets the live one's encoding and locale; a new target the backup's recorded ones, or
+ * the server's defaults when there is no record.
+ */
 function createClauses(live: DatabaseInfo | undefined): string {
   if (live === undefined) return "TEMPLATE template0";
   let sql =
@@ -528,7 +719,15 @@ function isObjectInUse(err: unknown): boolean {
 
 async function swap(
   maint: Client,
-  n: { database: string; staging: string; before: string; comment: string | null; record: string },
+  n: {
+    database: string;
+    staging: string;
+    before: string;
+    comment: string | null;
+    record: string;
+    /** What the restored database gets; undefined: the properties of the database it replaces. */
+    properties: DatabaseProperties | undefined;
+  },
   attempts: number,
   log: Log,
 ): Promise<void> {
@@ -540,20 +739,18 @@ async function swap(
         "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = ANY($1) AND pid <> pg_backend_pid()",
         [[n.database, n.staging]],
       );
-      // The live database's owner, privileges and settings, which the dump does not carry, go to the staging
-      // database in the same transaction (tool/database-properties.ts).
-      const properties = await readDatabaseProperties(maint, n.database);
+      // The owner, privileges and settings, which the dump does not carry, go to the staging database in the
+      // same transaction (tool/database-properties.ts): those of the live database it replaces, or, for a new
+      // database (its placeholder has none worth keeping), those the backup recorded.
+      const properties = n.properties ?? (await readDatabaseProperties(maint, n.database));
       const stagingOwner = (await readDatabaseProperties(maint, n.staging)).owner;
       for (const sql of propertyStatements(n.staging, properties, stagingOwner)) await maint.query(sql);
       await maint.query(`ALTER DATABASE ${quoteIdent(n.database)} RENAME TO ${quoteIdent(n.before)}`);
       await maint.query(`ALTER DATABASE ${quoteIdent(n.staging)} RENAME TO ${quoteIdent(n.database)}`);
-      const differences = propertyDifferences(
-        await readDatabaseProperties(maint, n.before),
-        await readDatabaseProperties(maint, n.database),
-      );
+      const differences = propertyDifferences(properties, await readDatabaseProperties(maint, n.database));
       if (differences.length > 0) {
         throw new VerificationError(
-          `the restored database would not have the properties of the one it replaces: ${differences.join("; ")}`,
+          `the restored database would not have the properties ${n.properties === undefined ? "of the one it replaces" : "the backup records"}: ${differences.join("; ")}`,
         );
       }
       await maint.query(
