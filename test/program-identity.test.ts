@@ -8,7 +8,8 @@ import { runProgram } from "../offline/mocks";
 import type { PlanResource, PlanResult } from "../offline/mocks";
 import { identityName, planIdentity, stableGuid, STORAGE_BLOB_DATA_CONTRIBUTOR } from "../plan-identity";
 import { parseConfig, readRawConfig } from "../config";
-import { geoRebuildSets, NOW, stackRaw, stackStrings } from "./support/stacks";
+import { ALL_STATES } from "./support/dr-states";
+import { NOW, stackRaw, stackStrings } from "./support/stacks";
 
 const SECRET_KEYS = ["service-dr:postgresAdminPassword"];
 const SVC = "itt-mentor-services-staging";
@@ -30,27 +31,6 @@ function one(r: PlanResult, type: string, name: string): PlanResource {
   assert.equal(found.length, 1, `expected exactly one ${type} ${name}, found ${found.length}`);
   return found[0]!;
 }
-
-/** Every state the runbook goes through (and the break-glass login). */
-export const ALL_STATES: ReadonlyArray<readonly [string, readonly string[]]> = [
-  ["none", []],
-  ["ptr isolate", PTR],
-  ["ptr restore", [...PTR, "drPhase=restore"]],
-  ["ptr validate", [...PTR, "drPhase=validate"]],
-  ["rebuild isolate", ["drMode=rebuild", "incidentId=inc-1"]],
-  ["rebuild restore", ["drMode=rebuild", "incidentId=inc-1", "drPhase=restore"]],
-  ["rebuild validate", ["drMode=rebuild", "incidentId=inc-1", "drPhase=validate"]],
-  [
-    "rebuild revive",
-    ["drMode=rebuild", "incidentId=inc-1", "rebuild.from=revive", "rebuild.deletedAt=2026-11-24T18:30:00"],
-  ],
-  ["rebuild geo", geoRebuildSets("s189t01-ittms-stg-pg-geo", ["postgres.geoRedundantBackup=true"])],
-  ["planned maintenance", ["maintenance=true", "freeze=true", "stopService=true"]],
-  [
-    "break-glass password login, ptr restore",
-    [...PTR, "drPhase=restore", "workloadIdentity.postgresAuth=password"],
-  ],
-];
 
 interface PodSpec {
   serviceAccountName?: string;
