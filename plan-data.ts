@@ -67,7 +67,6 @@ export interface DataPathPlan {
   readonly timeoutMinutes: number;
   readonly scratchSize: string;
   readonly credentialsSecretName: string;
-  readonly storageSecretName: string;
   readonly storage: StoragePlan;
   /** Who the Jobs and the CronJob run as (workload identity) and how they log in (plan-identity.ts). */
   readonly identity: IdentityPlan;
@@ -212,7 +211,6 @@ export function planDataPath(cfg: StackConfig, restoreTimeUtc: DateTime | undefi
     timeoutMinutes: cfg.dataTool.timeoutMinutes,
     scratchSize: cfg.dataTool.scratchSize,
     credentialsSecretName: k8sName.dataToolSecret(cfg.kubernetes.service),
-    storageSecretName: k8sName.storageSecret(cfg.kubernetes.service),
     storage: {
       accountName: cfg.backup.storageAccountName,
       resourceGroup: cfg.azure.resourceGroup,
