@@ -32,7 +32,8 @@ ENV PG_BINDIR=/usr/lib/postgresql/16/bin \
     NODE_ENV=production
 # The image's server is never started: its entrypoint is replaced, and the tool runs as the unprivileged
 # postgres user with /tmp (mount an emptyDir of at least the dump's size there for restores) as its work dir.
-USER postgres
+# Numeric (the postgres user, 999:999): the pods set runAsNonRoot, which the kubelet checks only on a number.
+USER 999:999
 WORKDIR /tmp
 ENTRYPOINT ["node", "/opt/dr-data/dr-data.js"]
 CMD ["--help"]

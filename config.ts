@@ -9,6 +9,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { DateTime, Duration } from "luxon";
 import { z } from "zod";
+import { workloadIdentitySchema } from "./config-identity";
 import {
   AZURE_SERVER_NAME,
   DNS1123_LABEL,
@@ -183,7 +184,8 @@ const kubernetesSchema = z.strictObject({
   temporaryHost: matching(HOST, HOST_TEXT),
   ingressClassName: text().default("nginx"),
   tlsSecretName: matching(DNS1123_SUBDOMAIN, SUBDOMAIN_TEXT).optional(),
-  maintenanceImage: text("a container image reference").default("nginx:1.27-alpine"),
+  /** Unprivileged nginx (uid 101, listens on 8080, pid and temp files in /tmp): the page runs as non-root. */
+  maintenanceImage: text("a container image reference").default("nginxinc/nginx-unprivileged:1.27-alpine"),
 });
 
 const approversSchema = z.strictObject({
@@ -236,6 +238,7 @@ const schema = z.strictObject({
     })
     .optional(),
   azure: azureSchema,
+  workloadIdentity: workloadIdentitySchema,
   postgres: postgresSchema,
   kubernetes: kubernetesSchema,
   github: githubSchema,

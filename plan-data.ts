@@ -7,6 +7,8 @@ import type { DateTime } from "luxon";
 import type { StackConfig } from "./config";
 import { backupPrefix, k8sName, ptrServerName, runId, serverFqdn } from "./naming";
 import type { JobStep } from "./naming";
+import { planIdentity } from "./plan-identity";
+import type { IdentityPlan } from "./plan-identity";
 
 /** Which server a Job's connection points at. */
 export type ServerRef = "live" | "ptr";
@@ -65,8 +67,9 @@ export interface DataPathPlan {
   readonly timeoutMinutes: number;
   readonly scratchSize: string;
   readonly credentialsSecretName: string;
-  readonly storageSecretName: string;
   readonly storage: StoragePlan;
+  /** Who the Jobs and the CronJob run as (workload identity) and how they log in (plan-identity.ts). */
+  readonly identity: IdentityPlan;
   readonly nightly: NightlyBackupPlan;
   /** In the order they run; each one's `after` names its predecessor. */
   readonly jobs: readonly DataJobPlan[];
@@ -78,7 +81,9 @@ export const SCRATCH_DIR = "/scratch";
 export function planDataPath(cfg: StackConfig, restoreTimeUtc: DateTime | undefined): DataPathPlan {
   const live = cfg.postgres.serverName;
   const db = cfg.postgres.appDatabase;
-  const user = cfg.postgres.administratorLogin;
+  const identity = planIdentity(cfg);
+  // Entra: the managed identity's principal name is its PostgreSQL role; break-glass: the administrator login.
+  const user = identity.postgresAuth === "entra" ? identity.name : cfg.postgres.administratorLogin;
   const container = cfg.backup.container;
   const jobs = cfg.dataTool.parallelJobs;
   const server = (ref: ServerRef): ServerConnection => ({
@@ -206,7 +211,6 @@ export function planDataPath(cfg: StackConfig, restoreTimeUtc: DateTime | undefi
     timeoutMinutes: cfg.dataTool.timeoutMinutes,
     scratchSize: cfg.dataTool.scratchSize,
     credentialsSecretName: k8sName.dataToolSecret(cfg.kubernetes.service),
-    storageSecretName: k8sName.storageSecret(cfg.kubernetes.service),
     storage: {
       accountName: cfg.backup.storageAccountName,
       resourceGroup: cfg.azure.resourceGroup,
@@ -216,6 +220,7 @@ export function planDataPath(cfg: StackConfig, restoreTimeUtc: DateTime | undefi
       nightlyPrefixRoot: "nightly/",
       retentionDays: cfg.backup.retentionDays,
     },
+    identity,
     nightly: {
       name: k8sName.nightlyBackup(cfg.kubernetes.service),
       schedule: cfg.backup.schedule,

@@ -15,6 +15,7 @@ import { BackupStorage } from "./components/backup-storage";
 import { DataToolAccess } from "./components/data-tool-access";
 import { NightlyBackup } from "./components/nightly-backup";
 import { RecoveryJobs } from "./components/recovery-jobs";
+import { WorkloadIdentity } from "./components/workload-identity";
 
 export async function program(now: DateTime): Promise<Record<string, unknown>> {
   // Throws ConfigError with every problem before anything is declared.
@@ -23,10 +24,22 @@ export async function program(now: DateTime): Promise<Record<string, unknown>> {
   const secrets = readSecrets();
   const service = cfg.kubernetes.service;
 
+  // The backups and the data tool's identity first: the identity is the live server's Entra administrator.
+  const backups = new BackupStorage(`${service}-backups`, { plan: plan.dataPath.storage });
+  const identity = new WorkloadIdentity(`${service}-dr-identity`, {
+    plan: plan.dataPath.identity,
+    backupContainerId: backups.containerId,
+  });
   const live = new LiveServer(`${service}-live`, {
     plan: plan.liveServer,
     geo: plan.geoServer,
     administratorPassword: secrets.postgresAdminPassword,
+    entraAdministrator: {
+      objectId: identity.principalId,
+      principalName: plan.dataPath.identity.name,
+      principalType: "ServicePrincipal",
+      tenantId: identity.tenantId,
+    },
   });
   const ptr =
     plan.ptrCopy === undefined
@@ -36,18 +49,21 @@ export async function program(now: DateTime): Promise<Record<string, unknown>> {
   const replicas = new ReplicaCounts(`${service}-replicas`, { plan: plan.replicas });
   const freeze = new PipelineFreeze(`${service}-freeze`, { plan: plan.freeze });
 
-  const backups = new BackupStorage(`${service}-backups`, { plan: plan.dataPath.storage });
   const access = new DataToolAccess(`${service}-dr-access`, {
     plan: plan.dataPath,
     databasePassword: secrets.postgresAdminPassword,
-    storageConnectionString: backups.connectionString,
   });
-  const nightly = new NightlyBackup(`${service}-nightly`, { plan: plan.dataPath }, { dependsOn: [access] });
+  const nightly = new NightlyBackup(
+    `${service}-nightly`,
+    { plan: plan.dataPath },
+    { dependsOn: [access, identity] },
+  );
   const recovery = new RecoveryJobs(`${service}-recovery`, {
     plan: plan.dataPath,
-    // The Jobs connect to the servers and read the Secrets: those exist first. The flawed-database backup
+    // The Jobs connect to the servers as the identity (its role on the container, its Entra administrator
+    // on the server): those exist first. The flawed-database backup
     // also waits for the service to be stopped (replicas) so nothing writes while it dumps.
-    dependsOn: [access, backups, live, replicas, ...(ptr === undefined ? [] : [ptr])],
+    dependsOn: [access, identity, backups, live, replicas, ...(ptr === undefined ? [] : [ptr])],
   });
 
   return Promise.resolve({

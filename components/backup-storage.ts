@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import * as authorization from "@pulumi/azure-native/authorization";
 import * as storage from "@pulumi/azure-native/storage";
 import type { StoragePlan } from "../plan-data";
 
@@ -7,18 +8,39 @@ export interface BackupStorageArgs {
   readonly plan: StoragePlan;
 }
 
+/** Azure's bounds for blob and container soft delete. */
+const SOFT_DELETE_MIN_DAYS = 7;
+const SOFT_DELETE_MAX_DAYS = 365;
+
+/** Soft delete keeps a deleted blob (or container) this long: the retention, within Azure's 7…365 bounds. */
+export function softDeleteDays(retentionDays: number): number {
+  return Math.min(Math.max(retentionDays, SOFT_DELETE_MIN_DAYS), SOFT_DELETE_MAX_DAYS);
+}
+
 /**
- * Where the database dumps live (the seed: "stored in Azure storage accounts and kept for 7 days"): a private
- * storage account, one container, and a lifecycle rule that deletes nightly dumps after the retention. Dumps
- * taken during an incident (the flawed database, the PTR copy) are outside that prefix and kept until someone
- * deletes them: they are the evidence and the reconciliation copy.
+ * Where the database dumps live (the seed: "stored in Azure storage accounts and kept for 7 days"), made so that
+ * nobody can erase them — not a stolen key (there is none: shared-key access is off, the data tool uses its
+ * managed identity), not a mistaken delete, not this program:
+ *
+ * - a private account (no public blob access, TLS 1.2, HTTPS only, shared keys disabled, OAuth by default);
+ * - blob versioning and soft delete for blobs and containers;
+ * - version-level immutability on the container with a time-based retention of `retentionDays`: no blob
+ *   version can be overwritten or deleted before it is that old;
+ * - a lifecycle rule that deletes nightly dumps (and their earlier versions) after the retention — exactly when
+ *   their immutability ends, never before. Dumps taken during an incident (the flawed database, the PTR copy)
+ *   are outside that prefix and kept until someone deletes them (docs/runbook.md, "Deleting a backup on
+ *   purpose");
+ * - `protect` in Pulumi and a `CanNotDelete` management lock in Azure on the account.
  */
 export class BackupStorage extends pulumi.ComponentResource {
   public readonly account: storage.StorageAccount;
+  public readonly blobService: storage.BlobServiceProperties;
   public readonly container: storage.BlobContainer;
+  public readonly immutability: storage.BlobContainerImmutabilityPolicy;
   public readonly lifecycle: storage.ManagementPolicy;
-  /** A connection string with the account key, for the data tool (a secret). */
-  public readonly connectionString: pulumi.Output<string>;
+  public readonly lock: authorization.ManagementLockByScope;
+  /** The container's resource id: the scope of the data tool's role assignment. */
+  public readonly containerId: pulumi.Output<string>;
 
   constructor(name: string, args: BackupStorageArgs, opts?: pulumi.ComponentResourceOptions) {
     super("service-dr:index:BackupStorage", name, {}, opts);
@@ -34,10 +56,28 @@ export class BackupStorage extends pulumi.ComponentResource {
         allowBlobPublicAccess: false,
         minimumTlsVersion: "TLS1_2",
         enableHttpsTrafficOnly: true,
+        // No account key works on this account: a leaked key (or a Kubernetes Secret holding one) cannot
+        // delete a backup. The data tool authenticates with its managed identity (Entra ID).
+        allowSharedKeyAccess: false,
+        defaultToOAuthAuthentication: true,
         tags: { "service-dr": "database-backups" },
       },
       // The backups are the recovery path of scenario 1: never deleted by this program.
       { parent: this, protect: true },
+    );
+    const days = softDeleteDays(p.retentionDays);
+    this.blobService = new storage.BlobServiceProperties(
+      `${name}-blob-service`,
+      {
+        accountName: this.account.name,
+        resourceGroupName: p.resourceGroup,
+        blobServicesName: "default",
+        // Version-level immutability needs versioning; an overwritten blob keeps its previous version.
+        isVersioningEnabled: true,
+        deleteRetentionPolicy: { enabled: true, days },
+        containerDeleteRetentionPolicy: { enabled: true, days },
+      },
+      { parent: this },
     );
     this.container = new storage.BlobContainer(
       `${name}-container`,
@@ -46,7 +86,26 @@ export class BackupStorage extends pulumi.ComponentResource {
         resourceGroupName: p.resourceGroup,
         containerName: p.container,
         publicAccess: "None",
+        // Version-level WORM (needs versioning, above). Azure sets it when the container is created; an
+        // existing container is migrated once with `az storage container-rm migrate-vlw` (docs/runbook.md).
+        immutableStorageWithVersioning: { enabled: true },
       },
+      { parent: this, protect: true, dependsOn: [this.blobService] },
+    );
+    this.immutability = new storage.BlobContainerImmutabilityPolicy(
+      `${name}-immutability`,
+      {
+        accountName: this.account.name,
+        resourceGroupName: p.resourceGroup,
+        containerName: this.container.name,
+        immutabilityPolicyName: "default",
+        // At least the backup retention: the lifecycle rule below deletes at "older than retentionDays",
+        // the first moment the retention allows it.
+        immutabilityPeriodSinceCreationInDays: p.retentionDays,
+        allowProtectedAppendWrites: false,
+      },
+      // Unlocked on purpose: a locked policy can never be shortened or removed, not even to delete a backup
+      // that must go (docs/runbook.md). Protected so that this program never removes it.
       { parent: this, protect: true },
     );
     this.lifecycle = new storage.ManagementPolicy(
@@ -63,26 +122,31 @@ export class BackupStorage extends pulumi.ComponentResource {
               type: "Lifecycle",
               definition: {
                 filters: { blobTypes: ["blockBlob"], prefixMatch: [`${p.container}/${p.nightlyPrefixRoot}`] },
-                actions: { baseBlob: { delete: { daysAfterModificationGreaterThan: p.retentionDays } } },
+                actions: {
+                  baseBlob: { delete: { daysAfterModificationGreaterThan: p.retentionDays } },
+                  // With versioning a deleted or overwritten dump leaves a version: gone after the same time.
+                  version: { delete: { daysAfterCreationGreaterThan: p.retentionDays } },
+                },
               },
             },
           ],
         },
       },
-      { parent: this },
+      { parent: this, dependsOn: [this.immutability] },
     );
-    const keys = storage.listStorageAccountKeysOutput(
-      { accountName: this.account.name, resourceGroupName: p.resourceGroup },
-      { parent: this },
+    this.lock = new authorization.ManagementLockByScope(
+      `${name}-lock`,
+      {
+        scope: this.account.id,
+        lockName: "service-dr-backups-cannot-delete",
+        level: "CanNotDelete",
+        notes:
+          "Database backups of service-dr: deleting the account deletes every backup. See docs/runbook.md before removing this lock.",
+      },
+      // Removing the lock is a deliberate, separate act (docs/runbook.md), never a side effect of an up.
+      { parent: this, protect: true },
     );
-    this.connectionString = pulumi.secret(
-      pulumi.all([this.account.name, keys]).apply(([account, k]) => {
-        const key = k.keys[0]?.value;
-        if (key === undefined)
-          throw new Error(`storage account ${account}: listStorageAccountKeys returned no key`);
-        return `DefaultEndpointsProtocol=https;AccountName=${account};AccountKey=${key};EndpointSuffix=core.windows.net`;
-      }),
-    );
+    this.containerId = this.container.id;
     this.registerOutputs({ accountName: this.account.name, container: this.container.name });
   }
 }

@@ -1,23 +1,39 @@
 /**
  * The pod the data-plane tool runs in, shared by the nightly CronJob and the recovery Jobs: the image, the
- * tool's arguments, one connection per environment prefix (password from the credentials Secret, never in the
- * spec), the storage connection string from its Secret, and a scratch volume for downloads and dumps.
+ * tool's arguments, one connection per environment prefix, and a scratch volume for downloads and dumps.
+ *
+ * No standing secret: the pod runs as the data path's ServiceAccount, federated with a managed identity (AKS
+ * workload identity: the webhook injects AZURE_CLIENT_ID, AZURE_TENANT_ID and AZURE_FEDERATED_TOKEN_FILE into
+ * pods labelled `azure.workload.identity/use`). Blob storage is reached with the identity's token
+ * (`DR_STORAGE_AUTH=entra`), PostgreSQL with an Entra access token as password (`DR_PG_AUTH=entra`); only the
+ * break-glass `workloadIdentity.postgresAuth=password` reads a password from the credentials Secret.
  */
 import type * as k8s from "@pulumi/kubernetes";
 import { SCRATCH_DIR } from "../plan-data";
 import type { ConnectionPrefix, DataPathPlan, ServerConnection } from "../plan-data";
+import { WORKLOAD_IDENTITY_LABEL } from "../plan-identity";
 
-/** Key of the database password in the credentials Secret. */
+/** Key of the database password in the credentials Secret (break-glass `postgresAuth=password` only). */
 export const PASSWORD_KEY = "PGPASSWORD";
-/** Key of the storage connection string in the storage Secret. */
-export const STORAGE_KEY = "AZURE_STORAGE_CONNECTION_STRING";
+
+/** Labels every data tool pod carries: the workload identity webhook mutates only labelled pods. */
+export const DATA_TOOL_POD_LABELS: Readonly<Record<string, string>> = { [WORKLOAD_IDENTITY_LABEL]: "true" };
+
+/** The image (Dockerfile) runs as the postgres image's `postgres` user, uid/gid 999. */
+const TOOL_UID = 999;
 
 export function dataToolPodSpec(
   plan: DataPathPlan,
   args: readonly string[],
   connections: Readonly<Partial<Record<ConnectionPrefix, ServerConnection>>>,
 ): k8s.types.input.core.v1.PodSpec {
-  const env: k8s.types.input.core.v1.EnvVar[] = [];
+  const entra = plan.identity.postgresAuth === "entra";
+  const env: k8s.types.input.core.v1.EnvVar[] = [
+    // Chosen explicitly: the tool refuses to fall back to another credential.
+    { name: "DR_STORAGE_AUTH", value: "entra" },
+    { name: "AZURE_STORAGE_ACCOUNT", value: plan.storage.accountName },
+    { name: "DR_PG_AUTH", value: entra ? "entra" : "password" },
+  ];
   for (const [prefix, c] of Object.entries(connections) as Array<[ConnectionPrefix, ServerConnection]>) {
     env.push(
       { name: `${prefix}PGHOST`, value: c.host },
@@ -26,22 +42,29 @@ export function dataToolPodSpec(
       { name: `${prefix}PGDATABASE`, value: c.database },
       // Azure's flexible server requires TLS.
       { name: `${prefix}PGSSLMODE`, value: "require" },
-      {
+    );
+    if (!entra) {
+      env.push({
         name: `${prefix}PGPASSWORD`,
         valueFrom: { secretKeyRef: { name: plan.credentialsSecretName, key: PASSWORD_KEY } },
-      },
-    );
+      });
+    }
   }
-  env.push({
-    name: STORAGE_KEY,
-    valueFrom: { secretKeyRef: { name: plan.storageSecretName, key: STORAGE_KEY } },
-  });
   return {
     // A failed step must surface as a failed `pulumi up`, not be retried behind the operator's back.
     restartPolicy: "Never",
-    // The image (Dockerfile) runs as the postgres image's `postgres` user, uid/gid 999. Numeric here because
-    // the kubelet cannot verify runAsNonRoot against a user given by name.
-    securityContext: { runAsNonRoot: true, runAsUser: 999, runAsGroup: 999, fsGroup: 999 },
+    serviceAccountName: plan.identity.serviceAccountName,
+    // The tool never talks to the Kubernetes API: no API token in the pod (the workload identity webhook
+    // projects its own token, for Entra only).
+    automountServiceAccountToken: false,
+    // Numeric ids because the kubelet cannot verify runAsNonRoot against a user given by name.
+    securityContext: {
+      runAsNonRoot: true,
+      runAsUser: TOOL_UID,
+      runAsGroup: TOOL_UID,
+      fsGroup: TOOL_UID,
+      seccompProfile: { type: "RuntimeDefault" },
+    },
     containers: [
       {
         name: "dr-data",
@@ -50,14 +73,25 @@ export function dataToolPodSpec(
         env,
         resources: {
           requests: { cpu: String(plan.parallelJobs), memory: "1Gi", "ephemeral-storage": plan.scratchSize },
-          limits: { memory: "4Gi", "ephemeral-storage": plan.scratchSize },
+          // pg_dump/pg_restore -j N use N CPUs; one more for the tool's own upload/download and checksums.
+          limits: {
+            cpu: String(plan.parallelJobs + 1),
+            memory: "4Gi",
+            "ephemeral-storage": plan.scratchSize,
+          },
         },
         // The root filesystem is read-only; /tmp is where Node and the PostgreSQL clients write temporaries.
         volumeMounts: [
           { name: "scratch", mountPath: SCRATCH_DIR },
           { name: "tmp", mountPath: "/tmp" },
         ],
-        securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true },
+        securityContext: {
+          runAsNonRoot: true,
+          runAsUser: TOOL_UID,
+          allowPrivilegeEscalation: false,
+          readOnlyRootFilesystem: true,
+          capabilities: { drop: ["ALL"] },
+        },
       },
     ],
     volumes: [

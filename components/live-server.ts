@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import * as authorization from "@pulumi/azure-native/authorization";
 import * as dbforpostgresql from "@pulumi/azure-native/dbforpostgresql";
 import type { LiveServerPlan } from "../plan";
 
@@ -12,11 +13,28 @@ export interface LiveServerArgs {
   readonly geo?: LiveServerPlan | undefined;
   /** The administrator password (a Pulumi secret, set once with `pulumi config set --secret`). */
   readonly administratorPassword: pulumi.Input<string>;
+  /**
+   * The Microsoft Entra principal made administrator of the server(s): the data tool's managed identity, which
+   * the recovery Jobs log in as with an access token. Entra authentication is enabled beside the password,
+   * which stays the break-glass login.
+   */
+  readonly entraAdministrator: EntraAdministrator;
+}
+
+export interface EntraAdministrator {
+  /** The principal's object id (a managed identity's principalId): unknown until the identity exists. */
+  readonly objectId: pulumi.Input<string>;
+  /** Its name, which is also the PostgreSQL role it logs in as. */
+  readonly principalName: string;
+  readonly principalType: "ServicePrincipal" | "User" | "Group";
+  readonly tenantId: pulumi.Input<string>;
 }
 
 /** One flexible server with its databases and parameters, children of the component. */
 interface DeclaredServer {
   readonly server: dbforpostgresql.Server;
+  readonly administrator: dbforpostgresql.Administrator;
+  readonly lock: authorization.ManagementLockByScope;
   readonly databases: Readonly<Record<string, dbforpostgresql.Database>>;
   readonly parameters: Readonly<Record<string, dbforpostgresql.Configuration>>;
 }
@@ -32,6 +50,10 @@ interface DeclaredServer {
  */
 export class LiveServer extends pulumi.ComponentResource {
   public readonly server: dbforpostgresql.Server;
+  /** The Entra administrator the data tool logs in as. */
+  public readonly administrator: dbforpostgresql.Administrator;
+  /** `CanNotDelete` in Azure, besides `protect` in Pulumi. */
+  public readonly lock: authorization.ManagementLockByScope;
   public readonly serverName: pulumi.Output<string>;
   public readonly serverId: pulumi.Output<string>;
   public readonly fqdn: pulumi.Output<string>;
@@ -43,8 +65,10 @@ export class LiveServer extends pulumi.ComponentResource {
 
   constructor(name: string, args: LiveServerArgs, opts?: pulumi.ComponentResourceOptions) {
     super("service-dr:index:LiveServer", name, {}, opts);
-    const live = this.declare(name, args.plan, args.administratorPassword);
+    const live = this.declare(name, args.plan, args.administratorPassword, args.entraAdministrator);
     this.server = live.server;
+    this.administrator = live.administrator;
+    this.lock = live.lock;
     this.databases = live.databases;
     this.parameters = live.parameters;
     this.serverName = this.server.name;
@@ -53,7 +77,12 @@ export class LiveServer extends pulumi.ComponentResource {
 
     const geoPlan = args.geo;
     if (geoPlan !== undefined) {
-      this.geoServer = this.declare(`${name}-geo`, geoPlan, args.administratorPassword).server;
+      this.geoServer = this.declare(
+        `${name}-geo`,
+        geoPlan,
+        args.administratorPassword,
+        args.entraAdministrator,
+      ).server;
       this.geoFqdn = this.geoServer.fullyQualifiedDomainName.apply((f) => f ?? geoPlan.fqdn);
     }
     this.registerOutputs({
@@ -64,7 +93,12 @@ export class LiveServer extends pulumi.ComponentResource {
     });
   }
 
-  private declare(prefix: string, p: LiveServerPlan, password: pulumi.Input<string>): DeclaredServer {
+  private declare(
+    prefix: string,
+    p: LiveServerPlan,
+    password: pulumi.Input<string>,
+    admin: EntraAdministrator,
+  ): DeclaredServer {
     const creation = p.creation;
     const server = new dbforpostgresql.Server(
       `${prefix}-server`,
@@ -88,6 +122,10 @@ export class LiveServer extends pulumi.ComponentResource {
         // administratorLogin is create-only; the password can change at any time.
         administratorLogin: p.administratorLogin,
         administratorLoginPassword: password,
+        // Entra ID for the data tool's managed identity (no standing secret); the password login stays as the
+        // break-glass way in. No tenantId: Azure uses the subscription's tenant, and the server does not wait
+        // for (or depend on) the identity.
+        authConfig: { activeDirectoryAuth: "Enabled", passwordAuth: "Enabled" },
         ...(creation.kind === "existing" ? {} : { createMode: creation.createMode }),
         ...(creation.kind === "revive" || creation.kind === "geo"
           ? { sourceServerResourceId: creation.sourceServerId, pointInTimeUTC: creation.pointInTimeUtc }
@@ -109,6 +147,31 @@ export class LiveServer extends pulumi.ComponentResource {
         // pointInTimeUTC/sourceServerResourceId are create-only fields.
         ignoreChanges: ["createMode", "sourceServerResourceId", "pointInTimeUTC"],
       },
+    );
+
+    const administrator = new dbforpostgresql.Administrator(
+      `${prefix}-entra-admin`,
+      {
+        serverName: server.name,
+        resourceGroupName: p.resourceGroup,
+        objectId: admin.objectId,
+        principalName: admin.principalName,
+        principalType: admin.principalType,
+        tenantId: admin.tenantId,
+      },
+      { parent: this },
+    );
+    const lock = new authorization.ManagementLockByScope(
+      `${prefix}-lock`,
+      {
+        scope: server.id,
+        lockName: "service-dr-live-server-cannot-delete",
+        level: "CanNotDelete",
+        notes:
+          "The live database server of service-dr: holds the only copy of the data. See docs/runbook.md.",
+      },
+      // Removing the lock is a deliberate, separate act (docs/runbook.md), never a side effect of an up.
+      { parent: this, protect: true },
     );
 
     const databases: Record<string, dbforpostgresql.Database> = {};
@@ -150,6 +213,6 @@ export class LiveServer extends pulumi.ComponentResource {
         { parent: this },
       );
     }
-    return { server, databases, parameters };
+    return { server, administrator, lock, databases, parameters };
   }
 }

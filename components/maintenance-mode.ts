@@ -7,7 +7,10 @@ export interface MaintenanceModeArgs {
   readonly plan: MaintenancePlan;
 }
 
+/** nginx-unprivileged listens on 8080 (a non-root process cannot bind below 1024). */
 const PAGE_PORT = 8080;
+/** The nginx user of nginxinc/nginx-unprivileged. */
+const NGINX_UID = 101;
 
 /**
  * Maintenance mode as declared state instead of the seed's enable/disable workflows (which fought the app's
@@ -53,14 +56,34 @@ export class MaintenanceMode extends pulumi.ComponentResource {
           template: {
             metadata: { labels },
             spec: {
+              // The page never calls the Kubernetes API.
+              automountServiceAccountToken: false,
+              securityContext: {
+                runAsNonRoot: true,
+                runAsUser: NGINX_UID,
+                runAsGroup: NGINX_UID,
+                seccompProfile: { type: "RuntimeDefault" },
+              },
               containers: [
                 {
                   name: "page",
                   image: p.image,
                   ports: [{ containerPort: PAGE_PORT, name: "http" }],
                   readinessProbe: { httpGet: { path: "/healthz", port: PAGE_PORT } },
-                  resources: { requests: { cpu: "10m", memory: "16Mi" }, limits: { memory: "64Mi" } },
+                  resources: {
+                    requests: { cpu: "10m", memory: "16Mi" },
+                    limits: { cpu: "100m", memory: "64Mi" },
+                  },
+                  securityContext: {
+                    runAsNonRoot: true,
+                    runAsUser: NGINX_UID,
+                    allowPrivilegeEscalation: false,
+                    readOnlyRootFilesystem: true,
+                    capabilities: { drop: ["ALL"] },
+                  },
                   volumeMounts: [
+                    // nginx-unprivileged keeps its pid file and request temp files in /tmp.
+                    { name: "tmp", mountPath: "/tmp" },
                     { name: "content", mountPath: "/etc/nginx/conf.d/default.conf", subPath: "default.conf" },
                     {
                       name: "content",
@@ -70,7 +93,10 @@ export class MaintenanceMode extends pulumi.ComponentResource {
                   ],
                 },
               ],
-              volumes: [{ name: "content", configMap: { name: content.metadata.name } }],
+              volumes: [
+                { name: "content", configMap: { name: content.metadata.name } },
+                { name: "tmp", emptyDir: { sizeLimit: "64Mi" } },
+              ],
             },
           },
         },

@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import type { DataPathPlan } from "../plan-data";
-import { dataToolPodSpec } from "./data-tool-pod";
+import { DATA_TOOL_POD_LABELS, dataToolPodSpec } from "./data-tool-pod";
 
 export interface RecoveryJobsArgs {
   /** The Jobs this DR state calls for, in order (each names its predecessor). */
@@ -43,7 +43,13 @@ export class RecoveryJobs extends pulumi.ComponentResource {
             backoffLimit: 0,
             activeDeadlineSeconds: p.timeoutMinutes * 60,
             template: {
-              metadata: { labels: { "app.kubernetes.io/part-of": "service-dr", "service-dr/step": j.step } },
+              metadata: {
+                labels: {
+                  "app.kubernetes.io/part-of": "service-dr",
+                  "service-dr/step": j.step,
+                  ...DATA_TOOL_POD_LABELS,
+                },
+              },
               spec: dataToolPodSpec(p, j.args, j.connections),
             },
           },

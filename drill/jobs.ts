@@ -6,7 +6,10 @@
  * - `<prefix>PGHOST` (an Azure host name) → the local server standing in for that host, with its port;
  * - `<prefix>PGSSLMODE=require` → `disable` (the local servers have no TLS);
  * - `<prefix>PGPASSWORD` from the credentials Secret → the local server's password;
- * - `AZURE_STORAGE_CONNECTION_STRING` from the storage Secret → the local Azurite;
+ * - `DR_STORAGE_AUTH=entra` with `AZURE_STORAGE_ACCOUNT` (the pod's managed identity) → `connection-string`
+ *   to the local Azurite (no Entra here);
+ * - `DR_PG_AUTH=entra` (an access token as password) → `password`, each connection the local server's
+ *   password (the break-glass `PGPASSWORD` from the credentials Secret likewise);
  * - `--work-dir /scratch` (the pod's emptyDir) → a local temporary directory.
  *
  * The tool finds pg_dump and pg_restore on PATH, as in the image (PG_BINDIR is not passed on: the testkit's
@@ -96,10 +99,18 @@ export function localJob(job: DeclaredJob, t: LocalTargets): LocalJob {
         }
         env[e.name] = e.value;
         break;
-      case "AZURE_STORAGE_CONNECTION_STRING":
-        if (e.secretRef === undefined) throw new Error(`${job.name}: ${e.name} is not from a Secret`);
-        env[e.name] = t.storageConnectionString;
-        substitutions.push(`${e.name} from Secret ${e.secretRef.name} → Azurite on 127.0.0.1`);
+      case "DR_STORAGE_AUTH":
+        env[e.name] = "connection-string";
+        env.AZURE_STORAGE_CONNECTION_STRING = t.storageConnectionString;
+        substitutions.push(`${e.name} ${e.value ?? ""} → connection-string to Azurite on 127.0.0.1`);
+        break;
+      case "AZURE_STORAGE_ACCOUNT":
+        // The account is named by the connection string above.
+        break;
+      case "DR_PG_AUTH":
+        env[e.name] = "password";
+        for (const [prefix, cluster] of clusters) env[`${prefix}PGPASSWORD`] = cluster.password;
+        substitutions.push(`${e.name} ${e.value ?? ""} → password (the local server's)`);
         break;
       default:
         if (e.value === undefined) {

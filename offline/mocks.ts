@@ -306,6 +306,20 @@ export class RecordingMocks implements pulumi.runtime.Mocks {
           policy,
         );
       }
+      case "managedidentity:UserAssignedIdentity": {
+        // The ids Azure assigns when the identity is created; a real first preview shows them as unknown.
+        const identity = str(inputs, "resourceName") ?? name;
+        return arm(
+          "Microsoft.ManagedIdentity/userAssignedIdentities",
+          `${group}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/${identity}`,
+          identity,
+          {
+            clientId: fakeUuid(`client::${identity}`),
+            principalId: fakeUuid(`principal::${identity}`),
+            tenantId: ZERO_GUID,
+          },
+        );
+      }
       case "network:VirtualNetwork": {
         const vnet = str(inputs, "virtualNetworkName") ?? name;
         return arm(

@@ -258,8 +258,10 @@ describe("drill: the data check and the local Job mapping", () => {
         { name: "PGUSER", value: "ittms_admin" },
         { name: "PGDATABASE", value: "app" },
         { name: "PGSSLMODE", value: "require" },
-        secret("PGPASSWORD", "PGPASSWORD"),
-        secret("AZURE_STORAGE_CONNECTION_STRING", "AZURE_STORAGE_CONNECTION_STRING"),
+        // The pod's managed identity: the drill has no Entra, so both selectors are mapped to local credentials.
+        { name: "DR_STORAGE_AUTH", value: "entra" },
+        { name: "AZURE_STORAGE_ACCOUNT", value: "acct" },
+        { name: "DR_PG_AUTH", value: "entra" },
       ],
     };
     const targets = {
@@ -275,9 +277,32 @@ describe("drill: the data check and the local Job mapping", () => {
       PGUSER: "ittms_admin",
       PGDATABASE: "app",
       PGSSLMODE: "disable",
-      PGPASSWORD: "pw",
+      DR_STORAGE_AUTH: "connection-string",
       AZURE_STORAGE_CONNECTION_STRING: "azurite",
+      DR_PG_AUTH: "password",
+      PGPASSWORD: "pw",
     });
+    assert.deepEqual(local.substitutions, [
+      "PGHOST srv.postgres.database.azure.com → 127.0.0.1",
+      "PGPORT 5432 → 6543",
+      "PGSSLMODE require → disable (no TLS locally)",
+      "DR_STORAGE_AUTH entra → connection-string to Azurite on 127.0.0.1",
+      "DR_PG_AUTH entra → password (the local server's)",
+      "--work-dir /scratch → /tmp/w",
+    ]);
+    // The break-glass password from the credentials Secret maps to the local password as before.
+    const breakGlass = localJob(
+      {
+        ...job,
+        env: [
+          ...job.env.filter((e) => e.name !== "DR_PG_AUTH"),
+          { name: "DR_PG_AUTH", value: "password" },
+          secret("PGPASSWORD", "PGPASSWORD"),
+        ],
+      },
+      targets,
+    );
+    assert.equal(breakGlass.env.PGPASSWORD, "pw");
     assert.throws(
       () => localJob({ ...job, env: [{ name: "PGHOST", value: "elsewhere.example" }] }, targets),
       /PGHOST=elsewhere.example names no server the drill runs locally/,

@@ -44,16 +44,19 @@ function envOf(c: Container): Record<string, string> {
     ]),
   );
 }
+/** An Entra connection: the managed identity's principal name is the role; the token is fetched by the tool. */
 const conn = (prefix: string, host: string): Record<string, string> => ({
   [`${prefix}PGHOST`]: host,
   [`${prefix}PGPORT`]: "5432",
-  [`${prefix}PGUSER`]: "ittms_admin",
+  [`${prefix}PGUSER`]: `${SVC}-dr-data`,
   [`${prefix}PGDATABASE`]: "itt_mentor_services_staging",
   [`${prefix}PGSSLMODE`]: "require",
-  [`${prefix}PGPASSWORD`]: `secret:${SVC}-dr-db-credentials/PGPASSWORD`,
 });
+/** How every pod authenticates: both selectors explicit, no key and no password anywhere. */
 const STORAGE_ENV = {
-  AZURE_STORAGE_CONNECTION_STRING: `secret:${SVC}-dr-storage/AZURE_STORAGE_CONNECTION_STRING`,
+  DR_STORAGE_AUTH: "entra",
+  AZURE_STORAGE_ACCOUNT: "s189t01ittmsdbbkpsa",
+  DR_PG_AUTH: "entra",
 };
 const TAIL = ["--jobs", "2", "--work-dir", "/scratch"];
 
@@ -71,6 +74,8 @@ describe("data path under the mock runtime", function () {
       allowBlobPublicAccess: false,
       minimumTlsVersion: "TLS1_2",
       enableHttpsTrafficOnly: true,
+      allowSharedKeyAccess: false,
+      defaultToOAuthAuthentication: true,
       tags: { "service-dr": "database-backups" },
     });
     assert.deepEqual(one(r, "azure-native:storage:BlobContainer", `${SVC}-backups-container`).inputs, {
@@ -78,7 +83,43 @@ describe("data path under the mock runtime", function () {
       resourceGroupName: "s189t01-ittms-stg-rg",
       containerName: "database-backup",
       publicAccess: "None",
+      immutableStorageWithVersioning: { enabled: true },
     });
+    assert.deepEqual(
+      one(r, "azure-native:storage:BlobServiceProperties", `${SVC}-backups-blob-service`).inputs,
+      {
+        accountName: "s189t01ittmsdbbkpsa",
+        resourceGroupName: "s189t01-ittms-stg-rg",
+        blobServicesName: "default",
+        isVersioningEnabled: true,
+        deleteRetentionPolicy: { enabled: true, days: 7 },
+        containerDeleteRetentionPolicy: { enabled: true, days: 7 },
+      },
+    );
+    const immutability = one(
+      r,
+      "azure-native:storage:BlobContainerImmutabilityPolicy",
+      `${SVC}-backups-immutability`,
+    );
+    assert.deepEqual(immutability.inputs, {
+      accountName: "s189t01ittmsdbbkpsa",
+      resourceGroupName: "s189t01-ittms-stg-rg",
+      containerName: "database-backup",
+      immutabilityPolicyName: "default",
+      immutabilityPeriodSinceCreationInDays: 7,
+      allowProtectedAppendWrites: false,
+    });
+    assert.equal(immutability.options.protect, true);
+    const lock = one(r, "azure-native:authorization:ManagementLockByScope", `${SVC}-backups-lock`);
+    assert.deepEqual(lock.inputs, {
+      scope:
+        "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/s189t01-ittms-stg-rg/providers/Microsoft.Storage/storageAccounts/s189t01ittmsdbbkpsa",
+      lockName: "service-dr-backups-cannot-delete",
+      level: "CanNotDelete",
+      notes:
+        "Database backups of service-dr: deleting the account deletes every backup. See docs/runbook.md before removing this lock.",
+    });
+    assert.equal(lock.options.protect, true);
     assert.deepEqual(
       one(r, "azure-native:storage:ManagementPolicy", `${SVC}-backups-lifecycle`).inputs.policy,
       {
@@ -89,7 +130,11 @@ describe("data path under the mock runtime", function () {
             type: "Lifecycle",
             definition: {
               filters: { blobTypes: ["blockBlob"], prefixMatch: ["database-backup/nightly/"] },
-              actions: { baseBlob: { delete: { daysAfterModificationGreaterThan: 7 } } },
+              // Exactly when the 7-day immutability ends: the lifecycle never tries an immutable delete.
+              actions: {
+                baseBlob: { delete: { daysAfterModificationGreaterThan: 7 } },
+                version: { delete: { daysAfterCreationGreaterThan: 7 } },
+              },
             },
           },
         ],
@@ -107,20 +152,24 @@ describe("data path under the mock runtime", function () {
     assert.deepEqual(account.inputs.sku, { name: "Standard_GRS" });
   });
 
-  it("credentials are Kubernetes Secrets made from Pulumi secrets", async () => {
+  it("no standing secret: no Kubernetes Secret at all; break-glass postgresAuth=password declares only the password Secret", async () => {
     const r = await declare([]);
-    for (const [name, secretName] of [
-      [`${SVC}-dr-access-database`, `${SVC}-dr-db-credentials`],
-      [`${SVC}-dr-access-storage`, `${SVC}-dr-storage`],
-    ] as const) {
-      assert.deepEqual(one(r, "kubernetes:core/v1:Secret", name).inputs, {
-        apiVersion: "v1",
-        kind: "Secret",
-        metadata: { name: secretName, namespace: "bat-staging" },
-        type: "Opaque",
-        stringData: "[secret]",
-      });
-    }
+    assert.deepEqual(
+      r.resources.filter((x) => x.type === "kubernetes:core/v1:Secret").map((x) => x.name),
+      [],
+    );
+    const breakGlass = await declare(["workloadIdentity.postgresAuth=password"]);
+    assert.deepEqual(
+      breakGlass.resources.filter((x) => x.type === "kubernetes:core/v1:Secret").map((x) => x.name),
+      [`${SVC}-dr-access-database`],
+    );
+    assert.deepEqual(one(breakGlass, "kubernetes:core/v1:Secret", `${SVC}-dr-access-database`).inputs, {
+      apiVersion: "v1",
+      kind: "Secret",
+      metadata: { name: `${SVC}-dr-db-credentials`, namespace: "bat-staging" },
+      type: "Opaque",
+      stringData: "[secret]",
+    });
   });
 
   it("nightly backup: a CronJob in the stack's zone, no overlapping runs, the live database into nightly/<server>", async () => {

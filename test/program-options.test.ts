@@ -30,7 +30,11 @@ const protectedNames = (r: PlanResult): string[] =>
 const PROTECTED = [
   `${SVC}-backups-account`,
   `${SVC}-backups-container`,
+  `${SVC}-backups-immutability`,
+  // The Azure CanNotDelete locks: removing one is a deliberate act (docs/runbook.md), never an up's side effect.
+  `${SVC}-backups-lock`,
   `${SVC}-live-db-itt_mentor_services_staging`,
+  `${SVC}-live-lock`,
   LIVE,
 ];
 const LIVE_OPTIONS: DeclaredOptions = {
@@ -68,7 +72,12 @@ describe("program: resource options (mock runtime)", function () {
     assert.deepStrictEqual(optionsOf(r, LIVE), LIVE_OPTIONS);
     assert.deepStrictEqual(
       protectedNames(r).sort(),
-      [...PROTECTED, `${SVC}-live-geo-db-itt_mentor_services_staging`, `${SVC}-live-geo-server`].sort(),
+      [
+        ...PROTECTED,
+        `${SVC}-live-geo-db-itt_mentor_services_staging`,
+        `${SVC}-live-geo-lock`,
+        `${SVC}-live-geo-server`,
+      ].sort(),
     );
   });
 
@@ -111,7 +120,14 @@ describe("program: resource options (mock runtime)", function () {
         for (const later of chain.slice(i + 1)) assert.ok(!deps.includes(later), `${name} before ${later}`);
         for (const app of [`${SVC}-replicas-web`, `${SVC}-replicas-worker`])
           assert.ok(deps.includes(app), `${name} waits until ${app} is patched (web and worker stopped)`);
-        assert.ok(deps.includes(`${SVC}-dr-access-database`) && deps.includes(`${SVC}-dr-access-storage`));
+        // Run as the identity: its ServiceAccount, federated credential, blob role and Entra administrator first.
+        for (const d of [
+          `${SVC}-dr-identity-service-account`,
+          `${SVC}-dr-identity-federated`,
+          `${SVC}-dr-identity-blob-data`,
+          `${SVC}-live-entra-admin`,
+        ])
+          assert.ok(deps.includes(d), `${name} waits for ${d}`);
         // pulumi up waits for a Job (see api-facts): the timeout is the dataTool.timeoutMinutes config.
         assert.deepStrictEqual(options.customTimeouts, { create: "180m", update: "180m" });
       });

@@ -31,6 +31,8 @@ const ALWAYS = [
   `azure-native:dbforpostgresql:Configuration ${SVC}-live-param-log_min_duration_statement`,
   `azure-native:dbforpostgresql:Database ${SVC}-live-db-itt_mentor_services_staging`,
   `azure-native:dbforpostgresql:Server ${SVC}-live-server`,
+  `azure-native:dbforpostgresql:Administrator ${SVC}-live-entra-admin`,
+  `azure-native:authorization:ManagementLockByScope ${SVC}-live-lock`,
   `service-dr:index:LiveServer ${SVC}-live`,
   `kubernetes:core/v1:ConfigMap ${SVC}-maintenance-content`,
   `kubernetes:apps/v1:Deployment ${SVC}-maintenance-page`,
@@ -41,12 +43,19 @@ const ALWAYS = [
   `kubernetes:apps/v1:DeploymentPatch ${SVC}-replicas-worker`,
   `service-dr:index:ReplicaCounts ${SVC}-replicas`,
   `azure-native:storage:StorageAccount ${SVC}-backups-account`,
+  `azure-native:storage:BlobServiceProperties ${SVC}-backups-blob-service`,
   `azure-native:storage:BlobContainer ${SVC}-backups-container`,
+  `azure-native:storage:BlobContainerImmutabilityPolicy ${SVC}-backups-immutability`,
   `azure-native:storage:ManagementPolicy ${SVC}-backups-lifecycle`,
+  `azure-native:authorization:ManagementLockByScope ${SVC}-backups-lock`,
   `service-dr:index:BackupStorage ${SVC}-backups`,
-  `kubernetes:core/v1:Secret ${SVC}-dr-access-database`,
-  `kubernetes:core/v1:Secret ${SVC}-dr-access-storage`,
+  // No Secret at all: storage and PostgreSQL are reached with the managed identity.
   `service-dr:index:DataToolAccess ${SVC}-dr-access`,
+  `azure-native:managedidentity:UserAssignedIdentity ${SVC}-dr-identity-identity`,
+  `azure-native:managedidentity:FederatedIdentityCredential ${SVC}-dr-identity-federated`,
+  `azure-native:authorization:RoleAssignment ${SVC}-dr-identity-blob-data`,
+  `kubernetes:core/v1:ServiceAccount ${SVC}-dr-identity-service-account`,
+  `service-dr:index:WorkloadIdentity ${SVC}-dr-identity`,
   `kubernetes:batch/v1:CronJob ${SVC}-nightly-cronjob`,
   `service-dr:index:NightlyBackup ${SVC}-nightly`,
   `service-dr:index:RecoveryJobs ${SVC}-recovery`,
@@ -219,6 +228,9 @@ describe("program under the mock runtime: servers", function () {
       },
       administratorLogin: "ittms_admin",
       administratorLoginPassword: "[secret]",
+      // Entra ID for the data tool's managed identity; the password stays the break-glass login.
+      // tenantId "": the SDK's default (Azure uses the subscription's tenant).
+      authConfig: { activeDirectoryAuth: "Enabled", passwordAuth: "Enabled", tenantId: "" },
       tags: { "service-dr": "live" },
     });
     assert.deepEqual(
@@ -395,6 +407,8 @@ describe("program under the mock runtime: rebuild by geo-restore, every phase", 
   const GEO_ID = `${SUB}/resourceGroups/s189t01-ittms-stg-rg/providers/Microsoft.DBforPostgreSQL/flexibleServers/s189t01-ittms-stg-pg-geo`;
   const GEO_RESOURCES = [
     `azure-native:dbforpostgresql:Server ${SVC}-live-geo-server`,
+    `azure-native:dbforpostgresql:Administrator ${SVC}-live-geo-entra-admin`,
+    `azure-native:authorization:ManagementLockByScope ${SVC}-live-geo-lock`,
     `azure-native:dbforpostgresql:Database ${SVC}-live-geo-db-itt_mentor_services_staging`,
     `azure-native:dbforpostgresql:Configuration ${SVC}-live-geo-param-azure.extensions`,
     `azure-native:dbforpostgresql:Configuration ${SVC}-live-geo-param-log_min_duration_statement`,
@@ -435,6 +449,8 @@ describe("program under the mock runtime: rebuild by geo-restore, every phase", 
         },
         administratorLogin: "ittms_admin",
         administratorLoginPassword: "[secret]",
+        // tenantId "": the SDK's default (Azure uses the subscription's tenant).
+        authConfig: { activeDirectoryAuth: "Enabled", passwordAuth: "Enabled", tenantId: "" },
         createMode: "GeoRestore",
         sourceServerResourceId: LIVE_ID,
         pointInTimeUTC: "2026-11-25T10:00:00+00:00",

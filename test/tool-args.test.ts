@@ -414,7 +414,8 @@ describe("tool: CLI usage errors exit 2 and name the flag", () => {
     {
       argv: ["list", "--container", "backups", "--prefix", "p"],
       env: { PGHOST: "h" },
-      message: /set AZURE_STORAGE_CONNECTION_STRING, or AZURE_STORAGE_ACCOUNT and AZURE_STORAGE_KEY/,
+      message:
+        /no blob store credentials: set DR_STORAGE_AUTH=entra and AZURE_STORAGE_ACCOUNT \(managed identity\), or AZURE_STORAGE_CONNECTION_STRING, or AZURE_STORAGE_ACCOUNT and AZURE_STORAGE_KEY/,
     },
     { argv: ["compare"], env: {}, message: /LEFT_PGHOST \(or PGHOST\) is not set/ },
   ];

@@ -24,7 +24,7 @@ import { backupBlobName, backupManifestBlobName } from "../naming";
 import { stageBlocks } from "./blobio";
 import { latestBackup, listBackups, type BackupEntry } from "./list";
 import { containerClient, type BlobStoreSettings } from "./blobstore";
-import { withClient, type PgConnection } from "./connection";
+import { withClient, withFreshPassword, type PgConnection } from "./connection";
 import { UsageError } from "./errors";
 import { ManifestTaker, MANIFEST_VERSION, serializeManifest, sha256Hex } from "./manifest";
 import { toBlobMetadata, type BackupMetadata } from "./metadata";
@@ -98,7 +98,7 @@ export async function backup(o: BackupOptions): Promise<BackupResult> {
     async (c) => (await c.query<{ server_version: string }>("SHOW server_version")).rows[0]!.server_version,
     "dr-data-backup",
   );
-  const env = childEnv(process.env, conn, { applicationName: "dr-data-backup" });
+  const env = childEnv(process.env, await withFreshPassword(conn), { applicationName: "dr-data-backup" });
   const pgDump = binPath(o.binDir, "pg_dump");
   const pgDumpVersion = (await run(pgDump, ["--version"], { env })).trim();
 

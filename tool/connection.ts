@@ -3,9 +3,21 @@
  * one from libpq's environment variables (`PGHOST`, `PGPORT`, `PGUSER`, `PGPASSWORD`, `PGDATABASE`,
  * `PGSSLMODE`), optionally prefixed (`LEFT_PGHOST`, `RIGHT_PGHOST` for `compare`), falling back field by field
  * to the unprefixed variable. The password only ever travels in a child's environment or to the pg driver.
+ *
+ * How the tool logs in is chosen explicitly with `DR_PG_AUTH`:
+ * - `password` (the default): libpq's own means, `PGPASSWORD` or `~/.pgpass` (local runs, break-glass);
+ * - `entra`: a Microsoft Entra access token for Azure Database for PostgreSQL as the password (in the cluster:
+ *   AKS workload identity), fetched fresh for every connection and every child program — tokens live about an
+ *   hour and the server checks them only at login. `PGPASSWORD` beside it is refused, never silently used.
  */
+import { WorkloadIdentityCredential, type TokenCredential } from "@azure/identity";
 import { Client, type ClientConfig } from "pg";
 import { UsageError } from "./errors";
+
+/** Entra token scope of Azure Database for PostgreSQL (flexible server). */
+export const POSTGRES_TOKEN_SCOPE = "https://ossrdbms-aad.database.windows.net/.default";
+export const PG_AUTHS = ["password", "entra"] as const;
+export type PgAuth = (typeof PG_AUTHS)[number];
 
 export const SSL_MODES = ["disable", "allow", "prefer", "require", "verify-ca", "verify-full"] as const;
 export type SslMode = (typeof SSL_MODES)[number];
@@ -20,6 +32,25 @@ export interface PgConnection {
   readonly database: string;
   /** libpq semantics for the child processes; the pg driver uses TLS for `require` and the `verify-*` modes. Default `prefer`. */
   readonly sslmode?: SslMode | undefined;
+  /** `DR_PG_AUTH=entra`: the password of each login, fetched when it is needed (an Entra access token). */
+  readonly passwordSource?: (() => Promise<string>) | undefined;
+}
+
+/** A password source that asks `credential` for a PostgreSQL access token each time (the SDK caches it). */
+export function entraPassword(credential: TokenCredential): () => Promise<string> {
+  return async () => {
+    const token = await credential.getToken(POSTGRES_TOKEN_SCOPE);
+    if (token === null || token.token === "") {
+      throw new Error(`no Microsoft Entra token for ${POSTGRES_TOKEN_SCOPE}`);
+    }
+    return token.token;
+  };
+}
+
+/** The connection with its password filled in for a child program (libpq reads PGPASSWORD once, at login). */
+export async function withFreshPassword(conn: PgConnection): Promise<PgConnection> {
+  if (conn.passwordSource === undefined) return conn;
+  return { ...conn, password: await conn.passwordSource() };
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -28,7 +59,12 @@ type Env = Readonly<Record<string, string | undefined>>;
  * Reads a connection from the environment. `prefix` (e.g. `"LEFT_"`) is tried first for every field, then the
  * plain libpq name. `database` overrides `PGDATABASE` (a flag wins over the environment).
  */
-export function connectionFromEnv(env: Env, prefix = "", database?: string): PgConnection {
+export function connectionFromEnv(
+  env: Env,
+  prefix = "",
+  database?: string,
+  credential?: TokenCredential,
+): PgConnection {
   const get = (name: string): string | undefined => {
     const v = env[`${prefix}${name}`] ?? env[name];
     return v === undefined || v === "" ? undefined : v;
@@ -51,14 +87,24 @@ export function connectionFromEnv(env: Env, prefix = "", database?: string): PgC
       `${prefix}PGSSLMODE must be one of: ${SSL_MODES.join(", ")}; got ${JSON.stringify(sslmode)}`,
     );
   }
+  const auth = env.DR_PG_AUTH === undefined || env.DR_PG_AUTH === "" ? "password" : env.DR_PG_AUTH;
+  const password = get("PGPASSWORD");
+  if (!(PG_AUTHS as readonly string[]).includes(auth)) {
+    problems.push(`DR_PG_AUTH must be one of: ${PG_AUTHS.join(", ")}; got ${JSON.stringify(auth)}`);
+  } else if (auth === "entra" && password !== undefined) {
+    problems.push(`${prefix}PGPASSWORD (or PGPASSWORD) is set but DR_PG_AUTH is entra: unset it`);
+  }
   if (problems.length > 0) throw new UsageError(problems.join("; "));
   return {
     host: host!,
     port,
     user: user!,
-    password: get("PGPASSWORD"),
+    password,
     database: db!,
     sslmode: sslmode as SslMode | undefined,
+    ...(auth === "entra"
+      ? { passwordSource: entraPassword(credential ?? new WorkloadIdentityCredential()) }
+      : {}),
   };
 }
 
@@ -80,7 +126,8 @@ export function clientConfig(conn: PgConnection, applicationName = "dr-data"): C
     host: conn.host,
     port: conn.port,
     user: conn.user,
-    password: conn.password,
+    // pg calls a function password at every connect: a fresh token for each login.
+    password: conn.passwordSource ?? conn.password,
     database: conn.database,
     ssl,
     application_name: applicationName,

@@ -42,7 +42,7 @@ import {
 import { downloadVerified, downloadVerifiedTo, streamSink } from "./blobio";
 import { containerClient, type BlobStoreSettings } from "./blobstore";
 import { formatComparison } from "./compare";
-import { connect, withClient, withDatabase, type PgConnection } from "./connection";
+import { connect, withClient, withDatabase, withFreshPassword, type PgConnection } from "./connection";
 import { blobReadError, UsageError, VerificationError } from "./errors";
 import { latestOrExplain, listBackups } from "./list";
 import { checkAgainstManifest, readManifest, summarizeDatabase, type Manifest } from "./manifest";
@@ -342,7 +342,7 @@ export async function restore(o: RestoreOptions): Promise<RestoreResult> {
     // 3. Download and verify, before any database is touched. The bytes are hashed as they arrive and go, in
     //    order, to a local file (custom format) or straight into `tar -x` (directory format): one pass.
     const t0 = Date.now();
-    const env = childEnv(process.env, withDatabase(o.connection, staging), {
+    const env = childEnv(process.env, await withFreshPassword(withDatabase(o.connection, staging)), {
       applicationName: "dr-data-restore",
       settings: o.sessionSettings ?? DEFAULT_RESTORE_SETTINGS,
     });

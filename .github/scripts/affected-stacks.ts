@@ -1,0 +1,56 @@
+/**
+ * Which stacks a change touches (the PR preview and the push-to-main up run only those):
+ * `Pulumi.<stack>.yaml` touches that stack; anything the program or the policy pack is made of touches every
+ * stack; documentation, the data tool's own code, tests and the drill touch none.
+ *
+ *   npx tsx .github/scripts/affected-stacks.ts <base-sha> <head-sha>   → writes stacks=["staging",…] to
+ *   $GITHUB_OUTPUT (and prints it)
+ */
+import { execFileSync } from "node:child_process";
+import { appendFileSync, readdirSync } from "node:fs";
+import * as path from "node:path";
+
+const ROOT = path.resolve(__dirname, "..", "..");
+
+/** Files outside `Pulumi.<stack>.yaml` that change what `pulumi preview` shows for every stack. */
+const PROGRAM_PATHS: readonly RegExp[] = [
+  /^Pulumi\.yaml$/,
+  /^[^/]+\.ts$/, // index.ts, program.ts, config*.ts, plan*.ts, naming.ts, time.ts
+  /^components\//,
+  /^policy\//,
+  /^package(-lock)?\.json$/,
+  /^tsconfig\.json$/,
+];
+
+export function stacksIn(files: readonly string[]): string[] {
+  return files
+    .map((f) => /^Pulumi\.([A-Za-z0-9_.-]+)\.yaml$/.exec(f)?.[1])
+    .filter((s): s is string => s !== undefined)
+    .sort();
+}
+
+export function affectedStacks(changed: readonly string[], allStacks: readonly string[]): string[] {
+  if (changed.some((f) => PROGRAM_PATHS.some((re) => re.test(f)))) return [...allStacks].sort();
+  const touched = new Set(stacksIn(changed));
+  return allStacks.filter((s) => touched.has(s)).sort();
+}
+
+function main(argv: readonly string[]): void {
+  const [base, head] = argv;
+  if (base === undefined || head === undefined) {
+    process.stderr.write("usage: affected-stacks.ts <base-sha> <head-sha>\n");
+    process.exit(2);
+  }
+  const changed = execFileSync("git", ["diff", "--name-only", `${base}...${head}`], {
+    cwd: ROOT,
+    encoding: "utf8",
+  })
+    .split("\n")
+    .filter((l) => l !== "");
+  const stacks = affectedStacks(changed, stacksIn(readdirSync(ROOT)));
+  const line = `stacks=${JSON.stringify(stacks)}`;
+  process.stdout.write(`${line}\n`);
+  if (process.env.GITHUB_OUTPUT !== undefined) appendFileSync(process.env.GITHUB_OUTPUT, `${line}\n`);
+}
+
+if (require.main === module) main(process.argv.slice(2));

@@ -1,0 +1,322 @@
+/**
+ * service-dr's invariants as CrossGuard policies (issue 13), all mandatory: a `pulumi preview` or `pulumi up`
+ * with `--policy-pack policy` fails before anything is touched when one is broken. Kept apart from index.ts
+ * (which only starts the pack) so that the unit tests and the offline-plan test run exactly these functions.
+ *
+ * Resources are recognised by their Pulumi type token and by the tags the program gives them
+ * (`service-dr: live` on the live and geo servers, `service-dr: database-backups` on the backup account).
+ * Values a first preview does not know yet (ids, a lock's scope) are checked through the dependency on the
+ * resource they come from.
+ */
+import type {
+  PolicyResource,
+  ReportViolation,
+  ResourceValidationArgs,
+  ResourceValidationPolicy,
+  StackValidationArgs,
+  StackValidationPolicy,
+} from "@pulumi/policy";
+
+export const TYPES = {
+  server: "azure-native:dbforpostgresql:Server",
+  account: "azure-native:storage:StorageAccount",
+  container: "azure-native:storage:BlobContainer",
+  blobService: "azure-native:storage:BlobServiceProperties",
+  immutability: "azure-native:storage:BlobContainerImmutabilityPolicy",
+  lifecycle: "azure-native:storage:ManagementPolicy",
+  lock: "azure-native:authorization:ManagementLockByScope",
+  secret: "kubernetes:core/v1:Secret",
+} as const;
+
+/** Kinds whose pod template the pod policy checks, and where the template is. */
+const POD_TEMPLATES: Readonly<Record<string, (props: Props) => unknown>> = {
+  "kubernetes:apps/v1:Deployment": (p) => at(p, "spec", "template"),
+  "kubernetes:apps/v1:StatefulSet": (p) => at(p, "spec", "template"),
+  "kubernetes:apps/v1:DaemonSet": (p) => at(p, "spec", "template"),
+  "kubernetes:batch/v1:Job": (p) => at(p, "spec", "template"),
+  "kubernetes:batch/v1:CronJob": (p) => at(p, "spec", "jobTemplate", "spec", "template"),
+  "kubernetes:core/v1:Pod": (p) => ({ spec: at(p, "spec") }),
+};
+
+export const MIN_BACKUP_RETENTION_DAYS = 7;
+
+/** Per-stack config of the geo-redundancy policy (policy/config/<stack>.json). */
+export interface GeoConfig {
+  readonly production: boolean;
+}
+
+type Props = Record<string, unknown>;
+
+function at(value: unknown, ...path: string[]): unknown {
+  let v = value;
+  for (const k of path) {
+    if (v === null || typeof v !== "object") return undefined;
+    v = (v as Props)[k];
+  }
+  return v;
+}
+const tag = (props: Props): unknown => at(props, "tags", "service-dr");
+const isLiveServer = (type: string, props: Props): boolean => type === TYPES.server && tag(props) === "live";
+const isBackupAccount = (type: string, props: Props): boolean =>
+  type === TYPES.account && tag(props) === "database-backups";
+
+/** A resource check on one type: `props` as the program declared them. */
+function onType(
+  type: string,
+  check: (props: Props, args: ResourceValidationArgs, report: ReportViolation) => void,
+): (args: ResourceValidationArgs, report: ReportViolation) => void {
+  return (args, report) => {
+    if (args.type === type) check(args.props as Props, args, report);
+  };
+}
+
+export const liveServerProtected: ResourceValidationPolicy = {
+  name: "live-server-protected-and-private",
+  description:
+    "The live database server is protect-ed in Pulumi and reachable only from its private network.",
+  enforcementLevel: "mandatory",
+  validateResource: onType(TYPES.server, (props, args, report) => {
+    if (!isLiveServer(args.type, props)) return;
+    if (args.opts.protect !== true)
+      report(`${args.name}: the live server must be protect-ed (protect: true)`);
+    const access = at(props, "network", "publicNetworkAccess");
+    if (access !== "Disabled") {
+      report(`${args.name}: network.publicNetworkAccess must be Disabled, got ${JSON.stringify(access)}`);
+    }
+  }),
+};
+
+export const backupRetention: ResourceValidationPolicy = {
+  name: "backup-retention-at-least-7-days",
+  description: `The live server keeps its point-in-time backups at least ${MIN_BACKUP_RETENTION_DAYS} days.`,
+  enforcementLevel: "mandatory",
+  validateResource: onType(TYPES.server, (props, args, report) => {
+    if (!isLiveServer(args.type, props)) return;
+    const days = at(props, "backup", "backupRetentionDays");
+    if (typeof days !== "number" || days < MIN_BACKUP_RETENTION_DAYS) {
+      report(
+        `${args.name}: backup.backupRetentionDays must be at least ${MIN_BACKUP_RETENTION_DAYS}, got ${JSON.stringify(days)}`,
+      );
+    }
+  }),
+};
+
+const GEO_SKUS = ["Standard_GRS", "Standard_RAGRS", "Standard_GZRS", "Standard_RAGZRS"];
+
+export const geoRedundantInProduction: ResourceValidationPolicy = {
+  name: "geo-redundant-backup-in-production",
+  description:
+    "In production the live server's backups are geo-redundant and so is the backup storage account (config: production).",
+  enforcementLevel: "mandatory",
+  // Required on purpose: a stack without its policy/config/<stack>.json fails instead of skipping the check.
+  configSchema: {
+    properties: { production: { type: "boolean" } },
+    required: ["production"],
+  },
+  validateResource: (args, report) => {
+    const props = args.props as Props;
+    if (!args.getConfig<GeoConfig>().production) return;
+    if (isLiveServer(args.type, props) && at(props, "backup", "geoRedundantBackup") !== "Enabled") {
+      report(
+        `${args.name}: production needs backup.geoRedundantBackup Enabled (postgres.geoRedundantBackup=true)`,
+      );
+    }
+    if (isBackupAccount(args.type, props)) {
+      const sku = at(props, "sku", "name");
+      if (typeof sku !== "string" || !GEO_SKUS.includes(sku)) {
+        report(
+          `${args.name}: production needs a geo-redundant sku (${GEO_SKUS.join(", ")}), got ${JSON.stringify(sku)}`,
+        );
+      }
+    }
+  },
+};
+
+export const storagePrivate: ResourceValidationPolicy = {
+  name: "backup-storage-private",
+  description:
+    "The backup account: no public blobs, HTTPS with TLS 1.2, no shared-key access; containers private.",
+  enforcementLevel: "mandatory",
+  validateResource: (args, report) => {
+    const props = args.props as Props;
+    if (isBackupAccount(args.type, props)) {
+      const expect: Array<[string, unknown]> = [
+        ["allowBlobPublicAccess", false],
+        ["enableHttpsTrafficOnly", true],
+        ["minimumTlsVersion", "TLS1_2"],
+        ["allowSharedKeyAccess", false],
+      ];
+      for (const [key, value] of expect) {
+        if (props[key] !== value)
+          report(`${args.name}: ${key} must be ${JSON.stringify(value)}, got ${JSON.stringify(props[key])}`);
+      }
+    }
+    if (args.type === TYPES.container && props.publicAccess !== "None") {
+      report(`${args.name}: publicAccess must be "None", got ${JSON.stringify(props.publicAccess)}`);
+    }
+  },
+};
+
+/** Whether `r` is `target` or depends on it (a value not known in a first preview comes from there). */
+function refersTo(
+  r: PolicyResource,
+  target: PolicyResource,
+  prop: string,
+  targetId: string | undefined,
+): boolean {
+  const value = r.props[prop] as unknown;
+  if (typeof value === "string" && targetId !== undefined) return value === targetId;
+  return (r.propertyDependencies[prop] ?? r.dependencies).some((d) => d.urn === target.urn);
+}
+const idOf = (r: PolicyResource): string | undefined => {
+  const id = r.props.id as unknown;
+  return typeof id === "string" ? id : undefined;
+};
+
+export const backupsImmutable: StackValidationPolicy = {
+  name: "backups-cannot-be-erased",
+  description:
+    "Each backup container: versioning and soft delete on its account, version-level immutability for at least the retention of its lifecycle rule, a CanNotDelete lock on the account.",
+  enforcementLevel: "mandatory",
+  validateStack: (args: StackValidationArgs, report: ReportViolation) => {
+    const of = (type: string) => args.resources.filter((r) => r.type === type);
+    for (const account of of(TYPES.account).filter((r) => isBackupAccount(r.type, r.props as Props))) {
+      const accountName = account.props.accountName as unknown;
+      const onAccount = (r: PolicyResource): boolean => r.props.accountName === accountName;
+      const service = of(TYPES.blobService).find(onAccount);
+      if (service === undefined) {
+        report(
+          `${account.name}: no BlobServiceProperties (versioning, soft delete) for this account`,
+          account.urn,
+        );
+      } else {
+        if (service.props.isVersioningEnabled !== true)
+          report(`${service.name}: isVersioningEnabled must be true`, service.urn);
+        for (const key of ["deleteRetentionPolicy", "containerDeleteRetentionPolicy"]) {
+          if (at(service.props, key, "enabled") !== true)
+            report(`${service.name}: ${key}.enabled must be true (soft delete)`, service.urn);
+        }
+      }
+      const lifecycleDays = of(TYPES.lifecycle)
+        .filter(onAccount)
+        .flatMap((l) => (at(l.props, "policy", "rules") as unknown[] | undefined) ?? [])
+        .map((rule) =>
+          at(rule, "definition", "actions", "baseBlob", "delete", "daysAfterModificationGreaterThan"),
+        )
+        .filter((d): d is number => typeof d === "number");
+      for (const container of of(TYPES.container).filter(onAccount)) {
+        if (at(container.props, "immutableStorageWithVersioning", "enabled") !== true)
+          report(`${container.name}: immutableStorageWithVersioning.enabled must be true`, container.urn);
+        const policy = of(TYPES.immutability).find(
+          (p) => onAccount(p) && p.props.containerName === container.props.containerName,
+        );
+        const days = policy?.props.immutabilityPeriodSinceCreationInDays as unknown;
+        if (policy === undefined || typeof days !== "number") {
+          report(`${container.name}: no time-based immutability policy on the container`, container.urn);
+          continue;
+        }
+        if (days < MIN_BACKUP_RETENTION_DAYS)
+          report(
+            `${policy.name}: immutability ${days} days is shorter than ${MIN_BACKUP_RETENTION_DAYS}`,
+            policy.urn,
+          );
+        for (const d of lifecycleDays) {
+          // The lifecycle deletes at "older than d days": it must never try before immutability ends, and
+          // immutability must cover the whole retention.
+          if (d !== days)
+            report(
+              `${policy.name}: immutability ${days} days differs from the lifecycle retention ${d} days (must be equal: at least the retention, and the rule must not delete immutable blobs)`,
+              policy.urn,
+            );
+        }
+      }
+      const locked = of(TYPES.lock).some(
+        (l) => l.props.level === "CanNotDelete" && refersTo(l, account, "scope", idOf(account)),
+      );
+      if (!locked)
+        report(`${account.name}: no CanNotDelete management lock on the backup account`, account.urn);
+    }
+    for (const server of of(TYPES.server).filter((r) => isLiveServer(r.type, r.props as Props))) {
+      const locked = of(TYPES.lock).some(
+        (l) => l.props.level === "CanNotDelete" && refersTo(l, server, "scope", idOf(server)),
+      );
+      if (!locked) report(`${server.name}: no CanNotDelete management lock on the live server`, server.urn);
+    }
+  },
+};
+
+/** Keys or values that are storage credentials. */
+const STORAGE_KEY_NAME =
+  /^(AZURE_STORAGE_(KEY|CONNECTION_STRING|SAS_TOKEN)|AccountKey|accountKey|connectionString)$/;
+const STORAGE_KEY_VALUE = /AccountKey=|SharedAccessSignature=|[?&]sig=/;
+
+export const noStorageKeySecret: ResourceValidationPolicy = {
+  name: "no-secret-with-a-storage-key",
+  description: "No Kubernetes Secret carries a storage account key, connection string or SAS.",
+  enforcementLevel: "mandatory",
+  validateResource: onType(TYPES.secret, (props, args, report) => {
+    for (const field of ["stringData", "data"]) {
+      const entries = props[field];
+      if (entries === null || typeof entries !== "object") continue;
+      for (const [key, value] of Object.entries(entries as Props)) {
+        const text = typeof value === "string" ? (field === "data" ? decode(value) : value) : "";
+        if (STORAGE_KEY_NAME.test(key) || STORAGE_KEY_VALUE.test(text)) {
+          report(
+            `${args.name}: ${field}.${key} is a storage credential; the data tool uses its managed identity`,
+          );
+        }
+      }
+    }
+  }),
+};
+
+function decode(b64: string): string {
+  return Buffer.from(b64, "base64").toString("utf8");
+}
+
+interface Container {
+  readonly name?: string;
+  readonly securityContext?: Props;
+  readonly resources?: { readonly limits?: Props };
+}
+
+export const podsHardened: ResourceValidationPolicy = {
+  name: "pods-non-root-read-only",
+  description:
+    "Every pod and container runs as non-root, with a read-only root filesystem, no privilege escalation, and cpu and memory limits.",
+  enforcementLevel: "mandatory",
+  validateResource: (args, report) => {
+    const template = POD_TEMPLATES[args.type]?.(args.props as Props);
+    if (template === undefined) return;
+    const pod = (at(template, "spec") ?? {}) as Props;
+    const podContext = (pod.securityContext ?? {}) as Props;
+    const containers = [
+      ...((pod.initContainers as Container[] | undefined) ?? []),
+      ...((pod.containers as Container[] | undefined) ?? []),
+    ];
+    for (const c of containers) {
+      const ctx = c.securityContext ?? {};
+      const where = `${args.name}: container ${c.name ?? "?"}`;
+      if ((ctx.runAsNonRoot ?? podContext.runAsNonRoot) !== true)
+        report(`${where} must set runAsNonRoot: true`);
+      const uid = ctx.runAsUser ?? podContext.runAsUser;
+      if (uid === 0) report(`${where} runs as uid 0`);
+      if (ctx.readOnlyRootFilesystem !== true) report(`${where} must set readOnlyRootFilesystem: true`);
+      if (ctx.allowPrivilegeEscalation !== false) report(`${where} must set allowPrivilegeEscalation: false`);
+      for (const r of ["cpu", "memory"]) {
+        if (c.resources?.limits?.[r] === undefined) report(`${where} has no ${r} limit`);
+      }
+    }
+  },
+};
+
+/** The pack, in the order the report lists them. */
+export const POLICIES: ReadonlyArray<ResourceValidationPolicy | StackValidationPolicy> = [
+  liveServerProtected,
+  backupRetention,
+  geoRedundantInProduction,
+  storagePrivate,
+  backupsImmutable,
+  noStorageKeySecret,
+  podsHardened,
+];

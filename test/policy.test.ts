@@ -1,0 +1,319 @@
+/**
+ * Unit tests of every policy of the pack (policy/policies.ts): a compliant resource passes, each planted
+ * violation is reported with its message. Resources are written as a first preview hands them to the pack:
+ * declared inputs, no ids, dependencies by name.
+ */
+import { strict as assert } from "node:assert";
+import {
+  backupRetention,
+  backupsImmutable,
+  geoRedundantInProduction,
+  liveServerProtected,
+  noStorageKeySecret,
+  podsHardened,
+  POLICIES,
+  storagePrivate,
+  TYPES,
+} from "../policy/policies";
+import { runPolicies, type DeclaredResource, type PackConfig } from "../policy/run";
+
+const STAGING: PackConfig = { "geo-redundant-backup-in-production": { production: false } };
+const PRODUCTION: PackConfig = { "geo-redundant-backup-in-production": { production: true } };
+
+function res(
+  type: string,
+  name: string,
+  inputs: Record<string, unknown>,
+  options: DeclaredResource["options"] = {},
+): DeclaredResource {
+  return { type, name, inputs, options };
+}
+const server = (over: Record<string, unknown> = {}, protect = true): DeclaredResource =>
+  res(
+    TYPES.server,
+    "live-server",
+    {
+      tags: { "service-dr": "live" },
+      network: { publicNetworkAccess: "Disabled" },
+      backup: { backupRetentionDays: 7, geoRedundantBackup: "Disabled" },
+      ...over,
+    },
+    protect ? { protect: true } : {},
+  );
+const account = (over: Record<string, unknown> = {}): DeclaredResource =>
+  res(TYPES.account, "backups-account", {
+    accountName: "acct",
+    tags: { "service-dr": "database-backups" },
+    sku: { name: "Standard_LRS" },
+    allowBlobPublicAccess: false,
+    enableHttpsTrafficOnly: true,
+    minimumTlsVersion: "TLS1_2",
+    allowSharedKeyAccess: false,
+    ...over,
+  });
+/** A complete, compliant backup setup (and the live server with its lock). */
+function backupSet(days = 7, lifecycleDays = days): DeclaredResource[] {
+  return [
+    account(),
+    res(TYPES.blobService, "blob-service", {
+      accountName: "acct",
+      isVersioningEnabled: true,
+      deleteRetentionPolicy: { enabled: true, days: 7 },
+      containerDeleteRetentionPolicy: { enabled: true, days: 7 },
+    }),
+    res(TYPES.container, "container", {
+      accountName: "acct",
+      containerName: "backups",
+      publicAccess: "None",
+      immutableStorageWithVersioning: { enabled: true },
+    }),
+    res(TYPES.immutability, "immutability", {
+      accountName: "acct",
+      containerName: "backups",
+      immutabilityPeriodSinceCreationInDays: days,
+    }),
+    res(TYPES.lifecycle, "lifecycle", {
+      accountName: "acct",
+      policy: {
+        rules: [
+          {
+            definition: {
+              actions: { baseBlob: { delete: { daysAfterModificationGreaterThan: lifecycleDays } } },
+            },
+          },
+        ],
+      },
+    }),
+    // A first preview: the scope (the account's id) is unknown, the dependency says where it comes from.
+    res(TYPES.lock, "backups-lock", { level: "CanNotDelete" }, { dependencies: ["backups-account"] }),
+    server(),
+    res(TYPES.lock, "live-lock", { level: "CanNotDelete" }, { dependencies: ["live-server"] }),
+  ];
+}
+async function violations(
+  resources: DeclaredResource[],
+  policy: (typeof POLICIES)[number],
+  config: PackConfig = STAGING,
+): Promise<string[]> {
+  return (await runPolicies(resources, config, [policy])).map((v) => v.message);
+}
+
+describe("policy pack: every policy mandatory", () => {
+  it("seven policies, all mandatory", () => {
+    assert.deepStrictEqual(
+      POLICIES.map((p) => [p.name, p.enforcementLevel]),
+      [
+        ["live-server-protected-and-private", "mandatory"],
+        ["backup-retention-at-least-7-days", "mandatory"],
+        ["geo-redundant-backup-in-production", "mandatory"],
+        ["backup-storage-private", "mandatory"],
+        ["backups-cannot-be-erased", "mandatory"],
+        ["no-secret-with-a-storage-key", "mandatory"],
+        ["pods-non-root-read-only", "mandatory"],
+      ],
+    );
+  });
+});
+
+describe("policy: live server protected and private", () => {
+  it("passes a protected, private live server; ignores the PTR copy", async () => {
+    assert.deepStrictEqual(await violations([server()], liveServerProtected), []);
+    const ptr = res(TYPES.server, "ptr-server", { tags: { "service-dr": "ptr-copy" }, network: {} });
+    assert.deepStrictEqual(await violations([ptr], liveServerProtected), []);
+  });
+  it("reports an unprotected or public live server", async () => {
+    assert.deepStrictEqual(await violations([server({}, false)], liveServerProtected), [
+      "live-server: the live server must be protect-ed (protect: true)",
+    ]);
+    assert.deepStrictEqual(
+      await violations([server({ network: { publicNetworkAccess: "Enabled" } })], liveServerProtected),
+      ['live-server: network.publicNetworkAccess must be Disabled, got "Enabled"'],
+    );
+  });
+});
+
+describe("policy: backup retention ≥ 7 days", () => {
+  it("passes 7 and 35 days, reports 6", async () => {
+    assert.deepStrictEqual(await violations([server()], backupRetention), []);
+    assert.deepStrictEqual(
+      await violations([server({ backup: { backupRetentionDays: 35 } })], backupRetention),
+      [],
+    );
+    assert.deepStrictEqual(
+      await violations([server({ backup: { backupRetentionDays: 6 } })], backupRetention),
+      ["live-server: backup.backupRetentionDays must be at least 7, got 6"],
+    );
+  });
+});
+
+describe("policy: geo-redundant backup in production", () => {
+  it("staging: locally redundant is fine", async () => {
+    assert.deepStrictEqual(await violations([server(), account()], geoRedundantInProduction, STAGING), []);
+  });
+  it("production: the server and the account must be geo-redundant", async () => {
+    assert.deepStrictEqual(await violations([server(), account()], geoRedundantInProduction, PRODUCTION), [
+      "live-server: production needs backup.geoRedundantBackup Enabled (postgres.geoRedundantBackup=true)",
+      'backups-account: production needs a geo-redundant sku (Standard_GRS, Standard_RAGRS, Standard_GZRS, Standard_RAGZRS), got "Standard_LRS"',
+    ]);
+    const geo = [
+      server({ backup: { backupRetentionDays: 7, geoRedundantBackup: "Enabled" } }),
+      account({ sku: { name: "Standard_GRS" } }),
+    ];
+    assert.deepStrictEqual(await violations(geo, geoRedundantInProduction, PRODUCTION), []);
+  });
+  it("a stack without its config fails instead of skipping the check", async () => {
+    await assert.rejects(
+      runPolicies([server()], {}, [geoRedundantInProduction]),
+      /config production is required/,
+    );
+  });
+});
+
+describe("policy: backup storage private", () => {
+  it("passes the hardened account and a private container", async () => {
+    assert.deepStrictEqual(await violations(backupSet(), storagePrivate), []);
+  });
+  it("reports shared keys, public blobs, old TLS, HTTP and a public container", async () => {
+    const bad = [
+      account({
+        allowSharedKeyAccess: true,
+        allowBlobPublicAccess: true,
+        minimumTlsVersion: "TLS1_0",
+        enableHttpsTrafficOnly: false,
+      }),
+      res(TYPES.container, "container", { accountName: "acct", publicAccess: "Blob" }),
+    ];
+    assert.deepStrictEqual(await violations(bad, storagePrivate), [
+      "backups-account: allowBlobPublicAccess must be false, got true",
+      "backups-account: enableHttpsTrafficOnly must be true, got false",
+      'backups-account: minimumTlsVersion must be "TLS1_2", got "TLS1_0"',
+      "backups-account: allowSharedKeyAccess must be false, got true",
+      'container: publicAccess must be "None", got "Blob"',
+    ]);
+  });
+});
+
+describe("policy: backups cannot be erased", () => {
+  it("passes versioning, soft delete, immutability = lifecycle retention, and both locks (scopes unknown)", async () => {
+    assert.deepStrictEqual(await violations(backupSet(), backupsImmutable), []);
+  });
+  it("a known lock scope must be the resource's id", async () => {
+    const set = backupSet().map((r) =>
+      r.name === "backups-account" ? { ...r, inputs: { ...r.inputs, id: "/acct-id" } } : r,
+    );
+    const withScope = set.map((r) =>
+      r.name === "backups-lock"
+        ? res(TYPES.lock, "backups-lock", { level: "CanNotDelete", scope: "/other" })
+        : r,
+    );
+    assert.deepStrictEqual(await violations(withScope, backupsImmutable), [
+      "backups-account: no CanNotDelete management lock on the backup account",
+    ]);
+  });
+  it("reports each missing protection", async () => {
+    const set = backupSet().filter(
+      (r) => r.type !== TYPES.lock && r.type !== TYPES.blobService && r.type !== TYPES.immutability,
+    );
+    assert.deepStrictEqual(await violations(set, backupsImmutable), [
+      "backups-account: no BlobServiceProperties (versioning, soft delete) for this account",
+      "container: no time-based immutability policy on the container",
+      "backups-account: no CanNotDelete management lock on the backup account",
+      "live-server: no CanNotDelete management lock on the live server",
+    ]);
+  });
+  it("reports immutability shorter than the lifecycle retention, versioning off, a ReadOnly-less lock level", async () => {
+    const set = backupSet(7, 14).map((r) => {
+      if (r.type === TYPES.blobService) return { ...r, inputs: { ...r.inputs, isVersioningEnabled: false } };
+      if (r.name === "live-lock") return { ...r, inputs: { level: "NotSpecified" } };
+      return r;
+    });
+    assert.deepStrictEqual(await violations(set, backupsImmutable), [
+      "blob-service: isVersioningEnabled must be true",
+      "immutability: immutability 7 days differs from the lifecycle retention 14 days (must be equal: at least the retention, and the rule must not delete immutable blobs)",
+      "live-server: no CanNotDelete management lock on the live server",
+    ]);
+  });
+});
+
+describe("policy: no Secret with a storage key", () => {
+  const secret = (stringData: Record<string, string>, data?: Record<string, string>): DeclaredResource =>
+    res(TYPES.secret, "s", { metadata: { name: "s" }, stringData, ...(data === undefined ? {} : { data }) });
+  it("passes a password Secret", async () => {
+    assert.deepStrictEqual(await violations([secret({ PGPASSWORD: "p" })], noStorageKeySecret), []);
+  });
+  it("reports a connection string, a key by name, and an AccountKey hidden in base64 data", async () => {
+    const planted = secret(
+      { AZURE_STORAGE_CONNECTION_STRING: "DefaultEndpointsProtocol=https;AccountName=a;AccountKey=k==" },
+      { config: Buffer.from("BlobEndpoint=x;AccountKey=abc").toString("base64") },
+    );
+    assert.deepStrictEqual(await violations([planted], noStorageKeySecret), [
+      "s: stringData.AZURE_STORAGE_CONNECTION_STRING is a storage credential; the data tool uses its managed identity",
+      "s: data.config is a storage credential; the data tool uses its managed identity",
+    ]);
+  });
+});
+
+describe("policy: pods non-root, read-only root, limits", () => {
+  const ok = { runAsNonRoot: true, allowPrivilegeEscalation: false, readOnlyRootFilesystem: true };
+  const job = (container: Record<string, unknown>, pod: Record<string, unknown> = {}): DeclaredResource =>
+    res("kubernetes:batch/v1:Job", "job", {
+      spec: {
+        template: {
+          spec: {
+            ...pod,
+            containers: [{ name: "c", resources: { limits: { cpu: "1", memory: "1Gi" } }, ...container }],
+          },
+        },
+      },
+    });
+  it("passes a hardened Job; runAsNonRoot may come from the pod", async () => {
+    assert.deepStrictEqual(await violations([job({ securityContext: ok })], podsHardened), []);
+    assert.deepStrictEqual(
+      await violations(
+        [
+          job(
+            { securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true } },
+            { securityContext: { runAsNonRoot: true } },
+          ),
+        ],
+        podsHardened,
+      ),
+      [],
+    );
+  });
+  it("reports the root maintenance page of old (nginx, no security context, no cpu limit)", async () => {
+    const page = res("kubernetes:apps/v1:Deployment", "page", {
+      spec: {
+        template: {
+          spec: {
+            containers: [
+              { name: "page", image: "nginx:1.27-alpine", resources: { limits: { memory: "64Mi" } } },
+            ],
+          },
+        },
+      },
+    });
+    assert.deepStrictEqual(await violations([page], podsHardened), [
+      "page: container page must set runAsNonRoot: true",
+      "page: container page must set readOnlyRootFilesystem: true",
+      "page: container page must set allowPrivilegeEscalation: false",
+      "page: container page has no cpu limit",
+    ]);
+  });
+  it("checks a CronJob's template and reports uid 0", async () => {
+    const cron = res("kubernetes:batch/v1:CronJob", "cron", {
+      spec: {
+        jobTemplate: {
+          spec: {
+            template: { spec: { containers: [{ name: "c", securityContext: { ...ok, runAsUser: 0 } }] } },
+          },
+        },
+      },
+    });
+    assert.deepStrictEqual(await violations([cron], podsHardened), [
+      "cron: container c runs as uid 0",
+      "cron: container c has no cpu limit",
+      "cron: container c has no memory limit",
+    ]);
+  });
+});

