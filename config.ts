@@ -37,18 +37,19 @@ import type { ResolvedTime } from "./time";
 
 export const PROJECT = "service-dr";
 
-/** Thrown with every problem found; nothing has been declared when it is thrown. */
-export class ConfigError extends Error {
+/**
+ * Thrown with every problem found; nothing has been declared when it is thrown. A `pulumi.RunError`: the
+ * Node language host prints a RunError as its message alone ("Running program … failed with an unhandled
+ * exception" plus a stack trace is for every other error, @pulumi/pulumi cmd/run/run.js), so `pulumi preview`
+ * and `pulumi up` show the problem list and nothing else.
+ */
+export class ConfigError extends pulumi.RunError {
   constructor(readonly problems: readonly string[]) {
     super(
       `Invalid stack configuration (${problems.length} problem${problems.length === 1 ? "" : "s"}); nothing was changed:\n` +
         problems.map((p) => `  - ${p}`).join("\n"),
     );
     this.name = "ConfigError";
-  }
-  /** Pulumi prints only the message for errors marked so: the problems are the whole story. */
-  get hideStack(): boolean {
-    return true;
   }
 }
 

@@ -3,6 +3,7 @@
  * exactly what it declares — resource types, names and inputs — in every DR mode and phase.
  */
 import { strict as assert } from "node:assert";
+import * as pulumi from "@pulumi/pulumi";
 import { RecordingMocks, isConfigError, runProgram } from "../offline/mocks";
 import type { PlanResource, PlanResult } from "../offline/mocks";
 import { DR_NETWORK, geoRebuildSets, NOW, stackStrings } from "./support/stacks";
@@ -544,5 +545,20 @@ describe("program under the mock runtime: invalid config declares nothing", func
       return true;
     });
     assert.deepEqual(mocks.calls, []);
+  });
+
+  it("the refusal is a pulumi.RunError whose message is the whole problem list (the CLI prints no stack trace)", async () => {
+    const strings = stackStrings("staging", ["drMode=ptr", "incidentId=inc-1", "github.approvers.freeze=9"]);
+    await assert.rejects(runProgram(strings, SECRET_KEYS, NOW), (err: unknown) => {
+      // What the Node language host checks (cmd/run/run.js) to print the message alone.
+      assert.equal(pulumi.RunError.isInstance(err), true);
+      assert.ok(err instanceof pulumi.RunError);
+      assert.equal(
+        (err as Error).message,
+        "Invalid stack configuration (1 problem); nothing was changed:\n" +
+          "  - github.approvers.freeze: must be a whole number from 0 to 6; received 9",
+      );
+      return true;
+    });
   });
 });
