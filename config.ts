@@ -14,6 +14,7 @@ import {
   DNS1123_LABEL,
   DNS1123_SUBDOMAIN,
   INCIDENT_ID,
+  MAX_RETRY,
   PG_IDENTIFIER_MAX_BYTES,
   beforeDatabaseName,
   k8sNameProblem,
@@ -24,6 +25,7 @@ import {
   longestRunId,
   stagingDatabaseName,
 } from "./naming";
+import type { JobStep } from "./naming";
 import {
   azureUtc,
   hasOffset,
@@ -132,6 +134,14 @@ const rebuildSchema = z.strictObject({
   network: networkSchema.optional(),
 });
 
+const retryNumber = wholeNumber(1, MAX_RETRY).optional();
+const retrySchema = z.strictObject({
+  "backup-flawed": retryNumber,
+  "backup-ptr": retryNumber,
+  restore: retryNumber,
+  compare: retryNumber,
+} satisfies Record<JobStep, unknown>);
+
 const azureSchema = z.strictObject({
   subscriptionId: matching(GUID, "a subscription GUID"),
   resourceGroup: text(),
@@ -217,6 +227,12 @@ const schema = z.strictObject({
   ).optional(),
   ptr: ptrSchema.optional(),
   rebuild: rebuildSchema.optional(),
+  /**
+   * The one deliberate way to run a recovery step again (a failed Job): `retry.<step>` (1–99) becomes part of
+   * that Job's name (`-r<N>`), so `pulumi up` declares a new Job for it and leaves every other Job as it is.
+   * Raise the number for each further retry.
+   */
+  retry: retrySchema.optional(),
   /** Overrides outside an incident (planned maintenance): force one lever whatever the mode. */
   maintenance: bool().optional(),
   freeze: bool().optional(),

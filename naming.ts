@@ -171,12 +171,17 @@ export const k8sName = {
   storageSecret: (service: string): string => `${service}-dr-storage`,
   /**
    * One Job per incident, step and (for PTR steps) restore time: a later `pulumi up` sees the same name and
-   * inputs and does not run it again; a new restore time is a new Job.
+   * does not run it again; a new restore time is a new Job. `retry` (config `retry.<step>`, 1–99) is the one
+   * deliberate way to run a step again: `-r<N>` makes it a new Job.
    */
-  job: (incidentId: string, step: JobStep, restoreTimeUtc?: DateTime): string =>
+  job: (incidentId: string, step: JobStep, restoreTimeUtc?: DateTime, retry?: number): string =>
     `dr-${incidentId}-${step}` +
-    (restoreTimeUtc === undefined ? "" : `-${compactUtc(restoreTimeUtc).toLowerCase()}`),
+    (restoreTimeUtc === undefined ? "" : `-${compactUtc(restoreTimeUtc).toLowerCase()}`) +
+    (retry === undefined ? "" : `-r${retry}`),
 } as const;
+
+/** The largest `retry.<step>` (two digits keep the longest Job name predictable). */
+export const MAX_RETRY = 99;
 
 export type JobStep = "backup-flawed" | "backup-ptr" | "restore" | "compare";
 /**
@@ -190,11 +195,14 @@ export const JOB_STEPS: Readonly<Record<JobStep, { readonly timed: boolean }>> =
   compare: { timed: true },
 };
 
-/** The longest Job name an incident id can make: its longest step, with a restore time where there is one. */
+/**
+ * The longest Job name an incident id can make: its longest step, with a restore time where there is one and
+ * the largest retry number.
+ */
 export function longestJobName(incidentId: string): string {
   const anyTime = DateTime.fromMillis(0, { zone: "utc" });
   return (Object.keys(JOB_STEPS) as JobStep[])
-    .map((step) => k8sName.job(incidentId, step, JOB_STEPS[step].timed ? anyTime : undefined))
+    .map((step) => k8sName.job(incidentId, step, JOB_STEPS[step].timed ? anyTime : undefined, MAX_RETRY))
     .reduce((a, b) => (b.length > a.length ? b : a));
 }
 

@@ -119,12 +119,13 @@ export function planDataPath(cfg: StackConfig, restoreTimeUtc: DateTime | undefi
 
   const planned: DataJobPlan[] = [];
   const incident = cfg.incidentId;
+  const retry = (step: JobStep): number | undefined => cfg.retry?.[step];
   const phase = cfg.drPhase;
   const restoring = phase === "restore" || phase === "validate";
   if (cfg.drMode === "ptr" && incident !== undefined) {
     // "Back up the flawed database": first, and kept declared for the whole incident so it never runs twice.
     planned.push({
-      name: k8sName.job(incident, "backup-flawed"),
+      name: k8sName.job(incident, "backup-flawed", undefined, retry("backup-flawed")),
       step: "backup-flawed",
       args: backupArgs(backupPrefix.flawed(incident, live), live),
       connections: { "": server("live") },
@@ -134,8 +135,8 @@ export function planDataPath(cfg: StackConfig, restoreTimeUtc: DateTime | undefi
     if (restoring && restoreTimeUtc !== undefined) {
       const copyPrefix = backupPrefix.ptrCopy(incident, live, restoreTimeUtc);
       const id = runId.ptrRestore(restoreTimeUtc);
-      const backupPtr = k8sName.job(incident, "backup-ptr", restoreTimeUtc);
-      const restore = k8sName.job(incident, "restore", restoreTimeUtc);
+      const backupPtr = k8sName.job(incident, "backup-ptr", restoreTimeUtc, retry("backup-ptr"));
+      const restore = k8sName.job(incident, "restore", restoreTimeUtc, retry("restore"));
       planned.push(
         {
           // "Upload restored database to Azure storage": the PTR copy's dump is the restore's input.
@@ -157,7 +158,7 @@ export function planDataPath(cfg: StackConfig, restoreTimeUtc: DateTime | undefi
         },
         {
           // Validate the restore: the live database now equals the PTR copy, table by table.
-          name: k8sName.job(incident, "compare", restoreTimeUtc),
+          name: k8sName.job(incident, "compare", restoreTimeUtc, retry("compare")),
           step: "compare",
           args: ["compare"],
           connections: { LEFT_: server("live"), RIGHT_: server("ptr") },
@@ -174,7 +175,7 @@ export function planDataPath(cfg: StackConfig, restoreTimeUtc: DateTime | undefi
     restoring
   ) {
     const id = runId.rebuildRestore(incident);
-    const restore = k8sName.job(incident, "restore");
+    const restore = k8sName.job(incident, "restore", undefined, retry("restore"));
     planned.push(
       {
         // "Restore the data from previous backup in Azure storage": the newest nightly dump, or a named one.
@@ -189,7 +190,7 @@ export function planDataPath(cfg: StackConfig, restoreTimeUtc: DateTime | undefi
         // Validate the restore: the lost server leaves no second database, so the rebuilt live database is
         // checked against the manifest that backup took in pg_dump's snapshot (row counts and checksums of
         // every table); the restore run's record names the blob it restored, so nothing is looked up again.
-        name: k8sName.job(incident, "compare"),
+        name: k8sName.job(incident, "compare", undefined, retry("compare")),
         step: "compare",
         args: ["compare", "--run-id", id, "--container", container, "--jobs", String(jobs)],
         connections: { "": server("live") },

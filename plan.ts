@@ -16,7 +16,7 @@ import {
 } from "./naming";
 import { azureUtc, humanInZone } from "./time";
 import { planDataPath } from "./plan-data";
-import type { DataPathPlan } from "./plan-data";
+import type { DataJobPlan, DataPathPlan } from "./plan-data";
 
 /** Why a lever is in its state: pulled by the DR mode/phase, or forced by an override key. */
 export type LeverSource = "mode" | "override";
@@ -135,6 +135,16 @@ export interface ReplicasPlan {
   readonly namespace: string;
   /** Keyed by the stable id from config (web, worker). */
   readonly deployments: Readonly<Record<string, DeploymentReplicas>>;
+  /**
+   * The recovery Jobs the app's return waits for: set when this state declares recovery Jobs *and* runs the
+   * app (drPhase validate, or stopService=false). Then the app is first held at 0 replicas (ReplicaHold), the
+   * Jobs run, and only when every one of them completed do the replica patches bring the app back. The program
+   * cannot see the phase the operator comes from, so this is what makes every jump safe: from isolate (app
+   * already stopped) or straight from none (app running) to validate, or a new restore time set in validate,
+   * a restore never runs under a live app. Undefined when the Jobs run with the app stopped by the replica
+   * patches themselves (isolate, restore), or when there are no Jobs.
+   */
+  readonly holdUntilJobs: readonly string[] | undefined;
 }
 
 export interface FreezePlan {
@@ -196,6 +206,7 @@ export function buildPlan(cfg: StackConfig, now: DateTime): Plan {
   const active = activeServerName(cfg);
   const ptrCopy = planPtrCopy(cfg, liveServer);
   const restore = cfg.ptr?.restore;
+  const dataPath = planDataPath(cfg, mode === "ptr" ? restore?.utc : undefined);
   const partial = {
     now,
     zone: cfg.timeZone,
@@ -213,9 +224,9 @@ export function buildPlan(cfg: StackConfig, now: DateTime): Plan {
         ? { utc: azureUtc(restore.utc), local: humanInZone(restore.utc, cfg.timeZone), zone: cfg.timeZone }
         : undefined,
     maintenance: planMaintenance(cfg, levers.maintenance.on),
-    replicas: planReplicas(cfg, levers.stopService.on),
+    replicas: planReplicas(cfg, levers.stopService.on, dataPath.jobs),
     freeze: planFreeze(cfg, levers.freeze.on),
-    dataPath: planDataPath(cfg, mode === "ptr" ? restore?.utc : undefined),
+    dataPath,
   };
   return { ...partial, nextStep: nextStep(cfg, partial) };
 }
@@ -359,12 +370,17 @@ function planMaintenance(cfg: StackConfig, on: boolean): MaintenancePlan {
   };
 }
 
-function planReplicas(cfg: StackConfig, stop: boolean): ReplicasPlan {
+function planReplicas(cfg: StackConfig, stop: boolean, jobs: readonly DataJobPlan[]): ReplicasPlan {
   const deployments: Record<string, DeploymentReplicas> = {};
   for (const [key, d] of Object.entries(cfg.kubernetes.deployments)) {
     deployments[key] = { name: d.name, normal: d.replicas, desired: stop ? 0 : d.replicas };
   }
-  return { namespace: cfg.kubernetes.namespace, deployments };
+  const appRuns = Object.values(deployments).some((d) => d.desired > 0);
+  return {
+    namespace: cfg.kubernetes.namespace,
+    deployments,
+    holdUntilJobs: appRuns && jobs.length > 0 ? jobs.map((j) => j.name) : undefined,
+  };
 }
 
 function planFreeze(cfg: StackConfig, frozen: boolean): FreezePlan {

@@ -54,7 +54,15 @@ export class RecoveryJobs extends pulumi.ComponentResource {
           // dump) exists.
           dependsOn: previous === undefined ? args.dependsOn : [...args.dependsOn, previous],
           // pulumi up waits for completion; a restore of a large database takes longer than the default 10 min.
+          // (An option, not an input: a new timeout never changes an existing Job, it applies to new ones.)
           customTimeouts: { create: `${p.timeoutMinutes}m`, update: `${p.timeoutMinutes}m` },
+          // A declared Job never changes after it was created: its spec (image, args with --jobs, resources,
+          // scratch size, activeDeadlineSeconds, env) is fed by the dataTool.* settings, and a Job's pod
+          // template is immutable in Kubernetes, so any change would make the provider *replace* the Job — i.e.
+          // run a finished backup or restore again (a new backup-ptr blob, then a restore refused because its
+          // run id names another blob, mid-incident). The engine keeps the old spec on every later up; a new
+          // setting applies to Jobs created after it (a new restore time, or retry.<step>: a new Job name).
+          ignoreChanges: ["spec"],
         },
       );
     }

@@ -362,16 +362,16 @@ describe("config: every Kubernetes name derived from kubernetes.service and inci
       `kubernetes.service: makes the maintenance page Service name "1abc-maintenance", which is not a Service name (a DNS-1035 label: starts with a letter; lowercase letters, digits, '-'); received "1abc"`,
     ]);
   });
-  it("the longest recovery Job name an incident id can make is its backup-ptr step with a restore time", () => {
+  it("the longest recovery Job name an incident id can make is its backup-ptr step with a restore time and retry 99", () => {
     const id = "a".repeat(20);
-    assert.equal(longestJobName(id), `dr-${id}-backup-ptr-19700101t000000z`);
-    assert.equal(longestJobName(id).length, 51);
+    assert.equal(longestJobName(id), `dr-${id}-backup-ptr-19700101t000000z-r99`);
+    assert.equal(longestJobName(id).length, 55);
   });
   it("a Job name over 63 is refused, naming the name and the limit (an id longer than incidentId allows)", () => {
     const id = "a".repeat(40);
     assert.equal(
       k8sNameProblem({ object: "longest recovery Job name", name: longestJobName(id), rule: "job" }),
-      `makes the longest recovery Job name "dr-${id}-backup-ptr-19700101t000000z" 71 characters; a Job name (its pods' job-name label) is at most 63`,
+      `makes the longest recovery Job name "dr-${id}-backup-ptr-19700101t000000z-r99" 75 characters; a Job name (its pods' job-name label) is at most 63`,
     );
   });
 });
