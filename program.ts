@@ -66,8 +66,7 @@ export async function program(now: DateTime): Promise<Record<string, unknown>> {
     ],
   });
   const replicas =
-    stoppedFirst[0] ??
-    new ReplicaCounts(`${service}-replicas`, { plan: plan.replicas }, { dependsOn: [recovery] });
+    stoppedFirst[0] ?? new ReplicaCounts(`${service}-replicas`, { plan: plan.replicas, after: [recovery] });
 
   return Promise.resolve({
     drMode: plan.mode,

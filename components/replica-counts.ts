@@ -6,6 +6,11 @@ import { RECOVERY_JOBS_ANNOTATION } from "./replica-hold";
 export interface ReplicaCountsArgs {
   /** Namespace and, per deployment id (web, worker), the name and desired replica count. */
   readonly plan: ReplicasPlan;
+  /**
+   * What the patches wait for: the recovery Jobs when the plan holds the app for them (`holdUntilJobs`).
+   * Given to each patch itself — a component's own `dependsOn` does not make its children wait.
+   */
+  readonly after?: readonly pulumi.Resource[];
 }
 
 /**
@@ -45,7 +50,7 @@ export class ReplicaCounts extends pulumi.ComponentResource {
           },
           spec: { replicas: d.desired },
         },
-        { parent: this },
+        { parent: this, dependsOn: [...(args.after ?? [])] },
       );
       replicas[id] = d.desired;
     }

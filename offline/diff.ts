@@ -99,3 +99,59 @@ export function diffPlans(before: PlanResult, after: PlanResult): PlanDiff {
 export function isEmptyDiff(diff: PlanDiff): boolean {
   return diff.added.length + diff.removed.length + diff.changed.length + diff.outputs.length === 0;
 }
+
+/** `spec.template` → ["spec", "template"]; `a["b/c"]` and `a[0]` are read as well. */
+export function splitPath(path: string): Array<string | number> {
+  const parts: Array<string | number> = [];
+  const re = /([^.[\]]+)|\[(\d+)\]|\["((?:[^"\\]|\\.)*)"\]/g;
+  for (const m of path.matchAll(re)) {
+    if (m[1] !== undefined) parts.push(m[1]);
+    else if (m[2] !== undefined) parts.push(Number(m[2]));
+    else if (m[3] !== undefined) parts.push(JSON.parse(`"${m[3]}"`) as string);
+  }
+  return parts;
+}
+
+/** `path` is `prefix` or lies under it (`spec.template.x` under `spec`; `specs` is not under `spec`). */
+export function isUnder(path: string, prefix: string): boolean {
+  const a = splitPath(path);
+  const b = splitPath(prefix);
+  return b.length <= a.length && b.every((part, i) => part === a[i]);
+}
+
+/**
+ * The inputs the engine acts on for a resource that exists with `old` inputs and is now declared with `now`
+ * and `ignoreChanges`: each ignored path keeps its old value (absent if it was absent), as the Pulumi engine
+ * does before it diffs. Pure; neither argument is modified.
+ */
+export function effectiveInputs(
+  old: Record<string, unknown>,
+  now: Record<string, unknown>,
+  ignoreChanges: readonly string[],
+): Record<string, unknown> {
+  const result = structuredClone(now);
+  for (const path of ignoreChanges) {
+    const parts = splitPath(path);
+    const last = parts[parts.length - 1];
+    if (last === undefined) continue;
+    let from: unknown = old;
+    for (const part of parts)
+      from = isObject(from) ? (from as Record<string | number, unknown>)[part] : undefined;
+    let into: unknown = result;
+    for (const part of parts.slice(0, -1)) {
+      if (!isObject(into)) break;
+      const container = into as Record<string | number, unknown>;
+      if (!isObject(container[part])) container[part] = typeof part === "number" ? [] : {};
+      into = container[part];
+    }
+    if (!isObject(into)) continue;
+    const target = into as Record<string | number, unknown>;
+    if (from === undefined) delete target[last];
+    else target[last] = structuredClone(from);
+  }
+  return result;
+}
+
+function isObject(v: unknown): boolean {
+  return v !== null && typeof v === "object";
+}
