@@ -26,6 +26,15 @@ export const PG_IDENTIFIER_MAX_BYTES = 63;
 /** An incident id is part of Job names and database names, so it is short and lowercase. */
 export const INCIDENT_ID = /^[a-z0-9](?:[a-z0-9-]{0,18}[a-z0-9])?$/;
 
+/**
+ * The incident id `nextStep` and the messages suggest: `inc-YYYYMMDD-HHMM`, the wall clock in the stack's
+ * zone, so a second incident on the same day gets another id (17 characters: within INCIDENT_ID's 20).
+ */
+export function suggestedIncidentId(now: DateTime, zone: string): string {
+  const local = now.setZone(zone);
+  return `inc-${(local.isValid ? local : now.toUTC()).toFormat("yyyyLLdd-HHmm")}`;
+}
+
 /** The point-in-time-restore copy of a live server (the seed's `s189t01-ittms-stg-pg-ptr`). */
 export function ptrServerName(liveServerName: string): string {
   return `${liveServerName}-ptr`;
@@ -116,7 +125,17 @@ export const backupPrefix = {
    */
   ptrCopy: (incidentId: string, liveServerName: string, restoreTimeUtc: DateTime): string =>
     `incident/${incidentId}/ptr/${ptrServerName(liveServerName)}/${compactUtc(restoreTimeUtc)}`,
+  /** Everything an incident writes (its dumps and its Jobs' logs) is under this prefix. */
+  incident: (incidentId: string): string => `incident/${incidentId}`,
 } as const;
+
+/**
+ * Where the tool writes a recovery Job's full output (stdout and stderr), so the evidence — verification,
+ * compare tables — outlives the Job: `incident/<id>/logs/<job name>.log` in the backup container.
+ */
+export function incidentLogBlobName(incidentId: string, jobName: string): string {
+  return `${backupPrefix.incident(incidentId)}/logs/${jobName}.log`;
+}
 
 /** The identifier-safe form of a run id (`-` is legal in DNS names but would need quoting in SQL). */
 export function runIdForSql(runId: string): string {

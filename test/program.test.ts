@@ -586,7 +586,7 @@ describe("program under the mock runtime: invalid config declares nothing", func
       assert.equal(pulumi.RunError.isInstance(err), true);
       assert.ok(err instanceof pulumi.RunError);
       assert.equal(
-        (err as Error).message,
+        err.message,
         "Invalid stack configuration (1 problem); nothing was changed:\n" +
           "  - github.approvers.freeze: must be a whole number from 0 to 6; received 9",
       );
