@@ -137,6 +137,12 @@ export function incidentLogBlobName(incidentId: string, jobName: string): string
   return `${backupPrefix.incident(incidentId)}/logs/${jobName}.log`;
 }
 
+/**
+ * The environment a recovery Job gives the tool so that it writes its own full output to the blob store
+ * (tool/job-log.ts): the container and the blob name. Without them the tool writes no log blob.
+ */
+export const JOB_LOG_ENV = { container: "DR_DATA_LOG_CONTAINER", blob: "DR_DATA_LOG_BLOB" } as const;
+
 /** The identifier-safe form of a run id (`-` is legal in DNS names but would need quoting in SQL). */
 export function runIdForSql(runId: string): string {
   return runId.replace(/-/g, "_");

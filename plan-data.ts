@@ -5,7 +5,7 @@
  */
 import type { DateTime } from "luxon";
 import type { StackConfig } from "./config";
-import { backupPrefix, k8sName, ptrServerName, runId, serverFqdn } from "./naming";
+import { backupPrefix, incidentLogBlobName, k8sName, ptrServerName, runId, serverFqdn } from "./naming";
 import type { JobStep } from "./naming";
 
 /** Which server a Job's connection points at. */
@@ -35,6 +35,8 @@ export interface DataJobPlan {
   readonly after: string | undefined;
   /** Restores are idempotent by this id; undefined for backups and compares. */
   readonly runId: string | undefined;
+  /** Where the tool writes this Job's full output (`incident/<id>/logs/<job>.log` in the backup container). */
+  readonly logBlob: string;
 }
 
 export interface StoragePlan {
@@ -117,7 +119,7 @@ export function planDataPath(cfg: StackConfig, restoreTimeUtc: DateTime | undefi
     SCRATCH_DIR,
   ];
 
-  const planned: DataJobPlan[] = [];
+  const planned: Array<Omit<DataJobPlan, "logBlob">> = [];
   const incident = cfg.incidentId;
   const retry = (step: JobStep): number | undefined => cfg.retry?.[step];
   const phase = cfg.drPhase;
@@ -225,6 +227,6 @@ export function planDataPath(cfg: StackConfig, restoreTimeUtc: DateTime | undefi
       args: backupArgs(backupPrefix.nightly(live), live),
       connection: server("live"),
     },
-    jobs: planned,
+    jobs: planned.map((j) => ({ ...j, logBlob: incidentLogBlobName(incident ?? "", j.name) })),
   };
 }

@@ -16,6 +16,8 @@ export function dataToolPodSpec(
   plan: DataPathPlan,
   args: readonly string[],
   connections: Readonly<Partial<Record<ConnectionPrefix, ServerConnection>>>,
+  /** Plain values added after the connections (a recovery Job's log blob, tool/job-log.ts). */
+  extraEnv: Readonly<Record<string, string>> = {},
 ): k8s.types.input.core.v1.PodSpec {
   const env: k8s.types.input.core.v1.EnvVar[] = [];
   for (const [prefix, c] of Object.entries(connections) as Array<[ConnectionPrefix, ServerConnection]>) {
@@ -32,6 +34,7 @@ export function dataToolPodSpec(
       },
     );
   }
+  for (const [name, value] of Object.entries(extraEnv)) env.push({ name, value });
   env.push({
     name: STORAGE_KEY,
     valueFrom: { secretKeyRef: { name: plan.storageSecretName, key: STORAGE_KEY } },

@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import type { DataPathPlan } from "../plan-data";
+import { JOB_LOG_ENV } from "../naming";
 import { dataToolPodSpec } from "./data-tool-pod";
 
 export interface RecoveryJobsArgs {
@@ -44,7 +45,12 @@ export class RecoveryJobs extends pulumi.ComponentResource {
             activeDeadlineSeconds: p.timeoutMinutes * 60,
             template: {
               metadata: { labels: { "app.kubernetes.io/part-of": "service-dr", "service-dr/step": j.step } },
-              spec: dataToolPodSpec(p, j.args, j.connections),
+              // The tool also writes its whole output to the backup storage (tool/job-log.ts): the evidence
+              // (verification, compare tables) outlives the Job and its pod.
+              spec: dataToolPodSpec(p, j.args, j.connections, {
+                [JOB_LOG_ENV.container]: p.storage.container,
+                [JOB_LOG_ENV.blob]: j.logBlob,
+              }),
             },
           },
         },

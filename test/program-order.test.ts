@@ -205,8 +205,14 @@ describe("finished Jobs are immutable; retry.<step> is the one way to run a step
     );
     const oldJob = b.get(`kubernetes:batch/v1:Job ${oldRestore}`)!;
     const newJob = a.get(`kubernetes:batch/v1:Job ${newRestore}`)!;
+    // Its name, and the log blob named after it (a retry's log does not overwrite the failed run's).
     assert.deepStrictEqual(diffValues(oldJob.inputs, newJob.inputs), [
       { path: "metadata.name", old: `dr-inc-1-restore-${T}`, new: `dr-inc-1-restore-${T}-r1` },
+      {
+        path: "spec.template.spec.containers[0].env[7].value",
+        old: `incident/inc-1/logs/dr-inc-1-restore-${T}.log`,
+        new: `incident/inc-1/logs/dr-inc-1-restore-${T}-r1.log`,
+      },
     ]);
     assert.deepStrictEqual(newJob.options, oldJob.options);
     // Everything else: identical, except the edges and the Job list that name the retried Job.
