@@ -139,10 +139,10 @@ describe("tool: job log, in process", () => {
     const written: string[] = [];
     const original = process.stderr.write.bind(process.stderr);
     let status: number;
-    process.stderr.write = ((chunk: string) => {
+    process.stderr.write = (chunk: string) => {
       written.push(String(chunk));
       return true;
-    }) as typeof process.stderr.write;
+    };
     try {
       status = await runWithJobLog(
         ["backup"],
