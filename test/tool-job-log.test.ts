@@ -58,7 +58,7 @@ describe("tool: a Job's log in the backup storage (real PostgreSQL and Azurite)"
       .filter((l) => l !== "")
       .sort();
 
-  it("a backup that succeeds: the log is exactly its stdout and stderr, with start and exit status", async () => {
+  it("a backup that succeeds: the log is exactly its stdout and stderr, with start and exit status (stdout: the result alone)", async () => {
     const blob = incidentLogBlobName("inc-1", "dr-inc-1-backup-flawed");
     const args = ["backup", "--container", CONTAINER, "--prefix", "incident/inc-1/flawed/srv", "--jobs", "1"];
     const r = await run(args, env(blob));
@@ -75,6 +75,8 @@ describe("tool: a Job's log in the backup storage (real PostgreSQL and Azurite)"
     // The result line (the backup's blob name) is in the evidence.
     const result = r.stdout.split("\n").find((l) => l.startsWith("incident/inc-1/flawed/srv/app_"));
     assert.ok(result !== undefined && log.includes(`${result}\n`), log);
+    // stdout is the result alone, as without a log: the log's header and footer are on stderr.
+    assert.deepStrictEqual(r.stdout.trim().split("\n"), [result]);
     const props = await container().getBlockBlobClient(blob).getProperties();
     assert.equal(props.contentType, "text/plain; charset=utf-8");
   });
@@ -116,7 +118,7 @@ describe("tool: a Job's log in the backup storage (real PostgreSQL and Azurite)"
     for await (const b of container().listBlobsFlat({ prefix: "incident/" })) before.push(b.name);
     const r = await run(["list", "--container", CONTAINER, "--prefix", "incident/inc-1/flawed/srv"], {});
     assert.equal(r.code, 0, r.stderr);
-    assert.doesNotMatch(r.stdout, /started/);
+    assert.doesNotMatch(r.stdout + r.stderr, /started/);
     const after: string[] = [];
     for await (const b of container().listBlobsFlat({ prefix: "incident/" })) after.push(b.name);
     assert.deepStrictEqual(after, before);
@@ -158,7 +160,11 @@ describe("tool: job log, in process", () => {
       process.stderr.write = original;
     }
     assert.equal(status, 0);
-    assert.deepStrictEqual(written, ["dr-data: the log could not be written to c/b.log: store down\n"]);
+    assert.deepStrictEqual(written, [
+      "dr-data backup: started 2026-11-25T10:00:00.000Z; log → c/b.log\n",
+      "dr-data: exit status 0, finished 2026-11-25T10:00:00.000Z\n",
+      "dr-data: the log could not be written to c/b.log: store down\n",
+    ]);
   });
   it("the captured text: header, output, footer, in order", async () => {
     let uploaded = "";

@@ -4,6 +4,8 @@
  * is also kept in memory, and at the end — on success, on failure, and on SIGTERM (the Job's deadline) — it
  * is uploaded as one text blob, `incident/<id>/logs/<job>.log` in the backup container. The Job names the
  * blob in its environment (naming.ts JOB_LOG_ENV); without those variables nothing is captured or written.
+ * The log's own header and footer (command, start, exit status) go to stderr with the other logs: stdout
+ * stays the result alone.
  *
  * The upload never changes the command's exit status: a restore that succeeded stays a success if the log
  * cannot be written (the failure is printed on stderr, so `kubectl logs` shows it).
@@ -115,13 +117,13 @@ export async function runWithJobLog(
   const now = options.now ?? (() => new Date());
   const upload = options.upload ?? uploadToBlobStore;
   const capture = new Capture();
-  process.stdout.write(
+  process.stderr.write(
     `dr-data ${argv.join(" ")}: started ${now().toISOString()}; log → ${target.container}/${target.blob}\n`,
   );
   let uploaded: Promise<void> | undefined;
   const finish = (footer: string): Promise<void> => {
     uploaded ??= (async () => {
-      process.stdout.write(footer);
+      process.stderr.write(footer);
       const text = capture.stop();
       try {
         await upload(target, text, env);
