@@ -241,6 +241,7 @@ class Context {
    */
   async apply(s: StepRecord, d: Declared): Promise<string[]> {
     const events: string[] = [];
+    const kept: string[] = [];
     const declared = new Set(d.patches.map((p) => p.resource));
     for (const resource of [...this.applied.keys()]) {
       // A removed patch (the hold, at close) releases only what it still owns: the app's patch owns replicas.
@@ -267,7 +268,7 @@ class Context {
         dependsOn: job.dependsOn ?? [],
         run: async () => {
           if (this.ran.has(job.name)) {
-            s.notes.push(`${job.name}: declared again, already completed, not re-run`);
+            kept.push(job.name);
             return;
           }
           const running = [...this.cluster].filter(([, n]) => n > 0);
@@ -292,6 +293,7 @@ class Context {
       await next.run();
       done.add(next.resource);
     }
+    if (kept.length > 0) s.notes.push(`declared again, already completed, not re-run: ${kept.join(", ")}`);
     s.notes.push(`app after the step: ${this.appState(d)}`);
     return events;
   }

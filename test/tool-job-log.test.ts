@@ -5,6 +5,7 @@
  */
 import { strict as assert } from "node:assert";
 import { spawn } from "node:child_process";
+import net from "node:net";
 import path from "node:path";
 import { BlobServiceClient } from "@azure/storage-blob";
 import { incidentLogBlobName, JOB_LOG_ENV } from "../naming";
@@ -111,6 +112,58 @@ describe("tool: a Job's log in the backup storage (real PostgreSQL and Azurite)"
       await read(blob),
       /dr-data: compare: Unknown option '--bogus'[\s\S]*exit status 2, finished/,
     );
+  });
+
+  it("SIGTERM (the Job's deadline) while the tool waits: the log is still written, exit 143", async () => {
+    // A server that accepts connections and never answers: the tool waits in its first connection.
+    const silent = net.createServer(() => undefined);
+    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+    const port = (silent.address() as net.AddressInfo).port;
+    const blob = incidentLogBlobName("inc-1", "dr-inc-1-backup-ptr");
+    try {
+      const child = spawn(
+        process.execPath,
+        [
+          "--import",
+          "tsx",
+          "tool/cli.ts",
+          "backup",
+          "--container",
+          CONTAINER,
+          "--prefix",
+          "incident/inc-1/x",
+        ],
+        {
+          cwd: ROOT,
+          env: {
+            ...process.env,
+            ...pg.env("app"),
+            PGHOST: "127.0.0.1",
+            PGPORT: String(port),
+            ...az.env(),
+            ...env(blob),
+          },
+          stdio: ["ignore", "pipe", "pipe"],
+        },
+      );
+      let stderr = "";
+      const started = new Promise<void>((resolve) =>
+        child.stderr.on("data", (c: Buffer) => {
+          stderr += c.toString();
+          if (stderr.includes(": started ")) resolve();
+        }),
+      );
+      const closed = new Promise<number | null>((resolve) => child.once("close", (code) => resolve(code)));
+      await started;
+      child.kill("SIGTERM");
+      assert.equal(await closed, 143, stderr);
+      assert.match(
+        await read(blob),
+        /^dr-data backup [^\n]*: started [^\n]*\n[\s\S]*dr-data: terminated \(SIGTERM\) [^\n]+\n$/,
+      );
+    } finally {
+      silent.close();
+    }
   });
 
   it("without the Job's log variables nothing is captured and no blob is written", async () => {
