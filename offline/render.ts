@@ -187,7 +187,10 @@ export function planJson(plan: PlanResult): string {
   })}\n`;
 }
 
-/** `{"added":[...],"removed":[...],"changed":[{"type","name","changes":[{"path","old","new"}]}],"outputs":[...]}`. */
+/**
+ * `{"added":[...],"removed":[...],"changed":[{"type","name","action","deleteBeforeReplace","changes":[{"path","old",
+ * "new","effect","reason"}]}],"outputs":[...]}`, plus `"warnings"` when the program logged any.
+ */
 export function diffJson(diff: PlanDiff): string {
   const strip = (r: PlanResource): Pick<PlanResource, "type" | "name" | "inputs" | "options"> => ({
     type: r.type,
