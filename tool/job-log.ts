@@ -117,9 +117,6 @@ export async function runWithJobLog(
   const now = options.now ?? (() => new Date());
   const upload = options.upload ?? uploadToBlobStore;
   const capture = new Capture();
-  process.stderr.write(
-    `dr-data ${argv.join(" ")}: started ${now().toISOString()}; log → ${target.container}/${target.blob}\n`,
-  );
   let uploaded: Promise<void> | undefined;
   const finish = (footer: string): Promise<void> => {
     uploaded ??= (async () => {
@@ -138,7 +135,11 @@ export async function runWithJobLog(
   const onTerm = (): void => {
     void finish(`dr-data: terminated (SIGTERM) ${now().toISOString()}\n`).then(() => process.exit(143));
   };
+  // Listening before the header is written: once "started" is in the log, a SIGTERM still writes it.
   if (options.onSigterm ?? true) process.once("SIGTERM", onTerm);
+  process.stderr.write(
+    `dr-data ${argv.join(" ")}: started ${now().toISOString()}; log → ${target.container}/${target.blob}\n`,
+  );
   let status = 1;
   try {
     status = await run();
