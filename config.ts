@@ -15,6 +15,7 @@ import {
   DNS1123_LABEL,
   DNS1123_SUBDOMAIN,
   INCIDENT_ID,
+  MAX_RETRY,
   PG_IDENTIFIER_MAX_BYTES,
   beforeDatabaseName,
   k8sNameProblem,
@@ -24,7 +25,9 @@ import {
   ptrServerName,
   longestRunId,
   stagingDatabaseName,
+  suggestedIncidentId,
 } from "./naming";
+import type { JobStep } from "./naming";
 import {
   azureUtc,
   hasOffset,
@@ -38,18 +41,19 @@ import type { ResolvedTime } from "./time";
 
 export const PROJECT = "service-dr";
 
-/** Thrown with every problem found; nothing has been declared when it is thrown. */
-export class ConfigError extends Error {
+/**
+ * Thrown with every problem found; nothing has been declared when it is thrown. A `pulumi.RunError`: the
+ * Node language host prints a RunError as its message alone ("Running program … failed with an unhandled
+ * exception" plus a stack trace is for every other error, @pulumi/pulumi cmd/run/run.js), so `pulumi preview`
+ * and `pulumi up` show the problem list and nothing else.
+ */
+export class ConfigError extends pulumi.RunError {
   constructor(readonly problems: readonly string[]) {
     super(
       `Invalid stack configuration (${problems.length} problem${problems.length === 1 ? "" : "s"}); nothing was changed:\n` +
         problems.map((p) => `  - ${p}`).join("\n"),
     );
     this.name = "ConfigError";
-  }
-  /** Pulumi prints only the message for errors marked so: the problems are the whole story. */
-  get hideStack(): boolean {
-    return true;
   }
 }
 
@@ -131,6 +135,14 @@ const rebuildSchema = z.strictObject({
   location: text("an Azure region such as ukwest").optional(),
   network: networkSchema.optional(),
 });
+
+const retryNumber = wholeNumber(1, MAX_RETRY).optional();
+const retrySchema = z.strictObject({
+  "backup-flawed": retryNumber,
+  "backup-ptr": retryNumber,
+  restore: retryNumber,
+  compare: retryNumber,
+} satisfies Record<JobStep, unknown>);
 
 const azureSchema = z.strictObject({
   subscriptionId: matching(GUID, "a subscription GUID"),
@@ -214,10 +226,16 @@ const schema = z.strictObject({
   /** Names this incident's Jobs and kept databases; required in ptr and rebuild modes. */
   incidentId: matching(
     INCIDENT_ID,
-    "1–20 lowercase letters, digits and hyphens, e.g. inc-20261124",
+    "1–20 lowercase letters, digits and hyphens, e.g. inc-20261124-1305",
   ).optional(),
   ptr: ptrSchema.optional(),
   rebuild: rebuildSchema.optional(),
+  /**
+   * The one deliberate way to run a recovery step again (a failed Job): `retry.<step>` (1–99) becomes part of
+   * that Job's name (`-r<N>`), so `pulumi up` declares a new Job for it and leaves every other Job as it is.
+   * Raise the number for each further retry.
+   */
+  retry: retrySchema.optional(),
   /** Overrides outside an incident (planned maintenance): force one lever whatever the mode. */
   maintenance: bool().optional(),
   freeze: bool().optional(),
@@ -277,6 +295,11 @@ export type RebuildFrom = NonNullable<Parsed["rebuild"]>["from"];
 
 /** What the plan gets: the schema's output plus the resolved times (all checks passed). */
 export interface StackConfig extends Readonly<Omit<Parsed, "ptr" | "rebuild">> {
+  /**
+   * Keys that are set but do not apply in this state (each naming the key and why it is ignored): the
+   * program logs them with `pulumi.log.warn`, so `pulumi preview` and the offline plan show them.
+   */
+  readonly warnings: readonly string[];
   readonly ptr: { readonly restore?: ResolvedTime; readonly requestedAt?: DateTime } | undefined;
   readonly rebuild:
     | (Readonly<Omit<NonNullable<Parsed["rebuild"]>, "deletedAt">> & { readonly deletedAt?: ResolvedTime })
@@ -318,8 +341,10 @@ export function readRawConfig(all: Readonly<Record<string, string>>): {
     const key = fullKey.slice(PROJECT.length + 1);
     if ((SECRET_KEYS as readonly string[]).includes(key)) continue;
     if (!CONFIG_KEYS.includes(key)) {
+      const known = [...CONFIG_KEYS, ...SECRET_KEYS];
+      const near = nearest(key, known);
       problems.push(
-        `${key}: is not a setting of this program; known settings are: ${CONFIG_KEYS.join(", ")}, ${SECRET_KEYS.join(", ")}`,
+        `${key}: is not a setting of this program${near === undefined ? "" : ` (did you mean ${near}?)`}; known settings are: ${known.join(", ")}`,
       );
       continue;
     }
@@ -356,7 +381,10 @@ function decodeTopLevel(key: string, value: string, problems: string[]): unknown
 /** Reads and validates the running stack's config; throws ConfigError with every problem. */
 export function loadConfig(now: DateTime): StackConfig {
   const { raw, problems } = readRawConfig(pulumi.runtime.allConfig());
-  return parseConfig(raw, now, problems);
+  const cfg = parseConfig(raw, now, problems);
+  // `pulumi preview`/`up` show these as warnings; the offline plan collects and prints them.
+  for (const warning of cfg.warnings) void pulumi.log.warn(warning);
+  return cfg;
 }
 
 /**
@@ -379,6 +407,7 @@ export function parseConfig(
   const data = result.data;
   return {
     ...data,
+    warnings: notApplying(data),
     ptr: data.ptr === undefined ? undefined : { restore: checked.restore, requestedAt: checked.requestedAt },
     rebuild: data.rebuild === undefined ? undefined : { ...data.rebuild, deletedAt: checked.deletedAt },
   };
@@ -421,7 +450,7 @@ function crossFieldProblems(raw: Record<string, unknown>, now: DateTime): CrossF
   if ((mode === "ptr" || mode === "rebuild") && raw.incidentId === undefined) {
     p.push(
       `incidentId: is required when drMode is ${mode} (it names this incident's Jobs and the databases the restore keeps); ` +
-        `allowed: 1–20 lowercase letters, digits and hyphens; received nothing. Set it with: pulumi config set incidentId inc-${now.toFormat("yyyyLLdd")}`,
+        `allowed: 1–20 lowercase letters, digits and hyphens; received nothing. Set it with: pulumi config set incidentId ${suggestedIncidentId(now, zone ?? "UTC")}`,
     );
   }
 
@@ -682,15 +711,145 @@ function formatIssue(issue: z.core.$ZodIssue, raw: Record<string, unknown>): str
   const key = issue.path.map(String).join(".");
   if (issue.code === "unrecognized_keys") {
     const where = key === "" ? "" : `${key}.`;
-    return issue.keys.map(
-      (k) =>
-        `${where}${k}: is not a known setting; check the spelling (the settings are declared in Pulumi.yaml)`,
-    );
+    const fields = fieldsAt(issue.path);
+    return issue.keys.map((k) => {
+      const near = fields === undefined ? undefined : nearest(k, fields);
+      const hint = near === undefined ? "" : ` (did you mean ${where}${near}?)`;
+      const list =
+        fields === undefined
+          ? "check the spelling (the settings are declared in Pulumi.yaml)"
+          : `the fields of ${key} are: ${fields.join(", ")}`;
+      return `${where}${k}: is not a known setting${hint}; ${list}`;
+    });
   }
   const received = valueAt(raw, issue.path);
   if (received === undefined && issue.code === "invalid_type")
     return [`${key}: is required and ${issue.message}; received nothing`];
   return [`${key}: ${issue.message}; received ${JSON.stringify(received)}`];
+}
+
+/**
+ * The field names of the structured key at `path` (`["ptr"]` → restoreTime, requestedAt, requestedFor),
+ * read off the schema; through a map (postgres.databases.<db>) its values' fields. Undefined if none.
+ */
+function fieldsAt(path: readonly PropertyKey[]): string[] | undefined {
+  let t: z.core.$ZodType = schema;
+  for (const segment of path) {
+    t = unwrapped(t);
+    if (t instanceof z.ZodObject) {
+      const next = (t.shape as Record<string, z.core.$ZodType | undefined>)[String(segment)];
+      if (next === undefined) return undefined;
+      t = next;
+    } else if (t instanceof z.ZodRecord) t = t.valueType;
+    else return undefined;
+  }
+  t = unwrapped(t);
+  return t instanceof z.ZodObject ? Object.keys(t.shape) : undefined;
+}
+
+function unwrapped(t: z.core.$ZodType): z.core.$ZodType {
+  let u = t;
+  while (u instanceof z.ZodOptional || u instanceof z.ZodDefault) u = u.unwrap();
+  return u;
+}
+
+/**
+ * The known name nearest to a mistyped one, if it is near enough to be the likely intent: the same letters in
+ * another case (`drmode` → drMode), or at most a third of its length (at least 1, at most 3) edits away.
+ */
+export function nearest(typed: string, known: readonly string[]): string | undefined {
+  const lower = typed.toLowerCase();
+  let best: { name: string; distance: number } | undefined;
+  for (const name of known) {
+    const distance = editDistance(lower, name.toLowerCase());
+    if (best === undefined || distance < best.distance) best = { name, distance };
+  }
+  const limit = Math.min(3, Math.max(1, Math.floor(typed.length / 3)));
+  return best !== undefined && best.distance <= limit ? best.name : undefined;
+}
+
+/** Levenshtein distance (insertions, deletions, substitutions), two rows. */
+export function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      const substitution = previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1);
+      current.push(Math.min(previous[j]! + 1, current[j - 1]! + 1, substitution));
+    }
+    previous = current;
+  }
+  return previous[b.length]!;
+}
+
+/**
+ * Keys that are set but do nothing in this state, each with why and how to remove it. Only for a config that
+ * is otherwise valid. `drPhase` is compared with its Pulumi.yaml default (isolate), which the engine passes
+ * whether or not the stack sets it, so only restore/validate without an incident can be told apart.
+ */
+function notApplying(c: Parsed): string[] {
+  const w: string[] = [];
+  const rm = (key: string): string =>
+    key.includes(".") ? `pulumi config rm --path ${key}` : `pulumi config rm ${key}`;
+  const setFields = (o: object | undefined): string[] =>
+    o === undefined
+      ? []
+      : Object.entries(o)
+          .filter(([, v]) => v !== undefined)
+          .map(([k]) => k);
+  if (c.drMode === "none") {
+    if (c.drPhase !== "isolate")
+      w.push(
+        `drPhase: ${c.drPhase} is ignored while drMode is none (no incident is open); remove it: ${rm("drPhase")}`,
+      );
+    for (const key of ["ptr", "rebuild", "retry", "incidentId"] as const) {
+      if (c[key] !== undefined)
+        w.push(
+          `${key}: is ignored while drMode is none (${c.incidentId === undefined ? "no incident is open" : `incident ${c.incidentId} is closed`}); remove it: ${rm(key)}`,
+        );
+    }
+    return w;
+  }
+  if (c.drMode === "ptr" && c.rebuild !== undefined)
+    w.push(
+      `rebuild: is ignored in drMode ptr (it describes a rebuild of a lost server); remove it: ${rm("rebuild")}`,
+    );
+  if (c.drMode === "rebuild" && c.ptr !== undefined)
+    w.push(
+      `ptr: is ignored in drMode rebuild (it describes a point-in-time restore); remove it: ${rm("ptr")}`,
+    );
+  if (c.drMode === "rebuild" && c.rebuild !== undefined) {
+    const applies: Record<string, readonly string[]> = {
+      backup: ["from", "backupBlob"],
+      revive: ["from", "deletedAt"],
+      geo: ["from", "serverName", "location", "network"],
+    };
+    for (const field of setFields(c.rebuild)) {
+      // backupBlob has a default ("latest"): only a value other than it was set by someone.
+      if (field === "backupBlob" && c.rebuild.backupBlob === "latest") continue;
+      if (!applies[c.rebuild.from]!.includes(field))
+        w.push(
+          `rebuild.${field}: is ignored with rebuild.from ${c.rebuild.from} (it applies to rebuild.from ${Object.keys(
+            applies,
+          )
+            .filter((f) => applies[f]!.includes(field))
+            .join(", ")}); remove it: ${rm(`rebuild.${field}`)}`,
+        );
+    }
+  }
+  for (const step of setFields(c.retry) as JobStep[]) {
+    const declared =
+      c.drMode === "ptr"
+        ? step === "backup-flawed" || (c.drPhase !== "isolate" && c.ptr?.restoreTime !== undefined)
+        : (c.rebuild?.from ?? "backup") === "backup" &&
+          c.drPhase !== "isolate" &&
+          (step === "restore" || step === "compare");
+    if (!declared)
+      w.push(
+        `retry.${step}: is ignored: no ${step} Job is declared in drMode ${c.drMode}, drPhase ${c.drPhase}; remove it: ${rm(`retry.${step}`)}`,
+      );
+  }
+  return w;
 }
 
 function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {

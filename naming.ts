@@ -26,6 +26,15 @@ export const PG_IDENTIFIER_MAX_BYTES = 63;
 /** An incident id is part of Job names and database names, so it is short and lowercase. */
 export const INCIDENT_ID = /^[a-z0-9](?:[a-z0-9-]{0,18}[a-z0-9])?$/;
 
+/**
+ * The incident id `nextStep` and the messages suggest: `inc-YYYYMMDD-HHMM`, the wall clock in the stack's
+ * zone, so a second incident on the same day gets another id (17 characters: within INCIDENT_ID's 20).
+ */
+export function suggestedIncidentId(now: DateTime, zone: string): string {
+  const local = now.setZone(zone);
+  return `inc-${(local.isValid ? local : now.toUTC()).toFormat("yyyyLLdd-HHmm")}`;
+}
+
 /** The point-in-time-restore copy of a live server (the seed's `s189t01-ittms-stg-pg-ptr`). */
 export function ptrServerName(liveServerName: string): string {
   return `${liveServerName}-ptr`;
@@ -116,7 +125,23 @@ export const backupPrefix = {
    */
   ptrCopy: (incidentId: string, liveServerName: string, restoreTimeUtc: DateTime): string =>
     `incident/${incidentId}/ptr/${ptrServerName(liveServerName)}/${compactUtc(restoreTimeUtc)}`,
+  /** Everything an incident writes (its dumps and its Jobs' logs) is under this prefix. */
+  incident: (incidentId: string): string => `incident/${incidentId}`,
 } as const;
+
+/**
+ * Where the tool writes a recovery Job's full output (stdout and stderr), so the evidence — verification,
+ * compare tables — outlives the Job: `incident/<id>/logs/<job name>.log` in the backup container.
+ */
+export function incidentLogBlobName(incidentId: string, jobName: string): string {
+  return `${backupPrefix.incident(incidentId)}/logs/${jobName}.log`;
+}
+
+/**
+ * The environment a recovery Job gives the tool so that it writes its own full output to the blob store
+ * (tool/job-log.ts): the container and the blob name. Without them the tool writes no log blob.
+ */
+export const JOB_LOG_ENV = { container: "DR_DATA_LOG_CONTAINER", blob: "DR_DATA_LOG_BLOB" } as const;
 
 /** The identifier-safe form of a run id (`-` is legal in DNS names but would need quoting in SQL). */
 export function runIdForSql(runId: string): string {
@@ -171,12 +196,17 @@ export const k8sName = {
   storageSecret: (service: string): string => `${service}-dr-storage`,
   /**
    * One Job per incident, step and (for PTR steps) restore time: a later `pulumi up` sees the same name and
-   * inputs and does not run it again; a new restore time is a new Job.
+   * does not run it again; a new restore time is a new Job. `retry` (config `retry.<step>`, 1–99) is the one
+   * deliberate way to run a step again: `-r<N>` makes it a new Job.
    */
-  job: (incidentId: string, step: JobStep, restoreTimeUtc?: DateTime): string =>
+  job: (incidentId: string, step: JobStep, restoreTimeUtc?: DateTime, retry?: number): string =>
     `dr-${incidentId}-${step}` +
-    (restoreTimeUtc === undefined ? "" : `-${compactUtc(restoreTimeUtc).toLowerCase()}`),
+    (restoreTimeUtc === undefined ? "" : `-${compactUtc(restoreTimeUtc).toLowerCase()}`) +
+    (retry === undefined ? "" : `-r${retry}`),
 } as const;
+
+/** The largest `retry.<step>` (two digits keep the longest Job name predictable). */
+export const MAX_RETRY = 99;
 
 export type JobStep = "backup-flawed" | "backup-ptr" | "restore" | "compare";
 /**
@@ -190,11 +220,14 @@ export const JOB_STEPS: Readonly<Record<JobStep, { readonly timed: boolean }>> =
   compare: { timed: true },
 };
 
-/** The longest Job name an incident id can make: its longest step, with a restore time where there is one. */
+/**
+ * The longest Job name an incident id can make: its longest step, with a restore time where there is one and
+ * the largest retry number.
+ */
 export function longestJobName(incidentId: string): string {
   const anyTime = DateTime.fromMillis(0, { zone: "utc" });
   return (Object.keys(JOB_STEPS) as JobStep[])
-    .map((step) => k8sName.job(incidentId, step, JOB_STEPS[step].timed ? anyTime : undefined))
+    .map((step) => k8sName.job(incidentId, step, JOB_STEPS[step].timed ? anyTime : undefined, MAX_RETRY))
     .reduce((a, b) => (b.length > a.length ? b : a));
 }
 

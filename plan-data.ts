@@ -5,7 +5,7 @@
  */
 import type { DateTime } from "luxon";
 import type { StackConfig } from "./config";
-import { backupPrefix, k8sName, ptrServerName, runId, serverFqdn } from "./naming";
+import { backupPrefix, incidentLogBlobName, k8sName, ptrServerName, runId, serverFqdn } from "./naming";
 import type { JobStep } from "./naming";
 import { planIdentity } from "./plan-identity";
 import type { IdentityPlan } from "./plan-identity";
@@ -37,6 +37,8 @@ export interface DataJobPlan {
   readonly after: string | undefined;
   /** Restores are idempotent by this id; undefined for backups and compares. */
   readonly runId: string | undefined;
+  /** Where the tool writes this Job's full output (`incident/<id>/logs/<job>.log` in the backup container). */
+  readonly logBlob: string;
 }
 
 export interface StoragePlan {
@@ -122,14 +124,15 @@ export function planDataPath(cfg: StackConfig, restoreTimeUtc: DateTime | undefi
     SCRATCH_DIR,
   ];
 
-  const planned: DataJobPlan[] = [];
+  const planned: Array<Omit<DataJobPlan, "logBlob">> = [];
   const incident = cfg.incidentId;
+  const retry = (step: JobStep): number | undefined => cfg.retry?.[step];
   const phase = cfg.drPhase;
   const restoring = phase === "restore" || phase === "validate";
   if (cfg.drMode === "ptr" && incident !== undefined) {
     // "Back up the flawed database": first, and kept declared for the whole incident so it never runs twice.
     planned.push({
-      name: k8sName.job(incident, "backup-flawed"),
+      name: k8sName.job(incident, "backup-flawed", undefined, retry("backup-flawed")),
       step: "backup-flawed",
       args: backupArgs(backupPrefix.flawed(incident, live), live),
       connections: { "": server("live") },
@@ -139,8 +142,8 @@ export function planDataPath(cfg: StackConfig, restoreTimeUtc: DateTime | undefi
     if (restoring && restoreTimeUtc !== undefined) {
       const copyPrefix = backupPrefix.ptrCopy(incident, live, restoreTimeUtc);
       const id = runId.ptrRestore(restoreTimeUtc);
-      const backupPtr = k8sName.job(incident, "backup-ptr", restoreTimeUtc);
-      const restore = k8sName.job(incident, "restore", restoreTimeUtc);
+      const backupPtr = k8sName.job(incident, "backup-ptr", restoreTimeUtc, retry("backup-ptr"));
+      const restore = k8sName.job(incident, "restore", restoreTimeUtc, retry("restore"));
       planned.push(
         {
           // "Upload restored database to Azure storage": the PTR copy's dump is the restore's input.
@@ -162,7 +165,7 @@ export function planDataPath(cfg: StackConfig, restoreTimeUtc: DateTime | undefi
         },
         {
           // Validate the restore: the live database now equals the PTR copy, table by table.
-          name: k8sName.job(incident, "compare", restoreTimeUtc),
+          name: k8sName.job(incident, "compare", restoreTimeUtc, retry("compare")),
           step: "compare",
           args: ["compare"],
           connections: { LEFT_: server("live"), RIGHT_: server("ptr") },
@@ -179,7 +182,7 @@ export function planDataPath(cfg: StackConfig, restoreTimeUtc: DateTime | undefi
     restoring
   ) {
     const id = runId.rebuildRestore(incident);
-    const restore = k8sName.job(incident, "restore");
+    const restore = k8sName.job(incident, "restore", undefined, retry("restore"));
     planned.push(
       {
         // "Restore the data from previous backup in Azure storage": the newest nightly dump, or a named one.
@@ -194,7 +197,7 @@ export function planDataPath(cfg: StackConfig, restoreTimeUtc: DateTime | undefi
         // Validate the restore: the lost server leaves no second database, so the rebuilt live database is
         // checked against the manifest that backup took in pg_dump's snapshot (row counts and checksums of
         // every table); the restore run's record names the blob it restored, so nothing is looked up again.
-        name: k8sName.job(incident, "compare"),
+        name: k8sName.job(incident, "compare", undefined, retry("compare")),
         step: "compare",
         args: ["compare", "--run-id", id, "--container", container, "--jobs", String(jobs)],
         connections: { "": server("live") },
@@ -229,6 +232,6 @@ export function planDataPath(cfg: StackConfig, restoreTimeUtc: DateTime | undefi
       args: backupArgs(backupPrefix.nightly(live), live),
       connection: server("live"),
     },
-    jobs: planned,
+    jobs: planned.map((j) => ({ ...j, logBlob: incidentLogBlobName(incident ?? "", j.name) })),
   };
 }

@@ -8,15 +8,18 @@ import type { DateTime } from "luxon";
 import type { DrMode, DrPhase, RebuildFrom, StackConfig } from "./config";
 import {
   activeServerName,
+  backupPrefix,
+  beforeDatabaseName,
   flexibleServerDatabaseId,
   flexibleServerId,
   k8sName,
   ptrServerName,
   serverFqdn,
+  suggestedIncidentId,
 } from "./naming";
 import { azureUtc, humanInZone } from "./time";
 import { planDataPath } from "./plan-data";
-import type { DataPathPlan } from "./plan-data";
+import type { DataJobPlan, DataPathPlan } from "./plan-data";
 
 /** Why a lever is in its state: pulled by the DR mode/phase, or forced by an override key. */
 export type LeverSource = "mode" | "override";
@@ -135,6 +138,16 @@ export interface ReplicasPlan {
   readonly namespace: string;
   /** Keyed by the stable id from config (web, worker). */
   readonly deployments: Readonly<Record<string, DeploymentReplicas>>;
+  /**
+   * The recovery Jobs the app's return waits for: set when this state declares recovery Jobs *and* runs the
+   * app (drPhase validate, or stopService=false). Then the app is first held at 0 replicas (ReplicaHold), the
+   * Jobs run, and only when every one of them completed do the replica patches bring the app back. The program
+   * cannot see the phase the operator comes from, so this is what makes every jump safe: from isolate (app
+   * already stopped) or straight from none (app running) to validate, or a new restore time set in validate,
+   * a restore never runs under a live app. Undefined when the Jobs run with the app stopped by the replica
+   * patches themselves (isolate, restore), or when there are no Jobs.
+   */
+  readonly holdUntilJobs: readonly string[] | undefined;
 }
 
 export interface FreezePlan {
@@ -196,6 +209,7 @@ export function buildPlan(cfg: StackConfig, now: DateTime): Plan {
   const active = activeServerName(cfg);
   const ptrCopy = planPtrCopy(cfg, liveServer);
   const restore = cfg.ptr?.restore;
+  const dataPath = planDataPath(cfg, mode === "ptr" ? restore?.utc : undefined);
   const partial = {
     now,
     zone: cfg.timeZone,
@@ -213,9 +227,9 @@ export function buildPlan(cfg: StackConfig, now: DateTime): Plan {
         ? { utc: azureUtc(restore.utc), local: humanInZone(restore.utc, cfg.timeZone), zone: cfg.timeZone }
         : undefined,
     maintenance: planMaintenance(cfg, levers.maintenance.on),
-    replicas: planReplicas(cfg, levers.stopService.on),
+    replicas: planReplicas(cfg, levers.stopService.on, dataPath.jobs),
     freeze: planFreeze(cfg, levers.freeze.on),
-    dataPath: planDataPath(cfg, mode === "ptr" ? restore?.utc : undefined),
+    dataPath,
   };
   return { ...partial, nextStep: nextStep(cfg, partial) };
 }
@@ -359,12 +373,17 @@ function planMaintenance(cfg: StackConfig, on: boolean): MaintenancePlan {
   };
 }
 
-function planReplicas(cfg: StackConfig, stop: boolean): ReplicasPlan {
+function planReplicas(cfg: StackConfig, stop: boolean, jobs: readonly DataJobPlan[]): ReplicasPlan {
   const deployments: Record<string, DeploymentReplicas> = {};
   for (const [key, d] of Object.entries(cfg.kubernetes.deployments)) {
     deployments[key] = { name: d.name, normal: d.replicas, desired: stop ? 0 : d.replicas };
   }
-  return { namespace: cfg.kubernetes.namespace, deployments };
+  const appRuns = Object.values(deployments).some((d) => d.desired > 0);
+  return {
+    namespace: cfg.kubernetes.namespace,
+    deployments,
+    holdUntilJobs: appRuns && jobs.length > 0 ? jobs.map((j) => j.name) : undefined,
+  };
 }
 
 function planFreeze(cfg: StackConfig, frozen: boolean): FreezePlan {
@@ -382,26 +401,37 @@ function planFreeze(cfg: StackConfig, frozen: boolean): FreezePlan {
 
 /** The runbook's next step as the command(s) an operator types. */
 function nextStep(cfg: StackConfig, p: Omit<Plan, "nextStep">): string {
+  const step = phaseStep(cfg, p);
+  // While the Jobs can still run (not at the closing step): how to retry one that failed.
+  const closing = !p.levers.maintenance.on && !p.levers.freeze.on;
+  if (p.mode === "none" || closing) return step;
+  const hint = retryHint(cfg, p.dataPath.jobs);
+  return hint === "" ? step : `${step}${step.endsWith(".") ? "" : "."} ${hint}`;
+}
+
+function phaseStep(cfg: StackConfig, p: Omit<Plan, "nextStep">): string {
   const up = "pulumi up";
   const example = p.now.setZone(cfg.timeZone).minus({ hours: 1 }).toFormat("yyyy-LL-dd'T'HH:mm:ss");
   if (p.mode === "none") {
     const leftovers = [
       cfg.ptr !== undefined ? "ptr" : undefined,
       cfg.rebuild !== undefined ? "rebuild" : undefined,
+      cfg.retry !== undefined ? "retry" : undefined,
       cfg.incidentId !== undefined ? "incidentId" : undefined,
       cfg.adopt !== undefined ? "adopt" : undefined,
     ].filter((k): k is string => k !== undefined);
-    if (leftovers.length > 0) {
-      return `Incident closed. Tidy the stack config: ${leftovers.map((k) => `pulumi config rm ${k}`).join(" && ")}`;
+    const tidy = leftovers.map((k) => `pulumi config rm ${k}`).join(" && ");
+    // incidentId is required to open an incident: without it none was opened, whatever else is set.
+    if (cfg.incidentId !== undefined) {
+      return `Incident ${cfg.incidentId} closed. Tidy the stack config: ${tidy}. ${incidentLeftovers(cfg, cfg.incidentId, [])}`;
     }
-    return (
-      "No incident. Loss of data: pulumi config set incidentId inc-" +
-      p.now.toFormat("yyyyLLdd") +
-      ` && pulumi config set drMode ptr && ${up}. ` +
-      "Loss of the database server: pulumi refresh, then pulumi config set incidentId inc-" +
-      p.now.toFormat("yyyyLLdd") +
-      ` && pulumi config set drMode rebuild && ${up}.`
-    );
+    const id = suggestedIncidentId(p.now, cfg.timeZone);
+    const noIncident =
+      `No incident. Loss of data: pulumi config set incidentId ${id} && pulumi config set drMode ptr && ${up}. ` +
+      `Loss of the database server: pulumi refresh, then pulumi config set incidentId ${id} && pulumi config set drMode rebuild && ${up}.`;
+    return leftovers.length > 0
+      ? `${noIncident} These keys do nothing while no incident is open (see the warnings): ${tidy}`
+      : noIncident;
   }
   if (p.phase === "isolate") {
     if (p.mode === "ptr" && p.ptrCopy === undefined) {
@@ -446,6 +476,7 @@ function closingSteps(cfg: StackConfig, p: Omit<Plan, "nextStep">): string {
   const present: Record<string, unknown> = {
     ptr: cfg.ptr,
     rebuild: cfg.rebuild,
+    retry: cfg.retry,
     incidentId: cfg.incidentId,
     maintenance: cfg.maintenance,
     freeze: cfg.freeze,
@@ -468,7 +499,49 @@ function closingSteps(cfg: StackConfig, p: Omit<Plan, "nextStep">): string {
   }
   const tidy =
     p.mode === "ptr" ? "Tidy up (deletes the PTR copy) and close the incident" : "Close the incident";
-  return `${tidy}: pulumi config set drMode none && ${rm.join(" && ")} && ${up}`;
+  const left = p.incidentId === undefined ? "" : ` ${incidentLeftovers(cfg, p.incidentId, p.dataPath.jobs)}`;
+  return `${tidy}: pulumi config set drMode none && ${rm.join(" && ")} && ${up}.${left}`;
+}
+
+/**
+ * What an incident leaves behind on purpose, and how to remove it once reconciliation is done: the databases
+ * the restores kept (`<db>_before_<run id>`: the data as it was before each swap) and everything under the
+ * incident's blob prefix (the dumps, and the Jobs' logs). `jobs` are this state's Jobs: the restores among
+ * them name the kept databases; without them (the incident already closed) the command lists them.
+ */
+function incidentLeftovers(cfg: StackConfig, incidentId: string, jobs: readonly DataJobPlan[]): string {
+  const server = activeServerName(cfg);
+  const db = cfg.postgres.appDatabase;
+  const psql = (sql: string): string =>
+    `psql "host=${serverFqdn(server)} port=5432 dbname=postgres user=${cfg.postgres.administratorLogin} sslmode=require" -c '${sql}'`;
+  const kept = jobs
+    .filter((j) => j.step === "restore" && j.runId !== undefined)
+    .map((j) => beforeDatabaseName(db, j.runId!));
+  const databases =
+    kept.length > 0
+      ? `the database${kept.length === 1 ? "" : "s"} ${kept.join(", ")} on ${server} (the data before the swap), and any other ${db}_before_* or ${db}_restore_* (list: ${psql(`\\l ${db}_*`)}); ` +
+        `drop each with: ${kept.map((name) => psql(`DROP DATABASE "${name}"`)).join(" && ")}`
+      : `any ${db}_before_* database (the data before a swap) and ${db}_restore_* (a restore that did not finish) on ${server}: list them with ${psql(`\\l ${db}_*`)}, drop each with ${psql(`DROP DATABASE "<name>"`)}`;
+  const prefix = `${backupPrefix.incident(incidentId)}/`;
+  const blobs =
+    `the incident's dumps and the Jobs' logs under ${prefix} in container ${cfg.backup.container} of ${cfg.backup.storageAccountName} ` +
+    `(the lifecycle rule keeps them: it deletes only nightly/); delete with: az storage blob delete-batch --auth-mode login ` +
+    `--account-name ${cfg.backup.storageAccountName} --source ${cfg.backup.container} --pattern '${prefix}*'`;
+  return `The incident leaves, for reconciliation, until you remove them: ${databases}; ${blobs}.`;
+}
+
+/**
+ * How to retry a recovery Job that failed: `retry.<step>` one higher than now gives that step a new Job
+ * (docs/runbook.md, "A recovery Job failed"). Its log is kept under the incident's prefix.
+ */
+function retryHint(cfg: StackConfig, jobs: readonly DataJobPlan[]): string {
+  if (jobs.length === 0 || cfg.incidentId === undefined) return "";
+  const next = jobs.map((j) => `${j.step} ${(cfg.retry?.[j.step] ?? 0) + 1}`).join(", ");
+  return (
+    `If a recovery Job fails (the up stops and names it), read its log (kubectl logs job/<name>, or the blob ` +
+    `${backupPrefix.incident(cfg.incidentId)}/logs/<name>.log), fix the cause, then run that step again as a new Job: ` +
+    `pulumi config set --path retry.<step> <n> && pulumi up (here: ${next}). A finished Job is never run again by a later up.`
+  );
 }
 
 /** `{ key: value }` when value is defined, `{}` otherwise: keeps undefined out of declared inputs. */

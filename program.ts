@@ -10,6 +10,7 @@ import { LiveServer } from "./components/live-server";
 import { PtrCopy } from "./components/ptr-copy";
 import { MaintenanceMode } from "./components/maintenance-mode";
 import { ReplicaCounts } from "./components/replica-counts";
+import { ReplicaHold } from "./components/replica-hold";
 import { PipelineFreeze } from "./components/pipeline-freeze";
 import { BackupStorage } from "./components/backup-storage";
 import { DataToolAccess } from "./components/data-tool-access";
@@ -46,7 +47,6 @@ export async function program(now: DateTime): Promise<Record<string, unknown>> {
       ? undefined
       : new PtrCopy(`${service}-ptr`, { plan: plan.ptrCopy, sourceServerId: live.serverId });
   const maintenance = new MaintenanceMode(`${service}-maintenance`, { plan: plan.maintenance });
-  const replicas = new ReplicaCounts(`${service}-replicas`, { plan: plan.replicas });
   const freeze = new PipelineFreeze(`${service}-freeze`, { plan: plan.freeze });
 
   const access = new DataToolAccess(`${service}-dr-access`, {
@@ -58,13 +58,32 @@ export async function program(now: DateTime): Promise<Record<string, unknown>> {
     { plan: plan.dataPath },
     { dependsOn: [access, identity] },
   );
+  // The app and the recovery Jobs, in one of two orders (plan.replicas.holdUntilJobs says which). Either way
+  // every Job — the flawed-database backup first — runs with web and worker stopped, and the app comes back
+  // only after the last Job completed, whatever phase the operator jumped from:
+  // - the app stopped in this state (isolate, restore): replica patches at 0 → Jobs;
+  // - the app running in this state (validate): hold patches at 0 → Jobs → replica patches back to normal.
+  const hold =
+    plan.replicas.holdUntilJobs === undefined
+      ? undefined
+      : new ReplicaHold(`${service}-replicas-hold`, { plan: plan.replicas });
+  const stoppedFirst =
+    hold === undefined ? [new ReplicaCounts(`${service}-replicas`, { plan: plan.replicas })] : [];
   const recovery = new RecoveryJobs(`${service}-recovery`, {
     plan: plan.dataPath,
-    // The Jobs connect to the servers as the identity (its role on the container, its Entra administrator
-    // on the server): those exist first. The flawed-database backup
-    // also waits for the service to be stopped (replicas) so nothing writes while it dumps.
-    dependsOn: [access, identity, backups, live, replicas, ...(ptr === undefined ? [] : [ptr])],
+    // The Jobs connect to the servers as the identity (its role on the container, its Entra administrator on
+    // the server): those exist first; and the app is stopped.
+    dependsOn: [
+      access,
+      identity,
+      backups,
+      live,
+      ...(ptr === undefined ? [] : [ptr]),
+      ...(hold === undefined ? stoppedFirst : [hold]),
+    ],
   });
+  const replicas =
+    stoppedFirst[0] ?? new ReplicaCounts(`${service}-replicas`, { plan: plan.replicas, after: [recovery] });
 
   return Promise.resolve({
     drMode: plan.mode,

@@ -26,6 +26,8 @@ export function dataToolPodSpec(
   plan: DataPathPlan,
   args: readonly string[],
   connections: Readonly<Partial<Record<ConnectionPrefix, ServerConnection>>>,
+  /** Plain values added after the connections (a recovery Job's log blob, tool/job-log.ts). */
+  extraEnv: Readonly<Record<string, string>> = {},
 ): k8s.types.input.core.v1.PodSpec {
   const entra = plan.identity.postgresAuth === "entra";
   const env: k8s.types.input.core.v1.EnvVar[] = [
@@ -50,6 +52,7 @@ export function dataToolPodSpec(
       });
     }
   }
+  for (const [name, value] of Object.entries(extraEnv)) env.push({ name, value });
   return {
     // A failed step must surface as a failed `pulumi up`, not be retried behind the operator's back.
     restartPolicy: "Never",

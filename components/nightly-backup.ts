@@ -58,7 +58,8 @@ export class NightlyBackup extends pulumi.ComponentResource {
           },
         },
       },
-      { parent: this },
+      // The component's dependsOn (the Secrets the pod reads) does not reach its children by itself.
+      { parent: this, ...(opts?.dependsOn === undefined ? {} : { dependsOn: opts.dependsOn }) },
     );
     this.registerOutputs({ suspended: this.suspended });
   }

@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import type { DataPathPlan } from "../plan-data";
+import { JOB_LOG_ENV } from "../naming";
 import { DATA_TOOL_POD_LABELS, dataToolPodSpec } from "./data-tool-pod";
 
 export interface RecoveryJobsArgs {
@@ -50,7 +51,12 @@ export class RecoveryJobs extends pulumi.ComponentResource {
                   ...DATA_TOOL_POD_LABELS,
                 },
               },
-              spec: dataToolPodSpec(p, j.args, j.connections),
+              // The tool also writes its whole output to the backup storage (tool/job-log.ts): the evidence
+              // (verification, compare tables) outlives the Job and its pod.
+              spec: dataToolPodSpec(p, j.args, j.connections, {
+                [JOB_LOG_ENV.container]: p.storage.container,
+                [JOB_LOG_ENV.blob]: j.logBlob,
+              }),
             },
           },
         },
@@ -60,7 +66,15 @@ export class RecoveryJobs extends pulumi.ComponentResource {
           // dump) exists.
           dependsOn: previous === undefined ? args.dependsOn : [...args.dependsOn, previous],
           // pulumi up waits for completion; a restore of a large database takes longer than the default 10 min.
+          // (An option, not an input: a new timeout never changes an existing Job, it applies to new ones.)
           customTimeouts: { create: `${p.timeoutMinutes}m`, update: `${p.timeoutMinutes}m` },
+          // A declared Job never changes after it was created: its spec (image, args with --jobs, resources,
+          // scratch size, activeDeadlineSeconds, env) is fed by the dataTool.* settings, and a Job's pod
+          // template is immutable in Kubernetes, so any change would make the provider *replace* the Job — i.e.
+          // run a finished backup or restore again (a new backup-ptr blob, then a restore refused because its
+          // run id names another blob, mid-incident). The engine keeps the old spec on every later up; a new
+          // setting applies to Jobs created after it (a new restore time, or retry.<step>: a new Job name).
+          ignoreChanges: ["spec"],
         },
       );
     }

@@ -1,10 +1,16 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import type { ReplicasPlan } from "../plan";
+import { RECOVERY_JOBS_ANNOTATION } from "./replica-hold";
 
 export interface ReplicaCountsArgs {
   /** Namespace and, per deployment id (web, worker), the name and desired replica count. */
   readonly plan: ReplicasPlan;
+  /**
+   * What the patches wait for: the recovery Jobs when the plan holds the app for them (`holdUntilJobs`).
+   * Given to each patch itself — a component's own `dependsOn` does not make its children wait.
+   */
+  readonly after?: readonly pulumi.Resource[];
 }
 
 /**
@@ -14,6 +20,10 @@ export interface ReplicaCountsArgs {
  * DeploymentPatch would hand `spec.replicas` back and Kubernetes would reset it to 1 — not to the old count —
  * so a patch is never removed just because the incident ended. (An HorizontalPodAutoscaler on a deployment
  * would undo a scale to 0: docs/runbook.md.)
+ *
+ * When the plan holds the app for recovery Jobs (`holdUntilJobs`), the program makes these patches depend on
+ * the Jobs (the app comes back only after every Job completed) and they carry the Jobs' names, so a new Job
+ * set re-applies the normal count after the ReplicaHold stopped the app.
  */
 export class ReplicaCounts extends pulumi.ComponentResource {
   public readonly patches: Readonly<Record<string, k8s.apps.v1.DeploymentPatch>>;
@@ -23,6 +33,7 @@ export class ReplicaCounts extends pulumi.ComponentResource {
     super("service-dr:index:ReplicaCounts", name, {}, opts);
     const patches: Record<string, k8s.apps.v1.DeploymentPatch> = {};
     const replicas: Record<string, number> = {};
+    const hold = args.plan.holdUntilJobs;
     for (const [id, d] of Object.entries(args.plan.deployments)) {
       patches[id] = new k8s.apps.v1.DeploymentPatch(
         `${name}-${id}`,
@@ -30,12 +41,16 @@ export class ReplicaCounts extends pulumi.ComponentResource {
           metadata: {
             name: d.name,
             namespace: args.plan.namespace,
-            // The app's own deploy pipeline also applies spec.replicas; force takes the field over from it.
-            annotations: { "pulumi.com/patchForce": "true" },
+            // The app's own deploy pipeline also applies spec.replicas; force takes the field over from it
+            // (and from the ReplicaHold patch, applied before the recovery Jobs this return waits for).
+            annotations: {
+              "pulumi.com/patchForce": "true",
+              ...(hold === undefined ? {} : { [RECOVERY_JOBS_ANNOTATION]: hold.join(",") }),
+            },
           },
           spec: { replicas: d.desired },
         },
-        { parent: this },
+        { parent: this, dependsOn: [...(args.after ?? [])] },
       );
       replicas[id] = d.desired;
     }

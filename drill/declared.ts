@@ -33,6 +33,21 @@ export interface DeclaredJob {
   readonly name: string;
   readonly args: readonly string[];
   readonly env: readonly DeclaredEnvVar[];
+  /** The Pulumi resource's name, and the resources it waits for (the engine's dependency edges). */
+  readonly resource?: string;
+  readonly dependsOn?: readonly string[];
+}
+
+/**
+ * A DeploymentPatch (the app's replica count, or the hold at 0 for recovery Jobs): which Deployment, the
+ * count, the edges, and its inputs as text — the engine applies a patch only when they changed.
+ */
+export interface DeclaredPatch {
+  readonly resource: string;
+  readonly deployment: string;
+  readonly replicas: number;
+  readonly dependsOn: readonly string[];
+  readonly inputs: string;
 }
 
 /** The lever states one step declares: evidence for the timeline. */
@@ -57,6 +72,8 @@ export interface Declared {
   readonly levers: DeclaredLevers;
   /** The recovery Jobs in the order they run (each depends on the one before). */
   readonly jobs: readonly DeclaredJob[];
+  /** The replica patches (app and hold), in declaration order. */
+  readonly patches: readonly DeclaredPatch[];
   readonly nightly: DeclaredJob;
   /** `pointInTimeUTC` of the PTR copy server, when one is declared. */
   readonly ptrPointInTimeUtc: string | undefined;
@@ -218,8 +235,19 @@ export function readDeclared(result: PlanResult, commands: readonly string[]): D
   for (const r of byType(result, "kubernetes:batch/v1:Job")) {
     const name = text(record(r.inputs.metadata, "Job metadata").name, "Job name");
     const template = record(record(r.inputs.spec, "Job spec").template, "Job template");
-    jobsByName.set(name, toolContainer(template.spec, name));
+    jobsByName.set(name, {
+      ...toolContainer(template.spec, name),
+      resource: r.name,
+      dependsOn: r.options.dependencies ?? [],
+    });
   }
+  const patches = byType(result, "kubernetes:apps/v1:DeploymentPatch").map((r): DeclaredPatch => ({
+    resource: r.name,
+    deployment: text(record(r.inputs.metadata, "patch metadata").name, "patch metadata.name"),
+    replicas: num(record(r.inputs.spec, "patch spec").replicas, "patch spec.replicas"),
+    dependsOn: r.options.dependencies ?? [],
+    inputs: JSON.stringify(r.inputs),
+  }));
   // `recoveryJobs` lists the Jobs in the order RecoveryJobs chained them with dependsOn.
   const order = Array.isArray(out.recoveryJobs)
     ? out.recoveryJobs.map((j) => text(j, "recoveryJobs entry"))
@@ -272,6 +300,7 @@ export function readDeclared(result: PlanResult, commands: readonly string[]): D
       nightlySuspended: out.nightlyBackupSuspended === true,
     },
     jobs: order.map((n) => jobsByName.get(n)!),
+    patches,
     nightly,
     ptrPointInTimeUtc: ptr === undefined ? undefined : text(ptr.inputs.pointInTimeUTC, "pointInTimeUTC"),
     liveCreateMode: optionalText(live.inputs.createMode),

@@ -6,16 +6,19 @@
  * ptr (seed scenario 2, loss of data): a live server with WAL archiving and a base backup; a first batch of
  * writes; the operator notes the wall-clock time in the stack's zone; more writes; a destructive statement.
  * Then: isolate (flawed backup Job) → ptr.restoreTime (the PTR copy: a real point-in-time recovery to the
- * `pointInTimeUTC` the program declares) → restore (backup-ptr, restore, compare Jobs) → validate (the drill's
- * own check: the live database holds exactly the tables as they were at the restore time; the flawed dump is
- * in storage) → maintenance off → unfreeze → tidy up (the PTR copy is no longer declared: it is stopped).
+ * `pointInTimeUTC` the program declares) → a jump straight to validate, skipping drPhase restore (the program
+ * holds web and worker at 0, runs backup-ptr, restore and compare, and only then brings the app back; the
+ * drill applies the declared patches and Jobs in the engine's dependency order and fails if a Job would run
+ * under a live app) → the drill's own check (the live database holds exactly the tables as they were at the
+ * restore time; the flawed dump and every Job's log are in storage) → maintenance off → unfreeze → tidy up
+ * (the PTR copy is no longer declared: it is stopped).
  *
  * rebuild (seed scenario 1, loss of the server): the nightly CronJob's backup; writes after it (lost by
  * design); the live server is stopped and its data directory deleted. Then: isolate (the program declares the
  * server again with createMode Create: a new empty server with the declared databases) → restore (the restore
  * Job: newest nightly dump; the compare Job: the rebuilt database against that backup's manifest) → validate
  * (the drill's own check against the state it recorded at the nightly backup) → maintenance off → unfreeze →
- * close.
+ * close. Every step in the runbook's order, through the same dependency-ordered executor.
  */
 import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -23,6 +26,7 @@ import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { DateTime } from "luxon";
+import { BlobServiceClient } from "@azure/storage-blob";
 import { Azurite } from "../testkit/azurite";
 import { PgCluster } from "../testkit/postgres";
 import { PTR_MIN_AGE, azureUtc, resolveRestoreTime } from "../time";
@@ -205,11 +209,93 @@ class Context {
     if (job.args[0] === "backup") this.storedBackups.push(run.stdout.split("\n").slice(-1)[0] ?? "");
   }
 
-  /** The declared recovery Jobs that have not run yet, in order; the others are noted as kept. */
-  async runNewJobs(s: StepRecord, d: Declared): Promise<void> {
-    const kept = d.jobs.filter((j) => this.ran.has(j.name)).map((j) => j.name);
+  /**
+   * The Deployments' replica counts as the declared patches set them (the drill has no cluster: this is the
+   * state the engine's operations would leave), by Deployment name; and each patch's inputs as last applied.
+   */
+  readonly cluster = new Map<string, number>();
+  private readonly applied = new Map<string, string>();
+
+  /** The app as it runs before the incident: the committed stack's patches applied. */
+  startApp(d: Declared): void {
+    for (const p of d.patches) {
+      this.cluster.set(p.deployment, p.replicas);
+      this.applied.set(p.resource, p.inputs);
+    }
+  }
+
+  /** `web 0, worker 0`: the app in the (simulated) cluster, by the patches' deployment ids. */
+  appState(d: Declared): string {
+    return d.patches
+      .filter((p) => !p.resource.includes("-replicas-hold-"))
+      .map((p) => `${p.resource.replace(/^.*-replicas-/, "")} ${this.cluster.get(p.deployment) ?? "?"}`)
+      .join(", ");
+  }
+
+  /**
+   * The step's `pulumi up` for the app and the recovery Jobs, in the engine's order: the replica patches
+   * (the app's and the hold's) and the Jobs, each after everything it depends on (the declared edges). A
+   * patch is applied when its inputs changed since it was last applied (as the engine updates a resource);
+   * a Job runs once (Kubernetes never runs a finished Job of the same name again), and only with every
+   * Deployment at 0 — a Job that would run under a live app fails the drill.
+   */
+  async apply(s: StepRecord, d: Declared): Promise<string[]> {
+    const events: string[] = [];
+    const kept: string[] = [];
+    const declared = new Set(d.patches.map((p) => p.resource));
+    for (const resource of [...this.applied.keys()]) {
+      // A removed patch (the hold, at close) releases only what it still owns: the app's patch owns replicas.
+      if (!declared.has(resource)) this.applied.delete(resource);
+    }
+    type Node = { resource: string; dependsOn: readonly string[]; run: () => Promise<void> };
+    const nodes: Node[] = [
+      ...d.patches.map((p) => ({
+        resource: p.resource,
+        dependsOn: p.dependsOn,
+        run: () => {
+          if (this.applied.get(p.resource) === p.inputs) return Promise.resolve();
+          this.applied.set(p.resource, p.inputs);
+          if (this.cluster.get(p.deployment) !== p.replicas) {
+            s.notes.push(`${p.resource}: ${p.deployment} scaled to ${p.replicas}`);
+            events.push(`scale ${p.resource.replace(/^.*-replicas-/, "")} ${p.replicas}`);
+          }
+          this.cluster.set(p.deployment, p.replicas);
+          return Promise.resolve();
+        },
+      })),
+      ...d.jobs.map((job) => ({
+        resource: job.resource ?? job.name,
+        dependsOn: job.dependsOn ?? [],
+        run: async () => {
+          if (this.ran.has(job.name)) {
+            kept.push(job.name);
+            return;
+          }
+          const running = [...this.cluster].filter(([, n]) => n > 0);
+          if (running.length > 0) {
+            throw new Error(
+              `Job ${job.name} would run while the app is up (${running.map(([name, n]) => `${name} ${n}`).join(", ")})`,
+            );
+          }
+          await this.runJob(s, job);
+          events.push(`job ${job.name}`);
+          s.notes.push(`${job.name} ran with the app stopped (${this.appState(d)})`);
+        },
+      })),
+    ];
+    const names = new Set(nodes.map((n) => n.resource));
+    const done = new Set<string>();
+    while (done.size < nodes.length) {
+      const next = nodes.find(
+        (n) => !done.has(n.resource) && n.dependsOn.every((dep) => !names.has(dep) || done.has(dep)),
+      );
+      if (next === undefined) throw new Error("the declared patches and Jobs wait for each other (a cycle)");
+      await next.run();
+      done.add(next.resource);
+    }
     if (kept.length > 0) s.notes.push(`declared again, already completed, not re-run: ${kept.join(", ")}`);
-    for (const job of d.jobs) if (!this.ran.has(job.name)) await this.runJob(s, job);
+    s.notes.push(`app after the step: ${this.appState(d)}`);
+    return events;
   }
 
   async stage(label: string, pg: PgCluster, database: string): Promise<Snapshot> {
@@ -373,6 +459,7 @@ async function setUp(
   await az.createContainer(baseline.container);
   for (const name of baseline.liveDatabases) await live.query(`CREATE DATABASE ${quoteIdent(name)}`);
   ctx.servers.set(baseline.liveServerFqdn, live);
+  ctx.startApp(baseline);
   s.notes.push(
     `live server ${baseline.liveServerName} = PostgreSQL on 127.0.0.1:${live.port}` +
       (o.walArchiveDir === undefined ? "" : " with WAL archiving") +
@@ -439,7 +526,7 @@ async function ptrScenario(ctx: Context, id: string, baseline: Declared): Promis
     true,
     async (s) => {
       const d = await ctx.up(s, (st) => [st.set("incidentId", id), st.set("drMode", "ptr")]);
-      await ctx.runNewJobs(s, d);
+      await ctx.apply(s, d);
     },
   );
 
@@ -469,47 +556,53 @@ async function ptrScenario(ctx: Context, id: string, baseline: Declared): Promis
     );
   });
 
-  await t.step(
-    "Upload the PTR copy to storage, restore it into the live server, compare",
-    true,
-    async (s) => {
-      const d = await ctx.up(s, (st) => [st.set("drPhase", "restore")]);
-      await ctx.runNewJobs(s, d);
-    },
-  );
-
+  // The jump isolate → validate (the restore phase skipped): the program holds the app at 0, runs the
+  // PTR copy's backup, the restore and the compare, and only then brings the app back.
   let recovered!: Snapshot;
   let sequences: readonly string[] = [];
-  await t.step("Validate app (the drill checks the data)", true, async (s) => {
-    const d = await ctx.up(s, (st) => [st.set("drPhase", "validate")]);
-    await ctx.runNewJobs(s, d);
-    recovered = await ctx.stage("live after the recovery", live, db);
-    const check = checkAgainst(expected, recovered);
-    sequences = check.sequences;
-    const flawedJob = d.jobs.find(
-      (j) => j.args.includes("--prefix") && (flagValue(j.args, "--prefix") ?? "").includes("/flawed/"),
-    );
-    const flawedPrefix = flawedJob === undefined ? undefined : flagValue(flawedJob.args, "--prefix");
-    const flawed =
-      flawedPrefix === undefined
-        ? []
-        : await listBackups({ store: ctx.azurite!.store(d.container), prefix: flawedPrefix });
-    const problems = [...check.problems];
-    if (flawed.length === 0)
-      problems.push(`no flawed-database backup under ${flawedPrefix ?? "(no flawed backup Job declared)"}`);
-    ctx.checks.push(
-      check.tablesEqual
-        ? `every table of the live database equals its state at the restore point (rows and content checksum)`
-        : `the live database does NOT equal its state at the restore point: ${check.problems.join("; ")}`,
-      flawed.length > 0
-        ? `the flawed database's backup is in storage: ${flawed.map((b) => b.name).join(", ")}`
-        : `the flawed database's backup is NOT in storage`,
-    );
-    if (problems.length > 0) throw new Error(`data check failed: ${problems.join("; ")}`);
-    s.notes.push(
-      `data check: live = state at ${requestedLocal} ${zone}, table by table; flawed backup in storage`,
-    );
-  });
+  await t.step(
+    "Jump to validate (drPhase restore skipped): restore, compare, then the app back",
+    true,
+    async (s) => {
+      const d = await ctx.up(s, (st) => [st.set("drPhase", "validate")]);
+      const events = await ctx.apply(s, d);
+      const firstScaleUp = events.findIndex((e) => e.startsWith("scale ") && !e.endsWith(" 0"));
+      const lastJob = events.map((e) => e.startsWith("job ")).lastIndexOf(true);
+      const ranJobs = events.filter((e) => e.startsWith("job ")).map((e) => e.slice(4));
+      if (ranJobs.length === 0 || firstScaleUp < 0 || firstScaleUp < lastJob)
+        throw new Error(`the app did not come back after the Jobs: ${events.join(" → ")}`);
+      ctx.checks.push(
+        `jump isolate → validate: ${ranJobs.join(", ")} ran with the app at 0 (held); the app came back after them: ${events.join(" → ")}`,
+      );
+      await checkJobLogs(ctx, d, id);
+      recovered = await ctx.stage("live after the recovery", live, db);
+      const check = checkAgainst(expected, recovered);
+      sequences = check.sequences;
+      const flawedJob = d.jobs.find(
+        (j) => j.args.includes("--prefix") && (flagValue(j.args, "--prefix") ?? "").includes("/flawed/"),
+      );
+      const flawedPrefix = flawedJob === undefined ? undefined : flagValue(flawedJob.args, "--prefix");
+      const flawed =
+        flawedPrefix === undefined
+          ? []
+          : await listBackups({ store: ctx.azurite!.store(d.container), prefix: flawedPrefix });
+      const problems = [...check.problems];
+      if (flawed.length === 0)
+        problems.push(`no flawed-database backup under ${flawedPrefix ?? "(no flawed backup Job declared)"}`);
+      ctx.checks.push(
+        check.tablesEqual
+          ? `every table of the live database equals its state at the restore point (rows and content checksum)`
+          : `the live database does NOT equal its state at the restore point: ${check.problems.join("; ")}`,
+        flawed.length > 0
+          ? `the flawed database's backup is in storage: ${flawed.map((b) => b.name).join(", ")}`
+          : `the flawed database's backup is NOT in storage`,
+      );
+      if (problems.length > 0) throw new Error(`data check failed: ${problems.join("; ")}`);
+      s.notes.push(
+        `data check: live = state at ${requestedLocal} ${zone}, table by table; flawed backup in storage`,
+      );
+    },
+  );
 
   await maintenanceOffAndUnfreeze(ctx);
   await t.step("Tidy up: delete the PTR copy", true, async (s) => {
@@ -521,6 +614,7 @@ async function ptrScenario(ctx: Context, id: string, baseline: Declared): Promis
       st.rm("maintenance"),
       st.rm("freeze"),
     ]);
+    await ctx.apply(s, d);
     if (d.ptrServerFqdn !== undefined) throw new Error("the PTR copy is still declared after the tidy-up");
     await ptr.stop();
     s.notes.push("the PTR copy is no longer declared: its server is stopped and deleted");
@@ -544,13 +638,30 @@ async function ptrScenario(ctx: Context, id: string, baseline: Declared): Promis
   };
 }
 
+/** Every recovery Job that ran wrote its whole output to `incident/<id>/logs/<job>.log` (tool/job-log.ts). */
+async function checkJobLogs(ctx: Context, d: Declared, id: string): Promise<void> {
+  if (ctx.azurite === undefined) throw new Error("Azurite is not running");
+  const prefix = `incident/${id}/logs/`;
+  const found: string[] = [];
+  const container = BlobServiceClient.fromConnectionString(ctx.azurite.connectionString).getContainerClient(
+    d.container,
+  );
+  for await (const b of container.listBlobsFlat({ prefix })) found.push(b.name);
+  const expected = d.jobs.map((j) => `${prefix}${j.name}.log`);
+  const missing = expected.filter((name) => !found.includes(name));
+  if (missing.length > 0) throw new Error(`Job logs missing from storage: ${missing.join(", ")}`);
+  ctx.checks.push(`every recovery Job's full output is in storage: ${expected.join(", ")}`);
+}
+
 /** The runbook's two steps after validation, the same in both scenarios: each one config change and `up`. */
 async function maintenanceOffAndUnfreeze(ctx: Context): Promise<void> {
   await ctx.timeline.step("Disable maintenance mode", true, async (s) => {
-    await ctx.up(s, (st) => [st.set("maintenance", "false")]);
+    await ctx.apply(s, await ctx.up(s, (st) => [st.set("maintenance", "false")]));
   });
   await ctx.timeline.step("Unfreeze pipeline", true, async (s) => {
-    await ctx.up(s, (st) => [st.set("freeze", "false")]);
+    const d = await ctx.up(s, (st) => [st.set("freeze", "false")]);
+    await ctx.apply(s, d);
+    s.notes.push(`next: ${d.nextStep}`);
   });
 }
 
@@ -602,20 +713,21 @@ async function rebuildScenario(ctx: Context, id: string, baseline: Declared): Pr
       `program declares ${d.liveServerName} with createMode Create: a new empty PostgreSQL on 127.0.0.1:${rebuilt.port} ` +
         `with the declared databases (${d.liveDatabases.join(", ")})`,
     );
-    await ctx.runNewJobs(s, d);
+    await ctx.apply(s, d);
   });
 
   await t.step("Restore the data from the nightly backup in storage", true, async (s) => {
     const d = await ctx.up(s, (st) => [st.set("drPhase", "restore")]);
     if (d.jobs.length === 0) throw new Error("the program declared no restore Job");
-    await ctx.runNewJobs(s, d);
+    await ctx.apply(s, d);
   });
 
   let recovered!: Snapshot;
   let sequences: readonly string[] = [];
   await t.step("Validate app (the drill checks the data)", true, async (s) => {
     const d = await ctx.up(s, (st) => [st.set("drPhase", "validate")]);
-    await ctx.runNewJobs(s, d);
+    await ctx.apply(s, d);
+    await checkJobLogs(ctx, d, id);
     recovered = await ctx.stage("live after the recovery", rebuilt, db);
     const check = checkAgainst(expected, recovered);
     sequences = check.sequences;
@@ -637,6 +749,7 @@ async function rebuildScenario(ctx: Context, id: string, baseline: Declared): Pr
       st.rm("maintenance"),
       st.rm("freeze"),
     ]);
+    await ctx.apply(s, d);
     s.notes.push(`next: ${d.nextStep}`);
   });
 

@@ -80,6 +80,8 @@ export interface PlanResult {
   readonly resources: PlanResource[];
   /** Stack outputs, every Output awaited, secrets shown as `[secret]`. */
   readonly outputs: Record<string, unknown>;
+  /** What the program logged with `pulumi.log.warn` (the real CLI shows these in preview and up), in order. */
+  readonly warnings: readonly string[];
 }
 
 export interface RecordingMocksOptions {
@@ -591,6 +593,8 @@ async function runExclusive(
     unhandled.push(reason);
   };
   process.on("unhandledRejection", onUnhandled);
+  const warnings: string[] = [];
+  const restoreWarn = captureWarnings(warnings);
   try {
     const result = await withTimeout(
       (async () => {
@@ -608,7 +612,7 @@ async function runExclusive(
           })),
         );
         resources.sort((a, b) => (a.name === b.name ? compare(a.type, b.type) : compare(a.name, b.name)));
-        return { resources, outputs };
+        return { resources, outputs, warnings };
       })(),
       timeoutMs,
       `the program did not finish within ${timeoutMs} ms (an Output that never resolves?)`,
@@ -629,7 +633,27 @@ async function runExclusive(
     // Rejections of the failed run surface on the next turn of the event loop; they belong to this run.
     await nextMacrotask();
     process.off("unhandledRejection", onUnhandled);
+    restoreWarn();
   }
+}
+
+/** How `pulumi.log.warn` prints when no engine is attached (@pulumi/pulumi log/index.js). */
+const RUNTIME_WARNING = /^warning: \[runtime\] ([\s\S]*)$/;
+
+/**
+ * Collects the program's `pulumi.log.warn` messages of one run into `into` (runs are serialised): without an
+ * engine the SDK writes them with console.warn, which is wrapped for the run. Returns the undo.
+ */
+function captureWarnings(into: string[]): () => void {
+  const original = console.warn;
+  console.warn = (...args: unknown[]): void => {
+    const m = RUNTIME_WARNING.exec(args.map(String).join(" "));
+    if (m !== null) into.push(m[1]!);
+    else original(...args);
+  };
+  return () => {
+    console.warn = original;
+  };
 }
 
 type RegisterCallback = (err: Error | null, response?: unknown) => void;

@@ -1,5 +1,5 @@
 /**
- * `npm run plan -- --stack <stack> [--set <path>=<value>]... [--now <ISO time>] [--json] [--diff]`
+ * `npm run plan -- --stack <stack> [--set <path>=<value>]... [--now <ISO time>] [--json] [--diff [--base-set <path>=<value>]...]`
  *
  * Runs the Pulumi program under the mock runtime with the stack's committed config (plus `--set` overrides,
  * `pulumi config set --path` semantics) and prints what it would declare. Exit status: 0 planned; 1 the
@@ -32,7 +32,7 @@ import {
   type StackConfig,
 } from "./stack-config";
 
-export const USAGE = `Usage: npm run plan -- --stack <stack> [--set <path>=<value>]... [--now <ISO time>] [--json] [--diff]
+export const USAGE = `Usage: npm run plan -- --stack <stack> [--set <path>=<value>]... [--now <ISO time>] [--json] [--diff [--base-set <path>=<value>]...]
 
 Runs the service-dr Pulumi program offline (Pulumi mock runtime: no CLI, no credentials, no cloud calls)
 with Pulumi.<stack>.yaml's config and prints each resource it declares (type, name, id, inputs) and the
@@ -45,7 +45,14 @@ stack outputs. Secrets show as [secret].
                          numbers, a top-level value is always a string. Repeatable.
   --now <ISO time>       the clock of the plan, with an offset or Z (default: the current time)
   --json                 print one JSON object {"resources":[{"type","name","inputs"}],"outputs":{...}}
-  --diff                 print only what the --set overrides change relative to the committed config
+  --diff                 print only what the --set overrides change, as pulumi preview --diff marks it:
+                         + create, - delete, ~ update, +- replace (with the provider's or the program's
+                         rule that forces it), inputs the program ignores; long text line by line
+  --base-set <path>=<value>
+                         with --diff: the config the diff is taken against is the committed config plus
+                         these (where the stack is now), so --set previews exactly one step:
+                         --base-set drMode=ptr --base-set incidentId=inc-20261124-1305 --set drPhase=restore.
+                         Repeatable.
   -h, --help             this text
 
 Exit status: 0 planned; 1 invalid config (every problem on stderr) or the program failed; 2 usage error.`;
@@ -53,6 +60,8 @@ Exit status: 0 planned; 1 invalid config (every problem on stderr) or the progra
 export interface CliOptions {
   readonly stack: string;
   readonly sets: readonly string[];
+  /** `--base-set`: applied to the committed config to make the diff's base (with --diff only). */
+  readonly baseSets: readonly string[];
   readonly now: DateTime | undefined;
   readonly json: boolean;
   readonly diff: boolean;
@@ -63,6 +72,7 @@ export interface CliOptions {
 export function parseArgs(argv: readonly string[]): CliOptions {
   let stack: string | undefined;
   const sets: string[] = [];
+  const baseSets: string[] = [];
   let now: DateTime | undefined;
   let json = false;
   let diff = false;
@@ -74,6 +84,9 @@ export function parseArgs(argv: readonly string[]): CliOptions {
         break;
       case "--set":
         sets.push(value());
+        break;
+      case "--base-set":
+        baseSets.push(value());
         break;
       case "--now":
         now = parseNow(value());
@@ -94,12 +107,14 @@ export function parseArgs(argv: readonly string[]): CliOptions {
         throw unknown();
     }
   }
-  if (help) return { stack: stack ?? "", sets, now, json, diff, help };
+  if (help) return { stack: stack ?? "", sets, baseSets, now, json, diff, help };
   if (stack === undefined) throw new UsageError("--stack is required");
+  if (baseSets.length > 0 && !diff)
+    throw new UsageError("--base-set needs --diff (it sets the config the diff is taken against)");
   if (!/^[A-Za-z0-9_.-]+$/.test(stack) || stack.startsWith(".")) {
     throw new UsageError(`--stack ${JSON.stringify(stack)} is not a stack name`);
   }
-  return { stack, sets, now, json, diff, help };
+  return { stack, sets, baseSets, now, json, diff, help };
 }
 
 function parseNow(text: string): DateTime {
@@ -147,9 +162,13 @@ export async function main(
     throw err;
   }
 
+  // The diff's base: where the stack is now (committed config + --base-set); the plan: the base + --set.
+  const base = new Map(committed.values);
   const overridden = new Map(committed.values);
   try {
-    for (const assignment of options.sets) applySet(overridden, committed.project, assignment);
+    for (const assignment of options.baseSets) applySet(base, committed.project, assignment);
+    for (const assignment of [...options.baseSets, ...options.sets])
+      applySet(overridden, committed.project, assignment);
   } catch (err) {
     if (err instanceof UsageError) {
       io.err(`plan: ${err.message}\n`);
@@ -161,7 +180,7 @@ export async function main(
   // What the real CLI refuses before the program runs (declared keys missing, mistyped, secrets in plain text).
   const declared = [
     ...new Set([
-      ...(options.diff ? declarationProblems(committed, committed.values) : []),
+      ...(options.diff ? declarationProblems(committed, base) : []),
       ...declarationProblems(committed, overridden),
     ]),
   ];
@@ -174,6 +193,7 @@ export async function main(
   const header = {
     stack: options.stack,
     now: now.toISO() ?? "",
+    baseSets: options.baseSets,
     overrides: options.sets,
     placeholders: [...committed.placeholderKeys].sort(),
   };
@@ -208,7 +228,12 @@ export async function main(
     );
   }
   if (options.diff) {
-    const before = await plan(committed.values, `the committed config of stack ${options.stack} is invalid:`);
+    const before = await plan(
+      base,
+      options.baseSets.length > 0
+        ? `the base config (committed config of stack ${options.stack} + --base-set) is invalid:`
+        : `the committed config of stack ${options.stack} is invalid:`,
+    );
     if (typeof before === "number") return before;
     const after = await plan(overridden, "");
     if (typeof after === "number") return after;

@@ -1,6 +1,6 @@
 import { strict as assert } from "node:assert";
 import { DateTime } from "luxon";
-import { ConfigError, parseConfig, readRawConfig } from "../config";
+import { ConfigError, editDistance, nearest, parseConfig, readRawConfig } from "../config";
 import { k8sNameProblem, longestJobName } from "../naming";
 import { NOW, stackRaw, stackStrings } from "./support/stacks";
 
@@ -362,16 +362,16 @@ describe("config: every Kubernetes name derived from kubernetes.service and inci
       `kubernetes.service: makes the maintenance page Service name "1abc-maintenance", which is not a Service name (a DNS-1035 label: starts with a letter; lowercase letters, digits, '-'); received "1abc"`,
     ]);
   });
-  it("the longest recovery Job name an incident id can make is its backup-ptr step with a restore time", () => {
+  it("the longest recovery Job name an incident id can make is its backup-ptr step with a restore time and retry 99", () => {
     const id = "a".repeat(20);
-    assert.equal(longestJobName(id), `dr-${id}-backup-ptr-19700101t000000z`);
-    assert.equal(longestJobName(id).length, 51);
+    assert.equal(longestJobName(id), `dr-${id}-backup-ptr-19700101t000000z-r99`);
+    assert.equal(longestJobName(id).length, 55);
   });
   it("a Job name over 63 is refused, naming the name and the limit (an id longer than incidentId allows)", () => {
     const id = "a".repeat(40);
     assert.equal(
       k8sNameProblem({ object: "longest recovery Job name", name: longestJobName(id), rule: "job" }),
-      `makes the longest recovery Job name "dr-${id}-backup-ptr-19700101t000000z" 71 characters; a Job name (its pods' job-name label) is at most 63`,
+      `makes the longest recovery Job name "dr-${id}-backup-ptr-19700101t000000z-r99" 75 characters; a Job name (its pods' job-name label) is at most 63`,
     );
   });
 });
@@ -445,4 +445,108 @@ describe("config: the window check for a copy that outlives the retention window
     assert.match(problems[0]!, /^ptr\.requestedAt: is required with ptr\.requestedFor .*received nothing$/);
     assert.equal(problems.length, 2);
   });
+});
+
+describe("config: mistyped keys get the nearest known one", () => {
+  it("a top-level key in the wrong case or one letter off: did you mean", () => {
+    const read = (key: string): string[] =>
+      readRawConfig({ ...stackStrings("staging"), [`service-dr:${key}`]: "x" }).problems;
+    assert.match(
+      read("drmode")[0]!,
+      /^drmode: is not a setting of this program \(did you mean drMode\?\); known settings are: timeZone, drMode, /,
+    );
+    assert.match(read("incidentid")[0]!, /\(did you mean incidentId\?\)/);
+    assert.match(read("maintenanceMesage")[0]!, /\(did you mean maintenanceMessage\?\)/);
+    // Nothing near: no guess.
+    assert.doesNotMatch(read("colour")[0]!, /did you mean/);
+  });
+  it("an unknown field of a structured key: the nearest field and the key's fields", () => {
+    assert.deepStrictEqual(
+      problemsOf({ ...stackRaw("staging"), ptr: { restoretime: "2026-11-24T13:05:00" } }),
+      [
+        "ptr.restoretime: is not a known setting (did you mean ptr.restoreTime?); the fields of ptr are: restoreTime, requestedAt, requestedFor",
+      ],
+    );
+    const raw = stackRaw("staging");
+    const dataTool = raw.dataTool as Record<string, unknown>;
+    assert.deepStrictEqual(problemsOf({ ...raw, dataTool: { ...dataTool, timeout: 30 } }), [
+      "dataTool.timeout: is not a known setting; the fields of dataTool are: image, parallelJobs, timeoutMinutes, scratchSize",
+    ]);
+    assert.deepStrictEqual(problemsOf({ ...raw, retry: { restor: 1 } }), [
+      "retry.restor: is not a known setting (did you mean retry.restore?); the fields of retry are: backup-flawed, backup-ptr, restore, compare",
+    ]);
+  });
+  it("edit distance and the nearest name", () => {
+    assert.equal(editDistance("kitten", "sitting"), 3);
+    assert.equal(editDistance("", "abc"), 3);
+    assert.equal(nearest("drmode", ["drMode", "drPhase"]), "drMode");
+    assert.equal(nearest("xyz", ["drMode", "drPhase"]), undefined);
+  });
+});
+
+describe("config: keys that do not apply are warned about, naming the key and why", () => {
+  const warnings = (sets: readonly string[]): readonly string[] =>
+    parseConfig(stackRaw("staging", sets), NOW).warnings;
+  const rows: Array<[string, readonly string[], readonly string[]]> = [
+    ["the committed stack: none", [], []],
+    [
+      "drPhase without an incident",
+      ["drPhase=validate"],
+      [
+        "drPhase: validate is ignored while drMode is none (no incident is open); remove it: pulumi config rm drPhase",
+      ],
+    ],
+    [
+      "ptr.restoreTime without an incident",
+      ["ptr.restoreTime=2026-11-24T13:05:00"],
+      ["ptr: is ignored while drMode is none (no incident is open); remove it: pulumi config rm ptr"],
+    ],
+    [
+      "after closing, incidentId still set",
+      ["incidentId=inc-1"],
+      [
+        "incidentId: is ignored while drMode is none (incident inc-1 is closed); remove it: pulumi config rm incidentId",
+      ],
+    ],
+    [
+      "rebuild.* in ptr mode",
+      ["drMode=ptr", "incidentId=inc-1", "rebuild.from=revive"],
+      [
+        "rebuild: is ignored in drMode ptr (it describes a rebuild of a lost server); remove it: pulumi config rm rebuild",
+      ],
+    ],
+    [
+      "ptr.* in rebuild mode",
+      ["drMode=rebuild", "incidentId=inc-1", "ptr.restoreTime=2026-11-24T13:05:00"],
+      [
+        "ptr: is ignored in drMode rebuild (it describes a point-in-time restore); remove it: pulumi config rm ptr",
+      ],
+    ],
+    [
+      "a rebuild field of another rebuild.from",
+      [
+        "drMode=rebuild",
+        "incidentId=inc-1",
+        "rebuild.backupBlob=nightly/x/db_20261124T020000Z",
+        "rebuild.from=revive",
+        "rebuild.deletedAt=2026-11-24T18:30:00",
+      ],
+      [
+        "rebuild.backupBlob: is ignored with rebuild.from revive (it applies to rebuild.from backup); remove it: pulumi config rm --path rebuild.backupBlob",
+      ],
+    ],
+    [
+      "a retry of a step this state does not declare",
+      ["drMode=ptr", "incidentId=inc-1", "retry.restore=1"],
+      [
+        "retry.restore: is ignored: no restore Job is declared in drMode ptr, drPhase isolate; remove it: pulumi config rm --path retry.restore",
+      ],
+    ],
+    [
+      "a retry of a declared step: no warning",
+      ["drMode=ptr", "incidentId=inc-1", "retry.backup-flawed=1"],
+      [],
+    ],
+  ];
+  for (const [what, sets, expected] of rows) it(what, () => assert.deepStrictEqual(warnings(sets), expected));
 });

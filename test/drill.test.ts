@@ -99,6 +99,36 @@ describe("drill: both runbook scenarios on small data", function () {
     );
     assert.ok(result.storedBackups.some((b) => b.includes("/flawed/")));
 
+    // The jump isolate → validate: no step set drPhase restore; the app held at 0 while the three Jobs ran,
+    // back to its normal counts only after the last one (the drill follows the declared edges).
+    assert.ok(!result.steps.some((s) => s.commands.includes("pulumi config set drPhase restore")));
+    const jump = result.steps.find((s) => s.title.startsWith("Jump to validate"));
+    assert.ok(jump, result.steps.map((s) => s.title).join(", "));
+    assert.ok(jump.commands.includes("pulumi config set drPhase validate"));
+    const id = result.incidentId;
+    const t = result.restorePoint!.declaredUtc.replace(/[-:]/g, "").replace("+0000", "z").toLowerCase();
+    const jumpCheck = result.checks.find((c) => c.startsWith("jump isolate → validate: "));
+    assert.equal(
+      jumpCheck,
+      `jump isolate → validate: dr-${id}-backup-ptr-${t}, dr-${id}-restore-${t}, dr-${id}-compare-${t} ran with the app at 0 (held); ` +
+        `the app came back after them: job dr-${id}-backup-ptr-${t} → job dr-${id}-restore-${t} → job dr-${id}-compare-${t} → scale web 2 → scale worker 1`,
+    );
+    assert.ok(jump.notes.includes("app after the step: web 2, worker 1"), jump.notes.join("\n"));
+    // Every Job's full output is in storage under the incident's prefix.
+    assert.ok(
+      result.checks.includes(
+        `every recovery Job's full output is in storage: ${[
+          "backup-flawed",
+          `backup-ptr-${t}`,
+          `restore-${t}`,
+          `compare-${t}`,
+        ]
+          .map((j) => `incident/${id}/logs/dr-${id}-${j}.log`)
+          .join(", ")}`,
+      ),
+      result.checks.join("\n"),
+    );
+
     const text = readFileSync(report, "utf8");
     assert.match(text, /\*\*PASS\*\*/);
     assert.ok(text.includes(`ptr.restoreTime=${p.requestedLocal}`));

@@ -36,11 +36,29 @@ describe("offline: plan-cli argument parsing", () => {
       {
         stack: "staging",
         sets: ["drMode=ptr", "ptr.restoreTime=2026-11-24T13:05:00"],
+        baseSets: [],
         now: "2026-11-25T10:00:00.000Z",
         json: true,
         diff: true,
         help: false,
       },
+    );
+  });
+  it("--base-set is repeatable and only with --diff", () => {
+    const o = parseArgs([
+      "--stack",
+      "s",
+      "--diff",
+      "--base-set",
+      "drMode=ptr",
+      "--base-set=incidentId=inc-1",
+      "--set",
+      "drPhase=restore",
+    ]);
+    assert.deepStrictEqual([o.baseSets, o.sets], [["drMode=ptr", "incidentId=inc-1"], ["drPhase=restore"]]);
+    assert.throws(
+      () => parseArgs(["--stack", "s", "--base-set", "drMode=ptr"]),
+      /^UsageError: --base-set needs --diff \(it sets the config the diff is taken against\)$/,
     );
   });
   it("keeps the offset --now was given", () => {
@@ -217,16 +235,16 @@ describe("offline: plan-cli against a fixture project (in process)", function ()
     assert.deepStrictEqual(r.stdout.split("\n").slice(3), [
       "",
       "Changes relative to the committed config:",
-      "+ kubernetes:apps/v1:DeploymentPatch  extra",
+      "+ create  kubernetes:apps/v1:DeploymentPatch  extra",
       "      id: ns/extra",
       '      apiVersion: "apps/v1"',
       '      kind: "Deployment"',
       '      metadata.name: "extra"',
       '      metadata.namespace: "ns"',
       "      spec.replicas: 0",
-      "~ kubernetes:apps/v1:DeploymentPatch  web",
+      "~ update  kubernetes:apps/v1:DeploymentPatch  web",
       "    ~ spec.replicas: 2 → 0",
-      "~ kubernetes:apps/v1:DeploymentPatch  worker",
+      "~ update  kubernetes:apps/v1:DeploymentPatch  worker",
       "    ~ spec.replicas: 1 → 0",
       "",
       "Outputs:",
@@ -346,6 +364,15 @@ describe("offline: npm run plan end to end (spawned, the real program and stacks
       diff: ["--stack", "staging", "--diff", ...setArgs(PTR_SETS), ...now],
       diffJson: ["--stack", "staging", "--diff", "--json", ...setArgs(PTR_SETS), ...now],
       unknownFlag: ["--stack", "staging", "--yes"],
+      step: [
+        "--stack",
+        "staging",
+        "--diff",
+        ...PTR_SETS.flatMap((s) => ["--base-set", s]),
+        "--set",
+        "drPhase=restore",
+        ...now,
+      ],
     };
     for (const [name, args] of Object.entries(commands)) runs.set(name, spawnCli(args));
   });
@@ -413,7 +440,7 @@ describe("offline: npm run plan end to end (spawned, the real program and stacks
       "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/s189t01-ittms-stg-rg/providers/Microsoft.DBforPostgreSQL/flexibleServers/s189t01-ittms-stg-pg";
     for (const expected of [
       "Overrides: --set drMode=ptr --set incidentId=inc-1 --set ptr.restoreTime=2026-11-24T13:05:00",
-      `+ azure-native:dbforpostgresql:Server  ${svc}-ptr-server`,
+      `+ create  azure-native:dbforpostgresql:Server  ${svc}-ptr-server`,
       `      id: ${live}-ptr`,
       '      createMode: "PointInTimeRestore"',
       '      pointInTimeUTC: "2026-11-24T13:05:00+00:00"',
@@ -421,18 +448,37 @@ describe("offline: npm run plan end to end (spawned, the real program and stacks
       // A new restore time replaces the copy, deleting the old one first (same name); never protected.
       "      [option] deleteBeforeReplace: true",
       '      [option] replaceOnChanges[0]: "pointInTimeUTC"',
-      `~ kubernetes:apps/v1:DeploymentPatch  ${svc}-replicas-web`,
+      `~ update  kubernetes:apps/v1:DeploymentPatch  ${svc}-replicas-web`,
       "    ~ spec.replicas: 2 → 0",
       "    ~ requiredPullRequestReviews[0].requiredApprovingReviewCount: 1 → 6",
       '  ~ drMode: "none" → "ptr"',
     ]) {
       assert.ok(lines.includes(expected), `missing line ${JSON.stringify(expected)} in\n${r.stdout}`);
     }
-    assert.ok(!lines.some((l) => l.startsWith("- ")), "switching to ptr removes no resource");
+    assert.ok(!lines.some((l) => l.startsWith("- delete")), "switching to ptr removes no resource");
+    assert.ok(!lines.some((l) => l.startsWith("+- replace")), "and replaces none");
     assert.ok(
-      !lines.some((l) => /^[~+-] .*live-server$/.test(l)),
+      !lines.some((l) => /^(~ update|\+ create|- delete|\+- replace|= no change) .*live-server$/.test(l)),
       "the live server does not change (it appears only as a dependency of the new Job)",
     );
+  });
+
+  it("--base-set: previews exactly one step from where the stack is (isolate → restore: three Jobs, nothing else)", async () => {
+    const r = await run("step");
+    assert.equal(r.status, 0, r.stderr);
+    const heads = r.stdout
+      .split("\n")
+      .filter((l) => /^(~ update|\+ create|- delete|\+- replace|= no change) /.test(l));
+    const svc = "itt-mentor-services-staging";
+    assert.deepStrictEqual(heads, [
+      ...["backup-ptr", "compare", "restore"].map(
+        (s) => `+ create  kubernetes:batch/v1:Job  ${svc}-recovery-dr-inc-1-${s}-20261124t130500z`,
+      ),
+    ]);
+    assert.ok(
+      r.stdout.includes(`Base: the committed config + ${PTR_SETS.map((s) => `--base-set ${s}`).join(" ")}`),
+    );
+    assert.ok(r.stdout.includes("Changes relative to the base (committed config + --base-set):"));
   });
 
   it("--diff --json: the same changes as data, equal to diffing two in-process runs", async () => {

@@ -342,6 +342,7 @@ describe("offline: runProgram runs many configs in one process", function () {
         ptrSource: null,
         password: SECRET,
       },
+      warnings: [],
     });
   });
 

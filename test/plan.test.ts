@@ -223,33 +223,37 @@ describe("plan: nextStep walks the runbook", () => {
     [
       "no incident",
       [],
-      /^No incident\. Loss of data: pulumi config set incidentId inc-20261125 && pulumi config set drMode ptr && pulumi up\. Loss of the database server: pulumi refresh, then/,
+      /^No incident\. Loss of data: pulumi config set incidentId inc-20261125-1000 && pulumi config set drMode ptr && pulumi up\. Loss of the database server: pulumi refresh, then pulumi config set incidentId inc-20261125-1000 && pulumi config set drMode rebuild && pulumi up\.$/,
     ],
     [
       "ptr isolate: choose the restore point",
       ["drMode=ptr", "incidentId=inc-1"],
-      /^Choose the restore point \(wall clock in Europe\/London, or give an offset\) and create the PTR copy: pulumi config set --path ptr\.restoreTime 2026-11-25T09:00:00 && pulumi up$/,
+      /^Choose the restore point \(wall clock in Europe\/London, or give an offset\) and create the PTR copy: pulumi config set --path ptr\.restoreTime 2026-11-25T09:00:00 && pulumi up\. If a recovery Job fails/,
     ],
-    ["ptr isolate with a copy: restore", PTR, /pulumi config set drPhase restore && pulumi up$/],
+    [
+      "ptr isolate with a copy: restore",
+      PTR,
+      /pulumi config set drPhase restore && pulumi up\. If a recovery Job fails/,
+    ],
     [
       "ptr restore: validate",
       [...PTR, "drPhase=restore"],
-      /^Validate the app on https:\/\/itt-mentor-services-staging-temp\.test\.teacherservices\.cloud .*pulumi config set drPhase validate && pulumi up$/,
+      /^Validate the app on https:\/\/itt-mentor-services-staging-temp\.test\.teacherservices\.cloud .*pulumi config set drPhase validate && pulumi up\. If a recovery Job fails/,
     ],
     [
       "ptr validate: maintenance off",
       [...PTR, "drPhase=validate"],
-      /^When the app is validated, disable maintenance mode: pulumi config set maintenance false && pulumi up$/,
+      /^When the app is validated, disable maintenance mode: pulumi config set maintenance false && pulumi up\. If a recovery Job fails/,
     ],
     [
       "then unfreeze",
       [...PTR, "drPhase=validate", "maintenance=false"],
-      /^Unfreeze the pipeline .*: pulumi config set freeze false && pulumi up$/,
+      /^Unfreeze the pipeline .*: pulumi config set freeze false && pulumi up\. If a recovery Job fails/,
     ],
     [
       "then tidy up, deleting the PTR copy",
       [...PTR, "drPhase=validate", "maintenance=false", "freeze=false"],
-      /^Tidy up \(deletes the PTR copy\) and close the incident: pulumi config set drMode none && pulumi config rm drPhase && pulumi config rm ptr && pulumi config rm incidentId && pulumi config rm maintenance && pulumi config rm freeze && pulumi up$/,
+      /^Tidy up \(deletes the PTR copy\) and close the incident: pulumi config set drMode none && pulumi config rm drPhase && pulumi config rm ptr && pulumi config rm incidentId && pulumi config rm maintenance && pulumi config rm freeze && pulumi up\. The incident leaves, for reconciliation/,
     ],
     [
       "rebuild isolate from backup: restore the nightly backup",
@@ -259,12 +263,75 @@ describe("plan: nextStep walks the runbook", () => {
     [
       "after closing: remove leftovers",
       ["incidentId=inc-1"],
-      /^Incident closed\. Tidy the stack config: pulumi config rm incidentId$/,
+      /^Incident inc-1 closed\. Tidy the stack config: pulumi config rm incidentId\. The incident leaves/,
     ],
   ];
   for (const [what, sets, expected] of steps) {
     it(what, () => assert.match(planFor(sets).nextStep, expected));
   }
+});
+
+describe("plan: what the operator is told around the Jobs and at close", () => {
+  const PSQL =
+    'psql "host=s189t01-ittms-stg-pg.postgres.database.azure.com port=5432 dbname=postgres user=ittms_admin sslmode=require"';
+  const BLOBS =
+    "the incident's dumps and the Jobs' logs under incident/inc-1/ in container database-backup of s189t01ittmsdbbkpsa " +
+    "(the lifecycle rule keeps them: it deletes only nightly/); delete with: az storage blob delete-batch --auth-mode login " +
+    "--account-name s189t01ittmsdbbkpsa --source database-backup --pattern 'incident/inc-1/*'.";
+  const DB = "itt_mentor_services_staging";
+  it("suggested incident ids carry the time in the stack's zone (a second incident that day gets another)", () => {
+    assert.match(planFor(["timeZone=Asia/Kolkata"]).nextStep, /incidentId inc-20261125-1530 && /);
+    assert.match(planFor([]).nextStep, /incidentId inc-20261125-1000 && /);
+  });
+  it("the close step names the kept database and the incident's prefix, with the commands to remove them", () => {
+    assert.equal(
+      planFor([...PTR, "drPhase=validate", "maintenance=false", "freeze=false"]).nextStep,
+      "Tidy up (deletes the PTR copy) and close the incident: pulumi config set drMode none && pulumi config rm drPhase && " +
+        "pulumi config rm ptr && pulumi config rm incidentId && pulumi config rm maintenance && pulumi config rm freeze && pulumi up. " +
+        `The incident leaves, for reconciliation, until you remove them: the database ${DB}_before_pitr_20261124t130500z on s189t01-ittms-stg-pg ` +
+        `(the data before the swap), and any other ${DB}_before_* or ${DB}_restore_* (list: ${PSQL} -c '\\l ${DB}_*'); ` +
+        `drop each with: ${PSQL} -c 'DROP DATABASE "${DB}_before_pitr_20261124t130500z"'; ${BLOBS}`,
+    );
+  });
+  it("a rebuild's close names its kept database; retry keys are tidied too", () => {
+    const next = planFor([
+      "drMode=rebuild",
+      "incidentId=inc-1",
+      "drPhase=validate",
+      "retry.restore=1",
+      "maintenance=false",
+      "freeze=false",
+    ]).nextStep;
+    assert.match(next, /pulumi config rm retry && pulumi config rm incidentId/);
+    assert.match(next, new RegExp(`DROP DATABASE "${DB}_before_rebuild_inc_1"'; the incident's dumps`));
+  });
+  it("after drMode none with incidentId still set: closed, and what it left (names unknown now: how to list them)", () => {
+    assert.equal(
+      planFor(["incidentId=inc-1"]).nextStep,
+      "Incident inc-1 closed. Tidy the stack config: pulumi config rm incidentId. The incident leaves, for reconciliation, until you remove them: " +
+        `any ${DB}_before_* database (the data before a swap) and ${DB}_restore_* (a restore that did not finish) on s189t01-ittms-stg-pg: ` +
+        `list them with ${PSQL} -c '\\l ${DB}_*', drop each with ${PSQL} -c 'DROP DATABASE "<name>"'; ${BLOBS}`,
+    );
+  });
+  it("keys set without an incident: never 'incident closed'", () => {
+    const next = planFor(["ptr.restoreTime=2026-11-24T13:05:00"]).nextStep;
+    assert.doesNotMatch(next, /closed/);
+    assert.match(
+      next,
+      /^No incident\. .* These keys do nothing while no incident is open \(see the warnings\): pulumi config rm ptr$/,
+    );
+  });
+  it("a failed Job: the retry key one higher than now, for each step declared", () => {
+    const next = planFor([...PTR, "drPhase=restore", "retry.restore=1"]).nextStep;
+    assert.ok(
+      next.endsWith(
+        "If a recovery Job fails (the up stops and names it), read its log (kubectl logs job/<name>, or the blob incident/inc-1/logs/<name>.log), " +
+          "fix the cause, then run that step again as a new Job: pulumi config set --path retry.<step> <n> && pulumi up " +
+          "(here: backup-flawed 1, backup-ptr 1, restore 2, compare 1). A finished Job is never run again by a later up.",
+      ),
+      next,
+    );
+  });
 });
 
 describe("plan: adopting existing resources", () => {

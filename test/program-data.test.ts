@@ -58,6 +58,11 @@ const STORAGE_ENV = {
   AZURE_STORAGE_ACCOUNT: "s189t01ittmsdbbkpsa",
   DR_PG_AUTH: "entra",
 };
+/** A recovery Job writes its whole output to incident/<id>/logs/<job>.log in the backup container. */
+const logEnv = (job: string): Record<string, string> => ({
+  DR_DATA_LOG_CONTAINER: "database-backup",
+  DR_DATA_LOG_BLOB: `incident/inc-1/logs/${job}.log`,
+});
 const TAIL = ["--jobs", "2", "--work-dir", "/scratch"];
 
 describe("data path under the mock runtime", function () {
@@ -231,7 +236,7 @@ describe("data path under the mock runtime", function () {
       "s189t01-ittms-stg-pg",
       ...TAIL,
     ]);
-    assert.deepEqual(envOf(c), { ...conn("", LIVE), ...STORAGE_ENV });
+    assert.deepEqual(envOf(c), { ...conn("", LIVE), ...logEnv("dr-inc-1-backup-flawed"), ...STORAGE_ENV });
     assert.deepEqual(r.outputs.recoveryJobs, ["dr-inc-1-backup-flawed"]);
   });
 
@@ -249,7 +254,11 @@ describe("data path under the mock runtime", function () {
       "s189t01-ittms-stg-pg-ptr",
       ...TAIL,
     ]);
-    assert.deepEqual(envOf(backup), { ...conn("", COPY), ...STORAGE_ENV });
+    assert.deepEqual(envOf(backup), {
+      ...conn("", COPY),
+      ...logEnv("dr-inc-1-backup-ptr-20261124t130500z"),
+      ...STORAGE_ENV,
+    });
     const restore = container(r, "dr-inc-1-restore-20261124t130500z");
     assert.deepEqual(restore.args, [
       "restore",
@@ -263,10 +272,19 @@ describe("data path under the mock runtime", function () {
       "pitr-20261124t130500z",
       ...TAIL,
     ]);
-    assert.deepEqual(envOf(restore), { ...conn("", LIVE), ...STORAGE_ENV });
+    assert.deepEqual(envOf(restore), {
+      ...conn("", LIVE),
+      ...logEnv("dr-inc-1-restore-20261124t130500z"),
+      ...STORAGE_ENV,
+    });
     const compare = container(r, "dr-inc-1-compare-20261124t130500z");
     assert.deepEqual(compare.args, ["compare"]);
-    assert.deepEqual(envOf(compare), { ...conn("LEFT_", LIVE), ...conn("RIGHT_", COPY), ...STORAGE_ENV });
+    assert.deepEqual(envOf(compare), {
+      ...conn("LEFT_", LIVE),
+      ...conn("RIGHT_", COPY),
+      ...logEnv("dr-inc-1-compare-20261124t130500z"),
+      ...STORAGE_ENV,
+    });
     assert.deepEqual(r.outputs.recoveryJobs, [
       "dr-inc-1-backup-flawed",
       "dr-inc-1-backup-ptr-20261124t130500z",
@@ -306,7 +324,7 @@ describe("data path under the mock runtime", function () {
       "rebuild-inc-1",
       ...TAIL,
     ]);
-    assert.deepEqual(envOf(latest), { ...conn("", LIVE), ...STORAGE_ENV });
+    assert.deepEqual(envOf(latest), { ...conn("", LIVE), ...logEnv("dr-inc-1-restore"), ...STORAGE_ENV });
     // The lost server leaves nothing to compare with: the rebuilt database is checked against the manifest of
     // the backup that restore run restored (its record names the blob).
     const compare = container(await declare(base), "dr-inc-1-compare");
@@ -319,7 +337,7 @@ describe("data path under the mock runtime", function () {
       "--jobs",
       "2",
     ]);
-    assert.deepEqual(envOf(compare), { ...conn("", LIVE), ...STORAGE_ENV });
+    assert.deepEqual(envOf(compare), { ...conn("", LIVE), ...logEnv("dr-inc-1-compare"), ...STORAGE_ENV });
     assert.deepEqual((await declare(base)).outputs.recoveryJobs, ["dr-inc-1-restore", "dr-inc-1-compare"]);
     const named = container(
       await declare([

@@ -3,6 +3,7 @@
  * exactly what it declares — resource types, names and inputs — in every DR mode and phase.
  */
 import { strict as assert } from "node:assert";
+import * as pulumi from "@pulumi/pulumi";
 import { RecordingMocks, isConfigError, runProgram } from "../offline/mocks";
 import type { PlanResource, PlanResult } from "../offline/mocks";
 import { DR_NETWORK, geoRebuildSets, NOW, stackStrings } from "./support/stacks";
@@ -65,6 +66,16 @@ const FLAWED = job("dr-inc-1-backup-flawed");
 const PTR_JOBS = ["backup-ptr", "restore", "compare"].map((s) => job(`dr-inc-1-${s}-20261124t130500z`));
 const REBUILD_JOBS = ["restore", "compare"].map((s) => job(`dr-inc-1-${s}`));
 const TEMP_INGRESS = `kubernetes:networking.k8s.io/v1:Ingress ${SVC}-maintenance-temporary`;
+/** The hold that keeps web and worker at 0 until the recovery Jobs completed (states that run the app). */
+const HOLD = [
+  `kubernetes:apps/v1:DeploymentPatch ${SVC}-replicas-hold-web`,
+  `kubernetes:apps/v1:DeploymentPatch ${SVC}-replicas-hold-worker`,
+  `service-dr:index:ReplicaHold ${SVC}-replicas-hold`,
+];
+const PTR_JOB_NAMES = [
+  "dr-inc-1-backup-flawed",
+  ...["backup-ptr", "restore", "compare"].map((s) => `dr-inc-1-${s}-20261124t130500z`),
+];
 const PTR_COPY = [
   `azure-native:dbforpostgresql:Server ${SVC}-ptr-server`,
   `service-dr:index:PtrCopy ${SVC}-ptr`,
@@ -97,7 +108,7 @@ describe("program under the mock runtime: exact resources per mode and phase", f
     [
       "ptr validate",
       [...PTR, "drPhase=validate"],
-      [TEMP_INGRESS, FLAWED, ...PTR_COPY, ...PTR_JOBS],
+      [TEMP_INGRESS, FLAWED, ...PTR_COPY, ...PTR_JOBS, ...HOLD],
       2,
       1,
       `${SVC}-maintenance`,
@@ -124,7 +135,7 @@ describe("program under the mock runtime: exact resources per mode and phase", f
     [
       "rebuild validate",
       ["drMode=rebuild", "incidentId=inc-1", "drPhase=validate"],
-      [TEMP_INGRESS, ...REBUILD_JOBS],
+      [TEMP_INGRESS, ...REBUILD_JOBS, ...HOLD],
       2,
       1,
       `${SVC}-maintenance`,
@@ -149,7 +160,7 @@ describe("program under the mock runtime: exact resources per mode and phase", f
     [
       "reopened, still frozen",
       [...PTR, "drPhase=validate", "maintenance=false"],
-      [FLAWED, ...PTR_COPY, ...PTR_JOBS],
+      [FLAWED, ...PTR_COPY, ...PTR_JOBS, ...HOLD],
       2,
       1,
       SVC,
@@ -160,12 +171,34 @@ describe("program under the mock runtime: exact resources per mode and phase", f
     it(state, async () => {
       const r = await declare(sets);
       assert.deepEqual(names(r).sort(), [...ALWAYS, ...extra].sort());
+      // With the hold, the app's patches name the Jobs they wait for (a new Job set re-applies them).
+      const held = extra.includes(HOLD[0]!);
+      const jobs = extra.includes(FLAWED) ? PTR_JOB_NAMES : ["dr-inc-1-restore", "dr-inc-1-compare"];
       assert.deepEqual(one(r, "kubernetes:apps/v1:DeploymentPatch", `${SVC}-replicas-web`).inputs, {
         apiVersion: "apps/v1",
         kind: "Deployment",
-        metadata: { name: SVC, namespace: "bat-staging", annotations: { "pulumi.com/patchForce": "true" } },
+        metadata: {
+          name: SVC,
+          namespace: "bat-staging",
+          annotations: {
+            "pulumi.com/patchForce": "true",
+            ...(held ? { "service-dr/recovery-jobs": jobs.join(",") } : {}),
+          },
+        },
         spec: { replicas: web },
       });
+      if (held) {
+        assert.deepEqual(one(r, "kubernetes:apps/v1:DeploymentPatch", `${SVC}-replicas-hold-web`).inputs, {
+          apiVersion: "apps/v1",
+          kind: "Deployment",
+          metadata: {
+            name: SVC,
+            namespace: "bat-staging",
+            annotations: { "pulumi.com/patchForce": "true", "service-dr/recovery-jobs": jobs.join(",") },
+          },
+          spec: { replicas: 0 },
+        });
+      }
       assert.deepEqual(
         (
           one(r, "kubernetes:apps/v1:DeploymentPatch", `${SVC}-replicas-worker`).inputs.spec as {
@@ -313,8 +346,8 @@ describe("program under the mock runtime: servers", function () {
     const withCopy = await declare([...PTR, "drPhase=validate"]);
     const without = await declare(["drMode=ptr", "incidentId=inc-1"]);
     const removed = names(withCopy).filter((n) => !names(without).includes(n));
-    // The copy, and the Jobs that read it; the flawed-database backup stays.
-    assert.deepEqual(removed.sort(), [...PTR_COPY, ...PTR_JOBS].sort());
+    // The copy, and the Jobs that read it (and the hold of the app for them); the flawed-database backup stays.
+    assert.deepEqual(removed.sort(), [...PTR_COPY, ...PTR_JOBS, ...HOLD].sort());
     assert.deepEqual(
       names(without).filter((n) => !names(withCopy).includes(n)),
       [],
@@ -560,5 +593,20 @@ describe("program under the mock runtime: invalid config declares nothing", func
       return true;
     });
     assert.deepEqual(mocks.calls, []);
+  });
+
+  it("the refusal is a pulumi.RunError whose message is the whole problem list (the CLI prints no stack trace)", async () => {
+    const strings = stackStrings("staging", ["drMode=ptr", "incidentId=inc-1", "github.approvers.freeze=9"]);
+    await assert.rejects(runProgram(strings, SECRET_KEYS, NOW), (err: unknown) => {
+      // What the Node language host checks (cmd/run/run.js) to print the message alone.
+      assert.equal(pulumi.RunError.isInstance(err), true);
+      assert.ok(err instanceof pulumi.RunError);
+      assert.equal(
+        err.message,
+        "Invalid stack configuration (1 problem); nothing was changed:\n" +
+          "  - github.approvers.freeze: must be a whole number from 0 to 6; received 9",
+      );
+      return true;
+    });
   });
 });

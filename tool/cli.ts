@@ -18,6 +18,7 @@ import * as incident from "./cli-incident";
 import { formatBackupList, listBackups } from "./list";
 import { DUMP_FORMATS, type DumpFormat } from "./pgargs";
 import { restore, type RestoreResult } from "./restore";
+import { runWithJobLog } from "./job-log";
 
 type Env = Readonly<Record<string, string | undefined>>;
 interface Io {
@@ -407,7 +408,9 @@ export async function main(argv: readonly string[], env: Env = process.env, io?:
 }
 
 if (require.main === module) {
-  void main(process.argv.slice(2)).then((code) => {
+  // A recovery Job names a log blob in its environment: the whole output is also written there (job-log.ts).
+  const argv = process.argv.slice(2);
+  void runWithJobLog(argv, process.env, () => main(argv)).then((code) => {
     process.exitCode = code;
   });
 }

@@ -1,0 +1,245 @@
+/**
+ * Order-proof phases and immutable Jobs, under the mock runtime: the exact dependency edges the engine gets
+ * (from the registration requests, offline/mocks.ts) between the app's replica patches, the hold, and the
+ * recovery Jobs, for every mode × phase — a state's edges do not depend on where the operator comes from, so
+ * the jumps `none → restore` and `isolate → validate` are these same states — and what a dataTool change or
+ * a retry does to the declared Jobs.
+ */
+import { strict as assert } from "node:assert";
+import { runProgram } from "../offline/mocks";
+import type { PlanResource, PlanResult } from "../offline/mocks";
+import { diffValues, effectiveInputs, isUnder } from "../offline/diff";
+import { geoRebuildSets, NOW, stackStrings } from "./support/stacks";
+
+const SECRET_KEYS = ["service-dr:postgresAdminPassword"];
+const SVC = "itt-mentor-services-staging";
+const T = "20261124t130500z";
+const PTR = ["drMode=ptr", "incidentId=inc-1", "ptr.restoreTime=2026-11-24T13:05:00"];
+const REBUILD = ["drMode=rebuild", "incidentId=inc-1"];
+
+const declare = (sets: readonly string[]): Promise<PlanResult> =>
+  runProgram(stackStrings("staging", sets), SECRET_KEYS, NOW);
+
+/** What every Job waits for: the backup storage, the Secrets, the live server and its children. */
+const INFRA = [
+  `${SVC}-backups-account`,
+  `${SVC}-backups-container`,
+  `${SVC}-backups-lifecycle`,
+  `${SVC}-dr-access-database`,
+  `${SVC}-dr-access-storage`,
+  `${SVC}-live-db-itt_mentor_services_staging`,
+  `${SVC}-live-param-azure.extensions`,
+  `${SVC}-live-param-log_min_duration_statement`,
+  `${SVC}-live-server`,
+];
+const PTR_SERVER = [`${SVC}-ptr-server`];
+/** The app's own replica patches at 0 (the app stopped by this state). */
+const STOPPED = [`${SVC}-replicas-web`, `${SVC}-replicas-worker`];
+/** The hold patches at 0 (the app stopped for the Jobs of a state that runs it). */
+const HELD = [`${SVC}-replicas-hold-web`, `${SVC}-replicas-hold-worker`];
+const job = (name: string): string => `${SVC}-recovery-dr-inc-1-${name}`;
+const FLAWED = job("backup-flawed");
+const PTR_CHAIN = [FLAWED, job(`backup-ptr-${T}`), job(`restore-${T}`), job(`compare-${T}`)];
+const REBUILD_CHAIN = [job("restore"), job("compare")];
+
+/** Dependencies of every Job, replica patch and hold patch, by name (absent: none). */
+function edges(r: PlanResult): Record<string, readonly string[]> {
+  const out: Record<string, readonly string[]> = {};
+  for (const x of r.resources) {
+    if (x.type === "kubernetes:batch/v1:Job" || x.type === "kubernetes:apps/v1:DeploymentPatch")
+      out[x.name] = x.options.dependencies ?? [];
+  }
+  return out;
+}
+const sorted = (xs: readonly string[]): string[] => [...xs].sort();
+
+/** The edges of a Job chain: each waits for the infrastructure, the app stopped, and the one before. */
+function chainEdges(chain: readonly string[], extra: readonly string[], stop: readonly string[]) {
+  const out: Record<string, readonly string[]> = {};
+  chain.forEach((name, i) => {
+    out[name] = sorted([...INFRA, ...extra, ...stop, ...(i === 0 ? [] : [chain[i - 1]!])]);
+  });
+  return out;
+}
+const appFree = { [STOPPED[0]!]: [], [STOPPED[1]!]: [] };
+const appAfter = (chain: readonly string[]) => ({
+  [STOPPED[0]!]: sorted(chain),
+  [STOPPED[1]!]: sorted(chain),
+});
+const holdFree = { [HELD[0]!]: [], [HELD[1]!]: [] };
+
+describe("order-proof phases: exact dependency edges for every mode × phase (mock runtime)", function () {
+  this.timeout(120_000);
+  const rows: Array<[string, readonly string[], Record<string, readonly string[]>]> = [
+    ["none: no Jobs, the app's patches wait for nothing", [], { ...appFree }],
+    [
+      "ptr isolate without a restore time: the flawed backup waits for the app stopped",
+      ["drMode=ptr", "incidentId=inc-1"],
+      { ...appFree, ...chainEdges([FLAWED], [], STOPPED) },
+    ],
+    ["ptr isolate with the PTR copy", PTR, { ...appFree, ...chainEdges([FLAWED], PTR_SERVER, STOPPED) }],
+    [
+      "ptr restore (also the jump none → restore): every Job after the app's patches at 0",
+      [...PTR, "drPhase=restore"],
+      { ...appFree, ...chainEdges(PTR_CHAIN, PTR_SERVER, STOPPED) },
+    ],
+    [
+      "ptr validate (also the jump isolate → validate): hold at 0 → every Job → the app back",
+      [...PTR, "drPhase=validate"],
+      { ...holdFree, ...chainEdges(PTR_CHAIN, PTR_SERVER, HELD), ...appAfter(PTR_CHAIN) },
+    ],
+    [
+      "ptr validate with stopService=true: the app's own patches at 0 come first again",
+      [...PTR, "drPhase=validate", "stopService=true"],
+      { ...appFree, ...chainEdges(PTR_CHAIN, PTR_SERVER, STOPPED) },
+    ],
+    [
+      "ptr restore with stopService=false: the app runs, so it is held for the Jobs",
+      [...PTR, "drPhase=restore", "stopService=false"],
+      { ...holdFree, ...chainEdges(PTR_CHAIN, PTR_SERVER, HELD), ...appAfter(PTR_CHAIN) },
+    ],
+    ["rebuild isolate: no Jobs", REBUILD, { ...appFree }],
+    [
+      "rebuild restore (also the jump none → restore)",
+      [...REBUILD, "drPhase=restore"],
+      { ...appFree, ...chainEdges(REBUILD_CHAIN, [], STOPPED) },
+    ],
+    [
+      "rebuild validate (also the jump isolate → validate)",
+      [...REBUILD, "drPhase=validate"],
+      { ...holdFree, ...chainEdges(REBUILD_CHAIN, [], HELD), ...appAfter(REBUILD_CHAIN) },
+    ],
+    [
+      "rebuild revive validate: no Jobs, no hold",
+      [...REBUILD, "drPhase=validate", "rebuild.from=revive", "rebuild.deletedAt=2026-11-24T18:30:00"],
+      { ...appFree },
+    ],
+    [
+      "rebuild geo validate: no Jobs, no hold",
+      geoRebuildSets("s189t01-ittms-stg-pg-geo", ["drPhase=validate", "postgres.geoRedundantBackup=true"]),
+      { ...appFree },
+    ],
+  ];
+  for (const [state, sets, expected] of rows) {
+    it(state, async () => {
+      const r = await declare(sets);
+      const actual = Object.fromEntries(Object.entries(edges(r)).filter(([n]) => !n.includes("nightly")));
+      assert.deepStrictEqual(actual, expected);
+    });
+  }
+
+  it("no cycle: in validate nothing the hold or the Jobs wait for waits on the app's patches", async () => {
+    const e = edges(await declare([...PTR, "drPhase=validate"]));
+    for (const name of [...HELD, ...PTR_CHAIN])
+      for (const app of STOPPED) assert.ok(!e[name]!.includes(app), `${name} must not wait for ${app}`);
+  });
+});
+
+describe("finished Jobs are immutable; retry.<step> is the one way to run a step again", function () {
+  this.timeout(120_000);
+  const jobs = (r: PlanResult): Map<string, PlanResource> =>
+    new Map(r.resources.filter((x) => x.type === "kubernetes:batch/v1:Job").map((x) => [x.name, x]));
+  const settings = [
+    "dataTool.image=ghcr.io/dfe-digital/service-dr-data:2",
+    "dataTool.parallelJobs=4",
+    "dataTool.timeoutMinutes=240",
+    "dataTool.scratchSize=200Gi",
+  ];
+
+  for (const [what, sets] of [
+    ["ptr validate", [...PTR, "drPhase=validate"]],
+    ["rebuild validate", [...REBUILD, "drPhase=validate"]],
+  ] as const) {
+    it(`${what}: changing every dataTool setting leaves every Job as the engine sees it unchanged`, async () => {
+      const before = jobs(await declare(sets));
+      const after = jobs(await declare([...sets, ...settings]));
+      assert.deepStrictEqual([...after.keys()], [...before.keys()], "the same Jobs (names) are declared");
+      assert.ok(before.size > 0);
+      for (const [name, old] of before) {
+        const now = after.get(name)!;
+        // The declared inputs do change (the settings feed the pod spec): the test would be empty otherwise.
+        const differing = diffValues(old.inputs, now.inputs).map((c) => c.path);
+        assert.ok(differing.length > 0, `${name}: the settings should change the declared spec`);
+        const ignored = now.options.ignoreChanges ?? [];
+        assert.deepStrictEqual(ignored, ["spec"]);
+        // The ignore list covers exactly the paths that differ: every differing path under an entry, and
+        // every entry has a differing path under it.
+        for (const path of differing)
+          assert.ok(
+            ignored.some((i) => isUnder(path, i)),
+            `${name}: ${path} changed and is not ignored`,
+          );
+        for (const entry of ignored)
+          assert.ok(
+            differing.some((p) => isUnder(p, entry)),
+            `${name}: ${entry} ignored but never differs`,
+          );
+        // What the engine diffs: the old values on the ignored paths — identical, so no update, no replace.
+        assert.deepStrictEqual(effectiveInputs(old.inputs, now.inputs, ignored), old.inputs);
+        // Options: identical but for customTimeouts, which only bounds an operation the engine performs (none
+        // on an unchanged resource) and is not diffed.
+        const { customTimeouts: oldTimeouts, ...oldRest } = old.options;
+        const { customTimeouts: newTimeouts, ...newRest } = now.options;
+        assert.deepStrictEqual(newRest, oldRest);
+        assert.deepStrictEqual(oldTimeouts, { create: "180m", update: "180m" });
+        assert.deepStrictEqual(newTimeouts, { create: "240m", update: "240m" });
+      }
+    });
+  }
+
+  it("retry.restore=1 gives the restore Job a new name and changes nothing else but what waits on it", async () => {
+    const sets = [...PTR, "drPhase=validate"];
+    const before = await declare(sets);
+    const after = await declare([...sets, "retry.restore=1"]);
+    const oldRestore = job(`restore-${T}`);
+    const newRestore = job(`restore-${T}-r1`);
+    const b = new Map(before.resources.map((x) => [`${x.type} ${x.name}`, x]));
+    const a = new Map(after.resources.map((x) => [`${x.type} ${x.name}`, x]));
+    assert.deepStrictEqual(
+      [...a.keys()].filter((k) => !b.has(k)),
+      [`kubernetes:batch/v1:Job ${newRestore}`],
+    );
+    assert.deepStrictEqual(
+      [...b.keys()].filter((k) => !a.has(k)),
+      [`kubernetes:batch/v1:Job ${oldRestore}`],
+    );
+    const oldJob = b.get(`kubernetes:batch/v1:Job ${oldRestore}`)!;
+    const newJob = a.get(`kubernetes:batch/v1:Job ${newRestore}`)!;
+    // Its name, and the log blob named after it (a retry's log does not overwrite the failed run's).
+    assert.deepStrictEqual(diffValues(oldJob.inputs, newJob.inputs), [
+      { path: "metadata.name", old: `dr-inc-1-restore-${T}`, new: `dr-inc-1-restore-${T}-r1` },
+      {
+        path: "spec.template.spec.containers[0].env[7].value",
+        old: `incident/inc-1/logs/dr-inc-1-restore-${T}.log`,
+        new: `incident/inc-1/logs/dr-inc-1-restore-${T}-r1.log`,
+      },
+    ]);
+    assert.deepStrictEqual(newJob.options, oldJob.options);
+    // Everything else: identical, except the edges and the Job list that name the retried Job.
+    const changed: string[] = [];
+    for (const [key, x] of a) {
+      const y = b.get(key);
+      if (y === undefined || key.endsWith(newRestore)) continue;
+      const d = [
+        ...diffValues(y.inputs, x.inputs).map((c) => c.path),
+        ...diffValues(y.options, x.options).map((c) => `[option] ${c.path}`),
+      ];
+      if (d.length > 0) changed.push(`${x.name}: ${d.join(", ")}`);
+    }
+    const annotation = 'metadata.annotations["service-dr/recovery-jobs"]';
+    assert.deepStrictEqual(changed.sort(), [
+      `${job(`compare-${T}`)}: [option] dependencies[10]`,
+      `${SVC}-replicas-hold-web: ${annotation}`,
+      `${SVC}-replicas-hold-worker: ${annotation}`,
+      `${SVC}-replicas-web: ${annotation}, [option] dependencies[3]`,
+      `${SVC}-replicas-worker: ${annotation}, [option] dependencies[3]`,
+    ]);
+  });
+
+  it("a retry of a step not declared in this state changes nothing", async () => {
+    const sets = [...PTR];
+    const before = await declare(sets);
+    const after = await declare([...sets, "retry.compare=2"]);
+    assert.deepStrictEqual(after.resources, before.resources);
+  });
+});
