@@ -20,14 +20,25 @@ const REBUILD = ["drMode=rebuild", "incidentId=inc-1"];
 const declare = (sets: readonly string[]): Promise<PlanResult> =>
   runProgram(stackStrings("staging", sets), SECRET_KEYS, NOW);
 
-/** What every Job waits for: the backup storage, the Secrets, the live server and its children. */
+/**
+ * What every Job waits for: the backup storage (its settings, immutability and lock), the data tool's
+ * workload identity (its role on the container, its federation, the service account) and the live server with
+ * its children (the identity is its Entra administrator). No Secret: the Jobs hold no password or key.
+ */
 const INFRA = [
   `${SVC}-backups-account`,
+  `${SVC}-backups-blob-service`,
   `${SVC}-backups-container`,
+  `${SVC}-backups-immutability`,
   `${SVC}-backups-lifecycle`,
-  `${SVC}-dr-access-database`,
-  `${SVC}-dr-access-storage`,
+  `${SVC}-backups-lock`,
+  `${SVC}-dr-identity-blob-data`,
+  `${SVC}-dr-identity-federated`,
+  `${SVC}-dr-identity-identity`,
+  `${SVC}-dr-identity-service-account`,
   `${SVC}-live-db-itt_mentor_services_staging`,
+  `${SVC}-live-entra-admin`,
+  `${SVC}-live-lock`,
   `${SVC}-live-param-azure.extensions`,
   `${SVC}-live-param-log_min_duration_statement`,
   `${SVC}-live-server`,
@@ -209,7 +220,7 @@ describe("finished Jobs are immutable; retry.<step> is the one way to run a step
     assert.deepStrictEqual(diffValues(oldJob.inputs, newJob.inputs), [
       { path: "metadata.name", old: `dr-inc-1-restore-${T}`, new: `dr-inc-1-restore-${T}-r1` },
       {
-        path: "spec.template.spec.containers[0].env[7].value",
+        path: "spec.template.spec.containers[0].env[9].value",
         old: `incident/inc-1/logs/dr-inc-1-restore-${T}.log`,
         new: `incident/inc-1/logs/dr-inc-1-restore-${T}-r1.log`,
       },
