@@ -238,8 +238,11 @@ describe("finished Jobs are immutable; retry.<step> is the one way to run a step
       if (d.length > 0) changed.push(`${x.name}: ${d.join(", ")}`);
     }
     const annotation = 'metadata.annotations["service-dr/recovery-jobs"]';
+    // The compare Job's edge to the restore it follows: at the old restore's place in its dependency list.
+    const compareDeps = b.get(`kubernetes:batch/v1:Job ${job(`compare-${T}`)}`)!.options.dependencies ?? [];
+    assert.ok(compareDeps.includes(oldRestore));
     assert.deepStrictEqual(changed.sort(), [
-      `${job(`compare-${T}`)}: [option] dependencies[10]`,
+      `${job(`compare-${T}`)}: [option] dependencies[${compareDeps.indexOf(oldRestore)}]`,
       `${SVC}-replicas-hold-web: ${annotation}`,
       `${SVC}-replicas-hold-worker: ${annotation}`,
       `${SVC}-replicas-web: ${annotation}, [option] dependencies[3]`,
