@@ -15,9 +15,10 @@ export interface Throughput {
 }
 
 /**
- * Measured by `npm run bench` at scale 120 (1.8 GiB) on this repository's 2-CPU machine shared with other
- * work (load average 8–12): the slowest of the three sizes measured (README, "Speed"). A 2-vCPU database
- * server is the floor of what production uses; larger nodes and servers are faster, never slower.
+ * Measured by `npm run bench` at scales 30, 60 and 120 (0.45, 0.88, 1.8 GiB) on this repository's 2-CPU machine
+ * shared with other work (load averages 5–12), 2026-12-04: the slowest per-byte rate of the three, rounded
+ * down (backup 37.1 MiB/s at scale 60, restore 23.8 MiB/s at scale 60; README, "The data tool and its speed").
+ * The server ran on the same two cores; a flexible server on its own is faster, never slower.
  */
 export const MEASURED_THROUGHPUT: Throughput = {
   backupBytesPerSecond: 35 * 1024 ** 2,
