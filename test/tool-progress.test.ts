@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { tarSize } from "../tool/backup";
-import { ArchiveProgress, Progress } from "../tool/progress";
+import { ArchiveProgress, CountProgress, Progress } from "../tool/progress";
 
 describe("tool: progress", () => {
   /** A Progress whose clock is pinned by faking Date.now for the duration of `f`. */
@@ -142,5 +142,37 @@ describe("tool: pg_restore's progress from the table of contents", () => {
       p!.line(1_002_000),
       "restore: pg_restore 2 of 4 archive entries (50%), 1.0 entries/s, ETA ≈2.0 s (entries differ in size), 2.0 s elapsed",
     );
+  });
+});
+
+describe("tool: progress of the checks, counted in tables, at a steady interval", () => {
+  it("done of total, rate and ETA; before the first table, that it started", () => {
+    const realNow = Date.now;
+    let p: CountProgress | undefined;
+    Date.now = () => 1_000_000;
+    try {
+      p = new CountProgress("restore: contents check", "relations checksummed", () => {});
+    } finally {
+      Date.now = realNow;
+    }
+    assert.equal(p.line(1_002_000), "restore: contents check: started, 2.0 s elapsed");
+    p.update(3, 12);
+    assert.equal(
+      p.line(1_006_000),
+      "restore: contents check: 3 of 12 relations checksummed (25%), 0.50 relations checksummed/s, " +
+        "ETA ≈18 s (relations checksummed differ in size), 6.0 s elapsed",
+    );
+  });
+
+  it("logs every interval while nothing finishes, and stops", async () => {
+    const out: string[] = [];
+    const p = new CountProgress("backup: manifest", "tables checksummed", (l) => out.push(l), 20).start();
+    await new Promise((r) => setTimeout(r, 110));
+    p.stop();
+    const n = out.length;
+    assert.ok(n >= 3, `${n} lines`);
+    assert.ok(out.every((l) => /^backup: manifest: started, /.test(l)));
+    await new Promise((r) => setTimeout(r, 60));
+    assert.equal(out.length, n);
   });
 });

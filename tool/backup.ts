@@ -30,7 +30,7 @@ import { ManifestTaker, MANIFEST_VERSION, serializeManifest, sha256Hex } from ".
 import { toBlobMetadata, type BackupMetadata } from "./metadata";
 import { childEnv, COMPRESS_PATTERN, pgDumpArgv, type DumpFormat } from "./pgargs";
 import { binPath, describeExit, run, start } from "./proc";
-import { formatBytes, Progress, stderrLog, type Log, type ProgressTotal } from "./progress";
+import { CountProgress, formatBytes, Progress, stderrLog, type Log, type ProgressTotal } from "./progress";
 
 export interface BackupOptions {
   /** The source server and database to dump. */
@@ -170,16 +170,21 @@ export async function backup(o: BackupOptions): Promise<BackupResult> {
   try {
     const snapshot = taker?.snapshot;
     const t0 = Date.now();
+    const checksums = new CountProgress("backup: manifest", "tables checksummed", log);
     const tables =
       taker === undefined
         ? Promise.resolve(undefined)
-        : taker.summarizeTables().then(
-            () => {
-              log(`backup: manifest: tables checksummed in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-              return undefined;
-            },
-            (err: unknown) => err,
-          );
+        : taker
+            .summarizeTables((done, total) => checksums.update(done, total))
+            .then(
+              () => {
+                log(`backup: manifest: tables checksummed in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+                return undefined;
+              },
+              (err: unknown) => err,
+            )
+            .finally(() => checksums.stop());
+    if (taker !== undefined) checksums.start();
     let staged;
     if (format === "custom") {
       const dump = start(pgDump, pgDumpArgv({ format, compress, database: conn.database, snapshot }), {

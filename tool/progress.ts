@@ -173,3 +173,50 @@ export class ArchiveProgress {
 
 const pct = (n: number, total: number) =>
   `${total === 0 ? 100 : Math.min(100, Math.floor((100 * n) / total))}%`;
+
+/**
+ * Progress of a phase counted in items (tables checksummed): a line every `intervalMs` while it runs, whether
+ * or not an item finished meanwhile (one large table can take minutes), with done / total, rate and ETA.
+ */
+export class CountProgress {
+  private done = 0;
+  private total: number | undefined;
+  private readonly started = Date.now();
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly label: string,
+    private readonly unit: string,
+    private readonly log: Log,
+    private readonly intervalMs = 5000,
+  ) {}
+
+  /** Starts the steady lines; `stop` ends them. */
+  start(): this {
+    this.timer = setInterval(() => this.log(this.line()), this.intervalMs);
+    this.timer.unref();
+    return this;
+  }
+
+  update(done: number, total: number): void {
+    this.done = done;
+    this.total = total;
+  }
+
+  stop(): void {
+    if (this.timer !== undefined) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  line(now = Date.now()): string {
+    const secs = Math.max((now - this.started) / 1000, 1e-3);
+    if (this.total === undefined) return `${this.label}: started, ${formatSeconds(secs)} elapsed`;
+    const rate = this.done / secs;
+    const eta = rate > 0 ? (this.total - this.done) / rate : Number.POSITIVE_INFINITY;
+    return (
+      `${this.label}: ${this.done} of ${this.total} ${this.unit} (${pct(this.done, this.total)}), ` +
+      `${rate.toFixed(2)} ${this.unit}/s, ETA ≈${formatSeconds(eta)} (${this.unit} differ in size), ` +
+      `${formatSeconds(secs)} elapsed`
+    );
+  }
+}

@@ -49,7 +49,15 @@ import { checkAgainstManifest, readManifest, summarizeDatabase, type Manifest } 
 import { parseBlobMetadata, type BackupMetadata } from "./metadata";
 import { childEnv, pgRestoreArgv, pgRestoreListArgv } from "./pgargs";
 import { binPath, describeExit, run, start } from "./proc";
-import { ArchiveProgress, formatBytes, formatSeconds, Progress, stderrLog, type Log } from "./progress";
+import {
+  ArchiveProgress,
+  CountProgress,
+  formatBytes,
+  formatSeconds,
+  Progress,
+  stderrLog,
+  type Log,
+} from "./progress";
 import { quoteIdent, quoteLiteral } from "./sql";
 import {
   propertyDifferences,
@@ -458,9 +466,15 @@ export async function restore(o: RestoreOptions): Promise<RestoreResult> {
     if (manifest !== undefined) {
       const t2 = Date.now();
       let problem: Error | undefined;
+      const checking = new CountProgress("restore: contents check", "relations checksummed", log).start();
       try {
         const check = checkAgainstManifest(
-          await summarizeDatabase(withDatabase(o.connection, staging), jobs, "dr-data-restore"),
+          await summarizeDatabase(
+            withDatabase(o.connection, staging),
+            jobs,
+            "dr-data-restore",
+            (done, total) => checking.update(done, total),
+          ),
           manifest,
         );
         if (!check.equal) {
@@ -479,6 +493,8 @@ export async function restore(o: RestoreOptions): Promise<RestoreResult> {
         problem = new Error(`checking ${staging} against the manifest failed; ${database} was not touched`, {
           cause,
         });
+      } finally {
+        checking.stop();
       }
       if (problem !== undefined) {
         await maint
