@@ -99,6 +99,19 @@ describe("tool: pg_restore and psql argv", () => {
       argv: pgRestoreArgv({ archive: "/w/d", database: "x", jobs: 8, noAcl: true, noOwner: false }),
       want: ["--dbname=dbname='x'", "--jobs=8", "--exit-on-error", "--no-password", "--no-acl", "/w/d"],
     },
+    {
+      name: "restore --verbose (its per-entry lines are the restore's progress)",
+      argv: pgRestoreArgv({ archive: "/w/d", database: "x", jobs: 2, verbose: true }),
+      want: [
+        "--dbname=dbname='x'",
+        "--jobs=2",
+        "--exit-on-error",
+        "--no-password",
+        "--no-owner",
+        "--verbose",
+        "/w/d",
+      ],
+    },
     { name: "list", argv: pgRestoreListArgv("/w/backup"), want: ["--list", "/w/backup"] },
     {
       name: "psql the seed's way (no stop on error), from stdin",

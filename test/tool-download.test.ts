@@ -115,4 +115,20 @@ describe("tool: ordered, hashed download", function () {
     await assert.rejects(client.commitBlockList(b.blockIds, { conditions: { ifNoneMatch: "*" } }));
     assert.deepStrictEqual(await client.downloadToBuffer(), first);
   });
+
+  it("an upload past its block limit fails at that block, before staging it", async () => {
+    const client = containerClient(az.store(CONTAINER)).getBlockBlobClient("too-many-blocks");
+    let staged = 0;
+    await assert.rejects(
+      stageBlocks(client, Readable.from([randomBytes(3 * 4096 + 1)]), {
+        blockSize: 4096,
+        concurrency: 1,
+        maxBlocks: 3,
+        onBytes: (n) => (staged += n),
+      }),
+      /^Error: the dump outgrew 3 blocks of 4\.0 KiB \(Azure's limit per blob is 50,000 blocks\); nothing committed: rerun with a larger --block-size-mib$/,
+    );
+    assert.equal(staged, 3 * 4096);
+    assert.equal(await client.exists(), false);
+  });
 });

@@ -116,6 +116,38 @@ describe("tool: faults on real servers", function () {
     assert.deepStrictEqual(await visible("outage/srv"), []);
   });
 
+  it("a backup too large for 50,000 blocks (simulated size) fails before it starts, naming the limit", async () => {
+    let staged = 0;
+    await assert.rejects(
+      backup({
+        connection: pg.connection("app"),
+        store: az.store(CONTAINER),
+        prefix: "toolarge/srv",
+        expectedBytes: 60 * 1024 ** 4,
+        log: quiet,
+        onBytes: (n) => (staged += n),
+      }),
+      /^UsageError: this backup is expected to be 60\.0 TiB: a block blob holds at most 50,000 blocks of 4000 MiB \(190\.7 TiB\), which is less than 4× that; nothing was started$/,
+    );
+    assert.equal(staged, 0);
+    assert.deepStrictEqual(await visible("toolarge/srv"), []);
+  });
+
+  it("an explicit block size too small for the database's size is refused before the dump", async () => {
+    await assert.rejects(
+      backup({
+        connection: pg.connection("app"),
+        store: az.store(CONTAINER),
+        prefix: "toolarge/explicit",
+        blockSize: 1024 * 1024,
+        expectedBytes: 20 * 1024 ** 3,
+        log: quiet,
+      }),
+      /--block-size-mib 1: 50,000 blocks \(Azure's limit per blob\) of it hold 48\.8 GiB, less than 4× this backup's expected 20\.0 GiB; allowed: at least 2 MiB/,
+    );
+    assert.deepStrictEqual(await visible("toolarge/explicit"), []);
+  });
+
   it("pg_dump dies mid-stream (its session terminated): the backup fails and commits nothing", async () => {
     let terminated: Promise<unknown> | undefined;
     await assert.rejects(

@@ -487,4 +487,31 @@ describe("tool: backup, restore, compare, list on real servers", function () {
       DateTime.fromISO("2026-11-24T02:00:00Z", { zone: "utc" }).toISO(),
     );
   });
+
+  it("pg_restore's progress: every archive entry of the table of contents counted, and the dump's data bytes", async () => {
+    const lines: string[] = [];
+    await restore(
+      restoreOptions({
+        from: { blob: nightly },
+        database: "progress",
+        runId: "pr-1",
+        log: (l) => lines.push(l),
+      }),
+    );
+    await pg.query('DROP DATABASE "progress"');
+    const entries = Number(/and (\d+) archive entries/.exec(lines.join("\n"))?.[1]);
+    assert.ok(entries > 10, lines.join("\n"));
+    const last = lines.find((l) => l.startsWith("restore: pg_restore ") && l.endsWith("(done)"));
+    assert.match(
+      last ?? lines.join("\n"),
+      new RegExp(
+        `^restore: pg_restore ${entries} of ${entries} archive entries \\(100%\\), data (\\d+\\.\\d [KM]iB|\\d+ B) of \\1 \\(100%\\), .*/s, ETA of the data 0\\.0 s \\(then indexes and constraints\\), .* elapsed \\(done\\)$`,
+      ),
+    );
+    // pg_restore --verbose's lines feed the progress; none reaches the log as such.
+    assert.deepStrictEqual(
+      lines.filter((l) => /^pg_restore: /.test(l)),
+      [],
+    );
+  });
 });

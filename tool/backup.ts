@@ -21,7 +21,7 @@ import os from "node:os";
 import path from "node:path";
 import type { Readable } from "node:stream";
 import { backupBlobName, backupManifestBlobName } from "../naming";
-import { stageBlocks } from "./blobio";
+import { chooseBlockSize, stageBlocks } from "./blobio";
 import { latestBackup, listBackups, type BackupEntry } from "./list";
 import { containerClient, type BlobStoreSettings } from "./blobstore";
 import { withClient, withFreshPassword, type PgConnection } from "./connection";
@@ -30,7 +30,7 @@ import { ManifestTaker, MANIFEST_VERSION, serializeManifest, sha256Hex } from ".
 import { toBlobMetadata, type BackupMetadata } from "./metadata";
 import { childEnv, COMPRESS_PATTERN, pgDumpArgv, type DumpFormat } from "./pgargs";
 import { binPath, describeExit, run, start } from "./proc";
-import { formatBytes, Progress, stderrLog, type Log, type ProgressTotal } from "./progress";
+import { CountProgress, formatBytes, Progress, stderrLog, type Log, type ProgressTotal } from "./progress";
 
 export interface BackupOptions {
   /** The source server and database to dump. */
@@ -49,8 +49,16 @@ export interface BackupOptions {
   readonly compress?: string | undefined;
   /** Directory format only: `pg_dump --jobs`. Default 2. */
   readonly jobs?: number | undefined;
-  /** Default 8 MiB. */
+  /**
+   * Bytes per staged block. Default: chosen from `expectedBytes` so the dump fits Azure's 50,000 blocks
+   * (`chooseBlockSize`, at least 8 MiB); an explicit size is checked against it.
+   */
   readonly blockSize?: number | undefined;
+  /**
+   * The dump's expected size, for the block size and the refusal of a backup that cannot fit. Default: the
+   * larger of the source database's `pg_database_size` and the previous backup's size.
+   */
+  readonly expectedBytes?: number | undefined;
   /** Blocks uploaded in parallel. Default 4. */
   readonly uploadConcurrency?: number | undefined;
   /** Directory format only: where the dump is staged. Default the OS temp dir. */
@@ -76,7 +84,8 @@ export interface BackupResult {
   readonly manifestBlobName?: string | undefined;
 }
 
-export const DEFAULT_BLOCK_SIZE = 8 * 1024 * 1024;
+/** Blocks in flight hold this much memory at most (the pod's limit is 4Gi); bounds concurrency × block size. */
+const UPLOAD_MEMORY = 512 * 1024 * 1024;
 
 export async function backup(o: BackupOptions): Promise<BackupResult> {
   const log = o.log ?? stderrLog;
@@ -93,9 +102,15 @@ export async function backup(o: BackupOptions): Promise<BackupResult> {
   const container = containerClient(o.store);
   const conn = o.connection;
 
-  const serverVersion = await withClient(
+  const { serverVersion, databaseBytes } = await withClient(
     conn,
-    async (c) => (await c.query<{ server_version: string }>("SHOW server_version")).rows[0]!.server_version,
+    async (c) => ({
+      serverVersion: (await c.query<{ server_version: string }>("SHOW server_version")).rows[0]!
+        .server_version,
+      databaseBytes: Number(
+        (await c.query<{ n: string }>("SELECT pg_database_size(current_database())::text AS n")).rows[0]!.n,
+      ),
+    }),
     "dr-data-backup",
   );
   const env = childEnv(process.env, await withFreshPassword(conn), { applicationName: "dr-data-backup" });
@@ -128,10 +143,21 @@ export async function backup(o: BackupOptions): Promise<BackupResult> {
       : { bytes: previous.size, estimatedFrom: `the previous backup ${previous.name}` };
   // Streamed (custom) format: the upload is the dump, estimated. Directory format: the upload starts once the
   // dump is complete, and its exact size is then set (dumpDirectoryAndStage).
+  const expectedBytes = o.expectedBytes ?? Math.max(databaseBytes, previous?.size ?? 0);
+  // Before anything runs: a backup that cannot fit 50,000 blocks is refused here, naming the limit.
+  const blocks = chooseBlockSize(expectedBytes, o.blockSize);
+  const concurrency = Math.max(
+    1,
+    Math.min(o.uploadConcurrency ?? 4, Math.floor(UPLOAD_MEMORY / blocks.blockSize)),
+  );
+  log(
+    `backup: expected ≈ ${formatBytes(expectedBytes)}: blocks of ${formatBytes(blocks.blockSize)}, ` +
+      `${concurrency} in flight; a blob holds up to ${formatBytes(blocks.maxBytes)}`,
+  );
   const progress = new Progress("backup: uploaded", log, format === "custom" ? estimate : undefined);
   const stageOptions = {
-    blockSize: o.blockSize ?? DEFAULT_BLOCK_SIZE,
-    concurrency: o.uploadConcurrency ?? 4,
+    blockSize: blocks.blockSize,
+    concurrency,
     onBytes: (n: number) => {
       progress.add(n);
       o.onBytes?.(n);
@@ -144,16 +170,21 @@ export async function backup(o: BackupOptions): Promise<BackupResult> {
   try {
     const snapshot = taker?.snapshot;
     const t0 = Date.now();
+    const checksums = new CountProgress("backup: manifest", "tables checksummed", log);
     const tables =
       taker === undefined
         ? Promise.resolve(undefined)
-        : taker.summarizeTables().then(
-            () => {
-              log(`backup: manifest: tables checksummed in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-              return undefined;
-            },
-            (err: unknown) => err,
-          );
+        : taker
+            .summarizeTables((done, total) => checksums.update(done, total))
+            .then(
+              () => {
+                log(`backup: manifest: tables checksummed in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+                return undefined;
+              },
+              (err: unknown) => err,
+            )
+            .finally(() => checksums.stop());
+    if (taker !== undefined) checksums.start();
     let staged;
     if (format === "custom") {
       const dump = start(pgDump, pgDumpArgv({ format, compress, database: conn.database, snapshot }), {

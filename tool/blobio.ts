@@ -15,7 +15,8 @@ import { createReadStream } from "node:fs";
 import { open } from "node:fs/promises";
 import type { Writable } from "node:stream";
 import type { BlobClient, BlockBlobClient } from "@azure/storage-blob";
-import { VerificationError } from "./errors";
+import { UsageError, VerificationError } from "./errors";
+import { formatBytes } from "./progress";
 
 export interface StagedBlocks {
   readonly blockIds: string[];
@@ -23,9 +24,69 @@ export interface StagedBlocks {
   readonly sha256: string;
 }
 
-export interface StageOptions {
-  /** Bytes per block (Azure allows up to 4000 MiB and 50,000 blocks per blob). */
+const MiB = 1024 * 1024;
+/** Azure's limit of committed blocks per block blob. */
+export const MAX_BLOCKS = 50_000;
+const MAX_BLOCKS_TEXT = MAX_BLOCKS.toLocaleString("en-US");
+/** Azure's largest block (service version 2019-12-12 and later). */
+export const MAX_BLOCK_SIZE = 4000 * MiB;
+/** The smallest block chosen: below it the per-request overhead shows in the upload rate. */
+export const MIN_BLOCK_SIZE = 8 * MiB;
+/**
+ * How much larger than its estimate a dump may grow and still fit. The estimate (the database's on-disk size or
+ * the previous backup's) is usually above a dump's size (no indexes, no free space, compressed), but text can
+ * be larger than its storage (bytea in hex, TOAST-compressed values): 4× covers that; beyond it the upload
+ * itself refuses at block 50,000 (`stageBlocks`), nothing committed.
+ */
+export const SIZE_HEADROOM = 4;
+
+/** The block size for a dump of about `expectedBytes`, and the largest dump it can hold. */
+export interface BlockPlan {
   readonly blockSize: number;
+  /** `blockSize × MAX_BLOCKS`: the upload stops with an error past this. */
+  readonly maxBytes: number;
+}
+
+/**
+ * The block size for a backup expected to be about `expectedBytes`: the smallest whole number of MiB, at least
+ * `MIN_BLOCK_SIZE`, with which `SIZE_HEADROOM × expectedBytes` fits `MAX_BLOCKS` blocks. An explicit block size
+ * (`--block-size-mib`) is checked instead of chosen. Throws `UsageError` naming the limit, before anything
+ * runs, when the backup cannot fit.
+ */
+export function chooseBlockSize(expectedBytes: number, explicit?: number): BlockPlan {
+  if (!Number.isFinite(expectedBytes) || expectedBytes < 0) {
+    throw new Error(`expected size must be a number of bytes ≥ 0, got ${expectedBytes}`);
+  }
+  const need = expectedBytes * SIZE_HEADROOM;
+  if (explicit !== undefined) {
+    if (!Number.isInteger(explicit) || explicit < 1 || explicit > MAX_BLOCK_SIZE) {
+      throw new UsageError(`block size must be 1 byte to 4000 MiB (Azure's largest block), got ${explicit}`);
+    }
+    if (explicit * MAX_BLOCKS < need) {
+      throw new UsageError(
+        `--block-size-mib ${explicit / MiB}: ${MAX_BLOCKS_TEXT} blocks (Azure's limit per blob) of it hold ` +
+          `${formatBytes(explicit * MAX_BLOCKS)}, less than ${SIZE_HEADROOM}× this backup's expected ` +
+          `${formatBytes(expectedBytes)}; allowed: at least ${Math.ceil(need / MAX_BLOCKS / MiB)} MiB, or leave it out`,
+      );
+    }
+    return { blockSize: explicit, maxBytes: explicit * MAX_BLOCKS };
+  }
+  const blockSize = Math.max(MIN_BLOCK_SIZE, Math.ceil(need / MAX_BLOCKS / MiB) * MiB);
+  if (blockSize > MAX_BLOCK_SIZE) {
+    throw new UsageError(
+      `this backup is expected to be ${formatBytes(expectedBytes)}: a block blob holds at most ${MAX_BLOCKS_TEXT} ` +
+        `blocks of 4000 MiB (${formatBytes(MAX_BLOCKS * MAX_BLOCK_SIZE)}), which is less than ` +
+        `${SIZE_HEADROOM}× that; nothing was started`,
+    );
+  }
+  return { blockSize, maxBytes: blockSize * MAX_BLOCKS };
+}
+
+export interface StageOptions {
+  /** Bytes per block (Azure allows up to 4000 MiB and 50,000 blocks per blob; `chooseBlockSize`). */
+  readonly blockSize: number;
+  /** The most blocks this upload may stage. Default `MAX_BLOCKS`. */
+  readonly maxBlocks?: number | undefined;
   /** Blocks in flight at once. */
   readonly concurrency: number;
   readonly onBytes?: ((n: number) => void) | undefined;
@@ -64,7 +125,14 @@ export async function stageBlocks(
   let block = Buffer.allocUnsafe(o.blockSize);
   let filled = 0;
 
+  const maxBlocks = o.maxBlocks ?? MAX_BLOCKS;
   const stage = async (data: Buffer): Promise<void> => {
+    if (blockIds.length >= maxBlocks) {
+      throw new Error(
+        `the dump outgrew ${maxBlocks.toLocaleString("en-US")} blocks of ${formatBytes(o.blockSize)} (Azure's limit per blob is ` +
+          `${MAX_BLOCKS_TEXT} blocks); nothing committed: rerun with a larger --block-size-mib`,
+      );
+    }
     const id = blockId(nonce, blockIds.length);
     blockIds.push(id);
     const p: Promise<void> = blob.stageBlock(id, data, data.length).then(

@@ -153,8 +153,14 @@ export class SnapshotSessions {
     return new Map(r.rows.map((row) => [`${row.schema}.${row.name}`, row]));
   }
 
-  /** Summaries of `relations`, spread over the connections (one relation at a time per connection). */
-  async summarize(relations: ReadonlyMap<string, Relation>): Promise<Map<string, RelationSummary>> {
+  /**
+   * Summaries of `relations`, spread over the connections (one relation at a time per connection);
+   * `onDone(done, total)` after each (progress lines).
+   */
+  async summarize(
+    relations: ReadonlyMap<string, Relation>,
+    onDone?: (done: number, total: number) => void,
+  ): Promise<Map<string, RelationSummary>> {
     const names = [...relations.keys()].sort();
     const out = new Map<string, RelationSummary>();
     let next = 0;
@@ -166,6 +172,7 @@ export class SnapshotSessions {
         } catch (cause) {
           throw new Error(`checksumming ${name}`, { cause });
         }
+        onDone?.(out.size, names.length);
       }
     };
     await Promise.all(this.clients.map(worker));

@@ -236,8 +236,9 @@ export async function summarizeDatabase(
   conn: PgConnection,
   jobs: number,
   applicationName: string,
+  onDone?: (done: number, total: number) => void,
 ): Promise<Map<string, RelationSummary>> {
-  return (await summarizeDatabaseWithRecord(conn, jobs, applicationName)).relations;
+  return (await summarizeDatabaseWithRecord(conn, jobs, applicationName, onDone)).relations;
 }
 
 /** `summarizeDatabase` plus the database-level record, in the same snapshot. */
@@ -245,11 +246,12 @@ export async function summarizeDatabaseWithRecord(
   conn: PgConnection,
   jobs: number,
   applicationName: string,
+  onDone?: (done: number, total: number) => void,
 ): Promise<{ relations: Map<string, RelationSummary>; database: DatabaseRecord }> {
   const s = await SnapshotSessions.open("checked", conn, jobs, applicationName);
   try {
     const database = await readDatabaseRecord(s.clients[0]!, conn.database);
-    return { relations: await s.summarize(await s.relations()), database };
+    return { relations: await s.summarize(await s.relations(), onDone), database };
   } finally {
     await s.close();
   }
@@ -290,9 +292,10 @@ export class ManifestTaker {
     return this.sessions.snapshot;
   }
 
-  async summarizeTables(): Promise<void> {
+  /** `onDone(done, total)` after each table (progress lines). */
+  async summarizeTables(onDone?: (done: number, total: number) => void): Promise<void> {
     const tables = new Map([...this.relations].filter(([, r]) => r.kind === "table"));
-    this.tables = await this.sessions.summarize(tables);
+    this.tables = await this.sessions.summarize(tables, onDone);
   }
 
   async finish(): Promise<ManifestRelation[]> {

@@ -63,6 +63,8 @@ export interface PgRestoreArgs {
   readonly noOwner?: boolean | undefined;
   /** Default false: keep GRANTs; set when the dump's roles do not exist on the target server. */
   readonly noAcl?: boolean | undefined;
+  /** `--verbose`: one line per archive entry, which the restore's progress counts. Default false. */
+  readonly verbose?: boolean | undefined;
 }
 
 /** Always `--exit-on-error`: the seed's `gunzip | psql` carried on past errors. */
@@ -76,6 +78,7 @@ export function pgRestoreArgv(a: PgRestoreArgs): string[] {
   ];
   if (a.noOwner ?? true) argv.push("--no-owner");
   if (a.noAcl ?? false) argv.push("--no-acl");
+  if (a.verbose ?? false) argv.push("--verbose");
   argv.push(a.archive);
   return argv;
 }

@@ -54,6 +54,11 @@ export function start(
     stdin?: "pipe" | "ignore";
     cwd?: string;
     detached?: boolean;
+    /**
+     * Each whole stderr line; returning true consumes it (kept out of the tail that error messages quote):
+     * pg_restore --verbose's per-entry lines feed progress, not errors.
+     */
+    onStderrLine?: (line: string) => boolean;
   },
 ): Spawned {
   const options: SpawnOptions = {
@@ -64,7 +69,22 @@ export function start(
   };
   const child = spawn(program, argv, options);
   const stderr = new Tail();
-  child.stderr?.on("data", (c: Buffer) => stderr.push(c));
+  const onLine = o.onStderrLine;
+  if (onLine === undefined) {
+    child.stderr?.on("data", (c: Buffer) => stderr.push(c));
+  } else {
+    let partial = "";
+    const feed = (text: string) => {
+      for (const line of text.split("\n")) if (line !== "" && !onLine(line)) stderr.push(`${line}\n`);
+    };
+    child.stderr?.on("data", (c: Buffer) => {
+      const text = partial + c.toString();
+      const cut = text.lastIndexOf("\n");
+      partial = text.slice(cut + 1);
+      if (cut >= 0) feed(text.slice(0, cut));
+    });
+    child.stderr?.on("end", () => feed(partial));
+  }
   return { child, stderr, exit: waitForExit(child) };
 }
 

@@ -92,3 +92,131 @@ export class Progress {
     return text;
   }
 }
+
+/**
+ * pg_restore's progress from its table of contents and `--verbose` lines: entries done of the archive's
+ * (`pg_restore --list`), and, where the archive says how large each entry's data is (a directory-format dump's
+ * `<id>.dat[.gz]` files), data bytes done of the total, which gives the rate and the ETA. pg_restore says
+ * `processing item N` when a serial entry starts and `finished item N` when a parallel one ends; each entry
+ * is counted once.
+ */
+export class ArchiveProgress {
+  private readonly ids: ReadonlySet<number>;
+  private readonly done = new Set<number>();
+  private readonly dataTotal: number;
+  private dataDone = 0;
+  private readonly started = Date.now();
+  private lastLog = Date.now();
+
+  constructor(
+    toc: string,
+    private readonly dataBytes: ReadonlyMap<number, number>,
+    private readonly log: Log,
+    private readonly intervalMs = 5000,
+  ) {
+    this.ids = new Set(
+      toc
+        .split("\n")
+        .map((l) => /^(\d+);/.exec(l)?.[1])
+        .filter((x): x is string => x !== undefined)
+        .map(Number),
+    );
+    let total = 0;
+    for (const [id, n] of dataBytes) if (this.ids.has(id)) total += n;
+    this.dataTotal = total;
+  }
+
+  /** Feeds one stderr line; true if it was a progress line (then not an error's text). */
+  onLine(line: string): boolean {
+    if (!line.startsWith("pg_restore: ")) return false;
+    const m = /^pg_restore: (?:processing|finished) item (\d+) /.exec(line);
+    if (m !== null) {
+      const id = Number(m[1]);
+      if (this.ids.has(id) && !this.done.has(id)) {
+        this.done.add(id);
+        this.dataDone += this.dataBytes.get(id) ?? 0;
+      }
+      this.tick();
+      return true;
+    }
+    return /^pg_restore: (launching item|creating|processing data|executing|connecting|entering|finished main|setting owner)/.test(
+      line,
+    );
+  }
+
+  private tick(): void {
+    const now = Date.now();
+    if (now - this.lastLog >= this.intervalMs) {
+      this.lastLog = now;
+      this.log(this.line(now));
+    }
+  }
+
+  line(now = Date.now()): string {
+    const secs = Math.max((now - this.started) / 1000, 1e-3);
+    const entries = this.ids.size;
+    let text = `restore: pg_restore ${this.done.size} of ${entries} archive entries (${pct(this.done.size, entries)})`;
+    if (this.dataTotal > 0) {
+      const rate = this.dataDone / secs;
+      const eta = rate > 0 ? (this.dataTotal - this.dataDone) / rate : Number.POSITIVE_INFINITY;
+      text +=
+        `, data ${formatBytes(this.dataDone)} of ${formatBytes(this.dataTotal)} (${pct(this.dataDone, this.dataTotal)}), ` +
+        `${formatBytes(rate)}/s, ETA of the data ${formatSeconds(eta)} (then indexes and constraints)`;
+    } else {
+      const rate = this.done.size / secs;
+      const eta = rate > 0 ? (entries - this.done.size) / rate : Number.POSITIVE_INFINITY;
+      text += `, ${rate.toFixed(1)} entries/s, ETA ≈${formatSeconds(eta)} (entries differ in size)`;
+    }
+    return `${text}, ${formatSeconds(secs)} elapsed`;
+  }
+}
+
+const pct = (n: number, total: number) =>
+  `${total === 0 ? 100 : Math.min(100, Math.floor((100 * n) / total))}%`;
+
+/**
+ * Progress of a phase counted in items (tables checksummed): a line every `intervalMs` while it runs, whether
+ * or not an item finished meanwhile (one large table can take minutes), with done / total, rate and ETA.
+ */
+export class CountProgress {
+  private done = 0;
+  private total: number | undefined;
+  private readonly started = Date.now();
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly label: string,
+    private readonly unit: string,
+    private readonly log: Log,
+    private readonly intervalMs = 5000,
+  ) {}
+
+  /** Starts the steady lines; `stop` ends them. */
+  start(): this {
+    this.timer = setInterval(() => this.log(this.line()), this.intervalMs);
+    this.timer.unref();
+    return this;
+  }
+
+  update(done: number, total: number): void {
+    this.done = done;
+    this.total = total;
+  }
+
+  stop(): void {
+    if (this.timer !== undefined) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  line(now = Date.now()): string {
+    const secs = Math.max((now - this.started) / 1000, 1e-3);
+    if (this.total === undefined) return `${this.label}: started, ${formatSeconds(secs)} elapsed`;
+    const rate = this.done / secs;
+    const eta = rate > 0 ? (this.total - this.done) / rate : Number.POSITIVE_INFINITY;
+    return (
+      `${this.label}: ${this.done} of ${this.total} ${this.unit} (${pct(this.done, this.total)}), ` +
+      `${rate.toFixed(2)} ${this.unit}/s, ETA ≈${formatSeconds(eta)} (${this.unit} differ in size), ` +
+      `${formatSeconds(secs)} elapsed`
+    );
+  }
+}

@@ -28,7 +28,7 @@
  * database was created with the backup's recorded encoding and locale.
  * The tool drops no database except its own staging database of this run id; `<db>_before_<run id>` is kept.
  */
-import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, rm, stat } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import type { Client } from "pg";
@@ -49,7 +49,15 @@ import { checkAgainstManifest, readManifest, summarizeDatabase, type Manifest } 
 import { parseBlobMetadata, type BackupMetadata } from "./metadata";
 import { childEnv, pgRestoreArgv, pgRestoreListArgv } from "./pgargs";
 import { binPath, describeExit, run, start } from "./proc";
-import { formatBytes, formatSeconds, Progress, stderrLog, type Log } from "./progress";
+import {
+  ArchiveProgress,
+  CountProgress,
+  formatBytes,
+  formatSeconds,
+  Progress,
+  stderrLog,
+  type Log,
+} from "./progress";
 import { quoteIdent, quoteLiteral } from "./sql";
 import {
   propertyDifferences,
@@ -435,9 +443,11 @@ export async function restore(o: RestoreOptions): Promise<RestoreResult> {
           database: staging,
           jobs,
           noAcl: o.noAcl ?? false,
+          verbose: true,
         }),
         env,
         log,
+        { toc, dataBytes: await entryDataBytes(archive, meta.format) },
       );
       if (o.analyze ?? false) {
         await withClient(withDatabase(o.connection, staging), (c) => c.query("ANALYZE"), "dr-data-restore");
@@ -456,9 +466,15 @@ export async function restore(o: RestoreOptions): Promise<RestoreResult> {
     if (manifest !== undefined) {
       const t2 = Date.now();
       let problem: Error | undefined;
+      const checking = new CountProgress("restore: contents check", "relations checksummed", log).start();
       try {
         const check = checkAgainstManifest(
-          await summarizeDatabase(withDatabase(o.connection, staging), jobs, "dr-data-restore"),
+          await summarizeDatabase(
+            withDatabase(o.connection, staging),
+            jobs,
+            "dr-data-restore",
+            (done, total) => checking.update(done, total),
+          ),
           manifest,
         );
         if (!check.equal) {
@@ -477,6 +493,8 @@ export async function restore(o: RestoreOptions): Promise<RestoreResult> {
         problem = new Error(`checking ${staging} against the manifest failed; ${database} was not touched`, {
           cause,
         });
+      } finally {
+        checking.stop();
       }
       if (problem !== undefined) {
         await maint
@@ -683,7 +701,10 @@ function createClauses(live: DatabaseInfo | undefined): string {
   return sql;
 }
 
-/** Runs pg_restore, logging the staging database's size every 5 s (pg_restore itself says nothing). */
+/**
+ * Runs pg_restore --verbose, logging every 5 s the archive entries done of the table of contents (and, for a
+ * directory-format dump, the data bytes done: `ArchiveProgress`) and the staging database's size.
+ */
 async function pgRestoreWithHeartbeat(
   maint: Client,
   staging: string,
@@ -691,25 +712,34 @@ async function pgRestoreWithHeartbeat(
   argv: string[],
   env: Record<string, string>,
   log: Log,
+  archive: { toc: string; dataBytes: ReadonlyMap<number, number> },
 ): Promise<void> {
-  const t0 = Date.now();
-  const p = start(program, argv, { env, stdout: "ignore" });
+  const progress = new ArchiveProgress(archive.toc, archive.dataBytes, log, Number.POSITIVE_INFINITY);
+  const p = start(program, argv, { env, stdout: "ignore", onStderrLine: (l) => progress.onLine(l) });
   const timer = setInterval(() => {
     maint
       .query<{ size: string }>("SELECT pg_database_size($1)::text AS size", [staging])
-      .then((r) => {
-        const bytes = Number(r.rows[0]!.size);
-        const secs = (Date.now() - t0) / 1000;
-        log(`restore: pg_restore running ${formatSeconds(secs)}, ${staging} is ${formatBytes(bytes)}`);
-      })
-      .catch(() => undefined);
+      .then((r) => log(`${progress.line()}; ${staging} is ${formatBytes(Number(r.rows[0]!.size))}`))
+      .catch(() => log(progress.line()));
   }, 5000);
   try {
     const exit = await p.exit;
     if (exit.code !== 0) throw new Error(describeExit("pg_restore", exit, p.stderr));
+    log(`${progress.line()} (done)`);
   } finally {
     clearInterval(timer);
   }
+}
+
+/** Data bytes per archive entry of a directory-format dump (`<dump id>.dat` or `.dat.gz`); empty otherwise. */
+async function entryDataBytes(archive: string, format: string): Promise<Map<number, number>> {
+  const sizes = new Map<number, number>();
+  if (format !== "directory") return sizes;
+  for (const e of await readdir(archive, { withFileTypes: true })) {
+    const m = /^(\d+)\.dat(?:\.gz|\.lz4|\.zst)?$/.exec(e.name);
+    if (e.isFile() && m !== null) sizes.set(Number(m[1]), (await stat(path.join(archive, e.name))).size);
+  }
+  return sizes;
 }
 
 /** SQLSTATE 55006 object_in_use: "database … is being accessed by other users". */

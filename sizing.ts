@@ -1,0 +1,119 @@
+/**
+ * Sizes that follow from the database's size (issue 11, goal 4): the data-tool Jobs' scratch volume and their
+ * timeouts. Pure; shared by the program (plan-data.ts, components/data-tool-pod.ts) and the README's figures.
+ *
+ * The block size of a backup blob is chosen by the tool itself (tool/blobio.ts `chooseBlockSize`), from the
+ * database's size measured when the backup starts.
+ */
+
+const GiB = 1024 ** 3;
+
+/** Throughput of the tool's default path in bytes of database (`pg_database_size`) per second. */
+export interface Throughput {
+  readonly backupBytesPerSecond: number;
+  readonly restoreBytesPerSecond: number;
+}
+
+/**
+ * Measured by `npm run bench` at scales 30, 60 and 120 (0.45, 0.88, 1.8 GiB) on this repository's 2-CPU machine
+ * shared with other work (load averages 5–12), 2026-12-04: the slowest per-byte rate of the three, rounded
+ * down (backup 37.1 MiB/s at scale 60, restore 23.8 MiB/s at scale 60; README, "The data tool and its speed").
+ * The server ran on the same two cores; a flexible server on its own is faster, never slower.
+ */
+export const MEASURED_THROUGHPUT: Throughput = {
+  backupBytesPerSecond: 35 * 1024 ** 2,
+  restoreBytesPerSecond: 23 * 1024 ** 2,
+};
+
+/** Fixed cost of a Job before and after the data moves: image pull, connection checks, the swap. */
+export const JOB_OVERHEAD_SECONDS = 10 * 60;
+/** Headroom over the measured rate: a server busy with the incident, a slower disk, retried requests. */
+export const TIMEOUT_HEADROOM = 3;
+
+/**
+ * A Job's `activeDeadlineSeconds`, in minutes: overhead plus `TIMEOUT_HEADROOM` × the time the measured rate
+ * gives for the data, rounded up to 10 minutes, at least 30. The Jobs' timeout is this unless configured.
+ */
+export function jobTimeoutMinutes(databaseBytes: number, bytesPerSecond: number): number {
+  if (!Number.isFinite(databaseBytes) || databaseBytes < 0) {
+    throw new Error(`database size must be a number of bytes ≥ 0, got ${databaseBytes}`);
+  }
+  if (!Number.isFinite(bytesPerSecond) || bytesPerSecond <= 0) {
+    throw new Error(`throughput must be a number of bytes per second > 0, got ${bytesPerSecond}`);
+  }
+  const seconds = JOB_OVERHEAD_SECONDS + (TIMEOUT_HEADROOM * databaseBytes) / bytesPerSecond;
+  return Math.max(30, Math.ceil(seconds / 600) * 10);
+}
+
+/** Expected seconds of a restore (download, pg_restore, contents check) at the measured rate, no headroom. */
+export function expectedRestoreSeconds(databaseBytes: number, t: Throughput = MEASURED_THROUGHPUT): number {
+  return databaseBytes / t.restoreBytesPerSecond;
+}
+
+/**
+ * The scratch a Job needs for a database of this size, as a Kubernetes quantity: the restore downloads the
+ * archive (a custom-format file, or a directory-format dump unpacked) and a directory-format backup stages its
+ * dump; either is at most the database's size for dumps measured here (-Z 1: 0.21×, -Z 0: 0.65× of
+ * `pg_database_size`). 1.25× that plus 5 GiB, in whole GiB, at least 10Gi.
+ */
+export function scratchSizeFor(databaseBytes: number): string {
+  if (!Number.isFinite(databaseBytes) || databaseBytes < 0) {
+    throw new Error(`database size must be a number of bytes ≥ 0, got ${databaseBytes}`);
+  }
+  return `${Math.max(10, Math.ceil((1.25 * databaseBytes) / GiB + 5))}Gi`;
+}
+
+/** A pod volume as the Kubernetes API spells a generic ephemeral volume (a PVC made and deleted with the pod). */
+export interface EphemeralVolume {
+  readonly name: string;
+  readonly ephemeral: {
+    readonly volumeClaimTemplate: {
+      readonly metadata: { readonly labels: Readonly<Record<string, string>> };
+      readonly spec: {
+        readonly accessModes: readonly ["ReadWriteOnce"];
+        readonly storageClassName: string;
+        readonly resources: { readonly requests: { readonly storage: string } };
+      };
+    };
+  };
+}
+
+const QUANTITY = /^\d+(Mi|Gi|Ti)$/;
+/** A Kubernetes resource name (RFC 1123 label; storage class names are DNS subdomains, checked the same). */
+const DNS_NAME = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
+
+/**
+ * The Jobs' scratch as a generic ephemeral volume: a PersistentVolumeClaim from `storageClass` of `size`,
+ * created with the pod and deleted with it, so the scratch is not the node's own disk (an `emptyDir` is, and
+ * AKS nodes have ~100 GiB of it by default). On AKS, `managed-csi` (Azure Disk, Standard SSD) is the default
+ * class; `managed-csi-premium` is faster.
+ */
+export function scratchVolume(
+  name: string,
+  storageClass: string,
+  size: string,
+  labels: Readonly<Record<string, string>> = {},
+): EphemeralVolume {
+  if (!DNS_NAME.test(name)) throw new Error(`scratch volume name ${JSON.stringify(name)}: a DNS label`);
+  if (!DNS_NAME.test(storageClass)) {
+    throw new Error(
+      `dataTool.scratch.storageClass: a storage class name such as managed-csi, got ${JSON.stringify(storageClass)}`,
+    );
+  }
+  if (!QUANTITY.test(size)) {
+    throw new Error(`dataTool.scratch.size: a Kubernetes quantity such as 50Gi, got ${JSON.stringify(size)}`);
+  }
+  return {
+    name,
+    ephemeral: {
+      volumeClaimTemplate: {
+        metadata: { labels: { ...labels } },
+        spec: {
+          accessModes: ["ReadWriteOnce"],
+          storageClassName: storageClass,
+          resources: { requests: { storage: size } },
+        },
+      },
+    },
+  };
+}
