@@ -138,10 +138,24 @@ export function incidentLogBlobName(incidentId: string, jobName: string): string
 }
 
 /**
- * The environment a recovery Job gives the tool so that it writes its own full output to the blob store
- * (tool/job-log.ts): the container and the blob name. Without them the tool writes no log blob.
+ * The record a recovery Job's tool writes once its step succeeded: `incident/<id>/done/<job name>.json`. A Job
+ * that Kubernetes runs again under the same name (the operator went back a phase, which deletes the Job, and
+ * forward again, which creates it anew) finds it and does nothing, so a finished step never runs twice —
+ * whatever order of phases got there. `retry.<step>` gives a new Job name, hence a new record.
  */
-export const JOB_LOG_ENV = { container: "DR_DATA_LOG_CONTAINER", blob: "DR_DATA_LOG_BLOB" } as const;
+export function incidentDoneBlobName(incidentId: string, jobName: string): string {
+  return `${backupPrefix.incident(incidentId)}/done/${jobName}.json`;
+}
+
+/**
+ * The environment a recovery Job gives the tool (tool/job-log.ts): the container, the blob its full output
+ * goes to, and the blob of its completion record. Without them the tool writes no log and keeps no record.
+ */
+export const JOB_LOG_ENV = {
+  container: "DR_DATA_LOG_CONTAINER",
+  blob: "DR_DATA_LOG_BLOB",
+  done: "DR_DATA_DONE_BLOB",
+} as const;
 
 /** The identifier-safe form of a run id (`-` is legal in DNS names but would need quoting in SQL). */
 export function runIdForSql(runId: string): string {

@@ -9,6 +9,13 @@
  *
  * The upload never changes the command's exit status: a restore that succeeded stays a success if the log
  * cannot be written (the failure is printed on stderr, so `kubectl logs` shows it).
+ *
+ * A finished step never runs twice. With `DR_DATA_DONE_BLOB` the tool first reads that completion record
+ * (`incident/<id>/done/<job>.json`): when it exists the step already succeeded under this Job name — the Job
+ * was deleted by going back a phase and created again by going forward — so it prints so and exits 0 without
+ * running the command or touching the earlier log. After a success it writes the record (create-only). A
+ * record it cannot read (other than "not found") fails the run before anything is done: not knowing whether a
+ * backup or restore already ran is no reason to run it again.
  */
 import { JOB_LOG_ENV } from "../naming";
 import { blobStoreFromEnv, containerClient } from "./blobstore";
@@ -19,18 +26,75 @@ type Env = Readonly<Record<string, string | undefined>>;
 /** Output kept in memory at most; beyond it the rest is counted and the log says how much was dropped. */
 export const MAX_LOG_BYTES = 64 * 1024 * 1024;
 
-/** Where the log goes, from the Job's environment; undefined when the Job asks for none. */
-export function jobLogTarget(env: Env): { container: string; blob: string } | undefined {
+export interface JobLogTarget {
+  readonly container: string;
+  readonly blob: string;
+  /** The completion record's blob; undefined: no record (the step is not guarded against a second run). */
+  readonly done: string | undefined;
+}
+
+/** Where the log (and the completion record) go, from the Job's environment; undefined when it asks for none. */
+export function jobLogTarget(env: Env): JobLogTarget | undefined {
   const container = env[JOB_LOG_ENV.container] ?? "";
   const blob = env[JOB_LOG_ENV.blob] ?? "";
-  if (container === "" && blob === "") return undefined;
+  const done = env[JOB_LOG_ENV.done] ?? "";
+  if (container === "" && blob === "" && done === "") return undefined;
   if (container === "" || blob === "") {
     throw new Error(
-      `${JOB_LOG_ENV.container} and ${JOB_LOG_ENV.blob} must be set together (the log's container and blob)`,
+      `${JOB_LOG_ENV.container} and ${JOB_LOG_ENV.blob} must be set together (the log's container and blob)` +
+        (done === "" ? "" : `, and with ${JOB_LOG_ENV.done}`),
     );
   }
-  return { container, blob };
+  return { container, blob, done: done === "" ? undefined : done };
 }
+
+/** What a completion record holds: enough to say, on a second run, what finished when. */
+export interface DoneRecord {
+  readonly argv: readonly string[];
+  readonly finishedAt: string;
+  readonly logBlob: string;
+}
+
+/** Reads and creates completion records; the default uses the tool's blob store credentials. */
+export interface DoneStore {
+  /** The record, or undefined when the blob does not exist; any other failure throws. */
+  read(container: string, blob: string, env: Env): Promise<DoneRecord | undefined>;
+  /** Creates the record; fails if it exists. */
+  write(container: string, blob: string, record: DoneRecord, env: Env): Promise<void>;
+}
+
+function isNotFound(err: unknown): boolean {
+  return typeof err === "object" && err !== null && (err as { statusCode?: unknown }).statusCode === 404;
+}
+
+export const blobDoneStore: DoneStore = {
+  async read(container, blob, env) {
+    const client = containerClient(blobStoreFromEnv(env, container)).getBlockBlobClient(blob);
+    let text: string;
+    try {
+      text = (await client.downloadToBuffer()).toString("utf8");
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw new Error(`reading the completion record ${container}/${blob}`, { cause: err });
+    }
+    const parsed: unknown = JSON.parse(text);
+    const r = parsed as Partial<DoneRecord>;
+    if (!Array.isArray(r.argv) || typeof r.finishedAt !== "string" || typeof r.logBlob !== "string") {
+      throw new Error(
+        `the completion record ${container}/${blob} is not one this tool wrote: ${text.slice(0, 200)}`,
+      );
+    }
+    return { argv: r.argv.map(String), finishedAt: r.finishedAt, logBlob: r.logBlob };
+  },
+  async write(container, blob, record, env) {
+    const client = containerClient(blobStoreFromEnv(env, container)).getBlockBlobClient(blob);
+    const text = Buffer.from(`${JSON.stringify(record, null, 2)}\n`);
+    await client.upload(text, text.length, {
+      blobHTTPHeaders: { blobContentType: "application/json" },
+      conditions: { ifNoneMatch: "*" },
+    });
+  },
+};
 
 /** Stores a log's text; the default writes a block blob with the tool's blob store credentials. */
 export type LogUpload = (
@@ -91,6 +155,7 @@ class Capture {
 
 export interface JobLogOptions {
   readonly upload?: LogUpload;
+  readonly doneStore?: DoneStore;
   /** The clock of the log's header and footer (tests pin it). */
   readonly now?: () => Date;
   /** Listen for SIGTERM (the Job's deadline) to upload before exiting. Default true. */
@@ -107,7 +172,7 @@ export async function runWithJobLog(
   run: () => Promise<number>,
   options: JobLogOptions = {},
 ): Promise<number> {
-  let target: { container: string; blob: string } | undefined;
+  let target: JobLogTarget | undefined;
   try {
     target = jobLogTarget(env);
   } catch (err) {
@@ -115,6 +180,27 @@ export async function runWithJobLog(
   }
   if (target === undefined) return run();
   const now = options.now ?? (() => new Date());
+  const doneStore = options.doneStore ?? blobDoneStore;
+  if (target.done !== undefined) {
+    let earlier: DoneRecord | undefined;
+    try {
+      earlier = await doneStore.read(target.container, target.done, env);
+    } catch (err) {
+      process.stderr.write(
+        `dr-data: cannot tell whether this step already ran, so it does not run: ${describeError(err)}\n`,
+      );
+      return 1;
+    }
+    if (earlier !== undefined) {
+      // The earlier run's log stays as it was: this run writes none.
+      process.stderr.write(
+        `dr-data: this step already completed at ${earlier.finishedAt} (record ${target.container}/${target.done}; ` +
+          `its log: ${earlier.logBlob}); nothing to do. A finished step never runs again under the same Job name: ` +
+          `to run it anew on purpose, raise retry.<step>.\n`,
+      );
+      return 0;
+    }
+  }
   const upload = options.upload ?? uploadToBlobStore;
   const capture = new Capture();
   let uploaded: Promise<void> | undefined;
@@ -143,9 +229,40 @@ export async function runWithJobLog(
   let status = 1;
   try {
     status = await run();
+    if (status === 0 && target.done !== undefined)
+      await recordDone(target, target.done, argv, now(), doneStore, env);
   } finally {
     process.off("SIGTERM", onTerm);
     await finish(`dr-data: exit status ${status}, finished ${now().toISOString()}\n`);
   }
   return status;
+}
+
+/**
+ * Writes the completion record after a success. A record that cannot be written is reported and does not
+ * change the exit status: the step's work is done; what is lost is only the guard against a second run, and
+ * the message says so.
+ */
+async function recordDone(
+  target: JobLogTarget,
+  done: string,
+  argv: readonly string[],
+  at: Date,
+  store: DoneStore,
+  env: Env,
+): Promise<void> {
+  try {
+    await store.write(
+      target.container,
+      done,
+      { argv: [...argv], finishedAt: at.toISOString(), logBlob: target.blob },
+      env,
+    );
+    process.stderr.write(`dr-data: completion recorded in ${target.container}/${done}\n`);
+  } catch (err) {
+    process.stderr.write(
+      `dr-data: WARNING the step succeeded but its completion record ${target.container}/${done} could not be ` +
+        `written (${describeError(err)}): if this Job is created again it will run again\n`,
+    );
+  }
 }
