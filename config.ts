@@ -751,7 +751,10 @@ function restorePin(
 
 /** `key.path: <what is allowed>; received <value>` for one schema issue (one line per unknown key). */
 function formatIssue(issue: z.core.$ZodIssue, raw: Record<string, unknown>): string[] {
-  const key = issue.path.map(String).join(".");
+  // As `pulumi config set --path` spells it: `ptr.tables[0]`, not `ptr.tables.0`.
+  const key = issue.path
+    .map((p, i) => (typeof p === "number" ? `[${p}]` : `${i === 0 ? "" : "."}${String(p)}`))
+    .join("");
   if (issue.code === "unrecognized_keys") {
     const where = key === "" ? "" : `${key}.`;
     const fields = fieldsAt(issue.path);
