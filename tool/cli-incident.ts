@@ -31,7 +31,7 @@ export const INCIDENT_USAGE = `  inspect  --container C --incident ID [--ptr-dat
            [--restore-time ISO] [--all]
   reconcile --container C --incident ID [--ptr-database D] [--live-database D] [--jobs N] [--restore-time ISO]
   restore  --tables s.t[,s.t…] --container C --blob NAME|latest [--prefix P] --run-id ID [--database D]
-           [--source-database D] [--maintenance-database postgres] [--work-dir DIR]
+           [--source-database D] [--maintenance-database postgres] [--work-dir DIR] [--allow-unverified]
   compare  --tables s.t[,s.t…] [--run-id ID] [--left-database D] [--right-database D] [--jobs N] [--all]
   compare  --tables s.t[,s.t…] --run-id ID --container C [--database D] [--jobs N]
 
@@ -157,6 +157,7 @@ export interface TableRestoreFlags {
   readonly setting?: string[] | undefined;
   readonly "maintenance-database"?: string | undefined;
   readonly "work-dir"?: string | undefined;
+  readonly "allow-unverified"?: boolean | undefined;
 }
 
 export async function runTableRestore(f: TableRestoreFlags, env: Env, io: Io): Promise<number> {
@@ -182,6 +183,7 @@ export async function runTableRestore(f: TableRestoreFlags, env: Env, io: Io): P
     sourceDatabase: f["source-database"],
     runId,
     tables,
+    allowUnverified: f["allow-unverified"],
     workDir: f["work-dir"],
     binDir: env.PG_BINDIR,
   });
@@ -198,7 +200,7 @@ export async function runTableRestore(f: TableRestoreFlags, env: Env, io: Io): P
           `rows kept in schema ${r.beforeSchema}; ${counts}; ` +
           (r.contents === "verified"
             ? "contents verified against the backup's manifest"
-            : "no manifest: contents not verified"),
+            : "no manifest: contents NOT verified (--allow-unverified)"),
   );
   return 0;
 }
