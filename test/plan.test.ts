@@ -1,4 +1,5 @@
 import { strict as assert } from "node:assert";
+import { tableSetTag } from "../naming";
 import { parseConfig } from "../config";
 import { buildPlan } from "../plan";
 import type { Plan } from "../plan";
@@ -311,6 +312,23 @@ describe("plan: what the operator is told around the Jobs and at close", () => {
         `The incident leaves, for reconciliation, until you remove them: the database ${DB}_before_pitr_20261124t130500z on s189t01-ittms-stg-pg ` +
         `(the data before the swap), and any other ${DB}_before_* or ${DB}_restore_* (list: ${PSQL} -c '\\l ${DB}_*'); ` +
         `drop each with: ${PSQL} -c 'DROP DATABASE "${DB}_before_pitr_20261124t130500z"'; ${BLOBS}`,
+    );
+  });
+  it("after a table-level restore the close names the kept schema, not a database", () => {
+    const next = planFor([
+      ...PTR,
+      "ptr.tables[0]=app.placements",
+      "drPhase=validate",
+      "maintenance=false",
+      "freeze=false",
+    ]).nextStep;
+    const schema = `dr_before_pitr_20261124t130500z_${tableSetTag(["app.placements"])}`;
+    assert.ok(
+      next.includes(
+        `The incident leaves, for reconciliation, until you remove them: the schema ${schema} in ${DB} (the restored tables' rows before the restore); ` +
+          `drop with: ${PSQL.replace("dbname=postgres", `dbname=${DB}`)} -c 'DROP SCHEMA "${schema}" CASCADE'; any ${DB}_before_* database`,
+      ),
+      next,
     );
   });
   it("a rebuild's close names its kept database; retry keys are tidied too", () => {
