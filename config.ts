@@ -89,6 +89,13 @@ const STORAGE_ACCOUNT = /^[a-z0-9]{3,24}$/;
 const CONTAINER = /^[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9])){2,62}$/;
 const CRON = /^(\S+\s+){4}\S+$/;
 const PG_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
+/**
+ * `schema.table` as `dr-data restore --tables` takes it (tool/table-restore.ts parseTableList: two names, no
+ * dot, comma or blank inside), each ≤ 63 bytes (PostgreSQL's identifier limit).
+ */
+const SCHEMA_TABLE = /^[^.,\s"]{1,63}\.[^.,\s"]{1,63}$/u;
+const SCHEMA_TABLE_TEXT =
+  "schema.table (two names without dots, commas, quotes or blanks, e.g. app.accounts)";
 
 /**
  * A server name that leaves room for its PTR copy's name (`<name>-ptr`, Azure's 63): ≤ 59. The geo server's
@@ -119,6 +126,26 @@ const ptrSchema = z.strictObject({
    */
   requestedAt: text("an ISO-8601 date-time with offset").optional(),
   requestedFor: text("the ptr.restoreTime the pinned copy was made for").optional(),
+  /**
+   * Restore only these tables' rows from the PTR copy's backup (`dr-data restore --tables`) instead of
+   * swapping the whole database. The names are checked against the backup's table of contents by the tool,
+   * before anything is changed (the program cannot see the database).
+   */
+  tables: z
+    .array(matching(SCHEMA_TABLE, SCHEMA_TABLE_TEXT), { error: `must be a list of ${SCHEMA_TABLE_TEXT}` })
+    .min(1, {
+      error: `must list at least one table (${SCHEMA_TABLE_TEXT}); to restore the whole database remove it: pulumi config rm --path ptr.tables`,
+    })
+    .superRefine((tables, ctx) => {
+      const seen = new Set<string>();
+      const twice = tables.filter((t) => (seen.has(t) ? true : (seen.add(t), false)));
+      if (twice.length > 0)
+        ctx.addIssue({
+          code: "custom",
+          message: `must not list a table twice; listed again: ${[...new Set(twice)].join(", ")}`,
+        });
+    })
+    .optional(),
 });
 
 const rebuildSchema = z.strictObject({
@@ -139,7 +166,9 @@ const rebuildSchema = z.strictObject({
 const retryNumber = wholeNumber(1, MAX_RETRY).optional();
 const retrySchema = z.strictObject({
   "backup-flawed": retryNumber,
+  inspect: retryNumber,
   "backup-ptr": retryNumber,
+  reconcile: retryNumber,
   restore: retryNumber,
   compare: retryNumber,
 } satisfies Record<JobStep, unknown>);
@@ -300,7 +329,14 @@ export interface StackConfig extends Readonly<Omit<Parsed, "ptr" | "rebuild">> {
    * program logs them with `pulumi.log.warn`, so `pulumi preview` and the offline plan show them.
    */
   readonly warnings: readonly string[];
-  readonly ptr: { readonly restore?: ResolvedTime; readonly requestedAt?: DateTime } | undefined;
+  readonly ptr:
+    | {
+        readonly restore?: ResolvedTime;
+        readonly requestedAt?: DateTime;
+        /** `ptr.tables`: restore only these (`schema.table`), in the order given. */
+        readonly tables?: readonly string[];
+      }
+    | undefined;
   readonly rebuild:
     | (Readonly<Omit<NonNullable<Parsed["rebuild"]>, "deletedAt">> & { readonly deletedAt?: ResolvedTime })
     | undefined;
@@ -408,7 +444,14 @@ export function parseConfig(
   return {
     ...data,
     warnings: notApplying(data),
-    ptr: data.ptr === undefined ? undefined : { restore: checked.restore, requestedAt: checked.requestedAt },
+    ptr:
+      data.ptr === undefined
+        ? undefined
+        : {
+            restore: checked.restore,
+            requestedAt: checked.requestedAt,
+            ...(data.ptr.tables === undefined ? {} : { tables: data.ptr.tables }),
+          },
     rebuild: data.rebuild === undefined ? undefined : { ...data.rebuild, deletedAt: checked.deletedAt },
   };
 }
@@ -708,7 +751,10 @@ function restorePin(
 
 /** `key.path: <what is allowed>; received <value>` for one schema issue (one line per unknown key). */
 function formatIssue(issue: z.core.$ZodIssue, raw: Record<string, unknown>): string[] {
-  const key = issue.path.map(String).join(".");
+  // As `pulumi config set --path` spells it: `ptr.tables[0]`, not `ptr.tables.0`.
+  const key = issue.path
+    .map((p, i) => (typeof p === "number" ? `[${p}]` : `${i === 0 ? "" : "."}${String(p)}`))
+    .join("");
   if (issue.code === "unrecognized_keys") {
     const where = key === "" ? "" : `${key}.`;
     const fields = fieldsAt(issue.path);
@@ -840,7 +886,9 @@ function notApplying(c: Parsed): string[] {
   for (const step of setFields(c.retry) as JobStep[]) {
     const declared =
       c.drMode === "ptr"
-        ? step === "backup-flawed" || (c.drPhase !== "isolate" && c.ptr?.restoreTime !== undefined)
+        ? step === "backup-flawed" ||
+          (step === "inspect" && c.ptr?.restoreTime !== undefined) ||
+          (c.drPhase !== "isolate" && c.ptr?.restoreTime !== undefined)
         : (c.rebuild?.from ?? "backup") === "backup" &&
           c.drPhase !== "isolate" &&
           (step === "restore" || step === "compare");

@@ -7,6 +7,7 @@
  * Every function here is pure. Limits that the platforms enforce are exported as constants so the config
  * validation can check names *before* anything is declared.
  */
+import * as crypto from "node:crypto";
 import { DateTime } from "luxon";
 
 /** Azure Database for PostgreSQL flexible server names: 3–63 chars, lowercase letters, digits, hyphens, not starting or ending with a hyphen. */
@@ -191,7 +192,26 @@ export const RUN_ID = /^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$/;
 export const runId = {
   ptrRestore: (restoreTimeUtc: DateTime): string => `pitr-${compactUtc(restoreTimeUtc).toLowerCase()}`,
   rebuildRestore: (incidentId: string): string => `rebuild-${incidentId}`,
+  /**
+   * A table-level restore (`ptr.tables`): the restore time and the table set, so another set is another run
+   * (the tool refuses a run id whose record names other tables) and the same set, in any order, the same run.
+   */
+  ptrTableRestore: (restoreTimeUtc: DateTime, tables: readonly string[]): string =>
+    `${runId.ptrRestore(restoreTimeUtc)}-${tableSetTag(tables)}`,
 } as const;
+
+/**
+ * `t<6 hex>`: a digest of a table set (sorted, so the order it is listed in does not matter). Part of the
+ * table-level restore's run id and of its Jobs' names: a changed `ptr.tables` is a new Job, never a finished
+ * one silently kept (a Job's spec is never updated, components/recovery-jobs.ts).
+ */
+export function tableSetTag(tables: readonly string[]): string {
+  const digest = crypto
+    .createHash("sha256")
+    .update([...tables].sort().join(","))
+    .digest("hex");
+  return `t${digest.slice(0, 6)}`;
+}
 /** The longest run id either kind can produce for an incident id (used to check database name lengths). */
 export function longestRunId(incidentId: string): string {
   const ptr = runId.ptrRestore(DateTime.fromMillis(0, { zone: "utc" }));
@@ -208,30 +228,43 @@ export const k8sName = {
   nightlyBackup: (service: string): string => `${service}-db-backup`,
   dataToolSecret: (service: string): string => `${service}-dr-db-credentials`,
   storageSecret: (service: string): string => `${service}-dr-storage`,
+  /** The troubleshooting pod (psql-ptr, psql-live) of an incident while its PTR copy exists. */
+  troubleshootPod: (incidentId: string): string => `dr-${incidentId}-psql`,
   /**
    * One Job per incident, step and (for PTR steps) restore time: a later `pulumi up` sees the same name and
    * does not run it again; a new restore time is a new Job. `retry` (config `retry.<step>`, 1–99) is the one
-   * deliberate way to run a step again: `-r<N>` makes it a new Job.
+   * deliberate way to run a step again: `-r<N>` makes it a new Job. `variant` tells apart Jobs of the same
+   * step that do different things: the table-level restore and its compare carry `tableSetTag(ptr.tables)`.
    */
-  job: (incidentId: string, step: JobStep, restoreTimeUtc?: DateTime, retry?: number): string =>
+  job: (
+    incidentId: string,
+    step: JobStep,
+    restoreTimeUtc?: DateTime,
+    retry?: number,
+    variant?: string,
+  ): string =>
     `dr-${incidentId}-${step}` +
     (restoreTimeUtc === undefined ? "" : `-${compactUtc(restoreTimeUtc).toLowerCase()}`) +
+    (variant === undefined ? "" : `-${variant}`) +
     (retry === undefined ? "" : `-r${retry}`),
 } as const;
 
 /** The largest `retry.<step>` (two digits keep the longest Job name predictable). */
 export const MAX_RETRY = 99;
 
-export type JobStep = "backup-flawed" | "backup-ptr" | "restore" | "compare";
+export type JobStep = "backup-flawed" | "inspect" | "backup-ptr" | "reconcile" | "restore" | "compare";
 /**
  * Every step a recovery Job can have, and whether its name carries a restore time (the PTR steps do, as
  * plan-data.ts names them; the flawed-database backup and a rebuild's steps do not).
  */
-export const JOB_STEPS: Readonly<Record<JobStep, { readonly timed: boolean }>> = {
+export const JOB_STEPS: Readonly<Record<JobStep, { readonly timed: boolean; readonly variant?: boolean }>> = {
   "backup-flawed": { timed: false },
+  inspect: { timed: true },
   "backup-ptr": { timed: true },
-  restore: { timed: true },
-  compare: { timed: true },
+  reconcile: { timed: true },
+  // The table-level restore and its compare add tableSetTag (7 characters).
+  restore: { timed: true, variant: true },
+  compare: { timed: true, variant: true },
 };
 
 /**
@@ -241,7 +274,15 @@ export const JOB_STEPS: Readonly<Record<JobStep, { readonly timed: boolean }>> =
 export function longestJobName(incidentId: string): string {
   const anyTime = DateTime.fromMillis(0, { zone: "utc" });
   return (Object.keys(JOB_STEPS) as JobStep[])
-    .map((step) => k8sName.job(incidentId, step, JOB_STEPS[step].timed ? anyTime : undefined, MAX_RETRY))
+    .map((step) =>
+      k8sName.job(
+        incidentId,
+        step,
+        JOB_STEPS[step].timed ? anyTime : undefined,
+        MAX_RETRY,
+        JOB_STEPS[step].variant === true ? tableSetTag([]) : undefined,
+      ),
+    )
     .reduce((a, b) => (b.length > a.length ? b : a));
 }
 

@@ -5,19 +5,29 @@
  */
 import type { DateTime } from "luxon";
 import type { StackConfig } from "./config";
-import { backupPrefix, incidentLogBlobName, k8sName, ptrServerName, runId, serverFqdn } from "./naming";
+import {
+  backupPrefix,
+  incidentLogBlobName,
+  k8sName,
+  ptrServerName,
+  runId,
+  serverFqdn,
+  tableSetTag,
+} from "./naming";
 import type { JobStep } from "./naming";
 import { planIdentity } from "./plan-identity";
 import type { IdentityPlan } from "./plan-identity";
+import { azureUtc } from "./time";
 
 /** Which server a Job's connection points at. */
 export type ServerRef = "live" | "ptr";
 
 /**
  * Environment prefixes the tool reads a connection from: `""` for libpq's own `PG*` variables, `LEFT_` and
- * `RIGHT_` for the two sides of `compare` (tool/connection.ts).
+ * `RIGHT_` for the two sides of `compare` (tool/connection.ts), `PTR_` and `LIVE_` for `inspect`, `reconcile`
+ * and the troubleshooting pod's `psql-ptr` / `psql-live` (tool/cli-incident.ts, tool/bin/psql-side).
  */
-export type ConnectionPrefix = "" | "LEFT_" | "RIGHT_";
+export type ConnectionPrefix = "" | "LEFT_" | "RIGHT_" | "PTR_" | "LIVE_";
 
 export interface ServerConnection {
   readonly ref: ServerRef;
@@ -62,6 +72,18 @@ export interface NightlyBackupPlan {
   readonly connection: ServerConnection;
 }
 
+/**
+ * The troubleshooting pod (issue 12): while the PTR copy exists, the tool's image sleeping in the service's
+ * namespace with both servers' connections, for `kubectl exec … -- psql-ptr` / `psql-live`.
+ */
+export interface TroubleshootPodPlan {
+  readonly name: string;
+  readonly connections: Readonly<Partial<Record<ConnectionPrefix, ServerConnection>>>;
+  /** The commands the stack outputs. */
+  readonly psqlPtr: string;
+  readonly psqlLive: string;
+}
+
 export interface DataPathPlan {
   readonly namespace: string;
   readonly image: string;
@@ -75,6 +97,8 @@ export interface DataPathPlan {
   readonly nightly: NightlyBackupPlan;
   /** In the order they run; each one's `after` names its predecessor. */
   readonly jobs: readonly DataJobPlan[];
+  /** Declared while the PTR copy exists (drMode ptr, ptr.restoreTime set). */
+  readonly troubleshootPod: TroubleshootPodPlan | undefined;
 }
 
 /** Where the tool keeps downloads and directory dumps inside a Job's pod. */
@@ -124,11 +148,111 @@ export function planDataPath(cfg: StackConfig, restoreTimeUtc: DateTime | undefi
     SCRATCH_DIR,
   ];
 
+  // The PTR copy's backup, the export of what users wrote since, the restore (whole database or the chosen
+  // tables) and its check, in this order.
+  const ptrRestoreJobs = (
+    time: DateTime,
+    incident: string,
+    first: string | undefined,
+  ): Array<Omit<DataJobPlan, "logBlob">> => {
+    const copyPrefix = backupPrefix.ptrCopy(incident, live, time);
+    const tables = cfg.ptr?.tables;
+    const tag = tables === undefined ? undefined : tableSetTag(tables);
+    const id = tables === undefined ? runId.ptrRestore(time) : runId.ptrTableRestore(time, tables);
+    const backupPtr = k8sName.job(incident, "backup-ptr", time, retry("backup-ptr"));
+    const reconcile = k8sName.job(incident, "reconcile", time, retry("reconcile"));
+    const restore = k8sName.job(incident, "restore", time, retry("restore"), tag);
+    const restoreJob: Omit<DataJobPlan, "logBlob"> =
+      tables === undefined
+        ? {
+            // "Restore data into the source server": into a new database, swapped in by renames.
+            name: restore,
+            step: "restore",
+            args: restoreArgs(copyPrefix, "latest", id),
+            connections: { "": server("live") },
+            after: reconcile,
+            runId: id,
+          }
+        : {
+            // "…or otherwise": only the chosen tables' rows, merged into the live database in one transaction
+            // (their previous rows kept in dr_before_<run id>); the other tables keep what users wrote since.
+            name: restore,
+            step: "restore",
+            args: [
+              "restore",
+              "--tables",
+              tables.join(","),
+              "--container",
+              container,
+              "--prefix",
+              copyPrefix,
+              "--blob",
+              "latest",
+              "--source-database",
+              db,
+              "--database",
+              db,
+              "--run-id",
+              id,
+              "--work-dir",
+              SCRATCH_DIR,
+            ],
+            connections: { "": server("live") },
+            after: reconcile,
+            runId: id,
+          };
+    return [
+      {
+        // "Upload restored database to Azure storage": the PTR copy's dump is the restore's input.
+        name: backupPtr,
+        step: "backup-ptr",
+        args: backupArgs(copyPrefix, ptrServerName(live)),
+        connections: { "": server("ptr") },
+        after: first,
+        runId: undefined,
+      },
+      {
+        // "Keep this data for reconciliation later on": what live holds and the copy lacks (or holds changed),
+        // exported before the restore replaces it. Named by the restore time only: it is never run again
+        // (after a restore it would export less), whatever is restored.
+        name: reconcile,
+        step: "reconcile",
+        args: [
+          "reconcile",
+          "--container",
+          container,
+          "--incident",
+          incident,
+          "--restore-time",
+          azureUtc(time),
+          "--jobs",
+          String(jobs),
+        ],
+        connections: bothSides,
+        after: backupPtr,
+        runId: undefined,
+      },
+      restoreJob,
+      {
+        // Validate the restore: the live database (or the chosen tables) now equals the PTR copy.
+        name: k8sName.job(incident, "compare", time, retry("compare"), tag),
+        step: "compare",
+        args: tables === undefined ? ["compare"] : ["compare", "--tables", tables.join(","), "--run-id", id],
+        connections: { LEFT_: server("live"), RIGHT_: server("ptr") },
+        after: restore,
+        runId: undefined,
+      },
+    ];
+  };
+
   const planned: Array<Omit<DataJobPlan, "logBlob">> = [];
   const incident = cfg.incidentId;
   const retry = (step: JobStep): number | undefined => cfg.retry?.[step];
   const phase = cfg.drPhase;
   const restoring = phase === "restore" || phase === "validate";
+  const last = (): string | undefined => planned[planned.length - 1]?.name;
+  // Both servers, as inspect, reconcile and the troubleshooting pod read them.
+  const bothSides = { PTR_: server("ptr"), LIVE_: server("live") };
   if (cfg.drMode === "ptr" && incident !== undefined) {
     // "Back up the flawed database": first, and kept declared for the whole incident so it never runs twice.
     planned.push({
@@ -139,40 +263,32 @@ export function planDataPath(cfg: StackConfig, restoreTimeUtc: DateTime | undefi
       after: undefined,
       runId: undefined,
     });
+    if (restoreTimeUtc !== undefined) {
+      // "Connect to the PTR server for troubleshooting, before deciding on a full restore or otherwise": as
+      // soon as the copy exists, compare it with the live database and write the report. Named by the restore
+      // time (a new copy is a new inspection) and kept declared for the rest of the incident, so it never runs
+      // again — in the restore phase live is what the restore made it.
+      planned.push({
+        name: k8sName.job(incident, "inspect", restoreTimeUtc, retry("inspect")),
+        step: "inspect",
+        args: [
+          "inspect",
+          "--container",
+          container,
+          "--incident",
+          incident,
+          "--restore-time",
+          azureUtc(restoreTimeUtc),
+          "--jobs",
+          String(jobs),
+        ],
+        connections: bothSides,
+        after: last(),
+        runId: undefined,
+      });
+    }
     if (restoring && restoreTimeUtc !== undefined) {
-      const copyPrefix = backupPrefix.ptrCopy(incident, live, restoreTimeUtc);
-      const id = runId.ptrRestore(restoreTimeUtc);
-      const backupPtr = k8sName.job(incident, "backup-ptr", restoreTimeUtc, retry("backup-ptr"));
-      const restore = k8sName.job(incident, "restore", restoreTimeUtc, retry("restore"));
-      planned.push(
-        {
-          // "Upload restored database to Azure storage": the PTR copy's dump is the restore's input.
-          name: backupPtr,
-          step: "backup-ptr",
-          args: backupArgs(copyPrefix, ptrServerName(live)),
-          connections: { "": server("ptr") },
-          after: planned[0]?.name,
-          runId: undefined,
-        },
-        {
-          // "Restore data into the source server": into a new database, swapped in by renames.
-          name: restore,
-          step: "restore",
-          args: restoreArgs(copyPrefix, "latest", id),
-          connections: { "": server("live") },
-          after: backupPtr,
-          runId: id,
-        },
-        {
-          // Validate the restore: the live database now equals the PTR copy, table by table.
-          name: k8sName.job(incident, "compare", restoreTimeUtc, retry("compare")),
-          step: "compare",
-          args: ["compare"],
-          connections: { LEFT_: server("live"), RIGHT_: server("ptr") },
-          after: restore,
-          runId: undefined,
-        },
-      );
+      planned.push(...ptrRestoreJobs(restoreTimeUtc, incident, last()));
     }
   }
   if (
@@ -233,5 +349,19 @@ export function planDataPath(cfg: StackConfig, restoreTimeUtc: DateTime | undefi
       connection: server("live"),
     },
     jobs: planned.map((j) => ({ ...j, logBlob: incidentLogBlobName(incident ?? "", j.name) })),
+    troubleshootPod:
+      cfg.drMode === "ptr" && incident !== undefined && restoreTimeUtc !== undefined
+        ? troubleshootPod(cfg.kubernetes.namespace, incident, bothSides)
+        : undefined,
   };
+}
+
+function troubleshootPod(
+  namespace: string,
+  incident: string,
+  connections: TroubleshootPodPlan["connections"],
+): TroubleshootPodPlan {
+  const name = k8sName.troubleshootPod(incident);
+  const exec = (helper: string): string => `kubectl -n ${namespace} exec -it ${name} -- ${helper}`;
+  return { name, connections, psqlPtr: exec("psql-ptr"), psqlLive: exec("psql-live") };
 }

@@ -11,11 +11,13 @@ import {
   backupPrefix,
   beforeDatabaseName,
   flexibleServerDatabaseId,
+  incidentReport,
   flexibleServerId,
   k8sName,
   ptrServerName,
   serverFqdn,
   suggestedIncidentId,
+  tableRestoreBeforeSchema,
 } from "./naming";
 import { azureUtc, humanInZone } from "./time";
 import { planDataPath } from "./plan-data";
@@ -191,6 +193,11 @@ export interface Plan {
   readonly freeze: FreezePlan;
   /** Backup storage, the nightly backup, and the backup/restore/compare Jobs of this state. */
   readonly dataPath: DataPathPlan;
+  /**
+   * While an inspection Job is declared: the command that downloads its report (`incident/<id>/inspect/
+   * report.md`; its summary is also the Job's log).
+   */
+  readonly inspectReport: string | undefined;
   /** The config command(s) for the runbook's next step. */
   readonly nextStep: string;
 }
@@ -230,6 +237,7 @@ export function buildPlan(cfg: StackConfig, now: DateTime): Plan {
     replicas: planReplicas(cfg, levers.stopService.on, dataPath.jobs),
     freeze: planFreeze(cfg, levers.freeze.on),
     dataPath,
+    inspectReport: inspectReportCommand(cfg, dataPath.jobs),
   };
   return { ...partial, nextStep: nextStep(cfg, partial) };
 }
@@ -441,10 +449,19 @@ function phaseStep(cfg: StackConfig, p: Omit<Plan, "nextStep">): string {
       );
     }
     if (p.mode === "ptr") {
-      return (
-        `Compare the PTR copy (${p.ptrCopy?.name ?? ""}) with the live data if needed, then restore it into the live server: ` +
-        `pulumi config set drPhase restore && ${up}`
-      );
+      const pod = p.dataPath.troubleshootPod;
+      const look =
+        `Read the inspection of the PTR copy (${p.ptrCopy?.name ?? ""}) against the live data (what was lost, what was written since): ` +
+        `${p.inspectReport ?? ""}` +
+        (pod === undefined ? "" : `; to look by hand: ${pod.psqlPtr} (or ${pod.psqlLive})`);
+      const tables = cfg.ptr?.tables;
+      const restore =
+        tables === undefined
+          ? `Then restore the whole database from the copy: pulumi config set drPhase restore && ${up}; ` +
+            `or, if the loss is in a few tables, restore only those: pulumi config set --path 'ptr.tables[0]' <schema.table> (one index per table) && pulumi config set drPhase restore && ${up}`
+          : `Then restore only ${tables.join(", ")} from the copy (ptr.tables): pulumi config set drPhase restore && ${up}; ` +
+            `for the whole database instead: pulumi config rm --path ptr.tables first`;
+      return `${look}. ${restore}. Either way the rows written since the restore point are exported first (incident/${cfg.incidentId ?? ""}/reconcile/).`;
     }
     if (p.geoServer !== undefined) {
       return (
@@ -514,9 +531,22 @@ function incidentLeftovers(cfg: StackConfig, incidentId: string, jobs: readonly 
   const db = cfg.postgres.appDatabase;
   const psql = (sql: string): string =>
     `psql "host=${serverFqdn(server)} port=5432 dbname=postgres user=${cfg.postgres.administratorLogin} sslmode=require" -c '${sql}'`;
-  const kept = jobs
-    .filter((j) => j.step === "restore" && j.runId !== undefined)
+  const restores = jobs.filter((j) => j.step === "restore" && j.runId !== undefined);
+  const kept = restores
+    .filter((j) => !j.args.includes("--tables"))
     .map((j) => beforeDatabaseName(db, j.runId!));
+  // A table-level restore keeps the chosen tables' previous rows in a schema of the live database instead.
+  const schemas = restores
+    .filter((j) => j.args.includes("--tables"))
+    .map((j) => tableRestoreBeforeSchema(j.runId!));
+  const tableRows =
+    schemas.length === 0
+      ? ""
+      : `the schema${schemas.length === 1 ? "" : "s"} ${schemas.join(", ")} in ${db} (the restored tables' rows before the restore); drop with: ` +
+        schemas
+          .map((name) => psql(`DROP SCHEMA "${name}" CASCADE`).replace("dbname=postgres", `dbname=${db}`))
+          .join(" && ") +
+        "; ";
   const databases =
     kept.length > 0
       ? `the database${kept.length === 1 ? "" : "s"} ${kept.join(", ")} on ${server} (the data before the swap), and any other ${db}_before_* or ${db}_restore_* (list: ${psql(`\\l ${db}_*`)}); ` +
@@ -527,7 +557,15 @@ function incidentLeftovers(cfg: StackConfig, incidentId: string, jobs: readonly 
     `the incident's dumps and the Jobs' logs under ${prefix} in container ${cfg.backup.container} of ${cfg.backup.storageAccountName} ` +
     `(the lifecycle rule keeps them: it deletes only nightly/); delete with: az storage blob delete-batch --auth-mode login ` +
     `--account-name ${cfg.backup.storageAccountName} --source ${cfg.backup.container} --pattern '${prefix}*'`;
-  return `The incident leaves, for reconciliation, until you remove them: ${databases}; ${blobs}.`;
+  return `The incident leaves, for reconciliation, until you remove them: ${tableRows}${databases}; ${blobs}.`;
+}
+
+function inspectReportCommand(cfg: StackConfig, jobs: readonly DataJobPlan[]): string | undefined {
+  if (cfg.incidentId === undefined || !jobs.some((j) => j.step === "inspect")) return undefined;
+  return (
+    `az storage blob download --auth-mode login --account-name ${cfg.backup.storageAccountName} ` +
+    `--container-name ${cfg.backup.container} --name ${incidentReport.inspect(cfg.incidentId, "md")} --file inspect-report.md`
+  );
 }
 
 /**

@@ -17,6 +17,7 @@ import { DataToolAccess } from "./components/data-tool-access";
 import { NightlyBackup } from "./components/nightly-backup";
 import { RecoveryJobs } from "./components/recovery-jobs";
 import { WorkloadIdentity } from "./components/workload-identity";
+import { TroubleshootPod } from "./components/troubleshoot-pod";
 
 export async function program(now: DateTime): Promise<Record<string, unknown>> {
   // Throws ConfigError with every problem before anything is declared.
@@ -82,6 +83,15 @@ export async function program(now: DateTime): Promise<Record<string, unknown>> {
       ...(hold === undefined ? stoppedFirst : [hold]),
     ],
   });
+  // While the PTR copy exists: psql-ptr / psql-live in the cluster, as the identity (its ServiceAccount and
+  // Entra administrator role exist first) or with the break-glass password (the credentials Secret).
+  const troubleshoot =
+    plan.dataPath.troubleshootPod === undefined || ptr === undefined
+      ? undefined
+      : new TroubleshootPod(`${service}-troubleshoot`, {
+          plan: plan.dataPath,
+          dependsOn: [access, identity, live, ptr],
+        });
   const replicas =
     stoppedFirst[0] ?? new ReplicaCounts(`${service}-replicas`, { plan: plan.replicas, after: [recovery] });
 
@@ -105,6 +115,10 @@ export async function program(now: DateTime): Promise<Record<string, unknown>> {
     levers: plan.levers,
     nightlyBackupSuspended: nightly.suspended,
     recoveryJobs: Object.keys(recovery.jobs),
+    troubleshootPod: troubleshoot?.podName ?? null,
+    psqlPtr: plan.dataPath.troubleshootPod?.psqlPtr ?? null,
+    psqlLive: plan.dataPath.troubleshootPod?.psqlLive ?? null,
+    inspectReport: plan.inspectReport ?? null,
     nextStep: plan.nextStep,
   });
 }

@@ -19,6 +19,15 @@ export const PASSWORD_KEY = "PGPASSWORD";
 /** Labels every data tool pod carries: the workload identity webhook mutates only labelled pods. */
 export const DATA_TOOL_POD_LABELS: Readonly<Record<string, string>> = { [WORKLOAD_IDENTITY_LABEL]: "true" };
 
+export interface PodShape {
+  /** Replaces the image's entrypoint (the tool). */
+  readonly command?: readonly string[];
+  readonly restartPolicy?: "Never" | "Always";
+  readonly requests?: { readonly cpu: string; readonly memory: string };
+  readonly limits?: { readonly cpu: string; readonly memory: string };
+  readonly scratchSize?: string;
+}
+
 /** The image (Dockerfile) runs as the postgres image's `postgres` user, uid/gid 999. */
 const TOOL_UID = 999;
 
@@ -28,7 +37,10 @@ export function dataToolPodSpec(
   connections: Readonly<Partial<Record<ConnectionPrefix, ServerConnection>>>,
   /** Plain values added after the connections (a recovery Job's log blob, tool/job-log.ts). */
   extraEnv: Readonly<Record<string, string>> = {},
+  /** A pod that is not a tool run (the troubleshooting pod): its own command, size and restart policy. */
+  shape: Readonly<PodShape> = {},
 ): k8s.types.input.core.v1.PodSpec {
+  const scratch = shape.scratchSize ?? plan.scratchSize;
   const entra = plan.identity.postgresAuth === "entra";
   const env: k8s.types.input.core.v1.EnvVar[] = [
     // Chosen explicitly: the tool refuses to fall back to another credential.
@@ -55,7 +67,7 @@ export function dataToolPodSpec(
   for (const [name, value] of Object.entries(extraEnv)) env.push({ name, value });
   return {
     // A failed step must surface as a failed `pulumi up`, not be retried behind the operator's back.
-    restartPolicy: "Never",
+    restartPolicy: shape.restartPolicy ?? "Never",
     serviceAccountName: plan.identity.serviceAccountName,
     // The tool never talks to the Kubernetes API: no API token in the pod (the workload identity webhook
     // projects its own token, for Entra only).
@@ -72,15 +84,18 @@ export function dataToolPodSpec(
       {
         name: "dr-data",
         image: plan.image,
+        ...(shape.command === undefined ? {} : { command: [...shape.command] }),
         args: [...args],
         env,
         resources: {
-          requests: { cpu: String(plan.parallelJobs), memory: "1Gi", "ephemeral-storage": plan.scratchSize },
+          requests: {
+            ...(shape.requests ?? { cpu: String(plan.parallelJobs), memory: "1Gi" }),
+            "ephemeral-storage": scratch,
+          },
           // pg_dump/pg_restore -j N use N CPUs; one more for the tool's own upload/download and checksums.
           limits: {
-            cpu: String(plan.parallelJobs + 1),
-            memory: "4Gi",
-            "ephemeral-storage": plan.scratchSize,
+            ...(shape.limits ?? { cpu: String(plan.parallelJobs + 1), memory: "4Gi" }),
+            "ephemeral-storage": scratch,
           },
         },
         // The root filesystem is read-only; /tmp is where Node and the PostgreSQL clients write temporaries.
@@ -98,7 +113,7 @@ export function dataToolPodSpec(
       },
     ],
     volumes: [
-      { name: "scratch", emptyDir: { sizeLimit: plan.scratchSize } },
+      { name: "scratch", emptyDir: { sizeLimit: scratch } },
       { name: "tmp", emptyDir: { sizeLimit: "1Gi" } },
     ],
   };

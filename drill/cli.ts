@@ -1,5 +1,5 @@
 /**
- * `npm run drill -- --scenario ptr|rebuild [--rows N] [--report FILE] [--time-zone ZONE] [--stack STACK]`
+ * `npm run drill -- --scenario ptr|rebuild [--tables s.t,…] [--rows N] [--report FILE] [--time-zone ZONE] [--stack STACK]`
  *
  * Rehearses a runbook scenario end to end on this machine (drill/drill.ts), prints the timeline and writes
  * the DR-test report. Exit status: 0 the recovered data matches; 1 it does not, or a step failed; 2 a usage
@@ -14,14 +14,18 @@ import { flags, UsageError } from "../offline/argv";
 import { isValidZone } from "../time";
 import { Cleanup, runDrill, SCENARIOS, type DrillResult, type Scenario } from "./drill";
 import { renderReport } from "./report";
+import { TABLES as DRILL_TABLES } from "./workload";
 import { seconds } from "./timeline";
 
-export const USAGE = `usage: npm run drill -- --scenario ptr|rebuild [--rows N] [--report FILE] [--time-zone ZONE] [--stack STACK]
+export const USAGE = `usage: npm run drill -- --scenario ptr|rebuild [--tables s.t,…] [--rows N] [--report FILE] [--time-zone ZONE] [--stack STACK]
 
 Rehearses a runbook scenario end to end on 127.0.0.1 with real PostgreSQL and Azurite, through the same
 Pulumi program (offline, mock runtime) and data tool that a real incident uses, and writes the DR-test report.
 
   --scenario ptr|rebuild  ptr: loss of data (point-in-time restore); rebuild: loss of the database server
+  --tables s.t[,s.t…]     ptr only: restore only these tables (ptr.tables) instead of the whole database;
+                          the loss is a DELETE in app.placements while the app goes on writing the others
+                          (e.g. --tables app.placements)
   --rows N                rows seeded into the live database (100 to 50000000; default ${10_000})
   --report FILE           where the Markdown report goes (default: a file in the OS temp directory)
   --time-zone ZONE        the stack's timeZone for the drill (an IANA zone; default: the stack's own)
@@ -36,6 +40,7 @@ export interface CliOptions {
   readonly report: string | undefined;
   readonly timeZone: string | undefined;
   readonly stack: string;
+  readonly tables: readonly string[] | undefined;
 }
 
 export { UsageError };
@@ -47,6 +52,7 @@ export function parseArgs(argv: readonly string[]): CliOptions | undefined {
   let report: string | undefined;
   let timeZone: string | undefined;
   let stack = "staging";
+  let tables: string[] | undefined;
   for (const { flag, value, unknown } of flags(argv)) {
     switch (flag) {
       case "--scenario": {
@@ -71,6 +77,17 @@ export function parseArgs(argv: readonly string[]): CliOptions | undefined {
       case "--report":
         report = value();
         break;
+      case "--tables": {
+        const v = value();
+        const list = v.split(",").map((t) => t.trim());
+        const bad = list.filter((t) => !(DRILL_TABLES as readonly string[]).includes(t));
+        if (v.trim() === "" || bad.length > 0 || new Set(list).size !== list.length)
+          throw new UsageError(
+            `--tables must be distinct tables of the drill's schema, comma-separated (${DRILL_TABLES.join(", ")}); got ${JSON.stringify(v)}`,
+          );
+        tables = list;
+        break;
+      }
       case "--time-zone": {
         const v = value();
         if (!isValidZone(v))
@@ -95,7 +112,11 @@ export function parseArgs(argv: readonly string[]): CliOptions | undefined {
     }
   }
   if (scenario === undefined) throw new UsageError(`--scenario is required: one of ${SCENARIOS.join(", ")}`);
-  return { scenario, rows, report, timeZone, stack };
+  if (tables !== undefined && scenario !== "ptr")
+    throw new UsageError(
+      `--tables is for --scenario ptr (a table-level restore from the PTR copy); got --scenario ${scenario}`,
+    );
+  return { scenario, rows, report, timeZone, stack, tables };
 }
 
 export interface Io {
@@ -134,6 +155,7 @@ export async function main(argv: readonly string[], io: Io, cleanup = new Cleanu
         rows: options.rows,
         stack: options.stack,
         timeZone: options.timeZone,
+        tables: options.tables,
         print: io.out,
       },
       cleanup,

@@ -32,6 +32,7 @@ import { PgCluster } from "../testkit/postgres";
 import { PTR_MIN_AGE, azureUtc, resolveRestoreTime } from "../time";
 import { listBackups } from "../tool/list";
 import { quoteIdent } from "../tool/sql";
+import { incidentReport } from "../naming";
 import type { Declared, DeclaredJob } from "./declared";
 import { formatLevers, OperatorStack } from "./declared";
 import { localJob, runLocalJob, type LocalTargets } from "./jobs";
@@ -43,6 +44,7 @@ import {
   seedCounts,
   snapshot,
   totalRows,
+  TABLES,
   Workload,
   type RowCounts,
   type Snapshot,
@@ -58,6 +60,8 @@ export interface DrillOptions {
   readonly stack: string;
   /** Overrides the stack's `timeZone`. */
   readonly timeZone: string | undefined;
+  /** ptr: `ptr.tables` (a table-level restore) instead of the whole database. */
+  readonly tables?: readonly string[] | undefined;
   /** Progress and timeline lines. */
   readonly print: (line: string) => void;
 }
@@ -80,6 +84,8 @@ export interface RestorePointEvidence {
 
 export interface DrillResult {
   readonly scenario: Scenario;
+  /** `--tables`: the tables restored (ptr.tables); undefined for a whole-database restore. */
+  readonly tables: readonly string[] | undefined;
   readonly ok: boolean;
   readonly failure: string | undefined;
   readonly stack: string;
@@ -393,6 +399,7 @@ export async function runDrill(o: DrillOptions, cleanup: Cleanup): Promise<Drill
   const ok = failure === undefined;
   return {
     scenario: o.scenario,
+    tables: o.tables,
     ok,
     failure,
     stack: o.stack,
@@ -484,7 +491,11 @@ async function ptrScenario(ctx: Context, id: string, baseline: Declared): Promis
   let requestedLocal!: string;
   let notedUtc!: DateTime;
   let beforeLoss!: Snapshot;
+  let flawedState!: Snapshot;
   let lossStatement!: string;
+  /** The ids batch 2 (after the restore point) wrote, per table: [from, to). */
+  let writtenSince!: { from: RowCounts; to: RowCounts };
+  const tables = ctx.o.tables;
 
   await t.step("Before the incident: the live server, its backups, the service writing", false, async (s) => {
     s.commands.push("(stack as committed: drMode none)");
@@ -507,7 +518,9 @@ async function ptrScenario(ctx: Context, id: string, baseline: Declared): Promis
     s.notes.push(`operator notes the time: ${requestedLocal} (${zone}) = ${azureUtc(notedUtc)}`);
     while (Date.now() <= notedUtc.toMillis() + 20) await sleep(20);
     const batch2 = batchCounts(ctx.o.rows, { placements: false });
+    writtenSince = { from: workload.nextIds(), to: workload.nextIds() };
     await workload.write(batch2);
+    writtenSince = { from: writtenSince.from, to: workload.nextIds() };
     s.notes.push(`batch 2: ${totalRows(batch2)} rows written after the noted time`);
     beforeLoss = await ctx.stage("after batch 2, before the loss", live, db);
   });
@@ -516,7 +529,7 @@ async function ptrScenario(ctx: Context, id: string, baseline: Declared): Promis
     const loss = await workload.loseData();
     lossStatement = `${loss.statement} (${loss.rows} rows)`;
     s.notes.push(`${lossStatement}`);
-    await ctx.stage("flawed (after the loss)", live, db);
+    flawedState = await ctx.stage("flawed (after the loss)", live, db);
     await live.switchWal();
     s.notes.push("WAL switched and archived (Azure archives continuously)");
   });
@@ -554,6 +567,10 @@ async function ptrScenario(ctx: Context, id: string, baseline: Declared): Promis
     s.notes.push(
       `PTR copy = PostgreSQL on 127.0.0.1:${ptr.port}, recovered from the base backup and WAL to ${at}`,
     );
+    // As soon as the copy exists: the inspection Job (and the troubleshooting pod, which the drill has no
+    // cluster for: its command is an output).
+    await ctx.apply(s, d);
+    await checkInspection(ctx, d, id, lossStatement);
   });
 
   // The jump isolate → validate (the restore phase skipped): the program holds the app at 0, runs the
@@ -564,7 +581,10 @@ async function ptrScenario(ctx: Context, id: string, baseline: Declared): Promis
     "Jump to validate (drPhase restore skipped): restore, compare, then the app back",
     true,
     async (s) => {
-      const d = await ctx.up(s, (st) => [st.set("drPhase", "validate")]);
+      const d = await ctx.up(s, (st) => [
+        ...(tables ?? []).map((t, i) => st.set(`ptr.tables[${i}]`, t)),
+        st.set("drPhase", "validate"),
+      ]);
       const events = await ctx.apply(s, d);
       const firstScaleUp = events.findIndex((e) => e.startsWith("scale ") && !e.endsWith(" 0"));
       const lastJob = events.map((e) => e.startsWith("job ")).lastIndexOf(true);
@@ -576,7 +596,30 @@ async function ptrScenario(ctx: Context, id: string, baseline: Declared): Promis
       );
       await checkJobLogs(ctx, d, id);
       recovered = await ctx.stage("live after the recovery", live, db);
-      const check = checkAgainst(expected, recovered);
+      await checkReconciliation(ctx, d, id, writtenSince);
+      // A table-level restore: the chosen tables as at the restore point, every other relation as it was
+      // just before the loss (what users wrote since is still there); a full restore: all at the restore point.
+      const reference = tables === undefined ? expected : mixed(beforeLoss, expected, tables);
+      // A table-level restore keeps the chosen tables' previous rows in dr_before_<run id> (the flawed
+      // state): checked on their own, and left out of the comparison with the reference.
+      const kept = [...recovered.keys()].filter((n) => n.startsWith("dr_before_"));
+      if (tables !== undefined) {
+        const flawedRows = tables.map((t) => `${t} ${flawedState.get(t)?.rows ?? "?"}`).join(", ");
+        const keptRows = tables
+          .map((t) => `${t} ${recovered.get(kept.find((k) => k.endsWith(`.${t}`)) ?? "")?.rows ?? "?"}`)
+          .join(", ");
+        if (keptRows !== flawedRows || kept.length !== tables.length)
+          throw new Error(
+            `the previous rows kept by the table-level restore (${kept.join(", ")}: ${keptRows}) are not the flawed tables' (${flawedRows})`,
+          );
+        ctx.checks.push(
+          `the restored tables' previous rows (as flawed: ${flawedRows} rows) are kept in ${kept.join(", ")}`,
+        );
+      }
+      const check = checkAgainst(
+        reference,
+        new Map([...recovered].filter(([n]) => !n.startsWith("dr_before_"))),
+      );
       sequences = check.sequences;
       const flawedJob = d.jobs.find(
         (j) => j.args.includes("--prefix") && (flagValue(j.args, "--prefix") ?? "").includes("/flawed/"),
@@ -589,10 +632,15 @@ async function ptrScenario(ctx: Context, id: string, baseline: Declared): Promis
       const problems = [...check.problems];
       if (flawed.length === 0)
         problems.push(`no flawed-database backup under ${flawedPrefix ?? "(no flawed backup Job declared)"}`);
+      const what =
+        tables === undefined
+          ? "every table of the live database equals its state at the restore point"
+          : `${tables.join(", ")} (restored: the deleted rows are back) equal${tables.length === 1 ? "s" : ""} its state at the restore point, ` +
+            `and every other table still holds the rows written since (equals its state just before the loss)`;
       ctx.checks.push(
         check.tablesEqual
-          ? `every table of the live database equals its state at the restore point (rows and content checksum)`
-          : `the live database does NOT equal its state at the restore point: ${check.problems.join("; ")}`,
+          ? `${what} (rows and content checksum)`
+          : `NOT: ${what}: ${check.problems.join("; ")}`,
         flawed.length > 0
           ? `the flawed database's backup is in storage: ${flawed.map((b) => b.name).join(", ")}`
           : `the flawed database's backup is NOT in storage`,
@@ -630,12 +678,98 @@ async function ptrScenario(ctx: Context, id: string, baseline: Declared): Promis
       declaredLocal: declaredRestore.restoreTimeLocal ?? "?",
     },
     lossStatement,
-    expected,
+    // A table-level restore keeps what was written since: what the live database must hold is the state
+    // before the loss with the restored tables as at the restore point.
+    expected: tables === undefined ? expected : mixed(beforeLoss, expected, tables),
     recovered,
     lostRows: Math.max(0, totalRows(countsOf(beforeLoss)) - rec),
     sequences,
     env,
   };
+}
+
+/** `before` with the `chosen` tables taken from `restored`. */
+function mixed(before: Snapshot, restored: Snapshot, chosen: readonly string[]): Snapshot {
+  return new Map(
+    [...before].map(([name, rel]) => [name, chosen.includes(name) ? (restored.get(name) ?? rel) : rel]),
+  );
+}
+
+async function readBlob(ctx: Context, container: string, name: string): Promise<string> {
+  if (ctx.azurite === undefined) throw new Error("Azurite is not running");
+  const blob = BlobServiceClient.fromConnectionString(ctx.azurite.connectionString)
+    .getContainerClient(container)
+    .getBlobClient(name);
+  if (!(await blob.exists())) throw new Error(`${container}/${name} is not in storage`);
+  return (await blob.downloadToBuffer()).toString("utf8");
+}
+
+/** The inspection report names the loss: the deleted table's rows as lost, the later writes as new. */
+async function checkInspection(ctx: Context, d: Declared, id: string, loss: string): Promise<void> {
+  if (!d.jobs.some((j) => j.args[0] === "inspect")) throw new Error("the program declared no inspect Job");
+  const report = JSON.parse(await readBlob(ctx, d.container, incidentReport.inspect(id, "json"))) as {
+    tables: Array<{ name: string; lost: number | null; added: number | null }>;
+  };
+  await readBlob(ctx, d.container, incidentReport.inspect(id, "md"));
+  const lost = report.tables.filter((t) => (t.lost ?? 0) > 0);
+  const deleted = Number(/\((\d+) rows\)$/.exec(loss)?.[1] ?? NaN);
+  if (lost.length !== 1 || lost[0]!.name !== "app.placements" || lost[0]!.lost !== deleted)
+    throw new Error(
+      `the inspection should find the ${deleted} deleted rows of app.placements lost, and nothing else; it found: ${lost.map((t) => `${t.name} ${t.lost}`).join(", ") || "none"}`,
+    );
+  ctx.checks.push(
+    `the inspection report (${incidentReport.inspect(id, "md")}, before any restore) finds exactly the loss: ${deleted} rows of app.placements only in the copy; ` +
+      `written since: ${report.tables
+        .filter((t) => (t.added ?? 0) > 0)
+        .map((t) => `${t.name} ${t.added}`)
+        .join(", ")}`,
+  );
+}
+
+/** The reconciliation export lists exactly the rows written after the restore point (batch 2), by key. */
+async function checkReconciliation(
+  ctx: Context,
+  d: Declared,
+  id: string,
+  since: { from: RowCounts; to: RowCounts },
+): Promise<void> {
+  const summary = JSON.parse(
+    await readBlob(ctx, d.container, incidentReport.reconcileSummary(id, "json")),
+  ) as {
+    tables: Array<{ name: string; added: number; changed: number; file: string | null }>;
+    notReconcilable: Array<{ name: string }>;
+  };
+  const problems: string[] = [];
+  const listed: string[] = [];
+  for (const t of TABLES) {
+    if (t === "app.audit_log") continue; // no primary key
+    const want: string[] = [];
+    for (let i = since.from[t]; i < since.to[t]; i++) want.push(String(i));
+    const entry = summary.tables.find((x) => x.name === t);
+    let got: string[] = [];
+    if (entry?.file !== null && entry?.file !== undefined) {
+      const [schema, table] = t.split(".") as [string, string];
+      const csv = await readBlob(ctx, d.container, incidentReport.reconcileTable(id, schema, table));
+      const lines = csv.split("\r\n").filter((l) => l !== "");
+      if (!/^id,/.test(lines[0] ?? ""))
+        problems.push(`${t}: the CSV's header does not start with the key: ${lines[0]}`);
+      got = lines.slice(1).map((l) => l.slice(0, l.indexOf(",")));
+      if (!lines.slice(1).every((l) => l.endsWith(",new")))
+        problems.push(`${t}: rows other than new exported`);
+    }
+    if (JSON.stringify(got) !== JSON.stringify(want))
+      problems.push(
+        `${t}: exported ids ${got.length > 0 ? `${got[0]}…${got[got.length - 1]} (${got.length})` : "none"}, expected ${want.length > 0 ? `${want[0]}…${want[want.length - 1]} (${want.length})` : "none"}`,
+      );
+    if (want.length > 0) listed.push(`${t} ids ${want[0]}–${want[want.length - 1]}`);
+  }
+  if (!summary.notReconcilable.some((x) => x.name === "app.audit_log"))
+    problems.push("app.audit_log (no primary key) is not listed as not reconcilable");
+  if (problems.length > 0) throw new Error(`reconciliation export: ${problems.join("; ")}`);
+  ctx.checks.push(
+    `the reconciliation export (${incidentReport.reconcilePrefix(id)}/, taken before the restore) lists exactly the rows written after the restore point: ` +
+      `${listed.join(", ")}; app.audit_log (no primary key) listed as not reconcilable`,
+  );
 }
 
 /** Every recovery Job that ran wrote its whole output to `incident/<id>/logs/<job>.log` (tool/job-log.ts). */

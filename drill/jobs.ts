@@ -135,7 +135,7 @@ function baseEnv(): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) {
     if (v === undefined) continue;
-    if (/^(LEFT_|RIGHT_)?PG/.test(k) || k.startsWith("AZURE_STORAGE_")) continue;
+    if (/^(LEFT_|RIGHT_|PTR_|LIVE_)?PG/.test(k) || k.startsWith("AZURE_STORAGE_")) continue;
     env[k] = v;
   }
   return env;

@@ -23,7 +23,7 @@ export function renderReport(r: DrillResult): string {
   line(`# DR drill report: ${TITLES[r.scenario]}`);
   line();
   line(
-    `Produced by \`npm run drill -- --scenario ${r.scenario} --rows ${r.rows}${r.stack === "staging" ? "" : ` --stack ${r.stack}`}${r.timeZoneOverride === undefined ? "" : ` --time-zone ${r.timeZoneOverride}`}\` on this machine; nothing in this file is hand-written.`,
+    `Produced by \`npm run drill -- --scenario ${r.scenario}${r.tables === undefined ? "" : ` --tables ${r.tables.join(",")}`} --rows ${r.rows}${r.stack === "staging" ? "" : ` --stack ${r.stack}`}${r.timeZoneOverride === undefined ? "" : ` --time-zone ${r.timeZoneOverride}`}\` on this machine; nothing in this file is hand-written.`,
   );
   line();
   line("| | |");
@@ -45,12 +45,20 @@ export function renderReport(r: DrillResult): string {
     );
   }
   if (r.lossStatement !== undefined) line(`| Data loss | \`${r.lossStatement}\` |`);
-  line(
-    `| Rows expected after recovery | ${r.expectedRows ?? "—"} (${r.scenario === "ptr" ? "the state at the restore point" : "the state at the nightly backup"}) |`,
-  );
+  if (r.tables !== undefined)
+    line(
+      `| Restored | only ${r.tables.map((t) => `\`${t}\``).join(", ")} (\`ptr.tables\`: a table-level restore); the other tables kept what was written since |`,
+    );
+  const expectedState =
+    r.scenario !== "ptr"
+      ? "the state at the nightly backup"
+      : r.tables === undefined
+        ? "the state at the restore point"
+        : "the restored tables at the restore point, the others as just before the loss";
+  line(`| Rows expected after recovery | ${r.expectedRows ?? "—"} (${expectedState}) |`);
   line(`| Rows recovered | ${r.recoveredRows ?? "—"} |`);
   line(
-    `| Rows lost | ${r.lostRows ?? "—"} (written ${r.scenario === "ptr" ? "after the restore point; the flawed database's backup, kept for reconciliation, was taken after them" : "after the last nightly backup: the recovery point objective"}) |`,
+    `| Rows lost | ${r.lostRows ?? "—"} (written ${r.scenario === "ptr" ? `after the restore point${r.tables === undefined ? "" : " in the restored tables"}; the reconciliation export lists what was written since; the flawed database's backup, kept for reconciliation, was taken after them` : "after the last nightly backup: the recovery point objective"}) |`,
   );
   line(
     `| Recovery time | ${seconds(r.recoveryMs)} in total; ${seconds(r.dataRecoveredMs)} until the data was restored and verified |`,

@@ -113,6 +113,11 @@ export class Workload {
     for (const t of TABLES) this.next[t] = 1;
   }
 
+  /** The id the next row of each table gets (ids are consecutive: one writer, no rollback). */
+  nextIds(): RowCounts {
+    return { ...this.next };
+  }
+
   private async withClient<T>(fn: (c: Client) => Promise<T>): Promise<T> {
     const c = new Client(clientConfig(this.conn, "dr-drill"));
     await c.connect();

@@ -362,16 +362,16 @@ describe("config: every Kubernetes name derived from kubernetes.service and inci
       `kubernetes.service: makes the maintenance page Service name "1abc-maintenance", which is not a Service name (a DNS-1035 label: starts with a letter; lowercase letters, digits, '-'); received "1abc"`,
     ]);
   });
-  it("the longest recovery Job name an incident id can make is its backup-ptr step with a restore time and retry 99", () => {
+  it("the longest recovery Job name an incident id can make is its table-level restore with a restore time, the table set's tag and retry 99", () => {
     const id = "a".repeat(20);
-    assert.equal(longestJobName(id), `dr-${id}-backup-ptr-19700101t000000z-r99`);
-    assert.equal(longestJobName(id).length, 55);
+    assert.equal(longestJobName(id), `dr-${id}-restore-19700101t000000z-te3b0c4-r99`);
+    assert.equal(longestJobName(id).length, 60);
   });
   it("a Job name over 63 is refused, naming the name and the limit (an id longer than incidentId allows)", () => {
     const id = "a".repeat(40);
     assert.equal(
       k8sNameProblem({ object: "longest recovery Job name", name: longestJobName(id), rule: "job" }),
-      `makes the longest recovery Job name "dr-${id}-backup-ptr-19700101t000000z-r99" 75 characters; a Job name (its pods' job-name label) is at most 63`,
+      `makes the longest recovery Job name "dr-${id}-restore-19700101t000000z-te3b0c4-r99" 80 characters; a Job name (its pods' job-name label) is at most 63`,
     );
   });
 });
@@ -464,7 +464,7 @@ describe("config: mistyped keys get the nearest known one", () => {
     assert.deepStrictEqual(
       problemsOf({ ...stackRaw("staging"), ptr: { restoretime: "2026-11-24T13:05:00" } }),
       [
-        "ptr.restoretime: is not a known setting (did you mean ptr.restoreTime?); the fields of ptr are: restoreTime, requestedAt, requestedFor",
+        "ptr.restoretime: is not a known setting (did you mean ptr.restoreTime?); the fields of ptr are: restoreTime, requestedAt, requestedFor, tables",
       ],
     );
     const raw = stackRaw("staging");
@@ -473,7 +473,7 @@ describe("config: mistyped keys get the nearest known one", () => {
       "dataTool.timeout: is not a known setting; the fields of dataTool are: image, parallelJobs, timeoutMinutes, scratchSize",
     ]);
     assert.deepStrictEqual(problemsOf({ ...raw, retry: { restor: 1 } }), [
-      "retry.restor: is not a known setting (did you mean retry.restore?); the fields of retry are: backup-flawed, backup-ptr, restore, compare",
+      "retry.restor: is not a known setting (did you mean retry.restore?); the fields of retry are: backup-flawed, inspect, backup-ptr, reconcile, restore, compare",
     ]);
   });
   it("edit distance and the nearest name", () => {
@@ -549,4 +549,54 @@ describe("config: keys that do not apply are warned about, naming the key and wh
     ],
   ];
   for (const [what, sets, expected] of rows) it(what, () => assert.deepStrictEqual(warnings(sets), expected));
+});
+
+describe("config: ptr.tables (restore only these tables)", () => {
+  const PTR = ["drMode=ptr", "incidentId=inc-1", "ptr.restoreTime=2026-11-24T13:05:00", "drPhase=restore"];
+  const withTables = (tables: unknown): Record<string, unknown> => {
+    const raw = stackRaw("staging", PTR);
+    return { ...raw, ptr: { ...(raw.ptr as Record<string, unknown>), tables } };
+  };
+  const ALLOWED = "schema.table (two names without dots, commas, quotes or blanks, e.g. app.accounts)";
+  const cases: Array<[string, unknown, readonly string[]]> = [
+    ["one table", ["app.events"], []],
+    ["several, any PostgreSQL names", ["app.events", "public.Users", "s_1.t$2", "é.ü"], []],
+    [
+      "an empty list",
+      [],
+      [
+        `ptr.tables: must list at least one table (${ALLOWED}); to restore the whole database remove it: pulumi config rm --path ptr.tables; received []`,
+      ],
+    ],
+    ["not a list", "app.events", [`ptr.tables: must be a list of ${ALLOWED}; received "app.events"`]],
+    ["no schema", ["events"], [`ptr.tables[0]: must be ${ALLOWED}; received "events"`]],
+    [
+      "three parts, a comma, a blank",
+      ["db.app.events", "app.a,app.b", "app. events"],
+      [
+        `ptr.tables[0]: must be ${ALLOWED}; received "db.app.events"`,
+        `ptr.tables[1]: must be ${ALLOWED}; received "app.a,app.b"`,
+        `ptr.tables[2]: must be ${ALLOWED}; received "app. events"`,
+      ],
+    ],
+    [
+      "a name over 63 bytes",
+      [`app.${"t".repeat(64)}`],
+      [`ptr.tables[0]: must be ${ALLOWED}; received "app.${"t".repeat(64)}"`],
+    ],
+    [
+      "a duplicate",
+      ["app.events", "app.accounts", "app.events"],
+      [
+        `ptr.tables: must not list a table twice; listed again: app.events; received ["app.events","app.accounts","app.events"]`,
+      ],
+    ],
+  ];
+  for (const [what, tables, expected] of cases) {
+    it(what, () => assert.deepStrictEqual(problemsOf(withTables(tables)), expected));
+  }
+  it("the parsed list reaches the plan's config in order", () => {
+    const cfg = parseConfig(withTables(["app.events", "app.accounts"]), NOW);
+    assert.deepStrictEqual(cfg.ptr?.tables, ["app.events", "app.accounts"]);
+  });
 });

@@ -15,6 +15,7 @@ import { checkAgainst, type Snapshot } from "../drill/workload";
 import { canConnect } from "../testkit/azurite";
 import type { PgCluster } from "../testkit/postgres";
 import type { RelationSummary } from "../tool/compare";
+import { tableSetTag } from "../naming";
 
 function io(): { out: string[]; err: string[]; io: { out: (l: string) => void; err: (l: string) => void } } {
   const out: string[] = [];
@@ -95,7 +96,7 @@ describe("drill: both runbook scenarios on small data", function () {
     const jobs = result.steps.flatMap((s) => s.jobs.map((j) => j.name.replace(/^dr-drill-[0-9-]+-/, "")));
     assert.deepEqual(
       jobs.map((j) => j.replace(/-\d{8}t\d{6}z$/, "")),
-      ["backup-flawed", "backup-ptr", "restore", "compare"],
+      ["backup-flawed", "inspect", "backup-ptr", "reconcile", "restore", "compare"],
     );
     assert.ok(result.storedBackups.some((b) => b.includes("/flawed/")));
 
@@ -110,8 +111,8 @@ describe("drill: both runbook scenarios on small data", function () {
     const jumpCheck = result.checks.find((c) => c.startsWith("jump isolate → validate: "));
     assert.equal(
       jumpCheck,
-      `jump isolate → validate: dr-${id}-backup-ptr-${t}, dr-${id}-restore-${t}, dr-${id}-compare-${t} ran with the app at 0 (held); ` +
-        `the app came back after them: job dr-${id}-backup-ptr-${t} → job dr-${id}-restore-${t} → job dr-${id}-compare-${t} → scale web 2 → scale worker 1`,
+      `jump isolate → validate: dr-${id}-backup-ptr-${t}, dr-${id}-reconcile-${t}, dr-${id}-restore-${t}, dr-${id}-compare-${t} ran with the app at 0 (held); ` +
+        `the app came back after them: job dr-${id}-backup-ptr-${t} → job dr-${id}-reconcile-${t} → job dr-${id}-restore-${t} → job dr-${id}-compare-${t} → scale web 2 → scale worker 1`,
     );
     assert.ok(jump.notes.includes("app after the step: web 2, worker 1"), jump.notes.join("\n"));
     // Every Job's full output is in storage under the incident's prefix.
@@ -119,7 +120,9 @@ describe("drill: both runbook scenarios on small data", function () {
       result.checks.includes(
         `every recovery Job's full output is in storage: ${[
           "backup-flawed",
+          `inspect-${t}`,
           `backup-ptr-${t}`,
+          `reconcile-${t}`,
           `restore-${t}`,
           `compare-${t}`,
         ]
@@ -141,6 +144,75 @@ describe("drill: both runbook scenarios on small data", function () {
     const ports = serverPorts(result);
     assert.equal(ports.length, 3);
     for (const port of ports)
+      assert.equal(await canConnect(port), false, `port ${port} still accepts connections`);
+  });
+
+  it("ptr --tables app.placements: the DELETE undone in that table only, the rows written since kept and exported", async () => {
+    const c = io();
+    const report = path.join(dir, "ptr-tables.md");
+    const r = await main(
+      ["--scenario", "ptr", "--tables", "app.placements", "--rows", "600", "--report", report],
+      c.io,
+    );
+    assert.equal(r.status, 0, [...c.out, ...c.err].join("\n"));
+    const result = r.result!;
+    assert.deepEqual([result.ok, result.tables], [true, ["app.placements"]]);
+    const atPoint = stageCounts(result, "at the restore point");
+    const beforeLoss = stageCounts(result, "after batch 2");
+    const after = stageCounts(result, "live after the recovery");
+    // The deleted rows are back (as at the restore point); the app's later writes to the others are still there.
+    assert.equal(stageCounts(result, "flawed")["app.placements"], 0);
+    assert.equal(after["app.placements"], atPoint["app.placements"]);
+    assert.deepEqual(after, beforeLoss);
+    assert.ok(
+      beforeLoss["app.events"]! > atPoint["app.events"]!,
+      "the app wrote events after the restore point",
+    );
+    assert.equal(result.lostRows, 0);
+    // The Jobs: inspect as soon as the copy exists, reconcile before the table-level restore, its compare.
+    const id = result.incidentId;
+    const t = result.restorePoint!.declaredUtc.replace(/[-:]/g, "").replace("+0000", "z").toLowerCase();
+    const tag = tableSetTag(["app.placements"]);
+    const ptrStep = result.steps.find((s) => s.title.startsWith("Restore postgres database (PTR)"))!;
+    assert.deepEqual(
+      ptrStep.jobs.map((j) => j.name),
+      [`dr-${id}-inspect-${t}`],
+    );
+    const jump = result.steps.find((s) => s.title.startsWith("Jump to validate"))!;
+    assert.ok(
+      jump.commands.includes("pulumi config set --path ptr.tables[0] app.placements"),
+      jump.commands.join("\n"),
+    );
+    assert.deepEqual(
+      jump.jobs.map((j) => j.name),
+      [
+        `dr-${id}-backup-ptr-${t}`,
+        `dr-${id}-reconcile-${t}`,
+        `dr-${id}-restore-${t}-${tag}`,
+        `dr-${id}-compare-${t}-${tag}`,
+      ],
+    );
+    // The checks the report carries: the inspection named the loss, the export lists exactly batch 2's ids.
+    const deleted = atPoint["app.placements"]!;
+    const accounts = [atPoint["app.accounts"]! + 1, beforeLoss["app.accounts"]!];
+    const events = [atPoint["app.events"]! + 1, beforeLoss["app.events"]!];
+    const expected = [
+      `the inspection report (incident/${id}/inspect/report.md, before any restore) finds exactly the loss: ${deleted} rows of app.placements only in the copy; ` +
+        `written since: app.accounts ${accounts[1]! - accounts[0]! + 1}, app.events ${events[1]! - events[0]! + 1}`,
+      `the reconciliation export (incident/${id}/reconcile/, taken before the restore) lists exactly the rows written after the restore point: ` +
+        `app.accounts ids ${accounts[0]}–${accounts[1]}, app.events ids ${events[0]}–${events[1]}; app.audit_log (no primary key) listed as not reconcilable`,
+      `the restored tables' previous rows (as flawed: app.placements 0 rows) are kept in dr_before_pitr_${t}_${tag}.app.placements`,
+      "app.placements (restored: the deleted rows are back) equals its state at the restore point, and every other table still holds the rows " +
+        "written since (equals its state just before the loss) (rows and content checksum)",
+    ];
+    for (const check of expected)
+      assert.ok(result.checks.includes(check), `${check}\nnot in:\n${result.checks.join("\n")}`);
+    const text = readFileSync(report, "utf8");
+    assert.match(text, /\*\*PASS\*\*/);
+    assert.ok(text.includes("npm run drill -- --scenario ptr --tables app.placements --rows 600"));
+    assert.ok(text.includes("| Restored | only `app.placements` (`ptr.tables`: a table-level restore)"));
+    for (const check of expected) assert.ok(text.includes(`- ${check}`), check);
+    for (const port of serverPorts(result))
       assert.equal(await canConnect(port), false, `port ${port} still accepts connections`);
   });
 
@@ -206,6 +278,12 @@ describe("drill: both runbook scenarios on small data", function () {
       [["--scenario", "ptr", "--rows", "5"], /--rows must be an integer from 100 to 50000000; got "5"/],
       [["--scenario", "ptr", "--time-zone", "Mars/Olympus"], /--time-zone must be an IANA time zone/],
       [["--scenario", "ptr", "--bogus"], /unknown flag --bogus/],
+      [
+        ["--scenario", "ptr", "--tables", "app.nosuch"],
+        /--tables must be distinct tables of the drill's schema, comma-separated \(app\.accounts, app\.placements, app\.events, app\.audit_log, public\.documents\); got "app\.nosuch"/,
+      ],
+      [["--scenario", "ptr", "--tables", ""], /--tables must be distinct tables/],
+      [["--scenario", "rebuild", "--tables", "app.placements"], /--tables is for --scenario ptr/],
       [["--scenario", "rebuild", "--stack", "nosuch"], /no stack file .*Pulumi\.nosuch\.yaml/],
     ] as const) {
       const c = io();

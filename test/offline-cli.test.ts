@@ -463,7 +463,7 @@ describe("offline: npm run plan end to end (spawned, the real program and stacks
     );
   });
 
-  it("--base-set: previews exactly one step from where the stack is (isolate → restore: three Jobs, nothing else)", async () => {
+  it("--base-set: previews exactly one step from where the stack is (isolate → restore: four Jobs, nothing else)", async () => {
     const r = await run("step");
     assert.equal(r.status, 0, r.stderr);
     const heads = r.stdout
@@ -471,7 +471,7 @@ describe("offline: npm run plan end to end (spawned, the real program and stacks
       .filter((l) => /^(~ update|\+ create|- delete|\+- replace|= no change) /.test(l));
     const svc = "itt-mentor-services-staging";
     assert.deepStrictEqual(heads, [
-      ...["backup-ptr", "compare", "restore"].map(
+      ...["backup-ptr", "compare", "reconcile", "restore"].map(
         (s) => `+ create  kubernetes:batch/v1:Job  ${svc}-recovery-dr-inc-1-${s}-20261124t130500z`,
       ),
     ]);

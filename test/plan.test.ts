@@ -1,4 +1,5 @@
 import { strict as assert } from "node:assert";
+import { tableSetTag } from "../naming";
 import { parseConfig } from "../config";
 import { buildPlan } from "../plan";
 import type { Plan } from "../plan";
@@ -11,6 +12,11 @@ function planFor(sets: readonly string[], stack: "staging" | "production" = "sta
 const PTR = ["drMode=ptr", "incidentId=inc-1", "ptr.restoreTime=2026-11-24T13:05:00"];
 const NET = DR_NETWORK;
 const GEO = geoRebuildSets("s189p01-ittms-pd-pg-geo");
+
+/** A literal as a RegExp source. */
+function escape(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
 
 describe("plan: the levers in every mode and phase (the issue's table)", () => {
   // [config, stopService, maintenance, freeze, ptr copy present]
@@ -233,7 +239,22 @@ describe("plan: nextStep walks the runbook", () => {
     [
       "ptr isolate with a copy: restore",
       PTR,
-      /pulumi config set drPhase restore && pulumi up\. If a recovery Job fails/,
+      new RegExp(
+        "^" +
+          escape(
+            "Read the inspection of the PTR copy (s189t01-ittms-stg-pg-ptr) against the live data (what was lost, what was written since): " +
+              "az storage blob download --auth-mode login --account-name s189t01ittmsdbbkpsa --container-name database-backup " +
+              "--name incident/inc-1/inspect/report.md --file inspect-report.md; to look by hand: kubectl -n bat-staging exec -it dr-inc-1-psql -- psql-ptr " +
+              "(or kubectl -n bat-staging exec -it dr-inc-1-psql -- psql-live). Then restore the whole database from the copy: pulumi config set drPhase restore && pulumi up; " +
+              "or, if the loss is in a few tables, restore only those: pulumi config set --path 'ptr.tables[0]' <schema.table> (one index per table) && pulumi config set drPhase restore && pulumi up. " +
+              "Either way the rows written since the restore point are exported first (incident/inc-1/reconcile/). If a recovery Job fails",
+          ),
+      ),
+    ],
+    [
+      "ptr isolate with a copy and ptr.tables: restore those tables",
+      [...PTR, "ptr.tables[0]=app.events"],
+      /\. Then restore only app\.events from the copy \(ptr\.tables\): pulumi config set drPhase restore && pulumi up; for the whole database instead: pulumi config rm --path ptr\.tables first\. /,
     ],
     [
       "ptr restore: validate",
@@ -293,6 +314,23 @@ describe("plan: what the operator is told around the Jobs and at close", () => {
         `drop each with: ${PSQL} -c 'DROP DATABASE "${DB}_before_pitr_20261124t130500z"'; ${BLOBS}`,
     );
   });
+  it("after a table-level restore the close names the kept schema, not a database", () => {
+    const next = planFor([
+      ...PTR,
+      "ptr.tables[0]=app.placements",
+      "drPhase=validate",
+      "maintenance=false",
+      "freeze=false",
+    ]).nextStep;
+    const schema = `dr_before_pitr_20261124t130500z_${tableSetTag(["app.placements"])}`;
+    assert.ok(
+      next.includes(
+        `The incident leaves, for reconciliation, until you remove them: the schema ${schema} in ${DB} (the restored tables' rows before the restore); ` +
+          `drop with: ${PSQL.replace("dbname=postgres", `dbname=${DB}`)} -c 'DROP SCHEMA "${schema}" CASCADE'; any ${DB}_before_* database`,
+      ),
+      next,
+    );
+  });
   it("a rebuild's close names its kept database; retry keys are tidied too", () => {
     const next = planFor([
       "drMode=rebuild",
@@ -327,7 +365,7 @@ describe("plan: what the operator is told around the Jobs and at close", () => {
       next.endsWith(
         "If a recovery Job fails (the up stops and names it), read its log (kubectl logs job/<name>, or the blob incident/inc-1/logs/<name>.log), " +
           "fix the cause, then run that step again as a new Job: pulumi config set --path retry.<step> <n> && pulumi up " +
-          "(here: backup-flawed 1, backup-ptr 1, restore 2, compare 1). A finished Job is never run again by a later up.",
+          "(here: backup-flawed 1, inspect 1, backup-ptr 1, reconcile 1, restore 2, compare 1). A finished Job is never run again by a later up.",
       ),
       next,
     );

@@ -6,6 +6,7 @@ import { strict as assert } from "node:assert";
 import { runProgram } from "../offline/mocks";
 import type { PlanResource, PlanResult } from "../offline/mocks";
 import { NOW, stackStrings } from "./support/stacks";
+import { tableSetTag } from "../naming";
 
 const SECRET_KEYS = ["service-dr:postgresAdminPassword"];
 const SVC = "itt-mentor-services-staging";
@@ -287,7 +288,9 @@ describe("data path under the mock runtime", function () {
     });
     assert.deepEqual(r.outputs.recoveryJobs, [
       "dr-inc-1-backup-flawed",
+      "dr-inc-1-inspect-20261124t130500z",
       "dr-inc-1-backup-ptr-20261124t130500z",
+      "dr-inc-1-reconcile-20261124t130500z",
       "dr-inc-1-restore-20261124t130500z",
       "dr-inc-1-compare-20261124t130500z",
     ]);
@@ -302,7 +305,9 @@ describe("data path under the mock runtime", function () {
     ]);
     assert.deepEqual(r.outputs.recoveryJobs, [
       "dr-inc-1-backup-flawed",
+      "dr-inc-1-inspect-20261124t120000z",
       "dr-inc-1-backup-ptr-20261124t120000z",
+      "dr-inc-1-reconcile-20261124t120000z",
       "dr-inc-1-restore-20261124t120000z",
       "dr-inc-1-compare-20261124t120000z",
     ]);
@@ -350,5 +355,223 @@ describe("data path under the mock runtime", function () {
       named.args[named.args.indexOf("--blob") + 1],
       "nightly/s189t01-ittms-stg-pg/itt_mentor_services_staging_20261124T020000Z",
     );
+  });
+});
+
+describe("look before you restore (issue 12): inspect, reconcile, table-level restore, troubleshooting pod", function () {
+  this.timeout(60_000);
+  const T = "20261124t130500z";
+  const prefix = "incident/inc-1/ptr/s189t01-ittms-stg-pg-ptr/20261124T130500Z";
+  const both = { ...conn("PTR_", COPY), ...conn("LIVE_", LIVE) };
+  const TABLES = ["ptr.tables[0]=app.events", "ptr.tables[1]=app.accounts"];
+  const TAG = tableSetTag(["app.events", "app.accounts"]);
+
+  it("ptr isolate with the copy: the inspect Job reads both servers and writes the incident's report", async () => {
+    const r = await declare(PTR);
+    const c = container(r, `dr-inc-1-inspect-${T}`);
+    assert.deepEqual(c.args, [
+      "inspect",
+      "--container",
+      "database-backup",
+      "--incident",
+      "inc-1",
+      "--restore-time",
+      "2026-11-24T13:05:00+00:00",
+      "--jobs",
+      "2",
+    ]);
+    assert.deepEqual(envOf(c), { ...both, ...logEnv(`dr-inc-1-inspect-${T}`), ...STORAGE_ENV });
+    assert.deepEqual(r.outputs.recoveryJobs, ["dr-inc-1-backup-flawed", `dr-inc-1-inspect-${T}`]);
+    assert.equal(
+      r.outputs.inspectReport,
+      "az storage blob download --auth-mode login --account-name s189t01ittmsdbbkpsa --container-name database-backup " +
+        "--name incident/inc-1/inspect/report.md --file inspect-report.md",
+    );
+  });
+
+  it("ptr isolate without a restore time: no inspection, no pod, no report command", async () => {
+    const r = await declare(["drMode=ptr", "incidentId=inc-1"]);
+    assert.deepEqual(r.outputs.recoveryJobs, ["dr-inc-1-backup-flawed"]);
+    assert.deepEqual(
+      [r.outputs.inspectReport, r.outputs.troubleshootPod, r.outputs.psqlPtr, r.outputs.psqlLive],
+      [null, null, null, null],
+    );
+    assert.equal(r.resources.filter((x) => x.type === "kubernetes:core/v1:Pod").length, 0);
+  });
+
+  it("ptr restore: reconcile exports what live holds since, before the full restore", async () => {
+    const r = await declare([...PTR, "drPhase=restore"]);
+    const c = container(r, `dr-inc-1-reconcile-${T}`);
+    assert.deepEqual(c.args, [
+      "reconcile",
+      "--container",
+      "database-backup",
+      "--incident",
+      "inc-1",
+      "--restore-time",
+      "2026-11-24T13:05:00+00:00",
+      "--jobs",
+      "2",
+    ]);
+    assert.deepEqual(envOf(c), { ...both, ...logEnv(`dr-inc-1-reconcile-${T}`), ...STORAGE_ENV });
+  });
+
+  it("ptr.tables: the table-level restore and compare --tables replace the full ones, named by the set", async () => {
+    const r = await declare([...PTR, ...TABLES, "drPhase=restore"]);
+    const id = `pitr-${T}-${TAG}`;
+    const restore = container(r, `dr-inc-1-restore-${T}-${TAG}`);
+    assert.deepEqual(restore.args, [
+      "restore",
+      "--tables",
+      "app.events,app.accounts",
+      "--container",
+      "database-backup",
+      "--prefix",
+      prefix,
+      "--blob",
+      "latest",
+      "--source-database",
+      "itt_mentor_services_staging",
+      "--database",
+      "itt_mentor_services_staging",
+      "--run-id",
+      id,
+      "--work-dir",
+      "/scratch",
+    ]);
+    assert.deepEqual(envOf(restore), {
+      ...conn("", LIVE),
+      ...logEnv(`dr-inc-1-restore-${T}-${TAG}`),
+      ...STORAGE_ENV,
+    });
+    const compare = container(r, `dr-inc-1-compare-${T}-${TAG}`);
+    assert.deepEqual(compare.args, ["compare", "--tables", "app.events,app.accounts", "--run-id", id]);
+    assert.deepEqual(envOf(compare), {
+      ...conn("LEFT_", LIVE),
+      ...conn("RIGHT_", COPY),
+      ...logEnv(`dr-inc-1-compare-${T}-${TAG}`),
+      ...STORAGE_ENV,
+    });
+    assert.deepEqual(r.outputs.recoveryJobs, [
+      "dr-inc-1-backup-flawed",
+      `dr-inc-1-inspect-${T}`,
+      `dr-inc-1-backup-ptr-${T}`,
+      `dr-inc-1-reconcile-${T}`,
+      `dr-inc-1-restore-${T}-${TAG}`,
+      `dr-inc-1-compare-${T}-${TAG}`,
+    ]);
+  });
+
+  it("another table set is another restore Job and run id; inspect and reconcile stay the same Jobs", async () => {
+    const a = await declare([...PTR, ...TABLES, "drPhase=restore"]);
+    const reordered = await declare([
+      ...PTR,
+      "ptr.tables[0]=app.accounts",
+      "ptr.tables[1]=app.events",
+      "drPhase=restore",
+    ]);
+    const other = await declare([...PTR, "ptr.tables[0]=app.events", "drPhase=restore"]);
+    const jobsOf = (r: PlanResult): string[] => r.outputs.recoveryJobs as string[];
+    assert.deepEqual(jobsOf(reordered), jobsOf(a), "the same set in another order is the same run");
+    const tag = tableSetTag(["app.events"]);
+    assert.notEqual(tag, TAG);
+    assert.deepEqual(jobsOf(other), [
+      ...jobsOf(a).slice(0, 4),
+      `dr-inc-1-restore-${T}-${tag}`,
+      `dr-inc-1-compare-${T}-${tag}`,
+    ]);
+  });
+
+  for (const [auth, sets, password] of [
+    ["Entra (no password anywhere)", [], {}],
+    [
+      "break-glass password (both sides from the credentials Secret)",
+      ["workloadIdentity.postgresAuth=password"],
+      {
+        PTR_PGPASSWORD: `secret:${SVC}-dr-db-credentials/PGPASSWORD`,
+        LIVE_PGPASSWORD: `secret:${SVC}-dr-db-credentials/PGPASSWORD`,
+      },
+    ],
+  ] as const) {
+    it(`the troubleshooting pod, ${auth}: sleeps with both connections, hardened, no Service`, async () => {
+      const r = await declare([...PTR, ...sets]);
+      const p = one(r, "kubernetes:core/v1:Pod", `${SVC}-troubleshoot-pod`).inputs as {
+        metadata: { name: string; namespace: string; labels: Record<string, string> };
+        spec: Record<string, unknown> & { containers: Array<Container & Record<string, unknown>> };
+      };
+      assert.deepEqual(p.metadata, {
+        name: "dr-inc-1-psql",
+        namespace: "bat-staging",
+        labels: {
+          "app.kubernetes.io/part-of": "service-dr",
+          "service-dr/step": "troubleshoot",
+          "azure.workload.identity/use": "true",
+        },
+      });
+      const c = p.spec.containers[0]!;
+      const user = sets.length === 0 ? `${SVC}-dr-data` : "ittms_admin";
+      const side = (prefix: string, host: string) => ({ ...conn(prefix, host), [`${prefix}PGUSER`]: user });
+      assert.deepEqual(envOf(c), {
+        ...side("PTR_", COPY),
+        ...side("LIVE_", LIVE),
+        ...password,
+        ...STORAGE_ENV,
+        DR_PG_AUTH: sets.length === 0 ? "entra" : "password",
+      });
+      assert.deepEqual(
+        [c.command, c.args, c.image],
+        [["sleep", "infinity"], [], "ghcr.io/dfe-digital/service-dr-data:1.0.0"],
+      );
+      assert.deepEqual(c.securityContext, {
+        runAsNonRoot: true,
+        runAsUser: 999,
+        allowPrivilegeEscalation: false,
+        readOnlyRootFilesystem: true,
+        capabilities: { drop: ["ALL"] },
+      });
+      assert.deepEqual(c.resources, {
+        requests: { cpu: "100m", memory: "256Mi", "ephemeral-storage": "2Gi" },
+        limits: { cpu: "1", memory: "1Gi", "ephemeral-storage": "2Gi" },
+      });
+      assert.deepEqual(
+        [p.spec.restartPolicy, p.spec.serviceAccountName, p.spec.automountServiceAccountToken],
+        ["Always", `${SVC}-dr-data`, false],
+      );
+      assert.equal(
+        r.resources.filter((x) => x.type === "kubernetes:core/v1:Service" && x.name.includes("troubleshoot"))
+          .length,
+        0,
+      );
+      assert.deepEqual(
+        [r.outputs.troubleshootPod, r.outputs.psqlPtr, r.outputs.psqlLive],
+        [
+          "dr-inc-1-psql",
+          "kubectl -n bat-staging exec -it dr-inc-1-psql -- psql-ptr",
+          "kubectl -n bat-staging exec -it dr-inc-1-psql -- psql-live",
+        ],
+      );
+    });
+  }
+
+  it("the pod goes with the PTR copy: none in rebuild mode or after ptr is removed", async () => {
+    for (const sets of [
+      ["drMode=rebuild", "incidentId=inc-1", "drPhase=restore"],
+      ["drMode=ptr", "incidentId=inc-1"],
+    ]) {
+      const r = await declare(sets);
+      assert.deepEqual(
+        r.resources
+          .filter(
+            (x) => x.type === "kubernetes:core/v1:Pod" || x.type === "azure-native:dbforpostgresql:Server",
+          )
+          .map((x) => x.name),
+        [`${SVC}-live-server`],
+      );
+    }
+  });
+
+  it("rebuild restore: no inspect or reconcile (no PTR copy to diff against)", async () => {
+    const r = await declare(["drMode=rebuild", "incidentId=inc-1", "drPhase=restore"]);
+    assert.deepEqual(r.outputs.recoveryJobs, ["dr-inc-1-restore", "dr-inc-1-compare"]);
   });
 });

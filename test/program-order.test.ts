@@ -10,6 +10,7 @@ import { runProgram } from "../offline/mocks";
 import type { PlanResource, PlanResult } from "../offline/mocks";
 import { diffValues, effectiveInputs, isUnder } from "../offline/diff";
 import { geoRebuildSets, NOW, stackStrings } from "./support/stacks";
+import { tableSetTag } from "../naming";
 
 const SECRET_KEYS = ["service-dr:postgresAdminPassword"];
 const SVC = "itt-mentor-services-staging";
@@ -20,18 +21,8 @@ const REBUILD = ["drMode=rebuild", "incidentId=inc-1"];
 const declare = (sets: readonly string[]): Promise<PlanResult> =>
   runProgram(stackStrings("staging", sets), SECRET_KEYS, NOW);
 
-/**
- * What every Job waits for: the backup storage (its settings, immutability and lock), the data tool's
- * workload identity (its role on the container, its federation, the service account) and the live server with
- * its children (the identity is its Entra administrator). No Secret: the Jobs hold no password or key.
- */
-const INFRA = [
-  `${SVC}-backups-account`,
-  `${SVC}-backups-blob-service`,
-  `${SVC}-backups-container`,
-  `${SVC}-backups-immutability`,
-  `${SVC}-backups-lifecycle`,
-  `${SVC}-backups-lock`,
+/** What the Jobs and the troubleshooting pod wait for: the identity, the live server and its children. */
+const IDENTITY_AND_LIVE = [
   `${SVC}-dr-identity-blob-data`,
   `${SVC}-dr-identity-federated`,
   `${SVC}-dr-identity-identity`,
@@ -43,26 +34,55 @@ const INFRA = [
   `${SVC}-live-param-log_min_duration_statement`,
   `${SVC}-live-server`,
 ];
+/** What every Job waits for: the backup storage too. */
+const INFRA = [
+  `${SVC}-backups-account`,
+  `${SVC}-backups-blob-service`,
+  `${SVC}-backups-container`,
+  `${SVC}-backups-immutability`,
+  `${SVC}-backups-lifecycle`,
+  `${SVC}-backups-lock`,
+  ...IDENTITY_AND_LIVE,
+];
 const PTR_SERVER = [`${SVC}-ptr-server`];
+const sorted = (xs: readonly string[]): string[] => [...xs].sort();
 /** The app's own replica patches at 0 (the app stopped by this state). */
 const STOPPED = [`${SVC}-replicas-web`, `${SVC}-replicas-worker`];
 /** The hold patches at 0 (the app stopped for the Jobs of a state that runs it). */
 const HELD = [`${SVC}-replicas-hold-web`, `${SVC}-replicas-hold-worker`];
 const job = (name: string): string => `${SVC}-recovery-dr-inc-1-${name}`;
 const FLAWED = job("backup-flawed");
-const PTR_CHAIN = [FLAWED, job(`backup-ptr-${T}`), job(`restore-${T}`), job(`compare-${T}`)];
+const INSPECT = job(`inspect-${T}`);
+const PTR_CHAIN = [
+  FLAWED,
+  INSPECT,
+  job(`backup-ptr-${T}`),
+  job(`reconcile-${T}`),
+  job(`restore-${T}`),
+  job(`compare-${T}`),
+];
+/** `ptr.tables` app.events, app.accounts: the table-level restore and its compare carry the set's tag. */
+const TABLES = ["ptr.tables[0]=app.events", "ptr.tables[1]=app.accounts"];
+const TAG = tableSetTag(["app.events", "app.accounts"]);
+const TABLE_CHAIN = [...PTR_CHAIN.slice(0, 4), job(`restore-${T}-${TAG}`), job(`compare-${T}-${TAG}`)];
+/** The troubleshooting pod: while the PTR copy exists, after the identity and both servers. */
+const POD = `${SVC}-troubleshoot-pod`;
+const pod = { [POD]: sorted([...IDENTITY_AND_LIVE, ...PTR_SERVER]) };
 const REBUILD_CHAIN = [job("restore"), job("compare")];
 
 /** Dependencies of every Job, replica patch and hold patch, by name (absent: none). */
 function edges(r: PlanResult): Record<string, readonly string[]> {
   const out: Record<string, readonly string[]> = {};
   for (const x of r.resources) {
-    if (x.type === "kubernetes:batch/v1:Job" || x.type === "kubernetes:apps/v1:DeploymentPatch")
+    if (
+      x.type === "kubernetes:batch/v1:Job" ||
+      x.type === "kubernetes:apps/v1:DeploymentPatch" ||
+      x.type === "kubernetes:core/v1:Pod"
+    )
       out[x.name] = x.options.dependencies ?? [];
   }
   return out;
 }
-const sorted = (xs: readonly string[]): string[] => [...xs].sort();
 
 /** The edges of a Job chain: each waits for the infrastructure, the app stopped, and the one before. */
 function chainEdges(chain: readonly string[], extra: readonly string[], stop: readonly string[]) {
@@ -88,26 +108,40 @@ describe("order-proof phases: exact dependency edges for every mode × phase (mo
       ["drMode=ptr", "incidentId=inc-1"],
       { ...appFree, ...chainEdges([FLAWED], [], STOPPED) },
     ],
-    ["ptr isolate with the PTR copy", PTR, { ...appFree, ...chainEdges([FLAWED], PTR_SERVER, STOPPED) }],
+    [
+      "ptr isolate with the PTR copy: the inspection after the flawed backup; the troubleshooting pod",
+      PTR,
+      { ...appFree, ...chainEdges([FLAWED, INSPECT], PTR_SERVER, STOPPED), ...pod },
+    ],
+    [
+      "ptr restore with ptr.tables: reconcile before the table-level restore, its compare after it",
+      [...PTR, ...TABLES, "drPhase=restore"],
+      { ...appFree, ...chainEdges(TABLE_CHAIN, PTR_SERVER, STOPPED), ...pod },
+    ],
+    [
+      "ptr validate with ptr.tables: hold at 0 → every Job → the app back",
+      [...PTR, ...TABLES, "drPhase=validate"],
+      { ...holdFree, ...chainEdges(TABLE_CHAIN, PTR_SERVER, HELD), ...appAfter(TABLE_CHAIN), ...pod },
+    ],
     [
       "ptr restore (also the jump none → restore): every Job after the app's patches at 0",
       [...PTR, "drPhase=restore"],
-      { ...appFree, ...chainEdges(PTR_CHAIN, PTR_SERVER, STOPPED) },
+      { ...appFree, ...chainEdges(PTR_CHAIN, PTR_SERVER, STOPPED), ...pod },
     ],
     [
       "ptr validate (also the jump isolate → validate): hold at 0 → every Job → the app back",
       [...PTR, "drPhase=validate"],
-      { ...holdFree, ...chainEdges(PTR_CHAIN, PTR_SERVER, HELD), ...appAfter(PTR_CHAIN) },
+      { ...holdFree, ...chainEdges(PTR_CHAIN, PTR_SERVER, HELD), ...appAfter(PTR_CHAIN), ...pod },
     ],
     [
       "ptr validate with stopService=true: the app's own patches at 0 come first again",
       [...PTR, "drPhase=validate", "stopService=true"],
-      { ...appFree, ...chainEdges(PTR_CHAIN, PTR_SERVER, STOPPED) },
+      { ...appFree, ...chainEdges(PTR_CHAIN, PTR_SERVER, STOPPED), ...pod },
     ],
     [
       "ptr restore with stopService=false: the app runs, so it is held for the Jobs",
       [...PTR, "drPhase=restore", "stopService=false"],
-      { ...holdFree, ...chainEdges(PTR_CHAIN, PTR_SERVER, HELD), ...appAfter(PTR_CHAIN) },
+      { ...holdFree, ...chainEdges(PTR_CHAIN, PTR_SERVER, HELD), ...appAfter(PTR_CHAIN), ...pod },
     ],
     ["rebuild isolate: no Jobs", REBUILD, { ...appFree }],
     [
@@ -245,8 +279,8 @@ describe("finished Jobs are immutable; retry.<step> is the one way to run a step
       `${job(`compare-${T}`)}: [option] dependencies[${compareDeps.indexOf(oldRestore)}]`,
       `${SVC}-replicas-hold-web: ${annotation}`,
       `${SVC}-replicas-hold-worker: ${annotation}`,
-      `${SVC}-replicas-web: ${annotation}, [option] dependencies[3]`,
-      `${SVC}-replicas-worker: ${annotation}, [option] dependencies[3]`,
+      `${SVC}-replicas-web: ${annotation}, [option] dependencies[5]`,
+      `${SVC}-replicas-worker: ${annotation}, [option] dependencies[5]`,
     ]);
   });
 

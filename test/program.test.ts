@@ -63,7 +63,11 @@ const ALWAYS = [
 ];
 const job = (name: string): string => `kubernetes:batch/v1:Job ${SVC}-recovery-${name}`;
 const FLAWED = job("dr-inc-1-backup-flawed");
-const PTR_JOBS = ["backup-ptr", "restore", "compare"].map((s) => job(`dr-inc-1-${s}-20261124t130500z`));
+/** The inspection of the PTR copy: declared as soon as the copy is. */
+const INSPECT = job("dr-inc-1-inspect-20261124t130500z");
+const PTR_JOBS = ["backup-ptr", "reconcile", "restore", "compare"].map((s) =>
+  job(`dr-inc-1-${s}-20261124t130500z`),
+);
 const REBUILD_JOBS = ["restore", "compare"].map((s) => job(`dr-inc-1-${s}`));
 const TEMP_INGRESS = `kubernetes:networking.k8s.io/v1:Ingress ${SVC}-maintenance-temporary`;
 /** The hold that keeps web and worker at 0 until the recovery Jobs completed (states that run the app). */
@@ -74,11 +78,16 @@ const HOLD = [
 ];
 const PTR_JOB_NAMES = [
   "dr-inc-1-backup-flawed",
-  ...["backup-ptr", "restore", "compare"].map((s) => `dr-inc-1-${s}-20261124t130500z`),
+  ...["inspect", "backup-ptr", "reconcile", "restore", "compare"].map(
+    (s) => `dr-inc-1-${s}-20261124t130500z`,
+  ),
 ];
+/** The PTR copy, and the troubleshooting pod that lives as long as it does. */
 const PTR_COPY = [
   `azure-native:dbforpostgresql:Server ${SVC}-ptr-server`,
   `service-dr:index:PtrCopy ${SVC}-ptr`,
+  `kubernetes:core/v1:Pod ${SVC}-troubleshoot-pod`,
+  `service-dr:index:TroubleshootPod ${SVC}-troubleshoot`,
 ];
 
 describe("program under the mock runtime: exact resources per mode and phase", function () {
@@ -95,11 +104,11 @@ describe("program under the mock runtime: exact resources per mode and phase", f
       `${SVC}-maintenance`,
       6,
     ],
-    ["ptr isolate", PTR, [TEMP_INGRESS, FLAWED, ...PTR_COPY], 0, 0, `${SVC}-maintenance`, 6],
+    ["ptr isolate", PTR, [TEMP_INGRESS, FLAWED, ...PTR_COPY, INSPECT], 0, 0, `${SVC}-maintenance`, 6],
     [
       "ptr restore",
       [...PTR, "drPhase=restore"],
-      [TEMP_INGRESS, FLAWED, ...PTR_COPY, ...PTR_JOBS],
+      [TEMP_INGRESS, FLAWED, ...PTR_COPY, INSPECT, ...PTR_JOBS],
       0,
       0,
       `${SVC}-maintenance`,
@@ -108,7 +117,7 @@ describe("program under the mock runtime: exact resources per mode and phase", f
     [
       "ptr validate",
       [...PTR, "drPhase=validate"],
-      [TEMP_INGRESS, FLAWED, ...PTR_COPY, ...PTR_JOBS, ...HOLD],
+      [TEMP_INGRESS, FLAWED, ...PTR_COPY, INSPECT, ...PTR_JOBS, ...HOLD],
       2,
       1,
       `${SVC}-maintenance`,
@@ -160,7 +169,7 @@ describe("program under the mock runtime: exact resources per mode and phase", f
     [
       "reopened, still frozen",
       [...PTR, "drPhase=validate", "maintenance=false"],
-      [FLAWED, ...PTR_COPY, ...PTR_JOBS, ...HOLD],
+      [FLAWED, ...PTR_COPY, INSPECT, ...PTR_JOBS, ...HOLD],
       2,
       1,
       SVC,
@@ -347,7 +356,7 @@ describe("program under the mock runtime: servers", function () {
     const without = await declare(["drMode=ptr", "incidentId=inc-1"]);
     const removed = names(withCopy).filter((n) => !names(without).includes(n));
     // The copy, and the Jobs that read it (and the hold of the app for them); the flawed-database backup stays.
-    assert.deepEqual(removed.sort(), [...PTR_COPY, ...PTR_JOBS, ...HOLD].sort());
+    assert.deepEqual(removed.sort(), [...PTR_COPY, INSPECT, ...PTR_JOBS, ...HOLD].sort());
     assert.deepEqual(
       names(without).filter((n) => !names(withCopy).includes(n)),
       [],

@@ -109,6 +109,69 @@ describe("tool: restore --tables (table-level restore) on real servers", functio
     await Promise.allSettled([az?.stop(), pg?.stop()]);
   });
 
+  it("refuses a backup without a manifest unless --allow-unverified, as the full restore does", async () => {
+    const unverified = (
+      await backup({
+        connection: pg.connection("copy"),
+        store: az.store(CONTAINER),
+        prefix: "nomanifest/srv-ptr",
+        sourceServer: "srv-ptr",
+        manifest: false,
+        now: () => new Date("2026-12-04T01:00:00Z"),
+        log: quiet,
+      })
+    ).blobName;
+    await pg.query("CREATE DATABASE unverified TEMPLATE copy");
+    const before = await schemas();
+    await assert.rejects(
+      tableRestore(
+        options({
+          tables: t("app.orders"),
+          runId: "nm-1",
+          from: { blob: unverified },
+          database: "unverified",
+        }),
+      ),
+      (err: Error) =>
+        err instanceof VerificationError &&
+        err.message ===
+          `${CONTAINER}/${unverified} has no manifest (taken with --no-manifest or by an older tool): the restored tables' rows ` +
+            "cannot be verified before the merge, so nothing was done; to restore them unverified, run again with --allow-unverified",
+    );
+    const nothing = await pg.query<{ n: string }>(
+      "SELECT count(*)::text AS n FROM pg_namespace WHERE nspname LIKE 'dr\\_%'",
+      [],
+      "unverified",
+    );
+    assert.equal(nothing.rows[0]!.n, "0");
+    assert.deepStrictEqual(await schemas(), before);
+    // The CLI: exit 1, the same words; with the flag it restores and says the contents were not verified.
+    const refused = io();
+    const args = [
+      "restore",
+      "--tables",
+      "app.orders",
+      "--container",
+      CONTAINER,
+      "--blob",
+      unverified,
+      "--database",
+      "unverified",
+    ];
+    assert.equal(await main([...args, "--run-id", "nm-2"], env(), refused.io), 1);
+    assert.match(refused.err.join("\n"), /has no manifest .* run again with --allow-unverified/);
+    const allowed = io();
+    assert.equal(
+      await main([...args, "--run-id", "nm-3", "--allow-unverified"], env(), allowed.io),
+      0,
+      allowed.err.join("\n"),
+    );
+    assert.match(
+      allowed.out.join("\n"),
+      /^restored app\.orders from .* no manifest: contents NOT verified \(--allow-unverified\)$/,
+    );
+  });
+
   it("parses --tables: refuses an empty list, a name without a schema, a duplicate", () => {
     assert.deepStrictEqual(t("app.a, b.c"), [
       { schema: "app", name: "a" },

@@ -8,7 +8,8 @@ import { parseArgs, type ParseArgsConfig } from "node:util";
 import { DateTime } from "luxon";
 import { INCIDENT_ID } from "../naming";
 import { blobStoreFromEnv } from "./blobstore";
-import { connectionFromEnv } from "./connection";
+import { connectionFromEnv, entraPassword } from "./connection";
+import { WorkloadIdentityCredential, type TokenCredential } from "@azure/identity";
 import { UsageError } from "./errors";
 import { formatInspectSummary, inspect } from "./inspect";
 import { compareTables, formatCompareTables } from "./compare-tables";
@@ -30,9 +31,12 @@ export const INCIDENT_USAGE = `  inspect  --container C --incident ID [--ptr-dat
            [--restore-time ISO] [--all]
   reconcile --container C --incident ID [--ptr-database D] [--live-database D] [--jobs N] [--restore-time ISO]
   restore  --tables s.t[,s.t…] --container C --blob NAME|latest [--prefix P] --run-id ID [--database D]
-           [--source-database D] [--maintenance-database postgres] [--work-dir DIR]
+           [--source-database D] [--maintenance-database postgres] [--work-dir DIR] [--allow-unverified]
   compare  --tables s.t[,s.t…] [--run-id ID] [--left-database D] [--right-database D] [--jobs N] [--all]
   compare  --tables s.t[,s.t…] --run-id ID --container C [--database D] [--jobs N]
+
+  pg-token   prints a Microsoft Entra access token for Azure Database for PostgreSQL from the workload
+             identity (DR_PG_AUTH=entra): the password psql-ptr / psql-live log in with
 
 inspect/reconcile: PTR_PG* is the PTR copy, LIVE_PG* the live database (each falls back to PG*).`;
 
@@ -153,6 +157,7 @@ export interface TableRestoreFlags {
   readonly setting?: string[] | undefined;
   readonly "maintenance-database"?: string | undefined;
   readonly "work-dir"?: string | undefined;
+  readonly "allow-unverified"?: boolean | undefined;
 }
 
 export async function runTableRestore(f: TableRestoreFlags, env: Env, io: Io): Promise<number> {
@@ -178,6 +183,7 @@ export async function runTableRestore(f: TableRestoreFlags, env: Env, io: Io): P
     sourceDatabase: f["source-database"],
     runId,
     tables,
+    allowUnverified: f["allow-unverified"],
     workDir: f["work-dir"],
     binDir: env.PG_BINDIR,
   });
@@ -194,7 +200,7 @@ export async function runTableRestore(f: TableRestoreFlags, env: Env, io: Io): P
           `rows kept in schema ${r.beforeSchema}; ${counts}; ` +
           (r.contents === "verified"
             ? "contents verified against the backup's manifest"
-            : "no manifest: contents not verified"),
+            : "no manifest: contents NOT verified (--allow-unverified)"),
   );
   return 0;
 }
@@ -267,4 +273,25 @@ export async function runCompareTables(f: CompareTablesFlags, env: Env, io: Io):
     }),
   );
   return r.equal ? 0 : 1;
+}
+
+/**
+ * `dr-data pg-token`: the access token the tool itself logs in with under `DR_PG_AUTH=entra`, on stdout, for
+ * the troubleshooting pod's psql-ptr / psql-live (tool/bin/psql-side) — so that no password exists in the pod
+ * and none is typed. Refused under any other DR_PG_AUTH: a token is never printed by surprise.
+ */
+export async function runPgToken(
+  args: string[],
+  env: Env,
+  io: Io,
+  credential: TokenCredential = new WorkloadIdentityCredential(),
+): Promise<number> {
+  if (args.length > 0) throw new UsageError(`pg-token takes no arguments; got ${args.join(" ")}`);
+  if (env.DR_PG_AUTH !== "entra") {
+    throw new UsageError(
+      `pg-token needs DR_PG_AUTH=entra (the pod's workload identity); DR_PG_AUTH is ${JSON.stringify(env.DR_PG_AUTH ?? "")}`,
+    );
+  }
+  io.out(await entraPassword(credential)());
+  return 0;
 }

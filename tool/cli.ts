@@ -68,7 +68,7 @@ environment:
   PG_BINDIR                                                where pg_dump/pg_restore are (default: PATH)
 exit status: 0 ok, 1 failure or differences, 2 usage error`;
 
-const COMMANDS = ["backup", "restore", "compare", "list", "inspect", "reconcile"] as const;
+const COMMANDS = ["backup", "restore", "compare", "list", "inspect", "reconcile", "pg-token"] as const;
 
 function parse<T extends NonNullable<ParseArgsConfig["options"]>>(
   command: string,
@@ -390,6 +390,8 @@ export async function main(argv: readonly string[], env: Env = process.env, io?:
         return await incident.runInspect(rest, env, out);
       case "reconcile":
         return await incident.runReconcile(rest, env, out);
+      case "pg-token":
+        return await incident.runPgToken(rest, env, out);
       default:
         throw new UsageError(
           `unknown command ${JSON.stringify(command)}; allowed values are: ${COMMANDS.join(", ")}`,

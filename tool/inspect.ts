@@ -17,14 +17,7 @@ import type { PgConnection } from "./connection";
 import { putText } from "./incident-store";
 import { formatTable } from "./list";
 import { stderrLog, type Log } from "./progress";
-import {
-  diffTable,
-  PINNED_SEARCH_PATH,
-  sameKey,
-  tableShape,
-  type SideTotals,
-  type TableShape,
-} from "./row-diff";
+import { diffTable, sameKey, tableShape, type SideTotals, type TableShape } from "./row-diff";
 
 export interface InspectOptions {
   /** The PTR copy (what the data was at the restore point). */
@@ -99,13 +92,9 @@ function label(c: PgConnection): string {
 }
 
 async function openSide(name: string, conn: PgConnection, jobs: number): Promise<SnapshotSessions> {
+  // SnapshotSessions.open pins compare's SESSION_SETTINGS on every connection (search_path = pg_catalog
+  // included): the one list every checking session uses.
   const s = await SnapshotSessions.open(name, conn, jobs, "dr-data-inspect");
-  try {
-    for (const c of s.clients) await c.query(PINNED_SEARCH_PATH);
-  } catch (cause) {
-    await s.end();
-    throw cause;
-  }
   return s;
 }
 

@@ -29,7 +29,6 @@ import {
   KeyedRowCursor,
   keyOrder,
   mergeRows,
-  PINNED_SEARCH_PATH,
   sameKey,
   tableShape,
   type KeyedRow,
@@ -179,9 +178,8 @@ export async function reconcile(o: ReconcileOptions): Promise<ReconcileResult> {
   const startedAt = now().toISOString();
   const container = containerClient(o.store);
   const open = async (side: string, conn: PgConnection) => {
-    const s = await SnapshotSessions.open(side, conn, jobs, "dr-data-reconcile");
-    for (const c of s.clients) await c.query(PINNED_SEARCH_PATH);
-    return s;
+    // Pinned by SnapshotSessions.open: compare's SESSION_SETTINGS (search_path = pg_catalog included).
+    return SnapshotSessions.open(side, conn, jobs, "dr-data-reconcile");
   };
   const copy = await open("copy", o.copy);
   let live: SnapshotSessions | undefined;

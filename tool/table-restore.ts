@@ -52,7 +52,7 @@ import { childEnv } from "./pgargs";
 import { binPath, describeExit, start } from "./proc";
 import { formatSeconds, stderrLog, type Log } from "./progress";
 import type { RestoreSource } from "./restore";
-import { PINNED_SEARCH_PATH, tableShape, type TableShape } from "./row-diff";
+import { tableShape, type TableShape } from "./row-diff";
 import { qualifiedName, quoteIdent, quoteLiteral } from "./sql";
 
 export interface TableName {
@@ -96,6 +96,8 @@ export interface TableRestoreOptions {
   readonly sourceDatabase?: string | undefined;
   readonly runId: string;
   readonly tables: readonly TableName[];
+  /** Restore a backup without a manifest (its staged rows cannot be verified), as `restore --allow-unverified`. */
+  readonly allowUnverified?: boolean | undefined;
   readonly workDir?: string | undefined;
   readonly binDir?: string | undefined;
   readonly log?: Log | undefined;
@@ -186,6 +188,15 @@ export async function tableRestore(o: TableRestoreOptions): Promise<TableRestore
       `the target database ${database} is the maintenance database; connect to another (e.g. postgres)`,
     );
   }
+  if (backup.meta.manifestSha256 === undefined && !(o.allowUnverified ?? false)) {
+    // As the full restore (tool/restore.ts): without a manifest the staged rows cannot be checked against
+    // what the backup read, so nothing is merged unless the operator says so.
+    throw new VerificationError(
+      `${container.containerName}/${backup.blobName} has no manifest (taken with --no-manifest or by an older tool): ` +
+        `the restored tables' rows cannot be verified before the merge, so nothing was done; to restore them unverified, run ` +
+        `again with --allow-unverified`,
+    );
+  }
   const before = tableRestoreBeforeSchema(o.runId);
   const staging = tableRestoreStagingSchema(o.runId);
   const manifest =
@@ -203,8 +214,8 @@ export async function tableRestore(o: TableRestoreOptions): Promise<TableRestore
     if (!lock.rows[0]!.ok) throw new Error(`another restore into ${database} is running on this server`);
     const targetConn = withDatabase(o.connection, database);
     target = await connect(targetConn, "dr-data-table-restore");
+    // The one pinning list of every checking session (compare.ts; search_path = pg_catalog included).
     await target.query(SESSION_SETTINGS);
-    await target.query(PINNED_SEARCH_PATH);
 
     // 3. Idempotence.
     const done = await readRecord(target, before);
