@@ -16,15 +16,10 @@ import {
   DNS1123_SUBDOMAIN,
   INCIDENT_ID,
   MAX_RETRY,
-  PG_IDENTIFIER_MAX_BYTES,
-  beforeDatabaseName,
+  incidentIdProblems,
   k8sNameProblem,
-  longestJobName,
-  pgIdentifierBytes,
   serviceDerivedNames,
   ptrServerName,
-  longestRunId,
-  stagingDatabaseName,
   suggestedIncidentId,
 } from "./naming";
 import type { JobStep } from "./naming";
@@ -493,7 +488,7 @@ function crossFieldProblems(raw: Record<string, unknown>, now: DateTime): CrossF
   if ((mode === "ptr" || mode === "rebuild") && raw.incidentId === undefined) {
     p.push(
       `incidentId: is required when drMode is ${mode} (it names this incident's Jobs and the databases the restore keeps); ` +
-        `allowed: 1–20 lowercase letters, digits and hyphens; received nothing. Set it with: pulumi config set incidentId ${suggestedIncidentId(now, zone ?? "UTC")}`,
+        `allowed: 1–20 lowercase letters, digits and hyphens; received nothing. Set it with: pulumi config set incidentId ${suggestedIncidentId(now, zone ?? "UTC", parsed(pg.appDatabase, pgRaw?.appDatabase))}`,
     );
   }
 
@@ -622,28 +617,10 @@ function crossFieldProblems(raw: Record<string, unknown>, now: DateTime): CrossF
   }
 
   if (incidentId !== undefined) {
-    // The recovery Jobs are named from the incident, their step and the restore time.
-    const problem = k8sNameProblem({
-      object: "longest recovery Job",
-      name: longestJobName(incidentId),
-      rule: "job",
-    });
-    if (problem !== undefined) p.push(`incidentId: ${problem}; received ${JSON.stringify(incidentId)}`);
-  }
-  if (incidentId !== undefined && appDatabase !== undefined) {
-    // The longest database names the restore creates must fit PostgreSQL's 63-byte identifiers, or they
-    // would be truncated and could collide.
-    const longestRun = longestRunId(incidentId);
-    for (const name of [
-      beforeDatabaseName(appDatabase, longestRun),
-      stagingDatabaseName(appDatabase, longestRun),
-    ]) {
-      if (pgIdentifierBytes(name) > PG_IDENTIFIER_MAX_BYTES) {
-        p.push(
-          `incidentId: with postgres.appDatabase ${JSON.stringify(appDatabase)} it makes the database name "${name}" longer than PostgreSQL's ${PG_IDENTIFIER_MAX_BYTES} bytes; use a shorter incidentId; received ${JSON.stringify(incidentId)}`,
-        );
-        break;
-      }
+    // The recovery Jobs are named from the incident, their step and the restore time; the restore's databases
+    // from the incident (rebuild) or the restore time (ptr).
+    for (const problem of incidentIdProblems(incidentId, appDatabase)) {
+      p.push(`incidentId: ${problem}; received ${JSON.stringify(incidentId)}`);
     }
   }
 

@@ -29,11 +29,21 @@ export const INCIDENT_ID = /^[a-z0-9](?:[a-z0-9-]{0,18}[a-z0-9])?$/;
 
 /**
  * The incident id `nextStep` and the messages suggest: `inc-YYYYMMDD-HHMM`, the wall clock in the stack's
- * zone, so a second incident on the same day gets another id (17 characters: within INCIDENT_ID's 20).
+ * zone, so a second incident on the same day gets another id (17 characters: within INCIDENT_ID's 20). With
+ * `appDatabase`, the first of the shorter forms whose derived names fit this stack in either mode
+ * (`incidentIdProblems`): a long database name leaves less room (`<db>_restore_rebuild-<id>` ≤ 63 bytes), and
+ * an id the stack would refuse is never suggested.
  */
-export function suggestedIncidentId(now: DateTime, zone: string): string {
+export function suggestedIncidentId(now: DateTime, zone: string, appDatabase?: string): string {
   const local = now.setZone(zone);
-  return `inc-${(local.isValid ? local : now.toUTC()).toFormat("yyyyLLdd-HHmm")}`;
+  const t = local.isValid ? local : now.toUTC();
+  const forms = [
+    `inc-${t.toFormat("yyyyLLdd-HHmm")}`,
+    `inc-${t.toFormat("yyLLdd-HHmm")}`,
+    t.toFormat("yyLLdd-HHmm"),
+  ];
+  if (appDatabase === undefined) return forms[0]!;
+  return forms.find((id) => incidentIdProblems(id, appDatabase).length === 0) ?? forms[forms.length - 1]!;
 }
 
 /** The point-in-time-restore copy of a live server (the seed's `s189t01-ittms-stg-pg-ptr`). */
@@ -217,6 +227,33 @@ export function longestRunId(incidentId: string): string {
   const ptr = runId.ptrRestore(DateTime.fromMillis(0, { zone: "utc" }));
   const rebuild = runId.rebuildRestore(incidentId);
   return ptr.length >= rebuild.length ? ptr : rebuild;
+}
+
+/**
+ * Why an incident id cannot name this stack's recovery objects, in either mode (an incident may be re-declared
+ * in the other): the longest recovery Job name must be a DNS-1123 label, and the longest database names a
+ * restore creates must fit PostgreSQL's 63 bytes, or they would be truncated and could collide.
+ */
+export function incidentIdProblems(incidentId: string, appDatabase: string | undefined): string[] {
+  const problems: string[] = [];
+  const job = k8sNameProblem({
+    object: "longest recovery Job",
+    name: longestJobName(incidentId),
+    rule: "job",
+  });
+  if (job !== undefined) problems.push(job);
+  if (appDatabase !== undefined) {
+    const run = longestRunId(incidentId);
+    const long = [beforeDatabaseName(appDatabase, run), stagingDatabaseName(appDatabase, run)].find(
+      (name) => pgIdentifierBytes(name) > PG_IDENTIFIER_MAX_BYTES,
+    );
+    if (long !== undefined) {
+      problems.push(
+        `with postgres.appDatabase ${JSON.stringify(appDatabase)} it makes the database name "${long}" longer than PostgreSQL's ${PG_IDENTIFIER_MAX_BYTES} bytes; use a shorter incidentId`,
+      );
+    }
+  }
+  return problems;
 }
 
 /** Kubernetes object names derived from the service's base name. */

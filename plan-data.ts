@@ -7,6 +7,7 @@ import type { DateTime } from "luxon";
 import type { StackConfig } from "./config";
 import {
   backupPrefix,
+  incidentDoneBlobName,
   incidentLogBlobName,
   k8sName,
   ptrServerName,
@@ -49,7 +50,15 @@ export interface DataJobPlan {
   readonly runId: string | undefined;
   /** Where the tool writes this Job's full output (`incident/<id>/logs/<job>.log` in the backup container). */
   readonly logBlob: string;
+  /**
+   * The Job's completion record (`incident/<id>/done/<job>.json`): the tool writes it after a success and,
+   * finding it, does nothing — a Job deleted by going back a phase and created again never runs twice.
+   */
+  readonly doneBlob: string;
 }
+
+/** A Job as the steps plan it, before its evidence blobs are named from its name. */
+type PlannedJob = Omit<DataJobPlan, "logBlob" | "doneBlob">;
 
 export interface StoragePlan {
   readonly accountName: string;
@@ -150,11 +159,7 @@ export function planDataPath(cfg: StackConfig, restoreTimeUtc: DateTime | undefi
 
   // The PTR copy's backup, the export of what users wrote since, the restore (whole database or the chosen
   // tables) and its check, in this order.
-  const ptrRestoreJobs = (
-    time: DateTime,
-    incident: string,
-    first: string | undefined,
-  ): Array<Omit<DataJobPlan, "logBlob">> => {
+  const ptrRestoreJobs = (time: DateTime, incident: string, first: string | undefined): PlannedJob[] => {
     const copyPrefix = backupPrefix.ptrCopy(incident, live, time);
     const tables = cfg.ptr?.tables;
     const tag = tables === undefined ? undefined : tableSetTag(tables);
@@ -162,7 +167,7 @@ export function planDataPath(cfg: StackConfig, restoreTimeUtc: DateTime | undefi
     const backupPtr = k8sName.job(incident, "backup-ptr", time, retry("backup-ptr"));
     const reconcile = k8sName.job(incident, "reconcile", time, retry("reconcile"));
     const restore = k8sName.job(incident, "restore", time, retry("restore"), tag);
-    const restoreJob: Omit<DataJobPlan, "logBlob"> =
+    const restoreJob: PlannedJob =
       tables === undefined
         ? {
             // "Restore data into the source server": into a new database, swapped in by renames.
@@ -245,7 +250,7 @@ export function planDataPath(cfg: StackConfig, restoreTimeUtc: DateTime | undefi
     ];
   };
 
-  const planned: Array<Omit<DataJobPlan, "logBlob">> = [];
+  const planned: PlannedJob[] = [];
   const incident = cfg.incidentId;
   const retry = (step: JobStep): number | undefined => cfg.retry?.[step];
   const phase = cfg.drPhase;
@@ -348,7 +353,11 @@ export function planDataPath(cfg: StackConfig, restoreTimeUtc: DateTime | undefi
       args: backupArgs(backupPrefix.nightly(live), live),
       connection: server("live"),
     },
-    jobs: planned.map((j) => ({ ...j, logBlob: incidentLogBlobName(incident ?? "", j.name) })),
+    jobs: planned.map((j) => ({
+      ...j,
+      logBlob: incidentLogBlobName(incident ?? "", j.name),
+      doneBlob: incidentDoneBlobName(incident ?? "", j.name),
+    })),
     troubleshootPod:
       cfg.drMode === "ptr" && incident !== undefined && restoreTimeUtc !== undefined
         ? troubleshootPod(cfg.kubernetes.namespace, incident, bothSides)

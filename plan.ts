@@ -433,7 +433,7 @@ function phaseStep(cfg: StackConfig, p: Omit<Plan, "nextStep">): string {
     if (cfg.incidentId !== undefined) {
       return `Incident ${cfg.incidentId} closed. Tidy the stack config: ${tidy}. ${incidentLeftovers(cfg, cfg.incidentId, [])}`;
     }
-    const id = suggestedIncidentId(p.now, cfg.timeZone);
+    const id = suggestedIncidentId(p.now, cfg.timeZone, cfg.postgres.appDatabase);
     const noIncident =
       `No incident. Loss of data: pulumi config set incidentId ${id} && pulumi config set drMode ptr && ${up}. ` +
       `Loss of the database server: pulumi refresh, then pulumi config set incidentId ${id} && pulumi config set drMode rebuild && ${up}.`;

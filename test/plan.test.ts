@@ -300,6 +300,25 @@ describe("plan: what the operator is told around the Jobs and at close", () => {
     "(the lifecycle rule keeps them: it deletes only nightly/); delete with: az storage blob delete-batch --auth-mode login " +
     "--account-name s189t01ittmsdbbkpsa --source database-backup --pattern 'incident/inc-1/*'.";
   const DB = "itt_mentor_services_staging";
+  it("every stack accepts the incident id its own nextStep suggests, in either mode", () => {
+    const seen: Record<string, string> = {};
+    for (const stack of ["staging", "production"] as const) {
+      const id = /incidentId (\S+) && /.exec(planFor([], stack).nextStep)?.[1];
+      assert.ok(id !== undefined, stack);
+      seen[stack] = id;
+      for (const mode of ["drMode=ptr", "drMode=rebuild"]) {
+        assert.doesNotThrow(() => planFor([mode, `incidentId=${id}`], stack), `${stack} ${mode} ${id}`);
+      }
+    }
+    // Production's database name (30 bytes) leaves no room for the 17-character form in a rebuild's
+    // `<db>_restore_rebuild_<id>`: it gets the 15-character one; staging the full one.
+    assert.deepStrictEqual(seen, { staging: "inc-20261125-1000", production: "inc-261125-1000" });
+    assert.throws(
+      () => planFor(["drMode=rebuild", "incidentId=inc-20261125-1000"], "production"),
+      /incidentId: with postgres\.appDatabase "itt_mentor_services_production" it makes the database name "itt_mentor_services_production_restore_rebuild_inc_20261125_1000" longer than PostgreSQL's 63 bytes; use a shorter incidentId; received "inc-20261125-1000"/,
+    );
+  });
+
   it("suggested incident ids carry the time in the stack's zone (a second incident that day gets another)", () => {
     assert.match(planFor(["timeZone=Asia/Kolkata"]).nextStep, /incidentId inc-20261125-1530 && /);
     assert.match(planFor([]).nextStep, /incidentId inc-20261125-1000 && /);

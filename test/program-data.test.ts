@@ -59,10 +59,14 @@ const STORAGE_ENV = {
   AZURE_STORAGE_ACCOUNT: "s189t01ittmsdbbkpsa",
   DR_PG_AUTH: "entra",
 };
-/** A recovery Job writes its whole output to incident/<id>/logs/<job>.log in the backup container. */
+/**
+ * A recovery Job writes its whole output to incident/<id>/logs/<job>.log in the backup container, and its
+ * completion record to incident/<id>/done/<job>.json (a Job created again under its name does nothing).
+ */
 const logEnv = (job: string): Record<string, string> => ({
   DR_DATA_LOG_CONTAINER: "database-backup",
   DR_DATA_LOG_BLOB: `incident/inc-1/logs/${job}.log`,
+  DR_DATA_DONE_BLOB: `incident/inc-1/done/${job}.json`,
 });
 const TAIL = ["--jobs", "2", "--work-dir", "/scratch"];
 

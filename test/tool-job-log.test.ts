@@ -8,7 +8,7 @@ import { spawn } from "node:child_process";
 import net from "node:net";
 import path from "node:path";
 import { BlobServiceClient } from "@azure/storage-blob";
-import { incidentLogBlobName, JOB_LOG_ENV } from "../naming";
+import { incidentDoneBlobName, incidentLogBlobName, JOB_LOG_ENV } from "../naming";
 import { Azurite } from "../testkit/azurite";
 import { PgCluster } from "../testkit/postgres";
 import { jobLogTarget, runWithJobLog } from "../tool/job-log";
@@ -166,6 +166,90 @@ describe("tool: a Job's log in the backup storage (real PostgreSQL and Azurite)"
     }
   });
 
+  describe("a finished step never runs twice under the same Job name (completion record)", () => {
+    const job = "dr-inc-2-backup-flawed";
+    const prefix = "incident/inc-2/flawed/srv";
+    const args = ["backup", "--container", CONTAINER, "--prefix", prefix, "--jobs", "1"];
+    const withDone = {
+      [JOB_LOG_ENV.container]: CONTAINER,
+      [JOB_LOG_ENV.blob]: incidentLogBlobName("inc-2", job),
+      [JOB_LOG_ENV.done]: incidentDoneBlobName("inc-2", job),
+    };
+    async function names(under: string): Promise<string[]> {
+      const out: string[] = [];
+      for await (const b of container().listBlobsFlat({ prefix: under })) out.push(b.name);
+      return out.sort();
+    }
+
+    it("the first run writes the record; the same Job created again does nothing and keeps the first log", async () => {
+      const first = await run(args, withDone);
+      assert.equal(first.code, 0, first.stderr);
+      const record = JSON.parse(await read(withDone[JOB_LOG_ENV.done])) as Record<string, unknown>;
+      assert.deepStrictEqual(Object.keys(record).sort(), ["argv", "finishedAt", "logBlob"]);
+      assert.deepStrictEqual(record.argv, args);
+      assert.equal(record.logBlob, withDone[JOB_LOG_ENV.blob]);
+      const dumps = await names(`${prefix}/`);
+      assert.equal(dumps.filter((n) => !n.endsWith(".manifest.json")).length, 1, dumps.join(", "));
+      const firstLog = await read(withDone[JOB_LOG_ENV.blob]);
+
+      const second = await run(args, withDone);
+      assert.equal(second.code, 0, second.stderr);
+      assert.match(
+        second.stderr,
+        new RegExp(
+          `^dr-data: this step already completed at ${String(record.finishedAt).replace(/[.]/g, "\\.")} \\(record ${CONTAINER}/incident/inc-2/done/${job}\\.json; its log: incident/inc-2/logs/${job}\\.log\\); nothing to do\\.`,
+        ),
+      );
+      assert.equal(second.stdout, "");
+      // No second dump, and the evidence of the first run is untouched.
+      assert.deepStrictEqual(await names(`${prefix}/`), dumps);
+      assert.equal(await read(withDone[JOB_LOG_ENV.blob]), firstLog);
+    });
+
+    it("a failed run writes no record, so the Job's next run (or a retry) really runs", async () => {
+      const failing = "dr-inc-2-restore";
+      const env2 = {
+        [JOB_LOG_ENV.container]: CONTAINER,
+        [JOB_LOG_ENV.blob]: incidentLogBlobName("inc-2", failing),
+        [JOB_LOG_ENV.done]: incidentDoneBlobName("inc-2", failing),
+      };
+      const r = await run(
+        [
+          "restore",
+          "--container",
+          CONTAINER,
+          "--prefix",
+          "nightly/none",
+          "--blob",
+          "latest",
+          "--run-id",
+          "x-1",
+        ],
+        env2,
+      );
+      assert.equal(r.code, 1, r.stderr);
+      assert.deepStrictEqual(await names(env2[JOB_LOG_ENV.done]), []);
+      assert.deepStrictEqual(await names(env2[JOB_LOG_ENV.blob]), [env2[JOB_LOG_ENV.blob]]);
+    });
+
+    it("a record that cannot be read stops the run before anything is done (exit 1)", async () => {
+      const odd = "dr-inc-2-compare";
+      const doneBlob = incidentDoneBlobName("inc-2", odd);
+      await container().getBlockBlobClient(doneBlob).upload("not json", 8);
+      const r = await run(
+        ["backup", "--container", CONTAINER, "--prefix", "incident/inc-2/odd", "--jobs", "1"],
+        {
+          [JOB_LOG_ENV.container]: CONTAINER,
+          [JOB_LOG_ENV.blob]: incidentLogBlobName("inc-2", odd),
+          [JOB_LOG_ENV.done]: doneBlob,
+        },
+      );
+      assert.equal(r.code, 1, r.stderr);
+      assert.match(r.stderr, /^dr-data: cannot tell whether this step already ran, so it does not run: /);
+      assert.deepStrictEqual(await names("incident/inc-2/odd/"), []);
+    });
+  });
+
   it("without the Job's log variables nothing is captured and no blob is written", async () => {
     const before: string[] = [];
     for await (const b of container().listBlobsFlat({ prefix: "incident/" })) before.push(b.name);
@@ -184,7 +268,16 @@ describe("tool: job log, in process", () => {
     assert.deepStrictEqual(jobLogTarget({ [JOB_LOG_ENV.container]: "c", [JOB_LOG_ENV.blob]: "b" }), {
       container: "c",
       blob: "b",
+      done: undefined,
     });
+    assert.deepStrictEqual(
+      jobLogTarget({ [JOB_LOG_ENV.container]: "c", [JOB_LOG_ENV.blob]: "b", [JOB_LOG_ENV.done]: "d" }),
+      { container: "c", blob: "b", done: "d" },
+    );
+    assert.throws(
+      () => jobLogTarget({ [JOB_LOG_ENV.done]: "d" }),
+      /^Error: DR_DATA_LOG_CONTAINER and DR_DATA_LOG_BLOB must be set together \(the log's container and blob\), and with DR_DATA_DONE_BLOB$/,
+    );
     assert.throws(
       () => jobLogTarget({ [JOB_LOG_ENV.blob]: "b" }),
       /^Error: DR_DATA_LOG_CONTAINER and DR_DATA_LOG_BLOB must be set together/,
