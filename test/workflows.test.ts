@@ -10,6 +10,7 @@
  * action's README (docs/provider-facts.md).
  */
 import { strict as assert } from "node:assert";
+import { execFileSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import * as path from "node:path";
 import { parse as parseYaml } from "yaml";
@@ -443,5 +444,80 @@ describe("scripts: the DR step's config change", () => {
       assert.ok(ops.length >= 1, next);
       for (const op of ops) checkPulumi(next, pulumiArgv("s", op));
     }
+  });
+});
+
+/** `${{ … }}` of a workflow, evaluated from a table (a dotted name only); anything else is a test error. */
+function expand(text: string, context: Readonly<Record<string, string>>): string {
+  return text.replace(/\$\{\{\s*([^}]*?)\s*\}\}/g, (_, expr: string) => {
+    const v = context[expr];
+    if (v === undefined) throw new Error(`no value for \${{ ${expr} }} in the test's context`);
+    return v;
+  });
+}
+
+describe("workflows: the DR step's config change runs as the workflow runs it", () => {
+  const dispatch = {
+    "vars.PULUMI_ORG": "my-org",
+    "inputs.stack": "staging",
+    "inputs.step": "ptr-declare",
+    "inputs.change": "",
+    "inputs.incident-id": "inc-20261124",
+    "inputs.restore-time": "",
+  };
+  const configStep = (): Step => {
+    const step = workflow("dr-step.yml").jobs.step!.steps!.find(
+      (s) => (s as { id?: string }).id === "config",
+    );
+    assert.ok(step?.run !== undefined && step.env !== undefined, "dr-step.yml has its config step");
+    return step;
+  };
+  function runConfigStep(context: Readonly<Record<string, string>>): string {
+    const step = configStep();
+    const env = Object.fromEntries(
+      Object.entries(step.env ?? {}).map(([k, v]) => [k, expand(String(v), context)]),
+    );
+    // The step's own script, its expressions expanded, with --dry-run added: prints instead of running pulumi.
+    const script = `${expand(step.run!, context).trim()} --dry-run`;
+    return execFileSync("bash", ["-e", "-c", script], {
+      cwd: PROJECT_DIR,
+      env: { ...process.env, ...env },
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+  }
+
+  it("a named step: the workflow's own env and arguments, on <org>/<stack>", function () {
+    this.timeout(60_000);
+    assert.equal(
+      runConfigStep(dispatch),
+      [
+        "pulumi config set --stack my-org/staging incidentId inc-20261124",
+        "pulumi config set --stack my-org/staging drMode ptr",
+        "pulumi config set --stack my-org/staging drPhase isolate",
+        "",
+      ].join("\n"),
+    );
+  });
+
+  it("custom: nextStep's commands pasted, quotes and all", function () {
+    this.timeout(60_000);
+    assert.equal(
+      runConfigStep({
+        ...dispatch,
+        "inputs.step": "custom",
+        "inputs.incident-id": "",
+        "inputs.change": "pulumi config set --path retry.restore 1 && pulumi up",
+      }),
+      "pulumi config set --stack my-org/staging --path retry.restore 1\n",
+    );
+  });
+
+  it("a stack name outside <org>/<project>/<stack> is refused with what was received", function () {
+    this.timeout(60_000);
+    assert.throws(
+      () => runConfigStep({ ...dispatch, "vars.PULUMI_ORG": "a/b/c" }),
+      /--stack must be <stack>, <org>\/<stack> or <org>\/<project>\/<stack> \(letters, digits, _ \. -\), got "a\/b\/c\/staging"/,
+    );
   });
 });
