@@ -5,8 +5,10 @@
  *
  * Resources are recognised by their Pulumi type token and by the tags the program gives them
  * (`service-dr: live` on the live and geo servers, `service-dr: database-backups` on the backup account).
- * Values a first preview does not know yet (ids, a lock's scope) are checked through the dependency on the
- * resource they come from.
+ * The stack policy sees outputs, as the engine gives them (policy/run.ts): azure-native does not return its
+ * path parameters (`accountName`, `containerName`, a lock's `scope`), so which account or container a resource
+ * belongs to is read from `propertyDependencies` — the resources each input's value came from — never from
+ * those keys (they would be `undefined` on both sides and match everything).
  */
 import type {
   PolicyResource,
@@ -157,21 +159,17 @@ export const storagePrivate: ResourceValidationPolicy = {
   },
 };
 
-/** Whether `r` is `target` or depends on it (a value not known in a first preview comes from there). */
-function refersTo(
-  r: PolicyResource,
-  target: PolicyResource,
-  prop: string,
-  targetId: string | undefined,
-): boolean {
-  const value = r.props[prop] as unknown;
-  if (typeof value === "string" && targetId !== undefined) return value === targetId;
-  return (r.propertyDependencies[prop] ?? r.dependencies).some((d) => d.urn === target.urn);
+/** Whether `r`'s input `prop` came from `target` (the engine's propertyDependencies; outputs lack the input). */
+function cameFrom(r: PolicyResource, prop: string, target: PolicyResource): boolean {
+  return (r.propertyDependencies[prop] ?? []).some((d) => d.urn === target.urn);
 }
-const idOf = (r: PolicyResource): string | undefined => {
-  const id = r.props.id as unknown;
-  return typeof id === "string" ? id : undefined;
-};
+/** Whether `r`'s `prop` is `target`'s id: by value once both are known, otherwise by where the value came from. */
+function refersTo(r: PolicyResource, target: PolicyResource, prop: string): boolean {
+  const value = r.props[prop] as unknown;
+  const id = target.props.id as unknown;
+  if (typeof value === "string" && typeof id === "string") return value === id;
+  return cameFrom(r, prop, target);
+}
 
 export const backupsImmutable: StackValidationPolicy = {
   name: "backups-cannot-be-erased",
@@ -181,8 +179,7 @@ export const backupsImmutable: StackValidationPolicy = {
   validateStack: (args: StackValidationArgs, report: ReportViolation) => {
     const of = (type: string) => args.resources.filter((r) => r.type === type);
     for (const account of of(TYPES.account).filter((r) => isBackupAccount(r.type, r.props as Props))) {
-      const accountName = account.props.accountName as unknown;
-      const onAccount = (r: PolicyResource): boolean => r.props.accountName === accountName;
+      const onAccount = (r: PolicyResource): boolean => cameFrom(r, "accountName", account);
       const service = of(TYPES.blobService).find(onAccount);
       if (service === undefined) {
         report(
@@ -208,7 +205,7 @@ export const backupsImmutable: StackValidationPolicy = {
         if (at(container.props, "immutableStorageWithVersioning", "enabled") !== true)
           report(`${container.name}: immutableStorageWithVersioning.enabled must be true`, container.urn);
         const policy = of(TYPES.immutability).find(
-          (p) => onAccount(p) && p.props.containerName === container.props.containerName,
+          (p) => onAccount(p) && cameFrom(p, "containerName", container),
         );
         const days = policy?.props.immutabilityPeriodSinceCreationInDays as unknown;
         if (policy === undefined || typeof days !== "number") {
@@ -231,14 +228,14 @@ export const backupsImmutable: StackValidationPolicy = {
         }
       }
       const locked = of(TYPES.lock).some(
-        (l) => l.props.level === "CanNotDelete" && refersTo(l, account, "scope", idOf(account)),
+        (l) => l.props.level === "CanNotDelete" && refersTo(l, account, "scope"),
       );
       if (!locked)
         report(`${account.name}: no CanNotDelete management lock on the backup account`, account.urn);
     }
     for (const server of of(TYPES.server).filter((r) => isLiveServer(r.type, r.props as Props))) {
       const locked = of(TYPES.lock).some(
-        (l) => l.props.level === "CanNotDelete" && refersTo(l, server, "scope", idOf(server)),
+        (l) => l.props.level === "CanNotDelete" && refersTo(l, server, "scope"),
       );
       if (!locked) report(`${server.name}: no CanNotDelete management lock on the live server`, server.urn);
     }

@@ -1,9 +1,13 @@
 /**
  * Unit tests of every policy of the pack (policy/policies.ts): a compliant resource passes, each planted
  * violation is reported with its message. Resources are written as a first preview hands them to the pack:
- * declared inputs, no ids, dependencies by name.
+ * declared inputs, no ids, dependencies by name (per input, as the engine's propertyDependencies). The runner
+ * (policy/run.ts) shows resource policies the inputs and stack policies the outputs, as the engine does.
  */
 import { strict as assert } from "node:assert";
+import { readFileSync } from "node:fs";
+import * as path from "node:path";
+import type { StackValidationPolicy } from "@pulumi/policy";
 import {
   backupRetention,
   backupsImmutable,
@@ -15,7 +19,7 @@ import {
   storagePrivate,
   TYPES,
 } from "../policy/policies";
-import { runPolicies, type DeclaredResource, type PackConfig } from "../policy/run";
+import { INPUT_ONLY, outputsOf, runPolicies, type DeclaredResource, type PackConfig } from "../policy/run";
 
 const STAGING: PackConfig = { "geo-redundant-backup-in-production": { production: false } };
 const PRODUCTION: PackConfig = { "geo-redundant-backup-in-production": { production: true } };
@@ -51,43 +55,83 @@ const account = (over: Record<string, unknown> = {}): DeclaredResource =>
     allowSharedKeyAccess: false,
     ...over,
   });
-/** A complete, compliant backup setup (and the live server with its lock). */
-function backupSet(days = 7, lifecycleDays = days): DeclaredResource[] {
+const from = (
+  deps: Record<string, readonly string[]>,
+  extra: readonly string[] = [],
+): DeclaredResource["options"] => ({
+  dependencies: [...new Set([...Object.values(deps).flat(), ...extra])],
+  propertyDependencies: deps,
+});
+/** A complete, compliant backup setup (and the live server with its lock), on account `acct` (`prefix`). */
+function backupSet(days = 7, lifecycleDays = days, prefix = "backups"): DeclaredResource[] {
+  const acct = `${prefix}-account`;
   return [
-    account(),
-    res(TYPES.blobService, "blob-service", {
-      accountName: "acct",
-      isVersioningEnabled: true,
-      deleteRetentionPolicy: { enabled: true, days: 7 },
-      containerDeleteRetentionPolicy: { enabled: true, days: 7 },
-    }),
-    res(TYPES.container, "container", {
-      accountName: "acct",
-      containerName: "backups",
-      publicAccess: "None",
-      immutableStorageWithVersioning: { enabled: true },
-    }),
-    res(TYPES.immutability, "immutability", {
-      accountName: "acct",
-      containerName: "backups",
-      immutabilityPeriodSinceCreationInDays: days,
-    }),
-    res(TYPES.lifecycle, "lifecycle", {
-      accountName: "acct",
-      policy: {
-        rules: [
-          {
-            definition: {
-              actions: { baseBlob: { delete: { daysAfterModificationGreaterThan: lifecycleDays } } },
-            },
-          },
-        ],
+    res(TYPES.account, acct, { ...account().inputs, accountName: `${prefix}acct` }),
+    res(
+      TYPES.blobService,
+      `${prefix}-blob-service`,
+      {
+        accountName: `${prefix}acct`,
+        blobServicesName: "default",
+        isVersioningEnabled: true,
+        deleteRetentionPolicy: { enabled: true, days: 7 },
+        containerDeleteRetentionPolicy: { enabled: true, days: 7 },
       },
-    }),
-    // A first preview: the scope (the account's id) is unknown, the dependency says where it comes from.
-    res(TYPES.lock, "backups-lock", { level: "CanNotDelete" }, { dependencies: ["backups-account"] }),
-    server(),
-    res(TYPES.lock, "live-lock", { level: "CanNotDelete" }, { dependencies: ["live-server"] }),
+      from({ accountName: [acct] }),
+    ),
+    res(
+      TYPES.container,
+      `${prefix}-container`,
+      {
+        accountName: `${prefix}acct`,
+        containerName: "backups",
+        publicAccess: "None",
+        immutableStorageWithVersioning: { enabled: true },
+      },
+      from({ accountName: [acct] }, [`${prefix}-blob-service`]),
+    ),
+    res(
+      TYPES.immutability,
+      `${prefix}-immutability`,
+      {
+        accountName: `${prefix}acct`,
+        containerName: "backups",
+        immutabilityPolicyName: "default",
+        immutabilityPeriodSinceCreationInDays: days,
+      },
+      from({ accountName: [acct], containerName: [`${prefix}-container`] }),
+    ),
+    res(
+      TYPES.lifecycle,
+      `${prefix}-lifecycle`,
+      {
+        accountName: `${prefix}acct`,
+        managementPolicyName: "default",
+        policy: {
+          rules: [
+            {
+              definition: {
+                actions: { baseBlob: { delete: { daysAfterModificationGreaterThan: lifecycleDays } } },
+              },
+            },
+          ],
+        },
+      },
+      from({ accountName: [acct] }),
+    ),
+    // A first preview: the scope (the account's id) is unknown; the engine records where it comes from.
+    res(TYPES.lock, `${prefix}-lock`, { level: "CanNotDelete", lockName: "l" }, from({ scope: [acct] })),
+    ...(prefix === "backups"
+      ? [
+          server(),
+          res(
+            TYPES.lock,
+            "live-lock",
+            { level: "CanNotDelete", lockName: "l2" },
+            from({ scope: ["live-server"] }),
+          ),
+        ]
+      : []),
   ];
 }
 async function violations(
@@ -197,17 +241,33 @@ describe("policy: backups cannot be erased", () => {
   it("passes versioning, soft delete, immutability = lifecycle retention, and both locks (scopes unknown)", async () => {
     assert.deepStrictEqual(await violations(backupSet(), backupsImmutable), []);
   });
-  it("a known lock scope must be the resource's id", async () => {
+  it("a lock whose scope comes from another resource does not protect the account", async () => {
     const set = backupSet().map((r) =>
-      r.name === "backups-account" ? { ...r, inputs: { ...r.inputs, id: "/acct-id" } } : r,
+      r.name === "backups-lock" ? { ...r, options: from({ scope: ["live-server"] }) } : r,
     );
-    const withScope = set.map((r) =>
-      r.name === "backups-lock"
-        ? res(TYPES.lock, "backups-lock", { level: "CanNotDelete", scope: "/other" })
+    assert.deepStrictEqual(await violations(set, backupsImmutable), [
+      "backups-account: no CanNotDelete management lock on the backup account",
+    ]);
+  });
+  it("another account's settings, container and lock do not count for the backup account", async () => {
+    // A second, compliant account (not tagged as the backups one); the backup account keeps only itself.
+    const other = backupSet(7, 7, "other").map((r) =>
+      r.type === TYPES.account ? { ...r, inputs: { ...r.inputs, tags: {} } } : r,
+    );
+    const mine = backupSet().filter((r) => r.name === "backups-account" || r.name.startsWith("live"));
+    assert.deepStrictEqual(await violations([...mine, ...other], backupsImmutable), [
+      "backups-account: no BlobServiceProperties (versioning, soft delete) for this account",
+      "backups-account: no CanNotDelete management lock on the backup account",
+    ]);
+  });
+  it("an immutability policy on another container does not count", async () => {
+    const set = backupSet().map((r) =>
+      r.type === TYPES.immutability
+        ? { ...r, options: from({ accountName: ["backups-account"], containerName: ["elsewhere"] }) }
         : r,
     );
-    assert.deepStrictEqual(await violations(withScope, backupsImmutable), [
-      "backups-account: no CanNotDelete management lock on the backup account",
+    assert.deepStrictEqual(await violations(set, backupsImmutable), [
+      "backups-container: no time-based immutability policy on the container",
     ]);
   });
   it("reports each missing protection", async () => {
@@ -216,7 +276,7 @@ describe("policy: backups cannot be erased", () => {
     );
     assert.deepStrictEqual(await violations(set, backupsImmutable), [
       "backups-account: no BlobServiceProperties (versioning, soft delete) for this account",
-      "container: no time-based immutability policy on the container",
+      "backups-container: no time-based immutability policy on the container",
       "backups-account: no CanNotDelete management lock on the backup account",
       "live-server: no CanNotDelete management lock on the live server",
     ]);
@@ -224,12 +284,12 @@ describe("policy: backups cannot be erased", () => {
   it("reports immutability shorter than the lifecycle retention, versioning off, a ReadOnly-less lock level", async () => {
     const set = backupSet(7, 14).map((r) => {
       if (r.type === TYPES.blobService) return { ...r, inputs: { ...r.inputs, isVersioningEnabled: false } };
-      if (r.name === "live-lock") return { ...r, inputs: { level: "NotSpecified" } };
+      if (r.name === "live-lock") return { ...r, inputs: { ...r.inputs, level: "NotSpecified" } };
       return r;
     });
     assert.deepStrictEqual(await violations(set, backupsImmutable), [
-      "blob-service: isVersioningEnabled must be true",
-      "immutability: immutability 7 days differs from the lifecycle retention 14 days (must be equal: at least the retention, and the rule must not delete immutable blobs)",
+      "backups-blob-service: isVersioningEnabled must be true",
+      "backups-immutability: immutability 7 days differs from the lifecycle retention 14 days (must be equal: at least the retention, and the rule must not delete immutable blobs)",
       "live-server: no CanNotDelete management lock on the live server",
     ]);
   });
@@ -315,5 +375,80 @@ describe("policy: pods non-root, read-only root, limits", () => {
       "cron: container c has no cpu limit",
       "cron: container c has no memory limit",
     ]);
+  });
+});
+
+describe("policy runner: stack policies see what the engine gives them", () => {
+  it("outputs: no input-only key (accountName, containerName, a lock's scope), the physical name as name", async () => {
+    const seen: Record<string, Record<string, unknown>> = {};
+    const spy: StackValidationPolicy = {
+      name: "spy",
+      description: "records what a stack policy sees",
+      enforcementLevel: "mandatory",
+      validateStack: (args) => {
+        for (const r of args.resources) seen[r.name] = r.props as Record<string, unknown>;
+      },
+    };
+    const set = backupSet().map((r) =>
+      r.type === TYPES.lock ? { ...r, inputs: { ...r.inputs, scope: "/subscriptions/x" } } : r,
+    );
+    await runPolicies(set, STAGING, [spy]);
+    assert.equal(seen["backups-account"]!.accountName, undefined);
+    assert.equal(seen["backups-account"]!.name, "backupsacct");
+    assert.equal(seen["backups-container"]!.containerName, undefined);
+    assert.equal(seen["backups-container"]!.name, "backups");
+    assert.equal(seen["backups-lock"]!.scope, undefined);
+    assert.deepStrictEqual(seen["backups-lock"], { level: "CanNotDelete", name: "l" });
+  });
+  it("resource policies still see the inputs", async () => {
+    const seen: string[] = [];
+    await runPolicies(backupSet(), STAGING, [
+      {
+        name: "spy",
+        description: "records inputs",
+        enforcementLevel: "mandatory",
+        validateResource: (args) => {
+          if (args.type === TYPES.container) seen.push(String(args.props.containerName));
+        },
+      },
+    ]);
+    assert.deepStrictEqual(seen, ["backups"]);
+  });
+  it("INPUT_ONLY is exactly the SDK's inputs that are not outputs, for each type a stack policy reads", () => {
+    const sdk = path.join(__dirname, "..", "node_modules", "@pulumi", "azure-native");
+    const files: Record<string, string> = {
+      [TYPES.server]: "dbforpostgresql/server.d.ts",
+      [TYPES.account]: "storage/storageAccount.d.ts",
+      [TYPES.blobService]: "storage/blobServiceProperties.d.ts",
+      [TYPES.container]: "storage/blobContainer.d.ts",
+      [TYPES.immutability]: "storage/blobContainerImmutabilityPolicy.d.ts",
+      [TYPES.lifecycle]: "storage/managementPolicy.d.ts",
+      [TYPES.lock]: "authorization/managementLockByScope.d.ts",
+    };
+    assert.deepStrictEqual(Object.keys(INPUT_ONLY).sort(), Object.keys(files).sort());
+    for (const [type, file] of Object.entries(files)) {
+      const text = readFileSync(path.join(sdk, file), "utf8");
+      const outputs = new Set([...text.matchAll(/readonly (\w+)!?: pulumi\.Output/g)].map((m) => m[1]!));
+      const inputs = [...text.matchAll(/^ {4}(\w+)\??: pulumi\.Input/gm)].map((m) => m[1]!);
+      assert.ok(outputs.has("name"), `${type}: a name output`);
+      assert.deepStrictEqual(
+        [...INPUT_ONLY[type]!.keys].sort(),
+        [...new Set(inputs.filter((k) => !outputs.has(k)))].sort(),
+        type,
+      );
+      assert.ok(
+        INPUT_ONLY[type]!.keys.includes(INPUT_ONLY[type]!.name),
+        `${type}: the name input is input-only`,
+      );
+    }
+  });
+  it("the offline plan's per-input dependencies: matched by the value that flowed (name or id)", () => {
+    assert.deepStrictEqual(
+      outputsOf(res(TYPES.lock, "l", { level: "CanNotDelete", scope: "/x", lockName: "n" })),
+      {
+        level: "CanNotDelete",
+        name: "n",
+      },
+    );
   });
 });

@@ -10,6 +10,7 @@
  * action's README (docs/provider-facts.md).
  */
 import { strict as assert } from "node:assert";
+import { execFileSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import * as path from "node:path";
 import { parse as parseYaml } from "yaml";
@@ -86,7 +87,15 @@ const PULUMI_ACTION_INPUTS: Readonly<Record<string, string | null>> = {
 const ACTION_INPUTS: Readonly<Record<string, readonly string[]>> = {
   "actions/checkout": ["fetch-depth", "persist-credentials", "token", "ref"],
   "actions/setup-node": ["node-version", "cache"],
-  "pulumi/auth-actions": ["organization", "requested-token-type", "scope", "expiration"],
+  // pulumi/auth-actions action.yml: the lifetime input is `token-expiration` (seconds, docs/provider-facts.md).
+  "pulumi/auth-actions": [
+    "organization",
+    "requested-token-type",
+    "scope",
+    "token-expiration",
+    "export-environment-variables",
+    "cloud-url",
+  ],
   "azure/login": [
     "client-id",
     "tenant-id",
@@ -119,6 +128,8 @@ const PINNED: Readonly<Record<string, string>> = {
 };
 
 interface Step {
+  readonly id?: string;
+  readonly if?: string;
   readonly uses?: string;
   readonly run?: string;
   readonly with?: Record<string, unknown>;
@@ -126,6 +137,8 @@ interface Step {
 }
 interface Job {
   readonly "runs-on"?: string;
+  readonly environment?: string;
+  readonly secrets?: Record<string, string>;
   readonly "timeout-minutes"?: unknown;
   readonly uses?: string;
   readonly with?: Record<string, unknown>;
@@ -266,7 +279,7 @@ describe("workflows: every command they run exists", () => {
       assert.equal(w.policyPacks, "policy", `${where}: every preview and up runs the policy pack`);
       assert.ok(existsSync(path.join(PROJECT_DIR, "policy", "PulumiPolicy.yaml")));
       for (const stack of STACKS) {
-        const config = String(w.policyPackConfigs).replace("${{ inputs.stack }}", stack);
+        const config = String(w.policyPackConfigs).replace(/\$\{\{ (inputs|matrix)\.stack \}\}/, stack);
         assert.ok(existsSync(path.join(PROJECT_DIR, config)), `${where}: ${config}`);
       }
       assert.equal(w.diff, true, `${where}: --diff`);
@@ -285,14 +298,18 @@ describe("workflows: every command they run exists", () => {
     }
   });
 
-  it("the composite action's inputs are the ones the workflows pass, and the scripts it runs exist", () => {
-    const declared = Object.keys(
-      (parseYaml(read(ACTION)) as { inputs: Record<string, unknown> }).inputs,
-    ).sort();
+  it("the composite action gets every input it requires and only inputs it declares; its scripts exist", () => {
+    const inputs = (parseYaml(read(ACTION)) as { inputs: Record<string, { required?: boolean }> }).inputs;
+    const required = Object.keys(inputs).filter((k) => inputs[k]!.required === true);
+    let uses = 0;
     for (const [where, s] of allSteps()) {
       if (s.uses !== "./.github/actions/pulumi-setup") continue;
-      assert.deepStrictEqual(Object.keys(s.with ?? {}).sort(), declared, where);
+      uses++;
+      const given = Object.keys(s.with ?? {});
+      for (const k of required) assert.ok(given.includes(k), `${where}: ${k} is required`);
+      for (const k of given) assert.ok(k in inputs, `${where}: the action has no input ${k}`);
     }
+    assert.equal(uses, 3, "pulumi-stack.yml (up), preview.yml, dr-step.yml");
     assert.ok(existsSync(path.join(GH, "scripts", "federated-token.sh")));
   });
 });
@@ -307,9 +324,8 @@ describe("workflows: no standing secrets, OIDC, one deployment at a time per sta
     );
     assert.doesNotMatch(
       texts,
-      /client-secret|creds:|PULUMI_ACCESS_TOKEN|ARM_CLIENT_SECRET|secrets\.GITHUB_TOKEN|\badmin: "?true/,
+      /client-secret|creds:|PULUMI_ACCESS_TOKEN|ARM_CLIENT_SECRET|secrets\.GITHUB_TOKEN|\badmin: "?true|secrets: inherit/,
     );
-    assert.match(texts, /requested-token-type: urn:pulumi:token-type:access_token:organization/);
     assert.match(texts, /ARM_USE_OIDC=true/);
   });
 
@@ -329,15 +345,17 @@ describe("workflows: no standing secrets, OIDC, one deployment at a time per sta
 
   it("ups and DR steps share the per-stack concurrency group and never cancel a running deployment", () => {
     const stackJob = workflow("pulumi-stack.yml").jobs.pulumi!;
-    assert.equal(
-      stackJob.concurrency?.group,
-      "${{ inputs.command == 'up' && format('pulumi-{0}', inputs.stack) || format('preview-{0}-{1}', inputs.stack, github.ref) }}",
-    );
+    assert.equal(stackJob.concurrency?.group, "pulumi-${{ inputs.stack }}");
     assert.equal(workflow("dr-step.yml").concurrency?.group, "pulumi-${{ inputs.stack }}");
+    assert.equal(
+      workflow("preview.yml").jobs.preview!.concurrency?.group,
+      "preview-${{ matrix.stack }}-${{ github.ref }}",
+    );
     assert.doesNotMatch(texts, /cancel-in-progress: true/);
     // Sized to the Jobs: just under a GitHub-hosted job's 6 hours for ups and DR steps.
-    assert.equal(stackJob["timeout-minutes"], "${{ inputs.command == 'up' && 355 || 30 }}");
+    assert.equal(stackJob["timeout-minutes"], 355);
     assert.equal(workflow("dr-step.yml").jobs.step!["timeout-minutes"], 355);
+    assert.equal(workflow("preview.yml").jobs.preview!["timeout-minutes"], 30);
   });
 
   it("triggers: previews on pull requests, ups on pushes to main, the DR step by hand with its steps", () => {
@@ -443,5 +461,231 @@ describe("scripts: the DR step's config change", () => {
       assert.ok(ops.length >= 1, next);
       for (const op of ops) checkPulumi(next, pulumiArgv("s", op));
     }
+  });
+});
+
+/** `${{ … }}` of a workflow, evaluated from a table (a dotted name only); anything else is a test error. */
+function expand(text: string, context: Readonly<Record<string, string>>): string {
+  return text.replace(/\$\{\{\s*([^}]*?)\s*\}\}/g, (_, expr: string) => {
+    const v = context[expr];
+    if (v === undefined) throw new Error(`no value for \${{ ${expr} }} in the test's context`);
+    return v;
+  });
+}
+
+describe("workflows: the DR step's config change runs as the workflow runs it", () => {
+  const dispatch = {
+    "vars.PULUMI_ORG": "my-org",
+    "inputs.stack": "staging",
+    "inputs.step": "ptr-declare",
+    "inputs.change": "",
+    "inputs.incident-id": "inc-20261124",
+    "inputs.restore-time": "",
+  };
+  const configStep = (): Step => {
+    const step = workflow("dr-step.yml").jobs.step!.steps!.find(
+      (s) => (s as { id?: string }).id === "config",
+    );
+    assert.ok(step?.run !== undefined && step.env !== undefined, "dr-step.yml has its config step");
+    return step;
+  };
+  function runConfigStep(context: Readonly<Record<string, string>>): string {
+    const step = configStep();
+    const env = Object.fromEntries(
+      Object.entries(step.env ?? {}).map(([k, v]) => [k, expand(String(v), context)]),
+    );
+    // The step's own script, its expressions expanded, with --dry-run added: prints instead of running pulumi.
+    const script = `${expand(step.run!, context).trim()} --dry-run`;
+    return execFileSync("bash", ["-e", "-c", script], {
+      cwd: PROJECT_DIR,
+      env: { ...process.env, ...env },
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+  }
+
+  it("a named step: the workflow's own env and arguments, on <org>/<stack>", function () {
+    this.timeout(60_000);
+    assert.equal(
+      runConfigStep(dispatch),
+      [
+        "pulumi config set --stack my-org/staging incidentId inc-20261124",
+        "pulumi config set --stack my-org/staging drMode ptr",
+        "pulumi config set --stack my-org/staging drPhase isolate",
+        "",
+      ].join("\n"),
+    );
+  });
+
+  it("custom: nextStep's commands pasted, quotes and all", function () {
+    this.timeout(60_000);
+    assert.equal(
+      runConfigStep({
+        ...dispatch,
+        "inputs.step": "custom",
+        "inputs.incident-id": "",
+        "inputs.change": "pulumi config set --path retry.restore 1 && pulumi up",
+      }),
+      "pulumi config set --stack my-org/staging --path retry.restore 1\n",
+    );
+  });
+
+  it("a stack name outside <org>/<project>/<stack> is refused with what was received", function () {
+    this.timeout(60_000);
+    assert.throws(
+      () => runConfigStep({ ...dispatch, "vars.PULUMI_ORG": "a/b/c" }),
+      /--stack must be <stack>, <org>\/<stack> or <org>\/<project>\/<stack> \(letters, digits, _ \. -\), got "a\/b\/c\/staging"/,
+    );
+  });
+});
+
+describe("workflows: no expression reaches a shell script", () => {
+  it("every ${{ }} a run: step needs comes in through env: (a value is never read as shell code)", () => {
+    let runs = 0;
+    for (const [where, s] of allSteps()) {
+      if (s.run === undefined) continue;
+      runs++;
+      assert.doesNotMatch(s.run, /\$\{\{/, `${where}: ${s.run.split("\n")[0]}`);
+    }
+    assert.ok(runs >= 8, `${runs} run steps`);
+  });
+});
+
+/** A GitHub path filter as a RegExp: `*` is anything but `/`, `**` anything (GitHub's filter pattern cheat sheet). */
+function pathFilter(glob: string): RegExp {
+  const re = glob
+    .split("**")
+    .map((part) => part.replace(/[.+^${}()|[\]\\?]/g, "\\$&").replace(/\*/g, "[^/]*"))
+    .join(".*");
+  return new RegExp(`^${re}$`);
+}
+
+describe("workflows: the path filters and affected-stacks.ts agree", () => {
+  const FILES = [
+    "Pulumi.yaml",
+    "Pulumi.staging.yaml",
+    "Pulumi.production.yaml",
+    "index.ts",
+    "plan-data.ts",
+    "components/backup-storage.ts",
+    "policy/policies.ts",
+    "policy/config/staging.json",
+    "package.json",
+    "package-lock.json",
+    "tsconfig.json",
+    "README.md",
+    "docs/runbook.md",
+    "tool/cli.ts",
+    "test/workflows.test.ts",
+    "drill/drill.ts",
+    "offline/mocks.ts",
+    ".github/workflows/deploy.yml",
+  ];
+  for (const f of ["deploy.yml", "preview.yml"]) {
+    it(`${f}: a file starts the workflow exactly when it touches a stack`, () => {
+      const on = workflow(f).on;
+      const paths = ((on.push ?? on.pull_request) as { paths: string[] }).paths.map(pathFilter);
+      const mismatched = FILES.filter(
+        (file) => paths.some((p) => p.test(file)) !== affectedStacks([file], STACKS).length > 0,
+      );
+      assert.deepStrictEqual(mismatched, []);
+    });
+  }
+  it("the filter translation is real: Pulumi.yaml is not matched by Pulumi.*.yaml", () => {
+    assert.equal(pathFilter("Pulumi.*.yaml").test("Pulumi.yaml"), false);
+    assert.equal(pathFilter("*.ts").test("components/x.ts"), false);
+    assert.equal(pathFilter("components/**").test("components/a/b.ts"), true);
+  });
+});
+
+describe("workflows: what each trigger may do", () => {
+  const setupOf = (job: Job): Step => {
+    const s = (job.steps ?? []).find((x) => x.uses === "./.github/actions/pulumi-setup");
+    assert.ok(s !== undefined);
+    return s;
+  };
+
+  it("a pull request's preview: its own environment and identity, read permissions, no App key, no secret", () => {
+    const wf = workflow("preview.yml");
+    const text = read(path.join(GH, "workflows", "preview.yml"));
+    assert.doesNotMatch(text, /secrets\./, "no secret reaches a pull request's code");
+    assert.doesNotMatch(text, /pulumi-stack\.yml/, "previews do not run the deploy workflow");
+    const job = wf.jobs.preview!;
+    assert.equal(job.environment, "${{ matrix.stack }}-preview");
+    assert.deepStrictEqual(job.permissions, {
+      contents: "read",
+      "id-token": "write",
+      "pull-requests": "write",
+    });
+    const w = setupOf(job).with ?? {};
+    assert.deepStrictEqual(
+      Object.keys(w).filter((k) => k.startsWith("github-")),
+      [],
+      "no GitHub App inputs",
+    );
+    assert.equal(w["azure-client-id"], "${{ vars.PREVIEW_AZURE_CLIENT_ID }}");
+    assert.equal(w["pulumi-token-type"], "urn:pulumi:token-type:access_token:team");
+    assert.equal(w["pulumi-token-scope"], "team:${{ vars.PULUMI_PREVIEW_TEAM }}");
+    const pulumi = (job.steps ?? []).find((x) => x.uses?.startsWith("pulumi/actions@") === true);
+    assert.equal(pulumi?.with?.command, "preview");
+    assert.equal(pulumi?.env?.GITHUB_TOKEN, "${{ github.token }}");
+    assert.equal(
+      pulumi?.with?.refresh,
+      undefined,
+      "a preview does not refresh (it cannot read branch protection)",
+    );
+    assert.deepStrictEqual(wf.jobs.affected!.permissions, undefined);
+    assert.deepStrictEqual((wf as { permissions?: unknown }).permissions, { contents: "read" });
+  });
+
+  it("a merge's up and a DR step: the stack's environment, the deploy identity, the App key", () => {
+    const deploy = workflow("deploy.yml").jobs.up!;
+    assert.equal(deploy.uses, "./.github/workflows/pulumi-stack.yml");
+    assert.deepStrictEqual(deploy.secrets, { DR_APP_PRIVATE_KEY: "${{ secrets.DR_APP_PRIVATE_KEY }}" });
+    assert.deepStrictEqual(deploy.permissions, { contents: "read", "id-token": "write" });
+    for (const [where, job] of [
+      ["pulumi-stack.yml", workflow("pulumi-stack.yml").jobs.pulumi!],
+      ["dr-step.yml", workflow("dr-step.yml").jobs.step!],
+    ] as const) {
+      assert.equal(job.environment, "${{ inputs.stack }}", where);
+      assert.deepStrictEqual(job.permissions, { contents: "read", "id-token": "write" }, where);
+      const w = setupOf(job).with ?? {};
+      assert.equal(w["azure-client-id"], "${{ vars.AZURE_CLIENT_ID }}", where);
+      assert.equal(w["pulumi-token-type"], "urn:pulumi:token-type:access_token:organization", where);
+      assert.equal(w["github-app-private-key"], "${{ secrets.DR_APP_PRIVATE_KEY }}", where);
+    }
+  });
+
+  it("the composite action mints an App token only when given the key", () => {
+    const appToken = actionSteps().find((s) => s.uses?.startsWith("actions/create-github-app-token@"));
+    assert.equal(appToken?.if, "inputs.github-app-private-key != ''");
+  });
+});
+
+describe("workflows: tokens that outlive the job's longest up", () => {
+  it("the DR step's push uses an App token minted right before it, not the one from the job's start", () => {
+    const steps = workflow("dr-step.yml").jobs.step!.steps!;
+    const commit = steps.findIndex((s) => s.run?.includes("git push") === true);
+    assert.ok(commit > 0);
+    const mint = steps[commit - 1]!;
+    assert.ok(
+      mint.uses?.startsWith("actions/create-github-app-token@"),
+      "the step before the push mints a token",
+    );
+    assert.equal(mint.if, steps[commit]!.if, "minted whenever the commit runs");
+    assert.deepStrictEqual(mint.with, {
+      "app-id": "${{ vars.DR_APP_ID }}",
+      "private-key": "${{ secrets.DR_APP_PRIVATE_KEY }}",
+      owner: "${{ github.repository_owner }}",
+      repositories: "${{ github.event.repository.name }}",
+    });
+    assert.equal(steps[commit]!.env?.TOKEN, `\${{ steps.${mint.id}.outputs.token }}`);
+  });
+
+  it("the Pulumi Cloud token is asked for the whole job (a 355-minute up), in seconds", () => {
+    const auth = actionSteps().find((s) => s.uses?.startsWith("pulumi/auth-actions@"));
+    const seconds = Number(auth?.with?.["token-expiration"]);
+    assert.ok(seconds >= 355 * 60, `token-expiration ${seconds}`);
+    assert.equal(seconds, 6 * 3600);
   });
 });

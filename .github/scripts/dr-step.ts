@@ -4,7 +4,7 @@
  * stack. Anything that is not a config change (`pulumi refresh`, "point the app at …") is refused: those are
  * separate actions (docs/runbook.md). The program validates the result on the preview that follows.
  *
- *   npx tsx .github/scripts/dr-step.ts --stack <stack> (--step <name> [--incident-id <id>] [--restore-time <t>]
+ *   npx tsx .github/scripts/dr-step.ts --stack <org>/<stack> (--step <name> [--incident-id <id>] [--restore-time <t>]
  *       | --change "<pulumi config … && pulumi config …>") [--dry-run]
  */
 import { execFileSync } from "node:child_process";
@@ -98,9 +98,15 @@ function flag(argv: readonly string[], name: string): string | undefined {
   return i < 0 ? undefined : argv[i + 1];
 }
 
-function main(argv: readonly string[]): void {
+/** A stack as the Pulumi CLI names it: `stack`, `org/stack` or `org/project/stack` (the workflow passes `org/stack`). */
+export const STACK_NAME = /^[A-Za-z0-9_.-]+(?:\/[A-Za-z0-9_.-]+){0,2}$/;
+
+export function main(argv: readonly string[]): void {
   const stack = flag(argv, "--stack");
-  if (stack === undefined || !/^[A-Za-z0-9_.-]+$/.test(stack)) throw new Error("--stack <stack> is required");
+  if (stack === undefined || !STACK_NAME.test(stack))
+    throw new Error(
+      `--stack must be <stack>, <org>/<stack> or <org>/<project>/<stack> (letters, digits, _ . -), got ${JSON.stringify(stack ?? null)}`,
+    );
   const ops = stepOps({
     step: flag(argv, "--step"),
     incidentId: flag(argv, "--incident-id"),
