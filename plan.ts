@@ -556,7 +556,9 @@ function incidentLeftovers(cfg: StackConfig, incidentId: string, jobs: readonly 
   const blobs =
     `the incident's dumps and the Jobs' logs under ${prefix} in container ${cfg.backup.container} of ${cfg.backup.storageAccountName} ` +
     `(the lifecycle rule keeps them: it deletes only nightly/); delete with: az storage blob delete-batch --auth-mode login ` +
-    `--account-name ${cfg.backup.storageAccountName} --source ${cfg.backup.container} --pattern '${prefix}*'`;
+    `--account-name ${cfg.backup.storageAccountName} --source ${cfg.backup.container} --pattern '${prefix}*' ` +
+    `once they are older than ${cfg.backup.retentionDays} days (immutability refuses earlier); each leaves a previous ` +
+    `version (versioning): delete those too (docs/runbook.md, "Deleting a backup on purpose")`;
   return `The incident leaves, for reconciliation, until you remove them: ${tableRows}${databases}; ${blobs}.`;
 }
 
@@ -578,7 +580,7 @@ function retryHint(cfg: StackConfig, jobs: readonly DataJobPlan[]): string {
   return (
     `If a recovery Job fails (the up stops and names it), read its log (kubectl logs job/<name>, or the blob ` +
     `${backupPrefix.incident(cfg.incidentId)}/logs/<name>.log), fix the cause, then run that step again as a new Job: ` +
-    `pulumi config set --path retry.<step> <n> && pulumi up (here: ${next}). A finished Job is never run again by a later up.`
+    `pulumi config set --path retry.<step> <n> && pulumi up (here: ${next}). A finished Job is never run again by a later up; retry only the step that failed (a retried backup that had succeeded would become its prefix's latest).`
   );
 }
 

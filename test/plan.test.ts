@@ -298,7 +298,9 @@ describe("plan: what the operator is told around the Jobs and at close", () => {
   const BLOBS =
     "the incident's dumps and the Jobs' logs under incident/inc-1/ in container database-backup of s189t01ittmsdbbkpsa " +
     "(the lifecycle rule keeps them: it deletes only nightly/); delete with: az storage blob delete-batch --auth-mode login " +
-    "--account-name s189t01ittmsdbbkpsa --source database-backup --pattern 'incident/inc-1/*'.";
+    "--account-name s189t01ittmsdbbkpsa --source database-backup --pattern 'incident/inc-1/*' " +
+    "once they are older than 7 days (immutability refuses earlier); each leaves a previous version (versioning): " +
+    'delete those too (docs/runbook.md, "Deleting a backup on purpose").';
   const DB = "itt_mentor_services_staging";
   it("every stack accepts the incident id its own nextStep suggests, in either mode", () => {
     const seen: Record<string, string> = {};
@@ -384,7 +386,7 @@ describe("plan: what the operator is told around the Jobs and at close", () => {
       next.endsWith(
         "If a recovery Job fails (the up stops and names it), read its log (kubectl logs job/<name>, or the blob incident/inc-1/logs/<name>.log), " +
           "fix the cause, then run that step again as a new Job: pulumi config set --path retry.<step> <n> && pulumi up " +
-          "(here: backup-flawed 1, inspect 1, backup-ptr 1, reconcile 1, restore 2, compare 1). A finished Job is never run again by a later up.",
+          "(here: backup-flawed 1, inspect 1, backup-ptr 1, reconcile 1, restore 2, compare 1). A finished Job is never run again by a later up; retry only the step that failed (a retried backup that had succeeded would become its prefix's latest).",
       ),
       next,
     );

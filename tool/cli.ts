@@ -64,7 +64,16 @@ environment:
   PGHOST PGPORT PGUSER PGPASSWORD PGDATABASE PGSSLMODE      the server and database (backup: source; restore:
                                                            target, see "restore target")
   LEFT_PG* / RIGHT_PG*                                     compare's two sides (each falls back to PG*)
-  AZURE_STORAGE_CONNECTION_STRING, or AZURE_STORAGE_ACCOUNT + AZURE_STORAGE_KEY [+ AZURE_STORAGE_BLOB_ENDPOINT]
+  DR_STORAGE_AUTH=entra|connection-string|shared-key         how the blob store is reached (unset: the one kind
+                                                           present; two kinds refused): entra with
+                                                           AZURE_STORAGE_ACCOUNT [or AZURE_STORAGE_BLOB_ENDPOINT];
+                                                           AZURE_STORAGE_CONNECTION_STRING; or
+                                                           AZURE_STORAGE_ACCOUNT + AZURE_STORAGE_KEY
+  DR_PG_AUTH=password|entra                                PostgreSQL login: PGPASSWORD (default), or an Entra
+                                                           access token fetched for every connection
+  DR_DATA_LOG_CONTAINER + DR_DATA_LOG_BLOB [+ DR_DATA_DONE_BLOB]
+                                                           a recovery Job's whole output kept as that blob; with
+                                                           DONE, a step that already succeeded does nothing
   PG_BINDIR                                                where pg_dump/pg_restore are (default: PATH)
 exit status: 0 ok, 1 failure or differences, 2 usage error`;
 
