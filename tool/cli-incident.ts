@@ -4,13 +4,13 @@
  * from the environment only — the PTR copy from `PTR_PG*`, the live database from `LIVE_PG*`, each falling back
  * field by field to `PG*` — a usage error exits 2, differences or failures 1.
  */
-import { parseArgs, type ParseArgsConfig } from "node:util";
 import { DateTime } from "luxon";
 import { INCIDENT_ID } from "../naming";
 import { blobStoreFromEnv } from "./blobstore";
 import { connectionFromEnv, entraPassword } from "./connection";
 import { WorkloadIdentityCredential, type TokenCredential } from "@azure/identity";
 import { UsageError } from "./errors";
+import { parseFlags, requiredFlag } from "./flags";
 import { formatInspectSummary, inspect } from "./inspect";
 import { compareTables, formatCompareTables } from "./compare-tables";
 import { formatReconcileSummary, reconcile } from "./reconcile";
@@ -39,24 +39,6 @@ export const INCIDENT_USAGE = `  inspect  --container C --incident ID [--ptr-dat
              identity (DR_PG_AUTH=entra): the password psql-ptr / psql-live log in with
 
 inspect/reconcile: PTR_PG* is the PTR copy, LIVE_PG* the live database (each falls back to PG*).`;
-
-export function parseFlags<T extends NonNullable<ParseArgsConfig["options"]>>(
-  command: string,
-  args: string[],
-  options: T,
-) {
-  try {
-    return parseArgs({ args, options, strict: true, allowPositionals: false }).values;
-  } catch (cause) {
-    const message = cause instanceof Error ? cause.message : String(cause);
-    throw new UsageError(`${command}: ${message}`, { cause });
-  }
-}
-
-function requiredFlag(command: string, flag: string, value: string | undefined): string {
-  if (value === undefined || value === "") throw new UsageError(`${command}: --${flag} is required`);
-  return value;
-}
 
 function incidentFlag(command: string, value: string | undefined): string {
   const id = requiredFlag(command, "incident", value);

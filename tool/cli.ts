@@ -5,7 +5,6 @@
  * differences found by compare, 2 a usage error (the message names the flag and the allowed values).
  * Logs and progress go to stderr; the result (blob name, restore status, comparison, listing) to stdout.
  */
-import { parseArgs, type ParseArgsConfig } from "node:util";
 import { DateTime } from "luxon";
 import { RUN_ID } from "../naming";
 import { backup } from "./backup";
@@ -14,6 +13,7 @@ import { compare, formatComparison } from "./compare";
 import { compareWithBackup, type BackupRef } from "./compare-backup";
 import { connectionFromEnv } from "./connection";
 import { describeError, UsageError, VerificationError } from "./errors";
+import { parseFlags as parse, requiredFlag as required } from "./flags";
 import * as incident from "./cli-incident";
 import { formatBackupList, listBackups } from "./list";
 import { DUMP_FORMATS, type DumpFormat } from "./pgargs";
@@ -78,24 +78,6 @@ environment:
 exit status: 0 ok, 1 failure or differences, 2 usage error`;
 
 const COMMANDS = ["backup", "restore", "compare", "list", "inspect", "reconcile", "pg-token"] as const;
-
-function parse<T extends NonNullable<ParseArgsConfig["options"]>>(
-  command: string,
-  args: string[],
-  options: T,
-) {
-  try {
-    return parseArgs({ args, options, strict: true, allowPositionals: false }).values;
-  } catch (cause) {
-    const message = cause instanceof Error ? cause.message : String(cause);
-    throw new UsageError(`${command}: ${message}`, { cause });
-  }
-}
-
-function required(command: string, flag: string, value: string | undefined): string {
-  if (value === undefined || value === "") throw new UsageError(`${command}: --${flag} is required`);
-  return value;
-}
 
 export function intFlag(
   flag: string,
