@@ -6,8 +6,8 @@
  */
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
-import type { ContainerClient } from "@azure/storage-blob";
-import { downloadVerified, downloadVerifiedTo, streamSink } from "./blobio";
+import type { BlobClient, ContainerClient } from "@azure/storage-blob";
+import { downloadVerified, downloadVerifiedTo, streamSink, type Expected } from "./blobio";
 import { VerificationError } from "./errors";
 import { latestBackup, listBackups } from "./list";
 import type { BlobStoreSettings } from "./blobstore";
@@ -57,51 +57,75 @@ export async function resolveBackup(
 }
 
 /** Downloads and verifies the archive into `dir`; returns the path pg_restore reads. */
+/** Download chunks: 8 MiB ranges, hashed as they arrive. */
+export const DOWNLOAD_CHUNK = 8 * 1024 * 1024;
+
+/**
+ * Downloads a backup blob into `dir` in one pass, verified as it arrives (size, sha256, ETag): a custom-format
+ * dump to a file, a directory-format dump straight into `tar -x` (no tar file, no re-read). Returns the path
+ * pg_restore reads. A blob that does not match, or a tar that does not unpack, is a VerificationError.
+ * The one download of the full restore and of the table-level restore.
+ */
+export async function downloadInto(
+  blob: BlobClient,
+  what: { readonly name: string; readonly format: BackupMetadata["format"]; readonly expected: Expected },
+  dir: string,
+  o: {
+    readonly progress: Progress;
+    readonly concurrency?: number | undefined;
+    readonly env: NodeJS.ProcessEnv;
+  },
+): Promise<string> {
+  const options = {
+    chunkSize: DOWNLOAD_CHUNK,
+    concurrency: o.concurrency ?? 4,
+    onBytes: (n: number) => o.progress.add(n),
+  };
+  if (what.format !== "directory") {
+    const archive = path.join(dir, "backup");
+    await downloadVerified(blob, archive, what.expected, options);
+    o.progress.done();
+    return archive;
+  }
+  const archive = path.join(dir, "dump");
+  await mkdir(archive);
+  const tar = start("tar", ["-xf", "-", "-C", archive], { env: o.env, stdout: "ignore", stdin: "pipe" });
+  const stdin = tar.child.stdin!;
+  let result;
+  try {
+    result = await downloadVerifiedTo(blob, streamSink(stdin), what.expected, options);
+  } catch (err) {
+    stdin.destroy();
+    tar.child.kill("SIGTERM");
+    await tar.exit.catch(() => undefined);
+    throw err;
+  }
+  stdin.end();
+  const exit = await tar.exit.catch((e: unknown) => ({ code: null, signal: null, error: e }));
+  if (result.sinkError !== undefined || exit.code !== 0) {
+    const why = "error" in exit ? String(exit.error) : describeExit("tar", exit, tar.stderr).trim();
+    throw new VerificationError(`${what.name} does not unpack: ${why}`, { cause: result.sinkError });
+  }
+  o.progress.done();
+  return archive;
+}
+
 export async function downloadArchive(
   container: ContainerClient,
   b: ResolvedBackup,
   dir: string,
   o: { log: Log; concurrency?: number | undefined },
 ): Promise<string> {
-  const blob = container.getBlobClient(b.blobName);
-  const progress = new Progress("download", o.log, b.meta.size);
-  const options = {
-    chunkSize: 8 * 1024 * 1024,
-    concurrency: o.concurrency ?? 4,
-    onBytes: (n: number) => progress.add(n),
-  };
-  const expected = { size: b.meta.size, sha256: b.meta.sha256, etag: b.etag };
-  let archive: string;
-  if (b.meta.format === "directory") {
-    archive = path.join(dir, "dump");
-    await mkdir(archive);
-    const tar = start("tar", ["-xf", "-", "-C", archive], {
-      env: process.env,
-      stdout: "ignore",
-      stdin: "pipe",
-    });
-    const stdin = tar.child.stdin!;
-    let result;
-    try {
-      result = await downloadVerifiedTo(blob, streamSink(stdin), expected, options);
-    } catch (err) {
-      stdin.destroy();
-      tar.child.kill("SIGTERM");
-      await tar.exit.catch(() => undefined);
-      throw err;
-    }
-    stdin.end();
-    const exit = await tar.exit.catch((e: unknown) => ({ code: null, signal: null, error: e }));
-    if (result.sinkError !== undefined || exit.code !== 0) {
-      const why = "error" in exit ? String(exit.error) : describeExit("tar", exit, tar.stderr).trim();
-      throw new VerificationError(`${b.blobName} does not unpack: ${why}`, { cause: result.sinkError });
-    }
-  } else {
-    archive = path.join(dir, "backup");
-    await downloadVerified(blob, archive, expected, options);
-  }
-  progress.done();
-  return archive;
+  return downloadInto(
+    container.getBlobClient(b.blobName),
+    {
+      name: b.blobName,
+      format: b.meta.format,
+      expected: { size: b.meta.size, sha256: b.meta.sha256, etag: b.etag },
+    },
+    dir,
+    { progress: new Progress("download", o.log, b.meta.size), concurrency: o.concurrency, env: process.env },
+  );
 }
 
 /** A `TABLE DATA` entry of the table of contents: its exact line (for `pg_restore -L`) and its text after the ids. */

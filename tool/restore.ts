@@ -28,7 +28,7 @@
  * database was created with the backup's recorded encoding and locale.
  * The tool drops no database except its own staging database of this run id; `<db>_before_<run id>` is kept.
  */
-import { mkdir, mkdtemp, readdir, rm, stat } from "node:fs/promises";
+import { mkdtemp, readdir, rm, stat } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import type { Client } from "pg";
@@ -39,7 +39,7 @@ import {
   RUN_ID,
   stagingDatabaseName,
 } from "../naming";
-import { downloadVerified, downloadVerifiedTo, streamSink } from "./blobio";
+import { downloadInto } from "./archive";
 import { containerClient, type BlobStoreSettings } from "./blobstore";
 import { formatComparison } from "./compare";
 import { connect, withClient, withDatabase, withFreshPassword, type PgConnection } from "./connection";
@@ -193,8 +193,6 @@ export const DEFAULT_RESTORE_SETTINGS: Readonly<Record<string, string>> = {
   maintenance_work_mem: "256MB",
   synchronous_commit: "off",
 };
-
-export const DOWNLOAD_CHUNK = 8 * 1024 * 1024;
 
 export function stagingMarker(runId: string): string {
   return `dr-data staging database of run ${runId}`;
@@ -354,39 +352,16 @@ export async function restore(o: RestoreOptions): Promise<RestoreResult> {
       applicationName: "dr-data-restore",
       settings: o.sessionSettings ?? DEFAULT_RESTORE_SETTINGS,
     });
-    const progress = new Progress("restore: downloaded", log, meta.size);
-    const downloadOptions = {
-      chunkSize: DOWNLOAD_CHUNK,
-      concurrency: o.downloadConcurrency ?? 4,
-      onBytes: (n: number) => progress.add(n),
-    };
-    const expected = { size: meta.size, sha256: meta.sha256, etag };
-    let archive: string;
-    if (meta.format === "directory") {
-      archive = path.join(tmp, "dump");
-      await mkdir(archive);
-      const tar = start("tar", ["-xf", "-", "-C", archive], { env, stdout: "ignore", stdin: "pipe" });
-      const stdin = tar.child.stdin!;
-      let result;
-      try {
-        result = await downloadVerifiedTo(blob, streamSink(stdin), expected, downloadOptions);
-      } catch (err) {
-        stdin.destroy();
-        tar.child.kill("SIGTERM");
-        await tar.exit.catch(() => undefined);
-        throw err;
-      }
-      stdin.end();
-      const exit = await tar.exit.catch((e: unknown) => ({ code: null, signal: null, error: e }));
-      if (result.sinkError !== undefined || exit.code !== 0) {
-        const why = "error" in exit ? String(exit.error) : describeExit("tar", exit, tar.stderr).trim();
-        throw new VerificationError(`${blobName} does not unpack: ${why}`, { cause: result.sinkError });
-      }
-    } else {
-      archive = path.join(tmp, "backup");
-      await downloadVerified(blob, archive, expected, downloadOptions);
-    }
-    progress.done();
+    const archive = await downloadInto(
+      blob,
+      { name: blobName, format: meta.format, expected: { size: meta.size, sha256: meta.sha256, etag } },
+      tmp,
+      {
+        progress: new Progress("restore: downloaded", log, meta.size),
+        concurrency: o.downloadConcurrency,
+        env,
+      },
+    );
     const pgRestore = binPath(o.binDir, "pg_restore");
     let toc: string;
     try {
