@@ -19,9 +19,6 @@ import { createHash } from "node:crypto";
 import type { Client, QueryArrayConfig } from "pg";
 import { qualifiedName, quoteIdent } from "./sql";
 
-/** `search_path` pinned for row texts; every name in the tool's SQL is schema-qualified anyway. */
-export const PINNED_SEARCH_PATH = "SET search_path = pg_catalog";
-
 const INTEGER_TYPES = new Set(["smallint", "integer", "bigint"]);
 
 export interface TableShape {
