@@ -83,6 +83,7 @@ const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const STORAGE_ACCOUNT = /^[a-z0-9]{3,24}$/;
 const CONTAINER = /^[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9])){2,62}$/;
 const CRON = /^(\S+\s+){4}\S+$/;
+const QUANTITY = /^\d+(Mi|Gi|Ti)$/;
 const PG_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 /**
  * `schema.table` as `dr-data restore --tables` takes it (tool/table-restore.ts parseTableList: two names, no
@@ -305,10 +306,30 @@ const schema = z.strictObject({
     image: text("a container image reference"),
     /** `pg_dump`/`pg_restore -j`: parallel connections (the Job requests as many CPUs). */
     parallelJobs: wholeNumber(1, 16).default(2),
-    /** How long `pulumi up` waits for one backup/restore Job before failing it. */
-    timeoutMinutes: wholeNumber(10, 24 * 60).default(180),
-    /** Local scratch for a restore's download and a directory dump (an emptyDir with this size limit). */
-    scratchSize: matching(/^\d+(Mi|Gi|Ti)$/, "a Kubernetes quantity such as 50Gi").default("50Gi"),
+    /**
+     * The expected size of the app database in GiB (`pg_database_size`): the Jobs' scratch volume and timeouts
+     * follow from it (sizing.ts). Default: `postgres.storageSizeGb`, the server's storage, which the database
+     * cannot outgrow. (The tool chooses its block size itself, from the size it measures when a backup starts.)
+     */
+    databaseSizeGiB: wholeNumber(1, 32767).optional(),
+    /**
+     * How long `pulumi up` waits for one backup/restore Job before failing it (and the Job's deadline).
+     * Default: `jobTimeoutMinutes(databaseSizeGiB, MEASURED_THROUGHPUT.restoreBytesPerSecond)` (sizing.ts).
+     */
+    timeoutMinutes: wholeNumber(10, 7 * 24 * 60).optional(),
+    /**
+     * The Jobs' scratch for a restore's download and a directory dump: a generic ephemeral volume (a PVC made
+     * and deleted with the pod) of `size` from `storageClass`. Default size: `scratchSizeFor(databaseSizeGiB)`.
+     */
+    scratch: z
+      .strictObject({
+        /** AKS's built-in classes: managed-csi (Standard SSD, the default), managed-csi-premium (Premium SSD). */
+        storageClass: matching(DNS1123_SUBDOMAIN, `a storage class name (${SUBDOMAIN_TEXT})`).default(
+          "managed-csi",
+        ),
+        size: matching(QUANTITY, "a Kubernetes quantity such as 50Gi").optional(),
+      })
+      .default({ storageClass: "managed-csi" }),
   }),
 });
 
@@ -484,6 +505,8 @@ function crossFieldProblems(raw: Record<string, unknown>, now: DateTime): CrossF
   const pg = postgresSchema.shape;
   const retention = parsed(pg.backupRetentionDays, pgRaw?.backupRetentionDays);
   const incidentId = parsed(shape.incidentId, raw.incidentId);
+
+  p.push(...databaseSizeProblems(raw, pgRaw));
 
   if ((mode === "ptr" || mode === "rebuild") && raw.incidentId === undefined) {
     p.push(
@@ -727,6 +750,29 @@ function restorePin(
 }
 
 /** `key.path: <what is allowed>; received <value>` for one schema issue (one line per unknown key). */
+/** The database lives on the server's storage: an expected size above it is a typo (GB for MB, an extra 0). */
+function databaseSizeProblems(
+  raw: Record<string, unknown>,
+  pgRaw: Record<string, unknown> | undefined,
+): string[] {
+  const dataTool = schema.shape.dataTool;
+  const size = parsed(
+    dataTool.shape.databaseSizeGiB,
+    isRecord(raw.dataTool) ? raw.dataTool.databaseSizeGiB : undefined,
+  );
+  const storage = parsed(postgresSchema.shape.storageSizeGb, pgRaw?.storageSizeGb);
+  if (size === undefined || storage === undefined || size <= storage) return [];
+  return [
+    `dataTool.databaseSizeGiB: must be at most postgres.storageSizeGb (${storage}), the server's storage that holds the database; received ${size}`,
+  ];
+}
+
+/** Keys an earlier version read, refused with what replaces them (the stack files carry none of them). */
+const REPLACED_KEYS: Readonly<Record<string, string>> = {
+  "dataTool.scratchSize":
+    "the scratch is a volume claim now: set dataTool.scratch.size (a Kubernetes quantity such as 50Gi), or dataTool.databaseSizeGiB to derive it",
+};
+
 function formatIssue(issue: z.core.$ZodIssue, raw: Record<string, unknown>): string[] {
   // As `pulumi config set --path` spells it: `ptr.tables[0]`, not `ptr.tables.0`.
   const key = issue.path
@@ -736,6 +782,10 @@ function formatIssue(issue: z.core.$ZodIssue, raw: Record<string, unknown>): str
     const where = key === "" ? "" : `${key}.`;
     const fields = fieldsAt(issue.path);
     return issue.keys.map((k) => {
+      const replacement = REPLACED_KEYS[`${where}${k}`];
+      if (replacement !== undefined) {
+        return `${where}${k}: is no longer a setting; ${replacement}; received ${JSON.stringify(valueAt(raw, [...issue.path, k]))}`;
+      }
       const near = fields === undefined ? undefined : nearest(k, fields);
       const hint = near === undefined ? "" : ` (did you mean ${where}${near}?)`;
       const list =

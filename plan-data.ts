@@ -18,6 +18,8 @@ import {
 import type { JobStep } from "./naming";
 import { planIdentity } from "./plan-identity";
 import type { IdentityPlan } from "./plan-identity";
+import { jobTimeoutMinutes, MEASURED_THROUGHPUT, scratchSizeFor, scratchVolume } from "./sizing";
+import type { EphemeralVolume } from "./sizing";
 import { azureUtc } from "./time";
 
 /** Which server a Job's connection points at. */
@@ -97,8 +99,13 @@ export interface DataPathPlan {
   readonly namespace: string;
   readonly image: string;
   readonly parallelJobs: number;
+  /**
+   * Minutes `pulumi up` waits for each Job, and its `activeDeadlineSeconds`: `dataTool.timeoutMinutes`, or
+   * derived from the database size at the measured restore rate (sizing.ts `jobTimeoutMinutes`).
+   */
   readonly timeoutMinutes: number;
-  readonly scratchSize: string;
+  /** The Jobs' and the CronJob's scratch at SCRATCH_DIR: a generic ephemeral volume (sizing.ts). */
+  readonly scratch: EphemeralVolume;
   readonly credentialsSecretName: string;
   readonly storage: StoragePlan;
   /** Who the Jobs and the CronJob run as (workload identity) and how they log in (plan-identity.ts). */
@@ -112,6 +119,8 @@ export interface DataPathPlan {
 
 /** Where the tool keeps downloads and directory dumps inside a Job's pod. */
 export const SCRATCH_DIR = "/scratch";
+/** The pod volume mounted at SCRATCH_DIR. */
+export const SCRATCH_VOLUME = "scratch";
 
 export function planDataPath(cfg: StackConfig, restoreTimeUtc: DateTime | undefined): DataPathPlan {
   const live = cfg.postgres.serverName;
@@ -332,8 +341,7 @@ export function planDataPath(cfg: StackConfig, restoreTimeUtc: DateTime | undefi
     namespace: cfg.kubernetes.namespace,
     image: cfg.dataTool.image,
     parallelJobs: jobs,
-    timeoutMinutes: cfg.dataTool.timeoutMinutes,
-    scratchSize: cfg.dataTool.scratchSize,
+    ...jobSizing(cfg),
     credentialsSecretName: k8sName.dataToolSecret(cfg.kubernetes.service),
     storage: {
       accountName: cfg.backup.storageAccountName,
@@ -364,6 +372,27 @@ export function planDataPath(cfg: StackConfig, restoreTimeUtc: DateTime | undefi
         : undefined,
   };
 }
+
+/** The Jobs' timeout and scratch volume: as configured, or derived from the expected database size. */
+function jobSizing(cfg: StackConfig): Pick<DataPathPlan, "timeoutMinutes" | "scratch"> {
+  const t = cfg.dataTool;
+  // Without an expected size, the server's storage: the database cannot be larger.
+  const databaseBytes = (t.databaseSizeGiB ?? cfg.postgres.storageSizeGb) * GiB;
+  return {
+    timeoutMinutes:
+      t.timeoutMinutes ?? jobTimeoutMinutes(databaseBytes, MEASURED_THROUGHPUT.restoreBytesPerSecond),
+    scratch: scratchVolume(
+      SCRATCH_VOLUME,
+      t.scratch.storageClass,
+      t.scratch.size ?? scratchSizeFor(databaseBytes),
+      {
+        "app.kubernetes.io/part-of": "service-dr",
+      },
+    ),
+  };
+}
+
+const GiB = 1024 ** 3;
 
 function troubleshootPod(
   namespace: string,

@@ -1,6 +1,7 @@
 /**
  * The pod the data-plane tool runs in, shared by the nightly CronJob and the recovery Jobs: the image, the
- * tool's arguments, one connection per environment prefix, and a scratch volume for downloads and dumps.
+ * tool's arguments, one connection per environment prefix, and a scratch volume for downloads and dumps
+ * (the plan's generic ephemeral volume, sized from the database).
  *
  * No standing secret: the pod runs as the data path's ServiceAccount, federated with a managed identity (AKS
  * workload identity: the webhook injects AZURE_CLIENT_ID, AZURE_TENANT_ID and AZURE_FEDERATED_TOKEN_FILE into
@@ -9,9 +10,10 @@
  * break-glass `workloadIdentity.postgresAuth=password` reads a password from the credentials Secret.
  */
 import type * as k8s from "@pulumi/kubernetes";
-import { SCRATCH_DIR } from "../plan-data";
+import { SCRATCH_DIR, SCRATCH_VOLUME } from "../plan-data";
 import type { ConnectionPrefix, DataPathPlan, ServerConnection } from "../plan-data";
 import { WORKLOAD_IDENTITY_LABEL } from "../plan-identity";
+import type { EphemeralVolume } from "../sizing";
 
 /** Key of the database password in the credentials Secret (break-glass `postgresAuth=password` only). */
 export const PASSWORD_KEY = "PGPASSWORD";
@@ -25,7 +27,11 @@ export interface PodShape {
   readonly restartPolicy?: "Never" | "Always";
   readonly requests?: { readonly cpu: string; readonly memory: string };
   readonly limits?: { readonly cpu: string; readonly memory: string };
-  readonly scratchSize?: string;
+  /**
+   * A small emptyDir of this size at SCRATCH_DIR instead of the plan's scratch volume (the troubleshooting pod:
+   * no dump, and no claim made and deleted with every restart).
+   */
+  readonly emptyDirScratch?: string;
 }
 
 /** The image (Dockerfile) runs as the postgres image's `postgres` user, uid/gid 999. */
@@ -40,7 +46,10 @@ export function dataToolPodSpec(
   /** A pod that is not a tool run (the troubleshooting pod): its own command, size and restart policy. */
   shape: Readonly<PodShape> = {},
 ): k8s.types.input.core.v1.PodSpec {
-  const scratch = shape.scratchSize ?? plan.scratchSize;
+  const emptyDir = shape.emptyDirScratch;
+  // An emptyDir counts against the node's ephemeral storage (requested so the pod lands where it fits); the
+  // claim is a disk of its own and is no ephemeral storage.
+  const ephemeral: Record<string, string> = emptyDir === undefined ? {} : { "ephemeral-storage": emptyDir };
   const entra = plan.identity.postgresAuth === "entra";
   const env: k8s.types.input.core.v1.EnvVar[] = [
     // Chosen explicitly: the tool refuses to fall back to another credential.
@@ -90,17 +99,17 @@ export function dataToolPodSpec(
         resources: {
           requests: {
             ...(shape.requests ?? { cpu: String(plan.parallelJobs), memory: "1Gi" }),
-            "ephemeral-storage": scratch,
+            ...ephemeral,
           },
           // pg_dump/pg_restore -j N use N CPUs; one more for the tool's own upload/download and checksums.
           limits: {
             ...(shape.limits ?? { cpu: String(plan.parallelJobs + 1), memory: "4Gi" }),
-            "ephemeral-storage": scratch,
+            ...ephemeral,
           },
         },
         // The root filesystem is read-only; /tmp is where Node and the PostgreSQL clients write temporaries.
         volumeMounts: [
-          { name: "scratch", mountPath: SCRATCH_DIR },
+          { name: SCRATCH_VOLUME, mountPath: SCRATCH_DIR },
           { name: "tmp", mountPath: "/tmp" },
         ],
         securityContext: {
@@ -113,8 +122,30 @@ export function dataToolPodSpec(
       },
     ],
     volumes: [
-      { name: "scratch", emptyDir: { sizeLimit: scratch } },
+      // A generic ephemeral volume: a claim made with the pod and deleted with it, so a dump of any size is
+      // staged on a disk of its own, not the node's (fsGroup makes it writable by the tool's uid).
+      emptyDir === undefined
+        ? claimVolume(plan.scratch)
+        : { name: SCRATCH_VOLUME, emptyDir: { sizeLimit: emptyDir } },
       { name: "tmp", emptyDir: { sizeLimit: "1Gi" } },
     ],
+  };
+}
+
+/** The plan's readonly volume as the provider's input type (its one array copied). */
+function claimVolume(v: EphemeralVolume): k8s.types.input.core.v1.Volume {
+  const t = v.ephemeral.volumeClaimTemplate;
+  return {
+    name: v.name,
+    ephemeral: {
+      volumeClaimTemplate: {
+        metadata: { labels: { ...t.metadata.labels } },
+        spec: {
+          accessModes: [...t.spec.accessModes],
+          storageClassName: t.spec.storageClassName,
+          resources: { requests: { ...t.spec.resources.requests } },
+        },
+      },
+    },
   };
 }

@@ -50,7 +50,7 @@ export class TroubleshootPod extends pulumi.ComponentResource {
             // An interactive psql or two, not a dump: small, and a little scratch for \copy … TO a file.
             requests: { cpu: "100m", memory: "256Mi" },
             limits: { cpu: "1", memory: "1Gi" },
-            scratchSize: "2Gi",
+            emptyDirScratch: "2Gi",
           },
         ),
       },

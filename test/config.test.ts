@@ -470,7 +470,7 @@ describe("config: mistyped keys get the nearest known one", () => {
     const raw = stackRaw("staging");
     const dataTool = raw.dataTool as Record<string, unknown>;
     assert.deepStrictEqual(problemsOf({ ...raw, dataTool: { ...dataTool, timeout: 30 } }), [
-      "dataTool.timeout: is not a known setting; the fields of dataTool are: image, parallelJobs, timeoutMinutes, scratchSize",
+      "dataTool.timeout: is not a known setting; the fields of dataTool are: image, parallelJobs, databaseSizeGiB, timeoutMinutes, scratch",
     ]);
     assert.deepStrictEqual(problemsOf({ ...raw, retry: { restor: 1 } }), [
       "retry.restor: is not a known setting (did you mean retry.restore?); the fields of retry are: backup-flawed, inspect, backup-ptr, reconcile, restore, compare",
@@ -599,4 +599,80 @@ describe("config: ptr.tables (restore only these tables)", () => {
     const cfg = parseConfig(withTables(["app.events", "app.accounts"]), NOW);
     assert.deepStrictEqual(cfg.ptr?.tables, ["app.events", "app.accounts"]);
   });
+});
+
+describe("config: dataTool sizing (the scratch volume and the timeouts)", () => {
+  const dataToolOf = (sets: readonly string[]) => parseConfig(stackRaw("staging", sets), NOW).dataTool;
+
+  it("defaults: a managed-csi claim, size and timeout derived later from the database size (plan-data.ts)", () => {
+    assert.deepStrictEqual(dataToolOf([]), {
+      image: "ghcr.io/dfe-digital/service-dr-data:1.0.0",
+      parallelJobs: 2,
+      scratch: { storageClass: "managed-csi" },
+    });
+  });
+  it("every key set", () => {
+    assert.deepStrictEqual(
+      dataToolOf([
+        "dataTool.databaseSizeGiB=20",
+        "dataTool.timeoutMinutes=2880",
+        "dataTool.scratch.storageClass=managed-csi-premium",
+        "dataTool.scratch.size=1Ti",
+      ]),
+      {
+        image: "ghcr.io/dfe-digital/service-dr-data:1.0.0",
+        parallelJobs: 2,
+        databaseSizeGiB: 20,
+        timeoutMinutes: 2880,
+        scratch: { storageClass: "managed-csi-premium", size: "1Ti" },
+      },
+    );
+  });
+
+  const cases: Array<[string, readonly string[], string]> = [
+    [
+      "the old scratchSize key, with the key that replaces it",
+      ["dataTool.scratchSize=50Gi"],
+      'dataTool.scratchSize: is no longer a setting; the scratch is a volume claim now: set dataTool.scratch.size (a Kubernetes quantity such as 50Gi), or dataTool.databaseSizeGiB to derive it; received "50Gi"',
+    ],
+    [
+      "a size that is not a Kubernetes quantity",
+      ["dataTool.scratch.size=50GB"],
+      'dataTool.scratch.size: must be a Kubernetes quantity such as 50Gi; received "50GB"',
+    ],
+    [
+      "a storage class that is not a Kubernetes name",
+      ["dataTool.scratch.storageClass=Managed_CSI"],
+      "dataTool.scratch.storageClass: must be a storage class name (a DNS-1123 subdomain: lowercase letters, digits, '-' and '.', starting and ending alphanumeric); received \"Managed_CSI\"",
+    ],
+    [
+      "a database size that is not a whole number of GiB",
+      ["dataTool.databaseSizeGiB=1.5"],
+      // `pulumi config set --path` keeps anything but an integer or a boolean as a string.
+      'dataTool.databaseSizeGiB: must be a whole number from 1 to 32767; received "1.5"',
+    ],
+    [
+      "a database size of 0",
+      ["dataTool.databaseSizeGiB=0"],
+      "dataTool.databaseSizeGiB: must be a whole number from 1 to 32767; received 0",
+    ],
+    [
+      "a database size above the server's storage",
+      ["dataTool.databaseSizeGiB=500"],
+      "dataTool.databaseSizeGiB: must be at most postgres.storageSizeGb (32), the server's storage that holds the database; received 500",
+    ],
+    [
+      "a timeout under 10 minutes",
+      ["dataTool.timeoutMinutes=5"],
+      "dataTool.timeoutMinutes: must be a whole number from 10 to 10080; received 5",
+    ],
+    [
+      "an unknown field of scratch",
+      ["dataTool.scratch.class=managed-csi"],
+      "dataTool.scratch.class: is not a known setting; the fields of dataTool.scratch are: storageClass, size",
+    ],
+  ];
+  for (const [what, sets, expected] of cases) {
+    it(what, () => assert.deepStrictEqual(problemsOf(stackRaw("staging", sets)), [expected]));
+  }
 });

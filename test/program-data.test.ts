@@ -579,3 +579,119 @@ describe("look before you restore (issue 12): inspect, reconcile, table-level re
     assert.deepEqual(r.outputs.recoveryJobs, ["dr-inc-1-restore", "dr-inc-1-compare"]);
   });
 });
+
+/**
+ * Issue 11, goal 4: the Jobs' scratch is a generic ephemeral volume (a claim from a storage class, not the
+ * node's disk) and their timeouts follow the database's size at the measured restore rate (sizing.ts).
+ */
+describe("scratch volume and timeouts from the database size (mock runtime)", function () {
+  this.timeout(60_000);
+
+  interface PodSpec {
+    containers: Array<{ resources: unknown; volumeMounts: unknown }>;
+    volumes: unknown[];
+  }
+  const jobOf = (r: PlanResult, name: string) =>
+    one(r, "kubernetes:batch/v1:Job", `${SVC}-recovery-${name}`).inputs as {
+      spec: { activeDeadlineSeconds: number; template: { spec: PodSpec } };
+    };
+  const cronOf = (r: PlanResult) =>
+    one(r, "kubernetes:batch/v1:CronJob", `${SVC}-nightly-cronjob`).inputs as {
+      spec: { jobTemplate: { spec: { activeDeadlineSeconds: number; template: { spec: PodSpec } } } };
+    };
+  const claim = (storageClass: string, size: string) => ({
+    name: "scratch",
+    ephemeral: {
+      volumeClaimTemplate: {
+        metadata: { labels: { "app.kubernetes.io/part-of": "service-dr" } },
+        spec: {
+          accessModes: ["ReadWriteOnce"],
+          storageClassName: storageClass,
+          resources: { requests: { storage: size } },
+        },
+      },
+    },
+  });
+  const TMP = { name: "tmp", emptyDir: { sizeLimit: "1Gi" } };
+  const MOUNTS = [
+    { name: "scratch", mountPath: "/scratch" },
+    { name: "tmp", mountPath: "/tmp" },
+  ];
+  /** No ephemeral-storage: the claim is a disk of its own, and /tmp's 1Gi emptyDir has its own limit. */
+  const RESOURCES = { requests: { cpu: "2", memory: "1Gi" }, limits: { cpu: "3", memory: "4Gi" } };
+  const assertPod = (spec: PodSpec, volume: unknown) => {
+    assert.deepStrictEqual(spec.volumes, [volume, TMP]);
+    assert.deepStrictEqual(spec.containers[0]!.volumeMounts, MOUNTS);
+    assert.deepStrictEqual(spec.containers[0]!.resources, RESOURCES);
+  };
+
+  for (const [what, sets, volume, minutes] of [
+    [
+      // postgres.storageSizeGb 32: 1.25 × 32 + 5 = 45Gi; 10 min + 3 × 32 GiB at 23 MiB/s = 81.2 → 90 min.
+      "default: sized from the server's storage (32 GB on staging), Standard SSD",
+      [],
+      claim("managed-csi", "45Gi"),
+      90,
+    ],
+    [
+      // 1.25 × 500 + 5 = 630Gi; 10 min + 3 × 500 GiB at 23 MiB/s = 1123 → 1130 min.
+      "dataTool.databaseSizeGiB=500: scratch and timeout derived from it",
+      ["postgres.storageSizeGb=1024", "dataTool.databaseSizeGiB=500"],
+      claim("managed-csi", "630Gi"),
+      1130,
+    ],
+    [
+      "explicit scratch class and size, and an explicit timeout, win over the derived ones",
+      [
+        "dataTool.databaseSizeGiB=500",
+        "postgres.storageSizeGb=1024",
+        "dataTool.scratch.storageClass=managed-csi-premium",
+        "dataTool.scratch.size=200Gi",
+        "dataTool.timeoutMinutes=600",
+      ],
+      claim("managed-csi-premium", "200Gi"),
+      600,
+    ],
+  ] as const) {
+    it(`${what}: every Job and the nightly CronJob`, async () => {
+      const r = await declare([...PTR, "drPhase=restore", ...sets]);
+      const jobs = [
+        "dr-inc-1-backup-flawed",
+        "dr-inc-1-backup-ptr-20261124t130500z",
+        "dr-inc-1-restore-20261124t130500z",
+        "dr-inc-1-compare-20261124t130500z",
+      ];
+      for (const name of jobs) {
+        const j = jobOf(r, name);
+        assert.equal(j.spec.activeDeadlineSeconds, minutes * 60, name);
+        assertPod(j.spec.template.spec, volume);
+        assert.deepStrictEqual(
+          r.resources.find((x) => x.name === `${SVC}-recovery-${name}`)!.options.customTimeouts,
+          { create: `${minutes}m`, update: `${minutes}m` },
+        );
+      }
+      const cron = cronOf(r).spec.jobTemplate.spec;
+      assert.equal(cron.activeDeadlineSeconds, minutes * 60);
+      assertPod(cron.template.spec, volume);
+    });
+  }
+
+  it("production's default: its 128 GB storage gives 165Gi of scratch and 300 minutes", async () => {
+    // 1.25 × 128 + 5 = 165Gi; 10 min + 3 × 128 GiB at 23 MiB/s = 295 → 300 min.
+    const r = await declare([], "production");
+    const cron = (
+      one(r, "kubernetes:batch/v1:CronJob", "itt-mentor-services-production-nightly-cronjob").inputs as {
+        spec: { jobTemplate: { spec: { activeDeadlineSeconds: number; template: { spec: PodSpec } } } };
+      }
+    ).spec.jobTemplate.spec;
+    assert.equal(cron.activeDeadlineSeconds, 300 * 60);
+    assert.deepStrictEqual(cron.template.spec.volumes, [claim("managed-csi", "165Gi"), TMP]);
+  });
+
+  it("the troubleshooting pod keeps a small emptyDir scratch, counted as ephemeral storage", async () => {
+    const r = await declare(PTR);
+    const pod = one(r, "kubernetes:core/v1:Pod", `${SVC}-troubleshoot-pod`).inputs as { spec: PodSpec };
+    assert.deepStrictEqual(pod.spec.volumes, [{ name: "scratch", emptyDir: { sizeLimit: "2Gi" } }, TMP]);
+    assert.deepStrictEqual(pod.spec.containers[0]!.volumeMounts, MOUNTS);
+  });
+});

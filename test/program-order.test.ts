@@ -188,7 +188,9 @@ describe("finished Jobs are immutable; retry.<step> is the one way to run a step
     "dataTool.image=ghcr.io/dfe-digital/service-dr-data:2",
     "dataTool.parallelJobs=4",
     "dataTool.timeoutMinutes=240",
-    "dataTool.scratchSize=200Gi",
+    "dataTool.scratch.size=200Gi",
+    "dataTool.scratch.storageClass=managed-csi-premium",
+    "dataTool.databaseSizeGiB=30",
   ];
 
   for (const [what, sets] of [
@@ -226,7 +228,8 @@ describe("finished Jobs are immutable; retry.<step> is the one way to run a step
         const { customTimeouts: oldTimeouts, ...oldRest } = old.options;
         const { customTimeouts: newTimeouts, ...newRest } = now.options;
         assert.deepStrictEqual(newRest, oldRest);
-        assert.deepStrictEqual(oldTimeouts, { create: "180m", update: "180m" });
+        // Before: derived from staging's 32 GB of server storage (sizing.ts); after: dataTool.timeoutMinutes.
+        assert.deepStrictEqual(oldTimeouts, { create: "90m", update: "90m" });
         assert.deepStrictEqual(newTimeouts, { create: "240m", update: "240m" });
       }
     });
