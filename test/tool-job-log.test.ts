@@ -52,6 +52,18 @@ describe("tool: a Job's log in the backup storage (real PostgreSQL and Azurite)"
     return (await container().getBlockBlobClient(blob).downloadToBuffer()).toString("utf8");
   }
   const env = (blob: string) => ({ [JOB_LOG_ENV.container]: CONTAINER, [JOB_LOG_ENV.blob]: blob });
+  /** A restore that fails before touching anything: nothing was ever backed up under that prefix. */
+  const failingRestore = (runId: string): string[] => [
+    "restore",
+    "--container",
+    CONTAINER,
+    "--prefix",
+    "nightly/none",
+    "--blob",
+    "latest",
+    "--run-id",
+    runId,
+  ];
   /** The lines of a text, sorted: the log keeps the child's write order, the pipes are read separately. */
   const lines = (text: string): string[] =>
     text
@@ -84,17 +96,7 @@ describe("tool: a Job's log in the backup storage (real PostgreSQL and Azurite)"
 
   it("a restore that fails: the log still holds the error and the exit status", async () => {
     const blob = incidentLogBlobName("inc-1", "dr-inc-1-restore");
-    const args = [
-      "restore",
-      "--container",
-      CONTAINER,
-      "--prefix",
-      "nightly/none",
-      "--blob",
-      "latest",
-      "--run-id",
-      "rebuild-inc-1",
-    ];
+    const args = failingRestore("rebuild-inc-1");
     const r = await run(args, env(blob));
     assert.equal(r.code, 1, r.stdout + r.stderr);
     const log = await read(blob);
@@ -213,20 +215,7 @@ describe("tool: a Job's log in the backup storage (real PostgreSQL and Azurite)"
         [JOB_LOG_ENV.blob]: incidentLogBlobName("inc-2", failing),
         [JOB_LOG_ENV.done]: incidentDoneBlobName("inc-2", failing),
       };
-      const r = await run(
-        [
-          "restore",
-          "--container",
-          CONTAINER,
-          "--prefix",
-          "nightly/none",
-          "--blob",
-          "latest",
-          "--run-id",
-          "x-1",
-        ],
-        env2,
-      );
+      const r = await run(failingRestore("x-1"), env2);
       assert.equal(r.code, 1, r.stderr);
       assert.deepStrictEqual(await names(env2[JOB_LOG_ENV.done]), []);
       assert.deepStrictEqual(await names(env2[JOB_LOG_ENV.blob]), [env2[JOB_LOG_ENV.blob]]);
