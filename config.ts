@@ -21,8 +21,8 @@ import {
   serviceDerivedNames,
   ptrServerName,
   suggestedIncidentId,
-} from "./naming";
-import type { JobStep } from "./naming";
+} from "@service-dr/dr-data";
+import type { JobStep } from "@service-dr/dr-data";
 import {
   azureUtc,
   hasOffset,

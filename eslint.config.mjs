@@ -22,7 +22,7 @@ export default tseslint.config(
   },
   {
     // Pulumi's Mocks interface and mocha's describe/it bodies are conventionally async callbacks.
-    files: ["test/**/*.ts"],
+    files: ["test/**/*.ts", "packages/*/test/**/*.ts"],
     rules: { "@typescript-eslint/no-floating-promises": "off" },
   },
 );

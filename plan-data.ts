@@ -14,8 +14,8 @@ import {
   runId,
   serverFqdn,
   tableSetTag,
-} from "./naming";
-import type { JobStep } from "./naming";
+} from "@service-dr/dr-data";
+import type { JobStep } from "@service-dr/dr-data";
 import { planIdentity } from "./plan-identity";
 import type { IdentityPlan } from "./plan-identity";
 import { jobTimeoutMinutes, MEASURED_THROUGHPUT, scratchSizeFor, scratchVolume } from "./sizing";

@@ -18,7 +18,7 @@ import {
   serverFqdn,
   suggestedIncidentId,
   tableRestoreBeforeSchema,
-} from "./naming";
+} from "@service-dr/dr-data";
 import { azureUtc, humanInZone } from "./time";
 import { planDataPath } from "./plan-data";
 import type { DataJobPlan, DataPathPlan } from "./plan-data";

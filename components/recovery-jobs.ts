@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import type { DataPathPlan } from "../plan-data";
-import { JOB_LOG_ENV } from "../naming";
+import { JOB_LOG_ENV } from "@service-dr/dr-data";
 import { DATA_TOOL_POD_LABELS, dataToolPodSpec } from "./data-tool-pod";
 
 export interface RecoveryJobsArgs {

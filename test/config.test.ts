@@ -1,7 +1,7 @@
 import { strict as assert } from "node:assert";
 import { DateTime } from "luxon";
 import { ConfigError, editDistance, nearest, parseConfig, readRawConfig } from "../config";
-import { k8sNameProblem, longestJobName } from "../naming";
+import { k8sNameProblem, longestJobName } from "@service-dr/dr-data";
 import { NOW, stackRaw, stackStrings } from "./support/stacks";
 
 /** The problems parseConfig reports for `raw`, or [] if it accepts it. */

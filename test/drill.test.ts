@@ -8,14 +8,14 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { DateTime } from "luxon";
-import { main, parseArgs, UsageError } from "../drill/cli";
-import type { DrillResult } from "../drill/drill";
-import { localJob } from "../drill/jobs";
-import { checkAgainst, type Snapshot } from "../drill/workload";
-import { canConnect } from "../testkit/azurite";
-import type { PgCluster } from "../testkit/postgres";
-import type { RelationSummary } from "../tool/compare";
-import { tableSetTag } from "../naming";
+import { main, parseArgs, UsageError } from "../dev/drill/cli";
+import type { DrillResult } from "../dev/drill/drill";
+import { localJob } from "../dev/drill/jobs";
+import { checkAgainst, type Snapshot } from "../dev/drill/workload";
+import { canConnect } from "@service-dr/dr-data/testkit/azurite";
+import type { PgCluster } from "@service-dr/dr-data/testkit/postgres";
+import type { RelationSummary } from "@service-dr/dr-data/src/compare";
+import { tableSetTag } from "@service-dr/dr-data";
 
 function io(): { out: string[]; err: string[]; io: { out: (l: string) => void; err: (l: string) => void } } {
   const out: string[] = [];

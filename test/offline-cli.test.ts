@@ -10,9 +10,9 @@ import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import { DateTime } from "luxon";
-import { main, parseArgs } from "../offline/plan-cli";
-import { isConfigError, runProgram, SECRET, type PlanResource, type ProgramFn } from "../offline/mocks";
-import { applySet, loadStackConfig, serializeConfig, UsageError } from "../offline/stack-config";
+import { main, parseArgs } from "../dev/offline/plan-cli";
+import { isConfigError, runProgram, SECRET, type PlanResource, type ProgramFn } from "../dev/offline/mocks";
+import { applySet, loadStackConfig, serializeConfig, UsageError } from "../dev/offline/stack-config";
 
 const ROOT = path.resolve(__dirname, "..");
 const NOW_TEXT = "2026-11-25T10:00:00Z";
@@ -319,7 +319,7 @@ describe("offline: plan-cli against a fixture project (in process)", function ()
 /** Runs the CLI the way `npm run plan` does; npm's own warnings are dropped from stderr. */
 function spawnCli(args: readonly string[]): Promise<Captured> {
   return new Promise((resolve, reject) => {
-    const child = spawn("npx", ["tsx", "offline/plan-cli.ts", ...args], { cwd: ROOT, env: process.env });
+    const child = spawn("npx", ["tsx", "dev/offline/plan-cli.ts", ...args], { cwd: ROOT, env: process.env });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
@@ -490,7 +490,7 @@ describe("offline: npm run plan end to end (spawned, the real program and stacks
       changed: unknown[];
       outputs: unknown[];
     };
-    const { diffPlans } = await import("../offline/diff");
+    const { diffPlans } = await import("../dev/offline/diff");
     const d = diffPlans(await planHere("staging"), await planHere("staging", PTR_SETS));
     const strip = (x: PlanResource) => ({ type: x.type, name: x.name, inputs: x.inputs, options: x.options });
     assert.deepStrictEqual(printed, {

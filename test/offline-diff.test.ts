@@ -2,9 +2,9 @@
  * `--diff`: what a config change does to the plan, leaf by leaf, with Pulumi-style property paths.
  */
 import { strict as assert } from "node:assert";
-import { diffPlans, diffValues, flatten, joinPath, type ResourceChange } from "../offline/diff";
-import { formatValue, renderDiff, textChangeLines } from "../offline/render";
-import { SECRET, type PlanResource, type PlanResult } from "../offline/mocks";
+import { diffPlans, diffValues, flatten, joinPath, type ResourceChange } from "../dev/offline/diff";
+import { formatValue, renderDiff, textChangeLines } from "../dev/offline/render";
+import { SECRET, type PlanResource, type PlanResult } from "../dev/offline/mocks";
 
 describe("offline: property paths and leaves", () => {
   const paths: Array<[string, string | number, string]> = [

@@ -17,7 +17,7 @@ import {
   UnmockedInvokeError,
   ZERO_GUID,
   type ProgramFn,
-} from "../offline/mocks";
+} from "../dev/offline/mocks";
 
 const SUB = "11111111-2222-3333-4444-555555555555";
 const NOW = DateTime.fromISO("2026-11-24T15:00:00Z", { zone: "utc" });

@@ -18,7 +18,7 @@ import {
   UsageError,
   type ConfigValue,
   type StackConfig,
-} from "../offline/stack-config";
+} from "../dev/offline/stack-config";
 
 describe("offline: --set paths are parsed like `pulumi config set --path`", () => {
   const rows: Array<[string, Array<string | number>]> = [

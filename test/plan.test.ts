@@ -1,5 +1,5 @@
 import { strict as assert } from "node:assert";
-import { tableSetTag } from "../naming";
+import { tableSetTag } from "@service-dr/dr-data";
 import { parseConfig } from "../config";
 import { buildPlan } from "../plan";
 import type { Plan } from "../plan";

@@ -7,8 +7,8 @@
 import { strict as assert } from "node:assert";
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
-import { runProgram } from "../offline/mocks";
-import type { PlanResult } from "../offline/mocks";
+import { runProgram } from "../dev/offline/mocks";
+import type { PlanResult } from "../dev/offline/mocks";
 import { runPolicies, type PackConfig } from "../policy/run";
 import { ALL_STATES } from "./support/dr-states";
 import { NOW, PROJECT_DIR, stackStrings } from "./support/stacks";

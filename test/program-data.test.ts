@@ -3,10 +3,10 @@
  * exact tool arguments and connections each one is given.
  */
 import { strict as assert } from "node:assert";
-import { runProgram } from "../offline/mocks";
-import type { PlanResource, PlanResult } from "../offline/mocks";
+import { runProgram } from "../dev/offline/mocks";
+import type { PlanResource, PlanResult } from "../dev/offline/mocks";
 import { NOW, stackStrings } from "./support/stacks";
-import { tableSetTag } from "../naming";
+import { tableSetTag } from "@service-dr/dr-data";
 
 const SECRET_KEYS = ["service-dr:postgresAdminPassword"];
 const SVC = "itt-mentor-services-staging";

@@ -4,8 +4,8 @@
  * context and limits of every pod the program declares, in every mode.
  */
 import { strict as assert } from "node:assert";
-import { runProgram } from "../offline/mocks";
-import type { PlanResource, PlanResult } from "../offline/mocks";
+import { runProgram } from "../dev/offline/mocks";
+import type { PlanResource, PlanResult } from "../dev/offline/mocks";
 import { identityName, planIdentity, stableGuid, STORAGE_BLOB_DATA_CONTRIBUTOR } from "../plan-identity";
 import { parseConfig, readRawConfig } from "../config";
 import { ALL_STATES } from "./support/dr-states";

@@ -6,7 +6,7 @@
  * recovery Jobs chained in runbook order and waiting for the app to be stopped.
  */
 import { strict as assert } from "node:assert";
-import { runProgram, type DeclaredOptions, type PlanResult } from "../offline/mocks";
+import { runProgram, type DeclaredOptions, type PlanResult } from "../dev/offline/mocks";
 import { geoRebuildSets, NOW, stackStrings } from "./support/stacks";
 
 const SECRET_KEYS = ["service-dr:postgresAdminPassword"];

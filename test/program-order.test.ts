@@ -6,11 +6,11 @@
  * a retry does to the declared Jobs.
  */
 import { strict as assert } from "node:assert";
-import { runProgram } from "../offline/mocks";
-import type { PlanResource, PlanResult } from "../offline/mocks";
-import { diffValues, effectiveInputs, isUnder } from "../offline/diff";
+import { runProgram } from "../dev/offline/mocks";
+import type { PlanResource, PlanResult } from "../dev/offline/mocks";
+import { diffValues, effectiveInputs, isUnder } from "../dev/offline/diff";
 import { geoRebuildSets, NOW, stackStrings } from "./support/stacks";
-import { tableSetTag } from "../naming";
+import { tableSetTag } from "@service-dr/dr-data";
 
 const SECRET_KEYS = ["service-dr:postgresAdminPassword"];
 const SVC = "itt-mentor-services-staging";

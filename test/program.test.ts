@@ -4,8 +4,8 @@
  */
 import { strict as assert } from "node:assert";
 import * as pulumi from "@pulumi/pulumi";
-import { RecordingMocks, isConfigError, runProgram } from "../offline/mocks";
-import type { PlanResource, PlanResult } from "../offline/mocks";
+import { RecordingMocks, isConfigError, runProgram } from "../dev/offline/mocks";
+import type { PlanResource, PlanResult } from "../dev/offline/mocks";
 import { DR_NETWORK, geoRebuildSets, NOW, stackStrings } from "./support/stacks";
 
 const SECRET_KEYS = ["service-dr:postgresAdminPassword"];

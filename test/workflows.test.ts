@@ -11,12 +11,13 @@
  */
 import { strict as assert } from "node:assert";
 import { execFileSync } from "node:child_process";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, realpathSync } from "node:fs";
 import * as path from "node:path";
+import ts from "typescript";
 import { parse as parseYaml } from "yaml";
 import { affectedStacks, stacksIn } from "../.github/scripts/affected-stacks";
 import { NAMED_STEPS, pulumiArgv, stepOps, type ConfigOp } from "../.github/scripts/dr-step";
-import { runProgram } from "../offline/mocks";
+import { runProgram } from "../dev/offline/mocks";
 import { NOW, PROJECT_DIR, stackStrings } from "./support/stacks";
 
 const GH = path.join(PROJECT_DIR, ".github");
@@ -378,7 +379,7 @@ describe("scripts: affected stacks", () => {
     ["a root module", ["plan.ts"], ["production", "staging"]],
     [
       "docs, tests, the tool, the drill",
-      ["docs/runbook.md", "test/x.test.ts", "tool/cli.ts", "drill/drill.ts"],
+      ["docs/runbook.md", "test/x.test.ts", "packages/dr-data/src/cli.ts", "dev/drill/drill.ts"],
       [],
     ],
     ["an unknown stack's file", ["Pulumi.dev.yaml"], []],
@@ -551,6 +552,31 @@ describe("workflows: no expression reaches a shell script", () => {
   });
 });
 
+/**
+ * The repository files the program is compiled from: index.ts and everything it imports, followed with
+ * TypeScript's own module resolution (the real CLI type-checks this tree), outside node_modules — a workspace
+ * package resolves through its node_modules link to its files here. Plus the package.json files that decide it.
+ */
+function programFiles(): string[] {
+  const options = { ...ts.getDefaultCompilerOptions(), moduleResolution: ts.ModuleResolutionKind.Node10 };
+  const seen = new Set<string>();
+  const queue = [path.join(PROJECT_DIR, "index.ts")];
+  while (queue.length > 0) {
+    const file = queue.shift()!;
+    if (seen.has(file)) continue;
+    seen.add(file);
+    const info = ts.preProcessFile(read(file), true, true);
+    for (const ref of info.importedFiles) {
+      const r = ts.resolveModuleName(ref.fileName, file, options, ts.sys).resolvedModule;
+      if (r === undefined) continue;
+      const real = realpathSync(r.resolvedFileName);
+      if (!real.includes(`${path.sep}node_modules${path.sep}`) && !real.endsWith(".d.ts")) queue.push(real);
+    }
+  }
+  const rel = [...seen].map((f) => path.relative(PROJECT_DIR, f));
+  return [...rel, "package.json", "packages/dr-data/package.json"].sort();
+}
+
 /** A GitHub path filter as a RegExp: `*` is anything but `/`, `**` anything (GitHub's filter pattern cheat sheet). */
 function pathFilter(glob: string): RegExp {
   const re = glob
@@ -575,10 +601,13 @@ describe("workflows: the path filters and affected-stacks.ts agree", () => {
     "tsconfig.json",
     "README.md",
     "docs/runbook.md",
-    "tool/cli.ts",
+    "packages/dr-data/src/cli.ts",
+    "packages/dr-data/src/naming.ts",
+    "packages/dr-data/package.json",
+    "packages/dr-data/test/tool-restore.test.ts",
     "test/workflows.test.ts",
-    "drill/drill.ts",
-    "offline/mocks.ts",
+    "dev/drill/drill.ts",
+    "dev/offline/mocks.ts",
     ".github/workflows/deploy.yml",
   ];
   for (const f of ["deploy.yml", "preview.yml"]) {
@@ -591,6 +620,22 @@ describe("workflows: the path filters and affected-stacks.ts agree", () => {
       assert.deepStrictEqual(mismatched, []);
     });
   }
+  it("every file the program is made of (its import tree from index.ts, the data tool's names included) touches every stack", () => {
+    const files = programFiles();
+    assert.ok(files.includes("packages/dr-data/src/naming.ts"), files.join(" "));
+    assert.ok(files.includes("components/recovery-jobs.ts") && files.length > 20, files.join(" "));
+    const missed = files.filter((f) => affectedStacks([f], STACKS).length !== STACKS.length);
+    assert.deepStrictEqual(missed, []);
+    for (const wf of ["deploy.yml", "preview.yml"]) {
+      const on = workflow(wf).on;
+      const paths = ((on.push ?? on.pull_request) as { paths: string[] }).paths.map(pathFilter);
+      assert.deepStrictEqual(
+        files.filter((f) => !paths.some((p) => p.test(f))),
+        [],
+        `${wf}: files of the program its paths filter misses`,
+      );
+    }
+  });
   it("the filter translation is real: Pulumi.yaml is not matched by Pulumi.*.yaml", () => {
     assert.equal(pathFilter("Pulumi.*.yaml").test("Pulumi.yaml"), false);
     assert.equal(pathFilter("*.ts").test("components/x.ts"), false);

@@ -1,7 +1,8 @@
 /**
  * Which stacks a change touches (the PR preview and the push-to-main up run only those):
  * `Pulumi.<stack>.yaml` touches that stack; anything the program or the policy pack is made of touches every
- * stack; documentation, the data tool's own code, tests and the drill touch none.
+ * stack (with the names it imports from the data tool's package); documentation, the rest of the data tool,
+ * tests and the dev tooling touch none.
  *
  *   npx tsx .github/scripts/affected-stacks.ts <base-sha> <head-sha>   → writes stacks=["staging",…] to
  *   $GITHUB_OUTPUT (and prints it)
@@ -20,6 +21,9 @@ const PROGRAM_PATHS: readonly RegExp[] = [
   /^policy\//,
   /^package(-lock)?\.json$/,
   /^tsconfig\.json$/,
+  // The program imports the data tool's names from its package (test/workflows.test.ts walks the imports).
+  /^packages\/dr-data\/package\.json$/,
+  /^packages\/dr-data\/src\/naming\.ts$/,
 ];
 
 export function stacksIn(files: readonly string[]): string[] {

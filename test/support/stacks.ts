@@ -4,7 +4,7 @@
  */
 import * as path from "node:path";
 import { DateTime } from "luxon";
-import { applySet, loadStackConfig, serializeConfig } from "../../offline/stack-config";
+import { applySet, loadStackConfig, serializeConfig } from "../../dev/offline/stack-config";
 import { PROJECT, readRawConfig } from "../../config";
 
 export const PROJECT_DIR = path.resolve(__dirname, "..", "..");

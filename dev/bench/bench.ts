@@ -1,0 +1,466 @@
+/**
+ * `npm run bench`: the data path against the seed's method and the local-file limit, in one run, on one
+ * generated application-shaped database (testkit/appdata.ts; BENCH_SCALE, default 120 ≈ 1.8 GB).
+ *
+ *   seed      pg_dump --compress=1 (plain SQL, gzip inside pg_dump) to a file; gunzip | psql (no stop on error)
+ *   local     pg_dump -Fd -j N -Z 1 to a local directory; pg_restore -j N from it (no blob store at all)
+ *   tool      this tool through Azurite: backup (custom streaming and directory+tar) and restore (-j N, with
+ *             its per-connection settings, into a staging database and swapped in)
+ *
+ * Prints wall times, sizes and ratios (best of BENCH_ROUNDS, default 1). Not a test: it takes minutes.
+ */
+import { spawn } from "node:child_process";
+import {
+  closeSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  readdirSync,
+  writeFileSync,
+} from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { createAppData } from "@service-dr/dr-data/testkit/appdata";
+import { Azurite } from "@service-dr/dr-data/testkit/azurite";
+import { PgCluster } from "@service-dr/dr-data/testkit/postgres";
+import { backup } from "@service-dr/dr-data/src/backup";
+import { compare } from "@service-dr/dr-data/src/compare";
+import {
+  childEnv,
+  pgDumpArgv,
+  pgRestoreArgv,
+  psqlArgv,
+  type DumpFormat,
+} from "@service-dr/dr-data/src/pgargs";
+import { formatBytes } from "@service-dr/dr-data/src/progress";
+import { restore } from "@service-dr/dr-data/src/restore";
+
+const SCALE = Number(process.env.BENCH_SCALE ?? "120");
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? "1");
+const JOBS = Number(process.env.BENCH_JOBS ?? Math.max(2, os.availableParallelism()));
+/**
+ * The tool's variants, `format:compress` each (BENCH_TOOL, comma-separated). Default: both formats at gzip
+ * level 1 (the local limit's level) and the custom format uncompressed.
+ */
+const TOOL_VARIANTS = (process.env.BENCH_TOOL ?? "custom:1,directory:1,custom:0").split(",").map((v) => {
+  const [format, compress] = v.split(":") as [DumpFormat, string | undefined];
+  if (format !== "custom" && format !== "directory") throw new Error(`BENCH_TOOL: unknown format in ${v}`);
+  return { format, compress: compress ?? "1" };
+});
+/**
+ * BENCH_LOCAL: the local-file limit's compression levels (comma-separated). The first is the reference for the
+ * "/ local" columns. Default `1,0`: the issue's `-Z 1`, and uncompressed.
+ */
+const LOCAL_LEVELS = (process.env.BENCH_LOCAL ?? "1,0").split(",");
+/** `npm run bench -- --json FILE`: the results also as JSON (the issue's shape, `BenchJson`). */
+const JSON_FILE = jsonFileArg(process.argv.slice(2));
+const say = (line: string) => process.stderr.write(`bench: ${line}\n`);
+/** The tool's own phase lines (dump done, verified, pg_restore done), indented under the bench's. */
+const quiet = (line: string) => {
+  if (/ done in | verified /.test(line)) process.stderr.write(`        ${line}\n`);
+};
+const loadavg = () =>
+  os
+    .loadavg()
+    .map((x) => x.toFixed(2))
+    .join(" ");
+
+/** Runs a program; stdin/stdout may be files (fds). Rejects unless it exits 0. */
+function exec(
+  program: string,
+  argv: string[],
+  env: NodeJS.ProcessEnv,
+  stdio: { stdin?: number; stdout?: number } = {},
+): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(program, argv, {
+      env,
+      stdio: [stdio.stdin ?? "ignore", stdio.stdout ?? "ignore", "pipe"],
+    });
+    let err = "";
+    child.stderr?.on("data", (c: Buffer) => (err = (err + c.toString()).slice(-4000)));
+    child.once("error", reject);
+    child.once("close", (code) =>
+      code === 0 ? resolve() : reject(new Error(`${program} exited ${code}: ${err}`)),
+    );
+  });
+}
+
+/** gunzip -c file | psql: two processes joined by a pipe, like the seed's workflow. */
+function gunzipIntoPsql(file: string, env: NodeJS.ProcessEnv, database: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const gunzip = spawn("gunzip", ["-c", file], { stdio: ["ignore", "pipe", "inherit"] });
+    const psql = spawn("psql", psqlArgv({ database, onErrorStop: false }), {
+      env,
+      stdio: ["pipe", "ignore", "pipe"],
+    });
+    gunzip.stdout.pipe(psql.stdin);
+    let errors = 0;
+    psql.stderr.on("data", (c: Buffer) => (errors += c.toString().split("ERROR").length - 1));
+    let pending = 2;
+    const done = (name: string) => (code: number | null) => {
+      if (code !== 0) reject(new Error(`${name} exited ${code}`));
+      else if (--pending === 0) {
+        if (errors > 0) say(`psql reported ${errors} errors (the seed's restore does not stop on them)`);
+        resolve();
+      }
+    };
+    gunzip.once("close", done("gunzip"));
+    psql.once("close", done("psql"));
+  });
+}
+
+function sizeOf(p: string): number {
+  const st = statSync(p);
+  if (!st.isDirectory()) return st.size;
+  return readdirSync(p).reduce((sum, f) => sum + sizeOf(path.join(p, f)), 0);
+}
+
+async function timed(label: string, fn: () => Promise<unknown>): Promise<number> {
+  const t0 = process.hrtime.bigint();
+  await fn();
+  const secs = Number(process.hrtime.bigint() - t0) / 1e9;
+  say(`${label}: ${secs.toFixed(1)} s`);
+  return secs;
+}
+
+function jsonFileArg(argv: string[]): string | undefined {
+  const i = argv.indexOf("--json");
+  if (i < 0) return undefined;
+  const file = argv[i + 1];
+  if (file === undefined || file.startsWith("--")) throw new Error("--json needs a file name");
+  return file;
+}
+
+/** The JSON `--json FILE` writes: one row per method, best times of the rounds. */
+export interface BenchJson {
+  readonly scaleBytes: number;
+  readonly cpus: number;
+  readonly rows: readonly { method: string; backupS: number; restoreS: number; bytes: number }[];
+}
+
+interface Row {
+  /** The JSON's method: seed, local-z<N>, tool (the Jobs' default configuration) or tool-<variant>. */
+  id: string;
+  method: string;
+  backup: number[];
+  restore: number[];
+  size: number;
+  /** CPU seconds per process group (bench client, its children, PostgreSQL, Azurite) in the last round. */
+  cpu: { backup?: CpuSplit; restore?: CpuSplit };
+}
+
+/** CPU seconds of each process group during one timed phase. */
+interface CpuSplit {
+  readonly tool: number;
+  readonly children: number;
+  readonly postgres: number;
+  readonly azurite: number;
+}
+
+/** Clock ticks from /proc/<pid>/stat: [utime+stime, cutime+cstime] (children reaped so far). */
+function procTicks(pid: number): [number, number] {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return [Number(f[11]) + Number(f[12]), Number(f[13]) + Number(f[14])];
+  } catch {
+    return [0, 0];
+  }
+}
+
+/** Live children of `ppid`, from /proc. */
+function childPids(ppid: number): number[] {
+  const out: number[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      if (Number(f[1]) === ppid) out.push(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
+}
+
+/**
+ * CPU seconds so far of: this process, its reaped children (pg_dump, pg_restore, psql, gunzip, tar, zstd),
+ * the PostgreSQL server (postmaster + its reaped backends + its live ones) and Azurite. USER_HZ is 100.
+ */
+function cpuSnapshot(postmaster: number, azurite: number): CpuSplit {
+  const self = procTicks(process.pid);
+  const pm = procTicks(postmaster);
+  const live = childPids(postmaster).reduce((sum, pid) => sum + procTicks(pid)[0], 0);
+  const az = procTicks(azurite);
+  return {
+    tool: self[0] / 100,
+    children: self[1] / 100,
+    postgres: (pm[0] + pm[1] + live) / 100,
+    azurite: (az[0] + az[1]) / 100,
+  };
+}
+
+function cpuDelta(a: CpuSplit, b: CpuSplit): CpuSplit {
+  return {
+    tool: b.tool - a.tool,
+    children: b.children - a.children,
+    postgres: b.postgres - a.postgres,
+    azurite: b.azurite - a.azurite,
+  };
+}
+
+const fmtCpu = (c: CpuSplit | undefined) =>
+  c === undefined
+    ? "–"
+    : `${c.tool.toFixed(1)} / ${c.children.toFixed(1)} / ${c.postgres.toFixed(1)} / ${c.azurite.toFixed(1)}`;
+
+/** The pid of the Azurite process listening on `port` (its argv holds `--blobPort <port>`). */
+function azuritePid(port: number): number {
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const argv = readFileSync(`/proc/${entry}/cmdline`, "utf8").split("\0");
+      const i = argv.indexOf("--blobPort");
+      if (i >= 0 && argv[i + 1] === String(port)) return Number(entry);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return -1;
+}
+
+async function benchMain(): Promise<void> {
+  const work = mkdtempSync(path.join(os.tmpdir(), "dr-bench-"));
+  const pg = await PgCluster.start({
+    fast: false,
+    settings: { shared_buffers: "512MB", max_wal_size: "8GB", checkpoint_timeout: "30min" },
+  });
+  const az = await Azurite.start();
+  try {
+    await az.createContainer("bench");
+    await pg.query("CREATE DATABASE app");
+    await timed(`generating app data at scale ${SCALE}`, () => createAppData(pg.connection("app"), SCALE));
+    const dbSize = Number(
+      (await pg.query<{ s: string }>("SELECT pg_database_size('app')::text AS s")).rows[0]!.s,
+    );
+    say(`database size ${formatBytes(dbSize)}, ${JOBS} jobs, ${os.availableParallelism()} CPUs`);
+    const env = (db: string) => childEnv(process.env, pg.connection(db));
+    const fresh = async (db: string) => {
+      await pg.query(`DROP DATABASE IF EXISTS "${db}" WITH (FORCE)`);
+      await pg.query("CHECKPOINT");
+    };
+
+    const rows: Row[] = [
+      {
+        id: "seed",
+        method: "seed: pg_dump --compress=1 plain SQL; gunzip \\| psql",
+        backup: [],
+        restore: [],
+        size: 0,
+        cpu: {},
+      },
+      ...LOCAL_LEVELS.map((z) => ({
+        id: `local-z${z}`,
+        method: `local limit: pg_dump -Fd -j ${JOBS} -Z ${z}; pg_restore -j ${JOBS}`,
+        backup: [],
+        restore: [],
+        size: 0,
+        cpu: {},
+      })),
+      ...TOOL_VARIANTS.map((v) => ({
+        id: toolRowId(v),
+        method:
+          v.format === "custom"
+            ? `tool, custom format streamed (-Fc -Z ${v.compress})`
+            : `tool, directory format (-Fd -j ${JOBS} -Z ${v.compress} + tar)`,
+        backup: [],
+        restore: [],
+        size: 0,
+        cpu: {},
+      })),
+    ];
+    const azPid = azuritePid(az.port);
+    const postmaster = Number(readFileSync(path.join(pg.dataDir, "postmaster.pid"), "utf8").split("\n")[0]);
+    /** Times `fn` and records each process group's CPU seconds meanwhile (the row's last round). */
+    const measured = async (
+      row: Row,
+      phase: "backup" | "restore",
+      label: string,
+      fn: () => Promise<unknown>,
+    ) => {
+      const c0 = cpuSnapshot(postmaster, azPid);
+      const secs = await timed(label, fn);
+      const c = cpuDelta(c0, cpuSnapshot(postmaster, azPid));
+      row.cpu[phase] = c;
+      say(
+        `  CPU s: tool ${c.tool.toFixed(1)}, its children ${c.children.toFixed(1)}, PostgreSQL ${c.postgres.toFixed(1)}, Azurite ${c.azurite.toFixed(1)}; load ${loadavg()}`,
+      );
+      row[phase].push(secs);
+    };
+    const loads: string[] = [];
+    let verified = "";
+    for (let round = 1; round <= ROUNDS; round++) {
+      say(`round ${round} of ${ROUNDS}; load averages ${loadavg()}`);
+      loads.push(loadavg());
+      // Seed method.
+      const sql = path.join(work, `seed-${round}.sql.gz`);
+      await pg.query("CHECKPOINT");
+      await measured(rows[0]!, "backup", "seed backup", async () => {
+        const fd = openSync(sql, "w");
+        try {
+          await exec("pg_dump", ["--compress=1", "--no-password", `--dbname=dbname='app'`], env("app"), {
+            stdout: fd,
+          });
+        } finally {
+          closeSync(fd);
+        }
+      });
+      rows[0]!.size = sizeOf(sql);
+      await fresh("seed_r");
+      await pg.query('CREATE DATABASE "seed_r"');
+      await measured(rows[0]!, "restore", "seed restore", () => gunzipIntoPsql(sql, env("seed_r"), "seed_r"));
+      rmSync(sql);
+      await fresh("seed_r");
+
+      // Local-file limit.
+      for (const [k, z] of LOCAL_LEVELS.entries()) {
+        const row = rows[1 + k]!;
+        const dir = path.join(work, `local-${round}-${k}`);
+        await pg.query("CHECKPOINT");
+        await measured(row, "backup", `local backup (-Z ${z})`, () =>
+          exec(
+            "pg_dump",
+            pgDumpArgv({ format: "directory", compress: z, jobs: JOBS, outputDir: dir, database: "app" }),
+            env("app"),
+          ),
+        );
+        row.size = sizeOf(dir);
+        await fresh("local_r");
+        await pg.query('CREATE DATABASE "local_r"');
+        await measured(row, "restore", `local restore (-Z ${z})`, () =>
+          exec(
+            "pg_restore",
+            pgRestoreArgv({ archive: dir, database: "local_r", jobs: JOBS }),
+            env("local_r"),
+          ),
+        );
+        rmSync(dir, { recursive: true });
+        await fresh("local_r");
+      }
+
+      // This tool.
+      for (const [k, v] of TOOL_VARIANTS.entries()) {
+        const row = rows[1 + LOCAL_LEVELS.length + k]!;
+        const target = `tool_${v.format}_${k}`;
+        await pg.query("CHECKPOINT");
+        let blobName = "";
+        await measured(row, "backup", `tool backup (${v.format}, -Z ${v.compress})`, async () => {
+          const r = await backup({
+            connection: pg.connection("app"),
+            store: az.store("bench"),
+            prefix: `bench/${v.format}-${k}`,
+            format: v.format,
+            compress: v.compress,
+            jobs: JOBS,
+            workDir: work,
+            now: () => new Date(Date.UTC(2026, 0, 1, 0, 0, round)),
+            log: quiet,
+          });
+          blobName = r.blobName;
+          row.size = r.metadata.size;
+        });
+        await fresh(target);
+        await pg.query("CHECKPOINT");
+        await measured(row, "restore", `tool restore (${v.format}, -Z ${v.compress})`, () =>
+          restore({
+            connection: pg.connection("postgres"),
+            store: az.store("bench"),
+            from: { blob: blobName },
+            database: target,
+            runId: `bench-${round}`,
+            jobs: JOBS,
+            workDir: work,
+            log: quiet,
+          }),
+        );
+        if (round === ROUNDS && k === 0) {
+          const c = await compare({ left: pg.connection("app"), right: pg.connection(target), jobs: JOBS });
+          verified = c.equal
+            ? `compare app vs ${target}: all ${c.relations.length} relations equal`
+            : `compare app vs ${target}: DIFFERENT`;
+        }
+        await fresh(target);
+        await fresh(`${target}_before_bench_${round}`);
+        await containerClientDelete(az, blobName);
+      }
+    }
+    loads.push(loadavg());
+
+    const best = (xs: number[]) => Math.min(...xs);
+    const seedB = best(rows[0]!.backup);
+    const seedR = best(rows[0]!.restore);
+    const localB = best(rows[1]!.backup); // the first local row (the issue's -Z 1) is the reference
+    const localR = best(rows[1]!.restore);
+    const fmt = (xs: number[]) =>
+      `${best(xs).toFixed(1)}${xs.length > 1 ? ` (${xs.map((x) => x.toFixed(1)).join(", ")})` : ""}`;
+    const lines = [
+      `database: ${formatBytes(dbSize)} (app-shaped, scale ${SCALE}); ${os.availableParallelism()} CPUs; jobs ${JOBS}; best of ${ROUNDS}`,
+      `load averages (1, 5, 15 min) at the start of each round and at the end: ${loads.join(" → ")}`,
+      "",
+      "| method | backup s | size | restore s | backup vs seed | restore vs seed | backup / local | restore / local | CPU s backup: tool / children / PostgreSQL / Azurite | CPU s restore |",
+      "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+      ...rows.map((r) => {
+        const b = best(r.backup);
+        const x = best(r.restore);
+        return (
+          `| ${r.method} | ${fmt(r.backup)} | ${formatBytes(r.size)} | ${fmt(r.restore)} | ` +
+          `${(seedB / b).toFixed(2)}× | ${(seedR / x).toFixed(2)}× | ${(b / localB).toFixed(2)} | ${(x / localR).toFixed(2)} | ` +
+          `${fmtCpu(r.cpu.backup)} | ${fmtCpu(r.cpu.restore)} |`
+        );
+      }),
+      "",
+      "targets (issue 11): backup and restore ≥ 1.5× faster than the seed; each within 1.15 of the local limit",
+      verified,
+    ];
+    process.stdout.write(`${lines.join("\n")}\n`);
+    if (JSON_FILE !== undefined) {
+      const json: BenchJson = {
+        scaleBytes: dbSize,
+        cpus: os.availableParallelism(),
+        rows: rows.map((r) => ({
+          method: r.id,
+          backupS: round1(best(r.backup)),
+          restoreS: round1(best(r.restore)),
+          bytes: r.size,
+        })),
+      };
+      writeFileSync(JSON_FILE, `${JSON.stringify(json, null, 2)}\n`);
+      say(`wrote ${JSON_FILE}`);
+    }
+  } finally {
+    await az.stop();
+    await pg.stop();
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+const round1 = (x: number) => Math.round(x * 10) / 10;
+
+/** `tool` is the configuration the program's Jobs use (backup()'s defaults); the others `tool-<format>-z<N>`. */
+function toolRowId(v: { format: DumpFormat; compress: string }): string {
+  return v.format === "directory" && v.compress === "1" ? "tool" : `tool-${v.format}-z${v.compress}`;
+}
+
+async function containerClientDelete(az: Azurite, blobName: string): Promise<void> {
+  const { containerClient } = await import("@service-dr/dr-data/src/blobstore");
+  await containerClient(az.store("bench")).getBlobClient(blobName).deleteIfExists();
+}
+
+benchMain().catch((err: unknown) => {
+  process.stderr.write(`bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exitCode = 1;
+});

@@ -1,0 +1,226 @@
+/**
+ * `npm run drill -- --scenario ptr|rebuild [--tables s.t,…] [--rows N] [--report FILE] [--time-zone ZONE] [--stack STACK]`
+ *
+ * Rehearses a runbook scenario end to end on this machine (drill/drill.ts), prints the timeline and writes
+ * the DR-test report. Exit status: 0 the recovered data matches; 1 it does not, or a step failed; 2 a usage
+ * error (the message names the flag and the allowed values). Servers and Azurite are stopped at the end
+ * whatever happens, also on SIGINT/SIGTERM.
+ */
+import { mkdirSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { DateTime } from "luxon";
+import { flags, UsageError } from "../offline/argv";
+import { isValidZone } from "../../time";
+import { Cleanup, runDrill, SCENARIOS, type DrillResult, type Scenario } from "./drill";
+import { renderReport } from "./report";
+import { TABLES as DRILL_TABLES } from "./workload";
+import { seconds } from "./timeline";
+
+export const USAGE = `usage: npm run drill -- --scenario ptr|rebuild [--tables s.t,…] [--rows N] [--report FILE] [--time-zone ZONE] [--stack STACK]
+
+Rehearses a runbook scenario end to end on 127.0.0.1 with real PostgreSQL and Azurite, through the same
+Pulumi program (offline, mock runtime) and data tool that a real incident uses, and writes the DR-test report.
+
+  --scenario ptr|rebuild  ptr: loss of data (point-in-time restore); rebuild: loss of the database server
+  --tables s.t[,s.t…]     ptr only: restore only these tables (ptr.tables) instead of the whole database;
+                          the loss is a DELETE in app.placements while the app goes on writing the others
+                          (e.g. --tables app.placements)
+  --rows N                rows seeded into the live database (100 to 50000000; default ${10_000})
+  --report FILE           where the Markdown report goes (default: a file in the OS temp directory)
+  --time-zone ZONE        the stack's timeZone for the drill (an IANA zone; default: the stack's own)
+  --stack STACK           the committed stack file to use (default staging)
+  -h, --help              this text
+
+Exit status: 0 the recovered data matches; 1 it does not, or a step failed; 2 usage error.`;
+
+export interface CliOptions {
+  readonly scenario: Scenario;
+  readonly rows: number;
+  readonly report: string | undefined;
+  readonly timeZone: string | undefined;
+  readonly stack: string;
+  readonly tables: readonly string[] | undefined;
+}
+
+export { UsageError };
+
+/** Parses argv (without node and script); throws UsageError naming the flag. Returns undefined for --help. */
+export function parseArgs(argv: readonly string[]): CliOptions | undefined {
+  let scenario: Scenario | undefined;
+  let rows = 10_000;
+  let report: string | undefined;
+  let timeZone: string | undefined;
+  let stack = "staging";
+  let tables: string[] | undefined;
+  for (const { flag, value, unknown } of flags(argv)) {
+    switch (flag) {
+      case "--scenario": {
+        const v = value();
+        if (!(SCENARIOS as readonly string[]).includes(v)) {
+          throw new UsageError(
+            `--scenario must be one of: ${SCENARIOS.join(", ")}; got ${JSON.stringify(v)}`,
+          );
+        }
+        scenario = v as Scenario;
+        break;
+      }
+      case "--rows": {
+        const v = value();
+        const n = Number(v);
+        if (!/^\d+$/.test(v) || n < 100 || n > 50_000_000) {
+          throw new UsageError(`--rows must be an integer from 100 to 50000000; got ${JSON.stringify(v)}`);
+        }
+        rows = n;
+        break;
+      }
+      case "--report":
+        report = value();
+        break;
+      case "--tables": {
+        const v = value();
+        const list = v.split(",").map((t) => t.trim());
+        const bad = list.filter((t) => !(DRILL_TABLES as readonly string[]).includes(t));
+        if (v.trim() === "" || bad.length > 0 || new Set(list).size !== list.length)
+          throw new UsageError(
+            `--tables must be distinct tables of the drill's schema, comma-separated (${DRILL_TABLES.join(", ")}); got ${JSON.stringify(v)}`,
+          );
+        tables = list;
+        break;
+      }
+      case "--time-zone": {
+        const v = value();
+        if (!isValidZone(v))
+          throw new UsageError(
+            `--time-zone must be an IANA time zone such as Europe/London; got ${JSON.stringify(v)}`,
+          );
+        timeZone = v;
+        break;
+      }
+      case "--stack": {
+        const v = value();
+        if (!/^[A-Za-z0-9_-]+$/.test(v))
+          throw new UsageError(`--stack must be a stack name; got ${JSON.stringify(v)}`);
+        stack = v;
+        break;
+      }
+      case "-h":
+      case "--help":
+        return undefined;
+      default:
+        throw unknown();
+    }
+  }
+  if (scenario === undefined) throw new UsageError(`--scenario is required: one of ${SCENARIOS.join(", ")}`);
+  if (tables !== undefined && scenario !== "ptr")
+    throw new UsageError(
+      `--tables is for --scenario ptr (a table-level restore from the PTR copy); got --scenario ${scenario}`,
+    );
+  return { scenario, rows, report, timeZone, stack, tables };
+}
+
+export interface Io {
+  readonly out: (line: string) => void;
+  readonly err: (line: string) => void;
+}
+
+export interface MainResult {
+  readonly status: number;
+  readonly result?: DrillResult;
+  readonly reportPath?: string;
+}
+
+/** The whole command. `cleanup` is the caller's when it wants to stop everything on a signal. */
+export async function main(argv: readonly string[], io: Io, cleanup = new Cleanup()): Promise<MainResult> {
+  let options: CliOptions | undefined;
+  try {
+    options = parseArgs(argv);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      io.err(`drill: ${err.message}`);
+      io.err(USAGE.split("\n")[0] ?? "");
+      return { status: 2 };
+    }
+    throw err;
+  }
+  if (options === undefined) {
+    io.out(USAGE);
+    return { status: 0 };
+  }
+  let result: DrillResult;
+  try {
+    result = await runDrill(
+      {
+        scenario: options.scenario,
+        rows: options.rows,
+        stack: options.stack,
+        timeZone: options.timeZone,
+        tables: options.tables,
+        print: io.out,
+      },
+      cleanup,
+    );
+  } catch (err) {
+    if (err instanceof UsageError) {
+      io.err(`drill: ${err.message}`);
+      return { status: 2 };
+    }
+    throw err;
+  } finally {
+    await cleanup.run();
+  }
+  const reportPath = path.resolve(
+    options.report ??
+      path.join(
+        os.tmpdir(),
+        `service-dr-drill-${options.scenario}-${DateTime.utc().toFormat("yyyyLLdd'T'HHmmss'Z'")}.md`,
+      ),
+  );
+  mkdirSync(path.dirname(reportPath), { recursive: true });
+  writeFileSync(reportPath, renderReport(result));
+  io.out("");
+  if (result.ok) {
+    io.out(
+      `drill ${result.scenario}: PASS — ${result.recoveredRows ?? "?"} rows recovered (expected ${result.expectedRows ?? "?"}), ` +
+        `${result.lostRows ?? "?"} lost; recovery time ${seconds(result.recoveryMs)}`,
+    );
+  } else {
+    io.err(`drill ${result.scenario}: FAIL — ${result.failure ?? "the data does not match"}`);
+  }
+  io.out(`report: ${reportPath}`);
+  return { status: result.ok ? 0 : 1, result, reportPath };
+}
+
+if (require.main === module) {
+  // Pulumi's runtime logs through console.log when no engine is attached: keep stdout for the timeline.
+  const toStderr = (...args: unknown[]): void => console.error(...args);
+  console.log = toStderr;
+  console.info = toStderr;
+  console.debug = toStderr;
+  const cleanup = new Cleanup();
+  let stopping = false;
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    // `on`, not `once`: a second signal (tsx relays Ctrl-C too) must not kill the process mid-cleanup.
+    process.on(signal, () => {
+      if (stopping) return;
+      stopping = true;
+      process.stderr.write(`drill: ${signal}: stopping the servers\n`);
+      void cleanup.run().finally(() => process.exit(130));
+    });
+  }
+  main(
+    process.argv.slice(2),
+    { out: (l) => void process.stdout.write(`${l}\n`), err: (l) => void process.stderr.write(`${l}\n`) },
+    cleanup,
+  )
+    .then((r) => {
+      process.exitCode = r.status;
+    })
+    .catch(async (err: unknown) => {
+      await cleanup.run();
+      process.stderr.write(
+        `drill: failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+      );
+      process.exitCode = 1;
+    });
+}

@@ -1,0 +1,323 @@
+/**
+ * What the Pulumi program declares for one runbook step, read the way an operator drives it: the committed
+ * stack file plus `pulumi config set --path` / `pulumi config rm` operations, run through the REAL program
+ * under Pulumi's mock runtime (offline/mocks.ts). The drill takes the data steps from here — the recovery
+ * Jobs' container args and env, the nightly CronJob's, the PTR copy's `pointInTimeUTC`, the databases of the
+ * live server — and never re-derives them.
+ */
+import * as path from "node:path";
+import type { DateTime } from "luxon";
+import { isConfigError, RecordingMocks, runProgram, subscriptionIdFromConfig } from "../offline/mocks";
+import type { PlanResource, PlanResult } from "../offline/mocks";
+import {
+  applySet,
+  declarationProblems,
+  loadStackConfig,
+  qualifyKey,
+  serializeConfig,
+  type LoadedConfig,
+  type StackConfig,
+} from "../offline/stack-config";
+
+export const PROJECT_DIR = path.resolve(__dirname, "..", "..");
+
+/** One env entry of a container as the program declares it (a value, or a reference to a Secret key). */
+export interface DeclaredEnvVar {
+  readonly name: string;
+  readonly value?: string;
+  readonly secretRef?: { readonly name: string; readonly key: string };
+}
+
+/** A Kubernetes Job (or the nightly CronJob's job template): its name and the data tool's container. */
+export interface DeclaredJob {
+  readonly name: string;
+  readonly args: readonly string[];
+  readonly env: readonly DeclaredEnvVar[];
+  /** The Pulumi resource's name, and the resources it waits for (the engine's dependency edges). */
+  readonly resource?: string;
+  readonly dependsOn?: readonly string[];
+}
+
+/**
+ * A DeploymentPatch (the app's replica count, or the hold at 0 for recovery Jobs): which Deployment, the
+ * count, the edges, and its inputs as text — the engine applies a patch only when they changed.
+ */
+export interface DeclaredPatch {
+  readonly resource: string;
+  readonly deployment: string;
+  readonly replicas: number;
+  readonly dependsOn: readonly string[];
+  readonly inputs: string;
+}
+
+/** The lever states one step declares: evidence for the timeline. */
+export interface DeclaredLevers {
+  readonly replicas: Readonly<Record<string, number>>;
+  readonly maintenance: boolean;
+  readonly requiredApprovers: number;
+  readonly nightlySuspended: boolean;
+}
+
+export interface Declared {
+  /** The operator's config operations so far, as `pulumi config` commands. */
+  readonly commands: readonly string[];
+  readonly drMode: string;
+  readonly drPhase: string | undefined;
+  readonly liveServerName: string;
+  readonly liveServerFqdn: string;
+  readonly ptrServerFqdn: string | undefined;
+  readonly restoreTimeUtc: string | undefined;
+  readonly restoreTimeLocal: string | undefined;
+  readonly timeZone: string;
+  readonly levers: DeclaredLevers;
+  /** The recovery Jobs in the order they run (each depends on the one before). */
+  readonly jobs: readonly DeclaredJob[];
+  /** The replica patches (app and hold), in declaration order. */
+  readonly patches: readonly DeclaredPatch[];
+  readonly nightly: DeclaredJob;
+  /** `pointInTimeUTC` of the PTR copy server, when one is declared. */
+  readonly ptrPointInTimeUtc: string | undefined;
+  /** `createMode` of the live server (`Create` when rebuilding from a backup; absent for the existing one). */
+  readonly liveCreateMode: string | undefined;
+  /** Databases declared on the live server. */
+  readonly liveDatabases: readonly string[];
+  /** The backup storage container. */
+  readonly container: string;
+  readonly nextStep: string;
+  readonly resourceCount: number;
+}
+
+/** The program refused the config (its ConfigError), every problem listed. */
+export class DeclareError extends Error {
+  constructor(
+    message: string,
+    readonly problems: readonly string[],
+  ) {
+    super(`${message}:\n  ${problems.join("\n  ")}`);
+    this.name = "DeclareError";
+  }
+}
+
+type ConfigOp =
+  { readonly kind: "set"; readonly assignment: string } | { readonly kind: "rm"; readonly key: string };
+
+/** The stack as an operator changes it, one `pulumi config` command at a time. */
+export class OperatorStack {
+  private readonly ops: ConfigOp[] = [];
+  private readonly loaded: LoadedConfig;
+
+  constructor(
+    readonly stack: string,
+    /** Assignments applied to the committed file before the drill starts (e.g. `timeZone=…`). */
+    private readonly base: readonly string[] = [],
+    projectDir = PROJECT_DIR,
+  ) {
+    this.loaded = loadStackConfig(projectDir, stack);
+    // Fails early (as a usage problem) on a malformed base assignment.
+    this.values();
+  }
+
+  /** `pulumi config set --path <key> <value>` */
+  set(key: string, value: string): string {
+    this.ops.push({ kind: "set", assignment: `${key}=${value}` });
+    return `pulumi config set ${/[.[]/.test(key) ? "--path " : ""}${key} ${value}`;
+  }
+
+  /** `pulumi config rm <key>` */
+  rm(key: string): string {
+    this.ops.push({ kind: "rm", key });
+    return `pulumi config rm ${key}`;
+  }
+
+  private values(): StackConfig {
+    const values = new Map(this.loaded.values);
+    for (const assignment of this.base) applySet(values, this.loaded.project, assignment);
+    for (const op of this.ops) {
+      if (op.kind === "set") applySet(values, this.loaded.project, op.assignment);
+      else {
+        // `pulumi config rm` removes the stack's value: Pulumi.yaml's default (if any) applies again.
+        const key = qualifyKey(this.loaded.project, op.key);
+        values.delete(key);
+        const fallback = this.loaded.declarations.find((d) => d.key === key)?.fallback;
+        if (fallback !== undefined) values.set(key, fallback);
+      }
+    }
+    return values;
+  }
+
+  /** `pulumi up` (offline): runs the program with the current config and the given clock. */
+  async declare(now: DateTime, commands: readonly string[]): Promise<Declared> {
+    const values = this.values();
+    const problems = declarationProblems(this.loaded, values);
+    if (problems.length > 0) throw new DeclareError("the stack config is refused", problems);
+    const config = serializeConfig(values);
+    const mocks = new RecordingMocks({
+      subscriptionId: subscriptionIdFromConfig(config, this.loaded.project),
+      now,
+    });
+    let result: PlanResult;
+    try {
+      result = await runProgram(config, [...this.loaded.secretKeys], now, {
+        programPath: path.join(PROJECT_DIR, "program"),
+        project: this.loaded.project,
+        stack: this.stack,
+        mocks,
+      });
+    } catch (err) {
+      if (isConfigError(err)) throw new DeclareError("the program refused its config", err.problems);
+      throw err;
+    }
+    return readDeclared(result, commands);
+  }
+}
+
+function record(value: unknown, what: string): Record<string, unknown> {
+  if (value === null || typeof value !== "object" || Array.isArray(value)) {
+    throw new Error(`drill: expected an object for ${what}, got ${JSON.stringify(value)}`);
+  }
+  return value as Record<string, unknown>;
+}
+
+function text(value: unknown, what: string): string {
+  if (typeof value !== "string")
+    throw new Error(`drill: expected a string for ${what}, got ${JSON.stringify(value)}`);
+  return value;
+}
+
+function optionalText(value: unknown): string | undefined {
+  return typeof value === "string" ? value : undefined;
+}
+
+function num(value: unknown, what: string): number {
+  if (typeof value !== "number")
+    throw new Error(`drill: expected a number for ${what}, got ${JSON.stringify(value)}`);
+  return value;
+}
+
+/** The data tool's container of a pod spec. */
+function toolContainer(podSpec: unknown, name: string): DeclaredJob {
+  const containers = record(podSpec, `${name} pod spec`).containers;
+  if (!Array.isArray(containers) || containers.length !== 1) {
+    throw new Error(`drill: ${name} should have exactly one container`);
+  }
+  const c = record(containers[0], `${name} container`);
+  const args = c.args;
+  if (!Array.isArray(args) || !args.every((a) => typeof a === "string")) {
+    throw new Error(`drill: ${name} has no string args`);
+  }
+  const env = (Array.isArray(c.env) ? c.env : []).map((e: unknown): DeclaredEnvVar => {
+    const entry = record(e, `${name} env`);
+    const envName = text(entry.name, `${name} env name`);
+    if (entry.valueFrom !== undefined) {
+      const ref = record(
+        record(entry.valueFrom, `${envName}.valueFrom`).secretKeyRef,
+        `${envName} secretKeyRef`,
+      );
+      return {
+        name: envName,
+        secretRef: { name: text(ref.name, "secret name"), key: text(ref.key, "secret key") },
+      };
+    }
+    return { name: envName, value: text(entry.value, `${name} env ${envName}`) };
+  });
+  return { name, args, env };
+}
+
+function byType(result: PlanResult, type: string): PlanResource[] {
+  return result.resources.filter((r) => r.type === type);
+}
+
+export function readDeclared(result: PlanResult, commands: readonly string[]): Declared {
+  const out = result.outputs;
+  const liveServerName = text(out.liveServerName, "output liveServerName");
+
+  const jobsByName = new Map<string, DeclaredJob>();
+  for (const r of byType(result, "kubernetes:batch/v1:Job")) {
+    const name = text(record(r.inputs.metadata, "Job metadata").name, "Job name");
+    const template = record(record(r.inputs.spec, "Job spec").template, "Job template");
+    jobsByName.set(name, {
+      ...toolContainer(template.spec, name),
+      resource: r.name,
+      dependsOn: r.options.dependencies ?? [],
+    });
+  }
+  const patches = byType(result, "kubernetes:apps/v1:DeploymentPatch").map((r): DeclaredPatch => ({
+    resource: r.name,
+    deployment: text(record(r.inputs.metadata, "patch metadata").name, "patch metadata.name"),
+    replicas: num(record(r.inputs.spec, "patch spec").replicas, "patch spec.replicas"),
+    dependsOn: r.options.dependencies ?? [],
+    inputs: JSON.stringify(r.inputs),
+  }));
+  // `recoveryJobs` lists the Jobs in the order RecoveryJobs chained them with dependsOn.
+  const order = Array.isArray(out.recoveryJobs)
+    ? out.recoveryJobs.map((j) => text(j, "recoveryJobs entry"))
+    : [];
+  if (order.length !== jobsByName.size || !order.every((n) => jobsByName.has(n))) {
+    throw new Error(
+      `drill: output recoveryJobs ${JSON.stringify(order)} does not match the declared Jobs ` +
+        JSON.stringify([...jobsByName.keys()]),
+    );
+  }
+
+  const crons = byType(result, "kubernetes:batch/v1:CronJob");
+  if (crons.length !== 1)
+    throw new Error(`drill: expected one CronJob (the nightly backup), found ${crons.length}`);
+  const cron = crons[0]!;
+  const cronSpec = record(cron.inputs.spec, "CronJob spec");
+  const cronName = text(record(cron.inputs.metadata, "CronJob metadata").name, "CronJob name");
+  const jobTemplate = record(record(cronSpec.jobTemplate, "jobTemplate").spec, "jobTemplate spec");
+  const nightly = toolContainer(record(jobTemplate.template, "jobTemplate template").spec, cronName);
+
+  const servers = byType(result, "azure-native:dbforpostgresql:Server");
+  const ptr = servers.find((s) => s.inputs.createMode === "PointInTimeRestore");
+  const live = servers.find((s) => s.inputs.serverName === liveServerName);
+  if (live === undefined) throw new Error(`drill: the live server ${liveServerName} is not declared`);
+  const liveDatabases = byType(result, "azure-native:dbforpostgresql:Database")
+    .filter((d) => d.inputs.serverName === liveServerName)
+    .map((d) => text(d.inputs.databaseName, "databaseName"));
+  const containers = byType(result, "azure-native:storage:BlobContainer");
+  if (containers.length !== 1)
+    throw new Error(`drill: expected one BlobContainer, found ${containers.length}`);
+
+  const replicasOut = record(out.replicas, "output replicas");
+  const replicas: Record<string, number> = {};
+  for (const [k, v] of Object.entries(replicasOut)) replicas[k] = num(v, `replicas.${k}`);
+
+  return {
+    commands,
+    drMode: text(out.drMode, "output drMode"),
+    drPhase: optionalText(out.drPhase),
+    liveServerName,
+    liveServerFqdn: text(out.liveServerFqdn, "output liveServerFqdn"),
+    ptrServerFqdn: optionalText(out.ptrServerFqdn),
+    restoreTimeUtc: optionalText(out.restoreTimeUtc),
+    restoreTimeLocal: optionalText(out.restoreTimeLocal),
+    timeZone: text(out.timeZone, "output timeZone"),
+    levers: {
+      replicas,
+      maintenance: out.maintenance === true,
+      requiredApprovers: num(out.requiredApprovers, "output requiredApprovers"),
+      nightlySuspended: out.nightlyBackupSuspended === true,
+    },
+    jobs: order.map((n) => jobsByName.get(n)!),
+    patches,
+    nightly,
+    ptrPointInTimeUtc: ptr === undefined ? undefined : text(ptr.inputs.pointInTimeUTC, "pointInTimeUTC"),
+    liveCreateMode: optionalText(live.inputs.createMode),
+    liveDatabases,
+    container: text(containers[0]!.inputs.containerName, "containerName"),
+    nextStep: text(out.nextStep, "output nextStep"),
+    resourceCount: result.resources.length,
+  };
+}
+
+/** `web 0, worker 0 · maintenance on · approvers 6 · nightly suspended` */
+export function formatLevers(l: DeclaredLevers): string {
+  const replicas = Object.entries(l.replicas)
+    .map(([k, v]) => `${k} ${v}`)
+    .join(", ");
+  return (
+    `replicas ${replicas} · maintenance ${l.maintenance ? "on" : "off"} · approvers ${l.requiredApprovers} · ` +
+    `nightly ${l.nightlySuspended ? "suspended" : "scheduled"}`
+  );
+}

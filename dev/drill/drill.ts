@@ -1,0 +1,899 @@
+/**
+ * The two runbook scenarios, end to end on this machine. Each runbook step is a stack config change and an
+ * offline `pulumi up` of the real program (drill/declared.ts); the data steps are the Jobs that step declares,
+ * run locally with their own args (drill/jobs.ts) against real PostgreSQL servers and Azurite started here.
+ *
+ * ptr (seed scenario 2, loss of data): a live server with WAL archiving and a base backup; a first batch of
+ * writes; the operator notes the wall-clock time in the stack's zone; more writes; a destructive statement.
+ * Then: isolate (flawed backup Job) → ptr.restoreTime (the PTR copy: a real point-in-time recovery to the
+ * `pointInTimeUTC` the program declares) → a jump straight to validate, skipping drPhase restore (the program
+ * holds web and worker at 0, runs backup-ptr, restore and compare, and only then brings the app back; the
+ * drill applies the declared patches and Jobs in the engine's dependency order and fails if a Job would run
+ * under a live app) → the drill's own check (the live database holds exactly the tables as they were at the
+ * restore time; the flawed dump and every Job's log are in storage) → maintenance off → unfreeze → tidy up
+ * (the PTR copy is no longer declared: it is stopped).
+ *
+ * rebuild (seed scenario 1, loss of the server): the nightly CronJob's backup; writes after it (lost by
+ * design); the live server is stopped and its data directory deleted. Then: isolate (the program declares the
+ * server again with createMode Create: a new empty server with the declared databases) → restore (the restore
+ * Job: newest nightly dump; the compare Job: the rebuilt database against that backup's manifest) → validate
+ * (the drill's own check against the state it recorded at the nightly backup) → maintenance off → unfreeze →
+ * close. Every step in the runbook's order, through the same dependency-ordered executor.
+ */
+import { execFileSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { DateTime } from "luxon";
+import { BlobServiceClient } from "@azure/storage-blob";
+import { Azurite } from "@service-dr/dr-data/testkit/azurite";
+import { PgCluster } from "@service-dr/dr-data/testkit/postgres";
+import { PTR_MIN_AGE, azureUtc, resolveRestoreTime } from "../../time";
+import { listBackups } from "@service-dr/dr-data/src/list";
+import { quoteIdent } from "@service-dr/dr-data/src/sql";
+import { incidentReport } from "@service-dr/dr-data";
+import type { Declared, DeclaredJob } from "./declared";
+import { formatLevers, OperatorStack } from "./declared";
+import { localJob, runLocalJob, type LocalTargets } from "./jobs";
+import { jobSummary, Timeline, type StepRecord } from "./timeline";
+import {
+  batchCounts,
+  checkAgainst,
+  countsOf,
+  seedCounts,
+  snapshot,
+  totalRows,
+  TABLES,
+  Workload,
+  type RowCounts,
+  type Snapshot,
+} from "./workload";
+
+export const SCENARIOS = ["ptr", "rebuild"] as const;
+export type Scenario = (typeof SCENARIOS)[number];
+
+export interface DrillOptions {
+  readonly scenario: Scenario;
+  /** Rows of the seed. */
+  readonly rows: number;
+  readonly stack: string;
+  /** Overrides the stack's `timeZone`. */
+  readonly timeZone: string | undefined;
+  /** ptr: `ptr.tables` (a table-level restore) instead of the whole database. */
+  readonly tables?: readonly string[] | undefined;
+  /** Progress and timeline lines. */
+  readonly print: (line: string) => void;
+}
+
+/** Row counts per table at the moments the report shows. */
+export interface RowStage {
+  readonly label: string;
+  readonly counts: RowCounts;
+}
+
+export interface RestorePointEvidence {
+  /** What the operator noted and set: wall clock in the stack's zone, without an offset. */
+  readonly requestedLocal: string;
+  /** The instant the drill noted (its own clock), in UTC. */
+  readonly notedUtc: string;
+  /** What the program declared: the PTR copy's `pointInTimeUTC`, and its `restoreTimeLocal` output. */
+  readonly declaredUtc: string;
+  readonly declaredLocal: string;
+}
+
+export interface DrillResult {
+  readonly scenario: Scenario;
+  /** `--tables`: the tables restored (ptr.tables); undefined for a whole-database restore. */
+  readonly tables: readonly string[] | undefined;
+  readonly ok: boolean;
+  readonly failure: string | undefined;
+  readonly stack: string;
+  readonly timeZone: string;
+  /** `--time-zone`, when the drill overrode the stack's zone. */
+  readonly timeZoneOverride: string | undefined;
+  readonly incidentId: string;
+  readonly rows: number;
+  readonly restorePoint: RestorePointEvidence | undefined;
+  readonly lossStatement: string | undefined;
+  readonly stages: readonly RowStage[];
+  /** Rows the recovery was expected to bring back (the reference state) and what the live database holds. */
+  readonly expectedRows: number | undefined;
+  readonly recoveredRows: number | undefined;
+  /** Rows written before the incident that the recovery cannot bring back (after the restore point / backup). */
+  readonly lostRows: number | undefined;
+  readonly checks: readonly string[];
+  readonly sequences: readonly string[];
+  readonly steps: readonly StepRecord[];
+  readonly recoveryMs: number;
+  /** Until the data was restored and verified (the end of the validate step). */
+  readonly dataRecoveredMs: number;
+  readonly substitutions: readonly string[];
+  readonly storedBackups: readonly string[];
+  readonly planClockShift: string;
+  readonly environment: Readonly<Record<string, string>>;
+  readonly startedAt: DateTime;
+}
+
+/** Stops and removes what the drill started, in reverse order, whatever happens; runs once. */
+export class Cleanup {
+  private readonly tasks: Array<() => Promise<void> | void> = [];
+  private done: Promise<void> | undefined;
+
+  add(task: () => Promise<void> | void): void {
+    this.tasks.push(task);
+  }
+
+  run(): Promise<void> {
+    this.done ??= (async () => {
+      for (const task of this.tasks.reverse()) {
+        try {
+          await task();
+        } catch {
+          // keep cleaning up
+        }
+      }
+    })();
+    return this.done;
+  }
+}
+
+/** The plan's clock: Azure restores only to points at least 5 minutes old, so the drill's plans run that much later. */
+const PLAN_CLOCK_SHIFT = PTR_MIN_AGE.plus({ seconds: 1 });
+const planNow = (): DateTime => DateTime.utc().plus(PLAN_CLOCK_SHIFT);
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Shared state of one drill. */
+class Context {
+  readonly timeline: Timeline;
+  readonly stack: OperatorStack;
+  readonly stages: RowStage[] = [];
+  readonly checks: string[] = [];
+  readonly substitutions = new Set<string>();
+  readonly storedBackups: string[] = [];
+  /** Jobs that already ran (Kubernetes does not run a Job of the same name again). */
+  private readonly ran = new Set<string>();
+  readonly servers = new Map<string, PgCluster>();
+  azurite: Azurite | undefined;
+  readonly password = randomBytes(12).toString("hex");
+  workDir: string;
+
+  constructor(
+    readonly o: DrillOptions,
+    readonly cleanup: Cleanup,
+    zone: string,
+  ) {
+    this.stack = new OperatorStack(o.stack, o.timeZone === undefined ? [] : [`timeZone=${o.timeZone}`]);
+    this.timeline = new Timeline(zone, o.print);
+    this.workDir = this.tempDir("dr-drill-scratch-");
+  }
+
+  tempDir(prefix: string): string {
+    const dir = mkdtempSync(path.join(os.tmpdir(), prefix));
+    this.cleanup.add(() => rmSync(dir, { recursive: true, force: true }));
+    return dir;
+  }
+
+  /** Config commands, then the offline `pulumi up`; the declared lever states go into the step. */
+  async up(s: StepRecord, change: (stack: OperatorStack) => string[]): Promise<Declared> {
+    const commands = change(this.stack);
+    s.commands.push(...commands, "pulumi up");
+    const d = await this.stack.declare(planNow(), commands);
+    s.levers = formatLevers(d.levers);
+    return d;
+  }
+
+  async startServer(user: string, o: { walArchiveDir?: string } = {}): Promise<PgCluster> {
+    const pg = await PgCluster.start({ user, password: this.password, fast: false, ...o });
+    this.cleanup.add(() => pg.stop());
+    return pg;
+  }
+
+  targets(): LocalTargets {
+    if (this.azurite === undefined) throw new Error("Azurite is not running");
+    return {
+      servers: this.servers,
+      storageConnectionString: this.azurite.connectionString,
+      workDir: this.workDir,
+    };
+  }
+
+  /** Runs one declared Job locally; a failed Job fails the step (as it fails `pulumi up`). */
+  async runJob(s: StepRecord, job: DeclaredJob): Promise<void> {
+    const local = localJob(job, this.targets());
+    for (const sub of local.substitutions)
+      this.substitutions.add(sub.replace(/ → \d+$/, " → the local server's port"));
+    const run = await runLocalJob(job.name, local);
+    this.ran.add(job.name);
+    s.jobs.push(jobSummary(run));
+    if (run.exitCode !== 0) {
+      throw new Error(
+        `Job ${job.name} failed (exit ${run.exitCode}):\n${run.stderrTail.split("\n").slice(-15).join("\n")}`,
+      );
+    }
+    if (job.args[0] === "backup") this.storedBackups.push(run.stdout.split("\n").slice(-1)[0] ?? "");
+  }
+
+  /**
+   * The Deployments' replica counts as the declared patches set them (the drill has no cluster: this is the
+   * state the engine's operations would leave), by Deployment name; and each patch's inputs as last applied.
+   */
+  readonly cluster = new Map<string, number>();
+  private readonly applied = new Map<string, string>();
+
+  /** The app as it runs before the incident: the committed stack's patches applied. */
+  startApp(d: Declared): void {
+    for (const p of d.patches) {
+      this.cluster.set(p.deployment, p.replicas);
+      this.applied.set(p.resource, p.inputs);
+    }
+  }
+
+  /** `web 0, worker 0`: the app in the (simulated) cluster, by the patches' deployment ids. */
+  appState(d: Declared): string {
+    return d.patches
+      .filter((p) => !p.resource.includes("-replicas-hold-"))
+      .map((p) => `${p.resource.replace(/^.*-replicas-/, "")} ${this.cluster.get(p.deployment) ?? "?"}`)
+      .join(", ");
+  }
+
+  /**
+   * The step's `pulumi up` for the app and the recovery Jobs, in the engine's order: the replica patches
+   * (the app's and the hold's) and the Jobs, each after everything it depends on (the declared edges). A
+   * patch is applied when its inputs changed since it was last applied (as the engine updates a resource);
+   * a Job runs once (Kubernetes never runs a finished Job of the same name again), and only with every
+   * Deployment at 0 — a Job that would run under a live app fails the drill.
+   */
+  async apply(s: StepRecord, d: Declared): Promise<string[]> {
+    const events: string[] = [];
+    const kept: string[] = [];
+    const declared = new Set(d.patches.map((p) => p.resource));
+    for (const resource of [...this.applied.keys()]) {
+      // A removed patch (the hold, at close) releases only what it still owns: the app's patch owns replicas.
+      if (!declared.has(resource)) this.applied.delete(resource);
+    }
+    type Node = { resource: string; dependsOn: readonly string[]; run: () => Promise<void> };
+    const nodes: Node[] = [
+      ...d.patches.map((p) => ({
+        resource: p.resource,
+        dependsOn: p.dependsOn,
+        run: () => {
+          if (this.applied.get(p.resource) === p.inputs) return Promise.resolve();
+          this.applied.set(p.resource, p.inputs);
+          if (this.cluster.get(p.deployment) !== p.replicas) {
+            s.notes.push(`${p.resource}: ${p.deployment} scaled to ${p.replicas}`);
+            events.push(`scale ${p.resource.replace(/^.*-replicas-/, "")} ${p.replicas}`);
+          }
+          this.cluster.set(p.deployment, p.replicas);
+          return Promise.resolve();
+        },
+      })),
+      ...d.jobs.map((job) => ({
+        resource: job.resource ?? job.name,
+        dependsOn: job.dependsOn ?? [],
+        run: async () => {
+          if (this.ran.has(job.name)) {
+            kept.push(job.name);
+            return;
+          }
+          const running = [...this.cluster].filter(([, n]) => n > 0);
+          if (running.length > 0) {
+            throw new Error(
+              `Job ${job.name} would run while the app is up (${running.map(([name, n]) => `${name} ${n}`).join(", ")})`,
+            );
+          }
+          await this.runJob(s, job);
+          events.push(`job ${job.name}`);
+          s.notes.push(`${job.name} ran with the app stopped (${this.appState(d)})`);
+        },
+      })),
+    ];
+    const names = new Set(nodes.map((n) => n.resource));
+    const done = new Set<string>();
+    while (done.size < nodes.length) {
+      const next = nodes.find(
+        (n) => !done.has(n.resource) && n.dependsOn.every((dep) => !names.has(dep) || done.has(dep)),
+      );
+      if (next === undefined) throw new Error("the declared patches and Jobs wait for each other (a cycle)");
+      await next.run();
+      done.add(next.resource);
+    }
+    if (kept.length > 0) s.notes.push(`declared again, already completed, not re-run: ${kept.join(", ")}`);
+    s.notes.push(`app after the step: ${this.appState(d)}`);
+    return events;
+  }
+
+  async stage(label: string, pg: PgCluster, database: string): Promise<Snapshot> {
+    const snap = await snapshot(pg.connection(database));
+    this.stages.push({ label, counts: countsOf(snap) });
+    return snap;
+  }
+}
+
+function incidentId(now: DateTime): string {
+  return `drill-${now.toUTC().toFormat("yyLLdd-HHmmss")}`;
+}
+
+function adminLogin(d: Declared): string {
+  const user = d.nightly.env.find((e) => e.name === "PGUSER")?.value;
+  if (user === undefined) throw new Error("the nightly backup declares no PGUSER");
+  return user;
+}
+
+function appDatabase(d: Declared): string {
+  const db = d.nightly.env.find((e) => e.name === "PGDATABASE")?.value;
+  if (db === undefined) throw new Error("the nightly backup declares no PGDATABASE");
+  return db;
+}
+
+function flagValue(args: readonly string[], flag: string): string | undefined {
+  const i = args.indexOf(flag);
+  return i < 0 ? undefined : args[i + 1];
+}
+
+function clientVersion(): string {
+  try {
+    return execFileSync("pg_dump", ["--version"], { encoding: "utf8" }).trim();
+  } catch {
+    return "pg_dump not found on PATH";
+  }
+}
+
+async function environment(pg: PgCluster, database: string): Promise<Record<string, string>> {
+  const v = await pg.query<{ v: string }>("SELECT version() AS v");
+  const size = await pg.query<{ s: string }>("SELECT pg_size_pretty(pg_database_size($1)) AS s", [database]);
+  const cpus = os.cpus();
+  return {
+    PostgreSQL: v.rows[0]?.v ?? "?",
+    "PostgreSQL server binaries": pg.binDir,
+    "PostgreSQL client (data tool, from PATH)": clientVersion(),
+    [`Size of ${database} after the recovery`]: size.rows[0]?.s ?? "?",
+    Node: process.version,
+    Machine: `${os.type()} ${os.release()} ${os.arch()}, ${cpus.length} × ${cpus[0]?.model ?? "?"}, ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB RAM`,
+  };
+}
+
+/**
+ * Runs a scenario; never throws for a failed step or a refused config (the result says so), only for a usage
+ * problem (offline/stack-config's UsageError: e.g. no such stack file).
+ */
+export async function runDrill(o: DrillOptions, cleanup: Cleanup): Promise<DrillResult> {
+  const startedAt = DateTime.utc();
+  const id = incidentId(startedAt);
+  const probe = new OperatorStack(o.stack, o.timeZone === undefined ? [] : [`timeZone=${o.timeZone}`]);
+  let baseline: Declared | undefined;
+  let failure: string | undefined;
+  try {
+    baseline = await probe.declare(planNow(), []);
+  } catch (err) {
+    failure = `the stack ${o.stack} as committed: ${describe(err)}`;
+  }
+  const zone = baseline?.timeZone ?? o.timeZone ?? "UTC";
+  const ctx = new Context(o, cleanup, zone);
+  let restorePoint: RestorePointEvidence | undefined;
+  let lossStatement: string | undefined;
+  let expected: Snapshot | undefined;
+  let recovered: Snapshot | undefined;
+  let lostRows: number | undefined;
+  let sequences: readonly string[] = [];
+  let env: Record<string, string> = {};
+  o.print(
+    `drill ${o.scenario}: stack ${o.stack}, zone ${zone}, incident ${id}, ${o.rows} rows; ` +
+      `plans run with the clock ${PLAN_CLOCK_SHIFT.toFormat("m 'min' s 's'")} ahead (Azure's restore window)`,
+  );
+  try {
+    if (baseline === undefined) {
+      // nothing to run: the failure says why
+    } else if (o.scenario === "ptr") {
+      const r = await ptrScenario(ctx, id, baseline);
+      ({ restorePoint, lossStatement, expected, recovered, lostRows, sequences, env } = r);
+    } else {
+      const r = await rebuildScenario(ctx, id, baseline);
+      ({ expected, recovered, lostRows, sequences, env } = r);
+    }
+  } catch (err) {
+    failure = describe(err);
+  }
+  const steps = ctx.timeline.steps;
+  const ok = failure === undefined;
+  return {
+    scenario: o.scenario,
+    tables: o.tables,
+    ok,
+    failure,
+    stack: o.stack,
+    timeZone: zone,
+    timeZoneOverride: o.timeZone,
+    incidentId: id,
+    rows: o.rows,
+    restorePoint,
+    lossStatement,
+    stages: ctx.stages,
+    expectedRows: expected === undefined ? undefined : totalRows(countsOf(expected)),
+    recoveredRows: recovered === undefined ? undefined : totalRows(countsOf(recovered)),
+    lostRows,
+    checks: ctx.checks,
+    sequences,
+    steps,
+    recoveryMs: ctx.timeline.recoveryMs(),
+    dataRecoveredMs: ctx.timeline.recoveryMs((s) => s.title.startsWith("Validate")),
+    substitutions: [...ctx.substitutions],
+    storedBackups: ctx.storedBackups,
+    planClockShift: PLAN_CLOCK_SHIFT.toFormat("m 'min' s 's'"),
+    environment: env,
+    startedAt,
+  };
+}
+
+function describe(err: unknown): string {
+  const parts: string[] = [];
+  let e: unknown = err;
+  for (let i = 0; e !== undefined && i < 6; i++) {
+    if (e instanceof Error) {
+      parts.push(e.message);
+      e = e.cause;
+    } else {
+      parts.push(typeof e === "string" ? e : JSON.stringify(e));
+      e = undefined;
+    }
+  }
+  return parts.join("\ncaused by: ");
+}
+
+interface ScenarioOutcome {
+  restorePoint?: RestorePointEvidence;
+  lossStatement?: string;
+  expected: Snapshot;
+  recovered: Snapshot;
+  lostRows: number;
+  sequences: readonly string[];
+  env: Record<string, string>;
+}
+
+/** The servers and the storage as the normal stack declares them; returns the live server and its workload. */
+async function setUp(
+  ctx: Context,
+  s: StepRecord,
+  baseline: Declared,
+  o: { walArchiveDir?: string },
+): Promise<{ live: PgCluster; db: string; workload: Workload }> {
+  const user = adminLogin(baseline);
+  const db = appDatabase(baseline);
+  const [az, live] = await Promise.all([Azurite.start(), ctx.startServer(user, o)]);
+  ctx.cleanup.add(() => az.stop());
+  ctx.azurite = az;
+  await az.createContainer(baseline.container);
+  for (const name of baseline.liveDatabases) await live.query(`CREATE DATABASE ${quoteIdent(name)}`);
+  ctx.servers.set(baseline.liveServerFqdn, live);
+  ctx.startApp(baseline);
+  s.notes.push(
+    `live server ${baseline.liveServerName} = PostgreSQL on 127.0.0.1:${live.port}` +
+      (o.walArchiveDir === undefined ? "" : " with WAL archiving") +
+      `, admin ${user}, databases ${baseline.liveDatabases.join(", ")}; storage container ${baseline.container} on Azurite at 127.0.0.1:${az.port}`,
+  );
+  const workload = new Workload(live.connection(db));
+  const seed = seedCounts(ctx.o.rows);
+  await workload.seed(seed);
+  s.notes.push(`seeded ${db} with ${totalRows(seed)} rows`);
+  return { live, db, workload };
+}
+
+async function ptrScenario(ctx: Context, id: string, baseline: Declared): Promise<ScenarioOutcome> {
+  const t = ctx.timeline;
+  const zone = t.zone;
+  const archive = ctx.tempDir("dr-drill-wal-");
+  let live!: PgCluster;
+  let db!: string;
+  let workload!: Workload;
+  let base!: string;
+  let expected!: Snapshot;
+  let requestedLocal!: string;
+  let notedUtc!: DateTime;
+  let beforeLoss!: Snapshot;
+  let flawedState!: Snapshot;
+  let lossStatement!: string;
+  /** The ids batch 2 (after the restore point) wrote, per table: [from, to). */
+  let writtenSince!: { from: RowCounts; to: RowCounts };
+  const tables = ctx.o.tables;
+
+  await t.step("Before the incident: the live server, its backups, the service writing", false, async (s) => {
+    s.commands.push("(stack as committed: drMode none)");
+    s.levers = formatLevers(baseline.levers);
+    ({ live, db, workload } = await setUp(ctx, s, baseline, { walArchiveDir: archive }));
+    base = await live.baseBackup();
+    s.notes.push("base backup taken (stands in for Azure's automated backup); WAL archived from here on");
+    await ctx.stage("seed, at the base backup", live, db);
+    const batch1 = batchCounts(ctx.o.rows, { placements: true });
+    await workload.write(batch1);
+    // The operator notes the time: the next whole second, strictly after batch 1 committed.
+    notedUtc = DateTime.utc().startOf("second").plus({ seconds: 1 });
+    requestedLocal = notedUtc.setZone(zone).toFormat("yyyy-LL-dd'T'HH:mm:ss");
+    if (!resolveRestoreTime(requestedLocal, zone).ok) {
+      // The fall-back hour: the wall clock alone is ambiguous, so the operator adds the offset (docs/runbook.md).
+      requestedLocal += notedUtc.setZone(zone).toFormat("ZZ");
+    }
+    s.notes.push(`batch 1: ${totalRows(batch1)} rows written`);
+    expected = await ctx.stage("at the restore point (after batch 1)", live, db);
+    s.notes.push(`operator notes the time: ${requestedLocal} (${zone}) = ${azureUtc(notedUtc)}`);
+    while (Date.now() <= notedUtc.toMillis() + 20) await sleep(20);
+    const batch2 = batchCounts(ctx.o.rows, { placements: false });
+    writtenSince = { from: workload.nextIds(), to: workload.nextIds() };
+    await workload.write(batch2);
+    writtenSince = { from: writtenSince.from, to: workload.nextIds() };
+    s.notes.push(`batch 2: ${totalRows(batch2)} rows written after the noted time`);
+    beforeLoss = await ctx.stage("after batch 2, before the loss", live, db);
+  });
+
+  await t.step("Incident: data loss", false, async (s) => {
+    const loss = await workload.loseData();
+    lossStatement = `${loss.statement} (${loss.rows} rows)`;
+    s.notes.push(`${lossStatement}`);
+    flawedState = await ctx.stage("flawed (after the loss)", live, db);
+    await live.switchWal();
+    s.notes.push("WAL switched and archived (Azure archives continuously)");
+  });
+
+  await t.step(
+    "Stop the service, freeze the pipeline, maintenance mode, back up the flawed database",
+    true,
+    async (s) => {
+      const d = await ctx.up(s, (st) => [st.set("incidentId", id), st.set("drMode", "ptr")]);
+      await ctx.apply(s, d);
+    },
+  );
+
+  let ptr!: PgCluster;
+  let declaredRestore!: Declared;
+  await t.step(`Restore postgres database (PTR) to ${requestedLocal} ${zone}`, true, async (s) => {
+    const d = await ctx.up(s, (st) => [st.set("ptr.restoreTime", requestedLocal)]);
+    declaredRestore = d;
+    const at = d.ptrPointInTimeUtc;
+    if (at === undefined || d.ptrServerFqdn === undefined)
+      throw new Error("the program declared no PTR copy");
+    s.notes.push(
+      `program declares ${d.ptrServerFqdn} with pointInTimeUTC ${at} (restoreTimeLocal ${d.restoreTimeLocal ?? "?"})`,
+    );
+    ptr = await PgCluster.startRecovered({
+      baseBackupDir: base,
+      walArchiveDir: archive,
+      targetTime: at,
+      user: live.user,
+      password: ctx.password,
+      fast: false,
+    });
+    ctx.cleanup.add(() => ptr.stop());
+    ctx.servers.set(d.ptrServerFqdn, ptr);
+    s.notes.push(
+      `PTR copy = PostgreSQL on 127.0.0.1:${ptr.port}, recovered from the base backup and WAL to ${at}`,
+    );
+    // As soon as the copy exists: the inspection Job (and the troubleshooting pod, which the drill has no
+    // cluster for: its command is an output).
+    await ctx.apply(s, d);
+    await checkInspection(ctx, d, id, lossStatement);
+  });
+
+  // The jump isolate → validate (the restore phase skipped): the program holds the app at 0, runs the
+  // PTR copy's backup, the restore and the compare, and only then brings the app back.
+  let recovered!: Snapshot;
+  let sequences: readonly string[] = [];
+  await t.step(
+    "Jump to validate (drPhase restore skipped): restore, compare, then the app back",
+    true,
+    async (s) => {
+      const d = await ctx.up(s, (st) => [
+        ...(tables ?? []).map((t, i) => st.set(`ptr.tables[${i}]`, t)),
+        st.set("drPhase", "validate"),
+      ]);
+      const events = await ctx.apply(s, d);
+      const firstScaleUp = events.findIndex((e) => e.startsWith("scale ") && !e.endsWith(" 0"));
+      const lastJob = events.map((e) => e.startsWith("job ")).lastIndexOf(true);
+      const ranJobs = events.filter((e) => e.startsWith("job ")).map((e) => e.slice(4));
+      if (ranJobs.length === 0 || firstScaleUp < 0 || firstScaleUp < lastJob)
+        throw new Error(`the app did not come back after the Jobs: ${events.join(" → ")}`);
+      ctx.checks.push(
+        `jump isolate → validate: ${ranJobs.join(", ")} ran with the app at 0 (held); the app came back after them: ${events.join(" → ")}`,
+      );
+      await checkJobLogs(ctx, d, id);
+      recovered = await ctx.stage("live after the recovery", live, db);
+      await checkReconciliation(ctx, d, id, writtenSince);
+      // A table-level restore: the chosen tables as at the restore point, every other relation as it was
+      // just before the loss (what users wrote since is still there); a full restore: all at the restore point.
+      const reference = tables === undefined ? expected : mixed(beforeLoss, expected, tables);
+      // A table-level restore keeps the chosen tables' previous rows in dr_before_<run id> (the flawed
+      // state): checked on their own, and left out of the comparison with the reference.
+      const kept = [...recovered.keys()].filter((n) => n.startsWith("dr_before_"));
+      if (tables !== undefined) {
+        const flawedRows = tables.map((t) => `${t} ${flawedState.get(t)?.rows ?? "?"}`).join(", ");
+        const keptRows = tables
+          .map((t) => `${t} ${recovered.get(kept.find((k) => k.endsWith(`.${t}`)) ?? "")?.rows ?? "?"}`)
+          .join(", ");
+        if (keptRows !== flawedRows || kept.length !== tables.length)
+          throw new Error(
+            `the previous rows kept by the table-level restore (${kept.join(", ")}: ${keptRows}) are not the flawed tables' (${flawedRows})`,
+          );
+        ctx.checks.push(
+          `the restored tables' previous rows (as flawed: ${flawedRows} rows) are kept in ${kept.join(", ")}`,
+        );
+      }
+      const check = checkAgainst(
+        reference,
+        new Map([...recovered].filter(([n]) => !n.startsWith("dr_before_"))),
+      );
+      sequences = check.sequences;
+      const flawedJob = d.jobs.find(
+        (j) => j.args.includes("--prefix") && (flagValue(j.args, "--prefix") ?? "").includes("/flawed/"),
+      );
+      const flawedPrefix = flawedJob === undefined ? undefined : flagValue(flawedJob.args, "--prefix");
+      const flawed =
+        flawedPrefix === undefined
+          ? []
+          : await listBackups({ store: ctx.azurite!.store(d.container), prefix: flawedPrefix });
+      const problems = [...check.problems];
+      if (flawed.length === 0)
+        problems.push(`no flawed-database backup under ${flawedPrefix ?? "(no flawed backup Job declared)"}`);
+      const what =
+        tables === undefined
+          ? "every table of the live database equals its state at the restore point"
+          : `${tables.join(", ")} (restored: the deleted rows are back) equal${tables.length === 1 ? "s" : ""} its state at the restore point, ` +
+            `and every other table still holds the rows written since (equals its state just before the loss)`;
+      ctx.checks.push(
+        check.tablesEqual
+          ? `${what} (rows and content checksum)`
+          : `NOT: ${what}: ${check.problems.join("; ")}`,
+        flawed.length > 0
+          ? `the flawed database's backup is in storage: ${flawed.map((b) => b.name).join(", ")}`
+          : `the flawed database's backup is NOT in storage`,
+      );
+      if (problems.length > 0) throw new Error(`data check failed: ${problems.join("; ")}`);
+      s.notes.push(
+        `data check: live = state at ${requestedLocal} ${zone}, table by table; flawed backup in storage`,
+      );
+    },
+  );
+
+  await maintenanceOffAndUnfreeze(ctx);
+  await t.step("Tidy up: delete the PTR copy", true, async (s) => {
+    const d = await ctx.up(s, (st) => [
+      st.set("drMode", "none"),
+      st.rm("drPhase"),
+      st.rm("ptr"),
+      st.rm("incidentId"),
+      st.rm("maintenance"),
+      st.rm("freeze"),
+    ]);
+    await ctx.apply(s, d);
+    if (d.ptrServerFqdn !== undefined) throw new Error("the PTR copy is still declared after the tidy-up");
+    await ptr.stop();
+    s.notes.push("the PTR copy is no longer declared: its server is stopped and deleted");
+  });
+
+  const rec = totalRows(countsOf(recovered));
+  const env = await environment(live, db);
+  return {
+    restorePoint: {
+      requestedLocal,
+      notedUtc: azureUtc(notedUtc),
+      declaredUtc: declaredRestore.ptrPointInTimeUtc ?? "?",
+      declaredLocal: declaredRestore.restoreTimeLocal ?? "?",
+    },
+    lossStatement,
+    // A table-level restore keeps what was written since: what the live database must hold is the state
+    // before the loss with the restored tables as at the restore point.
+    expected: tables === undefined ? expected : mixed(beforeLoss, expected, tables),
+    recovered,
+    lostRows: Math.max(0, totalRows(countsOf(beforeLoss)) - rec),
+    sequences,
+    env,
+  };
+}
+
+/** `before` with the `chosen` tables taken from `restored`. */
+function mixed(before: Snapshot, restored: Snapshot, chosen: readonly string[]): Snapshot {
+  return new Map(
+    [...before].map(([name, rel]) => [name, chosen.includes(name) ? (restored.get(name) ?? rel) : rel]),
+  );
+}
+
+async function readBlob(ctx: Context, container: string, name: string): Promise<string> {
+  if (ctx.azurite === undefined) throw new Error("Azurite is not running");
+  const blob = BlobServiceClient.fromConnectionString(ctx.azurite.connectionString)
+    .getContainerClient(container)
+    .getBlobClient(name);
+  if (!(await blob.exists())) throw new Error(`${container}/${name} is not in storage`);
+  return (await blob.downloadToBuffer()).toString("utf8");
+}
+
+/** The inspection report names the loss: the deleted table's rows as lost, the later writes as new. */
+async function checkInspection(ctx: Context, d: Declared, id: string, loss: string): Promise<void> {
+  if (!d.jobs.some((j) => j.args[0] === "inspect")) throw new Error("the program declared no inspect Job");
+  const report = JSON.parse(await readBlob(ctx, d.container, incidentReport.inspect(id, "json"))) as {
+    tables: Array<{ name: string; lost: number | null; added: number | null }>;
+  };
+  await readBlob(ctx, d.container, incidentReport.inspect(id, "md"));
+  const lost = report.tables.filter((t) => (t.lost ?? 0) > 0);
+  const deleted = Number(/\((\d+) rows\)$/.exec(loss)?.[1] ?? NaN);
+  if (lost.length !== 1 || lost[0]!.name !== "app.placements" || lost[0]!.lost !== deleted)
+    throw new Error(
+      `the inspection should find the ${deleted} deleted rows of app.placements lost, and nothing else; it found: ${lost.map((t) => `${t.name} ${t.lost}`).join(", ") || "none"}`,
+    );
+  ctx.checks.push(
+    `the inspection report (${incidentReport.inspect(id, "md")}, before any restore) finds exactly the loss: ${deleted} rows of app.placements only in the copy; ` +
+      `written since: ${report.tables
+        .filter((t) => (t.added ?? 0) > 0)
+        .map((t) => `${t.name} ${t.added}`)
+        .join(", ")}`,
+  );
+}
+
+/** The reconciliation export lists exactly the rows written after the restore point (batch 2), by key. */
+async function checkReconciliation(
+  ctx: Context,
+  d: Declared,
+  id: string,
+  since: { from: RowCounts; to: RowCounts },
+): Promise<void> {
+  const summary = JSON.parse(
+    await readBlob(ctx, d.container, incidentReport.reconcileSummary(id, "json")),
+  ) as {
+    tables: Array<{ name: string; added: number; changed: number; file: string | null }>;
+    notReconcilable: Array<{ name: string }>;
+  };
+  const problems: string[] = [];
+  const listed: string[] = [];
+  for (const t of TABLES) {
+    if (t === "app.audit_log") continue; // no primary key
+    const want: string[] = [];
+    for (let i = since.from[t]; i < since.to[t]; i++) want.push(String(i));
+    const entry = summary.tables.find((x) => x.name === t);
+    let got: string[] = [];
+    if (entry?.file !== null && entry?.file !== undefined) {
+      const [schema, table] = t.split(".") as [string, string];
+      const csv = await readBlob(ctx, d.container, incidentReport.reconcileTable(id, schema, table));
+      const lines = csv.split("\r\n").filter((l) => l !== "");
+      if (!/^id,/.test(lines[0] ?? ""))
+        problems.push(`${t}: the CSV's header does not start with the key: ${lines[0]}`);
+      got = lines.slice(1).map((l) => l.slice(0, l.indexOf(",")));
+      if (!lines.slice(1).every((l) => l.endsWith(",new")))
+        problems.push(`${t}: rows other than new exported`);
+    }
+    if (JSON.stringify(got) !== JSON.stringify(want))
+      problems.push(
+        `${t}: exported ids ${got.length > 0 ? `${got[0]}…${got[got.length - 1]} (${got.length})` : "none"}, expected ${want.length > 0 ? `${want[0]}…${want[want.length - 1]} (${want.length})` : "none"}`,
+      );
+    if (want.length > 0) listed.push(`${t} ids ${want[0]}–${want[want.length - 1]}`);
+  }
+  if (!summary.notReconcilable.some((x) => x.name === "app.audit_log"))
+    problems.push("app.audit_log (no primary key) is not listed as not reconcilable");
+  if (problems.length > 0) throw new Error(`reconciliation export: ${problems.join("; ")}`);
+  ctx.checks.push(
+    `the reconciliation export (${incidentReport.reconcilePrefix(id)}/, taken before the restore) lists exactly the rows written after the restore point: ` +
+      `${listed.join(", ")}; app.audit_log (no primary key) listed as not reconcilable`,
+  );
+}
+
+/** Every recovery Job that ran wrote its whole output to `incident/<id>/logs/<job>.log` (tool/job-log.ts). */
+async function checkJobLogs(ctx: Context, d: Declared, id: string): Promise<void> {
+  if (ctx.azurite === undefined) throw new Error("Azurite is not running");
+  const prefix = `incident/${id}/logs/`;
+  const found: string[] = [];
+  const container = BlobServiceClient.fromConnectionString(ctx.azurite.connectionString).getContainerClient(
+    d.container,
+  );
+  for await (const b of container.listBlobsFlat({ prefix })) found.push(b.name);
+  const expected = d.jobs.map((j) => `${prefix}${j.name}.log`);
+  const missing = expected.filter((name) => !found.includes(name));
+  if (missing.length > 0) throw new Error(`Job logs missing from storage: ${missing.join(", ")}`);
+  ctx.checks.push(`every recovery Job's full output is in storage: ${expected.join(", ")}`);
+}
+
+/** The runbook's two steps after validation, the same in both scenarios: each one config change and `up`. */
+async function maintenanceOffAndUnfreeze(ctx: Context): Promise<void> {
+  await ctx.timeline.step("Disable maintenance mode", true, async (s) => {
+    await ctx.apply(s, await ctx.up(s, (st) => [st.set("maintenance", "false")]));
+  });
+  await ctx.timeline.step("Unfreeze pipeline", true, async (s) => {
+    const d = await ctx.up(s, (st) => [st.set("freeze", "false")]);
+    await ctx.apply(s, d);
+    s.notes.push(`next: ${d.nextStep}`);
+  });
+}
+
+async function rebuildScenario(ctx: Context, id: string, baseline: Declared): Promise<ScenarioOutcome> {
+  const t = ctx.timeline;
+  let live!: PgCluster;
+  let db!: string;
+  let workload!: Workload;
+  let expected!: Snapshot;
+  let beforeLoss!: Snapshot;
+  await t.step("Before the incident: the live server, the service writing", false, async (s) => {
+    s.commands.push("(stack as committed: drMode none)");
+    s.levers = formatLevers(baseline.levers);
+    ({ live, db, workload } = await setUp(ctx, s, baseline, {}));
+  });
+
+  await t.step(`Nightly backup (the CronJob ${baseline.nightly.name})`, false, async (s) => {
+    s.levers = formatLevers(baseline.levers);
+    expected = await ctx.stage("at the nightly backup", live, db);
+    await ctx.runJob(s, baseline.nightly);
+    const after = batchCounts(ctx.o.rows, { placements: true });
+    await workload.write(after);
+    s.notes.push(
+      `after the backup the service writes ${totalRows(after)} more rows (lost by design: the RPO)`,
+    );
+    beforeLoss = await ctx.stage("before the loss (after later writes)", live, db);
+  });
+
+  await t.step("Incident: loss of the database server", false, async (s) => {
+    const dataDir = live.dataDir;
+    await live.stop();
+    ctx.servers.delete(baseline.liveServerFqdn);
+    if (existsSync(dataDir)) throw new Error(`${dataDir} still exists`);
+    s.notes.push(`live server stopped and its data directory ${dataDir} deleted`);
+  });
+
+  let rebuilt!: PgCluster;
+  await t.step("Freeze pipeline, maintenance mode, recreate the lost server", true, async (s) => {
+    const d = await ctx.up(s, (st) => [st.set("incidentId", id), st.set("drMode", "rebuild")]);
+    if (d.liveCreateMode !== "Create") {
+      throw new Error(
+        `the program declares the live server with createMode ${d.liveCreateMode ?? "(none)"}, not Create`,
+      );
+    }
+    rebuilt = await ctx.startServer(adminLogin(d));
+    for (const name of d.liveDatabases) await rebuilt.query(`CREATE DATABASE ${quoteIdent(name)}`);
+    ctx.servers.set(d.liveServerFqdn, rebuilt);
+    s.notes.push(
+      `program declares ${d.liveServerName} with createMode Create: a new empty PostgreSQL on 127.0.0.1:${rebuilt.port} ` +
+        `with the declared databases (${d.liveDatabases.join(", ")})`,
+    );
+    await ctx.apply(s, d);
+  });
+
+  await t.step("Restore the data from the nightly backup in storage", true, async (s) => {
+    const d = await ctx.up(s, (st) => [st.set("drPhase", "restore")]);
+    if (d.jobs.length === 0) throw new Error("the program declared no restore Job");
+    await ctx.apply(s, d);
+  });
+
+  let recovered!: Snapshot;
+  let sequences: readonly string[] = [];
+  await t.step("Validate app (the drill checks the data)", true, async (s) => {
+    const d = await ctx.up(s, (st) => [st.set("drPhase", "validate")]);
+    await ctx.apply(s, d);
+    await checkJobLogs(ctx, d, id);
+    recovered = await ctx.stage("live after the recovery", rebuilt, db);
+    const check = checkAgainst(expected, recovered);
+    sequences = check.sequences;
+    ctx.checks.push(
+      check.tablesEqual
+        ? "every table of the rebuilt database equals its state at the nightly backup (rows and content checksum, taken by the drill before the server was lost)"
+        : `the rebuilt database does NOT equal its state at the nightly backup: ${check.problems.join("; ")}`,
+    );
+    if (!check.tablesEqual) throw new Error(`data check failed: ${check.problems.join("; ")}`);
+    s.notes.push("data check: rebuilt live = state at the nightly backup, table by table");
+  });
+
+  await maintenanceOffAndUnfreeze(ctx);
+  await t.step("Close the incident", true, async (s) => {
+    const d = await ctx.up(s, (st) => [
+      st.set("drMode", "none"),
+      st.rm("drPhase"),
+      st.rm("incidentId"),
+      st.rm("maintenance"),
+      st.rm("freeze"),
+    ]);
+    await ctx.apply(s, d);
+    s.notes.push(`next: ${d.nextStep}`);
+  });
+
+  const rec = totalRows(countsOf(recovered));
+  const env = await environment(rebuilt, db);
+  return {
+    expected,
+    recovered,
+    lostRows: Math.max(0, totalRows(countsOf(beforeLoss)) - rec),
+    sequences,
+    env,
+  };
+}

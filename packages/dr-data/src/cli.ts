@@ -1,0 +1,409 @@
+/**
+ * `dr-data <backup|restore|compare|list|inspect|reconcile> [flags]` — the data-plane tool. See docs/data-tool.md.
+ *
+ * Exit status: 0 ok (a restore whose run id already completed is ok), 1 a failure, a verification failure or
+ * differences found by compare, 2 a usage error (the message names the flag and the allowed values).
+ * Logs and progress go to stderr; the result (blob name, restore status, comparison, listing) to stdout.
+ */
+import { DateTime } from "luxon";
+import { RUN_ID } from "./naming";
+import { backup } from "./backup";
+import { blobStoreFromEnv } from "./blobstore";
+import { compare, formatComparison } from "./compare";
+import { compareWithBackup, type BackupRef } from "./compare-backup";
+import { connectionFromEnv } from "./connection";
+import { describeError, UsageError, VerificationError } from "./errors";
+import { parseFlags as parse, requiredFlag as required } from "./flags";
+import * as incident from "./cli-incident";
+import { formatBackupList, listBackups } from "./list";
+import { DUMP_FORMATS, type DumpFormat } from "./pgargs";
+import { restore, type RestoreResult } from "./restore";
+import { runWithJobLog } from "./job-log";
+
+type Env = Readonly<Record<string, string | undefined>>;
+interface Io {
+  readonly out: (text: string) => void;
+  readonly err: (text: string) => void;
+}
+
+export const USAGE = `usage: dr-data <command> [flags]
+
+commands:
+  backup   --container C --prefix P [--database D] [--source-server NAME] [--format custom|directory]
+           [--compress 0-9|none|gzip|lz4|zstd[:level]] [--jobs N] [--block-size-mib N]
+           [--upload-concurrency N] [--work-dir DIR] [--no-manifest]
+  restore  --container C --blob NAME|latest [--prefix P] --run-id ID [--database D] [--source-database D]
+           [--jobs N] [--no-acl] [--analyze] [--setting name=value]... [--maintenance-database postgres]
+           [--work-dir DIR] [--allow-unverified] [--skip-missing-roles]
+  compare  [--left-database D] [--right-database D] [--jobs N] [--all]
+  compare  --run-id ID [--container C] [--database D] [--jobs N] [--all]
+  compare  --against-backup NAME|latest --container C [--prefix P] [--source-database D] [--database D]
+           [--jobs N] [--all]
+  list     --container C --prefix P [--database D]
+${incident.INCIDENT_USAGE}
+
+manifest: backup records each table's row count and checksum (and sequence values), taken in pg_dump's own
+  snapshot, as <blob>.manifest.json (its sha256 in the dump's metadata); --no-manifest skips it. restore checks
+  the staging database against it before the swap and refuses the swap on any difference. compare --run-id
+  checks a database against the manifest of the backup that restore run restored (PG* is that database's
+  server; the run's record names the container and blob); --against-backup names the backup instead.
+  restore refuses a backup without a manifest unless --allow-unverified is given.
+
+database-level properties: backup records the database's owner, privileges, ALTER DATABASE / ALTER ROLE …
+  IN DATABASE settings, comment, encoding, locale and extensions in the manifest. restore onto a new database
+  applies them (every role they name must exist, else it refuses before anything is touched;
+  --skip-missing-roles skips what goes to missing roles); over an existing database the replaced database's
+  are kept and differences from the backup's record are reported. compare reports database-level differences.
+
+restore target: --database, else PGDATABASE (unless it names the maintenance database), else the backup's
+  source database; when PGDATABASE picks a database other than the backup's source, the first line says so.
+  The tool connects to the maintenance database (--maintenance-database, default postgres) for CREATE, RENAME
+  and DROP DATABASE.
+
+environment:
+  PGHOST PGPORT PGUSER PGPASSWORD PGDATABASE PGSSLMODE      the server and database (backup: source; restore:
+                                                           target, see "restore target")
+  LEFT_PG* / RIGHT_PG*                                     compare's two sides (each falls back to PG*)
+  DR_STORAGE_AUTH=entra|connection-string|shared-key         how the blob store is reached (unset: the one kind
+                                                           present; two kinds refused): entra with
+                                                           AZURE_STORAGE_ACCOUNT [or AZURE_STORAGE_BLOB_ENDPOINT];
+                                                           AZURE_STORAGE_CONNECTION_STRING; or
+                                                           AZURE_STORAGE_ACCOUNT + AZURE_STORAGE_KEY
+  DR_PG_AUTH=password|entra                                PostgreSQL login: PGPASSWORD (default), or an Entra
+                                                           access token fetched for every connection
+  DR_DATA_LOG_CONTAINER + DR_DATA_LOG_BLOB [+ DR_DATA_DONE_BLOB]
+                                                           a recovery Job's whole output kept as that blob; with
+                                                           DONE, a step that already succeeded does nothing
+  PG_BINDIR                                                where pg_dump/pg_restore are (default: PATH)
+exit status: 0 ok, 1 failure or differences, 2 usage error`;
+
+const COMMANDS = ["backup", "restore", "compare", "list", "inspect", "reconcile", "pg-token"] as const;
+
+export function intFlag(
+  flag: string,
+  value: string | undefined,
+  min: number,
+  max = 1_000_000,
+): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n < min || n > max) {
+    throw new UsageError(`--${flag} must be an integer from ${min} to ${max}, got ${JSON.stringify(value)}`);
+  }
+  return n;
+}
+
+function formatFlag(value: string | undefined): DumpFormat | undefined {
+  if (value === undefined) return undefined;
+  if (!(DUMP_FORMATS as readonly string[]).includes(value)) {
+    throw new UsageError(`--format must be one of: ${DUMP_FORMATS.join(", ")}; got ${JSON.stringify(value)}`);
+  }
+  return value as DumpFormat;
+}
+
+/** `name=value` pairs of `--setting`. */
+export function settingsFlag(values: readonly string[] | undefined): Record<string, string> | undefined {
+  if (values === undefined || values.length === 0) return undefined;
+  const out: Record<string, string> = {};
+  for (const v of values) {
+    const m = /^([A-Za-z_][A-Za-z0-9_.]*)=(.*)$/.exec(v);
+    if (m === null)
+      throw new UsageError(`--setting must be name=value (a PostgreSQL setting), got ${JSON.stringify(v)}`);
+    out[m[1]!] = m[2]!;
+  }
+  return out;
+}
+
+async function runBackup(args: string[], env: Env, io: Io): Promise<number> {
+  const f = parse("backup", args, {
+    container: { type: "string" },
+    prefix: { type: "string" },
+    database: { type: "string" },
+    "source-server": { type: "string" },
+    format: { type: "string" },
+    compress: { type: "string" },
+    jobs: { type: "string" },
+    "block-size-mib": { type: "string" },
+    "upload-concurrency": { type: "string" },
+    "work-dir": { type: "string" },
+    "no-manifest": { type: "boolean" },
+  });
+  const container = required("backup", "container", f.container);
+  const prefix = required("backup", "prefix", f.prefix);
+  const format = formatFlag(f.format);
+  const jobs = intFlag("jobs", f.jobs, 1, 64);
+  const blockMib = intFlag("block-size-mib", f["block-size-mib"], 1, 4000);
+  const uploadConcurrency = intFlag("upload-concurrency", f["upload-concurrency"], 1, 64);
+  const result = await backup({
+    connection: connectionFromEnv(env, "", f.database),
+    store: blobStoreFromEnv(env, container),
+    prefix,
+    sourceServer: f["source-server"],
+    format,
+    compress: f.compress,
+    jobs,
+    blockSize: blockMib === undefined ? undefined : blockMib * 1024 * 1024,
+    uploadConcurrency,
+    workDir: f["work-dir"],
+    binDir: env.PG_BINDIR,
+    manifest: !(f["no-manifest"] ?? false),
+  });
+  io.out(result.blobName);
+  return 0;
+}
+
+/**
+ * The restore target, as the help says: `--database`, else `PGDATABASE`, else (undefined) the backup's source
+ * database. A `PGDATABASE` naming the maintenance database is where to connect, not a target (the tool never
+ * restores into the database it connects to).
+ */
+export function restoreTarget(
+  flag: string | undefined,
+  pgDatabase: string | undefined,
+  maintenance: string,
+): { database: string | undefined; from: "flag" | "PGDATABASE" | undefined } {
+  if (flag !== undefined) return { database: flag, from: "flag" };
+  if (pgDatabase !== undefined && pgDatabase !== "" && pgDatabase !== maintenance) {
+    return { database: pgDatabase, from: "PGDATABASE" };
+  }
+  return { database: undefined, from: undefined };
+}
+
+async function runRestore(args: string[], env: Env, io: Io): Promise<number> {
+  const f = parse("restore", args, {
+    container: { type: "string" },
+    blob: { type: "string" },
+    prefix: { type: "string" },
+    database: { type: "string" },
+    "source-database": { type: "string" },
+    "run-id": { type: "string" },
+    jobs: { type: "string" },
+    "no-acl": { type: "boolean" },
+    analyze: { type: "boolean" },
+    setting: { type: "string", multiple: true },
+    "maintenance-database": { type: "string" },
+    "work-dir": { type: "string" },
+    tables: { type: "string" },
+    "allow-unverified": { type: "boolean" },
+    "skip-missing-roles": { type: "boolean" },
+  });
+  if (f.tables !== undefined) return incident.runTableRestore(f, env, io);
+  const container = required("restore", "container", f.container);
+  const blob = required("restore", "blob", f.blob);
+  const runId = required("restore", "run-id", f["run-id"]);
+  if (blob === "latest" && (f.prefix ?? "") === "") {
+    throw new UsageError(
+      "restore: --blob latest needs --prefix (the prefix to pick the newest backup under)",
+    );
+  }
+  const jobs = intFlag("jobs", f.jobs, 1, 64);
+  const maintenance = f["maintenance-database"] ?? "postgres";
+  const target = restoreTarget(f.database, env.PGDATABASE, maintenance);
+  const result = await restore({
+    connection: connectionFromEnv(env, "", maintenance),
+    store: blobStoreFromEnv(env, container),
+    from: blob === "latest" ? { latestUnder: f.prefix! } : { blob },
+    database: target.database,
+    databaseFrom: target.from,
+    allowUnverified: f["allow-unverified"],
+    skipMissingRoles: f["skip-missing-roles"],
+    sourceDatabase: f["source-database"],
+    runId,
+    jobs,
+    noAcl: f["no-acl"],
+    analyze: f.analyze,
+    sessionSettings: settingsFlag(f.setting),
+    workDir: f["work-dir"],
+    binDir: env.PG_BINDIR,
+  });
+  io.out(
+    result.status === "already-completed"
+      ? `run ${result.runId} already completed (${result.beforeDatabase} exists): nothing done`
+      : `restored ${result.blobName} into ${result.database}; previous database kept as ${result.beforeDatabase}; ` +
+          (result.contents === "verified"
+            ? "contents verified against the backup's manifest"
+            : "no manifest: contents NOT verified (--allow-unverified)") +
+          propertiesSummary(result),
+  );
+  return 0;
+}
+
+function propertiesSummary(r: RestoreResult): string {
+  switch (r.properties) {
+    case "from backup":
+      return (
+        "; database-level properties applied from the backup" +
+        ((r.skippedForMissingRoles ?? []).length > 0 ? " except those of missing roles (see the log)" : "")
+      );
+    case "kept": {
+      const n = (r.propertiesDifferFromBackup ?? []).length;
+      return `; database-level properties kept from the replaced database${n > 0 ? ` (${n} differ from the backup's record, see the log)` : ""}`;
+    }
+    case "not recorded":
+      return "; the backup records no database-level properties: the server's defaults apply";
+    default:
+      return "";
+  }
+}
+
+async function runCompare(args: string[], env: Env, io: Io): Promise<number> {
+  const f = parse("compare", args, {
+    "left-database": { type: "string" },
+    "right-database": { type: "string" },
+    jobs: { type: "string" },
+    all: { type: "boolean" },
+    "run-id": { type: "string" },
+    "against-backup": { type: "string" },
+    container: { type: "string" },
+    prefix: { type: "string" },
+    database: { type: "string" },
+    "source-database": { type: "string" },
+    tables: { type: "string" },
+  });
+  if (f.tables !== undefined) return incident.runCompareTables(f, env, io);
+  const jobs = intFlag("jobs", f.jobs, 1, 64);
+  const runId = f["run-id"];
+  const against = f["against-backup"];
+  if (runId !== undefined || against !== undefined) {
+    if (runId !== undefined && against !== undefined) {
+      throw new UsageError("compare: give --run-id or --against-backup, not both");
+    }
+    for (const flag of ["left-database", "right-database"] as const) {
+      if (f[flag] !== undefined) {
+        throw new UsageError(`compare: --${flag} is for comparing two databases; use --database here`);
+      }
+    }
+    const connection = connectionFromEnv(env, "", f.database);
+    let ref: BackupRef;
+    if (runId !== undefined) {
+      if (!RUN_ID.test(runId)) {
+        throw new UsageError(
+          `compare: --run-id ${JSON.stringify(runId)} must be lowercase letters, digits and inner hyphens`,
+        );
+      }
+      if (f.prefix !== undefined || f["source-database"] !== undefined) {
+        throw new UsageError("compare: --prefix and --source-database go with --against-backup latest");
+      }
+      ref = { runId, container: f.container };
+    } else {
+      const container = required("compare", "container", f.container);
+      if (against === "latest") {
+        const prefix = f.prefix ?? "";
+        if (prefix === "") throw new UsageError("compare: --against-backup latest needs --prefix");
+        ref = { latestUnder: prefix, container, sourceDatabase: f["source-database"] ?? f.database };
+      } else {
+        if (against === "") throw new UsageError("compare: --against-backup needs a blob name or latest");
+        ref = { blob: against!, container };
+      }
+    }
+    const result = await compareWithBackup({
+      connection,
+      store: (container) => blobStoreFromEnv(env, container),
+      backup: ref,
+      jobs,
+    });
+    // The verdict stays the last line (the drill's report and a Job's log tail show it).
+    io.out(
+      `backup: ${result.container}/${result.blobName}\n` +
+        formatComparison(result, {
+          all: f.all,
+          leftLabel: `${connection.host}/${connection.database}`,
+          rightLabel: "backup manifest",
+        }),
+    );
+    return result.equal ? 0 : 1;
+  }
+  for (const flag of ["container", "prefix", "database", "source-database"] as const) {
+    if (f[flag] !== undefined) {
+      throw new UsageError(`compare: --${flag} goes with --run-id or --against-backup`);
+    }
+  }
+  const left = connectionFromEnv(env, "LEFT_", f["left-database"]);
+  const right = connectionFromEnv(env, "RIGHT_", f["right-database"]);
+  const result = await compare({ left, right, jobs });
+  io.out(
+    formatComparison(result, {
+      all: f.all,
+      leftLabel: `${left.host}/${left.database}`,
+      rightLabel: `${right.host}/${right.database}`,
+    }),
+  );
+  return result.equal ? 0 : 1;
+}
+
+async function runList(args: string[], env: Env, io: Io): Promise<number> {
+  const f = parse("list", args, {
+    container: { type: "string" },
+    prefix: { type: "string" },
+    database: { type: "string" },
+  });
+  const container = required("list", "container", f.container);
+  const prefix = required("list", "prefix", f.prefix);
+  const entries = await listBackups({
+    store: blobStoreFromEnv(env, container),
+    prefix,
+    database: f.database,
+  });
+  io.out(
+    entries.length === 0
+      ? `no backups under ${container}/${prefix}`
+      : formatBackupList(entries, DateTime.utc()),
+  );
+  return 0;
+}
+
+/** Runs one command; returns the exit status. Never throws. */
+export async function main(argv: readonly string[], env: Env = process.env, io?: Io): Promise<number> {
+  const out = io ?? {
+    out: (t: string) => process.stdout.write(`${t}\n`),
+    err: (t: string) => process.stderr.write(`${t}\n`),
+  };
+  const [command, ...rest] = argv;
+  try {
+    if (command === undefined || command === "--help" || command === "-h" || command === "help") {
+      out.out(USAGE);
+      return command === undefined ? 2 : 0;
+    }
+    if (rest.includes("--help") || rest.includes("-h")) {
+      out.out(USAGE);
+      return 0;
+    }
+    switch (command) {
+      case "backup":
+        return await runBackup(rest, env, out);
+      case "restore":
+        return await runRestore(rest, env, out);
+      case "compare":
+        return await runCompare(rest, env, out);
+      case "list":
+        return await runList(rest, env, out);
+      case "inspect":
+        return await incident.runInspect(rest, env, out);
+      case "reconcile":
+        return await incident.runReconcile(rest, env, out);
+      case "pg-token":
+        return await incident.runPgToken(rest, env, out);
+      default:
+        throw new UsageError(
+          `unknown command ${JSON.stringify(command)}; allowed values are: ${COMMANDS.join(", ")}`,
+        );
+    }
+  } catch (err) {
+    if (err instanceof UsageError) {
+      out.err(`dr-data: ${describeError(err)}\n\n${USAGE}`);
+      return 2;
+    }
+    out.err(
+      `dr-data: ${err instanceof VerificationError ? "verification failed: " : ""}${describeError(err)}`,
+    );
+    return 1;
+  }
+}
+
+if (require.main === module) {
+  // A recovery Job names a log blob in its environment: the whole output is also written there (job-log.ts).
+  const argv = process.argv.slice(2);
+  void runWithJobLog(argv, process.env, () => main(argv)).then((code) => {
+    process.exitCode = code;
+  });
+}

@@ -1,0 +1,126 @@
+/**
+ * `compare --against-backup NAME|latest` / `compare --run-id R`: one database against a backup's manifest
+ * (tool/manifest.ts) — the check of a rebuild, where the lost server leaves no second database to compare with.
+ *
+ * With `--run-id`, the backup is the one that restore run actually restored: the run's record on
+ * `<db>_before_<run id>` (tool/restore.ts `RestoreRecord`) names the container, the blob and the manifest's
+ * sha256, which must still match the blob's metadata. The manifest's bytes are checked against the sha256 in
+ * the dump blob's metadata before they are used.
+ */
+import { beforeDatabaseName } from "./naming";
+import { containerClient, type BlobStoreSettings } from "./blobstore";
+import type { CompareResult } from "./compare";
+import { withClient, type PgConnection } from "./connection";
+import { blobReadError, VerificationError } from "./errors";
+import { latestOrExplain, listBackups } from "./list";
+import { checkAgainstManifest, readManifest, summarizeDatabaseWithRecord } from "./manifest";
+import { parseBlobMetadata } from "./metadata";
+import { stderrLog, type Log } from "./progress";
+import { readRestoreRecord } from "./restore";
+
+export type BackupRef =
+  | { readonly blob: string; readonly container: string }
+  | { readonly latestUnder: string; readonly container: string; readonly sourceDatabase?: string | undefined }
+  | { readonly runId: string; readonly container?: string | undefined };
+
+export interface CompareBackupOptions {
+  /** The database to check (e.g. the rebuilt server's restored database). */
+  readonly connection: PgConnection;
+  /** The blob store settings for a container (credentials come from the environment). */
+  readonly store: (container: string) => BlobStoreSettings;
+  readonly backup: BackupRef;
+  /** Connections, tables checked in parallel. Default 2. */
+  readonly jobs?: number | undefined;
+  readonly log?: Log | undefined;
+}
+
+export interface CompareBackupResult extends CompareResult {
+  readonly container: string;
+  readonly blobName: string;
+  readonly manifestName: string;
+}
+
+export async function compareWithBackup(o: CompareBackupOptions): Promise<CompareBackupResult> {
+  const log = o.log ?? stderrLog;
+  const jobs = o.jobs ?? 2;
+  const conn = o.connection;
+  let containerName: string;
+  let blobName: string;
+  let recordedManifestSha: string | null | undefined;
+  if ("runId" in o.backup) {
+    const runId = o.backup.runId;
+    const found = await withClient(
+      conn,
+      (c) => readRestoreRecord(c, conn.database, runId),
+      "dr-data-compare",
+    );
+    const before = beforeDatabaseName(conn.database, runId);
+    if (!found.exists) {
+      throw new VerificationError(
+        `restore run ${runId} has not completed into ${conn.database} on ${conn.host} (${before} does not exist)`,
+      );
+    }
+    if (found.record === undefined) {
+      throw new VerificationError(
+        `${before} carries no dr-data restore record (a restore by an older tool?); use --against-backup NAME`,
+      );
+    }
+    if (o.backup.container !== undefined && o.backup.container !== found.record.container) {
+      throw new VerificationError(
+        `run ${runId} restored from container ${found.record.container}, not ${o.backup.container}`,
+      );
+    }
+    containerName = found.record.container;
+    blobName = found.record.blob;
+    recordedManifestSha = found.record.manifestSha256;
+    log(`compare: run ${runId} restored ${containerName}/${blobName} at ${found.record.restoredAt}`);
+  } else if ("blob" in o.backup) {
+    containerName = o.backup.container;
+    blobName = o.backup.blob;
+  } else {
+    containerName = o.backup.container;
+    const source = o.backup.sourceDatabase;
+    blobName = latestOrExplain(
+      await listBackups({ store: o.store(containerName), prefix: o.backup.latestUnder }),
+      containerName,
+      o.backup.latestUnder,
+      source,
+    ).name;
+  }
+
+  const container = containerClient(o.store(containerName));
+  let raw: Record<string, string> | undefined;
+  try {
+    raw = (await container.getBlobClient(blobName).getProperties()).metadata;
+  } catch (cause) {
+    throw blobReadError(cause, containerName, blobName);
+  }
+  const meta = parseBlobMetadata(raw);
+  if (!meta.ok) {
+    throw new VerificationError(`${blobName} is not a usable backup: ${meta.problems.join("; ")}`);
+  }
+  const manifestSha = meta.value.manifestSha256;
+  if (manifestSha === undefined) {
+    throw new VerificationError(
+      `${blobName} has no manifest (taken with --no-manifest or by an older tool): nothing to compare with`,
+    );
+  }
+  if (recordedManifestSha !== undefined && recordedManifestSha !== manifestSha) {
+    throw new VerificationError(
+      `${blobName}'s metadata now records manifest sha256 ${manifestSha}, the restore recorded ` +
+        `${String(recordedManifestSha)}: the blob's metadata changed since the restore`,
+    );
+  }
+  const { manifest, name } = await readManifest(container, blobName, manifestSha);
+  log(
+    `compare: ${conn.host}/${conn.database} against ${containerName}/${name} (${manifest.relations.length} ` +
+      `tables and sequences, snapshot of ${manifest.takenAt})`,
+  );
+  const summaries = await summarizeDatabaseWithRecord(conn, jobs, "dr-data-compare");
+  return {
+    ...checkAgainstManifest(summaries.relations, manifest, summaries.database),
+    container: containerName,
+    blobName,
+    manifestName: name,
+  };
+}

@@ -1,0 +1,384 @@
+/**
+ * `inspect`: the PTR copy against the live database, before deciding how to restore. Per table: row counts and
+ * checksums (compare.ts's), and — for a table with the same primary key on both sides — by key, the rows only
+ * in the copy (lost since the restore point), only in live (written since) and with the same key but other
+ * contents (changed since). Tables without a primary key are compared by count and checksum only.
+ *
+ * Each side is read in one snapshot (compare.ts `SnapshotSessions`, read-only repeatable read, shared by its
+ * `jobs` connections); the keyed comparison streams (tool/row-diff.ts), so a table of any size costs one batch
+ * of memory per side. The report goes to the blob store as `incident/<id>/inspect/report.md` and `.json`
+ * (naming.ts), replacing an earlier one; its summary is the command's output.
+ */
+import type { Client } from "pg";
+import { incidentReport } from "./naming";
+import { containerClient, type BlobStoreSettings } from "./blobstore";
+import { SnapshotSessions, summarize, type Relation, type RelationSummary } from "./compare";
+import type { PgConnection } from "./connection";
+import { putText } from "./incident-store";
+import { formatTable } from "./list";
+import { stderrLog, type Log } from "./progress";
+import { diffTable, sameKey, tableShape, type SideTotals, type TableShape } from "./row-diff";
+
+export interface InspectOptions {
+  /** The PTR copy (what the data was at the restore point). */
+  readonly copy: PgConnection;
+  /** The live database (what it is now). */
+  readonly live: PgConnection;
+  /** Where the report goes; absent: not written (the result is returned only). */
+  readonly store?: { readonly settings: BlobStoreSettings; readonly incidentId: string } | undefined;
+  /** Connections per side. Default 2. */
+  readonly jobs?: number | undefined;
+  /** Keys listed per table and kind of difference. Default 20. */
+  readonly samples?: number | undefined;
+  /** Rows per FETCH. Default 10,000. */
+  readonly batchSize?: number | undefined;
+  readonly log?: Log | undefined;
+  readonly now?: (() => Date) | undefined;
+  /** The restore point the copy was made for (UTC ISO), shown in the report; the tool cannot know it. */
+  readonly restoreTime?: string | undefined;
+}
+
+export type TableStatus = "same" | "differs" | "only in the copy" | "only in live";
+
+export interface TableInspection {
+  /** `schema.table` */
+  readonly name: string;
+  readonly status: TableStatus;
+  /** Key columns when compared by key; null when compared by count and checksum only. */
+  readonly primaryKey: readonly string[] | null;
+  readonly copy: SideTotals | null;
+  readonly live: SideTotals | null;
+  /** Rows only in the copy: lost since the restore point. null without a keyed comparison. */
+  readonly lost: number | null;
+  /** Rows only in live: written since the restore point. */
+  readonly added: number | null;
+  /** Same key, other contents. */
+  readonly changed: number | null;
+  /** The first keys (key order) of each kind, as text. */
+  readonly samples: { readonly lost: string[]; readonly added: string[]; readonly changed: string[] };
+  readonly notes: string[];
+}
+
+export interface SequenceInspection {
+  readonly name: string;
+  readonly copy: string | null;
+  readonly live: string | null;
+}
+
+export interface InspectResult {
+  readonly tool: "dr-data-inspect/1";
+  /** The copy's restore point, when given. */
+  readonly restoreTime: string | null;
+  readonly copy: string;
+  readonly live: string;
+  readonly startedAt: string;
+  readonly finishedAt: string;
+  readonly tables: TableInspection[];
+  readonly sequences: SequenceInspection[];
+  readonly totals: {
+    readonly tables: number;
+    readonly differing: number;
+    readonly lost: number;
+    readonly added: number;
+    readonly changed: number;
+    readonly withoutKey: number;
+  };
+  /** Where the report was written (container/name), when it was. */
+  readonly report?: { readonly markdown: string; readonly json: string } | undefined;
+}
+
+function label(c: PgConnection): string {
+  return `${c.host}:${c.port}/${c.database}`;
+}
+
+async function openSide(name: string, conn: PgConnection, jobs: number): Promise<SnapshotSessions> {
+  // SnapshotSessions.open pins compare's SESSION_SETTINGS on every connection (search_path = pg_catalog
+  // included): the one list every checking session uses.
+  const s = await SnapshotSessions.open(name, conn, jobs, "dr-data-inspect");
+  return s;
+}
+
+/** Totals from compare.ts's summary (count and checksum in SQL). */
+function totals(s: RelationSummary | undefined): SideTotals | null {
+  return s === undefined ? null : { rows: s.rows, checksum: s.checksum };
+}
+
+async function inspectTable(
+  name: string,
+  copyRel: Relation | undefined,
+  liveRel: Relation | undefined,
+  copyClient: Client,
+  liveClient: Client,
+  o: { samples: number; batchSize: number; cursor: string },
+): Promise<TableInspection> {
+  const none = { lost: [], added: [], changed: [] };
+  if (copyRel === undefined || liveRel === undefined) {
+    const present = (copyRel ?? liveRel)!;
+    const s = await summarize(copyRel === undefined ? liveClient : copyClient, present);
+    return {
+      name,
+      status: copyRel === undefined ? "only in live" : "only in the copy",
+      primaryKey: null,
+      copy: copyRel === undefined ? null : totals(s),
+      live: copyRel === undefined ? totals(s) : null,
+      lost: null,
+      added: null,
+      changed: null,
+      samples: none,
+      notes: [copyRel === undefined ? "table does not exist in the copy" : "table does not exist in live"],
+    };
+  }
+  const [cs, ls] = await Promise.all([
+    tableShape(copyClient, copyRel.schema, copyRel.name),
+    tableShape(liveClient, liveRel.schema, liveRel.name),
+  ]);
+  const notes: string[] = [];
+  if (cs!.columnTypes !== ls!.columnTypes) {
+    notes.push(`columns differ: copy (${cs!.columnTypes}), live (${ls!.columnTypes}); keys compared only`);
+  }
+  if (!sameKey(cs!, ls!)) {
+    notes.push(
+      cs!.primaryKey.length === 0 && ls!.primaryKey.length === 0
+        ? "no primary key: compared by row count and checksum only"
+        : `primary key differs (copy: ${keyText(cs!)}, live: ${keyText(ls!)}): compared by row count and checksum only`,
+    );
+    const [c, l] = await Promise.all([summarize(copyClient, copyRel), summarize(liveClient, liveRel)]);
+    const same = c.rows === l.rows && c.checksum === l.checksum && cs!.columnTypes === ls!.columnTypes;
+    return {
+      name,
+      status: same ? "same" : "differs",
+      primaryKey: null,
+      copy: totals(c),
+      live: totals(l),
+      lost: null,
+      added: null,
+      changed: null,
+      samples: none,
+      notes,
+    };
+  }
+  const samples = { lost: [] as string[], added: [] as string[], changed: [] as string[] };
+  const keep = (list: string[], key: string | null) => {
+    if (list.length < o.samples) list.push(key ?? "");
+  };
+  const counts = await diffTable(
+    copyClient,
+    liveClient,
+    cs!,
+    ls!,
+    {
+      onlyLeft: (row) => keep(samples.lost, row[0]!),
+      onlyRight: (row) => keep(samples.added, row[0]!),
+      differ: (row) => keep(samples.changed, row[0]!),
+    },
+    { cursor: o.cursor, batchSize: o.batchSize },
+  );
+  const equal =
+    counts.onlyLeft === 0 &&
+    counts.onlyRight === 0 &&
+    counts.differ === 0 &&
+    counts.left.checksum === counts.right.checksum &&
+    cs!.columnTypes === ls!.columnTypes;
+  return {
+    name,
+    status: equal ? "same" : "differs",
+    primaryKey: cs!.primaryKey,
+    copy: counts.left,
+    live: counts.right,
+    lost: counts.onlyLeft,
+    added: counts.onlyRight,
+    changed: cs!.columnTypes === ls!.columnTypes ? counts.differ : null,
+    samples,
+    notes,
+  };
+}
+
+function keyText(s: TableShape): string {
+  return s.primaryKey.length === 0
+    ? "none"
+    : s.primaryKey.map((c, i) => `${c} ${s.primaryKeyTypes[i]!}`).join(", ");
+}
+
+export async function inspect(o: InspectOptions): Promise<InspectResult> {
+  const log = o.log ?? stderrLog;
+  const now = o.now ?? (() => new Date());
+  const jobs = o.jobs ?? 2;
+  const startedAt = now().toISOString();
+  // The container name is checked before any connection is opened.
+  const container = o.store === undefined ? undefined : containerClient(o.store.settings);
+  const copy = await openSide("copy", o.copy, jobs);
+  let live: SnapshotSessions | undefined;
+  let tables: TableInspection[];
+  let sequences: SequenceInspection[];
+  try {
+    live = await openSide("live", o.live, jobs);
+    const [cr, lr] = await Promise.all([copy.relations(), live.relations()]);
+    const names = (kind: Relation["kind"]) =>
+      [...new Set([...cr.keys(), ...lr.keys()])]
+        .filter((n) => (cr.get(n) ?? lr.get(n))!.kind === kind)
+        .sort();
+    const tableNames = names("table");
+    log(`inspect: ${tableNames.length} tables, ${label(o.copy)} (copy) vs ${label(o.live)} (live)`);
+    const results = new Map<string, TableInspection>();
+    let next = 0;
+    const liveSide = live;
+    const worker = async (i: number): Promise<void> => {
+      while (next < tableNames.length) {
+        const name = tableNames[next++]!;
+        try {
+          const r = await inspectTable(
+            name,
+            cr.get(name),
+            lr.get(name),
+            copy.clients[i]!,
+            liveSide.clients[i]!,
+            {
+              samples: o.samples ?? 20,
+              batchSize: o.batchSize ?? 10_000,
+              cursor: `dr_inspect_${i}`,
+            },
+          );
+          results.set(name, r);
+          log(`inspect: ${name}: ${r.status}`);
+        } catch (cause) {
+          throw new Error(`inspecting ${name}`, { cause });
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: jobs }, (_, i) => worker(i)));
+    tables = tableNames.map((n) => results.get(n)!);
+    sequences = [];
+    for (const n of names("sequence")) {
+      const c = cr.get(n);
+      const l = lr.get(n);
+      sequences.push({
+        name: n,
+        copy: c === undefined ? null : (await summarize(copy.clients[0]!, c)).checksum,
+        live: l === undefined ? null : (await summarize(live.clients[0]!, l)).checksum,
+      });
+    }
+  } finally {
+    await copy.close();
+    await live?.close();
+  }
+  const sum = (f: (t: TableInspection) => number | null) => tables.reduce((a, t) => a + (f(t) ?? 0), 0);
+  const result: InspectResult = {
+    tool: "dr-data-inspect/1",
+    restoreTime: o.restoreTime ?? null,
+    copy: label(o.copy),
+    live: label(o.live),
+    startedAt,
+    finishedAt: now().toISOString(),
+    tables,
+    sequences,
+    totals: {
+      tables: tables.length,
+      differing: tables.filter((t) => t.status !== "same").length,
+      lost: sum((t) => t.lost),
+      added: sum((t) => t.added),
+      changed: sum((t) => t.changed),
+      withoutKey: tables.filter((t) => t.primaryKey === null && t.copy !== null && t.live !== null).length,
+    },
+  };
+  if (container === undefined || o.store === undefined) return result;
+  const md = incidentReport.inspect(o.store.incidentId, "md");
+  const json = incidentReport.inspect(o.store.incidentId, "json");
+  const written = {
+    ...result,
+    report: { markdown: `${container.containerName}/${md}`, json: `${container.containerName}/${json}` },
+  };
+  await putText(container, json, `${JSON.stringify(written, null, 1)}\n`);
+  await putText(container, md, formatInspectReport(written));
+  log(`inspect: report written to ${written.report.markdown} and ${written.report.json}`);
+  return written;
+}
+
+/** A key as a markdown code span: a longer fence when the key holds backticks, `|` escaped for tables. */
+export function codeSpan(text: string): string {
+  const longest = Math.max(0, ...(text.match(/`+/g) ?? []).map((m) => m.length));
+  const fence = "`".repeat(longest + 1);
+  const pad = text.startsWith("`") || text.endsWith("`") || text === "" ? " " : "";
+  return `${fence}${pad}${text.replace(/\|/g, "\\|")}${pad}${fence}`;
+}
+
+function count(n: number | null): string {
+  return n === null ? "-" : String(n);
+}
+
+/** The summary: one line per table that differs (all with `all`), then the totals line (last). */
+export function formatInspectSummary(r: InspectResult, o: { all?: boolean } = {}): string {
+  const shown = r.tables.filter((t) => (o.all ?? false) || t.status !== "same");
+  const rows = shown.map((t) => [
+    t.name,
+    t.copy === null ? "-" : String(t.copy.rows),
+    t.live === null ? "-" : String(t.live.rows),
+    count(t.lost),
+    count(t.added),
+    count(t.changed),
+    t.status + (t.primaryKey === null && t.copy !== null && t.live !== null ? " (no key comparison)" : ""),
+  ]);
+  const header = ["table", "copy rows", "live rows", "lost", "new", "changed", "result"];
+  const report = r.report === undefined ? "" : `; report: ${r.report.markdown}`;
+  const verdict =
+    r.totals.differing === 0
+      ? `inspect: ${r.totals.tables} tables, all the same in the copy and live${report}`
+      : `inspect: ${r.totals.differing} of ${r.totals.tables} tables differ: ${r.totals.lost} rows only in the ` +
+        `copy (lost), ${r.totals.added} only in live (written since), ${r.totals.changed} changed` +
+        (r.totals.withoutKey > 0
+          ? `; compared by count and checksum only (no key): ${r.totals.withoutKey}`
+          : "") +
+        report;
+  return rows.length === 0 ? verdict : `${formatTable(header, rows)}\n${verdict}`;
+}
+
+/** The readable report (markdown). */
+export function formatInspectReport(r: InspectResult): string {
+  const lines = [
+    "# Inspection: the PTR copy against the live database",
+    "",
+    `- copy (the data at the restore point${r.restoreTime === null ? "" : `, ${r.restoreTime}`}): \`${r.copy}\``,
+    `- live (the data now): \`${r.live}\``,
+    `- taken: ${r.startedAt} – ${r.finishedAt} (UTC); each side read in one snapshot`,
+    "",
+    "**lost** = rows only in the copy (deleted or lost since the restore point, what a restore brings back); " +
+      "**new** = rows only in live (written since the restore point: a full restore removes them, keep them " +
+      "with `dr-data reconcile`); **changed** = same primary key, other contents. Tables without a primary key " +
+      "are compared by row count and checksum only (`-`).",
+    "",
+    "| table | copy rows | live rows | lost | new | changed | result |",
+    "| --- | ---: | ---: | ---: | ---: | ---: | --- |",
+    ...r.tables.map(
+      (t) =>
+        `| ${t.name} | ${t.copy === null ? "-" : t.copy.rows} | ${t.live === null ? "-" : t.live.rows} | ` +
+        `${count(t.lost)} | ${count(t.added)} | ${count(t.changed)} | ${t.status} |`,
+    ),
+    "",
+    formatInspectSummary({ ...r, report: undefined }, { all: false })
+      .split("\n")
+      .pop()!,
+  ];
+  for (const t of r.tables.filter((x) => x.status !== "same" || x.notes.length > 0)) {
+    lines.push("", `## ${t.name}`, "");
+    if (t.primaryKey !== null) lines.push(`primary key: ${t.primaryKey.join(", ")}`, "");
+    for (const n of t.notes) lines.push(`- ${n}`);
+    const list = (what: string, n: number | null, keys: string[]) => {
+      if (n === null || n === 0) return;
+      lines.push(
+        `- ${what}: ${n} rows; ${keys.length < n ? `first ${keys.length} keys` : "keys"}: ` +
+          keys.map(codeSpan).join(", "),
+      );
+    };
+    list("lost (only in the copy)", t.lost, t.samples.lost);
+    list("new (only in live)", t.added, t.samples.added);
+    list("changed", t.changed, t.samples.changed);
+    if (t.copy !== null && t.live !== null && t.copy.checksum !== t.live.checksum) {
+      lines.push(`- checksum: copy ${t.copy.checksum}, live ${t.live.checksum}`);
+    }
+  }
+  const seqs = r.sequences.filter((s) => s.copy !== s.live);
+  if (seqs.length > 0) {
+    lines.push("", "## Sequences that differ", "", "| sequence | copy | live |", "| --- | ---: | ---: |");
+    for (const s of seqs) lines.push(`| ${s.name} | ${s.copy ?? "-"} | ${s.live ?? "-"} |`);
+  }
+  return `${lines.join("\n")}\n`;
+}

@@ -1,0 +1,846 @@
+/**
+ * `restore`: a backup blob into a database, by a staging database and a swap of names.
+ *
+ * 1. Resolve the blob (a name, or `latest` under a prefix) and read its metadata. A backup without a manifest
+ *    is refused unless `allowUnverified` (`--allow-unverified`). A missing container or blob is named with the
+ *    storage's reason.
+ * 2. Idempotency: if `<db>_before_<run id>` exists, this run id already completed: say so and stop. Then the
+ *    preflight, before anything is downloaded: this login's permissions for the swap, and, from the manifest's
+ *    database-level record, the extensions the backup uses (available on this server) and, for a new target
+ *    database, the roles the record names (they must exist unless `skipMissingRoles`).
+ * 3. Download to local disk (a directory-format archive is unpacked as it arrives); verify size and sha256
+ *    against the metadata, and that `pg_restore --list` reads it. Nothing on the server has changed so far.
+ * 4. Create `<db>_restore_<run id>` (marked by a comment naming the run) and `pg_restore -j N --exit-on-error
+ *    --no-owner` into it. If that fails, drop it (this run created it) and stop: the live database was never
+ *    touched. A staging database left by a killed run of the same run id carries the marker and is dropped and
+ *    re-created; one without the marker is someone else's and the restore refuses.
+ *    When the backup has a manifest (tool/manifest.ts), its sha256 is checked against the dump's metadata in
+ *    step 1, before any database is touched, and after pg_restore the staging database is checksummed and
+ *    compared with it: any difference drops the staging database and refuses the swap.
+ * 5. Swap in one transaction: end other sessions on the live database, rename live → `<db>_before_<run id>`,
+ *    staging → live, and record on `<db>_before_<run id>` (its comment, JSON: `RestoreRecord`) which blob
+ *    was restored. The transaction commits both renames and the record or nothing.
+ *    The database-level properties (owner, privileges, settings) go to the staging database in the same
+ *    transaction: the live database's when it exists (its own win; differences from the backup's record are
+ *    logged), else the backup's record (tool/database-properties.ts), with its comment.
+ * When the target database does not exist (a rebuilt, empty server) an empty placeholder is created just
+ * before the swap, so the swap and the "already completed" check are the same in both cases; the staging
+ * database was created with the backup's recorded encoding and locale.
+ * The tool drops no database except its own staging database of this run id; `<db>_before_<run id>` is kept.
+ */
+import { mkdtemp, readdir, rm, stat } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import type { Client } from "pg";
+import {
+  beforeDatabaseName,
+  pgIdentifierBytes,
+  PG_IDENTIFIER_MAX_BYTES,
+  RUN_ID,
+  stagingDatabaseName,
+} from "./naming";
+import { downloadInto } from "./archive";
+import { containerClient, type BlobStoreSettings } from "./blobstore";
+import { formatComparison } from "./compare";
+import { connect, withClient, withDatabase, withFreshPassword, type PgConnection } from "./connection";
+import { blobReadError, UsageError, VerificationError } from "./errors";
+import { latestOrExplain, listBackups } from "./list";
+import { checkAgainstManifest, readManifest, summarizeDatabase, type Manifest } from "./manifest";
+import { parseBlobMetadata, type BackupMetadata } from "./metadata";
+import { childEnv, pgRestoreArgv, pgRestoreListArgv } from "./pgargs";
+import { binPath, describeExit, run, start } from "./proc";
+import {
+  ArchiveProgress,
+  CountProgress,
+  formatBytes,
+  formatSeconds,
+  Progress,
+  stderrLog,
+  type Log,
+} from "./progress";
+import { quoteIdent, quoteLiteral } from "./sql";
+import {
+  propertyDifferences,
+  propertyStatements,
+  readDatabaseProperties,
+  recordDifferences,
+  recordRoles,
+  withoutRoles,
+  type DatabaseProperties,
+  type DatabaseRecord,
+} from "./database-properties";
+
+export type RestoreSource = { readonly blob: string } | { readonly latestUnder: string };
+
+export interface RestoreOptions {
+  /**
+   * The target server. Its `database` is the maintenance database the tool connects to for CREATE, DROP and
+   * RENAME DATABASE (`postgres` on Azure); it must not be the target database.
+   */
+  readonly connection: PgConnection;
+  readonly store: BlobStoreSettings;
+  readonly from: RestoreSource;
+  /** Target database. Default: the backup's source database. */
+  readonly database?: string | undefined;
+  /**
+   * Where `database` came from, for the first line of the log: `PGDATABASE` makes the restore say which database
+   * it restores when that is not the backup's source database (an operator reconciling by hand must not swap the
+   * wrong one). Default `flag` (given explicitly: nothing to say).
+   */
+  readonly databaseFrom?: "flag" | "PGDATABASE" | undefined;
+  /**
+   * Restore a backup that has no manifest (taken with --no-manifest or by an older tool), whose contents
+   * therefore cannot be checked before the swap. Default false: such a backup is refused before anything is
+   * touched. The program's Jobs never set it.
+   */
+  readonly allowUnverified?: boolean | undefined;
+  /**
+   * A restore onto a new database applies the backup's database-level properties (owner, privileges,
+   * settings, comment); every role they name must exist on the target, else the restore is refused before
+   * anything is touched. With this set, what goes to a missing role (its grants, its per-role settings; a
+   * missing owner becomes the restoring login) is skipped instead, each item logged. Default false.
+   */
+  readonly skipMissingRoles?: boolean | undefined;
+  /** With `latestUnder`: the source database whose latest backup is wanted. Default `database` (or any). */
+  readonly sourceDatabase?: string | undefined;
+  /** Names the staging and before databases; running the same run id again is a no-op. */
+  readonly runId: string;
+  /** `pg_restore --jobs`. Default: the number of CPUs, at least 2. */
+  readonly jobs?: number | undefined;
+  /** `pg_restore --no-acl`: skip GRANTs (when the dump's roles do not exist on the target). Default false. */
+  readonly noAcl?: boolean | undefined;
+  /** Per-connection settings for pg_restore's sessions (PGOPTIONS). Default `DEFAULT_RESTORE_SETTINGS`. */
+  readonly sessionSettings?: Readonly<Record<string, string>> | undefined;
+  /** ANALYZE the staging database before the swap. Default false (autovacuum analyzes later). */
+  readonly analyze?: boolean | undefined;
+  /** Where the download goes (needs the dump's size, twice for the directory format). Default OS temp dir. */
+  readonly workDir?: string | undefined;
+  /** Parallel range downloads. Default 4. */
+  readonly downloadConcurrency?: number | undefined;
+  readonly binDir?: string | undefined;
+  readonly log?: Log | undefined;
+  /** Tries of the swap when new sessions keep arriving on the live database. Default 5. */
+  readonly swapAttempts?: number | undefined;
+}
+
+export interface RestoreResult {
+  readonly status: "restored" | "already-completed";
+  readonly runId: string;
+  readonly database: string;
+  /** Holds the database as it was before this run (empty when the target did not exist). */
+  readonly beforeDatabase: string;
+  readonly blobName?: string | undefined;
+  /** false: the target did not exist and `beforeDatabase` is an empty placeholder. */
+  readonly targetExisted?: boolean | undefined;
+  /**
+   * `verified`: the restored database matched the backup's manifest before the swap; `no manifest`: the
+   * backup has none (taken with --no-manifest or by an older tool), its contents were not verified.
+   */
+  readonly contents?: "verified" | "no manifest" | undefined;
+  /**
+   * How the database-level properties were settled: `from backup` (a new database: the backup's record
+   * applied), `kept` (an existing database: the replaced database's kept), `not recorded` (a new database and a
+   * backup without a record: the server's defaults).
+   */
+  readonly properties?: "from backup" | "kept" | "not recorded" | undefined;
+  /** Over an existing database: how the kept properties differ from the backup's record (`what: kept vs backup`). */
+  readonly propertiesDifferFromBackup?: readonly string[] | undefined;
+  /** With `skipMissingRoles`: what was not applied, one item per role. */
+  readonly skippedForMissingRoles?: readonly string[] | undefined;
+}
+
+/** What `<db>_before_<run id>`'s comment records (JSON): which blob the run restored. */
+export interface RestoreRecord {
+  readonly tool: "dr-data-restore/1";
+  readonly runId: string;
+  readonly database: string;
+  readonly container: string;
+  readonly blob: string;
+  readonly sha256: string;
+  readonly manifestSha256: string | null;
+  readonly restoredAt: string;
+  /** The comment the database had before the swap (the placeholder marker when the target did not exist). */
+  readonly previousComment: string | null;
+}
+
+/** The record of a completed run, from `<db>_before_<run id>`'s comment; undefined if none can be read. */
+export async function readRestoreRecord(
+  c: Client,
+  database: string,
+  runId: string,
+): Promise<{ exists: boolean; record?: RestoreRecord | undefined }> {
+  const r = await c.query<{ c: string | null }>(
+    "SELECT shobj_description(oid, 'pg_database') AS c FROM pg_database WHERE datname = $1",
+    [beforeDatabaseName(database, runId)],
+  );
+  if (r.rowCount !== 1) return { exists: false };
+  try {
+    const parsed = JSON.parse(r.rows[0]!.c ?? "") as Partial<RestoreRecord>;
+    if (parsed.tool === "dr-data-restore/1" && typeof parsed.blob === "string") {
+      return { exists: true, record: parsed as RestoreRecord };
+    }
+  } catch {
+    // not a record: a run of an older version of the tool
+  }
+  return { exists: true };
+}
+
+/**
+ * Index builds and foreign-key checks get more memory; commits of the load do not wait for the WAL flush (the
+ * swap's own commit is synchronous and flushes everything before it). 256MB × jobs must fit the server.
+ */
+export const DEFAULT_RESTORE_SETTINGS: Readonly<Record<string, string>> = {
+  maintenance_work_mem: "256MB",
+  synchronous_commit: "off",
+};
+
+export function stagingMarker(runId: string): string {
+  return `dr-data staging database of run ${runId}`;
+}
+export function placeholderMarker(database: string, runId: string): string {
+  return `dr-data placeholder: ${database} did not exist before run ${runId}`;
+}
+
+/** Problems with a run id and target database, before anything is done (names must fit in 63 bytes). */
+export function restoreNameProblems(database: string, runId: string): string[] {
+  const problems: string[] = [];
+  if (!RUN_ID.test(runId)) {
+    problems.push(`--run-id ${JSON.stringify(runId)} must be lowercase letters, digits and inner hyphens`);
+  }
+  for (const name of [stagingDatabaseName(database, runId), beforeDatabaseName(database, runId)]) {
+    if (pgIdentifierBytes(name) > PG_IDENTIFIER_MAX_BYTES) {
+      problems.push(`database name ${name} would exceed ${PG_IDENTIFIER_MAX_BYTES} bytes: shorten --run-id`);
+    }
+  }
+  return problems;
+}
+
+export async function restore(o: RestoreOptions): Promise<RestoreResult> {
+  const log = o.log ?? stderrLog;
+  const jobs = o.jobs ?? Math.max(2, os.availableParallelism());
+  if (!Number.isInteger(jobs) || jobs < 1) throw new UsageError(`--jobs must be an integer ≥ 1, got ${jobs}`);
+  if (!RUN_ID.test(o.runId)) {
+    throw new UsageError(
+      `--run-id ${JSON.stringify(o.runId)} must be lowercase letters, digits and inner hyphens`,
+    );
+  }
+  const container = containerClient(o.store);
+
+  // 1. Which blob, and what it says about itself.
+  let blobName: string;
+  if ("blob" in o.from) {
+    blobName = o.from.blob;
+  } else {
+    const source = o.sourceDatabase ?? o.database;
+    blobName = latestOrExplain(
+      await listBackups({ store: o.store, prefix: o.from.latestUnder }),
+      container.containerName,
+      o.from.latestUnder,
+      source,
+    ).name;
+  }
+  const blob = container.getBlobClient(blobName);
+  let meta: BackupMetadata;
+  let etag: string | undefined;
+  try {
+    const props = await blob.getProperties();
+    const parsed = parseBlobMetadata(props.metadata);
+    if (!parsed.ok)
+      throw new VerificationError(`${blobName} is not a usable backup: ${parsed.problems.join("; ")}`);
+    meta = parsed.value;
+    etag = props.etag;
+  } catch (cause) {
+    if (cause instanceof VerificationError) throw cause;
+    throw blobReadError(cause, container.containerName, blobName);
+  }
+  if (meta.manifestSha256 === undefined && !(o.allowUnverified ?? false)) {
+    throw new VerificationError(
+      `${container.containerName}/${blobName} has no manifest (taken with --no-manifest or by an older tool): ` +
+        `its contents cannot be verified before the swap, so nothing was done; to restore it unverified, run ` +
+        `again with --allow-unverified`,
+    );
+  }
+  const database = o.database ?? meta.database;
+  if (o.databaseFrom === "PGDATABASE" && database !== meta.database) {
+    log(
+      `restore: restoring into ${database} (from PGDATABASE), not into the backup's source database ` +
+        `${meta.database}; give --database to choose explicitly`,
+    );
+  }
+  const problems = restoreNameProblems(database, o.runId);
+  if (database === o.connection.database) {
+    problems.push(
+      `the target database ${database} is the maintenance database; connect to another (e.g. postgres)`,
+    );
+  }
+  if (problems.length > 0) throw new UsageError(problems.join("; "));
+  const staging = stagingDatabaseName(database, o.runId);
+  const before = beforeDatabaseName(database, o.runId);
+
+  // The manifest, if the backup has one: its bytes must match the sha256 the dump's metadata records, before
+  // anything on the server is touched.
+  let manifest: Manifest | undefined;
+  if (meta.manifestSha256 !== undefined) {
+    manifest = (await readManifest(container, blobName, meta.manifestSha256)).manifest;
+  }
+
+  const maint = await connect(o.connection, "dr-data-restore");
+  const tmp = await mkdtemp(path.join(o.workDir ?? os.tmpdir(), "dr-data-restore-"));
+  try {
+    // This session holds the advisory lock and runs CREATE, DROP, RENAME DATABASE and the swap: the
+    // maintenance database's or the role's timeouts must not end it, idle between steps while pg_restore runs.
+    // (idle_session_timeout exists from PostgreSQL 14: set only the ones this server has.)
+    await maint.query(
+      `SELECT pg_catalog.set_config(name, '0', false) FROM pg_catalog.pg_settings
+        WHERE name IN ('statement_timeout', 'lock_timeout', 'idle_in_transaction_session_timeout',
+                       'idle_session_timeout')`,
+    );
+    // One restore per target database at a time; a killed run's session (and lock) ends with its connection.
+    const lock = await maint.query<{ ok: boolean }>("SELECT pg_try_advisory_lock(hashtext($1)) AS ok", [
+      `dr-data restore ${database}`,
+    ]);
+    if (!lock.rows[0]!.ok) throw new Error(`another restore into ${database} is running on this server`);
+
+    // 2. Idempotency.
+    const done = await readRestoreRecord(maint, database, o.runId);
+    if (done.exists) {
+      // Done means done *with this backup*: a run id that restored another blob must not report success
+      // while the database holds something other than what was asked for.
+      if (done.record !== undefined && done.record.blob !== blobName) {
+        throw new VerificationError(
+          `run ${o.runId} already restored ${done.record.container}/${done.record.blob} into ${database} ` +
+            `(${before} exists); ${container.containerName}/${blobName} was asked for: restoring a different ` +
+            `backup needs a new run id`,
+        );
+      }
+      log(`restore: run ${o.runId} already completed (${before} exists); nothing to do`);
+      return {
+        status: "already-completed",
+        runId: o.runId,
+        database,
+        beforeDatabase: before,
+        blobName: done.record?.blob,
+      };
+    }
+    // Can this login do the swap at all? Found out now, not after the download and pg_restore.
+    const denied = await swapPermissionProblems(maint, database);
+    if (denied.length > 0) {
+      throw new Error(
+        `restore into ${database} on ${o.connection.host} as ${o.connection.user} cannot complete, nothing ` +
+          `was done: ${denied.join("; ")}`,
+      );
+    }
+    // The database-level properties: what a new database will be given, refused now if it cannot be.
+    const recorded = manifest?.databaseProperties;
+    const plan = await propertiesPlan(maint, database, recorded, o.skipMissingRoles ?? false);
+    if (plan.problems.length > 0) {
+      throw new Error(
+        `restore into ${database} on ${o.connection.host} as ${o.connection.user} cannot complete, nothing ` +
+          `was done: ${plan.problems.join("; ")}`,
+      );
+    }
+    for (const skipped of plan.skipped) log(`restore: --skip-missing-roles: not applying ${skipped}`);
+    log(
+      `restore: ${container.containerName}/${blobName} (${formatBytes(meta.size)}, ${meta.database} from ` +
+        `${meta.sourceServer}, ${meta.startedAt}) → ${database} on ${o.connection.host}, run ${o.runId}`,
+    );
+
+    // 3. Download and verify, before any database is touched. The bytes are hashed as they arrive and go, in
+    //    order, to a local file (custom format) or straight into `tar -x` (directory format): one pass.
+    const t0 = Date.now();
+    const env = childEnv(process.env, await withFreshPassword(withDatabase(o.connection, staging)), {
+      applicationName: "dr-data-restore",
+      settings: o.sessionSettings ?? DEFAULT_RESTORE_SETTINGS,
+    });
+    const archive = await downloadInto(
+      blob,
+      { name: blobName, format: meta.format, expected: { size: meta.size, sha256: meta.sha256, etag } },
+      tmp,
+      {
+        progress: new Progress("restore: downloaded", log, meta.size),
+        concurrency: o.downloadConcurrency,
+        env,
+      },
+    );
+    const pgRestore = binPath(o.binDir, "pg_restore");
+    let toc: string;
+    try {
+      toc = await run(pgRestore, pgRestoreListArgv(archive), { env });
+    } catch (cause) {
+      throw new VerificationError(`pg_restore --list cannot read ${blobName}; not restoring`, { cause });
+    }
+    const entries = toc.split("\n").filter((l) => /^\d+;/.test(l)).length;
+    log(
+      `restore: verified sha256, size and ${entries} archive entries in ${formatSeconds((Date.now() - t0) / 1000)}`,
+    );
+
+    // 4. Staging database.
+    const live = await databaseInfo(maint, database);
+    const leftover = await databaseInfo(maint, staging);
+    if (leftover !== undefined) {
+      const ours =
+        leftover.comment === stagingMarker(o.runId) ||
+        // A kill between CREATE DATABASE and its COMMENT (two statements: CREATE DATABASE cannot run in a
+        // transaction) leaves it unmarked; it is ours if it is still empty and owned by this login.
+        (leftover.comment === null && (await isEmptyOwnDatabase(maint, o.connection, staging)));
+      if (!ours) {
+        throw new Error(
+          `${staging} exists and was not created by run ${o.runId} of this tool; not touching it`,
+        );
+      }
+      log(`restore: dropping ${staging}, left by an interrupted attempt of run ${o.runId}`);
+      await maint.query(`DROP DATABASE ${quoteIdent(staging)} WITH (FORCE)`);
+    }
+    try {
+      await maint.query(`CREATE DATABASE ${quoteIdent(staging)} ${createClauses(live ?? recorded)}`);
+    } catch (cause) {
+      const from =
+        live !== undefined ? `${database}'s` : recorded !== undefined ? "the backup's" : "the default";
+      throw new Error(
+        `creating ${staging} with ${from} encoding and locale failed; ${database} was not touched`,
+        {
+          cause,
+        },
+      );
+    }
+    await maint.query(
+      `COMMENT ON DATABASE ${quoteIdent(staging)} IS ${quoteLiteral(stagingMarker(o.runId))}`,
+    );
+
+    const t1 = Date.now();
+    try {
+      await pgRestoreWithHeartbeat(
+        maint,
+        staging,
+        binPath(o.binDir, "pg_restore"),
+        pgRestoreArgv({
+          archive,
+          database: staging,
+          jobs,
+          noAcl: o.noAcl ?? false,
+          verbose: true,
+        }),
+        env,
+        log,
+        { toc, dataBytes: await entryDataBytes(archive, meta.format) },
+      );
+      if (o.analyze ?? false) {
+        await withClient(withDatabase(o.connection, staging), (c) => c.query("ANALYZE"), "dr-data-restore");
+      }
+    } catch (cause) {
+      await maint
+        .query(`DROP DATABASE IF EXISTS ${quoteIdent(staging)} WITH (FORCE)`)
+        .catch((dropErr: unknown) => {
+          log(`restore: could not drop ${staging} after the failure: ${String(dropErr)}`);
+        });
+      throw new Error(`restoring ${blobName} into ${staging} failed; ${database} was not touched`, { cause });
+    }
+    log(`restore: pg_restore -j ${jobs} into ${staging} done in ${formatSeconds((Date.now() - t1) / 1000)}`);
+
+    // 4b. The staging database against the backup's manifest: the swap happens only if they agree.
+    if (manifest !== undefined) {
+      const t2 = Date.now();
+      let problem: Error | undefined;
+      const checking = new CountProgress("restore: contents check", "relations checksummed", log).start();
+      try {
+        const check = checkAgainstManifest(
+          await summarizeDatabase(
+            withDatabase(o.connection, staging),
+            jobs,
+            "dr-data-restore",
+            (done, total) => checking.update(done, total),
+          ),
+          manifest,
+        );
+        if (!check.equal) {
+          problem = new VerificationError(
+            `${staging} does not hold what the manifest of ${blobName} records; swap refused, ${database} ` +
+              `was not touched, ${staging} dropped:\n` +
+              formatComparison(check, { leftLabel: staging, rightLabel: "manifest" }),
+          );
+        } else {
+          log(
+            `restore: contents verified against the manifest (${check.relations.length} tables and sequences, ` +
+              `row counts and checksums) in ${formatSeconds((Date.now() - t2) / 1000)}`,
+          );
+        }
+      } catch (cause) {
+        problem = new Error(`checking ${staging} against the manifest failed; ${database} was not touched`, {
+          cause,
+        });
+      } finally {
+        checking.stop();
+      }
+      if (problem !== undefined) {
+        await maint
+          .query(`DROP DATABASE IF EXISTS ${quoteIdent(staging)} WITH (FORCE)`)
+          .catch((e: unknown) => {
+            log(`restore: could not drop ${staging} after the failure: ${String(e)}`);
+          });
+        throw problem;
+      }
+    } else {
+      log(
+        `restore: ${blobName} has no manifest: contents not verified (only the archive and pg_restore's exit)`,
+      );
+    }
+
+    // 5. Swap.
+    if (live === undefined) {
+      log(`restore: ${database} does not exist; creating an empty placeholder so the swap keeps a record`);
+      await maint.query(`CREATE DATABASE ${quoteIdent(database)} TEMPLATE template0`);
+      await maint.query(
+        `COMMENT ON DATABASE ${quoteIdent(database)} IS ${quoteLiteral(placeholderMarker(database, o.runId))}`,
+      );
+    }
+    const liveComment = live?.comment ?? null;
+    // A new database gets the backup's comment; an existing one keeps its own.
+    const newComment = live === undefined ? (recorded?.comment ?? null) : liveComment;
+    let propertiesDifferFromBackup: string[] | undefined;
+    if (live !== undefined && recorded !== undefined) {
+      propertiesDifferFromBackup = recordDifferences(
+        { ...(await readDatabaseProperties(maint, database)), ...live, extensions: [] },
+        recorded,
+        { extensions: false },
+      );
+      if (propertiesDifferFromBackup.length > 0) {
+        log(
+          `restore: ${database} keeps the database-level properties of the database it replaces, which differ ` +
+            `from the backup's record (kept vs backup): ${propertiesDifferFromBackup.join("; ")}`,
+        );
+      }
+    }
+    const record: RestoreRecord = {
+      tool: "dr-data-restore/1",
+      runId: o.runId,
+      database,
+      container: container.containerName,
+      blob: blobName,
+      sha256: meta.sha256,
+      manifestSha256: meta.manifestSha256 ?? null,
+      restoredAt: new Date().toISOString(),
+      previousComment: live === undefined ? placeholderMarker(database, o.runId) : liveComment,
+    };
+    await swap(
+      maint,
+      {
+        database,
+        staging,
+        before,
+        comment: newComment,
+        record: JSON.stringify(record),
+        properties: live === undefined ? plan.apply : undefined,
+      },
+      o.swapAttempts ?? 5,
+      log,
+    );
+    log(`restore: ${database} now holds ${blobName}; the previous database is kept as ${before}`);
+    return {
+      status: "restored",
+      runId: o.runId,
+      database,
+      beforeDatabase: before,
+      blobName,
+      targetExisted: live !== undefined,
+      contents: manifest === undefined ? "no manifest" : "verified",
+      properties: live !== undefined ? "kept" : plan.apply !== undefined ? "from backup" : "not recorded",
+      propertiesDifferFromBackup,
+      skippedForMissingRoles: plan.skipped,
+    };
+  } finally {
+    await maint.end().catch(() => undefined);
+    await rm(tmp, { recursive: true, force: true });
+  }
+}
+
+interface DatabaseInfo {
+  readonly encoding: string;
+  readonly collate: string;
+  readonly ctype: string;
+  readonly localeProvider?: string | undefined;
+  readonly icuLocale?: string | undefined;
+  readonly comment: string | null;
+}
+
+/** Reads columns through to_jsonb so that version-specific ones (datlocprovider, daticulocale) are optional. */
+async function databaseInfo(c: Client, name: string): Promise<DatabaseInfo | undefined> {
+  const r = await c.query<{ d: Record<string, unknown>; encoding: string; comment: string | null }>(
+    `SELECT to_jsonb(d) AS d, pg_encoding_to_char(d.encoding) AS encoding,
+            shobj_description(d.oid, 'pg_database') AS comment
+       FROM pg_database d WHERE d.datname = $1`,
+    [name],
+  );
+  const row = r.rows[0];
+  if (row === undefined) return undefined;
+  const str = (k: string): string | undefined => {
+    const v = row.d[k];
+    return typeof v === "string" ? v : undefined;
+  };
+  return {
+    encoding: row.encoding,
+    collate: str("datcollate") ?? "C",
+    ctype: str("datctype") ?? "C",
+    localeProvider: str("datlocprovider"),
+    icuLocale: str("daticulocale") ?? str("datlocale"),
+    comment: row.comment,
+  };
+}
+
+/**
+ * What a restore does with the database-level properties, decided before anything is touched. Over an existing
+ * database: nothing to decide (its own are kept). Onto a new one with a recorded backup: the roles the record
+ * names must exist (else a problem naming each, unless `skipMissingRoles`), this login must be able to give
+ * the database its owner and per-role settings. Either way the extensions the backup uses must be available.
+ */
+async function propertiesPlan(
+  maint: Client,
+  database: string,
+  recorded: DatabaseRecord | undefined,
+  skipMissingRoles: boolean,
+): Promise<{ apply: DatabaseProperties | undefined; problems: string[]; skipped: string[] }> {
+  const problems: string[] = [];
+  if (recorded === undefined) return { apply: undefined, problems, skipped: [] };
+  const names = recorded.extensions.map((e) => e.name);
+  const available = await maint.query<{ name: string }>(
+    "SELECT name FROM pg_catalog.pg_available_extensions WHERE name = ANY($1)",
+    [names],
+  );
+  const have = new Set(available.rows.map((r) => r.name));
+  const lacking = names.filter((n) => !have.has(n));
+  if (lacking.length > 0) {
+    problems.push(`the backup uses extensions this server does not have: ${lacking.join(", ")}`);
+  }
+  const exists = await maint.query<{ n: number }>(
+    "SELECT count(*)::int AS n FROM pg_catalog.pg_database WHERE datname = $1",
+    [database],
+  );
+  if (exists.rows[0]!.n > 0) return { apply: undefined, problems, skipped: [] };
+
+  const roles = recordRoles(recorded);
+  const found = await maint.query<{ rolname: string }>(
+    "SELECT rolname FROM pg_catalog.pg_roles WHERE rolname = ANY($1)",
+    [[...roles.keys()]],
+  );
+  const present = new Set(found.rows.map((r) => r.rolname));
+  const missing = [...roles.keys()].filter((r) => !present.has(r)).sort();
+  const skipped: string[] = [];
+  if (missing.length > 0 && !skipMissingRoles) {
+    problems.push(
+      `the backup's database-level properties name roles that do not exist on this server: ` +
+        missing.map((r) => `${r} (${roles.get(r)!.join(", ")})`).join("; ") +
+        `; create them first, or pass --skip-missing-roles to restore without what they are given`,
+    );
+  } else {
+    for (const r of missing) skipped.push(`to the missing role ${r}: ${roles.get(r)!.join(", ")}`);
+  }
+  const me = await maint.query<{ me: string; superuser: boolean; createrole: boolean }>(
+    `SELECT current_user AS me, rolsuper AS superuser, rolcreaterole AS createrole
+       FROM pg_catalog.pg_roles WHERE rolname = current_user`,
+  );
+  const login = me.rows[0]!;
+  const apply = withoutRoles(recorded, new Set(missing), login.me);
+  if (!login.superuser) {
+    if (apply.owner !== login.me) {
+      const member = await maint.query<{ ok: boolean }>(
+        "SELECT pg_catalog.pg_has_role(current_user, $1, 'MEMBER') AS ok",
+        [apply.owner],
+      );
+      if (member.rows[0]?.ok !== true) {
+        problems.push(
+          `the backup's database is owned by ${apply.owner}, and ${login.me} is not a member of that role: it ` +
+            `could not give the restored database that owner`,
+        );
+      }
+    }
+    if (apply.settings.some((x) => x.role !== undefined) && !login.createrole) {
+      problems.push(
+        `the backup records per-role settings (ALTER ROLE … IN DATABASE) that ${login.me} cannot apply without CREATEROLE`,
+      );
+    }
+  }
+  return { apply, problems, skipped };
+}
+
+/**
+ * The staging database gets the live one's encoding and locale; a new target the backup's recorded ones, or
+ * the server's defaults when there is no record.
+ */
+function createClauses(live: DatabaseInfo | undefined): string {
+  if (live === undefined) return "TEMPLATE template0";
+  let sql =
+    `TEMPLATE template0 ENCODING ${quoteLiteral(live.encoding)} ` +
+    `LC_COLLATE ${quoteLiteral(live.collate)} LC_CTYPE ${quoteLiteral(live.ctype)}`;
+  if (live.localeProvider === "i" && live.icuLocale !== undefined) {
+    sql += ` LOCALE_PROVIDER icu ICU_LOCALE ${quoteLiteral(live.icuLocale)}`;
+  }
+  return sql;
+}
+
+/**
+ * Runs pg_restore --verbose, logging every 5 s the archive entries done of the table of contents (and, for a
+ * directory-format dump, the data bytes done: `ArchiveProgress`) and the staging database's size.
+ */
+async function pgRestoreWithHeartbeat(
+  maint: Client,
+  staging: string,
+  program: string,
+  argv: string[],
+  env: Record<string, string>,
+  log: Log,
+  archive: { toc: string; dataBytes: ReadonlyMap<number, number> },
+): Promise<void> {
+  const progress = new ArchiveProgress(archive.toc, archive.dataBytes, log, Number.POSITIVE_INFINITY);
+  const p = start(program, argv, { env, stdout: "ignore", onStderrLine: (l) => progress.onLine(l) });
+  const timer = setInterval(() => {
+    maint
+      .query<{ size: string }>("SELECT pg_database_size($1)::text AS size", [staging])
+      .then((r) => log(`${progress.line()}; ${staging} is ${formatBytes(Number(r.rows[0]!.size))}`))
+      .catch(() => log(progress.line()));
+  }, 5000);
+  try {
+    const exit = await p.exit;
+    if (exit.code !== 0) throw new Error(describeExit("pg_restore", exit, p.stderr));
+    log(`${progress.line()} (done)`);
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+/** Data bytes per archive entry of a directory-format dump (`<dump id>.dat` or `.dat.gz`); empty otherwise. */
+async function entryDataBytes(archive: string, format: string): Promise<Map<number, number>> {
+  const sizes = new Map<number, number>();
+  if (format !== "directory") return sizes;
+  for (const e of await readdir(archive, { withFileTypes: true })) {
+    const m = /^(\d+)\.dat(?:\.gz|\.lz4|\.zst)?$/.exec(e.name);
+    if (e.isFile() && m !== null) sizes.set(Number(m[1]), (await stat(path.join(archive, e.name))).size);
+  }
+  return sizes;
+}
+
+/** SQLSTATE 55006 object_in_use: "database … is being accessed by other users". */
+function isObjectInUse(err: unknown): boolean {
+  return typeof err === "object" && err !== null && (err as { code?: unknown }).code === "55006";
+}
+
+async function swap(
+  maint: Client,
+  n: {
+    database: string;
+    staging: string;
+    before: string;
+    comment: string | null;
+    record: string;
+    /** What the restored database gets; undefined: the properties of the database it replaces. */
+    properties: DatabaseProperties | undefined;
+  },
+  attempts: number,
+  log: Log,
+): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await maint.query("BEGIN");
+      // Signals are sent at once; RENAME then waits (up to 5 s) for those sessions to be gone.
+      await maint.query(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = ANY($1) AND pid <> pg_backend_pid()",
+        [[n.database, n.staging]],
+      );
+      // The owner, privileges and settings, which the dump does not carry, go to the staging database in the
+      // same transaction (tool/database-properties.ts): those of the live database it replaces, or, for a new
+      // database (its placeholder has none worth keeping), those the backup recorded.
+      const properties = n.properties ?? (await readDatabaseProperties(maint, n.database));
+      const stagingOwner = (await readDatabaseProperties(maint, n.staging)).owner;
+      for (const sql of propertyStatements(n.staging, properties, stagingOwner)) await maint.query(sql);
+      await maint.query(`ALTER DATABASE ${quoteIdent(n.database)} RENAME TO ${quoteIdent(n.before)}`);
+      await maint.query(`ALTER DATABASE ${quoteIdent(n.staging)} RENAME TO ${quoteIdent(n.database)}`);
+      const differences = propertyDifferences(properties, await readDatabaseProperties(maint, n.database));
+      if (differences.length > 0) {
+        throw new VerificationError(
+          `the restored database would not have the properties ${n.properties === undefined ? "of the one it replaces" : "the backup records"}: ${differences.join("; ")}`,
+        );
+      }
+      await maint.query(
+        `COMMENT ON DATABASE ${quoteIdent(n.database)} IS ${n.comment === null ? "NULL" : quoteLiteral(n.comment)}`,
+      );
+      await maint.query(`COMMENT ON DATABASE ${quoteIdent(n.before)} IS ${quoteLiteral(n.record)}`);
+      await maint.query("COMMIT");
+      return;
+    } catch (err) {
+      await maint.query("ROLLBACK").catch(() => undefined);
+      if (!isObjectInUse(err) || attempt >= attempts) {
+        throw new Error(`swapping ${n.staging} in as ${n.database} failed; ${n.database} is unchanged`, {
+          cause: err,
+        });
+      }
+      log(`restore: ${n.database} still has sessions (attempt ${attempt}/${attempts}); retrying the swap`);
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  }
+}
+
+/**
+ * What stops this login from completing a restore into `database`: creating the staging database needs
+ * CREATEDB; renaming the live database needs its ownership (membership of its owner role, with inherit); giving
+ * the staging database the live one's owner needs membership of that role; copying per-role settings
+ * (`ALTER ROLE … IN DATABASE`) needs CREATEROLE. A superuser may do all of it.
+ */
+export async function swapPermissionProblems(c: Client, database: string): Promise<string[]> {
+  const r = await c.query<{
+    me: string;
+    superuser: boolean;
+    createdb: boolean;
+    createrole: boolean;
+    owner: string | null;
+    owns: boolean | null;
+    member: boolean | null;
+    role_settings: boolean | null;
+  }>(
+    `SELECT current_user AS me, r.rolsuper AS superuser, r.rolcreatedb AS createdb, r.rolcreaterole AS createrole,
+            pg_get_userbyid(d.datdba) AS owner,
+            pg_has_role(current_user, d.datdba, 'USAGE') AS owns,
+            pg_has_role(current_user, d.datdba, 'MEMBER') AS member,
+            EXISTS (SELECT 1 FROM pg_db_role_setting s
+                     WHERE s.setdatabase = d.oid AND s.setrole <> 0 AND s.setrole <> r.oid) AS role_settings
+       FROM pg_roles r LEFT JOIN pg_database d ON d.datname = $1
+      WHERE r.rolname = current_user`,
+    [database],
+  );
+  const x = r.rows[0];
+  if (x === undefined) return ["the current role is not in pg_roles"];
+  if (x.superuser) return [];
+  const problems: string[] = [];
+  if (!x.createdb) problems.push(`${x.me} lacks CREATEDB (the staging database cannot be created)`);
+  if (x.owner !== null) {
+    if (x.owns !== true || x.member !== true) {
+      problems.push(
+        `${database} is owned by ${x.owner}, and ${x.me} is not a member of that role (with inherit): ` +
+          `it could not rename ${database} nor give the restored database the same owner`,
+      );
+    }
+    if (x.role_settings === true && !x.createrole) {
+      problems.push(
+        `${database} has per-role settings (ALTER ROLE … IN DATABASE) that ${x.me} cannot copy without CREATEROLE`,
+      );
+    }
+  }
+  return problems;
+}
+
+/** An unmarked database this login owns with no relations of its own in it: a staging database killed unmarked. */
+async function isEmptyOwnDatabase(maint: Client, conn: PgConnection, name: string): Promise<boolean> {
+  const owned = await maint.query<{ ok: boolean }>(
+    "SELECT datdba = (SELECT oid FROM pg_roles WHERE rolname = current_user) AS ok FROM pg_database WHERE datname = $1",
+    [name],
+  );
+  if (owned.rows[0]?.ok !== true) return false;
+  return withClient(
+    withDatabase(conn, name),
+    async (c) =>
+      (
+        await c.query<{ n: string }>(
+          `SELECT count(*) AS n FROM pg_class c JOIN pg_namespace s ON s.oid = c.relnamespace
+            WHERE s.nspname NOT IN ('pg_catalog', 'information_schema') AND s.nspname NOT LIKE 'pg_toast%'`,
+        )
+      ).rows[0]!.n === "0",
+    "dr-data-restore",
+  );
+}

@@ -1,0 +1,968 @@
+/**
+ * `restore --tables s.t,…`: only those tables' rows from a backup (the PTR copy's) into the live database,
+ * instead of swapping the whole database. For an incident that lost rows in a few tables while the others kept
+ * taking writes.
+ *
+ * 1. Validate: a non-empty list of distinct `schema.table`; the run id; the schema names it makes.
+ * 2. Resolve the blob, its metadata and manifest (as `restore`), take the same advisory lock as a full restore
+ *    of that database (one restore per database at a time, in the maintenance database).
+ * 3. Idempotence: the schema `dr_before_<run id>` exists → that run completed; its comment (JSON
+ *    `TableRestoreRecord`) must name the same blob and tables, or the run is refused.
+ * 4. Download and verify the archive; every table must have a `TABLE DATA` entry in its table of contents
+ *    (`pg_restore --list`) and exist in the live database, else a usage error, nothing touched.
+ * 5. Staging: each table's rows are loaded (`pg_restore -L <that entry> -f -`, the COPY retargeted, into
+ *    `psql`) into an unlogged table of the schema `dr_restore_<run id>` built `LIKE` the live table; the COPY's
+ *    columns must be the live table's (a changed definition is refused). With a manifest, each staging table's
+ *    row count and checksum must equal the manifest's.
+ * 6. One transaction on the live database: lock the tables (writes wait; reads go on) and the tables their
+ *    foreign keys join; check every foreign key from and to the restored tables against the state the restore
+ *    would leave — a dangling reference refuses the restore, naming the constraint and the rows, before any row
+ *    is changed; copy the tables' current rows into `dr_before_<run id>."<schema>.<table>"`; merge by primary key
+ *    (delete rows the backup does not have, children first; update the rows that differ, insert the missing,
+ *    parents first), or — for a table without a primary key that nothing references — replace all rows; advance
+ *    each restored table's sequences past the maximum of both sides; check each table now equals its staging
+ *    copy (count and checksum) and that no other table was written in the transaction (a trigger would be
+ *    caught: `pg_stat_xact_user_tables`); record the run as the comment of `dr_before_<run id>`; commit.
+ * 7. Drop the staging schema.
+ *
+ * Triggers on the restored tables fire as for any DML (the login may not be allowed to disable them on Azure);
+ * one that writes another table makes step 6 roll back. FKs are checked for MATCH SIMPLE (a NULL in the key
+ * exempts the row, PostgreSQL's default).
+ */
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { Transform, type TransformCallback } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import type { Client } from "pg";
+import {
+  pgIdentifierBytes,
+  PG_IDENTIFIER_MAX_BYTES,
+  RUN_ID,
+  tableRestoreBeforeSchema,
+  tableRestoreStagingSchema,
+} from "./naming";
+import { downloadArchive, findTableData, resolveBackup, tableDataEntries } from "./archive";
+import { containerClient, type BlobStoreSettings } from "./blobstore";
+import { SESSION_SETTINGS, summarize, type Relation } from "./compare";
+import { connect, withDatabase, type PgConnection } from "./connection";
+import { UsageError, VerificationError } from "./errors";
+import { readManifest, type Manifest } from "./manifest";
+import { childEnv } from "./pgargs";
+import { binPath, describeExit, start } from "./proc";
+import { formatSeconds, stderrLog, type Log } from "./progress";
+import type { RestoreSource } from "./restore";
+import { tableShape, type TableShape } from "./row-diff";
+import { qualifiedName, quoteIdent, quoteLiteral } from "./sql";
+
+export interface TableName {
+  readonly schema: string;
+  readonly name: string;
+}
+
+export function tableText(t: TableName): string {
+  return `${t.schema}.${t.name}`;
+}
+
+/** `a.b,c.d` → tables; a usage error for an empty list, an element that is not `schema.table`, a duplicate. */
+export function parseTableList(flag: string, text: string): TableName[] {
+  const parts = text.split(",").map((p) => p.trim());
+  if (text.trim() === "" || parts.length === 0) {
+    throw new UsageError(
+      `${flag} needs at least one table as schema.table (e.g. app.accounts), got an empty list`,
+    );
+  }
+  const out: TableName[] = [];
+  const seen = new Set<string>();
+  for (const p of parts) {
+    const m = /^([^.\s]+)\.([^.\s]+)$/.exec(p);
+    if (m === null) {
+      throw new UsageError(`${flag}: ${JSON.stringify(p)} is not schema.table (e.g. app.accounts)`);
+    }
+    if (seen.has(p)) throw new UsageError(`${flag}: ${p} is listed twice`);
+    seen.add(p);
+    out.push({ schema: m[1]!, name: m[2]! });
+  }
+  return out;
+}
+
+export interface TableRestoreOptions {
+  /** The server; its `database` is the maintenance database (the advisory lock shared with `restore`). */
+  readonly connection: PgConnection;
+  readonly store: BlobStoreSettings;
+  readonly from: RestoreSource;
+  /** The live database. Default: the backup's source database. */
+  readonly database?: string | undefined;
+  readonly sourceDatabase?: string | undefined;
+  readonly runId: string;
+  readonly tables: readonly TableName[];
+  /** Restore a backup without a manifest (its staged rows cannot be verified), as `restore --allow-unverified`. */
+  readonly allowUnverified?: boolean | undefined;
+  readonly workDir?: string | undefined;
+  readonly binDir?: string | undefined;
+  readonly log?: Log | undefined;
+  /** How long the transaction waits for its table locks before giving up (nothing changed). Default 120. */
+  readonly lockTimeoutSeconds?: number | undefined;
+}
+
+export interface RestoredTable {
+  readonly table: string;
+  /** Rows in the backup (= in the table after the restore). */
+  readonly rows: number;
+  readonly deleted: number;
+  readonly updated: number;
+  readonly inserted: number;
+  /** Where its previous rows are kept. */
+  readonly before: string;
+}
+
+export interface SequenceAdvance {
+  readonly sequence: string;
+  readonly from: string;
+  readonly to: string;
+}
+
+/** The comment of `dr_before_<run id>`: which blob and tables the run restored. */
+export interface TableRestoreRecord {
+  readonly tool: "dr-data-table-restore/1";
+  readonly runId: string;
+  readonly database: string;
+  readonly container: string;
+  readonly blob: string;
+  readonly sha256: string;
+  readonly manifestSha256: string | null;
+  readonly tables: readonly string[];
+  readonly restoredAt: string;
+  readonly results: readonly RestoredTable[];
+  readonly sequences: readonly SequenceAdvance[];
+}
+
+export interface TableRestoreResult {
+  readonly status: "restored" | "already-completed";
+  readonly runId: string;
+  readonly database: string;
+  readonly beforeSchema: string;
+  readonly blobName: string;
+  readonly tables: readonly RestoredTable[];
+  readonly sequences: readonly SequenceAdvance[];
+  readonly contents?: "verified" | "no manifest" | undefined;
+}
+
+/** The name of a table's copy in `dr_before_<run id>`: `<schema>.<table>` (one quoted identifier). */
+export function beforeTableName(t: TableName): string {
+  return tableText(t);
+}
+
+export function stagingMarker(runId: string): string {
+  return `dr-data table-restore staging schema of run ${runId}`;
+}
+
+function nameProblems(runId: string, tables: readonly TableName[]): string[] {
+  const problems: string[] = [];
+  if (!RUN_ID.test(runId)) {
+    problems.push(`--run-id ${JSON.stringify(runId)} must be lowercase letters, digits and inner hyphens`);
+  }
+  for (const n of [
+    tableRestoreBeforeSchema(runId),
+    tableRestoreStagingSchema(runId),
+    ...tables.map(beforeTableName),
+  ]) {
+    if (pgIdentifierBytes(n) > PG_IDENTIFIER_MAX_BYTES) {
+      problems.push(`the name ${n} would exceed ${PG_IDENTIFIER_MAX_BYTES} bytes`);
+    }
+  }
+  return problems;
+}
+
+export async function tableRestore(o: TableRestoreOptions): Promise<TableRestoreResult> {
+  const log = o.log ?? stderrLog;
+  if (o.tables.length === 0) throw new UsageError("--tables needs at least one table, got an empty list");
+  const problems = nameProblems(o.runId, o.tables);
+  if (problems.length > 0) throw new UsageError(problems.join("; "));
+  const wanted = o.tables.map(tableText);
+  const container = containerClient(o.store);
+  const backup = await resolveBackup(container, o.store, o.from, o.sourceDatabase ?? o.database);
+  const database = o.database ?? backup.meta.database;
+  if (database === o.connection.database) {
+    throw new UsageError(
+      `the target database ${database} is the maintenance database; connect to another (e.g. postgres)`,
+    );
+  }
+  if (backup.meta.manifestSha256 === undefined && !(o.allowUnverified ?? false)) {
+    // As the full restore (tool/restore.ts): without a manifest the staged rows cannot be checked against
+    // what the backup read, so nothing is merged unless the operator says so.
+    throw new VerificationError(
+      `${container.containerName}/${backup.blobName} has no manifest (taken with --no-manifest or by an older tool): ` +
+        `the restored tables' rows cannot be verified before the merge, so nothing was done; to restore them unverified, run ` +
+        `again with --allow-unverified`,
+    );
+  }
+  const before = tableRestoreBeforeSchema(o.runId);
+  const staging = tableRestoreStagingSchema(o.runId);
+  const manifest =
+    backup.meta.manifestSha256 === undefined
+      ? undefined
+      : (await readManifest(container, backup.blobName, backup.meta.manifestSha256)).manifest;
+
+  const maint = await connect(o.connection, "dr-data-table-restore");
+  let target: Client | undefined;
+  const tmp = await mkdtemp(path.join(o.workDir ?? os.tmpdir(), "dr-data-tables-"));
+  try {
+    const lock = await maint.query<{ ok: boolean }>("SELECT pg_try_advisory_lock(hashtext($1)) AS ok", [
+      `dr-data restore ${database}`,
+    ]);
+    if (!lock.rows[0]!.ok) throw new Error(`another restore into ${database} is running on this server`);
+    const targetConn = withDatabase(o.connection, database);
+    target = await connect(targetConn, "dr-data-table-restore");
+    // The one pinning list of every checking session (compare.ts; search_path = pg_catalog included).
+    await target.query(SESSION_SETTINGS);
+
+    // 3. Idempotence.
+    const done = await readRecord(target, before);
+    if (done.exists) {
+      const same =
+        done.record !== undefined &&
+        done.record.blob === backup.blobName &&
+        [...done.record.tables].sort().join(",") === [...wanted].sort().join(",");
+      if (!same) {
+        throw new VerificationError(
+          `run ${o.runId} already restored ` +
+            (done.record === undefined
+              ? `something (${before} exists without a readable record)`
+              : `${done.record.tables.join(", ")} from ${done.record.container}/${done.record.blob}`) +
+            ` into ${database}; ${wanted.join(", ")} from ${container.containerName}/${backup.blobName} was ` +
+            `asked for: that needs a new run id`,
+        );
+      }
+      await dropStaging(target, staging, o.runId, log);
+      log(`restore --tables: run ${o.runId} already completed (${before} exists); nothing to do`);
+      return {
+        status: "already-completed",
+        runId: o.runId,
+        database,
+        beforeSchema: before,
+        blobName: backup.blobName,
+        tables: done.record!.results,
+        sequences: done.record!.sequences,
+      };
+    }
+
+    // 4. The archive, and the tables in it and in live.
+    const t0 = Date.now();
+    const archive = await downloadArchive(container, backup, tmp, { log });
+    const toc = await tableDataEntries(archive, o.binDir, backup.blobName);
+    const missing = o.tables.filter((t) => findTableData(toc, t.schema, t.name) === undefined);
+    if (missing.length > 0) {
+      const held = toc.map((e) => e.tag.split(" ").slice(0, 2).join(".")).sort();
+      throw new UsageError(
+        `--tables: ${missing.map(tableText).join(", ")} ${missing.length === 1 ? "is" : "are"} not in the ` +
+          `backup ${backup.blobName}; it holds the data of: ${held.join(", ") || "no table"}`,
+      );
+    }
+    const shapes: TableShape[] = [];
+    for (const t of o.tables) {
+      const s = await tableShape(target, t.schema, t.name);
+      if (s === undefined) throw new UsageError(`--tables: ${tableText(t)} does not exist in ${database}`);
+      shapes.push(s);
+    }
+    const details = await columnDetails(target, o.tables);
+    log(
+      `restore --tables: ${backup.blobName} verified in ${formatSeconds((Date.now() - t0) / 1000)}; staging ${wanted.join(", ")}`,
+    );
+
+    // 5. Staging.
+    await dropStaging(target, staging, o.runId, log);
+    await target.query(`CREATE SCHEMA ${quoteIdent(staging)}`);
+    await target.query(`COMMENT ON SCHEMA ${quoteIdent(staging)} IS ${quoteLiteral(stagingMarker(o.runId))}`);
+    const stageNames = o.tables.map((_, i) => `t${i + 1}`);
+    for (const [i, t] of o.tables.entries()) {
+      await target.query(
+        // INCLUDING GENERATED: generated columns are computed on load, as in the dump's source, so a staging
+        // table's checksum is comparable with the manifest's and with the live table's after the merge.
+        `CREATE UNLOGGED TABLE ${qualifiedName(staging, stageNames[i]!)} (LIKE ${qualifiedName(t.schema, t.name)} INCLUDING GENERATED)`,
+      );
+      const entry = findTableData(toc, t.schema, t.name)!;
+      await loadStagingTable({
+        archive,
+        entryLine: entry.line,
+        listFile: path.join(tmp, `list-${i + 1}`),
+        target: qualifiedName(staging, stageNames[i]!),
+        table: tableText(t),
+        expectedColumns: details
+          .get(tableText(t))!
+          .filter((c) => !c.generated)
+          .map((c) => c.name),
+        env: childEnv(process.env, targetConn, { applicationName: "dr-data-table-restore" }),
+        binDir: o.binDir,
+      });
+    }
+    if (manifest !== undefined)
+      checkStagingAgainstManifest(
+        manifest,
+        shapes,
+        await stagingSummaries(target, staging, stageNames, shapes),
+      );
+    log(
+      `restore --tables: staged ${wanted.join(", ")}${manifest === undefined ? " (no manifest: contents not verified)" : ", verified against the manifest"}`,
+    );
+
+    // 6. The one transaction.
+    const applied = await applyInTransaction(target, {
+      lockTimeoutSeconds: o.lockTimeoutSeconds ?? LOCK_TIMEOUT_SECONDS,
+      tables: o.tables,
+      shapes,
+      details,
+      staging,
+      stageNames,
+      before,
+      recordBase: {
+        tool: "dr-data-table-restore/1",
+        runId: o.runId,
+        database,
+        container: container.containerName,
+        blob: backup.blobName,
+        sha256: backup.meta.sha256,
+        manifestSha256: backup.meta.manifestSha256 ?? null,
+        tables: wanted,
+      },
+    });
+    // 7. The restore has committed: a failure to drop the staging schema is reported, not an error (the next
+    //    run of this id drops it).
+    await target.query(`DROP SCHEMA ${quoteIdent(staging)} CASCADE`).catch((e: unknown) => {
+      log(`restore --tables: could not drop ${staging}: ${String(e)}`);
+    });
+    log(
+      `restore --tables: ${wanted.join(", ")} restored from ${backup.blobName}; previous rows kept in ${before}`,
+    );
+    return {
+      status: "restored",
+      runId: o.runId,
+      database,
+      beforeSchema: before,
+      blobName: backup.blobName,
+      tables: applied.results,
+      sequences: applied.sequences,
+      contents: manifest === undefined ? "no manifest" : "verified",
+    };
+  } catch (err) {
+    if (target !== undefined) {
+      await target.query("ROLLBACK").catch(() => undefined);
+      await dropStaging(target, staging, o.runId, log).catch(() => undefined);
+    }
+    throw err;
+  } finally {
+    await target?.end().catch(() => undefined);
+    await maint.end().catch(() => undefined);
+    await rm(tmp, { recursive: true, force: true });
+  }
+}
+
+async function readRecord(
+  c: Client,
+  schema: string,
+): Promise<{ exists: boolean; record?: TableRestoreRecord | undefined }> {
+  const r = await c.query<{ c: string | null }>(
+    "SELECT pg_catalog.obj_description(oid, 'pg_namespace') AS c FROM pg_catalog.pg_namespace WHERE nspname = $1",
+    [schema],
+  );
+  if (r.rowCount !== 1) return { exists: false };
+  try {
+    const parsed = JSON.parse(r.rows[0]!.c ?? "") as Partial<TableRestoreRecord>;
+    if (parsed.tool === "dr-data-table-restore/1" && Array.isArray(parsed.tables)) {
+      return { exists: true, record: parsed as TableRestoreRecord };
+    }
+  } catch {
+    // not a record
+  }
+  return { exists: true };
+}
+
+/** Reads the record of a completed table-level restore run from the live database (compare --tables). */
+export async function readTableRestoreRecord(
+  c: Client,
+  runId: string,
+): Promise<TableRestoreRecord | undefined> {
+  return (await readRecord(c, tableRestoreBeforeSchema(runId))).record;
+}
+
+/** Drops the staging schema if this run made it (its marker); refuses one that is someone else's. */
+async function dropStaging(c: Client, schema: string, runId: string, log: Log): Promise<void> {
+  const r = await c.query<{ c: string | null }>(
+    "SELECT pg_catalog.obj_description(oid, 'pg_namespace') AS c FROM pg_catalog.pg_namespace WHERE nspname = $1",
+    [schema],
+  );
+  if (r.rowCount !== 1) return;
+  if (r.rows[0]!.c !== stagingMarker(runId)) {
+    throw new Error(
+      `the schema ${schema} exists and was not created by run ${runId} of this tool; not touching it`,
+    );
+  }
+  log(`restore --tables: dropping the staging schema ${schema}`);
+  await c.query(`DROP SCHEMA ${quoteIdent(schema)} CASCADE`);
+}
+
+interface ColumnDetail {
+  readonly name: string;
+  readonly generated: boolean;
+  readonly identityAlways: boolean;
+  /** The sequence feeding it (serial or identity), schema-qualified and quoted, or null. */
+  readonly sequence: string | null;
+}
+
+async function columnDetails(c: Client, tables: readonly TableName[]): Promise<Map<string, ColumnDetail[]>> {
+  const out = new Map<string, ColumnDetail[]>();
+  for (const t of tables) {
+    const r = await c.query<{ name: string; generated: boolean; always: boolean; seq: string | null }>(
+      `SELECT a.attname AS name, a.attgenerated <> '' AS generated, a.attidentity = 'a' AS always,
+              pg_catalog.pg_get_serial_sequence(pg_catalog.quote_ident($1) || '.' || pg_catalog.quote_ident($2), a.attname) AS seq
+         FROM pg_catalog.pg_attribute a
+        WHERE a.attrelid = (SELECT c.oid FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+                             WHERE n.nspname = $1 AND c.relname = $2)
+          AND a.attnum > 0 AND NOT a.attisdropped
+        ORDER BY a.attnum`,
+      [t.schema, t.name],
+    );
+    out.set(
+      tableText(t),
+      r.rows.map((x) => ({
+        name: x.name,
+        generated: x.generated,
+        identityAlways: x.always,
+        sequence: x.seq,
+      })),
+    );
+  }
+  return out;
+}
+
+/**
+ * The COPY line pg_restore prints for a table's data, parsed: `COPY <schema>.<table> (<columns>) FROM stdin;`
+ * with identifiers quoted where needed. Returns the column names; undefined if the line is not that shape.
+ */
+export function parseCopyHeader(line: string): { columns: string[] } | undefined {
+  if (!line.startsWith("COPY ") || !line.endsWith(" FROM stdin;")) return undefined;
+  let p = 5;
+  const ident = (): string | undefined => {
+    if (line[p] === '"') {
+      let out = "";
+      p++;
+      while (p < line.length) {
+        if (line[p] === '"') {
+          if (line[p + 1] === '"') {
+            out += '"';
+            p += 2;
+            continue;
+          }
+          p++;
+          return out;
+        }
+        out += line[p++];
+      }
+      return undefined;
+    }
+    const m = /^[^."\s,()]+/.exec(line.slice(p));
+    if (m === null) return undefined;
+    p += m[0].length;
+    return m[0];
+  };
+  if (ident() === undefined || line[p++] !== "." || ident() === undefined) return undefined;
+  if (line.slice(p, p + 2) !== " (") return undefined;
+  p += 2;
+  const columns: string[] = [];
+  for (;;) {
+    const c = ident();
+    if (c === undefined) return undefined;
+    columns.push(c);
+    if (line.slice(p, p + 2) === ", ") {
+      p += 2;
+      continue;
+    }
+    if (line[p] === ")") {
+      p++;
+      break;
+    }
+    return undefined;
+  }
+  return line.slice(p) === " FROM stdin;" ? { columns } : undefined;
+}
+
+/**
+ * Passes pg_restore's script through, with its (first) COPY line retargeted to the staging table; the data
+ * that follows is passed on untouched. Refuses a COPY whose columns are not the live table's.
+ */
+class CopyRetarget extends Transform {
+  private head = "";
+  private retargeted = false;
+
+  constructor(
+    private readonly target: string,
+    private readonly table: string,
+    private readonly expected: readonly string[],
+  ) {
+    super();
+  }
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
+    if (this.retargeted) {
+      done(null, chunk);
+      return;
+    }
+    this.head += chunk.toString("utf8");
+    const out: string[] = [];
+    for (let nl = this.head.indexOf("\n"); nl >= 0; nl = this.head.indexOf("\n")) {
+      const line = this.head.slice(0, nl);
+      this.head = this.head.slice(nl + 1);
+      if (!line.startsWith("COPY ")) {
+        out.push(`${line}\n`);
+        continue;
+      }
+      const parsed = parseCopyHeader(line);
+      if (parsed === undefined) {
+        done(new Error(`cannot read pg_restore's COPY line for ${this.table}: ${line}`));
+        return;
+      }
+      const a = [...parsed.columns].sort().join(", ");
+      const b = [...this.expected].sort().join(", ");
+      if (a !== b) {
+        done(
+          new VerificationError(
+            `${this.table}: the backup's columns (${parsed.columns.join(", ")}) are not the live table's ` +
+              `(${this.expected.join(", ")}); its definition changed since the backup: not restoring it by table`,
+          ),
+        );
+        return;
+      }
+      out.push(`COPY ${this.target} (${parsed.columns.map(quoteIdent).join(", ")}) FROM stdin;\n`);
+      this.retargeted = true;
+      // The rest of this chunk is COPY data: bytes, passed on as they are (the head was valid UTF-8 so far).
+      out.push(this.head);
+      this.head = "";
+      break;
+    }
+    done(null, out.join(""));
+  }
+
+  override _flush(done: TransformCallback): void {
+    if (!this.retargeted) {
+      done(new Error(`pg_restore printed no COPY for ${this.table}`));
+      return;
+    }
+    done(null, this.head);
+  }
+}
+
+async function loadStagingTable(a: {
+  archive: string;
+  entryLine: string;
+  listFile: string;
+  target: string;
+  table: string;
+  expectedColumns: readonly string[];
+  env: NodeJS.ProcessEnv;
+  binDir: string | undefined;
+}): Promise<void> {
+  await writeFile(a.listFile, `${a.entryLine}\n`);
+  const dump = start(binPath(a.binDir, "pg_restore"), ["-L", a.listFile, "-f", "-", a.archive], {
+    env: a.env,
+    stdout: "pipe",
+  });
+  const psql = start(binPath(a.binDir, "psql"), ["-X", "-q", "-v", "ON_ERROR_STOP=1", "-f", "-"], {
+    env: a.env,
+    stdout: "ignore",
+    stdin: "pipe",
+  });
+  let streamError: unknown;
+  try {
+    await pipeline(
+      dump.child.stdout!,
+      new CopyRetarget(a.target, a.table, a.expectedColumns),
+      psql.child.stdin!,
+    );
+  } catch (e) {
+    streamError = e;
+    dump.child.kill("SIGTERM");
+    psql.child.kill("SIGTERM");
+  }
+  const [de, pe] = await Promise.all([dump.exit, psql.exit]);
+  if (streamError instanceof VerificationError) throw streamError;
+  if (de.code !== 0 || pe.code !== 0 || streamError !== undefined) {
+    throw new Error(
+      `loading ${a.table} from the archive into ${a.target} failed: ` +
+        [
+          de.code !== 0 ? describeExit("pg_restore", de, dump.stderr) : "",
+          pe.code !== 0 ? describeExit("psql", pe, psql.stderr) : "",
+        ]
+          .filter((x) => x !== "")
+          .join("; "),
+      { cause: streamError },
+    );
+  }
+}
+
+function stagingRelation(staging: string, name: string, shape: TableShape): Relation {
+  return { schema: staging, name, kind: "table", columns: shape.columnTypes };
+}
+
+async function stagingSummaries(
+  c: Client,
+  staging: string,
+  names: readonly string[],
+  shapes: readonly TableShape[],
+) {
+  const out = [];
+  for (const [i, n] of names.entries()) out.push(await summarize(c, stagingRelation(staging, n, shapes[i]!)));
+  return out;
+}
+
+function checkStagingAgainstManifest(
+  manifest: Manifest,
+  shapes: readonly TableShape[],
+  summaries: readonly { rows: number; checksum: string }[],
+): void {
+  const problems: string[] = [];
+  for (const [i, s] of shapes.entries()) {
+    const name = `${s.schema}.${s.name}`;
+    const m = manifest.relations.find((r) => r.name === name && r.kind === "table");
+    if (m === undefined) {
+      problems.push(`${name}: not in the backup's manifest`);
+      continue;
+    }
+    if (m.columns !== s.columnTypes) {
+      problems.push(`${name}: columns (${m.columns}) in the backup, (${s.columnTypes}) in live`);
+      continue;
+    }
+    const got = summaries[i]!;
+    if (got.rows !== m.rows)
+      problems.push(`${name}: ${got.rows} rows loaded, the manifest records ${m.rows}`);
+    else if (got.checksum !== m.checksum)
+      problems.push(`${name}: the loaded rows' checksum differs from the manifest's`);
+  }
+  if (problems.length > 0) {
+    throw new VerificationError(
+      `the staged rows do not match the backup's manifest; nothing restored: ${problems.join("; ")}`,
+    );
+  }
+}
+
+interface ForeignKey {
+  readonly name: string;
+  readonly childSchema: string;
+  readonly childTable: string;
+  readonly childColumns: string[];
+  readonly parentSchema: string;
+  readonly parentTable: string;
+  readonly parentColumns: string[];
+  /** Partitioned tables are read with their partitions (not `ONLY`): their rows are in the partitions. */
+  readonly childPartitioned: boolean;
+  readonly parentPartitioned: boolean;
+}
+
+const FOREIGN_KEYS_SQL = `
+  SELECT con.conname AS name, cn.nspname AS child_schema, cc.relname AS child_table,
+         ARRAY(SELECT a.attname::text FROM unnest(con.conkey) WITH ORDINALITY AS k(attnum, ord)
+                 JOIN pg_catalog.pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.attnum ORDER BY k.ord) AS child_columns,
+         pn.nspname AS parent_schema, pc.relname AS parent_table,
+         cc.relkind = 'p' AS child_partitioned, pc.relkind = 'p' AS parent_partitioned,
+         ARRAY(SELECT a.attname::text FROM unnest(con.confkey) WITH ORDINALITY AS k(attnum, ord)
+                 JOIN pg_catalog.pg_attribute a ON a.attrelid = con.confrelid AND a.attnum = k.attnum ORDER BY k.ord) AS parent_columns
+    FROM pg_catalog.pg_constraint con
+    JOIN pg_catalog.pg_class cc ON cc.oid = con.conrelid JOIN pg_catalog.pg_namespace cn ON cn.oid = cc.relnamespace
+    JOIN pg_catalog.pg_class pc ON pc.oid = con.confrelid JOIN pg_catalog.pg_namespace pn ON pn.oid = pc.relnamespace
+   WHERE con.contype = 'f' AND con.conparentid = 0
+     AND ((cn.nspname, cc.relname) IN (SELECT * FROM unnest($1::text[], $2::text[]))
+       OR (pn.nspname, pc.relname) IN (SELECT * FROM unnest($1::text[], $2::text[])))
+   ORDER BY 2, 3, 1`;
+
+async function foreignKeys(c: Client, tables: readonly TableName[]): Promise<ForeignKey[]> {
+  const r = await c.query<{
+    name: string;
+    child_schema: string;
+    child_table: string;
+    child_columns: string[];
+    parent_schema: string;
+    parent_table: string;
+    parent_columns: string[];
+    child_partitioned: boolean;
+    parent_partitioned: boolean;
+  }>(FOREIGN_KEYS_SQL, [tables.map((t) => t.schema), tables.map((t) => t.name)]);
+  return r.rows.map((x) => ({
+    name: x.name,
+    childSchema: x.child_schema,
+    childTable: x.child_table,
+    childColumns: x.child_columns,
+    parentSchema: x.parent_schema,
+    parentTable: x.parent_table,
+    parentColumns: x.parent_columns,
+    childPartitioned: x.child_partitioned,
+    parentPartitioned: x.parent_partitioned,
+  }));
+}
+
+/** Rows shown per violated constraint. */
+const SHOWN_VIOLATIONS = 10;
+
+interface Plan {
+  readonly tables: readonly TableName[];
+  readonly shapes: readonly TableShape[];
+  readonly details: ReadonlyMap<string, ColumnDetail[]>;
+  readonly staging: string;
+  readonly stageNames: readonly string[];
+  readonly before: string;
+  readonly recordBase: Omit<TableRestoreRecord, "restoredAt" | "results" | "sequences">;
+  readonly lockTimeoutSeconds: number;
+}
+
+/** Parents before children among the restored tables (FK edges); a cycle keeps the given order. */
+export function parentsFirst(
+  names: readonly string[],
+  edges: readonly (readonly [string, string])[],
+): string[] {
+  const out: string[] = [];
+  const state = new Map<string, "visiting" | "done">();
+  const visit = (n: string) => {
+    if (state.has(n)) return;
+    state.set(n, "visiting");
+    for (const [child, parent] of edges) if (child === n && parent !== n) visit(parent);
+    state.set(n, "done");
+    out.push(n);
+  };
+  for (const n of names) visit(n);
+  return out;
+}
+
+async function applyInTransaction(
+  c: Client,
+  p: Plan,
+): Promise<{ results: RestoredTable[]; sequences: SequenceAdvance[] }> {
+  const key = (schema: string, table: string) => `${schema}.${table}`;
+  const index = new Map(p.tables.map((t, i) => [tableText(t), i]));
+  const live = (i: number) => qualifiedName(p.tables[i]!.schema, p.tables[i]!.name);
+  const stage = (i: number) => qualifiedName(p.staging, p.stageNames[i]!);
+  /** Where a table's rows come from after the restore (a FROM item): its staging copy when restored, else itself. */
+  const source = (schema: string, table: string, partitioned: boolean) => {
+    const i = index.get(key(schema, table));
+    if (i !== undefined) return stage(i);
+    return `${partitioned ? "" : "ONLY "}${qualifiedName(schema, table)}`;
+  };
+
+  await c.query("BEGIN ISOLATION LEVEL READ COMMITTED");
+  const fks = await foreignKeys(c, p.tables);
+  // Writers wait until the commit; readers go on. The partner tables are locked against writes so the checks
+  // below stay true until the commit.
+  // A session holding a conflicting lock (a long transaction of the app) makes the restore fail after two
+  // minutes, saying so, instead of hanging the Job; nothing has been changed then.
+  await c.query(`SET LOCAL lock_timeout = '${p.lockTimeoutSeconds}s'`);
+  await lockTables(
+    c,
+    p.tables.map((_, i) => `ONLY ${live(i)}`).join(", "),
+    "SHARE ROW EXCLUSIVE",
+    p.lockTimeoutSeconds,
+  );
+  const partners = [
+    ...new Set(
+      fks
+        .flatMap((f) => [key(f.childSchema, f.childTable), key(f.parentSchema, f.parentTable)])
+        .filter((n) => !index.has(n)),
+    ),
+  ];
+  const partnerName = new Map<string, string>();
+  for (const f of fks) {
+    partnerName.set(
+      key(f.childSchema, f.childTable),
+      source(f.childSchema, f.childTable, f.childPartitioned),
+    );
+    partnerName.set(
+      key(f.parentSchema, f.parentTable),
+      source(f.parentSchema, f.parentTable, f.parentPartitioned),
+    );
+  }
+  if (partners.length > 0) {
+    await lockTables(c, partners.map((n) => partnerName.get(n)!).join(", "), "SHARE", p.lockTimeoutSeconds);
+  }
+
+  // Foreign keys, against the state the restore would leave; nothing has been changed yet.
+  const violations: string[] = [];
+  for (const f of fks) {
+    const cols = f.childColumns.map((x) => `c.${quoteIdent(x)}`);
+    const match = f.childColumns
+      .map((x, i) => `p.${quoteIdent(f.parentColumns[i]!)} = c.${quoteIdent(x)}`)
+      .join(" AND ");
+    const childShape = await tableShape(c, f.childSchema, f.childTable);
+    const childKey = childShape?.primaryKey ?? [];
+    const rowText =
+      childKey.length > 0
+        ? `'(' || ${quoteLiteral(childKey.join(", "))} || ')=' || ROW(${childKey.map((k) => `c.${quoteIdent(k)}`).join(", ")})::text`
+        : "ROW(c.*)::text";
+    const r = await c.query<{ row: string; ref: string }>(
+      `SELECT ${rowText} AS row, ROW(${cols.join(", ")})::text AS ref
+         FROM ${source(f.childSchema, f.childTable, f.childPartitioned)} AS c
+        WHERE ${cols.map((x) => `${x} IS NOT NULL`).join(" AND ")}
+          AND NOT EXISTS (SELECT 1 FROM ${source(f.parentSchema, f.parentTable, f.parentPartitioned)} AS p WHERE ${match})
+        LIMIT ${SHOWN_VIOLATIONS + 1}`,
+    );
+    if (r.rows.length > 0) {
+      const shown = r.rows
+        .slice(0, SHOWN_VIOLATIONS)
+        .map((x) => `${x.row} → (${f.parentColumns.join(", ")})=${x.ref}`);
+      violations.push(
+        `${f.name} (${f.childSchema}.${f.childTable} (${f.childColumns.join(", ")}) → ` +
+          `${f.parentSchema}.${f.parentTable} (${f.parentColumns.join(", ")})): ` +
+          `${r.rows.length > SHOWN_VIOLATIONS ? `more than ${SHOWN_VIOLATIONS}` : r.rows.length} dangling: ${shown.join("; ")}`,
+      );
+    }
+  }
+  if (violations.length > 0) {
+    throw new VerificationError(
+      `restoring ${p.recordBase.tables.join(", ")} would leave dangling references; nothing was changed: ` +
+        violations.join(" | "),
+    );
+  }
+  for (const [i, s] of p.shapes.entries()) {
+    const referenced = fks.some((f) => key(f.parentSchema, f.parentTable) === tableText(p.tables[i]!));
+    if (s.primaryKey.length === 0 && referenced) {
+      throw new VerificationError(
+        `${tableText(p.tables[i]!)} has no primary key and is referenced by a foreign key: it cannot be ` +
+          `restored by replacing its rows; nothing was changed`,
+      );
+    }
+  }
+
+  // The rows as they are now.
+  await c.query(`CREATE SCHEMA ${quoteIdent(p.before)}`);
+  for (const [i, t] of p.tables.entries()) {
+    await c.query(
+      `CREATE TABLE ${qualifiedName(p.before, beforeTableName(t))} AS SELECT * FROM ONLY ${live(i)}`,
+    );
+  }
+
+  // The merge: deletes children first, updates and inserts parents first.
+  const names = p.tables.map(tableText);
+  const edges = fks
+    .filter(
+      (f) => index.has(key(f.childSchema, f.childTable)) && index.has(key(f.parentSchema, f.parentTable)),
+    )
+    .map((f) => [key(f.childSchema, f.childTable), key(f.parentSchema, f.parentTable)] as const);
+  const order = parentsFirst(names, edges).map((n) => index.get(n)!);
+  const counts = p.tables.map(() => ({ deleted: 0, updated: 0, inserted: 0 }));
+  for (const i of [...order].reverse()) {
+    const pk = p.shapes[i]!.primaryKey;
+    const sql =
+      pk.length === 0
+        ? `DELETE FROM ONLY ${live(i)}`
+        : `DELETE FROM ONLY ${live(i)} AS t WHERE NOT EXISTS (SELECT 1 FROM ${stage(i)} AS s WHERE ${pkMatch(pk)})`;
+    counts[i]!.deleted = (await c.query(sql)).rowCount ?? 0;
+  }
+  for (const i of order) {
+    const pk = p.shapes[i]!.primaryKey;
+    const cols = p.details.get(tableText(p.tables[i]!))!.filter((x) => !x.generated);
+    const all = cols.map((x) => quoteIdent(x.name));
+    const overriding = cols.some((x) => x.identityAlways) ? " OVERRIDING SYSTEM VALUE" : "";
+    const rest = cols.filter((x) => !pk.includes(x.name)).map((x) => quoteIdent(x.name));
+    if (pk.length > 0 && rest.length > 0) {
+      counts[i]!.updated =
+        (
+          await c.query(
+            `UPDATE ONLY ${live(i)} AS t SET (${rest.join(", ")}) = ROW(${rest.map((x) => `s.${x}`).join(", ")})
+               FROM ${stage(i)} AS s
+              WHERE ${pkMatch(pk)}
+                AND ROW(${rest.map((x) => `t.${x}`).join(", ")})::text IS DISTINCT FROM ROW(${rest.map((x) => `s.${x}`).join(", ")})::text`,
+          )
+        ).rowCount ?? 0;
+    }
+    const missing =
+      pk.length === 0 ? "" : ` WHERE NOT EXISTS (SELECT 1 FROM ONLY ${live(i)} AS t WHERE ${pkMatch(pk)})`;
+    counts[i]!.inserted =
+      (
+        await c.query(
+          `INSERT INTO ${live(i)} (${all.join(", ")})${overriding} SELECT ${all.map((x) => `s.${x}`).join(", ")} FROM ${stage(i)} AS s${missing}`,
+        )
+      ).rowCount ?? 0;
+  }
+
+  // Sequences past both sides' maximum (never moved back).
+  const sequences: SequenceAdvance[] = [];
+  for (const [i, t] of p.tables.entries()) {
+    for (const col of p.details.get(tableText(t))!.filter((x) => x.sequence !== null)) {
+      const r = await c.query<{ cur: string; called: boolean; top: string | null }>(
+        `SELECT s.last_value::text AS cur, s.is_called AS called,
+                greatest((SELECT max(${quoteIdent(col.name)}) FROM ONLY ${live(i)}),
+                         (SELECT max(${quoteIdent(col.name)}) FROM ${qualifiedName(p.before, beforeTableName(t))}))::text AS top
+           FROM ${col.sequence!} AS s`,
+      );
+      const row = r.rows[0]!;
+      const current = BigInt(row.cur) - (row.called ? 0n : 1n);
+      if (row.top !== null && BigInt(row.top) > current) {
+        await c.query("SELECT pg_catalog.setval($1::regclass, $2::bigint, true)", [col.sequence, row.top]);
+        sequences.push({
+          sequence: col.sequence!,
+          from: row.called ? row.cur : `${row.cur}/not called`,
+          to: row.top,
+        });
+      }
+    }
+  }
+
+  // Proofs before the commit: each table equals its staging copy; no other table was written.
+  const results: RestoredTable[] = [];
+  for (const [i, t] of p.tables.entries()) {
+    const rel = { schema: t.schema, name: t.name, kind: "table" as const, columns: p.shapes[i]!.columnTypes };
+    const [now, staged] = await Promise.all([
+      summarize(c, rel),
+      summarize(c, stagingRelation(p.staging, p.stageNames[i]!, p.shapes[i]!)),
+    ]);
+    if (now.rows !== staged.rows || now.checksum !== staged.checksum) {
+      throw new VerificationError(
+        `${tableText(t)} does not equal the backup's rows after the merge (${now.rows} rows vs ${staged.rows}); rolled back`,
+      );
+    }
+    results.push({
+      table: tableText(t),
+      rows: now.rows,
+      ...counts[i]!,
+      before: `${p.before}.${beforeTableName(t)}`,
+    });
+  }
+  const written = await c.query<{ name: string }>(
+    `SELECT schemaname || '.' || relname AS name FROM pg_catalog.pg_stat_xact_user_tables
+      WHERE n_tup_ins + n_tup_upd + n_tup_del > 0 AND schemaname <> $1
+        AND (schemaname, relname) NOT IN (SELECT * FROM unnest($2::text[], $3::text[]))
+      ORDER BY 1`,
+    [p.before, p.tables.map((t) => t.schema), p.tables.map((t) => t.name)],
+  );
+  if (written.rows.length > 0) {
+    throw new VerificationError(
+      `restoring ${names.join(", ")} also wrote ${written.rows.map((r) => r.name).join(", ")} (a trigger or ` +
+        `rule on a restored table); rolled back, nothing was changed`,
+    );
+  }
+  const record: TableRestoreRecord = {
+    ...p.recordBase,
+    restoredAt: new Date().toISOString(),
+    results,
+    sequences,
+  };
+  await c.query(`COMMENT ON SCHEMA ${quoteIdent(p.before)} IS ${quoteLiteral(JSON.stringify(record))}`);
+  await c.query("COMMIT");
+  return { results, sequences };
+}
+
+const LOCK_TIMEOUT_SECONDS = 120;
+
+async function lockTables(c: Client, list: string, mode: string, seconds: number): Promise<void> {
+  try {
+    await c.query(`LOCK TABLE ${list} IN ${mode} MODE`);
+  } catch (cause) {
+    if ((cause as { code?: unknown }).code === "55P03") {
+      throw new Error(
+        `could not lock ${list} within ${seconds} s (another session holds a conflicting lock: ` +
+          `stop the writers, e.g. maintenance mode, and run again); nothing was changed`,
+        { cause },
+      );
+    }
+    throw cause;
+  }
+}
+
+function pkMatch(pk: readonly string[]): string {
+  return pk.map((k) => `t.${quoteIdent(k)} = s.${quoteIdent(k)}`).join(" AND ");
+}
