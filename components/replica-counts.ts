@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import type { ReplicasPlan } from "../plan";
-import { RECOVERY_JOBS_ANNOTATION } from "./replica-hold";
+import { replicasPatches } from "./replicas-patch";
 
 export interface ReplicaCountsArgs {
   /** Namespace and, per deployment id (web, worker), the name and desired replica count. */
@@ -31,29 +31,19 @@ export class ReplicaCounts extends pulumi.ComponentResource {
 
   constructor(name: string, args: ReplicaCountsArgs, opts?: pulumi.ComponentResourceOptions) {
     super("service-dr:index:ReplicaCounts", name, {}, opts);
-    const patches: Record<string, k8s.apps.v1.DeploymentPatch> = {};
-    const replicas: Record<string, number> = {};
-    const hold = args.plan.holdUntilJobs;
-    for (const [id, d] of Object.entries(args.plan.deployments)) {
-      patches[id] = new k8s.apps.v1.DeploymentPatch(
-        `${name}-${id}`,
-        {
-          metadata: {
-            name: d.name,
-            namespace: args.plan.namespace,
-            // The app's own deploy pipeline also applies spec.replicas; force takes the field over from it
-            // (and from the ReplicaHold patch, applied before the recovery Jobs this return waits for).
-            annotations: {
-              "pulumi.com/patchForce": "true",
-              ...(hold === undefined ? {} : { [RECOVERY_JOBS_ANNOTATION]: hold.join(",") }),
-            },
-          },
-          spec: { replicas: d.desired },
-        },
-        { parent: this, dependsOn: [...(args.after ?? [])] },
-      );
-      replicas[id] = d.desired;
-    }
+    // The app's own deploy pipeline also applies spec.replicas; force takes the field over from it (and from
+    // the ReplicaHold patch, applied before the recovery Jobs this return waits for).
+    const patches = replicasPatches(
+      this,
+      name,
+      args.plan,
+      (desired) => desired,
+      args.plan.holdUntilJobs,
+      args.after ?? [],
+    );
+    const replicas = Object.fromEntries(
+      Object.entries(args.plan.deployments).map(([id, d]) => [id, d.desired]),
+    );
     this.patches = patches;
     this.replicas = replicas;
     this.registerOutputs({ replicas: this.replicas });

@@ -1,14 +1,14 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import type { ReplicasPlan } from "../plan";
+import { replicasPatches } from "./replicas-patch";
 
 export interface ReplicaHoldArgs {
   /** The deployments to hold at 0 and `holdUntilJobs`, the recovery Jobs the hold is for (must be set). */
   readonly plan: ReplicasPlan;
 }
 
-/** The annotation naming the Jobs a hold (or the app's return after it) is for; a new Job set re-applies both. */
-export const RECOVERY_JOBS_ANNOTATION = "service-dr/recovery-jobs";
+export { RECOVERY_JOBS_ANNOTATION } from "./replicas-patch";
 
 /**
  * "The app stays stopped until the restore finished", for the states that declare recovery Jobs *and* run the
@@ -31,21 +31,8 @@ export class ReplicaHold extends pulumi.ComponentResource {
     super("service-dr:index:ReplicaHold", name, {}, opts);
     const jobs = args.plan.holdUntilJobs;
     if (jobs === undefined) throw new Error("replica hold: the plan holds for no recovery Jobs");
-    const patches: Record<string, k8s.apps.v1.DeploymentPatch> = {};
-    for (const [id, d] of Object.entries(args.plan.deployments)) {
-      patches[id] = new k8s.apps.v1.DeploymentPatch(
-        `${name}-${id}`,
-        {
-          metadata: {
-            name: d.name,
-            namespace: args.plan.namespace,
-            annotations: { "pulumi.com/patchForce": "true", [RECOVERY_JOBS_ANNOTATION]: jobs.join(",") },
-          },
-          spec: { replicas: 0 },
-        },
-        { parent: this },
-      );
-    }
+    // 0 until the Jobs completed; no dependsOn: the Jobs wait for the hold, not the other way round.
+    const patches = replicasPatches(this, name, args.plan, () => 0, jobs, []);
     this.patches = patches;
     this.registerOutputs({ holds: Object.keys(patches) });
   }

@@ -4,6 +4,7 @@
  */
 import { PassThrough } from "node:stream";
 import type { ContainerClient } from "@azure/storage-blob";
+import type { PgConnection } from "./connection";
 
 const CONTENT_TYPES: Readonly<Record<string, string>> = {
   md: "text/markdown; charset=utf-8",
@@ -73,4 +74,41 @@ export class BlobWriter {
   private wrapped(cause: unknown): Error {
     return new Error(`writing ${this.container.containerName}/${this.name}`, { cause });
   }
+}
+
+/** What every look-before-you-restore report (inspect, reconcile) says about its run: the two sides and when. */
+export interface SidesRun {
+  /** The copy's restore point, when given. */
+  readonly restoreTime: string | null;
+  readonly copy: string;
+  readonly live: string;
+  readonly startedAt: string;
+  readonly finishedAt: string;
+}
+
+/** How a report names a side: `host:port/database` (never a credential). */
+export function sideLabel(c: PgConnection): string {
+  return `${c.host}:${c.port}/${c.database}`;
+}
+
+export function sidesRun(
+  o: { readonly copy: PgConnection; readonly live: PgConnection; readonly restoreTime?: string | undefined },
+  startedAt: string,
+  finishedAt: string,
+): SidesRun {
+  return {
+    restoreTime: o.restoreTime ?? null,
+    copy: sideLabel(o.copy),
+    live: sideLabel(o.live),
+    startedAt,
+    finishedAt,
+  };
+}
+
+/** The report lines naming the copy, and when both sides were read. */
+export function copyAndTakenLines(r: SidesRun): [string, string] {
+  return [
+    `- copy (the data at the restore point${r.restoreTime === null ? "" : `, ${r.restoreTime}`}): \`${r.copy}\``,
+    `- taken: ${r.startedAt} – ${r.finishedAt} (UTC); each side read in one snapshot`,
+  ];
 }

@@ -14,7 +14,7 @@ import { incidentReport } from "./naming";
 import { containerClient, type BlobStoreSettings } from "./blobstore";
 import { SnapshotSessions, summarize, type Relation, type RelationSummary } from "./compare";
 import type { PgConnection } from "./connection";
-import { putText } from "./incident-store";
+import { copyAndTakenLines, putText, sideLabel, sidesRun, type SidesRun } from "./incident-store";
 import { formatTable } from "./list";
 import { stderrLog, type Log } from "./progress";
 import { diffTable, sameKey, tableShape, type SideTotals, type TableShape } from "./row-diff";
@@ -65,14 +65,8 @@ export interface SequenceInspection {
   readonly live: string | null;
 }
 
-export interface InspectResult {
+export interface InspectResult extends SidesRun {
   readonly tool: "dr-data-inspect/1";
-  /** The copy's restore point, when given. */
-  readonly restoreTime: string | null;
-  readonly copy: string;
-  readonly live: string;
-  readonly startedAt: string;
-  readonly finishedAt: string;
   readonly tables: TableInspection[];
   readonly sequences: SequenceInspection[];
   readonly totals: {
@@ -85,10 +79,6 @@ export interface InspectResult {
   };
   /** Where the report was written (container/name), when it was. */
   readonly report?: { readonly markdown: string; readonly json: string } | undefined;
-}
-
-function label(c: PgConnection): string {
-  return `${c.host}:${c.port}/${c.database}`;
 }
 
 async function openSide(name: string, conn: PgConnection, jobs: number): Promise<SnapshotSessions> {
@@ -218,7 +208,7 @@ export async function inspect(o: InspectOptions): Promise<InspectResult> {
         .filter((n) => (cr.get(n) ?? lr.get(n))!.kind === kind)
         .sort();
     const tableNames = names("table");
-    log(`inspect: ${tableNames.length} tables, ${label(o.copy)} (copy) vs ${label(o.live)} (live)`);
+    log(`inspect: ${tableNames.length} tables, ${sideLabel(o.copy)} (copy) vs ${sideLabel(o.live)} (live)`);
     const results = new Map<string, TableInspection>();
     let next = 0;
     const liveSide = live;
@@ -264,11 +254,7 @@ export async function inspect(o: InspectOptions): Promise<InspectResult> {
   const sum = (f: (t: TableInspection) => number | null) => tables.reduce((a, t) => a + (f(t) ?? 0), 0);
   const result: InspectResult = {
     tool: "dr-data-inspect/1",
-    restoreTime: o.restoreTime ?? null,
-    copy: label(o.copy),
-    live: label(o.live),
-    startedAt,
-    finishedAt: now().toISOString(),
+    ...sidesRun(o, startedAt, now().toISOString()),
     tables,
     sequences,
     totals: {
@@ -336,9 +322,9 @@ export function formatInspectReport(r: InspectResult): string {
   const lines = [
     "# Inspection: the PTR copy against the live database",
     "",
-    `- copy (the data at the restore point${r.restoreTime === null ? "" : `, ${r.restoreTime}`}): \`${r.copy}\``,
+    copyAndTakenLines(r)[0],
     `- live (the data now): \`${r.live}\``,
-    `- taken: ${r.startedAt} – ${r.finishedAt} (UTC); each side read in one snapshot`,
+    copyAndTakenLines(r)[1],
     "",
     "**lost** = rows only in the copy (deleted or lost since the restore point, what a restore brings back); " +
       "**new** = rows only in live (written since the restore point: a full restore removes them, keep them " +

@@ -20,7 +20,7 @@ import { incidentReport } from "./naming";
 import { containerClient, type BlobStoreSettings } from "./blobstore";
 import { SnapshotSessions, summarize, type Relation } from "./compare";
 import type { PgConnection } from "./connection";
-import { BlobWriter, putText } from "./incident-store";
+import { BlobWriter, copyAndTakenLines, putText, sideLabel, sidesRun, type SidesRun } from "./incident-store";
 import { formatTable } from "./list";
 import { stderrLog, type Log } from "./progress";
 import {
@@ -73,14 +73,8 @@ export interface UnreconcilableTable {
   readonly copyRows: number | null;
 }
 
-export interface ReconcileResult {
+export interface ReconcileResult extends SidesRun {
   readonly tool: "dr-data-reconcile/1";
-  /** The copy's restore point, when given. */
-  readonly restoreTime: string | null;
-  readonly copy: string;
-  readonly live: string;
-  readonly startedAt: string;
-  readonly finishedAt: string;
   readonly tables: ReconciledTable[];
   readonly notReconcilable: UnreconcilableTable[];
   readonly summary: { readonly markdown: string; readonly json: string };
@@ -97,10 +91,6 @@ export function csvField(value: string | null): string {
 
 export function csvLine(values: readonly (string | null)[]): string {
   return `${values.map(csvField).join(",")}\r\n`;
-}
-
-function label(c: PgConnection): string {
-  return `${c.host}:${c.port}/${c.database}`;
 }
 
 const NO_ROWS = "SELECT NULL::text AS k, NULL::text AS h WHERE false";
@@ -189,7 +179,7 @@ export async function reconcile(o: ReconcileOptions): Promise<ReconcileResult> {
     live = await open("live", o.live);
     const [cr, lr] = await Promise.all([copy.relations(), live.relations()]);
     const names = [...lr.keys()].filter((n) => lr.get(n)!.kind === "table").sort();
-    log(`reconcile: ${names.length} tables of ${label(o.live)} against ${label(o.copy)}`);
+    log(`reconcile: ${names.length} tables of ${sideLabel(o.live)} against ${sideLabel(o.copy)}`);
     const results = new Map<string, ReconciledTable | UnreconcilableTable>();
     let next = 0;
     const liveSide = live;
@@ -236,11 +226,7 @@ export async function reconcile(o: ReconcileOptions): Promise<ReconcileResult> {
   const json = incidentReport.reconcileSummary(o.incidentId, "json");
   const result: ReconcileResult = {
     tool: "dr-data-reconcile/1",
-    restoreTime: o.restoreTime ?? null,
-    copy: label(o.copy),
-    live: label(o.live),
-    startedAt,
-    finishedAt: now().toISOString(),
+    ...sidesRun(o, startedAt, now().toISOString()),
     tables,
     notReconcilable,
     summary: { markdown: `${container.containerName}/${md}`, json: `${container.containerName}/${json}` },
@@ -289,8 +275,7 @@ export function formatReconcileReport(r: ReconcileResult): string {
     "# Reconciliation: rows written in live since the restore point",
     "",
     `- live (the flawed database): \`${r.live}\``,
-    `- copy (the data at the restore point${r.restoreTime === null ? "" : `, ${r.restoreTime}`}): \`${r.copy}\``,
-    `- taken: ${r.startedAt} – ${r.finishedAt} (UTC); each side read in one snapshot`,
+    ...copyAndTakenLines(r),
     "",
     `Each CSV: a header, the primary key's columns first, the other columns, then \`${CHANGE_COLUMN}\` ` +
       "(`new`: not in the copy; `changed`: the live version of a row the copy has with other contents). " +
