@@ -9,6 +9,7 @@ import { mkdirSync } from "node:fs";
 import net from "node:net";
 import { BlobServiceClient } from "@azure/storage-blob";
 import type { BlobStoreSettings } from "../src/blobstore";
+import { trackChild } from "./children";
 import { freePort } from "./postgres";
 
 /** Azurite's well-known development account. */
@@ -22,9 +23,6 @@ export interface AzuriteOptions {
   /** Default: a free port. */
   readonly port?: number;
 }
-
-const running = new Set<ChildProcess>();
-let hook = false;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** A timer that does not keep the process alive (for races against a child's exit). */
@@ -52,10 +50,6 @@ export class Azurite {
   ) {}
 
   static async start(o: AzuriteOptions = {}): Promise<Azurite> {
-    if (!hook) {
-      hook = true;
-      process.on("exit", () => running.forEach((c) => c.kill("SIGKILL")));
-    }
     const a = new Azurite(o.port ?? (await freePort()), o.location);
     await a.launch();
     return a;
@@ -110,13 +104,7 @@ export class Azurite {
     let stderr = "";
     child.stderr.on("data", (c: Buffer) => (stderr = (stderr + c.toString()).slice(-4000)));
     this.child = child;
-    running.add(child);
-    this.exited = new Promise((resolve) => {
-      child.once("exit", () => {
-        running.delete(child);
-        resolve();
-      });
-    });
+    this.exited = trackChild(child, "SIGKILL");
     const deadline = Date.now() + 30_000;
     while (!(await canConnect(this.port))) {
       if (child.exitCode !== null || child.signalCode !== null)

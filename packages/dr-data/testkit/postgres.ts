@@ -29,6 +29,7 @@ import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { Client } from "pg";
+import { trackChild } from "./children";
 import type { PgConnection } from "../src/connection";
 import { libpqEnv } from "../src/pgargs";
 
@@ -62,22 +63,6 @@ export interface PgClusterOptions {
   readonly password?: string;
   /** Keep the temp directory after stop (for debugging). Default false. */
   readonly keepFiles?: boolean;
-}
-
-const running = new Set<ChildProcess>();
-let exitHookInstalled = false;
-function installExitHook(): void {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  process.on("exit", () => {
-    for (const child of running) {
-      try {
-        child.kill("SIGQUIT"); // immediate shutdown: the postmaster takes its backends with it
-      } catch {
-        // already gone
-      }
-    }
-  });
 }
 
 /**
@@ -199,7 +184,6 @@ export class PgCluster {
 
   /** initdb (unless `dataDir`), start, wait until it accepts connections (and, for recovery, until promoted). */
   static async start(o: PgClusterOptions = {}): Promise<PgCluster> {
-    installExitHook();
     const binDir = o.binDir ?? findBinDir();
     const identity = serverIdentity();
     const user = o.user ?? "postgres";
@@ -323,17 +307,8 @@ export class PgCluster {
         env: serverEnv(),
       });
       this.child = child;
-      running.add(child);
-      this.exited = new Promise((resolve) => {
-        child.once("exit", () => {
-          running.delete(child);
-          resolve();
-        });
-        child.once("error", () => {
-          running.delete(child);
-          resolve();
-        });
-      });
+      // SIGQUIT: immediate shutdown, the postmaster takes its backends with it.
+      this.exited = trackChild(child, "SIGQUIT");
     } finally {
       closeSync(fd);
     }
