@@ -6,6 +6,7 @@
  */
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
+import type { Writable } from "node:stream";
 import type { BlobClient, ContainerClient } from "@azure/storage-blob";
 import { downloadVerified, downloadVerifiedTo, streamSink, type Expected } from "./blobio";
 import { VerificationError } from "./errors";
@@ -13,7 +14,7 @@ import { latestBackup, listBackups } from "./list";
 import type { BlobStoreSettings } from "./blobstore";
 import { parseBlobMetadata, type BackupMetadata } from "./metadata";
 import { pgRestoreListArgv } from "./pgargs";
-import { binPath, describeExit, run, start } from "./proc";
+import { binPath, describeExit, run, start, type Spawned } from "./proc";
 import { Progress, type Log } from "./progress";
 import type { RestoreSource } from "./restore";
 
@@ -68,7 +69,12 @@ export const DOWNLOAD_CHUNK = 8 * 1024 * 1024;
  */
 export async function downloadInto(
   blob: BlobClient,
-  what: { readonly name: string; readonly format: BackupMetadata["format"]; readonly expected: Expected },
+  what: {
+    readonly name: string;
+    readonly format: BackupMetadata["format"];
+    readonly streamCompress?: BackupMetadata["streamCompress"];
+    readonly expected: Expected;
+  },
   dir: string,
   o: {
     readonly progress: Progress;
@@ -89,25 +95,61 @@ export async function downloadInto(
   }
   const archive = path.join(dir, "dump");
   await mkdir(archive);
-  const tar = start("tar", ["-xf", "-", "-C", archive], { env: o.env, stdout: "ignore", stdin: "pipe" });
-  const stdin = tar.child.stdin!;
+  const unpack = startUnpack(archive, what.streamCompress !== undefined, o.env);
   let result;
   try {
-    result = await downloadVerifiedTo(blob, streamSink(stdin), what.expected, options);
+    result = await downloadVerifiedTo(blob, streamSink(unpack.stdin), what.expected, options);
   } catch (err) {
-    stdin.destroy();
-    tar.child.kill("SIGTERM");
-    await tar.exit.catch(() => undefined);
+    unpack.stdin.destroy();
+    await unpack.kill();
     throw err;
   }
-  stdin.end();
-  const exit = await tar.exit.catch((e: unknown) => ({ code: null, signal: null, error: e }));
-  if (result.sinkError !== undefined || exit.code !== 0) {
-    const why = "error" in exit ? String(exit.error) : describeExit("tar", exit, tar.stderr).trim();
-    throw new VerificationError(`${what.name} does not unpack: ${why}`, { cause: result.sinkError });
+  unpack.stdin.end();
+  const failed = await unpack.failure();
+  if (result.sinkError !== undefined || failed !== undefined) {
+    throw new VerificationError(`${what.name} does not unpack: ${failed ?? "its stream was cut"}`, {
+      cause: result.sinkError,
+    });
   }
   o.progress.done();
   return archive;
+}
+
+interface Unpack {
+  readonly stdin: Writable;
+  /** After stdin ended: undefined when every program exited 0, else what went wrong. */
+  failure(): Promise<string | undefined>;
+  kill(): Promise<void>;
+}
+
+/** `tar -x` into `archive`, behind `zstd -d` when the tool compressed the stream (metadata `streamCompress`). */
+function startUnpack(archive: string, zstd: boolean, env: NodeJS.ProcessEnv): Unpack {
+  const tar = start("tar", ["-xf", "-", "-C", archive], { env, stdout: "ignore", stdin: "pipe" });
+  const children: Array<[string, Spawned]> = [["tar", tar]];
+  let stdin: Writable = tar.child.stdin!;
+  if (zstd) {
+    const z = start("zstd", ["-d", "-q", "-c", "-"], { env, stdout: "pipe", stdin: "pipe" });
+    z.child.stdout!.pipe(tar.child.stdin!);
+    children.unshift(["zstd", z]);
+    stdin = z.child.stdin!;
+  }
+  return {
+    stdin,
+    failure: async () => {
+      for (const [name, child] of children) {
+        const exit = await child.exit.catch((e: unknown) => ({ code: null, signal: null, error: e }));
+        if ("error" in exit) return String(exit.error);
+        if (exit.code !== 0) return describeExit(name, exit, child.stderr).trim();
+      }
+      return undefined;
+    },
+    kill: async () => {
+      for (const [, child] of children) {
+        child.child.kill("SIGTERM");
+        await child.exit.catch(() => undefined);
+      }
+    },
+  };
 }
 
 export async function downloadArchive(
@@ -121,6 +163,7 @@ export async function downloadArchive(
     {
       name: b.blobName,
       format: b.meta.format,
+      streamCompress: b.meta.streamCompress,
       expected: { size: b.meta.size, sha256: b.meta.sha256, etag: b.etag },
     },
     dir,

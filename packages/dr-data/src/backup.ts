@@ -5,32 +5,42 @@
  * 1. connect to the source (credentials and server version checked before any byte moves);
  * 2. refuse if the blob name already exists (it is never overwritten);
  * 3. run pg_dump, staging its bytes as uncommitted blocks while hashing them;
- * 4. only when pg_dump exited 0 (and, for the directory format, tar too) commit the block list, with
+ * 4. only when pg_dump exited 0 (and, for the directory format, tar and zstd too) commit the block list, with
  *    `If-None-Match: *` so a blob that appeared meanwhile is not replaced, and the metadata in the same request.
  * A failure or a kill anywhere before 4 leaves only uncommitted blocks, which no listing shows.
  *
+ * The directory format (the default) runs `pg_dump -Fd -j N -Z 0` into the scratch directory, then streams
+ * `tar | zstd -1 -T0` into blocks: zstd on the whole stream costs a fraction of pg_dump's gzip inside each worker
+ * and compresses as well (docs/data-tool.md, measured), and PostgreSQL 15's pg_dump has no zstd of its own.
+ *
  * The manifest (tool/manifest.ts; default on, `manifest: false` / `--no-manifest` skips it): before pg_dump
  * starts, `jobs` sessions open a REPEATABLE READ transaction sharing one exported snapshot, which pg_dump is
- * given (`--snapshot`); while pg_dump runs, those sessions checksum every table in that snapshot, and the
- * exporting transaction stays open until pg_dump exited. Sequences are read before and after pg_dump. The
- * manifest blob `<name>.manifest.json` is committed (`If-None-Match: *`) before the dump's block list, and the
- * dump's metadata records its sha256.
+ * given (`--snapshot`); sequences are read before and after pg_dump. A directory dump's tables are counted and
+ * checksummed from the dump's own files while they are uploaded (copy-checksum.ts, `method: "copy"`): no second
+ * scan of the source. A custom-format dump (one stream, not split by table) and any table the dump's table of
+ * contents cannot be matched to are checksummed server-side in the snapshot. The manifest blob
+ * `<name>.manifest.json` is committed (`If-None-Match: *`) before the dump's block list, and the dump's metadata
+ * records its sha256.
  */
 import { mkdtemp, readdir, rm, stat } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import type { Readable } from "node:stream";
+import { PassThrough, type Readable } from "node:stream";
+import type { BlockBlobClient, ContainerClient } from "@azure/storage-blob";
 import { backupBlobName, backupManifestBlobName } from "./naming";
-import { chooseBlockSize, stageBlocks } from "./blobio";
+import { findTableData, parseTableData } from "./archive";
+import { chooseBlockSize, stageBlocks, type StagedBlocks, type StageOptions } from "./blobio";
 import { latestBackup, listBackups, type BackupEntry } from "./list";
 import { containerClient, type BlobStoreSettings } from "./blobstore";
 import { withClient, withFreshPassword, type PgConnection } from "./connection";
+import { checksumDumpFile, COPY_TEXT_SETTINGS, type CopySummary } from "./copy-checksum";
 import { UsageError } from "./errors";
 import { ManifestTaker, MANIFEST_VERSION, serializeManifest, sha256Hex } from "./manifest";
-import { toBlobMetadata, type BackupMetadata } from "./metadata";
-import { childEnv, COMPRESS_PATTERN, pgDumpArgv, type DumpFormat } from "./pgargs";
-import { binPath, describeExit, run, start } from "./proc";
+import { isStreamCompress, toBlobMetadata, type BackupMetadata, type StreamCompress } from "./metadata";
+import { childEnv, COMPRESS_PATTERN, pgDumpArgv, pgRestoreListArgv, type DumpFormat } from "./pgargs";
+import { binPath, describeExit, run, start, type Spawned } from "./proc";
 import { CountProgress, formatBytes, Progress, stderrLog, type Log, type ProgressTotal } from "./progress";
+import { queryOne } from "./sql";
 
 export interface BackupOptions {
   /** The source server and database to dump. */
@@ -41,12 +51,20 @@ export interface BackupOptions {
   /** Recorded in the metadata: the logical server name. Default: the connection's host. */
   readonly sourceServer?: string | undefined;
   /**
-   * Default `directory` (`pg_dump -Fd -j N` on local disk, then tar into blocks): chosen by measurement, see
-   * docs/data-tool.md. `custom` streams `pg_dump -Fc` into blocks with no local disk.
+   * Default `directory` (`pg_dump -Fd -j N` on the scratch volume, then tar into blocks): chosen by measurement,
+   * see docs/data-tool.md. `custom` streams `pg_dump -Fc` into blocks with no local disk.
    */
   readonly format?: DumpFormat | undefined;
-  /** `pg_dump --compress`. Default `1` (gzip level 1; PostgreSQL 16 clients may use `lz4` or `zstd:1`). */
+  /**
+   * `pg_dump --compress`. Default: `0` for the directory format (the tool compresses the stream, below), `1`
+   * (gzip level 1) for the custom format. PostgreSQL 16 clients may use `lz4` or `zstd:1`.
+   */
   readonly compress?: string | undefined;
+  /**
+   * Directory format: the tool's compression of the whole tar stream, `zstd:<1–19>` or `none`. Default
+   * `zstd:1` when pg_dump does not compress (`compress` 0), else `none`.
+   */
+  readonly streamCompress?: string | undefined;
   /** Directory format only: `pg_dump --jobs`. Default 2. */
   readonly jobs?: number | undefined;
   /**
@@ -63,7 +81,7 @@ export interface BackupOptions {
   readonly uploadConcurrency?: number | undefined;
   /** Directory format only: where the dump is staged. Default the OS temp dir. */
   readonly workDir?: string | undefined;
-  /** Where pg_dump lives. Default: PATH. */
+  /** Where pg_dump (and pg_restore, for the dump's table of contents) live. Default: PATH. */
   readonly binDir?: string | undefined;
   /** Clock for the blob name's timestamp. Default `() => new Date()`. */
   readonly now?: (() => Date) | undefined;
@@ -87,11 +105,79 @@ export interface BackupResult {
 /** Blocks in flight hold this much memory at most (the pod's limit is 4Gi); bounds concurrency × block size. */
 const UPLOAD_MEMORY = 512 * 1024 * 1024;
 
+/** The options, checked and with their defaults: what this backup will do. */
+interface BackupSettings {
+  readonly format: DumpFormat;
+  readonly compress: string;
+  readonly streamCompress: StreamCompress | undefined;
+  readonly jobs: number;
+  readonly manifest: boolean;
+  readonly log: Log;
+  readonly now: () => Date;
+}
+
+/** What the source said before anything moved. */
+interface SourceFacts {
+  readonly serverVersion: string;
+  readonly databaseBytes: number;
+  readonly pgDumpVersion: string;
+  /** pg_dump's environment: the connection, and the settings that fix how COPY prints values. */
+  readonly env: Record<string, string>;
+}
+
+/** A dump staged as uncommitted blocks, and the tables it was able to summarize itself. */
+interface Dumped {
+  readonly staged: StagedBlocks;
+  readonly copied: ReadonlyMap<string, CopySummary>;
+}
+
+interface Target {
+  readonly container: ContainerClient;
+  readonly blobName: string;
+  readonly blob: BlockBlobClient;
+}
+
 export async function backup(o: BackupOptions): Promise<BackupResult> {
-  const log = o.log ?? stderrLog;
-  const now = o.now ?? (() => new Date());
+  const settings = backupSettings(o);
+  const container = containerClient(o.store);
+  const source = await inspectSource(o, settings);
+  const startedAt = settings.now();
+  const target = await newBlob(container, o, startedAt);
+  settings.log(
+    `backup: ${o.connection.database} on ${o.connection.host} (PostgreSQL ${source.serverVersion}) → ` +
+      `${container.containerName}/${target.blobName}`,
+  );
+  const upload = await planUpload(o, settings, source);
+  const taker = settings.manifest ? await ManifestTaker.start(o.connection, settings.jobs) : undefined;
+  let finished = false;
+  try {
+    const dumped = await dump(o, settings, source, target, upload, taker);
+    let manifest: CommittedManifest | undefined;
+    if (taker !== undefined) {
+      manifest = await commitManifest(target, o, taker, dumped.copied, settings.log);
+      finished = true;
+    }
+    const metadata = backupMetadata(o, settings, source, dumped.staged, startedAt, manifest);
+    await commitDump(target, dumped.staged, metadata, manifest);
+    settings.log(
+      `backup: committed ${target.blobName}, ${dumped.staged.size} bytes, sha256 ${dumped.staged.sha256}`,
+    );
+    if (manifest === undefined) {
+      settings.log(
+        `backup: no manifest taken (--no-manifest): ${target.blobName} cannot be verified on restore, and ` +
+          `restoring it will need --allow-unverified`,
+      );
+    }
+    return { blobName: target.blobName, metadata, manifestBlobName: manifest?.name };
+  } finally {
+    if (taker !== undefined && !finished) await taker.abort();
+  }
+}
+
+/** Checks the options and fills in the defaults; a bad value is a UsageError before anything is touched. */
+export function backupSettings(o: BackupOptions): BackupSettings {
   const format = o.format ?? "directory";
-  const compress = o.compress ?? "1";
+  const compress = o.compress ?? (format === "directory" ? "0" : "1");
   if (!COMPRESS_PATTERN.test(compress)) {
     throw new UsageError(
       `--compress ${JSON.stringify(compress)}: allowed values are 0–9 or none|gzip|lz4|zstd[:level]`,
@@ -99,26 +185,77 @@ export async function backup(o: BackupOptions): Promise<BackupResult> {
   }
   const jobs = o.jobs ?? 2;
   if (!Number.isInteger(jobs) || jobs < 1) throw new UsageError(`--jobs must be an integer ≥ 1, got ${jobs}`);
-  const container = containerClient(o.store);
-  const conn = o.connection;
+  return {
+    format,
+    compress,
+    streamCompress: streamCompressSetting(format, compress, o.streamCompress),
+    jobs,
+    manifest: o.manifest ?? true,
+    log: o.log ?? stderrLog,
+    now: o.now ?? (() => new Date()),
+  };
+}
 
+function streamCompressSetting(
+  format: DumpFormat,
+  compress: string,
+  asked: string | undefined,
+): StreamCompress | undefined {
+  const uncompressed = compress === "0" || compress.startsWith("none");
+  const value = asked ?? (format === "directory" && uncompressed ? "zstd:1" : "none");
+  if (value === "none") return undefined;
+  if (!isStreamCompress(value)) {
+    throw new UsageError(
+      `--stream-compress ${JSON.stringify(value)}: allowed values are zstd:1 … zstd:19 or none`,
+    );
+  }
+  if (format !== "directory") {
+    throw new UsageError(`--stream-compress ${value} needs the directory format (got --format ${format})`);
+  }
+  return value;
+}
+
+/** The source's version and size, pg_dump's version, and zstd's presence: all before any byte moves. */
+async function inspectSource(o: BackupOptions, s: BackupSettings): Promise<SourceFacts> {
+  const conn = o.connection;
   const { serverVersion, databaseBytes } = await withClient(
     conn,
     async (c) => ({
-      serverVersion: (await c.query<{ server_version: string }>("SHOW server_version")).rows[0]!
-        .server_version,
+      serverVersion: (
+        await queryOne<{ v: string }>(c, "SELECT pg_catalog.current_setting('server_version') AS v")
+      ).v,
       databaseBytes: Number(
-        (await c.query<{ n: string }>("SELECT pg_database_size(current_database())::text AS n")).rows[0]!.n,
+        (await queryOne<{ n: string }>(c, "SELECT pg_database_size(current_database())::text AS n")).n,
       ),
     }),
     "dr-data-backup",
   );
-  const env = childEnv(process.env, await withFreshPassword(conn), { applicationName: "dr-data-backup" });
-  const pgDump = binPath(o.binDir, "pg_dump");
-  const pgDumpVersion = (await run(pgDump, ["--version"], { env })).trim();
+  const env = childEnv(process.env, await withFreshPassword(conn), {
+    applicationName: "dr-data-backup",
+    settings: COPY_TEXT_SETTINGS,
+  });
+  // The manifest's copy checksums are of the bytes in the database's encoding, as the restore reads them.
+  delete env.PGCLIENTENCODING;
+  const pgDumpVersion = (await run(binPath(o.binDir, "pg_dump"), ["--version"], { env })).trim();
+  if (s.streamCompress !== undefined) await requireZstd(env);
+  return { serverVersion, databaseBytes, pgDumpVersion, env };
+}
 
-  const startedAt = now();
-  const blobName = backupBlobName(o.prefix, conn.database, startedAt);
+async function requireZstd(env: Record<string, string>): Promise<void> {
+  try {
+    await run("zstd", ["--version"], { env });
+  } catch (cause) {
+    throw new UsageError(
+      `--stream-compress zstd needs the zstd program on PATH (the image has it; apt-get install zstd), ` +
+        `or --stream-compress none`,
+      { cause },
+    );
+  }
+}
+
+/** The blob this backup will be; refused if it exists (a backup is never overwritten). */
+async function newBlob(container: ContainerClient, o: BackupOptions, startedAt: Date): Promise<Target> {
+  const blobName = backupBlobName(o.prefix, o.connection.database, startedAt);
   const blob = container.getBlockBlobClient(blobName);
   let exists: boolean;
   try {
@@ -127,269 +264,415 @@ export async function backup(o: BackupOptions): Promise<BackupResult> {
     throw new Error(`checking ${container.containerName}/${blobName}`, { cause });
   }
   if (exists) throw new Error(`${blobName} already exists; a backup is never overwritten`);
-  log(
-    `backup: ${conn.database} on ${conn.host} (PostgreSQL ${serverVersion}) → ${container.containerName}/${blobName}`,
-  );
+  return { container, blobName, blob };
+}
 
+/** How the dump is uploaded: block size and concurrency from its expected size, and its progress. */
+interface UploadPlan {
+  readonly estimate: ProgressTotal | undefined;
+  readonly stage: (progress: Progress) => StageOptions;
+}
+
+async function planUpload(o: BackupOptions, s: BackupSettings, source: SourceFacts): Promise<UploadPlan> {
   // The previous backup of this database under the prefix gives an estimate of this one's size (and so an
   // ETA) while nothing else can: pg_dump does not know its output size in advance.
-  const previous = await previousBackup(o.store, o.prefix, conn.database).catch((cause: unknown) => {
-    log(`backup: no size estimate (listing ${o.prefix} failed: ${String(cause)})`);
+  const previous = await previousBackup(o.store, o.prefix, o.connection.database).catch((cause: unknown) => {
+    s.log(`backup: no size estimate (listing ${o.prefix} failed: ${String(cause)})`);
     return undefined;
   });
-  const estimate =
-    previous === undefined
-      ? undefined
-      : { bytes: previous.size, estimatedFrom: `the previous backup ${previous.name}` };
-  // Streamed (custom) format: the upload is the dump, estimated. Directory format: the upload starts once the
-  // dump is complete, and its exact size is then set (dumpDirectoryAndStage).
-  const expectedBytes = o.expectedBytes ?? Math.max(databaseBytes, previous?.size ?? 0);
+  const expectedBytes = o.expectedBytes ?? Math.max(source.databaseBytes, previous?.size ?? 0);
   // Before anything runs: a backup that cannot fit 50,000 blocks is refused here, naming the limit.
   const blocks = chooseBlockSize(expectedBytes, o.blockSize);
   const concurrency = Math.max(
     1,
     Math.min(o.uploadConcurrency ?? 4, Math.floor(UPLOAD_MEMORY / blocks.blockSize)),
   );
-  log(
+  s.log(
     `backup: expected ≈ ${formatBytes(expectedBytes)}: blocks of ${formatBytes(blocks.blockSize)}, ` +
       `${concurrency} in flight; a blob holds up to ${formatBytes(blocks.maxBytes)}`,
   );
-  const progress = new Progress("backup: uploaded", log, format === "custom" ? estimate : undefined);
-  const stageOptions = {
-    blockSize: blocks.blockSize,
-    concurrency,
-    onBytes: (n: number) => {
-      progress.add(n);
-      o.onBytes?.(n);
-    },
+  return {
+    estimate:
+      previous === undefined
+        ? undefined
+        : { bytes: previous.size, estimatedFrom: `the previous backup ${previous.name}` },
+    stage: (progress) => ({
+      blockSize: blocks.blockSize,
+      concurrency,
+      onBytes: (n: number) => {
+        progress.add(n);
+        o.onBytes?.(n);
+      },
+    }),
   };
-
-  // The manifest's sessions: the snapshot pg_dump will dump, and the table checksums taken in it meanwhile.
-  const taker = (o.manifest ?? true) ? await ManifestTaker.start(conn, jobs) : undefined;
-  let finished = false;
-  try {
-    const snapshot = taker?.snapshot;
-    const t0 = Date.now();
-    const checksums = new CountProgress("backup: manifest", "tables checksummed", log);
-    const tables =
-      taker === undefined
-        ? Promise.resolve(undefined)
-        : taker
-            .summarizeTables((done, total) => checksums.update(done, total))
-            .then(
-              () => {
-                log(`backup: manifest: tables checksummed in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-                return undefined;
-              },
-              (err: unknown) => err,
-            )
-            .finally(() => checksums.stop());
-    if (taker !== undefined) checksums.start();
-    let staged;
-    if (format === "custom") {
-      const dump = start(pgDump, pgDumpArgv({ format, compress, database: conn.database, snapshot }), {
-        env,
-        stdout: "pipe",
-      });
-      try {
-        staged = await stageBlocks(blob, dump.child.stdout as Readable, stageOptions);
-      } catch (cause) {
-        dump.child.kill("SIGTERM");
-        const exit = await dump.exit.catch(() => undefined);
-        const why =
-          exit !== undefined && exit.code !== 0 ? `; ${describeExit("pg_dump", exit, dump.stderr)}` : "";
-        throw new Error(`backup of ${conn.database} failed, nothing committed${why}`, { cause });
-      }
-      const exit = await dump.exit;
-      if (exit.code !== 0) {
-        throw new Error(
-          `backup of ${conn.database} failed, nothing committed: ${describeExit("pg_dump", exit, dump.stderr)}`,
-        );
-      }
-    } else {
-      staged = await dumpDirectoryAndStage(o, {
-        env,
-        pgDump,
-        compress,
-        jobs,
-        snapshot,
-        log,
-        blob,
-        stageOptions,
-        progress,
-        estimate,
-      });
-    }
-    progress.done();
-    if (staged.size === 0)
-      throw new Error(`pg_dump produced no output for ${conn.database}; nothing committed`);
-
-    let manifestBlobName: string | undefined;
-    let manifestSha256: string | undefined;
-    let manifestEtag: string | undefined;
-    if (taker !== undefined) {
-      const failed = await tables;
-      if (failed !== undefined) {
-        throw new Error(`backup of ${conn.database} failed, nothing committed: taking the manifest`, {
-          cause: failed,
-        });
-      }
-      const relations = await taker.finish();
-      finished = true;
-      const bytes = serializeManifest({
-        tool: MANIFEST_VERSION,
-        backup: blobName,
-        database: conn.database,
-        sourceServer: o.sourceServer ?? conn.host,
-        snapshot: snapshot!,
-        takenAt: taker.takenAt.toISOString(),
-        relations,
-        databaseProperties: taker.database,
-      });
-      manifestSha256 = sha256Hex(bytes);
-      manifestBlobName = backupManifestBlobName(blobName);
-      try {
-        manifestEtag = (
-          await container.getBlockBlobClient(manifestBlobName).upload(bytes, bytes.length, {
-            conditions: { ifNoneMatch: "*" },
-            blobHTTPHeaders: { blobContentType: "application/json" },
-          })
-        ).etag;
-      } catch (cause) {
-        throw new Error(`committing the manifest ${manifestBlobName} failed; the backup was not committed`, {
-          cause,
-        });
-      }
-      log(
-        `backup: manifest ${manifestBlobName} committed: ${relations.length} relations, sha256 ${manifestSha256}`,
-      );
-    }
-
-    const metadata: BackupMetadata = {
-      sha256: staged.sha256,
-      size: staged.size,
-      sourceServer: o.sourceServer ?? conn.host,
-      database: conn.database,
-      serverVersion,
-      pgDumpVersion,
-      format,
-      compress,
-      startedAt: startedAt.toISOString(),
-      endedAt: now().toISOString(),
-      ...(manifestSha256 === undefined ? {} : { manifestSha256 }),
-    };
-    try {
-      await blob.commitBlockList(staged.blockIds, {
-        metadata: toBlobMetadata(metadata),
-        conditions: { ifNoneMatch: "*" },
-        blobHTTPHeaders: { blobContentType: "application/octet-stream" },
-      });
-    } catch (cause) {
-      // The manifest was committed first and would otherwise stay, naming a dump that does not exist (or
-      // another writer's). Deleted only if it is still the one written here (ETag).
-      let orphan = "";
-      if (manifestBlobName !== undefined) {
-        orphan = await container
-          .getBlobClient(manifestBlobName)
-          .delete({ conditions: { ifMatch: manifestEtag } })
-          .then(
-            () => `; its manifest ${manifestBlobName} was deleted`,
-            (e: unknown) => `; its manifest ${manifestBlobName} could not be deleted (${String(e)})`,
-          );
-      }
-      throw new Error(
-        `committing ${blobName} (it may already exist; backups are never overwritten)${orphan}`,
-        { cause },
-      );
-    }
-    const props = await blob.getProperties();
-    if (props.contentLength !== staged.size) {
-      throw new Error(`${blobName} was committed with ${props.contentLength} bytes, expected ${staged.size}`);
-    }
-    log(`backup: committed ${blobName}, ${staged.size} bytes, sha256 ${staged.sha256}`);
-    if (manifestBlobName === undefined) {
-      log(
-        `backup: no manifest taken (--no-manifest): ${blobName} cannot be verified on restore, and restoring it ` +
-          `will need --allow-unverified`,
-      );
-    }
-    return { blobName, metadata, manifestBlobName };
-  } finally {
-    if (taker !== undefined && !finished) await taker.abort();
-  }
 }
 
-/** `pg_dump -Fd -j N` into a temp directory, then `tar` it (no compression: the files already are) into blocks. */
-async function dumpDirectoryAndStage(
+async function dump(
   o: BackupOptions,
-  x: {
-    env: Record<string, string>;
-    pgDump: string;
-    compress: string;
-    jobs: number;
-    snapshot: string | undefined;
-    log: Log;
-    blob: Parameters<typeof stageBlocks>[0];
-    stageOptions: Parameters<typeof stageBlocks>[2];
-    progress: Progress;
-    estimate: ProgressTotal | undefined;
-  },
-) {
+  s: BackupSettings,
+  source: SourceFacts,
+  target: Target,
+  upload: UploadPlan,
+  taker: ManifestTaker | undefined,
+): Promise<Dumped> {
+  const dumped =
+    s.format === "custom"
+      ? await dumpCustom(o, s, source, target, upload, taker)
+      : await dumpDirectory(o, s, source, target, upload, taker);
+  if (dumped.staged.size === 0) {
+    throw new Error(`pg_dump produced no output for ${o.connection.database}; nothing committed`);
+  }
+  return dumped;
+}
+
+/** `pg_dump -Fc` streamed into blocks, the tables checksummed server-side in the snapshot meanwhile. */
+async function dumpCustom(
+  o: BackupOptions,
+  s: BackupSettings,
+  source: SourceFacts,
+  target: Target,
+  upload: UploadPlan,
+  taker: ManifestTaker | undefined,
+): Promise<Dumped> {
+  const database = o.connection.database;
+  const checksums = taker === undefined ? undefined : serverChecksums(taker, s.log);
+  const progress = new Progress("backup: uploaded", s.log, upload.estimate);
+  const argv = pgDumpArgv({ format: "custom", compress: s.compress, database, snapshot: taker?.snapshot });
+  const child = start(binPath(o.binDir, "pg_dump"), argv, { env: source.env, stdout: "pipe" });
+  let staged: StagedBlocks;
+  try {
+    staged = await stageBlocks(target.blob, child.child.stdout as Readable, upload.stage(progress));
+  } catch (cause) {
+    throw new Error(`backup of ${database} failed, nothing committed${await killed(child, "pg_dump")}`, {
+      cause,
+    });
+  }
+  const exit = await child.exit;
+  if (exit.code !== 0) {
+    throw new Error(
+      `backup of ${database} failed, nothing committed: ${describeExit("pg_dump", exit, child.stderr)}`,
+    );
+  }
+  progress.done();
+  await checksums?.();
+  return { staged, copied: new Map() };
+}
+
+/** Stops a child after a failure elsewhere; what it said, if it had failed itself. */
+async function killed(child: Spawned, program: string): Promise<string> {
+  child.child.kill("SIGTERM");
+  const exit = await child.exit.catch(() => undefined);
+  return exit !== undefined && exit.code !== 0 ? `; ${describeExit(program, exit, child.stderr)}` : "";
+}
+
+/**
+ * Starts the server-side checksums of the tables in `only` (default all) in the taker's snapshot; the returned
+ * function waits for them and throws their failure.
+ */
+function serverChecksums(taker: ManifestTaker, log: Log, only?: ReadonlySet<string>): () => Promise<void> {
+  const t0 = Date.now();
+  const progress = new CountProgress("backup: manifest", "tables checksummed", log).start();
+  const running = taker
+    .summarizeTables((done, total) => progress.update(done, total), only)
+    .then(
+      () => {
+        log(`backup: manifest: tables checksummed in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+        return undefined;
+      },
+      (err: unknown) => err,
+    )
+    .finally(() => progress.stop());
+  return async () => {
+    const failed = await running;
+    if (failed !== undefined) {
+      throw new Error(`backup failed, nothing committed: taking the manifest`, { cause: failed });
+    }
+  };
+}
+
+/**
+ * `pg_dump -Fd -j N` into a temp directory; then, at the same time, `tar` (no compression of its own) through
+ * zstd into blocks, and the manifest's checksums from the dump's files.
+ */
+async function dumpDirectory(
+  o: BackupOptions,
+  s: BackupSettings,
+  source: SourceFacts,
+  target: Target,
+  upload: UploadPlan,
+  taker: ManifestTaker | undefined,
+): Promise<Dumped> {
   const tmp = await mkdtemp(path.join(o.workDir ?? os.tmpdir(), "dr-data-backup-"));
   try {
     const dir = path.join(tmp, "dump");
-    const t0 = Date.now();
-    // pg_dump -Fd says nothing while it runs: every 5 s, what it has written so far.
-    const dumping = new Progress("backup: pg_dump written", x.log, x.estimate, 0);
-    let written = 0;
-    const heartbeat = setInterval(() => {
-      directoryBytes(dir).then(
-        (n) => {
-          dumping.add(n - written);
-          written = n;
-        },
-        () => undefined, // the directory does not exist yet
-      );
-    }, 5000);
-    try {
-      await run(
-        x.pgDump,
-        pgDumpArgv({
-          format: "directory",
-          compress: x.compress,
-          jobs: x.jobs,
-          outputDir: dir,
-          database: o.connection.database,
-          snapshot: x.snapshot,
-        }),
-        { env: x.env },
-      );
-    } catch (cause) {
-      throw new Error(`backup of ${o.connection.database} failed, nothing committed`, { cause });
-    } finally {
-      clearInterval(heartbeat);
-    }
+    await runPgDumpDirectory(o, s, source, dir, upload.estimate, taker?.snapshot);
     const size = await tarSize(dir);
-    x.log(
-      `backup: pg_dump -Fd -j ${x.jobs} done in ${((Date.now() - t0) / 1000).toFixed(1)} s; uploading ${formatBytes(size)}`,
-    );
-    x.progress.setTotal({ bytes: size });
-    const tar = start("tar", ["-cf", "-", "-C", dir, "."], { env: x.env, stdout: "pipe" });
-    let staged;
-    try {
-      staged = await stageBlocks(x.blob, tar.child.stdout as Readable, x.stageOptions);
-    } catch (cause) {
-      tar.child.kill("SIGTERM");
-      await tar.exit.catch(() => undefined);
-      throw new Error(`backup of ${o.connection.database} failed, nothing committed`, { cause });
-    }
-    const exit = await tar.exit;
-    if (exit.code !== 0)
-      throw new Error(`backup failed, nothing committed: ${describeExit("tar", exit, tar.stderr)}`);
-    return staged;
+    const [staged, copied] = await Promise.all([
+      uploadDirectory(o, s, source, dir, size, target, upload),
+      taker === undefined
+        ? Promise.resolve(new Map<string, CopySummary>())
+        : dumpChecksums(o, source, dir, taker, s.log),
+    ]);
+    return { staged, copied };
   } finally {
     await rm(tmp, { recursive: true, force: true });
   }
+}
+
+async function runPgDumpDirectory(
+  o: BackupOptions,
+  s: BackupSettings,
+  source: SourceFacts,
+  dir: string,
+  estimate: ProgressTotal | undefined,
+  snapshot: string | undefined,
+): Promise<void> {
+  const t0 = Date.now();
+  // pg_dump -Fd says nothing while it runs: every 5 s, what it has written so far.
+  const dumping = new Progress("backup: pg_dump written", s.log, estimate, 0);
+  let written = 0;
+  const heartbeat = setInterval(() => {
+    directoryBytes(dir).then(
+      (n) => {
+        dumping.add(n - written);
+        written = n;
+      },
+      () => undefined, // the directory does not exist yet
+    );
+  }, 5000);
+  const database = o.connection.database;
+  const argv = pgDumpArgv({
+    format: "directory",
+    compress: s.compress,
+    jobs: s.jobs,
+    outputDir: dir,
+    database,
+    snapshot,
+  });
+  try {
+    await run(binPath(o.binDir, "pg_dump"), argv, { env: source.env });
+  } catch (cause) {
+    throw new Error(`backup of ${database} failed, nothing committed`, { cause });
+  } finally {
+    clearInterval(heartbeat);
+  }
+  s.log(`backup: pg_dump -Fd -j ${s.jobs} done in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+}
+
+/** `tar -cf - -C dir .`, through `zstd` unless the stream is not compressed, into blocks. */
+async function uploadDirectory(
+  o: BackupOptions,
+  s: BackupSettings,
+  source: SourceFacts,
+  dir: string,
+  size: number,
+  target: Target,
+  upload: UploadPlan,
+): Promise<StagedBlocks> {
+  const how = s.streamCompress === undefined ? "" : `, ${s.streamCompress.replace(":", " -")} on the stream`;
+  s.log(`backup: uploading ${formatBytes(size)} of tar${how}`);
+  // Progress counts tar's bytes (known in advance), whatever zstd makes of them.
+  const progress = new Progress("backup: uploaded", s.log, { bytes: size });
+  const stage = upload.stage(new Progress("backup: staged", () => undefined));
+  const tar = start("tar", ["-cf", "-", "-C", dir, "."], { env: source.env, stdout: "pipe" });
+  const counted = tar.child.stdout!.pipe(countingStream((n) => progress.add(n)));
+  const zstd =
+    s.streamCompress === undefined
+      ? undefined
+      : start("zstd", ["-q", "-c", `-${s.streamCompress.slice("zstd:".length)}`, "-T0", "-"], {
+          env: source.env,
+          stdout: "pipe",
+          stdin: "pipe",
+        });
+  if (zstd !== undefined) {
+    // zstd killed after a failed upload closes its stdin under the pipe: that EPIPE is reported by zstd's exit.
+    zstd.child.stdin!.on("error", () => undefined);
+    counted.pipe(zstd.child.stdin!);
+  }
+  const database = o.connection.database;
+  let staged: StagedBlocks;
+  try {
+    staged = await stageBlocks(target.blob, zstd?.child.stdout ?? counted, stage);
+  } catch (cause) {
+    const why = (await killed(tar, "tar")) + (zstd === undefined ? "" : await killed(zstd, "zstd"));
+    throw new Error(`backup of ${database} failed, nothing committed${why}`, { cause });
+  }
+  for (const [name, child] of [
+    ["tar", tar],
+    ["zstd", zstd],
+  ] as const) {
+    const exit = child === undefined ? undefined : await child.exit;
+    if (child !== undefined && exit !== undefined && exit.code !== 0) {
+      throw new Error(
+        `backup of ${database} failed, nothing committed: ${describeExit(name, exit, child.stderr)}`,
+      );
+    }
+  }
+  progress.done();
+  return staged;
+}
+
+function countingStream(onBytes: (n: number) => void): PassThrough {
+  const p = new PassThrough({ highWaterMark: 1024 * 1024 });
+  p.on("data", (c: Buffer) => onBytes(c.length));
+  return p;
+}
+
+/**
+ * The manifest's table checksums from the dump's own files (copy-checksum.ts): each table's `TABLE DATA` entry
+ * of the table of contents names its file `<dumpId>.dat[.gz]`. A table the table of contents cannot be matched
+ * to, or whose file is compressed another way, is checksummed server-side in the snapshot instead.
+ */
+async function dumpChecksums(
+  o: BackupOptions,
+  source: SourceFacts,
+  dir: string,
+  taker: ManifestTaker,
+  log: Log,
+): Promise<Map<string, CopySummary>> {
+  const t0 = Date.now();
+  const toc = await run(binPath(o.binDir, "pg_restore"), pgRestoreListArgv(dir), { env: source.env });
+  const files = await dataFiles(dir, toc, taker);
+  const rest = new Set([...taker.tableRelations.keys()].filter((name) => !files.has(name)));
+  const server = serverChecksums(taker, log, rest);
+  const progress = new CountProgress("backup: manifest", "tables checksummed from the dump", log).start();
+  const out = new Map<string, CopySummary>();
+  try {
+    for (const [name, file] of files) {
+      out.set(name, await checksumDumpFile(file));
+      progress.update(out.size, files.size);
+    }
+  } finally {
+    progress.stop();
+  }
+  await server();
+  log(
+    `backup: manifest: ${out.size} tables checksummed from the dump, ${rest.size} server-side, in ` +
+      `${((Date.now() - t0) / 1000).toFixed(1)} s`,
+  );
+  return out;
+}
+
+/** `schema.name` → its data file, for the tables whose `TABLE DATA` entry and plain or gzip file are found. */
+async function dataFiles(dir: string, toc: string, taker: ManifestTaker): Promise<Map<string, string>> {
+  const entries = parseTableData(toc);
+  const present = new Set(await readdir(dir));
+  const out = new Map<string, string>();
+  for (const [name, rel] of taker.tableRelations) {
+    const entry = findTableData(entries, rel.schema, rel.name);
+    const id = entry === undefined ? undefined : /^(\d+);/.exec(entry.line)?.[1];
+    const file = [`${id}.dat`, `${id}.dat.gz`].find((f) => id !== undefined && present.has(f));
+    if (file !== undefined) out.set(name, path.join(dir, file));
+  }
+  return out;
+}
+
+interface CommittedManifest {
+  readonly name: string;
+  readonly sha256: string;
+  readonly etag: string | undefined;
+}
+
+/** The manifest blob, committed before the dump (`If-None-Match: *`). */
+async function commitManifest(
+  target: Target,
+  o: BackupOptions,
+  taker: ManifestTaker,
+  copied: ReadonlyMap<string, CopySummary>,
+  log: Log,
+): Promise<CommittedManifest> {
+  const relations = await taker.finish(copied);
+  const bytes = serializeManifest({
+    tool: MANIFEST_VERSION,
+    backup: target.blobName,
+    database: o.connection.database,
+    sourceServer: o.sourceServer ?? o.connection.host,
+    snapshot: taker.snapshot,
+    takenAt: taker.takenAt.toISOString(),
+    relations,
+    databaseProperties: taker.database,
+  });
+  const sha256 = sha256Hex(bytes);
+  const name = backupManifestBlobName(target.blobName);
+  let etag: string | undefined;
+  try {
+    etag = (
+      await target.container.getBlockBlobClient(name).upload(bytes, bytes.length, {
+        conditions: { ifNoneMatch: "*" },
+        blobHTTPHeaders: { blobContentType: "application/json" },
+      })
+    ).etag;
+  } catch (cause) {
+    throw new Error(`committing the manifest ${name} failed; the backup was not committed`, { cause });
+  }
+  log(`backup: manifest ${name} committed: ${relations.length} relations, sha256 ${sha256}`);
+  return { name, sha256, etag };
+}
+
+function backupMetadata(
+  o: BackupOptions,
+  s: BackupSettings,
+  source: SourceFacts,
+  staged: StagedBlocks,
+  startedAt: Date,
+  manifest: CommittedManifest | undefined,
+): BackupMetadata {
+  return {
+    sha256: staged.sha256,
+    size: staged.size,
+    sourceServer: o.sourceServer ?? o.connection.host,
+    database: o.connection.database,
+    serverVersion: source.serverVersion,
+    pgDumpVersion: source.pgDumpVersion,
+    format: s.format,
+    compress: s.compress,
+    ...(s.streamCompress === undefined ? {} : { streamCompress: s.streamCompress }),
+    startedAt: startedAt.toISOString(),
+    endedAt: s.now().toISOString(),
+    ...(manifest === undefined ? {} : { manifestSha256: manifest.sha256 }),
+  };
+}
+
+/** The block list and metadata in one request; on failure the manifest written for it is deleted again. */
+async function commitDump(
+  target: Target,
+  staged: StagedBlocks,
+  metadata: BackupMetadata,
+  manifest: CommittedManifest | undefined,
+): Promise<void> {
+  try {
+    await target.blob.commitBlockList(staged.blockIds, {
+      metadata: toBlobMetadata(metadata),
+      conditions: { ifNoneMatch: "*" },
+      blobHTTPHeaders: { blobContentType: "application/octet-stream" },
+    });
+  } catch (cause) {
+    const orphan = manifest === undefined ? "" : await deleteOrphanManifest(target, manifest);
+    throw new Error(
+      `committing ${target.blobName} (it may already exist; backups are never overwritten)${orphan}`,
+      { cause },
+    );
+  }
+  const props = await target.blob.getProperties();
+  if (props.contentLength !== staged.size) {
+    throw new Error(
+      `${target.blobName} was committed with ${props.contentLength} bytes, expected ${staged.size}`,
+    );
+  }
+}
+
+/**
+ * The manifest was committed first and would otherwise stay, naming a dump that does not exist (or another
+ * writer's). Deleted only if it is still the one written here (ETag).
+ */
+async function deleteOrphanManifest(target: Target, manifest: CommittedManifest): Promise<string> {
+  return target.container
+    .getBlobClient(manifest.name)
+    .delete({ conditions: { ifMatch: manifest.etag } })
+    .then(
+      () => `; its manifest ${manifest.name} was deleted`,
+      (e: unknown) => `; its manifest ${manifest.name} could not be deleted (${String(e)})`,
+    );
 }
 
 /** The newest complete backup of `database` under `prefix`, if any. */

@@ -229,6 +229,7 @@ export async function runCompareTables(f: CompareTablesFlags, env: Env, io: Io):
       tables,
       runId,
       jobs,
+      binDir: env.PG_BINDIR,
     });
     io.out(
       formatCompareTables(r, {

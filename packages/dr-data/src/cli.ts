@@ -30,8 +30,8 @@ export const USAGE = `usage: dr-data <command> [flags]
 
 commands:
   backup   --container C --prefix P [--database D] [--source-server NAME] [--format custom|directory]
-           [--compress 0-9|none|gzip|lz4|zstd[:level]] [--jobs N] [--block-size-mib N]
-           [--upload-concurrency N] [--work-dir DIR] [--no-manifest]
+           [--compress 0-9|none|gzip|lz4|zstd[:level]] [--stream-compress zstd:1-19|none] [--jobs N]
+           [--block-size-mib N] [--upload-concurrency N] [--work-dir DIR] [--no-manifest]
   restore  --container C --blob NAME|latest [--prefix P] --run-id ID [--database D] [--source-database D]
            [--jobs N] [--no-acl] [--analyze] [--setting name=value]... [--maintenance-database postgres]
            [--work-dir DIR] [--allow-unverified] [--skip-missing-roles]
@@ -122,6 +122,7 @@ async function runBackup(args: string[], env: Env, io: Io): Promise<number> {
     "source-server": { type: "string" },
     format: { type: "string" },
     compress: { type: "string" },
+    "stream-compress": { type: "string" },
     jobs: { type: "string" },
     "block-size-mib": { type: "string" },
     "upload-concurrency": { type: "string" },
@@ -141,6 +142,7 @@ async function runBackup(args: string[], env: Env, io: Io): Promise<number> {
     sourceServer: f["source-server"],
     format,
     compress: f.compress,
+    streamCompress: f["stream-compress"],
     jobs,
     blockSize: blockMib === undefined ? undefined : blockMib * 1024 * 1024,
     uploadConcurrency,
@@ -301,6 +303,7 @@ async function runCompare(args: string[], env: Env, io: Io): Promise<number> {
       store: (container) => blobStoreFromEnv(env, container),
       backup: ref,
       jobs,
+      binDir: env.PG_BINDIR,
     });
     // The verdict stays the last line (the drill's report and a Job's log tail show it).
     io.out(

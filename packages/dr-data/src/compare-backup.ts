@@ -13,7 +13,8 @@ import type { CompareResult } from "./compare";
 import { withClient, type PgConnection } from "./connection";
 import { blobReadError, VerificationError } from "./errors";
 import { latestOrExplain, listBackups } from "./list";
-import { checkAgainstManifest, readManifest, summarizeDatabaseWithRecord } from "./manifest";
+import { checkAgainstManifest, readManifest } from "./manifest";
+import { summarizeForManifest } from "./manifest-check";
 import { parseBlobMetadata } from "./metadata";
 import { stderrLog, type Log } from "./progress";
 import { readRestoreRecord } from "./restore";
@@ -31,6 +32,8 @@ export interface CompareBackupOptions {
   readonly backup: BackupRef;
   /** Connections, tables checked in parallel. Default 2. */
   readonly jobs?: number | undefined;
+  /** Where psql lives (tables the manifest summarized from the dump's COPY text are read back with it). */
+  readonly binDir?: string | undefined;
   readonly log?: Log | undefined;
 }
 
@@ -116,7 +119,11 @@ export async function compareWithBackup(o: CompareBackupOptions): Promise<Compar
     `compare: ${conn.host}/${conn.database} against ${containerName}/${name} (${manifest.relations.length} ` +
       `tables and sequences, snapshot of ${manifest.takenAt})`,
   );
-  const summaries = await summarizeDatabaseWithRecord(conn, jobs, "dr-data-compare");
+  const summaries = await summarizeForManifest(conn, manifest, {
+    jobs,
+    applicationName: "dr-data-compare",
+    binDir: o.binDir,
+  });
   return {
     ...checkAgainstManifest(summaries.relations, manifest, summaries.database),
     container: containerName,

@@ -10,12 +10,12 @@ import { containerClient, type BlobStoreSettings } from "./blobstore";
 import {
   compare,
   differencesOf,
-  SnapshotSessions,
   type CompareResult,
   type RelationComparison,
   type RelationSummary,
 } from "./compare";
 import { readManifest } from "./manifest";
+import { summarizeForManifest } from "./manifest-check";
 import { withClient, type PgConnection } from "./connection";
 import { VerificationError } from "./errors";
 import { formatTable } from "./list";
@@ -29,6 +29,8 @@ export interface CompareTablesOptions {
   readonly tables: readonly TableName[];
   readonly runId?: string | undefined;
   readonly jobs?: number | undefined;
+  /** Where psql lives (for tables the manifest summarized from the dump's COPY text). */
+  readonly binDir?: string | undefined;
   readonly log?: Log | undefined;
 }
 
@@ -60,7 +62,7 @@ export async function compareTables(o: CompareTablesOptions): Promise<CompareTab
   if ("manifest" in o.right) {
     if (record === undefined)
       throw new VerificationError("comparing with the backup's manifest needs --run-id");
-    return againstManifest(o.left, o.right.manifest, record, wanted, o.jobs ?? 2);
+    return againstManifest(o.left, o.right.manifest, record, wanted, o.jobs ?? 2, o.binDir);
   }
   const all: CompareResult = await compare({ left: o.left, right: o.right, jobs: o.jobs, log: o.log });
   const chosen = wanted.map(
@@ -90,19 +92,21 @@ async function againstManifest(
   record: TableRestoreRecord,
   wanted: readonly string[],
   jobs: number,
+  binDir: string | undefined,
 ): Promise<CompareTablesResult> {
   if (record.manifestSha256 === null) {
     throw new VerificationError(`run ${record.runId} restored from ${record.blob}, which has no manifest`);
   }
   const { manifest } = await readManifest(containerClient(store), record.blob, record.manifestSha256);
-  const sessions = await SnapshotSessions.open("live", live, jobs, "dr-data-compare");
-  let summaries: Map<string, RelationSummary>;
-  try {
-    const relations = await sessions.relations();
-    summaries = await sessions.summarize(new Map([...relations].filter(([n]) => wanted.includes(n))));
-  } finally {
-    await sessions.close();
-  }
+  // Each table summarized the way the manifest took it (COPY text or server-side).
+  const summaries = (
+    await summarizeForManifest(live, manifest, {
+      jobs,
+      applicationName: "dr-data-compare",
+      binDir,
+      only: new Set(wanted),
+    })
+  ).relations;
   const chosen = wanted.map((name): RelationComparison => {
     const m = manifest.relations.find((r) => r.name === name);
     const right: RelationSummary | undefined =

@@ -28,12 +28,18 @@ import {
   recordDifferences,
   type DatabaseRecord,
 } from "./database-properties";
+import type { CopySummary } from "./copy-checksum";
 import { storageMissing, VerificationError } from "./errors";
 
 /**
+ * /4: as /3, and a table's checksum may come from the dump itself (`method: "copy"`, tool/copy-checksum.ts):
+ * counted and hashed from the COPY text in the directory-format dump's files, so the backup runs no second
+ * scan on the source; its restore reads the restored table back with `COPY … TO STDOUT` and hashes it the same
+ * way. A /4 table without `method` has a /3 server-side checksum (a custom-format dump, or a table the dump's
+ * table of contents could not be matched to).
  * /3: column types rendered with search_path pinned to pg_catalog (tool/compare.ts `SESSION_SETTINGS`), so
  * every type outside pg_catalog is schema-qualified whatever the database's settings; and the database-level
- * properties (`database`).
+ * properties (`database`). Every table checksum server-side (`hashtextextended` of the row text).
  * /2 (read, never written): the same checksums, but column types were rendered with the backup session's own
  * search_path (a type in a schema on that path printed unqualified). Its columns are compared with the schema
  * qualifiers removed on both sides (`unqualifiedColumns`): exact for names and types, blind only to a type
@@ -41,9 +47,15 @@ import { storageMissing, VerificationError } from "./errors";
  * properties.
  * /1: md5 checksums, not comparable with hashtextextended: refused.
  */
-export const MANIFEST_VERSION = "dr-data-manifest/3";
+export const MANIFEST_VERSION = "dr-data-manifest/4";
+export const MANIFEST_V3 = "dr-data-manifest/3";
 export const MANIFEST_V2 = "dr-data-manifest/2";
-const READABLE_VERSIONS: readonly string[] = [MANIFEST_VERSION, MANIFEST_V2];
+const READABLE_VERSIONS: readonly string[] = [MANIFEST_VERSION, MANIFEST_V3, MANIFEST_V2];
+/** The versions that record the database-level properties. */
+const WITH_DATABASE_PROPERTIES: readonly string[] = [MANIFEST_VERSION, MANIFEST_V3];
+
+/** How a table's checksum was taken: absent, server-side (`hashtextextended`); `copy`, from the COPY text. */
+export type ChecksumMethod = "copy";
 
 export interface ManifestRelation {
   /** `schema.name` */
@@ -55,6 +67,8 @@ export interface ManifestRelation {
   readonly checksum: string;
   /** Sequences only: the value read after pg_dump exited. */
   readonly checksumAfter?: string | undefined;
+  /** /4 tables: `copy` when the checksum was taken from the dump's COPY text (copy-checksum.ts). */
+  readonly method?: ChecksumMethod | undefined;
 }
 
 export interface Manifest {
@@ -100,7 +114,7 @@ export function parseManifest(text: string, what: string): Manifest {
     if (typeof m[k] !== "string") bad(`${k} is not a string`);
   }
   if (!Array.isArray(m.relations)) return bad("relations is not a list");
-  if (m.tool === MANIFEST_VERSION) {
+  if (WITH_DATABASE_PROPERTIES.includes(m.tool as string)) {
     const problems = databaseRecordProblems(m.databaseProperties);
     if (problems.length > 0) bad(problems.join("; "));
   } else if (m.databaseProperties !== undefined) {
@@ -119,6 +133,12 @@ export function parseManifest(text: string, what: string): Manifest {
     }
     if (typeof x.checksum !== "string") bad(`${String(x.name)}: checksum`);
     if (x.kind === "sequence" && typeof x.checksumAfter !== "string") bad(`${String(x.name)}: checksumAfter`);
+    if (
+      x.method !== undefined &&
+      (m.tool !== MANIFEST_VERSION || x.kind !== "table" || x.method !== "copy")
+    ) {
+      bad(`${String(x.name)}: method ${JSON.stringify(x.method)} (only "copy", on a /4 table)`);
+    }
   }
   return raw as Manifest;
 }
@@ -231,32 +251,6 @@ export function checkAgainstManifest(
   };
 }
 
-/** Summaries of every table and sequence of a database, in one snapshot, over `jobs` connections. */
-export async function summarizeDatabase(
-  conn: PgConnection,
-  jobs: number,
-  applicationName: string,
-  onDone?: (done: number, total: number) => void,
-): Promise<Map<string, RelationSummary>> {
-  return (await summarizeDatabaseWithRecord(conn, jobs, applicationName, onDone)).relations;
-}
-
-/** `summarizeDatabase` plus the database-level record, in the same snapshot. */
-export async function summarizeDatabaseWithRecord(
-  conn: PgConnection,
-  jobs: number,
-  applicationName: string,
-  onDone?: (done: number, total: number) => void,
-): Promise<{ relations: Map<string, RelationSummary>; database: DatabaseRecord }> {
-  const s = await SnapshotSessions.open("checked", conn, jobs, applicationName);
-  try {
-    const database = await readDatabaseRecord(s.clients[0]!, conn.database);
-    return { relations: await s.summarize(await s.relations(), onDone), database };
-  } finally {
-    await s.close();
-  }
-}
-
 /**
  * Taking a manifest alongside pg_dump: `start` opens `jobs` sessions sharing an exported snapshot (hand
  * `snapshot` to `pg_dump --snapshot`) and reads the sequences; `summarizeTables` checksums the tables in that
@@ -292,23 +286,52 @@ export class ManifestTaker {
     return this.sessions.snapshot;
   }
 
-  /** `onDone(done, total)` after each table (progress lines). */
-  async summarizeTables(onDone?: (done: number, total: number) => void): Promise<void> {
-    const tables = new Map([...this.relations].filter(([, r]) => r.kind === "table"));
+  /** The tables of the snapshot, `schema.name` → relation. */
+  get tableRelations(): ReadonlyMap<string, Relation> {
+    return new Map([...this.relations].filter(([, r]) => r.kind === "table"));
+  }
+
+  /**
+   * Server-side checksums (/3) of the tables in `only` (default: all), in the snapshot; `onDone(done, total)`
+   * after each table (progress lines).
+   */
+  async summarizeTables(
+    onDone?: (done: number, total: number) => void,
+    only?: ReadonlySet<string>,
+  ): Promise<void> {
+    const tables = new Map([...this.tableRelations].filter(([name]) => only?.has(name) ?? true));
     this.tables = await this.sessions.summarize(tables, onDone);
   }
 
-  async finish(): Promise<ManifestRelation[]> {
+  /**
+   * After pg_dump exited: the sequences read again, the sessions ended, and the relations. `copied`: tables
+   * whose summary was taken from the dump's COPY text (`method: "copy"`); every other table must have been
+   * summarized server-side.
+   */
+  async finish(copied: ReadonlyMap<string, CopySummary> = new Map()): Promise<ManifestRelation[]> {
     if (this.tables === undefined) throw new Error("manifest: the tables were not summarized");
     const after = await readSequences(this.sessions, this.relations);
     await this.sessions.close();
     const out: ManifestRelation[] = [];
-    for (const name of [...this.relations.keys()].sort()) {
+    for (const [name, rel] of [...this.relations].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+      const c = copied.get(name);
+      if (c !== undefined && rel.kind === "table") {
+        out.push({
+          name,
+          kind: "table",
+          columns: rel.columns,
+          rows: c.rows,
+          checksum: c.checksum,
+          method: "copy",
+        });
+        continue;
+      }
       const t = this.tables.get(name);
       if (t !== undefined) {
         out.push({ name, kind: t.kind, columns: t.columns, rows: t.rows, checksum: t.checksum });
         continue;
       }
+      if (rel.kind === "table") throw new Error(`manifest: ${name} has no checksum`);
       const b = this.sequencesBefore.get(name)!;
       const a = after.get(name)!;
       out.push({

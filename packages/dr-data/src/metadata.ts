@@ -18,7 +18,13 @@ export interface BackupMetadata {
   /** `pg_dump --version`. */
   readonly pgDumpVersion: string;
   readonly format: DumpFormat;
+  /** `pg_dump --compress`: how each file inside the archive is compressed. */
   readonly compress: string;
+  /**
+   * Directory format: the compressor the tool ran over the whole tar stream (`zstd:<level>`), undone by
+   * `zstd -d` on restore; absent for a plain tar (an older tool's, or `streamCompress: "none"`).
+   */
+  readonly streamCompress?: StreamCompress | undefined;
   /** UTC, ISO 8601. */
   readonly startedAt: string;
   readonly endedAt: string;
@@ -30,6 +36,14 @@ export interface BackupMetadata {
 }
 
 export const METADATA_VERSION = "dr-data/1";
+
+/** The tool's own compression of a directory-format archive: `zstd:1` … `zstd:19`. */
+export type StreamCompress = `zstd:${number}`;
+export const STREAM_COMPRESS_PATTERN = /^zstd:(?:[1-9]|1[0-9])$/;
+
+export function isStreamCompress(v: string): v is StreamCompress {
+  return STREAM_COMPRESS_PATTERN.test(v);
+}
 
 export function toBlobMetadata(m: BackupMetadata): Record<string, string> {
   return {
@@ -45,6 +59,7 @@ export function toBlobMetadata(m: BackupMetadata): Record<string, string> {
     startedat: m.startedAt,
     endedat: m.endedAt,
     ...(m.manifestSha256 === undefined ? {} : { manifestsha256: m.manifestSha256 }),
+    ...(m.streamCompress === undefined ? {} : { streamcompress: m.streamCompress }),
   };
 }
 
@@ -98,6 +113,13 @@ export function parseBlobMetadata(
   if (manifestSha256 !== undefined && !/^[0-9a-f]{64}$/.test(manifestSha256)) {
     problems.push(`metadata manifestsha256 is not 64 hex digits`);
   }
+  const streamCompress = m.streamcompress;
+  if (streamCompress !== undefined && !isStreamCompress(streamCompress)) {
+    problems.push(`metadata streamcompress must be zstd:1 … zstd:19, got ${JSON.stringify(streamCompress)}`);
+  }
+  if (streamCompress !== undefined && format !== "directory") {
+    problems.push(`metadata streamcompress is only used with the directory format, got format ${format}`);
+  }
   const value: BackupMetadata = {
     sha256,
     size,
@@ -110,6 +132,7 @@ export function parseBlobMetadata(
     startedAt,
     endedAt,
     ...(manifestSha256 === undefined ? {} : { manifestSha256 }),
+    ...(streamCompress === undefined || !isStreamCompress(streamCompress) ? {} : { streamCompress }),
   };
   return problems.length > 0 ? { ok: false, problems } : { ok: true, value };
 }

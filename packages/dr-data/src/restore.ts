@@ -45,7 +45,8 @@ import { formatComparison } from "./compare";
 import { connect, withClient, withDatabase, withFreshPassword, type PgConnection } from "./connection";
 import { blobReadError, UsageError, VerificationError } from "./errors";
 import { latestOrExplain, listBackups } from "./list";
-import { checkAgainstManifest, readManifest, summarizeDatabase, type Manifest } from "./manifest";
+import { checkAgainstManifest, readManifest, type Manifest } from "./manifest";
+import { summarizeForManifest } from "./manifest-check";
 import { parseBlobMetadata, type BackupMetadata } from "./metadata";
 import { childEnv, pgRestoreArgv, pgRestoreListArgv } from "./pgargs";
 import { binPath, describeExit, run, start } from "./proc";
@@ -354,7 +355,12 @@ export async function restore(o: RestoreOptions): Promise<RestoreResult> {
     });
     const archive = await downloadInto(
       blob,
-      { name: blobName, format: meta.format, expected: { size: meta.size, sha256: meta.sha256, etag } },
+      {
+        name: blobName,
+        format: meta.format,
+        streamCompress: meta.streamCompress,
+        expected: { size: meta.size, sha256: meta.sha256, etag },
+      },
       tmp,
       {
         progress: new Progress("restore: downloaded", log, meta.size),
@@ -443,15 +449,13 @@ export async function restore(o: RestoreOptions): Promise<RestoreResult> {
       let problem: Error | undefined;
       const checking = new CountProgress("restore: contents check", "relations checksummed", log).start();
       try {
-        const check = checkAgainstManifest(
-          await summarizeDatabase(
-            withDatabase(o.connection, staging),
-            jobs,
-            "dr-data-restore",
-            (done, total) => checking.update(done, total),
-          ),
-          manifest,
-        );
+        const summary = await summarizeForManifest(withDatabase(o.connection, staging), manifest, {
+          jobs,
+          applicationName: "dr-data-restore",
+          binDir: o.binDir,
+          onDone: (done, total) => checking.update(done, total),
+        });
+        const check = checkAgainstManifest(summary.relations, manifest);
         if (!check.equal) {
           problem = new VerificationError(
             `${staging} does not hold what the manifest of ${blobName} records; swap refused, ${database} ` +

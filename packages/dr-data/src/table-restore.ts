@@ -48,6 +48,7 @@ import { SESSION_SETTINGS, summarize, type Relation } from "./compare";
 import { connect, withDatabase, type PgConnection } from "./connection";
 import { UsageError, VerificationError } from "./errors";
 import { readManifest, type Manifest } from "./manifest";
+import { copyReader, type CopyReader } from "./manifest-check";
 import { childEnv } from "./pgargs";
 import { binPath, describeExit, start } from "./proc";
 import { formatSeconds, stderrLog, type Log } from "./progress";
@@ -300,7 +301,13 @@ export async function tableRestore(o: TableRestoreOptions): Promise<TableRestore
       checkStagingAgainstManifest(
         manifest,
         shapes,
-        await stagingSummaries(target, staging, stageNames, shapes),
+        await stagingSummaries(target, staging, stageNames, shapes, {
+          manifest,
+          reader: await copyReader(targetConn, {
+            applicationName: "dr-data-table-restore",
+            binDir: o.binDir,
+          }),
+        }),
       );
     log(
       `restore --tables: staged ${wanted.join(", ")}${manifest === undefined ? " (no manifest: contents not verified)" : ", verified against the manifest"}`,
@@ -603,14 +610,25 @@ function stagingRelation(staging: string, name: string, shape: TableShape): Rela
   return { schema: staging, name, kind: "table", columns: shape.columnTypes };
 }
 
+/**
+ * Each staging table summarized the way its manifest entry was taken: from COPY text when the entry says
+ * `method: "copy"` (the staging table is `LIKE` the live one, so it names the same columns as pg_dump's COPY),
+ * server-side otherwise.
+ */
 async function stagingSummaries(
   c: Client,
   staging: string,
   names: readonly string[],
   shapes: readonly TableShape[],
+  by: { readonly manifest: Manifest; readonly reader: CopyReader },
 ) {
   const out = [];
-  for (const [i, n] of names.entries()) out.push(await summarize(c, stagingRelation(staging, n, shapes[i]!)));
+  for (const [i, n] of names.entries()) {
+    const shape = shapes[i]!;
+    const rel = stagingRelation(staging, n, shape);
+    const entry = by.manifest.relations.find((r) => r.name === `${shape.schema}.${shape.name}`);
+    out.push(entry?.method === "copy" ? await by.reader.checksum(c, rel) : await summarize(c, rel));
+  }
   return out;
 }
 

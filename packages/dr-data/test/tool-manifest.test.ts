@@ -15,7 +15,15 @@ import { main } from "../src/cli";
 import { compare } from "../src/compare";
 import { clientConfig } from "../src/connection";
 import { VerificationError } from "../src/errors";
-import { parseManifest, serializeManifest, sha256Hex, sequenceWithin, type Manifest } from "../src/manifest";
+import {
+  MANIFEST_V3,
+  MANIFEST_VERSION,
+  parseManifest,
+  serializeManifest,
+  sha256Hex,
+  sequenceWithin,
+  type Manifest,
+} from "../src/manifest";
 import { restore, type RestoreOptions } from "../src/restore";
 
 const CONTAINER = "backups";
@@ -110,6 +118,12 @@ describe("tool: backup manifest, checked by restore and compare", function () {
       "public.documents_id_seq": 1,
       "public.invoice_number": 1,
     });
+    // A directory backup's manifest is /4: every table summarized from the dump's own COPY text.
+    assert.equal(m.tool, MANIFEST_VERSION);
+    assert.deepStrictEqual(
+      m.relations.map((r) => [r.name, r.method ?? "server"]),
+      m.relations.map((r) => [r.name, r.kind === "table" ? "copy" : "server"]),
+    );
     const seq = m.relations.find((r) => r.name === "public.invoice_number")!;
     assert.deepStrictEqual([seq.checksum, seq.checksumAfter], ["1000", "1000"]);
 
@@ -281,6 +295,75 @@ describe("tool: backup manifest, checked by restore and compare", function () {
           .setMetadata({ ...(await metadataOf(name)), manifestsha256: sha256Hex(changed) });
       }
     }
+
+    /** Rewrites the manifest with `edit` and records its new sha256 in the metadata (a consistent forgery). */
+    async function rewriteManifest(name: string, edit: (m: Manifest) => Manifest): Promise<void> {
+      const c = containerClient(az.store(CONTAINER));
+      const changed = serializeManifest(edit(await readManifestBlob(name)));
+      await c.getBlockBlobClient(backupManifestBlobName(name)).upload(changed, changed.length);
+      await c
+        .getBlobClient(name)
+        .setMetadata({ ...(await metadataOf(name)), manifestsha256: sha256Hex(changed) });
+    }
+
+    const restoreCli = (name: string, runId: string) =>
+      cli(["restore", "--container", CONTAINER, "--blob", name, "--database", "live", "--run-id", runId], {
+        ...pg.env("postgres"),
+        ...az.env(),
+      });
+
+    it("one table's COPY checksum changed, its row count kept: the swap is refused, naming the table", async () => {
+      const name = await copyOfNightly("checksum");
+      const flip = (hex: string) => hex.slice(0, -1) + (hex.endsWith("0") ? "1" : "0");
+      await rewriteManifest(name, (m) => ({
+        ...m,
+        relations: m.relations.map((r) =>
+          r.name === "app.events" ? { ...r, checksum: flip(r.checksum) } : r,
+        ),
+      }));
+      const r = await restoreCli(name, "t-4");
+      assert.equal(r.code, 1, r.text);
+      assert.match(r.text, /app\.events\s+table\s+30000\s+30000\s+content differs/);
+      assert.doesNotMatch(r.text, /app\.accounts/);
+      await assertUntouched();
+    });
+
+    it("a /3 manifest (an older tool's, checksums server-side) restores, each table checked server-side", async () => {
+      const old = await backup({
+        connection: pg.connection("expected"),
+        store: az.store(CONTAINER),
+        prefix: "v3/srv",
+        format: "custom",
+        log: quiet,
+      });
+      const taken = await readManifestBlob(old.blobName);
+      assert.deepStrictEqual(
+        taken.relations.filter((r) => r.method !== undefined),
+        [],
+        "a custom-format backup's manifest is server-side",
+      );
+      await rewriteManifest(old.blobName, (m) => ({ ...m, tool: MANIFEST_V3 }));
+      const r = await restore(
+        restoreOptions({ from: { blob: old.blobName }, database: "v3", runId: "v3-1" }),
+      );
+      assert.equal(r.contents, "verified");
+      assert.equal(await equal("expected", "v3"), true);
+      databasesBefore = await pg.databases();
+    });
+
+    it("a /4 manifest relabelled /3 (COPY checksums read as server-side ones): refused, live untouched", async () => {
+      const name = await copyOfNightly("relabelled");
+      await rewriteManifest(name, (m) => ({
+        ...m,
+        tool: MANIFEST_V3,
+        relations: m.relations.map(({ method: _method, ...r }) => r),
+      }));
+      const r = await restoreCli(name, "t-5");
+      assert.equal(r.code, 1, r.text);
+      assert.match(r.text, /swap refused, live was not touched/);
+      assert.match(r.text, /app\.accounts\s+table\s+\d+\s+\d+\s+content differs/);
+      await assertUntouched();
+    });
 
     it("a copy of the backup itself restores (the fixture is sound)", async () => {
       const name = await copyOfNightly("sound");

@@ -132,7 +132,8 @@ describe("tool: checks independent of database-, role- and session-level setting
 
   it("a /2 manifest (columns rendered with the source's search_path) is read explicitly and verifies", async () => {
     // What the previous tool wrote for the issue's database: `v mood`, unqualified, under dr-data-manifest/2.
-    const b = await cli(["backup", "--container", CONTAINER, "--prefix", "v2/srv"], {
+    // A custom-format backup: its manifest's checksums are server-side ones, as a /2 manifest's were.
+    const b = await cli(["backup", "--container", CONTAINER, "--prefix", "v2/srv", "--format", "custom"], {
       ...pg.env("app"),
       ...az.env(),
     });
@@ -286,7 +287,7 @@ describe("tool: manifest formats (pure)", () => {
     );
     assert.throws(
       () => parseManifest(JSON.stringify({ ...base, tool: "dr-data-manifest/1" }), "m"),
-      /^VerificationError: m is not a dr-data manifest: tool is "dr-data-manifest\/1", expected one of dr-data-manifest\/3, dr-data-manifest\/2$/,
+      /^VerificationError: m is not a dr-data manifest: tool is "dr-data-manifest\/1", expected one of dr-data-manifest\/4, dr-data-manifest\/3, dr-data-manifest\/2$/,
     );
   });
 });
