@@ -35,20 +35,30 @@ import {
   type DumpFormat,
 } from "@service-dr/dr-data/src/pgargs";
 import { formatBytes } from "@service-dr/dr-data/src/progress";
+import { beforeDatabaseName } from "@service-dr/dr-data/src/naming";
 import { restore } from "@service-dr/dr-data/src/restore";
 
 const SCALE = Number(process.env.BENCH_SCALE ?? "120");
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? "1");
 const JOBS = Number(process.env.BENCH_JOBS ?? Math.max(2, os.availableParallelism()));
 /**
- * The tool's variants, `format:compress` each (BENCH_TOOL, comma-separated). Default: both formats at gzip
- * level 1 (the local limit's level) and the custom format uncompressed.
+ * The tool's variants (BENCH_TOOL, comma-separated): `directory` or `custom` alone is backup()'s default for that
+ * format — what the program's Jobs run (they pass no --compress): directory = `-Fd -j N -Z 0` and the tar stream
+ * through `zstd -1`, custom = `-Fc -Z 1`; `format:N` sets pg_dump's `--compress N` (directory: then no zstd).
+ * Default: the Jobs' directory format, the custom format, and the directory format with gzip 1 inside pg_dump.
  */
-const TOOL_VARIANTS = (process.env.BENCH_TOOL ?? "custom:1,directory:1,custom:0").split(",").map((v) => {
-  const [format, compress] = v.split(":") as [DumpFormat, string | undefined];
-  if (format !== "custom" && format !== "directory") throw new Error(`BENCH_TOOL: unknown format in ${v}`);
-  return { format, compress: compress ?? "1" };
-});
+const TOOL_VARIANTS: readonly ToolVariant[] = (process.env.BENCH_TOOL ?? "directory,custom,directory:1")
+  .split(",")
+  .map((v) => {
+    const [format, compress] = v.split(":") as [DumpFormat, string | undefined];
+    if (format !== "custom" && format !== "directory") throw new Error(`BENCH_TOOL: unknown format in ${v}`);
+    return { format, compress };
+  });
+interface ToolVariant {
+  readonly format: DumpFormat;
+  /** pg_dump's --compress; undefined: backup()'s default, as the Jobs run it. */
+  readonly compress: string | undefined;
+}
 /**
  * BENCH_LOCAL: the local-file limit's compression levels (comma-separated). The first is the reference for the
  * "/ local" columns. Default `1,0`: the issue's `-Z 1`, and uncompressed.
@@ -142,7 +152,10 @@ export interface BenchJson {
 }
 
 interface Row {
-  /** The JSON's method: seed, local-z<N>, tool (the Jobs' default configuration) or tool-<variant>. */
+  /**
+   * The JSON's method: seed, local-z<N>, tool (the Jobs' default configuration), tool-<variant>, or ptr-phase
+   * (restore: the whole scenario-2 restore phase; backup: its backup-ptr step alone).
+   */
   id: string;
   method: string;
   backup: number[];
@@ -273,15 +286,20 @@ async function benchMain(): Promise<void> {
       })),
       ...TOOL_VARIANTS.map((v) => ({
         id: toolRowId(v),
-        method:
-          v.format === "custom"
-            ? `tool, custom format streamed (-Fc -Z ${v.compress})`
-            : `tool, directory format (-Fd -j ${JOBS} -Z ${v.compress} + tar)`,
+        method: toolMethod(v),
         backup: [],
         restore: [],
         size: 0,
         cpu: {},
       })),
+      {
+        id: "ptr-phase",
+        method: "ptr-phase: backup-ptr, restore, compare (scenario 2's Jobs, one after the other)",
+        backup: [],
+        restore: [],
+        size: 0,
+        cpu: {},
+      },
     ];
     const azPid = azuritePid(az.port);
     const postmaster = Number(readFileSync(path.join(pg.dataDir, "postmaster.pid"), "utf8").split("\n")[0]);
@@ -303,6 +321,7 @@ async function benchMain(): Promise<void> {
     };
     const loads: string[] = [];
     let verified = "";
+    let ptrSteps = "";
     for (let round = 1; round <= ROUNDS; round++) {
       say(`round ${round} of ${ROUNDS}; load averages ${loadavg()}`);
       loads.push(loadavg());
@@ -358,13 +377,13 @@ async function benchMain(): Promise<void> {
         const target = `tool_${v.format}_${k}`;
         await pg.query("CHECKPOINT");
         let blobName = "";
-        await measured(row, "backup", `tool backup (${v.format}, -Z ${v.compress})`, async () => {
+        await measured(row, "backup", `tool backup (${toolRowId(v)})`, async () => {
           const r = await backup({
             connection: pg.connection("app"),
             store: az.store("bench"),
             prefix: `bench/${v.format}-${k}`,
             format: v.format,
-            compress: v.compress,
+            ...(v.compress === undefined ? {} : { compress: v.compress }),
             jobs: JOBS,
             workDir: work,
             now: () => new Date(Date.UTC(2026, 0, 1, 0, 0, round)),
@@ -375,7 +394,7 @@ async function benchMain(): Promise<void> {
         });
         await fresh(target);
         await pg.query("CHECKPOINT");
-        await measured(row, "restore", `tool restore (${v.format}, -Z ${v.compress})`, () =>
+        await measured(row, "restore", `tool restore (${toolRowId(v)})`, () =>
           restore({
             connection: pg.connection("postgres"),
             store: az.store("bench"),
@@ -397,6 +416,9 @@ async function benchMain(): Promise<void> {
         await fresh(`${target}_before_bench_${round}`);
         await containerClientDelete(az, blobName);
       }
+      const ptrRow = rows[rows.length - 1]!;
+      const steps = await ptrPhase(pg, az, ptrRow, round, measured);
+      ptrSteps = `ptr-phase steps (last round): ${steps}`;
     }
     loads.push(loadavg());
 
@@ -416,6 +438,12 @@ async function benchMain(): Promise<void> {
       ...rows.map((r) => {
         const b = best(r.backup);
         const x = best(r.restore);
+        if (r.id === "ptr-phase") {
+          return (
+            `| ${r.method} | ${fmt(r.backup)} (backup-ptr) | ${formatBytes(r.size)} | ${fmt(r.restore)} (whole phase) | ` +
+            `– | – | – | ${(x / localR).toFixed(2)} | – | ${fmtCpu(r.cpu.restore)} |`
+          );
+        }
         return (
           `| ${r.method} | ${fmt(r.backup)} | ${formatBytes(r.size)} | ${fmt(r.restore)} | ` +
           `${(seedB / b).toFixed(2)}× | ${(seedR / x).toFixed(2)}× | ${(b / localB).toFixed(2)} | ${(x / localR).toFixed(2)} | ` +
@@ -423,7 +451,9 @@ async function benchMain(): Promise<void> {
         );
       }),
       "",
-      "targets (issue 11): backup and restore ≥ 1.5× faster than the seed; each within 1.15 of the local limit",
+      "targets (issue 11): backup and restore ≥ 1.5× faster than the seed; each within 1.15 of the local limit;",
+      "the ptr phase within 1.5 of the local restore",
+      ptrSteps,
       verified,
     ];
     process.stdout.write(`${lines.join("\n")}\n`);
@@ -450,9 +480,98 @@ async function benchMain(): Promise<void> {
 
 const round1 = (x: number) => Math.round(x * 10) / 10;
 
-/** `tool` is the configuration the program's Jobs use (backup()'s defaults); the others `tool-<format>-z<N>`. */
-function toolRowId(v: { format: DumpFormat; compress: string }): string {
-  return v.format === "directory" && v.compress === "1" ? "tool" : `tool-${v.format}-z${v.compress}`;
+type Measured = (
+  row: Row,
+  phase: "backup" | "restore",
+  label: string,
+  fn: () => Promise<unknown>,
+) => Promise<void>;
+
+/**
+ * Scenario 2's restore phase as the program's Jobs run it (plan-data.ts): the PTR copy's backup to storage
+ * (backup-ptr), the restore of that backup into the live database (an existing one, swapped), and compare live
+ * vs the copy — one after the other, with the Jobs' defaults. The copy and live are both made from `app`
+ * beforehand (not timed). The reconcile Job, between backup-ptr and restore, is not part of it: its cost is
+ * the rows users wrote since, not the database's size. Returns the steps' seconds, in words.
+ */
+async function ptrPhase(
+  pg: PgCluster,
+  az: Azurite,
+  row: Row,
+  round: number,
+  measured: Measured,
+): Promise<string> {
+  const runId = `bench-ptr-${round}`;
+  for (const db of ["ptr_copy", "ptr_live", beforeDatabaseName("ptr_live", runId)]) {
+    await pg.query(`DROP DATABASE IF EXISTS "${db}" WITH (FORCE)`);
+  }
+  await pg.query('CREATE DATABASE "ptr_copy" TEMPLATE app');
+  await pg.query('CREATE DATABASE "ptr_live" TEMPLATE app');
+  await pg.query("CHECKPOINT");
+  const secs: Record<string, number> = {};
+  const step = async <T>(name: string, fn: () => Promise<T>): Promise<T> => {
+    const t0 = process.hrtime.bigint();
+    const r = await fn();
+    secs[name] = Number(process.hrtime.bigint() - t0) / 1e9;
+    return r;
+  };
+  let blobName = "";
+  await measured(row, "restore", "ptr phase (backup-ptr, restore, compare)", async () => {
+    const b = await step("backup-ptr", () =>
+      backup({
+        connection: pg.connection("ptr_copy"),
+        store: az.store("bench"),
+        prefix: `bench/ptr-${round}`,
+        jobs: JOBS,
+        workDir: os.tmpdir(),
+        now: () => new Date(Date.UTC(2026, 0, 1, 0, 1, round)),
+        log: quiet,
+      }),
+    );
+    blobName = b.blobName;
+    row.size = b.metadata.size;
+    await step("restore", () =>
+      restore({
+        connection: pg.connection("postgres"),
+        store: az.store("bench"),
+        from: { blob: blobName },
+        database: "ptr_live",
+        runId,
+        jobs: JOBS,
+        workDir: os.tmpdir(),
+        log: quiet,
+      }),
+    );
+    const c = await step("compare", () =>
+      compare({ left: pg.connection("ptr_live"), right: pg.connection("ptr_copy"), jobs: JOBS, log: quiet }),
+    );
+    if (!c.equal) throw new Error("ptr phase: compare found live and the copy different after the restore");
+  });
+  row.backup.push(secs["backup-ptr"]!);
+  for (const db of ["ptr_copy", "ptr_live", beforeDatabaseName("ptr_live", runId)]) {
+    await pg.query(`DROP DATABASE IF EXISTS "${db}" WITH (FORCE)`);
+  }
+  await containerClientDelete(az, blobName);
+  return Object.entries(secs)
+    .map(([k, v]) => `${k} ${v.toFixed(1)} s`)
+    .join(", ");
+}
+
+/**
+ * `tool` is the configuration the program's Jobs use (the directory format, backup()'s defaults); the others
+ * `tool-<format>` (that format's defaults) or `tool-<format>-z<N>`.
+ */
+function toolRowId(v: ToolVariant): string {
+  if (v.compress === undefined) return v.format === "directory" ? "tool" : `tool-${v.format}`;
+  return `tool-${v.format}-z${v.compress}`;
+}
+
+/** The row's method, in words: what pg_dump and the stream do. */
+function toolMethod(v: ToolVariant): string {
+  if (v.format === "custom") return `tool, custom format streamed (-Fc -Z ${v.compress ?? "1"})`;
+  if (v.compress === undefined)
+    return `tool, directory format (-Fd -j ${JOBS} -Z 0 + tar \\| zstd -1), the Jobs' default`;
+  return `tool, directory format (-Fd -j ${JOBS} -Z ${v.compress} + tar)`;
 }
 
 async function containerClientDelete(az: Azurite, blobName: string): Promise<void> {
