@@ -14,7 +14,7 @@
  *    --no-owner` into it. If that fails, drop it (this run created it) and stop: the live database was never
  *    touched. A staging database left by a killed run of the same run id carries the marker and is dropped and
  *    re-created; one without the marker is someone else's and the restore refuses.
- *    When the backup has a manifest (tool/manifest.ts), its sha256 is checked against the dump's metadata in
+ *    When the backup has a manifest (packages/dr-data/src/manifest.ts), its sha256 is checked against the dump's metadata in
  *    step 1, before any database is touched, and after pg_restore the staging database is checksummed and
  *    compared with it: any difference drops the staging database and refuses the swap.
  * 5. Swap in one transaction: end other sessions on the live database, rename live → `<db>_before_<run id>`,
@@ -22,7 +22,7 @@
  *    was restored. The transaction commits both renames and the record or nothing.
  *    The database-level properties (owner, privileges, settings) go to the staging database in the same
  *    transaction: the live database's when it exists (its own win; differences from the backup's record are
- *    logged), else the backup's record (tool/database-properties.ts), with its comment.
+ *    logged), else the backup's record (packages/dr-data/src/database-properties.ts), with its comment.
  * When the target database does not exist (a rebuilt, empty server) an empty placeholder is created just
  * before the swap, so the swap and the "already completed" check are the same in both cases; the staging
  * database was created with the backup's recorded encoding and locale.
@@ -40,6 +40,7 @@ import {
   stagingDatabaseName,
 } from "./naming";
 import { downloadInto } from "./archive";
+import type { BlobClient, ContainerClient } from "@azure/storage-blob";
 import { containerClient, type BlobStoreSettings } from "./blobstore";
 import { formatComparison } from "./compare";
 import { connect, withClient, withDatabase, withFreshPassword, type PgConnection } from "./connection";
@@ -59,7 +60,7 @@ import {
   stderrLog,
   type Log,
 } from "./progress";
-import { quoteIdent, quoteLiteral } from "./sql";
+import { queryOne, quoteIdent, quoteLiteral } from "./sql";
 import {
   propertyDifferences,
   propertyStatements,
@@ -176,7 +177,7 @@ export async function readRestoreRecord(
   );
   if (r.rowCount !== 1) return { exists: false };
   try {
-    const parsed = JSON.parse(r.rows[0]!.c ?? "") as Partial<RestoreRecord>;
+    const parsed = JSON.parse(r.rows[0]?.c ?? "") as Partial<RestoreRecord>;
     if (parsed.tool === "dr-data-restore/1" && typeof parsed.blob === "string") {
       return { exists: true, record: parsed as RestoreRecord };
     }
@@ -218,33 +219,93 @@ export function restoreNameProblems(database: string, runId: string): string[] {
 
 export async function restore(o: RestoreOptions): Promise<RestoreResult> {
   const log = o.log ?? stderrLog;
-  const jobs = o.jobs ?? Math.max(2, os.availableParallelism());
-  if (!Number.isInteger(jobs) || jobs < 1) throw new UsageError(`--jobs must be an integer ≥ 1, got ${jobs}`);
+  const jobs = checkedJobs(o.jobs);
   if (!RUN_ID.test(o.runId)) {
     throw new UsageError(
       `--run-id ${JSON.stringify(o.runId)} must be lowercase letters, digits and inner hyphens`,
     );
   }
   const container = containerClient(o.store);
-
-  // 1. Which blob, and what it says about itself.
-  let blobName: string;
-  if ("blob" in o.from) {
-    blobName = o.from.blob;
-  } else {
-    const source = o.sourceDatabase ?? o.database;
-    blobName = latestOrExplain(
-      await listBackups({ store: o.store, prefix: o.from.latestUnder }),
-      container.containerName,
-      o.from.latestUnder,
-      source,
-    ).name;
+  const chosen = await chooseBackup(o, container);
+  const names = targetNames(o, chosen.meta, log);
+  const manifest = await manifestOf(container, chosen);
+  const maint = await connect(o.connection, "dr-data-restore");
+  const tmp = await mkdtemp(path.join(o.workDir ?? os.tmpdir(), "dr-data-restore-"));
+  try {
+    const run: Run = {
+      o,
+      log,
+      jobs,
+      maint,
+      container: container.containerName,
+      ...chosen,
+      ...names,
+      manifest,
+    };
+    await holdTargetLock(maint, names.database);
+    const done = await alreadyRestored(run);
+    if (done !== undefined) return done;
+    const plan = await preflight(run);
+    const archive = await downloadAndVerify(run, container.getBlobClient(chosen.blobName), tmp);
+    const live = await databaseInfo(maint, names.database);
+    await createStaging(run, live);
+    await restoreIntoStaging(run, archive);
+    await verifyStaging(run);
+    return await swapIn(run, live, plan);
+  } finally {
+    await maint.end().catch(() => undefined);
+    await rm(tmp, { recursive: true, force: true });
   }
-  const blob = container.getBlobClient(blobName);
+}
+
+/** What every step of one restore needs: its options, the chosen backup, the names, the maintenance session. */
+interface Run extends ChosenBackup, TargetNames {
+  readonly o: RestoreOptions;
+  readonly log: Log;
+  readonly jobs: number;
+  /** The maintenance session: holds the advisory lock, runs CREATE, DROP and RENAME DATABASE and the swap. */
+  readonly maint: Client;
+  readonly container: string;
+  /** The backup's manifest (its bytes checked against the dump's metadata); undefined: none (allowUnverified). */
+  readonly manifest: Manifest | undefined;
+}
+
+interface ChosenBackup {
+  readonly blobName: string;
+  readonly meta: BackupMetadata;
+  readonly etag: string | undefined;
+}
+
+interface TargetNames {
+  readonly database: string;
+  readonly staging: string;
+  readonly before: string;
+}
+
+function checkedJobs(asked: number | undefined): number {
+  const jobs = asked ?? Math.max(2, os.availableParallelism());
+  if (!Number.isInteger(jobs) || jobs < 1) throw new UsageError(`--jobs must be an integer ≥ 1, got ${jobs}`);
+  return jobs;
+}
+
+/**
+ * Step 1: which blob (a name, or the latest under a prefix), and what its metadata says. A backup without a
+ * manifest is refused here unless `allowUnverified`.
+ */
+async function chooseBackup(o: RestoreOptions, container: ContainerClient): Promise<ChosenBackup> {
+  const blobName =
+    "blob" in o.from
+      ? o.from.blob
+      : latestOrExplain(
+          await listBackups({ store: o.store, prefix: o.from.latestUnder }),
+          container.containerName,
+          o.from.latestUnder,
+          o.sourceDatabase ?? o.database,
+        ).name;
   let meta: BackupMetadata;
   let etag: string | undefined;
   try {
-    const props = await blob.getProperties();
+    const props = await container.getBlobClient(blobName).getProperties();
     const parsed = parseBlobMetadata(props.metadata);
     if (!parsed.ok)
       throw new VerificationError(`${blobName} is not a usable backup: ${parsed.problems.join("; ")}`);
@@ -261,6 +322,11 @@ export async function restore(o: RestoreOptions): Promise<RestoreResult> {
         `again with --allow-unverified`,
     );
   }
+  return { blobName, meta, etag };
+}
+
+/** The target, staging and before databases' names; every problem with them at once. */
+function targetNames(o: RestoreOptions, meta: BackupMetadata, log: Log): TargetNames {
   const database = o.database ?? meta.database;
   if (o.databaseFrom === "PGDATABASE" && database !== meta.database) {
     log(
@@ -275,286 +341,342 @@ export async function restore(o: RestoreOptions): Promise<RestoreResult> {
     );
   }
   if (problems.length > 0) throw new UsageError(problems.join("; "));
-  const staging = stagingDatabaseName(database, o.runId);
-  const before = beforeDatabaseName(database, o.runId);
+  return {
+    database,
+    staging: stagingDatabaseName(database, o.runId),
+    before: beforeDatabaseName(database, o.runId),
+  };
+}
 
-  // The manifest, if the backup has one: its bytes must match the sha256 the dump's metadata records, before
-  // anything on the server is touched.
-  let manifest: Manifest | undefined;
-  if (meta.manifestSha256 !== undefined) {
-    manifest = (await readManifest(container, blobName, meta.manifestSha256)).manifest;
+/** The manifest, if the backup has one: its bytes must match the sha256 the dump's metadata records. */
+async function manifestOf(container: ContainerClient, chosen: ChosenBackup): Promise<Manifest | undefined> {
+  if (chosen.meta.manifestSha256 === undefined) return undefined;
+  return (await readManifest(container, chosen.blobName, chosen.meta.manifestSha256)).manifest;
+}
+
+/**
+ * The maintenance session's timeouts off (it sits idle between steps while pg_restore runs; idle_session_timeout
+ * exists from PostgreSQL 14: set only the ones this server has), then one restore per target database at a time:
+ * a killed run's session, and its lock, end with its connection.
+ */
+async function holdTargetLock(maint: Client, database: string): Promise<void> {
+  await maint.query(
+    `SELECT pg_catalog.set_config(name, '0', false) FROM pg_catalog.pg_settings
+      WHERE name IN ('statement_timeout', 'lock_timeout', 'idle_in_transaction_session_timeout',
+                     'idle_session_timeout')`,
+  );
+  const lock = await queryOne<{ ok: boolean }>(maint, "SELECT pg_try_advisory_lock(hashtext($1)) AS ok", [
+    `dr-data restore ${database}`,
+  ]);
+  if (!lock.ok) throw new Error(`another restore into ${database} is running on this server`);
+}
+
+/**
+ * Step 2, idempotency: `<db>_before_<run id>` exists, so this run id completed. Done means done *with this
+ * backup*: a run id that restored another blob must not report success while the database holds something other
+ * than what was asked for.
+ */
+async function alreadyRestored(r: Run): Promise<RestoreResult | undefined> {
+  const done = await readRestoreRecord(r.maint, r.database, r.o.runId);
+  if (!done.exists) return undefined;
+  if (done.record !== undefined && done.record.blob !== r.blobName) {
+    throw new VerificationError(
+      `run ${r.o.runId} already restored ${done.record.container}/${done.record.blob} into ${r.database} ` +
+        `(${r.before} exists); ${r.container}/${r.blobName} was asked for: restoring a different ` +
+        `backup needs a new run id`,
+    );
   }
+  r.log(`restore: run ${r.o.runId} already completed (${r.before} exists); nothing to do`);
+  return {
+    status: "already-completed",
+    runId: r.o.runId,
+    database: r.database,
+    beforeDatabase: r.before,
+    blobName: done.record?.blob,
+  };
+}
 
-  const maint = await connect(o.connection, "dr-data-restore");
-  const tmp = await mkdtemp(path.join(o.workDir ?? os.tmpdir(), "dr-data-restore-"));
+type PropertiesPlan = Awaited<ReturnType<typeof propertiesPlan>>;
+
+/**
+ * The preflight, before anything is downloaded: can this login do the swap at all, and what will a new database
+ * be given (refused now if it cannot be).
+ */
+async function preflight(r: Run): Promise<PropertiesPlan> {
+  const cannot = (problems: string[]) =>
+    new Error(
+      `restore into ${r.database} on ${r.o.connection.host} as ${r.o.connection.user} cannot complete, nothing ` +
+        `was done: ${problems.join("; ")}`,
+    );
+  const denied = await swapPermissionProblems(r.maint, r.database);
+  if (denied.length > 0) throw cannot(denied);
+  const recorded = r.manifest?.databaseProperties;
+  const plan = await propertiesPlan(r.maint, r.database, recorded, r.o.skipMissingRoles ?? false);
+  if (plan.problems.length > 0) throw cannot(plan.problems);
+  for (const skipped of plan.skipped) r.log(`restore: --skip-missing-roles: not applying ${skipped}`);
+  r.log(
+    `restore: ${r.container}/${r.blobName} (${formatBytes(r.meta.size)}, ${r.meta.database} from ` +
+      `${r.meta.sourceServer}, ${r.meta.startedAt}) → ${r.database} on ${r.o.connection.host}, run ${r.o.runId}`,
+  );
+  return plan;
+}
+
+/** A downloaded, verified archive: its path, its table of contents, and the environment pg_restore runs in. */
+interface Archive {
+  readonly path: string;
+  readonly toc: string;
+  readonly env: Record<string, string>;
+}
+
+/**
+ * Step 3, before any database is touched: the bytes are hashed as they arrive and go, in order, to a local file
+ * (custom format) or straight into `tar -x` (directory format): one pass; then `pg_restore --list` must read it.
+ */
+async function downloadAndVerify(r: Run, blob: BlobClient, tmp: string): Promise<Archive> {
+  const t0 = Date.now();
+  const env = childEnv(process.env, await withFreshPassword(withDatabase(r.o.connection, r.staging)), {
+    applicationName: "dr-data-restore",
+    settings: r.o.sessionSettings ?? DEFAULT_RESTORE_SETTINGS,
+  });
+  const archive = await downloadInto(
+    blob,
+    {
+      name: r.blobName,
+      format: r.meta.format,
+      streamCompress: r.meta.streamCompress,
+      expected: { size: r.meta.size, sha256: r.meta.sha256, etag: r.etag },
+    },
+    tmp,
+    {
+      progress: new Progress("restore: downloaded", r.log, r.meta.size),
+      concurrency: r.o.downloadConcurrency,
+      env,
+    },
+  );
+  let toc: string;
   try {
-    // This session holds the advisory lock and runs CREATE, DROP, RENAME DATABASE and the swap: the
-    // maintenance database's or the role's timeouts must not end it, idle between steps while pg_restore runs.
-    // (idle_session_timeout exists from PostgreSQL 14: set only the ones this server has.)
-    await maint.query(
-      `SELECT pg_catalog.set_config(name, '0', false) FROM pg_catalog.pg_settings
-        WHERE name IN ('statement_timeout', 'lock_timeout', 'idle_in_transaction_session_timeout',
-                       'idle_session_timeout')`,
-    );
-    // One restore per target database at a time; a killed run's session (and lock) ends with its connection.
-    const lock = await maint.query<{ ok: boolean }>("SELECT pg_try_advisory_lock(hashtext($1)) AS ok", [
-      `dr-data restore ${database}`,
-    ]);
-    if (!lock.rows[0]!.ok) throw new Error(`another restore into ${database} is running on this server`);
-
-    // 2. Idempotency.
-    const done = await readRestoreRecord(maint, database, o.runId);
-    if (done.exists) {
-      // Done means done *with this backup*: a run id that restored another blob must not report success
-      // while the database holds something other than what was asked for.
-      if (done.record !== undefined && done.record.blob !== blobName) {
-        throw new VerificationError(
-          `run ${o.runId} already restored ${done.record.container}/${done.record.blob} into ${database} ` +
-            `(${before} exists); ${container.containerName}/${blobName} was asked for: restoring a different ` +
-            `backup needs a new run id`,
-        );
-      }
-      log(`restore: run ${o.runId} already completed (${before} exists); nothing to do`);
-      return {
-        status: "already-completed",
-        runId: o.runId,
-        database,
-        beforeDatabase: before,
-        blobName: done.record?.blob,
-      };
-    }
-    // Can this login do the swap at all? Found out now, not after the download and pg_restore.
-    const denied = await swapPermissionProblems(maint, database);
-    if (denied.length > 0) {
-      throw new Error(
-        `restore into ${database} on ${o.connection.host} as ${o.connection.user} cannot complete, nothing ` +
-          `was done: ${denied.join("; ")}`,
-      );
-    }
-    // The database-level properties: what a new database will be given, refused now if it cannot be.
-    const recorded = manifest?.databaseProperties;
-    const plan = await propertiesPlan(maint, database, recorded, o.skipMissingRoles ?? false);
-    if (plan.problems.length > 0) {
-      throw new Error(
-        `restore into ${database} on ${o.connection.host} as ${o.connection.user} cannot complete, nothing ` +
-          `was done: ${plan.problems.join("; ")}`,
-      );
-    }
-    for (const skipped of plan.skipped) log(`restore: --skip-missing-roles: not applying ${skipped}`);
-    log(
-      `restore: ${container.containerName}/${blobName} (${formatBytes(meta.size)}, ${meta.database} from ` +
-        `${meta.sourceServer}, ${meta.startedAt}) → ${database} on ${o.connection.host}, run ${o.runId}`,
-    );
-
-    // 3. Download and verify, before any database is touched. The bytes are hashed as they arrive and go, in
-    //    order, to a local file (custom format) or straight into `tar -x` (directory format): one pass.
-    const t0 = Date.now();
-    const env = childEnv(process.env, await withFreshPassword(withDatabase(o.connection, staging)), {
-      applicationName: "dr-data-restore",
-      settings: o.sessionSettings ?? DEFAULT_RESTORE_SETTINGS,
-    });
-    const archive = await downloadInto(
-      blob,
-      {
-        name: blobName,
-        format: meta.format,
-        streamCompress: meta.streamCompress,
-        expected: { size: meta.size, sha256: meta.sha256, etag },
-      },
-      tmp,
-      {
-        progress: new Progress("restore: downloaded", log, meta.size),
-        concurrency: o.downloadConcurrency,
-        env,
-      },
-    );
-    const pgRestore = binPath(o.binDir, "pg_restore");
-    let toc: string;
-    try {
-      toc = await run(pgRestore, pgRestoreListArgv(archive), { env });
-    } catch (cause) {
-      throw new VerificationError(`pg_restore --list cannot read ${blobName}; not restoring`, { cause });
-    }
-    const entries = toc.split("\n").filter((l) => /^\d+;/.test(l)).length;
-    log(
-      `restore: verified sha256, size and ${entries} archive entries in ${formatSeconds((Date.now() - t0) / 1000)}`,
-    );
-
-    // 4. Staging database.
-    const live = await databaseInfo(maint, database);
-    const leftover = await databaseInfo(maint, staging);
-    if (leftover !== undefined) {
-      const ours =
-        leftover.comment === stagingMarker(o.runId) ||
-        // A kill between CREATE DATABASE and its COMMENT (two statements: CREATE DATABASE cannot run in a
-        // transaction) leaves it unmarked; it is ours if it is still empty and owned by this login.
-        (leftover.comment === null && (await isEmptyOwnDatabase(maint, o.connection, staging)));
-      if (!ours) {
-        throw new Error(
-          `${staging} exists and was not created by run ${o.runId} of this tool; not touching it`,
-        );
-      }
-      log(`restore: dropping ${staging}, left by an interrupted attempt of run ${o.runId}`);
-      await maint.query(`DROP DATABASE ${quoteIdent(staging)} WITH (FORCE)`);
-    }
-    try {
-      await maint.query(`CREATE DATABASE ${quoteIdent(staging)} ${createClauses(live ?? recorded)}`);
-    } catch (cause) {
-      const from =
-        live !== undefined ? `${database}'s` : recorded !== undefined ? "the backup's" : "the default";
-      throw new Error(
-        `creating ${staging} with ${from} encoding and locale failed; ${database} was not touched`,
-        {
-          cause,
-        },
-      );
-    }
-    await maint.query(
-      `COMMENT ON DATABASE ${quoteIdent(staging)} IS ${quoteLiteral(stagingMarker(o.runId))}`,
-    );
-
-    const t1 = Date.now();
-    try {
-      await pgRestoreWithHeartbeat(
-        maint,
-        staging,
-        binPath(o.binDir, "pg_restore"),
-        pgRestoreArgv({
-          archive,
-          database: staging,
-          jobs,
-          noAcl: o.noAcl ?? false,
-          verbose: true,
-        }),
-        env,
-        log,
-        { toc, dataBytes: await entryDataBytes(archive, meta.format) },
-      );
-      if (o.analyze ?? false) {
-        await withClient(withDatabase(o.connection, staging), (c) => c.query("ANALYZE"), "dr-data-restore");
-      }
-    } catch (cause) {
-      await maint
-        .query(`DROP DATABASE IF EXISTS ${quoteIdent(staging)} WITH (FORCE)`)
-        .catch((dropErr: unknown) => {
-          log(`restore: could not drop ${staging} after the failure: ${String(dropErr)}`);
-        });
-      throw new Error(`restoring ${blobName} into ${staging} failed; ${database} was not touched`, { cause });
-    }
-    log(`restore: pg_restore -j ${jobs} into ${staging} done in ${formatSeconds((Date.now() - t1) / 1000)}`);
-
-    // 4b. The staging database against the backup's manifest: the swap happens only if they agree.
-    if (manifest !== undefined) {
-      const t2 = Date.now();
-      let problem: Error | undefined;
-      const checking = new CountProgress("restore: contents check", "relations checksummed", log).start();
-      try {
-        const summary = await summarizeForManifest(withDatabase(o.connection, staging), manifest, {
-          jobs,
-          applicationName: "dr-data-restore",
-          binDir: o.binDir,
-          onDone: (done, total) => checking.update(done, total),
-        });
-        const check = checkAgainstManifest(summary.relations, manifest);
-        if (!check.equal) {
-          problem = new VerificationError(
-            `${staging} does not hold what the manifest of ${blobName} records; swap refused, ${database} ` +
-              `was not touched, ${staging} dropped:\n` +
-              formatComparison(check, { leftLabel: staging, rightLabel: "manifest" }),
-          );
-        } else {
-          log(
-            `restore: contents verified against the manifest (${check.relations.length} tables and sequences, ` +
-              `row counts and checksums) in ${formatSeconds((Date.now() - t2) / 1000)}`,
-          );
-        }
-      } catch (cause) {
-        problem = new Error(`checking ${staging} against the manifest failed; ${database} was not touched`, {
-          cause,
-        });
-      } finally {
-        checking.stop();
-      }
-      if (problem !== undefined) {
-        await maint
-          .query(`DROP DATABASE IF EXISTS ${quoteIdent(staging)} WITH (FORCE)`)
-          .catch((e: unknown) => {
-            log(`restore: could not drop ${staging} after the failure: ${String(e)}`);
-          });
-        throw problem;
-      }
-    } else {
-      log(
-        `restore: ${blobName} has no manifest: contents not verified (only the archive and pg_restore's exit)`,
-      );
-    }
-
-    // 5. Swap.
-    if (live === undefined) {
-      log(`restore: ${database} does not exist; creating an empty placeholder so the swap keeps a record`);
-      await maint.query(`CREATE DATABASE ${quoteIdent(database)} TEMPLATE template0`);
-      await maint.query(
-        `COMMENT ON DATABASE ${quoteIdent(database)} IS ${quoteLiteral(placeholderMarker(database, o.runId))}`,
-      );
-    }
-    const liveComment = live?.comment ?? null;
-    // A new database gets the backup's comment; an existing one keeps its own.
-    const newComment = live === undefined ? (recorded?.comment ?? null) : liveComment;
-    let propertiesDifferFromBackup: string[] | undefined;
-    if (live !== undefined && recorded !== undefined) {
-      propertiesDifferFromBackup = recordDifferences(
-        { ...(await readDatabaseProperties(maint, database)), ...live, extensions: [] },
-        recorded,
-        { extensions: false },
-      );
-      if (propertiesDifferFromBackup.length > 0) {
-        log(
-          `restore: ${database} keeps the database-level properties of the database it replaces, which differ ` +
-            `from the backup's record (kept vs backup): ${propertiesDifferFromBackup.join("; ")}`,
-        );
-      }
-    }
-    const record: RestoreRecord = {
-      tool: "dr-data-restore/1",
-      runId: o.runId,
-      database,
-      container: container.containerName,
-      blob: blobName,
-      sha256: meta.sha256,
-      manifestSha256: meta.manifestSha256 ?? null,
-      restoredAt: new Date().toISOString(),
-      previousComment: live === undefined ? placeholderMarker(database, o.runId) : liveComment,
-    };
-    await swap(
-      maint,
-      {
-        database,
-        staging,
-        before,
-        comment: newComment,
-        record: JSON.stringify(record),
-        properties: live === undefined ? plan.apply : undefined,
-      },
-      o.swapAttempts ?? 5,
-      log,
-    );
-    log(`restore: ${database} now holds ${blobName}; the previous database is kept as ${before}`);
-    return {
-      status: "restored",
-      runId: o.runId,
-      database,
-      beforeDatabase: before,
-      blobName,
-      targetExisted: live !== undefined,
-      contents: manifest === undefined ? "no manifest" : "verified",
-      properties: live !== undefined ? "kept" : plan.apply !== undefined ? "from backup" : "not recorded",
-      propertiesDifferFromBackup,
-      skippedForMissingRoles: plan.skipped,
-    };
-  } finally {
-    await maint.end().catch(() => undefined);
-    await rm(tmp, { recursive: true, force: true });
+    toc = await run(binPath(r.o.binDir, "pg_restore"), pgRestoreListArgv(archive), { env });
+  } catch (cause) {
+    throw new VerificationError(`pg_restore --list cannot read ${r.blobName}; not restoring`, { cause });
   }
+  const entries = toc.split("\n").filter((l) => /^\d+;/.test(l)).length;
+  r.log(
+    `restore: verified sha256, size and ${entries} archive entries in ${formatSeconds((Date.now() - t0) / 1000)}`,
+  );
+  return { path: archive, toc, env };
+}
+
+/**
+ * Step 4: `<db>_restore_<run id>`, marked by a comment naming the run, with the live database's encoding and
+ * locale (a new target: the backup's recorded ones). A staging database left by a killed run of this run id is
+ * dropped first; one that is not this run's is refused.
+ */
+async function createStaging(r: Run, live: DatabaseInfo | undefined): Promise<void> {
+  await dropLeftoverStaging(r);
+  const recorded = r.manifest?.databaseProperties;
+  try {
+    await r.maint.query(`CREATE DATABASE ${quoteIdent(r.staging)} ${createClauses(live ?? recorded)}`);
+  } catch (cause) {
+    const from =
+      live !== undefined ? `${r.database}'s` : recorded !== undefined ? "the backup's" : "the default";
+    throw new Error(
+      `creating ${r.staging} with ${from} encoding and locale failed; ${r.database} was not touched`,
+      { cause },
+    );
+  }
+  await r.maint.query(
+    `COMMENT ON DATABASE ${quoteIdent(r.staging)} IS ${quoteLiteral(stagingMarker(r.o.runId))}`,
+  );
+}
+
+async function dropLeftoverStaging(r: Run): Promise<void> {
+  const leftover = await databaseInfo(r.maint, r.staging);
+  if (leftover === undefined) return;
+  const ours =
+    leftover.comment === stagingMarker(r.o.runId) ||
+    // A kill between CREATE DATABASE and its COMMENT (two statements: CREATE DATABASE cannot run in a
+    // transaction) leaves it unmarked; it is ours if it is still empty and owned by this login.
+    (leftover.comment === null && (await isEmptyOwnDatabase(r.maint, r.o.connection, r.staging)));
+  if (!ours) {
+    throw new Error(
+      `${r.staging} exists and was not created by run ${r.o.runId} of this tool; not touching it`,
+    );
+  }
+  r.log(`restore: dropping ${r.staging}, left by an interrupted attempt of run ${r.o.runId}`);
+  await r.maint.query(`DROP DATABASE ${quoteIdent(r.staging)} WITH (FORCE)`);
+}
+
+/** After a failure: this run's staging database goes (the live one was never touched); a failed drop is logged. */
+async function dropStaging(r: Run): Promise<void> {
+  await r.maint
+    .query(`DROP DATABASE IF EXISTS ${quoteIdent(r.staging)} WITH (FORCE)`)
+    .catch((dropErr: unknown) => {
+      r.log(`restore: could not drop ${r.staging} after the failure: ${String(dropErr)}`);
+    });
+}
+
+/** Step 4, continued: `pg_restore -j N` into the staging database (and ANALYZE if asked); a failure drops it. */
+async function restoreIntoStaging(r: Run, archive: Archive): Promise<void> {
+  const t1 = Date.now();
+  try {
+    await pgRestoreWithHeartbeat(
+      r.maint,
+      r.staging,
+      binPath(r.o.binDir, "pg_restore"),
+      pgRestoreArgv({
+        archive: archive.path,
+        database: r.staging,
+        jobs: r.jobs,
+        noAcl: r.o.noAcl ?? false,
+        verbose: true,
+      }),
+      archive.env,
+      r.log,
+      { toc: archive.toc, dataBytes: await entryDataBytes(archive.path, r.meta.format) },
+    );
+    if (r.o.analyze ?? false) {
+      await withClient(withDatabase(r.o.connection, r.staging), (c) => c.query("ANALYZE"), "dr-data-restore");
+    }
+  } catch (cause) {
+    await dropStaging(r);
+    throw new Error(`restoring ${r.blobName} into ${r.staging} failed; ${r.database} was not touched`, {
+      cause,
+    });
+  }
+  r.log(
+    `restore: pg_restore -j ${r.jobs} into ${r.staging} done in ${formatSeconds((Date.now() - t1) / 1000)}`,
+  );
+}
+
+/**
+ * Step 4b: the staging database against the backup's manifest; the swap happens only if they agree. Any
+ * difference, or a check that cannot finish, drops the staging database.
+ */
+async function verifyStaging(r: Run): Promise<void> {
+  if (r.manifest === undefined) {
+    r.log(
+      `restore: ${r.blobName} has no manifest: contents not verified (only the archive and pg_restore's exit)`,
+    );
+    return;
+  }
+  const problem = await stagingProblem(r, r.manifest);
+  if (problem !== undefined) {
+    await dropStaging(r);
+    throw problem;
+  }
+}
+
+async function stagingProblem(r: Run, manifest: Manifest): Promise<Error | undefined> {
+  const t2 = Date.now();
+  const checking = new CountProgress("restore: contents check", "relations checksummed", r.log).start();
+  try {
+    const summary = await summarizeForManifest(withDatabase(r.o.connection, r.staging), manifest, {
+      jobs: r.jobs,
+      applicationName: "dr-data-restore",
+      binDir: r.o.binDir,
+      onDone: (done, total) => checking.update(done, total),
+    });
+    const check = checkAgainstManifest(summary.relations, manifest);
+    if (!check.equal) {
+      return new VerificationError(
+        `${r.staging} does not hold what the manifest of ${r.blobName} records; swap refused, ${r.database} ` +
+          `was not touched, ${r.staging} dropped:\n` +
+          formatComparison(check, { leftLabel: r.staging, rightLabel: "manifest" }),
+      );
+    }
+    r.log(
+      `restore: contents verified against the manifest (${check.relations.length} tables and sequences, ` +
+        `row counts and checksums) in ${formatSeconds((Date.now() - t2) / 1000)}`,
+    );
+    return undefined;
+  } catch (cause) {
+    return new Error(`checking ${r.staging} against the manifest failed; ${r.database} was not touched`, {
+      cause,
+    });
+  } finally {
+    checking.stop();
+  }
+}
+
+/**
+ * Step 5: the swap, in one transaction, with the record of this run on `<db>_before_<run id>`. A target that did
+ * not exist gets an empty placeholder first, so the swap and the "already completed" check are the same in both
+ * cases. A new database gets the backup's comment and properties; an existing one keeps its own (differences
+ * from the backup's record logged).
+ */
+async function swapIn(r: Run, live: DatabaseInfo | undefined, plan: PropertiesPlan): Promise<RestoreResult> {
+  if (live === undefined) await createPlaceholder(r);
+  const recorded = r.manifest?.databaseProperties;
+  const liveComment = live?.comment ?? null;
+  const propertiesDifferFromBackup =
+    live !== undefined && recorded !== undefined
+      ? await keptPropertyDifferences(r, live, recorded)
+      : undefined;
+  const record: RestoreRecord = {
+    tool: "dr-data-restore/1",
+    runId: r.o.runId,
+    database: r.database,
+    container: r.container,
+    blob: r.blobName,
+    sha256: r.meta.sha256,
+    manifestSha256: r.meta.manifestSha256 ?? null,
+    restoredAt: new Date().toISOString(),
+    previousComment: live === undefined ? placeholderMarker(r.database, r.o.runId) : liveComment,
+  };
+  await swap(
+    r.maint,
+    {
+      database: r.database,
+      staging: r.staging,
+      before: r.before,
+      comment: live === undefined ? (recorded?.comment ?? null) : liveComment,
+      record: JSON.stringify(record),
+      properties: live === undefined ? plan.apply : undefined,
+    },
+    r.o.swapAttempts ?? 5,
+    r.log,
+  );
+  r.log(`restore: ${r.database} now holds ${r.blobName}; the previous database is kept as ${r.before}`);
+  return {
+    status: "restored",
+    runId: r.o.runId,
+    database: r.database,
+    beforeDatabase: r.before,
+    blobName: r.blobName,
+    targetExisted: live !== undefined,
+    contents: r.manifest === undefined ? "no manifest" : "verified",
+    properties: live !== undefined ? "kept" : plan.apply !== undefined ? "from backup" : "not recorded",
+    propertiesDifferFromBackup,
+    skippedForMissingRoles: plan.skipped,
+  };
+}
+
+async function createPlaceholder(r: Run): Promise<void> {
+  r.log(`restore: ${r.database} does not exist; creating an empty placeholder so the swap keeps a record`);
+  await r.maint.query(`CREATE DATABASE ${quoteIdent(r.database)} TEMPLATE template0`);
+  await r.maint.query(
+    `COMMENT ON DATABASE ${quoteIdent(r.database)} IS ${quoteLiteral(placeholderMarker(r.database, r.o.runId))}`,
+  );
+}
+
+/** How the existing database's properties, which it keeps, differ from the backup's record (logged). */
+async function keptPropertyDifferences(
+  r: Run,
+  live: DatabaseInfo,
+  recorded: DatabaseRecord,
+): Promise<string[]> {
+  const differences = recordDifferences(
+    { ...(await readDatabaseProperties(r.maint, r.database)), ...live, extensions: [] },
+    recorded,
+    { extensions: false },
+  );
+  if (differences.length > 0) {
+    r.log(
+      `restore: ${r.database} keeps the database-level properties of the database it replaces, which differ ` +
+        `from the backup's record (kept vs backup): ${differences.join("; ")}`,
+    );
+  }
+  return differences;
 }
 
 interface DatabaseInfo {
@@ -614,11 +736,12 @@ async function propertiesPlan(
   if (lacking.length > 0) {
     problems.push(`the backup uses extensions this server does not have: ${lacking.join(", ")}`);
   }
-  const exists = await maint.query<{ n: number }>(
+  const exists = await queryOne<{ n: number }>(
+    maint,
     "SELECT count(*)::int AS n FROM pg_catalog.pg_database WHERE datname = $1",
     [database],
   );
-  if (exists.rows[0]!.n > 0) return { apply: undefined, problems, skipped: [] };
+  if (exists.n > 0) return { apply: undefined, problems, skipped: [] };
 
   const roles = recordRoles(recorded);
   const found = await maint.query<{ rolname: string }>(
@@ -637,11 +760,11 @@ async function propertiesPlan(
   } else {
     for (const r of missing) skipped.push(`to the missing role ${r}: ${roles.get(r)!.join(", ")}`);
   }
-  const me = await maint.query<{ me: string; superuser: boolean; createrole: boolean }>(
+  const login = await queryOne<{ me: string; superuser: boolean; createrole: boolean }>(
+    maint,
     `SELECT current_user AS me, rolsuper AS superuser, rolcreaterole AS createrole
        FROM pg_catalog.pg_roles WHERE rolname = current_user`,
   );
-  const login = me.rows[0]!;
   const apply = withoutRoles(recorded, new Set(missing), login.me);
   if (!login.superuser) {
     if (apply.owner !== login.me) {
@@ -696,9 +819,8 @@ async function pgRestoreWithHeartbeat(
   const progress = new ArchiveProgress(archive.toc, archive.dataBytes, log, Number.POSITIVE_INFINITY);
   const p = start(program, argv, { env, stdout: "ignore", onStderrLine: (l) => progress.onLine(l) });
   const timer = setInterval(() => {
-    maint
-      .query<{ size: string }>("SELECT pg_database_size($1)::text AS size", [staging])
-      .then((r) => log(`${progress.line()}; ${staging} is ${formatBytes(Number(r.rows[0]!.size))}`))
+    queryOne<{ size: string }>(maint, "SELECT pg_database_size($1)::text AS size", [staging])
+      .then((r) => log(`${progress.line()}; ${staging} is ${formatBytes(Number(r.size))}`))
       .catch(() => log(progress.line()));
   }, 5000);
   try {
@@ -749,7 +871,7 @@ async function swap(
         [[n.database, n.staging]],
       );
       // The owner, privileges and settings, which the dump does not carry, go to the staging database in the
-      // same transaction (tool/database-properties.ts): those of the live database it replaces, or, for a new
+      // same transaction (packages/dr-data/src/database-properties.ts): those of the live database it replaces, or, for a new
       // database (its placeholder has none worth keeping), those the backup recorded.
       const properties = n.properties ?? (await readDatabaseProperties(maint, n.database));
       const stagingOwner = (await readDatabaseProperties(maint, n.staging)).owner;
@@ -840,11 +962,12 @@ async function isEmptyOwnDatabase(maint: Client, conn: PgConnection, name: strin
     withDatabase(conn, name),
     async (c) =>
       (
-        await c.query<{ n: string }>(
+        await queryOne<{ n: string }>(
+          c,
           `SELECT count(*) AS n FROM pg_class c JOIN pg_namespace s ON s.oid = c.relnamespace
             WHERE s.nspname NOT IN ('pg_catalog', 'information_schema') AND s.nspname NOT LIKE 'pg_toast%'`,
         )
-      ).rows[0]!.n === "0",
+      ).n === "0",
     "dr-data-restore",
   );
 }
