@@ -86,7 +86,7 @@ const CRON = /^(\S+\s+){4}\S+$/;
 const QUANTITY = /^\d+(Mi|Gi|Ti)$/;
 const PG_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 /**
- * `schema.table` as `dr-data restore --tables` takes it (tool/table-restore.ts parseTableList: two names, no
+ * `schema.table` as `dr-data restore --tables` takes it (packages/dr-data/src/table-restore.ts parseTableList: two names, no
  * dot, comma or blank inside), each ≤ 63 bytes (PostgreSQL's identifier limit).
  */
 const SCHEMA_TABLE = /^[^.,\s"]{1,63}\.[^.,\s"]{1,63}$/u;

@@ -1,7 +1,7 @@
 /**
  * The data path of the plan: backup storage, the nightly backup, and the backup/restore/compare Jobs that the
  * DR mode and phase call for. Pure, like plan.ts: names come from naming.ts, which the data-plane tool
- * (`tool/`) and the drill share, so the Jobs and the tool can never disagree on where a dump is.
+ * (`packages/dr-data/`) and the drill share, so the Jobs and the tool can never disagree on where a dump is.
  */
 import type { DateTime } from "luxon";
 import type { StackConfig } from "./config";
@@ -27,8 +27,8 @@ export type ServerRef = "live" | "ptr";
 
 /**
  * Environment prefixes the tool reads a connection from: `""` for libpq's own `PG*` variables, `LEFT_` and
- * `RIGHT_` for the two sides of `compare` (tool/connection.ts), `PTR_` and `LIVE_` for `inspect`, `reconcile`
- * and the troubleshooting pod's `psql-ptr` / `psql-live` (tool/cli-incident.ts, tool/bin/psql-side).
+ * `RIGHT_` for the two sides of `compare` (packages/dr-data/src/connection.ts), `PTR_` and `LIVE_` for `inspect`, `reconcile`
+ * and the troubleshooting pod's `psql-ptr` / `psql-live` (packages/dr-data/src/cli-incident.ts, packages/dr-data/src/bin/psql-side).
  */
 export type ConnectionPrefix = "" | "LEFT_" | "RIGHT_" | "PTR_" | "LIVE_";
 
@@ -136,7 +136,7 @@ export function planDataPath(cfg: StackConfig, restoreTimeUtc: DateTime | undefi
     user,
     database: db,
   });
-  // The flags of tool/cli.ts (its USAGE text); tool-args tests pin the argv the tool builds from them.
+  // The flags of packages/dr-data/src/cli.ts (its USAGE text); tool-args tests pin the argv the tool builds from them.
   const backupArgs = (prefix: string, source: string): string[] => [
     "backup",
     "--container",

@@ -2,7 +2,7 @@
  * Sizes that follow from the database's size (issue 11, goal 4): the data-tool Jobs' scratch volume and their
  * timeouts. Pure; shared by the program (plan-data.ts, components/data-tool-pod.ts) and the README's figures.
  *
- * The block size of a backup blob is chosen by the tool itself (tool/blobio.ts `chooseBlockSize`), from the
+ * The block size of a backup blob is chosen by the tool itself (packages/dr-data/src/blobio.ts `chooseBlockSize`), from the
  * database's size measured when the backup starts.
  */
 

@@ -41,7 +41,7 @@ export function dataToolPodSpec(
   plan: DataPathPlan,
   args: readonly string[],
   connections: Readonly<Partial<Record<ConnectionPrefix, ServerConnection>>>,
-  /** Plain values added after the connections (a recovery Job's log blob, tool/job-log.ts). */
+  /** Plain values added after the connections (a recovery Job's log blob, packages/dr-data/src/job-log.ts). */
   extraEnv: Readonly<Record<string, string>> = {},
   /** A pod that is not a tool run (the troubleshooting pod): its own command, size and restart policy. */
   shape: Readonly<PodShape> = {},

@@ -1,6 +1,6 @@
 /**
  * `npm run plan`: flags, exit statuses, what goes to stdout and stderr — in process against a fixture project,
- * and end to end (a spawned `npx tsx offline/plan-cli.ts`) against the real program and both stacks.
+ * and end to end (a spawned `npx tsx dev/offline/plan-cli.ts`) against the real program and both stacks.
  */
 import { strict as assert } from "node:assert";
 import { spawn } from "node:child_process";

@@ -1,6 +1,6 @@
 /**
  * Mock-runtime tests of the resource options the program declares — the engine-level safety properties of the
- * runbook. The mock monitor hands each registration request to RecordingMocks (offline/mocks.ts), so these
+ * runbook. The mock monitor hands each registration request to RecordingMocks (dev/offline/mocks.ts), so these
  * are the options `pulumi up` would send: the live server and its databases `protect`ed in every mode, the PTR
  * copy never protected and replaced (old one deleted first) on a new restore time, backups protected, the
  * recovery Jobs chained in runbook order and waiting for the app to be stopped.

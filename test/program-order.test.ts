@@ -1,6 +1,6 @@
 /**
  * Order-proof phases and immutable Jobs, under the mock runtime: the exact dependency edges the engine gets
- * (from the registration requests, offline/mocks.ts) between the app's replica patches, the hold, and the
+ * (from the registration requests, dev/offline/mocks.ts) between the app's replica patches, the hold, and the
  * recovery Jobs, for every mode × phase — a state's edges do not depend on where the operator comes from, so
  * the jumps `none → restore` and `isolate → validate` are these same states — and what a dataTool change or
  * a retry does to the declared Jobs.

@@ -1,5 +1,5 @@
 /**
- * Mock-runtime tests: the program runs under Pulumi's own mock runtime (offline/mocks.ts) and these assert
+ * Mock-runtime tests: the program runs under Pulumi's own mock runtime (dev/offline/mocks.ts) and these assert
  * exactly what it declares — resource types, names and inputs — in every DR mode and phase.
  */
 import { strict as assert } from "node:assert";

@@ -5,7 +5,7 @@
  * process (sampled every 50 ms) for `compare` (the baseline: count and checksum in SQL), `inspect` and
  * `reconcile`, on one local PostgreSQL and Azurite.
  *
- *   ROWS=1000000 npx tsx bench/inspect-scale.ts
+ *   ROWS=1000000 npx tsx dev/bench/inspect-scale.ts
  */
 import { Azurite } from "@service-dr/dr-data/testkit/azurite";
 import { PgCluster } from "@service-dr/dr-data/testkit/postgres";

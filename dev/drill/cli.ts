@@ -1,7 +1,7 @@
 /**
  * `npm run drill -- --scenario ptr|rebuild [--tables s.t,…] [--rows N] [--report FILE] [--time-zone ZONE] [--stack STACK]`
  *
- * Rehearses a runbook scenario end to end on this machine (drill/drill.ts), prints the timeline and writes
+ * Rehearses a runbook scenario end to end on this machine (dev/drill/drill.ts), prints the timeline and writes
  * the DR-test report. Exit status: 0 the recovered data matches; 1 it does not, or a step failed; 2 a usage
  * error (the message names the flag and the allowed values). Servers and Azurite are stopped at the end
  * whatever happens, also on SIGINT/SIGTERM.

@@ -1,7 +1,7 @@
 /**
  * What the Pulumi program declares for one runbook step, read the way an operator drives it: the committed
  * stack file plus `pulumi config set --path` / `pulumi config rm` operations, run through the REAL program
- * under Pulumi's mock runtime (offline/mocks.ts). The drill takes the data steps from here — the recovery
+ * under Pulumi's mock runtime (dev/offline/mocks.ts). The drill takes the data steps from here — the recovery
  * Jobs' container args and env, the nightly CronJob's, the PTR copy's `pointInTimeUTC`, the databases of the
  * live server — and never re-derives them.
  */

@@ -1,7 +1,7 @@
 /**
  * The two runbook scenarios, end to end on this machine. Each runbook step is a stack config change and an
- * offline `pulumi up` of the real program (drill/declared.ts); the data steps are the Jobs that step declares,
- * run locally with their own args (drill/jobs.ts) against real PostgreSQL servers and Azurite started here.
+ * offline `pulumi up` of the real program (dev/drill/declared.ts); the data steps are the Jobs that step declares,
+ * run locally with their own args (dev/drill/jobs.ts) against real PostgreSQL servers and Azurite started here.
  *
  * ptr (seed scenario 2, loss of data): a live server with WAL archiving and a base backup; a first batch of
  * writes; the operator notes the wall-clock time in the stack's zone; more writes; a destructive statement.
@@ -356,7 +356,7 @@ async function environment(pg: PgCluster, database: string): Promise<Record<stri
 
 /**
  * Runs a scenario; never throws for a failed step or a refused config (the result says so), only for a usage
- * problem (offline/stack-config's UsageError: e.g. no such stack file).
+ * problem (dev/offline/stack-config's UsageError: e.g. no such stack file).
  */
 export async function runDrill(o: DrillOptions, cleanup: Cleanup): Promise<DrillResult> {
   const startedAt = DateTime.utc();
@@ -772,7 +772,7 @@ async function checkReconciliation(
   );
 }
 
-/** Every recovery Job that ran wrote its whole output to `incident/<id>/logs/<job>.log` (tool/job-log.ts). */
+/** Every recovery Job that ran wrote its whole output to `incident/<id>/logs/<job>.log` (packages/dr-data/src/job-log.ts). */
 async function checkJobLogs(ctx: Context, d: Declared, id: string): Promise<void> {
   if (ctx.azurite === undefined) throw new Error("Azurite is not running");
   const prefix = `incident/${id}/logs/`;

@@ -1,5 +1,5 @@
 /**
- * Runs a Job the program declared as a local process: the data tool (`tool/cli.ts`) with exactly the Job's
+ * Runs a Job the program declared as a local process: the data tool (`packages/dr-data/src/cli.ts`) with exactly the Job's
  * container args, in a child process, the way the pod's entrypoint runs it. Only what points at Azure and the
  * Kubernetes Secrets is substituted, and every substitution is recorded for the report:
  *

@@ -132,7 +132,7 @@ export function renderReport(r: DrillResult): string {
     "- PostgreSQL servers on 127.0.0.1 (the drill's own, started and stopped by it); for `ptr`, a real point-in-time recovery (base backup + archived WAL + `recovery_target_time`);",
   );
   line(
-    "- the data tool (`tool/cli.ts`: backup, restore with its verification and swap, compare), run as a child process with each Job's exact container args.",
+    "- the data tool (`packages/dr-data/src/cli.ts`: backup, restore with its verification and swap, compare), run as a child process with each Job's exact container args.",
   );
   line();
   line("Simulated:");

@@ -140,7 +140,7 @@ export class UnmockedInvokeError extends Error {
   ) {
     const message =
       `offline plan: no mock for invoke ${token} (inputs ${JSON.stringify(inputs)}); ` +
-      "teach RecordingMocks.call in offline/mocks.ts what a real preview would return";
+      "teach RecordingMocks.call in dev/offline/mocks.ts what a real preview would return";
     super(message);
     this.name = "UnmockedInvokeError";
     this.details = message;

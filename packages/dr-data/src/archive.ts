@@ -1,5 +1,5 @@
 /**
- * A backup's archive on local disk, for the commands that read parts of it (tool/table-restore.ts): resolve the
+ * A backup's archive on local disk, for the commands that read parts of it (packages/dr-data/src/table-restore.ts): resolve the
  * blob (a name, or `latest` under a prefix), check its metadata, download it with the size and sha256 checked
  * (blobio.ts; a directory-format archive is unpacked by `tar` as it arrives), and read its table of contents
  * (`pg_restore --list`). The same steps as restore.ts's, which keeps them inline.

@@ -13,7 +13,7 @@
  * `tar | zstd -1 -T0` into blocks: zstd on the whole stream costs a fraction of pg_dump's gzip inside each worker
  * and compresses as well (docs/data-tool.md, measured), and PostgreSQL 15's pg_dump has no zstd of its own.
  *
- * The manifest (tool/manifest.ts; default on, `manifest: false` / `--no-manifest` skips it): before pg_dump
+ * The manifest (packages/dr-data/src/manifest.ts; default on, `manifest: false` / `--no-manifest` skips it): before pg_dump
  * starts, `jobs` sessions open a REPEATABLE READ transaction sharing one exported snapshot, which pg_dump is
  * given (`--snapshot`); sequences are read before and after pg_dump. A directory dump's tables are counted and
  * checksummed from the dump's own files while they are uploaded (copy-checksum.ts, `method: "copy"`): no second
@@ -88,7 +88,7 @@ export interface BackupOptions {
   /** Default: lines on stderr. */
   readonly log?: Log | undefined;
   /**
-   * Take the manifest (row counts and checksums in pg_dump's snapshot, tool/manifest.ts). Default true.
+   * Take the manifest (row counts and checksums in pg_dump's snapshot, packages/dr-data/src/manifest.ts). Default true.
    */
   readonly manifest?: boolean | undefined;
   /** Called with each staged block's size (tests use it to act mid-backup). */

@@ -260,7 +260,7 @@ export async function runCompareTables(f: CompareTablesFlags, env: Env, io: Io):
 
 /**
  * `dr-data pg-token`: the access token the tool itself logs in with under `DR_PG_AUTH=entra`, on stdout, for
- * the troubleshooting pod's psql-ptr / psql-live (tool/bin/psql-side) — so that no password exists in the pod
+ * the troubleshooting pod's psql-ptr / psql-live (packages/dr-data/src/bin/psql-side) — so that no password exists in the pod
  * and none is typed. Refused under any other DR_PG_AUTH: a token is never printed by surprise.
  */
 export async function runPgToken(

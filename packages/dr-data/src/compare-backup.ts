@@ -1,9 +1,9 @@
 /**
  * `compare --against-backup NAME|latest` / `compare --run-id R`: one database against a backup's manifest
- * (tool/manifest.ts) — the check of a rebuild, where the lost server leaves no second database to compare with.
+ * (packages/dr-data/src/manifest.ts) — the check of a rebuild, where the lost server leaves no second database to compare with.
  *
  * With `--run-id`, the backup is the one that restore run actually restored: the run's record on
- * `<db>_before_<run id>` (tool/restore.ts `RestoreRecord`) names the container, the blob and the manifest's
+ * `<db>_before_<run id>` (packages/dr-data/src/restore.ts `RestoreRecord`) names the container, the blob and the manifest's
  * sha256, which must still match the blob's metadata. The manifest's bytes are checked against the sha256 in
  * the dump blob's metadata before they are used.
  */

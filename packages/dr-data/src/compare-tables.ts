@@ -3,7 +3,7 @@
  * equal the copy they were restored from (right: the PTR copy) — row counts, checksums and columns, exactly as
  * `compare` checks them — while the other tables are listed for information only: they kept the rows written
  * since the restore point, so they are expected to differ from the copy. That the restore wrote no other table
- * is checked inside its own transaction (tool/table-restore.ts); with `--run-id`, the run's record in the live
+ * is checked inside its own transaction (packages/dr-data/src/table-restore.ts); with `--run-id`, the run's record in the live
  * database must exist and name exactly these tables.
  */
 import { containerClient, type BlobStoreSettings } from "./blobstore";

@@ -53,7 +53,7 @@ export interface CompareResult {
   /** Relations and database-level properties alike. */
   readonly equal: boolean;
   readonly relations: RelationComparison[];
-  /** Database-level differences (tool/database-properties.ts `recordDifferences`), `what: left vs right`. */
+  /** Database-level differences (packages/dr-data/src/database-properties.ts `recordDifferences`), `what: left vs right`. */
   readonly database?: readonly string[] | undefined;
   /** What was not compared, and why (e.g. an older manifest without database-level properties). */
   readonly notes?: readonly string[] | undefined;

@@ -249,7 +249,7 @@ export async function readDatabaseRecord(c: Client, database: string): Promise<D
 }
 
 /**
- * A database's own comment: a `<db>_before_<run id>` database carries the restore's record (JSON, tool/restore.ts
+ * A database's own comment: a `<db>_before_<run id>` database carries the restore's record (JSON, packages/dr-data/src/restore.ts
  * `RestoreRecord`) in its comment, which keeps the comment it had before (`previousComment`); that one counts.
  */
 export function ownComment(comment: string | null): string | null {

@@ -5,7 +5,7 @@
  * contents (changed since). Tables without a primary key are compared by count and checksum only.
  *
  * Each side is read in one snapshot (compare.ts `SnapshotSessions`, read-only repeatable read, shared by its
- * `jobs` connections); the keyed comparison streams (tool/row-diff.ts), so a table of any size costs one batch
+ * `jobs` connections); the keyed comparison streams (packages/dr-data/src/row-diff.ts), so a table of any size costs one batch
  * of memory per side. The report goes to the blob store as `incident/<id>/inspect/report.md` and `.json`
  * (naming.ts), replacing an earlier one; its summary is the command's output.
  */

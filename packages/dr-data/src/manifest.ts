@@ -1,6 +1,6 @@
 /**
  * The backup manifest: what a backup's database held, table by table — row count and content checksum, the
- * same summaries as `compare` (tool/compare.ts), so a manifest and a compare agree by construction — taken in
+ * same summaries as `compare` (packages/dr-data/src/compare.ts), so a manifest and a compare agree by construction — taken in
  * the snapshot that pg_dump dumps (`pg_dump --snapshot`), and sequence values.
  *
  * It is a sidecar blob `<dump blob>.manifest.json` (naming.ts `backupManifestBlobName`), committed before the
@@ -32,12 +32,12 @@ import type { CopySummary } from "./copy-checksum";
 import { storageMissing, VerificationError } from "./errors";
 
 /**
- * /4: as /3, and a table's checksum may come from the dump itself (`method: "copy"`, tool/copy-checksum.ts):
+ * /4: as /3, and a table's checksum may come from the dump itself (`method: "copy"`, packages/dr-data/src/copy-checksum.ts):
  * counted and hashed from the COPY text in the directory-format dump's files, so the backup runs no second
  * scan on the source; its restore reads the restored table back with `COPY … TO STDOUT` and hashes it the same
  * way. A /4 table without `method` has a /3 server-side checksum (a custom-format dump, or a table the dump's
  * table of contents could not be matched to).
- * /3: column types rendered with search_path pinned to pg_catalog (tool/compare.ts `SESSION_SETTINGS`), so
+ * /3: column types rendered with search_path pinned to pg_catalog (packages/dr-data/src/compare.ts `SESSION_SETTINGS`), so
  * every type outside pg_catalog is schema-qualified whatever the database's settings; and the database-level
  * properties (`database`). Every table checksum server-side (`hashtextextended` of the row text).
  * /2 (read, never written): the same checksums, but column types were rendered with the backup session's own
@@ -82,7 +82,7 @@ export interface Manifest {
   /** UTC ISO time the snapshot was taken. */
   readonly takenAt: string;
   readonly relations: readonly ManifestRelation[];
-  /** /3: the database-level properties, read in the same snapshot (tool/database-properties.ts). */
+  /** /3: the database-level properties, read in the same snapshot (packages/dr-data/src/database-properties.ts). */
   readonly databaseProperties?: DatabaseRecord | undefined;
 }
 

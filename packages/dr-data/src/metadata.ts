@@ -29,7 +29,7 @@ export interface BackupMetadata {
   readonly startedAt: string;
   readonly endedAt: string;
   /**
-   * Hex sha256 of the manifest blob (`<name>.manifest.json`, tool/manifest.ts); absent for a backup taken with
+   * Hex sha256 of the manifest blob (`<name>.manifest.json`, packages/dr-data/src/manifest.ts); absent for a backup taken with
    * `--no-manifest` or by an older version of the tool.
    */
   readonly manifestSha256?: string | undefined;

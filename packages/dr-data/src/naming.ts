@@ -1,7 +1,7 @@
 /**
  * Physical names: the one place that turns logical names (the live server, an incident id, a database) into
  * the names Azure, Kubernetes, PostgreSQL and the blob store see. The Pulumi program, the data-plane tool
- * (`tool/`) and the drill all import it, so a name is never re-derived somewhere else (the seed's workflows
+ * (`packages/dr-data/`) and the drill all import it, so a name is never re-derived somewhere else (the seed's workflows
  * re-derived them in bash, and drifted).
  *
  * Every function here is pure. Limits that the platforms enforce are exported as constants so the config
@@ -116,7 +116,7 @@ export function parseBackupBlobName(
 }
 
 /**
- * The sidecar blob holding a backup's manifest (per-table row counts and checksums, tool/manifest.ts):
+ * The sidecar blob holding a backup's manifest (per-table row counts and checksums, packages/dr-data/src/manifest.ts):
  * `<backup blob>.manifest.json`. `parseBackupBlobName` does not read it as a backup.
  */
 export function backupManifestBlobName(backupBlobName: string): string {
@@ -159,7 +159,7 @@ export function incidentDoneBlobName(incidentId: string, jobName: string): strin
 }
 
 /**
- * The environment a recovery Job gives the tool (tool/job-log.ts): the container, the blob its full output
+ * The environment a recovery Job gives the tool (packages/dr-data/src/job-log.ts): the container, the blob its full output
  * goes to, and the blob of its completion record. Without them the tool writes no log and keeps no record.
  */
 export const JOB_LOG_ENV = {
@@ -380,7 +380,7 @@ function trimSlashes(s: string): string {
 }
 
 /**
- * What the look-before-you-restore commands write for an incident (tool/inspect.ts, tool/reconcile.ts): the
+ * What the look-before-you-restore commands write for an incident (packages/dr-data/src/inspect.ts, packages/dr-data/src/reconcile.ts): the
  * comparison of the PTR copy with the live database, and the rows users wrote since the restore point.
  */
 export const incidentReport = {
@@ -397,7 +397,7 @@ export const incidentReport = {
 } as const;
 
 /**
- * Where a table-level restore (tool/table-restore.ts) keeps the restored tables' rows as they were before:
+ * Where a table-level restore (packages/dr-data/src/table-restore.ts) keeps the restored tables' rows as they were before:
  * one schema per run id, never dropped by the tool. Its comment is the run's record (idempotence).
  */
 export function tableRestoreBeforeSchema(runId: string): string {

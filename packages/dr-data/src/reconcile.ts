@@ -2,7 +2,7 @@
  * `reconcile`: what users wrote after the restore point, kept for later. For every table with a primary key,
  * the rows of the live (flawed) database that the PTR copy does not have, and the rows whose contents changed
  * since, are exported as CSV to `incident/<id>/reconcile/<schema>.<table>.csv` (naming.ts), streamed: both
- * sides are merge-joined by key through cursors (tool/row-diff.ts) and each row found is written to the blob's
+ * sides are merge-joined by key through cursors (packages/dr-data/src/row-diff.ts) and each row found is written to the blob's
  * upload stream as it comes. Plus `summary.md` / `summary.json`; tables without a primary key (or whose key
  * differs between the sides) cannot be reconciled by row and are listed with their counts.
  *

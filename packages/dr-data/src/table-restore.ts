@@ -190,7 +190,7 @@ export async function tableRestore(o: TableRestoreOptions): Promise<TableRestore
     );
   }
   if (backup.meta.manifestSha256 === undefined && !(o.allowUnverified ?? false)) {
-    // As the full restore (tool/restore.ts): without a manifest the staged rows cannot be checked against
+    // As the full restore (packages/dr-data/src/restore.ts): without a manifest the staged rows cannot be checked against
     // what the backup read, so nothing is merged unless the operator says so.
     throw new VerificationError(
       `${container.containerName}/${backup.blobName} has no manifest (taken with --no-manifest or by an older tool): ` +

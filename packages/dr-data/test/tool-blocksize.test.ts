@@ -1,5 +1,5 @@
 /**
- * Block sizes chosen from the expected size (tool/blobio.ts `chooseBlockSize`): every backup fits Azure's
+ * Block sizes chosen from the expected size (packages/dr-data/src/blobio.ts `chooseBlockSize`): every backup fits Azure's
  * 50,000 blocks with 4× headroom, and one that cannot fit is refused before anything runs, naming the limit.
  */
 import { strict as assert } from "node:assert";

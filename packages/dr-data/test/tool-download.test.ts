@@ -1,5 +1,5 @@
 /**
- * The restore's download (tool/blobio.ts `downloadVerifiedTo`) against Azurite: parallel range requests handed
+ * The restore's download (packages/dr-data/src/blobio.ts `downloadVerifiedTo`) against Azurite: parallel range requests handed
  * on in order, hashed as they pass, and a checksum mismatch reported before a failing sink; and the upload's
  * staged blocks (`stageBlocks`), which two uploads to one blob name must not share.
  */

@@ -1,5 +1,5 @@
 /**
- * The troubleshooting pod's psql-ptr / psql-live (tool/bin/psql-side, installed under both names by the
+ * The troubleshooting pod's psql-ptr / psql-live (packages/dr-data/src/bin/psql-side, installed under both names by the
  * Dockerfile): each opens psql on its side with the PTR_PG* / LIVE_PG* variables only, no password typed.
  */
 import { strict as assert } from "node:assert";

@@ -1,6 +1,6 @@
 /**
  * A recovery Job's whole output is written by the tool itself to the backup storage
- * (`incident/<id>/logs/<job>.log`, tool/job-log.ts), on success and on failure: the real CLI as a Job's
+ * (`incident/<id>/logs/<job>.log`, packages/dr-data/src/job-log.ts), on success and on failure: the real CLI as a Job's
  * container runs it, against real PostgreSQL and Azurite.
  */
 import { strict as assert } from "node:assert";

@@ -1,5 +1,5 @@
 /**
- * The backup manifest (tool/manifest.ts) against a real PostgreSQL cluster and Azurite: taken in pg_dump's
+ * The backup manifest (packages/dr-data/src/manifest.ts) against a real PostgreSQL cluster and Azurite: taken in pg_dump's
  * snapshot, checked by restore before the swap, and by `compare --run-id` / `--against-backup`.
  */
 import { strict as assert } from "node:assert";
