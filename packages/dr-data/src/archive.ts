@@ -129,6 +129,9 @@ function startUnpack(archive: string, zstd: boolean, env: NodeJS.ProcessEnv): Un
   let stdin: Writable = tar.child.stdin!;
   if (zstd) {
     const z = start("zstd", ["-d", "-q", "-c", "-"], { env, stdout: "pipe", stdin: "pipe" });
+    // tar dying on a damaged stream closes its stdin under zstd's output: the EPIPE would be an uncaught
+    // error of the whole process; what went wrong is reported by tar's exit (failure() below) instead.
+    tar.child.stdin!.on("error", () => undefined);
     z.child.stdout!.pipe(tar.child.stdin!);
     children.unshift(["zstd", z]);
     stdin = z.child.stdin!;

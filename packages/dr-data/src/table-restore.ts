@@ -42,7 +42,15 @@ import {
   tableRestoreBeforeSchema,
   tableRestoreStagingSchema,
 } from "./naming";
-import { downloadArchive, findTableData, resolveBackup, tableDataEntries } from "./archive";
+import type { ContainerClient } from "@azure/storage-blob";
+import {
+  downloadArchive,
+  findTableData,
+  resolveBackup,
+  tableDataEntries,
+  type ResolvedBackup,
+  type TocDataEntry,
+} from "./archive";
 import { containerClient, type BlobStoreSettings } from "./blobstore";
 import { SESSION_SETTINGS, summarize, type Relation } from "./compare";
 import { connect, withDatabase, type PgConnection } from "./connection";
@@ -54,7 +62,7 @@ import { binPath, describeExit, start } from "./proc";
 import { formatSeconds, stderrLog, type Log } from "./progress";
 import type { RestoreSource } from "./restore";
 import { tableShape, type TableShape } from "./row-diff";
-import { qualifiedName, quoteIdent, quoteLiteral } from "./sql";
+import { qualifiedName, queryOne, quoteIdent, quoteLiteral } from "./sql";
 
 export interface TableName {
   readonly schema: string;
@@ -175,12 +183,40 @@ function nameProblems(runId: string, tables: readonly TableName[]): string[] {
   return problems;
 }
 
+/** One table-level restore run: what the steps below share. */
+interface TableRun {
+  readonly o: TableRestoreOptions;
+  readonly log: Log;
+  /** The chosen tables as `schema.name`. */
+  readonly wanted: readonly string[];
+  readonly container: ContainerClient;
+  readonly backup: ResolvedBackup;
+  /** The live database the tables are merged into. */
+  readonly database: string;
+  readonly targetConn: PgConnection;
+  readonly before: string;
+  readonly staging: string;
+  /** `t1`, `t2`, …: the staging copies of the chosen tables, in their order. */
+  readonly stageNames: readonly string[];
+  readonly manifest: Manifest | undefined;
+  readonly tmp: string;
+}
+
+/** What the archive and the live database say about the chosen tables. */
+interface LocatedTables {
+  readonly archive: string;
+  readonly toc: readonly TocDataEntry[];
+  readonly shapes: readonly TableShape[];
+  readonly details: ReadonlyMap<string, ColumnDetail[]>;
+}
+
+/**
+ * `restore --tables`: the chosen tables' rows from a backup, merged into the live database in one transaction
+ * (their previous rows kept in `dr_before_<run id>`), after the staged rows were verified against the manifest
+ * and the foreign keys against the state the merge would leave.
+ */
 export async function tableRestore(o: TableRestoreOptions): Promise<TableRestoreResult> {
-  const log = o.log ?? stderrLog;
-  if (o.tables.length === 0) throw new UsageError("--tables needs at least one table, got an empty list");
-  const problems = nameProblems(o.runId, o.tables);
-  if (problems.length > 0) throw new UsageError(problems.join("; "));
-  const wanted = o.tables.map(tableText);
+  checkTableRestoreInput(o);
   const container = containerClient(o.store);
   const backup = await resolveBackup(container, o.store, o.from, o.sourceDatabase ?? o.database);
   const database = o.database ?? backup.meta.database;
@@ -189,172 +225,41 @@ export async function tableRestore(o: TableRestoreOptions): Promise<TableRestore
       `the target database ${database} is the maintenance database; connect to another (e.g. postgres)`,
     );
   }
-  if (backup.meta.manifestSha256 === undefined && !(o.allowUnverified ?? false)) {
-    // As the full restore (packages/dr-data/src/restore.ts): without a manifest the staged rows cannot be checked against
-    // what the backup read, so nothing is merged unless the operator says so.
-    throw new VerificationError(
-      `${container.containerName}/${backup.blobName} has no manifest (taken with --no-manifest or by an older tool): ` +
-        `the restored tables' rows cannot be verified before the merge, so nothing was done; to restore them unverified, run ` +
-        `again with --allow-unverified`,
-    );
-  }
-  const before = tableRestoreBeforeSchema(o.runId);
-  const staging = tableRestoreStagingSchema(o.runId);
+  requireManifestUnlessAllowed(o, container, backup);
   const manifest =
     backup.meta.manifestSha256 === undefined
       ? undefined
       : (await readManifest(container, backup.blobName, backup.meta.manifestSha256)).manifest;
-
   const maint = await connect(o.connection, "dr-data-table-restore");
   let target: Client | undefined;
   const tmp = await mkdtemp(path.join(o.workDir ?? os.tmpdir(), "dr-data-tables-"));
+  const run: TableRun = {
+    o,
+    log: o.log ?? stderrLog,
+    wanted: o.tables.map(tableText),
+    container,
+    backup,
+    database,
+    targetConn: withDatabase(o.connection, database),
+    before: tableRestoreBeforeSchema(o.runId),
+    staging: tableRestoreStagingSchema(o.runId),
+    stageNames: o.tables.map((_, i) => `t${i + 1}`),
+    manifest,
+    tmp,
+  };
   try {
-    const lock = await maint.query<{ ok: boolean }>("SELECT pg_try_advisory_lock(hashtext($1)) AS ok", [
+    const lock = await queryOne<{ ok: boolean }>(maint, "SELECT pg_try_advisory_lock(hashtext($1)) AS ok", [
       `dr-data restore ${database}`,
     ]);
-    if (!lock.rows[0]!.ok) throw new Error(`another restore into ${database} is running on this server`);
-    const targetConn = withDatabase(o.connection, database);
-    target = await connect(targetConn, "dr-data-table-restore");
+    if (!lock.ok) throw new Error(`another restore into ${database} is running on this server`);
+    target = await connect(run.targetConn, "dr-data-table-restore");
     // The one pinning list of every checking session (compare.ts; search_path = pg_catalog included).
     await target.query(SESSION_SETTINGS);
-
-    // 3. Idempotence.
-    const done = await readRecord(target, before);
-    if (done.exists) {
-      const same =
-        done.record !== undefined &&
-        done.record.blob === backup.blobName &&
-        [...done.record.tables].sort().join(",") === [...wanted].sort().join(",");
-      if (!same) {
-        throw new VerificationError(
-          `run ${o.runId} already restored ` +
-            (done.record === undefined
-              ? `something (${before} exists without a readable record)`
-              : `${done.record.tables.join(", ")} from ${done.record.container}/${done.record.blob}`) +
-            ` into ${database}; ${wanted.join(", ")} from ${container.containerName}/${backup.blobName} was ` +
-            `asked for: that needs a new run id`,
-        );
-      }
-      await dropStaging(target, staging, o.runId, log);
-      log(`restore --tables: run ${o.runId} already completed (${before} exists); nothing to do`);
-      return {
-        status: "already-completed",
-        runId: o.runId,
-        database,
-        beforeSchema: before,
-        blobName: backup.blobName,
-        tables: done.record!.results,
-        sequences: done.record!.sequences,
-      };
-    }
-
-    // 4. The archive, and the tables in it and in live.
-    const t0 = Date.now();
-    const archive = await downloadArchive(container, backup, tmp, { log });
-    const toc = await tableDataEntries(archive, o.binDir, backup.blobName);
-    const missing = o.tables.filter((t) => findTableData(toc, t.schema, t.name) === undefined);
-    if (missing.length > 0) {
-      const held = toc.map((e) => e.tag.split(" ").slice(0, 2).join(".")).sort();
-      throw new UsageError(
-        `--tables: ${missing.map(tableText).join(", ")} ${missing.length === 1 ? "is" : "are"} not in the ` +
-          `backup ${backup.blobName}; it holds the data of: ${held.join(", ") || "no table"}`,
-      );
-    }
-    const shapes: TableShape[] = [];
-    for (const t of o.tables) {
-      const s = await tableShape(target, t.schema, t.name);
-      if (s === undefined) throw new UsageError(`--tables: ${tableText(t)} does not exist in ${database}`);
-      shapes.push(s);
-    }
-    const details = await columnDetails(target, o.tables);
-    log(
-      `restore --tables: ${backup.blobName} verified in ${formatSeconds((Date.now() - t0) / 1000)}; staging ${wanted.join(", ")}`,
-    );
-
-    // 5. Staging.
-    await dropStaging(target, staging, o.runId, log);
-    await target.query(`CREATE SCHEMA ${quoteIdent(staging)}`);
-    await target.query(`COMMENT ON SCHEMA ${quoteIdent(staging)} IS ${quoteLiteral(stagingMarker(o.runId))}`);
-    const stageNames = o.tables.map((_, i) => `t${i + 1}`);
-    for (const [i, t] of o.tables.entries()) {
-      await target.query(
-        // INCLUDING GENERATED: generated columns are computed on load, as in the dump's source, so a staging
-        // table's checksum is comparable with the manifest's and with the live table's after the merge.
-        `CREATE UNLOGGED TABLE ${qualifiedName(staging, stageNames[i]!)} (LIKE ${qualifiedName(t.schema, t.name)} INCLUDING GENERATED)`,
-      );
-      const entry = findTableData(toc, t.schema, t.name)!;
-      await loadStagingTable({
-        archive,
-        entryLine: entry.line,
-        listFile: path.join(tmp, `list-${i + 1}`),
-        target: qualifiedName(staging, stageNames[i]!),
-        table: tableText(t),
-        expectedColumns: details
-          .get(tableText(t))!
-          .filter((c) => !c.generated)
-          .map((c) => c.name),
-        env: childEnv(process.env, targetConn, { applicationName: "dr-data-table-restore" }),
-        binDir: o.binDir,
-      });
-    }
-    if (manifest !== undefined)
-      checkStagingAgainstManifest(
-        manifest,
-        shapes,
-        await stagingSummaries(target, staging, stageNames, shapes, {
-          manifest,
-          reader: await copyReader(targetConn, {
-            applicationName: "dr-data-table-restore",
-            binDir: o.binDir,
-          }),
-        }),
-      );
-    log(
-      `restore --tables: staged ${wanted.join(", ")}${manifest === undefined ? " (no manifest: contents not verified)" : ", verified against the manifest"}`,
-    );
-
-    // 6. The one transaction.
-    const applied = await applyInTransaction(target, {
-      lockTimeoutSeconds: o.lockTimeoutSeconds ?? LOCK_TIMEOUT_SECONDS,
-      tables: o.tables,
-      shapes,
-      details,
-      staging,
-      stageNames,
-      before,
-      recordBase: {
-        tool: "dr-data-table-restore/1",
-        runId: o.runId,
-        database,
-        container: container.containerName,
-        blob: backup.blobName,
-        sha256: backup.meta.sha256,
-        manifestSha256: backup.meta.manifestSha256 ?? null,
-        tables: wanted,
-      },
-    });
-    // 7. The restore has committed: a failure to drop the staging schema is reported, not an error (the next
-    //    run of this id drops it).
-    await target.query(`DROP SCHEMA ${quoteIdent(staging)} CASCADE`).catch((e: unknown) => {
-      log(`restore --tables: could not drop ${staging}: ${String(e)}`);
-    });
-    log(
-      `restore --tables: ${wanted.join(", ")} restored from ${backup.blobName}; previous rows kept in ${before}`,
-    );
-    return {
-      status: "restored",
-      runId: o.runId,
-      database,
-      beforeSchema: before,
-      blobName: backup.blobName,
-      tables: applied.results,
-      sequences: applied.sequences,
-      contents: manifest === undefined ? "no manifest" : "verified",
-    };
+    return (await alreadyRestoredTables(run, target)) ?? (await restoreTables(run, target));
   } catch (err) {
     if (target !== undefined) {
       await target.query("ROLLBACK").catch(() => undefined);
-      await dropStaging(target, staging, o.runId, log).catch(() => undefined);
+      await dropStaging(target, run.staging, o.runId, run.log).catch(() => undefined);
     }
     throw err;
   } finally {
@@ -362,6 +267,182 @@ export async function tableRestore(o: TableRestoreOptions): Promise<TableRestore
     await maint.end().catch(() => undefined);
     await rm(tmp, { recursive: true, force: true });
   }
+}
+
+function checkTableRestoreInput(o: TableRestoreOptions): void {
+  if (o.tables.length === 0) throw new UsageError("--tables needs at least one table, got an empty list");
+  const problems = nameProblems(o.runId, o.tables);
+  if (problems.length > 0) throw new UsageError(problems.join("; "));
+}
+
+/**
+ * As the full restore (packages/dr-data/src/restore.ts): without a manifest the staged rows cannot be checked
+ * against what the backup read, so nothing is merged unless the operator says so.
+ */
+function requireManifestUnlessAllowed(
+  o: TableRestoreOptions,
+  container: ContainerClient,
+  backup: ResolvedBackup,
+): void {
+  if (backup.meta.manifestSha256 !== undefined || (o.allowUnverified ?? false)) return;
+  throw new VerificationError(
+    `${container.containerName}/${backup.blobName} has no manifest (taken with --no-manifest or by an older tool): ` +
+      `the restored tables' rows cannot be verified before the merge, so nothing was done; to restore them unverified, run ` +
+      `again with --allow-unverified`,
+  );
+}
+
+/** Idempotence: the run's record says what it restored; the same tables from the same blob are done. */
+async function alreadyRestoredTables(run: TableRun, target: Client): Promise<TableRestoreResult | undefined> {
+  const { o, backup, wanted } = run;
+  const done = await readRecord(target, run.before);
+  if (!done.exists) return undefined;
+  const record = done.record;
+  const same =
+    record !== undefined &&
+    record.blob === backup.blobName &&
+    [...record.tables].sort().join(",") === [...wanted].sort().join(",");
+  if (!same) {
+    throw new VerificationError(
+      `run ${o.runId} already restored ` +
+        (record === undefined
+          ? `something (${run.before} exists without a readable record)`
+          : `${record.tables.join(", ")} from ${record.container}/${record.blob}`) +
+        ` into ${run.database}; ${wanted.join(", ")} from ${run.container.containerName}/${backup.blobName} was ` +
+        `asked for: that needs a new run id`,
+    );
+  }
+  await dropStaging(target, run.staging, o.runId, run.log);
+  run.log(`restore --tables: run ${o.runId} already completed (${run.before} exists); nothing to do`);
+  return {
+    status: "already-completed",
+    runId: o.runId,
+    database: run.database,
+    beforeSchema: run.before,
+    blobName: backup.blobName,
+    tables: record.results,
+    sequences: record.sequences,
+  };
+}
+
+async function restoreTables(run: TableRun, target: Client): Promise<TableRestoreResult> {
+  const { o, backup, wanted } = run;
+  const found = await locateTables(run, target);
+  await stageTables(run, target, found);
+  await verifyStagedTables(run, target, found);
+  const applied = await applyInTransaction(target, {
+    lockTimeoutSeconds: o.lockTimeoutSeconds ?? LOCK_TIMEOUT_SECONDS,
+    tables: o.tables,
+    shapes: found.shapes,
+    details: found.details,
+    staging: run.staging,
+    stageNames: run.stageNames,
+    before: run.before,
+    recordBase: {
+      tool: "dr-data-table-restore/1",
+      runId: o.runId,
+      database: run.database,
+      container: run.container.containerName,
+      blob: backup.blobName,
+      sha256: backup.meta.sha256,
+      manifestSha256: backup.meta.manifestSha256 ?? null,
+      tables: wanted,
+    },
+  });
+  // The restore has committed: a failure to drop the staging schema is reported, not an error (the next run of
+  // this id drops it).
+  await target.query(`DROP SCHEMA ${quoteIdent(run.staging)} CASCADE`).catch((e: unknown) => {
+    run.log(`restore --tables: could not drop ${run.staging}: ${String(e)}`);
+  });
+  run.log(
+    `restore --tables: ${wanted.join(", ")} restored from ${backup.blobName}; previous rows kept in ${run.before}`,
+  );
+  return {
+    status: "restored",
+    runId: o.runId,
+    database: run.database,
+    beforeSchema: run.before,
+    blobName: backup.blobName,
+    tables: applied.results,
+    sequences: applied.sequences,
+    contents: run.manifest === undefined ? "no manifest" : "verified",
+  };
+}
+
+/** The archive (downloaded and verified), and the chosen tables in it and in the live database. */
+async function locateTables(run: TableRun, target: Client): Promise<LocatedTables> {
+  const { o, backup } = run;
+  const t0 = Date.now();
+  const archive = await downloadArchive(run.container, backup, run.tmp, { log: run.log });
+  const toc = await tableDataEntries(archive, o.binDir, backup.blobName);
+  const missing = o.tables.filter((t) => findTableData(toc, t.schema, t.name) === undefined);
+  if (missing.length > 0) {
+    const held = toc.map((e) => e.tag.split(" ").slice(0, 2).join(".")).sort();
+    throw new UsageError(
+      `--tables: ${missing.map(tableText).join(", ")} ${missing.length === 1 ? "is" : "are"} not in the ` +
+        `backup ${backup.blobName}; it holds the data of: ${held.join(", ") || "no table"}`,
+    );
+  }
+  const shapes: TableShape[] = [];
+  for (const t of o.tables) {
+    const s = await tableShape(target, t.schema, t.name);
+    if (s === undefined) throw new UsageError(`--tables: ${tableText(t)} does not exist in ${run.database}`);
+    shapes.push(s);
+  }
+  const details = await columnDetails(target, o.tables);
+  run.log(
+    `restore --tables: ${backup.blobName} verified in ${formatSeconds((Date.now() - t0) / 1000)}; staging ${run.wanted.join(", ")}`,
+  );
+  return { archive, toc, shapes, details };
+}
+
+/** A fresh staging schema marked as this run's, with an unlogged copy of each chosen table loaded from the archive. */
+async function stageTables(run: TableRun, target: Client, found: LocatedTables): Promise<void> {
+  const { o, staging } = run;
+  await dropStaging(target, staging, o.runId, run.log);
+  await target.query(`CREATE SCHEMA ${quoteIdent(staging)}`);
+  await target.query(`COMMENT ON SCHEMA ${quoteIdent(staging)} IS ${quoteLiteral(stagingMarker(o.runId))}`);
+  for (const [i, t] of o.tables.entries()) {
+    const stageName = qualifiedName(staging, run.stageNames[i]!);
+    await target.query(
+      // INCLUDING GENERATED: generated columns are computed on load, as in the dump's source, so a staging
+      // table's checksum is comparable with the manifest's and with the live table's after the merge.
+      `CREATE UNLOGGED TABLE ${stageName} (LIKE ${qualifiedName(t.schema, t.name)} INCLUDING GENERATED)`,
+    );
+    const entry = findTableData(found.toc, t.schema, t.name);
+    const columns = found.details.get(tableText(t));
+    if (entry === undefined || columns === undefined)
+      throw new Error(`${tableText(t)} was located, then lost`);
+    await loadStagingTable({
+      archive: found.archive,
+      entryLine: entry.line,
+      listFile: path.join(run.tmp, `list-${i + 1}`),
+      target: stageName,
+      table: tableText(t),
+      expectedColumns: columns.filter((c) => !c.generated).map((c) => c.name),
+      env: childEnv(process.env, run.targetConn, { applicationName: "dr-data-table-restore" }),
+      binDir: o.binDir,
+    });
+  }
+}
+
+/** The staged rows against the manifest's counts and checksums (when the backup has one). */
+async function verifyStagedTables(run: TableRun, target: Client, found: LocatedTables): Promise<void> {
+  const { manifest } = run;
+  if (manifest !== undefined) {
+    const reader = await copyReader(run.targetConn, {
+      applicationName: "dr-data-table-restore",
+      binDir: run.o.binDir,
+    });
+    const summaries = await stagingSummaries(target, run.staging, run.stageNames, found.shapes, {
+      manifest,
+      reader,
+    });
+    checkStagingAgainstManifest(manifest, found.shapes, summaries);
+  }
+  run.log(
+    `restore --tables: staged ${run.wanted.join(", ")}${manifest === undefined ? " (no manifest: contents not verified)" : ", verified against the manifest"}`,
+  );
 }
 
 async function readRecord(
@@ -748,179 +829,254 @@ export function parentsFirst(
   return out;
 }
 
+/** The merge's view of the chosen tables: their index, live and staging names, and their partners' names. */
+class Merge {
+  readonly index: ReadonlyMap<string, number>;
+
+  constructor(
+    readonly c: Client,
+    readonly p: Plan,
+    readonly fks: readonly ForeignKey[],
+  ) {
+    this.index = new Map(p.tables.map((t, i) => [tableText(t), i]));
+  }
+
+  live(i: number): string {
+    return qualifiedName(this.p.tables[i]!.schema, this.p.tables[i]!.name);
+  }
+
+  stage(i: number): string {
+    return qualifiedName(this.p.staging, this.p.stageNames[i]!);
+  }
+
+  /** Where a table's rows come from after the restore (a FROM item): its staging copy when restored, else itself. */
+  source(schema: string, table: string, partitioned: boolean): string {
+    const i = this.index.get(fkKey(schema, table));
+    if (i !== undefined) return this.stage(i);
+    return `${partitioned ? "" : "ONLY "}${qualifiedName(schema, table)}`;
+  }
+
+  columns(i: number): ColumnDetail[] {
+    const name = tableText(this.p.tables[i]!);
+    const columns = this.p.details.get(name);
+    if (columns === undefined) throw new Error(`no column details for ${name}`);
+    return columns;
+  }
+}
+
+const fkKey = (schema: string, table: string) => `${schema}.${table}`;
+
+/**
+ * The merge, in one transaction: lock, check the foreign keys against the state it would leave, keep the rows as
+ * they are, merge, advance the sequences, prove the result, record the run and commit. Any failure before the
+ * COMMIT leaves the live tables as they were (the caller rolls back).
+ */
 async function applyInTransaction(
   c: Client,
   p: Plan,
 ): Promise<{ results: RestoredTable[]; sequences: SequenceAdvance[] }> {
-  const key = (schema: string, table: string) => `${schema}.${table}`;
-  const index = new Map(p.tables.map((t, i) => [tableText(t), i]));
-  const live = (i: number) => qualifiedName(p.tables[i]!.schema, p.tables[i]!.name);
-  const stage = (i: number) => qualifiedName(p.staging, p.stageNames[i]!);
-  /** Where a table's rows come from after the restore (a FROM item): its staging copy when restored, else itself. */
-  const source = (schema: string, table: string, partitioned: boolean) => {
-    const i = index.get(key(schema, table));
-    if (i !== undefined) return stage(i);
-    return `${partitioned ? "" : "ONLY "}${qualifiedName(schema, table)}`;
-  };
-
   await c.query("BEGIN ISOLATION LEVEL READ COMMITTED");
-  const fks = await foreignKeys(c, p.tables);
-  // Writers wait until the commit; readers go on. The partner tables are locked against writes so the checks
-  // below stay true until the commit.
-  // A session holding a conflicting lock (a long transaction of the app) makes the restore fail after two
-  // minutes, saying so, instead of hanging the Job; nothing has been changed then.
-  await c.query(`SET LOCAL lock_timeout = '${p.lockTimeoutSeconds}s'`);
-  await lockTables(
-    c,
-    p.tables.map((_, i) => `ONLY ${live(i)}`).join(", "),
-    "SHARE ROW EXCLUSIVE",
-    p.lockTimeoutSeconds,
-  );
-  const partners = [
-    ...new Set(
-      fks
-        .flatMap((f) => [key(f.childSchema, f.childTable), key(f.parentSchema, f.parentTable)])
-        .filter((n) => !index.has(n)),
-    ),
-  ];
-  const partnerName = new Map<string, string>();
-  for (const f of fks) {
-    partnerName.set(
-      key(f.childSchema, f.childTable),
-      source(f.childSchema, f.childTable, f.childPartitioned),
-    );
-    partnerName.set(
-      key(f.parentSchema, f.parentTable),
-      source(f.parentSchema, f.parentTable, f.parentPartitioned),
-    );
-  }
-  if (partners.length > 0) {
-    await lockTables(c, partners.map((n) => partnerName.get(n)!).join(", "), "SHARE", p.lockTimeoutSeconds);
-  }
+  const m = new Merge(c, p, await foreignKeys(c, p.tables));
+  await lockForMerge(m);
+  await checkForeignKeys(m);
+  requireKeysWhereReferenced(m);
+  await keepRowsBefore(m);
+  const counts = await mergeRows(m);
+  const sequences = await advanceSequences(m);
+  const results = await proveMerge(m, counts);
+  const record: TableRestoreRecord = {
+    ...p.recordBase,
+    restoredAt: new Date().toISOString(),
+    results,
+    sequences,
+  };
+  await c.query(`COMMENT ON SCHEMA ${quoteIdent(p.before)} IS ${quoteLiteral(JSON.stringify(record))}`);
+  await c.query("COMMIT");
+  return { results, sequences };
+}
 
-  // Foreign keys, against the state the restore would leave; nothing has been changed yet.
-  const violations: string[] = [];
-  for (const f of fks) {
-    const cols = f.childColumns.map((x) => `c.${quoteIdent(x)}`);
-    const match = f.childColumns
-      .map((x, i) => `p.${quoteIdent(f.parentColumns[i]!)} = c.${quoteIdent(x)}`)
-      .join(" AND ");
-    const childShape = await tableShape(c, f.childSchema, f.childTable);
-    const childKey = childShape?.primaryKey ?? [];
-    const rowText =
-      childKey.length > 0
-        ? `'(' || ${quoteLiteral(childKey.join(", "))} || ')=' || ROW(${childKey.map((k) => `c.${quoteIdent(k)}`).join(", ")})::text`
-        : "ROW(c.*)::text";
-    const r = await c.query<{ row: string; ref: string }>(
-      `SELECT ${rowText} AS row, ROW(${cols.join(", ")})::text AS ref
-         FROM ${source(f.childSchema, f.childTable, f.childPartitioned)} AS c
-        WHERE ${cols.map((x) => `${x} IS NOT NULL`).join(" AND ")}
-          AND NOT EXISTS (SELECT 1 FROM ${source(f.parentSchema, f.parentTable, f.parentPartitioned)} AS p WHERE ${match})
-        LIMIT ${SHOWN_VIOLATIONS + 1}`,
-    );
-    if (r.rows.length > 0) {
-      const shown = r.rows
-        .slice(0, SHOWN_VIOLATIONS)
-        .map((x) => `${x.row} → (${f.parentColumns.join(", ")})=${x.ref}`);
-      violations.push(
-        `${f.name} (${f.childSchema}.${f.childTable} (${f.childColumns.join(", ")}) → ` +
-          `${f.parentSchema}.${f.parentTable} (${f.parentColumns.join(", ")})): ` +
-          `${r.rows.length > SHOWN_VIOLATIONS ? `more than ${SHOWN_VIOLATIONS}` : r.rows.length} dangling: ${shown.join("; ")}`,
-      );
+/**
+ * Writers wait until the commit; readers go on. The partner tables are locked against writes so the checks
+ * stay true until the commit. A session holding a conflicting lock (a long transaction of the app) makes the
+ * restore fail after two minutes, saying so, instead of hanging the Job; nothing has been changed then.
+ */
+async function lockForMerge(m: Merge): Promise<void> {
+  const { c, p } = m;
+  await c.query(`SET LOCAL lock_timeout = '${p.lockTimeoutSeconds}s'`);
+  const chosen = p.tables.map((_, i) => `ONLY ${m.live(i)}`).join(", ");
+  await lockTables(c, chosen, "SHARE ROW EXCLUSIVE", p.lockTimeoutSeconds);
+  const partners = new Map<string, string>();
+  for (const f of m.fks) {
+    for (const [schema, table, partitioned] of [
+      [f.childSchema, f.childTable, f.childPartitioned],
+      [f.parentSchema, f.parentTable, f.parentPartitioned],
+    ] as const) {
+      const key = fkKey(schema, table);
+      if (!m.index.has(key) && !partners.has(key)) partners.set(key, m.source(schema, table, partitioned));
     }
+  }
+  if (partners.size > 0) {
+    await lockTables(c, [...partners.values()].join(", "), "SHARE", p.lockTimeoutSeconds);
+  }
+}
+
+/** Foreign keys, against the state the restore would leave; nothing has been changed yet. */
+async function checkForeignKeys(m: Merge): Promise<void> {
+  const violations: string[] = [];
+  for (const f of m.fks) {
+    const v = await danglingReferences(m, f);
+    if (v !== undefined) violations.push(v);
   }
   if (violations.length > 0) {
     throw new VerificationError(
-      `restoring ${p.recordBase.tables.join(", ")} would leave dangling references; nothing was changed: ` +
+      `restoring ${m.p.recordBase.tables.join(", ")} would leave dangling references; nothing was changed: ` +
         violations.join(" | "),
     );
   }
-  for (const [i, s] of p.shapes.entries()) {
-    const referenced = fks.some((f) => key(f.parentSchema, f.parentTable) === tableText(p.tables[i]!));
+}
+
+/** The rows of `f`'s child that would reference no parent row, as a problem text, or undefined. */
+async function danglingReferences(m: Merge, f: ForeignKey): Promise<string | undefined> {
+  const cols = f.childColumns.map((x) => `c.${quoteIdent(x)}`);
+  const match = f.childColumns
+    .map((x, i) => `p.${quoteIdent(f.parentColumns[i]!)} = c.${quoteIdent(x)}`)
+    .join(" AND ");
+  const childKey = (await tableShape(m.c, f.childSchema, f.childTable))?.primaryKey ?? [];
+  const rowText =
+    childKey.length > 0
+      ? `'(' || ${quoteLiteral(childKey.join(", "))} || ')=' || ROW(${childKey.map((k) => `c.${quoteIdent(k)}`).join(", ")})::text`
+      : "ROW(c.*)::text";
+  const r = await m.c.query<{ row: string; ref: string }>(
+    `SELECT ${rowText} AS row, ROW(${cols.join(", ")})::text AS ref
+       FROM ${m.source(f.childSchema, f.childTable, f.childPartitioned)} AS c
+      WHERE ${cols.map((x) => `${x} IS NOT NULL`).join(" AND ")}
+        AND NOT EXISTS (SELECT 1 FROM ${m.source(f.parentSchema, f.parentTable, f.parentPartitioned)} AS p WHERE ${match})
+      LIMIT ${SHOWN_VIOLATIONS + 1}`,
+  );
+  if (r.rows.length === 0) return undefined;
+  const shown = r.rows
+    .slice(0, SHOWN_VIOLATIONS)
+    .map((x) => `${x.row} → (${f.parentColumns.join(", ")})=${x.ref}`);
+  return (
+    `${f.name} (${f.childSchema}.${f.childTable} (${f.childColumns.join(", ")}) → ` +
+    `${f.parentSchema}.${f.parentTable} (${f.parentColumns.join(", ")})): ` +
+    `${r.rows.length > SHOWN_VIOLATIONS ? `more than ${SHOWN_VIOLATIONS}` : r.rows.length} dangling: ${shown.join("; ")}`
+  );
+}
+
+/** A referenced table's rows are matched by primary key; without one, replacing them would break references. */
+function requireKeysWhereReferenced(m: Merge): void {
+  for (const [i, s] of m.p.shapes.entries()) {
+    const name = tableText(m.p.tables[i]!);
+    const referenced = m.fks.some((f) => fkKey(f.parentSchema, f.parentTable) === name);
     if (s.primaryKey.length === 0 && referenced) {
       throw new VerificationError(
-        `${tableText(p.tables[i]!)} has no primary key and is referenced by a foreign key: it cannot be ` +
+        `${name} has no primary key and is referenced by a foreign key: it cannot be ` +
           `restored by replacing its rows; nothing was changed`,
       );
     }
   }
+}
 
-  // The rows as they are now.
+/** The rows as they are now, in the `dr_before_<run id>` schema. */
+async function keepRowsBefore(m: Merge): Promise<void> {
+  const { c, p } = m;
   await c.query(`CREATE SCHEMA ${quoteIdent(p.before)}`);
   for (const [i, t] of p.tables.entries()) {
     await c.query(
-      `CREATE TABLE ${qualifiedName(p.before, beforeTableName(t))} AS SELECT * FROM ONLY ${live(i)}`,
+      `CREATE TABLE ${qualifiedName(p.before, beforeTableName(t))} AS SELECT * FROM ONLY ${m.live(i)}`,
     );
   }
+}
 
-  // The merge: deletes children first, updates and inserts parents first.
-  const names = p.tables.map(tableText);
-  const edges = fks
+type MergeCounts = { deleted: number; updated: number; inserted: number };
+
+/** Deletes children first, then updates and inserts parents first. */
+async function mergeRows(m: Merge): Promise<MergeCounts[]> {
+  const edges = m.fks
     .filter(
-      (f) => index.has(key(f.childSchema, f.childTable)) && index.has(key(f.parentSchema, f.parentTable)),
+      (f) =>
+        m.index.has(fkKey(f.childSchema, f.childTable)) && m.index.has(fkKey(f.parentSchema, f.parentTable)),
     )
-    .map((f) => [key(f.childSchema, f.childTable), key(f.parentSchema, f.parentTable)] as const);
-  const order = parentsFirst(names, edges).map((n) => index.get(n)!);
-  const counts = p.tables.map(() => ({ deleted: 0, updated: 0, inserted: 0 }));
-  for (const i of [...order].reverse()) {
-    const pk = p.shapes[i]!.primaryKey;
-    const sql =
-      pk.length === 0
-        ? `DELETE FROM ONLY ${live(i)}`
-        : `DELETE FROM ONLY ${live(i)} AS t WHERE NOT EXISTS (SELECT 1 FROM ${stage(i)} AS s WHERE ${pkMatch(pk)})`;
-    counts[i]!.deleted = (await c.query(sql)).rowCount ?? 0;
-  }
+    .map((f) => [fkKey(f.childSchema, f.childTable), fkKey(f.parentSchema, f.parentTable)] as const);
+  const order = parentsFirst(m.p.tables.map(tableText), edges).map((n) => m.index.get(n)!);
+  const counts = m.p.tables.map(() => ({ deleted: 0, updated: 0, inserted: 0 }));
+  for (const i of [...order].reverse()) counts[i]!.deleted = await deleteGone(m, i);
   for (const i of order) {
-    const pk = p.shapes[i]!.primaryKey;
-    const cols = p.details.get(tableText(p.tables[i]!))!.filter((x) => !x.generated);
-    const all = cols.map((x) => quoteIdent(x.name));
-    const overriding = cols.some((x) => x.identityAlways) ? " OVERRIDING SYSTEM VALUE" : "";
-    const rest = cols.filter((x) => !pk.includes(x.name)).map((x) => quoteIdent(x.name));
-    if (pk.length > 0 && rest.length > 0) {
-      counts[i]!.updated =
-        (
-          await c.query(
-            `UPDATE ONLY ${live(i)} AS t SET (${rest.join(", ")}) = ROW(${rest.map((x) => `s.${x}`).join(", ")})
-               FROM ${stage(i)} AS s
-              WHERE ${pkMatch(pk)}
-                AND ROW(${rest.map((x) => `t.${x}`).join(", ")})::text IS DISTINCT FROM ROW(${rest.map((x) => `s.${x}`).join(", ")})::text`,
-          )
-        ).rowCount ?? 0;
-    }
-    const missing =
-      pk.length === 0 ? "" : ` WHERE NOT EXISTS (SELECT 1 FROM ONLY ${live(i)} AS t WHERE ${pkMatch(pk)})`;
-    counts[i]!.inserted =
-      (
-        await c.query(
-          `INSERT INTO ${live(i)} (${all.join(", ")})${overriding} SELECT ${all.map((x) => `s.${x}`).join(", ")} FROM ${stage(i)} AS s${missing}`,
-        )
-      ).rowCount ?? 0;
+    counts[i]!.updated = await updateChanged(m, i);
+    counts[i]!.inserted = await insertMissing(m, i);
   }
+  return counts;
+}
 
-  // Sequences past both sides' maximum (never moved back).
+async function deleteGone(m: Merge, i: number): Promise<number> {
+  const pk = m.p.shapes[i]!.primaryKey;
+  const sql =
+    pk.length === 0
+      ? `DELETE FROM ONLY ${m.live(i)}`
+      : `DELETE FROM ONLY ${m.live(i)} AS t WHERE NOT EXISTS (SELECT 1 FROM ${m.stage(i)} AS s WHERE ${pkMatch(pk)})`;
+  return (await m.c.query(sql)).rowCount ?? 0;
+}
+
+async function updateChanged(m: Merge, i: number): Promise<number> {
+  const pk = m.p.shapes[i]!.primaryKey;
+  const rest = m
+    .columns(i)
+    .filter((x) => !x.generated && !pk.includes(x.name))
+    .map((x) => quoteIdent(x.name));
+  if (pk.length === 0 || rest.length === 0) return 0;
+  const r = await m.c.query(
+    `UPDATE ONLY ${m.live(i)} AS t SET (${rest.join(", ")}) = ROW(${rest.map((x) => `s.${x}`).join(", ")})
+       FROM ${m.stage(i)} AS s
+      WHERE ${pkMatch(pk)}
+        AND ROW(${rest.map((x) => `t.${x}`).join(", ")})::text IS DISTINCT FROM ROW(${rest.map((x) => `s.${x}`).join(", ")})::text`,
+  );
+  return r.rowCount ?? 0;
+}
+
+async function insertMissing(m: Merge, i: number): Promise<number> {
+  const pk = m.p.shapes[i]!.primaryKey;
+  const cols = m.columns(i).filter((x) => !x.generated);
+  const all = cols.map((x) => quoteIdent(x.name));
+  const overriding = cols.some((x) => x.identityAlways) ? " OVERRIDING SYSTEM VALUE" : "";
+  const missing =
+    pk.length === 0 ? "" : ` WHERE NOT EXISTS (SELECT 1 FROM ONLY ${m.live(i)} AS t WHERE ${pkMatch(pk)})`;
+  const r = await m.c.query(
+    `INSERT INTO ${m.live(i)} (${all.join(", ")})${overriding} SELECT ${all.map((x) => `s.${x}`).join(", ")} FROM ${m.stage(i)} AS s${missing}`,
+  );
+  return r.rowCount ?? 0;
+}
+
+/** Sequences past both sides' maximum (never moved back). */
+async function advanceSequences(m: Merge): Promise<SequenceAdvance[]> {
   const sequences: SequenceAdvance[] = [];
-  for (const [i, t] of p.tables.entries()) {
-    for (const col of p.details.get(tableText(t))!.filter((x) => x.sequence !== null)) {
-      const r = await c.query<{ cur: string; called: boolean; top: string | null }>(
+  for (const [i, t] of m.p.tables.entries()) {
+    for (const col of m.columns(i)) {
+      if (col.sequence === null) continue;
+      const row = await queryOne<{ cur: string; called: boolean; top: string | null }>(
+        m.c,
         `SELECT s.last_value::text AS cur, s.is_called AS called,
-                greatest((SELECT max(${quoteIdent(col.name)}) FROM ONLY ${live(i)}),
-                         (SELECT max(${quoteIdent(col.name)}) FROM ${qualifiedName(p.before, beforeTableName(t))}))::text AS top
-           FROM ${col.sequence!} AS s`,
+                greatest((SELECT max(${quoteIdent(col.name)}) FROM ONLY ${m.live(i)}),
+                         (SELECT max(${quoteIdent(col.name)}) FROM ${qualifiedName(m.p.before, beforeTableName(t))}))::text AS top
+           FROM ${col.sequence} AS s`,
       );
-      const row = r.rows[0]!;
       const current = BigInt(row.cur) - (row.called ? 0n : 1n);
       if (row.top !== null && BigInt(row.top) > current) {
-        await c.query("SELECT pg_catalog.setval($1::regclass, $2::bigint, true)", [col.sequence, row.top]);
+        await m.c.query("SELECT pg_catalog.setval($1::regclass, $2::bigint, true)", [col.sequence, row.top]);
         sequences.push({
-          sequence: col.sequence!,
+          sequence: col.sequence,
           from: row.called ? row.cur : `${row.cur}/not called`,
           to: row.top,
         });
       }
     }
   }
+  return sequences;
+}
 
-  // Proofs before the commit: each table equals its staging copy; no other table was written.
+/** Proofs before the commit: each table equals its staging copy; no other table was written. */
+async function proveMerge(m: Merge, counts: readonly MergeCounts[]): Promise<RestoredTable[]> {
+  const { c, p } = m;
   const results: RestoredTable[] = [];
   for (const [i, t] of p.tables.entries()) {
     const rel = { schema: t.schema, name: t.name, kind: "table" as const, columns: p.shapes[i]!.columnTypes };
@@ -949,19 +1105,11 @@ async function applyInTransaction(
   );
   if (written.rows.length > 0) {
     throw new VerificationError(
-      `restoring ${names.join(", ")} also wrote ${written.rows.map((r) => r.name).join(", ")} (a trigger or ` +
+      `restoring ${p.tables.map(tableText).join(", ")} also wrote ${written.rows.map((r) => r.name).join(", ")} (a trigger or ` +
         `rule on a restored table); rolled back, nothing was changed`,
     );
   }
-  const record: TableRestoreRecord = {
-    ...p.recordBase,
-    restoredAt: new Date().toISOString(),
-    results,
-    sequences,
-  };
-  await c.query(`COMMENT ON SCHEMA ${quoteIdent(p.before)} IS ${quoteLiteral(JSON.stringify(record))}`);
-  await c.query("COMMIT");
-  return { results, sequences };
+  return results;
 }
 
 const LOCK_TIMEOUT_SECONDS = 120;

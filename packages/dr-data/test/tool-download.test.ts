@@ -5,11 +5,17 @@
  */
 import { strict as assert } from "node:assert";
 import { createHash, randomBytes } from "node:crypto";
+import { spawnSync } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
 import { Readable } from "node:stream";
 import { Azurite } from "../testkit/azurite";
+import { downloadInto } from "../src/archive";
 import { downloadVerifiedTo, stageBlocks } from "../src/blobio";
 import { containerClient } from "../src/blobstore";
 import { VerificationError } from "../src/errors";
+import { Progress } from "../src/progress";
 
 const CONTAINER = "download";
 
@@ -130,5 +136,43 @@ describe("tool: ordered, hashed download", function () {
     );
     assert.equal(staged, 3 * 4096);
     assert.equal(await client.exists(), false);
+  });
+
+  it("a zstd stream that is no tar is refused as not unpacking, with tar's own complaint", async () => {
+    // The sha256 matches (the bytes are what was uploaded), so only the unpacking can tell.
+    const plain = Buffer.alloc(32 * 1024 * 1024, "x");
+    const z = spawnSync("zstd", ["-1", "-q", "-c", "-"], { input: plain, maxBuffer: 1 << 26 });
+    assert.equal(z.status, 0, String(z.stderr));
+    const packed = z.stdout;
+    const client = containerClient(az.store(CONTAINER)).getBlockBlobClient("not-a-tar");
+    await client.upload(packed, packed.length);
+    const props = await client.getProperties();
+    const dir = await mkdtemp(path.join(os.tmpdir(), "dr-data-download-test-"));
+    try {
+      await assert.rejects(
+        downloadInto(
+          client,
+          {
+            name: "not-a-tar",
+            format: "directory",
+            streamCompress: "zstd:1",
+            expected: {
+              size: packed.length,
+              sha256: createHash("sha256").update(packed).digest("hex"),
+              etag: props.etag,
+            },
+          },
+          dir,
+          { progress: new Progress("download", () => undefined), env: process.env },
+        ),
+        (err: unknown) =>
+          err instanceof VerificationError &&
+          /^not-a-tar does not unpack: tar exited with status 2: tar: This does not look like a tar archive/.test(
+            err.message,
+          ),
+      );
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
