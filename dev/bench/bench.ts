@@ -246,6 +246,17 @@ function azuritePid(port: number): number {
   return -1;
 }
 
+/** What every bench step shares: the servers, the scratch directory, and the measuring harness. */
+interface Bench {
+  readonly pg: PgCluster;
+  readonly az: Azurite;
+  readonly work: string;
+  readonly env: (db: string) => NodeJS.ProcessEnv;
+  /** Drops a database and checkpoints, so the next step starts from the same state. */
+  readonly fresh: (db: string) => Promise<void>;
+  readonly measured: Measured;
+}
+
 async function benchMain(): Promise<void> {
   const work = mkdtempSync(path.join(os.tmpdir(), "dr-bench-"));
   const pg = await PgCluster.start({
@@ -257,225 +268,232 @@ async function benchMain(): Promise<void> {
     await az.createContainer("bench");
     await pg.query("CREATE DATABASE app");
     await timed(`generating app data at scale ${SCALE}`, () => createAppData(pg.connection("app"), SCALE));
-    const dbSize = Number(
-      (await pg.query<{ s: string }>("SELECT pg_database_size('app')::text AS s")).rows[0]!.s,
-    );
+    const sized = await pg.query<{ s: string }>("SELECT pg_database_size('app')::text AS s");
+    const dbSize = Number(sized.rows[0]?.s ?? Number.NaN);
+    if (!Number.isFinite(dbSize)) throw new Error("pg_database_size('app') returned no number");
     say(`database size ${formatBytes(dbSize)}, ${JOBS} jobs, ${os.availableParallelism()} CPUs`);
-    const env = (db: string) => childEnv(process.env, pg.connection(db));
-    const fresh = async (db: string) => {
-      await pg.query(`DROP DATABASE IF EXISTS "${db}" WITH (FORCE)`);
-      await pg.query("CHECKPOINT");
-    };
-
-    const rows: Row[] = [
-      {
-        id: "seed",
-        method: "seed: pg_dump --compress=1 plain SQL; gunzip \\| psql",
-        backup: [],
-        restore: [],
-        size: 0,
-        cpu: {},
+    const b: Bench = {
+      pg,
+      az,
+      work,
+      env: (db) => childEnv(process.env, pg.connection(db)),
+      fresh: async (db) => {
+        await pg.query(`DROP DATABASE IF EXISTS "${db}" WITH (FORCE)`);
+        await pg.query("CHECKPOINT");
       },
-      ...LOCAL_LEVELS.map((z) => ({
-        id: `local-z${z}`,
-        method: `local limit: pg_dump -Fd -j ${JOBS} -Z ${z}; pg_restore -j ${JOBS}`,
-        backup: [],
-        restore: [],
-        size: 0,
-        cpu: {},
-      })),
-      ...TOOL_VARIANTS.map((v) => ({
-        id: toolRowId(v),
-        method: toolMethod(v),
-        backup: [],
-        restore: [],
-        size: 0,
-        cpu: {},
-      })),
-      {
-        id: "ptr-phase",
-        method: "ptr-phase: backup-ptr, restore, compare (scenario 2's Jobs, one after the other)",
-        backup: [],
-        restore: [],
-        size: 0,
-        cpu: {},
-      },
-    ];
-    const azPid = azuritePid(az.port);
-    const postmaster = Number(readFileSync(path.join(pg.dataDir, "postmaster.pid"), "utf8").split("\n")[0]);
-    /** Times `fn` and records each process group's CPU seconds meanwhile (the row's last round). */
-    const measured = async (
-      row: Row,
-      phase: "backup" | "restore",
-      label: string,
-      fn: () => Promise<unknown>,
-    ) => {
-      const c0 = cpuSnapshot(postmaster, azPid);
-      const secs = await timed(label, fn);
-      const c = cpuDelta(c0, cpuSnapshot(postmaster, azPid));
-      row.cpu[phase] = c;
-      say(
-        `  CPU s: tool ${c.tool.toFixed(1)}, its children ${c.children.toFixed(1)}, PostgreSQL ${c.postgres.toFixed(1)}, Azurite ${c.azurite.toFixed(1)}; load ${loadavg()}`,
-      );
-      row[phase].push(secs);
+      measured: measuring(pg, az),
     };
+    const rows = benchRows();
     const loads: string[] = [];
     let verified = "";
     let ptrSteps = "";
     for (let round = 1; round <= ROUNDS; round++) {
       say(`round ${round} of ${ROUNDS}; load averages ${loadavg()}`);
       loads.push(loadavg());
-      // Seed method.
-      const sql = path.join(work, `seed-${round}.sql.gz`);
-      await pg.query("CHECKPOINT");
-      await measured(rows[0]!, "backup", "seed backup", async () => {
-        const fd = openSync(sql, "w");
-        try {
-          await exec("pg_dump", ["--compress=1", "--no-password", `--dbname=dbname='app'`], env("app"), {
-            stdout: fd,
-          });
-        } finally {
-          closeSync(fd);
-        }
-      });
-      rows[0]!.size = sizeOf(sql);
-      await fresh("seed_r");
-      await pg.query('CREATE DATABASE "seed_r"');
-      await measured(rows[0]!, "restore", "seed restore", () => gunzipIntoPsql(sql, env("seed_r"), "seed_r"));
-      rmSync(sql);
-      await fresh("seed_r");
-
-      // Local-file limit.
-      for (const [k, z] of LOCAL_LEVELS.entries()) {
-        const row = rows[1 + k]!;
-        const dir = path.join(work, `local-${round}-${k}`);
-        await pg.query("CHECKPOINT");
-        await measured(row, "backup", `local backup (-Z ${z})`, () =>
-          exec(
-            "pg_dump",
-            pgDumpArgv({ format: "directory", compress: z, jobs: JOBS, outputDir: dir, database: "app" }),
-            env("app"),
-          ),
-        );
-        row.size = sizeOf(dir);
-        await fresh("local_r");
-        await pg.query('CREATE DATABASE "local_r"');
-        await measured(row, "restore", `local restore (-Z ${z})`, () =>
-          exec(
-            "pg_restore",
-            pgRestoreArgv({ archive: dir, database: "local_r", jobs: JOBS }),
-            env("local_r"),
-          ),
-        );
-        rmSync(dir, { recursive: true });
-        await fresh("local_r");
-      }
-
-      // This tool.
+      await seedRound(b, rows[0]!, round);
+      for (const [k, z] of LOCAL_LEVELS.entries()) await localRound(b, rows[1 + k]!, round, k, z);
       for (const [k, v] of TOOL_VARIANTS.entries()) {
-        const row = rows[1 + LOCAL_LEVELS.length + k]!;
-        const target = `tool_${v.format}_${k}`;
-        await pg.query("CHECKPOINT");
-        let blobName = "";
-        await measured(row, "backup", `tool backup (${toolRowId(v)})`, async () => {
-          const r = await backup({
-            connection: pg.connection("app"),
-            store: az.store("bench"),
-            prefix: `bench/${v.format}-${k}`,
-            format: v.format,
-            ...(v.compress === undefined ? {} : { compress: v.compress }),
-            jobs: JOBS,
-            workDir: work,
-            now: () => new Date(Date.UTC(2026, 0, 1, 0, 0, round)),
-            log: quiet,
-          });
-          blobName = r.blobName;
-          row.size = r.metadata.size;
-        });
-        await fresh(target);
-        await pg.query("CHECKPOINT");
-        await measured(row, "restore", `tool restore (${toolRowId(v)})`, () =>
-          restore({
-            connection: pg.connection("postgres"),
-            store: az.store("bench"),
-            from: { blob: blobName },
-            database: target,
-            runId: `bench-${round}`,
-            jobs: JOBS,
-            workDir: work,
-            log: quiet,
-          }),
-        );
-        if (round === ROUNDS && k === 0) {
-          const c = await compare({ left: pg.connection("app"), right: pg.connection(target), jobs: JOBS });
-          verified = c.equal
-            ? `compare app vs ${target}: all ${c.relations.length} relations equal`
-            : `compare app vs ${target}: DIFFERENT`;
-        }
-        await fresh(target);
-        await fresh(`${target}_before_bench_${round}`);
-        await containerClientDelete(az, blobName);
+        const said = await toolRound(b, rows[1 + LOCAL_LEVELS.length + k]!, round, k, v);
+        if (said !== undefined) verified = said;
       }
-      const ptrRow = rows[rows.length - 1]!;
-      const steps = await ptrPhase(pg, az, ptrRow, round, measured);
-      ptrSteps = `ptr-phase steps (last round): ${steps}`;
+      ptrSteps = `ptr-phase steps (last round): ${await ptrPhase(pg, az, rows[rows.length - 1]!, round, b.measured)}`;
     }
     loads.push(loadavg());
-
-    const best = (xs: number[]) => Math.min(...xs);
-    const seedB = best(rows[0]!.backup);
-    const seedR = best(rows[0]!.restore);
-    const localB = best(rows[1]!.backup); // the first local row (the issue's -Z 1) is the reference
-    const localR = best(rows[1]!.restore);
-    const fmt = (xs: number[]) =>
-      `${best(xs).toFixed(1)}${xs.length > 1 ? ` (${xs.map((x) => x.toFixed(1)).join(", ")})` : ""}`;
-    const lines = [
+    const head = [
       `database: ${formatBytes(dbSize)} (app-shaped, scale ${SCALE}); ${os.availableParallelism()} CPUs; jobs ${JOBS}; best of ${ROUNDS}`,
       `load averages (1, 5, 15 min) at the start of each round and at the end: ${loads.join(" → ")}`,
-      "",
-      "| method | backup s | size | restore s | backup vs seed | restore vs seed | backup / local | restore / local | CPU s backup: tool / children / PostgreSQL / Azurite | CPU s restore |",
-      "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
-      ...rows.map((r) => {
-        const b = best(r.backup);
-        const x = best(r.restore);
-        if (r.id === "ptr-phase") {
-          return (
-            `| ${r.method} | ${fmt(r.backup)} (backup-ptr) | ${formatBytes(r.size)} | ${fmt(r.restore)} (whole phase) | ` +
-            `– | – | – | ${(x / localR).toFixed(2)} | – | ${fmtCpu(r.cpu.restore)} |`
-          );
-        }
-        return (
-          `| ${r.method} | ${fmt(r.backup)} | ${formatBytes(r.size)} | ${fmt(r.restore)} | ` +
-          `${(seedB / b).toFixed(2)}× | ${(seedR / x).toFixed(2)}× | ${(b / localB).toFixed(2)} | ${(x / localR).toFixed(2)} | ` +
-          `${fmtCpu(r.cpu.backup)} | ${fmtCpu(r.cpu.restore)} |`
-        );
-      }),
-      "",
-      "targets (issue 11): backup and restore ≥ 1.5× faster than the seed; each within 1.15 of the local limit;",
-      "the ptr phase within 1.5 of the local restore",
-      ptrSteps,
-      verified,
     ];
-    process.stdout.write(`${lines.join("\n")}\n`);
-    if (JSON_FILE !== undefined) {
-      const json: BenchJson = {
-        scaleBytes: dbSize,
-        cpus: os.availableParallelism(),
-        rows: rows.map((r) => ({
-          method: r.id,
-          backupS: round1(best(r.backup)),
-          restoreS: round1(best(r.restore)),
-          bytes: r.size,
-        })),
-      };
-      writeFileSync(JSON_FILE, `${JSON.stringify(json, null, 2)}\n`);
-      say(`wrote ${JSON_FILE}`);
-    }
+    process.stdout.write(
+      `${[...head, "", ...reportTable(rows), "", ...TARGETS, ptrSteps, verified].join("\n")}\n`,
+    );
+    if (JSON_FILE !== undefined) writeJson(JSON_FILE, dbSize, rows);
   } finally {
     await az.stop();
     await pg.stop();
     rmSync(work, { recursive: true, force: true });
   }
+}
+
+const TARGETS = [
+  "targets (issue 11): backup and restore ≥ 1.5× faster than the seed; each within 1.15 of the local limit;",
+  "the ptr phase within 1.5 of the local restore",
+];
+
+/** One row per method, in the order they run and print: seed, the local limits, the tool's variants, the ptr phase. */
+function benchRows(): Row[] {
+  const row = (id: string, method: string): Row => ({
+    id,
+    method,
+    backup: [],
+    restore: [],
+    size: 0,
+    cpu: {},
+  });
+  return [
+    row("seed", "seed: pg_dump --compress=1 plain SQL; gunzip \\| psql"),
+    ...LOCAL_LEVELS.map((z) =>
+      row(`local-z${z}`, `local limit: pg_dump -Fd -j ${JOBS} -Z ${z}; pg_restore -j ${JOBS}`),
+    ),
+    ...TOOL_VARIANTS.map((v) => row(toolRowId(v), toolMethod(v))),
+    row("ptr-phase", "ptr-phase: backup-ptr, restore, compare (scenario 2's Jobs, one after the other)"),
+  ];
+}
+
+/** Times a step and records each process group's CPU seconds meanwhile (the row's last round). */
+function measuring(pg: PgCluster, az: Azurite): Measured {
+  const azPid = azuritePid(az.port);
+  const postmaster = Number(readFileSync(path.join(pg.dataDir, "postmaster.pid"), "utf8").split("\n")[0]);
+  return async (row, phase, label, fn) => {
+    const c0 = cpuSnapshot(postmaster, azPid);
+    const secs = await timed(label, fn);
+    const c = cpuDelta(c0, cpuSnapshot(postmaster, azPid));
+    row.cpu[phase] = c;
+    say(
+      `  CPU s: tool ${c.tool.toFixed(1)}, its children ${c.children.toFixed(1)}, PostgreSQL ${c.postgres.toFixed(1)}, Azurite ${c.azurite.toFixed(1)}; load ${loadavg()}`,
+    );
+    row[phase].push(secs);
+  };
+}
+
+/** The seed's method: plain SQL through gzip into a file, and back through gunzip into psql. */
+async function seedRound(b: Bench, row: Row, round: number): Promise<void> {
+  const sql = path.join(b.work, `seed-${round}.sql.gz`);
+  await b.pg.query("CHECKPOINT");
+  await b.measured(row, "backup", "seed backup", async () => {
+    const fd = openSync(sql, "w");
+    try {
+      await exec("pg_dump", ["--compress=1", "--no-password", `--dbname=dbname='app'`], b.env("app"), {
+        stdout: fd,
+      });
+    } finally {
+      closeSync(fd);
+    }
+  });
+  row.size = sizeOf(sql);
+  await b.fresh("seed_r");
+  await b.pg.query('CREATE DATABASE "seed_r"');
+  await b.measured(row, "restore", "seed restore", () => gunzipIntoPsql(sql, b.env("seed_r"), "seed_r"));
+  rmSync(sql);
+  await b.fresh("seed_r");
+}
+
+/** The local-file limit: pg_dump -Fd -j N into a directory and pg_restore -j N from it, nothing else. */
+async function localRound(b: Bench, row: Row, round: number, k: number, z: string): Promise<void> {
+  const dir = path.join(b.work, `local-${round}-${k}`);
+  await b.pg.query("CHECKPOINT");
+  await b.measured(row, "backup", `local backup (-Z ${z})`, () =>
+    exec(
+      "pg_dump",
+      pgDumpArgv({ format: "directory", compress: z, jobs: JOBS, outputDir: dir, database: "app" }),
+      b.env("app"),
+    ),
+  );
+  row.size = sizeOf(dir);
+  await b.fresh("local_r");
+  await b.pg.query('CREATE DATABASE "local_r"');
+  await b.measured(row, "restore", `local restore (-Z ${z})`, () =>
+    exec("pg_restore", pgRestoreArgv({ archive: dir, database: "local_r", jobs: JOBS }), b.env("local_r")),
+  );
+  rmSync(dir, { recursive: true });
+  await b.fresh("local_r");
+}
+
+/** This tool's backup and verified restore through Azurite; the first variant's result is compared in the last round. */
+async function toolRound(
+  b: Bench,
+  row: Row,
+  round: number,
+  k: number,
+  v: ToolVariant,
+): Promise<string | undefined> {
+  const target = `tool_${v.format}_${k}`;
+  await b.pg.query("CHECKPOINT");
+  let blobName = "";
+  await b.measured(row, "backup", `tool backup (${toolRowId(v)})`, async () => {
+    const r = await backup({
+      connection: b.pg.connection("app"),
+      store: b.az.store("bench"),
+      prefix: `bench/${v.format}-${k}`,
+      format: v.format,
+      ...(v.compress === undefined ? {} : { compress: v.compress }),
+      jobs: JOBS,
+      workDir: b.work,
+      now: () => new Date(Date.UTC(2026, 0, 1, 0, 0, round)),
+      log: quiet,
+    });
+    blobName = r.blobName;
+    row.size = r.metadata.size;
+  });
+  await b.fresh(target);
+  await b.pg.query("CHECKPOINT");
+  await b.measured(row, "restore", `tool restore (${toolRowId(v)})`, () =>
+    restore({
+      connection: b.pg.connection("postgres"),
+      store: b.az.store("bench"),
+      from: { blob: blobName },
+      database: target,
+      runId: `bench-${round}`,
+      jobs: JOBS,
+      workDir: b.work,
+      log: quiet,
+    }),
+  );
+  let verified: string | undefined;
+  if (round === ROUNDS && k === 0) {
+    const c = await compare({ left: b.pg.connection("app"), right: b.pg.connection(target), jobs: JOBS });
+    verified = `compare app vs ${target}: ${c.equal ? `all ${c.relations.length} relations equal` : "DIFFERENT"}`;
+  }
+  await b.fresh(target);
+  await b.fresh(`${target}_before_bench_${round}`);
+  await containerClientDelete(b.az, blobName);
+  return verified;
+}
+
+const best = (xs: number[]) => Math.min(...xs);
+
+/** The markdown table: best times, and ratios against the seed and the first local row (the issue's -Z 1). */
+function reportTable(rows: readonly Row[]): string[] {
+  const seedB = best(rows[0]!.backup);
+  const seedR = best(rows[0]!.restore);
+  const localB = best(rows[1]!.backup);
+  const localR = best(rows[1]!.restore);
+  const fmt = (xs: number[]) =>
+    `${best(xs).toFixed(1)}${xs.length > 1 ? ` (${xs.map((x) => x.toFixed(1)).join(", ")})` : ""}`;
+  return [
+    "| method | backup s | size | restore s | backup vs seed | restore vs seed | backup / local | restore / local | CPU s backup: tool / children / PostgreSQL / Azurite | CPU s restore |",
+    "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ...rows.map((r) => {
+      const b = best(r.backup);
+      const x = best(r.restore);
+      if (r.id === "ptr-phase") {
+        return (
+          `| ${r.method} | ${fmt(r.backup)} (backup-ptr) | ${formatBytes(r.size)} | ${fmt(r.restore)} (whole phase) | ` +
+          `– | – | – | ${(x / localR).toFixed(2)} | – | ${fmtCpu(r.cpu.restore)} |`
+        );
+      }
+      return (
+        `| ${r.method} | ${fmt(r.backup)} | ${formatBytes(r.size)} | ${fmt(r.restore)} | ` +
+        `${(seedB / b).toFixed(2)}× | ${(seedR / x).toFixed(2)}× | ${(b / localB).toFixed(2)} | ${(x / localR).toFixed(2)} | ` +
+        `${fmtCpu(r.cpu.backup)} | ${fmtCpu(r.cpu.restore)} |`
+      );
+    }),
+  ];
+}
+
+/** issue 11's JSON: `{scaleBytes, cpus, rows: [{method, backupS, restoreS, bytes}]}`. */
+function writeJson(file: string, dbSize: number, rows: readonly Row[]): void {
+  const json: BenchJson = {
+    scaleBytes: dbSize,
+    cpus: os.availableParallelism(),
+    rows: rows.map((r) => ({
+      method: r.id,
+      backupS: round1(best(r.backup)),
+      restoreS: round1(best(r.restore)),
+      bytes: r.size,
+    })),
+  };
+  writeFileSync(file, `${JSON.stringify(json, null, 2)}\n`);
+  say(`wrote ${file}`);
 }
 
 const round1 = (x: number) => Math.round(x * 10) / 10;
