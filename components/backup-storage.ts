@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as authorization from "@pulumi/azure-native/authorization";
 import * as storage from "@pulumi/azure-native/storage";
+import type * as azureInput from "@pulumi/azure-native/types/input";
 import type { StoragePlan } from "../plan-data";
 
 export interface BackupStorageArgs {
@@ -114,23 +115,7 @@ export class BackupStorage extends pulumi.ComponentResource {
         accountName: this.account.name,
         resourceGroupName: p.resourceGroup,
         managementPolicyName: "default",
-        policy: {
-          rules: [
-            {
-              name: "delete-nightly-backups",
-              enabled: true,
-              type: "Lifecycle",
-              definition: {
-                filters: { blobTypes: ["blockBlob"], prefixMatch: [`${p.container}/${p.nightlyPrefixRoot}`] },
-                actions: {
-                  baseBlob: { delete: { daysAfterModificationGreaterThan: p.retentionDays } },
-                  // With versioning a deleted or overwritten dump leaves a version: gone after the same time.
-                  version: { delete: { daysAfterCreationGreaterThan: p.retentionDays } },
-                },
-              },
-            },
-          ],
-        },
+        policy: lifecyclePolicy(p),
       },
       { parent: this, dependsOn: [this.immutability] },
     );
@@ -149,4 +134,28 @@ export class BackupStorage extends pulumi.ComponentResource {
     this.containerId = this.container.id;
     this.registerOutputs({ accountName: this.account.name, container: this.container.name });
   }
+}
+
+/**
+ * Nightly dumps (and their earlier versions) are deleted after the retention — exactly when their immutability
+ * ends, never before; incident dumps are outside the prefix and kept.
+ */
+function lifecyclePolicy(p: StoragePlan): azureInput.storage.ManagementPolicySchemaArgs {
+  return {
+    rules: [
+      {
+        name: "delete-nightly-backups",
+        enabled: true,
+        type: "Lifecycle",
+        definition: {
+          filters: { blobTypes: ["blockBlob"], prefixMatch: [`${p.container}/${p.nightlyPrefixRoot}`] },
+          actions: {
+            baseBlob: { delete: { daysAfterModificationGreaterThan: p.retentionDays } },
+            // With versioning a deleted or overwritten dump leaves a version: gone after the same time.
+            version: { delete: { daysAfterCreationGreaterThan: p.retentionDays } },
+          },
+        },
+      },
+    ],
+  };
 }

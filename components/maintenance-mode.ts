@@ -55,49 +55,7 @@ export class MaintenanceMode extends pulumi.ComponentResource {
           selector: { matchLabels: labels },
           template: {
             metadata: { labels },
-            spec: {
-              // The page never calls the Kubernetes API.
-              automountServiceAccountToken: false,
-              securityContext: {
-                runAsNonRoot: true,
-                runAsUser: NGINX_UID,
-                runAsGroup: NGINX_UID,
-                seccompProfile: { type: "RuntimeDefault" },
-              },
-              containers: [
-                {
-                  name: "page",
-                  image: p.image,
-                  ports: [{ containerPort: PAGE_PORT, name: "http" }],
-                  readinessProbe: { httpGet: { path: "/healthz", port: PAGE_PORT } },
-                  resources: {
-                    requests: { cpu: "10m", memory: "16Mi" },
-                    limits: { cpu: "100m", memory: "64Mi" },
-                  },
-                  securityContext: {
-                    runAsNonRoot: true,
-                    runAsUser: NGINX_UID,
-                    allowPrivilegeEscalation: false,
-                    readOnlyRootFilesystem: true,
-                    capabilities: { drop: ["ALL"] },
-                  },
-                  volumeMounts: [
-                    // nginx-unprivileged keeps its pid file and request temp files in /tmp.
-                    { name: "tmp", mountPath: "/tmp" },
-                    { name: "content", mountPath: "/etc/nginx/conf.d/default.conf", subPath: "default.conf" },
-                    {
-                      name: "content",
-                      mountPath: "/usr/share/nginx/html/maintenance.html",
-                      subPath: "maintenance.html",
-                    },
-                  ],
-                },
-              ],
-              volumes: [
-                { name: "content", configMap: { name: content.metadata.name } },
-                { name: "tmp", emptyDir: { sizeLimit: "64Mi" } },
-              ],
-            },
+            spec: pagePodSpec(p.image, content.metadata.name),
           },
         },
       },
@@ -151,6 +109,53 @@ export class MaintenanceMode extends pulumi.ComponentResource {
     }
     this.registerOutputs({ maintenanceOn: this.maintenanceOn, temporaryUrl: this.temporaryUrl });
   }
+}
+
+/** The page's pod: nginx-unprivileged serving the ConfigMap's page and config, locked down. */
+function pagePodSpec(image: string, contentName: pulumi.Input<string>): k8s.types.input.core.v1.PodSpec {
+  return {
+    // The page never calls the Kubernetes API.
+    automountServiceAccountToken: false,
+    securityContext: {
+      runAsNonRoot: true,
+      runAsUser: NGINX_UID,
+      runAsGroup: NGINX_UID,
+      seccompProfile: { type: "RuntimeDefault" },
+    },
+    containers: [
+      {
+        name: "page",
+        image,
+        ports: [{ containerPort: PAGE_PORT, name: "http" }],
+        readinessProbe: { httpGet: { path: "/healthz", port: PAGE_PORT } },
+        resources: {
+          requests: { cpu: "10m", memory: "16Mi" },
+          limits: { cpu: "100m", memory: "64Mi" },
+        },
+        securityContext: {
+          runAsNonRoot: true,
+          runAsUser: NGINX_UID,
+          allowPrivilegeEscalation: false,
+          readOnlyRootFilesystem: true,
+          capabilities: { drop: ["ALL"] },
+        },
+        volumeMounts: [
+          // nginx-unprivileged keeps its pid file and request temp files in /tmp.
+          { name: "tmp", mountPath: "/tmp" },
+          { name: "content", mountPath: "/etc/nginx/conf.d/default.conf", subPath: "default.conf" },
+          {
+            name: "content",
+            mountPath: "/usr/share/nginx/html/maintenance.html",
+            subPath: "maintenance.html",
+          },
+        ],
+      },
+    ],
+    volumes: [
+      { name: "content", configMap: { name: contentName } },
+      { name: "tmp", emptyDir: { sizeLimit: "64Mi" } },
+    ],
+  };
 }
 
 type Backend = { service: { name: string; port: { number: number } } };
