@@ -131,6 +131,16 @@ interface Dumped {
   readonly copied: ReadonlyMap<string, CopySummary>;
 }
 
+/** One backup's dump: its options and settings, the source, the blob it goes to, and the manifest being taken. */
+interface Dump {
+  readonly o: BackupOptions;
+  readonly s: BackupSettings;
+  readonly source: SourceFacts;
+  readonly target: Target;
+  readonly upload: UploadPlan;
+  readonly taker: ManifestTaker | undefined;
+}
+
 interface Target {
   readonly container: ContainerClient;
   readonly blobName: string;
@@ -151,7 +161,7 @@ export async function backup(o: BackupOptions): Promise<BackupResult> {
   const taker = settings.manifest ? await ManifestTaker.start(o.connection, settings.jobs) : undefined;
   let finished = false;
   try {
-    const dumped = await dump(o, settings, source, target, upload, taker);
+    const dumped = await dump({ o, s: settings, source, target, upload, taker });
     let manifest: CommittedManifest | undefined;
     if (taker !== undefined) {
       manifest = await commitManifest(target, o, taker, dumped.copied, settings.log);
@@ -307,18 +317,9 @@ async function planUpload(o: BackupOptions, s: BackupSettings, source: SourceFac
   };
 }
 
-async function dump(
-  o: BackupOptions,
-  s: BackupSettings,
-  source: SourceFacts,
-  target: Target,
-  upload: UploadPlan,
-  taker: ManifestTaker | undefined,
-): Promise<Dumped> {
-  const dumped =
-    s.format === "custom"
-      ? await dumpCustom(o, s, source, target, upload, taker)
-      : await dumpDirectory(o, s, source, target, upload, taker);
+async function dump(d: Dump): Promise<Dumped> {
+  const { o, s } = d;
+  const dumped = s.format === "custom" ? await dumpCustom(d) : await dumpDirectory(d);
   if (dumped.staged.size === 0) {
     throw new Error(`pg_dump produced no output for ${o.connection.database}; nothing committed`);
   }
@@ -326,14 +327,8 @@ async function dump(
 }
 
 /** `pg_dump -Fc` streamed into blocks, the tables checksummed server-side in the snapshot meanwhile. */
-async function dumpCustom(
-  o: BackupOptions,
-  s: BackupSettings,
-  source: SourceFacts,
-  target: Target,
-  upload: UploadPlan,
-  taker: ManifestTaker | undefined,
-): Promise<Dumped> {
+async function dumpCustom(d: Dump): Promise<Dumped> {
+  const { o, s, source, target, upload, taker } = d;
   const database = o.connection.database;
   const checksums = taker === undefined ? undefined : serverChecksums(taker, s.log);
   const progress = new Progress("backup: uploaded", s.log, upload.estimate);
@@ -394,14 +389,8 @@ function serverChecksums(taker: ManifestTaker, log: Log, only?: ReadonlySet<stri
  * `pg_dump -Fd -j N` into a temp directory; then, at the same time, `tar` (no compression of its own) through
  * zstd into blocks, and the manifest's checksums from the dump's files.
  */
-async function dumpDirectory(
-  o: BackupOptions,
-  s: BackupSettings,
-  source: SourceFacts,
-  target: Target,
-  upload: UploadPlan,
-  taker: ManifestTaker | undefined,
-): Promise<Dumped> {
+async function dumpDirectory(d: Dump): Promise<Dumped> {
+  const { o, s, source, target, upload, taker } = d;
   const tmp = await mkdtemp(path.join(o.workDir ?? os.tmpdir(), "dr-data-backup-"));
   try {
     const dir = path.join(tmp, "dump");
