@@ -4,12 +4,13 @@
  * backup settings that choose it.
  */
 import { strict as assert } from "node:assert";
+import { readFileSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { Readable } from "node:stream";
 import { gzipSync } from "node:zlib";
-import { backupSettings, type BackupOptions } from "../src/backup";
+import { backupSettings, readRchar, tarCreateArgv, type BackupOptions } from "../src/backup";
 import { checksumDumpFile, checksumStream, CopyChecksum } from "../src/copy-checksum";
 import { MANIFEST_V2, MANIFEST_V3, MANIFEST_VERSION, parseManifest } from "../src/manifest";
 import { parseBlobMetadata, toBlobMetadata, type BackupMetadata } from "../src/metadata";
@@ -214,5 +215,29 @@ describe("tool: manifest /4 and stream compression rules (pure)", () => {
       ok: false,
       problems: ["metadata streamcompress is only used with the directory format, got format custom"],
     });
+  });
+});
+
+describe("tool: the directory upload's tar", () => {
+  it("tar runs zstd itself when the stream is compressed, and nothing else when not", () => {
+    assert.deepStrictEqual(tarCreateArgv("/scratch/d", "zstd:1"), [
+      "-I",
+      "zstd -q -1 -T0",
+      "-cf",
+      "-",
+      "-C",
+      "/scratch/d",
+      ".",
+    ]);
+    assert.deepStrictEqual(tarCreateArgv("/scratch/d", "zstd:19").slice(0, 2), ["-I", "zstd -q -19 -T0"]);
+    assert.deepStrictEqual(tarCreateArgv("/scratch/d", undefined), ["-cf", "-", "-C", "/scratch/d", "."]);
+  });
+
+  it("progress reads a process's rchar from /proc; an unreadable file gives undefined", () => {
+    const before = readRchar("/proc/self/io");
+    assert.equal(typeof before, "number");
+    readFileSync("/proc/self/status");
+    assert.ok(readRchar("/proc/self/io")! > before!);
+    assert.equal(readRchar("/proc/0/io"), undefined);
   });
 });

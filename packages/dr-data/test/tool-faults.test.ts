@@ -5,7 +5,7 @@
  */
 import { strict as assert } from "node:assert";
 import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { appDataCounts, createAppData } from "../testkit/appdata";
@@ -146,6 +146,53 @@ describe("tool: faults on real servers", function () {
       /--block-size-mib 1: 50,000 blocks \(Azure's limit per blob\) of it hold 48\.8 GiB, less than 4× this backup's expected 20\.0 GiB; allowed: at least 2 MiB/,
     );
     assert.deepStrictEqual(await visible("toolarge/explicit"), []);
+  });
+
+  it("zstd fails under tar (directory format): the backup fails naming both, and commits nothing", async () => {
+    // A zstd that answers --version (the preflight) and fails on data, first on PATH for this backup only.
+    const bin = mkdtempSync(path.join(os.tmpdir(), "dr-fake-zstd-"));
+    writeFileSync(
+      path.join(bin, "zstd"),
+      '#!/bin/sh\n[ "$1" = "--version" ] && { echo "fake zstd"; exit 0; }\necho "zstd: simulated failure" >&2\nexit 3\n',
+      { mode: 0o755 },
+    );
+    const oldPath = process.env.PATH;
+    process.env.PATH = `${bin}:${oldPath ?? ""}`;
+    try {
+      await assert.rejects(
+        backup({
+          connection: pg.connection("app"),
+          store: az.store(CONTAINER),
+          prefix: "zstdfails/srv",
+          log: quiet,
+        }),
+        /^Error: backup of app failed, nothing committed: tar exited with status 2: .*zstd: simulated failure.*Child returned status 3/s,
+      );
+    } finally {
+      process.env.PATH = oldPath;
+      rmSync(bin, { recursive: true, force: true });
+    }
+    assert.deepStrictEqual(await visible("zstdfails/srv"), []);
+  });
+
+  it("the directory upload's progress counts the dump's bytes to the total, whatever zstd makes of them", async () => {
+    const lines: string[] = [];
+    const r = await backup({
+      connection: pg.connection("app"),
+      store: az.store(CONTAINER),
+      prefix: "progress/srv",
+      log: (l) => lines.push(l),
+    });
+    const done = lines.filter((l) => l.startsWith("backup: uploaded: ") && l.endsWith("(done)"));
+    assert.equal(done.length, 1, lines.join("\n"));
+    const m = /^backup: uploaded: (\S+ \S+) of (\S+ \S+) \(100%\)/.exec(done[0]!);
+    assert.ok(m !== null, done[0]);
+    assert.equal(m[1], m[2]);
+    // The stream is compressed: the blob is smaller than the dump the progress counted.
+    const [amount, unit] = m[2]!.split(" ");
+    const counted = Number(amount) * 1024 ** ["B", "KiB", "MiB", "GiB"].indexOf(unit!);
+    assert.equal(r.metadata.streamCompress, "zstd:1");
+    assert.ok(r.metadata.size < counted, `${r.metadata.size} stored vs ${counted} counted`);
   });
 
   it("pg_dump dies mid-stream (its session terminated): the backup fails and commits nothing", async () => {
