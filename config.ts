@@ -337,14 +337,64 @@ type Parsed = z.output<typeof schema>;
 export type DrMode = Parsed["drMode"];
 export type DrPhase = Parsed["drPhase"];
 export type RebuildFrom = NonNullable<Parsed["rebuild"]>["from"];
+type Network = z.output<typeof networkSchema>;
 
-/** What the plan gets: the schema's output plus the resolved times (all checks passed). */
-export interface StackConfig extends Readonly<Omit<Parsed, "ptr" | "rebuild">> {
+/**
+ * Where a rebuild's server comes from (`rebuild.from`), with exactly what that source needs: validation has
+ * proved the fields of the chosen one, so the plan reads them without checking again.
+ */
+export type RebuildSource =
+  /** An empty server; the nightly dump `backupBlob` (`latest` or a blob name) is restored into it. */
+  | { readonly from: "backup"; readonly backupBlob: string }
+  /** The dropped server revived (ReviveDropped) to its deletion time, checked to be within Azure's 5 days. */
+  | { readonly from: "revive"; readonly deletedAt: ResolvedTime }
+  /** A new server `serverName` GeoRestored into the paired region `location`, on that region's network. */
+  | {
+      readonly from: "geo";
+      readonly serverName: string;
+      readonly location: string;
+      readonly network: Network;
+    };
+
+/** `drMode=ptr`: the data is lost, the server is not; the PTR copy is made at `restoreTime`. */
+export interface PtrIncident {
+  readonly mode: "ptr";
+  readonly id: string;
+  readonly phase: DrPhase;
+  /** Unset only in the isolate phase, before the operator chose the restore point (required after it). */
+  readonly restoreTime: ResolvedTime | undefined;
+  /** The pin (`ptr.requestedAt`, valid for this restore time): the instant the window was checked at. */
+  readonly requestedAt: DateTime | undefined;
+}
+
+/** `drMode=rebuild`: the server is lost and comes back from `source`. */
+export interface RebuildIncident {
+  readonly mode: "rebuild";
+  readonly id: string;
+  readonly phase: DrPhase;
+  readonly source: RebuildSource;
+}
+
+/**
+ * The incident as validation proved it: `drMode` with what that mode requires (the id, the restore point, the
+ * rebuild's source), built once by parseConfig. The plan switches on `mode` (and a rebuild on `source.from`)
+ * and never re-checks a key; a new variant fails to compile where a switch ends in `unreachable`.
+ */
+export type Incident = { readonly mode: "none" } | PtrIncident | RebuildIncident;
+
+/** What the plan gets: the schema's output plus the incident and the resolved times (all checks passed). */
+export interface StackConfig extends Readonly<Omit<Parsed, "ptr">> {
+  /** What drMode, drPhase, incidentId, ptr and rebuild add up to: what the plan decides from. */
+  readonly incident: Incident;
   /**
    * Keys that are set but do not apply in this state (each naming the key and why it is ignored): the
    * program logs them with `pulumi.log.warn`, so `pulumi preview` and the offline plan show them.
    */
   readonly warnings: readonly string[];
+  /**
+   * `ptr` as set, in any mode (the plan reads the incident's restore point; the next step lists a `ptr` left
+   * behind, and `ptr.tables` chooses the restore's kind).
+   */
   readonly ptr:
     | {
         readonly restore?: ResolvedTime;
@@ -353,9 +403,11 @@ export interface StackConfig extends Readonly<Omit<Parsed, "ptr" | "rebuild">> {
         readonly tables?: readonly string[];
       }
     | undefined;
-  readonly rebuild:
-    | (Readonly<Omit<NonNullable<Parsed["rebuild"]>, "deletedAt">> & { readonly deletedAt?: ResolvedTime })
-    | undefined;
+}
+
+/** The end of an exhaustive switch: a variant nobody handles is a compile error here, and a throw at run time. */
+export function unreachable(value: never): never {
+  throw new Error(`unhandled variant: ${JSON.stringify(value)}`);
 }
 
 /** Keys this program reads; anything else under `service-dr:` is a typo and is reported. */
@@ -457,9 +509,11 @@ export function parseConfig(
   problems.push(...crossFieldProblems(ctx));
   if (!result.success || problems.length > 0) throw new ConfigError(problems);
   const data = result.data;
+  const incident = incidentOf(data, ctx);
   return {
     ...data,
-    warnings: notApplying(data),
+    incident,
+    warnings: notApplying(data, incident),
     ptr:
       data.ptr === undefined
         ? undefined
@@ -468,8 +522,55 @@ export function parseConfig(
             requestedAt: ctx.pin.value,
             ...(data.ptr.tables === undefined ? {} : { tables: data.ptr.tables }),
           },
-    rebuild: data.rebuild === undefined ? undefined : { ...data.rebuild, deletedAt: ctx.deleted.value },
   };
+}
+
+/**
+ * The incident of a config that passed every check. Each field read here was proved by a rule (named in the
+ * `proven` text), so a missing one is a bug in the rules, not a config problem: it throws rather than guess.
+ */
+function incidentOf(data: Parsed, ctx: RuleContext): Incident {
+  const mode = data.drMode;
+  const phase = data.drPhase;
+  switch (mode) {
+    case "none":
+      return { mode };
+    case "ptr": {
+      const id = proven(data.incidentId, "incidentId (incidentIdRequired)");
+      return { mode, id, phase, restoreTime: ctx.restore.value, requestedAt: ctx.pin.value };
+    }
+    case "rebuild": {
+      const id = proven(data.incidentId, "incidentId (incidentIdRequired)");
+      return { mode, id, phase, source: rebuildSource(data.rebuild, ctx) };
+    }
+    default:
+      return unreachable(mode);
+  }
+}
+
+/** The one place `rebuild.from` (default backup) becomes a source; without a `rebuild` key, the defaults. */
+function rebuildSource(rebuild: Parsed["rebuild"], ctx: RuleContext): RebuildSource {
+  const from = rebuild?.from ?? "backup";
+  switch (from) {
+    case "backup":
+      return { from, backupBlob: rebuild?.backupBlob ?? "latest" };
+    case "revive":
+      return { from, deletedAt: proven(ctx.deleted.value, "rebuild.deletedAt (reviveDeletedAt)") };
+    case "geo":
+      return {
+        from,
+        serverName: proven(rebuild?.serverName, "rebuild.serverName (geoRules)"),
+        location: proven(rebuild?.location, "rebuild.location (geoRules)"),
+        network: proven(rebuild?.network, "rebuild.network (geoRules)"),
+      };
+    default:
+      return unreachable(from);
+  }
+}
+
+function proven<T>(value: T | undefined, what: string): T {
+  if (value === undefined) throw new Error(`config: ${what} passed validation but is missing`);
+  return value;
 }
 
 /** The value of `value` under schema `s` (defaults applied), or undefined if it does not parse. */
@@ -950,17 +1051,9 @@ export function editDistance(a: string, b: string): number {
  * is otherwise valid. `drPhase` is compared with its Pulumi.yaml default (isolate), which the engine passes
  * whether or not the stack sets it, so only restore/validate without an incident can be told apart.
  */
-function notApplying(c: Parsed): string[] {
+function notApplying(c: Parsed, incident: Incident): string[] {
   const w: string[] = [];
-  const rm = (key: string): string =>
-    key.includes(".") ? `pulumi config rm --path ${key}` : `pulumi config rm ${key}`;
-  const setFields = (o: object | undefined): string[] =>
-    o === undefined
-      ? []
-      : Object.entries(o)
-          .filter(([, v]) => v !== undefined)
-          .map(([k]) => k);
-  if (c.drMode === "none") {
+  if (incident.mode === "none") {
     if (c.drPhase !== "isolate")
       w.push(
         `drPhase: ${c.drPhase} is ignored while drMode is none (no incident is open); remove it: ${rm("drPhase")}`,
@@ -973,15 +1066,16 @@ function notApplying(c: Parsed): string[] {
     }
     return w;
   }
-  if (c.drMode === "ptr" && c.rebuild !== undefined)
+  if (incident.mode === "ptr" && c.rebuild !== undefined)
     w.push(
       `rebuild: is ignored in drMode ptr (it describes a rebuild of a lost server); remove it: ${rm("rebuild")}`,
     );
-  if (c.drMode === "rebuild" && c.ptr !== undefined)
+  if (incident.mode === "rebuild" && c.ptr !== undefined)
     w.push(
       `ptr: is ignored in drMode rebuild (it describes a point-in-time restore); remove it: ${rm("ptr")}`,
     );
-  if (c.drMode === "rebuild" && c.rebuild !== undefined) {
+  if (incident.mode === "rebuild" && c.rebuild !== undefined) {
+    const from = incident.source.from;
     const applies: Record<string, readonly string[]> = {
       backup: ["from", "backupBlob"],
       revive: ["from", "deletedAt"],
@@ -990,9 +1084,9 @@ function notApplying(c: Parsed): string[] {
     for (const field of setFields(c.rebuild)) {
       // backupBlob has a default ("latest"): only a value other than it was set by someone.
       if (field === "backupBlob" && c.rebuild.backupBlob === "latest") continue;
-      if (!applies[c.rebuild.from]!.includes(field))
+      if (!applies[from]!.includes(field))
         w.push(
-          `rebuild.${field}: is ignored with rebuild.from ${c.rebuild.from} (it applies to rebuild.from ${Object.keys(
+          `rebuild.${field}: is ignored with rebuild.from ${from} (it applies to rebuild.from ${Object.keys(
             applies,
           )
             .filter((f) => applies[f]!.includes(field))
@@ -1001,20 +1095,46 @@ function notApplying(c: Parsed): string[] {
     }
   }
   for (const step of setFields(c.retry) as JobStep[]) {
-    const declared =
-      c.drMode === "ptr"
-        ? step === "backup-flawed" ||
-          (step === "inspect" && c.ptr?.restoreTime !== undefined) ||
-          (c.drPhase !== "isolate" && c.ptr?.restoreTime !== undefined)
-        : (c.rebuild?.from ?? "backup") === "backup" &&
-          c.drPhase !== "isolate" &&
-          (step === "restore" || step === "compare");
-    if (!declared)
+    if (!jobDeclared(incident, step))
       w.push(
-        `retry.${step}: is ignored: no ${step} Job is declared in drMode ${c.drMode}, drPhase ${c.drPhase}; remove it: ${rm(`retry.${step}`)}`,
+        `retry.${step}: is ignored: no ${step} Job is declared in drMode ${incident.mode}, drPhase ${incident.phase}; remove it: ${rm(`retry.${step}`)}`,
       );
   }
   return w;
+}
+
+/** Whether this incident declares a `step` Job (as plan-data.ts plans them): else `retry.<step>` does nothing. */
+function jobDeclared(incident: PtrIncident | RebuildIncident, step: JobStep): boolean {
+  switch (incident.mode) {
+    case "ptr": {
+      // The flawed database's backup from the start; the rest once the copy exists, the restore's after isolate.
+      const copy = incident.restoreTime !== undefined;
+      return step === "backup-flawed" || (copy && (step === "inspect" || incident.phase !== "isolate"));
+    }
+    case "rebuild":
+      // Only a server rebuilt empty gets the nightly dump restored into it (and compared).
+      return (
+        incident.source.from === "backup" &&
+        incident.phase !== "isolate" &&
+        (step === "restore" || step === "compare")
+      );
+    default:
+      return unreachable(incident);
+  }
+}
+
+/** The command that removes `key` from the stack config. */
+function rm(key: string): string {
+  return key.includes(".") ? `pulumi config rm --path ${key}` : `pulumi config rm ${key}`;
+}
+
+/** The fields of `o` that are set. */
+function setFields(o: object | undefined): string[] {
+  return o === undefined
+    ? []
+    : Object.entries(o)
+        .filter(([, v]) => v !== undefined)
+        .map(([k]) => k);
 }
 
 function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
