@@ -13,6 +13,7 @@ import type {
   PtrIncident,
   RebuildFrom,
   RebuildIncident,
+  RebuildSource,
   StackConfig,
 } from "./config";
 import {
@@ -306,7 +307,7 @@ function liveServerCreation(incident: Incident, id: string): LiveServerCreation 
   }
 }
 
-function rebuiltServerCreation(source: RebuildIncident["source"], id: string): LiveServerCreation {
+function rebuiltServerCreation(source: RebuildSource, id: string): LiveServerCreation {
   switch (source.from) {
     case "backup":
       return { kind: "empty", createMode: "Create" };
