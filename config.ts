@@ -337,14 +337,64 @@ type Parsed = z.output<typeof schema>;
 export type DrMode = Parsed["drMode"];
 export type DrPhase = Parsed["drPhase"];
 export type RebuildFrom = NonNullable<Parsed["rebuild"]>["from"];
+type Network = z.output<typeof networkSchema>;
 
-/** What the plan gets: the schema's output plus the resolved times (all checks passed). */
-export interface StackConfig extends Readonly<Omit<Parsed, "ptr" | "rebuild">> {
+/**
+ * Where a rebuild's server comes from (`rebuild.from`), with exactly what that source needs: validation has
+ * proved the fields of the chosen one, so the plan reads them without checking again.
+ */
+export type RebuildSource =
+  /** An empty server; the nightly dump `backupBlob` (`latest` or a blob name) is restored into it. */
+  | { readonly from: "backup"; readonly backupBlob: string }
+  /** The dropped server revived (ReviveDropped) to its deletion time, checked to be within Azure's 5 days. */
+  | { readonly from: "revive"; readonly deletedAt: ResolvedTime }
+  /** A new server `serverName` GeoRestored into the paired region `location`, on that region's network. */
+  | {
+      readonly from: "geo";
+      readonly serverName: string;
+      readonly location: string;
+      readonly network: Network;
+    };
+
+/** `drMode=ptr`: the data is lost, the server is not; the PTR copy is made at `restoreTime`. */
+export interface PtrIncident {
+  readonly mode: "ptr";
+  readonly id: string;
+  readonly phase: DrPhase;
+  /** Unset only in the isolate phase, before the operator chose the restore point (required after it). */
+  readonly restoreTime: ResolvedTime | undefined;
+  /** The pin (`ptr.requestedAt`, valid for this restore time): the instant the window was checked at. */
+  readonly requestedAt: DateTime | undefined;
+}
+
+/** `drMode=rebuild`: the server is lost and comes back from `source`. */
+export interface RebuildIncident {
+  readonly mode: "rebuild";
+  readonly id: string;
+  readonly phase: DrPhase;
+  readonly source: RebuildSource;
+}
+
+/**
+ * The incident as validation proved it: `drMode` with what that mode requires (the id, the restore point, the
+ * rebuild's source), built once by parseConfig. The plan switches on `mode` (and a rebuild on `source.from`)
+ * and never re-checks a key; a new variant fails to compile where a switch ends in `unreachable`.
+ */
+export type Incident = { readonly mode: "none" } | PtrIncident | RebuildIncident;
+
+/** What the plan gets: the schema's output plus the incident and the resolved times (all checks passed). */
+export interface StackConfig extends Readonly<Omit<Parsed, "ptr">> {
+  /** What drMode, drPhase, incidentId, ptr and rebuild add up to: what the plan decides from. */
+  readonly incident: Incident;
   /**
    * Keys that are set but do not apply in this state (each naming the key and why it is ignored): the
    * program logs them with `pulumi.log.warn`, so `pulumi preview` and the offline plan show them.
    */
   readonly warnings: readonly string[];
+  /**
+   * `ptr` as set, in any mode (the plan reads the incident's restore point; the next step lists a `ptr` left
+   * behind, and `ptr.tables` chooses the restore's kind).
+   */
   readonly ptr:
     | {
         readonly restore?: ResolvedTime;
@@ -353,9 +403,11 @@ export interface StackConfig extends Readonly<Omit<Parsed, "ptr" | "rebuild">> {
         readonly tables?: readonly string[];
       }
     | undefined;
-  readonly rebuild:
-    | (Readonly<Omit<NonNullable<Parsed["rebuild"]>, "deletedAt">> & { readonly deletedAt?: ResolvedTime })
-    | undefined;
+}
+
+/** The end of an exhaustive switch: a variant nobody handles is a compile error here, and a throw at run time. */
+export function unreachable(value: never): never {
+  throw new Error(`unhandled variant: ${JSON.stringify(value)}`);
 }
 
 /** Keys this program reads; anything else under `service-dr:` is a typo and is reported. */
@@ -453,23 +505,72 @@ export function parseConfig(
   if (!result.success) for (const issue of result.error.issues) problems.push(...formatIssue(issue, raw));
   // The checks that relate keys to each other and to the clock run on every value that parses on its own,
   // whether or not the rest of the config did: the operator sees every problem in one go.
-  const checked = crossFieldProblems(raw, now);
-  problems.push(...checked.problems);
+  const ctx = ruleContext(raw, now);
+  problems.push(...crossFieldProblems(ctx));
   if (!result.success || problems.length > 0) throw new ConfigError(problems);
   const data = result.data;
+  const incident = incidentOf(data, ctx);
   return {
     ...data,
-    warnings: notApplying(data),
+    incident,
+    warnings: notApplying(data, incident),
     ptr:
       data.ptr === undefined
         ? undefined
         : {
-            restore: checked.restore,
-            requestedAt: checked.requestedAt,
+            restore: ctx.restore.value,
+            requestedAt: ctx.pin.value,
             ...(data.ptr.tables === undefined ? {} : { tables: data.ptr.tables }),
           },
-    rebuild: data.rebuild === undefined ? undefined : { ...data.rebuild, deletedAt: checked.deletedAt },
   };
+}
+
+/**
+ * The incident of a config that passed every check. Each field read here was proved by a rule (named in the
+ * `proven` text), so a missing one is a bug in the rules, not a config problem: it throws rather than guess.
+ */
+function incidentOf(data: Parsed, ctx: RuleContext): Incident {
+  const mode = data.drMode;
+  const phase = data.drPhase;
+  switch (mode) {
+    case "none":
+      return { mode };
+    case "ptr": {
+      const id = proven(data.incidentId, "incidentId (incidentIdRequired)");
+      return { mode, id, phase, restoreTime: ctx.restore.value, requestedAt: ctx.pin.value };
+    }
+    case "rebuild": {
+      const id = proven(data.incidentId, "incidentId (incidentIdRequired)");
+      return { mode, id, phase, source: rebuildSource(data.rebuild, ctx) };
+    }
+    default:
+      return unreachable(mode);
+  }
+}
+
+/** The one place `rebuild.from` (default backup) becomes a source; without a `rebuild` key, the defaults. */
+function rebuildSource(rebuild: Parsed["rebuild"], ctx: RuleContext): RebuildSource {
+  const from = rebuild?.from ?? "backup";
+  switch (from) {
+    case "backup":
+      return { from, backupBlob: rebuild?.backupBlob ?? "latest" };
+    case "revive":
+      return { from, deletedAt: proven(ctx.deleted.value, "rebuild.deletedAt (reviveDeletedAt)") };
+    case "geo":
+      return {
+        from,
+        serverName: proven(rebuild?.serverName, "rebuild.serverName (geoRules)"),
+        location: proven(rebuild?.location, "rebuild.location (geoRules)"),
+        network: proven(rebuild?.network, "rebuild.network (geoRules)"),
+      };
+    default:
+      return unreachable(from);
+  }
+}
+
+function proven<T>(value: T | undefined, what: string): T {
+  if (value === undefined) throw new Error(`config: ${what} passed validation but is missing`);
+  return value;
 }
 
 /** The value of `value` under schema `s` (defaults applied), or undefined if it does not parse. */
@@ -478,217 +579,322 @@ function parsed<S extends z.ZodType>(s: S, value: unknown): z.output<S> | undefi
   return r.success ? r.data : undefined;
 }
 
-interface CrossFieldResult {
-  problems: string[];
-  restore?: ResolvedTime;
-  requestedAt?: DateTime;
-  deletedAt?: ResolvedTime;
+// ---------------------------------------------------------------------------------------------------------
+// Cross-field rules: the checks that relate keys to each other and to the clock, one concern each.
+
+/** One problem as the operator reads it: the key, what is allowed, what was received. */
+export type Problem = string;
+
+/** A value read from the config (a time, the pin), or why it could not be (empty when it was). */
+interface Resolution<T> {
+  readonly problems: readonly Problem[];
+  readonly value?: T;
 }
 
 /**
- * Checks that relate keys to each other and to the clock. Each reads the values it needs through `parsed()`,
- * so a check runs whenever its own inputs are valid — whatever else in the config is not — and is silent
- * when an input is invalid (the schema reports that one).
+ * What the rules read. Every value goes through its own schema (`parsed()`), so a rule runs whenever its own
+ * inputs are valid — whatever else in the config is not — and is silent when an input is invalid (the schema
+ * reports that one). The times are resolved here, once: rules report their problems, the incident takes their
+ * values.
  */
-function crossFieldProblems(raw: Record<string, unknown>, now: DateTime): CrossFieldResult {
-  const out: CrossFieldResult = { problems: [] };
-  const p = out.problems;
-  const shape = schema.shape;
-  const zone = parsed(shape.timeZone, raw.timeZone);
-  const mode = parsed(shape.drMode, raw.drMode);
-  const phase = parsed(shape.drPhase, raw.drPhase);
+export interface RuleContext {
+  readonly now: DateTime;
+  readonly zone: string | undefined;
+  readonly mode: DrMode | undefined;
+  readonly phase: DrPhase | undefined;
+  /** The raw top-level object and its structured keys (undefined when a key is not an object). */
+  readonly raw: Record<string, unknown>;
+  readonly ptr: Record<string, unknown> | undefined;
+  readonly rebuild: Record<string, unknown> | undefined;
+  readonly pg: Record<string, unknown> | undefined;
+  readonly k8s: Record<string, unknown> | undefined;
+  readonly gh: Record<string, unknown> | undefined;
+  readonly appDatabase: string | undefined;
+  readonly from: RebuildFrom | undefined;
+  /** `ptr.restoreTime` as written, and in UTC (in any mode: a bad time is reported even if unused). */
+  readonly restoreText: string | undefined;
+  readonly restore: Resolution<ResolvedTime>;
+  /** The pin's instant, checked only once the restore time resolved (it is bound to that time). */
+  readonly pin: Resolution<DateTime>;
+  /** `rebuild.deletedAt` in UTC. */
+  readonly deleted: Resolution<ResolvedTime>;
+}
+
+export function ruleContext(raw: Record<string, unknown>, now: DateTime): RuleContext {
+  const zone = parsed(schema.shape.timeZone, raw.timeZone);
   const ptr = isRecord(raw.ptr) ? raw.ptr : undefined;
   const rebuild = isRecord(raw.rebuild) ? raw.rebuild : undefined;
-  const pgRaw = isRecord(raw.postgres) ? raw.postgres : undefined;
-  const k8sRaw = isRecord(raw.kubernetes) ? raw.kubernetes : undefined;
-  const ghRaw = isRecord(raw.github) ? raw.github : undefined;
-  const pg = postgresSchema.shape;
-  const retention = parsed(pg.backupRetentionDays, pgRaw?.backupRetentionDays);
-  const incidentId = parsed(shape.incidentId, raw.incidentId);
-
-  p.push(...databaseSizeProblems(raw, pgRaw));
-
-  if ((mode === "ptr" || mode === "rebuild") && raw.incidentId === undefined) {
-    p.push(
-      `incidentId: is required when drMode is ${mode} (it names this incident's Jobs and the databases the restore keeps); ` +
-        `allowed: 1–20 lowercase letters, digits and hyphens; received nothing. Set it with: pulumi config set incidentId ${suggestedIncidentId(now, zone ?? "UTC", parsed(pg.appDatabase, pgRaw?.appDatabase))}`,
-    );
-  }
-
-  // ptr.restoreTime: parse in the zone, then the window.
+  const pg = isRecord(raw.postgres) ? raw.postgres : undefined;
   const restoreText = parsed(ptrSchema.shape.restoreTime, ptr?.restoreTime);
-  if (mode === "ptr" && (phase === "restore" || phase === "validate") && restoreText === undefined) {
-    p.push(
-      `ptr.restoreTime: is required when drMode is ptr and drPhase is ${phase} (the PTR copy is made at that time); received nothing. ` +
-        `Set it with: pulumi config set --path ptr.restoreTime 2026-11-24T13:05:00 (wall clock in ${zone ?? "the stack's timeZone"})`,
-    );
-  }
-  const restore = restoreText === undefined ? undefined : resolveIn("ptr.restoreTime", restoreText, zone, p);
-  if (restoreText !== undefined && restore !== undefined) {
-    out.restore = restore;
-    const shown = zone ?? "UTC";
-    const pin = restorePin(ptr, restoreText, restore, zone, now);
-    p.push(...pin.problems);
-    if (pin.at !== undefined) out.requestedAt = pin.at;
-    const checkedAt = pin.at ?? now.toUTC();
-    // The window is only meaningful when the copy can still be (re)created: in ptr mode.
-    if (mode === "ptr" && retention !== undefined) {
-      const problem = windowProblem(restore.utc, restoreWindow(checkedAt, retention), checkedAt, shown);
-      if (problem !== undefined) {
-        const at = pin.at === undefined ? "" : ` (checked at ptr.requestedAt, ${azureUtc(checkedAt)} UTC)`;
-        p.push(
-          `ptr.restoreTime: ${JSON.stringify(restoreText)} → ${azureUtc(restore.utc)} UTC ${problem}${at}`,
-        );
-      }
-    }
-  }
+  const restore: Resolution<ResolvedTime> =
+    restoreText === undefined ? { problems: [] } : resolveIn("ptr.restoreTime", restoreText, zone);
+  const deletedText = parsed(rebuildSchema.shape.deletedAt, rebuild?.deletedAt);
+  return {
+    now,
+    zone,
+    mode: parsed(schema.shape.drMode, raw.drMode),
+    phase: parsed(schema.shape.drPhase, raw.drPhase),
+    raw,
+    ptr,
+    rebuild,
+    pg,
+    k8s: isRecord(raw.kubernetes) ? raw.kubernetes : undefined,
+    gh: isRecord(raw.github) ? raw.github : undefined,
+    appDatabase: parsed(postgresSchema.shape.appDatabase, pg?.appDatabase),
+    from: parsed(rebuildSchema.shape.from, rebuild?.from),
+    restoreText,
+    restore,
+    pin:
+      restoreText === undefined || restore.value === undefined
+        ? { problems: [] }
+        : restorePin(ptr, restoreText, restore.value, zone, now),
+    deleted: deletedText === undefined ? { problems: [] } : resolveIn("rebuild.deletedAt", deletedText, zone),
+  };
+}
 
-  // rebuild.*
-  const from = parsed(rebuildSchema.shape.from, rebuild?.from);
-  if (mode === "rebuild") {
-    if (from === "revive") {
-      const deletedText = parsed(rebuildSchema.shape.deletedAt, rebuild?.deletedAt);
-      if (rebuild?.deletedAt === undefined) {
-        p.push(
-          `rebuild.deletedAt: is required when rebuild.from is revive (Azure revives a dropped server to its deletion time); ` +
-            `received nothing. Find it in the activity log and set: pulumi config set --path rebuild.deletedAt 2026-11-24T13:05:00`,
-        );
-      } else if (deletedText !== undefined) {
-        const deleted = resolveIn("rebuild.deletedAt", deletedText, zone, p);
-        const since = now.minus(REVIVE_WINDOW);
-        if (deleted !== undefined && deleted.utc > now)
-          p.push(
-            `rebuild.deletedAt: is in the future (${azureUtc(deleted.utc)} UTC, now ${azureUtc(now)} UTC); received ${JSON.stringify(deletedText)}`,
-          );
-        else if (deleted !== undefined && deleted.utc < since) {
-          p.push(
-            `rebuild.deletedAt: is more than 5 days ago (${azureUtc(deleted.utc)} UTC); Azure can revive a dropped server only for 5 days ` +
-              `after deletion (since ${azureUtc(since)} UTC, ${humanInZone(since, zone ?? "UTC")}); ` +
-              `use rebuild.from backup; received ${JSON.stringify(deletedText)}`,
-          );
-        } else if (deleted !== undefined) out.deletedAt = deleted;
-      }
-    }
-    if (from === "geo") {
-      const geo = parsed(pg.geoRedundantBackup, pgRaw?.geoRedundantBackup);
-      if (geo === false) {
-        p.push(
-          `rebuild.from: geo needs postgres.geoRedundantBackup true (set when the lost server was created); received geo with postgres.geoRedundantBackup false; use rebuild.from backup or revive`,
-        );
-      }
-      if (rebuild?.location === undefined)
-        p.push(
-          `rebuild.location: is required when rebuild.from is geo (the paired region to restore into, e.g. ukwest); received nothing`,
-        );
-      if (rebuild?.network === undefined)
-        p.push(
-          `rebuild.network: is required when rebuild.from is geo (a delegated subnet and private DNS zone in rebuild.location); received nothing`,
-        );
-      if (rebuild?.serverName === undefined)
-        p.push(
-          `rebuild.serverName: is required when rebuild.from is geo (a geo-restore creates a new server: server names are global DNS names and the lost server's record still exists); ` +
-            `allowed: ${SERVER_NAME_TEXT}, at most 59 and not postgres.serverName; received nothing. Set it with: pulumi config set --path rebuild.serverName <name>-geo`,
-        );
-    }
-  }
+export type Rule = (ctx: RuleContext) => Problem[];
 
-  // postgres.*
-  const appDatabase = parsed(pg.appDatabase, pgRaw?.appDatabase);
-  const databases = isRecord(pgRaw?.databases) ? Object.keys(pgRaw.databases) : undefined;
-  if (appDatabase !== undefined && databases !== undefined && !databases.includes(appDatabase)) {
-    p.push(
-      `postgres.appDatabase: must be one of the keys of postgres.databases (${databases.join(", ") || "none declared"}); received ${JSON.stringify(appDatabase)}`,
-    );
-  }
-  if (databases?.length === 0)
-    p.push(`postgres.databases: must declare at least the application's database; received {}`);
-  const ha = parsed(pg.highAvailability, pgRaw?.highAvailability);
-  const tier = parsed(pg.sku.shape.tier, isRecord(pgRaw?.sku) ? pgRaw.sku.tier : undefined);
-  if (ha !== undefined && ha !== "Disabled" && tier === "Burstable") {
-    p.push(
-      `postgres.highAvailability: ${ha} is not available on the Burstable tier (allowed there: Disabled); received ${ha} with postgres.sku.tier Burstable`,
-    );
-  }
-  const zoneA = parsed(pg.availabilityZone, pgRaw?.availabilityZone);
-  const zoneB = parsed(pg.standbyAvailabilityZone, pgRaw?.standbyAvailabilityZone);
-  if (ha === "ZoneRedundant" && zoneA !== undefined && zoneA === zoneB) {
-    p.push(
-      `postgres.standbyAvailabilityZone: must differ from postgres.availabilityZone for ZoneRedundant high availability; received ${zoneB} for both`,
-    );
-  }
+/** The database lives on the server's storage: an expected size above it is a typo (GB for MB, an extra 0). */
+const databaseSizeFitsStorage: Rule = ({ raw, pg }) => {
+  const size = parsed(
+    schema.shape.dataTool.shape.databaseSizeGiB,
+    isRecord(raw.dataTool) ? raw.dataTool.databaseSizeGiB : undefined,
+  );
+  const storage = parsed(postgresSchema.shape.storageSizeGb, pg?.storageSizeGb);
+  if (size === undefined || storage === undefined || size <= storage) return [];
+  return [
+    `dataTool.databaseSizeGiB: must be at most postgres.storageSizeGb (${storage}), the server's storage that holds the database; received ${size}`,
+  ];
+};
 
-  // kubernetes.*
-  const k = kubernetesSchema.shape;
-  if (isRecord(k8sRaw?.deployments) && Object.keys(k8sRaw.deployments).length === 0)
-    p.push(`kubernetes.deployments: must list the deployments to stop (web, worker); received {}`);
-  const publicHost = parsed(k.publicHost, k8sRaw?.publicHost);
-  const temporaryHost = parsed(k.temporaryHost, k8sRaw?.temporaryHost);
-  if (publicHost !== undefined && publicHost === temporaryHost) {
-    p.push(
-      `kubernetes.temporaryHost: must differ from kubernetes.publicHost (the temporary ingress is how the app is validated while the public host shows the maintenance page); received ${temporaryHost} for both`,
-    );
-  }
+/** An incident's Jobs and kept databases are named from its id: no incident without one. */
+const incidentIdRequired: Rule = ({ mode, raw, now, zone, appDatabase }) =>
+  (mode === "ptr" || mode === "rebuild") && raw.incidentId === undefined
+    ? [
+        `incidentId: is required when drMode is ${mode} (it names this incident's Jobs and the databases the restore keeps); ` +
+          `allowed: 1–20 lowercase letters, digits and hyphens; received nothing. Set it with: pulumi config set incidentId ${suggestedIncidentId(now, zone ?? "UTC", appDatabase)}`,
+      ]
+    : [];
 
-  // github.approvers
-  const approvers = isRecord(ghRaw?.approvers) ? ghRaw.approvers : {};
-  const normal = parsed(approversSchema.shape.normal, approvers.normal);
-  const freeze = parsed(approversSchema.shape.freeze, approvers.freeze);
-  if (normal !== undefined && freeze !== undefined && freeze < normal) {
-    p.push(
-      `github.approvers.freeze: must be ≥ github.approvers.normal (${normal}), or the freeze would loosen the branch protection; received ${freeze}`,
-    );
-  }
+/** The PTR copy, and so everything after isolate, is made at the restore time. */
+const restoreTimeRequiredInPhase: Rule = ({ mode, phase, restoreText, zone }) =>
+  mode === "ptr" && (phase === "restore" || phase === "validate") && restoreText === undefined
+    ? [
+        `ptr.restoreTime: is required when drMode is ptr and drPhase is ${phase} (the PTR copy is made at that time); received nothing. ` +
+          `Set it with: pulumi config set --path ptr.restoreTime 2026-11-24T13:05:00 (wall clock in ${zone ?? "the stack's timeZone"})`,
+      ]
+    : [];
 
-  if (incidentId !== undefined) {
-    // The recovery Jobs are named from the incident, their step and the restore time; the restore's databases
-    // from the incident (rebuild) or the restore time (ptr).
-    for (const problem of incidentIdProblems(incidentId, appDatabase)) {
-      p.push(`incidentId: ${problem}; received ${JSON.stringify(incidentId)}`);
-    }
-  }
+/** `ptr.restoreTime` converts to one UTC instant (a valid time, no DST gap or overlap). */
+const restoreTimeResolves: Rule = ({ restore }) => [...restore.problems];
 
-  // geo: another region, another name
+/** `ptr.requestedAt` + `ptr.requestedFor`: both or neither, and bound to the current restore time. */
+const restorePinValid: Rule = ({ pin }) => [...pin.problems];
+
+/**
+ * Azure restores only inside the retention window: checked at the pin's instant if there is one, else now.
+ * Only in ptr mode, where the copy can still be (re)created.
+ */
+const restorePointInWindow: Rule = ({ mode, pg, restore, restoreText, pin, zone, now }) => {
+  const retention = parsed(postgresSchema.shape.backupRetentionDays, pg?.backupRetentionDays);
+  if (mode !== "ptr" || restore.value === undefined || retention === undefined) return [];
+  const checkedAt = pin.value ?? now.toUTC();
+  const utc = restore.value.utc;
+  const problem = windowProblem(utc, restoreWindow(checkedAt, retention), checkedAt, zone ?? "UTC");
+  if (problem === undefined) return [];
+  const at = pin.value === undefined ? "" : ` (checked at ptr.requestedAt, ${azureUtc(checkedAt)} UTC)`;
+  return [`ptr.restoreTime: ${JSON.stringify(restoreText)} → ${azureUtc(utc)} UTC ${problem}${at}`];
+};
+
+/** A revive needs the deletion time, and Azure revives a dropped server only for 5 days after it. */
+const reviveDeletedAt: Rule = ({ mode, from, rebuild, deleted, zone, now }) => {
+  if (mode !== "rebuild" || from !== "revive") return [];
+  if (rebuild?.deletedAt === undefined)
+    return [
+      `rebuild.deletedAt: is required when rebuild.from is revive (Azure revives a dropped server to its deletion time); ` +
+        `received nothing. Find it in the activity log and set: pulumi config set --path rebuild.deletedAt 2026-11-24T13:05:00`,
+    ];
+  const deletedAt = deleted.value;
+  if (deletedAt === undefined) return [...deleted.problems];
+  const text = JSON.stringify(rebuild.deletedAt);
+  if (deletedAt.utc > now)
+    return [
+      `rebuild.deletedAt: is in the future (${azureUtc(deletedAt.utc)} UTC, now ${azureUtc(now)} UTC); received ${text}`,
+    ];
+  const since = now.minus(REVIVE_WINDOW);
+  if (deletedAt.utc < since)
+    return [
+      `rebuild.deletedAt: is more than 5 days ago (${azureUtc(deletedAt.utc)} UTC); Azure can revive a dropped server only for 5 days ` +
+        `after deletion (since ${azureUtc(since)} UTC, ${humanInZone(since, zone ?? "UTC")}); ` +
+        `use rebuild.from backup; received ${text}`,
+    ];
+  return [];
+};
+
+/**
+ * A geo-restore: the source's geo-redundant backup, the paired region and its network, and a new server —
+ * another region and another name than the live server's. The name is checked whatever the mode (it becomes
+ * postgres.serverName after the switch-over).
+ */
+const geoRules: Rule = ({ mode, from, rebuild, pg, raw }) => {
+  const p: Problem[] = [];
+  if (mode === "rebuild" && from === "geo") {
+    if (parsed(postgresSchema.shape.geoRedundantBackup, pg?.geoRedundantBackup) === false)
+      p.push(
+        `rebuild.from: geo needs postgres.geoRedundantBackup true (set when the lost server was created); received geo with postgres.geoRedundantBackup false; use rebuild.from backup or revive`,
+      );
+    if (rebuild?.location === undefined)
+      p.push(
+        `rebuild.location: is required when rebuild.from is geo (the paired region to restore into, e.g. ukwest); received nothing`,
+      );
+    if (rebuild?.network === undefined)
+      p.push(
+        `rebuild.network: is required when rebuild.from is geo (a delegated subnet and private DNS zone in rebuild.location); received nothing`,
+      );
+    if (rebuild?.serverName === undefined)
+      p.push(
+        `rebuild.serverName: is required when rebuild.from is geo (a geo-restore creates a new server: server names are global DNS names and the lost server's record still exists); ` +
+          `allowed: ${SERVER_NAME_TEXT}, at most 59 and not postgres.serverName; received nothing. Set it with: pulumi config set --path rebuild.serverName <name>-geo`,
+      );
+  }
   const geoLocation = parsed(rebuildSchema.shape.location, rebuild?.location);
   const liveLocation =
-    parsed(pg.location, pgRaw?.location) ??
+    parsed(postgresSchema.shape.location, pg?.location) ??
     parsed(azureSchema.shape.location, isRecord(raw.azure) ? raw.azure.location : undefined);
-  if (from === "geo" && geoLocation !== undefined && geoLocation === liveLocation) {
+  if (from === "geo" && geoLocation !== undefined && geoLocation === liveLocation)
     p.push(
       `rebuild.location: must be another region than the live server's (${liveLocation}) for a geo-restore; received ${JSON.stringify(geoLocation)}`,
     );
-  }
   const geoName = parsed(rebuildSchema.shape.serverName, rebuild?.serverName);
-  if (geoName !== undefined && geoName === parsed(pg.serverName, pgRaw?.serverName)) {
+  if (geoName !== undefined && geoName === parsed(postgresSchema.shape.serverName, pg?.serverName))
     p.push(
       `rebuild.serverName: must differ from postgres.serverName (the geo-restored server is a new server beside the lost one); received ${JSON.stringify(geoName)} for both`,
     );
-  }
-  return out;
+  return p;
+};
+
+/** The backup, restore and compare steps act on postgres.appDatabase: it must be declared. */
+const databasesDeclared: Rule = ({ pg, appDatabase }) => {
+  const databases = isRecord(pg?.databases) ? Object.keys(pg.databases) : undefined;
+  const p: Problem[] = [];
+  if (appDatabase !== undefined && databases !== undefined && !databases.includes(appDatabase))
+    p.push(
+      `postgres.appDatabase: must be one of the keys of postgres.databases (${databases.join(", ") || "none declared"}); received ${JSON.stringify(appDatabase)}`,
+    );
+  if (databases?.length === 0)
+    p.push(`postgres.databases: must declare at least the application's database; received {}`);
+  return p;
+};
+
+/** Azure offers high availability only above the Burstable tier. */
+const highAvailabilityNeedsTier: Rule = ({ pg }) => {
+  const ha = parsed(postgresSchema.shape.highAvailability, pg?.highAvailability);
+  const tier = parsed(postgresSchema.shape.sku.shape.tier, isRecord(pg?.sku) ? pg.sku.tier : undefined);
+  return ha !== undefined && ha !== "Disabled" && tier === "Burstable"
+    ? [
+        `postgres.highAvailability: ${ha} is not available on the Burstable tier (allowed there: Disabled); received ${ha} with postgres.sku.tier Burstable`,
+      ]
+    : [];
+};
+
+/** Zone-redundant high availability keeps the standby in another zone than the primary. */
+const standbyZoneDiffers: Rule = ({ pg }) => {
+  const pgShape = postgresSchema.shape;
+  const ha = parsed(pgShape.highAvailability, pg?.highAvailability);
+  const zoneA = parsed(pgShape.availabilityZone, pg?.availabilityZone);
+  const zoneB = parsed(pgShape.standbyAvailabilityZone, pg?.standbyAvailabilityZone);
+  return ha === "ZoneRedundant" && zoneA !== undefined && zoneA === zoneB
+    ? [
+        `postgres.standbyAvailabilityZone: must differ from postgres.availabilityZone for ZoneRedundant high availability; received ${zoneB} for both`,
+      ]
+    : [];
+};
+
+/** Stopping the service means stopping its deployments: an empty list would stop nothing. */
+const deploymentsListed: Rule = ({ k8s }) =>
+  isRecord(k8s?.deployments) && Object.keys(k8s.deployments).length === 0
+    ? [`kubernetes.deployments: must list the deployments to stop (web, worker); received {}`]
+    : [];
+
+/** The temporary host is how the app is validated while the public one shows the maintenance page. */
+const hostsDiffer: Rule = ({ k8s }) => {
+  const publicHost = parsed(kubernetesSchema.shape.publicHost, k8s?.publicHost);
+  const temporaryHost = parsed(kubernetesSchema.shape.temporaryHost, k8s?.temporaryHost);
+  return publicHost !== undefined && publicHost === temporaryHost
+    ? [
+        `kubernetes.temporaryHost: must differ from kubernetes.publicHost (the temporary ingress is how the app is validated while the public host shows the maintenance page); received ${temporaryHost} for both`,
+      ]
+    : [];
+};
+
+/** A freeze that needs fewer approvers than normal would loosen the branch protection. */
+const freezeApproversAtLeastNormal: Rule = ({ gh }) => {
+  const approvers = isRecord(gh?.approvers) ? gh.approvers : {};
+  const normal = parsed(approversSchema.shape.normal, approvers.normal);
+  const freeze = parsed(approversSchema.shape.freeze, approvers.freeze);
+  return normal !== undefined && freeze !== undefined && freeze < normal
+    ? [
+        `github.approvers.freeze: must be ≥ github.approvers.normal (${normal}), or the freeze would loosen the branch protection; received ${freeze}`,
+      ]
+    : [];
+};
+
+/**
+ * The recovery Jobs are named from the incident, their step and the restore time; the restore's databases
+ * from the incident (rebuild) or the restore time (ptr): every such name must fit its limit.
+ */
+const incidentNamesFit: Rule = ({ raw, appDatabase }) => {
+  const incidentId = parsed(schema.shape.incidentId, raw.incidentId);
+  if (incidentId === undefined) return [];
+  return incidentIdProblems(incidentId, appDatabase).map(
+    (problem) => `incidentId: ${problem}; received ${JSON.stringify(incidentId)}`,
+  );
+};
+
+/**
+ * The cross-field rules, in the order their problems are reported. A new rule is a function here and a row of
+ * its own table test (test/config-rules.test.ts).
+ */
+export const CROSS_FIELD_RULES = {
+  databaseSizeFitsStorage,
+  incidentIdRequired,
+  restoreTimeRequiredInPhase,
+  restoreTimeResolves,
+  restorePinValid,
+  restorePointInWindow,
+  reviveDeletedAt,
+  geoRules,
+  databasesDeclared,
+  highAvailabilityNeedsTier,
+  standbyZoneDiffers,
+  deploymentsListed,
+  hostsDiffer,
+  freezeApproversAtLeastNormal,
+  incidentNamesFit,
+} as const satisfies Readonly<Record<string, Rule>>;
+
+/** Every rule's problems, in the rules' order: all of them, not the first one. */
+function crossFieldProblems(ctx: RuleContext): Problem[] {
+  return Object.values(CROSS_FIELD_RULES).flatMap((rule) => rule(ctx));
 }
 
 /**
- * Resolves a restore or deletion time, reporting why not into `problems`. A time with its own offset or `Z`
- * needs no zone, so it is checked even when timeZone is invalid; a wall-clock time then cannot be read.
+ * Resolves a restore or deletion time. A time with its own offset or `Z` needs no zone, so it is checked even
+ * when timeZone is invalid; a wall-clock time then cannot be read.
  */
-function resolveIn(
-  key: string,
-  text: string,
-  zone: string | undefined,
-  problems: string[],
-): ResolvedTime | undefined {
+function resolveIn(key: string, text: string, zone: string | undefined): Resolution<ResolvedTime> {
   if (zone === undefined && !hasOffset(text)) {
-    problems.push(
-      `${key}: is a wall-clock time, and timeZone is not a valid zone, so it cannot be converted to UTC; ` +
-        `fix timeZone, or give the time with its offset (e.g. "${text.trim()}Z" for UTC); received ${JSON.stringify(text)}`,
-    );
-    return undefined;
+    return {
+      problems: [
+        `${key}: is a wall-clock time, and timeZone is not a valid zone, so it cannot be converted to UTC; ` +
+          `fix timeZone, or give the time with its offset (e.g. "${text.trim()}Z" for UTC); received ${JSON.stringify(text)}`,
+      ],
+    };
   }
   const r = resolveRestoreTime(text, zone ?? "UTC");
-  if (!r.ok) {
-    problems.push(`${key}: ${r.problem}; received ${JSON.stringify(text)}`);
-    return undefined;
-  }
-  return r.value;
+  return r.ok
+    ? { problems: [], value: r.value }
+    : { problems: [`${key}: ${r.problem}; received ${JSON.stringify(text)}`] };
 }
 
 /**
@@ -703,8 +909,8 @@ function restorePin(
   restore: ResolvedTime,
   zone: string | undefined,
   now: DateTime,
-): { problems: string[]; at?: DateTime } {
-  const problems: string[] = [];
+): Resolution<DateTime> {
+  const problems: Problem[] = [];
   const atText = typeof ptr?.requestedAt === "string" ? ptr.requestedAt : undefined;
   const forText = typeof ptr?.requestedFor === "string" ? ptr.requestedFor : undefined;
   if (atText === undefined && forText === undefined) return { problems };
@@ -735,7 +941,9 @@ function restorePin(
       `ptr.requestedAt: must not be in the future (now is ${azureUtc(now)} UTC); received ${JSON.stringify(atText)}`,
     );
   } else at = req.toUTC();
-  const pinned = resolveIn("ptr.requestedFor", forText, zone, problems);
+  const resolved = resolveIn("ptr.requestedFor", forText, zone);
+  problems.push(...resolved.problems);
+  const pinned = resolved.value;
   if (pinned === undefined) return { problems };
   if (!pinned.utc.equals(restore.utc)) {
     problems.push(
@@ -746,25 +954,7 @@ function restorePin(
     );
     return { problems };
   }
-  return at === undefined ? { problems } : { problems, at };
-}
-
-/** `key.path: <what is allowed>; received <value>` for one schema issue (one line per unknown key). */
-/** The database lives on the server's storage: an expected size above it is a typo (GB for MB, an extra 0). */
-function databaseSizeProblems(
-  raw: Record<string, unknown>,
-  pgRaw: Record<string, unknown> | undefined,
-): string[] {
-  const dataTool = schema.shape.dataTool;
-  const size = parsed(
-    dataTool.shape.databaseSizeGiB,
-    isRecord(raw.dataTool) ? raw.dataTool.databaseSizeGiB : undefined,
-  );
-  const storage = parsed(postgresSchema.shape.storageSizeGb, pgRaw?.storageSizeGb);
-  if (size === undefined || storage === undefined || size <= storage) return [];
-  return [
-    `dataTool.databaseSizeGiB: must be at most postgres.storageSizeGb (${storage}), the server's storage that holds the database; received ${size}`,
-  ];
+  return at === undefined ? { problems } : { problems, value: at };
 }
 
 /** Keys an earlier version read, refused with what replaces them (the stack files carry none of them). */
@@ -773,6 +963,7 @@ const REPLACED_KEYS: Readonly<Record<string, string>> = {
     "the scratch is a volume claim now: set dataTool.scratch.size (a Kubernetes quantity such as 50Gi), or dataTool.databaseSizeGiB to derive it",
 };
 
+/** `key.path: <what is allowed>; received <value>` for one schema issue (one line per unknown key). */
 function formatIssue(issue: z.core.$ZodIssue, raw: Record<string, unknown>): string[] {
   // As `pulumi config set --path` spells it: `ptr.tables[0]`, not `ptr.tables.0`.
   const key = issue.path
@@ -860,17 +1051,9 @@ export function editDistance(a: string, b: string): number {
  * is otherwise valid. `drPhase` is compared with its Pulumi.yaml default (isolate), which the engine passes
  * whether or not the stack sets it, so only restore/validate without an incident can be told apart.
  */
-function notApplying(c: Parsed): string[] {
+function notApplying(c: Parsed, incident: Incident): string[] {
   const w: string[] = [];
-  const rm = (key: string): string =>
-    key.includes(".") ? `pulumi config rm --path ${key}` : `pulumi config rm ${key}`;
-  const setFields = (o: object | undefined): string[] =>
-    o === undefined
-      ? []
-      : Object.entries(o)
-          .filter(([, v]) => v !== undefined)
-          .map(([k]) => k);
-  if (c.drMode === "none") {
+  if (incident.mode === "none") {
     if (c.drPhase !== "isolate")
       w.push(
         `drPhase: ${c.drPhase} is ignored while drMode is none (no incident is open); remove it: ${rm("drPhase")}`,
@@ -883,15 +1066,16 @@ function notApplying(c: Parsed): string[] {
     }
     return w;
   }
-  if (c.drMode === "ptr" && c.rebuild !== undefined)
+  if (incident.mode === "ptr" && c.rebuild !== undefined)
     w.push(
       `rebuild: is ignored in drMode ptr (it describes a rebuild of a lost server); remove it: ${rm("rebuild")}`,
     );
-  if (c.drMode === "rebuild" && c.ptr !== undefined)
+  if (incident.mode === "rebuild" && c.ptr !== undefined)
     w.push(
       `ptr: is ignored in drMode rebuild (it describes a point-in-time restore); remove it: ${rm("ptr")}`,
     );
-  if (c.drMode === "rebuild" && c.rebuild !== undefined) {
+  if (incident.mode === "rebuild" && c.rebuild !== undefined) {
+    const from = incident.source.from;
     const applies: Record<string, readonly string[]> = {
       backup: ["from", "backupBlob"],
       revive: ["from", "deletedAt"],
@@ -900,9 +1084,9 @@ function notApplying(c: Parsed): string[] {
     for (const field of setFields(c.rebuild)) {
       // backupBlob has a default ("latest"): only a value other than it was set by someone.
       if (field === "backupBlob" && c.rebuild.backupBlob === "latest") continue;
-      if (!applies[c.rebuild.from]!.includes(field))
+      if (!applies[from]!.includes(field))
         w.push(
-          `rebuild.${field}: is ignored with rebuild.from ${c.rebuild.from} (it applies to rebuild.from ${Object.keys(
+          `rebuild.${field}: is ignored with rebuild.from ${from} (it applies to rebuild.from ${Object.keys(
             applies,
           )
             .filter((f) => applies[f]!.includes(field))
@@ -911,20 +1095,46 @@ function notApplying(c: Parsed): string[] {
     }
   }
   for (const step of setFields(c.retry) as JobStep[]) {
-    const declared =
-      c.drMode === "ptr"
-        ? step === "backup-flawed" ||
-          (step === "inspect" && c.ptr?.restoreTime !== undefined) ||
-          (c.drPhase !== "isolate" && c.ptr?.restoreTime !== undefined)
-        : (c.rebuild?.from ?? "backup") === "backup" &&
-          c.drPhase !== "isolate" &&
-          (step === "restore" || step === "compare");
-    if (!declared)
+    if (!jobDeclared(incident, step))
       w.push(
-        `retry.${step}: is ignored: no ${step} Job is declared in drMode ${c.drMode}, drPhase ${c.drPhase}; remove it: ${rm(`retry.${step}`)}`,
+        `retry.${step}: is ignored: no ${step} Job is declared in drMode ${incident.mode}, drPhase ${incident.phase}; remove it: ${rm(`retry.${step}`)}`,
       );
   }
   return w;
+}
+
+/** Whether this incident declares a `step` Job (as plan-data.ts plans them): else `retry.<step>` does nothing. */
+function jobDeclared(incident: PtrIncident | RebuildIncident, step: JobStep): boolean {
+  switch (incident.mode) {
+    case "ptr": {
+      // The flawed database's backup from the start; the rest once the copy exists, the restore's after isolate.
+      const copy = incident.restoreTime !== undefined;
+      return step === "backup-flawed" || (copy && (step === "inspect" || incident.phase !== "isolate"));
+    }
+    case "rebuild":
+      // Only a server rebuilt empty gets the nightly dump restored into it (and compared).
+      return (
+        incident.source.from === "backup" &&
+        incident.phase !== "isolate" &&
+        (step === "restore" || step === "compare")
+      );
+    default:
+      return unreachable(incident);
+  }
+}
+
+/** The command that removes `key` from the stack config. */
+function rm(key: string): string {
+  return key.includes(".") ? `pulumi config rm --path ${key}` : `pulumi config rm ${key}`;
+}
+
+/** The fields of `o` that are set. */
+function setFields(o: object | undefined): string[] {
+  return o === undefined
+    ? []
+    : Object.entries(o)
+        .filter(([, v]) => v !== undefined)
+        .map(([k]) => k);
 }
 
 function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {

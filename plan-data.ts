@@ -260,14 +260,15 @@ export function planDataPath(cfg: StackConfig, restoreTimeUtc: DateTime | undefi
   };
 
   const planned: PlannedJob[] = [];
-  const incident = cfg.incidentId;
+  const open = cfg.incident;
+  // Every Job is named from the incident; outside one no Job is planned, so "" names nothing.
+  const incident = open.mode === "none" ? "" : open.id;
   const retry = (step: JobStep): number | undefined => cfg.retry?.[step];
-  const phase = cfg.drPhase;
-  const restoring = phase === "restore" || phase === "validate";
+  const restoring = open.mode !== "none" && open.phase !== "isolate";
   const last = (): string | undefined => planned[planned.length - 1]?.name;
   // Both servers, as inspect, reconcile and the troubleshooting pod read them.
   const bothSides = { PTR_: server("ptr"), LIVE_: server("live") };
-  if (cfg.drMode === "ptr" && incident !== undefined) {
+  if (open.mode === "ptr") {
     // "Back up the flawed database": first, and kept declared for the whole incident so it never runs twice.
     planned.push({
       name: k8sName.job(incident, "backup-flawed", undefined, retry("backup-flawed")),
@@ -305,12 +306,7 @@ export function planDataPath(cfg: StackConfig, restoreTimeUtc: DateTime | undefi
       planned.push(...ptrRestoreJobs(restoreTimeUtc, incident, last()));
     }
   }
-  if (
-    cfg.drMode === "rebuild" &&
-    incident !== undefined &&
-    (cfg.rebuild?.from ?? "backup") === "backup" &&
-    restoring
-  ) {
+  if (open.mode === "rebuild" && open.source.from === "backup" && restoring) {
     const id = runId.rebuildRestore(incident);
     const restore = k8sName.job(incident, "restore", undefined, retry("restore"));
     planned.push(
@@ -357,17 +353,17 @@ export function planDataPath(cfg: StackConfig, restoreTimeUtc: DateTime | undefi
       name: k8sName.nightlyBackup(cfg.kubernetes.service),
       schedule: cfg.backup.schedule,
       timeZone: cfg.timeZone,
-      suspended: cfg.drMode !== "none",
+      suspended: open.mode !== "none",
       args: backupArgs(backupPrefix.nightly(live), live),
       connection: server("live"),
     },
     jobs: planned.map((j) => ({
       ...j,
-      logBlob: incidentLogBlobName(incident ?? "", j.name),
-      doneBlob: incidentDoneBlobName(incident ?? "", j.name),
+      logBlob: incidentLogBlobName(incident, j.name),
+      doneBlob: incidentDoneBlobName(incident, j.name),
     })),
     troubleshootPod:
-      cfg.drMode === "ptr" && incident !== undefined && restoreTimeUtc !== undefined
+      open.mode === "ptr" && restoreTimeUtc !== undefined
         ? troubleshootPod(cfg.kubernetes.namespace, incident, bothSides)
         : undefined,
   };

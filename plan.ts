@@ -5,9 +5,18 @@
  * is here and is tested as data.
  */
 import type { DateTime } from "luxon";
-import type { DrMode, DrPhase, RebuildFrom, StackConfig } from "./config";
+import { unreachable } from "./config";
+import type {
+  DrMode,
+  DrPhase,
+  Incident,
+  PtrIncident,
+  RebuildFrom,
+  RebuildIncident,
+  RebuildSource,
+  StackConfig,
+} from "./config";
 import {
-  activeServerName,
   backupPrefix,
   beforeDatabaseName,
   flexibleServerDatabaseId,
@@ -20,6 +29,7 @@ import {
   tableRestoreBeforeSchema,
 } from "@service-dr/dr-data";
 import { azureUtc, humanInZone } from "./time";
+import type { ResolvedTime } from "./time";
 import { planDataPath } from "./plan-data";
 import type { DataJobPlan, DataPathPlan } from "./plan-data";
 
@@ -203,41 +213,45 @@ export interface Plan {
 }
 
 export function buildPlan(cfg: StackConfig, now: DateTime): Plan {
-  const mode = cfg.drMode;
-  const inIncident = mode !== "none";
-  const phase = inIncident ? cfg.drPhase : undefined;
+  const incident = cfg.incident;
+  const open = incident.mode === "none" ? undefined : incident;
+  const phase = open?.phase;
   const levers: Levers = {
-    stopService: lever(cfg.stopService, inIncident && (phase === "isolate" || phase === "restore")),
-    maintenance: lever(cfg.maintenance, inIncident),
-    freeze: lever(cfg.freeze, inIncident),
+    stopService: lever(cfg.stopService, phase === "isolate" || phase === "restore"),
+    maintenance: lever(cfg.maintenance, open !== undefined),
+    freeze: lever(cfg.freeze, open !== undefined),
   };
   const liveServer = planLiveServer(cfg);
   const geoServer = planGeoServer(cfg, liveServer, now);
-  const active = activeServerName(cfg);
-  const ptrCopy = planPtrCopy(cfg, liveServer);
-  const restore = cfg.ptr?.restore;
-  const dataPath = planDataPath(cfg, mode === "ptr" ? restore?.utc : undefined);
+  // The server holding the live data: the geo server while a geo-restore is in progress.
+  const active = geoServer ?? liveServer;
+  const restore = incident.mode === "ptr" ? incident.restoreTime : undefined;
+  const ptrCopy = restore === undefined ? undefined : planPtrCopy(cfg, liveServer, restore);
+  const dataPath = planDataPath(cfg, restore?.utc);
   const partial = {
     now,
     zone: cfg.timeZone,
-    mode,
+    mode: incident.mode,
     phase,
-    incidentId: inIncident ? cfg.incidentId : undefined,
-    rebuildFrom: mode === "rebuild" ? (cfg.rebuild?.from ?? "backup") : undefined,
+    incidentId: open?.id,
+    rebuildFrom: incident.mode === "rebuild" ? incident.source.from : undefined,
     levers,
     liveServer,
     geoServer,
-    activeServer: { name: active, fqdn: serverFqdn(active) },
+    activeServer: { name: active.name, fqdn: active.fqdn },
     ptrCopy,
     restorePoint:
-      mode === "ptr" && restore !== undefined
-        ? { utc: azureUtc(restore.utc), local: humanInZone(restore.utc, cfg.timeZone), zone: cfg.timeZone }
-        : undefined,
+      restore === undefined
+        ? undefined
+        : { utc: azureUtc(restore.utc), local: humanInZone(restore.utc, cfg.timeZone), zone: cfg.timeZone },
     maintenance: planMaintenance(cfg, levers.maintenance.on),
     replicas: planReplicas(cfg, levers.stopService.on, dataPath.jobs),
     freeze: planFreeze(cfg, levers.freeze.on),
     dataPath,
-    inspectReport: inspectReportCommand(cfg, dataPath.jobs),
+    inspectReport:
+      open !== undefined && dataPath.jobs.some((j) => j.step === "inspect")
+        ? inspectReportCommand(cfg, open.id)
+        : undefined,
   };
   return { ...partial, nextStep: nextStep(cfg, partial) };
 }
@@ -249,22 +263,7 @@ function lever(override: boolean | undefined, byMode: boolean): Lever {
 function planLiveServer(cfg: StackConfig): LiveServerPlan {
   const pg = cfg.postgres;
   const id = flexibleServerId(cfg.azure.subscriptionId, cfg.azure.resourceGroup, pg.serverName);
-  const rebuildFrom = cfg.drMode === "rebuild" ? (cfg.rebuild?.from ?? "backup") : undefined;
-  // A geo-restore leaves the live server declared as it is ("existing"): it still exists in Azure (its region is
-  // out), it is protected, and dropping it from the program would make pulumi try to delete it.
-  let creation: LiveServerCreation = { kind: "existing" };
-  if (rebuildFrom === "backup") creation = { kind: "empty", createMode: "Create" };
-  if (rebuildFrom === "revive") {
-    const deletedAt = cfg.rebuild?.deletedAt;
-    // parseConfig guarantees deletedAt for revive; the guard keeps the types honest.
-    if (deletedAt === undefined) throw new Error("plan: rebuild.deletedAt missing after validation");
-    creation = {
-      kind: "revive",
-      createMode: "ReviveDropped",
-      sourceServerId: id,
-      pointInTimeUtc: azureUtc(deletedAt.utc),
-    };
-  }
+  const creation = liveServerCreation(cfg.incident, id);
   const adopt = cfg.adopt?.liveServer ?? false;
   return {
     name: pg.serverName,
@@ -295,6 +294,39 @@ function planLiveServer(cfg: StackConfig): LiveServerPlan {
   };
 }
 
+/** How the live server `id` is created if it does not exist: only a rebuild creates it. */
+function liveServerCreation(incident: Incident, id: string): LiveServerCreation {
+  switch (incident.mode) {
+    case "none":
+    case "ptr":
+      return { kind: "existing" };
+    case "rebuild":
+      return rebuiltServerCreation(incident.source, id);
+    default:
+      return unreachable(incident);
+  }
+}
+
+function rebuiltServerCreation(source: RebuildSource, id: string): LiveServerCreation {
+  switch (source.from) {
+    case "backup":
+      return { kind: "empty", createMode: "Create" };
+    case "revive":
+      return {
+        kind: "revive",
+        createMode: "ReviveDropped",
+        sourceServerId: id,
+        pointInTimeUtc: azureUtc(source.deletedAt.utc),
+      };
+    case "geo":
+      // A geo-restore leaves the live server declared as it is ("existing"): it still exists in Azure (its
+      // region is out), it is protected, and dropping it from the program would make pulumi try to delete it.
+      return { kind: "existing" };
+    default:
+      return unreachable(source);
+  }
+}
+
 /**
  * The geo-restored server: a new server named `rebuild.serverName` in `rebuild.location` with
  * `rebuild.network`, in the live server's resource group, with the live server's settings except high
@@ -302,11 +334,9 @@ function planLiveServer(cfg: StackConfig): LiveServerPlan {
  * the switch-over). Its databases come with the restore, so they are imported.
  */
 function planGeoServer(cfg: StackConfig, live: LiveServerPlan, now: DateTime): LiveServerPlan | undefined {
-  const r = cfg.rebuild;
-  if (cfg.drMode !== "rebuild" || r?.from !== "geo") return undefined;
-  // parseConfig guarantees these for geo; the guard keeps the types honest.
-  if (r.serverName === undefined || r.location === undefined || r.network === undefined)
-    throw new Error("plan: rebuild.serverName, rebuild.location or rebuild.network missing after validation");
+  const incident = cfg.incident;
+  if (incident.mode !== "rebuild" || incident.source.from !== "geo") return undefined;
+  const r = incident.source;
   const id = flexibleServerId(cfg.azure.subscriptionId, cfg.azure.resourceGroup, r.serverName);
   return {
     name: r.serverName,
@@ -345,9 +375,8 @@ function planDatabases(cfg: StackConfig, serverId: string, exist: boolean): Reco
   return databases;
 }
 
-function planPtrCopy(cfg: StackConfig, live: LiveServerPlan): PtrCopyPlan | undefined {
-  const restore = cfg.ptr?.restore;
-  if (cfg.drMode !== "ptr" || restore === undefined) return undefined;
+/** The PTR copy of the live server at the ptr incident's restore time. */
+function planPtrCopy(cfg: StackConfig, live: LiveServerPlan, restore: ResolvedTime): PtrCopyPlan {
   const name = ptrServerName(live.name);
   return {
     name,
@@ -407,84 +436,118 @@ function planFreeze(cfg: StackConfig, frozen: boolean): FreezePlan {
   };
 }
 
+/** An incident that is open: what every step after `drMode none` is about. */
+type OpenIncident = PtrIncident | RebuildIncident;
+
 /** The runbook's next step as the command(s) an operator types. */
 function nextStep(cfg: StackConfig, p: Omit<Plan, "nextStep">): string {
-  const step = phaseStep(cfg, p);
+  const incident = cfg.incident;
+  if (incident.mode === "none") return noIncidentStep(cfg, p);
+  const step = incidentStep(cfg, incident, p);
   // While the Jobs can still run (not at the closing step): how to retry one that failed.
   const closing = !p.levers.maintenance.on && !p.levers.freeze.on;
-  if (p.mode === "none" || closing) return step;
-  const hint = retryHint(cfg, p.dataPath.jobs);
+  if (closing) return step;
+  const hint = retryHint(cfg, incident, p.dataPath.jobs);
   return hint === "" ? step : `${step}${step.endsWith(".") ? "" : "."} ${hint}`;
 }
 
-function phaseStep(cfg: StackConfig, p: Omit<Plan, "nextStep">): string {
+/** `drMode none`: what a closed incident left behind, or how to open one. */
+function noIncidentStep(cfg: StackConfig, p: Omit<Plan, "nextStep">): string {
   const up = "pulumi up";
-  const example = p.now.setZone(cfg.timeZone).minus({ hours: 1 }).toFormat("yyyy-LL-dd'T'HH:mm:ss");
-  if (p.mode === "none") {
-    const leftovers = [
-      cfg.ptr !== undefined ? "ptr" : undefined,
-      cfg.rebuild !== undefined ? "rebuild" : undefined,
-      cfg.retry !== undefined ? "retry" : undefined,
-      cfg.incidentId !== undefined ? "incidentId" : undefined,
-      cfg.adopt !== undefined ? "adopt" : undefined,
-    ].filter((k): k is string => k !== undefined);
-    const tidy = leftovers.map((k) => `pulumi config rm ${k}`).join(" && ");
-    // incidentId is required to open an incident: without it none was opened, whatever else is set.
-    if (cfg.incidentId !== undefined) {
-      return `Incident ${cfg.incidentId} closed. Tidy the stack config: ${tidy}. ${incidentLeftovers(cfg, cfg.incidentId, [])}`;
-    }
-    const id = suggestedIncidentId(p.now, cfg.timeZone, cfg.postgres.appDatabase);
-    const noIncident =
-      `No incident. Loss of data: pulumi config set incidentId ${id} && pulumi config set drMode ptr && ${up}. ` +
-      `Loss of the database server: pulumi refresh, then pulumi config set incidentId ${id} && pulumi config set drMode rebuild && ${up}.`;
-    return leftovers.length > 0
-      ? `${noIncident} These keys do nothing while no incident is open (see the warnings): ${tidy}`
-      : noIncident;
+  const leftovers = [
+    cfg.ptr !== undefined ? "ptr" : undefined,
+    cfg.rebuild !== undefined ? "rebuild" : undefined,
+    cfg.retry !== undefined ? "retry" : undefined,
+    cfg.incidentId !== undefined ? "incidentId" : undefined,
+    cfg.adopt !== undefined ? "adopt" : undefined,
+  ].filter((k): k is string => k !== undefined);
+  const tidy = leftovers.map((k) => `pulumi config rm ${k}`).join(" && ");
+  // incidentId is required to open an incident: without it none was opened, whatever else is set.
+  if (cfg.incidentId !== undefined) {
+    return `Incident ${cfg.incidentId} closed. Tidy the stack config: ${tidy}. ${incidentLeftovers(cfg, p.activeServer.name, cfg.incidentId, [])}`;
   }
-  if (p.phase === "isolate") {
-    if (p.mode === "ptr" && p.ptrCopy === undefined) {
-      return (
-        `Choose the restore point (wall clock in ${cfg.timeZone}, or give an offset) and create the PTR copy: ` +
-        `pulumi config set --path ptr.restoreTime ${example} && ${up}`
-      );
-    }
-    if (p.mode === "ptr") {
-      const pod = p.dataPath.troubleshootPod;
-      const look =
-        `Read the inspection of the PTR copy (${p.ptrCopy?.name ?? ""}) against the live data (what was lost, what was written since): ` +
-        `${p.inspectReport ?? ""}` +
-        (pod === undefined ? "" : `; to look by hand: ${pod.psqlPtr} (or ${pod.psqlLive})`);
-      const tables = cfg.ptr?.tables;
-      const restore =
-        tables === undefined
-          ? `Then restore the whole database from the copy: pulumi config set drPhase restore && ${up}; ` +
-            `or, if the loss is in a few tables, restore only those: pulumi config set --path 'ptr.tables[0]' <schema.table> (one index per table) && pulumi config set drPhase restore && ${up}`
-          : `Then restore only ${tables.join(", ")} from the copy (ptr.tables): pulumi config set drPhase restore && ${up}; ` +
-            `for the whole database instead: pulumi config rm --path ptr.tables first`;
-      return `${look}. ${restore}. Either way the rows written since the restore point are exported first (incident/${cfg.incidentId ?? ""}/reconcile/).`;
-    }
-    if (p.geoServer !== undefined) {
-      return (
-        `Once ${p.geoServer.name} exists in ${p.geoServer.location} (the latest geo-replicated backup, up to about an hour old), ` +
-        `point the app's database host at ${p.geoServer.fqdn} (the app's own deploy config), then check it: pulumi config set drPhase restore && ${up}`
-      );
-    }
-    const restoreWhat =
-      p.rebuildFrom === "backup"
-        ? "restore the nightly backup into the rebuilt server"
-        : "check the rebuilt server (its data came with it)";
-    return `Once ${p.activeServer.name} exists, ${restoreWhat}: pulumi config set drPhase restore && ${up}`;
-  }
-  if (p.phase === "restore") {
-    return (
-      `Validate the app on https://${cfg.kubernetes.temporaryHost} (web and worker back on, public host still on the ` +
-      `maintenance page): pulumi config set drPhase validate && ${up}`
-    );
-  }
-  return closingSteps(cfg, p);
+  const id = suggestedIncidentId(p.now, cfg.timeZone, cfg.postgres.appDatabase);
+  const noIncident =
+    `No incident. Loss of data: pulumi config set incidentId ${id} && pulumi config set drMode ptr && ${up}. ` +
+    `Loss of the database server: pulumi refresh, then pulumi config set incidentId ${id} && pulumi config set drMode rebuild && ${up}.`;
+  return leftovers.length > 0
+    ? `${noIncident} These keys do nothing while no incident is open (see the warnings): ${tidy}`
+    : noIncident;
 }
 
-function closingSteps(cfg: StackConfig, p: Omit<Plan, "nextStep">): string {
+function incidentStep(cfg: StackConfig, incident: OpenIncident, p: Omit<Plan, "nextStep">): string {
+  switch (incident.phase) {
+    case "isolate":
+      return isolateStep(cfg, incident, p);
+    case "restore":
+      return (
+        `Validate the app on https://${cfg.kubernetes.temporaryHost} (web and worker back on, public host still on the ` +
+        `maintenance page): pulumi config set drPhase validate && pulumi up`
+      );
+    case "validate":
+      return closingSteps(cfg, incident, p);
+    default:
+      return unreachable(incident.phase);
+  }
+}
+
+function isolateStep(cfg: StackConfig, incident: OpenIncident, p: Omit<Plan, "nextStep">): string {
+  switch (incident.mode) {
+    case "ptr":
+      return ptrIsolateStep(cfg, incident, p);
+    case "rebuild":
+      return rebuildIsolateStep(incident, p);
+    default:
+      return unreachable(incident);
+  }
+}
+
+/** Before the copy: choose the restore point; once it exists: read the inspection, then restore. */
+function ptrIsolateStep(cfg: StackConfig, incident: PtrIncident, p: Omit<Plan, "nextStep">): string {
+  const up = "pulumi up";
+  const copy = p.ptrCopy;
+  if (copy === undefined) {
+    const example = p.now.setZone(cfg.timeZone).minus({ hours: 1 }).toFormat("yyyy-LL-dd'T'HH:mm:ss");
+    return (
+      `Choose the restore point (wall clock in ${cfg.timeZone}, or give an offset) and create the PTR copy: ` +
+      `pulumi config set --path ptr.restoreTime ${example} && ${up}`
+    );
+  }
+  const pod = p.dataPath.troubleshootPod;
+  const look =
+    `Read the inspection of the PTR copy (${copy.name}) against the live data (what was lost, what was written since): ` +
+    `${inspectReportCommand(cfg, incident.id)}` +
+    (pod === undefined ? "" : `; to look by hand: ${pod.psqlPtr} (or ${pod.psqlLive})`);
+  const tables = cfg.ptr?.tables;
+  const restore =
+    tables === undefined
+      ? `Then restore the whole database from the copy: pulumi config set drPhase restore && ${up}; ` +
+        `or, if the loss is in a few tables, restore only those: pulumi config set --path 'ptr.tables[0]' <schema.table> (one index per table) && pulumi config set drPhase restore && ${up}`
+      : `Then restore only ${tables.join(", ")} from the copy (ptr.tables): pulumi config set drPhase restore && ${up}; ` +
+        `for the whole database instead: pulumi config rm --path ptr.tables first`;
+  return `${look}. ${restore}. Either way the rows written since the restore point are exported first (incident/${incident.id}/reconcile/).`;
+}
+
+/** Once the server is back: switch the app to a geo server, or restore (or check) the rebuilt one. */
+function rebuildIsolateStep(incident: RebuildIncident, p: Omit<Plan, "nextStep">): string {
+  const next = "pulumi config set drPhase restore && pulumi up";
+  const source = incident.source;
+  switch (source.from) {
+    case "geo":
+      return (
+        `Once ${source.serverName} exists in ${source.location} (the latest geo-replicated backup, up to about an hour old), ` +
+        `point the app's database host at ${serverFqdn(source.serverName)} (the app's own deploy config), then check it: ${next}`
+      );
+    case "backup":
+      return `Once ${p.activeServer.name} exists, restore the nightly backup into the rebuilt server: ${next}`;
+    case "revive":
+      return `Once ${p.activeServer.name} exists, check the rebuilt server (its data came with it): ${next}`;
+    default:
+      return unreachable(source);
+  }
+}
+
+function closingSteps(cfg: StackConfig, incident: OpenIncident, p: Omit<Plan, "nextStep">): string {
   const up = "pulumi up";
   if (p.levers.maintenance.on)
     return `When the app is validated, disable maintenance mode: pulumi config set maintenance false && ${up}`;
@@ -502,22 +565,22 @@ function closingSteps(cfg: StackConfig, p: Omit<Plan, "nextStep">): string {
   const rm = ["drPhase", ...Object.keys(present).filter((k) => present[k] !== undefined)].map(
     (k) => `pulumi config rm ${k}`,
   );
-  const geo = p.geoServer;
-  if (geo !== undefined) {
+  if (incident.mode === "rebuild" && incident.source.from === "geo") {
+    const geo = incident.source;
     // Leaving geo mode without the switch-over would drop the geo server (protected: the up fails).
     const set = (key: string, value: string): string => `pulumi config set --path ${key} ${value}`;
     return (
-      `Make ${geo.name} the stack's live server before closing (docs/runbook.md, "Geo-restore: the switch-over"): ` +
-      `first the pulumi state steps there, then ${set("postgres.serverName", geo.name)} && ${set("postgres.location", geo.location)} && ` +
+      `Make ${geo.serverName} the stack's live server before closing (docs/runbook.md, "Geo-restore: the switch-over"): ` +
+      `first the pulumi state steps there, then ${set("postgres.serverName", geo.serverName)} && ${set("postgres.location", geo.location)} && ` +
       `${set("postgres.network.delegatedSubnetId", geo.network.delegatedSubnetId)} && ${set("postgres.network.privateDnsZoneId", geo.network.privateDnsZoneId)} && ` +
       `${set("postgres.highAvailability", "Disabled")} && pulumi config rm --path postgres.availabilityZone && pulumi config rm --path postgres.standbyAvailabilityZone && ` +
       `pulumi config set drMode none && ${rm.join(" && ")} && pulumi preview --diff (no change on the live server), then ${up}`
     );
   }
   const tidy =
-    p.mode === "ptr" ? "Tidy up (deletes the PTR copy) and close the incident" : "Close the incident";
-  const left = p.incidentId === undefined ? "" : ` ${incidentLeftovers(cfg, p.incidentId, p.dataPath.jobs)}`;
-  return `${tidy}: pulumi config set drMode none && ${rm.join(" && ")} && ${up}.${left}`;
+    incident.mode === "ptr" ? "Tidy up (deletes the PTR copy) and close the incident" : "Close the incident";
+  const left = incidentLeftovers(cfg, p.activeServer.name, incident.id, p.dataPath.jobs);
+  return `${tidy}: pulumi config set drMode none && ${rm.join(" && ")} && ${up}. ${left}`;
 }
 
 /**
@@ -526,8 +589,12 @@ function closingSteps(cfg: StackConfig, p: Omit<Plan, "nextStep">): string {
  * incident's blob prefix (the dumps, and the Jobs' logs). `jobs` are this state's Jobs: the restores among
  * them name the kept databases; without them (the incident already closed) the command lists them.
  */
-function incidentLeftovers(cfg: StackConfig, incidentId: string, jobs: readonly DataJobPlan[]): string {
-  const server = activeServerName(cfg);
+function incidentLeftovers(
+  cfg: StackConfig,
+  server: string,
+  incidentId: string,
+  jobs: readonly DataJobPlan[],
+): string {
   const db = cfg.postgres.appDatabase;
   const psql = (sql: string): string =>
     `psql "host=${serverFqdn(server)} port=5432 dbname=postgres user=${cfg.postgres.administratorLogin} sslmode=require" -c '${sql}'`;
@@ -562,11 +629,11 @@ function incidentLeftovers(cfg: StackConfig, incidentId: string, jobs: readonly 
   return `The incident leaves, for reconciliation, until you remove them: ${tableRows}${databases}; ${blobs}.`;
 }
 
-function inspectReportCommand(cfg: StackConfig, jobs: readonly DataJobPlan[]): string | undefined {
-  if (cfg.incidentId === undefined || !jobs.some((j) => j.step === "inspect")) return undefined;
+/** The command that downloads the incident's inspection report. */
+function inspectReportCommand(cfg: StackConfig, incidentId: string): string {
   return (
     `az storage blob download --auth-mode login --account-name ${cfg.backup.storageAccountName} ` +
-    `--container-name ${cfg.backup.container} --name ${incidentReport.inspect(cfg.incidentId, "md")} --file inspect-report.md`
+    `--container-name ${cfg.backup.container} --name ${incidentReport.inspect(incidentId, "md")} --file inspect-report.md`
   );
 }
 
@@ -574,12 +641,12 @@ function inspectReportCommand(cfg: StackConfig, jobs: readonly DataJobPlan[]): s
  * How to retry a recovery Job that failed: `retry.<step>` one higher than now gives that step a new Job
  * (docs/runbook.md, "A recovery Job failed"). Its log is kept under the incident's prefix.
  */
-function retryHint(cfg: StackConfig, jobs: readonly DataJobPlan[]): string {
-  if (jobs.length === 0 || cfg.incidentId === undefined) return "";
+function retryHint(cfg: StackConfig, incident: OpenIncident, jobs: readonly DataJobPlan[]): string {
+  if (jobs.length === 0) return "";
   const next = jobs.map((j) => `${j.step} ${(cfg.retry?.[j.step] ?? 0) + 1}`).join(", ");
   return (
     `If a recovery Job fails (the up stops and names it), read its log (kubectl logs job/<name>, or the blob ` +
-    `${backupPrefix.incident(cfg.incidentId)}/logs/<name>.log), fix the cause, then run that step again as a new Job: ` +
+    `${backupPrefix.incident(incident.id)}/logs/<name>.log), fix the cause, then run that step again as a new Job: ` +
     `pulumi config set --path retry.<step> <n> && pulumi up (here: ${next}). A finished Job is never run again by a later up; retry only the step that failed (a retried backup that had succeeded would become its prefix's latest).`
   );
 }
