@@ -317,6 +317,24 @@ export function parseToolArgs(argv: readonly string[]): ParsedArgs {
   }
 }
 
+/** The argv of parsed options: the inverse of parseToolArgs (the plan's tests rebuild every Job's argv). */
+export function buildToolArgs(p: ParsedArgs): string[] {
+  switch (p.command) {
+    case "backup":
+      return backupArgs(p.options);
+    case "restore":
+      return restoreArgs(p.options);
+    case "compare":
+      return compareArgs(p.options);
+    case "inspect":
+      return inspectArgs(p.options);
+    case "reconcile":
+      return reconcileArgs(p.options);
+    case "list":
+      return listArgs(p.options);
+  }
+}
+
 /** A whole number flag in [min, max]; undefined when absent. */
 export function intFlag(
   flag: string,
