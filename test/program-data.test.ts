@@ -7,6 +7,7 @@ import { runProgram } from "../dev/offline/mocks";
 import type { PlanResource, PlanResult } from "../dev/offline/mocks";
 import { NOW, stackStrings } from "./support/stacks";
 import { tableSetTag } from "@service-dr/dr-data";
+import { readStackOutputs } from "../stack-outputs";
 
 const SECRET_KEYS = ["service-dr:postgresAdminPassword"];
 const SVC = "itt-mentor-services-staging";
@@ -516,7 +517,7 @@ describe("look before you restore (issue 12): inspect, reconcile, table-level re
       "drPhase=restore",
     ]);
     const other = await declare([...PTR, "ptr.tables[0]=app.events", "drPhase=restore"]);
-    const jobsOf = (r: PlanResult): string[] => r.outputs.recoveryJobs as string[];
+    const jobsOf = (r: PlanResult): readonly string[] => readStackOutputs(r.outputs).recoveryJobs;
     assert.deepEqual(jobsOf(reordered), jobsOf(a), "the same set in another order is the same run");
     const tag = tableSetTag(["app.events"]);
     assert.notEqual(tag, TAG);
