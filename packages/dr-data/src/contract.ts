@@ -435,8 +435,8 @@ export const AUTH_ENV = {
 /** The label every data-tool pod (and each recovery Job) carries: its runbook step. */
 export const STEP_LABEL = "service-dr/step";
 /** Values of STEP_LABEL beyond the recovery Jobs' steps: the nightly CronJob's pods, the troubleshooting pod. */
-export const NIGHTLY_BACKUP_STEP = "nightly-backup";
-export const TROUBLESHOOT_STEP = "troubleshoot";
+export const NIGHTLY_BACKUP_STEP = "nightly-backup" as const;
+export const TROUBLESHOOT_STEP = "troubleshoot" as const;
 export type PodStep = JobStep | typeof NIGHTLY_BACKUP_STEP | typeof TROUBLESHOOT_STEP;
 
 /** The recovery Job step a label value names, or undefined (for values read back from declared resources). */
