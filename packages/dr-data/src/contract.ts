@@ -31,7 +31,7 @@ type FlagDef =
   | { readonly flag: string; readonly kind: "pairs" };
 
 /** A command's flags by option field; the key order is the argv order of the builders. */
-type CommandDef = Readonly<Record<string, FlagDef>>;
+export type CommandDef = Readonly<Record<string, FlagDef>>;
 
 type ValueOf<D extends FlagDef> = D extends { kind: "text" }
   ? string
