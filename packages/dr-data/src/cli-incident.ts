@@ -18,7 +18,7 @@ import {
   type CompareArgs,
   type ConnectionPrefix,
   type ReconcileArgs,
-  type TableRestoreArgs,
+  type RestoreArgs,
 } from "./contract";
 import { formatInspectSummary, inspect } from "./inspect";
 import { compareTables, formatCompareTables } from "./compare-tables";
@@ -107,7 +107,11 @@ export async function runReconcile(args: string[], env: Env, io: Io): Promise<nu
 }
 
 /** `restore --tables`: the flags `restore` parsed (cli.ts, contract.ts RESTORE) with `--tables` among them. */
-export async function runTableRestore(f: TableRestoreArgs, env: Env, io: Io): Promise<number> {
+export async function runTableRestore(
+  f: RestoreArgs & { readonly tables: readonly string[] },
+  env: Env,
+  io: Io,
+): Promise<number> {
   const tables = parseTableList("restore --tables", f.tables.join(","));
   for (const field of ["jobs", "noAcl", "analyze", "settings"] as const) {
     if (f[field] !== undefined) {

@@ -207,7 +207,7 @@ async function runCompare(args: string[], env: Env, io: Io): Promise<number> {
       }
       ref = { runId, container: f.container };
     } else {
-      const container = requiredFlag("compare", "container", f.container);
+      const container = requiredFlag("compare", COMPARE.container.flag, f.container);
       if (against === "latest") {
         const prefix = f.prefix ?? "";
         if (prefix === "") throw new UsageError("compare: --against-backup latest needs --prefix");

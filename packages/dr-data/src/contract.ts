@@ -166,8 +166,13 @@ export type Command = keyof typeof COMMAND_FLAGS;
 
 export type BackupArgs = OptionsOf<typeof BACKUP>;
 export type RestoreArgs = OptionsOf<typeof RESTORE>;
-/** `restore --tables`: the same command, with `tables` required (the flags of a whole restore refused). */
-export type TableRestoreArgs = RestoreArgs & { readonly tables: readonly string[] };
+/**
+ * `restore --tables` as the program builds it: the same command with `tables` required and without the flags
+ * of a whole-database restore, which the tool refuses beside `--tables` (cli-incident.ts runTableRestore).
+ */
+export type TableRestoreArgs = Omit<RestoreArgs, "tables" | "jobs" | "noAcl" | "analyze" | "settings"> & {
+  readonly tables: readonly string[];
+};
 export type CompareArgs = OptionsOf<typeof COMPARE>;
 export type InspectArgs = OptionsOf<typeof INSPECT>;
 export type ReconcileArgs = OptionsOf<typeof RECONCILE>;
@@ -183,7 +188,10 @@ export const STEP_COMMAND: Readonly<Record<JobStep, Command>> = {
   compare: "compare",
 };
 
-/** `--work-dir`, the one flag the drill rewrites (the pod's scratch volume → a local directory). */
+/**
+ * `--work-dir`, the one flag the drill rewrites (the pod's scratch volume → a local directory); backup and
+ * restore spell it alike (test/contract.test.ts).
+ */
 export const WORK_DIR_FLAG = `--${BACKUP.workDir.flag}`;
 
 // ---------------------------------------------------------------------------------------------------------

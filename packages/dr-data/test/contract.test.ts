@@ -6,6 +6,9 @@
 import { strict as assert } from "node:assert";
 import { USAGE } from "../src/cli";
 import {
+  BACKUP,
+  RESTORE,
+  WORK_DIR_FLAG,
   backupArgs,
   buildToolArgs,
   COMMAND_FLAGS,
@@ -314,6 +317,13 @@ describe("contract: argv built from typed options parses back to the same option
       /--format must be one of: custom, directory; got "tar"/,
     );
     assert.throws(() => parseToolArgs(["frobnicate"]), /unknown command "frobnicate"/);
+  });
+
+  it("the one flag the drill rewrites is spelled alike by every command that has it", () => {
+    assert.deepStrictEqual(
+      [WORK_DIR_FLAG, `--${BACKUP.workDir.flag}`, `--${RESTORE.workDir.flag}`],
+      ["--work-dir", "--work-dir", "--work-dir"],
+    );
   });
 
   it("every flag of the contract is in the tool's usage text", () => {
