@@ -3,11 +3,12 @@
  * environment variable names of a connection, and the label that names a Job's runbook step. The program
  * builds argv and environment from here (plan-data.ts, components/data-tool-pod.ts), the tool parses them back
  * through the same definitions (cli.ts, cli-incident.ts, connection.ts), and the drill finds Jobs by the label,
- * so renaming a flag or a variable here renames it on both sides, and a rename in one place fails to compile
- * or fails test/contract tests instead of failing in production.
+ * so renaming a flag or a variable here renames it on both sides, and a rename of a field fails to compile
+ * (or fails packages/dr-data/test/contract.test.ts, test/contract-plan.test.ts) instead of failing in production.
  *
- * Pure and free of Pulumi, pg and Azure: the program imports it through the package's entry (index.ts), and
- * everything it imports (naming.ts, errors.ts, flags.ts) is part of the program (.github/scripts/affected-stacks.ts).
+ * Pure and free of Pulumi, pg and Azure: the program imports it through the package's entry (index.ts), so it
+ * and what it imports (naming.ts, errors.ts, flags.ts) are part of the program for the workflows' path filters
+ * (.github/scripts/affected-stacks.ts).
  */
 import type { ParseArgsConfig } from "node:util";
 import { UsageError } from "./errors";
