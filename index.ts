@@ -1,5 +1,6 @@
 // Entry point for the Pulumi CLI: the program with the real clock. Everything else lives in program.ts.
 import { DateTime } from "luxon";
 import { program } from "./program";
+import type { ProgramOutputs } from "./stack-outputs";
 
-export = async (): Promise<Record<string, unknown>> => program(DateTime.utc());
+export = async (): Promise<ProgramOutputs> => program(DateTime.utc());

@@ -15,7 +15,15 @@ import {
   serverFqdn,
   tableSetTag,
 } from "@service-dr/dr-data";
-import type { JobStep } from "@service-dr/dr-data";
+import {
+  backupArgs as backupArgv,
+  compareArgs,
+  inspectArgs,
+  reconcileArgs,
+  restoreArgs as restoreArgv,
+  tableRestoreArgs,
+} from "@service-dr/dr-data";
+import type { ConnectionPrefix, JobStep } from "@service-dr/dr-data";
 import { planIdentity } from "./plan-identity";
 import type { IdentityPlan } from "./plan-identity";
 import { jobTimeoutMinutes, MEASURED_THROUGHPUT, scratchSizeFor, scratchVolume } from "./sizing";
@@ -25,12 +33,8 @@ import { azureUtc } from "./time";
 /** Which server a Job's connection points at. */
 export type ServerRef = "live" | "ptr";
 
-/**
- * Environment prefixes the tool reads a connection from: `""` for libpq's own `PG*` variables, `LEFT_` and
- * `RIGHT_` for the two sides of `compare` (packages/dr-data/src/connection.ts), `PTR_` and `LIVE_` for `inspect`, `reconcile`
- * and the troubleshooting pod's `psql-ptr` / `psql-live` (packages/dr-data/src/cli-incident.ts, packages/dr-data/src/bin/psql-side).
- */
-export type ConnectionPrefix = "" | "LEFT_" | "RIGHT_" | "PTR_" | "LIVE_";
+/** Environment prefixes the tool reads a connection from: the contract's (packages/dr-data/src/contract.ts). */
+export type { ConnectionPrefix };
 
 export interface ServerConnection {
   readonly ref: ServerRef;
@@ -136,35 +140,11 @@ export function planDataPath(cfg: StackConfig, restoreTimeUtc: DateTime | undefi
     user,
     database: db,
   });
-  // The flags of packages/dr-data/src/cli.ts (its USAGE text); tool-args tests pin the argv the tool builds from them.
-  const backupArgs = (prefix: string, source: string): string[] => [
-    "backup",
-    "--container",
-    container,
-    "--prefix",
-    prefix,
-    "--source-server",
-    source,
-    "--jobs",
-    String(jobs),
-    "--work-dir",
-    SCRATCH_DIR,
-  ];
-  const restoreArgs = (prefix: string, blob: string, id: string): string[] => [
-    "restore",
-    "--container",
-    container,
-    "--prefix",
-    prefix,
-    "--blob",
-    blob,
-    "--run-id",
-    id,
-    "--jobs",
-    String(jobs),
-    "--work-dir",
-    SCRATCH_DIR,
-  ];
+  // The tool's argv from its typed contract (packages/dr-data/src/contract.ts), which its CLI parses back.
+  const backupArgs = (prefix: string, source: string): string[] =>
+    backupArgv({ container, prefix, sourceServer: source, jobs, workDir: SCRATCH_DIR });
+  const restoreArgs = (prefix: string, blob: string, id: string): string[] =>
+    restoreArgv({ container, prefix, blob, runId: id, jobs, workDir: SCRATCH_DIR });
 
   // The PTR copy's backup, the export of what users wrote since, the restore (whole database or the chosen
   // tables) and its check, in this order.
@@ -192,25 +172,16 @@ export function planDataPath(cfg: StackConfig, restoreTimeUtc: DateTime | undefi
             // (their previous rows kept in dr_before_<run id>); the other tables keep what users wrote since.
             name: restore,
             step: "restore",
-            args: [
-              "restore",
-              "--tables",
-              tables.join(","),
-              "--container",
+            args: tableRestoreArgs({
+              tables,
               container,
-              "--prefix",
-              copyPrefix,
-              "--blob",
-              "latest",
-              "--source-database",
-              db,
-              "--database",
-              db,
-              "--run-id",
-              id,
-              "--work-dir",
-              SCRATCH_DIR,
-            ],
+              prefix: copyPrefix,
+              blob: "latest",
+              sourceDatabase: db,
+              database: db,
+              runId: id,
+              workDir: SCRATCH_DIR,
+            }),
             connections: { "": server("live") },
             after: reconcile,
             runId: id,
@@ -231,17 +202,7 @@ export function planDataPath(cfg: StackConfig, restoreTimeUtc: DateTime | undefi
         // (after a restore it would export less), whatever is restored.
         name: reconcile,
         step: "reconcile",
-        args: [
-          "reconcile",
-          "--container",
-          container,
-          "--incident",
-          incident,
-          "--restore-time",
-          azureUtc(time),
-          "--jobs",
-          String(jobs),
-        ],
+        args: reconcileArgs({ container, incident, restoreTime: azureUtc(time), jobs }),
         connections: bothSides,
         after: backupPtr,
         runId: undefined,
@@ -251,7 +212,7 @@ export function planDataPath(cfg: StackConfig, restoreTimeUtc: DateTime | undefi
         // Validate the restore: the live database (or the chosen tables) now equals the PTR copy.
         name: k8sName.job(incident, "compare", time, retry("compare"), tag),
         step: "compare",
-        args: tables === undefined ? ["compare"] : ["compare", "--tables", tables.join(","), "--run-id", id],
+        args: compareArgs(tables === undefined ? {} : { tables, runId: id }),
         connections: { LEFT_: server("live"), RIGHT_: server("ptr") },
         after: restore,
         runId: undefined,
@@ -286,17 +247,7 @@ export function planDataPath(cfg: StackConfig, restoreTimeUtc: DateTime | undefi
       planned.push({
         name: k8sName.job(incident, "inspect", restoreTimeUtc, retry("inspect")),
         step: "inspect",
-        args: [
-          "inspect",
-          "--container",
-          container,
-          "--incident",
-          incident,
-          "--restore-time",
-          azureUtc(restoreTimeUtc),
-          "--jobs",
-          String(jobs),
-        ],
+        args: inspectArgs({ container, incident, restoreTime: azureUtc(restoreTimeUtc), jobs }),
         connections: bothSides,
         after: last(),
         runId: undefined,
@@ -325,7 +276,7 @@ export function planDataPath(cfg: StackConfig, restoreTimeUtc: DateTime | undefi
         // every table); the restore run's record names the blob it restored, so nothing is looked up again.
         name: k8sName.job(incident, "compare", undefined, retry("compare")),
         step: "compare",
-        args: ["compare", "--run-id", id, "--container", container, "--jobs", String(jobs)],
+        args: compareArgs({ runId: id, container, jobs }),
         connections: { "": server("live") },
         after: restore,
         runId: undefined,

@@ -18,8 +18,9 @@ import { NightlyBackup } from "./components/nightly-backup";
 import { RecoveryJobs } from "./components/recovery-jobs";
 import { WorkloadIdentity } from "./components/workload-identity";
 import { TroubleshootPod } from "./components/troubleshoot-pod";
+import type { ProgramOutputs } from "./stack-outputs";
 
-export async function program(now: DateTime): Promise<Record<string, unknown>> {
+export async function program(now: DateTime): Promise<ProgramOutputs> {
   // Throws ConfigError with every problem before anything is declared.
   const cfg = loadConfig(now);
   const plan = buildPlan(cfg, now);
@@ -95,6 +96,7 @@ export async function program(now: DateTime): Promise<Record<string, unknown>> {
   const replicas =
     stoppedFirst[0] ?? new ReplicaCounts(`${service}-replicas`, { plan: plan.replicas, after: [recovery] });
 
+  // Typed by StackOutputs (stack-outputs.ts), the shape the drill and the tests read back.
   return Promise.resolve({
     drMode: plan.mode,
     drPhase: plan.phase ?? null,

@@ -10,6 +10,7 @@
  * break-glass `workloadIdentity.postgresAuth=password` reads a password from the credentials Secret.
  */
 import type * as k8s from "@pulumi/kubernetes";
+import { AUTH_ENV, connectionEnvNames, STEP_LABEL, type PodStep } from "@service-dr/dr-data";
 import { SCRATCH_DIR, SCRATCH_VOLUME } from "../plan-data";
 import type { ConnectionPrefix, DataPathPlan, ServerConnection } from "../plan-data";
 import { WORKLOAD_IDENTITY_LABEL } from "../plan-identity";
@@ -20,6 +21,15 @@ export const PASSWORD_KEY = "PGPASSWORD";
 
 /** Labels every data tool pod carries: the workload identity webhook mutates only labelled pods. */
 export const DATA_TOOL_POD_LABELS: Readonly<Record<string, string>> = { [WORKLOAD_IDENTITY_LABEL]: "true" };
+
+/**
+ * The labels of a data-tool resource (a Job, its pods, the CronJob's pods, the troubleshooting pod): part of
+ * service-dr, and its runbook step under the contract's STEP_LABEL, by which the drill (and an operator's
+ * `kubectl get jobs -l service-dr/step=restore`) finds it.
+ */
+export function stepLabels(step: PodStep): Record<string, string> {
+  return { "app.kubernetes.io/part-of": "service-dr", [STEP_LABEL]: step };
+}
 
 export interface PodShape {
   /** Replaces the image's entrypoint (the tool). */
@@ -53,25 +63,12 @@ export function dataToolPodSpec(
   const entra = plan.identity.postgresAuth === "entra";
   const env: k8s.types.input.core.v1.EnvVar[] = [
     // Chosen explicitly: the tool refuses to fall back to another credential.
-    { name: "DR_STORAGE_AUTH", value: "entra" },
-    { name: "AZURE_STORAGE_ACCOUNT", value: plan.storage.accountName },
-    { name: "DR_PG_AUTH", value: entra ? "entra" : "password" },
+    { name: AUTH_ENV.storage, value: "entra" },
+    { name: AUTH_ENV.storageAccount, value: plan.storage.accountName },
+    { name: AUTH_ENV.postgres, value: entra ? "entra" : "password" },
   ];
   for (const [prefix, c] of Object.entries(connections) as Array<[ConnectionPrefix, ServerConnection]>) {
-    env.push(
-      { name: `${prefix}PGHOST`, value: c.host },
-      { name: `${prefix}PGPORT`, value: "5432" },
-      { name: `${prefix}PGUSER`, value: c.user },
-      { name: `${prefix}PGDATABASE`, value: c.database },
-      // Azure's flexible server requires TLS.
-      { name: `${prefix}PGSSLMODE`, value: "require" },
-    );
-    if (!entra) {
-      env.push({
-        name: `${prefix}PGPASSWORD`,
-        valueFrom: { secretKeyRef: { name: plan.credentialsSecretName, key: PASSWORD_KEY } },
-      });
-    }
+    env.push(...connectionEnv(plan, prefix, c));
   }
   for (const [name, value] of Object.entries(extraEnv)) env.push({ name, value });
   return {
@@ -130,6 +127,30 @@ export function dataToolPodSpec(
       { name: "tmp", emptyDir: { sizeLimit: "1Gi" } },
     ],
   };
+}
+
+/** One connection under `prefix`, by the names the tool reads (contract.ts `connectionEnvNames`). */
+function connectionEnv(
+  plan: DataPathPlan,
+  prefix: ConnectionPrefix,
+  c: ServerConnection,
+): k8s.types.input.core.v1.EnvVar[] {
+  const names = connectionEnvNames(prefix);
+  const env: k8s.types.input.core.v1.EnvVar[] = [
+    { name: names.host, value: c.host },
+    { name: names.port, value: "5432" },
+    { name: names.user, value: c.user },
+    { name: names.database, value: c.database },
+    // Azure's flexible server requires TLS.
+    { name: names.sslmode, value: "require" },
+  ];
+  if (plan.identity.postgresAuth !== "entra") {
+    env.push({
+      name: names.password,
+      valueFrom: { secretKeyRef: { name: plan.credentialsSecretName, key: PASSWORD_KEY } },
+    });
+  }
+  return env;
 }
 
 /** The plan's readonly volume as the provider's input type (its one array copied). */

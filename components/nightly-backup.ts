@@ -1,7 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import type { DataPathPlan } from "../plan-data";
-import { DATA_TOOL_POD_LABELS, dataToolPodSpec } from "./data-tool-pod";
+import { NIGHTLY_BACKUP_STEP } from "@service-dr/dr-data";
+import { DATA_TOOL_POD_LABELS, dataToolPodSpec, stepLabels } from "./data-tool-pod";
 
 export interface NightlyBackupArgs {
   /** Schedule, zone, the tool's arguments, and whether the schedule is suspended (during an incident). */
@@ -46,11 +47,7 @@ export class NightlyBackup extends pulumi.ComponentResource {
               activeDeadlineSeconds: p.timeoutMinutes * 60,
               template: {
                 metadata: {
-                  labels: {
-                    "app.kubernetes.io/part-of": "service-dr",
-                    "service-dr/step": "nightly-backup",
-                    ...DATA_TOOL_POD_LABELS,
-                  },
+                  labels: { ...stepLabels(NIGHTLY_BACKUP_STEP), ...DATA_TOOL_POD_LABELS },
                 },
                 spec: dataToolPodSpec(p, n.args, { "": n.connection }),
               },

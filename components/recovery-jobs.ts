@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import type { DataPathPlan } from "../plan-data";
 import { JOB_LOG_ENV } from "@service-dr/dr-data";
-import { DATA_TOOL_POD_LABELS, dataToolPodSpec } from "./data-tool-pod";
+import { DATA_TOOL_POD_LABELS, dataToolPodSpec, stepLabels } from "./data-tool-pod";
 
 export interface RecoveryJobsArgs {
   /** The Jobs this DR state calls for, in order (each names its predecessor). */
@@ -35,7 +35,8 @@ export class RecoveryJobs extends pulumi.ComponentResource {
           metadata: {
             name: j.name,
             namespace: p.namespace,
-            labels: { "app.kubernetes.io/part-of": "service-dr", "service-dr/step": j.step },
+            // The step as a label: the drill finds a Job by it, never by its argv.
+            labels: stepLabels(j.step),
             // No ttlSecondsAfterFinished: a Job deleted by the cluster would be drift that a refresh recreates,
             // i.e. a finished restore run again.
           },
@@ -45,11 +46,7 @@ export class RecoveryJobs extends pulumi.ComponentResource {
             activeDeadlineSeconds: p.timeoutMinutes * 60,
             template: {
               metadata: {
-                labels: {
-                  "app.kubernetes.io/part-of": "service-dr",
-                  "service-dr/step": j.step,
-                  ...DATA_TOOL_POD_LABELS,
-                },
+                labels: { ...stepLabels(j.step), ...DATA_TOOL_POD_LABELS },
               },
               // The tool also writes its whole output to the backup storage (packages/dr-data/src/job-log.ts): the evidence
               // (verification, compare tables) outlives the Job and its pod. And its completion record: a Job

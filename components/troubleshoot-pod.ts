@@ -1,7 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import type { DataPathPlan } from "../plan-data";
-import { DATA_TOOL_POD_LABELS, dataToolPodSpec } from "./data-tool-pod";
+import { TROUBLESHOOT_STEP } from "@service-dr/dr-data";
+import { DATA_TOOL_POD_LABELS, dataToolPodSpec, stepLabels } from "./data-tool-pod";
 
 export interface TroubleshootPodArgs {
   /** The data path (image, identity, storage) and the pod to declare (must be set). */
@@ -32,11 +33,7 @@ export class TroubleshootPod extends pulumi.ComponentResource {
         metadata: {
           name: pod.name,
           namespace: p.namespace,
-          labels: {
-            "app.kubernetes.io/part-of": "service-dr",
-            "service-dr/step": "troubleshoot",
-            ...DATA_TOOL_POD_LABELS,
-          },
+          labels: { ...stepLabels(TROUBLESHOOT_STEP), ...DATA_TOOL_POD_LABELS },
         },
         spec: dataToolPodSpec(
           p,

@@ -7,6 +7,7 @@ import { runProgram } from "../dev/offline/mocks";
 import type { PlanResource, PlanResult } from "../dev/offline/mocks";
 import { NOW, stackStrings } from "./support/stacks";
 import { tableSetTag } from "@service-dr/dr-data";
+import { readStackOutputs } from "../stack-outputs";
 
 const SECRET_KEYS = ["service-dr:postgresAdminPassword"];
 const SVC = "itt-mentor-services-staging";
@@ -300,6 +301,47 @@ describe("data path under the mock runtime", function () {
     ]);
   });
 
+  it("every recovery Job and its pods carry their runbook step as the service-dr/step label", async () => {
+    const r = await declare([...PTR, "drPhase=restore"]);
+    const T = "20261124t130500z";
+    const steps = [
+      ["dr-inc-1-backup-flawed", "backup-flawed"],
+      [`dr-inc-1-inspect-${T}`, "inspect"],
+      [`dr-inc-1-backup-ptr-${T}`, "backup-ptr"],
+      [`dr-inc-1-reconcile-${T}`, "reconcile"],
+      [`dr-inc-1-restore-${T}`, "restore"],
+      [`dr-inc-1-compare-${T}`, "compare"],
+    ] as const;
+    for (const [name, step] of steps) {
+      const job = one(r, "kubernetes:batch/v1:Job", `${SVC}-recovery-${name}`).inputs as {
+        metadata: unknown;
+        spec: { template: { metadata: unknown } };
+      };
+      assert.deepStrictEqual(job.metadata, {
+        name,
+        namespace: "bat-staging",
+        labels: { "app.kubernetes.io/part-of": "service-dr", "service-dr/step": step },
+      });
+      assert.deepStrictEqual(job.spec.template.metadata, {
+        labels: {
+          "app.kubernetes.io/part-of": "service-dr",
+          "service-dr/step": step,
+          "azure.workload.identity/use": "true",
+        },
+      });
+    }
+    const cron = one(r, "kubernetes:batch/v1:CronJob", `${SVC}-nightly-cronjob`).inputs as {
+      spec: { jobTemplate: { spec: { template: { metadata: unknown } } } };
+    };
+    assert.deepStrictEqual(cron.spec.jobTemplate.spec.template.metadata, {
+      labels: {
+        "app.kubernetes.io/part-of": "service-dr",
+        "service-dr/step": "nightly-backup",
+        "azure.workload.identity/use": "true",
+      },
+    });
+  });
+
   it("a new restore time is a new set of Jobs (and a new run id); the flawed backup is not repeated", async () => {
     const r = await declare([
       "drMode=ptr",
@@ -475,7 +517,7 @@ describe("look before you restore (issue 12): inspect, reconcile, table-level re
       "drPhase=restore",
     ]);
     const other = await declare([...PTR, "ptr.tables[0]=app.events", "drPhase=restore"]);
-    const jobsOf = (r: PlanResult): string[] => r.outputs.recoveryJobs as string[];
+    const jobsOf = (r: PlanResult): readonly string[] => readStackOutputs(r.outputs).recoveryJobs;
     assert.deepEqual(jobsOf(reordered), jobsOf(a), "the same set in another order is the same run");
     const tag = tableSetTag(["app.events"]);
     assert.notEqual(tag, TAG);

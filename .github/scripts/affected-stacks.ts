@@ -21,9 +21,10 @@ const PROGRAM_PATHS: readonly RegExp[] = [
   /^policy\//,
   /^package(-lock)?\.json$/,
   /^tsconfig\.json$/,
-  // The program imports the data tool's names from its package (test/workflows.test.ts walks the imports).
+  // The program imports the data tool's names and its argv/env contract from its package, and what those import
+  // (test/workflows.test.ts walks the imports).
   /^packages\/dr-data\/package\.json$/,
-  /^packages\/dr-data\/src\/naming\.ts$/,
+  /^packages\/dr-data\/src\/(index|naming|contract|errors|flags)\.ts$/,
 ];
 
 export function stacksIn(files: readonly string[]): string[] {

@@ -9,6 +9,8 @@ import * as path from "node:path";
 import type { DateTime } from "luxon";
 import { isConfigError, RecordingMocks, runProgram, subscriptionIdFromConfig } from "../offline/mocks";
 import type { PlanResource, PlanResult } from "../offline/mocks";
+import { jobStepOf, NIGHTLY_BACKUP_STEP, STEP_LABEL, type JobStep, type PodStep } from "@service-dr/dr-data";
+import { readStackOutputs } from "../../stack-outputs";
 import {
   applySet,
   declarationProblems,
@@ -31,6 +33,8 @@ export interface DeclaredEnvVar {
 /** A Kubernetes Job (or the nightly CronJob's job template): its name and the data tool's container. */
 export interface DeclaredJob {
   readonly name: string;
+  /** Its runbook step, from the contract's STEP_LABEL: how the drill finds a Job (never by its argv). */
+  readonly step: PodStep;
   readonly args: readonly string[];
   readonly env: readonly DeclaredEnvVar[];
   /** The Pulumi resource's name, and the resources it waits for (the engine's dependency edges). */
@@ -184,18 +188,18 @@ function text(value: unknown, what: string): string {
   return value;
 }
 
-function optionalText(value: unknown): string | undefined {
-  return typeof value === "string" ? value : undefined;
-}
-
 function num(value: unknown, what: string): number {
   if (typeof value !== "number")
     throw new Error(`drill: expected a number for ${what}, got ${JSON.stringify(value)}`);
   return value;
 }
 
+function optionalText(value: unknown): string | undefined {
+  return typeof value === "string" ? value : undefined;
+}
+
 /** The data tool's container of a pod spec. */
-function toolContainer(podSpec: unknown, name: string): DeclaredJob {
+function toolContainer(podSpec: unknown, name: string): Omit<DeclaredJob, "step"> {
   const containers = record(podSpec, `${name} pod spec`).containers;
   if (!Array.isArray(containers) || containers.length !== 1) {
     throw new Error(`drill: ${name} should have exactly one container`);
@@ -227,16 +231,28 @@ function byType(result: PlanResult, type: string): PlanResource[] {
   return result.resources.filter((r) => r.type === type);
 }
 
+/** A recovery Job's step from its label: a Job without a known step is one the drill cannot place. */
+function jobStep(metadata: Record<string, unknown>, name: string): JobStep {
+  const value = record(metadata.labels, `${name} labels`)[STEP_LABEL];
+  const step = jobStepOf(value);
+  if (step === undefined)
+    throw new Error(`drill: Job ${name} has no known ${STEP_LABEL} label: ${JSON.stringify(value)}`);
+  return step;
+}
+
 export function readDeclared(result: PlanResult, commands: readonly string[]): Declared {
-  const out = result.outputs;
-  const liveServerName = text(out.liveServerName, "output liveServerName");
+  // Checked once here (stack-outputs.ts): they came back through the mock runtime.
+  const out = readStackOutputs(result.outputs);
+  const liveServerName = out.liveServerName;
 
   const jobsByName = new Map<string, DeclaredJob>();
   for (const r of byType(result, "kubernetes:batch/v1:Job")) {
-    const name = text(record(r.inputs.metadata, "Job metadata").name, "Job name");
+    const metadata = record(r.inputs.metadata, "Job metadata");
+    const name = text(metadata.name, "Job name");
     const template = record(record(r.inputs.spec, "Job spec").template, "Job template");
     jobsByName.set(name, {
       ...toolContainer(template.spec, name),
+      step: jobStep(metadata, name),
       resource: r.name,
       dependsOn: r.options.dependencies ?? [],
     });
@@ -249,9 +265,7 @@ export function readDeclared(result: PlanResult, commands: readonly string[]): D
     inputs: JSON.stringify(r.inputs),
   }));
   // `recoveryJobs` lists the Jobs in the order RecoveryJobs chained them with dependsOn.
-  const order = Array.isArray(out.recoveryJobs)
-    ? out.recoveryJobs.map((j) => text(j, "recoveryJobs entry"))
-    : [];
+  const order = out.recoveryJobs;
   if (order.length !== jobsByName.size || !order.every((n) => jobsByName.has(n))) {
     throw new Error(
       `drill: output recoveryJobs ${JSON.stringify(order)} does not match the declared Jobs ` +
@@ -266,7 +280,10 @@ export function readDeclared(result: PlanResult, commands: readonly string[]): D
   const cronSpec = record(cron.inputs.spec, "CronJob spec");
   const cronName = text(record(cron.inputs.metadata, "CronJob metadata").name, "CronJob name");
   const jobTemplate = record(record(cronSpec.jobTemplate, "jobTemplate").spec, "jobTemplate spec");
-  const nightly = toolContainer(record(jobTemplate.template, "jobTemplate template").spec, cronName);
+  const nightly = {
+    ...toolContainer(record(jobTemplate.template, "jobTemplate template").spec, cronName),
+    step: NIGHTLY_BACKUP_STEP,
+  };
 
   const servers = byType(result, "azure-native:dbforpostgresql:Server");
   const ptr = servers.find((s) => s.inputs.createMode === "PointInTimeRestore");
@@ -279,25 +296,21 @@ export function readDeclared(result: PlanResult, commands: readonly string[]): D
   if (containers.length !== 1)
     throw new Error(`drill: expected one BlobContainer, found ${containers.length}`);
 
-  const replicasOut = record(out.replicas, "output replicas");
-  const replicas: Record<string, number> = {};
-  for (const [k, v] of Object.entries(replicasOut)) replicas[k] = num(v, `replicas.${k}`);
-
   return {
     commands,
-    drMode: text(out.drMode, "output drMode"),
-    drPhase: optionalText(out.drPhase),
+    drMode: out.drMode,
+    drPhase: out.drPhase ?? undefined,
     liveServerName,
-    liveServerFqdn: text(out.liveServerFqdn, "output liveServerFqdn"),
-    ptrServerFqdn: optionalText(out.ptrServerFqdn),
-    restoreTimeUtc: optionalText(out.restoreTimeUtc),
-    restoreTimeLocal: optionalText(out.restoreTimeLocal),
-    timeZone: text(out.timeZone, "output timeZone"),
+    liveServerFqdn: out.liveServerFqdn,
+    ptrServerFqdn: out.ptrServerFqdn ?? undefined,
+    restoreTimeUtc: out.restoreTimeUtc ?? undefined,
+    restoreTimeLocal: out.restoreTimeLocal ?? undefined,
+    timeZone: out.timeZone,
     levers: {
-      replicas,
-      maintenance: out.maintenance === true,
-      requiredApprovers: num(out.requiredApprovers, "output requiredApprovers"),
-      nightlySuspended: out.nightlyBackupSuspended === true,
+      replicas: out.replicas,
+      maintenance: out.maintenance,
+      requiredApprovers: out.requiredApprovers,
+      nightlySuspended: out.nightlyBackupSuspended,
     },
     jobs: order.map((n) => jobsByName.get(n)!),
     patches,
@@ -306,7 +319,7 @@ export function readDeclared(result: PlanResult, commands: readonly string[]): D
     liveCreateMode: optionalText(live.inputs.createMode),
     liveDatabases,
     container: text(containers[0]!.inputs.containerName, "containerName"),
-    nextStep: text(out.nextStep, "output nextStep"),
+    nextStep: out.nextStep,
     resourceCount: result.resources.length,
   };
 }

@@ -32,7 +32,15 @@ import { PgCluster } from "@service-dr/dr-data/testkit/postgres";
 import { PTR_MIN_AGE, azureUtc, resolveRestoreTime } from "../../time";
 import { listBackups } from "@service-dr/dr-data/src/list";
 import { quoteIdent } from "@service-dr/dr-data/src/sql";
-import { incidentReport } from "@service-dr/dr-data";
+import {
+  connectionEnvNames,
+  incidentReport,
+  NIGHTLY_BACKUP_STEP,
+  parseBackupArgs,
+  STEP_COMMAND,
+  TROUBLESHOOT_STEP,
+  type JobStep,
+} from "@service-dr/dr-data";
 import type { Declared, DeclaredJob } from "./declared";
 import { formatLevers, OperatorStack } from "./declared";
 import { localJob, runLocalJob, type LocalTargets } from "./jobs";
@@ -212,7 +220,7 @@ class Context {
         `Job ${job.name} failed (exit ${run.exitCode}):\n${run.stderrTail.split("\n").slice(-15).join("\n")}`,
       );
     }
-    if (job.args[0] === "backup") this.storedBackups.push(run.stdout.split("\n").slice(-1)[0] ?? "");
+    if (isBackup(job)) this.storedBackups.push(run.stdout.split("\n").slice(-1)[0] ?? "");
   }
 
   /**
@@ -316,20 +324,28 @@ function incidentId(now: DateTime): string {
 }
 
 function adminLogin(d: Declared): string {
-  const user = d.nightly.env.find((e) => e.name === "PGUSER")?.value;
+  const user = d.nightly.env.find((e) => e.name === connectionEnvNames("").user)?.value;
   if (user === undefined) throw new Error("the nightly backup declares no PGUSER");
   return user;
 }
 
 function appDatabase(d: Declared): string {
-  const db = d.nightly.env.find((e) => e.name === "PGDATABASE")?.value;
+  const db = d.nightly.env.find((e) => e.name === connectionEnvNames("").database)?.value;
   if (db === undefined) throw new Error("the nightly backup declares no PGDATABASE");
   return db;
 }
 
-function flagValue(args: readonly string[], flag: string): string | undefined {
-  const i = args.indexOf(flag);
-  return i < 0 ? undefined : args[i + 1];
+/** A Job (or the nightly CronJob's) that runs `backup`, by its step label: it prints the blob it wrote. */
+function isBackup(job: DeclaredJob): boolean {
+  return (
+    job.step === NIGHTLY_BACKUP_STEP ||
+    (job.step !== TROUBLESHOOT_STEP && STEP_COMMAND[job.step] === "backup")
+  );
+}
+
+/** The recovery Job of a step, found by its step label (never by searching argv). */
+function jobOfStep(d: Declared, step: JobStep): DeclaredJob | undefined {
+  return d.jobs.find((j) => j.step === step);
 }
 
 function clientVersion(): string {
@@ -621,10 +637,10 @@ async function ptrScenario(ctx: Context, id: string, baseline: Declared): Promis
         new Map([...recovered].filter(([n]) => !n.startsWith("dr_before_"))),
       );
       sequences = check.sequences;
-      const flawedJob = d.jobs.find(
-        (j) => j.args.includes("--prefix") && (flagValue(j.args, "--prefix") ?? "").includes("/flawed/"),
-      );
-      const flawedPrefix = flawedJob === undefined ? undefined : flagValue(flawedJob.args, "--prefix");
+      // The flawed backup's prefix as the tool reads it from the Job's argv (contract.ts).
+      const flawedJob = jobOfStep(d, "backup-flawed");
+      const flawedPrefix =
+        flawedJob === undefined ? undefined : parseBackupArgs(flawedJob.args.slice(1)).prefix;
       const flawed =
         flawedPrefix === undefined
           ? []
@@ -706,7 +722,7 @@ async function readBlob(ctx: Context, container: string, name: string): Promise<
 
 /** The inspection report names the loss: the deleted table's rows as lost, the later writes as new. */
 async function checkInspection(ctx: Context, d: Declared, id: string, loss: string): Promise<void> {
-  if (!d.jobs.some((j) => j.args[0] === "inspect")) throw new Error("the program declared no inspect Job");
+  if (jobOfStep(d, "inspect") === undefined) throw new Error("the program declared no inspect Job");
   const report = JSON.parse(await readBlob(ctx, d.container, incidentReport.inspect(id, "json"))) as {
     tables: Array<{ name: string; lost: number | null; added: number | null }>;
   };

@@ -20,7 +20,16 @@
 import { spawn } from "node:child_process";
 import * as path from "node:path";
 import type { PgCluster } from "@service-dr/dr-data/testkit/postgres";
-import type { DeclaredJob } from "./declared";
+import {
+  AUTH_ENV,
+  CONNECTION_PREFIXES,
+  connectionEnvField,
+  connectionEnvNames,
+  WORK_DIR_FLAG,
+  type ConnectionField,
+  type ConnectionPrefix,
+} from "@service-dr/dr-data";
+import type { DeclaredEnvVar, DeclaredJob } from "./declared";
 import { PROJECT_DIR } from "./declared";
 
 export interface LocalTargets {
@@ -48,86 +57,117 @@ export interface JobRun extends LocalJob {
   readonly ms: number;
 }
 
-const CONNECTION_FIELDS = ["PGHOST", "PGPORT", "PGUSER", "PGDATABASE", "PGSSLMODE", "PGPASSWORD"] as const;
-
 /** The local command line and environment of a declared Job; throws on anything it cannot map. */
-export function localJob(job: DeclaredJob, t: LocalTargets): LocalJob {
+export function localJob(job: Pick<DeclaredJob, "name" | "args" | "env">, t: LocalTargets): LocalJob {
   const substitutions: string[] = [];
   const env: Record<string, string> = {};
   // First the hosts: they decide which local server each prefix means.
-  const clusters = new Map<string, PgCluster>();
+  const clusters = new Map<ConnectionPrefix, PgCluster>();
   for (const e of job.env) {
-    if (!e.name.endsWith("PGHOST")) continue;
-    const prefix = e.name.slice(0, -"PGHOST".length);
+    const c = connectionEnvField(e.name);
+    if (c?.field !== "host") continue;
     const host = e.value ?? "";
     const cluster = t.servers.get(host);
     if (cluster === undefined) {
       throw new Error(`${job.name}: ${e.name}=${host} names no server the drill runs locally`);
     }
-    clusters.set(prefix, cluster);
+    clusters.set(c.prefix, cluster);
   }
   for (const e of job.env) {
-    const field = CONNECTION_FIELDS.find((f) => e.name.endsWith(f));
-    const prefix = field === undefined ? "" : e.name.slice(0, -field.length);
-    const cluster = field === undefined ? undefined : clusters.get(prefix);
-    if (field !== undefined && cluster === undefined) {
-      throw new Error(`${job.name}: ${e.name} has no ${prefix}PGHOST`);
+    const c = connectionEnvField(e.name);
+    if (c === undefined) {
+      otherEnv(job.name, e, clusters, t, env, substitutions);
+      continue;
     }
-    switch (cluster === undefined ? e.name : field) {
-      case "PGHOST":
-        env[e.name] = cluster!.host;
-        substitutions.push(`${e.name} ${e.value ?? ""} → ${cluster!.host}`);
-        break;
-      case "PGPORT":
-        env[e.name] = String(cluster!.port);
-        substitutions.push(`${e.name} ${e.value ?? ""} → ${cluster!.port}`);
-        break;
-      case "PGSSLMODE":
-        env[e.name] = "disable";
-        substitutions.push(`${e.name} ${e.value ?? ""} → disable (no TLS locally)`);
-        break;
-      case "PGPASSWORD":
-        if (e.secretRef === undefined) throw new Error(`${job.name}: ${e.name} is not from a Secret`);
-        env[e.name] = cluster!.password;
-        substitutions.push(`${e.name} from Secret ${e.secretRef.name} → the local server's password`);
-        break;
-      case "PGUSER":
-        if (e.value !== cluster!.user) {
-          throw new Error(
-            `${job.name}: ${e.name}=${e.value ?? ""} but the local server's admin is ${cluster!.user}`,
-          );
-        }
-        env[e.name] = e.value;
-        break;
-      case "DR_STORAGE_AUTH":
-        env[e.name] = "connection-string";
-        env.AZURE_STORAGE_CONNECTION_STRING = t.storageConnectionString;
-        substitutions.push(`${e.name} ${e.value ?? ""} → connection-string to Azurite on 127.0.0.1`);
-        break;
-      case "AZURE_STORAGE_ACCOUNT":
-        // The account is named by the connection string above.
-        break;
-      case "DR_PG_AUTH":
-        env[e.name] = "password";
-        for (const [prefix, cluster] of clusters) env[`${prefix}PGPASSWORD`] = cluster.password;
-        substitutions.push(`${e.name} ${e.value ?? ""} → password (the local server's)`);
-        break;
-      default:
-        if (e.value === undefined) {
-          throw new Error(
-            `${job.name}: ${e.name} comes from Secret ${e.secretRef?.name ?? "?"}, which the drill does not map`,
-          );
-        }
-        env[e.name] = e.value;
+    const cluster = clusters.get(c.prefix);
+    if (cluster === undefined) {
+      throw new Error(`${job.name}: ${e.name} has no ${connectionEnvNames(c.prefix).host}`);
     }
+    connectionEnv(job.name, e, c.field, cluster, env, substitutions);
   }
   const args = [...job.args];
-  const w = args.indexOf("--work-dir");
+  const w = args.indexOf(WORK_DIR_FLAG);
   if (w >= 0 && w + 1 < args.length) {
-    substitutions.push(`--work-dir ${args[w + 1]} → ${t.workDir}`);
+    substitutions.push(`${WORK_DIR_FLAG} ${args[w + 1]} → ${t.workDir}`);
     args[w + 1] = t.workDir;
   }
   return { args, env, substitutions };
+}
+
+/** One connection variable (contract.ts connectionEnvNames), pointed at the local server of its prefix. */
+function connectionEnv(
+  job: string,
+  e: DeclaredEnvVar,
+  field: ConnectionField,
+  cluster: PgCluster,
+  env: Record<string, string>,
+  substitutions: string[],
+): void {
+  switch (field) {
+    case "host":
+      env[e.name] = cluster.host;
+      substitutions.push(`${e.name} ${e.value ?? ""} → ${cluster.host}`);
+      break;
+    case "port":
+      env[e.name] = String(cluster.port);
+      substitutions.push(`${e.name} ${e.value ?? ""} → ${cluster.port}`);
+      break;
+    case "sslmode":
+      env[e.name] = "disable";
+      substitutions.push(`${e.name} ${e.value ?? ""} → disable (no TLS locally)`);
+      break;
+    case "password":
+      if (e.secretRef === undefined) throw new Error(`${job}: ${e.name} is not from a Secret`);
+      env[e.name] = cluster.password;
+      substitutions.push(`${e.name} from Secret ${e.secretRef.name} → the local server's password`);
+      break;
+    case "user":
+      if (e.value !== cluster.user) {
+        throw new Error(`${job}: ${e.name}=${e.value ?? ""} but the local server's admin is ${cluster.user}`);
+      }
+      env[e.name] = e.value;
+      break;
+    case "database":
+      keep(job, e, env);
+  }
+}
+
+/** A declared value as it is; a Secret's value the drill cannot know. */
+function keep(job: string, e: DeclaredEnvVar, env: Record<string, string>): void {
+  if (e.value === undefined) {
+    throw new Error(
+      `${job}: ${e.name} comes from Secret ${e.secretRef?.name ?? "?"}, which the drill does not map`,
+    );
+  }
+  env[e.name] = e.value;
+}
+
+/** A variable that is no connection's: the auth selectors are mapped to local credentials, the rest kept. */
+function otherEnv(
+  job: string,
+  e: DeclaredEnvVar,
+  clusters: ReadonlyMap<ConnectionPrefix, PgCluster>,
+  t: LocalTargets,
+  env: Record<string, string>,
+  substitutions: string[],
+): void {
+  switch (e.name) {
+    case AUTH_ENV.storage:
+      env[e.name] = "connection-string";
+      env.AZURE_STORAGE_CONNECTION_STRING = t.storageConnectionString;
+      substitutions.push(`${e.name} ${e.value ?? ""} → connection-string to Azurite on 127.0.0.1`);
+      break;
+    case AUTH_ENV.storageAccount:
+      // The account is named by the connection string above.
+      break;
+    case AUTH_ENV.postgres:
+      env[e.name] = "password";
+      for (const [prefix, cluster] of clusters) env[connectionEnvNames(prefix).password] = cluster.password;
+      substitutions.push(`${e.name} ${e.value ?? ""} → password (the local server's)`);
+      break;
+    default:
+      keep(job, e, env);
+  }
 }
 
 /** The environment of this process without anything that could point the tool elsewhere. */
@@ -135,7 +175,7 @@ function baseEnv(): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) {
     if (v === undefined) continue;
-    if (/^(LEFT_|RIGHT_|PTR_|LIVE_)?PG/.test(k) || k.startsWith("AZURE_STORAGE_")) continue;
+    if (CONNECTION_PREFIXES.some((p) => k.startsWith(`${p}PG`)) || k.startsWith("AZURE_STORAGE_")) continue;
     env[k] = v;
   }
   return env;

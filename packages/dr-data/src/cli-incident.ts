@@ -10,7 +10,16 @@ import { blobStoreFromEnv } from "./blobstore";
 import { connectionFromEnv, entraPassword } from "./connection";
 import { WorkloadIdentityCredential, type TokenCredential } from "@azure/identity";
 import { UsageError } from "./errors";
-import { parseFlags, requiredFlag } from "./flags";
+import {
+  COMPARE,
+  parseInspectArgs,
+  parseReconcileArgs,
+  RESTORE,
+  type CompareArgs,
+  type ConnectionPrefix,
+  type ReconcileArgs,
+  type RestoreArgs,
+} from "./contract";
 import { formatInspectSummary, inspect } from "./inspect";
 import { compareTables, formatCompareTables } from "./compare-tables";
 import { formatReconcileSummary, reconcile } from "./reconcile";
@@ -23,9 +32,9 @@ export interface Io {
   readonly err: (text: string) => void;
 }
 
-/** The environment prefixes of the two sides. */
-export const PTR_PREFIX = "PTR_";
-export const LIVE_PREFIX = "LIVE_";
+/** The environment prefixes of the two sides (contract.ts CONNECTION_PREFIXES). */
+export const PTR_PREFIX = "PTR_" satisfies ConnectionPrefix;
+export const LIVE_PREFIX = "LIVE_" satisfies ConnectionPrefix;
 
 export const INCIDENT_USAGE = `  inspect  --container C --incident ID [--ptr-database D] [--live-database D] [--jobs N] [--samples N]
            [--restore-time ISO] [--all]
@@ -40,8 +49,8 @@ export const INCIDENT_USAGE = `  inspect  --container C --incident ID [--ptr-dat
 
 inspect/reconcile: PTR_PG* is the PTR copy, LIVE_PG* the live database (each falls back to PG*).`;
 
-function incidentFlag(command: string, value: string | undefined): string {
-  const id = requiredFlag(command, "incident", value);
+/** `--incident` (required by the contract's parser): an id that names Jobs and databases. */
+function incidentFlag(command: string, id: string): string {
   if (!INCIDENT_ID.test(id)) {
     throw new UsageError(
       `${command}: --incident ${JSON.stringify(id)} must be 1–20 lowercase letters, digits and inner hyphens`,
@@ -49,24 +58,6 @@ function incidentFlag(command: string, value: string | undefined): string {
   }
   return id;
 }
-
-function countFlag(flag: string, value: string | undefined, min: number, max: number): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!/^\d+$/.test(value) || n < min || n > max) {
-    throw new UsageError(`--${flag} must be an integer from ${min} to ${max}, got ${JSON.stringify(value)}`);
-  }
-  return n;
-}
-
-const SIDE_FLAGS = {
-  container: { type: "string" },
-  incident: { type: "string" },
-  "ptr-database": { type: "string" },
-  "live-database": { type: "string" },
-  jobs: { type: "string" },
-  "restore-time": { type: "string" },
-} as const;
 
 /** `--restore-time`: an ISO 8601 instant with an offset (the PTR copy's restore point), shown in the reports as UTC. */
 function restoreTimeFlag(command: string, value: string | undefined): string | undefined {
@@ -80,93 +71,70 @@ function restoreTimeFlag(command: string, value: string | undefined): string | u
   return t.toUTC().toISO({ suppressMilliseconds: true });
 }
 
-function sides(env: Env, f: { "ptr-database"?: string | undefined; "live-database"?: string | undefined }) {
+function sides(env: Env, f: Pick<ReconcileArgs, "ptrDatabase" | "liveDatabase">) {
   return {
-    copy: connectionFromEnv(env, PTR_PREFIX, f["ptr-database"]),
-    live: connectionFromEnv(env, LIVE_PREFIX, f["live-database"]),
+    copy: connectionFromEnv(env, PTR_PREFIX, f.ptrDatabase),
+    live: connectionFromEnv(env, LIVE_PREFIX, f.liveDatabase),
   };
 }
 
 export async function runInspect(args: string[], env: Env, io: Io): Promise<number> {
-  const f = parseFlags("inspect", args, {
-    ...SIDE_FLAGS,
-    samples: { type: "string" },
-    all: { type: "boolean" },
-  });
-  const container = requiredFlag("inspect", "container", f.container);
+  const f = parseInspectArgs(args);
   const incidentId = incidentFlag("inspect", f.incident);
-  const jobs = countFlag("jobs", f.jobs, 1, 64);
-  const samples = countFlag("samples", f.samples, 0, 10_000);
   const result = await inspect({
     ...sides(env, f),
-    store: { settings: blobStoreFromEnv(env, container), incidentId },
-    jobs,
-    samples,
-    restoreTime: restoreTimeFlag("inspect", f["restore-time"]),
+    store: { settings: blobStoreFromEnv(env, f.container), incidentId },
+    jobs: f.jobs,
+    samples: f.samples,
+    restoreTime: restoreTimeFlag("inspect", f.restoreTime),
   });
   io.out(formatInspectSummary(result, { all: f.all }));
   return 0;
 }
 
 export async function runReconcile(args: string[], env: Env, io: Io): Promise<number> {
-  const f = parseFlags("reconcile", args, SIDE_FLAGS);
-  const container = requiredFlag("reconcile", "container", f.container);
+  const f = parseReconcileArgs(args);
   const incidentId = incidentFlag("reconcile", f.incident);
-  const jobs = countFlag("jobs", f.jobs, 1, 64);
   const result = await reconcile({
     ...sides(env, f),
-    store: blobStoreFromEnv(env, container),
+    store: blobStoreFromEnv(env, f.container),
     incidentId,
-    jobs,
-    restoreTime: restoreTimeFlag("reconcile", f["restore-time"]),
+    jobs: f.jobs,
+    restoreTime: restoreTimeFlag("reconcile", f.restoreTime),
   });
   io.out(formatReconcileSummary(result));
   return 0;
 }
 
-/** The flags `restore` parsed (cli.ts), when `--tables` is among them. */
-export interface TableRestoreFlags {
-  readonly tables?: string | undefined;
-  readonly container?: string | undefined;
-  readonly blob?: string | undefined;
-  readonly prefix?: string | undefined;
-  readonly database?: string | undefined;
-  readonly "source-database"?: string | undefined;
-  readonly "run-id"?: string | undefined;
-  readonly jobs?: string | undefined;
-  readonly "no-acl"?: boolean | undefined;
-  readonly analyze?: boolean | undefined;
-  readonly setting?: string[] | undefined;
-  readonly "maintenance-database"?: string | undefined;
-  readonly "work-dir"?: string | undefined;
-  readonly "allow-unverified"?: boolean | undefined;
-}
-
-export async function runTableRestore(f: TableRestoreFlags, env: Env, io: Io): Promise<number> {
-  const tables = parseTableList("restore --tables", f.tables ?? "");
-  for (const flag of ["jobs", "no-acl", "analyze", "setting"] as const) {
-    if (f[flag] !== undefined) {
-      throw new UsageError(`restore: --${flag} is for a whole-database restore, not with --tables`);
+/** `restore --tables`: the flags `restore` parsed (cli.ts, contract.ts RESTORE) with `--tables` among them. */
+export async function runTableRestore(
+  f: RestoreArgs & { readonly tables: readonly string[] },
+  env: Env,
+  io: Io,
+): Promise<number> {
+  const tables = parseTableList("restore --tables", f.tables.join(","));
+  for (const field of ["jobs", "noAcl", "analyze", "settings"] as const) {
+    if (f[field] !== undefined) {
+      throw new UsageError(
+        `restore: --${RESTORE[field].flag} is for a whole-database restore, not with --tables`,
+      );
     }
   }
-  const container = requiredFlag("restore", "container", f.container);
-  const blob = requiredFlag("restore", "blob", f.blob);
-  const runId = requiredFlag("restore", "run-id", f["run-id"]);
-  if (blob === "latest" && (f.prefix ?? "") === "") {
+  if (f.blob === "latest" && (f.prefix ?? "") === "") {
     throw new UsageError(
       "restore: --blob latest needs --prefix (the prefix to pick the newest backup under)",
     );
   }
   const r = await tableRestore({
-    connection: connectionFromEnv(env, "", f["maintenance-database"] ?? "postgres"),
-    store: blobStoreFromEnv(env, container),
-    from: blob === "latest" ? { latestUnder: f.prefix! } : { blob },
+    connection: connectionFromEnv(env, "", f.maintenanceDatabase ?? "postgres"),
+    store: blobStoreFromEnv(env, f.container),
+    from: f.blob === "latest" ? { latestUnder: f.prefix! } : { blob: f.blob },
     database: f.database,
-    sourceDatabase: f["source-database"],
-    runId,
+    sourceDatabase: f.sourceDatabase,
+    runId: f.runId,
     tables,
-    allowUnverified: f["allow-unverified"],
-    workDir: f["work-dir"],
+    allowUnverified: f.allowUnverified,
+    workDir: f.workDir,
     binDir: env.PG_BINDIR,
   });
   const counts = r.tables
@@ -187,39 +155,33 @@ export async function runTableRestore(f: TableRestoreFlags, env: Env, io: Io): P
   return 0;
 }
 
-/** The flags `compare` parsed (cli.ts), when `--tables` is among them. */
-export interface CompareTablesFlags {
-  readonly tables?: string | undefined;
-  readonly "left-database"?: string | undefined;
-  readonly "right-database"?: string | undefined;
-  readonly "run-id"?: string | undefined;
-  readonly jobs?: string | undefined;
-  readonly all?: boolean | undefined;
-  readonly "against-backup"?: string | undefined;
-  readonly container?: string | undefined;
-  readonly prefix?: string | undefined;
-  readonly database?: string | undefined;
-  readonly "source-database"?: string | undefined;
-}
-
-export async function runCompareTables(f: CompareTablesFlags, env: Env, io: Io): Promise<number> {
-  const tables = parseTableList("compare --tables", f.tables ?? "");
-  for (const flag of ["against-backup", "prefix", "source-database"] as const) {
-    if (f[flag] !== undefined) throw new UsageError(`compare: --${flag} does not go with --tables`);
+/** `compare --tables`: the flags `compare` parsed (cli.ts, contract.ts COMPARE) with `--tables` among them. */
+export async function runCompareTables(
+  f: CompareArgs & { readonly tables: readonly string[] },
+  env: Env,
+  io: Io,
+): Promise<number> {
+  const tables = parseTableList("compare --tables", f.tables.join(","));
+  for (const field of ["againstBackup", "prefix", "sourceDatabase"] as const) {
+    if (f[field] !== undefined) {
+      throw new UsageError(`compare: --${COMPARE[field].flag} does not go with --tables`);
+    }
   }
-  const runId = f["run-id"];
+  const runId = f.runId;
   if (runId !== undefined && !RUN_ID.test(runId)) {
     throw new UsageError(
       `compare: --run-id ${JSON.stringify(runId)} must be lowercase letters, digits and inner hyphens`,
     );
   }
-  const jobs = countFlag("jobs", f.jobs, 1, 64);
+  const jobs = f.jobs;
   if (f.container !== undefined) {
     // Against the manifest of the backup the run restored from: PG* (or --database) is the live database.
     if (runId === undefined) throw new UsageError("compare: --tables with --container needs --run-id");
-    for (const flag of ["left-database", "right-database"] as const) {
-      if (f[flag] !== undefined) {
-        throw new UsageError(`compare: --${flag} is for comparing two databases; use --database here`);
+    for (const field of ["leftDatabase", "rightDatabase"] as const) {
+      if (f[field] !== undefined) {
+        throw new UsageError(
+          `compare: --${COMPARE[field].flag} is for comparing two databases; use --database here`,
+        );
       }
     }
     const live = connectionFromEnv(env, "", f.database);
@@ -245,8 +207,8 @@ export async function runCompareTables(f: CompareTablesFlags, env: Env, io: Io):
       "compare: --database goes with --container (the backup's manifest); here use --left-database",
     );
   }
-  const left = connectionFromEnv(env, "LEFT_", f["left-database"]);
-  const right = connectionFromEnv(env, "RIGHT_", f["right-database"]);
+  const left = connectionFromEnv(env, "LEFT_", f.leftDatabase);
+  const right = connectionFromEnv(env, "RIGHT_", f.rightDatabase);
   const r = await compareTables({ left, right, tables, runId, jobs });
   io.out(
     formatCompareTables(r, {

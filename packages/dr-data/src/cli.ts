@@ -13,10 +13,10 @@ import { compare, formatComparison } from "./compare";
 import { compareWithBackup, type BackupRef } from "./compare-backup";
 import { connectionFromEnv } from "./connection";
 import { describeError, UsageError, VerificationError } from "./errors";
-import { parseFlags as parse, requiredFlag as required } from "./flags";
+import { requiredFlag } from "./flags";
+import { COMPARE, parseBackupArgs, parseCompareArgs, parseListArgs, parseRestoreArgs } from "./contract";
 import * as incident from "./cli-incident";
 import { formatBackupList, listBackups } from "./list";
-import { DUMP_FORMATS, type DumpFormat } from "./pgargs";
 import { restore, type RestoreResult } from "./restore";
 import { runWithJobLog } from "./job-log";
 
@@ -79,76 +79,25 @@ exit status: 0 ok, 1 failure or differences, 2 usage error`;
 
 const COMMANDS = ["backup", "restore", "compare", "list", "inspect", "reconcile", "pg-token"] as const;
 
-export function intFlag(
-  flag: string,
-  value: string | undefined,
-  min: number,
-  max = 1_000_000,
-): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!/^\d+$/.test(value) || n < min || n > max) {
-    throw new UsageError(`--${flag} must be an integer from ${min} to ${max}, got ${JSON.stringify(value)}`);
-  }
-  return n;
-}
-
-function formatFlag(value: string | undefined): DumpFormat | undefined {
-  if (value === undefined) return undefined;
-  if (!(DUMP_FORMATS as readonly string[]).includes(value)) {
-    throw new UsageError(`--format must be one of: ${DUMP_FORMATS.join(", ")}; got ${JSON.stringify(value)}`);
-  }
-  return value as DumpFormat;
-}
-
-/** `name=value` pairs of `--setting`. */
-export function settingsFlag(values: readonly string[] | undefined): Record<string, string> | undefined {
-  if (values === undefined || values.length === 0) return undefined;
-  const out: Record<string, string> = {};
-  for (const v of values) {
-    const m = /^([A-Za-z_][A-Za-z0-9_.]*)=(.*)$/.exec(v);
-    if (m === null)
-      throw new UsageError(`--setting must be name=value (a PostgreSQL setting), got ${JSON.stringify(v)}`);
-    out[m[1]!] = m[2]!;
-  }
-  return out;
-}
+// Re-exported: the argv rules live with the flags they check (contract.ts).
+export { intFlag, settingsFlag } from "./contract";
 
 async function runBackup(args: string[], env: Env, io: Io): Promise<number> {
-  const f = parse("backup", args, {
-    container: { type: "string" },
-    prefix: { type: "string" },
-    database: { type: "string" },
-    "source-server": { type: "string" },
-    format: { type: "string" },
-    compress: { type: "string" },
-    "stream-compress": { type: "string" },
-    jobs: { type: "string" },
-    "block-size-mib": { type: "string" },
-    "upload-concurrency": { type: "string" },
-    "work-dir": { type: "string" },
-    "no-manifest": { type: "boolean" },
-  });
-  const container = required("backup", "container", f.container);
-  const prefix = required("backup", "prefix", f.prefix);
-  const format = formatFlag(f.format);
-  const jobs = intFlag("jobs", f.jobs, 1, 64);
-  const blockMib = intFlag("block-size-mib", f["block-size-mib"], 1, 4000);
-  const uploadConcurrency = intFlag("upload-concurrency", f["upload-concurrency"], 1, 64);
+  const f = parseBackupArgs(args);
   const result = await backup({
     connection: connectionFromEnv(env, "", f.database),
-    store: blobStoreFromEnv(env, container),
-    prefix,
-    sourceServer: f["source-server"],
-    format,
+    store: blobStoreFromEnv(env, f.container),
+    prefix: f.prefix,
+    sourceServer: f.sourceServer,
+    format: f.format,
     compress: f.compress,
-    streamCompress: f["stream-compress"],
-    jobs,
-    blockSize: blockMib === undefined ? undefined : blockMib * 1024 * 1024,
-    uploadConcurrency,
-    workDir: f["work-dir"],
+    streamCompress: f.streamCompress,
+    jobs: f.jobs,
+    blockSize: f.blockSizeMib === undefined ? undefined : f.blockSizeMib * 1024 * 1024,
+    uploadConcurrency: f.uploadConcurrency,
+    workDir: f.workDir,
     binDir: env.PG_BINDIR,
-    manifest: !(f["no-manifest"] ?? false),
+    manifest: !(f.noManifest ?? false),
   });
   io.out(result.blobName);
   return 0;
@@ -172,50 +121,30 @@ export function restoreTarget(
 }
 
 async function runRestore(args: string[], env: Env, io: Io): Promise<number> {
-  const f = parse("restore", args, {
-    container: { type: "string" },
-    blob: { type: "string" },
-    prefix: { type: "string" },
-    database: { type: "string" },
-    "source-database": { type: "string" },
-    "run-id": { type: "string" },
-    jobs: { type: "string" },
-    "no-acl": { type: "boolean" },
-    analyze: { type: "boolean" },
-    setting: { type: "string", multiple: true },
-    "maintenance-database": { type: "string" },
-    "work-dir": { type: "string" },
-    tables: { type: "string" },
-    "allow-unverified": { type: "boolean" },
-    "skip-missing-roles": { type: "boolean" },
-  });
-  if (f.tables !== undefined) return incident.runTableRestore(f, env, io);
-  const container = required("restore", "container", f.container);
-  const blob = required("restore", "blob", f.blob);
-  const runId = required("restore", "run-id", f["run-id"]);
-  if (blob === "latest" && (f.prefix ?? "") === "") {
+  const f = parseRestoreArgs(args);
+  if (f.tables !== undefined) return incident.runTableRestore({ ...f, tables: f.tables }, env, io);
+  if (f.blob === "latest" && (f.prefix ?? "") === "") {
     throw new UsageError(
       "restore: --blob latest needs --prefix (the prefix to pick the newest backup under)",
     );
   }
-  const jobs = intFlag("jobs", f.jobs, 1, 64);
-  const maintenance = f["maintenance-database"] ?? "postgres";
+  const maintenance = f.maintenanceDatabase ?? "postgres";
   const target = restoreTarget(f.database, env.PGDATABASE, maintenance);
   const result = await restore({
     connection: connectionFromEnv(env, "", maintenance),
-    store: blobStoreFromEnv(env, container),
-    from: blob === "latest" ? { latestUnder: f.prefix! } : { blob },
+    store: blobStoreFromEnv(env, f.container),
+    from: f.blob === "latest" ? { latestUnder: f.prefix! } : { blob: f.blob },
     database: target.database,
     databaseFrom: target.from,
-    allowUnverified: f["allow-unverified"],
-    skipMissingRoles: f["skip-missing-roles"],
-    sourceDatabase: f["source-database"],
-    runId,
-    jobs,
-    noAcl: f["no-acl"],
+    allowUnverified: f.allowUnverified,
+    skipMissingRoles: f.skipMissingRoles,
+    sourceDatabase: f.sourceDatabase,
+    runId: f.runId,
+    jobs: f.jobs,
+    noAcl: f.noAcl,
     analyze: f.analyze,
-    sessionSettings: settingsFlag(f.setting),
-    workDir: f["work-dir"],
+    sessionSettings: f.settings,
+    workDir: f.workDir,
     binDir: env.PG_BINDIR,
   });
   io.out(
@@ -249,30 +178,20 @@ function propertiesSummary(r: RestoreResult): string {
 }
 
 async function runCompare(args: string[], env: Env, io: Io): Promise<number> {
-  const f = parse("compare", args, {
-    "left-database": { type: "string" },
-    "right-database": { type: "string" },
-    jobs: { type: "string" },
-    all: { type: "boolean" },
-    "run-id": { type: "string" },
-    "against-backup": { type: "string" },
-    container: { type: "string" },
-    prefix: { type: "string" },
-    database: { type: "string" },
-    "source-database": { type: "string" },
-    tables: { type: "string" },
-  });
-  if (f.tables !== undefined) return incident.runCompareTables(f, env, io);
-  const jobs = intFlag("jobs", f.jobs, 1, 64);
-  const runId = f["run-id"];
-  const against = f["against-backup"];
+  const f = parseCompareArgs(args);
+  if (f.tables !== undefined) return incident.runCompareTables({ ...f, tables: f.tables }, env, io);
+  const jobs = f.jobs;
+  const runId = f.runId;
+  const against = f.againstBackup;
   if (runId !== undefined || against !== undefined) {
     if (runId !== undefined && against !== undefined) {
       throw new UsageError("compare: give --run-id or --against-backup, not both");
     }
-    for (const flag of ["left-database", "right-database"] as const) {
-      if (f[flag] !== undefined) {
-        throw new UsageError(`compare: --${flag} is for comparing two databases; use --database here`);
+    for (const field of ["leftDatabase", "rightDatabase"] as const) {
+      if (f[field] !== undefined) {
+        throw new UsageError(
+          `compare: --${COMPARE[field].flag} is for comparing two databases; use --database here`,
+        );
       }
     }
     const connection = connectionFromEnv(env, "", f.database);
@@ -283,16 +202,16 @@ async function runCompare(args: string[], env: Env, io: Io): Promise<number> {
           `compare: --run-id ${JSON.stringify(runId)} must be lowercase letters, digits and inner hyphens`,
         );
       }
-      if (f.prefix !== undefined || f["source-database"] !== undefined) {
+      if (f.prefix !== undefined || f.sourceDatabase !== undefined) {
         throw new UsageError("compare: --prefix and --source-database go with --against-backup latest");
       }
       ref = { runId, container: f.container };
     } else {
-      const container = required("compare", "container", f.container);
+      const container = requiredFlag("compare", COMPARE.container.flag, f.container);
       if (against === "latest") {
         const prefix = f.prefix ?? "";
         if (prefix === "") throw new UsageError("compare: --against-backup latest needs --prefix");
-        ref = { latestUnder: prefix, container, sourceDatabase: f["source-database"] ?? f.database };
+        ref = { latestUnder: prefix, container, sourceDatabase: f.sourceDatabase ?? f.database };
       } else {
         if (against === "") throw new UsageError("compare: --against-backup needs a blob name or latest");
         ref = { blob: against!, container };
@@ -316,13 +235,13 @@ async function runCompare(args: string[], env: Env, io: Io): Promise<number> {
     );
     return result.equal ? 0 : 1;
   }
-  for (const flag of ["container", "prefix", "database", "source-database"] as const) {
-    if (f[flag] !== undefined) {
-      throw new UsageError(`compare: --${flag} goes with --run-id or --against-backup`);
+  for (const field of ["container", "prefix", "database", "sourceDatabase"] as const) {
+    if (f[field] !== undefined) {
+      throw new UsageError(`compare: --${COMPARE[field].flag} goes with --run-id or --against-backup`);
     }
   }
-  const left = connectionFromEnv(env, "LEFT_", f["left-database"]);
-  const right = connectionFromEnv(env, "RIGHT_", f["right-database"]);
+  const left = connectionFromEnv(env, "LEFT_", f.leftDatabase);
+  const right = connectionFromEnv(env, "RIGHT_", f.rightDatabase);
   const result = await compare({ left, right, jobs });
   io.out(
     formatComparison(result, {
@@ -335,17 +254,11 @@ async function runCompare(args: string[], env: Env, io: Io): Promise<number> {
 }
 
 async function runList(args: string[], env: Env, io: Io): Promise<number> {
-  const f = parse("list", args, {
-    container: { type: "string" },
-    prefix: { type: "string" },
-    database: { type: "string" },
-  });
-  const container = required("list", "container", f.container);
-  const prefix = required("list", "prefix", f.prefix);
+  const { container, prefix, database } = parseListArgs(args);
   const entries = await listBackups({
     store: blobStoreFromEnv(env, container),
     prefix,
-    database: f.database,
+    database,
   });
   io.out(
     entries.length === 0

@@ -12,6 +12,7 @@
  */
 import { WorkloadIdentityCredential, type TokenCredential } from "@azure/identity";
 import { Client, type ClientConfig } from "pg";
+import { AUTH_ENV, connectionEnvNames, type ConnectionField, type ConnectionPrefix } from "./contract";
 import { UsageError } from "./errors";
 
 /** Entra token scope of Azure Database for PostgreSQL (flexible server). */
@@ -57,42 +58,46 @@ type Env = Readonly<Record<string, string | undefined>>;
 
 /**
  * Reads a connection from the environment. `prefix` (e.g. `"LEFT_"`) is tried first for every field, then the
- * plain libpq name. `database` overrides `PGDATABASE` (a flag wins over the environment).
+ * plain libpq name. `database` overrides `PGDATABASE` (a flag wins over the environment). The names are the
+ * contract's (contract.ts `connectionEnvNames`), which the program's pods are given.
  */
 export function connectionFromEnv(
   env: Env,
-  prefix = "",
+  prefix: ConnectionPrefix = "",
   database?: string,
   credential?: TokenCredential,
 ): PgConnection {
-  const get = (name: string): string | undefined => {
-    const v = env[`${prefix}${name}`] ?? env[name];
+  const names = connectionEnvNames(prefix);
+  const plain = connectionEnvNames("");
+  const get = (field: ConnectionField): string | undefined => {
+    const v = env[names[field]] ?? env[plain[field]];
     return v === undefined || v === "" ? undefined : v;
   };
+  const either = (field: ConnectionField): string => `${names[field]} (or ${plain[field]})`;
   const problems: string[] = [];
-  const host = get("PGHOST");
-  if (host === undefined) problems.push(`${prefix}PGHOST (or PGHOST) is not set`);
-  const user = get("PGUSER");
-  if (user === undefined) problems.push(`${prefix}PGUSER (or PGUSER) is not set`);
-  const db = database ?? get("PGDATABASE");
-  if (db === undefined) problems.push(`${prefix}PGDATABASE (or PGDATABASE, or the database flag) is not set`);
-  const portText = get("PGPORT") ?? "5432";
+  const host = get("host");
+  if (host === undefined) problems.push(`${either("host")} is not set`);
+  const user = get("user");
+  if (user === undefined) problems.push(`${either("user")} is not set`);
+  const db = database ?? get("database");
+  if (db === undefined)
+    problems.push(`${names.database} (or ${plain.database}, or the database flag) is not set`);
+  const portText = get("port") ?? "5432";
   const port = Number(portText);
   if (!Number.isInteger(port) || port < 1 || port > 65535) {
-    problems.push(`${prefix}PGPORT must be a port number 1–65535, got ${JSON.stringify(portText)}`);
+    problems.push(`${names.port} must be a port number 1–65535, got ${JSON.stringify(portText)}`);
   }
-  const sslmode = get("PGSSLMODE");
+  const sslmode = get("sslmode");
   if (sslmode !== undefined && !(SSL_MODES as readonly string[]).includes(sslmode)) {
-    problems.push(
-      `${prefix}PGSSLMODE must be one of: ${SSL_MODES.join(", ")}; got ${JSON.stringify(sslmode)}`,
-    );
+    problems.push(`${names.sslmode} must be one of: ${SSL_MODES.join(", ")}; got ${JSON.stringify(sslmode)}`);
   }
-  const auth = env.DR_PG_AUTH === undefined || env.DR_PG_AUTH === "" ? "password" : env.DR_PG_AUTH;
-  const password = get("PGPASSWORD");
+  const authVar = AUTH_ENV.postgres;
+  const auth = env[authVar] === undefined || env[authVar] === "" ? "password" : env[authVar];
+  const password = get("password");
   if (!(PG_AUTHS as readonly string[]).includes(auth)) {
-    problems.push(`DR_PG_AUTH must be one of: ${PG_AUTHS.join(", ")}; got ${JSON.stringify(auth)}`);
+    problems.push(`${authVar} must be one of: ${PG_AUTHS.join(", ")}; got ${JSON.stringify(auth)}`);
   } else if (auth === "entra" && password !== undefined) {
-    problems.push(`${prefix}PGPASSWORD (or PGPASSWORD) is set but DR_PG_AUTH is entra: unset it`);
+    problems.push(`${either("password")} is set but ${authVar} is entra: unset it`);
   }
   if (problems.length > 0) throw new UsageError(problems.join("; "));
   return {

@@ -4,9 +4,10 @@
  * only the database, as a conninfo string so a name holding `=` cannot be read as one.
  */
 import type { PgConnection } from "./connection";
+import { DUMP_FORMATS } from "./contract";
 
-/** `custom`: one file, streamed to stdout. `directory`: `pg_dump -j N` into a local directory, then packed with tar. */
-export const DUMP_FORMATS = ["custom", "directory"] as const;
+// Defined with `backup --format` (contract.ts), whose values they are.
+export { DUMP_FORMATS };
 export type DumpFormat = (typeof DUMP_FORMATS)[number];
 
 /**

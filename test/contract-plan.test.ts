@@ -1,0 +1,79 @@
+/**
+ * The plan's Jobs against the tool's contract (packages/dr-data/src/contract.ts), pure: in every mode and
+ * phase that declares data Jobs, each Job's argv is the command of its step, parses with the tool's own
+ * parser and rebuilds to the same argv, and the tool's CLI accepts it up to reading the environment.
+ */
+import { strict as assert } from "node:assert";
+import { buildToolArgs, parseToolArgs, STEP_COMMAND, type ParsedArgs } from "@service-dr/dr-data";
+import { main } from "@service-dr/dr-data/src/cli";
+import { parseConfig } from "../config";
+import { buildPlan } from "../plan";
+import { NOW, stackRaw } from "./support/stacks";
+
+const PTR = ["drMode=ptr", "incidentId=inc-1", "ptr.restoreTime=2026-11-24T13:05:00"];
+const STATES: readonly (readonly [string, readonly string[]])[] = [
+  ["normal", []],
+  ["ptr isolate", ["drMode=ptr", "incidentId=inc-1"]],
+  ["ptr isolate with the copy", PTR],
+  ["ptr restore", [...PTR, "drPhase=restore"]],
+  [
+    "ptr restore --tables",
+    [...PTR, "ptr.tables[0]=app.events", "ptr.tables[1]=app.accounts", "drPhase=restore"],
+  ],
+  ["ptr validate", [...PTR, "drPhase=validate"]],
+  ["rebuild restore", ["drMode=rebuild", "incidentId=inc-1", "drPhase=restore"]],
+  [
+    "rebuild restore of a named backup",
+    [
+      "drMode=rebuild",
+      "incidentId=inc-1",
+      "drPhase=restore",
+      "rebuild.backupBlob=nightly/s189t01-ittms-stg-pg/itt_mentor_services_staging_20261124T020000Z",
+    ],
+  ],
+  [
+    "ptr restore, break-glass password",
+    [...PTR, "drPhase=restore", "workloadIdentity.postgresAuth=password"],
+  ],
+];
+
+/** The prefix of the connection the command reads first (contract.ts CONNECTION_PREFIXES). */
+function sidePrefix(p: ParsedArgs): string {
+  if (p.command === "inspect" || p.command === "reconcile") return "PTR_";
+  // compare with a container checks the live database against a manifest; without, the left side first.
+  if (p.command === "compare" && p.options.container === undefined) return "LEFT_";
+  return "";
+}
+
+/** The first line the tool's CLI prints for `argv` with no environment at all. */
+async function firstError(argv: readonly string[]): Promise<{ code: number; line: string }> {
+  const lines: string[] = [];
+  const code = await main(argv, {}, { out: (t) => lines.push(t), err: (t) => lines.push(t) });
+  return { code, line: lines.join("\n").split("\n")[0] ?? "" };
+}
+
+describe("contract: the plan's Jobs speak the tool's argv", () => {
+  for (const [state, sets] of STATES) {
+    const dataPath = buildPlan(parseConfig(stackRaw("staging", sets), NOW), NOW).dataPath;
+    const runs = [
+      ...dataPath.jobs.map((j) => ({ name: j.name, command: STEP_COMMAND[j.step], args: j.args })),
+      { name: dataPath.nightly.name, command: "backup", args: dataPath.nightly.args },
+    ];
+    it(`${state}: ${runs.map((r) => r.name).join(", ")}`, async () => {
+      for (const r of runs) {
+        const parsed = parseToolArgs(r.args);
+        assert.equal(parsed.command, r.command, r.name);
+        assert.deepStrictEqual(buildToolArgs(parsed), [...r.args], r.name);
+        // Every argv check passed: the first thing the CLI refuses is the (absent) connection.
+        const { code, line } = await firstError(r.args);
+        const p = sidePrefix(parsed);
+        assert.equal(code, 2, r.name);
+        assert.match(
+          line,
+          new RegExp(`^dr-data: ${p}PGHOST \\(or PGHOST\\) is not set; ${p}PGUSER `),
+          r.name,
+        );
+      }
+    });
+  }
+});
