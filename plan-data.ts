@@ -4,7 +4,7 @@
  * (`packages/dr-data/`) and the drill share, so the Jobs and the tool can never disagree on where a dump is.
  */
 import type { DateTime } from "luxon";
-import type { StackConfig } from "./config";
+import type { PtrIncident, RebuildIncident, StackConfig } from "./config";
 import {
   backupPrefix,
   incidentDoneBlobName,
@@ -127,6 +127,69 @@ export const SCRATCH_DIR = "/scratch";
 export const SCRATCH_VOLUME = "scratch";
 
 export function planDataPath(cfg: StackConfig, restoreTimeUtc: DateTime | undefined): DataPathPlan {
+  const ctx = dataPathContext(cfg);
+  const open = cfg.incident;
+  const planned: PlannedJob[] =
+    open.mode === "ptr"
+      ? ptrJobs(ctx, open, restoreTimeUtc)
+      : open.mode === "rebuild"
+        ? rebuildJobs(ctx, open)
+        : [];
+  return {
+    namespace: cfg.kubernetes.namespace,
+    image: cfg.dataTool.image,
+    parallelJobs: ctx.jobs,
+    ...jobSizing(cfg),
+    credentialsSecretName: k8sName.dataToolSecret(cfg.kubernetes.service),
+    storage: {
+      accountName: cfg.backup.storageAccountName,
+      resourceGroup: cfg.azure.resourceGroup,
+      location: cfg.azure.location,
+      redundancy: cfg.backup.redundancy,
+      container: ctx.container,
+      nightlyPrefixRoot: "nightly/",
+      retentionDays: cfg.backup.retentionDays,
+    },
+    identity: ctx.identity,
+    nightly: {
+      name: k8sName.nightlyBackup(cfg.kubernetes.service),
+      schedule: cfg.backup.schedule,
+      timeZone: cfg.timeZone,
+      suspended: open.mode !== "none",
+      args: ctx.backupArgs(backupPrefix.nightly(ctx.live), ctx.live),
+      connection: ctx.server("live"),
+    },
+    jobs: planned.map((j) => ({
+      ...j,
+      logBlob: incidentLogBlobName(ctx.incident, j.name),
+      doneBlob: incidentDoneBlobName(ctx.incident, j.name),
+    })),
+    troubleshootPod:
+      open.mode === "ptr" && restoreTimeUtc !== undefined
+        ? troubleshootPod(cfg.kubernetes.namespace, ctx.incident, ctx.bothSides)
+        : undefined,
+  };
+}
+
+/** What every Job of the data path is built from: the servers, the login, and the tool's argv builders. */
+interface DataPathContext {
+  readonly cfg: StackConfig;
+  readonly live: string;
+  readonly db: string;
+  readonly container: string;
+  readonly jobs: number;
+  readonly identity: IdentityPlan;
+  /** The incident's id; outside one no Job is planned, so "" names nothing. */
+  readonly incident: string;
+  readonly server: (ref: ServerRef) => ServerConnection;
+  /** Both servers, as inspect, reconcile and the troubleshooting pod read them. */
+  readonly bothSides: { readonly PTR_: ServerConnection; readonly LIVE_: ServerConnection };
+  readonly backupArgs: (prefix: string, source: string) => string[];
+  readonly restoreArgs: (prefix: string, blob: string, id: string) => string[];
+  readonly retry: (step: JobStep) => number | undefined;
+}
+
+function dataPathContext(cfg: StackConfig): DataPathContext {
   const live = cfg.postgres.serverName;
   const db = cfg.postgres.appDatabase;
   const identity = planIdentity(cfg);
@@ -140,184 +203,172 @@ export function planDataPath(cfg: StackConfig, restoreTimeUtc: DateTime | undefi
     user,
     database: db,
   });
-  // The tool's argv from its typed contract (packages/dr-data/src/contract.ts), which its CLI parses back.
-  const backupArgs = (prefix: string, source: string): string[] =>
-    backupArgv({ container, prefix, sourceServer: source, jobs, workDir: SCRATCH_DIR });
-  const restoreArgs = (prefix: string, blob: string, id: string): string[] =>
-    restoreArgv({ container, prefix, blob, runId: id, jobs, workDir: SCRATCH_DIR });
+  return {
+    cfg,
+    live,
+    db,
+    container,
+    jobs,
+    identity,
+    incident: cfg.incident.mode === "none" ? "" : cfg.incident.id,
+    server,
+    bothSides: { PTR_: server("ptr"), LIVE_: server("live") },
+    // The tool's argv from its typed contract (packages/dr-data/src/contract.ts), which its CLI parses back.
+    backupArgs: (prefix, source) =>
+      backupArgv({ container, prefix, sourceServer: source, jobs, workDir: SCRATCH_DIR }),
+    restoreArgs: (prefix, blob, id) =>
+      restoreArgv({ container, prefix, blob, runId: id, jobs, workDir: SCRATCH_DIR }),
+    retry: (step) => cfg.retry?.[step],
+  };
+}
 
-  // The PTR copy's backup, the export of what users wrote since, the restore (whole database or the chosen
-  // tables) and its check, in this order.
-  const ptrRestoreJobs = (time: DateTime, incident: string, first: string | undefined): PlannedJob[] => {
-    const copyPrefix = backupPrefix.ptrCopy(incident, live, time);
-    const tables = cfg.ptr?.tables;
-    const tag = tables === undefined ? undefined : tableSetTag(tables);
-    const id = tables === undefined ? runId.ptrRestore(time) : runId.ptrTableRestore(time, tables);
-    const backupPtr = k8sName.job(incident, "backup-ptr", time, retry("backup-ptr"));
-    const reconcile = k8sName.job(incident, "reconcile", time, retry("reconcile"));
-    const restore = k8sName.job(incident, "restore", time, retry("restore"), tag);
-    const restoreJob: PlannedJob =
-      tables === undefined
-        ? {
-            // "Restore data into the source server": into a new database, swapped in by renames.
-            name: restore,
-            step: "restore",
-            args: restoreArgs(copyPrefix, "latest", id),
-            connections: { "": server("live") },
-            after: reconcile,
-            runId: id,
-          }
-        : {
-            // "…or otherwise": only the chosen tables' rows, merged into the live database in one transaction
+/** Scenario 2: the flawed database's backup, the inspection once the copy exists, then the restore phase. */
+function ptrJobs(
+  ctx: DataPathContext,
+  open: PtrIncident,
+  restoreTimeUtc: DateTime | undefined,
+): PlannedJob[] {
+  const { incident, retry } = ctx;
+  const backupFlawed = k8sName.job(incident, "backup-flawed", undefined, retry("backup-flawed"));
+  const planned: PlannedJob[] = [
+    {
+      // "Back up the flawed database": first, and kept declared for the whole incident so it never runs twice.
+      name: backupFlawed,
+      step: "backup-flawed",
+      args: ctx.backupArgs(backupPrefix.flawed(incident, ctx.live), ctx.live),
+      connections: { "": ctx.server("live") },
+      after: undefined,
+      runId: undefined,
+    },
+  ];
+  if (restoreTimeUtc === undefined) return planned;
+  // "Connect to the PTR server for troubleshooting, before deciding on a full restore or otherwise": as soon as
+  // the copy exists, compare it with the live database and write the report. Named by the restore time (a new
+  // copy is a new inspection) and kept declared for the rest of the incident, so it never runs again — in the
+  // restore phase live is what the restore made it.
+  const inspect = k8sName.job(incident, "inspect", restoreTimeUtc, retry("inspect"));
+  planned.push({
+    name: inspect,
+    step: "inspect",
+    args: inspectArgs({
+      container: ctx.container,
+      incident,
+      restoreTime: azureUtc(restoreTimeUtc),
+      jobs: ctx.jobs,
+    }),
+    connections: ctx.bothSides,
+    after: backupFlawed,
+    runId: undefined,
+  });
+  if (open.phase !== "isolate") planned.push(...ptrRestoreJobs(ctx, restoreTimeUtc, inspect));
+  return planned;
+}
+
+/**
+ * The PTR copy's backup, the export of what users wrote since, the restore (whole database or the chosen
+ * tables) and its check, in this order.
+ */
+function ptrRestoreJobs(ctx: DataPathContext, time: DateTime, first: string): PlannedJob[] {
+  const { incident, retry, live } = ctx;
+  const copyPrefix = backupPrefix.ptrCopy(incident, live, time);
+  const tables = ctx.cfg.ptr?.tables;
+  const tag = tables === undefined ? undefined : tableSetTag(tables);
+  const id = tables === undefined ? runId.ptrRestore(time) : runId.ptrTableRestore(time, tables);
+  const backupPtr = k8sName.job(incident, "backup-ptr", time, retry("backup-ptr"));
+  const reconcile = k8sName.job(incident, "reconcile", time, retry("reconcile"));
+  const restore = k8sName.job(incident, "restore", time, retry("restore"), tag);
+  return [
+    {
+      // "Upload restored database to Azure storage": the PTR copy's dump is the restore's input.
+      name: backupPtr,
+      step: "backup-ptr",
+      args: ctx.backupArgs(copyPrefix, ptrServerName(live)),
+      connections: { "": ctx.server("ptr") },
+      after: first,
+      runId: undefined,
+    },
+    {
+      // "Keep this data for reconciliation later on": what live holds and the copy lacks (or holds changed),
+      // exported before the restore replaces it. Named by the restore time only: it is never run again
+      // (after a restore it would export less), whatever is restored.
+      name: reconcile,
+      step: "reconcile",
+      args: reconcileArgs({
+        container: ctx.container,
+        incident,
+        restoreTime: azureUtc(time),
+        jobs: ctx.jobs,
+      }),
+      connections: ctx.bothSides,
+      after: backupPtr,
+      runId: undefined,
+    },
+    {
+      name: restore,
+      step: "restore",
+      args:
+        tables === undefined
+          ? // "Restore data into the source server": into a new database, swapped in by renames.
+            ctx.restoreArgs(copyPrefix, "latest", id)
+          : // "…or otherwise": only the chosen tables' rows, merged into the live database in one transaction
             // (their previous rows kept in dr_before_<run id>); the other tables keep what users wrote since.
-            name: restore,
-            step: "restore",
-            args: tableRestoreArgs({
+            tableRestoreArgs({
               tables,
-              container,
+              container: ctx.container,
               prefix: copyPrefix,
               blob: "latest",
-              sourceDatabase: db,
-              database: db,
+              sourceDatabase: ctx.db,
+              database: ctx.db,
               runId: id,
               workDir: SCRATCH_DIR,
             }),
-            connections: { "": server("live") },
-            after: reconcile,
-            runId: id,
-          };
-    return [
-      {
-        // "Upload restored database to Azure storage": the PTR copy's dump is the restore's input.
-        name: backupPtr,
-        step: "backup-ptr",
-        args: backupArgs(copyPrefix, ptrServerName(live)),
-        connections: { "": server("ptr") },
-        after: first,
-        runId: undefined,
-      },
-      {
-        // "Keep this data for reconciliation later on": what live holds and the copy lacks (or holds changed),
-        // exported before the restore replaces it. Named by the restore time only: it is never run again
-        // (after a restore it would export less), whatever is restored.
-        name: reconcile,
-        step: "reconcile",
-        args: reconcileArgs({ container, incident, restoreTime: azureUtc(time), jobs }),
-        connections: bothSides,
-        after: backupPtr,
-        runId: undefined,
-      },
-      restoreJob,
-      {
-        // Validate the restore: the live database (or the chosen tables) now equals the PTR copy.
-        name: k8sName.job(incident, "compare", time, retry("compare"), tag),
-        step: "compare",
-        args: compareArgs(tables === undefined ? {} : { tables, runId: id }),
-        connections: { LEFT_: server("live"), RIGHT_: server("ptr") },
-        after: restore,
-        runId: undefined,
-      },
-    ];
-  };
-
-  const planned: PlannedJob[] = [];
-  const open = cfg.incident;
-  // Every Job is named from the incident; outside one no Job is planned, so "" names nothing.
-  const incident = open.mode === "none" ? "" : open.id;
-  const retry = (step: JobStep): number | undefined => cfg.retry?.[step];
-  const restoring = open.mode !== "none" && open.phase !== "isolate";
-  const last = (): string | undefined => planned[planned.length - 1]?.name;
-  // Both servers, as inspect, reconcile and the troubleshooting pod read them.
-  const bothSides = { PTR_: server("ptr"), LIVE_: server("live") };
-  if (open.mode === "ptr") {
-    // "Back up the flawed database": first, and kept declared for the whole incident so it never runs twice.
-    planned.push({
-      name: k8sName.job(incident, "backup-flawed", undefined, retry("backup-flawed")),
-      step: "backup-flawed",
-      args: backupArgs(backupPrefix.flawed(incident, live), live),
-      connections: { "": server("live") },
-      after: undefined,
+      connections: { "": ctx.server("live") },
+      after: reconcile,
+      runId: id,
+    },
+    {
+      // Validate the restore: the live database (or the chosen tables) now equals the PTR copy.
+      name: k8sName.job(incident, "compare", time, retry("compare"), tag),
+      step: "compare",
+      args: compareArgs(tables === undefined ? {} : { tables, runId: id }),
+      connections: { LEFT_: ctx.server("live"), RIGHT_: ctx.server("ptr") },
+      after: restore,
       runId: undefined,
-    });
-    if (restoreTimeUtc !== undefined) {
-      // "Connect to the PTR server for troubleshooting, before deciding on a full restore or otherwise": as
-      // soon as the copy exists, compare it with the live database and write the report. Named by the restore
-      // time (a new copy is a new inspection) and kept declared for the rest of the incident, so it never runs
-      // again — in the restore phase live is what the restore made it.
-      planned.push({
-        name: k8sName.job(incident, "inspect", restoreTimeUtc, retry("inspect")),
-        step: "inspect",
-        args: inspectArgs({ container, incident, restoreTime: azureUtc(restoreTimeUtc), jobs }),
-        connections: bothSides,
-        after: last(),
-        runId: undefined,
-      });
-    }
-    if (restoring && restoreTimeUtc !== undefined) {
-      planned.push(...ptrRestoreJobs(restoreTimeUtc, incident, last()));
-    }
-  }
-  if (open.mode === "rebuild" && open.source.from === "backup" && restoring) {
-    const id = runId.rebuildRestore(incident);
-    const restore = k8sName.job(incident, "restore", undefined, retry("restore"));
-    planned.push(
-      {
-        // "Restore the data from previous backup in Azure storage": the newest nightly dump, or a named one.
-        name: restore,
-        step: "restore",
-        args: restoreArgs(backupPrefix.nightly(live), cfg.rebuild?.backupBlob ?? "latest", id),
-        connections: { "": server("live") },
-        after: undefined,
-        runId: id,
-      },
-      {
-        // Validate the restore: the lost server leaves no second database, so the rebuilt live database is
-        // checked against the manifest that backup took in pg_dump's snapshot (row counts and checksums of
-        // every table); the restore run's record names the blob it restored, so nothing is looked up again.
-        name: k8sName.job(incident, "compare", undefined, retry("compare")),
-        step: "compare",
-        args: compareArgs({ runId: id, container, jobs }),
-        connections: { "": server("live") },
-        after: restore,
-        runId: undefined,
-      },
-    );
-  }
+    },
+  ];
+}
 
-  return {
-    namespace: cfg.kubernetes.namespace,
-    image: cfg.dataTool.image,
-    parallelJobs: jobs,
-    ...jobSizing(cfg),
-    credentialsSecretName: k8sName.dataToolSecret(cfg.kubernetes.service),
-    storage: {
-      accountName: cfg.backup.storageAccountName,
-      resourceGroup: cfg.azure.resourceGroup,
-      location: cfg.azure.location,
-      redundancy: cfg.backup.redundancy,
-      container,
-      nightlyPrefixRoot: "nightly/",
-      retentionDays: cfg.backup.retentionDays,
+/**
+ * Scenario 1 from a backup: the restore into the recreated server and its check against the backup's manifest.
+ * A revived or geo-restored server brings its data with it: no Job.
+ */
+function rebuildJobs(ctx: DataPathContext, open: RebuildIncident): PlannedJob[] {
+  if (open.source.from !== "backup" || open.phase === "isolate") return [];
+  const { incident, retry } = ctx;
+  const id = runId.rebuildRestore(incident);
+  const restore = k8sName.job(incident, "restore", undefined, retry("restore"));
+  return [
+    {
+      // "Restore the data from previous backup in Azure storage": the newest nightly dump, or a named one.
+      name: restore,
+      step: "restore",
+      args: ctx.restoreArgs(backupPrefix.nightly(ctx.live), open.source.backupBlob, id),
+      connections: { "": ctx.server("live") },
+      after: undefined,
+      runId: id,
     },
-    identity,
-    nightly: {
-      name: k8sName.nightlyBackup(cfg.kubernetes.service),
-      schedule: cfg.backup.schedule,
-      timeZone: cfg.timeZone,
-      suspended: open.mode !== "none",
-      args: backupArgs(backupPrefix.nightly(live), live),
-      connection: server("live"),
+    {
+      // Validate the restore: the lost server leaves no second database, so the rebuilt live database is
+      // checked against the manifest that backup took in pg_dump's snapshot (row counts and checksums of
+      // every table); the restore run's record names the blob it restored, so nothing is looked up again.
+      name: k8sName.job(incident, "compare", undefined, retry("compare")),
+      step: "compare",
+      args: compareArgs({ runId: id, container: ctx.container, jobs: ctx.jobs }),
+      connections: { "": ctx.server("live") },
+      after: restore,
+      runId: undefined,
     },
-    jobs: planned.map((j) => ({
-      ...j,
-      logBlob: incidentLogBlobName(incident, j.name),
-      doneBlob: incidentDoneBlobName(incident, j.name),
-    })),
-    troubleshootPod:
-      open.mode === "ptr" && restoreTimeUtc !== undefined
-        ? troubleshootPod(cfg.kubernetes.namespace, incident, bothSides)
-        : undefined,
-  };
+  ];
 }
 
 /** The Jobs' timeout and scratch volume: as configured, or derived from the expected database size. */
