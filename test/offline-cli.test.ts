@@ -12,7 +12,8 @@ import * as k8s from "@pulumi/kubernetes";
 import { DateTime } from "luxon";
 import { main, parseArgs } from "../dev/offline/plan-cli";
 import { isConfigError, runProgram, SECRET, type PlanResource, type ProgramFn } from "../dev/offline/mocks";
-import { applySet, loadStackConfig, serializeConfig, UsageError } from "../dev/offline/stack-config";
+import { UsageError } from "@service-dr/dr-data";
+import { applySet, loadStackConfig, serializeConfig } from "../dev/offline/stack-config";
 
 const ROOT = path.resolve(__dirname, "..");
 const NOW_TEXT = "2026-11-25T10:00:00Z";

@@ -15,10 +15,10 @@ import {
   SECRET_PLACEHOLDER,
   serializeConfig,
   typedPathValue,
-  UsageError,
   type ConfigValue,
   type StackConfig,
 } from "../dev/offline/stack-config";
+import { UsageError } from "@service-dr/dr-data";
 
 describe("offline: --set paths are parsed like `pulumi config set --path`", () => {
   const rows: Array<[string, Array<string | number>]> = [

@@ -22,6 +22,7 @@ import {
 } from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { errorChain, parseFlags, UsageError } from "@service-dr/dr-data";
 import { createAppData } from "@service-dr/dr-data/testkit/appdata";
 import { Azurite } from "@service-dr/dr-data/testkit/azurite";
 import { PgCluster } from "@service-dr/dr-data/testkit/postgres";
@@ -64,8 +65,6 @@ interface ToolVariant {
  * "/ local" columns. Default `1,0`: the issue's `-Z 1`, and uncompressed.
  */
 const LOCAL_LEVELS = (process.env.BENCH_LOCAL ?? "1,0").split(",");
-/** `npm run bench -- --json FILE`: the results also as JSON (the issue's shape, `BenchJson`). */
-const JSON_FILE = jsonFileArg(process.argv.slice(2));
 const say = (line: string) => process.stderr.write(`bench: ${line}\n`);
 /** The tool's own phase lines (dump done, verified, pg_restore done), indented under the bench's. */
 const quiet = (line: string) => {
@@ -134,14 +133,6 @@ async function timed(label: string, fn: () => Promise<unknown>): Promise<number>
   const secs = Number(process.hrtime.bigint() - t0) / 1e9;
   say(`${label}: ${secs.toFixed(1)} s`);
   return secs;
-}
-
-function jsonFileArg(argv: string[]): string | undefined {
-  const i = argv.indexOf("--json");
-  if (i < 0) return undefined;
-  const file = argv[i + 1];
-  if (file === undefined || file.startsWith("--")) throw new Error("--json needs a file name");
-  return file;
 }
 
 /** The JSON `--json FILE` writes: one row per method, best times of the rounds. */
@@ -257,7 +248,9 @@ interface Bench {
   readonly measured: Measured;
 }
 
-async function benchMain(): Promise<void> {
+/** `npm run bench [-- --json FILE]`: `--json` also writes the results as JSON (the issue's shape, `BenchJson`). */
+async function benchMain(argv: readonly string[]): Promise<void> {
+  const jsonFile = parseFlags("bench", argv, { json: { type: "string" } }).json;
   const work = mkdtempSync(path.join(os.tmpdir(), "dr-bench-"));
   const pg = await PgCluster.start({
     fast: false,
@@ -306,7 +299,7 @@ async function benchMain(): Promise<void> {
     process.stdout.write(
       `${[...head, "", ...reportTable(rows), "", ...TARGETS, ptrSteps, verified].join("\n")}\n`,
     );
-    if (JSON_FILE !== undefined) writeJson(JSON_FILE, dbSize, rows);
+    if (jsonFile !== undefined) writeJson(jsonFile, dbSize, rows);
   } finally {
     await az.stop();
     await pg.stop();
@@ -597,7 +590,12 @@ async function containerClientDelete(az: Azurite, blobName: string): Promise<voi
   await containerClient(az.store("bench")).getBlobClient(blobName).deleteIfExists();
 }
 
-benchMain().catch((err: unknown) => {
-  process.stderr.write(`bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+benchMain(process.argv.slice(2)).catch((err: unknown) => {
+  if (err instanceof UsageError) {
+    process.stderr.write(`${err.message}\nusage: npm run bench [-- --json FILE]\n`);
+    process.exitCode = 2;
+    return;
+  }
+  process.stderr.write(`bench failed: ${errorChain(err, { stack: true }).join("\ncaused by: ")}\n`);
   process.exitCode = 1;
 });

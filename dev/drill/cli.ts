@@ -10,7 +10,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { DateTime } from "luxon";
-import { flags, UsageError } from "../offline/argv";
+import { parseFlags, UsageError } from "@service-dr/dr-data";
 import { isValidZone } from "../../time";
 import { Cleanup, runDrill, SCENARIOS, type DrillResult, type Scenario } from "./drill";
 import { renderReport } from "./report";
@@ -43,80 +43,73 @@ export interface CliOptions {
   readonly tables: readonly string[] | undefined;
 }
 
-export { UsageError };
+/** The flags of `npm run drill`, as `node:util` parseArgs reads them. */
+const FLAGS = {
+  scenario: { type: "string" },
+  rows: { type: "string" },
+  report: { type: "string" },
+  tables: { type: "string" },
+  "time-zone": { type: "string" },
+  stack: { type: "string" },
+  help: { type: "boolean", short: "h" },
+} as const;
 
 /** Parses argv (without node and script); throws UsageError naming the flag. Returns undefined for --help. */
 export function parseArgs(argv: readonly string[]): CliOptions | undefined {
-  let scenario: Scenario | undefined;
-  let rows = 10_000;
-  let report: string | undefined;
-  let timeZone: string | undefined;
-  let stack = "staging";
-  let tables: string[] | undefined;
-  for (const { flag, value, unknown } of flags(argv)) {
-    switch (flag) {
-      case "--scenario": {
-        const v = value();
-        if (!(SCENARIOS as readonly string[]).includes(v)) {
-          throw new UsageError(
-            `--scenario must be one of: ${SCENARIOS.join(", ")}; got ${JSON.stringify(v)}`,
-          );
-        }
-        scenario = v as Scenario;
-        break;
-      }
-      case "--rows": {
-        const v = value();
-        const n = Number(v);
-        if (!/^\d+$/.test(v) || n < 100 || n > 50_000_000) {
-          throw new UsageError(`--rows must be an integer from 100 to 50000000; got ${JSON.stringify(v)}`);
-        }
-        rows = n;
-        break;
-      }
-      case "--report":
-        report = value();
-        break;
-      case "--tables": {
-        const v = value();
-        const list = v.split(",").map((t) => t.trim());
-        const bad = list.filter((t) => !(DRILL_TABLES as readonly string[]).includes(t));
-        if (v.trim() === "" || bad.length > 0 || new Set(list).size !== list.length)
-          throw new UsageError(
-            `--tables must be distinct tables of the drill's schema, comma-separated (${DRILL_TABLES.join(", ")}); got ${JSON.stringify(v)}`,
-          );
-        tables = list;
-        break;
-      }
-      case "--time-zone": {
-        const v = value();
-        if (!isValidZone(v))
-          throw new UsageError(
-            `--time-zone must be an IANA time zone such as Europe/London; got ${JSON.stringify(v)}`,
-          );
-        timeZone = v;
-        break;
-      }
-      case "--stack": {
-        const v = value();
-        if (!/^[A-Za-z0-9_-]+$/.test(v))
-          throw new UsageError(`--stack must be a stack name; got ${JSON.stringify(v)}`);
-        stack = v;
-        break;
-      }
-      case "-h":
-      case "--help":
-        return undefined;
-      default:
-        throw unknown();
-    }
-  }
-  if (scenario === undefined) throw new UsageError(`--scenario is required: one of ${SCENARIOS.join(", ")}`);
+  const flags = parseFlags("", argv, FLAGS);
+  if (flags.help === true) return undefined;
+  const scenario = parseScenario(flags.scenario);
+  const tables = flags.tables === undefined ? undefined : parseTables(flags.tables);
   if (tables !== undefined && scenario !== "ptr")
     throw new UsageError(
       `--tables is for --scenario ptr (a table-level restore from the PTR copy); got --scenario ${scenario}`,
     );
-  return { scenario, rows, report, timeZone, stack, tables };
+  return {
+    scenario,
+    rows: flags.rows === undefined ? 10_000 : parseRows(flags.rows),
+    report: flags.report,
+    timeZone: flags["time-zone"] === undefined ? undefined : parseZone(flags["time-zone"]),
+    stack: flags.stack === undefined ? "staging" : parseStack(flags.stack),
+    tables,
+  };
+}
+
+function parseScenario(v: string | undefined): Scenario {
+  if (v === undefined) throw new UsageError(`--scenario is required: one of ${SCENARIOS.join(", ")}`);
+  if (!(SCENARIOS as readonly string[]).includes(v))
+    throw new UsageError(`--scenario must be one of: ${SCENARIOS.join(", ")}; got ${JSON.stringify(v)}`);
+  return v as Scenario;
+}
+
+function parseRows(v: string): number {
+  const n = Number(v);
+  if (!/^\d+$/.test(v) || n < 100 || n > 50_000_000)
+    throw new UsageError(`--rows must be an integer from 100 to 50000000; got ${JSON.stringify(v)}`);
+  return n;
+}
+
+function parseTables(v: string): string[] {
+  const list = v.split(",").map((t) => t.trim());
+  const bad = list.filter((t) => !(DRILL_TABLES as readonly string[]).includes(t));
+  if (v.trim() === "" || bad.length > 0 || new Set(list).size !== list.length)
+    throw new UsageError(
+      `--tables must be distinct tables of the drill's schema, comma-separated (${DRILL_TABLES.join(", ")}); got ${JSON.stringify(v)}`,
+    );
+  return list;
+}
+
+function parseZone(v: string): string {
+  if (!isValidZone(v))
+    throw new UsageError(
+      `--time-zone must be an IANA time zone such as Europe/London; got ${JSON.stringify(v)}`,
+    );
+  return v;
+}
+
+function parseStack(v: string): string {
+  if (!/^[A-Za-z0-9_-]+$/.test(v))
+    throw new UsageError(`--stack must be a stack name; got ${JSON.stringify(v)}`);
+  return v;
 }
 
 export interface Io {

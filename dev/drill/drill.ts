@@ -34,6 +34,7 @@ import { listBackups } from "@service-dr/dr-data/src/list";
 import { quoteIdent } from "@service-dr/dr-data/src/sql";
 import {
   connectionEnvNames,
+  errorChain,
   incidentReport,
   NIGHTLY_BACKUP_STEP,
   parseBackupArgs,
@@ -442,19 +443,9 @@ export async function runDrill(o: DrillOptions, cleanup: Cleanup): Promise<Drill
   };
 }
 
+/** A failure for the report: each link of the cause chain on its own line. */
 function describe(err: unknown): string {
-  const parts: string[] = [];
-  let e: unknown = err;
-  for (let i = 0; e !== undefined && i < 6; i++) {
-    if (e instanceof Error) {
-      parts.push(e.message);
-      e = e.cause;
-    } else {
-      parts.push(typeof e === "string" ? e : JSON.stringify(e));
-      e = undefined;
-    }
-  }
-  return parts.join("\ncaused by: ");
+  return errorChain(err).join("\ncaused by: ");
 }
 
 interface ScenarioOutcome {

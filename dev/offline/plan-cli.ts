@@ -12,7 +12,7 @@
 import * as path from "path";
 import { DateTime } from "luxon";
 import { diffPlans } from "./diff";
-import { flags } from "./argv";
+import { errorChain, parseFlags, UsageError } from "@service-dr/dr-data";
 import {
   isConfigError,
   RecordingMocks,
@@ -27,7 +27,6 @@ import {
   declarationProblems,
   loadStackConfig,
   serializeConfig,
-  UsageError,
   type LoadedConfig,
   type StackConfig,
 } from "./stack-config";
@@ -68,53 +67,35 @@ export interface CliOptions {
   readonly help: boolean;
 }
 
+/** The flags of `npm run plan`, as `node:util` parseArgs reads them. */
+const FLAGS = {
+  stack: { type: "string" },
+  set: { type: "string", multiple: true },
+  "base-set": { type: "string", multiple: true },
+  now: { type: "string" },
+  json: { type: "boolean" },
+  diff: { type: "boolean" },
+  help: { type: "boolean", short: "h" },
+} as const;
+
 /** Parses argv (without node and script). Throws UsageError naming the offending flag. */
 export function parseArgs(argv: readonly string[]): CliOptions {
-  let stack: string | undefined;
-  const sets: string[] = [];
-  const baseSets: string[] = [];
-  let now: DateTime | undefined;
-  let json = false;
-  let diff = false;
-  let help = false;
-  for (const { flag, value, noValue, unknown } of flags(argv)) {
-    switch (flag) {
-      case "--stack":
-        stack = value();
-        break;
-      case "--set":
-        sets.push(value());
-        break;
-      case "--base-set":
-        baseSets.push(value());
-        break;
-      case "--now":
-        now = parseNow(value());
-        break;
-      case "--json":
-        noValue();
-        json = true;
-        break;
-      case "--diff":
-        noValue();
-        diff = true;
-        break;
-      case "-h":
-      case "--help":
-        help = true;
-        break;
-      default:
-        throw unknown();
-    }
-  }
-  if (help) return { stack: stack ?? "", sets, baseSets, now, json, diff, help };
+  const flags = parseFlags("", argv, FLAGS);
+  const sets = flags.set ?? [];
+  const baseSets = flags["base-set"] ?? [];
+  const json = flags.json ?? false;
+  const diff = flags.diff ?? false;
+  if (flags.help === true)
+    return { stack: flags.stack ?? "", sets, baseSets, now: undefined, json, diff, help: true };
+  const stack = flags.stack;
   if (stack === undefined) throw new UsageError("--stack is required");
   if (baseSets.length > 0 && !diff)
     throw new UsageError("--base-set needs --diff (it sets the config the diff is taken against)");
   if (!/^[A-Za-z0-9_.-]+$/.test(stack) || stack.startsWith(".")) {
     throw new UsageError(`--stack ${JSON.stringify(stack)} is not a stack name`);
   }
-  return { stack, sets, baseSets, now, json, diff, help };
+  const now = flags.now === undefined ? undefined : parseNow(flags.now);
+  return { stack, sets, baseSets, now, json, diff, help: false };
 }
 
 function parseNow(text: string): DateTime {
@@ -247,23 +228,6 @@ export async function main(
   return 0;
 }
 
-function describe(err: unknown): string {
-  const lines: string[] = [];
-  let current: unknown = err;
-  for (let depth = 0; current !== undefined && depth < 10; depth++) {
-    if (current instanceof Error) {
-      lines.push(
-        depth === 0 ? (current.stack ?? current.message) : `caused by: ${current.stack ?? current.message}`,
-      );
-      current = current.cause;
-    } else {
-      lines.push(typeof current === "string" ? current : JSON.stringify(current));
-      current = undefined;
-    }
-  }
-  return lines.join("\n");
-}
-
 if (require.main === module) {
   // Pulumi logs through console.log when no engine is attached: keep stdout for the plan alone.
   const toStderr = (...args: unknown[]): void => console.error(...args);
@@ -279,7 +243,7 @@ if (require.main === module) {
       process.exitCode = status;
     })
     .catch((err: unknown) => {
-      process.stderr.write(`plan: failed: ${describe(err)}\n`);
+      process.stderr.write(`plan: failed: ${errorChain(err, { stack: true }).join("\ncaused by: ")}\n`);
       process.exitCode = 1;
     });
 }

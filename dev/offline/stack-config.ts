@@ -11,7 +11,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import * as YAML from "yaml";
-import { UsageError } from "./argv";
+import { UsageError } from "@service-dr/dr-data";
 
 /** What a config key holds before it is serialised for the program: a top-level string, or structured JSON. */
 export type ConfigValue = string | JsonValue;
@@ -38,8 +38,6 @@ export interface LoadedConfig {
 
 /** The placeholder value of a declared secret that is not in any committed file. */
 export const SECRET_PLACEHOLDER = "offline-plan-placeholder-secret";
-
-export { UsageError };
 
 /** One segment of a `--path` key: a map key or an array index. */
 export type PathSegment = string | number;

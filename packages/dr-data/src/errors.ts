@@ -37,21 +37,30 @@ function describeStorageError(err: Error, reason: string): string {
   return first === "" ? `storage answered ${reason}` : `${first} (storage answered ${reason})`;
 }
 
-/** The message of an unknown thrown value, with its causes, for the one line the CLI prints. */
-export function describeError(err: unknown): string {
+/**
+ * The one reader of an error's cause chain (every CLI here prints errors through it): the message of each
+ * link, outermost first — an Azure SDK error as its first line and the storage's reason; with `stack`, each
+ * Error's stack instead (the development tools print it for a failure that is not the user's).
+ */
+export function errorChain(err: unknown, options: { readonly stack?: boolean } = {}): string[] {
   const parts: string[] = [];
   let current: unknown = err;
-  for (let depth = 0; current !== undefined && current !== null && depth < 8; depth++) {
-    if (current instanceof Error) {
-      const reason = storageReason(current);
-      parts.push(reason === undefined ? current.message : describeStorageError(current, reason));
-      current = current.cause;
-    } else {
+  for (let depth = 0; current !== undefined && current !== null && depth < 10; depth++) {
+    if (!(current instanceof Error)) {
       parts.push(typeof current === "string" ? current : JSON.stringify(current));
       break;
     }
+    const reason = storageReason(current);
+    const message = reason === undefined ? current.message : describeStorageError(current, reason);
+    parts.push(options.stack === true ? (current.stack ?? message) : message);
+    current = current.cause;
   }
-  return parts.join(": ");
+  return parts;
+}
+
+/** The message of an unknown thrown value, with its causes, for the one line the CLI prints. */
+export function describeError(err: unknown): string {
+  return errorChain(err).join(": ");
 }
 
 /**

@@ -405,7 +405,7 @@ describe("tool: CLI usage errors exit 2 and name the flag", () => {
     },
     {
       argv: ["backup", "--container", "backups", "--prefix", "p", "--colour"],
-      message: /Unknown option '--colour'/,
+      message: /unknown flag --colour/,
     },
     {
       argv: ["backup", "--container", "Backups!", "--prefix", "p"],

@@ -112,7 +112,7 @@ describe("tool: a Job's log in the backup storage (real PostgreSQL and Azurite)"
     assert.equal(r.code, 2);
     assert.match(
       await read(blob),
-      /dr-data: compare: Unknown option '--bogus'[\s\S]*exit status 2, finished/,
+      /dr-data: compare: unknown flag --bogus[\s\S]*exit status 2, finished/,
     );
   });
 
