@@ -110,10 +110,7 @@ describe("tool: a Job's log in the backup storage (real PostgreSQL and Azurite)"
     const blob = incidentLogBlobName("inc-1", "dr-inc-1-compare");
     const r = await run(["compare", "--bogus"], env(blob));
     assert.equal(r.code, 2);
-    assert.match(
-      await read(blob),
-      /dr-data: compare: unknown flag --bogus[\s\S]*exit status 2, finished/,
-    );
+    assert.match(await read(blob), /dr-data: compare: unknown flag --bogus[\s\S]*exit status 2, finished/);
   });
 
   it("SIGTERM (the Job's deadline) while the tool waits: the log is still written, exit 143", async () => {
