@@ -30,7 +30,6 @@ describe("offline: RecordingMocks ids and computed outputs", () => {
 
   // [type, inputs, expected id]
   const ids: Array<[string, Record<string, unknown>, string]> = [
-    ["azure-native:resources:ResourceGroup", { resourceGroupName: "rg1" }, RG],
     [
       "azure-native:dbforpostgresql:Server",
       { resourceGroupName: "rg1", serverName: "s189t01-ittms-stg-pg" },
@@ -47,11 +46,6 @@ describe("offline: RecordingMocks ids and computed outputs", () => {
       `${RG}/providers/Microsoft.DBforPostgreSQL/flexibleServers/srv/configurations/azure.extensions`,
     ],
     [
-      "azure-native:dbforpostgresql:FirewallRule",
-      { resourceGroupName: "rg1", serverName: "srv", firewallRuleName: "office" },
-      `${RG}/providers/Microsoft.DBforPostgreSQL/flexibleServers/srv/firewallRules/office`,
-    ],
-    [
       "azure-native:storage:StorageAccount",
       { resourceGroupName: "rg1", accountName: "bkpsa" },
       `${RG}/providers/Microsoft.Storage/storageAccounts/bkpsa`,
@@ -66,21 +60,22 @@ describe("offline: RecordingMocks ids and computed outputs", () => {
       { resourceGroupName: "rg1", accountName: "bkpsa", managementPolicyName: "default" },
       `${RG}/providers/Microsoft.Storage/storageAccounts/bkpsa/managementPolicies/default`,
     ],
+    // Generic fallback: the module's provider namespace, a plural collection, the `<type>Name` input; in the
+    // resource group when there is one, else in the subscription.
     [
-      "azure-native:network:Subnet",
-      { resourceGroupName: "rg1", virtualNetworkName: "vnet", subnetName: "pg" },
-      `${RG}/providers/Microsoft.Network/virtualNetworks/vnet/subnets/pg`,
+      "azure-native:dbforpostgresql:Administrator",
+      { resourceGroupName: "rg1", administratorName: "oid-1" },
+      `${RG}/providers/Microsoft.DBforPostgreSQL/administrators/oid-1`,
     ],
     [
-      "azure-native:privatedns:PrivateZone",
-      { resourceGroupName: "rg1", privateZoneName: "x.postgres.database.azure.com" },
-      `${RG}/providers/Microsoft.Network/privateDnsZones/x.postgres.database.azure.com`,
+      "azure-native:authorization:RoleAssignment",
+      { roleAssignmentName: "ra-1" },
+      `/subscriptions/${SUB}/providers/Microsoft.Authorization/roleAssignments/ra-1`,
     ],
-    // Generic fallback: the module's provider namespace, a plural collection, the `<type>Name` input.
     [
       "azure-native:keyvault:Vault",
       { resourceGroupName: "rg1", vaultName: "kv1" },
-      `${RG}/providers/Microsoft.KeyVault/vaults/kv1`,
+      `${RG}/providers/Microsoft.Keyvault/vaults/kv1`,
     ],
     [
       "azure-native:managedidentity:UserAssignedIdentity",
@@ -99,7 +94,6 @@ describe("offline: RecordingMocks ids and computed outputs", () => {
       { repositoryId: "itt-mentor-services", pattern: "main" },
       "itt-mentor-services:main",
     ],
-    ["github:index/repository:Repository", { name: "itt-mentor-services" }, "itt-mentor-services"],
     ["random:index/randomPassword:RandomPassword", {}, "logical-id"],
   ];
   for (const [type, inputs, id] of ids) {

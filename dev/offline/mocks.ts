@@ -113,19 +113,15 @@ const CLUSTER_SCOPED_KINDS = new Set([
   "APIService",
 ]);
 
-/** Azure resource provider namespaces of azure-native modules, for the generic id fallback. */
+/**
+ * The provider namespaces of the azure-native modules the program declares, for the generic id; another
+ * module's is guessed as `Microsoft.<Module>`.
+ */
 const AZURE_PROVIDER_NAMESPACES: Readonly<Record<string, string>> = {
   dbforpostgresql: "Microsoft.DBforPostgreSQL",
   storage: "Microsoft.Storage",
-  network: "Microsoft.Network",
-  privatedns: "Microsoft.Network",
-  resources: "Microsoft.Resources",
-  keyvault: "Microsoft.KeyVault",
   managedidentity: "Microsoft.ManagedIdentity",
   authorization: "Microsoft.Authorization",
-  containerservice: "Microsoft.ContainerService",
-  insights: "Microsoft.Insights",
-  operationalinsights: "Microsoft.OperationalInsights",
 };
 
 /**
@@ -221,156 +217,147 @@ export class RecordingMocks implements pulumi.runtime.Mocks {
 
   private azure(type: string, name: string, inputs: Inputs): Computed {
     const [, module = "", resource = ""] = type.split(":");
-    const rg = str(inputs, "resourceGroupName") ?? "unknown";
-    const group = `/subscriptions/${this.subscriptionId}/resourceGroups/${rg}`;
-    const arm = (armType: string, id: string, physical: string, extra: Inputs = {}): Computed => ({
-      id,
-      outputs: { name: physical, type: armType, ...extra },
-    });
-    switch (`${module}:${resource}`) {
-      case "resources:ResourceGroup": {
-        const rgName = str(inputs, "resourceGroupName") ?? name;
-        return arm(
-          "Microsoft.Resources/resourceGroups",
-          `/subscriptions/${this.subscriptionId}/resourceGroups/${rgName}`,
-          rgName,
-        );
-      }
-      case "dbforpostgresql:Server": {
-        const server = str(inputs, "serverName") ?? name;
-        const backup = asRecord(inputs.backup);
-        const retentionDays = typeof backup.backupRetentionDays === "number" ? backup.backupRetentionDays : 7;
-        const earliest = this.now?.minus({ days: retentionDays }).toUTC().toISO();
-        return arm(
-          "Microsoft.DBforPostgreSQL/flexibleServers",
-          flexibleServerId(this.subscriptionId, rg, server),
-          server,
-          {
-            fullyQualifiedDomainName: serverFqdn(server),
-            state: "Ready",
-            ...(earliest === undefined || earliest === null
-              ? {}
-              : { backup: { ...backup, earliestRestoreDate: earliest } }),
-          },
-        );
-      }
-      case "dbforpostgresql:Database":
-      case "dbforpostgresql:Configuration":
-      case "dbforpostgresql:FirewallRule": {
-        const server = str(inputs, "serverName") ?? "unknown";
-        const child = {
-          Database: "databases",
-          Configuration: "configurations",
-          FirewallRule: "firewallRules",
-        }[resource as "Database" | "Configuration" | "FirewallRule"];
-        const childName = str(inputs, `${lowerFirst(resource)}Name`) ?? name;
-        return arm(
-          `Microsoft.DBforPostgreSQL/flexibleServers/${child}`,
-          `${flexibleServerId(this.subscriptionId, rg, server)}/${child}/${childName}`,
-          childName,
-        );
-      }
-      case "storage:StorageAccount": {
-        const account = str(inputs, "accountName") ?? name;
-        const endpoint = (service: string): string => `https://${account}.${service}.core.windows.net/`;
-        return arm(
-          "Microsoft.Storage/storageAccounts",
-          `${group}/providers/Microsoft.Storage/storageAccounts/${account}`,
-          account,
-          {
-            primaryEndpoints: {
-              blob: endpoint("blob"),
-              dfs: endpoint("dfs"),
-              file: endpoint("file"),
-              queue: endpoint("queue"),
-              table: endpoint("table"),
-            },
-            primaryLocation: inputs.location,
-            provisioningState: "Succeeded",
-          },
-        );
-      }
-      case "storage:BlobContainer": {
-        const account = str(inputs, "accountName") ?? "unknown";
-        const container = str(inputs, "containerName") ?? name;
-        return arm(
-          "Microsoft.Storage/storageAccounts/blobServices/containers",
-          `${group}/providers/Microsoft.Storage/storageAccounts/${account}/blobServices/default/containers/${container}`,
-          container,
-        );
-      }
-      case "storage:ManagementPolicy": {
-        const account = str(inputs, "accountName") ?? "unknown";
-        const policy = str(inputs, "managementPolicyName") ?? "default";
-        return arm(
-          "Microsoft.Storage/storageAccounts/managementPolicies",
-          `${group}/providers/Microsoft.Storage/storageAccounts/${account}/managementPolicies/${policy}`,
-          policy,
-        );
-      }
-      case "managedidentity:UserAssignedIdentity": {
-        // The ids Azure assigns when the identity is created; a real first preview shows them as unknown.
-        const identity = str(inputs, "resourceName") ?? name;
-        return arm(
-          "Microsoft.ManagedIdentity/userAssignedIdentities",
-          `${group}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/${identity}`,
-          identity,
-          {
-            clientId: fakeUuid(`client::${identity}`),
-            principalId: fakeUuid(`principal::${identity}`),
-            tenantId: ZERO_GUID,
-          },
-        );
-      }
-      case "network:VirtualNetwork": {
-        const vnet = str(inputs, "virtualNetworkName") ?? name;
-        return arm(
-          "Microsoft.Network/virtualNetworks",
-          `${group}/providers/Microsoft.Network/virtualNetworks/${vnet}`,
-          vnet,
-        );
-      }
-      case "network:Subnet": {
-        const vnet = str(inputs, "virtualNetworkName") ?? "unknown";
-        const subnet = str(inputs, "subnetName") ?? name;
-        return arm(
-          "Microsoft.Network/virtualNetworks/subnets",
-          `${group}/providers/Microsoft.Network/virtualNetworks/${vnet}/subnets/${subnet}`,
-          subnet,
-        );
-      }
-      case "privatedns:PrivateZone": {
-        const zone = str(inputs, "privateZoneName") ?? name;
-        return arm(
-          "Microsoft.Network/privateDnsZones",
-          `${group}/providers/Microsoft.Network/privateDnsZones/${zone}`,
-          zone,
-        );
-      }
-      case "privatedns:VirtualNetworkLink": {
-        const zone = str(inputs, "privateZoneName") ?? "unknown";
-        const link = str(inputs, "virtualNetworkLinkName") ?? name;
-        return arm(
-          "Microsoft.Network/privateDnsZones/virtualNetworkLinks",
-          `${group}/providers/Microsoft.Network/privateDnsZones/${zone}/virtualNetworkLinks/${link}`,
-          link,
-        );
-      }
-      default: {
-        // Generic: /subscriptions/<sub>/resourceGroups/<rg>/providers/<Namespace>/<types>/<name>.
-        const namespace = AZURE_PROVIDER_NAMESPACES[module] ?? `Microsoft.${upperFirst(module)}`;
-        const collection = plural(lowerFirst(resource));
-        const physical = str(inputs, `${lowerFirst(resource)}Name`) ?? name;
-        const scope =
-          str(inputs, "resourceGroupName") === undefined ? `/subscriptions/${this.subscriptionId}` : group;
-        return arm(
-          `${namespace}/${collection}`,
-          `${scope}/providers/${namespace}/${collection}/${physical}`,
-          physical,
-        );
-      }
-    }
+    const resourceGroup = str(inputs, "resourceGroupName") ?? "unknown";
+    const at: AzureScope = {
+      subscriptionId: this.subscriptionId,
+      resourceGroup,
+      group: `/subscriptions/${this.subscriptionId}/resourceGroups/${resourceGroup}`,
+      now: this.now,
+    };
+    const rule = AZURE_TYPES[`${module}:${resource}`] ?? genericAzure(module, resource);
+    return rule(at, name, inputs);
   }
+}
+
+/** Where an Azure resource's id starts, and the plan's clock (for what Azure computes from the time). */
+interface AzureScope {
+  readonly subscriptionId: string;
+  /** The resource's `resourceGroupName`. */
+  readonly resourceGroup: string;
+  /** `/subscriptions/<sub>/resourceGroups/<rg>`. */
+  readonly group: string;
+  readonly now: DateTime | undefined;
+}
+
+type AzureRule = (at: AzureScope, name: string, inputs: Inputs) => Computed;
+
+/** The id an ARM resource has and the `name`/`type` outputs every azure-native resource gets. */
+function arm(armType: string, id: string, physical: string, extra: Inputs = {}): Computed {
+  return { id, outputs: { name: physical, type: armType, ...extra } };
+}
+
+/**
+ * The azure-native types the program declares whose ids or outputs the program, the policy pack or the plan's
+ * reader use in a specific shape; every other type gets the generic ARM id (genericAzure).
+ */
+const AZURE_TYPES: Readonly<Record<string, AzureRule>> = {
+  "dbforpostgresql:Server": flexibleServer,
+  "dbforpostgresql:Database": serverChild("databases", "databaseName"),
+  "dbforpostgresql:Configuration": serverChild("configurations", "configurationName"),
+  "storage:StorageAccount": storageAccount,
+  "storage:BlobContainer": (at, name, inputs) => {
+    const account = str(inputs, "accountName") ?? "unknown";
+    const container = str(inputs, "containerName") ?? name;
+    return arm(
+      "Microsoft.Storage/storageAccounts/blobServices/containers",
+      `${at.group}/providers/Microsoft.Storage/storageAccounts/${account}/blobServices/default/containers/${container}`,
+      container,
+    );
+  },
+  "storage:ManagementPolicy": (at, _name, inputs) => {
+    const account = str(inputs, "accountName") ?? "unknown";
+    const policy = str(inputs, "managementPolicyName") ?? "default";
+    return arm(
+      "Microsoft.Storage/storageAccounts/managementPolicies",
+      `${at.group}/providers/Microsoft.Storage/storageAccounts/${account}/managementPolicies/${policy}`,
+      policy,
+    );
+  },
+  "managedidentity:UserAssignedIdentity": (at, name, inputs) => {
+    // The ids Azure assigns when the identity is created; a real first preview shows them as unknown.
+    const identity = str(inputs, "resourceName") ?? name;
+    return arm(
+      "Microsoft.ManagedIdentity/userAssignedIdentities",
+      `${at.group}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/${identity}`,
+      identity,
+      {
+        clientId: fakeUuid(`client::${identity}`),
+        principalId: fakeUuid(`principal::${identity}`),
+        tenantId: ZERO_GUID,
+      },
+    );
+  },
+};
+
+/** A flexible server: its FQDN, Ready, and the earliest restore point its backup retention gives. */
+function flexibleServer(at: AzureScope, name: string, inputs: Inputs): Computed {
+  const server = str(inputs, "serverName") ?? name;
+  const backup = asRecord(inputs.backup);
+  const retentionDays = typeof backup.backupRetentionDays === "number" ? backup.backupRetentionDays : 7;
+  const earliest = at.now?.minus({ days: retentionDays }).toUTC().toISO();
+  return arm(
+    "Microsoft.DBforPostgreSQL/flexibleServers",
+    flexibleServerId(at.subscriptionId, at.resourceGroup, server),
+    server,
+    {
+      fullyQualifiedDomainName: serverFqdn(server),
+      state: "Ready",
+      ...(earliest === undefined || earliest === null
+        ? {}
+        : { backup: { ...backup, earliestRestoreDate: earliest } }),
+    },
+  );
+}
+
+/** A flexible server's child (`…/flexibleServers/<server>/<collection>/<name>`). */
+function serverChild(collection: string, nameInput: string): AzureRule {
+  return (at, name, inputs) => {
+    const server = str(inputs, "serverName") ?? "unknown";
+    const child = str(inputs, nameInput) ?? name;
+    return arm(
+      `Microsoft.DBforPostgreSQL/flexibleServers/${collection}`,
+      `${flexibleServerId(at.subscriptionId, at.resourceGroup, server)}/${collection}/${child}`,
+      child,
+    );
+  };
+}
+
+/** A storage account with the endpoints the data tool's connection is built from. */
+function storageAccount(at: AzureScope, name: string, inputs: Inputs): Computed {
+  const account = str(inputs, "accountName") ?? name;
+  const endpoint = (service: string): string => `https://${account}.${service}.core.windows.net/`;
+  return arm(
+    "Microsoft.Storage/storageAccounts",
+    `${at.group}/providers/Microsoft.Storage/storageAccounts/${account}`,
+    account,
+    {
+      primaryEndpoints: {
+        blob: endpoint("blob"),
+        dfs: endpoint("dfs"),
+        file: endpoint("file"),
+        queue: endpoint("queue"),
+        table: endpoint("table"),
+      },
+      primaryLocation: inputs.location,
+      provisioningState: "Succeeded",
+    },
+  );
+}
+
+/** Generic: /subscriptions/<sub>/resourceGroups/<rg>/providers/<Namespace>/<types>/<name>. */
+function genericAzure(module: string, resource: string): AzureRule {
+  return (at, name, inputs) => {
+    const namespace = AZURE_PROVIDER_NAMESPACES[module] ?? `Microsoft.${upperFirst(module)}`;
+    const collection = plural(lowerFirst(resource));
+    const physical = str(inputs, `${lowerFirst(resource)}Name`) ?? name;
+    const scope =
+      str(inputs, "resourceGroupName") === undefined ? `/subscriptions/${at.subscriptionId}` : at.group;
+    return arm(
+      `${namespace}/${collection}`,
+      `${scope}/providers/${namespace}/${collection}/${physical}`,
+      physical,
+    );
+  };
 }
 
 function kubernetes(type: string, name: string, inputs: Inputs): Computed {
@@ -397,10 +384,6 @@ function github(type: string, name: string, inputs: Inputs): Computed {
       const repository = str(inputs, "repositoryId") ?? "unknown";
       const pattern = str(inputs, "pattern") ?? "unknown";
       return { id: `${repository}:${pattern}`, outputs: {} };
-    }
-    case "github:index/repository:Repository": {
-      const repo = str(inputs, "name") ?? name;
-      return { id: repo, outputs: { fullName: `unknown-owner/${repo}`, nodeId: `R_${fakeNodeId(repo)}` } };
     }
     default:
       return { id: str(inputs, "name") ?? name, outputs: {} };
@@ -435,10 +418,6 @@ function upperFirst(s: string): string {
 function fakeUuid(seed: string): string {
   const h = crypto.createHash("sha256").update(seed).digest("hex");
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
-}
-
-function fakeNodeId(seed: string): string {
-  return crypto.createHash("sha256").update(seed).digest("base64url").slice(0, 16);
 }
 
 /** The logical name at the end of a URN (`urn:pulumi:stack::project::type$type::name`). */

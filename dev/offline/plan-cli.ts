@@ -126,15 +126,56 @@ export async function main(
   projectDir: string,
   program?: ProgramFn,
 ): Promise<number> {
-  let options: CliOptions;
-  let committed: LoadedConfig;
+  const read = readCommandLine(argv, io, projectDir);
+  if (typeof read === "number") return read;
+  const { options, committed } = read;
+  const configs = overriddenConfigs(options, committed, io);
+  if (typeof configs === "number") return configs;
+  if (!configDeclared(options, committed, configs, io)) return 1;
+
+  const now = options.now ?? DateTime.utc();
+  const header = {
+    stack: options.stack,
+    now: now.toISO() ?? "",
+    baseSets: options.baseSets,
+    overrides: options.sets,
+    placeholders: [...committed.placeholderKeys].sort(),
+  };
+  if (options.json && header.placeholders.length > 0) {
+    // Not on stdout (one JSON object only); the text listing says it in its header.
+    io.err(
+      `plan: secrets planned with a placeholder (shown as [secret]): ${header.placeholders.join(", ")}\n`,
+    );
+  }
+  const plan = planner({ committed, options, now, projectDir, program, io });
+  if (options.diff) {
+    const before = await plan(configs.base, baseLabel(options));
+    if (typeof before === "number") return before;
+    const after = await plan(configs.overridden, "");
+    if (typeof after === "number") return after;
+    const diff = diffPlans(before, after);
+    io.out(options.json ? diffJson(diff) : renderDiff(diff, header));
+    return 0;
+  }
+  const result = await plan(configs.overridden, "");
+  if (typeof result === "number") return result;
+  io.out(options.json ? planJson(result) : renderPlan(result, header));
+  return 0;
+}
+
+/** The options and the committed stack config; or exit status 0 (help printed) or 2 (usage error printed). */
+function readCommandLine(
+  argv: readonly string[],
+  io: Io,
+  projectDir: string,
+): { options: CliOptions; committed: LoadedConfig } | number {
   try {
-    options = parseArgs(argv);
+    const options = parseArgs(argv);
     if (options.help) {
       io.out(`${USAGE}\n`);
       return 0;
     }
-    committed = loadStackConfig(projectDir, options.stack);
+    return { options, committed: loadStackConfig(projectDir, options.stack) };
   } catch (err) {
     if (err instanceof UsageError) {
       io.err(`plan: ${err.message}\n${USAGE.split("\n")[0] ?? ""}\n`);
@@ -142,8 +183,14 @@ export async function main(
     }
     throw err;
   }
+}
 
-  // The diff's base: where the stack is now (committed config + --base-set); the plan: the base + --set.
+/** The diff's base (where the stack is now: committed config + --base-set) and the plan's (the base + --set). */
+function overriddenConfigs(
+  options: CliOptions,
+  committed: LoadedConfig,
+  io: Io,
+): { base: StackConfig; overridden: StackConfig } | number {
   const base = new Map(committed.values);
   const overridden = new Map(committed.values);
   try {
@@ -157,38 +204,60 @@ export async function main(
     }
     throw err;
   }
+  return { base, overridden };
+}
 
-  // What the real CLI refuses before the program runs (declared keys missing, mistyped, secrets in plain text).
+/** What the real CLI refuses before the program runs (declared keys missing, mistyped, secrets in plain text). */
+function configDeclared(
+  options: CliOptions,
+  committed: LoadedConfig,
+  configs: { base: StackConfig; overridden: StackConfig },
+  io: Io,
+): boolean {
   const declared = [
     ...new Set([
-      ...(options.diff ? declarationProblems(committed, base) : []),
-      ...declarationProblems(committed, overridden),
+      ...(options.diff ? declarationProblems(committed, configs.base) : []),
+      ...declarationProblems(committed, configs.overridden),
     ]),
   ];
-  if (declared.length > 0) {
-    for (const problem of declared) io.err(`${problem}\n`);
-    return 1;
-  }
+  for (const problem of declared) io.err(`${problem}\n`);
+  return declared.length === 0;
+}
 
-  const now = options.now ?? DateTime.utc();
-  const header = {
-    stack: options.stack,
-    now: now.toISO() ?? "",
-    baseSets: options.baseSets,
-    overrides: options.sets,
-    placeholders: [...committed.placeholderKeys].sort(),
-  };
-  const plan = async (values: StackConfig, label: string): Promise<PlanResult | number> => {
+function baseLabel(options: CliOptions): string {
+  return options.baseSets.length > 0
+    ? `the base config (committed config of stack ${options.stack} + --base-set) is invalid:`
+    : `the committed config of stack ${options.stack} is invalid:`;
+}
+
+interface PlannerContext {
+  readonly committed: LoadedConfig;
+  readonly options: CliOptions;
+  readonly now: DateTime;
+  readonly projectDir: string;
+  readonly program: ProgramFn | undefined;
+  readonly io: Io;
+}
+
+/**
+ * Runs the program on one config under fresh mocks: the recorded plan, or exit status 1 when the program
+ * refused its config (each problem printed, after `label` when there is one).
+ */
+function planner(ctx: PlannerContext): (values: StackConfig, label: string) => Promise<PlanResult | number> {
+  const { committed, io } = ctx;
+  return async (values, label) => {
     const config = serializeConfig(values);
     const mocks = new RecordingMocks({
       subscriptionId: subscriptionIdFromConfig(config, committed.project),
-      now,
+      now: ctx.now,
     });
     try {
-      return await runProgram(config, [...committed.secretKeys], now, {
-        ...(program === undefined ? { programPath: path.join(projectDir, "program") } : { program }),
+      return await runProgram(config, [...committed.secretKeys], ctx.now, {
+        ...(ctx.program === undefined
+          ? { programPath: path.join(ctx.projectDir, "program") }
+          : { program: ctx.program }),
         project: committed.project,
-        stack: options.stack,
+        stack: ctx.options.stack,
         mocks,
       });
     } catch (err) {
@@ -201,31 +270,6 @@ export async function main(
       return 1;
     }
   };
-
-  if (options.json && header.placeholders.length > 0) {
-    // Not on stdout (one JSON object only); the text listing says it in its header.
-    io.err(
-      `plan: secrets planned with a placeholder (shown as [secret]): ${header.placeholders.join(", ")}\n`,
-    );
-  }
-  if (options.diff) {
-    const before = await plan(
-      base,
-      options.baseSets.length > 0
-        ? `the base config (committed config of stack ${options.stack} + --base-set) is invalid:`
-        : `the committed config of stack ${options.stack} is invalid:`,
-    );
-    if (typeof before === "number") return before;
-    const after = await plan(overridden, "");
-    if (typeof after === "number") return after;
-    const diff = diffPlans(before, after);
-    io.out(options.json ? diffJson(diff) : renderDiff(diff, header));
-    return 0;
-  }
-  const result = await plan(overridden, "");
-  if (typeof result === "number") return result;
-  io.out(options.json ? planJson(result) : renderPlan(result, header));
-  return 0;
 }
 
 if (require.main === module) {
