@@ -604,7 +604,7 @@ describe("workflows: the path filters and affected-stacks.ts agree", () => {
     "packages/dr-data/src/cli.ts",
     "packages/dr-data/src/naming.ts",
     "packages/dr-data/package.json",
-    "packages/dr-data/test/tool-restore.test.ts",
+    "packages/dr-data/test/integration/tool-restore.test.ts",
     "test/workflows.test.ts",
     "dev/drill/drill.ts",
     "dev/offline/mocks.ts",

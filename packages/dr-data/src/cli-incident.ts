@@ -82,6 +82,7 @@ export async function runInspect(args: string[], env: Env, io: Io): Promise<numb
   const f = parseInspectArgs(args);
   const incidentId = incidentFlag("inspect", f.incident);
   const result = await inspect({
+    log: io.err,
     ...sides(env, f),
     store: { settings: blobStoreFromEnv(env, f.container), incidentId },
     jobs: f.jobs,
@@ -96,6 +97,7 @@ export async function runReconcile(args: string[], env: Env, io: Io): Promise<nu
   const f = parseReconcileArgs(args);
   const incidentId = incidentFlag("reconcile", f.incident);
   const result = await reconcile({
+    log: io.err,
     ...sides(env, f),
     store: blobStoreFromEnv(env, f.container),
     incidentId,
@@ -126,6 +128,7 @@ export async function runTableRestore(
     );
   }
   const r = await tableRestore({
+    log: io.err,
     connection: connectionFromEnv(env, "", f.maintenanceDatabase ?? "postgres"),
     store: blobStoreFromEnv(env, f.container),
     from: f.blob === "latest" ? { latestUnder: f.prefix! } : { blob: f.blob },
@@ -186,6 +189,7 @@ export async function runCompareTables(
     }
     const live = connectionFromEnv(env, "", f.database);
     const r = await compareTables({
+      log: io.err,
       left: live,
       right: { manifest: blobStoreFromEnv(env, f.container) },
       tables,
@@ -209,7 +213,7 @@ export async function runCompareTables(
   }
   const left = connectionFromEnv(env, "LEFT_", f.leftDatabase);
   const right = connectionFromEnv(env, "RIGHT_", f.rightDatabase);
-  const r = await compareTables({ left, right, tables, runId, jobs });
+  const r = await compareTables({ left, right, tables, runId, jobs, log: io.err });
   io.out(
     formatCompareTables(r, {
       all: f.all,

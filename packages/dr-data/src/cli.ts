@@ -85,6 +85,7 @@ export { intFlag, settingsFlag } from "./contract";
 async function runBackup(args: string[], env: Env, io: Io): Promise<number> {
   const f = parseBackupArgs(args);
   const result = await backup({
+    log: io.err,
     connection: connectionFromEnv(env, "", f.database),
     store: blobStoreFromEnv(env, f.container),
     prefix: f.prefix,
@@ -131,6 +132,7 @@ async function runRestore(args: string[], env: Env, io: Io): Promise<number> {
   const maintenance = f.maintenanceDatabase ?? "postgres";
   const target = restoreTarget(f.database, env.PGDATABASE, maintenance);
   const result = await restore({
+    log: io.err,
     connection: connectionFromEnv(env, "", maintenance),
     store: blobStoreFromEnv(env, f.container),
     from: f.blob === "latest" ? { latestUnder: f.prefix! } : { blob: f.blob },
@@ -218,6 +220,7 @@ async function runCompare(args: string[], env: Env, io: Io): Promise<number> {
       }
     }
     const result = await compareWithBackup({
+      log: io.err,
       connection,
       store: (container) => blobStoreFromEnv(env, container),
       backup: ref,
@@ -242,7 +245,7 @@ async function runCompare(args: string[], env: Env, io: Io): Promise<number> {
   }
   const left = connectionFromEnv(env, "LEFT_", f.leftDatabase);
   const right = connectionFromEnv(env, "RIGHT_", f.rightDatabase);
-  const result = await compare({ left, right, jobs });
+  const result = await compare({ left, right, jobs, log: io.err });
   io.out(
     formatComparison(result, {
       all: f.all,

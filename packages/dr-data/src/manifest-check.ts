@@ -46,8 +46,11 @@ export async function summarizeForManifest(
     const rest = new Map([...relations].filter(([name]) => !byCopy.has(name)));
     let done = 0;
     const tick = () => o.onDone?.(++done, relations.size);
+    // Read before the workers start: they share the first session, and a pg Client runs one query at a time
+    // (pg queues a second one and deprecates doing so; pg@9 refuses it).
+    const columns = await copyColumnLists(s.clients[0]!, byCopy);
     const [copied, server] = await Promise.all([
-      copySummaries(s, conn, byCopy, o, tick),
+      copySummaries(s, conn, byCopy, columns, o, tick),
       s.summarize(rest, () => tick()),
     ]);
     const summaries = new Map([...copied, ...server]);
@@ -66,10 +69,21 @@ function copiedTables(manifest: Manifest, relations: ReadonlyMap<string, Relatio
   return new Map([...relations].filter(([name, r]) => r.kind === "table" && copy.has(name)));
 }
 
+/** Each table's COPY column list (`copyColumns`), one query after the other on one session. */
+async function copyColumnLists(
+  c: Client,
+  tables: ReadonlyMap<string, Relation>,
+): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  for (const [name, rel] of tables) out.set(name, await copyColumns(c, rel));
+  return out;
+}
+
 async function copySummaries(
   s: SnapshotSessions,
   conn: PgConnection,
   tables: ReadonlyMap<string, Relation>,
+  columns: ReadonlyMap<string, string>,
   o: ManifestCheckOptions,
   tick: () => void,
 ): Promise<Map<string, RelationSummary>> {
@@ -82,7 +96,7 @@ async function copySummaries(
     while (next < names.length) {
       const name = names[next++]!;
       const rel = tables.get(name)!;
-      const summary = await reader.checksum(s.clients[0]!, rel, s.snapshot);
+      const summary = await reader.checksumColumns(columns.get(name)!, rel, s.snapshot);
       out.set(name, { kind: "table", columns: rel.columns, rows: summary.rows, checksum: summary.checksum });
       tick();
     }
@@ -95,6 +109,12 @@ async function copySummaries(
 export interface CopyReader {
   /** `rel`'s rows and checksum; in `snapshot` when given, else in a transaction of its own. */
   checksum(c: Client, rel: Relation, snapshot?: string): Promise<{ rows: number; checksum: string }>;
+  /** The same with the column list already read (`copyColumns`): no query on any session of the caller's. */
+  checksumColumns(
+    columns: string,
+    rel: Relation,
+    snapshot?: string,
+  ): Promise<{ rows: number; checksum: string }>;
 }
 
 export async function copyReader(
@@ -111,6 +131,7 @@ export async function copyReader(
   return {
     checksum: async (c, rel, snapshot) =>
       copyTable(psql, env, conn.database, snapshot, rel, await copyColumns(c, rel)),
+    checksumColumns: (columns, rel, snapshot) => copyTable(psql, env, conn.database, snapshot, rel, columns),
   };
 }
 

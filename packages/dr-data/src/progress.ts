@@ -7,6 +7,7 @@ export const stderrLog: Log = (line) => {
   process.stderr.write(`${line}\n`);
 };
 
+/** Bytes in binary units; whole bytes below 1 KiB (a rate of 65.04 bytes a second prints as `65 B`). */
 export function formatBytes(n: number): string {
   const units = ["B", "KiB", "MiB", "GiB", "TiB"];
   let v = n;
@@ -15,7 +16,7 @@ export function formatBytes(n: number): string {
     v /= 1024;
     i++;
   }
-  return i === 0 ? `${n} B` : `${v.toFixed(1)} ${units[i]}`;
+  return i === 0 ? `${Math.round(n)} B` : `${v.toFixed(1)} ${units[i]}`;
 }
 
 export function formatSeconds(s: number): string {

@@ -8,9 +8,22 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { tarSize } from "../src/backup";
-import { ArchiveProgress, CountProgress, Progress } from "../src/progress";
+import { ArchiveProgress, CountProgress, formatBytes, Progress } from "../src/progress";
 
 describe("tool: progress", () => {
+  for (const [bytes, text] of [
+    [0, "0 B"],
+    [65.04065040650407, "65 B"],
+    [1023.6, "1024 B"],
+    [1024, "1.0 KiB"],
+    [1.5 * 1024 * 1024, "1.5 MiB"],
+    [390.625 * 1024 ** 3, "390.6 GiB"],
+  ] as const) {
+    it(`formatBytes(${bytes}) is ${text} (a slow rate below 1 KiB/s prints whole bytes)`, () => {
+      assert.equal(formatBytes(bytes), text);
+    });
+  }
+
   /** A Progress whose clock is pinned by faking Date.now for the duration of `f`. */
   function lines(total: ConstructorParameters<typeof Progress>[2], steps: Array<[number, number]>): string[] {
     const out: string[] = [];

@@ -4,13 +4,13 @@
  * Azurite.
  */
 import { strict as assert } from "node:assert";
-import { backupManifestBlobName } from "../src/naming";
-import { Azurite } from "../testkit/azurite";
-import { PgCluster } from "../testkit/postgres";
-import { withStderr } from "../testkit/stderr";
-import { backup } from "../src/backup";
-import { containerClient } from "../src/blobstore";
-import { main } from "../src/cli";
+import { backupManifestBlobName } from "../../src/naming";
+import { Azurite } from "../../testkit/azurite";
+import type { PgCluster } from "../../testkit/postgres";
+import { sharedServers } from "../../testkit/shared";
+import { backup } from "../../src/backup";
+import { containerClient } from "../../src/blobstore";
+import { main } from "../../src/cli";
 
 const CONTAINER = "backups";
 const quiet = () => undefined;
@@ -21,21 +21,15 @@ describe("tool: restore target and missing-storage errors (CLI, real servers)", 
   let az: Azurite;
   let nightly: string;
 
-  /** Runs the CLI; `out` is stdout's lines, `err` its error lines, `log` what the tool logged on stderr. */
+  /** Runs the CLI; `out` is stdout's lines, `err` all it wrote to stderr (logs and errors), `log` that as lines. */
   async function cli(
     argv: string[],
     env: Record<string, string>,
   ): Promise<{ code: number; out: string[]; err: string; log: string[] }> {
     const out: string[] = [];
     const err: string[] = [];
-    const logged: string[] = [];
-    const code = await withStderr(logged, () =>
-      main(argv, env, { out: (t) => out.push(t), err: (t) => err.push(t) }),
-    );
-    const log = logged
-      .join("")
-      .split("\n")
-      .filter((l) => l !== "");
+    const code = await main(argv, env, { out: (t) => out.push(t), err: (t) => err.push(t) });
+    const log = err.flatMap((t) => t.split("\n")).filter((l) => l !== "");
     return { code, out, err: err.join("\n"), log };
   }
 
@@ -58,7 +52,7 @@ describe("tool: restore target and missing-storage errors (CLI, real servers)", 
   }
 
   before(async () => {
-    [pg, az] = await Promise.all([PgCluster.start(), Azurite.start()]);
+    ({ pg, az } = await sharedServers());
     await az.createContainer(CONTAINER);
     await pg.query("CREATE DATABASE app");
     await pg.query("CREATE TABLE t AS SELECT g AS id FROM generate_series(1, 10) g", [], "app");
@@ -72,10 +66,6 @@ describe("tool: restore target and missing-storage errors (CLI, real servers)", 
       })
     ).blobName;
     await pg.query("INSERT INTO t VALUES (11)", [], "app");
-  });
-
-  after(async () => {
-    await Promise.allSettled([az?.stop(), pg?.stop()]);
   });
 
   describe("the target database", () => {

@@ -12,16 +12,17 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { promisify } from "node:util";
 import { Client } from "pg";
-import { Azurite } from "../testkit/azurite";
-import { PgCluster } from "../testkit/postgres";
-import { backup } from "../src/backup";
-import { clientConfig } from "../src/connection";
-import { restore, type RestoreOptions } from "../src/restore";
+import { Azurite } from "../../testkit/azurite";
+import type { PgCluster } from "../../testkit/postgres";
+import { sharedFreshPg, sharedServers } from "../../testkit/shared";
+import { backup } from "../../src/backup";
+import { clientConfig } from "../../src/connection";
+import { restore, type RestoreOptions } from "../../src/restore";
 
 const CONTAINER = "backups";
 const SOURCE = "corpus";
 const quiet = () => undefined;
-const FIXTURE = readFileSync(path.join(__dirname, "fixtures", "fidelity.sql"), "utf8");
+const FIXTURE = readFileSync(path.join(__dirname, "..", "fixtures", "fidelity.sql"), "utf8");
 const ROLES_SQL = "CREATE ROLE fid_reader NOLOGIN; CREATE ROLE fid_writer NOLOGIN";
 
 /** The settings the test's own reading pins (the corpus's database sets DateStyle, TimeZone, search_path). */
@@ -115,7 +116,6 @@ describe("tool: the fidelity corpus comes back equal in every restore mode and f
   let az: Azurite;
   let source: Picture;
   const blobs: Record<"directory" | "custom", string> = { directory: "", custom: "" };
-  let started = 0;
 
   const options = (
     cluster: PgCluster,
@@ -129,8 +129,7 @@ describe("tool: the fidelity corpus comes back equal in every restore mode and f
   });
 
   before(async () => {
-    started = Date.now();
-    [pg, fresh, az] = await Promise.all([PgCluster.start(), PgCluster.start(), Azurite.start()]);
+    [{ pg, az }, fresh] = await Promise.all([sharedServers(), sharedFreshPg()]);
     await az.createContainer(CONTAINER);
     await pg.query(ROLES_SQL);
     await fresh.query(ROLES_SQL);
@@ -148,12 +147,6 @@ describe("tool: the fidelity corpus comes back equal in every restore mode and f
         })
       ).blobName;
     }
-  });
-
-  after(async () => {
-    await Promise.allSettled([az?.stop(), pg?.stop(), fresh?.stop()]);
-    // Reported for the suite's budget (2 cores, well under 10 minutes in all).
-    process.stderr.write(`fidelity corpus: ${((Date.now() - started) / 1000).toFixed(1)} s in all\n`);
   });
 
   it("the corpus holds every kind the issue lists (a check of the fixture itself)", () => {

@@ -5,16 +5,17 @@
  */
 import { strict as assert } from "node:assert";
 import { DateTime } from "luxon";
-import { appDataCounts, createAppData, type AppDataCounts } from "../testkit/appdata";
-import { Azurite } from "../testkit/azurite";
-import { PgCluster } from "../testkit/postgres";
-import { backup } from "../src/backup";
-import { containerClient } from "../src/blobstore";
-import { main } from "../src/cli";
-import { compare } from "../src/compare";
-import { VerificationError } from "../src/errors";
-import { latestBackup, listBackups } from "../src/list";
-import { restore, stagingMarker, type RestoreOptions } from "../src/restore";
+import { appDataCounts, createAppData, type AppDataCounts } from "../../testkit/appdata";
+import type { Azurite } from "../../testkit/azurite";
+import type { PgCluster } from "../../testkit/postgres";
+import { sharedServers } from "../../testkit/shared";
+import { backup } from "../../src/backup";
+import { containerClient } from "../../src/blobstore";
+import { main } from "../../src/cli";
+import { compare } from "../../src/compare";
+import { VerificationError } from "../../src/errors";
+import { latestBackup, listBackups } from "../../src/list";
+import { restore, stagingMarker, type RestoreOptions } from "../../src/restore";
 
 const CONTAINER = "backups";
 
@@ -74,7 +75,7 @@ describe("tool: backup, restore, compare, list on real servers", function () {
   const clock = (iso: string) => () => new Date(iso);
 
   before(async () => {
-    [pg, az] = await Promise.all([PgCluster.start(), Azurite.start()]);
+    ({ pg, az } = await sharedServers());
     await az.createContainer(CONTAINER);
     await pg.query("CREATE DATABASE app");
     await createAppData(pg.connection("app"), 1);
@@ -89,10 +90,6 @@ describe("tool: backup, restore, compare, list on real servers", function () {
         log: quiet,
       })
     ).blobName;
-  });
-
-  after(async () => {
-    await Promise.allSettled([az?.stop(), pg?.stop()]);
   });
 
   it("backs up under the naming module's name with complete metadata", async () => {

@@ -15,13 +15,18 @@ import { mkdtempSync, rmSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import type { AccessToken, TokenCredential } from "@azure/identity";
-import { blobStoreFromEnv } from "../src/blobstore";
-import { clientConfig, connectionFromEnv, POSTGRES_TOKEN_SCOPE, withFreshPassword } from "../src/connection";
-import { UsageError } from "../src/errors";
-import { canConnect } from "../testkit/azurite";
-import { freePort, PgCluster } from "../testkit/postgres";
+import { blobStoreFromEnv } from "../../src/blobstore";
+import {
+  clientConfig,
+  connectionFromEnv,
+  POSTGRES_TOKEN_SCOPE,
+  withFreshPassword,
+} from "../../src/connection";
+import { UsageError } from "../../src/errors";
+import { canConnect } from "../../testkit/azurite";
+import { freePort, PgCluster } from "../../testkit/postgres";
 
-const PROJECT_DIR = path.resolve(__dirname, "..");
+const PROJECT_DIR = path.resolve(__dirname, "../..");
 
 describe("tool: storage credentials are chosen explicitly (DR_STORAGE_AUTH)", () => {
   const CS = "DefaultEndpointsProtocol=http;AccountName=a;AccountKey=k;BlobEndpoint=http://127.0.0.1:1/a;";

@@ -3,13 +3,14 @@
  * one changed afterwards in known ways; the report must count and name exactly those changes.
  */
 import { strict as assert } from "node:assert";
-import { Azurite } from "../testkit/azurite";
-import { PgCluster } from "../testkit/postgres";
-import { containerClient } from "../src/blobstore";
-import { main } from "../src/cli";
-import { compare } from "../src/compare";
-import { codeSpan, inspect, type InspectResult, type TableInspection } from "../src/inspect";
-import { compareKeys } from "../src/row-diff";
+import type { Azurite } from "../../testkit/azurite";
+import type { PgCluster } from "../../testkit/postgres";
+import { sharedServers } from "../../testkit/shared";
+import { containerClient } from "../../src/blobstore";
+import { main } from "../../src/cli";
+import { compare } from "../../src/compare";
+import { codeSpan, inspect, type InspectResult, type TableInspection } from "../../src/inspect";
+import { compareKeys } from "../../src/row-diff";
 
 const CONTAINER = "reports";
 const quiet = () => undefined;
@@ -53,7 +54,7 @@ describe("tool: inspect (PTR copy vs live) on real servers", function () {
   const table = (name: string): TableInspection => result.tables.find((t) => t.name === name)!;
 
   before(async () => {
-    [pg, az] = await Promise.all([PgCluster.start(), Azurite.start()]);
+    ({ pg, az } = await sharedServers());
     await az.createContainer(CONTAINER);
     await pg.query("CREATE DATABASE copy");
     await pg.query(SCHEMA, [], "copy");
@@ -70,10 +71,6 @@ describe("tool: inspect (PTR copy vs live) on real servers", function () {
       log: quiet,
       now: () => new Date("2026-12-04T03:00:00Z"),
     });
-  });
-
-  after(async () => {
-    await Promise.allSettled([az?.stop(), pg?.stop()]);
   });
 
   it("counts lost, new and changed rows by integer primary key, with the first keys", () => {

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import path from "node:path";
-import { findBinDir, findClientBinDir, NPM_SERVER_PACKAGE, PgCluster } from "../testkit/postgres";
+import { findBinDir, findClientBinDir, NPM_SERVER_PACKAGE, PgCluster } from "../../testkit/postgres";
 
 describe("testkit: PostgreSQL binaries", function () {
   const npmInstalled = existsSync(path.join(NPM_SERVER_PACKAGE, "native", "bin", "postgres"));

@@ -8,11 +8,12 @@ import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "n
 import os from "node:os";
 import path from "node:path";
 import type { TokenCredential } from "@azure/identity";
-import { PgCluster } from "../testkit/postgres";
-import { runPgToken } from "../src/cli-incident";
-import { POSTGRES_TOKEN_SCOPE } from "../src/connection";
+import type { PgCluster } from "../../testkit/postgres";
+import { sharedPg } from "../../testkit/shared";
+import { runPgToken } from "../../src/cli-incident";
+import { POSTGRES_TOKEN_SCOPE } from "../../src/connection";
 
-const SCRIPT = path.resolve(__dirname, "../src/bin/psql-side");
+const SCRIPT = path.resolve(__dirname, "../../src/bin/psql-side");
 
 describe("tool: psql-ptr and psql-live (troubleshooting pod helpers)", function () {
   this.timeout(60_000);
@@ -20,16 +21,15 @@ describe("tool: psql-ptr and psql-live (troubleshooting pod helpers)", function 
   let bin: string;
 
   before(async () => {
-    pg = await PgCluster.start();
+    pg = await sharedPg();
     await pg.query("CREATE DATABASE copy");
     await pg.query("CREATE DATABASE live");
     bin = mkdtempSync(path.join(os.tmpdir(), "dr-psql-"));
     for (const name of ["psql-ptr", "psql-live", "psql-other"]) symlinkSync(SCRIPT, path.join(bin, name));
   });
 
-  after(async () => {
+  after(() => {
     rmSync(bin, { recursive: true, force: true });
-    await pg?.stop();
   });
 
   /** The pod's environment: both sides prefixed, and no unprefixed PG* at all. */

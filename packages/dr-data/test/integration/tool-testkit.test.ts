@@ -6,7 +6,7 @@ import { strict as assert } from "node:assert";
 import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { PgCluster } from "../testkit/postgres";
+import { PgCluster } from "../../testkit/postgres";
 
 describe("testkit: PostgreSQL point-in-time recovery", function () {
   this.timeout(120_000);

@@ -4,17 +4,17 @@
  */
 import { strict as assert } from "node:assert";
 import { Client } from "pg";
-import { backupManifestBlobName } from "../src/naming";
-import { appDataCounts, createAppData } from "../testkit/appdata";
-import { Azurite } from "../testkit/azurite";
-import { PgCluster } from "../testkit/postgres";
-import { withStderr } from "../testkit/stderr";
-import { backup } from "../src/backup";
-import { containerClient } from "../src/blobstore";
-import { main } from "../src/cli";
-import { compare } from "../src/compare";
-import { clientConfig } from "../src/connection";
-import { VerificationError } from "../src/errors";
+import { backupManifestBlobName } from "../../src/naming";
+import { appDataCounts, createAppData } from "../../testkit/appdata";
+import type { Azurite } from "../../testkit/azurite";
+import type { PgCluster } from "../../testkit/postgres";
+import { sharedServers } from "../../testkit/shared";
+import { backup } from "../../src/backup";
+import { containerClient } from "../../src/blobstore";
+import { main } from "../../src/cli";
+import { compare } from "../../src/compare";
+import { clientConfig } from "../../src/connection";
+import { VerificationError } from "../../src/errors";
 import {
   MANIFEST_V3,
   MANIFEST_VERSION,
@@ -23,8 +23,8 @@ import {
   sha256Hex,
   sequenceWithin,
   type Manifest,
-} from "../src/manifest";
-import { restore, type RestoreOptions } from "../src/restore";
+} from "../../src/manifest";
+import { restore, type RestoreOptions } from "../../src/restore";
 
 const CONTAINER = "backups";
 const quiet = () => undefined;
@@ -69,7 +69,7 @@ describe("tool: backup manifest, checked by restore and compare", function () {
   }
 
   before(async () => {
-    [pg, az] = await Promise.all([PgCluster.start(), Azurite.start()]);
+    ({ pg, az } = await sharedServers());
     await az.createContainer(CONTAINER);
     await pg.query("CREATE DATABASE app");
     await createAppData(pg.connection("app"), 1);
@@ -84,10 +84,6 @@ describe("tool: backup manifest, checked by restore and compare", function () {
         log: quiet,
       })
     ).blobName;
-  });
-
-  after(async () => {
-    await Promise.allSettled([az?.stop(), pg?.stop()]);
   });
 
   it("the sequence rule: a value between the readings before and after pg_dump, inclusive", () => {
@@ -437,13 +433,10 @@ describe("tool: backup manifest, checked by restore and compare", function () {
 
   it("backup --no-manifest: says restore will need --allow-unverified; restore refuses without it, works with it", async () => {
     const env = { ...pg.env("expected"), ...az.env() };
-    const logged: string[] = [];
-    const b = await withStderr(logged, () =>
-      cli(["backup", "--container", CONTAINER, "--prefix", "plain/srv", "--no-manifest"], env),
-    );
+    const b = await cli(["backup", "--container", CONTAINER, "--prefix", "plain/srv", "--no-manifest"], env);
     assert.equal(b.code, 0, b.text);
     assert.match(
-      logged.join(""),
+      b.text,
       /backup: no manifest taken \(--no-manifest\): plain\/srv\/expected_\d{8}T\d{6}Z cannot be verified on restore, and restoring it will need --allow-unverified/,
     );
     const name = b.text.split("\n").find((l) => l.startsWith("plain/srv/"))!;

@@ -8,12 +8,13 @@ import { spawn } from "node:child_process";
 import net from "node:net";
 import path from "node:path";
 import { BlobServiceClient } from "@azure/storage-blob";
-import { incidentDoneBlobName, incidentLogBlobName, JOB_LOG_ENV } from "../src/naming";
-import { Azurite } from "../testkit/azurite";
-import { PgCluster } from "../testkit/postgres";
-import { jobLogTarget, runWithJobLog } from "../src/job-log";
+import { incidentDoneBlobName, incidentLogBlobName, JOB_LOG_ENV } from "../../src/naming";
+import { Azurite } from "../../testkit/azurite";
+import type { PgCluster } from "../../testkit/postgres";
+import { sharedServers } from "../../testkit/shared";
+import { jobLogTarget, runWithJobLog } from "../../src/job-log";
 
-const ROOT = path.resolve(__dirname, "..");
+const ROOT = path.resolve(__dirname, "../..");
 const CONTAINER = "backups";
 
 describe("tool: a Job's log in the backup storage (real PostgreSQL and Azurite)", function () {
@@ -21,15 +22,11 @@ describe("tool: a Job's log in the backup storage (real PostgreSQL and Azurite)"
   let pg: PgCluster;
   let az: Azurite;
   before(async () => {
-    [pg, az] = await Promise.all([PgCluster.start(), Azurite.start()]);
+    ({ pg, az } = await sharedServers());
     await az.createContainer(CONTAINER);
     await pg.query("CREATE DATABASE app");
     await pg.query("CREATE TABLE t (id int PRIMARY KEY, v text)", [], "app");
     await pg.query("INSERT INTO t SELECT g, md5(g::text) FROM generate_series(1, 500) g", [], "app");
-  });
-  after(async () => {
-    await az?.stop();
-    await pg?.stop();
   });
 
   function run(args: string[], extra: Record<string, string>) {

@@ -5,14 +5,15 @@
  * empty, unmarked staging database left by a kill between CREATE DATABASE and its COMMENT is taken over.
  */
 import { strict as assert } from "node:assert";
-import { createAppData } from "../testkit/appdata";
-import { Azurite } from "../testkit/azurite";
-import { PgCluster } from "../testkit/postgres";
-import { backup } from "../src/backup";
-import { compare } from "../src/compare";
-import { withClient } from "../src/connection";
-import { readDatabaseProperties, type DatabaseProperties } from "../src/database-properties";
-import { restore, type RestoreOptions } from "../src/restore";
+import { createAppData } from "../../testkit/appdata";
+import type { Azurite } from "../../testkit/azurite";
+import type { PgCluster } from "../../testkit/postgres";
+import { sharedServers } from "../../testkit/shared";
+import { backup } from "../../src/backup";
+import { compare } from "../../src/compare";
+import { withClient } from "../../src/connection";
+import { readDatabaseProperties, type DatabaseProperties } from "../../src/database-properties";
+import { restore, type RestoreOptions } from "../../src/restore";
 
 const CONTAINER = "backups";
 const quiet = () => undefined;
@@ -35,7 +36,7 @@ describe("tool: restore safety on real servers", function () {
   });
 
   before(async () => {
-    [pg, az] = await Promise.all([PgCluster.start(), Azurite.start()]);
+    ({ pg, az } = await sharedServers());
     await az.createContainer(CONTAINER);
     await pg.query("CREATE DATABASE app");
     await createAppData(pg.connection("app"), 1);
@@ -52,10 +53,6 @@ describe("tool: restore safety on real servers", function () {
     nightly = await take("2026-11-24T02:00:00Z");
     await pg.query("DELETE FROM app.events WHERE id % 2 = 0", [], "app");
     later = await take("2026-11-25T02:00:00Z");
-  });
-
-  after(async () => {
-    await Promise.allSettled([az?.stop(), pg?.stop()]);
   });
 
   it("the restored database keeps the owner, privileges and settings of the one it replaces", async () => {

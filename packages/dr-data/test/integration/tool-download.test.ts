@@ -10,12 +10,13 @@ import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { Readable } from "node:stream";
-import { Azurite } from "../testkit/azurite";
-import { downloadInto } from "../src/archive";
-import { downloadVerifiedTo, stageBlocks } from "../src/blobio";
-import { containerClient } from "../src/blobstore";
-import { VerificationError } from "../src/errors";
-import { Progress } from "../src/progress";
+import type { Azurite } from "../../testkit/azurite";
+import { sharedAzurite } from "../../testkit/shared";
+import { downloadInto } from "../../src/archive";
+import { downloadVerifiedTo, stageBlocks } from "../../src/blobio";
+import { containerClient } from "../../src/blobstore";
+import { VerificationError } from "../../src/errors";
+import { Progress } from "../../src/progress";
 
 const CONTAINER = "download";
 
@@ -28,12 +29,9 @@ describe("tool: ordered, hashed download", function () {
   const options = { chunkSize: 4096, concurrency: 3 };
 
   before(async () => {
-    az = await Azurite.start();
+    az = await sharedAzurite();
     await az.createContainer(CONTAINER);
     await containerClient(az.store(CONTAINER)).getBlockBlobClient("blob").upload(bytes, bytes.length);
-  });
-  after(async () => {
-    await az?.stop();
   });
 
   const blob = () => containerClient(az.store(CONTAINER)).getBlobClient("blob");

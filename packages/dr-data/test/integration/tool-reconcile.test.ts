@@ -7,11 +7,12 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { Azurite } from "../testkit/azurite";
-import { PgCluster } from "../testkit/postgres";
-import { containerClient } from "../src/blobstore";
-import { main } from "../src/cli";
-import { csvField, csvLine, reconcile, type ReconcileResult } from "../src/reconcile";
+import type { Azurite } from "../../testkit/azurite";
+import type { PgCluster } from "../../testkit/postgres";
+import { sharedServers } from "../../testkit/shared";
+import { containerClient } from "../../src/blobstore";
+import { main } from "../../src/cli";
+import { csvField, csvLine, reconcile, type ReconcileResult } from "../../src/reconcile";
 
 const CONTAINER = "reports";
 const quiet = () => undefined;
@@ -45,7 +46,7 @@ describe("tool: reconcile (rows written since the restore point) on real servers
     (await containerClient(az.store(CONTAINER)).getBlobClient(name).downloadToBuffer()).toString("utf8");
 
   before(async () => {
-    [pg, az] = await Promise.all([PgCluster.start(), Azurite.start()]);
+    ({ pg, az } = await sharedServers());
     await az.createContainer(CONTAINER);
     await pg.query("CREATE DATABASE copy");
     await pg.query(SCHEMA, [], "copy");
@@ -60,10 +61,6 @@ describe("tool: reconcile (rows written since the restore point) on real servers
       log: quiet,
       now: () => new Date("2026-12-04T03:00:00Z"),
     });
-  });
-
-  after(async () => {
-    await Promise.allSettled([az?.stop(), pg?.stop()]);
   });
 
   it("CSV fields: NULL is empty, the empty string is quoted, specials are quoted", () => {

@@ -4,22 +4,23 @@
  * existing one, compared by `compare`. Real PostgreSQL (two servers) and Azurite.
  */
 import { strict as assert } from "node:assert";
-import { backupManifestBlobName } from "../src/naming";
-import { Azurite } from "../testkit/azurite";
-import { PgCluster } from "../testkit/postgres";
-import { backup } from "../src/backup";
-import { containerClient } from "../src/blobstore";
-import { main } from "../src/cli";
-import { compare, formatComparison } from "../src/compare";
+import { backupManifestBlobName } from "../../src/naming";
+import { Azurite } from "../../testkit/azurite";
+import type { PgCluster } from "../../testkit/postgres";
+import { sharedFreshPg, sharedServers } from "../../testkit/shared";
+import { backup } from "../../src/backup";
+import { containerClient } from "../../src/blobstore";
+import { main } from "../../src/cli";
+import { compare, formatComparison } from "../../src/compare";
 import {
   extensionVersionNotes,
   ownComment,
   recordDifferences,
   withoutRoles,
   type DatabaseRecord,
-} from "../src/database-properties";
-import { parseManifest } from "../src/manifest";
-import { restore, type RestoreOptions } from "../src/restore";
+} from "../../src/database-properties";
+import { parseManifest } from "../../src/manifest";
+import { restore, type RestoreOptions } from "../../src/restore";
 
 const CONTAINER = "backups";
 const quiet = () => undefined;
@@ -65,7 +66,7 @@ describe("tool: database-level properties travel with the backup", function () {
   }
 
   before(async () => {
-    [pg, fresh, az] = await Promise.all([PgCluster.start(), PgCluster.start(), Azurite.start()]);
+    [{ pg, az }, fresh] = await Promise.all([sharedServers(), sharedFreshPg()]);
     await az.createContainer(CONTAINER);
     await createRoles(pg);
     await pg.query("CREATE DATABASE app OWNER app_owner");
@@ -90,10 +91,6 @@ describe("tool: database-level properties travel with the backup", function () {
         log: quiet,
       })
     ).blobName;
-  });
-
-  after(async () => {
-    await Promise.allSettled([az?.stop(), pg?.stop(), fresh?.stop()]);
   });
 
   it("the manifest records them, read in the dump's snapshot", async () => {

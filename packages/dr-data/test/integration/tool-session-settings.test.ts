@@ -4,10 +4,11 @@
  * search_path and the settings that change text output. Real PostgreSQL and Azurite.
  */
 import { strict as assert } from "node:assert";
-import { Azurite } from "../testkit/azurite";
-import { PgCluster } from "../testkit/postgres";
-import { main } from "../src/cli";
-import { compare } from "../src/compare";
+import { Azurite } from "../../testkit/azurite";
+import type { PgCluster } from "../../testkit/postgres";
+import { sharedServers } from "../../testkit/shared";
+import { main } from "../../src/cli";
+import { compare } from "../../src/compare";
 import {
   manifestDifferences,
   MANIFEST_V2,
@@ -16,9 +17,9 @@ import {
   serializeManifest,
   sha256Hex,
   unqualifiedColumns,
-} from "../src/manifest";
-import { containerClient } from "../src/blobstore";
-import { backupManifestBlobName } from "../src/naming";
+} from "../../src/manifest";
+import { containerClient } from "../../src/blobstore";
+import { backupManifestBlobName } from "../../src/naming";
 
 const CONTAINER = "backups";
 const quiet = () => undefined;
@@ -75,12 +76,8 @@ describe("tool: checks independent of database-, role- and session-level setting
   }
 
   before(async () => {
-    [pg, az] = await Promise.all([PgCluster.start(), Azurite.start()]);
+    ({ pg, az } = await sharedServers());
     await az.createContainer(CONTAINER);
-  });
-
-  after(async () => {
-    await Promise.allSettled([az?.stop(), pg?.stop()]);
   });
 
   it("the issue's case: ALTER DATABASE … SET search_path = s1, public restores over the live database, exit 0", async () => {
