@@ -9,6 +9,7 @@
  * of memory per side. The report goes to the blob store as `incident/<id>/inspect/report.md` and `.json`
  * (naming.ts), replacing an earlier one; its summary is the command's output.
  */
+import type { ContainerClient } from "@azure/storage-blob";
 import type { Client } from "pg";
 import { incidentReport } from "./naming";
 import { containerClient, type BlobStoreSettings } from "./blobstore";
@@ -17,7 +18,14 @@ import type { PgConnection } from "./connection";
 import { copyAndTakenLines, putText, sideLabel, sidesRun, type SidesRun } from "./incident-store";
 import { formatTable } from "./list";
 import { stderrLog, type Log } from "./progress";
-import { diffTable, sameKey, tableShape, type SideTotals, type TableShape } from "./row-diff";
+import {
+  diffTable,
+  sameKey,
+  tableShape,
+  type RowDiffSink,
+  type SideTotals,
+  type TableShape,
+} from "./row-diff";
 
 export interface InspectOptions {
   /** The PTR copy (what the data was at the restore point). */
@@ -93,93 +101,176 @@ function totals(s: RelationSummary | undefined): SideTotals | null {
   return s === undefined ? null : { rows: s.rows, checksum: s.checksum };
 }
 
+/** The same thing on each side: copy and live. */
+interface Sides<T> {
+  readonly copy: T;
+  readonly live: T;
+}
+
+/** How a keyed comparison runs: keys kept per kind, rows per FETCH, and the worker's own cursor name. */
+interface KeyedOptions {
+  readonly samples: number;
+  readonly batchSize: number;
+  readonly cursor: string;
+}
+
+/** Fresh lists per table: keySamples pushes into them. */
+function noSamples(): TableInspection["samples"] {
+  return { lost: [], added: [], changed: [] };
+}
+
+/** One table, compared as far as its sides allow: by key, else by count and checksum, else only one side. */
 async function inspectTable(
   name: string,
   copyRel: Relation | undefined,
   liveRel: Relation | undefined,
   copyClient: Client,
   liveClient: Client,
-  o: { samples: number; batchSize: number; cursor: string },
+  o: KeyedOptions,
 ): Promise<TableInspection> {
-  const none = { lost: [], added: [], changed: [] };
-  if (copyRel === undefined || liveRel === undefined) {
-    const present = (copyRel ?? liveRel)!;
-    const s = await summarize(copyRel === undefined ? liveClient : copyClient, present);
-    return {
-      name,
-      status: copyRel === undefined ? "only in live" : "only in the copy",
-      primaryKey: null,
-      copy: copyRel === undefined ? null : totals(s),
-      live: copyRel === undefined ? totals(s) : null,
-      lost: null,
-      added: null,
-      changed: null,
-      samples: none,
-      notes: [copyRel === undefined ? "table does not exist in the copy" : "table does not exist in live"],
-    };
+  const clients = { copy: copyClient, live: liveClient };
+  if (copyRel === undefined || liveRel === undefined) return inspectOneSided(name, copyRel, liveRel, clients);
+  const rels = { copy: copyRel, live: liveRel };
+  const shapes = await tableShapes(rels, clients);
+  const notes = columnNotes(shapes);
+  if (!sameKey(shapes.copy, shapes.live)) {
+    // Rows can only be matched by a key both sides share; without one the totals are all there is to compare.
+    notes.push(keyMismatchNote(shapes));
+    return inspectByTotals(name, rels, clients, shapes, notes);
   }
-  const [cs, ls] = await Promise.all([
-    tableShape(copyClient, copyRel.schema, copyRel.name),
-    tableShape(liveClient, liveRel.schema, liveRel.name),
-  ]);
-  const notes: string[] = [];
-  if (cs!.columnTypes !== ls!.columnTypes) {
-    notes.push(`columns differ: copy (${cs!.columnTypes}), live (${ls!.columnTypes}); keys compared only`);
-  }
-  if (!sameKey(cs!, ls!)) {
-    notes.push(
-      cs!.primaryKey.length === 0 && ls!.primaryKey.length === 0
-        ? "no primary key: compared by row count and checksum only"
-        : `primary key differs (copy: ${keyText(cs!)}, live: ${keyText(ls!)}): compared by row count and checksum only`,
-    );
-    const [c, l] = await Promise.all([summarize(copyClient, copyRel), summarize(liveClient, liveRel)]);
-    const same = c.rows === l.rows && c.checksum === l.checksum && cs!.columnTypes === ls!.columnTypes;
-    return {
-      name,
-      status: same ? "same" : "differs",
-      primaryKey: null,
-      copy: totals(c),
-      live: totals(l),
-      lost: null,
-      added: null,
-      changed: null,
-      samples: none,
-      notes,
-    };
-  }
-  const samples = { lost: [] as string[], added: [] as string[], changed: [] as string[] };
-  const keep = (list: string[], key: string | null) => {
-    if (list.length < o.samples) list.push(key ?? "");
+  return inspectByKey(name, clients, shapes, notes, o);
+}
+
+/** A table on one side only: its totals there, nothing to compare them with. */
+async function inspectOneSided(
+  name: string,
+  copyRel: Relation | undefined,
+  liveRel: Relation | undefined,
+  clients: Sides<Client>,
+): Promise<TableInspection> {
+  const present = (copyRel ?? liveRel)!;
+  const s = await summarize(copyRel === undefined ? clients.live : clients.copy, present);
+  return {
+    name,
+    status: copyRel === undefined ? "only in live" : "only in the copy",
+    primaryKey: null,
+    copy: copyRel === undefined ? null : totals(s),
+    live: copyRel === undefined ? totals(s) : null,
+    lost: null,
+    added: null,
+    changed: null,
+    samples: noSamples(),
+    notes: [copyRel === undefined ? "table does not exist in the copy" : "table does not exist in live"],
   };
-  const counts = await diffTable(
-    copyClient,
-    liveClient,
-    cs!,
-    ls!,
-    {
-      onlyLeft: (row) => keep(samples.lost, row[0]!),
-      onlyRight: (row) => keep(samples.added, row[0]!),
-      differ: (row) => keep(samples.changed, row[0]!),
-    },
-    { cursor: o.cursor, batchSize: o.batchSize },
-  );
+}
+
+/**
+ * Both sides' columns and primary keys, read in parallel. `!`: each table came from its side's catalog in the
+ * same snapshot, so it is there.
+ */
+async function tableShapes(rels: Sides<Relation>, clients: Sides<Client>): Promise<Sides<TableShape>> {
+  const [cs, ls] = await Promise.all([
+    tableShape(clients.copy, rels.copy.schema, rels.copy.name),
+    tableShape(clients.live, rels.live.schema, rels.live.name),
+  ]);
+  return { copy: cs!, live: ls! };
+}
+
+function sameColumns(shapes: Sides<TableShape>): boolean {
+  return shapes.copy.columnTypes === shapes.live.columnTypes;
+}
+
+/** Rows with other columns do not hash alike: keys can still be matched, their contents not. */
+function columnNotes(shapes: Sides<TableShape>): string[] {
+  return sameColumns(shapes)
+    ? []
+    : [
+        `columns differ: copy (${shapes.copy.columnTypes}), live (${shapes.live.columnTypes}); keys compared only`,
+      ];
+}
+
+function keyMismatchNote(shapes: Sides<TableShape>): string {
+  return shapes.copy.primaryKey.length === 0 && shapes.live.primaryKey.length === 0
+    ? "no primary key: compared by row count and checksum only"
+    : `primary key differs (copy: ${keyText(shapes.copy)}, live: ${keyText(shapes.live)}): compared by row count and checksum only`;
+}
+
+/** No shared key: row count and checksum per side (in SQL); the same only with the same columns too. */
+async function inspectByTotals(
+  name: string,
+  rels: Sides<Relation>,
+  clients: Sides<Client>,
+  shapes: Sides<TableShape>,
+  notes: string[],
+): Promise<TableInspection> {
+  const [c, l] = await Promise.all([summarize(clients.copy, rels.copy), summarize(clients.live, rels.live)]);
+  const same = c.rows === l.rows && c.checksum === l.checksum && sameColumns(shapes);
+  return {
+    name,
+    status: same ? "same" : "differs",
+    primaryKey: null,
+    copy: totals(c),
+    live: totals(l),
+    lost: null,
+    added: null,
+    changed: null,
+    samples: noSamples(),
+    notes,
+  };
+}
+
+/**
+ * The same key on both sides: the rows streamed side by side in key order (row-diff.ts). With other columns the
+ * contents cannot be compared, so `changed` is null and such a table never counts as the same.
+ */
+async function inspectByKey(
+  name: string,
+  clients: Sides<Client>,
+  shapes: Sides<TableShape>,
+  notes: string[],
+  o: KeyedOptions,
+): Promise<TableInspection> {
+  const { samples, sink } = keySamples(o.samples);
+  const counts = await diffTable(clients.copy, clients.live, shapes.copy, shapes.live, sink, {
+    cursor: o.cursor,
+    batchSize: o.batchSize,
+  });
   const equal =
     counts.onlyLeft === 0 &&
     counts.onlyRight === 0 &&
     counts.differ === 0 &&
     counts.left.checksum === counts.right.checksum &&
-    cs!.columnTypes === ls!.columnTypes;
+    sameColumns(shapes);
   return {
     name,
     status: equal ? "same" : "differs",
-    primaryKey: cs!.primaryKey,
+    primaryKey: shapes.copy.primaryKey,
     copy: counts.left,
     live: counts.right,
     lost: counts.onlyLeft,
     added: counts.onlyRight,
-    changed: cs!.columnTypes === ls!.columnTypes ? counts.differ : null,
+    changed: sameColumns(shapes) ? counts.differ : null,
     samples,
     notes,
+  };
+}
+
+/**
+ * A sink keeping the first `limit` keys of each kind: diffTable reports in key order, so these are the lowest
+ * keys; the key's text is the row's first field. Only `limit` per kind, whatever the table's size.
+ */
+function keySamples(limit: number): { samples: TableInspection["samples"]; sink: RowDiffSink } {
+  const samples = noSamples();
+  const keep = (list: string[], key: string | null) => {
+    if (list.length < limit) list.push(key ?? "");
+  };
+  return {
+    samples,
+    sink: {
+      onlyLeft: (row) => keep(samples.lost, row[0]!),
+      onlyRight: (row) => keep(samples.added, row[0]!),
+      differ: (row) => keep(samples.changed, row[0]!),
+    },
   };
 }
 
@@ -196,79 +287,136 @@ export async function inspect(o: InspectOptions): Promise<InspectResult> {
   const startedAt = now().toISOString();
   // The container name is checked before any connection is opened.
   const container = o.store === undefined ? undefined : containerClient(o.store.settings);
-  const copy = await openSide("copy", o.copy, jobs);
-  let live: SnapshotSessions | undefined;
-  let tables: TableInspection[];
-  let sequences: SequenceInspection[];
-  try {
-    live = await openSide("live", o.live, jobs);
-    const [cr, lr] = await Promise.all([copy.relations(), live.relations()]);
-    const names = (kind: Relation["kind"]) =>
-      [...new Set([...cr.keys(), ...lr.keys()])]
-        .filter((n) => (cr.get(n) ?? lr.get(n))!.kind === kind)
-        .sort();
-    const tableNames = names("table");
-    log(`inspect: ${tableNames.length} tables, ${sideLabel(o.copy)} (copy) vs ${sideLabel(o.live)} (live)`);
-    const results = new Map<string, TableInspection>();
-    let next = 0;
-    const liveSide = live;
-    const worker = async (i: number): Promise<void> => {
-      while (next < tableNames.length) {
-        const name = tableNames[next++]!;
-        try {
-          const r = await inspectTable(
-            name,
-            cr.get(name),
-            lr.get(name),
-            copy.clients[i]!,
-            liveSide.clients[i]!,
-            {
-              samples: o.samples ?? 20,
-              batchSize: o.batchSize ?? 10_000,
-              cursor: `dr_inspect_${i}`,
-            },
-          );
-          results.set(name, r);
-          log(`inspect: ${name}: ${r.status}`);
-        } catch (cause) {
-          throw new Error(`inspecting ${name}`, { cause });
-        }
-      }
-    };
-    await Promise.all(Array.from({ length: jobs }, (_, i) => worker(i)));
-    tables = tableNames.map((n) => results.get(n)!);
-    sequences = [];
-    for (const n of names("sequence")) {
-      const c = cr.get(n);
-      const l = lr.get(n);
-      sequences.push({
-        name: n,
-        copy: c === undefined ? null : (await summarize(copy.clients[0]!, c)).checksum,
-        live: l === undefined ? null : (await summarize(live.clients[0]!, l)).checksum,
-      });
-    }
-  } finally {
-    await copy.close();
-    await live?.close();
-  }
-  const sum = (f: (t: TableInspection) => number | null) => tables.reduce((a, t) => a + (f(t) ?? 0), 0);
+  const { tables, sequences } = await readSides(o, jobs, log);
   const result: InspectResult = {
     tool: "dr-data-inspect/1",
     ...sidesRun(o, startedAt, now().toISOString()),
     tables,
     sequences,
-    totals: {
-      tables: tables.length,
-      differing: tables.filter((t) => t.status !== "same").length,
-      lost: sum((t) => t.lost),
-      added: sum((t) => t.added),
-      changed: sum((t) => t.changed),
-      withoutKey: tables.filter((t) => t.primaryKey === null && t.copy !== null && t.live !== null).length,
-    },
+    totals: inspectTotals(tables),
   };
   if (container === undefined || o.store === undefined) return result;
-  const md = incidentReport.inspect(o.store.incidentId, "md");
-  const json = incidentReport.inspect(o.store.incidentId, "json");
+  return writeReport(container, o.store.incidentId, result, log);
+}
+
+/**
+ * Everything read from the two snapshots, which are closed whatever happens: the copy's is opened first and
+ * closed even when live's cannot be opened.
+ */
+async function readSides(
+  o: InspectOptions,
+  jobs: number,
+  log: Log,
+): Promise<{ tables: TableInspection[]; sequences: SequenceInspection[] }> {
+  const copy = await openSide("copy", o.copy, jobs);
+  let live: SnapshotSessions | undefined;
+  try {
+    live = await openSide("live", o.live, jobs);
+    const [cr, lr] = await Promise.all([copy.relations(), live.relations()]);
+    const rels = { copy: cr, live: lr };
+    const sessions = { copy, live };
+    const tableNames = relationNames(rels, "table");
+    log(`inspect: ${tableNames.length} tables, ${sideLabel(o.copy)} (copy) vs ${sideLabel(o.live)} (live)`);
+    const tables = await inspectTables(tableNames, rels, sessions, {
+      jobs,
+      samples: o.samples ?? 20,
+      batchSize: o.batchSize ?? 10_000,
+      log,
+    });
+    const sequences = await inspectSequences(relationNames(rels, "sequence"), rels, sessions);
+    return { tables, sequences };
+  } finally {
+    await copy.close();
+    await live?.close();
+  }
+}
+
+/** The names of one kind on either side, sorted: the order of the report. */
+function relationNames(rels: Sides<Map<string, Relation>>, kind: Relation["kind"]): string[] {
+  return [...new Set([...rels.copy.keys(), ...rels.live.keys()])]
+    .filter((n) => (rels.copy.get(n) ?? rels.live.get(n))!.kind === kind)
+    .sort();
+}
+
+/**
+ * `jobs` workers, worker i on connection i of each side with its own cursor, each taking the next table in
+ * name order; the results are returned in that order whichever finishes first. A failure names its table.
+ */
+async function inspectTables(
+  tableNames: string[],
+  rels: Sides<Map<string, Relation>>,
+  sessions: Sides<SnapshotSessions>,
+  o: { jobs: number; samples: number; batchSize: number; log: Log },
+): Promise<TableInspection[]> {
+  const results = new Map<string, TableInspection>();
+  let next = 0;
+  const worker = async (i: number): Promise<void> => {
+    while (next < tableNames.length) {
+      const name = tableNames[next++]!;
+      try {
+        const r = await inspectTable(
+          name,
+          rels.copy.get(name),
+          rels.live.get(name),
+          sessions.copy.clients[i]!,
+          sessions.live.clients[i]!,
+          { samples: o.samples, batchSize: o.batchSize, cursor: `dr_inspect_${i}` },
+        );
+        results.set(name, r);
+        o.log(`inspect: ${name}: ${r.status}`);
+      } catch (cause) {
+        throw new Error(`inspecting ${name}`, { cause });
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: o.jobs }, (_, i) => worker(i)));
+  return tableNames.map((n) => results.get(n)!);
+}
+
+/** Each sequence's value per side (null where it does not exist), one at a time on the first connection. */
+async function inspectSequences(
+  names: string[],
+  rels: Sides<Map<string, Relation>>,
+  sessions: Sides<SnapshotSessions>,
+): Promise<SequenceInspection[]> {
+  const sequences: SequenceInspection[] = [];
+  for (const n of names) {
+    const c = rels.copy.get(n);
+    const l = rels.live.get(n);
+    sequences.push({
+      name: n,
+      copy: c === undefined ? null : (await summarize(sessions.copy.clients[0]!, c)).checksum,
+      live: l === undefined ? null : (await summarize(sessions.live.clients[0]!, l)).checksum,
+    });
+  }
+  return sequences;
+}
+
+/** `withoutKey`: tables on both sides compared by count and checksum only. */
+function inspectTotals(tables: TableInspection[]): InspectResult["totals"] {
+  const sum = (f: (t: TableInspection) => number | null) => tables.reduce((a, t) => a + (f(t) ?? 0), 0);
+  return {
+    tables: tables.length,
+    differing: tables.filter((t) => t.status !== "same").length,
+    lost: sum((t) => t.lost),
+    added: sum((t) => t.added),
+    changed: sum((t) => t.changed),
+    withoutKey: tables.filter((t) => t.primaryKey === null && t.copy !== null && t.live !== null).length,
+  };
+}
+
+/**
+ * The report as `incident/<id>/inspect/report.json` and `.md`, replacing an earlier one; both name where they
+ * were written, so the result carries `report`.
+ */
+async function writeReport(
+  container: ContainerClient,
+  incidentId: string,
+  result: InspectResult,
+  log: Log,
+): Promise<InspectResult> {
+  const md = incidentReport.inspect(incidentId, "md");
+  const json = incidentReport.inspect(incidentId, "json");
   const written = {
     ...result,
     report: { markdown: `${container.containerName}/${md}`, json: `${container.containerName}/${json}` },
