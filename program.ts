@@ -5,7 +5,7 @@
  */
 import type { DateTime } from "luxon";
 import { loadConfig, readSecrets } from "./config";
-import { buildPlan } from "./plan";
+import { buildPlan, type Plan } from "./plan";
 import { LiveServer } from "./components/live-server";
 import { PtrCopy } from "./components/ptr-copy";
 import { MaintenanceMode } from "./components/maintenance-mode";
@@ -20,6 +20,36 @@ import { WorkloadIdentity } from "./components/workload-identity";
 import { TroubleshootPod } from "./components/troubleshoot-pod";
 import type { ProgramOutputs } from "./stack-outputs";
 
+/** The password the program reads as a Pulumi secret. */
+type Secrets = ReturnType<typeof readSecrets>;
+
+/** The stores of the data and the identity that reaches them: declared first, the rest waits for them. */
+interface Servers {
+  readonly backups: BackupStorage;
+  readonly identity: WorkloadIdentity;
+  readonly live: LiveServer;
+  readonly ptr: PtrCopy | undefined;
+}
+
+/** The switches the operator flips around an incident: the maintenance page and the pipeline freeze. */
+interface Switches {
+  readonly maintenance: MaintenanceMode;
+  readonly freeze: PipelineFreeze;
+}
+
+/** The data tool's access (credentials Secret, ServiceAccount) and the nightly backup that runs it. */
+interface DataTool {
+  readonly access: DataToolAccess;
+  readonly nightly: NightlyBackup;
+}
+
+/** The recovery Jobs, the troubleshooting pod and the app's replicas around them. */
+interface Recovery {
+  readonly recovery: RecoveryJobs;
+  readonly troubleshoot: TroubleshootPod | undefined;
+  readonly replicas: ReplicaCounts;
+}
+
 export async function program(now: DateTime): Promise<ProgramOutputs> {
   // Throws ConfigError with every problem before anything is declared.
   const cfg = loadConfig(now);
@@ -27,6 +57,14 @@ export async function program(now: DateTime): Promise<ProgramOutputs> {
   const secrets = readSecrets();
   const service = cfg.kubernetes.service;
 
+  const servers = declareServers(service, plan, secrets);
+  const switches = declareSwitches(service, plan);
+  const dataTool = declareDataTool(service, plan, secrets, servers);
+  const recovery = declareRecovery(service, plan, servers, dataTool);
+  return Promise.resolve(stackOutputs(plan, servers, switches, dataTool, recovery));
+}
+
+function declareServers(service: string, plan: Plan, secrets: Secrets): Servers {
   // The backups and the data tool's identity first: the identity is the live server's Entra administrator.
   const backups = new BackupStorage(`${service}-backups`, { plan: plan.dataPath.storage });
   const identity = new WorkloadIdentity(`${service}-dr-identity`, {
@@ -48,9 +86,16 @@ export async function program(now: DateTime): Promise<ProgramOutputs> {
     plan.ptrCopy === undefined
       ? undefined
       : new PtrCopy(`${service}-ptr`, { plan: plan.ptrCopy, sourceServerId: live.serverId });
+  return { backups, identity, live, ptr };
+}
+
+function declareSwitches(service: string, plan: Plan): Switches {
   const maintenance = new MaintenanceMode(`${service}-maintenance`, { plan: plan.maintenance });
   const freeze = new PipelineFreeze(`${service}-freeze`, { plan: plan.freeze });
+  return { maintenance, freeze };
+}
 
+function declareDataTool(service: string, plan: Plan, secrets: Secrets, servers: Servers): DataTool {
   const access = new DataToolAccess(`${service}-dr-access`, {
     plan: plan.dataPath,
     databasePassword: secrets.postgresAdminPassword,
@@ -58,8 +103,14 @@ export async function program(now: DateTime): Promise<ProgramOutputs> {
   const nightly = new NightlyBackup(
     `${service}-nightly`,
     { plan: plan.dataPath },
-    { dependsOn: [access, identity] },
+    { dependsOn: [access, servers.identity] },
   );
+  return { access, nightly };
+}
+
+function declareRecovery(service: string, plan: Plan, servers: Servers, dataTool: DataTool): Recovery {
+  const { backups, identity, live, ptr } = servers;
+  const { access } = dataTool;
   // The app and the recovery Jobs, in one of two orders (plan.replicas.holdUntilJobs says which). Either way
   // every Job — the flawed-database backup first — runs with web and worker stopped, and the app comes back
   // only after the last Job completed, whatever phase the operator jumped from:
@@ -95,9 +146,18 @@ export async function program(now: DateTime): Promise<ProgramOutputs> {
         });
   const replicas =
     stoppedFirst[0] ?? new ReplicaCounts(`${service}-replicas`, { plan: plan.replicas, after: [recovery] });
+  return { recovery, troubleshoot, replicas };
+}
 
-  // Typed by StackOutputs (stack-outputs.ts), the shape the drill and the tests read back.
-  return Promise.resolve({
+// Typed by StackOutputs (stack-outputs.ts), the shape the drill and the tests read back.
+function stackOutputs(
+  plan: Plan,
+  { live, ptr }: Servers,
+  { maintenance, freeze }: Switches,
+  { nightly }: DataTool,
+  { recovery, troubleshoot, replicas }: Recovery,
+): ProgramOutputs {
+  return {
     drMode: plan.mode,
     drPhase: plan.phase ?? null,
     incidentId: plan.incidentId ?? null,
@@ -122,5 +182,5 @@ export async function program(now: DateTime): Promise<ProgramOutputs> {
     psqlLive: plan.dataPath.troubleshootPod?.psqlLive ?? null,
     inspectReport: plan.inspectReport ?? null,
     nextStep: plan.nextStep,
-  });
+  };
 }

@@ -56,21 +56,7 @@ export function dataToolPodSpec(
   /** A pod that is not a tool run (the troubleshooting pod): its own command, size and restart policy. */
   shape: Readonly<PodShape> = {},
 ): k8s.types.input.core.v1.PodSpec {
-  const emptyDir = shape.emptyDirScratch;
-  // An emptyDir counts against the node's ephemeral storage (requested so the pod lands where it fits); the
-  // claim is a disk of its own and is no ephemeral storage.
-  const ephemeral: Record<string, string> = emptyDir === undefined ? {} : { "ephemeral-storage": emptyDir };
-  const entra = plan.identity.postgresAuth === "entra";
-  const env: k8s.types.input.core.v1.EnvVar[] = [
-    // Chosen explicitly: the tool refuses to fall back to another credential.
-    { name: AUTH_ENV.storage, value: "entra" },
-    { name: AUTH_ENV.storageAccount, value: plan.storage.accountName },
-    { name: AUTH_ENV.postgres, value: entra ? "entra" : "password" },
-  ];
-  for (const [prefix, c] of Object.entries(connections) as Array<[ConnectionPrefix, ServerConnection]>) {
-    env.push(...connectionEnv(plan, prefix, c));
-  }
-  for (const [name, value] of Object.entries(extraEnv)) env.push({ name, value });
+  const env = toolEnv(plan, connections, extraEnv);
   return {
     // A failed step must surface as a failed `pulumi up`, not be retried behind the operator's back.
     restartPolicy: shape.restartPolicy ?? "Never",
@@ -86,47 +72,84 @@ export function dataToolPodSpec(
       fsGroup: TOOL_UID,
       seccompProfile: { type: "RuntimeDefault" },
     },
-    containers: [
-      {
-        name: "dr-data",
-        image: plan.image,
-        ...(shape.command === undefined ? {} : { command: [...shape.command] }),
-        args: [...args],
-        env,
-        resources: {
-          requests: {
-            ...(shape.requests ?? { cpu: String(plan.parallelJobs), memory: "1Gi" }),
-            ...ephemeral,
-          },
-          // pg_dump/pg_restore -j N use N CPUs; one more for the tool's own upload/download and checksums.
-          limits: {
-            ...(shape.limits ?? { cpu: String(plan.parallelJobs + 1), memory: "4Gi" }),
-            ...ephemeral,
-          },
-        },
-        // The root filesystem is read-only; /tmp is where Node and the PostgreSQL clients write temporaries.
-        volumeMounts: [
-          { name: SCRATCH_VOLUME, mountPath: SCRATCH_DIR },
-          { name: "tmp", mountPath: "/tmp" },
-        ],
-        securityContext: {
-          runAsNonRoot: true,
-          runAsUser: TOOL_UID,
-          allowPrivilegeEscalation: false,
-          readOnlyRootFilesystem: true,
-          capabilities: { drop: ["ALL"] },
-        },
-      },
-    ],
-    volumes: [
-      // A generic ephemeral volume: a claim made with the pod and deleted with it, so a dump of any size is
-      // staged on a disk of its own, not the node's (fsGroup makes it writable by the tool's uid).
-      emptyDir === undefined
-        ? claimVolume(plan.scratch)
-        : { name: SCRATCH_VOLUME, emptyDir: { sizeLimit: emptyDir } },
-      { name: "tmp", emptyDir: { sizeLimit: "1Gi" } },
-    ],
+    containers: [toolContainer(plan, args, env, shape)],
+    volumes: toolVolumes(plan, shape.emptyDirScratch),
   };
+}
+
+/** The tool's environment: how it authenticates, then the connections, then `extraEnv`. */
+function toolEnv(
+  plan: DataPathPlan,
+  connections: Readonly<Partial<Record<ConnectionPrefix, ServerConnection>>>,
+  extraEnv: Readonly<Record<string, string>>,
+): k8s.types.input.core.v1.EnvVar[] {
+  const entra = plan.identity.postgresAuth === "entra";
+  const env: k8s.types.input.core.v1.EnvVar[] = [
+    // Chosen explicitly: the tool refuses to fall back to another credential.
+    { name: AUTH_ENV.storage, value: "entra" },
+    { name: AUTH_ENV.storageAccount, value: plan.storage.accountName },
+    { name: AUTH_ENV.postgres, value: entra ? "entra" : "password" },
+  ];
+  for (const [prefix, c] of Object.entries(connections) as Array<[ConnectionPrefix, ServerConnection]>) {
+    env.push(...connectionEnv(plan, prefix, c));
+  }
+  for (const [name, value] of Object.entries(extraEnv)) env.push({ name, value });
+  return env;
+}
+
+/** The one container: the tool's image and arguments, its resources, read-only root, scratch and /tmp. */
+function toolContainer(
+  plan: DataPathPlan,
+  args: readonly string[],
+  env: k8s.types.input.core.v1.EnvVar[],
+  shape: Readonly<PodShape>,
+): k8s.types.input.core.v1.Container {
+  const emptyDir = shape.emptyDirScratch;
+  // An emptyDir counts against the node's ephemeral storage (requested so the pod lands where it fits); the
+  // claim is a disk of its own and is no ephemeral storage.
+  const ephemeral: Record<string, string> = emptyDir === undefined ? {} : { "ephemeral-storage": emptyDir };
+  return {
+    name: "dr-data",
+    image: plan.image,
+    ...(shape.command === undefined ? {} : { command: [...shape.command] }),
+    args: [...args],
+    env,
+    resources: {
+      requests: {
+        ...(shape.requests ?? { cpu: String(plan.parallelJobs), memory: "1Gi" }),
+        ...ephemeral,
+      },
+      // pg_dump/pg_restore -j N use N CPUs; one more for the tool's own upload/download and checksums.
+      limits: {
+        ...(shape.limits ?? { cpu: String(plan.parallelJobs + 1), memory: "4Gi" }),
+        ...ephemeral,
+      },
+    },
+    // The root filesystem is read-only; /tmp is where Node and the PostgreSQL clients write temporaries.
+    volumeMounts: [
+      { name: SCRATCH_VOLUME, mountPath: SCRATCH_DIR },
+      { name: "tmp", mountPath: "/tmp" },
+    ],
+    securityContext: {
+      runAsNonRoot: true,
+      runAsUser: TOOL_UID,
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      capabilities: { drop: ["ALL"] },
+    },
+  };
+}
+
+/** The scratch volume (the plan's claim, or the shape's small emptyDir) and /tmp. */
+function toolVolumes(plan: DataPathPlan, emptyDir: string | undefined): k8s.types.input.core.v1.Volume[] {
+  return [
+    // A generic ephemeral volume: a claim made with the pod and deleted with it, so a dump of any size is
+    // staged on a disk of its own, not the node's (fsGroup makes it writable by the tool's uid).
+    emptyDir === undefined
+      ? claimVolume(plan.scratch)
+      : { name: SCRATCH_VOLUME, emptyDir: { sizeLimit: emptyDir } },
+    { name: "tmp", emptyDir: { sizeLimit: "1Gi" } },
+  ];
 }
 
 /** One connection under `prefix`, by the names the tool reads (contract.ts `connectionEnvNames`). */

@@ -93,14 +93,29 @@ export class LiveServer extends pulumi.ComponentResource {
     });
   }
 
+  /** One server and its children, declared in order: server, administrator, lock, databases, parameters. */
   private declare(
     prefix: string,
     p: LiveServerPlan,
     password: pulumi.Input<string>,
     admin: EntraAdministrator,
   ): DeclaredServer {
+    const server = this.declareServer(prefix, p, password);
+    const administrator = this.declareAdministrator(prefix, p, server, admin);
+    const lock = this.declareLock(prefix, server);
+    const databases = this.declareDatabases(prefix, p, server);
+    const parameters = this.declareParameters(prefix, p, server);
+    return { server, administrator, lock, databases, parameters };
+  }
+
+  /** The flexible server itself: protected, adopted with `adopt.liveServer`, created as the plan says. */
+  private declareServer(
+    prefix: string,
+    p: LiveServerPlan,
+    password: pulumi.Input<string>,
+  ): dbforpostgresql.Server {
     const creation = p.creation;
-    const server = new dbforpostgresql.Server(
+    return new dbforpostgresql.Server(
       `${prefix}-server`,
       {
         serverName: p.name,
@@ -148,8 +163,16 @@ export class LiveServer extends pulumi.ComponentResource {
         ignoreChanges: ["createMode", "sourceServerResourceId", "pointInTimeUTC"],
       },
     );
+  }
 
-    const administrator = new dbforpostgresql.Administrator(
+  /** The Entra administrator the data tool logs in as. */
+  private declareAdministrator(
+    prefix: string,
+    p: LiveServerPlan,
+    server: dbforpostgresql.Server,
+    admin: EntraAdministrator,
+  ): dbforpostgresql.Administrator {
+    return new dbforpostgresql.Administrator(
       `${prefix}-entra-admin`,
       {
         serverName: server.name,
@@ -161,7 +184,11 @@ export class LiveServer extends pulumi.ComponentResource {
       },
       { parent: this },
     );
-    const lock = new authorization.ManagementLockByScope(
+  }
+
+  /** `CanNotDelete` in Azure, besides `protect` in Pulumi. */
+  private declareLock(prefix: string, server: dbforpostgresql.Server): authorization.ManagementLockByScope {
+    return new authorization.ManagementLockByScope(
       `${prefix}-lock`,
       {
         scope: server.id,
@@ -173,7 +200,14 @@ export class LiveServer extends pulumi.ComponentResource {
       // Removing the lock is a deliberate, separate act (docs/runbook.md), never a side effect of an up.
       { parent: this, protect: true },
     );
+  }
 
+  /** The server's databases, protected like the server. */
+  private declareDatabases(
+    prefix: string,
+    p: LiveServerPlan,
+    server: dbforpostgresql.Server,
+  ): Record<string, dbforpostgresql.Database> {
     const databases: Record<string, dbforpostgresql.Database> = {};
     for (const [dbName, db] of Object.entries(p.databases)) {
       databases[dbName] = new dbforpostgresql.Database(
@@ -195,7 +229,15 @@ export class LiveServer extends pulumi.ComponentResource {
         },
       );
     }
+    return databases;
+  }
 
+  /** The server parameters the plan overrides. */
+  private declareParameters(
+    prefix: string,
+    p: LiveServerPlan,
+    server: dbforpostgresql.Server,
+  ): Record<string, dbforpostgresql.Configuration> {
     // Server parameters always exist (Azure has no create or delete for them): azure-native treats
     // Configuration as a singleton — "creating" one is a PUT of the value and deleting it resets the default —
     // so a revived or geo-restored server's parameters need no import.
@@ -213,6 +255,6 @@ export class LiveServer extends pulumi.ComponentResource {
         { parent: this },
       );
     }
-    return { server, administrator, lock, databases, parameters };
+    return parameters;
   }
 }
