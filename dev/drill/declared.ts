@@ -10,7 +10,7 @@ import type { DateTime } from "luxon";
 import { isConfigError, RecordingMocks, runProgram, subscriptionIdFromConfig } from "../offline/mocks";
 import type { PlanResource, PlanResult } from "../offline/mocks";
 import { jobStepOf, NIGHTLY_BACKUP_STEP, STEP_LABEL, type JobStep, type PodStep } from "@service-dr/dr-data";
-import { readStackOutputs } from "../../stack-outputs";
+import { readStackOutputs, type StackOutputs } from "../../stack-outputs";
 import {
   applySet,
   declarationProblems,
@@ -243,8 +243,40 @@ function jobStep(metadata: Record<string, unknown>, name: string): JobStep {
 export function readDeclared(result: PlanResult, commands: readonly string[]): Declared {
   // Checked once here (stack-outputs.ts): they came back through the mock runtime.
   const out = readStackOutputs(result.outputs);
-  const liveServerName = out.liveServerName;
+  // Each part throws on the first thing it cannot read: reading them in this order keeps the message a broken
+  // plan gives the same whatever else is wrong with it.
+  const jobsByName = recoveryJobsByName(result);
+  const patches = replicaPatches(result);
+  const jobs = inRecoveryOrder(jobsByName, out.recoveryJobs);
+  const nightly = nightlyBackupJob(result);
+  const { ptr, live } = ptrAndLiveServers(result, out.liveServerName);
+  const liveDatabases = liveServerDatabases(result, out.liveServerName);
+  const container = backupContainer(result);
+  return {
+    commands,
+    drMode: out.drMode,
+    drPhase: out.drPhase ?? undefined,
+    liveServerName: out.liveServerName,
+    liveServerFqdn: out.liveServerFqdn,
+    ptrServerFqdn: out.ptrServerFqdn ?? undefined,
+    restoreTimeUtc: out.restoreTimeUtc ?? undefined,
+    restoreTimeLocal: out.restoreTimeLocal ?? undefined,
+    timeZone: out.timeZone,
+    levers: leversOf(out),
+    jobs,
+    patches,
+    nightly,
+    ptrPointInTimeUtc: ptr === undefined ? undefined : text(ptr.inputs.pointInTimeUTC, "pointInTimeUTC"),
+    liveCreateMode: optionalText(live.inputs.createMode),
+    liveDatabases,
+    container: text(container.inputs.containerName, "containerName"),
+    nextStep: out.nextStep,
+    resourceCount: result.resources.length,
+  };
+}
 
+/** The recovery Jobs by name: the outputs list them by name only, so their containers come from here. */
+function recoveryJobsByName(result: PlanResult): Map<string, DeclaredJob> {
   const jobsByName = new Map<string, DeclaredJob>();
   for (const r of byType(result, "kubernetes:batch/v1:Job")) {
     const metadata = record(r.inputs.metadata, "Job metadata");
@@ -257,22 +289,39 @@ export function readDeclared(result: PlanResult, commands: readonly string[]): D
       dependsOn: r.options.dependencies ?? [],
     });
   }
-  const patches = byType(result, "kubernetes:apps/v1:DeploymentPatch").map((r): DeclaredPatch => ({
+  return jobsByName;
+}
+
+/** The replica patches with their inputs as text: the drill applies one only when they changed, as the engine does. */
+function replicaPatches(result: PlanResult): DeclaredPatch[] {
+  return byType(result, "kubernetes:apps/v1:DeploymentPatch").map((r): DeclaredPatch => ({
     resource: r.name,
     deployment: text(record(r.inputs.metadata, "patch metadata").name, "patch metadata.name"),
     replicas: num(record(r.inputs.spec, "patch spec").replicas, "patch spec.replicas"),
     dependsOn: r.options.dependencies ?? [],
     inputs: JSON.stringify(r.inputs),
   }));
-  // `recoveryJobs` lists the Jobs in the order RecoveryJobs chained them with dependsOn.
-  const order = out.recoveryJobs;
+}
+
+/**
+ * The Jobs in the order RecoveryJobs chained them with dependsOn (the `recoveryJobs` output); an output that
+ * names other Jobs than those declared means the drill would run the wrong ones.
+ */
+function inRecoveryOrder(
+  jobsByName: ReadonlyMap<string, DeclaredJob>,
+  order: readonly string[],
+): DeclaredJob[] {
   if (order.length !== jobsByName.size || !order.every((n) => jobsByName.has(n))) {
     throw new Error(
       `drill: output recoveryJobs ${JSON.stringify(order)} does not match the declared Jobs ` +
         JSON.stringify([...jobsByName.keys()]),
     );
   }
+  return order.map((n) => jobsByName.get(n)!);
+}
 
+/** The nightly CronJob's job template: the backup the rebuild scenario restores from. */
+function nightlyBackupJob(result: PlanResult): DeclaredJob {
   const crons = byType(result, "kubernetes:batch/v1:CronJob");
   if (crons.length !== 1)
     throw new Error(`drill: expected one CronJob (the nightly backup), found ${crons.length}`);
@@ -280,47 +329,45 @@ export function readDeclared(result: PlanResult, commands: readonly string[]): D
   const cronSpec = record(cron.inputs.spec, "CronJob spec");
   const cronName = text(record(cron.inputs.metadata, "CronJob metadata").name, "CronJob name");
   const jobTemplate = record(record(cronSpec.jobTemplate, "jobTemplate").spec, "jobTemplate spec");
-  const nightly = {
+  return {
     ...toolContainer(record(jobTemplate.template, "jobTemplate template").spec, cronName),
     step: NIGHTLY_BACKUP_STEP,
   };
+}
 
+/** The PTR copy is told apart by its createMode, the live server by the name the outputs give it. */
+function ptrAndLiveServers(
+  result: PlanResult,
+  liveServerName: string,
+): { ptr: PlanResource | undefined; live: PlanResource } {
   const servers = byType(result, "azure-native:dbforpostgresql:Server");
   const ptr = servers.find((s) => s.inputs.createMode === "PointInTimeRestore");
   const live = servers.find((s) => s.inputs.serverName === liveServerName);
   if (live === undefined) throw new Error(`drill: the live server ${liveServerName} is not declared`);
-  const liveDatabases = byType(result, "azure-native:dbforpostgresql:Database")
+  return { ptr, live };
+}
+
+/** A rebuilt server starts empty: the drill creates these databases on it, as Azure would. */
+function liveServerDatabases(result: PlanResult, liveServerName: string): string[] {
+  return byType(result, "azure-native:dbforpostgresql:Database")
     .filter((d) => d.inputs.serverName === liveServerName)
     .map((d) => text(d.inputs.databaseName, "databaseName"));
+}
+
+/** The one container every backup, inspection and log goes to; a second one would leave the drill guessing. */
+function backupContainer(result: PlanResult): PlanResource {
   const containers = byType(result, "azure-native:storage:BlobContainer");
   if (containers.length !== 1)
     throw new Error(`drill: expected one BlobContainer, found ${containers.length}`);
+  return containers[0]!;
+}
 
+function leversOf(out: StackOutputs): DeclaredLevers {
   return {
-    commands,
-    drMode: out.drMode,
-    drPhase: out.drPhase ?? undefined,
-    liveServerName,
-    liveServerFqdn: out.liveServerFqdn,
-    ptrServerFqdn: out.ptrServerFqdn ?? undefined,
-    restoreTimeUtc: out.restoreTimeUtc ?? undefined,
-    restoreTimeLocal: out.restoreTimeLocal ?? undefined,
-    timeZone: out.timeZone,
-    levers: {
-      replicas: out.replicas,
-      maintenance: out.maintenance,
-      requiredApprovers: out.requiredApprovers,
-      nightlySuspended: out.nightlyBackupSuspended,
-    },
-    jobs: order.map((n) => jobsByName.get(n)!),
-    patches,
-    nightly,
-    ptrPointInTimeUtc: ptr === undefined ? undefined : text(ptr.inputs.pointInTimeUTC, "pointInTimeUTC"),
-    liveCreateMode: optionalText(live.inputs.createMode),
-    liveDatabases,
-    container: text(containers[0]!.inputs.containerName, "containerName"),
-    nextStep: out.nextStep,
-    resourceCount: result.resources.length,
+    replicas: out.replicas,
+    maintenance: out.maintenance,
+    requiredApprovers: out.requiredApprovers,
+    nightlySuspended: out.nightlyBackupSuspended,
   };
 }
 

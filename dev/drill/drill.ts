@@ -30,7 +30,7 @@ import { BlobServiceClient } from "@azure/storage-blob";
 import { Azurite } from "@service-dr/dr-data/testkit/azurite";
 import { PgCluster } from "@service-dr/dr-data/testkit/postgres";
 import { PTR_MIN_AGE, azureUtc, resolveRestoreTime } from "../../time";
-import { listBackups } from "@service-dr/dr-data/src/list";
+import { listBackups, type BackupEntry } from "@service-dr/dr-data/src/list";
 import { quoteIdent } from "@service-dr/dr-data/src/sql";
 import {
   connectionEnvNames,
@@ -486,211 +486,339 @@ async function setUp(
   return { live, db, workload };
 }
 
+/** The live server and the service writing to it, from the first step on. */
+interface LiveService {
+  readonly live: PgCluster;
+  readonly db: string;
+  readonly workload: Workload;
+}
+
+/** The database as the drill recorded it before the ptr incident: what the data checks compare against. */
+interface PtrHistory extends LiveService {
+  /** The base backup: with the archived WAL, what the PTR copy is recovered from. */
+  readonly base: string;
+  readonly requestedLocal: string;
+  readonly notedUtc: DateTime;
+  /** At the restore point (after batch 1). */
+  readonly expected: Snapshot;
+  /** The ids batch 2 (after the restore point) wrote, per table: [from, to). */
+  readonly writtenSince: { from: RowCounts; to: RowCounts };
+  readonly beforeLoss: Snapshot;
+}
+
+interface PtrLoss {
+  readonly lossStatement: string;
+  readonly flawedState: Snapshot;
+}
+
+/** What the validate step leaves: the live database as recovered and how its sequences moved. */
+interface Validated {
+  readonly recovered: Snapshot;
+  readonly sequences: readonly string[];
+}
+
 async function ptrScenario(ctx: Context, id: string, baseline: Declared): Promise<ScenarioOutcome> {
   const t = ctx.timeline;
-  const zone = t.zone;
+  // Made before the live server starts: it archives its WAL here from the start, for the PTR copy to replay.
   const archive = ctx.tempDir("dr-drill-wal-");
-  let live!: PgCluster;
-  let db!: string;
-  let workload!: Workload;
-  let base!: string;
-  let expected!: Snapshot;
-  let requestedLocal!: string;
-  let notedUtc!: DateTime;
-  let beforeLoss!: Snapshot;
-  let flawedState!: Snapshot;
-  let lossStatement!: string;
-  /** The ids batch 2 (after the restore point) wrote, per table: [from, to). */
-  let writtenSince!: { from: RowCounts; to: RowCounts };
-  const tables = ctx.o.tables;
-
-  await t.step("Before the incident: the live server, its backups, the service writing", false, async (s) => {
-    s.commands.push("(stack as committed: drMode none)");
-    s.levers = formatLevers(baseline.levers);
-    ({ live, db, workload } = await setUp(ctx, s, baseline, { walArchiveDir: archive }));
-    base = await live.baseBackup();
-    s.notes.push("base backup taken (stands in for Azure's automated backup); WAL archived from here on");
-    await ctx.stage("seed, at the base backup", live, db);
-    const batch1 = batchCounts(ctx.o.rows, { placements: true });
-    await workload.write(batch1);
-    // The operator notes the time: the next whole second, strictly after batch 1 committed.
-    notedUtc = DateTime.utc().startOf("second").plus({ seconds: 1 });
-    requestedLocal = notedUtc.setZone(zone).toFormat("yyyy-LL-dd'T'HH:mm:ss");
-    if (!resolveRestoreTime(requestedLocal, zone).ok) {
-      // The fall-back hour: the wall clock alone is ambiguous, so the operator adds the offset (docs/runbook.md).
-      requestedLocal += notedUtc.setZone(zone).toFormat("ZZ");
-    }
-    s.notes.push(`batch 1: ${totalRows(batch1)} rows written`);
-    expected = await ctx.stage("at the restore point (after batch 1)", live, db);
-    s.notes.push(`operator notes the time: ${requestedLocal} (${zone}) = ${azureUtc(notedUtc)}`);
-    while (Date.now() <= notedUtc.toMillis() + 20) await sleep(20);
-    const batch2 = batchCounts(ctx.o.rows, { placements: false });
-    writtenSince = { from: workload.nextIds(), to: workload.nextIds() };
-    await workload.write(batch2);
-    writtenSince = { from: writtenSince.from, to: workload.nextIds() };
-    s.notes.push(`batch 2: ${totalRows(batch2)} rows written after the noted time`);
-    beforeLoss = await ctx.stage("after batch 2, before the loss", live, db);
-  });
-
-  await t.step("Incident: data loss", false, async (s) => {
-    const loss = await workload.loseData();
-    lossStatement = `${loss.statement} (${loss.rows} rows)`;
-    s.notes.push(`${lossStatement}`);
-    flawedState = await ctx.stage("flawed (after the loss)", live, db);
-    await live.switchWal();
-    s.notes.push("WAL switched and archived (Azure archives continuously)");
-  });
-
+  const history = await t.step(
+    "Before the incident: the live server, its backups, the service writing",
+    false,
+    (s) => writeAroundRestorePoint(ctx, s, baseline, archive),
+  );
+  const loss = await t.step("Incident: data loss", false, (s) => deleteRowsAndArchiveWal(ctx, s, history));
   await t.step(
     "Stop the service, freeze the pipeline, maintenance mode, back up the flawed database",
     true,
-    async (s) => {
-      const d = await ctx.up(s, (st) => [st.set("incidentId", id), st.set("drMode", "ptr")]);
-      await ctx.apply(s, d);
-    },
+    (s) => stopServiceAndBackUpFlawed(ctx, s, id),
   );
-
-  let ptr!: PgCluster;
-  let declaredRestore!: Declared;
-  await t.step(`Restore postgres database (PTR) to ${requestedLocal} ${zone}`, true, async (s) => {
-    const d = await ctx.up(s, (st) => [st.set("ptr.restoreTime", requestedLocal)]);
-    declaredRestore = d;
-    const at = d.ptrPointInTimeUtc;
-    if (at === undefined || d.ptrServerFqdn === undefined)
-      throw new Error("the program declared no PTR copy");
-    s.notes.push(
-      `program declares ${d.ptrServerFqdn} with pointInTimeUTC ${at} (restoreTimeLocal ${d.restoreTimeLocal ?? "?"})`,
-    );
-    ptr = await PgCluster.startRecovered({
-      baseBackupDir: base,
-      walArchiveDir: archive,
-      targetTime: at,
-      user: live.user,
-      password: ctx.password,
-      fast: false,
-    });
-    ctx.cleanup.add(() => ptr.stop());
-    ctx.servers.set(d.ptrServerFqdn, ptr);
-    s.notes.push(
-      `PTR copy = PostgreSQL on 127.0.0.1:${ptr.port}, recovered from the base backup and WAL to ${at}`,
-    );
-    // As soon as the copy exists: the inspection Job (and the troubleshooting pod, which the drill has no
-    // cluster for: its command is an output).
-    await ctx.apply(s, d);
-    await checkInspection(ctx, d, id, lossStatement);
-  });
-
+  const restore = await t.step(
+    `Restore postgres database (PTR) to ${history.requestedLocal} ${t.zone}`,
+    true,
+    (s) => restorePtrCopy(ctx, s, id, history, archive, loss),
+  );
   // The jump isolate → validate (the restore phase skipped): the program holds the app at 0, runs the
   // PTR copy's backup, the restore and the compare, and only then brings the app back.
-  let recovered!: Snapshot;
-  let sequences: readonly string[] = [];
-  await t.step(
+  const validated = await t.step(
     "Jump to validate (drPhase restore skipped): restore, compare, then the app back",
     true,
-    async (s) => {
-      const d = await ctx.up(s, (st) => [
-        ...(tables ?? []).map((t, i) => st.set(`ptr.tables[${i}]`, t)),
-        st.set("drPhase", "validate"),
-      ]);
-      const events = await ctx.apply(s, d);
-      const firstScaleUp = events.findIndex((e) => e.startsWith("scale ") && !e.endsWith(" 0"));
-      const lastJob = events.map((e) => e.startsWith("job ")).lastIndexOf(true);
-      const ranJobs = events.filter((e) => e.startsWith("job ")).map((e) => e.slice(4));
-      if (ranJobs.length === 0 || firstScaleUp < 0 || firstScaleUp < lastJob)
-        throw new Error(`the app did not come back after the Jobs: ${events.join(" → ")}`);
-      ctx.checks.push(
-        `jump isolate → validate: ${ranJobs.join(", ")} ran with the app at 0 (held); the app came back after them: ${events.join(" → ")}`,
-      );
-      await checkJobLogs(ctx, d, id);
-      recovered = await ctx.stage("live after the recovery", live, db);
-      await checkReconciliation(ctx, d, id, writtenSince);
-      // A table-level restore: the chosen tables as at the restore point, every other relation as it was
-      // just before the loss (what users wrote since is still there); a full restore: all at the restore point.
-      const reference = tables === undefined ? expected : mixed(beforeLoss, expected, tables);
-      // A table-level restore keeps the chosen tables' previous rows in dr_before_<run id> (the flawed
-      // state): checked on their own, and left out of the comparison with the reference.
-      const kept = [...recovered.keys()].filter((n) => n.startsWith("dr_before_"));
-      if (tables !== undefined) {
-        const flawedRows = tables.map((t) => `${t} ${flawedState.get(t)?.rows ?? "?"}`).join(", ");
-        const keptRows = tables
-          .map((t) => `${t} ${recovered.get(kept.find((k) => k.endsWith(`.${t}`)) ?? "")?.rows ?? "?"}`)
-          .join(", ");
-        if (keptRows !== flawedRows || kept.length !== tables.length)
-          throw new Error(
-            `the previous rows kept by the table-level restore (${kept.join(", ")}: ${keptRows}) are not the flawed tables' (${flawedRows})`,
-          );
-        ctx.checks.push(
-          `the restored tables' previous rows (as flawed: ${flawedRows} rows) are kept in ${kept.join(", ")}`,
-        );
-      }
-      const check = checkAgainst(
-        reference,
-        new Map([...recovered].filter(([n]) => !n.startsWith("dr_before_"))),
-      );
-      sequences = check.sequences;
-      // The flawed backup's prefix as the tool reads it from the Job's argv (contract.ts).
-      const flawedJob = jobOfStep(d, "backup-flawed");
-      const flawedPrefix =
-        flawedJob === undefined ? undefined : parseBackupArgs(flawedJob.args.slice(1)).prefix;
-      const flawed =
-        flawedPrefix === undefined
-          ? []
-          : await listBackups({ store: ctx.azurite!.store(d.container), prefix: flawedPrefix });
-      const problems = [...check.problems];
-      if (flawed.length === 0)
-        problems.push(`no flawed-database backup under ${flawedPrefix ?? "(no flawed backup Job declared)"}`);
-      const what =
-        tables === undefined
-          ? "every table of the live database equals its state at the restore point"
-          : `${tables.join(", ")} (restored: the deleted rows are back) equal${tables.length === 1 ? "s" : ""} its state at the restore point, ` +
-            `and every other table still holds the rows written since (equals its state just before the loss)`;
-      ctx.checks.push(
-        check.tablesEqual
-          ? `${what} (rows and content checksum)`
-          : `NOT: ${what}: ${check.problems.join("; ")}`,
-        flawed.length > 0
-          ? `the flawed database's backup is in storage: ${flawed.map((b) => b.name).join(", ")}`
-          : `the flawed database's backup is NOT in storage`,
-      );
-      if (problems.length > 0) throw new Error(`data check failed: ${problems.join("; ")}`);
-      s.notes.push(
-        `data check: live = state at ${requestedLocal} ${zone}, table by table; flawed backup in storage`,
-      );
-    },
+    (s) => jumpToValidate(ctx, s, id, history, loss),
   );
-
   await maintenanceOffAndUnfreeze(ctx);
-  await t.step("Tidy up: delete the PTR copy", true, async (s) => {
-    const d = await ctx.up(s, (st) => [
-      st.set("drMode", "none"),
-      st.rm("drPhase"),
-      st.rm("ptr"),
-      st.rm("incidentId"),
-      st.rm("maintenance"),
-      st.rm("freeze"),
-    ]);
-    await ctx.apply(s, d);
-    if (d.ptrServerFqdn !== undefined) throw new Error("the PTR copy is still declared after the tidy-up");
-    await ptr.stop();
-    s.notes.push("the PTR copy is no longer declared: its server is stopped and deleted");
-  });
+  await t.step("Tidy up: delete the PTR copy", true, (s) => deletePtrCopy(ctx, s, restore.ptr));
+  return ptrOutcome(ctx, history, loss, restore.declared, validated);
+}
 
-  const rec = totalRows(countsOf(recovered));
-  const env = await environment(live, db);
+/** The stack as committed (drMode none): the servers, the storage and the seeded database, before anything. */
+async function beforeIncident(
+  ctx: Context,
+  s: StepRecord,
+  baseline: Declared,
+  o: { walArchiveDir?: string },
+): Promise<LiveService> {
+  s.commands.push("(stack as committed: drMode none)");
+  s.levers = formatLevers(baseline.levers);
+  return setUp(ctx, s, baseline, o);
+}
+
+/**
+ * Batch 1, the operator's noted time, batch 2: the restore point falls between two batches, so the check can
+ * tell a recovery to the right instant from one a batch early or late.
+ */
+async function writeAroundRestorePoint(
+  ctx: Context,
+  s: StepRecord,
+  baseline: Declared,
+  archive: string,
+): Promise<PtrHistory> {
+  const zone = ctx.timeline.zone;
+  const { live, db, workload } = await beforeIncident(ctx, s, baseline, { walArchiveDir: archive });
+  const base = await live.baseBackup();
+  s.notes.push("base backup taken (stands in for Azure's automated backup); WAL archived from here on");
+  await ctx.stage("seed, at the base backup", live, db);
+  const batch1 = batchCounts(ctx.o.rows, { placements: true });
+  await workload.write(batch1);
+  const { notedUtc, requestedLocal } = operatorNotesTime(zone);
+  s.notes.push(`batch 1: ${totalRows(batch1)} rows written`);
+  const expected = await ctx.stage("at the restore point (after batch 1)", live, db);
+  s.notes.push(`operator notes the time: ${requestedLocal} (${zone}) = ${azureUtc(notedUtc)}`);
+  const writtenSince = await writeAfterNotedTime(ctx, s, workload, notedUtc);
+  const beforeLoss = await ctx.stage("after batch 2, before the loss", live, db);
+  return { live, db, workload, base, requestedLocal, notedUtc, expected, writtenSince, beforeLoss };
+}
+
+/** The operator notes the time: the next whole second, strictly after batch 1 committed. */
+function operatorNotesTime(zone: string): { notedUtc: DateTime; requestedLocal: string } {
+  const notedUtc = DateTime.utc().startOf("second").plus({ seconds: 1 });
+  let requestedLocal = notedUtc.setZone(zone).toFormat("yyyy-LL-dd'T'HH:mm:ss");
+  if (!resolveRestoreTime(requestedLocal, zone).ok) {
+    // The fall-back hour: the wall clock alone is ambiguous, so the operator adds the offset (docs/runbook.md).
+    requestedLocal += notedUtc.setZone(zone).toFormat("ZZ");
+  }
+  return { notedUtc, requestedLocal };
+}
+
+/** Batch 2 waits until the clock is past the noted time: none of it may fall at or before the restore point. */
+async function writeAfterNotedTime(
+  ctx: Context,
+  s: StepRecord,
+  workload: Workload,
+  notedUtc: DateTime,
+): Promise<{ from: RowCounts; to: RowCounts }> {
+  while (Date.now() <= notedUtc.toMillis() + 20) await sleep(20);
+  const batch2 = batchCounts(ctx.o.rows, { placements: false });
+  const from = workload.nextIds();
+  await workload.write(batch2);
+  const writtenSince = { from, to: workload.nextIds() };
+  s.notes.push(`batch 2: ${totalRows(batch2)} rows written after the noted time`);
+  return writtenSince;
+}
+
+/** The destructive statement; the WAL switch puts it in the archive, as Azure's continuous archiving would. */
+async function deleteRowsAndArchiveWal(ctx: Context, s: StepRecord, h: LiveService): Promise<PtrLoss> {
+  const loss = await h.workload.loseData();
+  const lossStatement = `${loss.statement} (${loss.rows} rows)`;
+  s.notes.push(lossStatement);
+  const flawedState = await ctx.stage("flawed (after the loss)", h.live, h.db);
+  await h.live.switchWal();
+  s.notes.push("WAL switched and archived (Azure archives continuously)");
+  return { lossStatement, flawedState };
+}
+
+async function stopServiceAndBackUpFlawed(ctx: Context, s: StepRecord, id: string): Promise<void> {
+  const d = await ctx.up(s, (st) => [st.set("incidentId", id), st.set("drMode", "ptr")]);
+  await ctx.apply(s, d);
+}
+
+/** The PTR copy is recovered to the instant the program declares, never to the one the drill noted. */
+async function restorePtrCopy(
+  ctx: Context,
+  s: StepRecord,
+  id: string,
+  h: PtrHistory,
+  archive: string,
+  loss: PtrLoss,
+): Promise<{ ptr: PgCluster; declared: Declared }> {
+  const d = await ctx.up(s, (st) => [st.set("ptr.restoreTime", h.requestedLocal)]);
+  const at = d.ptrPointInTimeUtc;
+  if (at === undefined || d.ptrServerFqdn === undefined) throw new Error("the program declared no PTR copy");
+  s.notes.push(
+    `program declares ${d.ptrServerFqdn} with pointInTimeUTC ${at} (restoreTimeLocal ${d.restoreTimeLocal ?? "?"})`,
+  );
+  const ptr = await PgCluster.startRecovered({
+    baseBackupDir: h.base,
+    walArchiveDir: archive,
+    targetTime: at,
+    user: h.live.user,
+    password: ctx.password,
+    fast: false,
+  });
+  ctx.cleanup.add(() => ptr.stop());
+  ctx.servers.set(d.ptrServerFqdn, ptr);
+  s.notes.push(
+    `PTR copy = PostgreSQL on 127.0.0.1:${ptr.port}, recovered from the base backup and WAL to ${at}`,
+  );
+  // As soon as the copy exists: the inspection Job (and the troubleshooting pod, which the drill has no
+  // cluster for: its command is an output).
+  await ctx.apply(s, d);
+  await checkInspection(ctx, d, id, loss.lossStatement);
+  return { ptr, declared: d };
+}
+
+/** The Jobs of the skipped restore phase run here: the drill checks their order, their logs and the data. */
+async function jumpToValidate(
+  ctx: Context,
+  s: StepRecord,
+  id: string,
+  h: PtrHistory,
+  loss: PtrLoss,
+): Promise<Validated> {
+  const tables = ctx.o.tables;
+  const d = await ctx.up(s, (st) => [
+    ...(tables ?? []).map((t, i) => st.set(`ptr.tables[${i}]`, t)),
+    st.set("drPhase", "validate"),
+  ]);
+  checkAppBackAfterJobs(ctx, await ctx.apply(s, d));
+  await checkJobLogs(ctx, d, id);
+  const recovered = await ctx.stage("live after the recovery", h.live, h.db);
+  await checkReconciliation(ctx, d, id, h.writtenSince);
+  if (tables !== undefined) checkKeptPreviousRows(ctx, tables, loss.flawedState, recovered);
+  const sequences = await checkLiveAgainstReference(ctx, d, ptrReference(h, tables), recovered, tables);
+  s.notes.push(
+    `data check: live = state at ${h.requestedLocal} ${ctx.timeline.zone}, table by table; flawed backup in storage`,
+  );
+  return { recovered, sequences };
+}
+
+/** A Job under a live app would restore under its writes: the app may come back only after the last Job. */
+function checkAppBackAfterJobs(ctx: Context, events: readonly string[]): void {
+  const firstScaleUp = events.findIndex((e) => e.startsWith("scale ") && !e.endsWith(" 0"));
+  const lastJob = events.map((e) => e.startsWith("job ")).lastIndexOf(true);
+  const ranJobs = events.filter((e) => e.startsWith("job ")).map((e) => e.slice(4));
+  if (ranJobs.length === 0 || firstScaleUp < 0 || firstScaleUp < lastJob)
+    throw new Error(`the app did not come back after the Jobs: ${events.join(" → ")}`);
+  ctx.checks.push(
+    `jump isolate → validate: ${ranJobs.join(", ")} ran with the app at 0 (held); the app came back after them: ${events.join(" → ")}`,
+  );
+}
+
+/**
+ * A table-level restore: the chosen tables as at the restore point, every other relation as it was just
+ * before the loss (what users wrote since is still there); a full restore: all at the restore point.
+ */
+function ptrReference(h: PtrHistory, tables: readonly string[] | undefined): Snapshot {
+  return tables === undefined ? h.expected : mixed(h.beforeLoss, h.expected, tables);
+}
+
+/**
+ * A table-level restore keeps the chosen tables' previous rows in dr_before_<run id> (the flawed state):
+ * checked on their own, and left out of the comparison with the reference.
+ */
+function checkKeptPreviousRows(
+  ctx: Context,
+  tables: readonly string[],
+  flawedState: Snapshot,
+  recovered: Snapshot,
+): void {
+  const kept = [...recovered.keys()].filter((n) => n.startsWith("dr_before_"));
+  const flawedRows = tables.map((t) => `${t} ${flawedState.get(t)?.rows ?? "?"}`).join(", ");
+  const keptRows = tables
+    .map((t) => `${t} ${recovered.get(kept.find((k) => k.endsWith(`.${t}`)) ?? "")?.rows ?? "?"}`)
+    .join(", ");
+  if (keptRows !== flawedRows || kept.length !== tables.length)
+    throw new Error(
+      `the previous rows kept by the table-level restore (${kept.join(", ")}: ${keptRows}) are not the flawed tables' (${flawedRows})`,
+    );
+  ctx.checks.push(
+    `the restored tables' previous rows (as flawed: ${flawedRows} rows) are kept in ${kept.join(", ")}`,
+  );
+}
+
+/**
+ * The live database against the reference, and the flawed backup in storage: both are recorded as checks
+ * before the step fails, so the report shows every problem, not only the first. Returns the sequences.
+ */
+async function checkLiveAgainstReference(
+  ctx: Context,
+  d: Declared,
+  reference: Snapshot,
+  recovered: Snapshot,
+  tables: readonly string[] | undefined,
+): Promise<readonly string[]> {
+  const check = checkAgainst(reference, new Map([...recovered].filter(([n]) => !n.startsWith("dr_before_"))));
+  const flawed = await flawedBackups(ctx, d);
+  const problems = [...check.problems];
+  if (flawed.backups.length === 0)
+    problems.push(`no flawed-database backup under ${flawed.prefix ?? "(no flawed backup Job declared)"}`);
+  const what = restoredState(tables);
+  ctx.checks.push(
+    check.tablesEqual ? `${what} (rows and content checksum)` : `NOT: ${what}: ${check.problems.join("; ")}`,
+    flawed.backups.length > 0
+      ? `the flawed database's backup is in storage: ${flawed.backups.map((b) => b.name).join(", ")}`
+      : `the flawed database's backup is NOT in storage`,
+  );
+  if (problems.length > 0) throw new Error(`data check failed: ${problems.join("; ")}`);
+  return check.sequences;
+}
+
+/** The flawed backup's prefix as the tool reads it from the Job's argv (contract.ts), and what is under it. */
+async function flawedBackups(
+  ctx: Context,
+  d: Declared,
+): Promise<{ prefix: string | undefined; backups: BackupEntry[] }> {
+  const flawedJob = jobOfStep(d, "backup-flawed");
+  const prefix = flawedJob === undefined ? undefined : parseBackupArgs(flawedJob.args.slice(1)).prefix;
+  const backups =
+    prefix === undefined ? [] : await listBackups({ store: ctx.azurite!.store(d.container), prefix });
+  return { prefix, backups };
+}
+
+function restoredState(tables: readonly string[] | undefined): string {
+  return tables === undefined
+    ? "every table of the live database equals its state at the restore point"
+    : `${tables.join(", ")} (restored: the deleted rows are back) equal${tables.length === 1 ? "s" : ""} its state at the restore point, ` +
+        `and every other table still holds the rows written since (equals its state just before the loss)`;
+}
+
+/** The copy is no longer declared once the incident is tidied up: like Azure, the drill then deletes it. */
+async function deletePtrCopy(ctx: Context, s: StepRecord, ptr: PgCluster): Promise<void> {
+  const d = await ctx.up(s, (st) => [
+    st.set("drMode", "none"),
+    st.rm("drPhase"),
+    st.rm("ptr"),
+    st.rm("incidentId"),
+    st.rm("maintenance"),
+    st.rm("freeze"),
+  ]);
+  await ctx.apply(s, d);
+  if (d.ptrServerFqdn !== undefined) throw new Error("the PTR copy is still declared after the tidy-up");
+  await ptr.stop();
+  s.notes.push("the PTR copy is no longer declared: its server is stopped and deleted");
+}
+
+async function ptrOutcome(
+  ctx: Context,
+  h: PtrHistory,
+  loss: PtrLoss,
+  declared: Declared,
+  v: Validated,
+): Promise<ScenarioOutcome> {
+  const rec = totalRows(countsOf(v.recovered));
+  const env = await environment(h.live, h.db);
   return {
     restorePoint: {
-      requestedLocal,
-      notedUtc: azureUtc(notedUtc),
-      declaredUtc: declaredRestore.ptrPointInTimeUtc ?? "?",
-      declaredLocal: declaredRestore.restoreTimeLocal ?? "?",
+      requestedLocal: h.requestedLocal,
+      notedUtc: azureUtc(h.notedUtc),
+      declaredUtc: declared.ptrPointInTimeUtc ?? "?",
+      declaredLocal: declared.restoreTimeLocal ?? "?",
     },
-    lossStatement,
+    lossStatement: loss.lossStatement,
     // A table-level restore keeps what was written since: what the live database must hold is the state
     // before the loss with the restored tables as at the restore point.
-    expected: tables === undefined ? expected : mixed(beforeLoss, expected, tables),
-    recovered,
-    lostRows: Math.max(0, totalRows(countsOf(beforeLoss)) - rec),
-    sequences,
+    expected: ptrReference(h, ctx.o.tables),
+    recovered: v.recovered,
+    lostRows: Math.max(0, totalRows(countsOf(h.beforeLoss)) - rec),
+    sequences: v.sequences,
     env,
   };
 }
@@ -808,99 +936,140 @@ async function maintenanceOffAndUnfreeze(ctx: Context): Promise<void> {
 
 async function rebuildScenario(ctx: Context, id: string, baseline: Declared): Promise<ScenarioOutcome> {
   const t = ctx.timeline;
-  let live!: PgCluster;
-  let db!: string;
-  let workload!: Workload;
-  let expected!: Snapshot;
-  let beforeLoss!: Snapshot;
-  await t.step("Before the incident: the live server, the service writing", false, async (s) => {
-    s.commands.push("(stack as committed: drMode none)");
-    s.levers = formatLevers(baseline.levers);
-    ({ live, db, workload } = await setUp(ctx, s, baseline, {}));
-  });
-
-  await t.step(`Nightly backup (the CronJob ${baseline.nightly.name})`, false, async (s) => {
-    s.levers = formatLevers(baseline.levers);
-    expected = await ctx.stage("at the nightly backup", live, db);
-    await ctx.runJob(s, baseline.nightly);
-    const after = batchCounts(ctx.o.rows, { placements: true });
-    await workload.write(after);
-    s.notes.push(
-      `after the backup the service writes ${totalRows(after)} more rows (lost by design: the RPO)`,
-    );
-    beforeLoss = await ctx.stage("before the loss (after later writes)", live, db);
-  });
-
-  await t.step("Incident: loss of the database server", false, async (s) => {
-    const dataDir = live.dataDir;
-    await live.stop();
-    ctx.servers.delete(baseline.liveServerFqdn);
-    if (existsSync(dataDir)) throw new Error(`${dataDir} still exists`);
-    s.notes.push(`live server stopped and its data directory ${dataDir} deleted`);
-  });
-
-  let rebuilt!: PgCluster;
-  await t.step("Freeze pipeline, maintenance mode, recreate the lost server", true, async (s) => {
-    const d = await ctx.up(s, (st) => [st.set("incidentId", id), st.set("drMode", "rebuild")]);
-    if (d.liveCreateMode !== "Create") {
-      throw new Error(
-        `the program declares the live server with createMode ${d.liveCreateMode ?? "(none)"}, not Create`,
-      );
-    }
-    rebuilt = await ctx.startServer(adminLogin(d));
-    for (const name of d.liveDatabases) await rebuilt.query(`CREATE DATABASE ${quoteIdent(name)}`);
-    ctx.servers.set(d.liveServerFqdn, rebuilt);
-    s.notes.push(
-      `program declares ${d.liveServerName} with createMode Create: a new empty PostgreSQL on 127.0.0.1:${rebuilt.port} ` +
-        `with the declared databases (${d.liveDatabases.join(", ")})`,
-    );
-    await ctx.apply(s, d);
-  });
-
-  await t.step("Restore the data from the nightly backup in storage", true, async (s) => {
-    const d = await ctx.up(s, (st) => [st.set("drPhase", "restore")]);
-    if (d.jobs.length === 0) throw new Error("the program declared no restore Job");
-    await ctx.apply(s, d);
-  });
-
-  let recovered!: Snapshot;
-  let sequences: readonly string[] = [];
-  await t.step("Validate app (the drill checks the data)", true, async (s) => {
-    const d = await ctx.up(s, (st) => [st.set("drPhase", "validate")]);
-    await ctx.apply(s, d);
-    await checkJobLogs(ctx, d, id);
-    recovered = await ctx.stage("live after the recovery", rebuilt, db);
-    const check = checkAgainst(expected, recovered);
-    sequences = check.sequences;
-    ctx.checks.push(
-      check.tablesEqual
-        ? "every table of the rebuilt database equals its state at the nightly backup (rows and content checksum, taken by the drill before the server was lost)"
-        : `the rebuilt database does NOT equal its state at the nightly backup: ${check.problems.join("; ")}`,
-    );
-    if (!check.tablesEqual) throw new Error(`data check failed: ${check.problems.join("; ")}`);
-    s.notes.push("data check: rebuilt live = state at the nightly backup, table by table");
-  });
-
+  const service = await t.step("Before the incident: the live server, the service writing", false, (s) =>
+    beforeIncident(ctx, s, baseline, {}),
+  );
+  const history = await t.step(`Nightly backup (the CronJob ${baseline.nightly.name})`, false, (s) =>
+    nightlyBackupThenLaterWrites(ctx, s, baseline, service),
+  );
+  await t.step("Incident: loss of the database server", false, (s) =>
+    destroyLiveServer(ctx, s, baseline, service.live),
+  );
+  const rebuilt = await t.step("Freeze pipeline, maintenance mode, recreate the lost server", true, (s) =>
+    recreateLostServer(ctx, s, id),
+  );
+  await t.step("Restore the data from the nightly backup in storage", true, (s) =>
+    restoreFromNightlyBackup(ctx, s),
+  );
+  const validated = await t.step("Validate app (the drill checks the data)", true, (s) =>
+    validateRebuilt(ctx, s, id, rebuilt, service.db, history.expected),
+  );
   await maintenanceOffAndUnfreeze(ctx);
-  await t.step("Close the incident", true, async (s) => {
-    const d = await ctx.up(s, (st) => [
-      st.set("drMode", "none"),
-      st.rm("drPhase"),
-      st.rm("incidentId"),
-      st.rm("maintenance"),
-      st.rm("freeze"),
-    ]);
-    await ctx.apply(s, d);
-    s.notes.push(`next: ${d.nextStep}`);
-  });
+  await t.step("Close the incident", true, (s) => closeRebuildIncident(ctx, s));
+  return rebuildOutcome(rebuilt, service.db, history, validated);
+}
 
-  const rec = totalRows(countsOf(recovered));
+/** The drill's own record of the database at the nightly backup, and after the writes the rebuild must lose. */
+interface RebuildHistory {
+  readonly expected: Snapshot;
+  readonly beforeLoss: Snapshot;
+}
+
+/** The rows written after the backup are lost by design (the RPO): they make the lost-rows count non-zero. */
+async function nightlyBackupThenLaterWrites(
+  ctx: Context,
+  s: StepRecord,
+  baseline: Declared,
+  service: LiveService,
+): Promise<RebuildHistory> {
+  s.levers = formatLevers(baseline.levers);
+  const expected = await ctx.stage("at the nightly backup", service.live, service.db);
+  await ctx.runJob(s, baseline.nightly);
+  const after = batchCounts(ctx.o.rows, { placements: true });
+  await service.workload.write(after);
+  s.notes.push(`after the backup the service writes ${totalRows(after)} more rows (lost by design: the RPO)`);
+  const beforeLoss = await ctx.stage("before the loss (after later writes)", service.live, service.db);
+  return { expected, beforeLoss };
+}
+
+/** Stopping is not enough: the data directory goes too, so nothing of the old server can leak into the new. */
+async function destroyLiveServer(
+  ctx: Context,
+  s: StepRecord,
+  baseline: Declared,
+  live: PgCluster,
+): Promise<void> {
+  const dataDir = live.dataDir;
+  await live.stop();
+  ctx.servers.delete(baseline.liveServerFqdn);
+  if (existsSync(dataDir)) throw new Error(`${dataDir} still exists`);
+  s.notes.push(`live server stopped and its data directory ${dataDir} deleted`);
+}
+
+/** What Azure would create from the declaration (createMode Create): an empty server with the declared databases. */
+async function recreateLostServer(ctx: Context, s: StepRecord, id: string): Promise<PgCluster> {
+  const d = await ctx.up(s, (st) => [st.set("incidentId", id), st.set("drMode", "rebuild")]);
+  if (d.liveCreateMode !== "Create") {
+    throw new Error(
+      `the program declares the live server with createMode ${d.liveCreateMode ?? "(none)"}, not Create`,
+    );
+  }
+  const rebuilt = await ctx.startServer(adminLogin(d));
+  for (const name of d.liveDatabases) await rebuilt.query(`CREATE DATABASE ${quoteIdent(name)}`);
+  ctx.servers.set(d.liveServerFqdn, rebuilt);
+  s.notes.push(
+    `program declares ${d.liveServerName} with createMode Create: a new empty PostgreSQL on 127.0.0.1:${rebuilt.port} ` +
+      `with the declared databases (${d.liveDatabases.join(", ")})`,
+  );
+  await ctx.apply(s, d);
+  return rebuilt;
+}
+
+async function restoreFromNightlyBackup(ctx: Context, s: StepRecord): Promise<void> {
+  const d = await ctx.up(s, (st) => [st.set("drPhase", "restore")]);
+  if (d.jobs.length === 0) throw new Error("the program declared no restore Job");
+  await ctx.apply(s, d);
+}
+
+/** The program's compare Job checks against the backup's manifest; the drill checks against its own record. */
+async function validateRebuilt(
+  ctx: Context,
+  s: StepRecord,
+  id: string,
+  rebuilt: PgCluster,
+  db: string,
+  expected: Snapshot,
+): Promise<Validated> {
+  const d = await ctx.up(s, (st) => [st.set("drPhase", "validate")]);
+  await ctx.apply(s, d);
+  await checkJobLogs(ctx, d, id);
+  const recovered = await ctx.stage("live after the recovery", rebuilt, db);
+  const check = checkAgainst(expected, recovered);
+  ctx.checks.push(
+    check.tablesEqual
+      ? "every table of the rebuilt database equals its state at the nightly backup (rows and content checksum, taken by the drill before the server was lost)"
+      : `the rebuilt database does NOT equal its state at the nightly backup: ${check.problems.join("; ")}`,
+  );
+  if (!check.tablesEqual) throw new Error(`data check failed: ${check.problems.join("; ")}`);
+  s.notes.push("data check: rebuilt live = state at the nightly backup, table by table");
+  return { recovered, sequences: check.sequences };
+}
+
+async function closeRebuildIncident(ctx: Context, s: StepRecord): Promise<void> {
+  const d = await ctx.up(s, (st) => [
+    st.set("drMode", "none"),
+    st.rm("drPhase"),
+    st.rm("incidentId"),
+    st.rm("maintenance"),
+    st.rm("freeze"),
+  ]);
+  await ctx.apply(s, d);
+  s.notes.push(`next: ${d.nextStep}`);
+}
+
+async function rebuildOutcome(
+  rebuilt: PgCluster,
+  db: string,
+  h: RebuildHistory,
+  v: Validated,
+): Promise<ScenarioOutcome> {
+  const rec = totalRows(countsOf(v.recovered));
   const env = await environment(rebuilt, db);
   return {
-    expected,
-    recovered,
-    lostRows: Math.max(0, totalRows(countsOf(beforeLoss)) - rec),
-    sequences,
+    expected: h.expected,
+    recovered: v.recovered,
+    lostRows: Math.max(0, totalRows(countsOf(h.beforeLoss)) - rec),
+    sequences: v.sequences,
     env,
   };
 }

@@ -5,7 +5,7 @@
  */
 import { humanInZone } from "../../time";
 import type { DrillResult } from "./drill";
-import { durationMs, seconds, utcText } from "./timeline";
+import { durationMs, seconds, utcText, type StepRecord } from "./timeline";
 import { TABLES, totalRows } from "./workload";
 
 const TITLES: Readonly<Record<DrillResult["scenario"], string>> = {
@@ -18,165 +18,208 @@ function cell(text: string): string {
 }
 
 export function renderReport(r: DrillResult): string {
-  const out: string[] = [];
-  const line = (s = "") => out.push(s);
-  line(`# DR drill report: ${TITLES[r.scenario]}`);
-  line();
-  line(
-    `Produced by \`npm run drill -- --scenario ${r.scenario}${r.tables === undefined ? "" : ` --tables ${r.tables.join(",")}`} --rows ${r.rows}${r.stack === "staging" ? "" : ` --stack ${r.stack}`}${r.timeZoneOverride === undefined ? "" : ` --time-zone ${r.timeZoneOverride}`}\` on this machine; nothing in this file is hand-written.`,
+  return [
+    ...titleAndProvenance(r),
+    ...summaryTable(r),
+    ...dataSection(r),
+    ...timelineSection(r),
+    ...stepDetails(r),
+    ...realAndSimulated(r),
+    ...environmentSection(r),
+  ].join("\n");
+}
+
+/** The command that produced the report, with only the flags that differ from the defaults: it can be rerun. */
+function drillCommand(r: DrillResult): string {
+  return (
+    `npm run drill -- --scenario ${r.scenario}` +
+    (r.tables === undefined ? "" : ` --tables ${r.tables.join(",")}`) +
+    ` --rows ${r.rows}` +
+    (r.stack === "staging" ? "" : ` --stack ${r.stack}`) +
+    (r.timeZoneOverride === undefined ? "" : ` --time-zone ${r.timeZoneOverride}`)
   );
-  line();
-  line("| | |");
-  line("|---|---|");
-  line(`| Outcome | **${r.ok ? "PASS" : "FAIL"}**${r.ok ? " — the recovered data matches" : ""} |`);
-  line(`| Scenario | ${TITLES[r.scenario]} |`);
-  line(`| Started | ${utcText(r.startedAt)} = ${humanInZone(r.startedAt, r.timeZone)} |`);
-  line(`| Stack | \`${r.stack}\`, time zone \`${r.timeZone}\`, incident id \`${r.incidentId}\` |`);
-  if (r.restorePoint !== undefined) {
-    const p = r.restorePoint;
-    line(
-      `| Restore point requested (local) | \`ptr.restoreTime=${p.requestedLocal}\` — wall clock in ${r.timeZone}, as the operator noted it |`,
-    );
-    line(
-      `| Restore point (UTC, declared by the program) | \`pointInTimeUTC: ${p.declaredUtc}\` (\`restoreTimeLocal\`: ${p.declaredLocal}) |`,
-    );
-    line(
-      `| Conversion check | the drill noted ${p.notedUtc}; ${p.notedUtc === p.declaredUtc ? "the program's conversion agrees" : "**the program's conversion differs**"} |`,
-    );
-  }
-  if (r.lossStatement !== undefined) line(`| Data loss | \`${r.lossStatement}\` |`);
+}
+
+function titleAndProvenance(r: DrillResult): string[] {
+  return [
+    `# DR drill report: ${TITLES[r.scenario]}`,
+    "",
+    `Produced by \`${drillCommand(r)}\` on this machine; nothing in this file is hand-written.`,
+    "",
+  ];
+}
+
+/** What the DR-test documentation asks for, in one table: outcome, restore point, rows, recovery time. */
+function summaryTable(r: DrillResult): string[] {
+  const out = [
+    "| | |",
+    "|---|---|",
+    `| Outcome | **${r.ok ? "PASS" : "FAIL"}**${r.ok ? " — the recovered data matches" : ""} |`,
+    `| Scenario | ${TITLES[r.scenario]} |`,
+    `| Started | ${utcText(r.startedAt)} = ${humanInZone(r.startedAt, r.timeZone)} |`,
+    `| Stack | \`${r.stack}\`, time zone \`${r.timeZone}\`, incident id \`${r.incidentId}\` |`,
+    ...restorePointRows(r),
+  ];
+  if (r.lossStatement !== undefined) out.push(`| Data loss | \`${r.lossStatement}\` |`);
   if (r.tables !== undefined)
-    line(
+    out.push(
       `| Restored | only ${r.tables.map((t) => `\`${t}\``).join(", ")} (\`ptr.tables\`: a table-level restore); the other tables kept what was written since |`,
     );
-  const expectedState =
-    r.scenario !== "ptr"
-      ? "the state at the nightly backup"
-      : r.tables === undefined
-        ? "the state at the restore point"
-        : "the restored tables at the restore point, the others as just before the loss";
-  line(`| Rows expected after recovery | ${r.expectedRows ?? "—"} (${expectedState}) |`);
-  line(`| Rows recovered | ${r.recoveredRows ?? "—"} |`);
-  line(
-    `| Rows lost | ${r.lostRows ?? "—"} (written ${r.scenario === "ptr" ? `after the restore point${r.tables === undefined ? "" : " in the restored tables"}; the reconciliation export lists what was written since; the flawed database's backup, kept for reconciliation, was taken after them` : "after the last nightly backup: the recovery point objective"}) |`,
-  );
-  line(
+  out.push(
+    `| Rows expected after recovery | ${r.expectedRows ?? "—"} (${expectedState(r)}) |`,
+    `| Rows recovered | ${r.recoveredRows ?? "—"} |`,
+    `| Rows lost | ${r.lostRows ?? "—"} (written ${lostRowsWhen(r)}) |`,
     `| Recovery time | ${seconds(r.recoveryMs)} in total; ${seconds(r.dataRecoveredMs)} until the data was restored and verified |`,
   );
-  if (r.failure !== undefined) line(`| Failure | ${cell(r.failure)} |`);
-  line();
+  if (r.failure !== undefined) out.push(`| Failure | ${cell(r.failure)} |`);
+  out.push("");
+  return out;
+}
 
-  line("## Data");
-  line();
-  line(`| stage | ${TABLES.join(" | ")} | total |`);
-  line(`|---|${TABLES.map(() => "---:").join("|")}|---:|`);
-  for (const s of r.stages)
-    line(`| ${s.label} | ${TABLES.map((t) => String(s.counts[t])).join(" | ")} | ${totalRows(s.counts)} |`);
-  line();
-  for (const c of r.checks) line(`- ${c}`);
+/** The operator's wall clock next to the program's UTC instant, so a wrong zone conversion shows at a glance. */
+function restorePointRows(r: DrillResult): string[] {
+  if (r.restorePoint === undefined) return [];
+  const p = r.restorePoint;
+  return [
+    `| Restore point requested (local) | \`ptr.restoreTime=${p.requestedLocal}\` — wall clock in ${r.timeZone}, as the operator noted it |`,
+    `| Restore point (UTC, declared by the program) | \`pointInTimeUTC: ${p.declaredUtc}\` (\`restoreTimeLocal\`: ${p.declaredLocal}) |`,
+    `| Conversion check | the drill noted ${p.notedUtc}; ${p.notedUtc === p.declaredUtc ? "the program's conversion agrees" : "**the program's conversion differs**"} |`,
+  ];
+}
+
+/** The reference the recovered rows are counted against differs by scenario and by a table-level restore. */
+function expectedState(r: DrillResult): string {
+  if (r.scenario !== "ptr") return "the state at the nightly backup";
+  return r.tables === undefined
+    ? "the state at the restore point"
+    : "the restored tables at the restore point, the others as just before the loss";
+}
+
+/** Why those rows are lost (and where a ptr drill still keeps them), so the number is not read as a defect. */
+function lostRowsWhen(r: DrillResult): string {
+  if (r.scenario !== "ptr") return "after the last nightly backup: the recovery point objective";
+  return (
+    `after the restore point${r.tables === undefined ? "" : " in the restored tables"}; ` +
+    "the reconciliation export lists what was written since; the flawed database's backup, kept for reconciliation, was taken after them"
+  );
+}
+
+function dataSection(r: DrillResult): string[] {
+  const out = [
+    "## Data",
+    "",
+    `| stage | ${TABLES.join(" | ")} | total |`,
+    `|---|${TABLES.map(() => "---:").join("|")}|---:|`,
+    ...r.stages.map(
+      (s) =>
+        `| ${s.label} | ${TABLES.map((t) => String(s.counts[t])).join(" | ")} | ${totalRows(s.counts)} |`,
+    ),
+    "",
+    ...r.checks.map((c) => `- ${c}`),
+  ];
   if (r.sequences.length > 0) {
-    line(
+    out.push(
       `- sequences (expected → recovered; may only move forward — PostgreSQL WAL-logs sequences 32 values ahead): ${r.sequences.join("; ")}`,
     );
   }
-  line();
+  out.push("");
+  return out;
+}
 
-  line("## Timeline");
-  line();
-  line(`Times: UTC and ${r.timeZone}. Steps marked ✱ are the recovery; the others set up the incident.`);
-  line();
-  line("| # | step | start (UTC) | start (local) | duration | levers declared | Jobs run |");
-  line("|---|---|---|---|---:|---|---|");
-  for (const s of r.steps) {
-    const jobs = s.jobs.map((j) => `\`${j.name}\` exit ${j.exitCode} (${seconds(j.ms)})`).join("<br>");
-    line(
-      `| ${s.index}${s.recovery ? " ✱" : ""} | ${cell((s.failed === undefined ? "" : "**FAILED** ") + s.title)} | ${utcText(s.startedAt)} | ` +
-        `${humanInZone(s.startedAt, r.timeZone)} | ${seconds(durationMs(s))} | ${cell(s.levers ?? "")} | ${jobs} |`,
+function timelineSection(r: DrillResult): string[] {
+  return [
+    "## Timeline",
+    "",
+    `Times: UTC and ${r.timeZone}. Steps marked ✱ are the recovery; the others set up the incident.`,
+    "",
+    "| # | step | start (UTC) | start (local) | duration | levers declared | Jobs run |",
+    "|---|---|---|---|---:|---|---|",
+    ...r.steps.map((s) => timelineRow(s, r.timeZone)),
+    "",
+    `Recovery time (steps ✱, first start to last end): **${seconds(r.recoveryMs)}**.`,
+    "",
+  ];
+}
+
+function timelineRow(s: StepRecord, zone: string): string {
+  const jobs = s.jobs.map((j) => `\`${j.name}\` exit ${j.exitCode} (${seconds(j.ms)})`).join("<br>");
+  return (
+    `| ${s.index}${s.recovery ? " ✱" : ""} | ${cell((s.failed === undefined ? "" : "**FAILED** ") + s.title)} | ${utcText(s.startedAt)} | ` +
+    `${humanInZone(s.startedAt, zone)} | ${seconds(durationMs(s))} | ${cell(s.levers ?? "")} | ${jobs} |`
+  );
+}
+
+function stepDetails(r: DrillResult): string[] {
+  return ["## Steps in detail", "", ...r.steps.flatMap(stepDetail)];
+}
+
+/** One step as the operator would type it (the commands as a shell block), then what ran and what was seen. */
+function stepDetail(s: StepRecord): string[] {
+  const out = [`### ${s.index}. ${s.title}`, ""];
+  if (s.commands.length > 0) out.push("```sh", ...s.commands, "```", "");
+  for (const j of s.jobs)
+    out.push(
+      `- Job \`${j.name}\`: \`dr-data ${j.args.join(" ")}\` → exit ${j.exitCode} in ${seconds(j.ms)}: ${cell(j.result)}`,
     );
-  }
-  line();
-  line(`Recovery time (steps ✱, first start to last end): **${seconds(r.recoveryMs)}**.`);
-  line();
+  for (const n of s.notes) out.push(`- ${cell(n)}`);
+  if (s.failed !== undefined) out.push(`- **error**: ${cell(s.failed)}`);
+  out.push("");
+  return out;
+}
 
-  line("## Steps in detail");
-  line();
-  for (const s of r.steps) {
-    line(`### ${s.index}. ${s.title}`);
-    line();
-    if (s.commands.length > 0) {
-      line("```sh");
-      for (const c of s.commands) line(c);
-      line("```");
-      line();
-    }
-    for (const j of s.jobs)
-      line(
-        `- Job \`${j.name}\`: \`dr-data ${j.args.join(" ")}\` → exit ${j.exitCode} in ${seconds(j.ms)}: ${cell(j.result)}`,
-      );
-    for (const n of s.notes) line(`- ${cell(n)}`);
-    if (s.failed !== undefined) line(`- **error**: ${cell(s.failed)}`);
-    line();
-  }
-
-  line("## What is real and what is simulated");
-  line();
-  line("Real:");
-  line();
-  line(
+/** A drill is evidence only as far as it is real: the reader must see where it stands in for Azure. */
+function realAndSimulated(r: DrillResult): string[] {
+  return [
+    "## What is real and what is simulated",
+    "",
+    "Real:",
+    "",
     "- the Pulumi program (`program.ts`) run for every step with the stack's committed config plus the operator's `pulumi config` commands above; the drill takes the Jobs, their args and the PTR copy's `pointInTimeUTC` from what it declares;",
-  );
-  line(
     "- the restore-time conversion (luxon, the stack's zone) and the restore-window check, done by the program;",
-  );
-  line(
     "- PostgreSQL servers on 127.0.0.1 (the drill's own, started and stopped by it); for `ptr`, a real point-in-time recovery (base backup + archived WAL + `recovery_target_time`);",
-  );
-  line(
     "- the data tool (`packages/dr-data/src/cli.ts`: backup, restore with its verification and swap, compare), run as a child process with each Job's exact container args.",
-  );
-  line();
-  line("Simulated:");
-  line();
-  line(
+    "",
+    "Simulated:",
+    "",
+    ...simulated(r),
+    "",
+    "Substitutions made to each Job's environment and args:",
+    "",
+    ...r.substitutions.map((s) => `- ${s}`),
+    ...storedBackups(r),
+    "",
+  ];
+}
+
+function simulated(r: DrillResult): string[] {
+  return [
     "- Pulumi resources are recorded by Pulumi's mock runtime, not created: no Azure, AKS or GitHub is touched, so the levers (replicas, maintenance page, approvers) are evidence of what `pulumi up` would apply, not applied;",
-  );
-  line(
     `- Azure Blob Storage is Azurite; the flexible servers are local servers (${r.environment.PostgreSQL?.split(" on ")[0] ?? "PostgreSQL"}; Azure runs the version the stack declares);`,
-  );
-  line("- AKS Jobs run as local processes with the same args; only the connection is substituted (below);");
-  line(
+    "- AKS Jobs run as local processes with the same args; only the connection is substituted (below);",
     `- Azure restores only to points at least 5 minutes old: the drill's plans run with the clock ${r.planClockShift} ahead, so the program's window check accepts a restore point seconds old;`,
-  );
-  if (r.scenario === "rebuild") {
-    line(
-      "- the loss of the server is a stop of the local server and the deletion of its data directory; `pulumi refresh` is not run (nothing to refresh offline);",
-    );
-    line(
-      "- the lost server leaves no second database: the program's compare Job checks the rebuilt database against the manifest (per-table row counts and checksums) the nightly backup took in pg_dump's snapshot; the drill also took its own counts and checksums at the backup, before the loss, and compares the rebuilt database with them.",
-    );
-  } else {
-    line(
-      "- the expected state is per-table row counts and checksums (the data tool's compare) that the drill took at the restore point, before the later writes.",
-    );
-  }
-  line();
-  line("Substitutions made to each Job's environment and args:");
-  line();
-  for (const s of r.substitutions) line(`- ${s}`);
-  if (r.storedBackups.length > 0) {
-    line();
-    line("Backups written to storage:");
-    line();
-    for (const b of r.storedBackups) line(`- \`${b}\``);
-  }
-  line();
-  line("## Environment");
-  line();
-  for (const [k, v] of Object.entries(r.environment)) line(`- ${k}: ${v}`);
-  line(`- Rows seeded: ${r.rows}`);
-  line(
+    ...(r.scenario === "rebuild"
+      ? [
+          "- the loss of the server is a stop of the local server and the deletion of its data directory; `pulumi refresh` is not run (nothing to refresh offline);",
+          "- the lost server leaves no second database: the program's compare Job checks the rebuilt database against the manifest (per-table row counts and checksums) the nightly backup took in pg_dump's snapshot; the drill also took its own counts and checksums at the backup, before the loss, and compares the rebuilt database with them.",
+        ]
+      : [
+          "- the expected state is per-table row counts and checksums (the data tool's compare) that the drill took at the restore point, before the later writes.",
+        ]),
+  ];
+}
+
+function storedBackups(r: DrillResult): string[] {
+  if (r.storedBackups.length === 0) return [];
+  return ["", "Backups written to storage:", "", ...r.storedBackups.map((b) => `- \`${b}\``)];
+}
+
+function environmentSection(r: DrillResult): string[] {
+  return [
+    "## Environment",
+    "",
+    ...Object.entries(r.environment).map(([k, v]) => `- ${k}: ${v}`),
+    `- Rows seeded: ${r.rows}`,
     "- Timings are wall-clock on this machine: indicative; other work running at the same time makes them noisy.",
-  );
-  line();
-  return out.join("\n");
+    "",
+  ];
 }
