@@ -46,7 +46,20 @@ export class BackupStorage extends pulumi.ComponentResource {
   constructor(name: string, args: BackupStorageArgs, opts?: pulumi.ComponentResourceOptions) {
     super("service-dr:index:BackupStorage", name, {}, opts);
     const p = args.plan;
-    this.account = new storage.StorageAccount(
+    // Each step uses an earlier one: the blob service and the lock name the account, the container waits for
+    // versioning, the immutability policy names the container, the lifecycle rule waits for that policy.
+    this.account = this.declareAccount(name, p);
+    this.blobService = this.declareBlobService(name, p);
+    this.container = this.declareContainer(name, p);
+    this.immutability = this.declareImmutability(name, p);
+    this.lifecycle = this.declareLifecycle(name, p);
+    this.lock = this.declareLock(name);
+    this.containerId = this.container.id;
+    this.registerOutputs({ accountName: this.account.name, container: this.container.name });
+  }
+
+  private declareAccount(name: string, p: StoragePlan): storage.StorageAccount {
+    return new storage.StorageAccount(
       `${name}-account`,
       {
         accountName: p.accountName,
@@ -66,8 +79,11 @@ export class BackupStorage extends pulumi.ComponentResource {
       // The backups are the recovery path of scenario 1: never deleted by this program.
       { parent: this, protect: true },
     );
+  }
+
+  private declareBlobService(name: string, p: StoragePlan): storage.BlobServiceProperties {
     const days = softDeleteDays(p.retentionDays);
-    this.blobService = new storage.BlobServiceProperties(
+    return new storage.BlobServiceProperties(
       `${name}-blob-service`,
       {
         accountName: this.account.name,
@@ -80,7 +96,10 @@ export class BackupStorage extends pulumi.ComponentResource {
       },
       { parent: this },
     );
-    this.container = new storage.BlobContainer(
+  }
+
+  private declareContainer(name: string, p: StoragePlan): storage.BlobContainer {
+    return new storage.BlobContainer(
       `${name}-container`,
       {
         accountName: this.account.name,
@@ -93,7 +112,10 @@ export class BackupStorage extends pulumi.ComponentResource {
       },
       { parent: this, protect: true, dependsOn: [this.blobService] },
     );
-    this.immutability = new storage.BlobContainerImmutabilityPolicy(
+  }
+
+  private declareImmutability(name: string, p: StoragePlan): storage.BlobContainerImmutabilityPolicy {
+    return new storage.BlobContainerImmutabilityPolicy(
       `${name}-immutability`,
       {
         accountName: this.account.name,
@@ -109,7 +131,10 @@ export class BackupStorage extends pulumi.ComponentResource {
       // that must go (docs/runbook.md). Protected so that this program never removes it.
       { parent: this, protect: true },
     );
-    this.lifecycle = new storage.ManagementPolicy(
+  }
+
+  private declareLifecycle(name: string, p: StoragePlan): storage.ManagementPolicy {
+    return new storage.ManagementPolicy(
       `${name}-lifecycle`,
       {
         accountName: this.account.name,
@@ -119,7 +144,10 @@ export class BackupStorage extends pulumi.ComponentResource {
       },
       { parent: this, dependsOn: [this.immutability] },
     );
-    this.lock = new authorization.ManagementLockByScope(
+  }
+
+  private declareLock(name: string): authorization.ManagementLockByScope {
+    return new authorization.ManagementLockByScope(
       `${name}-lock`,
       {
         scope: this.account.id,
@@ -131,8 +159,6 @@ export class BackupStorage extends pulumi.ComponentResource {
       // Removing the lock is a deliberate, separate act (docs/runbook.md), never a side effect of an up.
       { parent: this, protect: true },
     );
-    this.containerId = this.container.id;
-    this.registerOutputs({ accountName: this.account.name, container: this.container.name });
   }
 }
 
