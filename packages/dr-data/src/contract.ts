@@ -391,7 +391,7 @@ export function settingsFlag(
  * The prefixes a connection is read under: `""` libpq's own `PG*` (backup, restore, a manifest compare),
  * `LEFT_`/`RIGHT_` the two sides of `compare`, `PTR_`/`LIVE_` the PTR copy and the live database of
  * `inspect`, `reconcile` and the troubleshooting pod (packages/dr-data/src/bin/psql-side reads the same names:
- * a shell script, it cannot import them).
+ * a shell script, it cannot import them; test/contract.test.ts holds it to these).
  */
 export const CONNECTION_PREFIXES = ["", "LEFT_", "RIGHT_", "PTR_", "LIVE_"] as const;
 export type ConnectionPrefix = (typeof CONNECTION_PREFIXES)[number];

@@ -51,21 +51,6 @@ export function ptrServerName(liveServerName: string): string {
   return `${liveServerName}-ptr`;
 }
 
-/**
- * The server that holds the live data now: `rebuild.serverName` while a geo-restore is in progress
- * (`drMode=rebuild`, `rebuild.from=geo`: a new server in another region), `postgres.serverName` otherwise
- * (after a geo-restore's switch-over, postgres.serverName is the geo server's name). Anything that connects
- * to the live data — Jobs, outputs, the next step — takes the host from here.
- */
-export function activeServerName(cfg: {
-  readonly drMode: string;
-  readonly postgres: { readonly serverName: string };
-  readonly rebuild?: { readonly from: string; readonly serverName?: string | undefined } | undefined;
-}): string {
-  const geo = cfg.drMode === "rebuild" && cfg.rebuild?.from === "geo" ? cfg.rebuild.serverName : undefined;
-  return geo ?? cfg.postgres.serverName;
-}
-
 /** The Azure resource id of a flexible server; the PTR copy names its source by this id. */
 export function flexibleServerId(subscriptionId: string, resourceGroup: string, serverName: string): string {
   return (

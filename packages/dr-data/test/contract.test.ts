@@ -4,6 +4,8 @@
  * reads; the step label names the recovery Jobs' steps.
  */
 import { strict as assert } from "node:assert";
+import { readFileSync } from "node:fs";
+import path from "node:path";
 import { USAGE } from "../src/cli";
 import {
   BACKUP,
@@ -382,6 +384,20 @@ describe("contract: environment names and the step label", () => {
       undefined,
       undefined,
     ]);
+  });
+
+  it("psql-side (a shell script, it cannot import the contract) reads exactly the PTR_/LIVE_ names it defines", () => {
+    const script = readFileSync(path.join(__dirname, "..", "src", "bin", "psql-side"), "utf8");
+    // `side=PTR` / `side=LIVE` pick the prefix; `value PGHOST` reads `${side}_PGHOST`.
+    const sides = [...script.matchAll(/\bside=([A-Z]+)\b/g)].map((m) => `${m[1]!}_`);
+    assert.deepStrictEqual(sides, ["PTR_", "LIVE_"]);
+    for (const prefix of sides)
+      assert.ok((CONNECTION_PREFIXES as readonly string[]).includes(prefix), prefix);
+    const read = new Set([...script.matchAll(/\bvalue "?(PG[A-Z]+)"?\)/g)].map((m) => m[1]!));
+    const required = script.match(/for v in ((?:PG[A-Z]+ ?)+); do/)?.[1]?.split(" ") ?? [];
+    for (const v of required) read.add(v);
+    const names = connectionEnvNames("");
+    assert.deepStrictEqual([...read].sort(), Object.values(names).sort());
   });
 
   it("the package's entry exports the contract beside the names", () => {
