@@ -39,11 +39,11 @@ import { UsageError } from "./errors";
 import { ManifestTaker, MANIFEST_VERSION, serializeManifest, sha256Hex } from "./manifest";
 import { isStreamCompress, toBlobMetadata, type BackupMetadata, type StreamCompress } from "./metadata";
 import { childEnv, COMPRESS_PATTERN, pgDumpArgv, pgRestoreListArgv, type DumpFormat } from "./pgargs";
-import { binPath, describeExit, run, start, type Spawned } from "./proc";
+import { binPath, describeExit, run, start, type Spawned, type ClientProgramOptions } from "./proc";
 import { CountProgress, formatBytes, Progress, stderrLog, type Log, type ProgressTotal } from "./progress";
 import { queryOne } from "./sql";
 
-export interface BackupOptions {
+export interface BackupOptions extends ClientProgramOptions {
   /** The source server and database to dump. */
   readonly connection: PgConnection;
   readonly store: BlobStoreSettings;
@@ -82,12 +82,8 @@ export interface BackupOptions {
   readonly uploadConcurrency?: number | undefined;
   /** Directory format only: where the dump is staged. Default the OS temp dir. */
   readonly workDir?: string | undefined;
-  /** Where pg_dump (and pg_restore, for the dump's table of contents) live. Default: PATH. */
-  readonly binDir?: string | undefined;
   /** Clock for the blob name's timestamp. Default `() => new Date()`. */
   readonly now?: (() => Date) | undefined;
-  /** Default: lines on stderr. */
-  readonly log?: Log | undefined;
   /**
    * Take the manifest (row counts and checksums in pg_dump's snapshot, packages/dr-data/src/manifest.ts). Default true.
    */

@@ -7,6 +7,7 @@
  * sha256, which must still match the blob's metadata. The manifest's bytes are checked against the sha256 in
  * the dump blob's metadata before they are used.
  */
+import type { ClientProgramOptions } from "./proc";
 import type { ContainerClient } from "@azure/storage-blob";
 import { beforeDatabaseName } from "./naming";
 import { containerClient, type BlobStoreSettings } from "./blobstore";
@@ -25,7 +26,7 @@ export type BackupRef =
   | { readonly latestUnder: string; readonly container: string; readonly sourceDatabase?: string | undefined }
   | { readonly runId: string; readonly container?: string | undefined };
 
-export interface CompareBackupOptions {
+export interface CompareBackupOptions extends ClientProgramOptions {
   /** The database to check (e.g. the rebuilt server's restored database). */
   readonly connection: PgConnection;
   /** The blob store settings for a container (credentials come from the environment). */
@@ -33,9 +34,6 @@ export interface CompareBackupOptions {
   readonly backup: BackupRef;
   /** Connections, tables checked in parallel. Default 2. */
   readonly jobs?: number | undefined;
-  /** Where psql lives (tables the manifest summarized from the dump's COPY text are read back with it). */
-  readonly binDir?: string | undefined;
-  readonly log?: Log | undefined;
 }
 
 export interface CompareBackupResult extends CompareResult {

@@ -6,6 +6,7 @@
  * is checked inside its own transaction (packages/dr-data/src/table-restore.ts); with `--run-id`, the run's record in the live
  * database must exist and name exactly these tables.
  */
+import type { ClientProgramOptions } from "./proc";
 import { containerClient, type BlobStoreSettings } from "./blobstore";
 import {
   compare,
@@ -19,19 +20,15 @@ import { summarizeForManifest } from "./manifest-check";
 import { withClient, type PgConnection } from "./connection";
 import { VerificationError } from "./errors";
 import { formatTable } from "./list";
-import type { Log } from "./progress";
 import { readTableRestoreRecord, tableText, type TableName, type TableRestoreRecord } from "./table-restore";
 
-export interface CompareTablesOptions {
+export interface CompareTablesOptions extends ClientProgramOptions {
   readonly left: PgConnection;
   /** The copy; or, with `runId`, `manifest`: the manifest of the backup the run restored from. */
   readonly right: PgConnection | { readonly manifest: BlobStoreSettings };
   readonly tables: readonly TableName[];
   readonly runId?: string | undefined;
   readonly jobs?: number | undefined;
-  /** Where psql lives (for tables the manifest summarized from the dump's COPY text). */
-  readonly binDir?: string | undefined;
-  readonly log?: Log | undefined;
 }
 
 export interface CompareTablesResult {

@@ -1,6 +1,15 @@
 /** Child processes: the PostgreSQL client programs and tar. */
 import { spawn, type ChildProcess, type SpawnOptions } from "node:child_process";
 import path from "node:path";
+import type { Log } from "./progress";
+
+/** What every command that runs the PostgreSQL client programs takes: where they live, where its lines go. */
+export interface ClientProgramOptions {
+  /** Where pg_dump, pg_restore and psql live. Default: found on PATH (the CLI passes `PG_BINDIR`). */
+  readonly binDir?: string | undefined;
+  /** Where progress and notes go, a line at a time. Default: lines on stderr. */
+  readonly log?: Log | undefined;
+}
 
 /** `name` inside `binDir`, or bare (found on PATH). `PG_BINDIR` in the environment is the CLI's default. */
 export function binPath(binDir: string | undefined, name: string): string {

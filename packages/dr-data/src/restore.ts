@@ -50,7 +50,7 @@ import { checkAgainstManifest, readManifest, type Manifest } from "./manifest";
 import { summarizeForManifest } from "./manifest-check";
 import { parseBlobMetadata, type BackupMetadata } from "./metadata";
 import { childEnv, pgRestoreArgv, pgRestoreListArgv } from "./pgargs";
-import { binPath, describeExit, run, start } from "./proc";
+import { binPath, describeExit, run, start, type ClientProgramOptions } from "./proc";
 import {
   ArchiveProgress,
   CountProgress,
@@ -74,7 +74,7 @@ import {
 
 export type RestoreSource = { readonly blob: string } | { readonly latestUnder: string };
 
-export interface RestoreOptions {
+export interface RestoreOptions extends ClientProgramOptions {
   /**
    * The target server. Its `database` is the maintenance database the tool connects to for CREATE, DROP and
    * RENAME DATABASE (`postgres` on Azure); it must not be the target database.
@@ -119,8 +119,6 @@ export interface RestoreOptions {
   readonly workDir?: string | undefined;
   /** Parallel range downloads. Default 4. */
   readonly downloadConcurrency?: number | undefined;
-  readonly binDir?: string | undefined;
-  readonly log?: Log | undefined;
   /** Tries of the swap when new sessions keep arriving on the live database. Default 5. */
   readonly swapAttempts?: number | undefined;
 }
@@ -151,9 +149,8 @@ export interface RestoreResult {
   readonly skippedForMissingRoles?: readonly string[] | undefined;
 }
 
-/** What `<db>_before_<run id>`'s comment records (JSON): which blob the run restored. */
-export interface RestoreRecord {
-  readonly tool: "dr-data-restore/1";
+/** What a completed run records of itself, whole-database or table-level: which blob it restored, and when. */
+export interface RunRecord {
   readonly runId: string;
   readonly database: string;
   readonly container: string;
@@ -161,6 +158,11 @@ export interface RestoreRecord {
   readonly sha256: string;
   readonly manifestSha256: string | null;
   readonly restoredAt: string;
+}
+
+/** What `<db>_before_<run id>`'s comment records (JSON): which blob the run restored. */
+export interface RestoreRecord extends RunRecord {
+  readonly tool: "dr-data-restore/1";
   /** The comment the database had before the swap (the placeholder marker when the target did not exist). */
   readonly previousComment: string | null;
 }

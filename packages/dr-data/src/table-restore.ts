@@ -58,9 +58,9 @@ import { UsageError, VerificationError } from "./errors";
 import { readManifest, type Manifest } from "./manifest";
 import { copyReader, type CopyReader } from "./manifest-check";
 import { childEnv } from "./pgargs";
-import { binPath, describeExit, start } from "./proc";
+import { binPath, describeExit, start, type ClientProgramOptions } from "./proc";
 import { formatSeconds, stderrLog, type Log } from "./progress";
-import type { RestoreSource } from "./restore";
+import type { RestoreSource, RunRecord } from "./restore";
 import { tableShape, type TableShape } from "./row-diff";
 import { qualifiedName, queryOne, quoteIdent, quoteLiteral } from "./sql";
 
@@ -95,7 +95,7 @@ export function parseTableList(flag: string, text: string): TableName[] {
   return out;
 }
 
-export interface TableRestoreOptions {
+export interface TableRestoreOptions extends ClientProgramOptions {
   /** The server; its `database` is the maintenance database (the advisory lock shared with `restore`). */
   readonly connection: PgConnection;
   readonly store: BlobStoreSettings;
@@ -108,8 +108,6 @@ export interface TableRestoreOptions {
   /** Restore a backup without a manifest (its staged rows cannot be verified), as `restore --allow-unverified`. */
   readonly allowUnverified?: boolean | undefined;
   readonly workDir?: string | undefined;
-  readonly binDir?: string | undefined;
-  readonly log?: Log | undefined;
   /** How long the transaction waits for its table locks before giving up (nothing changed). Default 120. */
   readonly lockTimeoutSeconds?: number | undefined;
 }
@@ -132,16 +130,9 @@ export interface SequenceAdvance {
 }
 
 /** The comment of `dr_before_<run id>`: which blob and tables the run restored. */
-export interface TableRestoreRecord {
+export interface TableRestoreRecord extends RunRecord {
   readonly tool: "dr-data-table-restore/1";
-  readonly runId: string;
-  readonly database: string;
-  readonly container: string;
-  readonly blob: string;
-  readonly sha256: string;
-  readonly manifestSha256: string | null;
   readonly tables: readonly string[];
-  readonly restoredAt: string;
   readonly results: readonly RestoredTable[];
   readonly sequences: readonly SequenceAdvance[];
 }
