@@ -288,6 +288,11 @@ describe("tool: job log, in process", () => {
   });
   it("the captured text: header, output, footer, in order", async () => {
     let uploaded = "";
+    // The log tees the process's streams and passes every write on: below it they go nowhere, so the
+    // suite's output stays quiet; the assertion is on what the log captured.
+    const streams = [process.stdout, process.stderr] as const;
+    const originals = streams.map((s) => s.write.bind(s));
+    for (const s of streams) s.write = () => true;
     const status = await runWithJobLog(
       ["compare"],
       { [JOB_LOG_ENV.container]: "c", [JOB_LOG_ENV.blob]: "b.log" },
@@ -304,7 +309,7 @@ describe("tool: job log, in process", () => {
         onSigterm: false,
         now: () => new Date("2026-11-25T10:00:00Z"),
       },
-    );
+    ).finally(() => streams.forEach((s, i) => (s.write = originals[i]!)));
     assert.equal(status, 1);
     assert.equal(
       uploaded,
