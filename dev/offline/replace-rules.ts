@@ -7,10 +7,10 @@
  *   Deployment's `spec.selector` is immutable (apps/v1); a Service's `spec.clusterIP` is immutable.
  *   pulumi-kubernetes replaces a ConfigMap on a `data`/`binaryData` change (and a Secret on `data`/`stringData`)
  *   unless the provider's enableConfigMapMutable/enableSecretMutable is set (this program does not set them).
- * - Azure (/work/shared/notes/api-facts.md): a flexible server's `pointInTimeUTC`, `sourceServerResourceId`,
- *   `availabilityZone`, `administratorLogin` and `backup.geoRedundantBackup` are create-only; for every
- *   azure-native resource the resource group, location and its top-level `…Name` inputs (the ARM path
- *   parameters) make up its id.
+ * - Azure (docs/provider-facts.md, "azure-native: `dbforpostgresql`"): a flexible server's `pointInTimeUTC`,
+ *   `sourceServerResourceId`, `availabilityZone`, `administratorLogin` and `backup.geoRedundantBackup` are
+ *   create-only; for every azure-native resource the resource group, location and its top-level `…Name`
+ *   inputs (the ARM path parameters) make up its id.
  * - GitHub: a branch protection's `repositoryId` forces a new rule (ForceNew in the provider's schema).
  * - The program's own resource options: `replaceOnChanges` (replace), `ignoreChanges` (the engine keeps the
  *   old value: no change at all), `deleteBeforeReplace` (the old one goes first).
