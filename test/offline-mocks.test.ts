@@ -73,9 +73,9 @@ describe("offline: RecordingMocks ids and computed outputs", () => {
       `/subscriptions/${SUB}/providers/Microsoft.Authorization/roleAssignments/ra-1`,
     ],
     [
-      "azure-native:keyvault:Vault",
-      { resourceGroupName: "rg1", vaultName: "kv1" },
-      `${RG}/providers/Microsoft.Keyvault/vaults/kv1`,
+      "azure-native:network:VirtualNetwork",
+      { resourceGroupName: "rg1", virtualNetworkName: "vnet1" },
+      `${RG}/providers/Microsoft.Network/virtualNetworks/vnet1`,
     ],
     [
       "azure-native:managedidentity:UserAssignedIdentity",

@@ -347,6 +347,8 @@ function storageAccount(at: AzureScope, name: string, inputs: Inputs): Computed 
 /** Generic: /subscriptions/<sub>/resourceGroups/<rg>/providers/<Namespace>/<types>/<name>. */
 function genericAzure(module: string, resource: string): AzureRule {
   return (at, name, inputs) => {
+    // The fallback only capitalises the module (keyvault would come out Microsoft.Keyvault, not KeyVault):
+    // good enough for a type the program does not declare; a declared one gets its namespace in the table.
     const namespace = AZURE_PROVIDER_NAMESPACES[module] ?? `Microsoft.${upperFirst(module)}`;
     const collection = plural(lowerFirst(resource));
     const physical = str(inputs, `${lowerFirst(resource)}Name`) ?? name;

@@ -5,7 +5,11 @@ import type { Log } from "./progress";
 
 /** What every command that runs the PostgreSQL client programs takes: where they live, where its lines go. */
 export interface ClientProgramOptions {
-  /** Where pg_dump, pg_restore and psql live. Default: found on PATH (the CLI passes `PG_BINDIR`). */
+  /**
+   * Where the client programs live: pg_dump (backup), pg_restore (restore, and backup's check of the dump's
+   * table of contents), psql (reading back the tables a manifest summarized from the dump's COPY text).
+   * Default: found on PATH (the CLI passes `PG_BINDIR`).
+   */
   readonly binDir?: string | undefined;
   /** Where progress and notes go, a line at a time. Default: lines on stderr. */
   readonly log?: Log | undefined;

@@ -4,9 +4,12 @@
  * Starting them per file cost about two seconds each, fifteen times over.
  *
  * Each test file still gets a clean server: `sharedServers()` first resets what an earlier file may have left —
- * every database but `postgres` and the templates, every role but the bootstrap user, the per-database and
- * per-role settings, any object in the `postgres` database, every blob container. A file that needs a server
- * started differently (its own user, WAL archiving, an Azurite it stops mid-test) starts its own, as before.
+ * every other session (a child a failed test left running would otherwise hold, say, a restore's advisory
+ * lock), every database but `postgres` and the templates, every role but the bootstrap user, the per-database
+ * and per-role settings, the schemas, extensions and `public`'s contents in the `postgres` database, every
+ * blob container. Not undone, because no test does them: ALTER SYSTEM, changes to the bootstrap user itself,
+ * tablespaces, objects the bootstrap user makes in `template1`. A file that needs a server started differently
+ * (its own user, WAL archiving, an Azurite it stops mid-test) starts its own, as before.
  */
 import { BlobServiceClient } from "@azure/storage-blob";
 import { Azurite } from "./azurite";
@@ -29,7 +32,10 @@ export async function sharedServers(): Promise<SharedServers> {
 
 /** The shared cluster, reset to empty. */
 export async function sharedPg(): Promise<PgCluster> {
-  pgStarted ??= PgCluster.start();
+  pgStarted ??= PgCluster.start().catch((err: unknown) => {
+    pgStarted = undefined; // the next file tries again
+    throw err;
+  });
   const pg = await pgStarted;
   await resetCluster(pg);
   return pg;
@@ -37,7 +43,10 @@ export async function sharedPg(): Promise<PgCluster> {
 
 /** A second shared cluster, reset to empty: the new server of a rebuild, the target of a cross-server restore. */
 export async function sharedFreshPg(): Promise<PgCluster> {
-  freshStarted ??= PgCluster.start();
+  freshStarted ??= PgCluster.start().catch((err: unknown) => {
+    freshStarted = undefined; // the next file tries again
+    throw err;
+  });
   const pg = await freshStarted;
   await resetCluster(pg);
   return pg;
@@ -45,7 +54,10 @@ export async function sharedFreshPg(): Promise<PgCluster> {
 
 /** The shared Azurite, with no containers. */
 export async function sharedAzurite(): Promise<Azurite> {
-  azStarted ??= Azurite.start();
+  azStarted ??= Azurite.start().catch((err: unknown) => {
+    azStarted = undefined; // the next file tries again
+    throw err;
+  });
   const az = await azStarted;
   await resetAzurite(az);
   return az;
@@ -66,25 +78,47 @@ const quoteIdent = (name: string): string => `"${name.replace(/"/g, '""')}"`;
 
 /** Back to what initdb made: the steps run in this order because roles can be dropped only once they own nothing. */
 export async function resetCluster(pg: PgCluster): Promise<void> {
+  await endOtherSessions(pg);
   await dropDatabases(pg);
   await dropPostgresDatabaseObjects(pg);
   await dropRoles(pg);
   await resetSettings(pg);
 }
 
+/** Terminates every client session but this one, and waits until they are gone (their locks with them). */
+async function endOtherSessions(pg: PgCluster): Promise<void> {
+  const others = `FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()`;
+  await pg.query(`SELECT pg_terminate_backend(pid) ${others}`);
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const r = await pg.query<{ n: string }>(`SELECT count(*)::text AS n ${others}`);
+    if (r.rows[0]?.n === "0") return;
+    if (Date.now() > deadline)
+      throw new Error(`shared cluster: ${r.rows[0]?.n} sessions outlived termination`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
 async function dropDatabases(pg: PgCluster): Promise<void> {
-  const r = await pg.query<{ datname: string }>(
-    "SELECT datname FROM pg_database WHERE datname NOT IN ('postgres', 'template0', 'template1')",
+  const r = await pg.query<{ datname: string; datistemplate: boolean }>(
+    "SELECT datname, datistemplate FROM pg_database WHERE datname NOT IN ('postgres', 'template0', 'template1')",
   );
-  for (const { datname } of r.rows) {
+  for (const { datname, datistemplate } of r.rows) {
     // A test may have made a template; a template cannot be dropped until it is not one.
-    await pg.query(`ALTER DATABASE ${quoteIdent(datname)} IS_TEMPLATE false`);
+    if (datistemplate) await pg.query(`ALTER DATABASE ${quoteIdent(datname)} IS_TEMPLATE false`);
     await pg.query(`DROP DATABASE ${quoteIdent(datname)} WITH (FORCE)`);
   }
 }
 
-/** Schemas other than the system ones and `public`, and anything in `public`: none exist after initdb. */
+/**
+ * In the `postgres` database: extensions but plpgsql, schemas other than the system ones and `public`, and
+ * anything in `public` (relations, functions, types): none of them exist after initdb.
+ */
 async function dropPostgresDatabaseObjects(pg: PgCluster): Promise<void> {
+  const extensions = await pg.query<{ extname: string }>(
+    "SELECT extname FROM pg_extension WHERE extname <> 'plpgsql'",
+  );
+  for (const { extname } of extensions.rows) await pg.query(`DROP EXTENSION ${quoteIdent(extname)} CASCADE`);
   const schemas = await pg.query<{ nspname: string }>(
     `SELECT nspname FROM pg_namespace
       WHERE nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast', 'public')
@@ -92,8 +126,9 @@ async function dropPostgresDatabaseObjects(pg: PgCluster): Promise<void> {
   );
   for (const { nspname } of schemas.rows) await pg.query(`DROP SCHEMA ${quoteIdent(nspname)} CASCADE`);
   const inPublic = await pg.query<{ n: string }>(
-    `SELECT count(*)::text AS n FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-      WHERE n.nspname = 'public'`,
+    `SELECT ((SELECT count(*) FROM pg_class WHERE relnamespace = 'public'::regnamespace)
+           + (SELECT count(*) FROM pg_proc WHERE pronamespace = 'public'::regnamespace)
+           + (SELECT count(*) FROM pg_type WHERE typnamespace = 'public'::regnamespace))::text AS n`,
   );
   if (inPublic.rows[0]?.n !== "0") {
     // Recreated as PostgreSQL 15's initdb makes it: owned by pg_database_owner, usable by everyone.
@@ -124,6 +159,7 @@ async function resetSettings(pg: PgCluster): Promise<void> {
      ALTER ROLE CURRENT_USER IN DATABASE template1 RESET ALL;
      ALTER ROLE ALL RESET ALL;
      ALTER ROLE ALL IN DATABASE postgres RESET ALL;
+     ALTER ROLE ALL IN DATABASE template1 RESET ALL;
      ALTER DATABASE postgres RESET ALL;
      ALTER DATABASE template1 RESET ALL`,
   );
