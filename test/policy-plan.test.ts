@@ -7,13 +7,11 @@
 import { strict as assert } from "node:assert";
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
-import { runProgram } from "../dev/offline/mocks";
 import type { PlanResult } from "../dev/offline/mocks";
 import { runPolicies, type PackConfig } from "../policy/run";
 import { ALL_STATES } from "./support/dr-states";
-import { NOW, PROJECT_DIR, stackStrings } from "./support/stacks";
+import { declareStack, PROJECT_DIR } from "./support/stacks";
 
-const SECRET_KEYS = ["service-dr:postgresAdminPassword"];
 const STACKS = ["staging", "production"] as const;
 
 function packConfig(stack: string): PackConfig {
@@ -22,7 +20,7 @@ function packConfig(stack: string): PackConfig {
   ) as PackConfig;
 }
 function declare(stack: (typeof STACKS)[number], sets: readonly string[]): Promise<PlanResult> {
-  return runProgram(stackStrings(stack, sets), SECRET_KEYS, NOW);
+  return declareStack(stack, sets);
 }
 
 describe("policy pack on the offline plan of every stack and state", function () {

@@ -3,20 +3,18 @@
  * exact tool arguments and connections each one is given.
  */
 import { strict as assert } from "node:assert";
-import { runProgram } from "../dev/offline/mocks";
 import type { PlanResource, PlanResult } from "../dev/offline/mocks";
-import { NOW, stackStrings } from "./support/stacks";
+import { declareStack } from "./support/stacks";
 import { tableSetTag } from "@service-dr/dr-data";
 import { readStackOutputs } from "../stack-outputs";
 
-const SECRET_KEYS = ["service-dr:postgresAdminPassword"];
 const SVC = "itt-mentor-services-staging";
 const PTR = ["drMode=ptr", "incidentId=inc-1", "ptr.restoreTime=2026-11-24T13:05:00"];
 const LIVE = "s189t01-ittms-stg-pg.postgres.database.azure.com";
 const COPY = "s189t01-ittms-stg-pg-ptr.postgres.database.azure.com";
 
 function declare(sets: readonly string[], stack: "staging" | "production" = "staging"): Promise<PlanResult> {
-  return runProgram(stackStrings(stack, sets), SECRET_KEYS, NOW);
+  return declareStack(stack, sets);
 }
 function one(r: PlanResult, type: string, name: string): PlanResource {
   const found = r.resources.filter((x) => x.type === type && x.name === name);

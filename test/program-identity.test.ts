@@ -4,14 +4,12 @@
  * context and limits of every pod the program declares, in every mode.
  */
 import { strict as assert } from "node:assert";
-import { runProgram } from "../dev/offline/mocks";
 import type { PlanResource, PlanResult } from "../dev/offline/mocks";
 import { identityName, planIdentity, stableGuid, STORAGE_BLOB_DATA_CONTRIBUTOR } from "../plan-identity";
 import { parseConfig, readRawConfig } from "../config";
 import { ALL_STATES } from "./support/dr-states";
-import { NOW, stackRaw, stackStrings } from "./support/stacks";
+import { declareStack, NOW, stackRaw, stackStrings } from "./support/stacks";
 
-const SECRET_KEYS = ["service-dr:postgresAdminPassword"];
 const SVC = "itt-mentor-services-staging";
 const SUB = "/subscriptions/00000000-0000-0000-0000-000000000000";
 const RG = `${SUB}/resourceGroups/s189t01-ittms-stg-rg`;
@@ -24,7 +22,7 @@ function declare(
   sets: readonly string[] = [],
   stack: "staging" | "production" = "staging",
 ): Promise<PlanResult> {
-  return runProgram(stackStrings(stack, sets), SECRET_KEYS, NOW);
+  return declareStack(stack, sets);
 }
 function one(r: PlanResult, type: string, name: string): PlanResource {
   const found = r.resources.filter((x) => x.type === type && x.name === name);

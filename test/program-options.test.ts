@@ -6,17 +6,16 @@
  * recovery Jobs chained in runbook order and waiting for the app to be stopped.
  */
 import { strict as assert } from "node:assert";
-import { runProgram, type DeclaredOptions, type PlanResult } from "../dev/offline/mocks";
-import { geoRebuildSets, NOW, stackStrings } from "./support/stacks";
+import { type DeclaredOptions, type PlanResult } from "../dev/offline/mocks";
+import { declareStack, geoRebuildSets } from "./support/stacks";
 
-const SECRET_KEYS = ["service-dr:postgresAdminPassword"];
 const SVC = "itt-mentor-services-staging";
 const LIVE = `${SVC}-live-server`;
 const PTR_SERVER = `${SVC}-ptr-server`;
 const PTR = ["drMode=ptr", "incidentId=inc-1", "ptr.restoreTime=2026-11-24T13:05:00"];
 
 function declare(sets: readonly string[], stack: "staging" | "production" = "staging"): Promise<PlanResult> {
-  return runProgram(stackStrings(stack, sets), SECRET_KEYS, NOW);
+  return declareStack(stack, sets);
 }
 function optionsOf(r: PlanResult, name: string): DeclaredOptions {
   const found = r.resources.filter((x) => x.name === name && !x.type.startsWith("service-dr:"));

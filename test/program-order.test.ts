@@ -6,20 +6,17 @@
  * a retry does to the declared Jobs.
  */
 import { strict as assert } from "node:assert";
-import { runProgram } from "../dev/offline/mocks";
 import type { PlanResource, PlanResult } from "../dev/offline/mocks";
 import { diffValues, effectiveInputs, isUnder } from "../dev/offline/diff";
-import { geoRebuildSets, NOW, stackStrings } from "./support/stacks";
+import { declareStack, geoRebuildSets } from "./support/stacks";
 import { tableSetTag } from "@service-dr/dr-data";
 
-const SECRET_KEYS = ["service-dr:postgresAdminPassword"];
 const SVC = "itt-mentor-services-staging";
 const T = "20261124t130500z";
 const PTR = ["drMode=ptr", "incidentId=inc-1", "ptr.restoreTime=2026-11-24T13:05:00"];
 const REBUILD = ["drMode=rebuild", "incidentId=inc-1"];
 
-const declare = (sets: readonly string[]): Promise<PlanResult> =>
-  runProgram(stackStrings("staging", sets), SECRET_KEYS, NOW);
+const declare = (sets: readonly string[]): Promise<PlanResult> => declareStack("staging", sets);
 
 /** What the Jobs and the troubleshooting pod wait for: the identity, the live server and its children. */
 const IDENTITY_AND_LIVE = [

@@ -6,16 +6,15 @@ import { strict as assert } from "node:assert";
 import * as pulumi from "@pulumi/pulumi";
 import { RecordingMocks, isConfigError, runProgram } from "../dev/offline/mocks";
 import type { PlanResource, PlanResult } from "../dev/offline/mocks";
-import { DR_NETWORK, geoRebuildSets, NOW, stackStrings } from "./support/stacks";
+import { declareStack, DR_NETWORK, geoRebuildSets, NOW, SECRET_KEYS, stackStrings } from "./support/stacks";
 
-const SECRET_KEYS = ["service-dr:postgresAdminPassword"];
 const PTR = ["drMode=ptr", "incidentId=inc-1", "ptr.restoreTime=2026-11-24T13:05:00"];
 const SVC = "itt-mentor-services-staging";
 const SUB = "/subscriptions/00000000-0000-0000-0000-000000000000";
 const LIVE_ID = `${SUB}/resourceGroups/s189t01-ittms-stg-rg/providers/Microsoft.DBforPostgreSQL/flexibleServers/s189t01-ittms-stg-pg`;
 
 function declare(sets: readonly string[], stack: "staging" | "production" = "staging"): Promise<PlanResult> {
-  return runProgram(stackStrings(stack, sets), SECRET_KEYS, NOW);
+  return declareStack(stack, sets);
 }
 function one(r: PlanResult, type: string, name: string): PlanResource {
   const found = r.resources.filter((x) => x.type === type && x.name === name);

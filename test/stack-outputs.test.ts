@@ -3,9 +3,8 @@
  * StackOutputs unchanged, and a value of another shape is refused, every wrong output named.
  */
 import { strict as assert } from "node:assert";
-import { runProgram } from "../dev/offline/mocks";
 import { readStackOutputs } from "../stack-outputs";
-import { geoRebuildSets, NOW, stackStrings } from "./support/stacks";
+import { declareStack, geoRebuildSets } from "./support/stacks";
 
 const PTR = ["drMode=ptr", "incidentId=inc-1", "ptr.restoreTime=2026-11-24T13:05:00"];
 const STATES: readonly (readonly [string, readonly string[]])[] = [
@@ -21,13 +20,13 @@ describe("stack outputs: one type for the program and its readers", function () 
 
   for (const [state, sets] of STATES) {
     it(`${state}: the program's outputs are StackOutputs`, async () => {
-      const r = await runProgram(stackStrings("staging", sets), ["service-dr:postgresAdminPassword"], NOW);
+      const r = await declareStack("staging", sets);
       assert.deepStrictEqual(readStackOutputs(r.outputs), r.outputs);
     });
   }
 
   it("refuses outputs of another shape, naming each", async () => {
-    const r = await runProgram(stackStrings("staging", PTR), ["service-dr:postgresAdminPassword"], NOW);
+    const r = await declareStack("staging", PTR);
     const bad: Record<string, unknown> = {
       ...r.outputs,
       drMode: "panic",

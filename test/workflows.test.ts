@@ -17,8 +17,7 @@ import ts from "typescript";
 import { parse as parseYaml } from "yaml";
 import { affectedStacks, stacksIn } from "../.github/scripts/affected-stacks";
 import { NAMED_STEPS, pulumiArgv, stepOps, type ConfigOp } from "../.github/scripts/dr-step";
-import { runProgram } from "../dev/offline/mocks";
-import { NOW, PROJECT_DIR, stackStrings } from "./support/stacks";
+import { declareStack, PROJECT_DIR } from "./support/stacks";
 
 const GH = path.join(PROJECT_DIR, ".github");
 const WORKFLOWS = readdirSync(path.join(GH, "workflows")).filter((f) => f.endsWith(".yml"));
@@ -455,7 +454,7 @@ describe("scripts: the DR step's config change", () => {
       [...PTR, "ptr.restoreTime=2026-11-24T13:05:00", "drPhase=validate"],
       ["drMode=rebuild", "incidentId=inc-1", "drPhase=restore"],
     ]) {
-      const r = await runProgram(stackStrings("staging", sets), ["service-dr:postgresAdminPassword"], NOW);
+      const r = await declareStack("staging", sets);
       const next = String(r.outputs.nextStep);
       const commands = next.slice(next.indexOf("pulumi config"));
       const ops = stepOps({ change: commands });
