@@ -128,10 +128,11 @@ export async function copyReader(
   // The dump's bytes were in the database's encoding (pg_dump's default); so must these be.
   delete env.PGCLIENTENCODING;
   const psql = binPath(o.binDir, "psql");
+  const checksumColumns: CopyReader["checksumColumns"] = (columns, rel, snapshot) =>
+    copyTable(psql, env, conn.database, snapshot, rel, columns);
   return {
-    checksum: async (c, rel, snapshot) =>
-      copyTable(psql, env, conn.database, snapshot, rel, await copyColumns(c, rel)),
-    checksumColumns: (columns, rel, snapshot) => copyTable(psql, env, conn.database, snapshot, rel, columns),
+    checksum: async (c, rel, snapshot) => checksumColumns(await copyColumns(c, rel), rel, snapshot),
+    checksumColumns,
   };
 }
 

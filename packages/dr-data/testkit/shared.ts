@@ -14,15 +14,36 @@
 import { BlobServiceClient } from "@azure/storage-blob";
 import { Azurite } from "./azurite";
 import { PgCluster } from "./postgres";
+import { quoteIdent } from "../src/sql";
 
 export interface SharedServers {
   readonly pg: PgCluster;
   readonly az: Azurite;
 }
 
-let pgStarted: Promise<PgCluster> | undefined;
-let freshStarted: Promise<PgCluster> | undefined;
-let azStarted: Promise<Azurite> | undefined;
+/** A server started on first use and kept; a start that failed is tried again by the next file. */
+class StartedOnce<T extends { stop(): Promise<void> }> {
+  private started: Promise<T> | undefined;
+  constructor(private readonly start: () => Promise<T>) {}
+
+  get(): Promise<T> {
+    this.started ??= this.start().catch((err: unknown) => {
+      this.started = undefined;
+      throw err;
+    });
+    return this.started;
+  }
+
+  async stop(): Promise<void> {
+    const started = this.started;
+    this.started = undefined;
+    if (started !== undefined) await (await started).stop();
+  }
+}
+
+const mainCluster = new StartedOnce(() => PgCluster.start());
+const freshCluster = new StartedOnce(() => PgCluster.start());
+const azurite = new StartedOnce(() => Azurite.start());
 
 /** The shared cluster and Azurite, reset to empty. Call it in a file's `before`; never stop what it returns. */
 export async function sharedServers(): Promise<SharedServers> {
@@ -32,52 +53,32 @@ export async function sharedServers(): Promise<SharedServers> {
 
 /** The shared cluster, reset to empty. */
 export async function sharedPg(): Promise<PgCluster> {
-  pgStarted ??= PgCluster.start().catch((err: unknown) => {
-    pgStarted = undefined; // the next file tries again
-    throw err;
-  });
-  const pg = await pgStarted;
+  const pg = await mainCluster.get();
   await resetCluster(pg);
   return pg;
 }
 
 /** A second shared cluster, reset to empty: the new server of a rebuild, the target of a cross-server restore. */
 export async function sharedFreshPg(): Promise<PgCluster> {
-  freshStarted ??= PgCluster.start().catch((err: unknown) => {
-    freshStarted = undefined; // the next file tries again
-    throw err;
-  });
-  const pg = await freshStarted;
+  const pg = await freshCluster.get();
   await resetCluster(pg);
   return pg;
 }
 
 /** The shared Azurite, with no containers. */
 export async function sharedAzurite(): Promise<Azurite> {
-  azStarted ??= Azurite.start().catch((err: unknown) => {
-    azStarted = undefined; // the next file tries again
-    throw err;
-  });
-  const az = await azStarted;
+  const az = await azurite.get();
   await resetAzurite(az);
   return az;
 }
 
 /** Stops whatever was started; the suite's root `afterAll` calls it once. */
 export async function stopSharedServers(): Promise<void> {
-  const started = [pgStarted, freshStarted, azStarted];
-  pgStarted = freshStarted = azStarted = undefined;
-  await Promise.allSettled(
-    started.map(async (s) => {
-      if (s !== undefined) await (await s).stop();
-    }),
-  );
+  await Promise.allSettled([mainCluster, freshCluster, azurite].map((s) => s.stop()));
 }
 
-const quoteIdent = (name: string): string => `"${name.replace(/"/g, '""')}"`;
-
 /** Back to what initdb made: the steps run in this order because roles can be dropped only once they own nothing. */
-export async function resetCluster(pg: PgCluster): Promise<void> {
+async function resetCluster(pg: PgCluster): Promise<void> {
   await endOtherSessions(pg);
   await dropDatabases(pg);
   await dropPostgresDatabaseObjects(pg);
@@ -166,7 +167,7 @@ async function resetSettings(pg: PgCluster): Promise<void> {
 }
 
 /** Deletes every container; Azurite, unlike Azure, lets a deleted container's name be used again at once. */
-export async function resetAzurite(az: Azurite): Promise<void> {
+async function resetAzurite(az: Azurite): Promise<void> {
   const svc = BlobServiceClient.fromConnectionString(az.connectionString);
   for await (const c of svc.listContainers()) await svc.getContainerClient(c.name).delete();
 }

@@ -9,13 +9,10 @@
  */
 import { stopSharedServers } from "../../testkit/shared";
 
-const NODE_DEFAULT_STACK_FRAMES = 10;
-Error.stackTraceLimit = NODE_DEFAULT_STACK_FRAMES;
+// Mocha's CLI lifts the limit before it loads this file, so setting it here is enough.
+Error.stackTraceLimit = 10;
 
 export const mochaHooks = {
-  beforeAll(): void {
-    Error.stackTraceLimit = NODE_DEFAULT_STACK_FRAMES;
-  },
   async afterAll(): Promise<void> {
     await stopSharedServers();
   },
