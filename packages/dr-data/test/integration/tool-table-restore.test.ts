@@ -12,13 +12,7 @@ import { backup } from "../../src/backup";
 import { main } from "../../src/cli";
 import { clientConfig } from "../../src/connection";
 import { VerificationError } from "../../src/errors";
-import {
-  parseCopyHeader,
-  parentsFirst,
-  parseTableList,
-  tableRestore,
-  type TableRestoreOptions,
-} from "../../src/table-restore";
+import { parseTableList, tableRestore, type TableRestoreOptions } from "../../src/table-restore";
 
 const CONTAINER = "backups";
 const quiet = () => undefined;
@@ -166,33 +160,6 @@ describe("tool: restore --tables (table-level restore) on real servers", functio
     assert.match(
       allowed.out.join("\n"),
       /^restored app\.orders from .* no manifest: contents NOT verified \(--allow-unverified\)$/,
-    );
-  });
-
-  it("parses --tables: refuses an empty list, a name without a schema, a duplicate", () => {
-    assert.deepStrictEqual(t("app.a, b.c"), [
-      { schema: "app", name: "a" },
-      { schema: "b", name: "c" },
-    ]);
-    assert.throws(() => t(""), /--tables needs at least one table as schema\.table .*got an empty list/);
-    assert.throws(() => t("accounts"), /--tables: "accounts" is not schema\.table/);
-    assert.throws(() => t("app.a,app.a"), /--tables: app\.a is listed twice/);
-  });
-
-  it("reads pg_restore's COPY line, quoted identifiers included; orders parents first", () => {
-    assert.deepStrictEqual(parseCopyHeader('COPY app.orders (id, "Total ""x""", a) FROM stdin;'), {
-      columns: ["id", 'Total "x"', "a"],
-    });
-    assert.equal(parseCopyHeader("COPY app.orders FROM stdin;"), undefined);
-    assert.deepStrictEqual(
-      parentsFirst(
-        ["lines", "orders", "accounts"],
-        [
-          ["lines", "orders"],
-          ["orders", "accounts"],
-        ],
-      ),
-      ["accounts", "orders", "lines"],
     );
   });
 
