@@ -32,7 +32,7 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import type { Client } from "pg";
+import { DatabaseError, type Client } from "pg";
 import {
   pgIdentifierBytes,
   PG_IDENTIFIER_MAX_BYTES,
@@ -345,7 +345,7 @@ async function locateTables(run: TableRun, target: Client): Promise<LocatedTable
   if (missing.length > 0) {
     throw new UsageError(
       `--tables: ${missing.map(tableDisplay).join(", ")} ${missing.length === 1 ? "is" : "are"} not in the ` +
-        `backup ${backup.blobName}; it holds the data of: ${heldTables(toc).join(", ") || "no table"}`,
+        `backup ${backup.blobName}; it holds the data of: ${(await heldTables(target, toc)).join(", ") || "no table"}`,
     );
   }
   for (const t of o.tables) {
@@ -381,16 +381,21 @@ function tableDataCandidates(toc: readonly TocDataEntry[], t: TableName): TocDat
 }
 
 /**
- * The tables a backup holds data of, as `--tables` takes them. A tag of three words is `schema table owner`;
- * one with more (a name with blanks) cannot be split for sure and is shown whole, quoted, without its owner.
+ * The tables a backup holds data of, as `--tables` takes them. A tag is `schema table owner` unquoted: with
+ * blanks in a name it is split as the one table of the live database it can be; else it is shown whole,
+ * quoted, without its owner.
  */
-function heldTables(toc: readonly TocDataEntry[]): string[] {
+async function heldTables(target: Client, toc: readonly TocDataEntry[]): Promise<string[]> {
+  const live = await target.query<{ schema: string; name: string }>(
+    `SELECT n.nspname AS schema, c.relname AS name FROM pg_catalog.pg_class c
+       JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r', 'p')`,
+  );
   return toc
     .map((e) => {
       const words = e.tag.split(" ");
-      return words.length === 3
-        ? tableDisplay({ schema: words[0]!, name: words[1]! })
-        : JSON.stringify(words.slice(0, -1).join(" "));
+      const known = live.rows.filter((t) => tableDataCandidates([e], t).length === 1);
+      if (words.length === 3) return tableDisplay({ schema: words[0]!, name: words[1]! });
+      return known.length === 1 ? tableDisplay(known[0]!) : JSON.stringify(words.slice(0, -1).join(" "));
     })
     .sort();
 }
@@ -855,18 +860,10 @@ const countsOf = (k: string, n: number) =>
 
 /** A constraint violation of the merge as a refusal naming the constraint, its table and the row. */
 function constraintRefusal(m: Merge, e: unknown): unknown {
-  const err = e as {
-    code?: unknown;
-    constraint?: unknown;
-    table?: unknown;
-    schema?: unknown;
-    detail?: unknown;
-  };
-  if (typeof err.code !== "string" || !err.code.startsWith("23")) return e;
+  if (!(e instanceof DatabaseError) || !(e.code ?? "").startsWith("23")) return e;
   return new VerificationError(
-    `restoring ${m.p.recordBase.tables.join(", ")} breaks the constraint ${String(err.constraint)} of ` +
-      `${String(err.schema)}.${String(err.table)}: ${String(err.detail ?? (e as Error).message)}; rolled back, ` +
-      `nothing was changed`,
+    `restoring ${m.p.recordBase.tables.join(", ")} breaks the constraint ${e.constraint ?? "?"} of ` +
+      `${e.schema ?? "?"}.${e.table ?? "?"}: ${e.detail ?? e.message}; rolled back, nothing was changed`,
     { cause: e },
   );
 }

@@ -84,9 +84,14 @@ class IdentReader {
     let out = "";
     for (this.p++; this.p < this.s.length;) {
       const ch = this.s[this.p++]!;
-      if (ch !== '"') out += ch;
-      else if (this.s[this.p] === '"') ((out += '"'), this.p++);
-      else return out === "" ? undefined : out;
+      if (ch !== '"') {
+        out += ch;
+      } else if (this.s[this.p] === '"') {
+        out += '"';
+        this.p++;
+      } else {
+        return out === "" ? undefined : out;
+      }
     }
     return undefined;
   }
