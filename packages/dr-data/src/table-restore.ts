@@ -3,23 +3,25 @@
  * instead of swapping the whole database. For an incident that lost rows in a few tables while the others kept
  * taking writes.
  *
- * 1. Validate: a non-empty list of distinct `schema.table`; the run id; the schema names it makes.
+ * 1. Validate: a non-empty list of distinct `schema.table` (table-restore/table-list.ts); the run id; the
+ *    schema names it makes.
  * 2. Resolve the blob, its metadata and manifest (as `restore`), take the same advisory lock as a full restore
  *    of that database (one restore per database at a time, in the maintenance database).
  * 3. Idempotence: the schema `dr_before_<run id>` exists → that run completed; its comment (JSON
  *    `TableRestoreRecord`) must name the same blob and tables, or the run is refused.
- * 4. Download and verify the archive; every table must have a `TABLE DATA` entry in its table of contents
+ * 4. Download and verify the archive; every table must have one `TABLE DATA` entry in its table of contents
  *    (`pg_restore --list`) and exist in the live database, else a usage error, nothing touched.
- * 5. Staging: each table's rows are loaded (`pg_restore -L <that entry> -f -`, the COPY retargeted, into
- *    `psql`) into an unlogged table of the schema `dr_restore_<run id>` built `LIKE` the live table; the COPY's
- *    columns must be the live table's (a changed definition is refused). With a manifest, each staging table's
- *    row count and checksum must equal the manifest's.
+ * 5. Staging: each table's rows are loaded into an unlogged table of the schema `dr_restore_<run id>` built
+ *    `LIKE` the live table, as data only: the entry's script (`pg_restore -L <that entry> -f -`) is read, never
+ *    run, and only its data block goes into the driver's COPY FROM STDIN (table-restore/data-block.ts); the
+ *    COPY's columns must be the live table's (a changed definition is refused). With a manifest, each staging
+ *    table's row count and checksum must equal the manifest's.
  * 6. One transaction on the live database: lock the tables (writes wait; reads go on) and the tables their
  *    foreign keys join; check every foreign key from and to the restored tables against the state the restore
  *    would leave — a dangling reference refuses the restore, naming the constraint and the rows, before any row
  *    is changed; copy the tables' current rows into `dr_before_<run id>."<schema>.<table>"`; merge by primary key
- *    (delete rows the backup does not have, children first; update the rows that differ, insert the missing,
- *    parents first), or — for a table without a primary key that nothing references — replace all rows; advance
+ *    in one statement (delete rows the backup does not have, update the rows that differ, insert the missing:
+ *    mergeRows says why one), or — for a table without a primary key that nothing references — replace all rows; advance
  *    each restored table's sequences past the maximum of both sides; check each table now equals its staging
  *    copy (count and checksum) and that no other table was written in the transaction (a trigger would be
  *    caught: `pg_stat_xact_user_tables`); record the run as the comment of `dr_before_<run id>`; commit.

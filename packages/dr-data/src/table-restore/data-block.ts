@@ -203,7 +203,8 @@ export class DataBlockFilter extends Transform {
     const last = buf.lastIndexOf(0x0a);
     if (last < at) return at;
     const end = buf.indexOf("\\.", at) < 0 ? last + 1 : this.scanForMarker(buf, at, last);
-    if (end > at) this.push(buf.subarray(at, this.phase === "trailer" ? end - 3 : end));
+    const rowsEnd = this.phase === "trailer" ? end - 3 : end;
+    if (rowsEnd > at) this.push(buf.subarray(at, rowsEnd));
     return end;
   }
 
