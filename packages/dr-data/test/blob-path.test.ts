@@ -13,6 +13,7 @@ import {
   restoreArgs,
   tableRestoreArgs,
 } from "../src/contract";
+import { main } from "../src/cli";
 import { UsageError } from "../src/errors";
 import { blobPathProblem } from "../src/naming";
 
@@ -96,5 +97,24 @@ describe("blob names and prefixes: no traversal", () => {
       refused("against-backup", "../x"),
     );
     assert.throws(() => listArgs({ container: "c", prefix: ".." }), refused("prefix", ".."));
+  });
+
+  it("an incident id, which becomes the prefix incident/<id>, cannot hold a dot or a slash", async () => {
+    for (const command of ["inspect", "reconcile"]) {
+      const err: string[] = [];
+      const code = await main(
+        [command, "--container", "c", "--incident", "../x"],
+        {},
+        {
+          out: () => undefined,
+          err: (x) => err.push(x),
+        },
+      );
+      assert.equal(code, 2);
+      assert.equal(
+        err[0]!.split("\n")[0],
+        `dr-data: ${command}: --incident "../x" must be 1–20 lowercase letters, digits and inner hyphens`,
+      );
+    }
   });
 });
