@@ -9,7 +9,8 @@ import path from "node:path";
 import type { Writable } from "node:stream";
 import type { BlobClient, ContainerClient } from "@azure/storage-blob";
 import { downloadVerified, downloadVerifiedTo, streamSink, type Expected } from "./blobio";
-import { VerificationError } from "./errors";
+import { UsageError, VerificationError } from "./errors";
+import { BLOB_PATH_RULE, blobPathProblem } from "./naming";
 import { latestBackup, listBackups } from "./list";
 import type { BlobStoreSettings } from "./blobstore";
 import { parseBlobMetadata, type BackupMetadata } from "./metadata";
@@ -31,6 +32,14 @@ export async function resolveBackup(
   from: RestoreSource,
   sourceDatabase: string | undefined,
 ): Promise<ResolvedBackup> {
+  // The flags were checked by the contract's parser; a caller of the library is held to the same rule.
+  const [flag, name] = "blob" in from ? ["--blob", from.blob] : ["--prefix", from.latestUnder];
+  const problem = blobPathProblem(name);
+  if (problem !== undefined) {
+    throw new UsageError(
+      `${flag} must be a blob name or prefix (${BLOB_PATH_RULE}); ${problem}: got ${JSON.stringify(name)}`,
+    );
+  }
   let blobName: string;
   if ("blob" in from) {
     blobName = from.blob;

@@ -13,18 +13,20 @@
 import type { ParseArgsConfig } from "node:util";
 import { UsageError } from "./errors";
 import { parseFlags } from "./flags";
-import { JOB_STEPS, type JobStep } from "./naming";
+import { BLOB_PATH_RULE, blobPathProblem, JOB_STEPS, type JobStep } from "./naming";
 
 // ---------------------------------------------------------------------------------------------------------
 // Flags: one table per command, in the order the builders emit them.
 
 /**
- * How one flag is written and read. `text` a string, `int` a whole number in [min, max], `choice` one of
+ * How one flag is written and read. `text` a string (`blobPath`: a blob name or prefix, checked against
+ * naming.ts BLOB_PATH_RULE on both sides, so neither the program nor an operator can name a blob of another
+ * container or outside a lifecycle prefix), `int` a whole number in [min, max], `choice` one of
  * `values`, `switch` a boolean flag present only when true, `list` a comma-separated list of strings,
  * `pairs` a repeated `name=value` flag.
  */
 type FlagDef =
-  | { readonly flag: string; readonly kind: "text"; readonly required?: true }
+  | { readonly flag: string; readonly kind: "text"; readonly required?: true; readonly blobPath?: true }
   | { readonly flag: string; readonly kind: "int"; readonly min: number; readonly max: number }
   | { readonly flag: string; readonly kind: "choice"; readonly values: readonly string[] }
   | { readonly flag: string; readonly kind: "switch" }
@@ -67,7 +69,7 @@ const JOBS = { flag: "jobs", kind: "int", min: 1, max: 64 } as const;
 
 export const BACKUP = {
   container: { flag: "container", kind: "text", required: true },
-  prefix: { flag: "prefix", kind: "text", required: true },
+  prefix: { flag: "prefix", kind: "text", required: true, blobPath: true },
   /** Default: PGDATABASE. */
   database: { flag: "database", kind: "text" },
   /** Recorded in the blob's metadata (the server the dump came from). */
@@ -92,9 +94,9 @@ export const RESTORE = {
   tables: { flag: "tables", kind: "list" },
   container: { flag: "container", kind: "text", required: true },
   /** With `blob: "latest"`, the prefix to pick the newest backup under. */
-  prefix: { flag: "prefix", kind: "text" },
+  prefix: { flag: "prefix", kind: "text", blobPath: true },
   /** A blob name, or `latest`. */
-  blob: { flag: "blob", kind: "text", required: true },
+  blob: { flag: "blob", kind: "text", required: true, blobPath: true },
   sourceDatabase: { flag: "source-database", kind: "text" },
   database: { flag: "database", kind: "text" },
   /** The restore is idempotent by this id. */
@@ -117,9 +119,9 @@ export const RESTORE = {
 export const COMPARE = {
   tables: { flag: "tables", kind: "list" },
   runId: { flag: "run-id", kind: "text" },
-  againstBackup: { flag: "against-backup", kind: "text" },
+  againstBackup: { flag: "against-backup", kind: "text", blobPath: true },
   container: { flag: "container", kind: "text" },
-  prefix: { flag: "prefix", kind: "text" },
+  prefix: { flag: "prefix", kind: "text", blobPath: true },
   database: { flag: "database", kind: "text" },
   sourceDatabase: { flag: "source-database", kind: "text" },
   leftDatabase: { flag: "left-database", kind: "text" },
@@ -150,7 +152,7 @@ export const RECONCILE = SIDES;
 /** Not run by a Job, but parsed by the same means as the others. */
 export const LIST = {
   container: { flag: "container", kind: "text", required: true },
-  prefix: { flag: "prefix", kind: "text", required: true },
+  prefix: { flag: "prefix", kind: "text", required: true, blobPath: true },
   database: { flag: "database", kind: "text" },
 } as const satisfies CommandDef;
 
@@ -226,8 +228,22 @@ function flagArgv(d: FlagDef, value: unknown): string[] {
         `${k}=${v}`,
       ]);
     default:
-      return [flag, value as string];
+      return [flag, blobPathFlag("", d, value as string)];
   }
+}
+
+/**
+ * A `blobPath` flag's value, or a UsageError naming the flag, the rule and the value: a blob name from the
+ * program or an operator is checked before anything is read or written.
+ */
+function blobPathFlag(command: string, d: FlagDef, value: string): string {
+  if (d.kind !== "text" || d.blobPath !== true) return value;
+  const problem = blobPathProblem(value);
+  if (problem === undefined) return value;
+  throw new UsageError(
+    `${command === "" ? "" : `${command}: `}--${d.flag} must be a blob name or prefix (${BLOB_PATH_RULE}); ` +
+      `${problem}: got ${JSON.stringify(value)}`,
+  );
 }
 
 export const backupArgs = (opts: BackupArgs): string[] => buildArgv("backup", BACKUP, opts);
@@ -281,7 +297,7 @@ function readFlag(command: string, d: FlagDef, raw: unknown): unknown {
       if (d.required === true && (raw === undefined || raw === "")) {
         throw new UsageError(`${command}: --${d.flag} is required`);
       }
-      return raw;
+      return raw === undefined || raw === "" ? raw : blobPathFlag(command, d, raw as string);
   }
 }
 

@@ -108,6 +108,28 @@ export function backupManifestBlobName(backupBlobName: string): string {
   return `${backupBlobName}.manifest.json`;
 }
 
+/**
+ * What a blob name or prefix the tool accepts may be: segments separated by single `/`, none empty, `.` or
+ * `..`; no leading `/`, no backslash, no control character. A blob's URL is the container's with the name
+ * appended, and URL resolution collapses `..` — `../other/x` would be another container's blob, and
+ * `nightly/../x` a blob outside the `nightly/` prefix its lifecycle rule keeps.
+ */
+export const BLOB_PATH_RULE =
+  'segments separated by single "/", none empty, "." or ".."; no leading "/", no backslash, no control character';
+
+/** Why `value` is not a safe blob name or prefix (BLOB_PATH_RULE), or undefined when it is. */
+export function blobPathProblem(value: string): string | undefined {
+  if (value === "") return "it is empty";
+  if (value.startsWith("/")) return 'it starts with "/"';
+  if (value.includes("\\")) return "it holds a backslash";
+  if (/[\u0000-\u001f\u007f]/.test(value)) return "it holds a control character";
+  const segments = value.split("/");
+  if (segments.includes("")) return "it has an empty segment";
+  const dots = segments.find((x) => x === "." || x === "..");
+  if (dots !== undefined) return `it has a "${dots}" segment`;
+  return undefined;
+}
+
 /** Blob prefixes, one per kind of backup, so a nightly `latest` can never pick an incident's copy. */
 export const backupPrefix = {
   /** The scheduled nightly dump of the live server. */

@@ -3,23 +3,25 @@
  * instead of swapping the whole database. For an incident that lost rows in a few tables while the others kept
  * taking writes.
  *
- * 1. Validate: a non-empty list of distinct `schema.table`; the run id; the schema names it makes.
+ * 1. Validate: a non-empty list of distinct `schema.table` (table-restore/table-list.ts); the run id; the
+ *    schema names it makes.
  * 2. Resolve the blob, its metadata and manifest (as `restore`), take the same advisory lock as a full restore
  *    of that database (one restore per database at a time, in the maintenance database).
  * 3. Idempotence: the schema `dr_before_<run id>` exists → that run completed; its comment (JSON
  *    `TableRestoreRecord`) must name the same blob and tables, or the run is refused.
- * 4. Download and verify the archive; every table must have a `TABLE DATA` entry in its table of contents
+ * 4. Download and verify the archive; every table must have one `TABLE DATA` entry in its table of contents
  *    (`pg_restore --list`) and exist in the live database, else a usage error, nothing touched.
- * 5. Staging: each table's rows are loaded (`pg_restore -L <that entry> -f -`, the COPY retargeted, into
- *    `psql`) into an unlogged table of the schema `dr_restore_<run id>` built `LIKE` the live table; the COPY's
- *    columns must be the live table's (a changed definition is refused). With a manifest, each staging table's
- *    row count and checksum must equal the manifest's.
+ * 5. Staging: each table's rows are loaded into an unlogged table of the schema `dr_restore_<run id>` built
+ *    `LIKE` the live table, as data only: the entry's script (`pg_restore -L <that entry> -f -`) is read, never
+ *    run, and only its data block goes into the driver's COPY FROM STDIN (table-restore/data-block.ts); the
+ *    COPY's columns must be the live table's (a changed definition is refused). With a manifest, each staging
+ *    table's row count and checksum must equal the manifest's.
  * 6. One transaction on the live database: lock the tables (writes wait; reads go on) and the tables their
  *    foreign keys join; check every foreign key from and to the restored tables against the state the restore
  *    would leave — a dangling reference refuses the restore, naming the constraint and the rows, before any row
  *    is changed; copy the tables' current rows into `dr_before_<run id>."<schema>.<table>"`; merge by primary key
- *    (delete rows the backup does not have, children first; update the rows that differ, insert the missing,
- *    parents first), or — for a table without a primary key that nothing references — replace all rows; advance
+ *    in one statement (delete rows the backup does not have, update the rows that differ, insert the missing:
+ *    mergeRows says why one), or — for a table without a primary key that nothing references — replace all rows; advance
  *    each restored table's sequences past the maximum of both sides; check each table now equals its staging
  *    copy (count and checksum) and that no other table was written in the transaction (a trigger would be
  *    caught: `pg_stat_xact_user_tables`); record the run as the comment of `dr_before_<run id>`; commit.
@@ -29,12 +31,10 @@
  * one that writes another table makes step 6 roll back. FKs are checked for MATCH SIMPLE (a NULL in the key
  * exempts the row, PostgreSQL's default).
  */
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { Transform, type TransformCallback } from "node:stream";
-import { pipeline } from "node:stream/promises";
-import type { Client } from "pg";
+import { DatabaseError, type Client } from "pg";
 import {
   pgIdentifierBytes,
   PG_IDENTIFIER_MAX_BYTES,
@@ -45,7 +45,6 @@ import {
 import type { ContainerClient } from "@azure/storage-blob";
 import {
   downloadArchive,
-  findTableData,
   resolveBackup,
   tableDataEntries,
   type ResolvedBackup,
@@ -58,41 +57,19 @@ import { UsageError, VerificationError } from "./errors";
 import { readManifest, type Manifest } from "./manifest";
 import { copyReader, type CopyReader } from "./manifest-check";
 import { childEnv } from "./pgargs";
-import { binPath, describeExit, start, type ClientProgramOptions } from "./proc";
+import type { ClientProgramOptions } from "./proc";
 import { formatSeconds, stderrLog, type Log } from "./progress";
 import type { RestoreSource, RunRecord } from "./restore";
 import { tableShape, type TableShape } from "./row-diff";
-import { qualifiedName, queryOne, quoteIdent, quoteLiteral } from "./sql";
+import { loadDataBlock } from "./table-restore/data-block";
+import { tableDisplay, type TableName } from "./table-restore/table-list";
 
-export interface TableName {
-  readonly schema: string;
-  readonly name: string;
-}
+export { parseCopyHeader } from "./table-restore/data-block";
+export { parseTableList, tableDisplay, type TableName } from "./table-restore/table-list";
+import { qualifiedName, queryOne, quoteIdent, quoteLiteral } from "./sql";
 
 export function tableText(t: TableName): string {
   return `${t.schema}.${t.name}`;
-}
-
-/** `a.b,c.d` → tables; a usage error for an empty list, an element that is not `schema.table`, a duplicate. */
-export function parseTableList(flag: string, text: string): TableName[] {
-  const parts = text.split(",").map((p) => p.trim());
-  if (text.trim() === "" || parts.length === 0) {
-    throw new UsageError(
-      `${flag} needs at least one table as schema.table (e.g. app.accounts), got an empty list`,
-    );
-  }
-  const out: TableName[] = [];
-  const seen = new Set<string>();
-  for (const p of parts) {
-    const m = /^([^.\s]+)\.([^.\s]+)$/.exec(p);
-    if (m === null) {
-      throw new UsageError(`${flag}: ${JSON.stringify(p)} is not schema.table (e.g. app.accounts)`);
-    }
-    if (seen.has(p)) throw new UsageError(`${flag}: ${p} is listed twice`);
-    seen.add(p);
-    out.push({ schema: m[1]!, name: m[2]! });
-  }
-  return out;
 }
 
 export interface TableRestoreOptions extends ClientProgramOptions {
@@ -366,13 +343,21 @@ async function locateTables(run: TableRun, target: Client): Promise<LocatedTable
   const t0 = Date.now();
   const archive = await downloadArchive(run.container, backup, run.tmp, { log: run.log });
   const toc = await tableDataEntries(archive, o.binDir, backup.blobName);
-  const missing = o.tables.filter((t) => findTableData(toc, t.schema, t.name) === undefined);
+  const missing = o.tables.filter((t) => tableDataCandidates(toc, t).length === 0);
   if (missing.length > 0) {
-    const held = toc.map((e) => e.tag.split(" ").slice(0, 2).join(".")).sort();
     throw new UsageError(
-      `--tables: ${missing.map(tableText).join(", ")} ${missing.length === 1 ? "is" : "are"} not in the ` +
-        `backup ${backup.blobName}; it holds the data of: ${held.join(", ") || "no table"}`,
+      `--tables: ${missing.map(tableDisplay).join(", ")} ${missing.length === 1 ? "is" : "are"} not in the ` +
+        `backup ${backup.blobName}; it holds the data of: ${(await heldTables(target, toc)).join(", ") || "no table"}`,
     );
+  }
+  for (const t of o.tables) {
+    const entries = tableDataCandidates(toc, t);
+    if (entries.length > 1) {
+      throw new VerificationError(
+        `the backup ${backup.blobName} has ${entries.length} TABLE DATA entries that may hold ${tableDisplay(t)} ` +
+          `(${entries.map((e) => JSON.stringify(e.line)).join(", ")}); a table restore loads exactly one: nothing restored`,
+      );
+    }
   }
   const shapes: TableShape[] = [];
   for (const t of o.tables) {
@@ -385,6 +370,36 @@ async function locateTables(run: TableRun, target: Client): Promise<LocatedTable
     `restore --tables: ${backup.blobName} verified in ${formatSeconds((Date.now() - t0) / 1000)}; staging ${run.wanted.join(", ")}`,
   );
   return { archive, toc, shapes, details };
+}
+
+/**
+ * The TABLE DATA entries whose tag could be `t`'s. pg_restore lists a tag unquoted (`schema table owner`), so
+ * names with blanks can make two tables' tags alike: more than one candidate is refused, and the one loaded
+ * must name `t` in its COPY line (table-restore/data-block.ts).
+ */
+function tableDataCandidates(toc: readonly TocDataEntry[], t: TableName): TocDataEntry[] {
+  const prefix = `${t.schema} ${t.name} `;
+  return toc.filter((e) => e.tag.startsWith(prefix) && !e.tag.slice(prefix.length).includes(" "));
+}
+
+/**
+ * The tables a backup holds data of, as `--tables` takes them. A tag is `schema table owner` unquoted: with
+ * blanks in a name it is split as the one table of the live database it can be; else it is shown whole,
+ * quoted, without its owner.
+ */
+async function heldTables(target: Client, toc: readonly TocDataEntry[]): Promise<string[]> {
+  const live = await target.query<{ schema: string; name: string }>(
+    `SELECT n.nspname AS schema, c.relname AS name FROM pg_catalog.pg_class c
+       JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r', 'p')`,
+  );
+  return toc
+    .map((e) => {
+      const words = e.tag.split(" ");
+      const known = live.rows.filter((t) => tableDataCandidates([e], t).length === 1);
+      if (words.length === 3) return tableDisplay({ schema: words[0]!, name: words[1]! });
+      return known.length === 1 ? tableDisplay(known[0]!) : JSON.stringify(words.slice(0, -1).join(" "));
+    })
+    .sort();
 }
 
 /** A fresh staging schema marked as this run's, with an unlogged copy of each chosen table loaded from the archive. */
@@ -400,16 +415,16 @@ async function stageTables(run: TableRun, target: Client, found: LocatedTables):
       // table's checksum is comparable with the manifest's and with the live table's after the merge.
       `CREATE UNLOGGED TABLE ${stageName} (LIKE ${qualifiedName(t.schema, t.name)} INCLUDING GENERATED)`,
     );
-    const entry = findTableData(found.toc, t.schema, t.name);
+    const entry = tableDataCandidates(found.toc, t)[0];
     const columns = found.details.get(tableText(t));
     if (entry === undefined || columns === undefined)
       throw new Error(`${tableText(t)} was located, then lost`);
-    await loadStagingTable({
+    await loadDataBlock(target, {
       archive: found.archive,
-      entryLine: entry.line,
       listFile: path.join(run.tmp, `list-${i + 1}`),
+      entryLine: entry.line,
       target: stageName,
-      table: tableText(t),
+      table: t,
       expectedColumns: columns.filter((c) => !c.generated).map((c) => c.name),
       env: childEnv(process.env, run.targetConn, { applicationName: "dr-data-table-restore" }),
       binDir: o.binDir,
@@ -512,170 +527,6 @@ async function columnDetails(c: Client, tables: readonly TableName[]): Promise<M
     );
   }
   return out;
-}
-
-/**
- * The COPY line pg_restore prints for a table's data, parsed: `COPY <schema>.<table> (<columns>) FROM stdin;`
- * with identifiers quoted where needed. Returns the column names; undefined if the line is not that shape.
- */
-export function parseCopyHeader(line: string): { columns: string[] } | undefined {
-  if (!line.startsWith("COPY ") || !line.endsWith(" FROM stdin;")) return undefined;
-  let p = 5;
-  const ident = (): string | undefined => {
-    if (line[p] === '"') {
-      let out = "";
-      p++;
-      while (p < line.length) {
-        if (line[p] === '"') {
-          if (line[p + 1] === '"') {
-            out += '"';
-            p += 2;
-            continue;
-          }
-          p++;
-          return out;
-        }
-        out += line[p++];
-      }
-      return undefined;
-    }
-    const m = /^[^."\s,()]+/.exec(line.slice(p));
-    if (m === null) return undefined;
-    p += m[0].length;
-    return m[0];
-  };
-  if (ident() === undefined || line[p++] !== "." || ident() === undefined) return undefined;
-  if (line.slice(p, p + 2) !== " (") return undefined;
-  p += 2;
-  const columns: string[] = [];
-  for (;;) {
-    const c = ident();
-    if (c === undefined) return undefined;
-    columns.push(c);
-    if (line.slice(p, p + 2) === ", ") {
-      p += 2;
-      continue;
-    }
-    if (line[p] === ")") {
-      p++;
-      break;
-    }
-    return undefined;
-  }
-  return line.slice(p) === " FROM stdin;" ? { columns } : undefined;
-}
-
-/**
- * Passes pg_restore's script through, with its (first) COPY line retargeted to the staging table; the data
- * that follows is passed on untouched. Refuses a COPY whose columns are not the live table's.
- */
-class CopyRetarget extends Transform {
-  private head = "";
-  private retargeted = false;
-
-  constructor(
-    private readonly target: string,
-    private readonly table: string,
-    private readonly expected: readonly string[],
-  ) {
-    super();
-  }
-
-  override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
-    if (this.retargeted) {
-      done(null, chunk);
-      return;
-    }
-    this.head += chunk.toString("utf8");
-    const out: string[] = [];
-    for (let nl = this.head.indexOf("\n"); nl >= 0; nl = this.head.indexOf("\n")) {
-      const line = this.head.slice(0, nl);
-      this.head = this.head.slice(nl + 1);
-      if (!line.startsWith("COPY ")) {
-        out.push(`${line}\n`);
-        continue;
-      }
-      const parsed = parseCopyHeader(line);
-      if (parsed === undefined) {
-        done(new Error(`cannot read pg_restore's COPY line for ${this.table}: ${line}`));
-        return;
-      }
-      const a = [...parsed.columns].sort().join(", ");
-      const b = [...this.expected].sort().join(", ");
-      if (a !== b) {
-        done(
-          new VerificationError(
-            `${this.table}: the backup's columns (${parsed.columns.join(", ")}) are not the live table's ` +
-              `(${this.expected.join(", ")}); its definition changed since the backup: not restoring it by table`,
-          ),
-        );
-        return;
-      }
-      out.push(`COPY ${this.target} (${parsed.columns.map(quoteIdent).join(", ")}) FROM stdin;\n`);
-      this.retargeted = true;
-      // The rest of this chunk is COPY data: bytes, passed on as they are (the head was valid UTF-8 so far).
-      out.push(this.head);
-      this.head = "";
-      break;
-    }
-    done(null, out.join(""));
-  }
-
-  override _flush(done: TransformCallback): void {
-    if (!this.retargeted) {
-      done(new Error(`pg_restore printed no COPY for ${this.table}`));
-      return;
-    }
-    done(null, this.head);
-  }
-}
-
-async function loadStagingTable(a: {
-  archive: string;
-  entryLine: string;
-  listFile: string;
-  target: string;
-  table: string;
-  expectedColumns: readonly string[];
-  env: NodeJS.ProcessEnv;
-  binDir: string | undefined;
-}): Promise<void> {
-  await writeFile(a.listFile, `${a.entryLine}\n`);
-  const dump = start(binPath(a.binDir, "pg_restore"), ["-L", a.listFile, "-f", "-", a.archive], {
-    env: a.env,
-    stdout: "pipe",
-  });
-  const psql = start(binPath(a.binDir, "psql"), ["-X", "-q", "-v", "ON_ERROR_STOP=1", "-f", "-"], {
-    env: a.env,
-    stdout: "ignore",
-    stdin: "pipe",
-  });
-  let streamError: unknown;
-  try {
-    await pipeline(
-      dump.child.stdout!,
-      new CopyRetarget(a.target, a.table, a.expectedColumns),
-      psql.child.stdin!,
-    );
-  } catch (e) {
-    streamError = e;
-    dump.child.kill("SIGTERM");
-    psql.child.kill("SIGTERM");
-  }
-  const [de, pe] = await Promise.all([dump.exit, psql.exit]);
-  if (streamError instanceof VerificationError) throw streamError;
-  if (de.code !== 0 || pe.code !== 0 || streamError !== undefined) {
-    throw new Error(
-      `loading ${a.table} from the archive into ${a.target} failed: ` +
-        [
-          de.code !== 0 ? describeExit("pg_restore", de, dump.stderr) : "",
-          pe.code !== 0 ? describeExit("psql", pe, psql.stderr) : "",
-        ]
-          .filter((x) => x !== "")
-          .join("; "),
-      { cause: streamError },
-    );
-  }
 }
 
 function stagingRelation(staging: string, name: string, shape: TableShape): Relation {
@@ -800,24 +651,6 @@ interface Plan {
   readonly before: string;
   readonly recordBase: Omit<TableRestoreRecord, "restoredAt" | "results" | "sequences">;
   readonly lockTimeoutSeconds: number;
-}
-
-/** Parents before children among the restored tables (FK edges); a cycle keeps the given order. */
-export function parentsFirst(
-  names: readonly string[],
-  edges: readonly (readonly [string, string])[],
-): string[] {
-  const out: string[] = [];
-  const state = new Map<string, "visiting" | "done">();
-  const visit = (n: string) => {
-    if (state.has(n)) return;
-    state.set(n, "visiting");
-    for (const [child, parent] of edges) if (child === n && parent !== n) visit(parent);
-    state.set(n, "done");
-    out.push(n);
-  };
-  for (const n of names) visit(n);
-  return out;
 }
 
 /** The merge's view of the chosen tables: their index, live and staging names, and their partners' names. */
@@ -982,60 +815,94 @@ async function keepRowsBefore(m: Merge): Promise<void> {
 
 type MergeCounts = { deleted: number; updated: number; inserted: number };
 
-/** Deletes children first, then updates and inserts parents first. */
+/**
+ * The merge is ONE statement: each table's DELETE, UPDATE and INSERT is a data-modifying WITH query of it.
+ * PostgreSQL checks a foreign key that is not deferred (NO ACTION or RESTRICT) at the end of the statement
+ * that changed a row, and the checks of a WITH query's parts are queued to the end of the whole statement;
+ * so rows that reference each other — in one table, or across the restored tables, in a cycle too — are
+ * checked once, against the merged state, whatever changed since the backup (deleted, key changed, inserted,
+ * re-parented). Weighed and rejected: statements ordered by the foreign-key graph (a self-reference or a cycle
+ * has no order, and a NOT NULL reference cannot be set aside and back); `SET CONSTRAINTS ALL DEFERRED` (only
+ * DEFERRABLE constraints, which are rare); altering or dropping the constraints for the merge (ownership of
+ * the tables, an ACCESS EXCLUSIVE lock that stops readers, a re-validation). Unique indexes are still checked
+ * row by row: every DELETE runs before any UPDATE, every UPDATE before any INSERT (each part reads a count of
+ * the previous ones first), so a value freed by a deleted row can be taken by an updated or inserted one.
+ * checkForeignKeys has already refused a merge whose result would dangle; a constraint the server still
+ * finds broken is reported by name with its row (constraintRefusal).
+ */
 async function mergeRows(m: Merge): Promise<MergeCounts[]> {
-  const edges = m.fks
-    .filter(
-      (f) =>
-        m.index.has(fkKey(f.childSchema, f.childTable)) && m.index.has(fkKey(f.parentSchema, f.parentTable)),
-    )
-    .map((f) => [fkKey(f.childSchema, f.childTable), fkKey(f.parentSchema, f.parentTable)] as const);
-  const order = parentsFirst(m.p.tables.map(tableText), edges).map((n) => m.index.get(n)!);
-  const counts = m.p.tables.map(() => ({ deleted: 0, updated: 0, inserted: 0 }));
-  for (const i of [...order].reverse()) counts[i]!.deleted = await deleteGone(m, i);
-  for (const i of order) {
-    counts[i]!.updated = await updateChanged(m, i);
-    counts[i]!.inserted = await insertMissing(m, i);
+  const n = m.p.tables.length;
+  const parts: string[] = [];
+  for (let i = 0; i < n; i++) parts.push(`d${i} AS (${deleteGone(m, i)} RETURNING 1)`);
+  parts.push(`deleted AS (SELECT ${countsOf("d", n)} AS n)`);
+  for (let i = 0; i < n; i++) parts.push(`u${i} AS (${updateChanged(m, i, "deleted")})`);
+  parts.push(`updated AS (SELECT ${countsOf("u", n)} AS n)`);
+  for (let i = 0; i < n; i++) parts.push(`i${i} AS (${insertMissing(m, i, "updated")} RETURNING 1)`);
+  const counts = [...Array(n).keys()].flatMap((i) =>
+    ["d", "u", "i"].map((k) => `(SELECT count(*) FROM ${k}${i})::int AS ${k}${i}`),
+  );
+  let row: Record<string, number>;
+  try {
+    row = await queryOne<Record<string, number>>(
+      m.c,
+      `WITH ${parts.join(",\n")} SELECT ${counts.join(", ")}`,
+    );
+  } catch (e) {
+    throw constraintRefusal(m, e);
   }
-  return counts;
+  return [...Array(n).keys()].map((i) => ({
+    deleted: row[`d${i}`]!,
+    updated: row[`u${i}`]!,
+    inserted: row[`i${i}`]!,
+  }));
 }
 
-async function deleteGone(m: Merge, i: number): Promise<number> {
+const countsOf = (k: string, n: number) =>
+  [...Array(n).keys()].map((i) => `(SELECT count(*) FROM ${k}${i})`).join(" + ");
+
+/** A constraint violation of the merge as a refusal naming the constraint, its table and the row. */
+function constraintRefusal(m: Merge, e: unknown): unknown {
+  if (!(e instanceof DatabaseError) || !(e.code ?? "").startsWith("23")) return e;
+  return new VerificationError(
+    `restoring ${m.p.recordBase.tables.join(", ")} breaks the constraint ${e.constraint ?? "?"} of ` +
+      `${e.schema ?? "?"}.${e.table ?? "?"}: ${e.detail ?? e.message}; rolled back, nothing was changed`,
+    { cause: e },
+  );
+}
+
+function deleteGone(m: Merge, i: number): string {
   const pk = m.p.shapes[i]!.primaryKey;
-  const sql =
-    pk.length === 0
-      ? `DELETE FROM ONLY ${m.live(i)}`
-      : `DELETE FROM ONLY ${m.live(i)} AS t WHERE NOT EXISTS (SELECT 1 FROM ${m.stage(i)} AS s WHERE ${pkMatch(pk)})`;
-  return (await m.c.query(sql)).rowCount ?? 0;
+  return pk.length === 0
+    ? `DELETE FROM ONLY ${m.live(i)}`
+    : `DELETE FROM ONLY ${m.live(i)} AS t WHERE NOT EXISTS (SELECT 1 FROM ${m.stage(i)} AS s WHERE ${pkMatch(pk)})`;
 }
 
-async function updateChanged(m: Merge, i: number): Promise<number> {
+/** `after`: the WITH query whose count this part reads first (the order of the parts, above). */
+function updateChanged(m: Merge, i: number, after: string): string {
   const pk = m.p.shapes[i]!.primaryKey;
   const rest = m
     .columns(i)
     .filter((x) => !x.generated && !pk.includes(x.name))
     .map((x) => quoteIdent(x.name));
-  if (pk.length === 0 || rest.length === 0) return 0;
-  const r = await m.c.query(
-    `UPDATE ONLY ${m.live(i)} AS t SET (${rest.join(", ")}) = ROW(${rest.map((x) => `s.${x}`).join(", ")})
+  if (pk.length === 0 || rest.length === 0) return `SELECT 1 FROM ${after} WHERE false`;
+  return `UPDATE ONLY ${m.live(i)} AS t SET (${rest.join(", ")}) = ROW(${rest.map((x) => `s.${x}`).join(", ")})
        FROM ${m.stage(i)} AS s
-      WHERE ${pkMatch(pk)}
-        AND ROW(${rest.map((x) => `t.${x}`).join(", ")})::text IS DISTINCT FROM ROW(${rest.map((x) => `s.${x}`).join(", ")})::text`,
-  );
-  return r.rowCount ?? 0;
+      WHERE (SELECT n FROM ${after}) >= 0 AND ${pkMatch(pk)}
+        AND ROW(${rest.map((x) => `t.${x}`).join(", ")})::text IS DISTINCT FROM ROW(${rest.map((x) => `s.${x}`).join(", ")})::text
+     RETURNING 1`;
 }
 
-async function insertMissing(m: Merge, i: number): Promise<number> {
+function insertMissing(m: Merge, i: number, after: string): string {
   const pk = m.p.shapes[i]!.primaryKey;
   const cols = m.columns(i).filter((x) => !x.generated);
   const all = cols.map((x) => quoteIdent(x.name));
   const overriding = cols.some((x) => x.identityAlways) ? " OVERRIDING SYSTEM VALUE" : "";
   const missing =
-    pk.length === 0 ? "" : ` WHERE NOT EXISTS (SELECT 1 FROM ONLY ${m.live(i)} AS t WHERE ${pkMatch(pk)})`;
-  const r = await m.c.query(
-    `INSERT INTO ${m.live(i)} (${all.join(", ")})${overriding} SELECT ${all.map((x) => `s.${x}`).join(", ")} FROM ${m.stage(i)} AS s${missing}`,
+    pk.length === 0 ? "" : ` AND NOT EXISTS (SELECT 1 FROM ONLY ${m.live(i)} AS t WHERE ${pkMatch(pk)})`;
+  return (
+    `INSERT INTO ${m.live(i)} (${all.join(", ")})${overriding} SELECT ${all.map((x) => `s.${x}`).join(", ")} ` +
+    `FROM ${m.stage(i)} AS s WHERE (SELECT n FROM ${after}) >= 0${missing}`
   );
-  return r.rowCount ?? 0;
 }
 
 /** Sequences past both sides' maximum (never moved back). */
@@ -1089,10 +956,12 @@ async function proveMerge(m: Merge, counts: readonly MergeCounts[]): Promise<Res
   }
   const written = await c.query<{ name: string }>(
     `SELECT schemaname || '.' || relname AS name FROM pg_catalog.pg_stat_xact_user_tables
-      WHERE n_tup_ins + n_tup_upd + n_tup_del > 0 AND schemaname <> $1
+      WHERE n_tup_ins + n_tup_upd + n_tup_del > 0 AND schemaname <> ALL ($1::text[])
         AND (schemaname, relname) NOT IN (SELECT * FROM unnest($2::text[], $3::text[]))
       ORDER BY 1`,
-    [p.before, p.tables.map((t) => t.schema), p.tables.map((t) => t.name)],
+    // The staging schema too: its tables were loaded in this session, and PostgreSQL 15 may still count an
+    // earlier transaction's writes of the session here until it flushes them to the shared statistics.
+    [[p.before, p.staging], p.tables.map((t) => t.schema), p.tables.map((t) => t.name)],
   );
   if (written.rows.length > 0) {
     throw new VerificationError(

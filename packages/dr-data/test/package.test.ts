@@ -98,7 +98,10 @@ describe("the tool's package: what its image installs", () => {
     };
     const src = path.join(REPO, WORKSPACE, "src");
     const imported = new Set<string>();
-    for (const file of readdirSync(src).filter((f) => f.endsWith(".ts"))) {
+    // Subfolders too (src/table-restore/).
+    for (const file of readdirSync(src, { recursive: true, encoding: "utf8" }).filter((f) =>
+      f.endsWith(".ts"),
+    )) {
       for (const m of readFileSync(path.join(src, file), "utf8").matchAll(/from "([^".][^"]*)"/g)) {
         const spec = m[1]!;
         if (spec.startsWith("node:")) continue;
