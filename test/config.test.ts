@@ -2,7 +2,7 @@ import { strict as assert } from "node:assert";
 import { DateTime } from "luxon";
 import { ConfigError, editDistance, nearest, parseConfig, readRawConfig } from "../config";
 import { k8sNameProblem, longestJobName } from "@service-dr/dr-data";
-import { NOW, stackRaw, stackStrings } from "./support/stacks";
+import { committedImage, NOW, stackRaw, stackStrings } from "./support/stacks";
 
 /** The problems parseConfig reports for `raw`, or [] if it accepts it. */
 function problemsOf(raw: Record<string, unknown>, now: DateTime = NOW): readonly string[] {
@@ -330,7 +330,7 @@ describe("config: all problems at once — one invalid value never hides another
         temp,
       ],
       [
-        "postgres.version: must be one of: 13, 14, 15, 16, 17; received 12",
+        "postgres.version: must be one of: 13, 14, 15, 16, 17, 18; received 12",
         'kubernetes.namespace: must be a DNS-1123 label: ≤ 63 lowercase letters, digits and hyphens, starting and ending alphanumeric; received "Bad_NS"',
         'postgres.appDatabase: must be one of the keys of postgres.databases (itt_mentor_services_staging); received "other"',
         "postgres.highAvailability: SameZone is not available on the Burstable tier (allowed there: Disabled); received SameZone with postgres.sku.tier Burstable",
@@ -606,7 +606,7 @@ describe("config: dataTool sizing (the scratch volume and the timeouts)", () => 
 
   it("defaults: a managed-csi claim, size and timeout derived later from the database size (plan-data.ts)", () => {
     assert.deepStrictEqual(dataToolOf([]), {
-      image: "ghcr.io/dfe-digital/service-dr-data:1.0.0",
+      image: committedImage("staging"),
       parallelJobs: 2,
       scratch: { storageClass: "managed-csi" },
     });
@@ -620,7 +620,7 @@ describe("config: dataTool sizing (the scratch volume and the timeouts)", () => 
         "dataTool.scratch.size=1Ti",
       ]),
       {
-        image: "ghcr.io/dfe-digital/service-dr-data:1.0.0",
+        image: committedImage("staging"),
         parallelJobs: 2,
         databaseSizeGiB: 20,
         timeoutMinutes: 2880,
