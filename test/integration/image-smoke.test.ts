@@ -7,7 +7,8 @@
  */
 import { strict as assert } from "node:assert";
 import { execFileSync, spawnSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import os from "node:os";
 import * as path from "node:path";
 import { parse as parseYaml } from "yaml";
 import { sharedAzurite } from "../../packages/dr-data/testkit/shared";
@@ -17,7 +18,8 @@ import image from "../../packages/dr-data/image.json";
 import { PROJECT_DIR } from "../support/stacks";
 
 const DR_DATA = path.join(PROJECT_DIR, "packages", "dr-data");
-const DIST = path.join(DR_DATA, "dist");
+/** The bundles go to a temporary directory (the workspace's dist/ would be linted and format-checked). */
+const DIST = mkdtempSync(path.join(os.tmpdir(), "dr-data-bundle-"));
 
 /** `postgres.version` of each committed stack, as the workflow reads them. */
 export function stackMajors(): number[] {
@@ -36,8 +38,15 @@ describe("image smoke test against the tool's bundle (as in the image)", functio
   let clientBin: string;
 
   before(async () => {
-    for (const script of ["bundle", "bundle:smoke"])
-      execFileSync("npm", ["run", "-s", script], { cwd: DR_DATA, stdio: "ignore" });
+    // The workspace's own esbuild commands, as the Dockerfile runs them; only the output file differs.
+    for (const [script, file] of [
+      ["bundle", "dr-data.js"],
+      ["bundle:smoke", "image-smoke.js"],
+    ] as const)
+      execFileSync("npm", ["run", "-s", script, "--", `--outfile=${path.join(DIST, file)}`], {
+        cwd: DR_DATA,
+        stdio: "ignore",
+      });
     clientBin = clientBinDirOfMajor(image.postgresClientMajor);
     [pg, az] = await Promise.all([
       PgCluster.start({ binDir: npmServerBinDir(image.postgresClientMajor) }),
@@ -46,6 +55,7 @@ describe("image smoke test against the tool's bundle (as in the image)", functio
   });
   after(async () => {
     await pg?.stop();
+    rmSync(DIST, { recursive: true, force: true });
   });
 
   function smoke(overrides: Record<string, string>): {
