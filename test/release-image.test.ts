@@ -146,6 +146,7 @@ describe("release-image workflow: actions pinned to commits, known inputs, least
       "bash packages/dr-data/scripts/smoke-in-image.sh",
       "sigstore/cosign-installer",
       "cosign sign",
+      "cosign verify",
       "actions/attest-build-provenance",
     ]);
     const push = jobs.publish!.steps[4]!.with!;
