@@ -10,6 +10,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { DateTime, Duration } from "luxon";
 import { z } from "zod";
 import { workloadIdentitySchema } from "./config-identity";
+import { DATA_TOOL_CLIENT_MAJOR, dataToolImageProblem } from "./data-tool-image";
 import {
   AZURE_SERVER_NAME,
   DNS1123_LABEL,
@@ -179,7 +180,7 @@ const postgresSchema = z.strictObject({
   serverName: serverName(""),
   /** The live server's region; default azure.location (differs after a geo-restore's switch-over). */
   location: text("an Azure region such as uksouth").optional(),
-  version: oneOf(["13", "14", "15", "16", "17"]),
+  version: oneOf(["13", "14", "15", "16", "17", "18"]),
   sku: z.strictObject({
     name: text("an Azure SKU name such as Standard_B1ms"),
     tier: oneOf(["Burstable", "GeneralPurpose", "MemoryOptimized"]),
@@ -303,7 +304,11 @@ const schema = z.strictObject({
     schedule: matching(CRON, "a five-field cron expression such as '0 2 * * *'").default("0 2 * * *"),
   }),
   dataTool: z.strictObject({
-    image: text("a container image reference"),
+    /** The project's image by digest (data-tool-image.ts): a tag could be moved to other content after review. */
+    image: text("a container image reference").superRefine((ref, ctx) => {
+      const problem = dataToolImageProblem(ref);
+      if (problem !== undefined) ctx.addIssue({ code: "custom", message: problem });
+    }),
     /** `pg_dump`/`pg_restore -j`: parallel connections (the Job requests as many CPUs). */
     parallelJobs: wholeNumber(1, 16).default(2),
     /**
@@ -667,6 +672,21 @@ const databaseSizeFitsStorage: Rule = ({ raw, pg }) => {
   ];
 };
 
+/**
+ * pg_dump refuses a server newer than itself: the servers' major must not pass the client the data tool's image
+ * carries (`clientMajor`, image.json), or every backup of them fails.
+ */
+export const serverWithinClient =
+  (clientMajor: number): Rule =>
+  ({ pg }) => {
+    const version = parsed(postgresSchema.shape.version, pg?.version);
+    if (version === undefined || Number(version) <= clientMajor) return [];
+    return [
+      `postgres.version: must be at most ${clientMajor}, the PostgreSQL client major of the data tool's image ` +
+        `(packages/dr-data/image.json; pg_dump refuses a newer server): publish an image with a newer client first; received ${JSON.stringify(version)}`,
+    ];
+  };
+
 /** An incident's Jobs and kept databases are named from its id: no incident without one. */
 const incidentIdRequired: Rule = ({ mode, raw, now, zone, appDatabase }) =>
   (mode === "ptr" || mode === "rebuild") && raw.incidentId === undefined
@@ -857,6 +877,7 @@ const incidentNamesFit: Rule = ({ raw, appDatabase }) => {
  */
 export const CROSS_FIELD_RULES = {
   databaseSizeFitsStorage,
+  serverWithinClient: serverWithinClient(DATA_TOOL_CLIENT_MAJOR),
   incidentIdRequired,
   restoreTimeRequiredInPhase,
   restoreTimeResolves,

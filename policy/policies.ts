@@ -18,6 +18,7 @@ import type {
   StackValidationArgs,
   StackValidationPolicy,
 } from "@pulumi/policy";
+import { dataToolImageProblem, isUnpublishedImage } from "../data-tool-image";
 
 export const TYPES = {
   server: "azure-native:dbforpostgresql:Server",
@@ -37,7 +38,7 @@ const POD_TEMPLATES: Readonly<Record<string, (props: Props) => unknown>> = {
   "kubernetes:apps/v1:DaemonSet": (p) => at(p, "spec", "template"),
   "kubernetes:batch/v1:Job": (p) => at(p, "spec", "template"),
   "kubernetes:batch/v1:CronJob": (p) => at(p, "spec", "jobTemplate", "spec", "template"),
-  "kubernetes:core/v1:Pod": (p) => ({ spec: at(p, "spec") }),
+  "kubernetes:core/v1:Pod": (p) => ({ metadata: at(p, "metadata"), spec: at(p, "spec") }),
 };
 
 export const MIN_BACKUP_RETENTION_DAYS = 7;
@@ -273,6 +274,7 @@ function decode(b64: string): string {
 
 interface Container {
   readonly name?: string;
+  readonly image?: unknown;
   readonly securityContext?: Props;
   readonly resources?: { readonly limits?: Props };
 }
@@ -285,13 +287,8 @@ export const podsHardened: ResourceValidationPolicy = {
   validateResource: (args, report) => {
     const template = POD_TEMPLATES[args.type]?.(args.props as Props);
     if (template === undefined) return;
-    const pod = (at(template, "spec") ?? {}) as Props;
-    const podContext = (pod.securityContext ?? {}) as Props;
-    const containers = [
-      ...((pod.initContainers as Container[] | undefined) ?? []),
-      ...((pod.containers as Container[] | undefined) ?? []),
-    ];
-    for (const c of containers) {
+    const podContext = (at(template, "spec", "securityContext") ?? {}) as Props;
+    for (const c of containersOf(template)) {
       const ctx = c.securityContext ?? {};
       const where = `${args.name}: container ${c.name ?? "?"}`;
       if ((ctx.runAsNonRoot ?? podContext.runAsNonRoot) !== true)
@@ -307,6 +304,51 @@ export const podsHardened: ResourceValidationPolicy = {
   },
 };
 
+/** A pod template's init containers and containers. */
+function containersOf(template: unknown): Container[] {
+  const pod = (at(template, "spec") ?? {}) as Props;
+  return [
+    ...((pod.initContainers as Container[] | undefined) ?? []),
+    ...((pod.containers as Container[] | undefined) ?? []),
+  ];
+}
+
+/**
+ * The labels that make a pod the data tool's: its runbook step (packages/dr-data/src/contract.ts STEP_LABEL) or
+ * the workload identity webhook's opt-in (plan-identity.ts WORKLOAD_IDENTITY_LABEL), which hands the pod the
+ * identity's Entra tokens. Written out here (the pack imports no program module); a test checks they agree.
+ */
+export const DATA_TOOL_POD_LABELS = {
+  step: "service-dr/step",
+  workloadIdentity: "azure.workload.identity/use",
+} as const;
+
+export const dataToolImageByDigest: ResourceValidationPolicy = {
+  name: "data-tool-image-by-digest",
+  description:
+    "Every pod that runs a data tool step or receives the workload identity runs the project's published image by digest (data-tool-image.ts): not a tag, not another registry path, not the unpublished placeholder.",
+  enforcementLevel: "mandatory",
+  validateResource: (args, report) => {
+    const template = POD_TEMPLATES[args.type]?.(args.props as Props);
+    if (template === undefined) return;
+    const labels = (at(template, "metadata", "labels") ?? {}) as Props;
+    const dataTool =
+      labels[DATA_TOOL_POD_LABELS.step] !== undefined ||
+      labels[DATA_TOOL_POD_LABELS.workloadIdentity] === "true";
+    if (!dataTool) return;
+    for (const c of containersOf(template)) {
+      const where = `${args.name}: container ${c.name ?? "?"}`;
+      const image = typeof c.image === "string" ? c.image : "";
+      const problem = dataToolImageProblem(image);
+      if (problem !== undefined) report(`${where}: image ${problem}; received ${JSON.stringify(c.image)}`);
+      else if (isUnpublishedImage(image))
+        report(
+          `${where}: image ${image} is the placeholder of an image not published yet; run the release-image workflow and merge the pull request it opens (it sets the published digest as dataTool.image)`,
+        );
+    }
+  },
+};
+
 /** The pack, in the order the report lists them. */
 export const POLICIES: ReadonlyArray<ResourceValidationPolicy | StackValidationPolicy> = [
   liveServerProtected,
@@ -316,4 +358,5 @@ export const POLICIES: ReadonlyArray<ResourceValidationPolicy | StackValidationP
   backupsImmutable,
   noStorageKeySecret,
   podsHardened,
+  dataToolImageByDigest,
 ];

@@ -5,7 +5,8 @@
  */
 import { strict as assert } from "node:assert";
 import { DateTime } from "luxon";
-import { CROSS_FIELD_RULES, ruleContext } from "../config";
+import { CROSS_FIELD_RULES, ruleContext, serverWithinClient } from "../config";
+import { DATA_TOOL_CLIENT_MAJOR } from "../data-tool-image";
 import { geoRebuildSets, NOW, stackRaw } from "./support/stacks";
 
 interface Row {
@@ -38,6 +39,7 @@ describe("config rules: the order they report in", () => {
   it("is the order of CROSS_FIELD_RULES", () => {
     assert.deepStrictEqual(Object.keys(CROSS_FIELD_RULES), [
       "databaseSizeFitsStorage",
+      "serverWithinClient",
       "incidentIdRequired",
       "restoreTimeRequiredInPhase",
       "restoreTimeResolves",
@@ -60,6 +62,41 @@ describe("config rules: the order they report in", () => {
       for (const [name, rule] of Object.entries(CROSS_FIELD_RULES))
         assert.deepStrictEqual(rule(ctx), [], `${stack} ${name}`);
     }
+  });
+});
+
+table("serverWithinClient", [
+  { what: "the committed stack's major (16), below the image's client", sets: [], expected: [] },
+  {
+    what: "the image's own major",
+    sets: [],
+    // As the stack file writes it: a string (--set would make a number).
+    edit: (raw) => void (raw.postgres!.version = String(DATA_TOOL_CLIENT_MAJOR)),
+    expected: [],
+  },
+  { what: "a major the schema refuses is left to the schema", sets: ["postgres.version=12"], expected: [] },
+]);
+
+describe("config rule serverWithinClient, with an image whose client is 17", () => {
+  const rows: Array<[string, readonly string[]]> = [
+    ["17", []],
+    ["16", []],
+    [
+      "18",
+      [
+        'postgres.version: must be at most 17, the PostgreSQL client major of the data tool\'s image (packages/dr-data/image.json; pg_dump refuses a newer server): publish an image with a newer client first; received "18"',
+      ],
+    ],
+  ];
+  for (const [version, expected] of rows)
+    it(`postgres.version ${version}`, () => {
+      const raw = structuredClone(stackRaw("staging")) as { postgres: Record<string, unknown> };
+      raw.postgres.version = version;
+      const ctx = ruleContext(raw, NOW);
+      assert.deepStrictEqual(serverWithinClient(17)(ctx), expected);
+    });
+  it("the image's client is the newest major the schema allows", () => {
+    assert.equal(DATA_TOOL_CLIENT_MAJOR, 18);
   });
 });
 

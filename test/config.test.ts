@@ -2,7 +2,7 @@ import { strict as assert } from "node:assert";
 import { DateTime } from "luxon";
 import { ConfigError, editDistance, nearest, parseConfig, readRawConfig } from "../config";
 import { k8sNameProblem, longestJobName } from "@service-dr/dr-data";
-import { NOW, stackRaw, stackStrings } from "./support/stacks";
+import { committedImage, NOW, stackRaw, stackStrings } from "./support/stacks";
 
 /** The problems parseConfig reports for `raw`, or [] if it accepts it. */
 function problemsOf(raw: Record<string, unknown>, now: DateTime = NOW): readonly string[] {
@@ -330,7 +330,7 @@ describe("config: all problems at once — one invalid value never hides another
         temp,
       ],
       [
-        "postgres.version: must be one of: 13, 14, 15, 16, 17; received 12",
+        "postgres.version: must be one of: 13, 14, 15, 16, 17, 18; received 12",
         'kubernetes.namespace: must be a DNS-1123 label: ≤ 63 lowercase letters, digits and hyphens, starting and ending alphanumeric; received "Bad_NS"',
         'postgres.appDatabase: must be one of the keys of postgres.databases (itt_mentor_services_staging); received "other"',
         "postgres.highAvailability: SameZone is not available on the Burstable tier (allowed there: Disabled); received SameZone with postgres.sku.tier Burstable",
@@ -606,7 +606,7 @@ describe("config: dataTool sizing (the scratch volume and the timeouts)", () => 
 
   it("defaults: a managed-csi claim, size and timeout derived later from the database size (plan-data.ts)", () => {
     assert.deepStrictEqual(dataToolOf([]), {
-      image: "ghcr.io/dfe-digital/service-dr-data:1.0.0",
+      image: committedImage("staging"),
       parallelJobs: 2,
       scratch: { storageClass: "managed-csi" },
     });
@@ -620,7 +620,7 @@ describe("config: dataTool sizing (the scratch volume and the timeouts)", () => 
         "dataTool.scratch.size=1Ti",
       ]),
       {
-        image: "ghcr.io/dfe-digital/service-dr-data:1.0.0",
+        image: committedImage("staging"),
         parallelJobs: 2,
         databaseSizeGiB: 20,
         timeoutMinutes: 2880,
@@ -675,4 +675,49 @@ describe("config: dataTool sizing (the scratch volume and the timeouts)", () => 
   for (const [what, sets, expected] of cases) {
     it(what, () => assert.deepStrictEqual(problemsOf(stackRaw("staging", sets)), [expected]));
   }
+});
+
+describe("config: dataTool.image is the project's image by digest", () => {
+  const REPO = "ghcr.io/dfe-digital/service-dr-data";
+  const DIGEST = `sha256:${"ab12".repeat(16)}`;
+  const BY_DIGEST = `${REPO}@sha256:<64 hex digits>`;
+  const OUTSIDE = `dataTool.image: must be the data tool's image from the project's registry path, by digest: ${BY_DIGEST} (the release-image workflow publishes it there)`;
+  const TAG = `dataTool.image: must name ${REPO} by digest, ${BY_DIGEST} (from the release-image workflow's pull request), not by tag: a tag can be moved to other content`;
+  const rows: Array<[string, string, readonly string[]]> = [
+    ["by digest", `${REPO}@${DIGEST}`, []],
+    [
+      "the unpublished placeholder (refused by the policy pack, not here)",
+      `${REPO}@sha256:${"0".repeat(64)}`,
+      [],
+    ],
+    ["by tag", `${REPO}:1.0.0`, [`${TAG}; received "${REPO}:1.0.0"`]],
+    ["no tag, no digest", REPO, [`${TAG}; received "${REPO}"`]],
+    ["tag and digest", `${REPO}:1.0.0@${DIGEST}`, [`${TAG}; received "${REPO}:1.0.0@${DIGEST}"`]],
+    ["a short digest", `${REPO}@sha256:abc`, [`${TAG}; received "${REPO}@sha256:abc"`]],
+    [
+      "another hash",
+      `${REPO}@sha512:${"ab".repeat(64)}`,
+      [`${TAG}; received "${REPO}@sha512:${"ab".repeat(64)}"`],
+    ],
+    [
+      "another owner's image",
+      `ghcr.io/someone/service-dr-data@${DIGEST}`,
+      [`${OUTSIDE}; received "ghcr.io/someone/service-dr-data@${DIGEST}"`],
+    ],
+    ["a look-alike path", `${REPO}-evil@${DIGEST}`, [`${OUTSIDE}; received "${REPO}-evil@${DIGEST}"`]],
+    [
+      "another registry",
+      `docker.io/library/postgres@${DIGEST}`,
+      [`${OUTSIDE}; received "docker.io/library/postgres@${DIGEST}"`],
+    ],
+  ];
+  for (const [what, image, expected] of rows)
+    it(what, () =>
+      assert.deepStrictEqual(problemsOf(stackRaw("staging", [`dataTool.image=${image}`])), expected),
+    );
+
+  it("the committed stacks name the project's repository by digest", () => {
+    for (const stack of ["staging", "production"] as const)
+      assert.match(committedImage(stack), /^ghcr\.io\/dfe-digital\/service-dr-data@sha256:[0-9a-f]{64}$/);
+  });
 });

@@ -10,7 +10,8 @@ import * as path from "node:path";
 import type { PlanResult } from "../dev/offline/mocks";
 import { runPolicies, type PackConfig } from "../policy/run";
 import { ALL_STATES } from "./support/dr-states";
-import { declareStack, PROJECT_DIR } from "./support/stacks";
+import { DATA_TOOL_REPOSITORY, isUnpublishedImage } from "../data-tool-image";
+import { committedImage, declareStack, PROJECT_DIR } from "./support/stacks";
 
 const STACKS = ["staging", "production"] as const;
 
@@ -19,8 +20,14 @@ function packConfig(stack: string): PackConfig {
     readFileSync(path.join(PROJECT_DIR, "policy", "config", `${stack}.json`), "utf8"),
   ) as PackConfig;
 }
+/**
+ * The committed stacks carry the unpublished image's placeholder digest until the release workflow's pull
+ * request replaces it, and the pack refuses it (tested below): the other policies are checked on the stacks as
+ * they are once that pull request is merged, with a published digest.
+ */
+const PUBLISHED = `dataTool.image=${DATA_TOOL_REPOSITORY}@sha256:${"5e".repeat(32)}`;
 function declare(stack: (typeof STACKS)[number], sets: readonly string[]): Promise<PlanResult> {
-  return declareStack(stack, sets);
+  return declareStack(stack, [...sets, PUBLISHED]);
 }
 
 describe("policy pack on the offline plan of every stack and state", function () {
@@ -33,6 +40,25 @@ describe("policy pack on the offline plan of every stack and state", function ()
       });
     }
   }
+
+  it("the committed stacks, while their image is the unpublished placeholder, are refused: one line per data tool pod", async () => {
+    for (const stack of STACKS) {
+      const image = committedImage(stack);
+      const r = await declareStack(stack, ["drMode=ptr", "incidentId=inc-1"]);
+      const found = await runPolicies(r.resources, packConfig(stack));
+      const SVC = stack === "staging" ? "itt-mentor-services-staging" : "itt-mentor-services-production";
+      assert.deepStrictEqual(
+        found,
+        isUnpublishedImage(image)
+          ? [`${SVC}-nightly-cronjob`, `${SVC}-recovery-dr-inc-1-backup-flawed`].map((name) => ({
+              policy: "data-tool-image-by-digest",
+              message: `${name}: container dr-data: image ${image} is the placeholder of an image not published yet; run the release-image workflow and merge the pull request it opens (it sets the published digest as dataTool.image)`,
+            }))
+          : [],
+        stack,
+      );
+    }
+  });
 
   it("every stack file has its policy config, production geo-redundant", () => {
     assert.deepStrictEqual(packConfig("staging"), {

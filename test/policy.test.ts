@@ -11,6 +11,8 @@ import type { StackValidationPolicy } from "@pulumi/policy";
 import {
   backupRetention,
   backupsImmutable,
+  DATA_TOOL_POD_LABELS,
+  dataToolImageByDigest,
   geoRedundantInProduction,
   liveServerProtected,
   noStorageKeySecret,
@@ -19,6 +21,8 @@ import {
   storagePrivate,
   TYPES,
 } from "../policy/policies";
+import { STEP_LABEL } from "@service-dr/dr-data";
+import { WORKLOAD_IDENTITY_LABEL } from "../plan-identity";
 import { INPUT_ONLY, outputsOf, runPolicies, type DeclaredResource, type PackConfig } from "../policy/run";
 
 const STAGING: PackConfig = { "geo-redundant-backup-in-production": { production: false } };
@@ -143,7 +147,7 @@ async function violations(
 }
 
 describe("policy pack: every policy mandatory", () => {
-  it("seven policies, all mandatory", () => {
+  it("eight policies, all mandatory", () => {
     assert.deepStrictEqual(
       POLICIES.map((p) => [p.name, p.enforcementLevel]),
       [
@@ -154,6 +158,7 @@ describe("policy pack: every policy mandatory", () => {
         ["backups-cannot-be-erased", "mandatory"],
         ["no-secret-with-a-storage-key", "mandatory"],
         ["pods-non-root-read-only", "mandatory"],
+        ["data-tool-image-by-digest", "mandatory"],
       ],
     );
   });
@@ -450,5 +455,85 @@ describe("policy runner: stack policies see what the engine gives them", () => {
         name: "n",
       },
     );
+  });
+});
+
+describe("policy: the data tool's image by digest", () => {
+  const REPO = "ghcr.io/dfe-digital/service-dr-data";
+  const DIGEST = `sha256:${"c0ffee00".repeat(8)}`;
+  const BY_DIGEST = `${REPO}@sha256:<64 hex digits>`;
+  const labels = { "app.kubernetes.io/part-of": "service-dr", "service-dr/step": "restore" };
+  const pod = (image: unknown, podLabels: Record<string, string> = labels) => ({
+    metadata: { labels: podLabels },
+    spec: { containers: [{ name: "dr-data", image }] },
+  });
+  const job = (image: unknown, podLabels?: Record<string, string>) =>
+    res("kubernetes:batch/v1:Job", "restore-job", { spec: { template: pod(image, podLabels) } });
+
+  it("passes the project's image by digest; ignores pods that are not the data tool's (the maintenance page)", async () => {
+    assert.deepStrictEqual(await violations([job(`${REPO}@${DIGEST}`)], dataToolImageByDigest), []);
+    const page = res("kubernetes:apps/v1:Deployment", "page", {
+      spec: { template: pod("nginxinc/nginx-unprivileged:1.27-alpine", { app: "page" }) },
+    });
+    assert.deepStrictEqual(await violations([page], dataToolImageByDigest), []);
+  });
+
+  const refused: Array<[string, unknown, string]> = [
+    [
+      "a tag",
+      `${REPO}:1.0.0`,
+      `must name ${REPO} by digest, ${BY_DIGEST} (from the release-image workflow's pull request), not by tag: a tag can be moved to other content; received "${REPO}:1.0.0"`,
+    ],
+    [
+      "another registry path",
+      `ghcr.io/someone/dr-data@${DIGEST}`,
+      `must be the data tool's image from the project's registry path, by digest: ${BY_DIGEST} (the release-image workflow publishes it there); received "ghcr.io/someone/dr-data@${DIGEST}"`,
+    ],
+    [
+      "no image",
+      undefined,
+      `must be the data tool's image from the project's registry path, by digest: ${BY_DIGEST} (the release-image workflow publishes it there); received undefined`,
+    ],
+  ];
+  for (const [what, image, message] of refused)
+    it(`refuses ${what} in a Job's pod`, async () => {
+      assert.deepStrictEqual(await violations([job(image)], dataToolImageByDigest), [
+        `restore-job: container dr-data: image ${message}`,
+      ]);
+    });
+
+  it("refuses the unpublished placeholder, in a CronJob's pod and in a bare Pod with the workload identity", async () => {
+    const placeholder = `${REPO}@sha256:${"0".repeat(64)}`;
+    const cron = res("kubernetes:batch/v1:CronJob", "nightly", {
+      spec: { jobTemplate: { spec: { template: pod(placeholder) } } },
+    });
+    const bare = res(
+      "kubernetes:core/v1:Pod",
+      "shell",
+      pod(placeholder, { "azure.workload.identity/use": "true" }),
+    );
+    const note = `image ${placeholder} is the placeholder of an image not published yet; run the release-image workflow and merge the pull request it opens (it sets the published digest as dataTool.image)`;
+    assert.deepStrictEqual(await violations([cron, bare], dataToolImageByDigest), [
+      `nightly: container dr-data: ${note}`,
+      `shell: container dr-data: ${note}`,
+    ]);
+  });
+
+  it("any image of one's choice in a pod that gets the workload identity is refused", async () => {
+    const bare = res(
+      "kubernetes:core/v1:Pod",
+      "shell",
+      pod("alpine:3", { "azure.workload.identity/use": "true" }),
+    );
+    assert.deepStrictEqual(await violations([bare], dataToolImageByDigest), [
+      `shell: container dr-data: image must be the data tool's image from the project's registry path, by digest: ${BY_DIGEST} (the release-image workflow publishes it there); received "alpine:3"`,
+    ]);
+  });
+
+  it("the labels it looks for are the program's", () => {
+    assert.deepStrictEqual(DATA_TOOL_POD_LABELS, {
+      step: STEP_LABEL,
+      workloadIdentity: WORKLOAD_IDENTITY_LABEL,
+    });
   });
 });

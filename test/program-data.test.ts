@@ -4,7 +4,7 @@
  */
 import { strict as assert } from "node:assert";
 import type { PlanResource, PlanResult } from "../dev/offline/mocks";
-import { declareStack } from "./support/stacks";
+import { committedImage, declareStack } from "./support/stacks";
 import { tableSetTag } from "@service-dr/dr-data";
 import { readStackOutputs } from "../stack-outputs";
 
@@ -199,7 +199,7 @@ describe("data path under the mock runtime", function () {
       failedJobsHistoryLimit: 5,
     });
     const c = jobTemplate.spec.template.spec.containers[0]!;
-    assert.equal(c.image, "ghcr.io/dfe-digital/service-dr-data:1.0.0");
+    assert.equal(c.image, committedImage("staging"));
     assert.deepEqual(c.args, [
       "backup",
       "--container",
@@ -562,10 +562,7 @@ describe("look before you restore (issue 12): inspect, reconcile, table-level re
         ...STORAGE_ENV,
         DR_PG_AUTH: sets.length === 0 ? "entra" : "password",
       });
-      assert.deepEqual(
-        [c.command, c.args, c.image],
-        [["sleep", "infinity"], [], "ghcr.io/dfe-digital/service-dr-data:1.0.0"],
-      );
+      assert.deepEqual([c.command, c.args, c.image], [["sleep", "infinity"], [], committedImage("staging")]);
       assert.deepEqual(c.securityContext, {
         runAsNonRoot: true,
         runAsUser: 999,

@@ -182,7 +182,7 @@ describe("finished Jobs are immutable; retry.<step> is the one way to run a step
   const jobs = (r: PlanResult): Map<string, PlanResource> =>
     new Map(r.resources.filter((x) => x.type === "kubernetes:batch/v1:Job").map((x) => [x.name, x]));
   const settings = [
-    "dataTool.image=ghcr.io/dfe-digital/service-dr-data:2",
+    `dataTool.image=ghcr.io/dfe-digital/service-dr-data@sha256:${"2".repeat(64)}`,
     "dataTool.parallelJobs=4",
     "dataTool.timeoutMinutes=240",
     "dataTool.scratch.size=200Gi",

@@ -199,6 +199,7 @@ describe("workflows: GitHub's parser accepts every file", () => {
       "dr-step.yml",
       "preview.yml",
       "pulumi-stack.yml",
+      "release-image.yml",
     ]);
     for (const f of WORKFLOWS) {
       const r = parseWorkflow(
@@ -289,6 +290,8 @@ describe("workflows: every command they run exists", () => {
   it("every other action is pinned to its major version and given only inputs it declares", () => {
     for (const [where, s] of allSteps()) {
       if (s.uses === undefined || s.uses.startsWith("./")) continue;
+      // Pinned to commit SHAs, its actions' inputs checked against their action.yml: release-image.test.ts.
+      if (where.startsWith("release-image.yml:")) continue;
       const [name, version] = s.uses.split("@") as [string, string];
       assert.equal(version, PINNED[name], `${where}: ${s.uses}`);
       if (name === "pulumi/actions") continue;

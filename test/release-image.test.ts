@@ -1,0 +1,237 @@
+/**
+ * The release workflow of the data tool's image (.github/workflows/release-image.yml), offline: every action
+ * pinned to the commit its release tag names (read from each action's repository, docs/provider-facts.md) and
+ * given only the inputs its action.yml declares at that commit; least-privilege permissions per job; every
+ * script it runs exists; the Dockerfile's PG_MAJOR default is image.json's client major, and what the Dockerfile
+ * copies is what .dockerignore lets in. GitHub's own parser runs over it in workflows.test.ts.
+ */
+import { strict as assert } from "node:assert";
+import { existsSync, readFileSync } from "node:fs";
+import * as path from "node:path";
+import { parse as parseYaml } from "yaml";
+import image from "../packages/dr-data/image.json";
+import { PROJECT_DIR } from "./support/stacks";
+
+/** Each action's release, and the commit its tag names (git rev-parse '<tag>^{commit}' in the action's repository). */
+const PINS: Readonly<Record<string, { readonly tag: string; readonly sha: string }>> = {
+  "actions/checkout": { tag: "v7.0.1", sha: "3d3c42e5aac5ba805825da76410c181273ba90b1" },
+  "docker/setup-buildx-action": { tag: "v4.3.0", sha: "37fe631027851001ddb9b187196cc803df7f5f0e" },
+  "docker/build-push-action": { tag: "v7.3.0", sha: "53b7df96c91f9c12dcc8a07bcb9ccacbed38856a" },
+  "docker/setup-qemu-action": { tag: "v4.2.0", sha: "96fe6ef7f33517b61c61be40b68a1882f3264fb8" },
+  "docker/login-action": { tag: "v4.1.0", sha: "4907a6ddec9925e35a0a9e82d7399ccc52663121" },
+  "sigstore/cosign-installer": { tag: "v4.1.2", sha: "6f9f17788090df1f26f669e9d70d6ae9567deba6" },
+  "actions/attest-build-provenance": { tag: "v4.1.0", sha: "a2bbfa25375fe432b6a289bc6b6cd05ecd0c4c32" },
+  // v0.35.0 and later: released after the March 2026 tag hijack of this repository, with immutable tags.
+  "aquasecurity/trivy-action": { tag: "v0.36.0", sha: "ed142fd0673e97e23eac54620cfb913e5ce36c25" },
+};
+
+/** The inputs each action.yml declares at the pinned commit. */
+const INPUTS: Readonly<Record<string, readonly string[]>> = {
+  "actions/checkout": ["fetch-depth", "persist-credentials", "ref", "token"],
+  "docker/setup-buildx-action": ["driver", "platforms", "version"],
+  "docker/build-push-action": [
+    "build-args",
+    "cache-from",
+    "cache-to",
+    "context",
+    "file",
+    "labels",
+    "load",
+    "platforms",
+    "provenance",
+    "push",
+    "sbom",
+    "tags",
+  ],
+  "docker/setup-qemu-action": ["image", "platforms"],
+  "docker/login-action": ["password", "registry", "username"],
+  "sigstore/cosign-installer": ["cosign-release", "install-dir"],
+  "actions/attest-build-provenance": ["push-to-registry", "subject-digest", "subject-name"],
+  "aquasecurity/trivy-action": [
+    "exit-code",
+    "format",
+    "ignore-unfixed",
+    "image-ref",
+    "scan-type",
+    "severity",
+    "version",
+  ],
+};
+
+interface Step {
+  readonly uses?: string;
+  readonly run?: string;
+  readonly with?: Record<string, unknown>;
+  readonly if?: string;
+}
+interface Job {
+  readonly needs?: string | string[];
+  readonly permissions?: Record<string, string>;
+  readonly steps: Step[];
+  readonly services?: Record<string, { image: string }>;
+}
+const FILE = path.join(PROJECT_DIR, ".github", "workflows", "release-image.yml");
+const TEXT = readFileSync(FILE, "utf8");
+const WORKFLOW = parseYaml(TEXT) as {
+  on: Record<string, unknown>;
+  permissions: unknown;
+  jobs: Record<string, Job>;
+};
+const read = (...p: string[]): string => readFileSync(path.join(PROJECT_DIR, ...p), "utf8");
+
+describe("release-image workflow: actions pinned to commits, known inputs, least privilege", () => {
+  it("every uses: is owner/repo@<the tag's commit> # <tag>", () => {
+    const uses = [...TEXT.matchAll(/^\s*(?:- )?uses: (\S+)(.*)$/gm)].map(
+      (m) => [m[1]!, m[2]!.trim()] as const,
+    );
+    assert.ok(uses.length >= 12, `${uses.length} uses:`);
+    for (const [ref, comment] of uses) {
+      const [name, sha] = ref.split("@") as [string, string];
+      const pin = PINS[name];
+      assert.ok(pin !== undefined, `${ref}: not an action this workflow relies on`);
+      assert.equal(sha, pin.sha, `${name}: pinned to ${sha}, the ${pin.tag} commit is ${pin.sha}`);
+      assert.equal(comment, `# ${pin.tag}`, name);
+    }
+  });
+
+  it("each step gives only inputs its action declares", () => {
+    for (const [id, job] of Object.entries(WORKFLOW.jobs))
+      for (const step of job.steps) {
+        if (step.uses === undefined) continue;
+        const name = step.uses.split("@")[0]!;
+        for (const key of Object.keys(step.with ?? {}))
+          assert.ok(INPUTS[name]?.includes(key), `${id}: ${name} declares no input ${key}`);
+      }
+  });
+
+  it("no permission at the top; each job exactly what it needs", () => {
+    assert.deepStrictEqual(WORKFLOW.permissions, {});
+    assert.deepStrictEqual(
+      Object.fromEntries(Object.entries(WORKFLOW.jobs).map(([id, job]) => [id, job.permissions])),
+      {
+        spec: { contents: "read" },
+        test: { contents: "read" },
+        publish: {
+          contents: "read",
+          packages: "write",
+          "id-token": "write",
+          attestations: "write",
+        },
+        propose: { contents: "write", "pull-requests": "write" },
+      },
+    );
+  });
+
+  it("tests before it pushes, pushes before it signs, signs before it proposes", () => {
+    const jobs = WORKFLOW.jobs;
+    assert.deepStrictEqual(
+      [jobs.test!.needs, jobs.publish!.needs, jobs.propose!.needs],
+      ["spec", ["spec", "test"], ["spec", "publish"]],
+    );
+    const order = (job: Job): string[] =>
+      job.steps.map((s) => s.uses?.split("@")[0] ?? (s.run ?? "").split(" ").slice(0, 2).join(" "));
+    assert.deepStrictEqual(order(jobs.test!), [
+      "actions/checkout",
+      "docker/setup-buildx-action",
+      "docker/build-push-action",
+      "bash packages/dr-data/scripts/smoke-in-image.sh",
+      "aquasecurity/trivy-action",
+    ]);
+    assert.deepStrictEqual(order(jobs.publish!), [
+      "actions/checkout",
+      "docker/setup-qemu-action",
+      "docker/setup-buildx-action",
+      "docker/login-action",
+      "docker/build-push-action",
+      "bash packages/dr-data/scripts/smoke-in-image.sh",
+      "sigstore/cosign-installer",
+      "cosign sign",
+      "cosign verify",
+      "actions/attest-build-provenance",
+    ]);
+    const push = jobs.publish!.steps[4]!.with!;
+    assert.deepStrictEqual(
+      [push.platforms, push.push, push.provenance, push.sbom],
+      ["linux/amd64,linux/arm64", true, "mode=max", true],
+    );
+    const scan = jobs.test!.steps[4]!.with!;
+    assert.deepStrictEqual(
+      [scan.severity, scan["ignore-unfixed"], scan["exit-code"]],
+      ["CRITICAL", true, "1"],
+    );
+    assert.equal(jobs.test!.services?.postgres?.image, "postgres:${{ matrix.server }}");
+  });
+
+  it("every script it runs exists and every file it reads is there", () => {
+    for (const job of Object.values(WORKFLOW.jobs))
+      for (const step of job.steps)
+        for (const m of (step.run ?? "").matchAll(/\bbash (\S+)/g))
+          assert.ok(existsSync(path.join(PROJECT_DIR, m[1]!)), m[1]);
+    assert.match(TEXT, /jq -r \.repository packages\/dr-data\/image\.json/);
+    assert.match(TEXT, /jq -r \.postgresClientMajor packages\/dr-data\/image\.json/);
+    assert.deepStrictEqual(Object.keys(image).sort(), ["postgresClientMajor", "repository"]);
+  });
+
+  it("runs on a tag, on a change to the tool on main, or by hand", () => {
+    assert.deepStrictEqual(WORKFLOW.on, {
+      push: {
+        branches: ["main"],
+        tags: ["dr-data-v*"],
+        paths: [
+          "packages/dr-data/**",
+          "package.json",
+          "package-lock.json",
+          ".dockerignore",
+          ".github/workflows/release-image.yml",
+        ],
+      },
+      workflow_dispatch: null,
+    });
+  });
+});
+
+describe("the image's PostgreSQL client major is written once", () => {
+  const dockerfile = read("packages", "dr-data", "Dockerfile");
+
+  it("the Dockerfile's PG_MAJOR default is image.json's, and it is the runtime's base and PG_BINDIR", () => {
+    assert.deepStrictEqual(
+      [...dockerfile.matchAll(/^ARG PG_MAJOR=(\d+)$/gm)].map((m) => Number(m[1])),
+      [image.postgresClientMajor],
+    );
+    assert.match(dockerfile, /^FROM postgres:\$\{PG_MAJOR\}-bookworm$/m);
+    assert.match(dockerfile, /^ENV PG_BINDIR=\/usr\/lib\/postgresql\/\$\{PG_MAJOR\}\/bin/m);
+    assert.match(dockerfile, /apt-get install -y --no-install-recommends zstd ca-certificates/);
+  });
+
+  it("what the Dockerfile copies from the context, .dockerignore lets in; the bundles' scripts exist", () => {
+    const allowed = read(".dockerignore")
+      .split("\n")
+      .filter((l) => l.startsWith("!"))
+      .map((l) => l.slice(1));
+    const copied = [...dockerfile.matchAll(/^COPY (?!--from)(.+) \S+$/gm)].flatMap((m) => m[1]!.split(" "));
+    assert.deepStrictEqual(copied, [
+      "package.json",
+      "package-lock.json",
+      "packages/dr-data/package.json",
+      "packages/dr-data/src",
+      "packages/dr-data/testkit/image-smoke.ts",
+      "packages/dr-data/src/bin/psql-side",
+    ]);
+    for (const file of copied) {
+      assert.ok(
+        allowed.some((a) => file === a.replace(/\/$/, "") || file.startsWith(a)),
+        `${file} is left out by .dockerignore`,
+      );
+      assert.ok(existsSync(path.join(PROJECT_DIR, file)), file);
+    }
+    const scripts = (
+      JSON.parse(read("packages", "dr-data", "package.json")) as { scripts: Record<string, string> }
+    ).scripts;
+    for (const m of dockerfile.matchAll(/npm run -w @service-dr\/dr-data (\S+)/g))
+      assert.ok(scripts[m[1]!] !== undefined, m[1]);
+    assert.match(
+      scripts["bundle:smoke"]!,
+      /^esbuild testkit\/image-smoke\.ts --bundle .*--outfile=dist\/image-smoke\.js$/,
+    );
+  });
+});
