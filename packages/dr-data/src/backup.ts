@@ -23,10 +23,11 @@
  * records its sha256.
  */
 import { readFileSync } from "node:fs";
-import { mkdtemp, readdir, rm, stat } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, rm, stat, symlink, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import type { Readable } from "node:stream";
+import { gzipSync } from "node:zlib";
 import type { BlockBlobClient, ContainerClient } from "@azure/storage-blob";
 import { backupBlobName, backupManifestBlobName } from "./naming";
 import { findTableData, parseTableData } from "./archive";
@@ -42,6 +43,7 @@ import { childEnv, COMPRESS_PATTERN, pgDumpArgv, pgRestoreListArgv, type DumpFor
 import { binPath, describeExit, run, start, type Spawned, type ClientProgramOptions } from "./proc";
 import { CountProgress, formatBytes, Progress, stderrLog, type Log, type ProgressTotal } from "./progress";
 import { queryOne } from "./sql";
+import { parseCopyHeader } from "./table-restore";
 
 export interface BackupOptions extends ClientProgramOptions {
   /** The source server and database to dump. */
@@ -543,13 +545,13 @@ async function dumpChecksums(
 ): Promise<Map<string, CopySummary>> {
   const t0 = Date.now();
   const toc = await run(binPath(o.binDir, "pg_restore"), pgRestoreListArgv(dir), { env: source.env });
-  const files = await dataFiles(dir, toc, taker);
+  const files = await matchingCopyLists(o, source, dir, await dataFiles(dir, toc, taker), taker, log);
   const rest = new Set([...taker.tableRelations.keys()].filter((name) => !files.has(name)));
   const server = serverChecksums(taker, log, rest);
   const progress = new CountProgress("backup: manifest", "tables checksummed from the dump", log).start();
   const out = new Map<string, CopySummary>();
   try {
-    for (const [name, file] of files) {
+    for (const [name, { file }] of files) {
       out.set(name, await checksumDumpFile(file));
       progress.update(out.size, files.size);
     }
@@ -565,17 +567,105 @@ async function dumpChecksums(
 }
 
 /** `schema.name` → its data file, for the tables whose `TABLE DATA` entry and plain or gzip file are found. */
-async function dataFiles(dir: string, toc: string, taker: ManifestTaker): Promise<Map<string, string>> {
+async function dataFiles(dir: string, toc: string, taker: ManifestTaker): Promise<Map<string, DataFile>> {
   const entries = parseTableData(toc);
   const present = new Set(await readdir(dir));
-  const out = new Map<string, string>();
+  const out = new Map<string, DataFile>();
   for (const [name, rel] of taker.tableRelations) {
     const entry = findTableData(entries, rel.schema, rel.name);
     const id = entry === undefined ? undefined : /^(\d+);/.exec(entry.line)?.[1];
     const file = [`${id}.dat`, `${id}.dat.gz`].find((f) => id !== undefined && present.has(f));
-    if (file !== undefined) out.set(name, path.join(dir, file));
+    if (file !== undefined && entry !== undefined)
+      out.set(name, { file: path.join(dir, file), entry: entry.line });
   }
   return out;
+}
+
+/** A table's data file in a directory-format dump, and its `TABLE DATA` line of the table of contents. */
+interface DataFile {
+  readonly file: string;
+  readonly entry: string;
+}
+
+/**
+ * The tables whose dump COPY names exactly the manifest's columns that are not generated, in the manifest's
+ * order: only their COPY text hashes as the restore will read it back (`COPY t (those columns) TO STDOUT`).
+ * pg_dump builds that list from the same catalog in the same snapshot, so a table dropped here is a surprise,
+ * logged, and checksummed server-side instead. The COPY lines are read with pg_restore from a copy of the
+ * dump's table of contents beside empty data files: no data is read twice.
+ */
+async function matchingCopyLists(
+  o: BackupOptions,
+  source: SourceFacts,
+  dir: string,
+  files: ReadonlyMap<string, DataFile>,
+  taker: ManifestTaker,
+  log: Log,
+): Promise<Map<string, DataFile>> {
+  const names = [...files.keys()];
+  const headers = await dumpCopyHeaders(
+    o,
+    source,
+    dir,
+    names.map((n) => files.get(n)!),
+  );
+  const out = new Map<string, DataFile>();
+  for (const [i, name] of names.entries()) {
+    const expected = (taker.tableRelations.get(name)!.columnList ?? [])
+      .filter((c) => !c.generated)
+      .map((c) => c.name);
+    const dumped = headers[i];
+    if (dumped !== undefined && dumped.join("\0") === expected.join("\0")) out.set(name, files.get(name)!);
+    else
+      log(
+        `backup: manifest: ${name}: the dump's COPY names (${dumped?.join(", ") ?? "?"}), not the manifest's columns (${expected.join(", ")}): checksummed server-side`,
+      );
+  }
+  return out;
+}
+
+/** The column list of each entry's `COPY … FROM stdin;` line, in the entries' order (undefined: none parsed). */
+async function dumpCopyHeaders(
+  o: BackupOptions,
+  source: SourceFacts,
+  dir: string,
+  entries: readonly DataFile[],
+): Promise<(string[] | undefined)[]> {
+  if (entries.length === 0) return [];
+  const shell = `${dir}-copy-lines`;
+  await mkdir(shell);
+  try {
+    await symlink(path.join(dir, "toc.dat"), path.join(shell, "toc.dat"));
+    const emptyGzip = gzipSync(Buffer.alloc(0));
+    for (const e of entries) {
+      const base = path.basename(e.file);
+      await writeFile(path.join(shell, base), base.endsWith(".gz") ? emptyGzip : Buffer.alloc(0));
+    }
+    const list = path.join(shell, "list");
+    await writeFile(list, `${entries.map((e) => e.entry).join("\n")}\n`);
+    // pg_restore -L restores the listed entries in the list's order: one COPY line per entry, in that order.
+    const script = await run(
+      binPath(o.binDir, "pg_restore"),
+      ["--data-only", "--file=-", `--use-list=${list}`, shell],
+      {
+        env: source.env,
+      },
+    );
+    const lines = script.split("\n").filter((l) => l.startsWith("COPY "));
+    return lines.length === entries.length
+      ? lines.map((l) => copyHeaderColumns(l))
+      : entries.map(() => undefined);
+  } finally {
+    await rm(shell, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The column names of a `COPY <table> (<columns>) FROM stdin;` line; none for a table without columns, for
+ * which pg_dump writes `COPY <table>  FROM stdin;` (an empty list between the two blanks).
+ */
+function copyHeaderColumns(line: string): string[] | undefined {
+  return parseCopyHeader(line)?.columns ?? (line.endsWith("  FROM stdin;") ? [] : undefined);
 }
 
 interface CommittedManifest {

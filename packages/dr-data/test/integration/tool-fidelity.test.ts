@@ -20,6 +20,9 @@ import { Azurite } from "../../testkit/azurite";
 import type { PgCluster } from "../../testkit/postgres";
 import { sharedFreshPg, sharedServers } from "../../testkit/shared";
 import { backup } from "../../src/backup";
+import { containerClient } from "../../src/blobstore";
+import { serializeManifest, sha256Hex, type Manifest, type ManifestRelation } from "../../src/manifest";
+import { backupManifestBlobName } from "../../src/naming";
 import { clientConfig } from "../../src/connection";
 import { restore, type RestoreOptions } from "../../src/restore";
 
@@ -276,6 +279,32 @@ describe("tool: the fidelity corpus comes back equal in every restore mode and f
     }
   });
 
+  it("directory: every table's checksum came from the dump, whose COPY lists name the manifest's columns", async () => {
+    const c = containerClient(az.store(CONTAINER));
+    const m = JSON.parse(
+      (await c.getBlobClient(backupManifestBlobName(blobs.directory)).downloadToBuffer()).toString("utf8"),
+    ) as Manifest;
+    const tables = m.relations.filter((r) => r.kind === "table");
+    assert.deepStrictEqual(
+      tables.filter((r) => r.method !== "copy").map((r) => r.name),
+      [],
+    );
+    const cars = tables.find((r) => r.name === "app.cars")!;
+    assert.deepStrictEqual(
+      cars.columnList!.map((x) => x.name),
+      ["id", "name", "doors", "Colour", "registered", "label"],
+    );
+    assert.equal(tables.find((r) => r.name === "app.no_columns")?.rows, 2);
+    assert.deepStrictEqual(
+      m.relations.filter((r) => r.kind === "materialized view").map((r) => [r.name, r.rows, r.populated]),
+      [
+        ["app.mood_counts", 3, true],
+        ["app.not_yet", 0, false],
+        ["app.vehicle_names", 4, true],
+      ],
+    );
+  });
+
   it("the independent check sees a loss: restored with --no-acl, the grants are missing from the picture", async () => {
     await restore(
       options(pg, { from: { blob: blobs.directory }, database: "no_acl", runId: "na-1", noAcl: true }),
@@ -318,4 +347,69 @@ describe("tool: the fidelity corpus comes back equal in every restore mode and f
       assertSamePicture(await picture(pg, SOURCE), expected);
     });
   }
+
+  /**
+   * A copy of the directory backup whose manifest records `edit`ed columns (its sha256 recorded in the copy's
+   * metadata, as a backup of a database with those columns would have): what a restore finds when the restored
+   * database's columns are not the manifest's.
+   */
+  async function withColumnsEdited(
+    tag: string,
+    edit: (r: ManifestRelation) => ManifestRelation,
+  ): Promise<string> {
+    const c = containerClient(az.store(CONTAINER));
+    const name = `edited/${tag}/${SOURCE}_20261124T020000Z`;
+    const original = c.getBlobClient(blobs.directory);
+    const bytes = await original.downloadToBuffer();
+    const m = JSON.parse(
+      (await c.getBlobClient(backupManifestBlobName(blobs.directory)).downloadToBuffer()).toString("utf8"),
+    ) as Manifest;
+    const manifest = serializeManifest({ ...m, backup: name, relations: m.relations.map(edit) });
+    await c.getBlockBlobClient(backupManifestBlobName(name)).upload(manifest, manifest.length);
+    const metadata = { ...(await original.getProperties()).metadata, manifestsha256: sha256Hex(manifest) };
+    await c.getBlockBlobClient(name).upload(bytes, bytes.length, { metadata });
+    return name;
+  }
+
+  it("a renamed or a retyped column is still refused: the swap is refused, nothing created", async () => {
+    const rename = (r: ManifestRelation): ManifestRelation =>
+      r.name !== "app.cars"
+        ? r
+        : {
+            ...r,
+            columnList: r.columnList!.map((c) => (c.name === "doors" ? { ...c, name: "door_count" } : c)),
+          };
+    const retype = (r: ManifestRelation): ManifestRelation =>
+      r.name !== "app.trucks"
+        ? r
+        : {
+            ...r,
+            columnList: r.columnList!.map((c) => (c.name === "payload" ? { ...c, type: "numeric" } : c)),
+          };
+    const cases: [string, (r: ManifestRelation) => ManifestRelation, RegExp][] = [
+      [
+        "renamed",
+        rename,
+        /app\.cars\s+table\s+2\s+2\s+column "door_count" integer missing in the database; column "doors" integer not in the backup/,
+      ],
+      [
+        "retyped",
+        retype,
+        /app\.trucks\s+table\s+2\s+2\s+column "payload" numeric\(10,2\) in the database, "payload" numeric in the backup/,
+      ],
+    ];
+    for (const [tag, edit, refusal] of cases) {
+      const blob = await withColumnsEdited(tag, edit);
+      const before = await pg.databases();
+      await assert.rejects(
+        restore(options(pg, { from: { blob }, database: `edited_${tag}`, runId: `ed-${tag}` })),
+        (err: Error) => {
+          assert.match(err.message, /swap refused, edited_\w+ was not touched/);
+          assert.match(err.message, refusal);
+          return true;
+        },
+      );
+      assert.deepStrictEqual(await pg.databases(), before, tag);
+    }
+  });
 });
