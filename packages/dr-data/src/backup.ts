@@ -26,7 +26,7 @@ import { readFileSync } from "node:fs";
 import { mkdir, mkdtemp, readdir, rm, stat, symlink, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import type { Readable } from "node:stream";
+import { Transform, type Readable } from "node:stream";
 import { gzipSync } from "node:zlib";
 import type { BlockBlobClient, ContainerClient } from "@azure/storage-blob";
 import { backupBlobName, backupManifestBlobName } from "./naming";
@@ -37,7 +37,7 @@ import { containerClient, type BlobStoreSettings } from "./blobstore";
 import { withClient, withFreshPassword, type PgConnection } from "./connection";
 import { checksumDumpFile, COPY_TEXT_SETTINGS, type CopySummary } from "./copy-checksum";
 import { UsageError } from "./errors";
-import { ManifestTaker, MANIFEST_VERSION, serializeManifest, sha256Hex } from "./manifest";
+import { ManifestTaker, MANIFEST_VERSION, serializeManifest, sha256Hex, tocEntries } from "./manifest";
 import { isStreamCompress, toBlobMetadata, type BackupMetadata, type StreamCompress } from "./metadata";
 import { childEnv, COMPRESS_PATTERN, pgDumpArgv, pgRestoreListArgv, type DumpFormat } from "./pgargs";
 import { binPath, describeExit, run, start, type Spawned, type ClientProgramOptions } from "./proc";
@@ -124,10 +124,12 @@ interface SourceFacts {
   readonly env: Record<string, string>;
 }
 
-/** A dump staged as uncommitted blocks, and the tables it was able to summarize itself. */
+/** A dump staged as uncommitted blocks, the tables it was able to summarize itself, and its table of contents. */
 interface Dumped {
   readonly staged: StagedBlocks;
   readonly copied: ReadonlyMap<string, CopySummary>;
+  /** `pg_restore --list` of the dump; taken only with a manifest. */
+  readonly toc?: string | undefined;
 }
 
 /** One backup's dump: its options and settings, the source, the blob it goes to, and the manifest being taken. */
@@ -163,7 +165,7 @@ export async function backup(o: BackupOptions): Promise<BackupResult> {
     const dumped = await dump({ o, s: settings, source, target, upload, taker });
     let manifest: CommittedManifest | undefined;
     if (taker !== undefined) {
-      manifest = await commitManifest(target, o, taker, dumped.copied, settings.log);
+      manifest = await commitManifest(target, o, taker, dumped, settings.log);
       finished = true;
     }
     const metadata = backupMetadata(o, settings, source, dumped.staged, startedAt, manifest);
@@ -333,9 +335,13 @@ async function dumpCustom(d: Dump): Promise<Dumped> {
   const progress = new Progress("backup: uploaded", s.log, upload.estimate);
   const argv = pgDumpArgv({ format: "custom", compress: s.compress, database, snapshot: taker?.snapshot });
   const child = start(binPath(o.binDir, "pg_dump"), argv, { env: source.env, stdout: "pipe" });
+  const dumpOut = child.child.stdout as Readable;
+  const listed = taker === undefined ? undefined : listFromStream(o, source, dumpOut);
+  // Awaited after the upload; until then a failure must not surface as an unhandled rejection.
+  listed?.listing.catch(() => undefined);
   let staged: StagedBlocks;
   try {
-    staged = await stageBlocks(target.blob, child.child.stdout as Readable, upload.stage(progress));
+    staged = await stageBlocks(target.blob, listed?.stream ?? dumpOut, upload.stage(progress));
   } catch (cause) {
     throw new Error(`backup of ${database} failed, nothing committed${await killed(child, "pg_dump")}`, {
       cause,
@@ -349,7 +355,65 @@ async function dumpCustom(d: Dump): Promise<Dumped> {
   }
   progress.done();
   await checksums?.();
-  return { staged, copied: new Map() };
+  return { staged, copied: new Map(), toc: await listed?.listing };
+}
+
+/** The most of a custom-format dump's head `pg_restore --list` is given: its table of contents is far less. */
+const TOC_HEAD_LIMIT = 256 * 1024 * 1024;
+
+/**
+ * `pg_restore --list` of a custom-format dump as it streams by: `stream` passes every chunk on for the upload
+ * and copies it to pg_restore's stdin. A custom archive starts with its table of contents, so pg_restore
+ * reads the head it needs and exits; later chunks are not copied.
+ */
+function listFromStream(
+  o: BackupOptions,
+  source: SourceFacts,
+  dump: Readable,
+): { stream: Readable; listing: Promise<string> } {
+  const lister = start(binPath(o.binDir, "pg_restore"), ["--list"], {
+    env: source.env,
+    stdout: "pipe",
+    stdin: "pipe",
+  });
+  const stdin = lister.child.stdin!;
+  let sent = 0;
+  let open = true;
+  const stop = () => {
+    if (!open) return;
+    open = false;
+    stdin.end();
+  };
+  // pg_restore exits once it has the table of contents: writing on is EPIPE, which ends the copying.
+  stdin.on("error", stop);
+  const stream = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      if (open) {
+        sent += chunk.length;
+        stdin.write(chunk);
+        if (sent > TOC_HEAD_LIMIT) stop();
+      }
+      done(null, chunk);
+    },
+    flush(done) {
+      stop();
+      done();
+    },
+  });
+  dump.on("error", (err) => stream.destroy(err));
+  dump.pipe(stream);
+  const out: Buffer[] = [];
+  lister.child.stdout!.on("data", (c: Buffer) => out.push(c));
+  const listing = lister.exit.then((exit) => {
+    stop();
+    if (exit.code !== 0) {
+      throw new Error(
+        `reading the dump's table of contents: ${describeExit("pg_restore", exit, lister.stderr)}`,
+      );
+    }
+    return Buffer.concat(out).toString("utf8");
+  });
+  return { stream, listing };
 }
 
 /** Stops a child after a failure elsewhere; what it said, if it had failed itself. */
@@ -395,13 +459,17 @@ async function dumpDirectory(d: Dump): Promise<Dumped> {
     const dir = path.join(tmp, "dump");
     await runPgDumpDirectory(o, s, source, dir, upload.estimate, taker?.snapshot);
     const size = await tarSize(dir);
+    const toc =
+      taker === undefined
+        ? undefined
+        : await run(binPath(o.binDir, "pg_restore"), pgRestoreListArgv(dir), { env: source.env });
     const [staged, copied] = await Promise.all([
       uploadDirectory(o, s, source, dir, size, target, upload),
-      taker === undefined
+      taker === undefined || toc === undefined
         ? Promise.resolve(new Map<string, CopySummary>())
-        : dumpChecksums(o, source, dir, taker, s.log),
+        : dumpChecksums(o, source, dir, toc, taker, s.log),
     ]);
-    return { staged, copied };
+    return { staged, copied, toc };
   } finally {
     await rm(tmp, { recursive: true, force: true });
   }
@@ -540,11 +608,11 @@ async function dumpChecksums(
   o: BackupOptions,
   source: SourceFacts,
   dir: string,
+  toc: string,
   taker: ManifestTaker,
   log: Log,
 ): Promise<Map<string, CopySummary>> {
   const t0 = Date.now();
-  const toc = await run(binPath(o.binDir, "pg_restore"), pgRestoreListArgv(dir), { env: source.env });
   const files = await matchingCopyLists(o, source, dir, await dataFiles(dir, toc, taker), taker, log);
   const rest = new Set([...taker.tableRelations.keys()].filter((name) => !files.has(name)));
   const server = serverChecksums(taker, log, rest);
@@ -679,10 +747,11 @@ async function commitManifest(
   target: Target,
   o: BackupOptions,
   taker: ManifestTaker,
-  copied: ReadonlyMap<string, CopySummary>,
+  dumped: Dumped,
   log: Log,
 ): Promise<CommittedManifest> {
-  const relations = await taker.finish(copied);
+  if (dumped.toc === undefined) throw new Error("manifest: the dump's table of contents was not read");
+  const relations = await taker.finish(dumped.copied);
   const bytes = serializeManifest({
     tool: MANIFEST_VERSION,
     backup: target.blobName,
@@ -692,6 +761,7 @@ async function commitManifest(
     takenAt: taker.takenAt.toISOString(),
     relations,
     databaseProperties: taker.database,
+    tableOfContents: tocEntries(dumped.toc),
   });
   const sha256 = sha256Hex(bytes);
   const name = backupManifestBlobName(target.blobName);

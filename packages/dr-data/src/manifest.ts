@@ -51,7 +51,8 @@ import { storageMissing, VerificationError } from "./errors";
  * a missing, extra, renamed, retyped or no longer generated column is a difference. Materialized views are
  * recorded too (`kind: "materialized view"`, `populated`, rows and checksum of the source's contents): a restore
  * refreshes them (docs/data-tool.md, "What a restore gives back"), so other contents are reported as a note and
- * only a different population (or columns) is a difference.
+ * only a different population (or columns) is a difference. The dump's table of contents is recorded
+ * (`tableOfContents`, `tocEntries`): a full restore refuses an archive whose entries are not exactly these.
  * /4 (read as before, never written): a table's checksum may come from the dump itself (`method: "copy"`,
  * packages/dr-data/src/copy-checksum.ts): counted and hashed from the COPY text in the directory-format dump's
  * files; its restore reads the restored table back with `COPY … TO STDOUT` in the restored table's own column
@@ -67,8 +68,8 @@ import { storageMissing, VerificationError } from "./errors";
  * moving schema, which the checksums of the rows still see in most cases. A /2 manifest records no database
  * properties.
  * /1: md5 checksums, not comparable with hashtextextended: refused.
- * A manifest whose `tool` was changed to another version is refused: `columnList` and materialized views are
- * /5's only, and /5 requires them.
+ * A manifest whose `tool` was changed to another version is refused: `columnList`, `tableOfContents` and
+ * materialized views are /5's only, and /5 requires the first two.
  */
 export const MANIFEST_VERSION = "dr-data-manifest/5";
 export const MANIFEST_V4 = "dr-data-manifest/4";
@@ -122,6 +123,45 @@ export interface Manifest {
   readonly relations: readonly ManifestRelation[];
   /** /3: the database-level properties, read in the same snapshot (packages/dr-data/src/database-properties.ts). */
   readonly databaseProperties?: DatabaseRecord | undefined;
+  /**
+   * /5: the dump's table of contents (`tocEntries`): every entry as `TYPE schema name owner`, sorted. A full
+   * restore refuses a dump whose table of contents is not this list (`tocDifferences`).
+   */
+  readonly tableOfContents?: readonly string[] | undefined;
+}
+
+/**
+ * The entries of `pg_restore --list` output, each as `TYPE schema name owner` (the line without its dump id
+ * and catalog OIDs: what pg_dump will create, whose, of which kind), sorted. The same for a dump of the same
+ * database in either format; comments (`;`) are not entries.
+ */
+export function tocEntries(list: string): string[] {
+  const out: string[] = [];
+  for (const line of list.split("\n")) {
+    const m = /^\d+; \d+ \d+ (.+)$/.exec(line);
+    if (m !== null) out.push(m[1]!);
+  }
+  return out.sort();
+}
+
+/**
+ * How a dump's table of contents differs from the manifest's record: entries it holds that the manifest does
+ * not list (`extra`; a changed entry shows here and in `missing`) and listed ones it lacks, each once per copy.
+ */
+export function tocDifferences(
+  recorded: readonly string[],
+  list: string,
+): { extra: string[]; missing: string[] } {
+  const left = new Map<string, number>();
+  for (const e of recorded) left.set(e, (left.get(e) ?? 0) + 1);
+  const extra: string[] = [];
+  for (const e of tocEntries(list)) {
+    const n = left.get(e) ?? 0;
+    if (n === 0) extra.push(e);
+    else left.set(e, n - 1);
+  }
+  const missing = [...left].flatMap(([e, n]) => Array.from({ length: n }, () => e));
+  return { extra, missing };
 }
 
 export function serializeManifest(m: Manifest): Buffer {
@@ -157,6 +197,14 @@ export function parseManifest(text: string, what: string): Manifest {
     if (problems.length > 0) bad(problems.join("; "));
   } else if (m.databaseProperties !== undefined) {
     bad(`${String(m.tool)} records no databaseProperties`);
+  }
+  if (m.tool === MANIFEST_VERSION) {
+    const toc = m.tableOfContents;
+    if (!Array.isArray(toc) || !toc.every((e) => typeof e === "string" && e !== "")) {
+      bad("tableOfContents is not a list of entries");
+    }
+  } else if (m.tableOfContents !== undefined) {
+    bad(`${String(m.tool)} records no tableOfContents`);
   }
   const seen = new Set<string>();
   for (const r of m.relations as unknown[]) {

@@ -46,7 +46,7 @@ import { formatComparison } from "./compare";
 import { connect, withClient, withDatabase, withFreshPassword, type PgConnection } from "./connection";
 import { blobReadError, UsageError, VerificationError } from "./errors";
 import { latestOrExplain, listBackups } from "./list";
-import { checkAgainstManifest, readManifest, type Manifest } from "./manifest";
+import { checkAgainstManifest, readManifest, tocDifferences, type Manifest } from "./manifest";
 import { summarizeForManifest } from "./manifest-check";
 import { parseBlobMetadata, type BackupMetadata } from "./metadata";
 import { childEnv, pgRestoreArgv, pgRestoreListArgv } from "./pgargs";
@@ -466,11 +466,51 @@ async function downloadAndVerify(r: Run, blob: BlobClient, tmp: string): Promise
   } catch (cause) {
     throw new VerificationError(`pg_restore --list cannot read ${r.blobName}; not restoring`, { cause });
   }
+  refuseUnlistedEntries(r, toc);
   const entries = toc.split("\n").filter((l) => /^\d+;/.test(l)).length;
   r.log(
     `restore: verified sha256, size and ${entries} archive entries in ${formatSeconds((Date.now() - t0) / 1000)}`,
   );
   return { path: archive, toc, env };
+}
+
+/** Entries of a refusal shown in full; the rest are counted. */
+const TOC_ENTRIES_SHOWN = 20;
+
+/**
+ * Step 3, continued: the archive's table of contents must be exactly the one its manifest (/5) records, so
+ * that no entry the backup did not take — SQL that pg_restore would run — reaches a server: an extra entry, or
+ * one changed (another name, kind or owner), refuses the restore before any database is touched. A manifest
+ * older than /5 records none; such a backup is restored without this check (its entries are logged as not
+ * checked).
+ */
+function refuseUnlistedEntries(r: Run, toc: string): void {
+  const recorded = r.manifest?.tableOfContents;
+  if (recorded === undefined) {
+    if (r.manifest !== undefined) {
+      r.log(
+        `restore: the manifest (${r.manifest.tool}) records no table of contents: its entries were not checked`,
+      );
+    }
+    return;
+  }
+  const { extra, missing } = tocDifferences(recorded, toc);
+  if (extra.length === 0 && missing.length === 0) return;
+  const show = (what: string, list: string[]) =>
+    list.length === 0
+      ? []
+      : [
+          `${list.length} ${what}: ${list.slice(0, TOC_ENTRIES_SHOWN).join("; ")}` +
+            (list.length > TOC_ENTRIES_SHOWN ? `; … ${list.length - TOC_ENTRIES_SHOWN} more` : ""),
+        ];
+  throw new VerificationError(
+    `the table of contents of ${r.blobName} is not the one its manifest records, so the archive was changed ` +
+      `after the backup; not restoring, no database was touched: ` +
+      [
+        ...show("entries not in the manifest", extra),
+        ...show("entries of the manifest missing", missing),
+      ].join("; "),
+  );
 }
 
 /**

@@ -123,6 +123,7 @@ describe("tool: manifest /4 and stream compression rules (pure)", () => {
       snapshot: "x",
       takenAt: "t",
       ...(tool === MANIFEST_V2 ? {} : { databaseProperties }),
+      ...(tool === MANIFEST_VERSION ? { tableOfContents: [] } : {}),
       relations: [
         {
           name: "app.t",

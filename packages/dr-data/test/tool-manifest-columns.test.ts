@@ -12,6 +12,8 @@ import {
   MANIFEST_V4,
   MANIFEST_VERSION,
   parseManifest,
+  tocDifferences,
+  tocEntries,
   type Manifest,
   type ManifestRelation,
 } from "../src/manifest";
@@ -36,6 +38,7 @@ const manifestText = (tool: string, relations: readonly object[]): string =>
     snapshot: "x",
     takenAt: "t",
     databaseProperties,
+    ...(tool === MANIFEST_VERSION ? { tableOfContents: [] } : {}),
     relations,
   });
 
@@ -218,5 +221,53 @@ describe("tool: manifest /5 columns by name (pure)", () => {
     assert.deepStrictEqual(empty.relations[0]!.differences, [
       "not populated in the database, populated in the backup",
     ]);
+  });
+
+  it("the table of contents: entries without dump ids and OIDs, sorted; differences both ways, per copy", () => {
+    const list = [
+      ";",
+      "; Archive created at 2026-12-07 02:33:07 UTC",
+      "214; 1259 16385 TABLE public big postgres",
+      "3255; 0 16385 TABLE DATA public big postgres",
+      "3; 2615 2200 SCHEMA - public postgres",
+      ";3256; 0 0 COMMENT - SCHEMA public postgres",
+      "",
+    ].join("\n");
+    const recorded = tocEntries(list);
+    assert.deepStrictEqual(recorded, [
+      "SCHEMA - public postgres",
+      "TABLE DATA public big postgres",
+      "TABLE public big postgres",
+    ]);
+    assert.deepStrictEqual(tocDifferences(recorded, list), { extra: [], missing: [] });
+    const tampered = list
+      .replace("TABLE public big postgres", "TABLE public big intruder")
+      .concat(
+        "\n215; 1255 16400 FUNCTION public pwned() postgres\n215; 1255 16400 FUNCTION public pwned() postgres\n",
+      );
+    assert.deepStrictEqual(tocDifferences(recorded, tampered), {
+      extra: [
+        "FUNCTION public pwned() postgres",
+        "FUNCTION public pwned() postgres",
+        "TABLE public big intruder",
+      ],
+      missing: ["TABLE public big postgres"],
+    });
+  });
+
+  it("tableOfContents: required in /5, refused in older versions", () => {
+    const v5 = JSON.parse(manifestText(MANIFEST_VERSION, [])) as Record<string, unknown>;
+    assert.throws(
+      () => parseManifest(JSON.stringify({ ...v5, tableOfContents: undefined }), "m"),
+      /^VerificationError: m is not a dr-data manifest: tableOfContents is not a list of entries$/,
+    );
+    assert.throws(
+      () => parseManifest(JSON.stringify({ ...v5, tableOfContents: ["TABLE a b o", 1] }), "m"),
+      /^VerificationError: m is not a dr-data manifest: tableOfContents is not a list of entries$/,
+    );
+    assert.throws(
+      () => parseManifest(JSON.stringify({ ...v5, tool: MANIFEST_V4 }), "m"),
+      /^VerificationError: m is not a dr-data manifest: dr-data-manifest\/4 records no tableOfContents$/,
+    );
   });
 });

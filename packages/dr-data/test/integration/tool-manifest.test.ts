@@ -30,8 +30,8 @@ import { restore, type RestoreOptions } from "../../src/restore";
 const CONTAINER = "backups";
 const quiet = () => undefined;
 
-/** A /5 manifest as an older tool wrote it: no column lists, no materialized views. */
-function olderManifest(m: Manifest, tool: string): Manifest {
+/** A /5 manifest as an older tool wrote it: no column lists, no materialized views, no table of contents. */
+function olderManifest({ tableOfContents: _toc, ...m }: Manifest, tool: string): Manifest {
   return {
     ...m,
     tool,

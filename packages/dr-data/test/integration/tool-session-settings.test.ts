@@ -271,7 +271,10 @@ describe("tool: manifest formats (pure)", () => {
       extensions: [],
     };
     assert.equal(
-      parseManifest(JSON.stringify({ ...base, tool: MANIFEST_VERSION, databaseProperties }), "m").tool,
+      parseManifest(
+        JSON.stringify({ ...base, tool: MANIFEST_VERSION, databaseProperties, tableOfContents: [] }),
+        "m",
+      ).tool,
       MANIFEST_VERSION,
     );
     assert.throws(
@@ -284,7 +287,7 @@ describe("tool: manifest formats (pure)", () => {
     );
     assert.throws(
       () => parseManifest(JSON.stringify({ ...base, tool: "dr-data-manifest/1" }), "m"),
-      /^VerificationError: m is not a dr-data manifest: tool is "dr-data-manifest\/1", expected one of dr-data-manifest\/4, dr-data-manifest\/3, dr-data-manifest\/2$/,
+      /^VerificationError: m is not a dr-data manifest: tool is "dr-data-manifest\/1", expected one of dr-data-manifest\/5, dr-data-manifest\/4, dr-data-manifest\/3, dr-data-manifest\/2$/,
     );
   });
 });
