@@ -463,11 +463,17 @@ async function dumpDirectory(d: Dump): Promise<Dumped> {
       taker === undefined
         ? undefined
         : await run(binPath(o.binDir, "pg_restore"), pgRestoreListArgv(dir), { env: source.env });
+    // The COPY lines are read before the upload starts: a failed upload then removes the directory while
+    // nothing is being written into it.
+    const files =
+      taker === undefined || toc === undefined
+        ? undefined
+        : await matchingCopyLists(o, source, dir, await dataFiles(dir, toc, taker), taker, s.log);
     const [staged, copied] = await Promise.all([
       uploadDirectory(o, s, source, dir, size, target, upload),
-      taker === undefined || toc === undefined
+      taker === undefined || files === undefined
         ? Promise.resolve(new Map<string, CopySummary>())
-        : dumpChecksums(o, source, dir, toc, taker, s.log),
+        : dumpChecksums(files, taker, s.log),
     ]);
     return { staged, copied, toc };
   } finally {
@@ -600,20 +606,16 @@ export function readRchar(ioFile: string): number | undefined {
 }
 
 /**
- * The manifest's table checksums from the dump's own files (copy-checksum.ts): each table's `TABLE DATA` entry
- * of the table of contents names its file `<dumpId>.dat[.gz]`. A table the table of contents cannot be matched
- * to, or whose file is compressed another way, is checksummed server-side in the snapshot instead.
+ * The manifest's table checksums from the dump's own files (copy-checksum.ts): `files` (`dataFiles`, then
+ * `matchingCopyLists`). A table not among them — its entry not found, its file compressed another way, its
+ * COPY list not the manifest's — is checksummed server-side in the snapshot instead.
  */
 async function dumpChecksums(
-  o: BackupOptions,
-  source: SourceFacts,
-  dir: string,
-  toc: string,
+  files: ReadonlyMap<string, DataFile>,
   taker: ManifestTaker,
   log: Log,
 ): Promise<Map<string, CopySummary>> {
   const t0 = Date.now();
-  const files = await matchingCopyLists(o, source, dir, await dataFiles(dir, toc, taker), taker, log);
   const rest = new Set([...taker.tableRelations.keys()].filter((name) => !files.has(name)));
   const server = serverChecksums(taker, log, rest);
   const progress = new CountProgress("backup: manifest", "tables checksummed from the dump", log).start();

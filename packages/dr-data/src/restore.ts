@@ -150,6 +150,7 @@ export interface RestoreResult {
   /**
    * What the restored database holds differently from the backup's source by design, one line each (a
    * materialized view refreshed by the restore: docs/data-tool.md, "What a restore gives back"); also logged.
+   * Absent when there is none.
    */
   readonly contentNotes?: readonly string[] | undefined;
 }
@@ -710,7 +711,7 @@ async function swapIn(
     properties: live !== undefined ? "kept" : plan.apply !== undefined ? "from backup" : "not recorded",
     propertiesDifferFromBackup,
     skippedForMissingRoles: plan.skipped,
-    contentNotes: notes,
+    ...(notes.length === 0 ? {} : { contentNotes: notes }),
   };
 }
 

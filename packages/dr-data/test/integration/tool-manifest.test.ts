@@ -381,12 +381,12 @@ describe("tool: backup manifest, checked by restore and compare", function () {
       databasesBefore = await pg.databases();
     });
 
-    it("a /5 manifest relabelled /4 (its column lists kept): refused before anything is touched", async () => {
+    it("a /5 manifest relabelled /4 (what /5 added kept): refused before anything is touched", async () => {
       const name = await copyOfNightly("relabelled4");
       await rewriteManifest(name, (m) => ({ ...m, tool: MANIFEST_V4 }));
       const r = await restoreCli(name, "t-6");
       assert.equal(r.code, 1, r.text);
-      assert.match(r.text, /is not a dr-data manifest: [^:]+: columnList is not in dr-data-manifest\/4/);
+      assert.match(r.text, /is not a dr-data manifest: dr-data-manifest\/4 records no tableOfContents/);
       await assertUntouched();
     });
 
