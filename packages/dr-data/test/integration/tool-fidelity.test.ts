@@ -23,7 +23,9 @@ import { backup } from "../../src/backup";
 import { containerClient } from "../../src/blobstore";
 import { serializeManifest, sha256Hex, type Manifest, type ManifestRelation } from "../../src/manifest";
 import { backupManifestBlobName } from "../../src/naming";
+import { compare } from "../../src/compare";
 import { clientConfig } from "../../src/connection";
+import { inspect } from "../../src/inspect";
 import { restore, type RestoreOptions } from "../../src/restore";
 
 const CONTAINER = "backups";
@@ -327,6 +329,18 @@ describe("tool: the fidelity corpus comes back equal in every restore mode and f
       assert.equal(r.contents, "verified");
       assert.deepStrictEqual(r.contentNotes, [REFRESHED_NOTE]);
       assertSamePicture(await picture(pg, `new_${tag}`), expected);
+      // The tool's own two-database checks agree: columns by name, so the reordered children are equal.
+      const [source, restored] = [pg.connection(SOURCE), pg.connection(`new_${tag}`)];
+      const compared = await compare({ left: source, right: restored, log: quiet });
+      assert.deepStrictEqual(
+        compared.relations.filter((x) => x.differences.length > 0).map((x) => x.name),
+        [],
+      );
+      const inspected = await inspect({ copy: source, live: restored, log: quiet });
+      assert.deepStrictEqual(
+        inspected.tables.filter((t) => t.status !== "same").map((t) => t.name),
+        [],
+      );
     });
 
     it(`${format}: onto a fresh server (rebuild)`, async () => {
