@@ -42,7 +42,8 @@ import {
   TROUBLESHOOT_STEP,
   type JobStep,
 } from "@service-dr/dr-data";
-import type { Declared, DeclaredJob } from "./declared";
+import type { Declared, DeclaredJob, DeclaredPatch } from "./declared";
+import { inDependencyOrder, SimulatedCluster, type UpNode } from "./engine";
 import { formatLevers, OperatorStack } from "./declared";
 import { localJob, runLocalJob, type LocalTargets } from "./jobs";
 import { jobSummary, Timeline, type StepRecord } from "./timeline";
@@ -225,92 +226,114 @@ class Context {
   }
 
   /**
-   * The Deployments' replica counts as the declared patches set them (the drill has no cluster: this is the
-   * state the engine's operations would leave), by Deployment name; and each patch's inputs as last applied.
+   * The replica patches' Pulumi state and the Deployments they set: the drill has no cluster, engine.ts does
+   * what the engine, the provider and the API server would (create, update with ignoreChanges, refresh, delete).
    */
-  readonly cluster = new Map<string, number>();
-  private readonly applied = new Map<string, string>();
+  readonly cluster = new SimulatedCluster();
 
   /** The app as it runs before the incident: the committed stack's patches applied. */
   startApp(d: Declared): void {
-    for (const p of d.patches) {
-      this.cluster.set(p.deployment, p.replicas);
-      this.applied.set(p.resource, p.inputs);
-    }
+    for (const p of d.patches) this.cluster.register(p);
   }
 
   /** `web 0, worker 0`: the app in the (simulated) cluster, by the patches' deployment ids. */
   appState(d: Declared): string {
     return d.patches
       .filter((p) => !p.resource.includes("-replicas-hold-"))
-      .map((p) => `${p.resource.replace(/^.*-replicas-/, "")} ${this.cluster.get(p.deployment) ?? "?"}`)
+      .map((p) => `${shortName(p.resource)} ${this.cluster.replicas(p.deployment) ?? "?"}`)
       .join(", ");
+  }
+
+  /** `pulumi refresh`: every patch's stored inputs become the live values (engine.ts). */
+  refresh(s: StepRecord, d: Declared): void {
+    s.commands.push("pulumi refresh");
+    const before = this.appState(d);
+    this.cluster.refresh();
+    s.notes.push(`app before the refresh: ${before}; after: ${this.appState(d)}`);
+    for (const p of d.patches) {
+      const stored = this.cluster.storedInputs(p.resource);
+      const replicas = (stored?.spec as { replicas?: unknown } | undefined)?.replicas;
+      s.notes.push(
+        `${shortName(p.resource)}: stored spec.replicas now ${String(replicas)} (declared ${p.replicas})`,
+      );
+    }
   }
 
   /**
    * The step's `pulumi up` for the app and the recovery Jobs, in the engine's order: the replica patches
-   * (the app's and the hold's) and the Jobs, each after everything it depends on (the declared edges). A
-   * patch is applied when its inputs changed since it was last applied (as the engine updates a resource);
+   * (the app's and the hold's) and the Jobs, each after everything it depends on (the declared edges); then
+   * the deletes of patches no longer declared. A patch is created, updated or left alone as engine.ts decides;
    * a Job runs once (Kubernetes never runs a finished Job of the same name again), and only with every
    * Deployment at 0 — a Job that would run under a live app fails the drill.
    */
   async apply(s: StepRecord, d: Declared): Promise<string[]> {
     const events: string[] = [];
     const kept: string[] = [];
-    const declared = new Set(d.patches.map((p) => p.resource));
-    for (const resource of [...this.applied.keys()]) {
-      // A removed patch (the hold, at close) releases only what it still owns: the app's patch owns replicas.
-      if (!declared.has(resource)) this.applied.delete(resource);
-    }
-    type Node = { resource: string; dependsOn: readonly string[]; run: () => Promise<void> };
-    const nodes: Node[] = [
+    const nodes: UpNode[] = [
       ...d.patches.map((p) => ({
         resource: p.resource,
         dependsOn: p.dependsOn,
-        run: () => {
-          if (this.applied.get(p.resource) === p.inputs) return Promise.resolve();
-          this.applied.set(p.resource, p.inputs);
-          if (this.cluster.get(p.deployment) !== p.replicas) {
-            s.notes.push(`${p.resource}: ${p.deployment} scaled to ${p.replicas}`);
-            events.push(`scale ${p.resource.replace(/^.*-replicas-/, "")} ${p.replicas}`);
-          }
-          this.cluster.set(p.deployment, p.replicas);
-          return Promise.resolve();
-        },
+        run: () => this.patch(s, p, events),
       })),
       ...d.jobs.map((job) => ({
         resource: job.resource ?? job.name,
         dependsOn: job.dependsOn ?? [],
-        run: async () => {
-          if (this.ran.has(job.name)) {
-            kept.push(job.name);
-            return;
-          }
-          const running = [...this.cluster].filter(([, n]) => n > 0);
-          if (running.length > 0) {
-            throw new Error(
-              `Job ${job.name} would run while the app is up (${running.map(([name, n]) => `${name} ${n}`).join(", ")})`,
-            );
-          }
-          await this.runJob(s, job);
-          events.push(`job ${job.name}`);
-          s.notes.push(`${job.name} ran with the app stopped (${this.appState(d)})`);
-        },
+        run: () => this.job(s, d, job, events, kept),
       })),
     ];
-    const names = new Set(nodes.map((n) => n.resource));
-    const done = new Set<string>();
-    while (done.size < nodes.length) {
-      const next = nodes.find(
-        (n) => !done.has(n.resource) && n.dependsOn.every((dep) => !names.has(dep) || done.has(dep)),
-      );
-      if (next === undefined) throw new Error("the declared patches and Jobs wait for each other (a cycle)");
-      await next.run();
-      done.add(next.resource);
-    }
+    await inDependencyOrder(nodes);
+    this.deleteUndeclared(s, d, events);
     if (kept.length > 0) s.notes.push(`declared again, already completed, not re-run: ${kept.join(", ")}`);
     s.notes.push(`app after the step: ${this.appState(d)}`);
     return events;
+  }
+
+  private patch(s: StepRecord, p: DeclaredPatch, events: string[]): Promise<void> {
+    const before = this.cluster.replicas(p.deployment);
+    const op = this.cluster.register(p);
+    const after = this.cluster.replicas(p.deployment);
+    if (op !== "same" && after !== before) {
+      s.notes.push(`${p.resource} (${op}): ${p.deployment} scaled to ${after ?? "?"}`);
+      events.push(`scale ${shortName(p.resource)} ${after ?? "?"}`);
+    }
+    return Promise.resolve();
+  }
+
+  private async job(
+    s: StepRecord,
+    d: Declared,
+    job: DeclaredJob,
+    events: string[],
+    kept: string[],
+  ): Promise<void> {
+    if (this.ran.has(job.name)) {
+      kept.push(job.name);
+      return;
+    }
+    const deployments = [...new Set(d.patches.map((p) => p.deployment))];
+    const running = deployments.filter((name) => (this.cluster.replicas(name) ?? 0) > 0);
+    if (running.length > 0) {
+      throw new Error(
+        `Job ${job.name} would run while the app is up (${running.map((name) => `${name} ${this.cluster.replicas(name) ?? "?"}`).join(", ")})`,
+      );
+    }
+    await this.runJob(s, job);
+    events.push(`job ${job.name}`);
+    s.notes.push(`${job.name} ran with the app stopped (${this.appState(d)})`);
+  }
+
+  /** The engine deletes what is no longer declared after everything else of the `up` (engine.ts). */
+  private deleteUndeclared(s: StepRecord, d: Declared, events: string[]): void {
+    const before = new Map(d.patches.map((p) => [p.deployment, this.cluster.replicas(p.deployment)]));
+    const deleted = this.cluster.deleteUndeclared(new Set(d.patches.map((p) => p.resource)));
+    if (deleted.length > 0)
+      s.notes.push(`deleted at the end of the up: ${deleted.map(shortName).join(", ")}`);
+    for (const [deployment, was] of before) {
+      const now = this.cluster.replicas(deployment);
+      if (now === was) continue;
+      s.notes.push(`a delete changed ${deployment}: ${was ?? "?"} → ${now ?? "?"}`);
+      events.push(`scale ${deployment} ${now ?? "?"} (delete)`);
+    }
   }
 
   async stage(label: string, pg: PgCluster, database: string): Promise<Snapshot> {
@@ -318,6 +341,11 @@ class Context {
     this.stages.push({ label, counts: countsOf(snap) });
     return snap;
   }
+}
+
+/** `web`, `hold-j01d84ac746-web`: a patch's name after the component's `-replicas-`. */
+function shortName(resource: string): string {
+  return resource.replace(/^.*-replicas-/, "");
 }
 
 function incidentId(now: DateTime): string {
