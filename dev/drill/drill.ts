@@ -185,12 +185,16 @@ class Context {
     return dir;
   }
 
+  /** What the last `up` declared (a refresh reads the app's Deployments by it). */
+  declared: Declared | undefined;
+
   /** Config commands, then the offline `pulumi up`; the declared lever states go into the step. */
   async up(s: StepRecord, change: (stack: OperatorStack) => string[]): Promise<Declared> {
     const commands = change(this.stack);
     s.commands.push(...commands, "pulumi up");
     const d = await this.stack.declare(planNow(), commands);
     s.levers = formatLevers(d.levers);
+    this.declared = d;
     return d;
   }
 
@@ -572,8 +576,17 @@ async function ptrScenario(ctx: Context, id: string, baseline: Declared): Promis
     true,
     (s) => jumpToValidate(ctx, s, id, history, loss),
   );
+  await refreshInValidate(ctx);
+  // The operator picks another restore time in validate, with the app back and the hold's state refreshed:
+  // the app stops for the new Jobs only, and comes back after them.
+  const second = await t.step(
+    `A new restore time in validate: ${restoreTimeLocal(history.notedUtc.plus({ seconds: 1 }), t.zone)} ${t.zone}`,
+    true,
+    (s) => newRestoreTimeInValidate(ctx, s, history, archive, restore.ptr),
+  );
+  await refreshInValidate(ctx);
   await maintenanceOffAndUnfreeze(ctx);
-  await t.step("Tidy up: delete the PTR copy", true, (s) => deletePtrCopy(ctx, s, restore.ptr));
+  await t.step("Tidy up: delete the PTR copy", true, (s) => deletePtrCopy(ctx, s, second));
   return ptrOutcome(ctx, history, loss, restore.declared, validated);
 }
 
@@ -618,22 +631,27 @@ async function writeAroundRestorePoint(
 /** The operator notes the time: the next whole second, strictly after batch 1 committed. */
 function operatorNotesTime(zone: string): { notedUtc: DateTime; requestedLocal: string } {
   const notedUtc = DateTime.utc().startOf("second").plus({ seconds: 1 });
-  let requestedLocal = notedUtc.setZone(zone).toFormat("yyyy-LL-dd'T'HH:mm:ss");
-  if (!resolveRestoreTime(requestedLocal, zone).ok) {
-    // The fall-back hour: the wall clock alone is ambiguous, so the operator adds the offset (docs/runbook.md).
-    requestedLocal += notedUtc.setZone(zone).toFormat("ZZ");
-  }
-  return { notedUtc, requestedLocal };
+  return { notedUtc, requestedLocal: restoreTimeLocal(notedUtc, zone) };
 }
 
-/** Batch 2 waits until the clock is past the noted time: none of it may fall at or before the restore point. */
+/** `ptr.restoreTime` for an instant: the wall clock in the stack's zone, with its offset where that is ambiguous. */
+function restoreTimeLocal(utc: DateTime, zone: string): string {
+  const local = utc.setZone(zone).toFormat("yyyy-LL-dd'T'HH:mm:ss");
+  // The fall-back hour: the wall clock alone is ambiguous, so the operator adds the offset (docs/runbook.md).
+  return resolveRestoreTime(local, zone).ok ? local : local + utc.setZone(zone).toFormat("ZZ");
+}
+
+/**
+ * Batch 2 waits until the clock is past the noted time and the second after it: none of it may fall at or
+ * before the restore point, nor the later one the operator tries in validate (one second later, the same state).
+ */
 async function writeAfterNotedTime(
   ctx: Context,
   s: StepRecord,
   workload: Workload,
   notedUtc: DateTime,
 ): Promise<{ from: RowCounts; to: RowCounts }> {
-  while (Date.now() <= notedUtc.toMillis() + 20) await sleep(20);
+  while (Date.now() <= notedUtc.plus({ seconds: 1 }).toMillis() + 20) await sleep(20);
   const batch2 = batchCounts(ctx.o.rows, { placements: false });
   const from = workload.nextIds();
   await workload.write(batch2);
@@ -668,6 +686,22 @@ async function restorePtrCopy(
   loss: PtrLoss,
 ): Promise<{ ptr: PgCluster; declared: Declared }> {
   const d = await ctx.up(s, (st) => [st.set("ptr.restoreTime", h.requestedLocal)]);
+  const ptr = await startPtrCopy(ctx, s, d, h, archive);
+  // As soon as the copy exists: the inspection Job (and the troubleshooting pod, which the drill has no
+  // cluster for: its command is an output).
+  await ctx.apply(s, d);
+  await checkInspection(ctx, d, id, loss.lossStatement);
+  return { ptr, declared: d };
+}
+
+/** The server the program declares as the PTR copy: a real recovery to its `pointInTimeUTC`. */
+async function startPtrCopy(
+  ctx: Context,
+  s: StepRecord,
+  d: Declared,
+  h: PtrHistory,
+  archive: string,
+): Promise<PgCluster> {
   const at = d.ptrPointInTimeUtc;
   if (at === undefined || d.ptrServerFqdn === undefined) throw new Error("the program declared no PTR copy");
   s.notes.push(
@@ -686,11 +720,7 @@ async function restorePtrCopy(
   s.notes.push(
     `PTR copy = PostgreSQL on 127.0.0.1:${ptr.port}, recovered from the base backup and WAL to ${at}`,
   );
-  // As soon as the copy exists: the inspection Job (and the troubleshooting pod, which the drill has no
-  // cluster for: its command is an output).
-  await ctx.apply(s, d);
-  await checkInspection(ctx, d, id, loss.lossStatement);
-  return { ptr, declared: d };
+  return ptr;
 }
 
 /** The Jobs of the skipped restore phase run here: the drill checks their order, their logs and the data. */
@@ -706,7 +736,7 @@ async function jumpToValidate(
     ...(tables ?? []).map((t, i) => st.set(`ptr.tables[${i}]`, t)),
     st.set("drPhase", "validate"),
   ]);
-  checkAppBackAfterJobs(ctx, await ctx.apply(s, d));
+  checkAppBackAfterJobs(ctx, "jump isolate → validate", await ctx.apply(s, d));
   await checkJobLogs(ctx, d, id);
   const recovered = await ctx.stage("live after the recovery", h.live, h.db);
   await checkReconciliation(ctx, d, id, h.writtenSince);
@@ -719,15 +749,77 @@ async function jumpToValidate(
 }
 
 /** A Job under a live app would restore under its writes: the app may come back only after the last Job. */
-function checkAppBackAfterJobs(ctx: Context, events: readonly string[]): void {
+function checkAppBackAfterJobs(ctx: Context, what: string, events: readonly string[]): void {
   const firstScaleUp = events.findIndex((e) => e.startsWith("scale ") && !e.endsWith(" 0"));
   const lastJob = events.map((e) => e.startsWith("job ")).lastIndexOf(true);
   const ranJobs = events.filter((e) => e.startsWith("job ")).map((e) => e.slice(4));
   if (ranJobs.length === 0 || firstScaleUp < 0 || firstScaleUp < lastJob)
-    throw new Error(`the app did not come back after the Jobs: ${events.join(" → ")}`);
+    throw new Error(`${what}: the app did not come back after the Jobs: ${events.join(" → ")}`);
   ctx.checks.push(
-    `jump isolate → validate: ${ranJobs.join(", ")} ran with the app at 0 (held); the app came back after them: ${events.join(" → ")}`,
+    `${what}: ${ranJobs.join(", ")} ran with the app at 0 (held); the app came back after them: ${events.join(" → ")}`,
   );
+}
+
+/** The app's Deployments at the counts its own patches declare (`web 2, worker 1`), or what differs. */
+function appAtNormal(ctx: Context, d: Declared): string | undefined {
+  const app = d.patches.filter((p) => !p.resource.includes("-replicas-hold-"));
+  const off = app.filter((p) => ctx.cluster.replicas(p.deployment) !== p.replicas);
+  return off.length === 0
+    ? undefined
+    : off
+        .map((p) => `${p.deployment} ${ctx.cluster.replicas(p.deployment) ?? "?"} (declared ${p.replicas})`)
+        .join(", ");
+}
+
+/**
+ * `pulumi refresh` in validate (by hand, `up --refresh`, drift detection): every patch's stored inputs become
+ * the live values. The app must be up at its normal count before and after.
+ */
+async function refreshInValidate(ctx: Context): Promise<void> {
+  await ctx.timeline.step("pulumi refresh in validate (the app is back)", true, (s) => {
+    const d = ctx.declared;
+    if (d === undefined || d.drPhase !== "validate") throw new Error("the refresh step runs in validate");
+    const before = appAtNormal(ctx, d);
+    const app = ctx.appState(d);
+    ctx.refresh(s, d);
+    const after = appAtNormal(ctx, d);
+    if (before !== undefined || after !== undefined)
+      throw new Error(`the app is not at its normal count around the refresh: ${before ?? after ?? ""}`);
+    ctx.checks.push(`pulumi refresh in validate: the app up before (${app}) and after (${ctx.appState(d)})`);
+    return Promise.resolve();
+  });
+}
+
+/**
+ * A second restore time in validate, after a refresh: the program declares a new PTR copy and a new Job set;
+ * the new hold must stop the app before the first new Job and the app's patches bring it back after the last.
+ * One second after the first restore time nothing was written, so the data must come out the same.
+ */
+async function newRestoreTimeInValidate(
+  ctx: Context,
+  s: StepRecord,
+  h: PtrHistory,
+  archive: string,
+  first: PgCluster,
+): Promise<PgCluster> {
+  const local = restoreTimeLocal(h.notedUtc.plus({ seconds: 1 }), ctx.timeline.zone);
+  const d = await ctx.up(s, (st) => [st.set("ptr.restoreTime", local)]);
+  s.notes.push(`app before the up: ${ctx.appState(d)}`);
+  // A new pointInTimeUTC replaces the copy: the old server goes first (deleteBeforeReplace).
+  await first.stop();
+  const ptr = await startPtrCopy(ctx, s, d, h, archive);
+  checkAppBackAfterJobs(ctx, "a new restore time in validate", await ctx.apply(s, d));
+  const again = await ctx.stage("live after the second restore time", h.live, h.db);
+  const check = checkAgainst(
+    ptrReference(h, ctx.o.tables),
+    new Map([...again].filter(([n]) => !n.startsWith("dr_before_"))),
+  );
+  if (!check.tablesEqual)
+    throw new Error(`data check after the second restore failed: ${check.problems.join("; ")}`);
+  ctx.checks.push(
+    `a new restore time in validate (${local}): the live data again ${restoredState(ctx.o.tables)}`,
+  );
+  return ptr;
 }
 
 /**
@@ -950,14 +1042,27 @@ async function checkJobLogs(ctx: Context, d: Declared, id: string): Promise<void
   ctx.checks.push(`every recovery Job's full output is in storage: ${expected.join(", ")}`);
 }
 
-/** The runbook's two steps after validation, the same in both scenarios: each one config change and `up`. */
+/**
+ * The runbook's two steps after validation, the same in both scenarios: each one config change and `up`. They
+ * run in validate, after a refresh: no patch may change the app's count (the hold's 0 is never re-applied).
+ */
 async function maintenanceOffAndUnfreeze(ctx: Context): Promise<void> {
+  const keepsAppUp = async (s: StepRecord, d: Declared): Promise<void> => {
+    const before = ctx.appState(d);
+    const scaled = (await ctx.apply(s, d)).filter((e) => e.startsWith("scale "));
+    const off = appAtNormal(ctx, d);
+    if (scaled.length > 0 || off !== undefined)
+      throw new Error(
+        `${s.title}: the app did not stay at its normal count: ${[...scaled, off ?? ""].join(" → ")}`,
+      );
+    ctx.checks.push(`${s.title} (validate, after a refresh): the app stayed at ${before}`);
+  };
   await ctx.timeline.step("Disable maintenance mode", true, async (s) => {
-    await ctx.apply(s, await ctx.up(s, (st) => [st.set("maintenance", "false")]));
+    await keepsAppUp(s, await ctx.up(s, (st) => [st.set("maintenance", "false")]));
   });
   await ctx.timeline.step("Unfreeze pipeline", true, async (s) => {
     const d = await ctx.up(s, (st) => [st.set("freeze", "false")]);
-    await ctx.apply(s, d);
+    await keepsAppUp(s, d);
     s.notes.push(`next: ${d.nextStep}`);
   });
 }
@@ -982,6 +1087,7 @@ async function rebuildScenario(ctx: Context, id: string, baseline: Declared): Pr
   const validated = await t.step("Validate app (the drill checks the data)", true, (s) =>
     validateRebuilt(ctx, s, id, rebuilt, service.db, history.expected),
   );
+  await refreshInValidate(ctx);
   await maintenanceOffAndUnfreeze(ctx);
   await t.step("Close the incident", true, (s) => closeRebuildIncident(ctx, s));
   return rebuildOutcome(rebuilt, service.db, history, validated);
