@@ -527,8 +527,11 @@ interface LiveService {
 
 /** The database as the drill recorded it before the ptr incident: what the data checks compare against. */
 interface PtrHistory extends LiveService {
-  /** The base backup: with the archived WAL, what the PTR copy is recovered from. */
-  readonly base: string;
+  /**
+   * Base backups: with the archived WAL, what the PTR copies are recovered from. A recovery starts in its base
+   * backup's directory, so each copy (the first restore time, the second in validate) takes its own.
+   */
+  readonly bases: readonly [string, string];
   readonly requestedLocal: string;
   readonly notedUtc: DateTime;
   /** At the restore point (after batch 1). */
@@ -614,7 +617,7 @@ async function writeAroundRestorePoint(
 ): Promise<PtrHistory> {
   const zone = ctx.timeline.zone;
   const { live, db, workload } = await beforeIncident(ctx, s, baseline, { walArchiveDir: archive });
-  const base = await live.baseBackup();
+  const bases = [await live.baseBackup(), await live.baseBackup()] as const;
   s.notes.push("base backup taken (stands in for Azure's automated backup); WAL archived from here on");
   await ctx.stage("seed, at the base backup", live, db);
   const batch1 = batchCounts(ctx.o.rows, { placements: true });
@@ -625,7 +628,7 @@ async function writeAroundRestorePoint(
   s.notes.push(`operator notes the time: ${requestedLocal} (${zone}) = ${azureUtc(notedUtc)}`);
   const writtenSince = await writeAfterNotedTime(ctx, s, workload, notedUtc);
   const beforeLoss = await ctx.stage("after batch 2, before the loss", live, db);
-  return { live, db, workload, base, requestedLocal, notedUtc, expected, writtenSince, beforeLoss };
+  return { live, db, workload, bases, requestedLocal, notedUtc, expected, writtenSince, beforeLoss };
 }
 
 /** The operator notes the time: the next whole second, strictly after batch 1 committed. */
@@ -686,7 +689,7 @@ async function restorePtrCopy(
   loss: PtrLoss,
 ): Promise<{ ptr: PgCluster; declared: Declared }> {
   const d = await ctx.up(s, (st) => [st.set("ptr.restoreTime", h.requestedLocal)]);
-  const ptr = await startPtrCopy(ctx, s, d, h, archive);
+  const ptr = await startPtrCopy(ctx, s, d, h.bases[0], h, archive);
   // As soon as the copy exists: the inspection Job (and the troubleshooting pod, which the drill has no
   // cluster for: its command is an output).
   await ctx.apply(s, d);
@@ -699,6 +702,7 @@ async function startPtrCopy(
   ctx: Context,
   s: StepRecord,
   d: Declared,
+  base: string,
   h: PtrHistory,
   archive: string,
 ): Promise<PgCluster> {
@@ -708,7 +712,7 @@ async function startPtrCopy(
     `program declares ${d.ptrServerFqdn} with pointInTimeUTC ${at} (restoreTimeLocal ${d.restoreTimeLocal ?? "?"})`,
   );
   const ptr = await PgCluster.startRecovered({
-    baseBackupDir: h.base,
+    baseBackupDir: base,
     walArchiveDir: archive,
     targetTime: at,
     user: h.live.user,
@@ -807,7 +811,7 @@ async function newRestoreTimeInValidate(
   s.notes.push(`app before the up: ${ctx.appState(d)}`);
   // A new pointInTimeUTC replaces the copy: the old server goes first (deleteBeforeReplace).
   await first.stop();
-  const ptr = await startPtrCopy(ctx, s, d, h, archive);
+  const ptr = await startPtrCopy(ctx, s, d, h.bases[1], h, archive);
   checkAppBackAfterJobs(ctx, "a new restore time in validate", await ctx.apply(s, d));
   const again = await ctx.stage("live after the second restore time", h.live, h.db);
   const check = checkAgainst(
