@@ -466,7 +466,7 @@ export async function runDrill(o: DrillOptions, cleanup: Cleanup): Promise<Drill
     sequences,
     steps,
     recoveryMs: ctx.timeline.recoveryMs(),
-    dataRecoveredMs: ctx.timeline.recoveryMs((s) => s.title.startsWith("Validate")),
+    dataRecoveredMs: ctx.timeline.recoveryMs((s) => /^(Validate|Jump to validate)/.test(s.title)),
     substitutions: [...ctx.substitutions],
     storedBackups: ctx.storedBackups,
     planClockShift: PLAN_CLOCK_SHIFT.toFormat("m 'min' s 's'"),

@@ -108,9 +108,8 @@ export class SimulatedCluster {
     for (const stored of this.state.values()) {
       const live = this.snapshot(stored.deployment);
       const inputs = structuredClone(stored.inputs);
-      for (const path of fields(stored.inputs).keys()) {
-        if (live.has(path)) setPath(inputs, path, live.get(path));
-      }
+      // A field gone from the live object is gone from the inputs too (pruneLiveState keeps what exists).
+      for (const path of fields(stored.inputs).keys()) setPath(inputs, path, live.get(path));
       stored.inputs = inputs;
       stored.live = live;
     }
@@ -188,10 +187,12 @@ export async function inDependencyOrder(nodes: readonly UpNode[]): Promise<void>
   }
 }
 
-/** Sets a leaf found by `flatten` (plain object keys only: a patch's inputs have no arrays). */
+/** Sets (or, with undefined, removes) a leaf found by `flatten`; a patch's inputs are plain objects. */
 function setPath(target: Record<string, unknown>, path: string, value: unknown): void {
   const parts = splitPath(path).map(String);
   let into = target;
   for (const part of parts.slice(0, -1)) into = into[part] as Record<string, unknown>;
-  into[parts[parts.length - 1]!] = value;
+  const last = parts[parts.length - 1]!;
+  if (value === undefined) delete into[last];
+  else into[last] = value;
 }
