@@ -820,9 +820,7 @@ async function newRestoreTimeInValidate(
   );
   if (!check.tablesEqual)
     throw new Error(`data check after the second restore failed: ${check.problems.join("; ")}`);
-  ctx.checks.push(
-    `a new restore time in validate (${local}): the live data again ${restoredState(ctx.o.tables)}`,
-  );
+  ctx.checks.push(`a new restore time in validate (${local}), checked again: ${restoredState(ctx.o.tables)}`);
   return ptr;
 }
 

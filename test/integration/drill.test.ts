@@ -279,7 +279,7 @@ describe("drill: both runbook scenarios on small data", function () {
       result.checks.some(
         (c) =>
           c.startsWith("a new restore time in validate (") &&
-          c.endsWith(`): the live data again ${expected[3]!.replace(" (rows and content checksum)", "")}`),
+          c.endsWith(`), checked again: ${expected[3]!.replace(" (rows and content checksum)", "")}`),
       ),
       result.checks.join("\n"),
     );
