@@ -69,12 +69,20 @@ const PTR_JOBS = ["backup-ptr", "reconcile", "restore", "compare"].map((s) =>
 );
 const REBUILD_JOBS = ["restore", "compare"].map((s) => job(`dr-inc-1-${s}`));
 const TEMP_INGRESS = `kubernetes:networking.k8s.io/v1:Ingress ${SVC}-maintenance-temporary`;
-/** The hold that keeps web and worker at 0 until the recovery Jobs completed (states that run the app). */
-const HOLD = [
-  `kubernetes:apps/v1:DeploymentPatch ${SVC}-replicas-hold-web`,
-  `kubernetes:apps/v1:DeploymentPatch ${SVC}-replicas-hold-worker`,
+/**
+ * The hold that keeps web and worker at 0 until the recovery Jobs completed (states that run the app): its
+ * patches' names carry the Job set's tag (`j` + sha256 of the sorted names, 10 hex digits; computed apart with
+ * `printf '%s' "<names,joined>" | sha256sum`).
+ */
+const holdOf = (tag: string): string[] => [
+  `kubernetes:apps/v1:DeploymentPatch ${SVC}-replicas-hold-${tag}-web`,
+  `kubernetes:apps/v1:DeploymentPatch ${SVC}-replicas-hold-${tag}-worker`,
   `service-dr:index:ReplicaHold ${SVC}-replicas-hold`,
 ];
+/** The PTR Job set's tag, and the rebuild's (dr-inc-1-compare,dr-inc-1-restore). */
+const PTR_TAG = "j01d84ac746";
+const REBUILD_TAG = "jd749071e54";
+const HOLD = holdOf(PTR_TAG);
 const PTR_JOB_NAMES = [
   "dr-inc-1-backup-flawed",
   ...["inspect", "backup-ptr", "reconcile", "restore", "compare"].map(
@@ -143,7 +151,7 @@ describe("program under the mock runtime: exact resources per mode and phase", f
     [
       "rebuild validate",
       ["drMode=rebuild", "incidentId=inc-1", "drPhase=validate"],
-      [TEMP_INGRESS, ...REBUILD_JOBS, ...HOLD],
+      [TEMP_INGRESS, ...REBUILD_JOBS, ...holdOf(REBUILD_TAG)],
       2,
       1,
       `${SVC}-maintenance`,
@@ -179,9 +187,11 @@ describe("program under the mock runtime: exact resources per mode and phase", f
     it(state, async () => {
       const r = await declare(sets);
       assert.deepEqual(names(r).sort(), [...ALWAYS, ...extra].sort());
-      // With the hold, the app's patches name the Jobs they wait for (a new Job set re-applies them).
-      const held = extra.includes(HOLD[0]!);
+      // With the hold, the app's patches name the Jobs they wait for and the hold's tag (a new hold, a new
+      // Job set, re-applies them).
+      const held = extra.some((n) => n.includes(`${SVC}-replicas-hold-j`));
       const jobs = extra.includes(FLAWED) ? PTR_JOB_NAMES : ["dr-inc-1-restore", "dr-inc-1-compare"];
+      const tag = extra.includes(FLAWED) ? PTR_TAG : REBUILD_TAG;
       assert.deepEqual(one(r, "kubernetes:apps/v1:DeploymentPatch", `${SVC}-replicas-web`).inputs, {
         apiVersion: "apps/v1",
         kind: "Deployment",
@@ -190,13 +200,14 @@ describe("program under the mock runtime: exact resources per mode and phase", f
           namespace: "bat-staging",
           annotations: {
             "pulumi.com/patchForce": "true",
-            ...(held ? { "service-dr/recovery-jobs": jobs.join(",") } : {}),
+            ...(held ? { "service-dr/recovery-jobs": jobs.join(","), "service-dr/after-hold": tag } : {}),
           },
         },
         spec: { replicas: web },
       });
       if (held) {
-        assert.deepEqual(one(r, "kubernetes:apps/v1:DeploymentPatch", `${SVC}-replicas-hold-web`).inputs, {
+        const hold = one(r, "kubernetes:apps/v1:DeploymentPatch", `${SVC}-replicas-hold-${tag}-web`);
+        assert.deepEqual(hold.inputs, {
           apiVersion: "apps/v1",
           kind: "Deployment",
           metadata: {
@@ -206,6 +217,11 @@ describe("program under the mock runtime: exact resources per mode and phase", f
           },
           spec: { replicas: 0 },
         });
+        // Once created, nothing re-sends its 0 (a refresh, a later update); the app's patch has no such option.
+        assert.deepEqual(hold.options.ignoreChanges, ["spec.replicas"]);
+        assert.deepEqual(hold.options.dependencies ?? [], []);
+        const app = one(r, "kubernetes:apps/v1:DeploymentPatch", `${SVC}-replicas-web`);
+        assert.equal(app.options.ignoreChanges, undefined);
       }
       assert.deepEqual(
         (
