@@ -6,10 +6,10 @@
  * then refused and the change applied again on the new tip), or between its push and its up.
  */
 import { strict as assert } from "node:assert";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import { STEPS, World, type Recorded } from "./support/workflow-runs";
+import { INITIAL_STACK, STEPS, World, type Recorded } from "./support/workflow-runs";
 
 type RunName = "dr1" | "dr2" | "deploy";
 type MergeAt = "before" | "mid-preview" | "after-push";
@@ -215,5 +215,176 @@ describe("main-tip.sh: only the newest config is ever applied (local bare reposi
     };
     await Promise.all([worker(), worker(), worker()]);
     assert.deepStrictEqual(failures, []);
+  });
+});
+
+describe("main-tip.sh: the DR step commits only a good, allowed change, and says why not", function () {
+  this.timeout(300_000);
+  let world: World;
+  let dir: string;
+  beforeEach(async () => {
+    dir = mkdtempSync(path.join(tmpdir(), "main-tip-"));
+    world = new World(dir);
+    await world.init();
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  const initialOnly = async (): Promise<void> =>
+    assert.deepStrictEqual((await world.git(world.origin, "log", "--format=%s", "main")).split("\n"), [
+      "initial",
+    ]);
+
+  /** The DR step's two run steps in a fresh clone; returns the config step's outcome. */
+  async function drStep(
+    ctx: Record<string, string>,
+    extraEnv: Record<string, string> = {},
+  ): Promise<{ code: number; stderr: string; cwd: string }> {
+    const cwd = await world.clone("dr");
+    const tip = await world.runStep(cwd, STEPS.drTip(), ctx);
+    assert.equal(tip.code, 0, tip.stderr);
+    const r = await world.runStep(cwd, STEPS.drConfig(), ctx, { FAKE_RUN: "dr", ...extraEnv });
+    return { ...r, cwd };
+  }
+
+  it("a failed preview: nothing committed, nothing pushed, the step fails (so the up is skipped)", async () => {
+    const r = await drStep(context("dr1", "t"), { FAKE_PULUMI_FAIL_PREVIEW: "1" });
+    assert.equal(r.code, 1);
+    assert.match(
+      r.stderr,
+      /main-tip: the change or its preview failed on [0-9a-f]{40}: nothing committed, nothing applied/,
+    );
+    await initialOnly();
+    assert.deepStrictEqual(
+      world.records().map((x) => x.cmd),
+      ["preview"],
+    );
+  });
+
+  it("a key outside the runbook's, or a flag-like incident id: refused before any pulumi command, nothing committed", async () => {
+    const bad = await drStep({
+      ...context("dr2", "t"),
+      "inputs.change": "pulumi config set drPhase restore && pulumi config set kubernetes:kubeconfig x",
+    });
+    assert.equal(bad.code, 1);
+    assert.match(
+      bad.stderr,
+      /dr-step: nothing changed: key "kubernetes:kubeconfig": a DR step changes only .*; change it in a pull request/,
+    );
+    const flag = await drStep({ ...context("dr1", "t"), "inputs.incident-id": "--dry-run" });
+    assert.equal(flag.code, 1);
+    assert.match(flag.stderr, /value "--dry-run" of incidentId starts with "-": refused/);
+    assert.deepStrictEqual(world.records(), []);
+    assert.equal(await world.mainFile(), INITIAL_STACK);
+    await initialOnly();
+  });
+
+  it("preview-only: the change applied and previewed in the runner, nothing committed", async () => {
+    const r = await drStep({ ...context("dr1", "t"), "inputs.preview-only": "true" });
+    assert.equal(r.code, 0, r.stderr);
+    const [preview] = world.records();
+    assert.equal(preview?.cmd, "preview");
+    assert.match(preview.file, /service-dr:incidentId: "inc-1"/);
+    await initialOnly();
+  });
+
+  it("a push refused while main did not move (protection, permissions): the step fails, nothing retried", async () => {
+    const hook = path.join(world.origin, "hooks", "pre-receive");
+    writeFileSync(hook, "#!/bin/sh\necho 'refused by the test' >&2\nexit 1\n");
+    chmodSync(hook, 0o755);
+    const r = await drStep(context("dr1", "t"));
+    assert.equal(r.code, 1);
+    assert.match(
+      r.stderr,
+      /main-tip: the push to main was refused although main did not move: nothing committed/,
+    );
+    assert.equal(world.records().filter((x) => x.cmd === "preview").length, 1);
+    await initialOnly();
+  });
+
+  it("main moving at every preview: three attempts, each applied and previewed on the new tip, then it gives up", async () => {
+    const pr = await world.clone("pr");
+    const script = path.join(dir, "bump.sh");
+    // Another commit lands on main during each preview.
+    writeFileSync(
+      script,
+      `set -e\ncd '${pr}'\ngit pull --quiet --rebase origin main\ndate +%s%N >> other.txt\ngit add other.txt\ngit -c user.name=t -c user.email=t@localhost commit --quiet -m other\ngit push --quiet origin HEAD:main\n`,
+    );
+    const r = await drStep(context("dr1", "t"), {
+      FAKE_PULUMI_ON_PREVIEW: script,
+      FAKE_PULUMI_ON_PREVIEW_ALWAYS: "1",
+    });
+    assert.equal(r.code, 1);
+    assert.match(
+      r.stderr,
+      /main-tip: main moved 3 times while the change was previewed: nothing committed; run the step again/,
+    );
+    const previews = world.records().filter((x) => x.cmd === "preview");
+    assert.equal(new Set(previews.map((p) => p.head)).size, 3, "each attempt on a new tip");
+    const subjects = (await world.git(world.origin, "log", "--format=%s", "main")).split("\n");
+    assert.deepStrictEqual(subjects, ["other", "other", "other", "initial"]);
+  });
+
+  it("main changed the dependencies while the change was previewed: refused (node_modules no longer match)", async () => {
+    const pr = await world.clone("pr");
+    writeFileSync(path.join(pr, "package-lock.json"), '{"changed":true}\n');
+    await world.commitAll(pr, "dependencies");
+    const land = world.landScript(pr, await world.git(pr, "rev-parse", "HEAD"));
+    const hook = path.join(dir, "hook.sh");
+    writeFileSync(hook, `bash '${land}'\n`);
+    const r = await drStep(context("dr1", "t"), { FAKE_PULUMI_ON_PREVIEW: hook });
+    assert.equal(r.code, 1);
+    assert.match(
+      r.stderr,
+      /main-tip: main changed the dependencies since this run installed them \([0-9a-f]{40} → [0-9a-f]{40}\): nothing committed; run the step again/,
+    );
+    const subjects = (await world.git(world.origin, "log", "--format=%s", "main")).split("\n");
+    assert.ok(
+      subjects.every((s) => !s.startsWith("DR step")),
+      subjects.join("\n"),
+    );
+  });
+
+  it("a pull request's preview: its head merged into main's newest commit; a head that conflicts is refused", async () => {
+    // The pull request branches from the initial commit; a DR step then commits to main.
+    const pr = await world.clone("pr");
+    writeFileSync(path.join(pr, "program.txt"), "the pull request's program\n");
+    await world.commitAll(pr, "the pull request");
+    const head = await world.git(pr, "rev-parse", "HEAD");
+    const dr = await drStep(context("dr1", "t"));
+    assert.equal(dr.code, 0, dr.stderr);
+    const merge = STEPS.previewMerge();
+    const ctx = {
+      "github.token": "t",
+      "github.event.pull_request.base.ref": "main",
+      "github.event.pull_request.head.sha": head,
+    };
+    const ok = await world.runStep(pr, merge, ctx);
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.equal(readFileSync(path.join(pr, "program.txt"), "utf8"), "the pull request's program\n");
+    assert.match(
+      readFileSync(path.join(pr, "Pulumi.staging.yaml"), "utf8"),
+      /service-dr:incidentId: "inc-1"/,
+    );
+    // A second pull request that rewrites the line the DR step changed does not merge cleanly.
+    const other = await world.clone("pr2");
+    await world.git(other, "checkout", "--quiet", "--detach", "HEAD~1");
+    writeFileSync(
+      path.join(other, "Pulumi.staging.yaml"),
+      INITIAL_STACK.replace('drMode: "none"', 'drMode: "rebuild"'),
+    );
+    await world.commitAll(other, "conflicting");
+    const conflicting = await world.git(other, "rev-parse", "HEAD");
+    const refused = await world.runStep(other, merge, {
+      ...ctx,
+      "github.event.pull_request.head.sha": conflicting,
+    });
+    assert.equal(refused.code, 1);
+    assert.match(
+      refused.stderr,
+      new RegExp(
+        `main-tip: the pull request's head ${conflicting} does not merge cleanly into the tip of main: merge main into the pull request's branch`,
+      ),
+    );
+    assert.equal(await world.git(other, "status", "--porcelain"), "", "the merge was aborted");
   });
 });

@@ -86,6 +86,8 @@ function workflowStep(workflow: string, job: string, pick: (s: Step) => boolean)
 export const STEPS = {
   drTip: () => workflowStep("dr-step.yml", "step", (s) => s.run?.includes("main-tip.sh checkout") === true),
   drConfig: () => workflowStep("dr-step.yml", "step", (s) => s.id === "config"),
+  previewMerge: () =>
+    workflowStep("preview.yml", "preview", (s) => s.run?.includes("main-tip.sh merge") === true),
   upTip: () =>
     workflowStep("pulumi-stack.yml", "pulumi", (s) => s.run?.includes("main-tip.sh checkout") === true),
 };
