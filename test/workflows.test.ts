@@ -960,6 +960,9 @@ describe("workflows: every preview and up works on the newest commit", () => {
       "no push outside the script",
     );
     assert.match(String(steps[config]!.env?.MESSAGE), /\[skip ci\]"?$/);
+    // The preview inside the config step configures the github provider as the up does.
+    assert.equal(steps[config]!.env?.GITHUB_TOKEN, "${{ steps.setup.outputs.github-token }}");
+    assert.equal(steps[up]!.env?.GITHUB_TOKEN, "${{ steps.setup.outputs.github-token }}");
   });
 });
 

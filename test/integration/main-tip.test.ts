@@ -32,6 +32,7 @@ function context(run: "dr1" | "dr2", token: string): Record<string, string> {
   return {
     "github.token": token,
     "steps.commit-token.outputs.token": token,
+    "steps.setup.outputs.github-token": "app-token-for-the-github-provider",
     "vars.PULUMI_ORG": "my-org",
     "inputs.stack": "staging",
     "inputs.restore-time": "",
