@@ -73,11 +73,14 @@ describe("shellcheck over the workflows' shell", () => {
     assert.deepStrictEqual(findings, []);
   });
 
-  it("every script under .github/scripts is clean", () => {
+  it("every script under .github/scripts, and .ci/run, is clean", () => {
     const scripts = readdirSync(path.join(GH, "scripts")).filter((f) => f.endsWith(".sh"));
     assert.deepStrictEqual(scripts.sort(), ["federated-token.sh", "main-tip.sh"]);
-    for (const f of scripts) {
-      const r = spawnSync("shellcheck", ["--format=gcc", path.join(GH, "scripts", f)], { encoding: "utf8" });
+    for (const f of [
+      ...scripts.map((s) => path.join(GH, "scripts", s)),
+      path.join(PROJECT_DIR, ".ci", "run"),
+    ]) {
+      const r = spawnSync("shellcheck", ["--format=gcc", f], { encoding: "utf8" });
       assert.equal(
         r.error,
         undefined,
