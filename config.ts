@@ -191,7 +191,14 @@ const postgresSchema = z.strictObject({
   availabilityZone: oneOf(["1", "2", "3"]).optional(),
   standbyAvailabilityZone: oneOf(["1", "2", "3"]).optional(),
   network: networkSchema,
-  administratorLogin: matching(PG_NAME, "a PostgreSQL role name (lowercase letters, digits, _)"),
+  /**
+   * The servers' only administrator: a Microsoft Entra group (the servers accept Entra logins only). Its
+   * members log in as the group's display name with an access token; break-glass is membership of it.
+   */
+  entraAdmin: z.strictObject({
+    objectId: matching(GUID, "the group's object id (a GUID: az ad group show --group <name> --query id)"),
+    displayName: text("the group's display name (the PostgreSQL role its members log in as)"),
+  }),
   databases: z.record(
     matching(PG_NAME, "a PostgreSQL database name (lowercase letters, digits, _)"),
     z.strictObject({ charset: text().default("UTF8"), collation: text().default("en_US.utf8") }),
@@ -412,8 +419,6 @@ export function unreachable(value: never): never {
 
 /** Keys this program reads; anything else under `service-dr:` is a typo and is reported. */
 export const CONFIG_KEYS = Object.keys(schema.shape) as readonly string[];
-/** Secrets the operator sets once with `pulumi config set --secret`; never in committed stack files. */
-export const SECRET_KEYS = ["postgresAdminPassword"] as const;
 /** The top-level kind of each key, read off the schema, so a new structured key cannot be forgotten here. */
 const OBJECT_KEYS = new Set(CONFIG_KEYS.filter((k) => topLevelKind(k) === "object"));
 const BOOLEAN_KEYS = new Set(CONFIG_KEYS.filter((k) => topLevelKind(k) === "boolean"));
@@ -443,9 +448,13 @@ export function readRawConfig(all: Readonly<Record<string, string>>): {
   for (const [fullKey, value] of Object.entries(all)) {
     if (!fullKey.startsWith(`${PROJECT}:`)) continue;
     const key = fullKey.slice(PROJECT.length + 1);
-    if ((SECRET_KEYS as readonly string[]).includes(key)) continue;
+    const replacement = REPLACED_KEYS[key];
+    if (replacement !== undefined) {
+      problems.push(`${key}: is no longer a setting; ${replacement}`);
+      continue;
+    }
     if (!CONFIG_KEYS.includes(key)) {
-      const known = [...CONFIG_KEYS, ...SECRET_KEYS];
+      const known = CONFIG_KEYS;
       const near = nearest(key, known);
       problems.push(
         `${key}: is not a setting of this program${near === undefined ? "" : ` (did you mean ${near}?)`}; known settings are: ${known.join(", ")}`,
@@ -453,13 +462,6 @@ export function readRawConfig(all: Readonly<Record<string, string>>): {
       continue;
     }
     raw[key] = decodeTopLevel(key, value, problems);
-  }
-  for (const key of SECRET_KEYS) {
-    if (all[`${PROJECT}:${key}`] === undefined) {
-      problems.push(
-        `${key}: is required and must be a secret; set it once with: pulumi config set --secret ${key} <value>`,
-      );
-    }
   }
   return { raw, problems };
 }
@@ -959,6 +961,12 @@ function restorePin(
 
 /** Keys an earlier version read, refused with what replaces them (the stack files carry none of them). */
 const REPLACED_KEYS: Readonly<Record<string, string>> = {
+  postgresAdminPassword:
+    'the servers accept Microsoft Entra logins only (postgres.entraAdmin), there is no password to keep: remove it with pulumi config rm postgresAdminPassword (docs/runbook.md, "From a password server to Entra only")',
+  "postgres.administratorLogin":
+    "the servers accept Microsoft Entra logins only: set postgres.entraAdmin.objectId and postgres.entraAdmin.displayName (the administrators group) and remove it with pulumi config rm --path postgres.administratorLogin",
+  "workloadIdentity.postgresAuth":
+    "the data tool always logs in with its managed identity (the servers accept Entra logins only): remove it with pulumi config rm --path workloadIdentity.postgresAuth",
   "dataTool.scratchSize":
     "the scratch is a volume claim now: set dataTool.scratch.size (a Kubernetes quantity such as 50Gi), or dataTool.databaseSizeGiB to derive it",
 };
@@ -1148,9 +1156,4 @@ function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
 
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
-}
-
-/** The secrets, as Pulumi secret Outputs (presence is checked by loadConfig). */
-export function readSecrets(): { readonly postgresAdminPassword: pulumi.Output<string> } {
-  return { postgresAdminPassword: new pulumi.Config(PROJECT).requireSecret("postgresAdminPassword") };
 }

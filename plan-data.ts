@@ -110,7 +110,6 @@ export interface DataPathPlan {
   readonly timeoutMinutes: number;
   /** The Jobs' and the CronJob's scratch at SCRATCH_DIR: a generic ephemeral volume (sizing.ts). */
   readonly scratch: EphemeralVolume;
-  readonly credentialsSecretName: string;
   readonly storage: StoragePlan;
   /** Who the Jobs and the CronJob run as (workload identity) and how they log in (plan-identity.ts). */
   readonly identity: IdentityPlan;
@@ -140,7 +139,6 @@ export function planDataPath(cfg: StackConfig, restoreTimeUtc: DateTime | undefi
     image: cfg.dataTool.image,
     parallelJobs: ctx.jobs,
     ...jobSizing(cfg),
-    credentialsSecretName: k8sName.dataToolSecret(cfg.kubernetes.service),
     storage: {
       accountName: cfg.backup.storageAccountName,
       resourceGroup: cfg.azure.resourceGroup,
@@ -193,8 +191,8 @@ function dataPathContext(cfg: StackConfig): DataPathContext {
   const live = cfg.postgres.serverName;
   const db = cfg.postgres.appDatabase;
   const identity = planIdentity(cfg);
-  // Entra: the managed identity's principal name is its PostgreSQL role; break-glass: the administrator login.
-  const user = identity.postgresAuth === "entra" ? identity.name : cfg.postgres.administratorLogin;
+  // The managed identity's principal name is its PostgreSQL role (Entra logins only).
+  const user = identity.name;
   const container = cfg.backup.container;
   const jobs = cfg.dataTool.parallelJobs;
   const server = (ref: ServerRef): ServerConnection => ({

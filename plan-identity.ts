@@ -6,7 +6,7 @@
  *   issuer signs the pod's service account token, Entra exchanges it for the identity's tokens.
  * - Blob data: "Storage Blob Data Contributor" on the backup container only (not the account, not the group).
  * - PostgreSQL: the identity is a Microsoft Entra administrator of the live server; the Jobs log in as it with
- *   an access token as password. The administrator password stays the server's break-glass login.
+ *   an access token as password. The servers accept nothing else (no password exists).
  */
 import * as crypto from "node:crypto";
 import type { StackConfig } from "./config";
@@ -21,8 +21,6 @@ export const POSTGRES_TOKEN_SCOPE = "https://ossrdbms-aad.database.windows.net/.
 export const WORKLOAD_IDENTITY_LABEL = "azure.workload.identity/use";
 /** ServiceAccount annotation naming the managed identity's client id. */
 export const CLIENT_ID_ANNOTATION = "azure.workload.identity/client-id";
-
-export type PostgresAuth = "entra" | "password";
 
 export interface IdentityPlan {
   /** The managed identity's name; also the PostgreSQL role the Jobs log in as (the Entra principal name). */
@@ -42,7 +40,6 @@ export interface IdentityPlan {
     readonly name: string;
     readonly roleDefinitionId: string;
   };
-  readonly postgresAuth: PostgresAuth;
 }
 
 export function identityName(service: string): string {
@@ -70,7 +67,6 @@ export function planIdentity(cfg: StackConfig): IdentityPlan {
     subject: `system:serviceaccount:${namespace}:${name}`,
     audiences: [TOKEN_EXCHANGE_AUDIENCE],
     blobRole: { name: stableGuid(`${containerScope}|${roleDefinitionId}|${name}`), roleDefinitionId },
-    postgresAuth: cfg.workloadIdentity.postgresAuth,
   };
 }
 

@@ -88,6 +88,26 @@ export const liveServerProtected: ResourceValidationPolicy = {
   }),
 };
 
+export const serversEntraOnly: ResourceValidationPolicy = {
+  name: "servers-entra-only",
+  description:
+    "Every PostgreSQL server (live, geo-restored, PTR copy) accepts Microsoft Entra logins only: no password, no administrator login.",
+  enforcementLevel: "mandatory",
+  validateResource: onType(TYPES.server, (props, args, report) => {
+    const auth = {
+      ad: at(props, "authConfig", "activeDirectoryAuth"),
+      pw: at(props, "authConfig", "passwordAuth"),
+    };
+    if (auth.ad !== "Enabled" || auth.pw !== "Disabled")
+      report(
+        `${args.name}: authConfig must be { activeDirectoryAuth: "Enabled", passwordAuth: "Disabled" }, got ${JSON.stringify({ activeDirectoryAuth: auth.ad, passwordAuth: auth.pw })}`,
+      );
+    for (const key of ["administratorLogin", "administratorLoginPassword"]) {
+      if (props[key] !== undefined) report(`${args.name}: ${key} must not be set (Entra logins only)`);
+    }
+  }),
+};
+
 export const backupRetention: ResourceValidationPolicy = {
   name: "backup-retention-at-least-7-days",
   description: `The live server keeps its point-in-time backups at least ${MIN_BACKUP_RETENTION_DAYS} days.`,
@@ -310,6 +330,7 @@ export const podsHardened: ResourceValidationPolicy = {
 /** The pack, in the order the report lists them. */
 export const POLICIES: ReadonlyArray<ResourceValidationPolicy | StackValidationPolicy> = [
   liveServerProtected,
+  serversEntraOnly,
   backupRetention,
   geoRedundantInProduction,
   storagePrivate,

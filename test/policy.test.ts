@@ -16,6 +16,7 @@ import {
   noStorageKeySecret,
   podsHardened,
   POLICIES,
+  serversEntraOnly,
   storagePrivate,
   TYPES,
 } from "../policy/policies";
@@ -40,6 +41,7 @@ const server = (over: Record<string, unknown> = {}, protect = true): DeclaredRes
       tags: { "service-dr": "live" },
       network: { publicNetworkAccess: "Disabled" },
       backup: { backupRetentionDays: 7, geoRedundantBackup: "Disabled" },
+      authConfig: { activeDirectoryAuth: "Enabled", passwordAuth: "Disabled" },
       ...over,
     },
     protect ? { protect: true } : {},
@@ -143,11 +145,12 @@ async function violations(
 }
 
 describe("policy pack: every policy mandatory", () => {
-  it("seven policies, all mandatory", () => {
+  it("eight policies, all mandatory", () => {
     assert.deepStrictEqual(
       POLICIES.map((p) => [p.name, p.enforcementLevel]),
       [
         ["live-server-protected-and-private", "mandatory"],
+        ["servers-entra-only", "mandatory"],
         ["backup-retention-at-least-7-days", "mandatory"],
         ["geo-redundant-backup-in-production", "mandatory"],
         ["backup-storage-private", "mandatory"],
@@ -172,6 +175,31 @@ describe("policy: live server protected and private", () => {
     assert.deepStrictEqual(
       await violations([server({ network: { publicNetworkAccess: "Enabled" } })], liveServerProtected),
       ['live-server: network.publicNetworkAccess must be Disabled, got "Enabled"'],
+    );
+  });
+});
+
+describe("policy: every server Entra-only", () => {
+  it("passes an Entra-only server", async () => {
+    assert.deepStrictEqual(await violations([server()], serversEntraOnly), []);
+  });
+  it("reports password authentication, a missing authConfig and an administrator login, on any server", async () => {
+    const ptr = res(TYPES.server, "ptr-server", {
+      tags: { "service-dr": "ptr-copy" },
+      administratorLogin: "ittms_admin",
+      administratorLoginPassword: "[secret]",
+    });
+    assert.deepStrictEqual(
+      await violations(
+        [server({ authConfig: { activeDirectoryAuth: "Enabled", passwordAuth: "Enabled" } }), ptr],
+        serversEntraOnly,
+      ),
+      [
+        'live-server: authConfig must be { activeDirectoryAuth: "Enabled", passwordAuth: "Disabled" }, got {"activeDirectoryAuth":"Enabled","passwordAuth":"Enabled"}',
+        'ptr-server: authConfig must be { activeDirectoryAuth: "Enabled", passwordAuth: "Disabled" }, got {}',
+        "ptr-server: administratorLogin must not be set (Entra logins only)",
+        "ptr-server: administratorLoginPassword must not be set (Entra logins only)",
+      ],
     );
   });
 });

@@ -5,6 +5,7 @@
 import { strict as assert } from "node:assert";
 import type { PlanResource, PlanResult } from "../dev/offline/mocks";
 import { declareStack } from "./support/stacks";
+import { ALL_STATES } from "./support/dr-states";
 import { tableSetTag } from "@service-dr/dr-data";
 import { readStackOutputs } from "../stack-outputs";
 
@@ -161,24 +162,14 @@ describe("data path under the mock runtime", function () {
     assert.deepEqual(account.inputs.sku, { name: "Standard_GRS" });
   });
 
-  it("no standing secret: no Kubernetes Secret at all; break-glass postgresAuth=password declares only the password Secret", async () => {
-    const r = await declare([]);
-    assert.deepEqual(
-      r.resources.filter((x) => x.type === "kubernetes:core/v1:Secret").map((x) => x.name),
-      [],
-    );
-    const breakGlass = await declare(["workloadIdentity.postgresAuth=password"]);
-    assert.deepEqual(
-      breakGlass.resources.filter((x) => x.type === "kubernetes:core/v1:Secret").map((x) => x.name),
-      [`${SVC}-dr-access-database`],
-    );
-    assert.deepEqual(one(breakGlass, "kubernetes:core/v1:Secret", `${SVC}-dr-access-database`).inputs, {
-      apiVersion: "v1",
-      kind: "Secret",
-      metadata: { name: `${SVC}-dr-db-credentials`, namespace: "bat-staging" },
-      type: "Opaque",
-      stringData: "[secret]",
-    });
+  it("no standing secret: no Kubernetes Secret at all, in any state", async () => {
+    for (const [, sets] of ALL_STATES) {
+      const r = await declare(sets);
+      assert.deepEqual(
+        r.resources.filter((x) => x.type === "kubernetes:core/v1:Secret").map((x) => x.name),
+        [],
+      );
+    }
   });
 
   it("nightly backup: a CronJob in the stack's zone, no overlapping runs, the live database into nightly/<server>", async () => {
@@ -526,17 +517,7 @@ describe("look before you restore (issue 12): inspect, reconcile, table-level re
     ]);
   });
 
-  for (const [auth, sets, password] of [
-    ["Entra (no password anywhere)", [], {}],
-    [
-      "break-glass password (both sides from the credentials Secret)",
-      ["workloadIdentity.postgresAuth=password"],
-      {
-        PTR_PGPASSWORD: `secret:${SVC}-dr-db-credentials/PGPASSWORD`,
-        LIVE_PGPASSWORD: `secret:${SVC}-dr-db-credentials/PGPASSWORD`,
-      },
-    ],
-  ] as const) {
+  for (const [auth, sets, password] of [["Entra (no password anywhere)", [], {}]] as const) {
     it(`the troubleshooting pod, ${auth}: sleeps with both connections, hardened, no Service`, async () => {
       const r = await declare([...PTR, ...sets]);
       const p = one(r, "kubernetes:core/v1:Pod", `${SVC}-troubleshoot-pod`).inputs as {
@@ -553,14 +534,14 @@ describe("look before you restore (issue 12): inspect, reconcile, table-level re
         },
       });
       const c = p.spec.containers[0]!;
-      const user = sets.length === 0 ? `${SVC}-dr-data` : "ittms_admin";
+      const user = `${SVC}-dr-data`;
       const side = (prefix: string, host: string) => ({ ...conn(prefix, host), [`${prefix}PGUSER`]: user });
       assert.deepEqual(envOf(c), {
         ...side("PTR_", COPY),
         ...side("LIVE_", LIVE),
         ...password,
         ...STORAGE_ENV,
-        DR_PG_AUTH: sets.length === 0 ? "entra" : "password",
+        DR_PG_AUTH: "entra",
       });
       assert.deepEqual(
         [c.command, c.args, c.image],

@@ -123,9 +123,18 @@ describe("program: the data path's identity (mock runtime)", function () {
     );
   });
 
-  it("PostgreSQL: the identity is the live server's Entra administrator; the Jobs log in as it", async () => {
+  it("PostgreSQL: the group is the live server's administrator (stable API), the identity one beside it", async () => {
     const r = await declare([...PTR, "drPhase=restore"]);
-    assert.deepEqual(one(r, "azure-native:dbforpostgresql:Administrator", `${SVC}-live-entra-admin`).inputs, {
+    const admin = "azure-native:dbforpostgresql:AdministratorsMicrosoftEntra";
+    assert.deepEqual(one(r, admin, `${SVC}-live-entra-admin`).inputs, {
+      serverName: "s189t01-ittms-stg-pg",
+      resourceGroupName: "s189t01-ittms-stg-rg",
+      objectId: "00000000-0000-0000-0000-000000000000",
+      principalName: "s189t01-ittms-stg-pg-admins",
+      principalType: "Group",
+      tenantId: "00000000-0000-0000-0000-000000000000",
+    });
+    assert.deepEqual(one(r, admin, `${SVC}-live-entra-admin-data-tool`).inputs, {
       serverName: "s189t01-ittms-stg-pg",
       resourceGroupName: "s189t01-ittms-stg-rg",
       objectId: principalIdOf(r),
@@ -133,6 +142,11 @@ describe("program: the data path's identity (mock runtime)", function () {
       principalType: "ServicePrincipal",
       tenantId: "00000000-0000-0000-0000-000000000000",
     });
+    // The preview resource is gone: only the stable one is declared.
+    assert.deepEqual(
+      r.resources.filter((x) => x.type === "azure-native:dbforpostgresql:Administrator"),
+      [],
+    );
     assert.deepEqual(one(r, "azure-native:authorization:ManagementLockByScope", `${SVC}-live-lock`).inputs, {
       scope: `${RG}/providers/Microsoft.DBforPostgreSQL/flexibleServers/s189t01-ittms-stg-pg`,
       lockName: "service-dr-live-server-cannot-delete",
@@ -141,24 +155,18 @@ describe("program: the data path's identity (mock runtime)", function () {
     });
   });
 
-  it("the identity plan: names derived from the service, the issuer from config, password login only on request", () => {
+  it("the identity plan: names derived from the service, the issuer from config", () => {
     const cfg = parseConfig(stackRaw("staging"), NOW);
     const p = planIdentity(cfg);
     assert.equal(p.name, identityName(SVC));
     assert.equal(p.issuer, ISSUER);
-    assert.equal(p.postgresAuth, "entra");
-    assert.equal(
-      parseConfig(stackRaw("staging", ["workloadIdentity.postgresAuth=password"]), NOW).workloadIdentity
-        .postgresAuth,
-      "password",
-    );
   });
 
-  it("config: the issuer must be an https URL and postgresAuth entra or password, each problem named", () => {
+  it("config: the issuer must be an https URL; the password break-glass is refused, with what replaces it", () => {
     const { raw } = readRawConfig(
       stackStrings("staging", [
         "workloadIdentity.oidcIssuerUrl=http://issuer",
-        "workloadIdentity.postgresAuth=key",
+        "workloadIdentity.postgresAuth=password",
       ]),
     );
     assert.throws(
@@ -170,7 +178,9 @@ describe("program: the data path's identity (mock runtime)", function () {
           problems.join("\n"),
         );
         assert.ok(
-          problems.some((x) => /workloadIdentity\.postgresAuth.*entra or password/.test(x)),
+          problems.includes(
+            'workloadIdentity.postgresAuth: is no longer a setting; the data tool always logs in with its managed identity (the servers accept Entra logins only): remove it with pulumi config rm --path workloadIdentity.postgresAuth; received "password"',
+          ),
           problems.join("\n"),
         );
         return true;

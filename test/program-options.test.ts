@@ -40,7 +40,7 @@ const LIVE_OPTIONS: DeclaredOptions = {
   protect: true,
   // Create-time inputs of a rebuild (ReviveDropped/GeoRestore and their source): ignored afterwards so that
   // returning to drMode=none does not read as a replacement of the rebuilt server.
-  ignoreChanges: ["createMode", "sourceServerResourceId", "pointInTimeUTC"],
+  ignoreChanges: ["createMode", "sourceServerResourceId", "pointInTimeUTC", "administratorLogin"],
 };
 
 describe("program: resource options (mock runtime)", function () {

@@ -26,6 +26,7 @@ const IDENTITY_AND_LIVE = [
   `${SVC}-dr-identity-service-account`,
   `${SVC}-live-db-itt_mentor_services_staging`,
   `${SVC}-live-entra-admin`,
+  `${SVC}-live-entra-admin-data-tool`,
   `${SVC}-live-lock`,
   `${SVC}-live-param-azure.extensions`,
   `${SVC}-live-param-log_min_duration_statement`,

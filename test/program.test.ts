@@ -31,7 +31,8 @@ const ALWAYS = [
   `azure-native:dbforpostgresql:Configuration ${SVC}-live-param-log_min_duration_statement`,
   `azure-native:dbforpostgresql:Database ${SVC}-live-db-itt_mentor_services_staging`,
   `azure-native:dbforpostgresql:Server ${SVC}-live-server`,
-  `azure-native:dbforpostgresql:Administrator ${SVC}-live-entra-admin`,
+  `azure-native:dbforpostgresql:AdministratorsMicrosoftEntra ${SVC}-live-entra-admin`,
+  `azure-native:dbforpostgresql:AdministratorsMicrosoftEntra ${SVC}-live-entra-admin-data-tool`,
   `azure-native:authorization:ManagementLockByScope ${SVC}-live-lock`,
   `service-dr:index:LiveServer ${SVC}-live`,
   `kubernetes:core/v1:ConfigMap ${SVC}-maintenance-content`,
@@ -50,7 +51,6 @@ const ALWAYS = [
   `azure-native:authorization:ManagementLockByScope ${SVC}-backups-lock`,
   `service-dr:index:BackupStorage ${SVC}-backups`,
   // No Secret at all: storage and PostgreSQL are reached with the managed identity.
-  `service-dr:index:DataToolAccess ${SVC}-dr-access`,
   `azure-native:managedidentity:UserAssignedIdentity ${SVC}-dr-identity-identity`,
   `azure-native:managedidentity:FederatedIdentityCredential ${SVC}-dr-identity-federated`,
   `azure-native:authorization:RoleAssignment ${SVC}-dr-identity-blob-data`,
@@ -247,7 +247,7 @@ describe("program under the mock runtime: exact resources per mode and phase", f
 
 describe("program under the mock runtime: servers", function () {
   this.timeout(120_000);
-  it("the live server: every setting explicit, private network, password a secret", async () => {
+  it("the live server: every setting explicit, private network, Entra logins only (no login, no password)", async () => {
     const r = await declare([]);
     const live = one(r, "azure-native:dbforpostgresql:Server", `${SVC}-live-server`);
     assert.equal(live.id, LIVE_ID);
@@ -267,11 +267,9 @@ describe("program under the mock runtime: servers", function () {
         privateDnsZoneArmResourceId: `${SUB}/resourceGroups/s189t01-tsc-ts-rg/providers/Microsoft.Network/privateDnsZones/test.internal.postgres.database.azure.com`,
         publicNetworkAccess: "Disabled",
       },
-      administratorLogin: "ittms_admin",
-      administratorLoginPassword: "[secret]",
       // Entra ID for the data tool's managed identity; the password stays the break-glass login.
       // tenantId "": the SDK's default (Azure uses the subscription's tenant).
-      authConfig: { activeDirectoryAuth: "Enabled", passwordAuth: "Enabled", tenantId: "" },
+      authConfig: { activeDirectoryAuth: "Enabled", passwordAuth: "Disabled", tenantId: "" },
       tags: { "service-dr": "live" },
     });
     assert.deepEqual(
@@ -326,6 +324,7 @@ describe("program under the mock runtime: servers", function () {
       pointInTimeUTC: "2026-11-24T13:05:00+00:00",
       availabilityZone: "",
       network: one(r, "azure-native:dbforpostgresql:Server", `${SVC}-live-server`).inputs.network,
+      authConfig: { activeDirectoryAuth: "Enabled", passwordAuth: "Disabled", tenantId: "" },
       tags: { "service-dr": "ptr-copy", "service-dr-restore-point": "2026-11-24T13:05:00+00:00" },
     });
     assert.deepEqual(
@@ -448,7 +447,8 @@ describe("program under the mock runtime: rebuild by geo-restore, every phase", 
   const GEO_ID = `${SUB}/resourceGroups/s189t01-ittms-stg-rg/providers/Microsoft.DBforPostgreSQL/flexibleServers/s189t01-ittms-stg-pg-geo`;
   const GEO_RESOURCES = [
     `azure-native:dbforpostgresql:Server ${SVC}-live-geo-server`,
-    `azure-native:dbforpostgresql:Administrator ${SVC}-live-geo-entra-admin`,
+    `azure-native:dbforpostgresql:AdministratorsMicrosoftEntra ${SVC}-live-geo-entra-admin`,
+    `azure-native:dbforpostgresql:AdministratorsMicrosoftEntra ${SVC}-live-geo-entra-admin-data-tool`,
     `azure-native:authorization:ManagementLockByScope ${SVC}-live-geo-lock`,
     `azure-native:dbforpostgresql:Database ${SVC}-live-geo-db-itt_mentor_services_staging`,
     `azure-native:dbforpostgresql:Configuration ${SVC}-live-geo-param-azure.extensions`,
@@ -488,10 +488,8 @@ describe("program under the mock runtime: rebuild by geo-restore, every phase", 
           privateDnsZoneArmResourceId: `${NET}/privateDnsZones/dr.postgres.database.azure.com`,
           publicNetworkAccess: "Disabled",
         },
-        administratorLogin: "ittms_admin",
-        administratorLoginPassword: "[secret]",
         // tenantId "": the SDK's default (Azure uses the subscription's tenant).
-        authConfig: { activeDirectoryAuth: "Enabled", passwordAuth: "Enabled", tenantId: "" },
+        authConfig: { activeDirectoryAuth: "Enabled", passwordAuth: "Disabled", tenantId: "" },
         createMode: "GeoRestore",
         sourceServerResourceId: LIVE_ID,
         pointInTimeUTC: "2026-11-25T10:00:00+00:00",
@@ -500,7 +498,7 @@ describe("program under the mock runtime: rebuild by geo-restore, every phase", 
       // Protected like the live server; no dependency on the lost server (its id is computed, not read from it).
       assert.deepStrictEqual(geo.options, {
         protect: true,
-        ignoreChanges: ["createMode", "sourceServerResourceId", "pointInTimeUTC"],
+        ignoreChanges: ["createMode", "sourceServerResourceId", "pointInTimeUTC", "administratorLogin"],
       });
       const geoDb = one(
         r,

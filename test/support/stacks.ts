@@ -23,8 +23,8 @@ export function stackStrings(
   return serializeConfig(values);
 }
 
-/** The stack files' one declared secret (its placeholder value comes from loadStackConfig). */
-export const SECRET_KEYS = ["service-dr:postgresAdminPassword"] as const;
+/** The stack files declare no secret (the servers accept Entra logins only). */
+export const SECRET_KEYS: readonly string[] = [];
 
 const declared = new Map<string, Promise<PlanResult>>();
 
