@@ -307,6 +307,12 @@ const schema = z.strictObject({
     ),
     /** Nightly dumps are deleted this many days after they were written (the seed keeps 7). */
     retentionDays: wholeNumber(1, 3650).default(7),
+    /**
+     * The account's time-based immutability policy: `locked` (production) can never be shortened, disabled or
+     * unlocked again — only lengthened; `unlocked` (staging) can. A new account is created unlocked and
+     * locked by the next up (Azure creates policies only Disabled or Unlocked; docs/runbook.md).
+     */
+    immutability: oneOf(["locked", "unlocked"]).default("unlocked"),
     schedule: matching(CRON, "a five-field cron expression such as '0 2 * * *'").default("0 2 * * *"),
   }),
   dataTool: z.strictObject({

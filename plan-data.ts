@@ -75,6 +75,8 @@ export interface StoragePlan {
   /** The lifecycle rule deletes blobs under this prefix after `retentionDays`. Incident dumps are kept. */
   readonly nightlyPrefixRoot: string;
   readonly retentionDays: number;
+  /** The account-level time-based immutability policy's state (`backup.immutability`). */
+  readonly immutability: "Locked" | "Unlocked";
 }
 
 export interface NightlyBackupPlan {
@@ -147,6 +149,7 @@ export function planDataPath(cfg: StackConfig, restoreTimeUtc: DateTime | undefi
       container: ctx.container,
       nightlyPrefixRoot: "nightly/",
       retentionDays: cfg.backup.retentionDays,
+      immutability: cfg.backup.immutability === "locked" ? "Locked" : "Unlocked",
     },
     identity: ctx.identity,
     nightly: {

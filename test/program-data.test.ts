@@ -86,6 +86,15 @@ describe("data path under the mock runtime", function () {
       enableHttpsTrafficOnly: true,
       allowSharedKeyAccess: false,
       defaultToOAuthAuthentication: true,
+      // Account-level: the one policy whose state a PUT sets; staging's stays unlocked.
+      immutableStorageWithVersioning: {
+        enabled: true,
+        immutabilityPolicy: {
+          immutabilityPeriodSinceCreationInDays: 7,
+          state: "Unlocked",
+          allowProtectedAppendWrites: false,
+        },
+      },
       tags: { "service-dr": "database-backups" },
     });
     assert.deepEqual(one(r, "azure-native:storage:BlobContainer", `${SVC}-backups-container`).inputs, {
@@ -106,20 +115,11 @@ describe("data path under the mock runtime", function () {
         containerDeleteRetentionPolicy: { enabled: true, days: 7 },
       },
     );
-    const immutability = one(
-      r,
-      "azure-native:storage:BlobContainerImmutabilityPolicy",
-      `${SVC}-backups-immutability`,
+    // No container-level policy: it would take precedence over the account's.
+    assert.deepEqual(
+      r.resources.filter((x) => x.type === "azure-native:storage:BlobContainerImmutabilityPolicy"),
+      [],
     );
-    assert.deepEqual(immutability.inputs, {
-      accountName: "s189t01ittmsdbbkpsa",
-      resourceGroupName: "s189t01-ittms-stg-rg",
-      containerName: "database-backup",
-      immutabilityPolicyName: "default",
-      immutabilityPeriodSinceCreationInDays: 7,
-      allowProtectedAppendWrites: false,
-    });
-    assert.equal(immutability.options.protect, true);
     const lock = one(r, "azure-native:authorization:ManagementLockByScope", `${SVC}-backups-lock`);
     assert.deepEqual(lock.inputs, {
       scope:
@@ -150,6 +150,20 @@ describe("data path under the mock runtime", function () {
         ],
       },
     );
+  });
+
+  it("production locks its immutability policy; backup.immutability takes locked or unlocked only", async () => {
+    const state = (r: PlanResult, svc: string): unknown =>
+      (
+        one(r, "azure-native:storage:StorageAccount", `${svc}-backups-account`).inputs
+          .immutableStorageWithVersioning as { immutabilityPolicy: { state: string } }
+      ).immutabilityPolicy.state;
+    assert.equal(state(await declare([], "production"), "itt-mentor-services-production"), "Locked");
+    assert.equal(state(await declare(["backup.immutability=locked"]), SVC), "Locked");
+    await assert.rejects(declare(["backup.immutability=Disabled"]), (e: Error) => {
+      assert.match(e.message, /backup\.immutability: must be one of: locked, unlocked; received "Disabled"/);
+      return true;
+    });
   });
 
   it("production keeps its backups geo-redundant", async () => {

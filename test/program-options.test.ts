@@ -29,7 +29,6 @@ const protectedNames = (r: PlanResult): string[] =>
 const PROTECTED = [
   `${SVC}-backups-account`,
   `${SVC}-backups-container`,
-  `${SVC}-backups-immutability`,
   // The Azure CanNotDelete locks: removing one is a deliberate act (docs/runbook.md), never an up's side effect.
   `${SVC}-backups-lock`,
   `${SVC}-live-db-itt_mentor_services_staging`,

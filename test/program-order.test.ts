@@ -37,7 +37,6 @@ const INFRA = [
   `${SVC}-backups-account`,
   `${SVC}-backups-blob-service`,
   `${SVC}-backups-container`,
-  `${SVC}-backups-immutability`,
   `${SVC}-backups-lifecycle`,
   `${SVC}-backups-lock`,
   ...IDENTITY_AND_LIVE,

@@ -46,7 +46,6 @@ const ALWAYS = [
   `azure-native:storage:StorageAccount ${SVC}-backups-account`,
   `azure-native:storage:BlobServiceProperties ${SVC}-backups-blob-service`,
   `azure-native:storage:BlobContainer ${SVC}-backups-container`,
-  `azure-native:storage:BlobContainerImmutabilityPolicy ${SVC}-backups-immutability`,
   `azure-native:storage:ManagementPolicy ${SVC}-backups-lifecycle`,
   `azure-native:authorization:ManagementLockByScope ${SVC}-backups-lock`,
   `service-dr:index:BackupStorage ${SVC}-backups`,

@@ -63,6 +63,8 @@ const AZURE_CREATE_ONLY: Readonly<Record<string, readonly string[]>> = {
     "administratorLogin",
     "backup.geoRedundantBackup",
   ],
+  // Account-level version-level immutability is set at the account's creation only.
+  "storage:StorageAccount": ["immutableStorageWithVersioning.enabled"],
   // The principal's object id is the administrator's name in its ARM path (…/administrators/{objectId}).
   "dbforpostgresql:AdministratorsMicrosoftEntra": ["objectId"],
 };
