@@ -16,6 +16,16 @@ import type { ConnectionPrefix, DataPathPlan, ServerConnection } from "../plan-d
 import { WORKLOAD_IDENTITY_LABEL } from "../plan-identity";
 import type { EphemeralVolume } from "../sizing";
 
+/**
+ * Where the image's trust store is (Debian's ca-certificates): libpq ≥ 16 reads it for `sslrootcert=system`,
+ * Node adds it to its own roots for the pg driver. With `sslmode=verify-full` both check the server's
+ * certificate chain up to these roots and its host name.
+ */
+export const TLS_ENV: Readonly<Record<string, string>> = {
+  PGSSLROOTCERT: "system",
+  NODE_EXTRA_CA_CERTS: "/etc/ssl/certs/ca-certificates.crt",
+};
+
 /** Labels every data tool pod carries: the workload identity webhook mutates only labelled pods. */
 export const DATA_TOOL_POD_LABELS: Readonly<Record<string, string>> = { [WORKLOAD_IDENTITY_LABEL]: "true" };
 
@@ -85,6 +95,7 @@ function toolEnv(
     { name: AUTH_ENV.storage, value: "entra" },
     { name: AUTH_ENV.storageAccount, value: plan.storage.accountName },
     { name: AUTH_ENV.postgres, value: "entra" },
+    ...Object.entries(TLS_ENV).map(([name, value]) => ({ name, value })),
   ];
   for (const [prefix, c] of Object.entries(connections) as Array<[ConnectionPrefix, ServerConnection]>) {
     env.push(...connectionEnv(prefix, c));
@@ -156,8 +167,8 @@ function connectionEnv(prefix: ConnectionPrefix, c: ServerConnection): k8s.types
     { name: names.port, value: "5432" },
     { name: names.user, value: c.user },
     { name: names.database, value: c.database },
-    // Azure's flexible server requires TLS.
-    { name: names.sslmode, value: "require" },
+    // TLS with the server's certificate verified (chain and host name): `require` would accept any server.
+    { name: names.sslmode, value: "verify-full" },
   ];
 }
 

@@ -51,13 +51,17 @@ const conn = (prefix: string, host: string): Record<string, string> => ({
   [`${prefix}PGPORT`]: "5432",
   [`${prefix}PGUSER`]: `${SVC}-dr-data`,
   [`${prefix}PGDATABASE`]: "itt_mentor_services_staging",
-  [`${prefix}PGSSLMODE`]: "require",
+  // The server's certificate verified (chain and host name), never just "require".
+  [`${prefix}PGSSLMODE`]: "verify-full",
 });
 /** How every pod authenticates: both selectors explicit, no key and no password anywhere. */
 const STORAGE_ENV = {
   DR_STORAGE_AUTH: "entra",
   AZURE_STORAGE_ACCOUNT: "s189t01ittmsdbbkpsa",
   DR_PG_AUTH: "entra",
+  // The image's system roots: libpq's sslrootcert=system, Node's extra CAs for the pg driver.
+  PGSSLROOTCERT: "system",
+  NODE_EXTRA_CA_CERTS: "/etc/ssl/certs/ca-certificates.crt",
 };
 /**
  * A recovery Job writes its whole output to incident/<id>/logs/<job>.log in the backup container, and its

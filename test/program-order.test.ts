@@ -253,16 +253,16 @@ describe("finished Jobs are immutable; retry.<step> is the one way to run a step
     // Its name, and the log blob named after it (a retry's log does not overwrite the failed run's).
     assert.deepStrictEqual(diffValues(oldJob.inputs, newJob.inputs), [
       { path: "metadata.name", old: `dr-inc-1-restore-${T}`, new: `dr-inc-1-restore-${T}-r1` },
-      // Its completion record (paths in text order: env[10] before env[9]): the retry is not taken for done.
       {
-        path: "spec.template.spec.containers[0].env[10].value",
-        old: `incident/inc-1/done/dr-inc-1-restore-${T}.json`,
-        new: `incident/inc-1/done/dr-inc-1-restore-${T}-r1.json`,
-      },
-      {
-        path: "spec.template.spec.containers[0].env[9].value",
+        path: "spec.template.spec.containers[0].env[11].value",
         old: `incident/inc-1/logs/dr-inc-1-restore-${T}.log`,
         new: `incident/inc-1/logs/dr-inc-1-restore-${T}-r1.log`,
+      },
+      // Its completion record: the retry is not taken for done.
+      {
+        path: "spec.template.spec.containers[0].env[12].value",
+        old: `incident/inc-1/done/dr-inc-1-restore-${T}.json`,
+        new: `incident/inc-1/done/dr-inc-1-restore-${T}-r1.json`,
       },
     ]);
     assert.deepStrictEqual(newJob.options, oldJob.options);
