@@ -24,7 +24,7 @@ import {
   tableRestoreArgs,
 } from "@service-dr/dr-data";
 import type { ConnectionPrefix, JobStep } from "@service-dr/dr-data";
-import { planIdentity } from "./plan-identity";
+import { NIGHTLY_PREFIX_ROOT, planIdentity } from "./plan-identity";
 import type { IdentityPlan } from "./plan-identity";
 import { jobTimeoutMinutes, MEASURED_THROUGHPUT, scratchSizeFor, scratchVolume } from "./sizing";
 import type { EphemeralVolume } from "./sizing";
@@ -147,7 +147,7 @@ export function planDataPath(cfg: StackConfig, restoreTimeUtc: DateTime | undefi
       location: cfg.azure.location,
       redundancy: cfg.backup.redundancy,
       container: ctx.container,
-      nightlyPrefixRoot: "nightly/",
+      nightlyPrefixRoot: NIGHTLY_PREFIX_ROOT,
       retentionDays: cfg.backup.retentionDays,
       immutability: cfg.backup.immutability === "locked" ? "Locked" : "Unlocked",
     },

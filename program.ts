@@ -59,7 +59,7 @@ export async function program(now: DateTime): Promise<ProgramOutputs> {
 }
 
 function declareServers(service: string, plan: Plan): Servers {
-  // The backups and the data tool's identity first: the identity is a live server's Entra administrator.
+  // The backups and the data tool's identity first: during an incident the identity is an Entra administrator.
   const backups = new BackupStorage(`${service}-backups`, { plan: plan.dataPath.storage });
   const identity = new WorkloadIdentity(`${service}-dr-identity`, {
     plan: plan.dataPath.identity,
@@ -69,13 +69,17 @@ function declareServers(service: string, plan: Plan): Servers {
     plan: plan.liveServer,
     geo: plan.geoServer,
     tenantId: identity.tenantId,
-    extraAdmins: {
-      "data-tool": {
-        objectId: identity.principalId,
-        principalName: plan.dataPath.identity.name,
-        principalType: "ServicePrincipal",
-      },
-    },
+    // The data tool's identity is an administrator only while an incident is open (the restore needs it);
+    // outside one it can only read (pg_read_all_data, granted once: docs/runbook.md).
+    extraAdmins: plan.dataPath.identity.incidentAdmin
+      ? {
+          "data-tool": {
+            objectId: identity.principalId,
+            principalName: plan.dataPath.identity.name,
+            principalType: "ServicePrincipal",
+          },
+        }
+      : {},
   });
   const ptr =
     plan.ptrCopy === undefined

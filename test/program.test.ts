@@ -32,7 +32,6 @@ const ALWAYS = [
   `azure-native:dbforpostgresql:Database ${SVC}-live-db-itt_mentor_services_staging`,
   `azure-native:dbforpostgresql:Server ${SVC}-live-server`,
   `azure-native:dbforpostgresql:AdministratorsMicrosoftEntra ${SVC}-live-entra-admin`,
-  `azure-native:dbforpostgresql:AdministratorsMicrosoftEntra ${SVC}-live-entra-admin-data-tool`,
   `azure-native:authorization:ManagementLockByScope ${SVC}-live-lock`,
   `service-dr:index:LiveServer ${SVC}-live`,
   `kubernetes:core/v1:ConfigMap ${SVC}-maintenance-content`,
@@ -59,6 +58,16 @@ const ALWAYS = [
   `service-dr:index:NightlyBackup ${SVC}-nightly`,
   `service-dr:index:RecoveryJobs ${SVC}-recovery`,
 ];
+/**
+ * What an open incident adds, and closing removes: the data tool's identity as an Entra administrator of the
+ * live server, and its blob role without the nightly-only condition.
+ */
+const INCIDENT_ACCESS = [
+  `azure-native:dbforpostgresql:AdministratorsMicrosoftEntra ${SVC}-live-entra-admin-data-tool`,
+  `azure-native:authorization:RoleAssignment ${SVC}-dr-identity-blob-data-incident`,
+];
+const incidentOpen = (sets: readonly string[]): boolean =>
+  sets.some((x) => x === "drMode=ptr" || x === "drMode=rebuild");
 const job = (name: string): string => `kubernetes:batch/v1:Job ${SVC}-recovery-${name}`;
 const FLAWED = job("dr-inc-1-backup-flawed");
 /** The inspection of the PTR copy: declared as soon as the copy is. */
@@ -177,7 +186,8 @@ describe("program under the mock runtime: exact resources per mode and phase", f
   for (const [state, sets, extra, web, worker, backend, approvers] of rows) {
     it(state, async () => {
       const r = await declare(sets);
-      assert.deepEqual(names(r).sort(), [...ALWAYS, ...extra].sort());
+      const access = incidentOpen(sets) ? INCIDENT_ACCESS : [];
+      assert.deepEqual(names(r).sort(), [...ALWAYS, ...access, ...extra].sort());
       // With the hold, the app's patches name the Jobs they wait for (a new Job set re-applies them).
       const held = extra.includes(HOLD[0]!);
       const jobs = extra.includes(FLAWED) ? PTR_JOB_NAMES : ["dr-inc-1-restore", "dr-inc-1-compare"];
@@ -408,7 +418,7 @@ describe("program under the mock runtime: rebuild by revive, every phase", funct
     it(`${phase}: the server revived in place, its database imported (it comes back with the server), no Jobs`, async () => {
       const r = await declare([...REVIVE, `drPhase=${phase}`]);
       // No restore or compare Job: the data comes with the server.
-      assert.deepEqual(names(r).sort(), [...ALWAYS, TEMP_INGRESS].sort());
+      assert.deepEqual(names(r).sort(), [...ALWAYS, ...INCIDENT_ACCESS, TEMP_INGRESS].sort());
       const server = one(r, "azure-native:dbforpostgresql:Server", `${SVC}-live-server`);
       assert.deepEqual(
         [
@@ -456,7 +466,10 @@ describe("program under the mock runtime: rebuild by geo-restore, every phase", 
   for (const phase of ["isolate", "restore", "validate"] as const) {
     it(`${phase}: a new server in ukwest from the live server's geo backup, its database imported; the live server as before`, async () => {
       const r = await declare([...GEO, `drPhase=${phase}`]);
-      assert.deepEqual(names(r).sort(), [...ALWAYS, TEMP_INGRESS, ...GEO_RESOURCES].sort());
+      assert.deepEqual(
+        names(r).sort(),
+        [...ALWAYS, ...INCIDENT_ACCESS, TEMP_INGRESS, ...GEO_RESOURCES].sort(),
+      );
       // The live server is declared exactly as without the geo-restore (it still exists; it is protected).
       const normal = await declare(["postgres.geoRedundantBackup=true"]);
       const live = one(r, "azure-native:dbforpostgresql:Server", `${SVC}-live-server`);
