@@ -83,6 +83,8 @@ const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const STORAGE_ACCOUNT = /^[a-z0-9]{3,24}$/;
 const CONTAINER = /^[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9])){2,62}$/;
 const CRON = /^(\S+\s+){4}\S+$/;
+const CIDR = /^(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)\/(?:3[0-2]|[12]?\d)$/;
+const CIDR_TEXT = "IPv4 CIDRs such as 10.1.2.0/28";
 const QUANTITY = /^\d+(Mi|Gi|Ti)$/;
 const PG_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 /**
@@ -230,6 +232,16 @@ const kubernetesSchema = z.strictObject({
   tlsSecretName: matching(DNS1123_SUBDOMAIN, SUBDOMAIN_TEXT).optional(),
   /** Unprivileged nginx (uid 101, listens on 8080, pid and temp files in /tmp): the page runs as non-root. */
   maintenanceImage: text("a container image reference").default("nginxinc/nginx-unprivileged:1.27-alpine"),
+  /**
+   * Where the data tool's pods may connect (their NetworkPolicy; vanilla NetworkPolicy has no host names):
+   * the servers' delegated subnet (5432) and the backup storage's private endpoints (443), as CIDRs.
+   */
+  dataEgress: z.strictObject({
+    postgresCidrs: z
+      .array(matching(CIDR, CIDR_TEXT), { error: `must be a list of ${CIDR_TEXT}` })
+      .min(1, { error: `must list the servers' delegated subnet (${CIDR_TEXT})` }),
+    storageCidrs: z.array(matching(CIDR, CIDR_TEXT), { error: `must be a list of ${CIDR_TEXT}` }).default([]),
+  }),
 });
 
 const approversSchema = z.strictObject({

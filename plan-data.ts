@@ -24,7 +24,7 @@ import {
   tableRestoreArgs,
 } from "@service-dr/dr-data";
 import type { ConnectionPrefix, JobStep } from "@service-dr/dr-data";
-import { NIGHTLY_PREFIX_ROOT, planIdentity } from "./plan-identity";
+import { NIGHTLY_PREFIX_ROOT, planIdentity, WORKLOAD_IDENTITY_LABEL } from "./plan-identity";
 import type { IdentityPlan } from "./plan-identity";
 import { jobTimeoutMinutes, MEASURED_THROUGHPUT, scratchSizeFor, scratchVolume } from "./sizing";
 import type { EphemeralVolume } from "./sizing";
@@ -101,6 +101,20 @@ export interface TroubleshootPodPlan {
   readonly psqlLive: string;
 }
 
+/**
+ * The data tool's pods' NetworkPolicy: no ingress; egress only to DNS (kube-system's kube-dns, 53), the
+ * servers (their delegated subnet, 5432), the backup storage (its private endpoints, 443) and Microsoft Entra
+ * (443 to public addresses: NetworkPolicy has no host names, and Entra has no fixed private address).
+ */
+export interface DataNetworkPolicyPlan {
+  readonly name: string;
+  readonly namespace: string;
+  /** The labels every data tool pod carries (and no other pod of the namespace carries both). */
+  readonly podLabels: Readonly<Record<string, string>>;
+  readonly postgresCidrs: readonly string[];
+  readonly storageCidrs: readonly string[];
+}
+
 export interface DataPathPlan {
   readonly namespace: string;
   readonly image: string;
@@ -120,6 +134,7 @@ export interface DataPathPlan {
   readonly jobs: readonly DataJobPlan[];
   /** Declared while the PTR copy exists (drMode ptr, ptr.restoreTime set). */
   readonly troubleshootPod: TroubleshootPodPlan | undefined;
+  readonly networkPolicy: DataNetworkPolicyPlan;
 }
 
 /** Where the tool keeps downloads and directory dumps inside a Job's pod. */
@@ -169,6 +184,13 @@ export function planDataPath(cfg: StackConfig, restoreTimeUtc: DateTime | undefi
       open.mode === "ptr" && restoreTimeUtc !== undefined
         ? troubleshootPod(cfg.kubernetes.namespace, ctx.incident, ctx.bothSides)
         : undefined,
+    networkPolicy: {
+      name: `${cfg.kubernetes.service}-dr-data-egress`,
+      namespace: cfg.kubernetes.namespace,
+      podLabels: { "app.kubernetes.io/part-of": "service-dr", [WORKLOAD_IDENTITY_LABEL]: "true" },
+      postgresCidrs: cfg.kubernetes.dataEgress.postgresCidrs,
+      storageCidrs: cfg.kubernetes.dataEgress.storageCidrs,
+    },
   };
 }
 

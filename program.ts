@@ -17,6 +17,7 @@ import { NightlyBackup } from "./components/nightly-backup";
 import { RecoveryJobs } from "./components/recovery-jobs";
 import { WorkloadIdentity } from "./components/workload-identity";
 import { TroubleshootPod } from "./components/troubleshoot-pod";
+import { DataNetworkPolicy } from "./components/network-policy";
 import type { ProgramOutputs } from "./stack-outputs";
 
 /** The stores of the data and the identity that reaches them: declared first, the rest waits for them. */
@@ -33,8 +34,9 @@ interface Switches {
   readonly freeze: PipelineFreeze;
 }
 
-/** The nightly backup that runs the data tool. */
+/** The nightly backup that runs the data tool, and what its pods (and the recovery Jobs') may reach. */
 interface DataTool {
+  readonly network: DataNetworkPolicy;
   readonly nightly: NightlyBackup;
 }
 
@@ -54,7 +56,7 @@ export async function program(now: DateTime): Promise<ProgramOutputs> {
   const servers = declareServers(service, plan);
   const switches = declareSwitches(service, plan);
   const dataTool = declareDataTool(service, plan, servers);
-  const recovery = declareRecovery(service, plan, servers);
+  const recovery = declareRecovery(service, plan, servers, dataTool);
   return Promise.resolve(stackOutputs(plan, servers, switches, dataTool, recovery));
 }
 
@@ -95,15 +97,17 @@ function declareSwitches(service: string, plan: Plan): Switches {
 }
 
 function declareDataTool(service: string, plan: Plan, servers: Servers): DataTool {
+  // Before any data tool pod starts: no pod of the data path runs without its network limits.
+  const network = new DataNetworkPolicy(`${service}-dr-network`, { plan: plan.dataPath.networkPolicy });
   const nightly = new NightlyBackup(
     `${service}-nightly`,
     { plan: plan.dataPath },
-    { dependsOn: [servers.identity] },
+    { dependsOn: [servers.identity, network] },
   );
-  return { nightly };
+  return { network, nightly };
 }
 
-function declareRecovery(service: string, plan: Plan, servers: Servers): Recovery {
+function declareRecovery(service: string, plan: Plan, servers: Servers, dataTool: DataTool): Recovery {
   const { backups, identity, live, ptr } = servers;
   // The app and the recovery Jobs, in one of two orders (plan.replicas.holdUntilJobs says which). Either way
   // every Job — the flawed-database backup first — runs with web and worker stopped, and the app comes back
@@ -121,6 +125,7 @@ function declareRecovery(service: string, plan: Plan, servers: Servers): Recover
     // The Jobs connect to the servers as the identity (its role on the container, its Entra administrator on
     // the server): those exist first; and the app is stopped.
     dependsOn: [
+      dataTool.network,
       identity,
       backups,
       live,
@@ -135,7 +140,7 @@ function declareRecovery(service: string, plan: Plan, servers: Servers): Recover
       ? undefined
       : new TroubleshootPod(`${service}-troubleshoot`, {
           plan: plan.dataPath,
-          dependsOn: [identity, live, ptr],
+          dependsOn: [dataTool.network, identity, live, ptr],
         });
   const replicas =
     stoppedFirst[0] ?? new ReplicaCounts(`${service}-replicas`, { plan: plan.replicas, after: [recovery] });

@@ -30,6 +30,7 @@ export const TYPES = {
   lock: "azure-native:authorization:ManagementLockByScope",
   roleAssignment: "azure-native:authorization:RoleAssignment",
   secret: "kubernetes:core/v1:Secret",
+  networkPolicy: "kubernetes:networking.k8s.io/v1:NetworkPolicy",
 } as const;
 
 /** Kinds whose pod template the pod policy checks, and where the template is. */
@@ -400,6 +401,67 @@ export const podsHardened: ResourceValidationPolicy = {
   },
 };
 
+/** The ports the data tool's pods may use: DNS, HTTPS (storage, Entra), PostgreSQL. */
+export const DATA_EGRESS_PORTS: readonly number[] = [53, 443, 5432];
+const DATA_POD_LABELS: Readonly<Record<string, string>> = {
+  "app.kubernetes.io/part-of": "service-dr",
+  "azure.workload.identity/use": "true",
+};
+
+/** Whether every `selector` label is among `labels`. */
+function selects(selector: unknown, labels: unknown): boolean {
+  if (selector === null || typeof selector !== "object") return false;
+  const l = (labels ?? {}) as Props;
+  return Object.entries(selector as Props).every(([k, v]) => l[k] === v);
+}
+
+/** What is wrong with one NetworkPolicy for the data pods: ingress allowed, an egress rule too wide. */
+function dataPolicyProblems(np: PolicyResource): string[] {
+  const spec = (at(np.props, "spec") ?? {}) as Props;
+  const types = (spec.policyTypes as unknown[] | undefined) ?? [];
+  const problems: string[] = [];
+  if (!types.includes("Ingress") || !types.includes("Egress"))
+    problems.push(`policyTypes must include Ingress and Egress, got ${JSON.stringify(types)}`);
+  if (((spec.ingress as unknown[] | undefined) ?? []).length > 0) problems.push("ingress must be empty");
+  for (const rule of (spec.egress as Props[] | undefined) ?? []) {
+    const ports = ((rule.ports as Props[] | undefined) ?? []).map((p) => p.port);
+    if (rule.to === undefined || ports.length === 0)
+      problems.push(`an egress rule allows every ${rule.to === undefined ? "destination" : "port"}`);
+    const wide = ports.filter((p) => typeof p !== "number" || !DATA_EGRESS_PORTS.includes(p));
+    if (wide.length > 0)
+      problems.push(`egress port ${JSON.stringify(wide)} is not one of ${DATA_EGRESS_PORTS.join(", ")}`);
+  }
+  return problems;
+}
+
+export const dataPodsNetworkLimited: StackValidationPolicy = {
+  name: "data-pods-network-limited",
+  description:
+    "The data tool's pods (nightly backup, recovery Jobs, troubleshooting pod) are selected by a NetworkPolicy of their namespace: no ingress, egress only to DNS, HTTPS and PostgreSQL ports.",
+  enforcementLevel: "mandatory",
+  validateStack: (args: StackValidationArgs, report: ReportViolation) => {
+    const policies = args.resources.filter((r) => r.type === TYPES.networkPolicy);
+    const used = new Set<PolicyResource>();
+    for (const r of args.resources) {
+      const template = POD_TEMPLATES[r.type]?.(r.props as Props);
+      const labels = at(template, "metadata", "labels") ?? at(r.props, "metadata", "labels");
+      if (template === undefined || !selects(DATA_POD_LABELS, labels)) continue;
+      const namespace = at(r.props, "metadata", "namespace");
+      const mine = policies.filter(
+        (np) =>
+          at(np.props, "metadata", "namespace") === namespace &&
+          selects(at(np.props, "spec", "podSelector", "matchLabels"), labels),
+      );
+      if (mine.length === 0)
+        report(`${r.name}: a data tool pod that no NetworkPolicy of its namespace selects`, r.urn);
+      for (const np of mine) used.add(np);
+    }
+    // Each selecting policy once, however many pods it selects.
+    for (const np of used)
+      for (const problem of dataPolicyProblems(np)) report(`${np.name}: ${problem}`, np.urn);
+  },
+};
+
 /** The pack, in the order the report lists them. */
 export const POLICIES: ReadonlyArray<ResourceValidationPolicy | StackValidationPolicy> = [
   liveServerProtected,
@@ -412,4 +474,5 @@ export const POLICIES: ReadonlyArray<ResourceValidationPolicy | StackValidationP
   noRoleCanEraseBackups,
   noStorageKeySecret,
   podsHardened,
+  dataPodsNetworkLimited,
 ];

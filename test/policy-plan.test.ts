@@ -45,13 +45,13 @@ describe("policy pack on the offline plan of every stack and state", function ()
     });
   });
 
-  it("planted in the staging plan: production config (LRS, unlocked), a key Secret, shared keys on, a lock removed, an Owner role, a root page", async () => {
+  it("planted in the staging plan: production config (LRS, unlocked), a key Secret, shared keys on, a lock removed, an Owner role, a root page, no NetworkPolicy", async () => {
     const OWNER =
       "/subscriptions/00000000-0000-0000-0000-000000000000/providers/Microsoft.Authorization/roleDefinitions/8e3af657-a8ff-443c-a75c-2fe8c4bcb635";
     const r = await declare("staging", ["maintenance=true"]);
     const SVC = "itt-mentor-services-staging";
     const resources = r.resources
-      .filter((x) => x.name !== `${SVC}-live-lock`)
+      .filter((x) => x.name !== `${SVC}-live-lock` && x.name !== `${SVC}-dr-network-policy`)
       .map((x) => {
         if (x.name === `${SVC}-backups-account`)
           return { ...x, inputs: { ...x.inputs, allowSharedKeyAccess: true } };
@@ -121,6 +121,11 @@ describe("policy pack on the offline plan of every stack and state", function ()
       {
         policy: "pods-non-root-read-only",
         message: `${SVC}-maintenance-page: container page must set allowPrivilegeEscalation: false`,
+      },
+      // The data pods' NetworkPolicy removed: the nightly backup's pods are reported.
+      {
+        policy: "data-pods-network-limited",
+        message: `${SVC}-nightly-cronjob: a data tool pod that no NetworkPolicy of its namespace selects`,
       },
     ]);
   });

@@ -12,6 +12,7 @@ import {
   backupRetention,
   backupsImmutable,
   backupsLockedInProduction,
+  dataPodsNetworkLimited,
   geoRedundantInProduction,
   liveServerProtected,
   noRoleCanEraseBackups,
@@ -168,6 +169,7 @@ describe("policy pack: every policy mandatory", () => {
         ["no-role-can-erase-backups", "mandatory"],
         ["no-secret-with-a-storage-key", "mandatory"],
         ["pods-non-root-read-only", "mandatory"],
+        ["data-pods-network-limited", "mandatory"],
       ],
     );
   });
@@ -410,6 +412,56 @@ describe("policy: no declared role can erase backups", () => {
         `ra: roleDefinitionId must be one of ${allowed}, got undefined`,
       ],
     );
+  });
+});
+
+describe("policy: data pods limited by a NetworkPolicy", () => {
+  const labels = { "app.kubernetes.io/part-of": "service-dr", "azure.workload.identity/use": "true" };
+  const job = (namespace = "ns"): DeclaredResource =>
+    res("kubernetes:batch/v1:Job", "job", {
+      metadata: { name: "j", namespace },
+      spec: { template: { metadata: { labels: { ...labels, "service-dr/step": "restore" } }, spec: {} } },
+    });
+  const policy = (spec: Record<string, unknown>, namespace = "ns"): DeclaredResource =>
+    res(TYPES.networkPolicy, "np", {
+      metadata: { name: "np", namespace },
+      spec: {
+        podSelector: { matchLabels: labels },
+        policyTypes: ["Ingress", "Egress"],
+        ingress: [],
+        ...spec,
+      },
+    });
+  const to = [{ ipBlock: { cidr: "10.0.0.0/28" } }];
+  it("passes DNS, HTTPS and PostgreSQL egress with no ingress; the app's pods are not its business", async () => {
+    const ok = policy({ egress: [{ to, ports: [{ protocol: "TCP", port: 5432 }] }] });
+    const app = res("kubernetes:apps/v1:Deployment", "web", {
+      metadata: { namespace: "ns" },
+      spec: { template: { metadata: { labels: { app: "web" } }, spec: {} } },
+    });
+    assert.deepStrictEqual(await violations([job(), ok, app], dataPodsNetworkLimited), []);
+  });
+  it("reports a data pod without a policy (another namespace's does not count), ingress, any port, any destination", async () => {
+    assert.deepStrictEqual(
+      await violations([job(), policy({ egress: [] }, "other")], dataPodsNetworkLimited),
+      ["job: a data tool pod that no NetworkPolicy of its namespace selects"],
+    );
+    const wide = policy({
+      policyTypes: ["Egress"],
+      ingress: [{}],
+      egress: [
+        { to, ports: [{ protocol: "TCP", port: 22 }] },
+        { to },
+        { ports: [{ protocol: "TCP", port: 443 }] },
+      ],
+    });
+    assert.deepStrictEqual(await violations([job(), job(), wide], dataPodsNetworkLimited), [
+      'np: policyTypes must include Ingress and Egress, got ["Egress"]',
+      "np: ingress must be empty",
+      "np: egress port [22] is not one of 53, 443, 5432",
+      "np: an egress rule allows every port",
+      "np: an egress rule allows every destination",
+    ]);
   });
 });
 

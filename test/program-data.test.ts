@@ -180,6 +180,79 @@ describe("data path under the mock runtime", function () {
     assert.deepEqual(account.inputs.sku, { name: "Standard_GRS" });
   });
 
+  it("network: the data pods may reach only DNS, the servers, the storage and Entra (HTTPS to public addresses); nothing reaches them", async () => {
+    const r = await declare([]);
+    const np = one(r, "kubernetes:networking.k8s.io/v1:NetworkPolicy", `${SVC}-dr-network-policy`);
+    assert.deepEqual(np.inputs, {
+      apiVersion: "networking.k8s.io/v1",
+      kind: "NetworkPolicy",
+      metadata: {
+        name: `${SVC}-dr-data-egress`,
+        namespace: "bat-staging",
+        labels: { "app.kubernetes.io/part-of": "service-dr" },
+      },
+      spec: {
+        podSelector: {
+          matchLabels: { "app.kubernetes.io/part-of": "service-dr", "azure.workload.identity/use": "true" },
+        },
+        policyTypes: ["Ingress", "Egress"],
+        ingress: [],
+        egress: [
+          {
+            to: [
+              {
+                namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "kube-system" } },
+                podSelector: { matchLabels: { "k8s-app": "kube-dns" } },
+              },
+            ],
+            ports: [
+              { protocol: "UDP", port: 53 },
+              { protocol: "TCP", port: 53 },
+            ],
+          },
+          { to: [{ ipBlock: { cidr: "10.0.8.0/28" } }], ports: [{ protocol: "TCP", port: 5432 }] },
+          { to: [{ ipBlock: { cidr: "10.0.9.4/32" } }], ports: [{ protocol: "TCP", port: 443 }] },
+          {
+            to: [
+              { ipBlock: { cidr: "0.0.0.0/0", except: ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"] } },
+            ],
+            ports: [{ protocol: "TCP", port: 443 }],
+          },
+        ],
+      },
+    });
+    // Every data tool pod template carries the selected labels (the policy applies to each of them).
+    for (const [, sets] of ALL_STATES) {
+      const s = await declare(sets);
+      for (const x of s.resources.filter((y) =>
+        ["kubernetes:batch/v1:Job", "kubernetes:batch/v1:CronJob", "kubernetes:core/v1:Pod"].includes(y.type),
+      )) {
+        const text = JSON.stringify(x.inputs);
+        assert.ok(
+          text.includes('"app.kubernetes.io/part-of":"service-dr"') &&
+            text.includes('"azure.workload.identity/use":"true"'),
+          x.name,
+        );
+      }
+    }
+  });
+
+  it("network: dataEgress must list the servers' subnet as CIDRs, each problem named", async () => {
+    await assert.rejects(
+      declare([
+        "kubernetes.dataEgress.postgresCidrs[0]=10.0.8.0",
+        "kubernetes.dataEgress.storageCidrs[0]=any",
+      ]),
+      (e: Error & { problems?: readonly string[] }) => {
+        assert.deepStrictEqual(e.problems, [
+          'kubernetes.dataEgress.postgresCidrs[0]: must be IPv4 CIDRs such as 10.1.2.0/28; received "10.0.8.0"',
+          'kubernetes.dataEgress.storageCidrs[0]: must be IPv4 CIDRs such as 10.1.2.0/28; received "any"',
+        ]);
+        return true;
+      },
+    );
+  });
+
   it("no standing secret: no Kubernetes Secret at all, in any state", async () => {
     for (const [, sets] of ALL_STATES) {
       const r = await declare(sets);

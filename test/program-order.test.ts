@@ -20,6 +20,7 @@ const declare = (sets: readonly string[]): Promise<PlanResult> => declareStack("
 
 /** What the Jobs and the troubleshooting pod wait for: the identity, the live server and its children. */
 const IDENTITY_AND_LIVE = [
+  `${SVC}-dr-network-policy`,
   `${SVC}-dr-identity-blob-data`,
   `${SVC}-dr-identity-blob-data-incident`,
   `${SVC}-dr-identity-federated`,

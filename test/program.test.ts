@@ -54,6 +54,8 @@ const ALWAYS = [
   `azure-native:authorization:RoleAssignment ${SVC}-dr-identity-blob-data`,
   `kubernetes:core/v1:ServiceAccount ${SVC}-dr-identity-service-account`,
   `service-dr:index:WorkloadIdentity ${SVC}-dr-identity`,
+  `kubernetes:networking.k8s.io/v1:NetworkPolicy ${SVC}-dr-network-policy`,
+  `service-dr:index:DataNetworkPolicy ${SVC}-dr-network`,
   `kubernetes:batch/v1:CronJob ${SVC}-nightly-cronjob`,
   `service-dr:index:NightlyBackup ${SVC}-nightly`,
   `service-dr:index:RecoveryJobs ${SVC}-recovery`,
