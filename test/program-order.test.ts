@@ -21,12 +21,15 @@ const declare = (sets: readonly string[]): Promise<PlanResult> => declareStack("
 
 /** What the Jobs and the troubleshooting pod wait for: the identity, the live server and its children. */
 const IDENTITY_AND_LIVE = [
+  `${SVC}-dr-network-policy`,
   `${SVC}-dr-identity-blob-data`,
+  `${SVC}-dr-identity-blob-data-incident`,
   `${SVC}-dr-identity-federated`,
   `${SVC}-dr-identity-identity`,
   `${SVC}-dr-identity-service-account`,
   `${SVC}-live-db-itt_mentor_services_staging`,
   `${SVC}-live-entra-admin`,
+  `${SVC}-live-entra-admin-data-tool`,
   `${SVC}-live-lock`,
   `${SVC}-live-param-azure.extensions`,
   `${SVC}-live-param-log_min_duration_statement`,
@@ -37,7 +40,6 @@ const INFRA = [
   `${SVC}-backups-account`,
   `${SVC}-backups-blob-service`,
   `${SVC}-backups-container`,
-  `${SVC}-backups-immutability`,
   `${SVC}-backups-lifecycle`,
   `${SVC}-backups-lock`,
   ...IDENTITY_AND_LIVE,
@@ -286,16 +288,16 @@ describe("finished Jobs are immutable; retry.<step> is the one way to run a step
     // Its name, and the log blob named after it (a retry's log does not overwrite the failed run's).
     assert.deepStrictEqual(diffValues(oldJob.inputs, newJob.inputs), [
       { path: "metadata.name", old: `dr-inc-1-restore-${T}`, new: `dr-inc-1-restore-${T}-r1` },
-      // Its completion record (paths in text order: env[10] before env[9]): the retry is not taken for done.
       {
-        path: "spec.template.spec.containers[0].env[10].value",
-        old: `incident/inc-1/done/dr-inc-1-restore-${T}.json`,
-        new: `incident/inc-1/done/dr-inc-1-restore-${T}-r1.json`,
-      },
-      {
-        path: "spec.template.spec.containers[0].env[9].value",
+        path: "spec.template.spec.containers[0].env[11].value",
         old: `incident/inc-1/logs/dr-inc-1-restore-${T}.log`,
         new: `incident/inc-1/logs/dr-inc-1-restore-${T}-r1.log`,
+      },
+      // Its completion record: the retry is not taken for done.
+      {
+        path: "spec.template.spec.containers[0].env[12].value",
+        old: `incident/inc-1/done/dr-inc-1-restore-${T}.json`,
+        new: `incident/inc-1/done/dr-inc-1-restore-${T}-r1.json`,
       },
     ]);
     // Every Job waits for the new hold instead of the old one (an option: the engine records it, no update).
