@@ -971,18 +971,9 @@ describe("workflows: every preview and up works on the newest commit", () => {
 
 describe("workflows: a fork's pull request gets no credential at all", () => {
   const wf = (): Workflow => workflow("preview.yml");
-  it("the credentialed preview runs only for branches of this repository", () => {
-    assert.equal(
-      wf().jobs.preview!.if,
-      "needs.affected.outputs.stacks != '[]' && github.event.pull_request.head.repo.full_name == github.repository",
-    );
-  });
+  // Which pull requests take which job: "a pull request's code never meets a credential it cannot have".
   it("a fork's job: no environment, no OIDC, no login, no variable or secret; the offline plan", () => {
     const job = wf().jobs.offline!;
-    assert.equal(
-      job.if,
-      "needs.affected.outputs.stacks != '[]' && github.event.pull_request.head.repo.full_name != github.repository",
-    );
     assert.equal(job.environment, undefined);
     assert.deepStrictEqual(job.permissions, { contents: "read" });
     const text = JSON.stringify(job);
@@ -998,4 +989,44 @@ describe("workflows: a fork's pull request gets no credential at all", () => {
       assert.doesNotMatch(read(f), /postgresAdminPassword|--show-secrets|config-map|secrets-provider/, f);
     }
   });
+});
+
+describe("workflows: a pull request's code never meets a credential it cannot have", () => {
+  /** A job's `if:` evaluated by GitHub's own expression engine (@actions/expressions) in `ctx`. */
+  async function runs(job: Job, ctx: Record<string, unknown>): Promise<boolean> {
+    const { Lexer, Parser, Evaluator, data } = await import("@actions/expressions");
+    const { truthy } = await import("@actions/expressions/result");
+    const expr = new Parser(new Lexer(job.if ?? "success()").lex().tokens, Object.keys(ctx), []).parse();
+    const context = JSON.parse(JSON.stringify(ctx), data.reviver) as InstanceType<typeof data.Dictionary>;
+    return truthy(new Evaluator(expr, context).evaluate());
+  }
+  const event = (head: string | null, actor: string, stacks = '["staging"]'): Record<string, unknown> => ({
+    github: {
+      repository: "org/service-dr",
+      actor,
+      event: { pull_request: { head: { repo: head === null ? null : { full_name: head } } } },
+    },
+    needs: { affected: { outputs: { stacks } } },
+  });
+  // Dependabot's runs are treated as a fork's (read-only token, no secrets, no OIDC token) although its
+  // branch is in this repository: its preview could only fail at the login; it gets the offline plan.
+  const rows: Array<[string, Record<string, unknown>, "preview" | "offline" | "neither"]> = [
+    ["a branch of this repository", event("org/service-dr", "someone"), "preview"],
+    ["Dependabot's branch in this repository", event("org/service-dr", "dependabot[bot]"), "offline"],
+    ["a fork", event("someone/service-dr", "someone"), "offline"],
+    ["a deleted fork", event(null, "someone"), "offline"],
+    ["no stack affected", event("org/service-dr", "someone", "[]"), "neither"],
+  ];
+  for (const [what, ctx, expected] of rows)
+    it(`${what}: ${expected}`, async () => {
+      const jobs = workflow("preview.yml").jobs;
+      const got = [
+        (await runs(jobs.preview!, ctx)) ? "preview" : "",
+        (await runs(jobs.offline!, ctx)) ? "offline" : "",
+      ];
+      assert.deepStrictEqual(
+        got.filter((j) => j !== ""),
+        expected === "neither" ? [] : [expected],
+      );
+    });
 });
