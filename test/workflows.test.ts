@@ -129,6 +129,7 @@ const ACTION_INPUTS: Readonly<Record<string, readonly string[]>> = {
     "owner",
     "repositories",
     "skip-token-revoke",
+    "permission-administration",
     "permission-contents",
   ],
 };
@@ -674,6 +675,19 @@ describe("workflows: what each trigger may do", () => {
   it("the composite action mints an App token only when given the key", () => {
     const appToken = actionSteps().find((s) => s.uses?.startsWith("actions/create-github-app-token@"));
     assert.equal(appToken?.if, "inputs.github-app-private-key != ''");
+  });
+
+  it("the github provider's App token: branch protection, never the App's contents: write", () => {
+    // The App may push to this repository's main past branch protection (the DR step's commit): that right
+    // is minted for the push alone. The provider's token is in the environment of every preview and up.
+    const appToken = actionSteps().find((s) => s.uses?.startsWith("actions/create-github-app-token@"));
+    assert.deepStrictEqual(
+      Object.entries(appToken?.with ?? {}).filter(([k]) => k.startsWith("permission-")),
+      [
+        ["permission-administration", "write"],
+        ["permission-contents", "read"],
+      ],
+    );
   });
 });
 
