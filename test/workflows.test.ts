@@ -628,11 +628,10 @@ describe("workflows: what each trigger may do", () => {
     assert.doesNotMatch(text, /pulumi-stack\.yml/, "previews do not run the deploy workflow");
     const job = wf.jobs.preview!;
     assert.equal(job.environment, "${{ matrix.stack }}-preview");
-    assert.deepStrictEqual(job.permissions, {
-      contents: "read",
-      "id-token": "write",
-      "pull-requests": "write",
-    });
+    // The pull request's code runs in this job (npm ci, the program, the composite action from its tree) with
+    // the job's GITHUB_TOKEN at hand: with pull-requests: write it could approve its own pull request, since
+    // "Allow GitHub Actions to create and approve pull requests" is on for release-image.yml's propose job.
+    assert.deepStrictEqual(job.permissions, { contents: "read", "id-token": "write" });
     const w = setupOf(job).with ?? {};
     assert.deepStrictEqual(
       Object.keys(w).filter((k) => k.startsWith("github-")),
@@ -644,6 +643,8 @@ describe("workflows: what each trigger may do", () => {
     assert.equal(w["pulumi-token-scope"], "team:${{ vars.PULUMI_PREVIEW_TEAM }}");
     const pulumi = (job.steps ?? []).find((x) => x.uses?.startsWith("pulumi/actions@") === true);
     assert.equal(pulumi?.with?.command, "preview");
+    assert.equal(pulumi?.with?.["comment-on-pr"], undefined, "the preview is in the job summary, no comment");
+    assert.equal(pulumi?.with?.["comment-on-summary"], true);
     assert.equal(pulumi?.env?.GITHUB_TOKEN, "${{ github.token }}");
     assert.equal(
       pulumi?.with?.refresh,
