@@ -417,6 +417,12 @@ export const DATA_TOOL_POD_LABELS = {
   workloadIdentity: "azure.workload.identity/use",
 } as const;
 
+/** Whether a pod's labels make it the data tool's: it runs a step, or it receives the workload identity. */
+function isDataToolPod(labels: unknown): boolean {
+  const l = (labels ?? {}) as Props;
+  return l[DATA_TOOL_POD_LABELS.step] !== undefined || l[DATA_TOOL_POD_LABELS.workloadIdentity] === "true";
+}
+
 export const dataToolImageByDigest: ResourceValidationPolicy = {
   name: "data-tool-image-by-digest",
   description:
@@ -425,11 +431,7 @@ export const dataToolImageByDigest: ResourceValidationPolicy = {
   validateResource: (args, report) => {
     const template = POD_TEMPLATES[args.type]?.(args.props as Props);
     if (template === undefined) return;
-    const labels = (at(template, "metadata", "labels") ?? {}) as Props;
-    const dataTool =
-      labels[DATA_TOOL_POD_LABELS.step] !== undefined ||
-      labels[DATA_TOOL_POD_LABELS.workloadIdentity] === "true";
-    if (!dataTool) return;
+    if (!isDataToolPod(at(template, "metadata", "labels"))) return;
     for (const c of containersOf(template)) {
       const where = `${args.name}: container ${c.name ?? "?"}`;
       const image = typeof c.image === "string" ? c.image : "";
@@ -445,10 +447,6 @@ export const dataToolImageByDigest: ResourceValidationPolicy = {
 
 /** The ports the data tool's pods may use: DNS, HTTPS (storage, Entra), PostgreSQL. */
 export const DATA_EGRESS_PORTS: readonly number[] = [53, 443, 5432];
-const DATA_POD_LABELS: Readonly<Record<string, string>> = {
-  "app.kubernetes.io/part-of": "service-dr",
-  "azure.workload.identity/use": "true",
-};
 
 /** Whether every `selector` label is among `labels`. */
 function selects(selector: unknown, labels: unknown): boolean {
@@ -487,7 +485,8 @@ export const dataPodsNetworkLimited: StackValidationPolicy = {
     for (const r of args.resources) {
       const template = POD_TEMPLATES[r.type]?.(r.props as Props);
       const labels = at(template, "metadata", "labels") ?? at(r.props, "metadata", "labels");
-      if (template === undefined || !selects(DATA_POD_LABELS, labels)) continue;
+      // Every pod that gets the identity's tokens or runs a step, not only those labelled part-of service-dr.
+      if (template === undefined || !isDataToolPod(labels)) continue;
       const namespace = at(r.props, "metadata", "namespace");
       const mine = policies.filter(
         (np) =>

@@ -468,6 +468,29 @@ describe("policy: data pods limited by a NetworkPolicy", () => {
       "np: an egress rule allows every destination",
     ]);
   });
+  it("a pod that gets the workload identity or runs a step is a data pod, whatever its other labels", async () => {
+    // The identity's tokens are what the NetworkPolicy fences in: a pod that receives them is checked even
+    // without the part-of label (as data-tool-image-by-digest does), and so is a step's pod without the identity.
+    const pod = (name: string, podLabels: Record<string, string>): DeclaredResource =>
+      res("kubernetes:core/v1:Pod", name, {
+        metadata: { name, namespace: "ns", labels: podLabels },
+        spec: {},
+      });
+    assert.deepStrictEqual(
+      await violations(
+        [
+          pod("identity-only", { "azure.workload.identity/use": "true" }),
+          pod("step-only", { "service-dr/step": "inspect" }),
+          pod("app", { app: "web", "azure.workload.identity/use": "false" }),
+        ],
+        dataPodsNetworkLimited,
+      ),
+      [
+        "identity-only: a data tool pod that no NetworkPolicy of its namespace selects",
+        "step-only: a data tool pod that no NetworkPolicy of its namespace selects",
+      ],
+    );
+  });
 });
 
 describe("policy: no Secret with a storage key", () => {

@@ -129,6 +129,7 @@ const ACTION_INPUTS: Readonly<Record<string, readonly string[]>> = {
     "owner",
     "repositories",
     "skip-token-revoke",
+    "permission-administration",
     "permission-contents",
   ],
 };
@@ -627,11 +628,10 @@ describe("workflows: what each trigger may do", () => {
     assert.doesNotMatch(text, /pulumi-stack\.yml/, "previews do not run the deploy workflow");
     const job = wf.jobs.preview!;
     assert.equal(job.environment, "${{ matrix.stack }}-preview");
-    assert.deepStrictEqual(job.permissions, {
-      contents: "read",
-      "id-token": "write",
-      "pull-requests": "write",
-    });
+    // The pull request's code runs in this job (npm ci, the program, the composite action from its tree) with
+    // the job's GITHUB_TOKEN at hand: with pull-requests: write it could approve its own pull request, since
+    // "Allow GitHub Actions to create and approve pull requests" is on for release-image.yml's propose job.
+    assert.deepStrictEqual(job.permissions, { contents: "read", "id-token": "write" });
     const w = setupOf(job).with ?? {};
     assert.deepStrictEqual(
       Object.keys(w).filter((k) => k.startsWith("github-")),
@@ -643,6 +643,8 @@ describe("workflows: what each trigger may do", () => {
     assert.equal(w["pulumi-token-scope"], "team:${{ vars.PULUMI_PREVIEW_TEAM }}");
     const pulumi = (job.steps ?? []).find((x) => x.uses?.startsWith("pulumi/actions@") === true);
     assert.equal(pulumi?.with?.command, "preview");
+    assert.equal(pulumi?.with?.["comment-on-pr"], undefined, "the preview is in the job summary, no comment");
+    assert.equal(pulumi?.with?.["comment-on-summary"], true);
     assert.equal(pulumi?.env?.GITHUB_TOKEN, "${{ github.token }}");
     assert.equal(
       pulumi?.with?.refresh,
@@ -674,6 +676,19 @@ describe("workflows: what each trigger may do", () => {
   it("the composite action mints an App token only when given the key", () => {
     const appToken = actionSteps().find((s) => s.uses?.startsWith("actions/create-github-app-token@"));
     assert.equal(appToken?.if, "inputs.github-app-private-key != ''");
+  });
+
+  it("the github provider's App token: branch protection, never the App's contents: write", () => {
+    // The App may push to this repository's main past branch protection (the DR step's commit): that right
+    // is minted for the push alone. The provider's token is in the environment of every preview and up.
+    const appToken = actionSteps().find((s) => s.uses?.startsWith("actions/create-github-app-token@"));
+    assert.deepStrictEqual(
+      Object.entries(appToken?.with ?? {}).filter(([k]) => k.startsWith("permission-")),
+      [
+        ["permission-administration", "write"],
+        ["permission-contents", "read"],
+      ],
+    );
   });
 });
 
@@ -971,18 +986,9 @@ describe("workflows: every preview and up works on the newest commit", () => {
 
 describe("workflows: a fork's pull request gets no credential at all", () => {
   const wf = (): Workflow => workflow("preview.yml");
-  it("the credentialed preview runs only for branches of this repository", () => {
-    assert.equal(
-      wf().jobs.preview!.if,
-      "needs.affected.outputs.stacks != '[]' && github.event.pull_request.head.repo.full_name == github.repository",
-    );
-  });
+  // Which pull requests take which job: "a pull request's code never meets a credential it cannot have".
   it("a fork's job: no environment, no OIDC, no login, no variable or secret; the offline plan", () => {
     const job = wf().jobs.offline!;
-    assert.equal(
-      job.if,
-      "needs.affected.outputs.stacks != '[]' && github.event.pull_request.head.repo.full_name != github.repository",
-    );
     assert.equal(job.environment, undefined);
     assert.deepStrictEqual(job.permissions, { contents: "read" });
     const text = JSON.stringify(job);
@@ -998,4 +1004,44 @@ describe("workflows: a fork's pull request gets no credential at all", () => {
       assert.doesNotMatch(read(f), /postgresAdminPassword|--show-secrets|config-map|secrets-provider/, f);
     }
   });
+});
+
+describe("workflows: a pull request's code never meets a credential it cannot have", () => {
+  /** A job's `if:` evaluated by GitHub's own expression engine (@actions/expressions) in `ctx`. */
+  async function runs(job: Job, ctx: Record<string, unknown>): Promise<boolean> {
+    const { Lexer, Parser, Evaluator, data } = await import("@actions/expressions");
+    const { truthy } = await import("@actions/expressions/result");
+    const expr = new Parser(new Lexer(job.if ?? "success()").lex().tokens, Object.keys(ctx), []).parse();
+    const context = JSON.parse(JSON.stringify(ctx), data.reviver) as InstanceType<typeof data.Dictionary>;
+    return truthy(new Evaluator(expr, context).evaluate());
+  }
+  const event = (head: string | null, actor: string, stacks = '["staging"]'): Record<string, unknown> => ({
+    github: {
+      repository: "org/service-dr",
+      actor,
+      event: { pull_request: { head: { repo: head === null ? null : { full_name: head } } } },
+    },
+    needs: { affected: { outputs: { stacks } } },
+  });
+  // Dependabot's runs are treated as a fork's (read-only token, no secrets, no OIDC token) although its
+  // branch is in this repository: its preview could only fail at the login; it gets the offline plan.
+  const rows: Array<[string, Record<string, unknown>, "preview" | "offline" | "neither"]> = [
+    ["a branch of this repository", event("org/service-dr", "someone"), "preview"],
+    ["Dependabot's branch in this repository", event("org/service-dr", "dependabot[bot]"), "offline"],
+    ["a fork", event("someone/service-dr", "someone"), "offline"],
+    ["a deleted fork", event(null, "someone"), "offline"],
+    ["no stack affected", event("org/service-dr", "someone", "[]"), "neither"],
+  ];
+  for (const [what, ctx, expected] of rows)
+    it(`${what}: ${expected}`, async () => {
+      const jobs = workflow("preview.yml").jobs;
+      const got = [
+        (await runs(jobs.preview!, ctx)) ? "preview" : "",
+        (await runs(jobs.offline!, ctx)) ? "offline" : "",
+      ];
+      assert.deepStrictEqual(
+        got.filter((j) => j !== ""),
+        expected === "neither" ? [] : [expected],
+      );
+    });
 });

@@ -46,9 +46,26 @@ export interface PgConnection {
 /** The mode every server that is not local must use. */
 export const REMOTE_SSLMODE: SslMode = "verify-full";
 
-/** A server on this machine: the loopback names and addresses, or a Unix socket directory. */
+/**
+ * A server on this machine: the loopback names and addresses, or a Unix socket directory. libpq also takes a
+ * comma-separated list of hosts and tries each in turn: such a list is local only if every entry is (a socket
+ * directory first must not let the remote host after it be reached without TLS).
+ */
 export function isLocalHost(host: string): boolean {
+  return host.split(",").every(isLocalName);
+}
+
+function isLocalName(host: string): boolean {
   return host === "localhost" || host === "::1" || /^127(?:\.\d{1,3}){3}$/.test(host) || host.startsWith("/");
+}
+
+/**
+ * The sslmode a connection uses, for the pg driver and the libpq children alike: as chosen, else verify-full
+ * for a host that is not local (libpq's own default, prefer, would accept any server), else undefined (libpq's
+ * default, for the tests' and the drill's local servers).
+ */
+export function effectiveSslmode(conn: PgConnection): SslMode | undefined {
+  return conn.sslmode ?? (isLocalHost(conn.host) ? undefined : REMOTE_SSLMODE);
 }
 
 /**
@@ -163,7 +180,7 @@ export function withDatabase(conn: PgConnection, database: string): PgConnection
  * from the environment) to a host that is not local is verify-full too.
  */
 export function clientConfig(conn: PgConnection, applicationName = "dr-data"): ClientConfig {
-  const mode = conn.sslmode ?? (isLocalHost(conn.host) ? "prefer" : REMOTE_SSLMODE);
+  const mode = effectiveSslmode(conn) ?? "prefer";
   const ssl =
     mode === "require"
       ? { rejectUnauthorized: false }

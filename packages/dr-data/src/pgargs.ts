@@ -3,7 +3,7 @@
  * appear in an argv: host, port, user and password go in the child's environment (`childEnv`); the argv names
  * only the database, as a conninfo string so a name holding `=` cannot be read as one.
  */
-import type { PgConnection } from "./connection";
+import { effectiveSslmode, type PgConnection } from "./connection";
 import { DUMP_FORMATS } from "./contract";
 
 // Defined with `backup --format` (contract.ts), whose values they are.
@@ -153,7 +153,8 @@ export function libpqEnv(conn: PgConnection, o: ChildEnvOptions = {}): Record<st
     PGDATABASE: conn.database,
   };
   if (conn.password !== undefined) env.PGPASSWORD = conn.password;
-  if (conn.sslmode !== undefined) env.PGSSLMODE = conn.sslmode;
+  const sslmode = effectiveSslmode(conn);
+  if (sslmode !== undefined) env.PGSSLMODE = sslmode;
   if (o.applicationName !== undefined) env.PGAPPNAME = o.applicationName;
   if (o.settings !== undefined && Object.keys(o.settings).length > 0) env.PGOPTIONS = pgOptions(o.settings);
   return env;

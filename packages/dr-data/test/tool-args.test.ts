@@ -180,6 +180,8 @@ describe("tool: connection environment", () => {
       PGPORT: "5433",
       PGUSER: "admin",
       PGDATABASE: "app",
+      // A remote host with no mode chosen: verified, as the pg driver does (libpq's own default is prefer).
+      PGSSLMODE: "verify-full",
     });
   });
 
@@ -260,6 +262,29 @@ describe("tool: connection environment", () => {
     assert.deepStrictEqual(clientConfig({ host: azure, port: 5432, user: "u", database: "d" }).ssl, {
       rejectUnauthorized: true,
     });
+    // ... and so are the libpq children it starts (pg_dump, pg_restore, psql): unset, libpq would use prefer.
+    assert.equal(libpqEnv({ host: azure, port: 5432, user: "u", database: "d" }).PGSSLMODE, "verify-full");
+    assert.equal(libpqEnv({ host: "127.0.0.1", port: 5432, user: "u", database: "d" }).PGSSLMODE, undefined);
+  });
+
+  it("TLS: a libpq host list is local only if nothing in it is remote", () => {
+    // libpq tries each host of a comma-separated PGHOST in turn: a socket directory first must not let
+    // the remote host after it be reached without TLS (with the password or token in clear text).
+    for (const host of ["/tmp,db.example.com", "127.0.0.1,db.example.com", "localhost,db.example.com"]) {
+      assert.throws(
+        () => connectionFromEnv({ PGHOST: host, PGUSER: "u", PGDATABASE: "d", PGSSLMODE: "disable" }),
+        (e: unknown) => e instanceof UsageError && e.message.startsWith("PGSSLMODE must be verify-full for "),
+        host,
+      );
+      assert.equal(connectionFromEnv({ PGHOST: host, PGUSER: "u", PGDATABASE: "d" }).sslmode, "verify-full");
+      assert.equal(libpqEnv({ host, port: 5432, user: "u", database: "d" }).PGSSLMODE, "verify-full");
+    }
+    // A list of local hosts only stays local.
+    assert.equal(
+      connectionFromEnv({ PGHOST: "/tmp,127.0.0.1", PGUSER: "u", PGDATABASE: "d", PGSSLMODE: "disable" })
+        .sslmode,
+      "disable",
+    );
   });
 
   it("quotes identifiers and literals", () => {

@@ -82,6 +82,20 @@ describe("tool: psql-ptr and psql-live (troubleshooting pod helpers)", function 
     );
   });
 
+  it("without a side's PGSSLMODE, psql verifies the server's certificate (verify-full)", () => {
+    // A psql that prints the mode it was given: the local test server has no TLS to tell the modes apart.
+    const fake = mkdtempSync(path.join(os.tmpdir(), "dr-psql-fake-"));
+    try {
+      writeFileSync(path.join(fake, "psql"), '#!/bin/sh\nprintf "%s\\n" "$PGSSLMODE"\n', { mode: 0o755 });
+      const env = podEnv();
+      delete env.LIVE_PGSSLMODE;
+      const r = run("psql-live", { ...env, PATH: `${fake}:${env.PATH ?? ""}` });
+      assert.deepStrictEqual([r.status, r.stdout], [0, "verify-full\n"], r.stderr);
+    } finally {
+      rmSync(fake, { recursive: true, force: true });
+    }
+  });
+
   it("a wrong password fails instead of prompting", () => {
     const env = { ...podEnv(), PTR_PGPASSWORD: "wrong" };
     const r = run("psql-ptr", env);
