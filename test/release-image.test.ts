@@ -66,6 +66,7 @@ interface Step {
 }
 interface Job {
   readonly needs?: string | string[];
+  readonly if?: string;
   readonly permissions?: Record<string, string>;
   readonly steps: Step[];
   readonly services?: Record<string, { image: string }>;
@@ -160,6 +161,15 @@ describe("release-image workflow: actions pinned to commits, known inputs, least
       ["CRITICAL", true, "1"],
     );
     assert.equal(jobs.test!.services?.postgres?.image, "postgres:${{ matrix.server }}");
+  });
+
+  it("publishes, signs and proposes only from main or a release tag", () => {
+    const releaseRefs = "github.ref == 'refs/heads/main' || startsWith(github.ref, 'refs/tags/dr-data-v')";
+    const jobs = WORKFLOW.jobs;
+    assert.deepStrictEqual(
+      [jobs.spec!.if, jobs.test!.if, jobs.publish!.if, jobs.propose!.if],
+      [undefined, undefined, releaseRefs, releaseRefs],
+    );
   });
 
   it("every script it runs exists and every file it reads is there", () => {
