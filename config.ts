@@ -84,6 +84,8 @@ const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const STORAGE_ACCOUNT = /^[a-z0-9]{3,24}$/;
 const CONTAINER = /^[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9])){2,62}$/;
 const CRON = /^(\S+\s+){4}\S+$/;
+const CIDR = /^(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)\/(?:3[0-2]|[12]?\d)$/;
+const CIDR_TEXT = "IPv4 CIDRs such as 10.1.2.0/28";
 const QUANTITY = /^\d+(Mi|Gi|Ti)$/;
 const PG_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 /**
@@ -192,7 +194,14 @@ const postgresSchema = z.strictObject({
   availabilityZone: oneOf(["1", "2", "3"]).optional(),
   standbyAvailabilityZone: oneOf(["1", "2", "3"]).optional(),
   network: networkSchema,
-  administratorLogin: matching(PG_NAME, "a PostgreSQL role name (lowercase letters, digits, _)"),
+  /**
+   * The servers' only administrator: a Microsoft Entra group (the servers accept Entra logins only). Its
+   * members log in as the group's display name with an access token; break-glass is membership of it.
+   */
+  entraAdmin: z.strictObject({
+    objectId: matching(GUID, "the group's object id (a GUID: az ad group show --group <name> --query id)"),
+    displayName: text("the group's display name (the PostgreSQL role its members log in as)"),
+  }),
   databases: z.record(
     matching(PG_NAME, "a PostgreSQL database name (lowercase letters, digits, _)"),
     z.strictObject({ charset: text().default("UTF8"), collation: text().default("en_US.utf8") }),
@@ -224,6 +233,16 @@ const kubernetesSchema = z.strictObject({
   tlsSecretName: matching(DNS1123_SUBDOMAIN, SUBDOMAIN_TEXT).optional(),
   /** Unprivileged nginx (uid 101, listens on 8080, pid and temp files in /tmp): the page runs as non-root. */
   maintenanceImage: text("a container image reference").default("nginxinc/nginx-unprivileged:1.27-alpine"),
+  /**
+   * Where the data tool's pods may connect (their NetworkPolicy; vanilla NetworkPolicy has no host names):
+   * the servers' delegated subnet (5432) and the backup storage's private endpoints (443), as CIDRs.
+   */
+  dataEgress: z.strictObject({
+    postgresCidrs: z
+      .array(matching(CIDR, CIDR_TEXT), { error: `must be a list of ${CIDR_TEXT}` })
+      .min(1, { error: `must list the servers' delegated subnet (${CIDR_TEXT})` }),
+    storageCidrs: z.array(matching(CIDR, CIDR_TEXT), { error: `must be a list of ${CIDR_TEXT}` }).default([]),
+  }),
 });
 
 const approversSchema = z.strictObject({
@@ -301,6 +320,12 @@ const schema = z.strictObject({
     ),
     /** Nightly dumps are deleted this many days after they were written (the seed keeps 7). */
     retentionDays: wholeNumber(1, 3650).default(7),
+    /**
+     * The account's time-based immutability policy: `locked` (production) can never be shortened, disabled or
+     * unlocked again — only lengthened; `unlocked` (staging) can. A new account is created unlocked and
+     * locked by the next up (Azure creates policies only Disabled or Unlocked; docs/runbook.md).
+     */
+    immutability: oneOf(["locked", "unlocked"]).default("unlocked"),
     schedule: matching(CRON, "a five-field cron expression such as '0 2 * * *'").default("0 2 * * *"),
   }),
   dataTool: z.strictObject({
@@ -417,8 +442,6 @@ export function unreachable(value: never): never {
 
 /** Keys this program reads; anything else under `service-dr:` is a typo and is reported. */
 export const CONFIG_KEYS = Object.keys(schema.shape) as readonly string[];
-/** Secrets the operator sets once with `pulumi config set --secret`; never in committed stack files. */
-export const SECRET_KEYS = ["postgresAdminPassword"] as const;
 /** The top-level kind of each key, read off the schema, so a new structured key cannot be forgotten here. */
 const OBJECT_KEYS = new Set(CONFIG_KEYS.filter((k) => topLevelKind(k) === "object"));
 const BOOLEAN_KEYS = new Set(CONFIG_KEYS.filter((k) => topLevelKind(k) === "boolean"));
@@ -448,9 +471,13 @@ export function readRawConfig(all: Readonly<Record<string, string>>): {
   for (const [fullKey, value] of Object.entries(all)) {
     if (!fullKey.startsWith(`${PROJECT}:`)) continue;
     const key = fullKey.slice(PROJECT.length + 1);
-    if ((SECRET_KEYS as readonly string[]).includes(key)) continue;
+    const replacement = REPLACED_KEYS[key];
+    if (replacement !== undefined) {
+      problems.push(`${key}: is no longer a setting; ${replacement}`);
+      continue;
+    }
     if (!CONFIG_KEYS.includes(key)) {
-      const known = [...CONFIG_KEYS, ...SECRET_KEYS];
+      const known = CONFIG_KEYS;
       const near = nearest(key, known);
       problems.push(
         `${key}: is not a setting of this program${near === undefined ? "" : ` (did you mean ${near}?)`}; known settings are: ${known.join(", ")}`,
@@ -458,13 +485,6 @@ export function readRawConfig(all: Readonly<Record<string, string>>): {
       continue;
     }
     raw[key] = decodeTopLevel(key, value, problems);
-  }
-  for (const key of SECRET_KEYS) {
-    if (all[`${PROJECT}:${key}`] === undefined) {
-      problems.push(
-        `${key}: is required and must be a secret; set it once with: pulumi config set --secret ${key} <value>`,
-      );
-    }
   }
   return { raw, problems };
 }
@@ -980,6 +1000,12 @@ function restorePin(
 
 /** Keys an earlier version read, refused with what replaces them (the stack files carry none of them). */
 const REPLACED_KEYS: Readonly<Record<string, string>> = {
+  postgresAdminPassword:
+    'the servers accept Microsoft Entra logins only (postgres.entraAdmin), there is no password to keep: remove it with pulumi config rm postgresAdminPassword (docs/runbook.md, "From a password server to Entra only")',
+  "postgres.administratorLogin":
+    "the servers accept Microsoft Entra logins only: set postgres.entraAdmin.objectId and postgres.entraAdmin.displayName (the administrators group) and remove it with pulumi config rm --path postgres.administratorLogin",
+  "workloadIdentity.postgresAuth":
+    "the data tool always logs in with its managed identity (the servers accept Entra logins only): remove it with pulumi config rm --path workloadIdentity.postgresAuth",
   "dataTool.scratchSize":
     "the scratch is a volume claim now: set dataTool.scratch.size (a Kubernetes quantity such as 50Gi), or dataTool.databaseSizeGiB to derive it",
 };
@@ -1169,9 +1195,4 @@ function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
 
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
-}
-
-/** The secrets, as Pulumi secret Outputs (presence is checked by loadConfig). */
-export function readSecrets(): { readonly postgresAdminPassword: pulumi.Output<string> } {
-  return { postgresAdminPassword: new pulumi.Config(PROJECT).requireSecret("postgresAdminPassword") };
 }

@@ -24,7 +24,7 @@ import {
   tableRestoreArgs,
 } from "@service-dr/dr-data";
 import type { ConnectionPrefix, JobStep } from "@service-dr/dr-data";
-import { planIdentity } from "./plan-identity";
+import { NIGHTLY_PREFIX_ROOT, planIdentity, WORKLOAD_IDENTITY_LABEL } from "./plan-identity";
 import type { IdentityPlan } from "./plan-identity";
 import { jobTimeoutMinutes, MEASURED_THROUGHPUT, scratchSizeFor, scratchVolume } from "./sizing";
 import type { EphemeralVolume } from "./sizing";
@@ -75,6 +75,8 @@ export interface StoragePlan {
   /** The lifecycle rule deletes blobs under this prefix after `retentionDays`. Incident dumps are kept. */
   readonly nightlyPrefixRoot: string;
   readonly retentionDays: number;
+  /** The account-level time-based immutability policy's state (`backup.immutability`). */
+  readonly immutability: "Locked" | "Unlocked";
 }
 
 export interface NightlyBackupPlan {
@@ -99,6 +101,20 @@ export interface TroubleshootPodPlan {
   readonly psqlLive: string;
 }
 
+/**
+ * The data tool's pods' NetworkPolicy: no ingress; egress only to DNS (kube-system's kube-dns, 53), the
+ * servers (their delegated subnet, 5432), the backup storage (its private endpoints, 443) and Microsoft Entra
+ * (443 to public addresses: NetworkPolicy has no host names, and Entra has no fixed private address).
+ */
+export interface DataNetworkPolicyPlan {
+  readonly name: string;
+  readonly namespace: string;
+  /** The labels every data tool pod carries (and no other pod of the namespace carries both). */
+  readonly podLabels: Readonly<Record<string, string>>;
+  readonly postgresCidrs: readonly string[];
+  readonly storageCidrs: readonly string[];
+}
+
 export interface DataPathPlan {
   readonly namespace: string;
   readonly image: string;
@@ -110,7 +126,6 @@ export interface DataPathPlan {
   readonly timeoutMinutes: number;
   /** The Jobs' and the CronJob's scratch at SCRATCH_DIR: a generic ephemeral volume (sizing.ts). */
   readonly scratch: EphemeralVolume;
-  readonly credentialsSecretName: string;
   readonly storage: StoragePlan;
   /** Who the Jobs and the CronJob run as (workload identity) and how they log in (plan-identity.ts). */
   readonly identity: IdentityPlan;
@@ -119,6 +134,7 @@ export interface DataPathPlan {
   readonly jobs: readonly DataJobPlan[];
   /** Declared while the PTR copy exists (drMode ptr, ptr.restoreTime set). */
   readonly troubleshootPod: TroubleshootPodPlan | undefined;
+  readonly networkPolicy: DataNetworkPolicyPlan;
 }
 
 /** Where the tool keeps downloads and directory dumps inside a Job's pod. */
@@ -140,15 +156,15 @@ export function planDataPath(cfg: StackConfig, restoreTimeUtc: DateTime | undefi
     image: cfg.dataTool.image,
     parallelJobs: ctx.jobs,
     ...jobSizing(cfg),
-    credentialsSecretName: k8sName.dataToolSecret(cfg.kubernetes.service),
     storage: {
       accountName: cfg.backup.storageAccountName,
       resourceGroup: cfg.azure.resourceGroup,
       location: cfg.azure.location,
       redundancy: cfg.backup.redundancy,
       container: ctx.container,
-      nightlyPrefixRoot: "nightly/",
+      nightlyPrefixRoot: NIGHTLY_PREFIX_ROOT,
       retentionDays: cfg.backup.retentionDays,
+      immutability: cfg.backup.immutability === "locked" ? "Locked" : "Unlocked",
     },
     identity: ctx.identity,
     nightly: {
@@ -168,6 +184,13 @@ export function planDataPath(cfg: StackConfig, restoreTimeUtc: DateTime | undefi
       open.mode === "ptr" && restoreTimeUtc !== undefined
         ? troubleshootPod(cfg.kubernetes.namespace, ctx.incident, ctx.bothSides)
         : undefined,
+    networkPolicy: {
+      name: `${cfg.kubernetes.service}-dr-data-egress`,
+      namespace: cfg.kubernetes.namespace,
+      podLabels: { "app.kubernetes.io/part-of": "service-dr", [WORKLOAD_IDENTITY_LABEL]: "true" },
+      postgresCidrs: cfg.kubernetes.dataEgress.postgresCidrs,
+      storageCidrs: cfg.kubernetes.dataEgress.storageCidrs,
+    },
   };
 }
 
@@ -193,8 +216,8 @@ function dataPathContext(cfg: StackConfig): DataPathContext {
   const live = cfg.postgres.serverName;
   const db = cfg.postgres.appDatabase;
   const identity = planIdentity(cfg);
-  // Entra: the managed identity's principal name is its PostgreSQL role; break-glass: the administrator login.
-  const user = identity.postgresAuth === "entra" ? identity.name : cfg.postgres.administratorLogin;
+  // The managed identity's principal name is its PostgreSQL role (Entra logins only).
+  const user = identity.name;
   const container = cfg.backup.container;
   const jobs = cfg.dataTool.parallelJobs;
   const server = (ref: ServerRef): ServerConnection => ({

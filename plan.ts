@@ -75,6 +75,12 @@ export type LiveServerCreation =
       readonly pointInTimeUtc: string;
     };
 
+/** A Microsoft Entra group: its object id, and its display name, which is the PostgreSQL role it logs in as. */
+export interface EntraAdminGroup {
+  readonly objectId: string;
+  readonly displayName: string;
+}
+
 export interface DatabasePlan {
   readonly charset: string;
   readonly collation: string;
@@ -100,7 +106,8 @@ export interface LiveServerPlan {
   readonly highAvailability: { readonly mode: string; readonly standbyAvailabilityZone?: string };
   readonly availabilityZone?: string;
   readonly network: ServerNetwork;
-  readonly administratorLogin: string;
+  /** The servers' only administrator: an Entra group (`postgres.entraAdmin`); its members log in as its name. */
+  readonly entraAdmin: EntraAdminGroup;
   readonly databases: Readonly<Record<string, DatabasePlan>>;
   readonly appDatabase: string;
   readonly parameters: Readonly<Record<string, string>>;
@@ -282,7 +289,7 @@ function planLiveServer(cfg: StackConfig): LiveServerPlan {
         : { mode: pg.highAvailability, ...optional("standbyAvailabilityZone", pg.standbyAvailabilityZone) },
     ...optional("availabilityZone", pg.availabilityZone),
     network: pg.network,
-    administratorLogin: pg.administratorLogin,
+    entraAdmin: pg.entraAdmin,
     // After `pulumi refresh` dropped the lost server's databases from the state, a revived server brings them
     // back: they are imported (ids from the naming module), never created. An import of a resource already in
     // the state with the same id is ignored by the engine, so the import stays for the whole rebuild.
@@ -351,7 +358,7 @@ function planGeoServer(cfg: StackConfig, live: LiveServerPlan, now: DateTime): L
     geoRedundantBackup: live.geoRedundantBackup,
     highAvailability: { mode: "Disabled" },
     network: r.network,
-    administratorLogin: live.administratorLogin,
+    entraAdmin: live.entraAdmin,
     databases: planDatabases(cfg, id, true),
     appDatabase: live.appDatabase,
     parameters: live.parameters,
@@ -596,8 +603,11 @@ function incidentLeftovers(
   jobs: readonly DataJobPlan[],
 ): string {
   const db = cfg.postgres.appDatabase;
+  // As a member of the administrators group: an Entra access token is the password, the group's name the
+  // user, and the server's certificate is verified against the system's root CAs (libpq ≥ 16).
   const psql = (sql: string): string =>
-    `psql "host=${serverFqdn(server)} port=5432 dbname=postgres user=${cfg.postgres.administratorLogin} sslmode=require" -c '${sql}'`;
+    `PGPASSWORD="$(az account get-access-token --resource-type oss-rdbms --query accessToken -o tsv)" ` +
+    `psql "host=${serverFqdn(server)} port=5432 dbname=postgres user='${cfg.postgres.entraAdmin.displayName}' sslmode=verify-full sslrootcert=system" -c '${sql}'`;
   const restores = jobs.filter((j) => j.step === "restore" && j.runId !== undefined);
   const kept = restores
     .filter((j) => !j.args.includes("--tables"))

@@ -4,7 +4,7 @@
  * runtime with a pinned one.
  */
 import type { DateTime } from "luxon";
-import { loadConfig, readSecrets } from "./config";
+import { loadConfig } from "./config";
 import { buildPlan, type Plan } from "./plan";
 import { LiveServer } from "./components/live-server";
 import { PtrCopy } from "./components/ptr-copy";
@@ -13,15 +13,12 @@ import { ReplicaCounts } from "./components/replica-counts";
 import { ReplicaHold } from "./components/replica-hold";
 import { PipelineFreeze } from "./components/pipeline-freeze";
 import { BackupStorage } from "./components/backup-storage";
-import { DataToolAccess } from "./components/data-tool-access";
 import { NightlyBackup } from "./components/nightly-backup";
 import { RecoveryJobs } from "./components/recovery-jobs";
 import { WorkloadIdentity } from "./components/workload-identity";
 import { TroubleshootPod } from "./components/troubleshoot-pod";
+import { DataNetworkPolicy } from "./components/network-policy";
 import type { ProgramOutputs } from "./stack-outputs";
-
-/** The password the program reads as a Pulumi secret. */
-type Secrets = ReturnType<typeof readSecrets>;
 
 /** The stores of the data and the identity that reaches them: declared first, the rest waits for them. */
 interface Servers {
@@ -37,9 +34,9 @@ interface Switches {
   readonly freeze: PipelineFreeze;
 }
 
-/** The data tool's access (credentials Secret, ServiceAccount) and the nightly backup that runs it. */
+/** The nightly backup that runs the data tool, and what its pods (and the recovery Jobs') may reach. */
 interface DataTool {
-  readonly access: DataToolAccess;
+  readonly network: DataNetworkPolicy;
   readonly nightly: NightlyBackup;
 }
 
@@ -54,18 +51,17 @@ export async function program(now: DateTime): Promise<ProgramOutputs> {
   // Throws ConfigError with every problem before anything is declared.
   const cfg = loadConfig(now);
   const plan = buildPlan(cfg, now);
-  const secrets = readSecrets();
   const service = cfg.kubernetes.service;
 
-  const servers = declareServers(service, plan, secrets);
+  const servers = declareServers(service, plan);
   const switches = declareSwitches(service, plan);
-  const dataTool = declareDataTool(service, plan, secrets, servers);
+  const dataTool = declareDataTool(service, plan, servers);
   const recovery = declareRecovery(service, plan, servers, dataTool);
   return Promise.resolve(stackOutputs(plan, servers, switches, dataTool, recovery));
 }
 
-function declareServers(service: string, plan: Plan, secrets: Secrets): Servers {
-  // The backups and the data tool's identity first: the identity is the live server's Entra administrator.
+function declareServers(service: string, plan: Plan): Servers {
+  // The backups and the data tool's identity first: during an incident the identity is an Entra administrator.
   const backups = new BackupStorage(`${service}-backups`, { plan: plan.dataPath.storage });
   const identity = new WorkloadIdentity(`${service}-dr-identity`, {
     plan: plan.dataPath.identity,
@@ -74,13 +70,18 @@ function declareServers(service: string, plan: Plan, secrets: Secrets): Servers 
   const live = new LiveServer(`${service}-live`, {
     plan: plan.liveServer,
     geo: plan.geoServer,
-    administratorPassword: secrets.postgresAdminPassword,
-    entraAdministrator: {
-      objectId: identity.principalId,
-      principalName: plan.dataPath.identity.name,
-      principalType: "ServicePrincipal",
-      tenantId: identity.tenantId,
-    },
+    tenantId: identity.tenantId,
+    // The data tool's identity is an administrator only while an incident is open (the restore needs it);
+    // outside one it can only read (pg_read_all_data, granted once: docs/runbook.md).
+    extraAdmins: plan.dataPath.identity.incidentAdmin
+      ? {
+          "data-tool": {
+            objectId: identity.principalId,
+            principalName: plan.dataPath.identity.name,
+            principalType: "ServicePrincipal",
+          },
+        }
+      : {},
   });
   const ptr =
     plan.ptrCopy === undefined
@@ -95,22 +96,19 @@ function declareSwitches(service: string, plan: Plan): Switches {
   return { maintenance, freeze };
 }
 
-function declareDataTool(service: string, plan: Plan, secrets: Secrets, servers: Servers): DataTool {
-  const access = new DataToolAccess(`${service}-dr-access`, {
-    plan: plan.dataPath,
-    databasePassword: secrets.postgresAdminPassword,
-  });
+function declareDataTool(service: string, plan: Plan, servers: Servers): DataTool {
+  // Before any data tool pod starts: no pod of the data path runs without its network limits.
+  const network = new DataNetworkPolicy(`${service}-dr-network`, { plan: plan.dataPath.networkPolicy });
   const nightly = new NightlyBackup(
     `${service}-nightly`,
     { plan: plan.dataPath },
-    { dependsOn: [access, servers.identity] },
+    { dependsOn: [servers.identity, network] },
   );
-  return { access, nightly };
+  return { network, nightly };
 }
 
 function declareRecovery(service: string, plan: Plan, servers: Servers, dataTool: DataTool): Recovery {
   const { backups, identity, live, ptr } = servers;
-  const { access } = dataTool;
   // The app and the recovery Jobs, in one of two orders (plan.replicas.holdUntilJobs says which). Either way
   // every Job — the flawed-database backup first — runs with web and worker stopped, and the app comes back
   // only after the last Job completed, whatever phase the operator jumped from:
@@ -127,7 +125,7 @@ function declareRecovery(service: string, plan: Plan, servers: Servers, dataTool
     // The Jobs connect to the servers as the identity (its role on the container, its Entra administrator on
     // the server): those exist first; and the app is stopped.
     dependsOn: [
-      access,
+      dataTool.network,
       identity,
       backups,
       live,
@@ -136,13 +134,13 @@ function declareRecovery(service: string, plan: Plan, servers: Servers, dataTool
     ],
   });
   // While the PTR copy exists: psql-ptr / psql-live in the cluster, as the identity (its ServiceAccount and
-  // Entra administrator role exist first) or with the break-glass password (the credentials Secret).
+  // Entra administrator role exist first).
   const troubleshoot =
     plan.dataPath.troubleshootPod === undefined || ptr === undefined
       ? undefined
       : new TroubleshootPod(`${service}-troubleshoot`, {
           plan: plan.dataPath,
-          dependsOn: [access, identity, live, ptr],
+          dependsOn: [dataTool.network, identity, live, ptr],
         });
   const replicas =
     stoppedFirst[0] ?? new ReplicaCounts(`${service}-replicas`, { plan: plan.replicas, after: [recovery] });

@@ -25,8 +25,12 @@ export function softDeleteDays(retentionDays: number): number {
  *
  * - a private account (no public blob access, TLS 1.2, HTTPS only, shared keys disabled, OAuth by default);
  * - blob versioning and soft delete for blobs and containers;
- * - version-level immutability on the container with a time-based retention of `retentionDays`: no blob
- *   version can be overwritten or deleted before it is that old;
+ * - version-level immutability on the whole account, with an account-level time-based policy of
+ *   `retentionDays` that every blob version inherits: no version can be overwritten or deleted before it is
+ *   that old. `backup.immutability: locked` (production) locks it: then its retention can only grow, and it can
+ *   never be unlocked, disabled or removed — by anyone. It is the one immutability policy whose state a PUT
+ *   (so a Pulumi program) can set; a container's policy is locked only by a POST action. And no container-level
+ *   policy is declared: it would take precedence over the account's (Azure: version > container > account);
  * - a lifecycle rule that deletes nightly dumps (and their earlier versions) after the retention — exactly when
  *   their immutability ends, never before. Dumps taken during an incident (the flawed database, the PTR copy)
  *   are outside that prefix and kept until someone deletes them (docs/runbook.md, "Deleting a backup on
@@ -37,7 +41,6 @@ export class BackupStorage extends pulumi.ComponentResource {
   public readonly account: storage.StorageAccount;
   public readonly blobService: storage.BlobServiceProperties;
   public readonly container: storage.BlobContainer;
-  public readonly immutability: storage.BlobContainerImmutabilityPolicy;
   public readonly lifecycle: storage.ManagementPolicy;
   public readonly lock: authorization.ManagementLockByScope;
   /** The container's resource id: the scope of the data tool's role assignment. */
@@ -46,12 +49,11 @@ export class BackupStorage extends pulumi.ComponentResource {
   constructor(name: string, args: BackupStorageArgs, opts?: pulumi.ComponentResourceOptions) {
     super("service-dr:index:BackupStorage", name, {}, opts);
     const p = args.plan;
-    // Each step uses an earlier one: the blob service and the lock name the account, the container waits for
-    // versioning, the immutability policy names the container, the lifecycle rule waits for that policy.
+    // Each step uses an earlier one: the blob service and the lock name the account (which carries the
+    // immutability policy), the container waits for versioning, the lifecycle rule for the container.
     this.account = this.declareAccount(name, p);
     this.blobService = this.declareBlobService(name, p);
     this.container = this.declareContainer(name, p);
-    this.immutability = this.declareImmutability(name, p);
     this.lifecycle = this.declareLifecycle(name, p);
     this.lock = this.declareLock(name);
     this.containerId = this.container.id;
@@ -74,6 +76,20 @@ export class BackupStorage extends pulumi.ComponentResource {
         // delete a backup. The data tool authenticates with its managed identity (Entra ID).
         allowSharedKeyAccess: false,
         defaultToOAuthAuthentication: true,
+        // Version-level immutability for every container, and the time-based policy each blob version
+        // inherits. `enabled` is create-only (Azure sets it at the account's creation only): an account made
+        // without it needs the migration in docs/runbook.md. Azure creates a policy only Disabled or Unlocked,
+        // and Unlocked → Locked is one-way: `locked` on a new account fails its creation (create it unlocked,
+        // lock it with the next up), and locked → unlocked is refused by Azure.
+        immutableStorageWithVersioning: {
+          enabled: true,
+          immutabilityPolicy: {
+            // The lifecycle rule deletes at "older than retentionDays", the first moment this allows it.
+            immutabilityPeriodSinceCreationInDays: p.retentionDays,
+            state: p.immutability,
+            allowProtectedAppendWrites: false,
+          },
+        },
         tags: { "service-dr": "database-backups" },
       },
       // The backups are the recovery path of scenario 1: never deleted by this program.
@@ -106,30 +122,11 @@ export class BackupStorage extends pulumi.ComponentResource {
         resourceGroupName: p.resourceGroup,
         containerName: p.container,
         publicAccess: "None",
-        // Version-level WORM (needs versioning, above). Azure sets it when the container is created; an
-        // existing container is migrated once with `az storage container-rm migrate-vlw` (docs/runbook.md).
+        // Version-level WORM (needs versioning, above): on by default in an account with account-level
+        // immutability, said here so that the policy pack (and a reader) sees it per container.
         immutableStorageWithVersioning: { enabled: true },
       },
       { parent: this, protect: true, dependsOn: [this.blobService] },
-    );
-  }
-
-  private declareImmutability(name: string, p: StoragePlan): storage.BlobContainerImmutabilityPolicy {
-    return new storage.BlobContainerImmutabilityPolicy(
-      `${name}-immutability`,
-      {
-        accountName: this.account.name,
-        resourceGroupName: p.resourceGroup,
-        containerName: this.container.name,
-        immutabilityPolicyName: "default",
-        // At least the backup retention: the lifecycle rule below deletes at "older than retentionDays",
-        // the first moment the retention allows it.
-        immutabilityPeriodSinceCreationInDays: p.retentionDays,
-        allowProtectedAppendWrites: false,
-      },
-      // Unlocked on purpose: a locked policy can never be shortened or removed, not even to delete a backup
-      // that must go (docs/runbook.md). Protected so that this program never removes it.
-      { parent: this, protect: true },
     );
   }
 
@@ -142,7 +139,7 @@ export class BackupStorage extends pulumi.ComponentResource {
         managementPolicyName: "default",
         policy: lifecyclePolicy(p),
       },
-      { parent: this, dependsOn: [this.immutability] },
+      { parent: this, dependsOn: [this.container] },
     );
   }
 

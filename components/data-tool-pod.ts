@@ -6,8 +6,8 @@
  * No standing secret: the pod runs as the data path's ServiceAccount, federated with a managed identity (AKS
  * workload identity: the webhook injects AZURE_CLIENT_ID, AZURE_TENANT_ID and AZURE_FEDERATED_TOKEN_FILE into
  * pods labelled `azure.workload.identity/use`). Blob storage is reached with the identity's token
- * (`DR_STORAGE_AUTH=entra`), PostgreSQL with an Entra access token as password (`DR_PG_AUTH=entra`); only the
- * break-glass `workloadIdentity.postgresAuth=password` reads a password from the credentials Secret.
+ * (`DR_STORAGE_AUTH=entra`), PostgreSQL with an Entra access token as password (`DR_PG_AUTH=entra`): the servers
+ * accept nothing else.
  */
 import type * as k8s from "@pulumi/kubernetes";
 import { AUTH_ENV, connectionEnvNames, STEP_LABEL, type PodStep } from "@service-dr/dr-data";
@@ -16,8 +16,15 @@ import type { ConnectionPrefix, DataPathPlan, ServerConnection } from "../plan-d
 import { WORKLOAD_IDENTITY_LABEL } from "../plan-identity";
 import type { EphemeralVolume } from "../sizing";
 
-/** Key of the database password in the credentials Secret (break-glass `postgresAuth=password` only). */
-export const PASSWORD_KEY = "PGPASSWORD";
+/**
+ * Where the image's trust store is (Debian's ca-certificates): libpq ≥ 16 reads it for `sslrootcert=system`,
+ * Node adds it to its own roots for the pg driver. With `sslmode=verify-full` both check the server's
+ * certificate chain up to these roots and its host name.
+ */
+export const TLS_ENV: Readonly<Record<string, string>> = {
+  PGSSLROOTCERT: "system",
+  NODE_EXTRA_CA_CERTS: "/etc/ssl/certs/ca-certificates.crt",
+};
 
 /** Labels every data tool pod carries: the workload identity webhook mutates only labelled pods. */
 export const DATA_TOOL_POD_LABELS: Readonly<Record<string, string>> = { [WORKLOAD_IDENTITY_LABEL]: "true" };
@@ -83,15 +90,15 @@ function toolEnv(
   connections: Readonly<Partial<Record<ConnectionPrefix, ServerConnection>>>,
   extraEnv: Readonly<Record<string, string>>,
 ): k8s.types.input.core.v1.EnvVar[] {
-  const entra = plan.identity.postgresAuth === "entra";
   const env: k8s.types.input.core.v1.EnvVar[] = [
     // Chosen explicitly: the tool refuses to fall back to another credential.
     { name: AUTH_ENV.storage, value: "entra" },
     { name: AUTH_ENV.storageAccount, value: plan.storage.accountName },
-    { name: AUTH_ENV.postgres, value: entra ? "entra" : "password" },
+    { name: AUTH_ENV.postgres, value: "entra" },
+    ...Object.entries(TLS_ENV).map(([name, value]) => ({ name, value })),
   ];
   for (const [prefix, c] of Object.entries(connections) as Array<[ConnectionPrefix, ServerConnection]>) {
-    env.push(...connectionEnv(plan, prefix, c));
+    env.push(...connectionEnv(prefix, c));
   }
   for (const [name, value] of Object.entries(extraEnv)) env.push({ name, value });
   return env;
@@ -153,27 +160,16 @@ function toolVolumes(plan: DataPathPlan, emptyDir: string | undefined): k8s.type
 }
 
 /** One connection under `prefix`, by the names the tool reads (contract.ts `connectionEnvNames`). */
-function connectionEnv(
-  plan: DataPathPlan,
-  prefix: ConnectionPrefix,
-  c: ServerConnection,
-): k8s.types.input.core.v1.EnvVar[] {
+function connectionEnv(prefix: ConnectionPrefix, c: ServerConnection): k8s.types.input.core.v1.EnvVar[] {
   const names = connectionEnvNames(prefix);
-  const env: k8s.types.input.core.v1.EnvVar[] = [
+  return [
     { name: names.host, value: c.host },
     { name: names.port, value: "5432" },
     { name: names.user, value: c.user },
     { name: names.database, value: c.database },
-    // Azure's flexible server requires TLS.
-    { name: names.sslmode, value: "require" },
+    // TLS with the server's certificate verified (chain and host name): `require` would accept any server.
+    { name: names.sslmode, value: "verify-full" },
   ];
-  if (plan.identity.postgresAuth !== "entra") {
-    env.push({
-      name: names.password,
-      valueFrom: { secretKeyRef: { name: plan.credentialsSecretName, key: PASSWORD_KEY } },
-    });
-  }
-  return env;
 }
 
 /** The plan's readonly volume as the provider's input type (its one array copied). */

@@ -11,29 +11,31 @@ export interface LiveServerArgs {
    * declared beside the live server (which stays declared exactly as before).
    */
   readonly geo?: LiveServerPlan | undefined;
-  /** The administrator password (a Pulumi secret, set once with `pulumi config set --secret`). */
-  readonly administratorPassword: pulumi.Input<string>;
   /**
-   * The Microsoft Entra principal made administrator of the server(s): the data tool's managed identity, which
-   * the recovery Jobs log in as with an access token. Entra authentication is enabled beside the password,
-   * which stays the break-glass login.
+   * The Microsoft Entra tenant of the administrators (the subscription's): a managed identity's `tenantId`.
+   * The servers accept Entra logins only: no password exists.
    */
-  readonly entraAdministrator: EntraAdministrator;
+  readonly tenantId: pulumi.Input<string>;
+  /**
+   * Principals made administrators beside the group (`plan.entraAdmin`), by a short key that names the
+   * resource (`<server>-entra-admin-<key>`): the recovery identity while an incident is open.
+   */
+  readonly extraAdmins: Readonly<Record<string, EntraPrincipal>>;
 }
 
-export interface EntraAdministrator {
+export interface EntraPrincipal {
   /** The principal's object id (a managed identity's principalId): unknown until the identity exists. */
   readonly objectId: pulumi.Input<string>;
   /** Its name, which is also the PostgreSQL role it logs in as. */
   readonly principalName: string;
   readonly principalType: "ServicePrincipal" | "User" | "Group";
-  readonly tenantId: pulumi.Input<string>;
 }
 
 /** One flexible server with its databases and parameters, children of the component. */
 interface DeclaredServer {
   readonly server: dbforpostgresql.Server;
-  readonly administrator: dbforpostgresql.Administrator;
+  readonly administrator: dbforpostgresql.AdministratorsMicrosoftEntra;
+  readonly extraAdmins: Readonly<Record<string, dbforpostgresql.AdministratorsMicrosoftEntra>>;
   readonly lock: authorization.ManagementLockByScope;
   readonly databases: Readonly<Record<string, dbforpostgresql.Database>>;
   readonly parameters: Readonly<Record<string, dbforpostgresql.Configuration>>;
@@ -50,8 +52,10 @@ interface DeclaredServer {
  */
 export class LiveServer extends pulumi.ComponentResource {
   public readonly server: dbforpostgresql.Server;
-  /** The Entra administrator the data tool logs in as. */
-  public readonly administrator: dbforpostgresql.Administrator;
+  /** The administrators group: the live server's standing (and only standing) administrator. */
+  public readonly administrator: dbforpostgresql.AdministratorsMicrosoftEntra;
+  /** The administrators beside the group (`extraAdmins`), by key. */
+  public readonly extraAdmins: Readonly<Record<string, dbforpostgresql.AdministratorsMicrosoftEntra>>;
   /** `CanNotDelete` in Azure, besides `protect` in Pulumi. */
   public readonly lock: authorization.ManagementLockByScope;
   public readonly serverName: pulumi.Output<string>;
@@ -65,9 +69,10 @@ export class LiveServer extends pulumi.ComponentResource {
 
   constructor(name: string, args: LiveServerArgs, opts?: pulumi.ComponentResourceOptions) {
     super("service-dr:index:LiveServer", name, {}, opts);
-    const live = this.declare(name, args.plan, args.administratorPassword, args.entraAdministrator);
+    const live = this.declare(name, args.plan, args);
     this.server = live.server;
     this.administrator = live.administrator;
+    this.extraAdmins = live.extraAdmins;
     this.lock = live.lock;
     this.databases = live.databases;
     this.parameters = live.parameters;
@@ -77,12 +82,7 @@ export class LiveServer extends pulumi.ComponentResource {
 
     const geoPlan = args.geo;
     if (geoPlan !== undefined) {
-      this.geoServer = this.declare(
-        `${name}-geo`,
-        geoPlan,
-        args.administratorPassword,
-        args.entraAdministrator,
-      ).server;
+      this.geoServer = this.declare(`${name}-geo`, geoPlan, args).server;
       this.geoFqdn = this.geoServer.fullyQualifiedDomainName.apply((f) => f ?? geoPlan.fqdn);
     }
     this.registerOutputs({
@@ -93,27 +93,35 @@ export class LiveServer extends pulumi.ComponentResource {
     });
   }
 
-  /** One server and its children, declared in order: server, administrator, lock, databases, parameters. */
-  private declare(
-    prefix: string,
-    p: LiveServerPlan,
-    password: pulumi.Input<string>,
-    admin: EntraAdministrator,
-  ): DeclaredServer {
-    const server = this.declareServer(prefix, p, password);
-    const administrator = this.declareAdministrator(prefix, p, server, admin);
+  /** One server and its children, declared in order: server, administrators, lock, databases, parameters. */
+  private declare(prefix: string, p: LiveServerPlan, args: LiveServerArgs): DeclaredServer {
+    const server = this.declareServer(prefix, p);
+    const group: EntraPrincipal = {
+      objectId: p.entraAdmin.objectId,
+      principalName: p.entraAdmin.displayName,
+      principalType: "Group",
+    };
+    // Named as the one Administrator was before (the SDK aliases that type to this one): the engine updates
+    // the existing resource instead of deleting it; see declareAdministrator.
+    const administrator = this.declareAdministrator(`${prefix}-entra-admin`, p, server, group, args.tenantId);
+    const extraAdmins: Record<string, dbforpostgresql.AdministratorsMicrosoftEntra> = {};
+    for (const [key, principal] of Object.entries(args.extraAdmins)) {
+      extraAdmins[key] = this.declareAdministrator(
+        `${prefix}-entra-admin-${key}`,
+        p,
+        server,
+        principal,
+        args.tenantId,
+      );
+    }
     const lock = this.declareLock(prefix, server);
     const databases = this.declareDatabases(prefix, p, server);
     const parameters = this.declareParameters(prefix, p, server);
-    return { server, administrator, lock, databases, parameters };
+    return { server, administrator, extraAdmins, lock, databases, parameters };
   }
 
   /** The flexible server itself: protected, adopted with `adopt.liveServer`, created as the plan says. */
-  private declareServer(
-    prefix: string,
-    p: LiveServerPlan,
-    password: pulumi.Input<string>,
-  ): dbforpostgresql.Server {
+  private declareServer(prefix: string, p: LiveServerPlan): dbforpostgresql.Server {
     const creation = p.creation;
     return new dbforpostgresql.Server(
       `${prefix}-server`,
@@ -134,13 +142,10 @@ export class LiveServer extends pulumi.ComponentResource {
           privateDnsZoneArmResourceId: p.network.privateDnsZoneId,
           publicNetworkAccess: "Disabled",
         },
-        // administratorLogin is create-only; the password can change at any time.
-        administratorLogin: p.administratorLogin,
-        administratorLoginPassword: password,
-        // Entra ID for the data tool's managed identity (no standing secret); the password login stays as the
-        // break-glass way in. No tenantId: Azure uses the subscription's tenant, and the server does not wait
-        // for (or depend on) the identity.
-        authConfig: { activeDirectoryAuth: "Enabled", passwordAuth: "Enabled" },
+        // Microsoft Entra logins only: no administratorLogin, no password anywhere (Azure needs the login only
+        // when password authentication is enabled; docs/provider-facts.md). No tenantId: Azure uses the
+        // subscription's tenant, and the server does not wait for (or depend on) an identity.
+        authConfig: { activeDirectoryAuth: "Enabled", passwordAuth: "Disabled" },
         ...(creation.kind === "existing" ? {} : { createMode: creation.createMode }),
         ...(creation.kind === "revive" || creation.kind === "geo"
           ? { sourceServerResourceId: creation.sourceServerId, pointInTimeUTC: creation.pointInTimeUtc }
@@ -160,27 +165,37 @@ export class LiveServer extends pulumi.ComponentResource {
         // created (rebuild mode; the geo server's pointInTimeUTC is "now" at every up). Ignoring later changes
         // lets the stack leave rebuild mode without a diff — and without a replacement, since
         // pointInTimeUTC/sourceServerResourceId are create-only fields.
-        ignoreChanges: ["createMode", "sourceServerResourceId", "pointInTimeUTC"],
+        // administratorLogin is create-only too: a server created with a password keeps its login name for
+        // life (the role stays, and cannot log in once password authentication is off). The program sends
+        // none; ignoring it keeps an adopted or migrated password server from being "replaced" to drop it.
+        ignoreChanges: ["createMode", "sourceServerResourceId", "pointInTimeUTC", "administratorLogin"],
       },
     );
   }
 
-  /** The Entra administrator the data tool logs in as. */
+  /**
+   * One Microsoft Entra administrator of the server (REST 2025-08-01, `…/administrators/{objectId}`). The
+   * object id is the resource's name in Azure: a new principal is a replacement, which the engine does
+   * create-then-delete (two URLs), so the server never has fewer administrators than it needs. The type
+   * `dbforpostgresql:Administrator` (the 2025-01-01-preview resource) is among this type's SDK aliases, so a
+   * stack that declared one under the same name is updated in place, not deleted and created again.
+   */
   private declareAdministrator(
-    prefix: string,
+    name: string,
     p: LiveServerPlan,
     server: dbforpostgresql.Server,
-    admin: EntraAdministrator,
-  ): dbforpostgresql.Administrator {
-    return new dbforpostgresql.Administrator(
-      `${prefix}-entra-admin`,
+    admin: EntraPrincipal,
+    tenantId: pulumi.Input<string>,
+  ): dbforpostgresql.AdministratorsMicrosoftEntra {
+    return new dbforpostgresql.AdministratorsMicrosoftEntra(
+      name,
       {
         serverName: server.name,
         resourceGroupName: p.resourceGroup,
         objectId: admin.objectId,
         principalName: admin.principalName,
         principalType: admin.principalType,
-        tenantId: admin.tenantId,
+        tenantId,
       },
       { parent: this },
     );

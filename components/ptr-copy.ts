@@ -41,6 +41,9 @@ export class PtrCopy extends pulumi.ComponentResource {
           privateDnsZoneArmResourceId: p.network.privateDnsZoneId,
           publicNetworkAccess: "Disabled",
         },
+        // Entra logins only, as the live server: said explicitly, since the SDK would otherwise send its default
+        // passwordAuth "Enabled" with any authConfig. No administratorLogin (none is needed without passwords).
+        authConfig: { activeDirectoryAuth: "Enabled", passwordAuth: "Disabled" },
         tags: { "service-dr": "ptr-copy", "service-dr-restore-point": p.pointInTimeUtc },
       },
       {

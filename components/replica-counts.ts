@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import type { ReplicasPlan } from "../plan";
-import { replicasPatches } from "./replicas-patch";
+import { recoveryAnnotations, replicasPatches } from "./replicas-patch";
 
 export interface ReplicaCountsArgs {
   /** Namespace and, per deployment id (web, worker), the name and desired replica count. */
@@ -22,8 +22,9 @@ export interface ReplicaCountsArgs {
  * would undo a scale to 0: docs/runbook.md.)
  *
  * When the plan holds the app for recovery Jobs (`holdUntilJobs`), the program makes these patches depend on
- * the Jobs (the app comes back only after every Job completed) and they carry the Jobs' names, so a new Job
- * set re-applies the normal count after the ReplicaHold stopped the app.
+ * the Jobs (the app comes back only after every Job completed) and they carry the Jobs' names and the hold's
+ * tag, so whenever a ReplicaHold is created (a new Job set) they change too and re-apply the normal count
+ * after the Jobs. No ignoreChanges here: after a refresh a count changed by hand shows as a diff and is set back.
  */
 export class ReplicaCounts extends pulumi.ComponentResource {
   public readonly patches: Readonly<Record<string, k8s.apps.v1.DeploymentPatch>>;
@@ -33,14 +34,11 @@ export class ReplicaCounts extends pulumi.ComponentResource {
     super("service-dr:index:ReplicaCounts", name, {}, opts);
     // The app's own deploy pipeline also applies spec.replicas; force takes the field over from it (and from
     // the ReplicaHold patch, applied before the recovery Jobs this return waits for).
-    const patches = replicasPatches(
-      this,
-      name,
-      args.plan,
-      (desired) => desired,
-      args.plan.holdUntilJobs,
-      args.after ?? [],
-    );
+    const patches = replicasPatches(this, name, args.plan, {
+      replicas: (desired) => desired,
+      annotations: recoveryAnnotations(args.plan.holdUntilJobs, true),
+      dependsOn: args.after ?? [],
+    });
     const replicas = Object.fromEntries(
       Object.entries(args.plan.deployments).map(([id, d]) => [id, d.desired]),
     );

@@ -11,6 +11,7 @@
  * those keys (they would be `undefined` on both sides and match everything).
  */
 import type {
+  PolicyConfigSchema,
   PolicyResource,
   ReportViolation,
   ResourceValidationArgs,
@@ -28,7 +29,9 @@ export const TYPES = {
   immutability: "azure-native:storage:BlobContainerImmutabilityPolicy",
   lifecycle: "azure-native:storage:ManagementPolicy",
   lock: "azure-native:authorization:ManagementLockByScope",
+  roleAssignment: "azure-native:authorization:RoleAssignment",
   secret: "kubernetes:core/v1:Secret",
+  networkPolicy: "kubernetes:networking.k8s.io/v1:NetworkPolicy",
 } as const;
 
 /** Kinds whose pod template the pod policy checks, and where the template is. */
@@ -43,10 +46,25 @@ const POD_TEMPLATES: Readonly<Record<string, (props: Props) => unknown>> = {
 
 export const MIN_BACKUP_RETENTION_DAYS = 7;
 
-/** Per-stack config of the geo-redundancy policy (policy/config/<stack>.json). */
+/** Per-stack config of the production-only policies (policy/config/<stack>.json). */
 export interface GeoConfig {
   readonly production: boolean;
 }
+/** Required on purpose: a stack without its policy/config/<stack>.json fails instead of skipping the check. */
+const PRODUCTION_SCHEMA: PolicyConfigSchema = {
+  properties: { production: { type: "boolean" } },
+  required: ["production"],
+};
+
+/**
+ * Built-in roles an identity of the program may be given: blob data only. None of them can change an
+ * immutability policy, a lock or a role assignment (management-plane actions), nor set a blob's own
+ * immutability policy (`…/blobs/immutableStorage/runAsSuperUser/action`, which only Storage Blob Data Owner has).
+ */
+export const ALLOWED_ROLES: Readonly<Record<string, string>> = {
+  "ba92f5b4-2d11-453d-a403-e96b0029c9fe": "Storage Blob Data Contributor",
+  "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1": "Storage Blob Data Reader",
+};
 
 type Props = Record<string, unknown>;
 
@@ -89,6 +107,26 @@ export const liveServerProtected: ResourceValidationPolicy = {
   }),
 };
 
+export const serversEntraOnly: ResourceValidationPolicy = {
+  name: "servers-entra-only",
+  description:
+    "Every PostgreSQL server (live, geo-restored, PTR copy) accepts Microsoft Entra logins only: no password, no administrator login.",
+  enforcementLevel: "mandatory",
+  validateResource: onType(TYPES.server, (props, args, report) => {
+    const auth = {
+      ad: at(props, "authConfig", "activeDirectoryAuth"),
+      pw: at(props, "authConfig", "passwordAuth"),
+    };
+    if (auth.ad !== "Enabled" || auth.pw !== "Disabled")
+      report(
+        `${args.name}: authConfig must be { activeDirectoryAuth: "Enabled", passwordAuth: "Disabled" }, got ${JSON.stringify({ activeDirectoryAuth: auth.ad, passwordAuth: auth.pw })}`,
+      );
+    for (const key of ["administratorLogin", "administratorLoginPassword"]) {
+      if (props[key] !== undefined) report(`${args.name}: ${key} must not be set (Entra logins only)`);
+    }
+  }),
+};
+
 export const backupRetention: ResourceValidationPolicy = {
   name: "backup-retention-at-least-7-days",
   description: `The live server keeps its point-in-time backups at least ${MIN_BACKUP_RETENTION_DAYS} days.`,
@@ -111,11 +149,7 @@ export const geoRedundantInProduction: ResourceValidationPolicy = {
   description:
     "In production the live server's backups are geo-redundant and so is the backup storage account (config: production).",
   enforcementLevel: "mandatory",
-  // Required on purpose: a stack without its policy/config/<stack>.json fails instead of skipping the check.
-  configSchema: {
-    properties: { production: { type: "boolean" } },
-    required: ["production"],
-  },
+  configSchema: PRODUCTION_SCHEMA,
   validateResource: (args, report) => {
     const props = args.props as Props;
     if (!args.getConfig<GeoConfig>().production) return;
@@ -133,6 +167,39 @@ export const geoRedundantInProduction: ResourceValidationPolicy = {
       }
     }
   },
+};
+
+export const backupsLockedInProduction: ResourceValidationPolicy = {
+  name: "backups-locked-in-production",
+  description:
+    "In production the backup account's time-based immutability policy is Locked: its retention can only grow, nobody can remove it (config: production).",
+  enforcementLevel: "mandatory",
+  configSchema: PRODUCTION_SCHEMA,
+  validateResource: (args, report) => {
+    const props = args.props as Props;
+    if (!args.getConfig<GeoConfig>().production || !isBackupAccount(args.type, props)) return;
+    const state = at(props, "immutableStorageWithVersioning", "immutabilityPolicy", "state");
+    if (state !== "Locked")
+      report(
+        `${args.name}: production needs immutableStorageWithVersioning.immutabilityPolicy.state Locked (backup.immutability=locked), got ${JSON.stringify(state)}`,
+      );
+  },
+};
+
+export const noRoleCanEraseBackups: ResourceValidationPolicy = {
+  name: "no-role-can-erase-backups",
+  description: `Every role assignment the program declares gives a blob-data role (${Object.values(ALLOWED_ROLES).join(", ")}): none can shorten a retention, remove a lock or assign roles.`,
+  enforcementLevel: "mandatory",
+  validateResource: onType(TYPES.roleAssignment, (props, args, report) => {
+    const id = props.roleDefinitionId;
+    const guid = typeof id === "string" ? id.slice(id.lastIndexOf("/") + 1).toLowerCase() : undefined;
+    if (guid === undefined || ALLOWED_ROLES[guid] === undefined)
+      report(
+        `${args.name}: roleDefinitionId must be one of ${Object.entries(ALLOWED_ROLES)
+          .map(([g, n]) => `${n} (${g})`)
+          .join(", ")}, got ${JSON.stringify(id)}`,
+      );
+  }),
 };
 
 export const storagePrivate: ResourceValidationPolicy = {
@@ -175,7 +242,7 @@ function refersTo(r: PolicyResource, target: PolicyResource, prop: string): bool
 export const backupsImmutable: StackValidationPolicy = {
   name: "backups-cannot-be-erased",
   description:
-    "Each backup container: versioning and soft delete on its account, version-level immutability for at least the retention of its lifecycle rule, a CanNotDelete lock on the account.",
+    "Each backup account: versioning and soft delete, an account-level immutability policy for exactly the retention of its lifecycle rule (no container-level policy overriding it), version-level immutability on its containers, a CanNotDelete lock.",
   enforcementLevel: "mandatory",
   validateStack: (args: StackValidationArgs, report: ReportViolation) => {
     const of = (type: string) => args.resources.filter((r) => r.type === type);
@@ -202,31 +269,19 @@ export const backupsImmutable: StackValidationPolicy = {
           at(rule, "definition", "actions", "baseBlob", "delete", "daysAfterModificationGreaterThan"),
         )
         .filter((d): d is number => typeof d === "number");
+      checkAccountImmutability(account, lifecycleDays, report);
       for (const container of of(TYPES.container).filter(onAccount)) {
         if (at(container.props, "immutableStorageWithVersioning", "enabled") !== true)
           report(`${container.name}: immutableStorageWithVersioning.enabled must be true`, container.urn);
-        const policy = of(TYPES.immutability).find(
+        // A container's own policy takes precedence over the account's (and a container policy is locked only
+        // by a POST the program cannot declare): none may be declared.
+        for (const policy of of(TYPES.immutability).filter(
           (p) => onAccount(p) && cameFrom(p, "containerName", container),
-        );
-        const days = policy?.props.immutabilityPeriodSinceCreationInDays as unknown;
-        if (policy === undefined || typeof days !== "number") {
-          report(`${container.name}: no time-based immutability policy on the container`, container.urn);
-          continue;
-        }
-        if (days < MIN_BACKUP_RETENTION_DAYS)
+        ))
           report(
-            `${policy.name}: immutability ${days} days is shorter than ${MIN_BACKUP_RETENTION_DAYS}`,
+            `${policy.name}: a container-level immutability policy overrides the account's; declare the retention on the account only`,
             policy.urn,
           );
-        for (const d of lifecycleDays) {
-          // The lifecycle deletes at "older than d days": it must never try before immutability ends, and
-          // immutability must cover the whole retention.
-          if (d !== days)
-            report(
-              `${policy.name}: immutability ${days} days differs from the lifecycle retention ${d} days (must be equal: at least the retention, and the rule must not delete immutable blobs)`,
-              policy.urn,
-            );
-        }
       }
       const locked = of(TYPES.lock).some(
         (l) => l.props.level === "CanNotDelete" && refersTo(l, account, "scope"),
@@ -242,6 +297,45 @@ export const backupsImmutable: StackValidationPolicy = {
     }
   },
 };
+
+/**
+ * The backup account's own time-based policy (the one every blob version inherits): version-level
+ * immutability enabled, not Disabled, at least the minimum and exactly the lifecycle's retention.
+ */
+function checkAccountImmutability(
+  account: PolicyResource,
+  lifecycleDays: number[],
+  report: ReportViolation,
+): void {
+  const worm = at(account.props, "immutableStorageWithVersioning");
+  const days = at(worm, "immutabilityPolicy", "immutabilityPeriodSinceCreationInDays");
+  const state = at(worm, "immutabilityPolicy", "state");
+  if (
+    at(worm, "enabled") !== true ||
+    typeof days !== "number" ||
+    (state !== "Locked" && state !== "Unlocked")
+  ) {
+    report(
+      `${account.name}: no account-level time-based immutability policy (immutableStorageWithVersioning: enabled, immutabilityPolicy Unlocked or Locked with a period)`,
+      account.urn,
+    );
+    return;
+  }
+  if (days < MIN_BACKUP_RETENTION_DAYS)
+    report(
+      `${account.name}: immutability ${days} days is shorter than ${MIN_BACKUP_RETENTION_DAYS}`,
+      account.urn,
+    );
+  for (const d of lifecycleDays) {
+    // The lifecycle deletes at "older than d days": it must never try before immutability ends, and
+    // immutability must cover the whole retention.
+    if (d !== days)
+      report(
+        `${account.name}: immutability ${days} days differs from the lifecycle retention ${d} days (must be equal: at least the retention, and the rule must not delete immutable blobs)`,
+        account.urn,
+      );
+  }
+}
 
 /** Keys or values that are storage credentials. */
 const STORAGE_KEY_NAME =
@@ -349,14 +443,79 @@ export const dataToolImageByDigest: ResourceValidationPolicy = {
   },
 };
 
+/** The ports the data tool's pods may use: DNS, HTTPS (storage, Entra), PostgreSQL. */
+export const DATA_EGRESS_PORTS: readonly number[] = [53, 443, 5432];
+const DATA_POD_LABELS: Readonly<Record<string, string>> = {
+  "app.kubernetes.io/part-of": "service-dr",
+  "azure.workload.identity/use": "true",
+};
+
+/** Whether every `selector` label is among `labels`. */
+function selects(selector: unknown, labels: unknown): boolean {
+  if (selector === null || typeof selector !== "object") return false;
+  const l = (labels ?? {}) as Props;
+  return Object.entries(selector as Props).every(([k, v]) => l[k] === v);
+}
+
+/** What is wrong with one NetworkPolicy for the data pods: ingress allowed, an egress rule too wide. */
+function dataPolicyProblems(np: PolicyResource): string[] {
+  const spec = (at(np.props, "spec") ?? {}) as Props;
+  const types = (spec.policyTypes as unknown[] | undefined) ?? [];
+  const problems: string[] = [];
+  if (!types.includes("Ingress") || !types.includes("Egress"))
+    problems.push(`policyTypes must include Ingress and Egress, got ${JSON.stringify(types)}`);
+  if (((spec.ingress as unknown[] | undefined) ?? []).length > 0) problems.push("ingress must be empty");
+  for (const rule of (spec.egress as Props[] | undefined) ?? []) {
+    const ports = ((rule.ports as Props[] | undefined) ?? []).map((p) => p.port);
+    if (rule.to === undefined || ports.length === 0)
+      problems.push(`an egress rule allows every ${rule.to === undefined ? "destination" : "port"}`);
+    const wide = ports.filter((p) => typeof p !== "number" || !DATA_EGRESS_PORTS.includes(p));
+    if (wide.length > 0)
+      problems.push(`egress port ${JSON.stringify(wide)} is not one of ${DATA_EGRESS_PORTS.join(", ")}`);
+  }
+  return problems;
+}
+
+export const dataPodsNetworkLimited: StackValidationPolicy = {
+  name: "data-pods-network-limited",
+  description:
+    "The data tool's pods (nightly backup, recovery Jobs, troubleshooting pod) are selected by a NetworkPolicy of their namespace: no ingress, egress only to DNS, HTTPS and PostgreSQL ports.",
+  enforcementLevel: "mandatory",
+  validateStack: (args: StackValidationArgs, report: ReportViolation) => {
+    const policies = args.resources.filter((r) => r.type === TYPES.networkPolicy);
+    const used = new Set<PolicyResource>();
+    for (const r of args.resources) {
+      const template = POD_TEMPLATES[r.type]?.(r.props as Props);
+      const labels = at(template, "metadata", "labels") ?? at(r.props, "metadata", "labels");
+      if (template === undefined || !selects(DATA_POD_LABELS, labels)) continue;
+      const namespace = at(r.props, "metadata", "namespace");
+      const mine = policies.filter(
+        (np) =>
+          at(np.props, "metadata", "namespace") === namespace &&
+          selects(at(np.props, "spec", "podSelector", "matchLabels"), labels),
+      );
+      if (mine.length === 0)
+        report(`${r.name}: a data tool pod that no NetworkPolicy of its namespace selects`, r.urn);
+      for (const np of mine) used.add(np);
+    }
+    // Each selecting policy once, however many pods it selects.
+    for (const np of used)
+      for (const problem of dataPolicyProblems(np)) report(`${np.name}: ${problem}`, np.urn);
+  },
+};
+
 /** The pack, in the order the report lists them. */
 export const POLICIES: ReadonlyArray<ResourceValidationPolicy | StackValidationPolicy> = [
   liveServerProtected,
+  serversEntraOnly,
   backupRetention,
   geoRedundantInProduction,
+  backupsLockedInProduction,
   storagePrivate,
   backupsImmutable,
+  noRoleCanEraseBackups,
   noStorageKeySecret,
   podsHardened,
   dataToolImageByDigest,
+  dataPodsNetworkLimited,
 ];

@@ -44,7 +44,7 @@ export interface DeclaredResource {
 }
 
 /**
- * azure-native inputs the provider does not return as outputs (its path parameters, the admin password), per
+ * azure-native inputs the provider does not return as outputs (its path parameters, write-only fields), per
  * type a stack policy reads, and the input that becomes the `name` output. Other types: inputs as they are.
  */
 export const INPUT_ONLY: Readonly<

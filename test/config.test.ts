@@ -273,15 +273,40 @@ describe("config: every bad input is named with its key, what is allowed and wha
     );
   });
 
-  it("a missing secret and an unknown top-level key are reported by the reader", () => {
+  it("an unknown top-level key and a left-over admin password are reported by the reader; nothing needs a secret", () => {
     const strings = stackStrings("staging", ["drmode=ptr"]);
-    delete strings["service-dr:postgresAdminPassword"];
+    assert.deepEqual(readRawConfig(stackStrings("staging")).problems, []);
+    strings["service-dr:postgresAdminPassword"] = "[secret]";
     const { problems } = readRawConfig(strings);
     assert.deepEqual(
       problems.map((p) => p.slice(0, p.indexOf(":"))),
       ["drmode", "postgresAdminPassword"],
     );
-    assert.match(problems[1]!, /pulumi config set --secret postgresAdminPassword <value>/);
+    assert.match(
+      problems[1]!,
+      /^postgresAdminPassword: is no longer a setting; the servers accept Microsoft Entra logins only \(postgres\.entraAdmin\), there is no password to keep: remove it with pulumi config rm postgresAdminPassword/,
+    );
+  });
+
+  it("postgres.entraAdmin: the group's object id must be a GUID, its name non-empty; administratorLogin is refused", () => {
+    const raw = readRawConfig(
+      stackStrings("staging", [
+        "postgres.entraAdmin.objectId=admins",
+        "postgres.entraAdmin.displayName=",
+        "postgres.administratorLogin=ittms_admin",
+      ]),
+    ).raw;
+    assert.throws(
+      () => parseConfig(raw, NOW),
+      (e: Error & { problems?: readonly string[] }) => {
+        assert.deepStrictEqual(e.problems, [
+          `postgres.entraAdmin.objectId: must be the group's object id (a GUID: az ad group show --group <name> --query id); received "admins"`,
+          `postgres.entraAdmin.displayName: must be the group's display name (the PostgreSQL role its members log in as); received ""`,
+          `postgres.administratorLogin: is no longer a setting; the servers accept Microsoft Entra logins only: set postgres.entraAdmin.objectId and postgres.entraAdmin.displayName (the administrators group) and remove it with pulumi config rm --path postgres.administratorLogin; received "ittms_admin"`,
+        ]);
+        return true;
+      },
+    );
   });
 });
 

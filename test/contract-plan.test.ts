@@ -31,10 +31,6 @@ const STATES: readonly (readonly [string, readonly string[]])[] = [
       "rebuild.backupBlob=nightly/s189t01-ittms-stg-pg/itt_mentor_services_staging_20261124T020000Z",
     ],
   ],
-  [
-    "ptr restore, break-glass password",
-    [...PTR, "drPhase=restore", "workloadIdentity.postgresAuth=password"],
-  ],
 ];
 
 /** The prefix of the connection the command reads first (contract.ts CONNECTION_PREFIXES). */

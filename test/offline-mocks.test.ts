@@ -46,6 +46,12 @@ describe("offline: RecordingMocks ids and computed outputs", () => {
       `${RG}/providers/Microsoft.DBforPostgreSQL/flexibleServers/srv/configurations/azure.extensions`,
     ],
     [
+      // The administrator's name in its ARM path is the principal's object id (REST 2025-08-01).
+      "azure-native:dbforpostgresql:AdministratorsMicrosoftEntra",
+      { resourceGroupName: "rg1", serverName: "srv", objectId: "11111111-2222-3333-4444-555555555555" },
+      `${RG}/providers/Microsoft.DBforPostgreSQL/flexibleServers/srv/administrators/11111111-2222-3333-4444-555555555555`,
+    ],
+    [
       "azure-native:storage:StorageAccount",
       { resourceGroupName: "rg1", accountName: "bkpsa" },
       `${RG}/providers/Microsoft.Storage/storageAccounts/bkpsa`,

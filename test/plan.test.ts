@@ -168,7 +168,10 @@ describe("plan: servers", () => {
         delegatedSubnetId: `${NET}/virtualNetworks/dr-vnet/subnets/pg`,
         privateDnsZoneId: `${NET}/privateDnsZones/dr.postgres.database.azure.com`,
       },
-      administratorLogin: "ittms_admin",
+      entraAdmin: {
+        objectId: "00000000-0000-0000-0000-000000000000",
+        displayName: "s189p01-ittms-pd-pg-admins",
+      },
       databases: {
         itt_mentor_services_production: {
           charset: "UTF8",
@@ -293,8 +296,10 @@ describe("plan: nextStep walks the runbook", () => {
 });
 
 describe("plan: what the operator is told around the Jobs and at close", () => {
+  // As a member of the administrators group, with an access token, verifying the server's certificate.
   const PSQL =
-    'psql "host=s189t01-ittms-stg-pg.postgres.database.azure.com port=5432 dbname=postgres user=ittms_admin sslmode=require"';
+    'PGPASSWORD="$(az account get-access-token --resource-type oss-rdbms --query accessToken -o tsv)" ' +
+    "psql \"host=s189t01-ittms-stg-pg.postgres.database.azure.com port=5432 dbname=postgres user='s189t01-ittms-stg-pg-admins' sslmode=verify-full sslrootcert=system\"";
   const BLOBS =
     "the incident's dumps and the Jobs' logs under incident/inc-1/ in container database-backup of s189t01ittmsdbbkpsa " +
     "(the lifecycle rule keeps them: it deletes only nightly/); delete with: az storage blob delete-batch --auth-mode login " +

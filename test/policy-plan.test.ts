@@ -63,20 +63,27 @@ describe("policy pack on the offline plan of every stack and state", function ()
   it("every stack file has its policy config, production geo-redundant", () => {
     assert.deepStrictEqual(packConfig("staging"), {
       "geo-redundant-backup-in-production": { production: false },
+      "backups-locked-in-production": { production: false },
     });
     assert.deepStrictEqual(packConfig("production"), {
       "geo-redundant-backup-in-production": { production: true },
+      "backups-locked-in-production": { production: true },
     });
   });
 
-  it("planted in the staging plan: production config (LRS), a key Secret, shared keys on, a lock removed, a root page", async () => {
+  it("planted in the staging plan: production config (LRS, unlocked), a key Secret, shared keys on, a lock removed, an Owner role, a root page, no NetworkPolicy", async () => {
+    const OWNER =
+      "/subscriptions/00000000-0000-0000-0000-000000000000/providers/Microsoft.Authorization/roleDefinitions/8e3af657-a8ff-443c-a75c-2fe8c4bcb635";
     const r = await declare("staging", ["maintenance=true"]);
     const SVC = "itt-mentor-services-staging";
     const resources = r.resources
-      .filter((x) => x.name !== `${SVC}-live-lock`)
+      .filter((x) => x.name !== `${SVC}-live-lock` && x.name !== `${SVC}-dr-network-policy`)
       .map((x) => {
         if (x.name === `${SVC}-backups-account`)
           return { ...x, inputs: { ...x.inputs, allowSharedKeyAccess: true } };
+        // The deploy identity's old rights given to the data tool: Owner can remove locks.
+        if (x.type === "azure-native:authorization:RoleAssignment")
+          return { ...x, inputs: { ...x.inputs, roleDefinitionId: OWNER } };
         if (x.type === "kubernetes:apps/v1:Deployment" && x.name === `${SVC}-maintenance-page`) {
           const spec = structuredClone(x.inputs.spec) as {
             template: { spec: { containers: Array<Record<string, unknown>> } };
@@ -101,6 +108,8 @@ describe("policy pack on the offline plan of every stack and state", function ()
       options: {},
     });
     const found = await runPolicies(resources, packConfig("production"));
+    const allowed =
+      "Storage Blob Data Contributor (ba92f5b4-2d11-453d-a403-e96b0029c9fe), Storage Blob Data Reader (2a2b9908-6ea1-4ae2-8e65-a410df84e7d1)";
     assert.deepStrictEqual(found, [
       {
         policy: "geo-redundant-backup-in-production",
@@ -111,12 +120,20 @@ describe("policy pack on the offline plan of every stack and state", function ()
         message: `${SVC}-live-server: production needs backup.geoRedundantBackup Enabled (postgres.geoRedundantBackup=true)`,
       },
       {
+        policy: "backups-locked-in-production",
+        message: `${SVC}-backups-account: production needs immutableStorageWithVersioning.immutabilityPolicy.state Locked (backup.immutability=locked), got "Unlocked"`,
+      },
+      {
         policy: "backup-storage-private",
         message: `${SVC}-backups-account: allowSharedKeyAccess must be false, got true`,
       },
       {
         policy: "backups-cannot-be-erased",
         message: `${SVC}-live-server: no CanNotDelete management lock on the live server`,
+      },
+      {
+        policy: "no-role-can-erase-backups",
+        message: `${SVC}-dr-identity-blob-data: roleDefinitionId must be one of ${allowed}, got ${JSON.stringify(OWNER)}`,
       },
       {
         policy: "no-secret-with-a-storage-key",
@@ -130,6 +147,11 @@ describe("policy pack on the offline plan of every stack and state", function ()
       {
         policy: "pods-non-root-read-only",
         message: `${SVC}-maintenance-page: container page must set allowPrivilegeEscalation: false`,
+      },
+      // The data pods' NetworkPolicy removed: the nightly backup's pods are reported.
+      {
+        policy: "data-pods-network-limited",
+        message: `${SVC}-nightly-cronjob: a data tool pod that no NetworkPolicy of its namespace selects`,
       },
     ]);
   });

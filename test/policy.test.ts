@@ -13,11 +13,15 @@ import {
   backupsImmutable,
   DATA_TOOL_POD_LABELS,
   dataToolImageByDigest,
+  backupsLockedInProduction,
+  dataPodsNetworkLimited,
   geoRedundantInProduction,
   liveServerProtected,
+  noRoleCanEraseBackups,
   noStorageKeySecret,
   podsHardened,
   POLICIES,
+  serversEntraOnly,
   storagePrivate,
   TYPES,
 } from "../policy/policies";
@@ -25,8 +29,14 @@ import { STEP_LABEL } from "@service-dr/dr-data";
 import { WORKLOAD_IDENTITY_LABEL } from "../plan-identity";
 import { INPUT_ONLY, outputsOf, runPolicies, type DeclaredResource, type PackConfig } from "../policy/run";
 
-const STAGING: PackConfig = { "geo-redundant-backup-in-production": { production: false } };
-const PRODUCTION: PackConfig = { "geo-redundant-backup-in-production": { production: true } };
+const STAGING: PackConfig = {
+  "geo-redundant-backup-in-production": { production: false },
+  "backups-locked-in-production": { production: false },
+};
+const PRODUCTION: PackConfig = {
+  "geo-redundant-backup-in-production": { production: true },
+  "backups-locked-in-production": { production: true },
+};
 
 function res(
   type: string,
@@ -44,6 +54,7 @@ const server = (over: Record<string, unknown> = {}, protect = true): DeclaredRes
       tags: { "service-dr": "live" },
       network: { publicNetworkAccess: "Disabled" },
       backup: { backupRetentionDays: 7, geoRedundantBackup: "Disabled" },
+      authConfig: { activeDirectoryAuth: "Enabled", passwordAuth: "Disabled" },
       ...over,
     },
     protect ? { protect: true } : {},
@@ -67,10 +78,22 @@ const from = (
   propertyDependencies: deps,
 });
 /** A complete, compliant backup setup (and the live server with its lock), on account `acct` (`prefix`). */
-function backupSet(days = 7, lifecycleDays = days, prefix = "backups"): DeclaredResource[] {
+function backupSet(
+  days = 7,
+  lifecycleDays = days,
+  prefix = "backups",
+  state = "Unlocked",
+): DeclaredResource[] {
   const acct = `${prefix}-account`;
   return [
-    res(TYPES.account, acct, { ...account().inputs, accountName: `${prefix}acct` }),
+    res(TYPES.account, acct, {
+      ...account().inputs,
+      accountName: `${prefix}acct`,
+      immutableStorageWithVersioning: {
+        enabled: true,
+        immutabilityPolicy: { immutabilityPeriodSinceCreationInDays: days, state },
+      },
+    }),
     res(
       TYPES.blobService,
       `${prefix}-blob-service`,
@@ -93,17 +116,6 @@ function backupSet(days = 7, lifecycleDays = days, prefix = "backups"): Declared
         immutableStorageWithVersioning: { enabled: true },
       },
       from({ accountName: [acct] }, [`${prefix}-blob-service`]),
-    ),
-    res(
-      TYPES.immutability,
-      `${prefix}-immutability`,
-      {
-        accountName: `${prefix}acct`,
-        containerName: "backups",
-        immutabilityPolicyName: "default",
-        immutabilityPeriodSinceCreationInDays: days,
-      },
-      from({ accountName: [acct], containerName: [`${prefix}-container`] }),
     ),
     res(
       TYPES.lifecycle,
@@ -152,13 +164,17 @@ describe("policy pack: every policy mandatory", () => {
       POLICIES.map((p) => [p.name, p.enforcementLevel]),
       [
         ["live-server-protected-and-private", "mandatory"],
+        ["servers-entra-only", "mandatory"],
         ["backup-retention-at-least-7-days", "mandatory"],
         ["geo-redundant-backup-in-production", "mandatory"],
+        ["backups-locked-in-production", "mandatory"],
         ["backup-storage-private", "mandatory"],
         ["backups-cannot-be-erased", "mandatory"],
+        ["no-role-can-erase-backups", "mandatory"],
         ["no-secret-with-a-storage-key", "mandatory"],
         ["pods-non-root-read-only", "mandatory"],
         ["data-tool-image-by-digest", "mandatory"],
+        ["data-pods-network-limited", "mandatory"],
       ],
     );
   });
@@ -177,6 +193,31 @@ describe("policy: live server protected and private", () => {
     assert.deepStrictEqual(
       await violations([server({ network: { publicNetworkAccess: "Enabled" } })], liveServerProtected),
       ['live-server: network.publicNetworkAccess must be Disabled, got "Enabled"'],
+    );
+  });
+});
+
+describe("policy: every server Entra-only", () => {
+  it("passes an Entra-only server", async () => {
+    assert.deepStrictEqual(await violations([server()], serversEntraOnly), []);
+  });
+  it("reports password authentication, a missing authConfig and an administrator login, on any server", async () => {
+    const ptr = res(TYPES.server, "ptr-server", {
+      tags: { "service-dr": "ptr-copy" },
+      administratorLogin: "ittms_admin",
+      administratorLoginPassword: "[secret]",
+    });
+    assert.deepStrictEqual(
+      await violations(
+        [server({ authConfig: { activeDirectoryAuth: "Enabled", passwordAuth: "Enabled" } }), ptr],
+        serversEntraOnly,
+      ),
+      [
+        'live-server: authConfig must be { activeDirectoryAuth: "Enabled", passwordAuth: "Disabled" }, got {"activeDirectoryAuth":"Enabled","passwordAuth":"Enabled"}',
+        'ptr-server: authConfig must be { activeDirectoryAuth: "Enabled", passwordAuth: "Disabled" }, got {}',
+        "ptr-server: administratorLogin must not be set (Entra logins only)",
+        "ptr-server: administratorLoginPassword must not be set (Entra logins only)",
+      ],
     );
   });
 });
@@ -245,6 +286,7 @@ describe("policy: backup storage private", () => {
 describe("policy: backups cannot be erased", () => {
   it("passes versioning, soft delete, immutability = lifecycle retention, and both locks (scopes unknown)", async () => {
     assert.deepStrictEqual(await violations(backupSet(), backupsImmutable), []);
+    assert.deepStrictEqual(await violations(backupSet(7, 7, "backups", "Locked"), backupsImmutable), []);
   });
   it("a lock whose scope comes from another resource does not protect the account", async () => {
     const set = backupSet().map((r) =>
@@ -265,23 +307,36 @@ describe("policy: backups cannot be erased", () => {
       "backups-account: no CanNotDelete management lock on the backup account",
     ]);
   });
-  it("an immutability policy on another container does not count", async () => {
-    const set = backupSet().map((r) =>
-      r.type === TYPES.immutability
-        ? { ...r, options: from({ accountName: ["backups-account"], containerName: ["elsewhere"] }) }
-        : r,
-    );
+  it("a container-level policy (which overrides the account's) is refused; one on another account's container is not", async () => {
+    const containerPolicy = (on: string): DeclaredResource =>
+      res(
+        TYPES.immutability,
+        `${on}-immutability`,
+        { accountName: "x", containerName: "backups", immutabilityPolicyName: "default" },
+        from({ accountName: ["backups-account"], containerName: [on] }),
+      );
+    const set = [...backupSet(), containerPolicy("backups-container"), containerPolicy("elsewhere")];
     assert.deepStrictEqual(await violations(set, backupsImmutable), [
-      "backups-container: no time-based immutability policy on the container",
+      "backups-container-immutability: a container-level immutability policy overrides the account's; declare the retention on the account only",
     ]);
   });
   it("reports each missing protection", async () => {
-    const set = backupSet().filter(
-      (r) => r.type !== TYPES.lock && r.type !== TYPES.blobService && r.type !== TYPES.immutability,
-    );
+    const set = backupSet()
+      .filter((r) => r.type !== TYPES.lock && r.type !== TYPES.blobService)
+      .map((r) =>
+        r.type === TYPES.account
+          ? {
+              ...r,
+              inputs: {
+                ...r.inputs,
+                immutableStorageWithVersioning: { enabled: true, immutabilityPolicy: { state: "Disabled" } },
+              },
+            }
+          : r,
+      );
     assert.deepStrictEqual(await violations(set, backupsImmutable), [
       "backups-account: no BlobServiceProperties (versioning, soft delete) for this account",
-      "backups-container: no time-based immutability policy on the container",
+      "backups-account: no account-level time-based immutability policy (immutableStorageWithVersioning: enabled, immutabilityPolicy Unlocked or Locked with a period)",
       "backups-account: no CanNotDelete management lock on the backup account",
       "live-server: no CanNotDelete management lock on the live server",
     ]);
@@ -294,8 +349,123 @@ describe("policy: backups cannot be erased", () => {
     });
     assert.deepStrictEqual(await violations(set, backupsImmutable), [
       "backups-blob-service: isVersioningEnabled must be true",
-      "backups-immutability: immutability 7 days differs from the lifecycle retention 14 days (must be equal: at least the retention, and the rule must not delete immutable blobs)",
+      "backups-account: immutability 7 days differs from the lifecycle retention 14 days (must be equal: at least the retention, and the rule must not delete immutable blobs)",
       "live-server: no CanNotDelete management lock on the live server",
+    ]);
+  });
+});
+
+describe("policy: backups locked in production", () => {
+  const withState = (state: string | undefined): DeclaredResource =>
+    account({
+      immutableStorageWithVersioning: {
+        enabled: true,
+        immutabilityPolicy: {
+          immutabilityPeriodSinceCreationInDays: 7,
+          ...(state === undefined ? {} : { state }),
+        },
+      },
+    });
+  it("staging may stay unlocked; production passes Locked", async () => {
+    assert.deepStrictEqual(await violations([withState("Unlocked")], backupsLockedInProduction), []);
+    assert.deepStrictEqual(
+      await violations([withState("Locked")], backupsLockedInProduction, PRODUCTION),
+      [],
+    );
+  });
+  it("production reports Unlocked and a missing state", async () => {
+    assert.deepStrictEqual(
+      await violations([withState("Unlocked"), withState(undefined)], backupsLockedInProduction, PRODUCTION),
+      [
+        'backups-account: production needs immutableStorageWithVersioning.immutabilityPolicy.state Locked (backup.immutability=locked), got "Unlocked"',
+        "backups-account: production needs immutableStorageWithVersioning.immutabilityPolicy.state Locked (backup.immutability=locked), got undefined",
+      ],
+    );
+  });
+});
+
+describe("policy: no declared role can erase backups", () => {
+  const assignment = (roleDefinitionId: unknown): DeclaredResource =>
+    res(TYPES.roleAssignment, "ra", { roleDefinitionId, principalId: "p", scope: "s" });
+  const roleId = (guid: string): string =>
+    `/subscriptions/00000000-0000-0000-0000-000000000000/providers/Microsoft.Authorization/roleDefinitions/${guid}`;
+  it("passes the blob data roles", async () => {
+    assert.deepStrictEqual(
+      await violations(
+        [
+          assignment(roleId("ba92f5b4-2d11-453d-a403-e96b0029c9fe")),
+          assignment(roleId("2a2b9908-6ea1-4ae2-8e65-a410df84e7d1")),
+        ],
+        noRoleCanEraseBackups,
+      ),
+      [],
+    );
+  });
+  it("reports Owner, Contributor, Storage Blob Data Owner and an unknown role", async () => {
+    const allowed =
+      "Storage Blob Data Contributor (ba92f5b4-2d11-453d-a403-e96b0029c9fe), Storage Blob Data Reader (2a2b9908-6ea1-4ae2-8e65-a410df84e7d1)";
+    const owner = roleId("8e3af657-a8ff-443c-a75c-2fe8c4bcb635");
+    const blobOwner = roleId("b7e6dc6d-f1e8-4753-8033-0f276bb0955b");
+    assert.deepStrictEqual(
+      await violations(
+        [assignment(owner), assignment(blobOwner), assignment(undefined)],
+        noRoleCanEraseBackups,
+      ),
+      [
+        `ra: roleDefinitionId must be one of ${allowed}, got ${JSON.stringify(owner)}`,
+        `ra: roleDefinitionId must be one of ${allowed}, got ${JSON.stringify(blobOwner)}`,
+        `ra: roleDefinitionId must be one of ${allowed}, got undefined`,
+      ],
+    );
+  });
+});
+
+describe("policy: data pods limited by a NetworkPolicy", () => {
+  const labels = { "app.kubernetes.io/part-of": "service-dr", "azure.workload.identity/use": "true" };
+  const job = (namespace = "ns"): DeclaredResource =>
+    res("kubernetes:batch/v1:Job", "job", {
+      metadata: { name: "j", namespace },
+      spec: { template: { metadata: { labels: { ...labels, "service-dr/step": "restore" } }, spec: {} } },
+    });
+  const policy = (spec: Record<string, unknown>, namespace = "ns"): DeclaredResource =>
+    res(TYPES.networkPolicy, "np", {
+      metadata: { name: "np", namespace },
+      spec: {
+        podSelector: { matchLabels: labels },
+        policyTypes: ["Ingress", "Egress"],
+        ingress: [],
+        ...spec,
+      },
+    });
+  const to = [{ ipBlock: { cidr: "10.0.0.0/28" } }];
+  it("passes DNS, HTTPS and PostgreSQL egress with no ingress; the app's pods are not its business", async () => {
+    const ok = policy({ egress: [{ to, ports: [{ protocol: "TCP", port: 5432 }] }] });
+    const app = res("kubernetes:apps/v1:Deployment", "web", {
+      metadata: { namespace: "ns" },
+      spec: { template: { metadata: { labels: { app: "web" } }, spec: {} } },
+    });
+    assert.deepStrictEqual(await violations([job(), ok, app], dataPodsNetworkLimited), []);
+  });
+  it("reports a data pod without a policy (another namespace's does not count), ingress, any port, any destination", async () => {
+    assert.deepStrictEqual(
+      await violations([job(), policy({ egress: [] }, "other")], dataPodsNetworkLimited),
+      ["job: a data tool pod that no NetworkPolicy of its namespace selects"],
+    );
+    const wide = policy({
+      policyTypes: ["Egress"],
+      ingress: [{}],
+      egress: [
+        { to, ports: [{ protocol: "TCP", port: 22 }] },
+        { to },
+        { ports: [{ protocol: "TCP", port: 443 }] },
+      ],
+    });
+    assert.deepStrictEqual(await violations([job(), job(), wide], dataPodsNetworkLimited), [
+      'np: policyTypes must include Ingress and Egress, got ["Egress"]',
+      "np: ingress must be empty",
+      "np: egress port [22] is not one of 53, 443, 5432",
+      "np: an egress rule allows every port",
+      "np: an egress rule allows every destination",
     ]);
   });
 });

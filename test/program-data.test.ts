@@ -5,6 +5,7 @@
 import { strict as assert } from "node:assert";
 import type { PlanResource, PlanResult } from "../dev/offline/mocks";
 import { committedImage, declareStack } from "./support/stacks";
+import { ALL_STATES } from "./support/dr-states";
 import { tableSetTag } from "@service-dr/dr-data";
 import { readStackOutputs } from "../stack-outputs";
 
@@ -50,13 +51,17 @@ const conn = (prefix: string, host: string): Record<string, string> => ({
   [`${prefix}PGPORT`]: "5432",
   [`${prefix}PGUSER`]: `${SVC}-dr-data`,
   [`${prefix}PGDATABASE`]: "itt_mentor_services_staging",
-  [`${prefix}PGSSLMODE`]: "require",
+  // The server's certificate verified (chain and host name), never just "require".
+  [`${prefix}PGSSLMODE`]: "verify-full",
 });
 /** How every pod authenticates: both selectors explicit, no key and no password anywhere. */
 const STORAGE_ENV = {
   DR_STORAGE_AUTH: "entra",
   AZURE_STORAGE_ACCOUNT: "s189t01ittmsdbbkpsa",
   DR_PG_AUTH: "entra",
+  // The image's system roots: libpq's sslrootcert=system, Node's extra CAs for the pg driver.
+  PGSSLROOTCERT: "system",
+  NODE_EXTRA_CA_CERTS: "/etc/ssl/certs/ca-certificates.crt",
 };
 /**
  * A recovery Job writes its whole output to incident/<id>/logs/<job>.log in the backup container, and its
@@ -85,6 +90,15 @@ describe("data path under the mock runtime", function () {
       enableHttpsTrafficOnly: true,
       allowSharedKeyAccess: false,
       defaultToOAuthAuthentication: true,
+      // Account-level: the one policy whose state a PUT sets; staging's stays unlocked.
+      immutableStorageWithVersioning: {
+        enabled: true,
+        immutabilityPolicy: {
+          immutabilityPeriodSinceCreationInDays: 7,
+          state: "Unlocked",
+          allowProtectedAppendWrites: false,
+        },
+      },
       tags: { "service-dr": "database-backups" },
     });
     assert.deepEqual(one(r, "azure-native:storage:BlobContainer", `${SVC}-backups-container`).inputs, {
@@ -105,20 +119,11 @@ describe("data path under the mock runtime", function () {
         containerDeleteRetentionPolicy: { enabled: true, days: 7 },
       },
     );
-    const immutability = one(
-      r,
-      "azure-native:storage:BlobContainerImmutabilityPolicy",
-      `${SVC}-backups-immutability`,
+    // No container-level policy: it would take precedence over the account's.
+    assert.deepEqual(
+      r.resources.filter((x) => x.type === "azure-native:storage:BlobContainerImmutabilityPolicy"),
+      [],
     );
-    assert.deepEqual(immutability.inputs, {
-      accountName: "s189t01ittmsdbbkpsa",
-      resourceGroupName: "s189t01-ittms-stg-rg",
-      containerName: "database-backup",
-      immutabilityPolicyName: "default",
-      immutabilityPeriodSinceCreationInDays: 7,
-      allowProtectedAppendWrites: false,
-    });
-    assert.equal(immutability.options.protect, true);
     const lock = one(r, "azure-native:authorization:ManagementLockByScope", `${SVC}-backups-lock`);
     assert.deepEqual(lock.inputs, {
       scope:
@@ -151,6 +156,20 @@ describe("data path under the mock runtime", function () {
     );
   });
 
+  it("production locks its immutability policy; backup.immutability takes locked or unlocked only", async () => {
+    const state = (r: PlanResult, svc: string): unknown =>
+      (
+        one(r, "azure-native:storage:StorageAccount", `${svc}-backups-account`).inputs
+          .immutableStorageWithVersioning as { immutabilityPolicy: { state: string } }
+      ).immutabilityPolicy.state;
+    assert.equal(state(await declare([], "production"), "itt-mentor-services-production"), "Locked");
+    assert.equal(state(await declare(["backup.immutability=locked"]), SVC), "Locked");
+    await assert.rejects(declare(["backup.immutability=Disabled"]), (e: Error) => {
+      assert.match(e.message, /backup\.immutability: must be one of: locked, unlocked; received "Disabled"/);
+      return true;
+    });
+  });
+
   it("production keeps its backups geo-redundant", async () => {
     const r = await declare([], "production");
     const account = one(
@@ -161,24 +180,87 @@ describe("data path under the mock runtime", function () {
     assert.deepEqual(account.inputs.sku, { name: "Standard_GRS" });
   });
 
-  it("no standing secret: no Kubernetes Secret at all; break-glass postgresAuth=password declares only the password Secret", async () => {
+  it("network: the data pods may reach only DNS, the servers, the storage and Entra (HTTPS to public addresses); nothing reaches them", async () => {
     const r = await declare([]);
-    assert.deepEqual(
-      r.resources.filter((x) => x.type === "kubernetes:core/v1:Secret").map((x) => x.name),
-      [],
-    );
-    const breakGlass = await declare(["workloadIdentity.postgresAuth=password"]);
-    assert.deepEqual(
-      breakGlass.resources.filter((x) => x.type === "kubernetes:core/v1:Secret").map((x) => x.name),
-      [`${SVC}-dr-access-database`],
-    );
-    assert.deepEqual(one(breakGlass, "kubernetes:core/v1:Secret", `${SVC}-dr-access-database`).inputs, {
-      apiVersion: "v1",
-      kind: "Secret",
-      metadata: { name: `${SVC}-dr-db-credentials`, namespace: "bat-staging" },
-      type: "Opaque",
-      stringData: "[secret]",
+    const np = one(r, "kubernetes:networking.k8s.io/v1:NetworkPolicy", `${SVC}-dr-network-policy`);
+    assert.deepEqual(np.inputs, {
+      apiVersion: "networking.k8s.io/v1",
+      kind: "NetworkPolicy",
+      metadata: {
+        name: `${SVC}-dr-data-egress`,
+        namespace: "bat-staging",
+        labels: { "app.kubernetes.io/part-of": "service-dr" },
+      },
+      spec: {
+        podSelector: {
+          matchLabels: { "app.kubernetes.io/part-of": "service-dr", "azure.workload.identity/use": "true" },
+        },
+        policyTypes: ["Ingress", "Egress"],
+        ingress: [],
+        egress: [
+          {
+            to: [
+              {
+                namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "kube-system" } },
+                podSelector: { matchLabels: { "k8s-app": "kube-dns" } },
+              },
+            ],
+            ports: [
+              { protocol: "UDP", port: 53 },
+              { protocol: "TCP", port: 53 },
+            ],
+          },
+          { to: [{ ipBlock: { cidr: "10.0.8.0/28" } }], ports: [{ protocol: "TCP", port: 5432 }] },
+          { to: [{ ipBlock: { cidr: "10.0.9.4/32" } }], ports: [{ protocol: "TCP", port: 443 }] },
+          {
+            to: [
+              { ipBlock: { cidr: "0.0.0.0/0", except: ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"] } },
+            ],
+            ports: [{ protocol: "TCP", port: 443 }],
+          },
+        ],
+      },
     });
+    // Every data tool pod template carries the selected labels (the policy applies to each of them).
+    for (const [, sets] of ALL_STATES) {
+      const s = await declare(sets);
+      for (const x of s.resources.filter((y) =>
+        ["kubernetes:batch/v1:Job", "kubernetes:batch/v1:CronJob", "kubernetes:core/v1:Pod"].includes(y.type),
+      )) {
+        const text = JSON.stringify(x.inputs);
+        assert.ok(
+          text.includes('"app.kubernetes.io/part-of":"service-dr"') &&
+            text.includes('"azure.workload.identity/use":"true"'),
+          x.name,
+        );
+      }
+    }
+  });
+
+  it("network: dataEgress must list the servers' subnet as CIDRs, each problem named", async () => {
+    await assert.rejects(
+      declare([
+        "kubernetes.dataEgress.postgresCidrs[0]=10.0.8.0",
+        "kubernetes.dataEgress.storageCidrs[0]=any",
+      ]),
+      (e: Error & { problems?: readonly string[] }) => {
+        assert.deepStrictEqual(e.problems, [
+          'kubernetes.dataEgress.postgresCidrs[0]: must be IPv4 CIDRs such as 10.1.2.0/28; received "10.0.8.0"',
+          'kubernetes.dataEgress.storageCidrs[0]: must be IPv4 CIDRs such as 10.1.2.0/28; received "any"',
+        ]);
+        return true;
+      },
+    );
+  });
+
+  it("no standing secret: no Kubernetes Secret at all, in any state", async () => {
+    for (const [, sets] of ALL_STATES) {
+      const r = await declare(sets);
+      assert.deepEqual(
+        r.resources.filter((x) => x.type === "kubernetes:core/v1:Secret").map((x) => x.name),
+        [],
+      );
+    }
   });
 
   it("nightly backup: a CronJob in the stack's zone, no overlapping runs, the live database into nightly/<server>", async () => {
@@ -526,17 +608,7 @@ describe("look before you restore (issue 12): inspect, reconcile, table-level re
     ]);
   });
 
-  for (const [auth, sets, password] of [
-    ["Entra (no password anywhere)", [], {}],
-    [
-      "break-glass password (both sides from the credentials Secret)",
-      ["workloadIdentity.postgresAuth=password"],
-      {
-        PTR_PGPASSWORD: `secret:${SVC}-dr-db-credentials/PGPASSWORD`,
-        LIVE_PGPASSWORD: `secret:${SVC}-dr-db-credentials/PGPASSWORD`,
-      },
-    ],
-  ] as const) {
+  for (const [auth, sets, password] of [["Entra (no password anywhere)", [], {}]] as const) {
     it(`the troubleshooting pod, ${auth}: sleeps with both connections, hardened, no Service`, async () => {
       const r = await declare([...PTR, ...sets]);
       const p = one(r, "kubernetes:core/v1:Pod", `${SVC}-troubleshoot-pod`).inputs as {
@@ -553,14 +625,14 @@ describe("look before you restore (issue 12): inspect, reconcile, table-level re
         },
       });
       const c = p.spec.containers[0]!;
-      const user = sets.length === 0 ? `${SVC}-dr-data` : "ittms_admin";
+      const user = `${SVC}-dr-data`;
       const side = (prefix: string, host: string) => ({ ...conn(prefix, host), [`${prefix}PGUSER`]: user });
       assert.deepEqual(envOf(c), {
         ...side("PTR_", COPY),
         ...side("LIVE_", LIVE),
         ...password,
         ...STORAGE_ENV,
-        DR_PG_AUTH: sets.length === 0 ? "entra" : "password",
+        DR_PG_AUTH: "entra",
       });
       assert.deepEqual([c.command, c.args, c.image], [["sleep", "infinity"], [], committedImage("staging")]);
       assert.deepEqual(c.securityContext, {

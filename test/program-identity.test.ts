@@ -103,29 +103,84 @@ describe("program: the data path's identity (mock runtime)", function () {
     assert.ok(sa.options.dependencies?.includes(`${SVC}-dr-identity-federated`));
   });
 
-  it("blob data access: Storage Blob Data Contributor on the backup container only, a stable assignment name", async () => {
+  it("blob data access, standing: Storage Blob Data Contributor on the container, no delete, writes only under nightly/", async () => {
     const r = await declare();
     const ra = one(r, "azure-native:authorization:RoleAssignment", `${SVC}-dr-identity-blob-data`);
     const roleDefinitionId = `${SUB}/providers/Microsoft.Authorization/roleDefinitions/${STORAGE_BLOB_DATA_CONTRIBUTOR}`;
+    const blobs = "Microsoft.Storage/storageAccounts/blobServices/containers/blobs";
     assert.deepEqual(ra.inputs, {
+      // The same name as before the condition: an update of the one assignment, never a second one.
       roleAssignmentName: stableGuid(`${CONTAINER_ID}|${roleDefinitionId}|${SVC}-dr-data`),
       roleDefinitionId,
       principalId: principalIdOf(r),
       principalType: "ServicePrincipal",
       scope: CONTAINER_ID,
-      description: "service-dr data tool: nightly and incident backups, restores (this container only)",
+      description:
+        "service-dr data tool: reads; writes nightly dumps only; never deletes (this container only)",
+      condition:
+        `((!(ActionMatches{'${blobs}/delete'}) AND !(ActionMatches{'${blobs}/move/action'}))) AND ` +
+        `((!(ActionMatches{'${blobs}/write'}) AND !(ActionMatches{'${blobs}/add/action'})) OR ` +
+        `(@Resource[${blobs}:path] StringLike 'nightly/*'))`,
+      conditionVersion: "2.0",
     });
     assert.equal(STORAGE_BLOB_DATA_CONTRIBUTOR, "ba92f5b4-2d11-453d-a403-e96b0029c9fe");
-    // The only role assignment the program makes.
+    // Outside an incident the only role assignment the program makes, and no Entra administrator but the group.
     assert.deepEqual(
       r.resources.filter((x) => x.type === "azure-native:authorization:RoleAssignment").map((x) => x.name),
       [`${SVC}-dr-identity-blob-data`],
     );
+    assert.deepEqual(
+      r.resources
+        .filter((x) => x.type === "azure-native:dbforpostgresql:AdministratorsMicrosoftEntra")
+        .map((x) => x.name),
+      [`${SVC}-live-entra-admin`],
+    );
   });
 
-  it("PostgreSQL: the identity is the live server's Entra administrator; the Jobs log in as it", async () => {
+  it("blob data access and administrator while an incident is open only: declared with it, gone when it closes", async () => {
+    const roleDefinitionId = `${SUB}/providers/Microsoft.Authorization/roleDefinitions/${STORAGE_BLOB_DATA_CONTRIBUTOR}`;
+    for (const sets of [PTR, ["drMode=rebuild", "incidentId=inc-1"]]) {
+      const r = await declare(sets);
+      assert.deepEqual(
+        one(r, "azure-native:authorization:RoleAssignment", `${SVC}-dr-identity-blob-data-incident`).inputs,
+        {
+          roleAssignmentName: stableGuid(`${CONTAINER_ID}|${roleDefinitionId}|${SVC}-dr-data|incident`),
+          roleDefinitionId,
+          principalId: principalIdOf(r),
+          principalType: "ServicePrincipal",
+          scope: CONTAINER_ID,
+          description:
+            "service-dr data tool during an incident: incident dumps, logs and restores (this container only)",
+        },
+      );
+      assert.equal(
+        r.resources.filter((x) => x.name === `${SVC}-live-entra-admin-data-tool`).length,
+        1,
+        sets.join(" "),
+      );
+    }
+    // Closed (drMode none, the incident id still set): both gone.
+    const closed = await declare(["incidentId=inc-1"]);
+    assert.deepEqual(
+      closed.resources
+        .filter((x) => x.name.endsWith("-blob-data-incident") || x.name.endsWith("-entra-admin-data-tool"))
+        .map((x) => x.name),
+      [],
+    );
+  });
+
+  it("PostgreSQL: the group is the live server's administrator (stable API), the identity one beside it during an incident", async () => {
     const r = await declare([...PTR, "drPhase=restore"]);
-    assert.deepEqual(one(r, "azure-native:dbforpostgresql:Administrator", `${SVC}-live-entra-admin`).inputs, {
+    const admin = "azure-native:dbforpostgresql:AdministratorsMicrosoftEntra";
+    assert.deepEqual(one(r, admin, `${SVC}-live-entra-admin`).inputs, {
+      serverName: "s189t01-ittms-stg-pg",
+      resourceGroupName: "s189t01-ittms-stg-rg",
+      objectId: "00000000-0000-0000-0000-000000000000",
+      principalName: "s189t01-ittms-stg-pg-admins",
+      principalType: "Group",
+      tenantId: "00000000-0000-0000-0000-000000000000",
+    });
+    assert.deepEqual(one(r, admin, `${SVC}-live-entra-admin-data-tool`).inputs, {
       serverName: "s189t01-ittms-stg-pg",
       resourceGroupName: "s189t01-ittms-stg-rg",
       objectId: principalIdOf(r),
@@ -133,6 +188,11 @@ describe("program: the data path's identity (mock runtime)", function () {
       principalType: "ServicePrincipal",
       tenantId: "00000000-0000-0000-0000-000000000000",
     });
+    // The preview resource is gone: only the stable one is declared.
+    assert.deepEqual(
+      r.resources.filter((x) => x.type === "azure-native:dbforpostgresql:Administrator"),
+      [],
+    );
     assert.deepEqual(one(r, "azure-native:authorization:ManagementLockByScope", `${SVC}-live-lock`).inputs, {
       scope: `${RG}/providers/Microsoft.DBforPostgreSQL/flexibleServers/s189t01-ittms-stg-pg`,
       lockName: "service-dr-live-server-cannot-delete",
@@ -141,24 +201,18 @@ describe("program: the data path's identity (mock runtime)", function () {
     });
   });
 
-  it("the identity plan: names derived from the service, the issuer from config, password login only on request", () => {
+  it("the identity plan: names derived from the service, the issuer from config", () => {
     const cfg = parseConfig(stackRaw("staging"), NOW);
     const p = planIdentity(cfg);
     assert.equal(p.name, identityName(SVC));
     assert.equal(p.issuer, ISSUER);
-    assert.equal(p.postgresAuth, "entra");
-    assert.equal(
-      parseConfig(stackRaw("staging", ["workloadIdentity.postgresAuth=password"]), NOW).workloadIdentity
-        .postgresAuth,
-      "password",
-    );
   });
 
-  it("config: the issuer must be an https URL and postgresAuth entra or password, each problem named", () => {
+  it("config: the issuer must be an https URL; the password break-glass is refused, with what replaces it", () => {
     const { raw } = readRawConfig(
       stackStrings("staging", [
         "workloadIdentity.oidcIssuerUrl=http://issuer",
-        "workloadIdentity.postgresAuth=key",
+        "workloadIdentity.postgresAuth=password",
       ]),
     );
     assert.throws(
@@ -170,7 +224,9 @@ describe("program: the data path's identity (mock runtime)", function () {
           problems.join("\n"),
         );
         assert.ok(
-          problems.some((x) => /workloadIdentity\.postgresAuth.*entra or password/.test(x)),
+          problems.includes(
+            'workloadIdentity.postgresAuth: is no longer a setting; the data tool always logs in with its managed identity (the servers accept Entra logins only): remove it with pulumi config rm --path workloadIdentity.postgresAuth; received "password"',
+          ),
           problems.join("\n"),
         );
         return true;

@@ -29,7 +29,6 @@ const protectedNames = (r: PlanResult): string[] =>
 const PROTECTED = [
   `${SVC}-backups-account`,
   `${SVC}-backups-container`,
-  `${SVC}-backups-immutability`,
   // The Azure CanNotDelete locks: removing one is a deliberate act (docs/runbook.md), never an up's side effect.
   `${SVC}-backups-lock`,
   `${SVC}-live-db-itt_mentor_services_staging`,
@@ -40,7 +39,7 @@ const LIVE_OPTIONS: DeclaredOptions = {
   protect: true,
   // Create-time inputs of a rebuild (ReviveDropped/GeoRestore and their source): ignored afterwards so that
   // returning to drMode=none does not read as a replacement of the rebuilt server.
-  ignoreChanges: ["createMode", "sourceServerResourceId", "pointInTimeUTC"],
+  ignoreChanges: ["createMode", "sourceServerResourceId", "pointInTimeUTC", "administratorLogin"],
 };
 
 describe("program: resource options (mock runtime)", function () {

@@ -10,6 +10,7 @@ import type { PlanResource, PlanResult } from "../dev/offline/mocks";
 import { diffValues, effectiveInputs, isUnder } from "../dev/offline/diff";
 import { declareStack, geoRebuildSets } from "./support/stacks";
 import { tableSetTag } from "@service-dr/dr-data";
+import { jobSetTag } from "../components/replica-hold";
 
 const SVC = "itt-mentor-services-staging";
 const T = "20261124t130500z";
@@ -20,12 +21,15 @@ const declare = (sets: readonly string[]): Promise<PlanResult> => declareStack("
 
 /** What the Jobs and the troubleshooting pod wait for: the identity, the live server and its children. */
 const IDENTITY_AND_LIVE = [
+  `${SVC}-dr-network-policy`,
   `${SVC}-dr-identity-blob-data`,
+  `${SVC}-dr-identity-blob-data-incident`,
   `${SVC}-dr-identity-federated`,
   `${SVC}-dr-identity-identity`,
   `${SVC}-dr-identity-service-account`,
   `${SVC}-live-db-itt_mentor_services_staging`,
   `${SVC}-live-entra-admin`,
+  `${SVC}-live-entra-admin-data-tool`,
   `${SVC}-live-lock`,
   `${SVC}-live-param-azure.extensions`,
   `${SVC}-live-param-log_min_duration_statement`,
@@ -36,7 +40,6 @@ const INFRA = [
   `${SVC}-backups-account`,
   `${SVC}-backups-blob-service`,
   `${SVC}-backups-container`,
-  `${SVC}-backups-immutability`,
   `${SVC}-backups-lifecycle`,
   `${SVC}-backups-lock`,
   ...IDENTITY_AND_LIVE,
@@ -45,9 +48,12 @@ const PTR_SERVER = [`${SVC}-ptr-server`];
 const sorted = (xs: readonly string[]): string[] => [...xs].sort();
 /** The app's own replica patches at 0 (the app stopped by this state). */
 const STOPPED = [`${SVC}-replicas-web`, `${SVC}-replicas-worker`];
-/** The hold patches at 0 (the app stopped for the Jobs of a state that runs it). */
-const HELD = [`${SVC}-replicas-hold-web`, `${SVC}-replicas-hold-worker`];
 const job = (name: string): string => `${SVC}-recovery-dr-inc-1-${name}`;
+/** The hold patches at 0 for a chain of Jobs (the app stopped for the Jobs of a state that runs it). */
+const heldFor = (chain: readonly string[]): string[] => {
+  const tag = jobSetTag(chain.map((r) => r.slice(`${SVC}-recovery-`.length)));
+  return [`${SVC}-replicas-hold-${tag}-web`, `${SVC}-replicas-hold-${tag}-worker`];
+};
 const FLAWED = job("backup-flawed");
 const INSPECT = job(`inspect-${T}`);
 const PTR_CHAIN = [
@@ -94,7 +100,7 @@ const appAfter = (chain: readonly string[]) => ({
   [STOPPED[0]!]: sorted(chain),
   [STOPPED[1]!]: sorted(chain),
 });
-const holdFree = { [HELD[0]!]: [], [HELD[1]!]: [] };
+const holdFree = (chain: readonly string[]) => ({ [heldFor(chain)[0]!]: [], [heldFor(chain)[1]!]: [] });
 
 describe("order-proof phases: exact dependency edges for every mode × phase (mock runtime)", function () {
   this.timeout(120_000);
@@ -118,7 +124,12 @@ describe("order-proof phases: exact dependency edges for every mode × phase (mo
     [
       "ptr validate with ptr.tables: hold at 0 → every Job → the app back",
       [...PTR, ...TABLES, "drPhase=validate"],
-      { ...holdFree, ...chainEdges(TABLE_CHAIN, PTR_SERVER, HELD), ...appAfter(TABLE_CHAIN), ...pod },
+      {
+        ...holdFree(TABLE_CHAIN),
+        ...chainEdges(TABLE_CHAIN, PTR_SERVER, heldFor(TABLE_CHAIN)),
+        ...appAfter(TABLE_CHAIN),
+        ...pod,
+      },
     ],
     [
       "ptr restore (also the jump none → restore): every Job after the app's patches at 0",
@@ -128,7 +139,12 @@ describe("order-proof phases: exact dependency edges for every mode × phase (mo
     [
       "ptr validate (also the jump isolate → validate): hold at 0 → every Job → the app back",
       [...PTR, "drPhase=validate"],
-      { ...holdFree, ...chainEdges(PTR_CHAIN, PTR_SERVER, HELD), ...appAfter(PTR_CHAIN), ...pod },
+      {
+        ...holdFree(PTR_CHAIN),
+        ...chainEdges(PTR_CHAIN, PTR_SERVER, heldFor(PTR_CHAIN)),
+        ...appAfter(PTR_CHAIN),
+        ...pod,
+      },
     ],
     [
       "ptr validate with stopService=true: the app's own patches at 0 come first again",
@@ -138,7 +154,12 @@ describe("order-proof phases: exact dependency edges for every mode × phase (mo
     [
       "ptr restore with stopService=false: the app runs, so it is held for the Jobs",
       [...PTR, "drPhase=restore", "stopService=false"],
-      { ...holdFree, ...chainEdges(PTR_CHAIN, PTR_SERVER, HELD), ...appAfter(PTR_CHAIN), ...pod },
+      {
+        ...holdFree(PTR_CHAIN),
+        ...chainEdges(PTR_CHAIN, PTR_SERVER, heldFor(PTR_CHAIN)),
+        ...appAfter(PTR_CHAIN),
+        ...pod,
+      },
     ],
     ["rebuild isolate: no Jobs", REBUILD, { ...appFree }],
     [
@@ -149,7 +170,11 @@ describe("order-proof phases: exact dependency edges for every mode × phase (mo
     [
       "rebuild validate (also the jump isolate → validate)",
       [...REBUILD, "drPhase=validate"],
-      { ...holdFree, ...chainEdges(REBUILD_CHAIN, [], HELD), ...appAfter(REBUILD_CHAIN) },
+      {
+        ...holdFree(REBUILD_CHAIN),
+        ...chainEdges(REBUILD_CHAIN, [], heldFor(REBUILD_CHAIN)),
+        ...appAfter(REBUILD_CHAIN),
+      },
     ],
     [
       "rebuild revive validate: no Jobs, no hold",
@@ -172,7 +197,7 @@ describe("order-proof phases: exact dependency edges for every mode × phase (mo
 
   it("no cycle: in validate nothing the hold or the Jobs wait for waits on the app's patches", async () => {
     const e = edges(await declare([...PTR, "drPhase=validate"]));
-    for (const name of [...HELD, ...PTR_CHAIN])
+    for (const name of [...heldFor(PTR_CHAIN), ...PTR_CHAIN])
       for (const app of STOPPED) assert.ok(!e[name]!.includes(app), `${name} must not wait for ${app}`);
   });
 });
@@ -232,7 +257,7 @@ describe("finished Jobs are immutable; retry.<step> is the one way to run a step
     });
   }
 
-  it("retry.restore=1 gives the restore Job a new name and changes nothing else but what waits on it", async () => {
+  it("retry.restore=1 gives the restore Job a new name, a new hold, and changes nothing else but what waits on it", async () => {
     const sets = [...PTR, "drPhase=validate"];
     const before = await declare(sets);
     const after = await declare([...sets, "retry.restore=1"]);
@@ -240,32 +265,53 @@ describe("finished Jobs are immutable; retry.<step> is the one way to run a step
     const newRestore = job(`restore-${T}-r1`);
     const b = new Map(before.resources.map((x) => [`${x.type} ${x.name}`, x]));
     const a = new Map(after.resources.map((x) => [`${x.type} ${x.name}`, x]));
+    // A new Job set: the hold for it is created (its 0 applied once, before the retried Job), the old one
+    // deleted at the end of the up.
+    const patch = (name: string) => `kubernetes:apps/v1:DeploymentPatch ${name}`;
+    const oldHold = heldFor(PTR_CHAIN);
+    const newHold = heldFor(PTR_CHAIN.map((n) => (n === oldRestore ? newRestore : n)));
+    assert.deepStrictEqual(oldHold, [
+      `${SVC}-replicas-hold-j01d84ac746-web`,
+      `${SVC}-replicas-hold-j01d84ac746-worker`,
+    ]);
+    assert.notDeepStrictEqual(newHold, oldHold);
     assert.deepStrictEqual(
-      [...a.keys()].filter((k) => !b.has(k)),
-      [`kubernetes:batch/v1:Job ${newRestore}`],
+      [...a.keys()].filter((k) => !b.has(k)).sort(),
+      [...newHold.map(patch), `kubernetes:batch/v1:Job ${newRestore}`].sort(),
     );
     assert.deepStrictEqual(
-      [...b.keys()].filter((k) => !a.has(k)),
-      [`kubernetes:batch/v1:Job ${oldRestore}`],
+      [...b.keys()].filter((k) => !a.has(k)).sort(),
+      [...oldHold.map(patch), `kubernetes:batch/v1:Job ${oldRestore}`].sort(),
     );
     const oldJob = b.get(`kubernetes:batch/v1:Job ${oldRestore}`)!;
     const newJob = a.get(`kubernetes:batch/v1:Job ${newRestore}`)!;
     // Its name, and the log blob named after it (a retry's log does not overwrite the failed run's).
     assert.deepStrictEqual(diffValues(oldJob.inputs, newJob.inputs), [
       { path: "metadata.name", old: `dr-inc-1-restore-${T}`, new: `dr-inc-1-restore-${T}-r1` },
-      // Its completion record (paths in text order: env[10] before env[9]): the retry is not taken for done.
       {
-        path: "spec.template.spec.containers[0].env[10].value",
-        old: `incident/inc-1/done/dr-inc-1-restore-${T}.json`,
-        new: `incident/inc-1/done/dr-inc-1-restore-${T}-r1.json`,
-      },
-      {
-        path: "spec.template.spec.containers[0].env[9].value",
+        path: "spec.template.spec.containers[0].env[11].value",
         old: `incident/inc-1/logs/dr-inc-1-restore-${T}.log`,
         new: `incident/inc-1/logs/dr-inc-1-restore-${T}-r1.log`,
       },
+      // Its completion record: the retry is not taken for done.
+      {
+        path: "spec.template.spec.containers[0].env[12].value",
+        old: `incident/inc-1/done/dr-inc-1-restore-${T}.json`,
+        new: `incident/inc-1/done/dr-inc-1-restore-${T}-r1.json`,
+      },
     ]);
-    assert.deepStrictEqual(newJob.options, oldJob.options);
+    // Every Job waits for the new hold instead of the old one (an option: the engine records it, no update).
+    const toNewHold = (o: PlanResource["options"]): PlanResource["options"] =>
+      o.dependencies === undefined
+        ? o
+        : { ...o, dependencies: o.dependencies.map((d) => newHold[oldHold.indexOf(d)] ?? d) };
+    for (const x of a.values())
+      if (x.type === "kubernetes:batch/v1:Job" && !x.name.includes("nightly"))
+        assert.ok(
+          newHold.every((h) => x.options.dependencies?.includes(h) === true),
+          x.name,
+        );
+    assert.deepStrictEqual(newJob.options, toNewHold(oldJob.options));
     // Everything else: identical, except the edges and the Job list that name the retried Job.
     const changed: string[] = [];
     for (const [key, x] of a) {
@@ -273,20 +319,19 @@ describe("finished Jobs are immutable; retry.<step> is the one way to run a step
       if (y === undefined || key.endsWith(newRestore)) continue;
       const d = [
         ...diffValues(y.inputs, x.inputs).map((c) => c.path),
-        ...diffValues(y.options, x.options).map((c) => `[option] ${c.path}`),
+        ...diffValues(toNewHold(y.options), x.options).map((c) => `[option] ${c.path}`),
       ];
       if (d.length > 0) changed.push(`${x.name}: ${d.join(", ")}`);
     }
     const annotation = 'metadata.annotations["service-dr/recovery-jobs"]';
+    const tag = 'metadata.annotations["service-dr/after-hold"]';
     // The compare Job's edge to the restore it follows: at the old restore's place in its dependency list.
     const compareDeps = b.get(`kubernetes:batch/v1:Job ${job(`compare-${T}`)}`)!.options.dependencies ?? [];
     assert.ok(compareDeps.includes(oldRestore));
     assert.deepStrictEqual(changed.sort(), [
       `${job(`compare-${T}`)}: [option] dependencies[${compareDeps.indexOf(oldRestore)}]`,
-      `${SVC}-replicas-hold-web: ${annotation}`,
-      `${SVC}-replicas-hold-worker: ${annotation}`,
-      `${SVC}-replicas-web: ${annotation}, [option] dependencies[5]`,
-      `${SVC}-replicas-worker: ${annotation}, [option] dependencies[5]`,
+      `${SVC}-replicas-web: ${tag}, ${annotation}, [option] dependencies[5]`,
+      `${SVC}-replicas-worker: ${tag}, ${annotation}, [option] dependencies[5]`,
     ]);
   });
 

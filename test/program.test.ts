@@ -31,7 +31,7 @@ const ALWAYS = [
   `azure-native:dbforpostgresql:Configuration ${SVC}-live-param-log_min_duration_statement`,
   `azure-native:dbforpostgresql:Database ${SVC}-live-db-itt_mentor_services_staging`,
   `azure-native:dbforpostgresql:Server ${SVC}-live-server`,
-  `azure-native:dbforpostgresql:Administrator ${SVC}-live-entra-admin`,
+  `azure-native:dbforpostgresql:AdministratorsMicrosoftEntra ${SVC}-live-entra-admin`,
   `azure-native:authorization:ManagementLockByScope ${SVC}-live-lock`,
   `service-dr:index:LiveServer ${SVC}-live`,
   `kubernetes:core/v1:ConfigMap ${SVC}-maintenance-content`,
@@ -45,21 +45,31 @@ const ALWAYS = [
   `azure-native:storage:StorageAccount ${SVC}-backups-account`,
   `azure-native:storage:BlobServiceProperties ${SVC}-backups-blob-service`,
   `azure-native:storage:BlobContainer ${SVC}-backups-container`,
-  `azure-native:storage:BlobContainerImmutabilityPolicy ${SVC}-backups-immutability`,
   `azure-native:storage:ManagementPolicy ${SVC}-backups-lifecycle`,
   `azure-native:authorization:ManagementLockByScope ${SVC}-backups-lock`,
   `service-dr:index:BackupStorage ${SVC}-backups`,
   // No Secret at all: storage and PostgreSQL are reached with the managed identity.
-  `service-dr:index:DataToolAccess ${SVC}-dr-access`,
   `azure-native:managedidentity:UserAssignedIdentity ${SVC}-dr-identity-identity`,
   `azure-native:managedidentity:FederatedIdentityCredential ${SVC}-dr-identity-federated`,
   `azure-native:authorization:RoleAssignment ${SVC}-dr-identity-blob-data`,
   `kubernetes:core/v1:ServiceAccount ${SVC}-dr-identity-service-account`,
   `service-dr:index:WorkloadIdentity ${SVC}-dr-identity`,
+  `kubernetes:networking.k8s.io/v1:NetworkPolicy ${SVC}-dr-network-policy`,
+  `service-dr:index:DataNetworkPolicy ${SVC}-dr-network`,
   `kubernetes:batch/v1:CronJob ${SVC}-nightly-cronjob`,
   `service-dr:index:NightlyBackup ${SVC}-nightly`,
   `service-dr:index:RecoveryJobs ${SVC}-recovery`,
 ];
+/**
+ * What an open incident adds, and closing removes: the data tool's identity as an Entra administrator of the
+ * live server, and its blob role without the nightly-only condition.
+ */
+const INCIDENT_ACCESS = [
+  `azure-native:dbforpostgresql:AdministratorsMicrosoftEntra ${SVC}-live-entra-admin-data-tool`,
+  `azure-native:authorization:RoleAssignment ${SVC}-dr-identity-blob-data-incident`,
+];
+const incidentOpen = (sets: readonly string[]): boolean =>
+  sets.some((x) => x === "drMode=ptr" || x === "drMode=rebuild");
 const job = (name: string): string => `kubernetes:batch/v1:Job ${SVC}-recovery-${name}`;
 const FLAWED = job("dr-inc-1-backup-flawed");
 /** The inspection of the PTR copy: declared as soon as the copy is. */
@@ -69,12 +79,20 @@ const PTR_JOBS = ["backup-ptr", "reconcile", "restore", "compare"].map((s) =>
 );
 const REBUILD_JOBS = ["restore", "compare"].map((s) => job(`dr-inc-1-${s}`));
 const TEMP_INGRESS = `kubernetes:networking.k8s.io/v1:Ingress ${SVC}-maintenance-temporary`;
-/** The hold that keeps web and worker at 0 until the recovery Jobs completed (states that run the app). */
-const HOLD = [
-  `kubernetes:apps/v1:DeploymentPatch ${SVC}-replicas-hold-web`,
-  `kubernetes:apps/v1:DeploymentPatch ${SVC}-replicas-hold-worker`,
+/**
+ * The hold that keeps web and worker at 0 until the recovery Jobs completed (states that run the app): its
+ * patches' names carry the Job set's tag (`j` + sha256 of the sorted names, 10 hex digits; computed apart with
+ * `printf '%s' "<names,joined>" | sha256sum`).
+ */
+const holdOf = (tag: string): string[] => [
+  `kubernetes:apps/v1:DeploymentPatch ${SVC}-replicas-hold-${tag}-web`,
+  `kubernetes:apps/v1:DeploymentPatch ${SVC}-replicas-hold-${tag}-worker`,
   `service-dr:index:ReplicaHold ${SVC}-replicas-hold`,
 ];
+/** The PTR Job set's tag, and the rebuild's (dr-inc-1-compare,dr-inc-1-restore). */
+const PTR_TAG = "j01d84ac746";
+const REBUILD_TAG = "jd749071e54";
+const HOLD = holdOf(PTR_TAG);
 const PTR_JOB_NAMES = [
   "dr-inc-1-backup-flawed",
   ...["inspect", "backup-ptr", "reconcile", "restore", "compare"].map(
@@ -143,7 +161,7 @@ describe("program under the mock runtime: exact resources per mode and phase", f
     [
       "rebuild validate",
       ["drMode=rebuild", "incidentId=inc-1", "drPhase=validate"],
-      [TEMP_INGRESS, ...REBUILD_JOBS, ...HOLD],
+      [TEMP_INGRESS, ...REBUILD_JOBS, ...holdOf(REBUILD_TAG)],
       2,
       1,
       `${SVC}-maintenance`,
@@ -178,10 +196,13 @@ describe("program under the mock runtime: exact resources per mode and phase", f
   for (const [state, sets, extra, web, worker, backend, approvers] of rows) {
     it(state, async () => {
       const r = await declare(sets);
-      assert.deepEqual(names(r).sort(), [...ALWAYS, ...extra].sort());
-      // With the hold, the app's patches name the Jobs they wait for (a new Job set re-applies them).
-      const held = extra.includes(HOLD[0]!);
+      const access = incidentOpen(sets) ? INCIDENT_ACCESS : [];
+      assert.deepEqual(names(r).sort(), [...ALWAYS, ...access, ...extra].sort());
+      // With the hold, the app's patches name the Jobs they wait for and the hold's tag (a new hold, a new
+      // Job set, re-applies them).
+      const held = extra.some((n) => n.includes(`${SVC}-replicas-hold-j`));
       const jobs = extra.includes(FLAWED) ? PTR_JOB_NAMES : ["dr-inc-1-restore", "dr-inc-1-compare"];
+      const tag = extra.includes(FLAWED) ? PTR_TAG : REBUILD_TAG;
       assert.deepEqual(one(r, "kubernetes:apps/v1:DeploymentPatch", `${SVC}-replicas-web`).inputs, {
         apiVersion: "apps/v1",
         kind: "Deployment",
@@ -190,13 +211,14 @@ describe("program under the mock runtime: exact resources per mode and phase", f
           namespace: "bat-staging",
           annotations: {
             "pulumi.com/patchForce": "true",
-            ...(held ? { "service-dr/recovery-jobs": jobs.join(",") } : {}),
+            ...(held ? { "service-dr/recovery-jobs": jobs.join(","), "service-dr/after-hold": tag } : {}),
           },
         },
         spec: { replicas: web },
       });
       if (held) {
-        assert.deepEqual(one(r, "kubernetes:apps/v1:DeploymentPatch", `${SVC}-replicas-hold-web`).inputs, {
+        const hold = one(r, "kubernetes:apps/v1:DeploymentPatch", `${SVC}-replicas-hold-${tag}-web`);
+        assert.deepEqual(hold.inputs, {
           apiVersion: "apps/v1",
           kind: "Deployment",
           metadata: {
@@ -206,6 +228,11 @@ describe("program under the mock runtime: exact resources per mode and phase", f
           },
           spec: { replicas: 0 },
         });
+        // Once created, nothing re-sends its 0 (a refresh, a later update); the app's patch has no such option.
+        assert.deepEqual(hold.options.ignoreChanges, ["spec.replicas"]);
+        assert.deepEqual(hold.options.dependencies ?? [], []);
+        const app = one(r, "kubernetes:apps/v1:DeploymentPatch", `${SVC}-replicas-web`);
+        assert.equal(app.options.ignoreChanges, undefined);
       }
       assert.deepEqual(
         (
@@ -247,7 +274,7 @@ describe("program under the mock runtime: exact resources per mode and phase", f
 
 describe("program under the mock runtime: servers", function () {
   this.timeout(120_000);
-  it("the live server: every setting explicit, private network, password a secret", async () => {
+  it("the live server: every setting explicit, private network, Entra logins only (no login, no password)", async () => {
     const r = await declare([]);
     const live = one(r, "azure-native:dbforpostgresql:Server", `${SVC}-live-server`);
     assert.equal(live.id, LIVE_ID);
@@ -267,11 +294,9 @@ describe("program under the mock runtime: servers", function () {
         privateDnsZoneArmResourceId: `${SUB}/resourceGroups/s189t01-tsc-ts-rg/providers/Microsoft.Network/privateDnsZones/test.internal.postgres.database.azure.com`,
         publicNetworkAccess: "Disabled",
       },
-      administratorLogin: "ittms_admin",
-      administratorLoginPassword: "[secret]",
       // Entra ID for the data tool's managed identity; the password stays the break-glass login.
       // tenantId "": the SDK's default (Azure uses the subscription's tenant).
-      authConfig: { activeDirectoryAuth: "Enabled", passwordAuth: "Enabled", tenantId: "" },
+      authConfig: { activeDirectoryAuth: "Enabled", passwordAuth: "Disabled", tenantId: "" },
       tags: { "service-dr": "live" },
     });
     assert.deepEqual(
@@ -326,6 +351,7 @@ describe("program under the mock runtime: servers", function () {
       pointInTimeUTC: "2026-11-24T13:05:00+00:00",
       availabilityZone: "",
       network: one(r, "azure-native:dbforpostgresql:Server", `${SVC}-live-server`).inputs.network,
+      authConfig: { activeDirectoryAuth: "Enabled", passwordAuth: "Disabled", tenantId: "" },
       tags: { "service-dr": "ptr-copy", "service-dr-restore-point": "2026-11-24T13:05:00+00:00" },
     });
     assert.deepEqual(
@@ -410,7 +436,7 @@ describe("program under the mock runtime: rebuild by revive, every phase", funct
     it(`${phase}: the server revived in place, its database imported (it comes back with the server), no Jobs`, async () => {
       const r = await declare([...REVIVE, `drPhase=${phase}`]);
       // No restore or compare Job: the data comes with the server.
-      assert.deepEqual(names(r).sort(), [...ALWAYS, TEMP_INGRESS].sort());
+      assert.deepEqual(names(r).sort(), [...ALWAYS, ...INCIDENT_ACCESS, TEMP_INGRESS].sort());
       const server = one(r, "azure-native:dbforpostgresql:Server", `${SVC}-live-server`);
       assert.deepEqual(
         [
@@ -448,7 +474,8 @@ describe("program under the mock runtime: rebuild by geo-restore, every phase", 
   const GEO_ID = `${SUB}/resourceGroups/s189t01-ittms-stg-rg/providers/Microsoft.DBforPostgreSQL/flexibleServers/s189t01-ittms-stg-pg-geo`;
   const GEO_RESOURCES = [
     `azure-native:dbforpostgresql:Server ${SVC}-live-geo-server`,
-    `azure-native:dbforpostgresql:Administrator ${SVC}-live-geo-entra-admin`,
+    `azure-native:dbforpostgresql:AdministratorsMicrosoftEntra ${SVC}-live-geo-entra-admin`,
+    `azure-native:dbforpostgresql:AdministratorsMicrosoftEntra ${SVC}-live-geo-entra-admin-data-tool`,
     `azure-native:authorization:ManagementLockByScope ${SVC}-live-geo-lock`,
     `azure-native:dbforpostgresql:Database ${SVC}-live-geo-db-itt_mentor_services_staging`,
     `azure-native:dbforpostgresql:Configuration ${SVC}-live-geo-param-azure.extensions`,
@@ -457,7 +484,10 @@ describe("program under the mock runtime: rebuild by geo-restore, every phase", 
   for (const phase of ["isolate", "restore", "validate"] as const) {
     it(`${phase}: a new server in ukwest from the live server's geo backup, its database imported; the live server as before`, async () => {
       const r = await declare([...GEO, `drPhase=${phase}`]);
-      assert.deepEqual(names(r).sort(), [...ALWAYS, TEMP_INGRESS, ...GEO_RESOURCES].sort());
+      assert.deepEqual(
+        names(r).sort(),
+        [...ALWAYS, ...INCIDENT_ACCESS, TEMP_INGRESS, ...GEO_RESOURCES].sort(),
+      );
       // The live server is declared exactly as without the geo-restore (it still exists; it is protected).
       const normal = await declare(["postgres.geoRedundantBackup=true"]);
       const live = one(r, "azure-native:dbforpostgresql:Server", `${SVC}-live-server`);
@@ -488,10 +518,8 @@ describe("program under the mock runtime: rebuild by geo-restore, every phase", 
           privateDnsZoneArmResourceId: `${NET}/privateDnsZones/dr.postgres.database.azure.com`,
           publicNetworkAccess: "Disabled",
         },
-        administratorLogin: "ittms_admin",
-        administratorLoginPassword: "[secret]",
         // tenantId "": the SDK's default (Azure uses the subscription's tenant).
-        authConfig: { activeDirectoryAuth: "Enabled", passwordAuth: "Enabled", tenantId: "" },
+        authConfig: { activeDirectoryAuth: "Enabled", passwordAuth: "Disabled", tenantId: "" },
         createMode: "GeoRestore",
         sourceServerResourceId: LIVE_ID,
         pointInTimeUTC: "2026-11-25T10:00:00+00:00",
@@ -500,7 +528,7 @@ describe("program under the mock runtime: rebuild by geo-restore, every phase", 
       // Protected like the live server; no dependency on the lost server (its id is computed, not read from it).
       assert.deepStrictEqual(geo.options, {
         protect: true,
-        ignoreChanges: ["createMode", "sourceServerResourceId", "pointInTimeUTC"],
+        ignoreChanges: ["createMode", "sourceServerResourceId", "pointInTimeUTC", "administratorLogin"],
       });
       const geoDb = one(
         r,

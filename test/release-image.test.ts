@@ -14,7 +14,7 @@ import { PROJECT_DIR } from "./support/stacks";
 
 /** Each action's release, and the commit its tag names (git rev-parse '<tag>^{commit}' in the action's repository). */
 const PINS: Readonly<Record<string, { readonly tag: string; readonly sha: string }>> = {
-  "actions/checkout": { tag: "v7.0.1", sha: "3d3c42e5aac5ba805825da76410c181273ba90b1" },
+  "actions/checkout": { tag: "v4.4.0", sha: "11d5960a326750d5838078e36cf38b85af677262" },
   "docker/setup-buildx-action": { tag: "v4.3.0", sha: "37fe631027851001ddb9b187196cc803df7f5f0e" },
   "docker/build-push-action": { tag: "v7.3.0", sha: "53b7df96c91f9c12dcc8a07bcb9ccacbed38856a" },
   "docker/setup-qemu-action": { tag: "v4.2.0", sha: "96fe6ef7f33517b61c61be40b68a1882f3264fb8" },

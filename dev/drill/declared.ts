@@ -44,14 +44,15 @@ export interface DeclaredJob {
 
 /**
  * A DeploymentPatch (the app's replica count, or the hold at 0 for recovery Jobs): which Deployment, the
- * count, the edges, and its inputs as text — the engine applies a patch only when they changed.
+ * count, the edges, its inputs and `ignoreChanges` — what the simulated engine (engine.ts) acts on.
  */
 export interface DeclaredPatch {
   readonly resource: string;
   readonly deployment: string;
   readonly replicas: number;
   readonly dependsOn: readonly string[];
-  readonly inputs: string;
+  readonly inputs: Readonly<Record<string, unknown>>;
+  readonly ignoreChanges: readonly string[];
 }
 
 /** The lever states one step declares: evidence for the timeline. */
@@ -292,14 +293,15 @@ function recoveryJobsByName(result: PlanResult): Map<string, DeclaredJob> {
   return jobsByName;
 }
 
-/** The replica patches with their inputs as text: the drill applies one only when they changed, as the engine does. */
+/** The replica patches with their inputs and ignoreChanges: the simulated engine diffs and applies them. */
 function replicaPatches(result: PlanResult): DeclaredPatch[] {
   return byType(result, "kubernetes:apps/v1:DeploymentPatch").map((r): DeclaredPatch => ({
     resource: r.name,
     deployment: text(record(r.inputs.metadata, "patch metadata").name, "patch metadata.name"),
     replicas: num(record(r.inputs.spec, "patch spec").replicas, "patch spec.replicas"),
     dependsOn: r.options.dependencies ?? [],
-    inputs: JSON.stringify(r.inputs),
+    inputs: r.inputs,
+    ignoreChanges: r.options.ignoreChanges ?? [],
   }));
 }
 

@@ -42,7 +42,8 @@ import {
   TROUBLESHOOT_STEP,
   type JobStep,
 } from "@service-dr/dr-data";
-import type { Declared, DeclaredJob } from "./declared";
+import type { Declared, DeclaredJob, DeclaredPatch } from "./declared";
+import { inDependencyOrder, SimulatedCluster, type UpNode } from "./engine";
 import { formatLevers, OperatorStack } from "./declared";
 import { localJob, runLocalJob, type LocalTargets } from "./jobs";
 import { jobSummary, Timeline, type StepRecord } from "./timeline";
@@ -184,12 +185,16 @@ class Context {
     return dir;
   }
 
+  /** What the last `up` declared (a refresh reads the app's Deployments by it). */
+  declared: Declared | undefined;
+
   /** Config commands, then the offline `pulumi up`; the declared lever states go into the step. */
   async up(s: StepRecord, change: (stack: OperatorStack) => string[]): Promise<Declared> {
     const commands = change(this.stack);
     s.commands.push(...commands, "pulumi up");
     const d = await this.stack.declare(planNow(), commands);
     s.levers = formatLevers(d.levers);
+    this.declared = d;
     return d;
   }
 
@@ -225,92 +230,114 @@ class Context {
   }
 
   /**
-   * The Deployments' replica counts as the declared patches set them (the drill has no cluster: this is the
-   * state the engine's operations would leave), by Deployment name; and each patch's inputs as last applied.
+   * The replica patches' Pulumi state and the Deployments they set: the drill has no cluster, engine.ts does
+   * what the engine, the provider and the API server would (create, update with ignoreChanges, refresh, delete).
    */
-  readonly cluster = new Map<string, number>();
-  private readonly applied = new Map<string, string>();
+  readonly cluster = new SimulatedCluster();
 
   /** The app as it runs before the incident: the committed stack's patches applied. */
   startApp(d: Declared): void {
-    for (const p of d.patches) {
-      this.cluster.set(p.deployment, p.replicas);
-      this.applied.set(p.resource, p.inputs);
-    }
+    for (const p of d.patches) this.cluster.register(p);
   }
 
   /** `web 0, worker 0`: the app in the (simulated) cluster, by the patches' deployment ids. */
   appState(d: Declared): string {
     return d.patches
       .filter((p) => !p.resource.includes("-replicas-hold-"))
-      .map((p) => `${p.resource.replace(/^.*-replicas-/, "")} ${this.cluster.get(p.deployment) ?? "?"}`)
+      .map((p) => `${shortName(p.resource)} ${this.cluster.replicas(p.deployment) ?? "?"}`)
       .join(", ");
+  }
+
+  /** `pulumi refresh`: every patch's stored inputs become the live values (engine.ts). */
+  refresh(s: StepRecord, d: Declared): void {
+    s.commands.push("pulumi refresh");
+    const before = this.appState(d);
+    this.cluster.refresh();
+    s.notes.push(`app before the refresh: ${before}; after: ${this.appState(d)}`);
+    for (const p of d.patches) {
+      const stored = this.cluster.storedInputs(p.resource);
+      const replicas = (stored?.spec as { replicas?: unknown } | undefined)?.replicas;
+      s.notes.push(
+        `${shortName(p.resource)}: stored spec.replicas now ${String(replicas)} (declared ${p.replicas})`,
+      );
+    }
   }
 
   /**
    * The step's `pulumi up` for the app and the recovery Jobs, in the engine's order: the replica patches
-   * (the app's and the hold's) and the Jobs, each after everything it depends on (the declared edges). A
-   * patch is applied when its inputs changed since it was last applied (as the engine updates a resource);
+   * (the app's and the hold's) and the Jobs, each after everything it depends on (the declared edges); then
+   * the deletes of patches no longer declared. A patch is created, updated or left alone as engine.ts decides;
    * a Job runs once (Kubernetes never runs a finished Job of the same name again), and only with every
    * Deployment at 0 — a Job that would run under a live app fails the drill.
    */
   async apply(s: StepRecord, d: Declared): Promise<string[]> {
     const events: string[] = [];
     const kept: string[] = [];
-    const declared = new Set(d.patches.map((p) => p.resource));
-    for (const resource of [...this.applied.keys()]) {
-      // A removed patch (the hold, at close) releases only what it still owns: the app's patch owns replicas.
-      if (!declared.has(resource)) this.applied.delete(resource);
-    }
-    type Node = { resource: string; dependsOn: readonly string[]; run: () => Promise<void> };
-    const nodes: Node[] = [
+    const nodes: UpNode[] = [
       ...d.patches.map((p) => ({
         resource: p.resource,
         dependsOn: p.dependsOn,
-        run: () => {
-          if (this.applied.get(p.resource) === p.inputs) return Promise.resolve();
-          this.applied.set(p.resource, p.inputs);
-          if (this.cluster.get(p.deployment) !== p.replicas) {
-            s.notes.push(`${p.resource}: ${p.deployment} scaled to ${p.replicas}`);
-            events.push(`scale ${p.resource.replace(/^.*-replicas-/, "")} ${p.replicas}`);
-          }
-          this.cluster.set(p.deployment, p.replicas);
-          return Promise.resolve();
-        },
+        run: () => this.patch(s, p, events),
       })),
       ...d.jobs.map((job) => ({
         resource: job.resource ?? job.name,
         dependsOn: job.dependsOn ?? [],
-        run: async () => {
-          if (this.ran.has(job.name)) {
-            kept.push(job.name);
-            return;
-          }
-          const running = [...this.cluster].filter(([, n]) => n > 0);
-          if (running.length > 0) {
-            throw new Error(
-              `Job ${job.name} would run while the app is up (${running.map(([name, n]) => `${name} ${n}`).join(", ")})`,
-            );
-          }
-          await this.runJob(s, job);
-          events.push(`job ${job.name}`);
-          s.notes.push(`${job.name} ran with the app stopped (${this.appState(d)})`);
-        },
+        run: () => this.job(s, d, job, events, kept),
       })),
     ];
-    const names = new Set(nodes.map((n) => n.resource));
-    const done = new Set<string>();
-    while (done.size < nodes.length) {
-      const next = nodes.find(
-        (n) => !done.has(n.resource) && n.dependsOn.every((dep) => !names.has(dep) || done.has(dep)),
-      );
-      if (next === undefined) throw new Error("the declared patches and Jobs wait for each other (a cycle)");
-      await next.run();
-      done.add(next.resource);
-    }
+    await inDependencyOrder(nodes);
+    this.deleteUndeclared(s, d, events);
     if (kept.length > 0) s.notes.push(`declared again, already completed, not re-run: ${kept.join(", ")}`);
     s.notes.push(`app after the step: ${this.appState(d)}`);
     return events;
+  }
+
+  private patch(s: StepRecord, p: DeclaredPatch, events: string[]): Promise<void> {
+    const before = this.cluster.replicas(p.deployment);
+    const op = this.cluster.register(p);
+    const after = this.cluster.replicas(p.deployment);
+    if (op !== "same" && after !== before) {
+      s.notes.push(`${p.resource} (${op}): ${p.deployment} scaled to ${after ?? "?"}`);
+      events.push(`scale ${shortName(p.resource)} ${after ?? "?"}`);
+    }
+    return Promise.resolve();
+  }
+
+  private async job(
+    s: StepRecord,
+    d: Declared,
+    job: DeclaredJob,
+    events: string[],
+    kept: string[],
+  ): Promise<void> {
+    if (this.ran.has(job.name)) {
+      kept.push(job.name);
+      return;
+    }
+    const deployments = [...new Set(d.patches.map((p) => p.deployment))];
+    const running = deployments.filter((name) => (this.cluster.replicas(name) ?? 0) > 0);
+    if (running.length > 0) {
+      throw new Error(
+        `Job ${job.name} would run while the app is up (${running.map((name) => `${name} ${this.cluster.replicas(name) ?? "?"}`).join(", ")})`,
+      );
+    }
+    await this.runJob(s, job);
+    events.push(`job ${job.name}`);
+    s.notes.push(`${job.name} ran with the app stopped (${this.appState(d)})`);
+  }
+
+  /** The engine deletes what is no longer declared after everything else of the `up` (engine.ts). */
+  private deleteUndeclared(s: StepRecord, d: Declared, events: string[]): void {
+    const before = new Map(d.patches.map((p) => [p.deployment, this.cluster.replicas(p.deployment)]));
+    const deleted = this.cluster.deleteUndeclared(new Set(d.patches.map((p) => p.resource)));
+    if (deleted.length > 0)
+      s.notes.push(`deleted at the end of the up: ${deleted.map(shortName).join(", ")}`);
+    for (const [deployment, was] of before) {
+      const now = this.cluster.replicas(deployment);
+      if (now === was) continue;
+      s.notes.push(`a delete changed ${deployment}: ${was ?? "?"} → ${now ?? "?"}`);
+      events.push(`scale ${deployment} ${now ?? "?"} (delete)`);
+    }
   }
 
   async stage(label: string, pg: PgCluster, database: string): Promise<Snapshot> {
@@ -318,6 +345,11 @@ class Context {
     this.stages.push({ label, counts: countsOf(snap) });
     return snap;
   }
+}
+
+/** `web`, `hold-j01d84ac746-web`: a patch's name after the component's `-replicas-`. */
+function shortName(resource: string): string {
+  return resource.replace(/^.*-replicas-/, "");
 }
 
 function incidentId(now: DateTime): string {
@@ -434,7 +466,7 @@ export async function runDrill(o: DrillOptions, cleanup: Cleanup): Promise<Drill
     sequences,
     steps,
     recoveryMs: ctx.timeline.recoveryMs(),
-    dataRecoveredMs: ctx.timeline.recoveryMs((s) => s.title.startsWith("Validate")),
+    dataRecoveredMs: ctx.timeline.recoveryMs((s) => /^(Validate|Jump to validate)/.test(s.title)),
     substitutions: [...ctx.substitutions],
     storedBackups: ctx.storedBackups,
     planClockShift: PLAN_CLOCK_SHIFT.toFormat("m 'min' s 's'"),
@@ -495,8 +527,11 @@ interface LiveService {
 
 /** The database as the drill recorded it before the ptr incident: what the data checks compare against. */
 interface PtrHistory extends LiveService {
-  /** The base backup: with the archived WAL, what the PTR copy is recovered from. */
-  readonly base: string;
+  /**
+   * Base backups: with the archived WAL, what the PTR copies are recovered from. A recovery starts in its base
+   * backup's directory, so each copy (the first restore time, the second in validate) takes its own.
+   */
+  readonly bases: readonly [string, string];
   readonly requestedLocal: string;
   readonly notedUtc: DateTime;
   /** At the restore point (after batch 1). */
@@ -544,8 +579,17 @@ async function ptrScenario(ctx: Context, id: string, baseline: Declared): Promis
     true,
     (s) => jumpToValidate(ctx, s, id, history, loss),
   );
+  await refreshInValidate(ctx);
+  // The operator picks another restore time in validate, with the app back and the hold's state refreshed:
+  // the app stops for the new Jobs only, and comes back after them.
+  const second = await t.step(
+    `A new restore time in validate: ${restoreTimeLocal(history.notedUtc.plus({ seconds: 1 }), t.zone)} ${t.zone}`,
+    true,
+    (s) => newRestoreTimeInValidate(ctx, s, history, archive, restore.ptr),
+  );
+  await refreshInValidate(ctx);
   await maintenanceOffAndUnfreeze(ctx);
-  await t.step("Tidy up: delete the PTR copy", true, (s) => deletePtrCopy(ctx, s, restore.ptr));
+  await t.step("Tidy up: delete the PTR copy", true, (s) => deletePtrCopy(ctx, s, second));
   return ptrOutcome(ctx, history, loss, restore.declared, validated);
 }
 
@@ -573,7 +617,7 @@ async function writeAroundRestorePoint(
 ): Promise<PtrHistory> {
   const zone = ctx.timeline.zone;
   const { live, db, workload } = await beforeIncident(ctx, s, baseline, { walArchiveDir: archive });
-  const base = await live.baseBackup();
+  const bases = [await live.baseBackup(), await live.baseBackup()] as const;
   s.notes.push("base backup taken (stands in for Azure's automated backup); WAL archived from here on");
   await ctx.stage("seed, at the base backup", live, db);
   const batch1 = batchCounts(ctx.o.rows, { placements: true });
@@ -584,28 +628,33 @@ async function writeAroundRestorePoint(
   s.notes.push(`operator notes the time: ${requestedLocal} (${zone}) = ${azureUtc(notedUtc)}`);
   const writtenSince = await writeAfterNotedTime(ctx, s, workload, notedUtc);
   const beforeLoss = await ctx.stage("after batch 2, before the loss", live, db);
-  return { live, db, workload, base, requestedLocal, notedUtc, expected, writtenSince, beforeLoss };
+  return { live, db, workload, bases, requestedLocal, notedUtc, expected, writtenSince, beforeLoss };
 }
 
 /** The operator notes the time: the next whole second, strictly after batch 1 committed. */
 function operatorNotesTime(zone: string): { notedUtc: DateTime; requestedLocal: string } {
   const notedUtc = DateTime.utc().startOf("second").plus({ seconds: 1 });
-  let requestedLocal = notedUtc.setZone(zone).toFormat("yyyy-LL-dd'T'HH:mm:ss");
-  if (!resolveRestoreTime(requestedLocal, zone).ok) {
-    // The fall-back hour: the wall clock alone is ambiguous, so the operator adds the offset (docs/runbook.md).
-    requestedLocal += notedUtc.setZone(zone).toFormat("ZZ");
-  }
-  return { notedUtc, requestedLocal };
+  return { notedUtc, requestedLocal: restoreTimeLocal(notedUtc, zone) };
 }
 
-/** Batch 2 waits until the clock is past the noted time: none of it may fall at or before the restore point. */
+/** `ptr.restoreTime` for an instant: the wall clock in the stack's zone, with its offset where that is ambiguous. */
+function restoreTimeLocal(utc: DateTime, zone: string): string {
+  const local = utc.setZone(zone).toFormat("yyyy-LL-dd'T'HH:mm:ss");
+  // The fall-back hour: the wall clock alone is ambiguous, so the operator adds the offset (docs/runbook.md).
+  return resolveRestoreTime(local, zone).ok ? local : local + utc.setZone(zone).toFormat("ZZ");
+}
+
+/**
+ * Batch 2 waits until the clock is past the noted time and the second after it: none of it may fall at or
+ * before the restore point, nor the later one the operator tries in validate (one second later, the same state).
+ */
 async function writeAfterNotedTime(
   ctx: Context,
   s: StepRecord,
   workload: Workload,
   notedUtc: DateTime,
 ): Promise<{ from: RowCounts; to: RowCounts }> {
-  while (Date.now() <= notedUtc.toMillis() + 20) await sleep(20);
+  while (Date.now() <= notedUtc.plus({ seconds: 1 }).toMillis() + 20) await sleep(20);
   const batch2 = batchCounts(ctx.o.rows, { placements: false });
   const from = workload.nextIds();
   await workload.write(batch2);
@@ -640,13 +689,30 @@ async function restorePtrCopy(
   loss: PtrLoss,
 ): Promise<{ ptr: PgCluster; declared: Declared }> {
   const d = await ctx.up(s, (st) => [st.set("ptr.restoreTime", h.requestedLocal)]);
+  const ptr = await startPtrCopy(ctx, s, d, h.bases[0], h, archive);
+  // As soon as the copy exists: the inspection Job (and the troubleshooting pod, which the drill has no
+  // cluster for: its command is an output).
+  await ctx.apply(s, d);
+  await checkInspection(ctx, d, id, loss.lossStatement);
+  return { ptr, declared: d };
+}
+
+/** The server the program declares as the PTR copy: a real recovery to its `pointInTimeUTC`. */
+async function startPtrCopy(
+  ctx: Context,
+  s: StepRecord,
+  d: Declared,
+  base: string,
+  h: PtrHistory,
+  archive: string,
+): Promise<PgCluster> {
   const at = d.ptrPointInTimeUtc;
   if (at === undefined || d.ptrServerFqdn === undefined) throw new Error("the program declared no PTR copy");
   s.notes.push(
     `program declares ${d.ptrServerFqdn} with pointInTimeUTC ${at} (restoreTimeLocal ${d.restoreTimeLocal ?? "?"})`,
   );
   const ptr = await PgCluster.startRecovered({
-    baseBackupDir: h.base,
+    baseBackupDir: base,
     walArchiveDir: archive,
     targetTime: at,
     user: h.live.user,
@@ -658,11 +724,7 @@ async function restorePtrCopy(
   s.notes.push(
     `PTR copy = PostgreSQL on 127.0.0.1:${ptr.port}, recovered from the base backup and WAL to ${at}`,
   );
-  // As soon as the copy exists: the inspection Job (and the troubleshooting pod, which the drill has no
-  // cluster for: its command is an output).
-  await ctx.apply(s, d);
-  await checkInspection(ctx, d, id, loss.lossStatement);
-  return { ptr, declared: d };
+  return ptr;
 }
 
 /** The Jobs of the skipped restore phase run here: the drill checks their order, their logs and the data. */
@@ -678,7 +740,7 @@ async function jumpToValidate(
     ...(tables ?? []).map((t, i) => st.set(`ptr.tables[${i}]`, t)),
     st.set("drPhase", "validate"),
   ]);
-  checkAppBackAfterJobs(ctx, await ctx.apply(s, d));
+  checkAppBackAfterJobs(ctx, "jump isolate → validate", await ctx.apply(s, d));
   await checkJobLogs(ctx, d, id);
   const recovered = await ctx.stage("live after the recovery", h.live, h.db);
   await checkReconciliation(ctx, d, id, h.writtenSince);
@@ -691,15 +753,75 @@ async function jumpToValidate(
 }
 
 /** A Job under a live app would restore under its writes: the app may come back only after the last Job. */
-function checkAppBackAfterJobs(ctx: Context, events: readonly string[]): void {
+function checkAppBackAfterJobs(ctx: Context, what: string, events: readonly string[]): void {
   const firstScaleUp = events.findIndex((e) => e.startsWith("scale ") && !e.endsWith(" 0"));
   const lastJob = events.map((e) => e.startsWith("job ")).lastIndexOf(true);
   const ranJobs = events.filter((e) => e.startsWith("job ")).map((e) => e.slice(4));
   if (ranJobs.length === 0 || firstScaleUp < 0 || firstScaleUp < lastJob)
-    throw new Error(`the app did not come back after the Jobs: ${events.join(" → ")}`);
+    throw new Error(`${what}: the app did not come back after the Jobs: ${events.join(" → ")}`);
   ctx.checks.push(
-    `jump isolate → validate: ${ranJobs.join(", ")} ran with the app at 0 (held); the app came back after them: ${events.join(" → ")}`,
+    `${what}: ${ranJobs.join(", ")} ran with the app at 0 (held); the app came back after them: ${events.join(" → ")}`,
   );
+}
+
+/** The app's Deployments at the counts its own patches declare (`web 2, worker 1`), or what differs. */
+function appAtNormal(ctx: Context, d: Declared): string | undefined {
+  const app = d.patches.filter((p) => !p.resource.includes("-replicas-hold-"));
+  const off = app.filter((p) => ctx.cluster.replicas(p.deployment) !== p.replicas);
+  return off.length === 0
+    ? undefined
+    : off
+        .map((p) => `${p.deployment} ${ctx.cluster.replicas(p.deployment) ?? "?"} (declared ${p.replicas})`)
+        .join(", ");
+}
+
+/**
+ * `pulumi refresh` in validate (by hand, `up --refresh`, drift detection): every patch's stored inputs become
+ * the live values. The app must be up at its normal count before and after.
+ */
+async function refreshInValidate(ctx: Context): Promise<void> {
+  await ctx.timeline.step("pulumi refresh in validate (the app is back)", true, (s) => {
+    const d = ctx.declared;
+    if (d === undefined || d.drPhase !== "validate") throw new Error("the refresh step runs in validate");
+    const before = appAtNormal(ctx, d);
+    const app = ctx.appState(d);
+    ctx.refresh(s, d);
+    const after = appAtNormal(ctx, d);
+    if (before !== undefined || after !== undefined)
+      throw new Error(`the app is not at its normal count around the refresh: ${before ?? after ?? ""}`);
+    ctx.checks.push(`pulumi refresh in validate: the app up before (${app}) and after (${ctx.appState(d)})`);
+    return Promise.resolve();
+  });
+}
+
+/**
+ * A second restore time in validate, after a refresh: the program declares a new PTR copy and a new Job set;
+ * the new hold must stop the app before the first new Job and the app's patches bring it back after the last.
+ * One second after the first restore time nothing was written, so the data must come out the same.
+ */
+async function newRestoreTimeInValidate(
+  ctx: Context,
+  s: StepRecord,
+  h: PtrHistory,
+  archive: string,
+  first: PgCluster,
+): Promise<PgCluster> {
+  const local = restoreTimeLocal(h.notedUtc.plus({ seconds: 1 }), ctx.timeline.zone);
+  const d = await ctx.up(s, (st) => [st.set("ptr.restoreTime", local)]);
+  s.notes.push(`app before the up: ${ctx.appState(d)}`);
+  // A new pointInTimeUTC replaces the copy: the old server goes first (deleteBeforeReplace).
+  await first.stop();
+  const ptr = await startPtrCopy(ctx, s, d, h.bases[1], h, archive);
+  checkAppBackAfterJobs(ctx, "a new restore time in validate", await ctx.apply(s, d));
+  const again = await ctx.stage("live after the second restore time", h.live, h.db);
+  const check = checkAgainst(
+    ptrReference(h, ctx.o.tables),
+    new Map([...again].filter(([n]) => !n.startsWith("dr_before_"))),
+  );
+  if (!check.tablesEqual)
+    throw new Error(`data check after the second restore failed: ${check.problems.join("; ")}`);
+  ctx.checks.push(`a new restore time in validate (${local}), checked again: ${restoredState(ctx.o.tables)}`);
+  return ptr;
 }
 
 /**
@@ -922,14 +1044,27 @@ async function checkJobLogs(ctx: Context, d: Declared, id: string): Promise<void
   ctx.checks.push(`every recovery Job's full output is in storage: ${expected.join(", ")}`);
 }
 
-/** The runbook's two steps after validation, the same in both scenarios: each one config change and `up`. */
+/**
+ * The runbook's two steps after validation, the same in both scenarios: each one config change and `up`. They
+ * run in validate, after a refresh: no patch may change the app's count (the hold's 0 is never re-applied).
+ */
 async function maintenanceOffAndUnfreeze(ctx: Context): Promise<void> {
+  const keepsAppUp = async (s: StepRecord, d: Declared): Promise<void> => {
+    const before = ctx.appState(d);
+    const scaled = (await ctx.apply(s, d)).filter((e) => e.startsWith("scale "));
+    const off = appAtNormal(ctx, d);
+    if (scaled.length > 0 || off !== undefined)
+      throw new Error(
+        `${s.title}: the app did not stay at its normal count: ${[...scaled, off ?? ""].join(" → ")}`,
+      );
+    ctx.checks.push(`${s.title} (validate, after a refresh): the app stayed at ${before}`);
+  };
   await ctx.timeline.step("Disable maintenance mode", true, async (s) => {
-    await ctx.apply(s, await ctx.up(s, (st) => [st.set("maintenance", "false")]));
+    await keepsAppUp(s, await ctx.up(s, (st) => [st.set("maintenance", "false")]));
   });
   await ctx.timeline.step("Unfreeze pipeline", true, async (s) => {
     const d = await ctx.up(s, (st) => [st.set("freeze", "false")]);
-    await ctx.apply(s, d);
+    await keepsAppUp(s, d);
     s.notes.push(`next: ${d.nextStep}`);
   });
 }
@@ -954,6 +1089,7 @@ async function rebuildScenario(ctx: Context, id: string, baseline: Declared): Pr
   const validated = await t.step("Validate app (the drill checks the data)", true, (s) =>
     validateRebuilt(ctx, s, id, rebuilt, service.db, history.expected),
   );
+  await refreshInValidate(ctx);
   await maintenanceOffAndUnfreeze(ctx);
   await t.step("Close the incident", true, (s) => closeRebuildIncident(ctx, s));
   return rebuildOutcome(rebuilt, service.db, history, validated);

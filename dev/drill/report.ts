@@ -196,10 +196,11 @@ function simulated(r: DrillResult): string[] {
     "- Pulumi resources are recorded by Pulumi's mock runtime, not created: no Azure, AKS or GitHub is touched, so the levers (replicas, maintenance page, approvers) are evidence of what `pulumi up` would apply, not applied;",
     `- Azure Blob Storage is Azurite; the flexible servers are local servers (${r.environment.PostgreSQL?.split(" on ")[0] ?? "PostgreSQL"}; Azure runs the version the stack declares);`,
     "- AKS Jobs run as local processes with the same args; only the connection is substituted (below);",
+    "- the Deployments and the replica patches' Pulumi state are simulated (`dev/drill/engine.ts`): create, update with `ignoreChanges`, `pulumi refresh` (the stored inputs become the live values) and the deletes at the end of an `up`, as the Pulumi engine and pulumi-kubernetes do them (docs/provider-facts.md); the refresh steps refresh only these patches;",
     `- Azure restores only to points at least 5 minutes old: the drill's plans run with the clock ${r.planClockShift} ahead, so the program's window check accepts a restore point seconds old;`,
     ...(r.scenario === "rebuild"
       ? [
-          "- the loss of the server is a stop of the local server and the deletion of its data directory; `pulumi refresh` is not run (nothing to refresh offline);",
+          "- the loss of the server is a stop of the local server and the deletion of its data directory; the `pulumi refresh` after the loss is not run (nothing to refresh offline);",
           "- the lost server leaves no second database: the program's compare Job checks the rebuilt database against the manifest (per-table row counts and checksums) the nightly backup took in pg_dump's snapshot; the drill also took its own counts and checksums at the backup, before the loss, and compares the rebuilt database with them.",
         ]
       : [

@@ -254,6 +254,8 @@ const AZURE_TYPES: Readonly<Record<string, AzureRule>> = {
   "dbforpostgresql:Server": flexibleServer,
   "dbforpostgresql:Database": serverChild("databases", "databaseName"),
   "dbforpostgresql:Configuration": serverChild("configurations", "configurationName"),
+  // The administrator's name in its ARM path is the principal's object id.
+  "dbforpostgresql:AdministratorsMicrosoftEntra": serverChild("administrators", "objectId"),
   "storage:StorageAccount": storageAccount,
   "storage:BlobContainer": (at, name, inputs) => {
     const account = str(inputs, "accountName") ?? "unknown";

@@ -9,7 +9,8 @@
  *   unless the provider's enableConfigMapMutable/enableSecretMutable is set (this program does not set them).
  * - Azure (docs/provider-facts.md, "azure-native: `dbforpostgresql`"): a flexible server's `pointInTimeUTC`,
  *   `sourceServerResourceId`, `availabilityZone`, `administratorLogin` and `backup.geoRedundantBackup` are
- *   create-only; for every azure-native resource the resource group, location and its top-level `…Name`
+ *   create-only, and an Entra administrator's `objectId` is its name in the ARM path (REST 2025-08-01
+ *   `…/administrators/{objectId}`); for every azure-native resource the resource group, location and its top-level `…Name`
  *   inputs (the ARM path parameters) make up its id.
  * - GitHub: a branch protection's `repositoryId` forces a new rule (ForceNew in the provider's schema).
  * - The program's own resource options: `replaceOnChanges` (replace), `ignoreChanges` (the engine keeps the
@@ -62,6 +63,10 @@ const AZURE_CREATE_ONLY: Readonly<Record<string, readonly string[]>> = {
     "administratorLogin",
     "backup.geoRedundantBackup",
   ],
+  // Account-level version-level immutability is set at the account's creation only.
+  "storage:StorageAccount": ["immutableStorageWithVersioning.enabled"],
+  // The principal's object id is the administrator's name in its ARM path (…/administrators/{objectId}).
+  "dbforpostgresql:AdministratorsMicrosoftEntra": ["objectId"],
 };
 
 /** `path` is `prefix` or below it (`spec.template.spec` under `spec.template`; `spec.templates` is not). */

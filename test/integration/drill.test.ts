@@ -17,6 +17,7 @@ import { canConnect } from "@service-dr/dr-data/testkit/azurite";
 import type { PgCluster } from "@service-dr/dr-data/testkit/postgres";
 import type { RelationSummary } from "@service-dr/dr-data/src/compare";
 import { tableSetTag } from "@service-dr/dr-data";
+import { jobSetTag } from "../../components/replica-hold";
 
 function io(): { out: string[]; err: string[]; io: { out: (l: string) => void; err: (l: string) => void } } {
   const out: string[] = [];
@@ -44,8 +45,61 @@ function serverPorts(r: DrillResult): number[] {
   return ports;
 }
 
+/**
+ * The validate phase survives a refresh: the app up before and after each refresh; a second restore time (one
+ * second later) held the app at 0 for exactly its new Jobs (a new hold, created) and brought it back after
+ * them, the first hold deleted at the end; maintenance off and unfreeze left the app's count alone.
+ */
+function checkRefreshAndSecondRestoreTime(result: DrillResult, t: string): void {
+  const id = result.incidentId;
+  const t2 = DateTime.fromFormat(t, "yyyyLLdd't'HHmmss'z'", { zone: "utc" })
+    .plus({ seconds: 1 })
+    .toFormat("yyyyLLdd't'HHmmss'z'");
+  const names = (at: string) => [
+    `dr-${id}-backup-flawed`,
+    ...["inspect", "backup-ptr", "reconcile", "restore", "compare"].map((s) => `dr-${id}-${s}-${at}`),
+  ];
+  const [first, second] = [jobSetTag(names(t)), jobSetTag(names(t2))];
+  const refreshes = result.steps.filter((s) => s.title === "pulumi refresh in validate (the app is back)");
+  assert.equal(refreshes.length, 2, result.steps.map((s) => s.title).join(", "));
+  for (const [r, tag] of [
+    [refreshes[0]!, first],
+    [refreshes[1]!, second],
+  ] as const) {
+    assert.deepEqual(r.commands, ["pulumi refresh"]);
+    assert.deepEqual(r.notes, [
+      "app before the refresh: web 2, worker 1; after: web 2, worker 1",
+      // The case that used to stop the app: the hold's stored count is the live one now.
+      `hold-${tag}-web: stored spec.replicas now 2 (declared 0)`,
+      `hold-${tag}-worker: stored spec.replicas now 1 (declared 0)`,
+      "web: stored spec.replicas now 2 (declared 2)",
+      "worker: stored spec.replicas now 1 (declared 1)",
+    ]);
+  }
+  const newJobs = names(t2).slice(1);
+  const expected = [
+    "pulumi refresh in validate: the app up before (web 2, worker 1) and after (web 2, worker 1)",
+    `a new restore time in validate: ${newJobs.join(", ")} ran with the app at 0 (held); the app came back after them: ` +
+      [
+        `scale hold-${second}-web 0`,
+        `scale hold-${second}-worker 0`,
+        ...newJobs.map((j) => `job ${j}`),
+        "scale web 2",
+        "scale worker 1",
+      ].join(" → "),
+    "Disable maintenance mode (validate, after a refresh): the app stayed at web 2, worker 1",
+    "Unfreeze pipeline (validate, after a refresh): the app stayed at web 2, worker 1",
+  ];
+  for (const check of expected)
+    assert.ok(result.checks.includes(check), `${check}\nnot in:\n${result.checks.join("\n")}`);
+  const step = result.steps.find((s) => s.title.startsWith("A new restore time in validate"))!;
+  assert.ok(step.notes.includes("app before the up: web 2, worker 1"), step.notes.join("\n"));
+  assert.ok(step.notes.includes(`deleted at the end of the up: hold-${first}-web, hold-${first}-worker`));
+}
+
 describe("drill: both runbook scenarios on small data", function () {
-  this.timeout(180_000);
+  // The ptr runs restore twice (a second restore time in validate): about 70–85 s each on a loaded machine.
+  this.timeout(300_000);
   let dir: string;
   before(() => {
     dir = mkdtempSync(path.join(os.tmpdir(), "dr-drill-test-"));
@@ -93,11 +147,12 @@ describe("drill: both runbook scenarios on small data", function () {
     assert.equal(stageCounts(result, "flawed")["app.placements"], 0);
     assert.ok(stageCounts(result, "live after the recovery")["app.placements"]! > 0);
 
-    // The declared Jobs ran, in order, each once.
+    // The declared Jobs ran, in order, each once; the second restore time's set after them.
     const jobs = result.steps.flatMap((s) => s.jobs.map((j) => j.name.replace(/^dr-drill-[0-9-]+-/, "")));
+    const ptrSteps = ["inspect", "backup-ptr", "reconcile", "restore", "compare"];
     assert.deepEqual(
       jobs.map((j) => j.replace(/-\d{8}t\d{6}z$/, "")),
-      ["backup-flawed", "inspect", "backup-ptr", "reconcile", "restore", "compare"],
+      ["backup-flawed", ...ptrSteps, ...ptrSteps],
     );
     assert.ok(result.storedBackups.some((b) => b.includes("/flawed/")));
 
@@ -116,6 +171,7 @@ describe("drill: both runbook scenarios on small data", function () {
         `the app came back after them: job dr-${id}-backup-ptr-${t} → job dr-${id}-reconcile-${t} → job dr-${id}-restore-${t} → job dr-${id}-compare-${t} → scale web 2 → scale worker 1`,
     );
     assert.ok(jump.notes.includes("app after the step: web 2, worker 1"), jump.notes.join("\n"));
+    checkRefreshAndSecondRestoreTime(result, t);
     // Every Job's full output is in storage under the incident's prefix.
     assert.ok(
       result.checks.includes(
@@ -141,9 +197,14 @@ describe("drill: both runbook scenarios on small data", function () {
     assert.match(text, /Recovery time \| [\d.]+ s in total/);
     assert.match(text, /replicas web 0, worker 0 · maintenance on · approvers 6/);
 
-    // Everything the drill started is stopped: the live server, the PTR copy and Azurite.
+    assert.ok(text.includes("### 6. pulumi refresh in validate (the app is back)"));
+    assert.ok(text.includes("- app before the refresh: web 2, worker 1; after: web 2, worker 1"));
+    for (const check of result.checks.filter((c) => /refresh|restore time in validate/.test(c)))
+      assert.ok(text.includes(`- ${check}`), check);
+
+    // Everything the drill started is stopped: the live server, both PTR copies and Azurite.
     const ports = serverPorts(result);
-    assert.equal(ports.length, 3);
+    assert.equal(ports.length, 4);
     for (const port of ports)
       assert.equal(await canConnect(port), false, `port ${port} still accepts connections`);
   });
@@ -213,6 +274,15 @@ describe("drill: both runbook scenarios on small data", function () {
     assert.ok(text.includes("npm run drill -- --scenario ptr --tables app.placements --rows 600"));
     assert.ok(text.includes("| Restored | only `app.placements` (`ptr.tables`: a table-level restore)"));
     for (const check of expected) assert.ok(text.includes(`- ${check}`), check);
+    // The second restore time in validate restores the same table again: the same state.
+    assert.ok(
+      result.checks.some(
+        (c) =>
+          c.startsWith("a new restore time in validate (") &&
+          c.endsWith(`), checked again: ${expected[3]!.replace(" (rows and content checksum)", "")}`),
+      ),
+      result.checks.join("\n"),
+    );
     for (const port of serverPorts(result))
       assert.equal(await canConnect(port), false, `port ${port} still accepts connections`);
   });
@@ -238,6 +308,12 @@ describe("drill: both runbook scenarios on small data", function () {
     assert.match(text, /\*\*PASS\*\*/);
     assert.match(text, /createMode Create/);
     assert.ok(text.includes("| Rows recovered | 600 |"));
+    for (const check of [
+      "pulumi refresh in validate: the app up before (web 2, worker 1) and after (web 2, worker 1)",
+      "Disable maintenance mode (validate, after a refresh): the app stayed at web 2, worker 1",
+      "Unfreeze pipeline (validate, after a refresh): the app stayed at web 2, worker 1",
+    ])
+      assert.ok(text.includes(`- ${check}`), check);
     // The live server, the rebuilt one and Azurite: all stopped.
     assert.equal(serverPorts(result).length, 3);
     for (const port of serverPorts(result)) assert.equal(await canConnect(port), false);

@@ -17,8 +17,4 @@ export const ALL_STATES: ReadonlyArray<readonly [string, readonly string[]]> = [
   ],
   ["rebuild geo", geoRebuildSets("s189t01-ittms-stg-pg-geo", ["postgres.geoRedundantBackup=true"])],
   ["planned maintenance", ["maintenance=true", "freeze=true", "stopService=true"]],
-  [
-    "break-glass password login, ptr restore",
-    [...PTR, "drPhase=restore", "workloadIdentity.postgresAuth=password"],
-  ],
 ];

@@ -31,8 +31,8 @@ export function committedImage(stack: "staging" | "production"): string {
   return (JSON.parse(stackStrings(stack)["service-dr:dataTool"] ?? "{}") as { image: string }).image;
 }
 
-/** The stack files' one declared secret (its placeholder value comes from loadStackConfig). */
-export const SECRET_KEYS = ["service-dr:postgresAdminPassword"] as const;
+/** The stack files declare no secret (the servers accept Entra logins only). */
+export const SECRET_KEYS: readonly string[] = [];
 
 const declared = new Map<string, Promise<PlanResult>>();
 

@@ -23,10 +23,11 @@
  * records its sha256.
  */
 import { readFileSync } from "node:fs";
-import { mkdtemp, readdir, rm, stat } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, rm, stat, symlink, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import type { Readable } from "node:stream";
+import { Transform, type Readable } from "node:stream";
+import { gzipSync } from "node:zlib";
 import type { BlockBlobClient, ContainerClient } from "@azure/storage-blob";
 import { backupBlobName, backupManifestBlobName } from "./naming";
 import { findTableData, parseTableData } from "./archive";
@@ -36,12 +37,13 @@ import { containerClient, type BlobStoreSettings } from "./blobstore";
 import { withClient, withFreshPassword, type PgConnection } from "./connection";
 import { checksumDumpFile, COPY_TEXT_SETTINGS, type CopySummary } from "./copy-checksum";
 import { UsageError } from "./errors";
-import { ManifestTaker, MANIFEST_VERSION, serializeManifest, sha256Hex } from "./manifest";
+import { ManifestTaker, MANIFEST_VERSION, serializeManifest, sha256Hex, tocEntries } from "./manifest";
 import { isStreamCompress, toBlobMetadata, type BackupMetadata, type StreamCompress } from "./metadata";
 import { childEnv, COMPRESS_PATTERN, pgDumpArgv, pgRestoreListArgv, type DumpFormat } from "./pgargs";
 import { binPath, describeExit, run, start, type Spawned, type ClientProgramOptions } from "./proc";
 import { CountProgress, formatBytes, Progress, stderrLog, type Log, type ProgressTotal } from "./progress";
 import { queryOne } from "./sql";
+import { parseCopyHeader } from "./table-restore";
 
 export interface BackupOptions extends ClientProgramOptions {
   /** The source server and database to dump. */
@@ -122,10 +124,12 @@ interface SourceFacts {
   readonly env: Record<string, string>;
 }
 
-/** A dump staged as uncommitted blocks, and the tables it was able to summarize itself. */
+/** A dump staged as uncommitted blocks, the tables it was able to summarize itself, and its table of contents. */
 interface Dumped {
   readonly staged: StagedBlocks;
   readonly copied: ReadonlyMap<string, CopySummary>;
+  /** `pg_restore --list` of the dump; taken only with a manifest. */
+  readonly toc?: string | undefined;
 }
 
 /** One backup's dump: its options and settings, the source, the blob it goes to, and the manifest being taken. */
@@ -161,7 +165,7 @@ export async function backup(o: BackupOptions): Promise<BackupResult> {
     const dumped = await dump({ o, s: settings, source, target, upload, taker });
     let manifest: CommittedManifest | undefined;
     if (taker !== undefined) {
-      manifest = await commitManifest(target, o, taker, dumped.copied, settings.log);
+      manifest = await commitManifest(target, o, taker, dumped, settings.log);
       finished = true;
     }
     const metadata = backupMetadata(o, settings, source, dumped.staged, startedAt, manifest);
@@ -331,9 +335,13 @@ async function dumpCustom(d: Dump): Promise<Dumped> {
   const progress = new Progress("backup: uploaded", s.log, upload.estimate);
   const argv = pgDumpArgv({ format: "custom", compress: s.compress, database, snapshot: taker?.snapshot });
   const child = start(binPath(o.binDir, "pg_dump"), argv, { env: source.env, stdout: "pipe" });
+  const dumpOut = child.child.stdout as Readable;
+  const listed = taker === undefined ? undefined : listFromStream(o, source, dumpOut);
+  // Awaited after the upload; until then a failure must not surface as an unhandled rejection.
+  listed?.listing.catch(() => undefined);
   let staged: StagedBlocks;
   try {
-    staged = await stageBlocks(target.blob, child.child.stdout as Readable, upload.stage(progress));
+    staged = await stageBlocks(target.blob, listed?.stream ?? dumpOut, upload.stage(progress));
   } catch (cause) {
     throw new Error(`backup of ${database} failed, nothing committed${await killed(child, "pg_dump")}`, {
       cause,
@@ -347,7 +355,65 @@ async function dumpCustom(d: Dump): Promise<Dumped> {
   }
   progress.done();
   await checksums?.();
-  return { staged, copied: new Map() };
+  return { staged, copied: new Map(), toc: await listed?.listing };
+}
+
+/** The most of a custom-format dump's head `pg_restore --list` is given: its table of contents is far less. */
+const TOC_HEAD_LIMIT = 256 * 1024 * 1024;
+
+/**
+ * `pg_restore --list` of a custom-format dump as it streams by: `stream` passes every chunk on for the upload
+ * and copies it to pg_restore's stdin. A custom archive starts with its table of contents, so pg_restore
+ * reads the head it needs and exits; later chunks are not copied.
+ */
+function listFromStream(
+  o: BackupOptions,
+  source: SourceFacts,
+  dump: Readable,
+): { stream: Readable; listing: Promise<string> } {
+  const lister = start(binPath(o.binDir, "pg_restore"), ["--list"], {
+    env: source.env,
+    stdout: "pipe",
+    stdin: "pipe",
+  });
+  const stdin = lister.child.stdin!;
+  let sent = 0;
+  let open = true;
+  const stop = () => {
+    if (!open) return;
+    open = false;
+    stdin.end();
+  };
+  // pg_restore exits once it has the table of contents: writing on is EPIPE, which ends the copying.
+  stdin.on("error", stop);
+  const stream = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      if (open) {
+        sent += chunk.length;
+        stdin.write(chunk);
+        if (sent > TOC_HEAD_LIMIT) stop();
+      }
+      done(null, chunk);
+    },
+    flush(done) {
+      stop();
+      done();
+    },
+  });
+  dump.on("error", (err) => stream.destroy(err));
+  dump.pipe(stream);
+  const out: Buffer[] = [];
+  lister.child.stdout!.on("data", (c: Buffer) => out.push(c));
+  const listing = lister.exit.then((exit) => {
+    stop();
+    if (exit.code !== 0) {
+      throw new Error(
+        `reading the dump's table of contents: ${describeExit("pg_restore", exit, lister.stderr)}`,
+      );
+    }
+    return Buffer.concat(out).toString("utf8");
+  });
+  return { stream, listing };
 }
 
 /** Stops a child after a failure elsewhere; what it said, if it had failed itself. */
@@ -393,13 +459,23 @@ async function dumpDirectory(d: Dump): Promise<Dumped> {
     const dir = path.join(tmp, "dump");
     await runPgDumpDirectory(o, s, source, dir, upload.estimate, taker?.snapshot);
     const size = await tarSize(dir);
+    const toc =
+      taker === undefined
+        ? undefined
+        : await run(binPath(o.binDir, "pg_restore"), pgRestoreListArgv(dir), { env: source.env });
+    // The COPY lines are read before the upload starts: a failed upload then removes the directory while
+    // nothing is being written into it.
+    const files =
+      taker === undefined || toc === undefined
+        ? undefined
+        : await matchingCopyLists(o, source, dir, await dataFiles(dir, toc, taker), taker, s.log);
     const [staged, copied] = await Promise.all([
       uploadDirectory(o, s, source, dir, size, target, upload),
-      taker === undefined
+      taker === undefined || files === undefined
         ? Promise.resolve(new Map<string, CopySummary>())
-        : dumpChecksums(o, source, dir, taker, s.log),
+        : dumpChecksums(files, taker, s.log),
     ]);
-    return { staged, copied };
+    return { staged, copied, toc };
   } finally {
     await rm(tmp, { recursive: true, force: true });
   }
@@ -530,26 +606,22 @@ export function readRchar(ioFile: string): number | undefined {
 }
 
 /**
- * The manifest's table checksums from the dump's own files (copy-checksum.ts): each table's `TABLE DATA` entry
- * of the table of contents names its file `<dumpId>.dat[.gz]`. A table the table of contents cannot be matched
- * to, or whose file is compressed another way, is checksummed server-side in the snapshot instead.
+ * The manifest's table checksums from the dump's own files (copy-checksum.ts): `files` (`dataFiles`, then
+ * `matchingCopyLists`). A table not among them — its entry not found, its file compressed another way, its
+ * COPY list not the manifest's — is checksummed server-side in the snapshot instead.
  */
 async function dumpChecksums(
-  o: BackupOptions,
-  source: SourceFacts,
-  dir: string,
+  files: ReadonlyMap<string, DataFile>,
   taker: ManifestTaker,
   log: Log,
 ): Promise<Map<string, CopySummary>> {
   const t0 = Date.now();
-  const toc = await run(binPath(o.binDir, "pg_restore"), pgRestoreListArgv(dir), { env: source.env });
-  const files = await dataFiles(dir, toc, taker);
   const rest = new Set([...taker.tableRelations.keys()].filter((name) => !files.has(name)));
   const server = serverChecksums(taker, log, rest);
   const progress = new CountProgress("backup: manifest", "tables checksummed from the dump", log).start();
   const out = new Map<string, CopySummary>();
   try {
-    for (const [name, file] of files) {
+    for (const [name, { file }] of files) {
       out.set(name, await checksumDumpFile(file));
       progress.update(out.size, files.size);
     }
@@ -565,17 +637,105 @@ async function dumpChecksums(
 }
 
 /** `schema.name` → its data file, for the tables whose `TABLE DATA` entry and plain or gzip file are found. */
-async function dataFiles(dir: string, toc: string, taker: ManifestTaker): Promise<Map<string, string>> {
+async function dataFiles(dir: string, toc: string, taker: ManifestTaker): Promise<Map<string, DataFile>> {
   const entries = parseTableData(toc);
   const present = new Set(await readdir(dir));
-  const out = new Map<string, string>();
+  const out = new Map<string, DataFile>();
   for (const [name, rel] of taker.tableRelations) {
     const entry = findTableData(entries, rel.schema, rel.name);
     const id = entry === undefined ? undefined : /^(\d+);/.exec(entry.line)?.[1];
     const file = [`${id}.dat`, `${id}.dat.gz`].find((f) => id !== undefined && present.has(f));
-    if (file !== undefined) out.set(name, path.join(dir, file));
+    if (file !== undefined && entry !== undefined)
+      out.set(name, { file: path.join(dir, file), entry: entry.line });
   }
   return out;
+}
+
+/** A table's data file in a directory-format dump, and its `TABLE DATA` line of the table of contents. */
+interface DataFile {
+  readonly file: string;
+  readonly entry: string;
+}
+
+/**
+ * The tables whose dump COPY names exactly the manifest's columns that are not generated, in the manifest's
+ * order: only their COPY text hashes as the restore will read it back (`COPY t (those columns) TO STDOUT`).
+ * pg_dump builds that list from the same catalog in the same snapshot, so a table dropped here is a surprise,
+ * logged, and checksummed server-side instead. The COPY lines are read with pg_restore from a copy of the
+ * dump's table of contents beside empty data files: no data is read twice.
+ */
+async function matchingCopyLists(
+  o: BackupOptions,
+  source: SourceFacts,
+  dir: string,
+  files: ReadonlyMap<string, DataFile>,
+  taker: ManifestTaker,
+  log: Log,
+): Promise<Map<string, DataFile>> {
+  const names = [...files.keys()];
+  const headers = await dumpCopyHeaders(
+    o,
+    source,
+    dir,
+    names.map((n) => files.get(n)!),
+  );
+  const out = new Map<string, DataFile>();
+  for (const [i, name] of names.entries()) {
+    const expected = (taker.tableRelations.get(name)!.columnList ?? [])
+      .filter((c) => !c.generated)
+      .map((c) => c.name);
+    const dumped = headers[i];
+    if (dumped !== undefined && dumped.join("\0") === expected.join("\0")) out.set(name, files.get(name)!);
+    else
+      log(
+        `backup: manifest: ${name}: the dump's COPY names (${dumped?.join(", ") ?? "?"}), not the manifest's columns (${expected.join(", ")}): checksummed server-side`,
+      );
+  }
+  return out;
+}
+
+/** The column list of each entry's `COPY … FROM stdin;` line, in the entries' order (undefined: none parsed). */
+async function dumpCopyHeaders(
+  o: BackupOptions,
+  source: SourceFacts,
+  dir: string,
+  entries: readonly DataFile[],
+): Promise<(string[] | undefined)[]> {
+  if (entries.length === 0) return [];
+  const shell = `${dir}-copy-lines`;
+  await mkdir(shell);
+  try {
+    await symlink(path.join(dir, "toc.dat"), path.join(shell, "toc.dat"));
+    const emptyGzip = gzipSync(Buffer.alloc(0));
+    for (const e of entries) {
+      const base = path.basename(e.file);
+      await writeFile(path.join(shell, base), base.endsWith(".gz") ? emptyGzip : Buffer.alloc(0));
+    }
+    const list = path.join(shell, "list");
+    await writeFile(list, `${entries.map((e) => e.entry).join("\n")}\n`);
+    // pg_restore -L restores the listed entries in the list's order: one COPY line per entry, in that order.
+    const script = await run(
+      binPath(o.binDir, "pg_restore"),
+      ["--data-only", "--file=-", `--use-list=${list}`, shell],
+      {
+        env: source.env,
+      },
+    );
+    const lines = script.split("\n").filter((l) => l.startsWith("COPY "));
+    return lines.length === entries.length
+      ? lines.map((l) => copyHeaderColumns(l))
+      : entries.map(() => undefined);
+  } finally {
+    await rm(shell, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The column names of a `COPY <table> (<columns>) FROM stdin;` line; none for a table without columns, for
+ * which pg_dump writes `COPY <table>  FROM stdin;` (an empty list between the two blanks).
+ */
+function copyHeaderColumns(line: string): string[] | undefined {
+  return parseCopyHeader(line)?.columns ?? (line.endsWith("  FROM stdin;") ? [] : undefined);
 }
 
 interface CommittedManifest {
@@ -589,10 +749,11 @@ async function commitManifest(
   target: Target,
   o: BackupOptions,
   taker: ManifestTaker,
-  copied: ReadonlyMap<string, CopySummary>,
+  dumped: Dumped,
   log: Log,
 ): Promise<CommittedManifest> {
-  const relations = await taker.finish(copied);
+  if (dumped.toc === undefined) throw new Error("manifest: the dump's table of contents was not read");
+  const relations = await taker.finish(dumped.copied);
   const bytes = serializeManifest({
     tool: MANIFEST_VERSION,
     backup: target.blobName,
@@ -602,6 +763,7 @@ async function commitManifest(
     takenAt: taker.takenAt.toISOString(),
     relations,
     databaseProperties: taker.database,
+    tableOfContents: tocEntries(dumped.toc),
   });
   const sha256 = sha256Hex(bytes);
   const name = backupManifestBlobName(target.blobName);

@@ -8,14 +8,8 @@
  */
 import type { ClientProgramOptions } from "./proc";
 import { containerClient, type BlobStoreSettings } from "./blobstore";
-import {
-  compare,
-  differencesOf,
-  type CompareResult,
-  type RelationComparison,
-  type RelationSummary,
-} from "./compare";
-import { readManifest } from "./manifest";
+import { compare, type CompareResult, type RelationComparison, type RelationSummary } from "./compare";
+import { manifestDifferences, readManifest } from "./manifest";
 import { summarizeForManifest } from "./manifest-check";
 import { withClient, type PgConnection } from "./connection";
 import { VerificationError } from "./errors";
@@ -109,7 +103,8 @@ async function againstManifest(
     const right: RelationSummary | undefined =
       m === undefined ? undefined : { kind: m.kind, columns: m.columns, rows: m.rows, checksum: m.checksum };
     const left = summaries.get(name);
-    return { name, left, right, differences: differencesOf(left, right) };
+    // The manifest's rule: columns by name for a /5 manifest, as one ordered text for older ones.
+    return { name, left, right, differences: manifestDifferences(left, m, manifest.tool) };
   });
   return {
     equal: chosen.every((r) => r.differences.length === 0),

@@ -18,7 +18,7 @@ import { connect, type PgConnection } from "./connection";
 import { extensionVersionNotes, readDatabaseRecord, recordDifferences } from "./database-properties";
 import { formatTable } from "./list";
 import { stderrLog, type Log } from "./progress";
-import { qualifiedName } from "./sql";
+import { qualifiedName, quoteIdent } from "./sql";
 
 export interface CompareOptions {
   readonly left: PgConnection;
@@ -28,12 +28,27 @@ export interface CompareOptions {
   readonly log?: Log | undefined;
 }
 
-export type RelationKind = "table" | "sequence";
+/**
+ * `materialized view`: only the backup's manifest (/5) and the checks against it read them
+ * (`SnapshotSessions.relations(true)`); `compare`, `inspect` and `reconcile` look at tables and sequences.
+ */
+export type RelationKind = "table" | "sequence" | "materialized view";
+
+/** One column of a table, by name: what the checks match (never its position). */
+export interface Column {
+  readonly name: string;
+  /** `format_type()` with search_path pinned to pg_catalog (`SESSION_SETTINGS`). */
+  readonly type: string;
+  /** `GENERATED ALWAYS AS (…) STORED`: computed on load, so pg_dump's COPY leaves it out. */
+  readonly generated: boolean;
+}
 
 export interface RelationSummary {
   readonly kind: RelationKind;
   /** `name type, …` in column order (tables). */
   readonly columns: string;
+  /** The same columns one by one, when the summary was read from a catalog (not from an older manifest). */
+  readonly columnList?: readonly Column[] | undefined;
   /** Rows (tables); 1 for a sequence. */
   readonly rows: number;
   /** Content checksum (tables) or `last_value[/not called]` (sequences). */
@@ -97,17 +112,27 @@ export interface Relation {
   readonly name: string;
   readonly kind: RelationKind;
   readonly columns: string;
+  /** The columns one by one, in column order (`relations()` reads them; others may leave them out). */
+  readonly columnList?: readonly Column[] | undefined;
+  /** Materialized views: whether it holds data (`relispopulated`); an unpopulated one cannot be read. */
+  readonly populated?: boolean | undefined;
 }
 
 const RELATIONS_SQL = `
   SELECT n.nspname AS schema, c.relname AS name,
-         CASE c.relkind WHEN 'S' THEN 'sequence' ELSE 'table' END AS kind,
+         CASE c.relkind WHEN 'S' THEN 'sequence' WHEN 'm' THEN 'materialized view' ELSE 'table' END AS kind,
          coalesce((SELECT pg_catalog.string_agg(pg_catalog.quote_ident(a.attname) || ' ' ||
                                        pg_catalog.format_type(a.atttypid, a.atttypmod), ', ' ORDER BY a.attnum)
                      FROM pg_catalog.pg_attribute a
-                    WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped), '') AS columns
+                    WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped), '') AS columns,
+         coalesce((SELECT pg_catalog.json_agg(pg_catalog.json_build_object(
+                            'name', a.attname, 'type', pg_catalog.format_type(a.atttypid, a.atttypmod),
+                            'generated', a.attgenerated <> '') ORDER BY a.attnum)
+                     FROM pg_catalog.pg_attribute a
+                    WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped), '[]') AS "columnList",
+         c.relispopulated AS populated
     FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-   WHERE c.relkind IN ('r', 'S')
+   WHERE c.relkind = ANY ($1::pg_catalog.char[])
      AND n.nspname <> 'information_schema' AND n.nspname NOT LIKE 'pg\\_%'
      AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d
                       WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.objid = c.oid AND d.deptype = 'e')
@@ -148,8 +173,10 @@ export class SnapshotSessions {
     return new SnapshotSessions(label, clients, snapshot);
   }
 
-  async relations(): Promise<Map<string, Relation>> {
-    const r = await this.clients[0]!.query<Relation>(RELATIONS_SQL);
+  /** Tables and sequences; with `materializedViews`, those too. */
+  async relations(materializedViews = false): Promise<Map<string, Relation>> {
+    const kinds = materializedViews ? ["r", "S", "m"] : ["r", "S"];
+    const r = await this.clients[0]!.query<Relation>(RELATIONS_SQL, [kinds]);
     return new Map(r.rows.map((row) => [`${row.schema}.${row.name}`, row]));
   }
 
@@ -160,6 +187,8 @@ export class SnapshotSessions {
   async summarize(
     relations: ReadonlyMap<string, Relation>,
     onDone?: (done: number, total: number) => void,
+    /** Per relation, the columns to build each row from, in this order (`summarize`); default: its own. */
+    orders?: ReadonlyMap<string, readonly string[]>,
   ): Promise<Map<string, RelationSummary>> {
     const names = [...relations.keys()].sort();
     const out = new Map<string, RelationSummary>();
@@ -168,7 +197,7 @@ export class SnapshotSessions {
       while (next < names.length) {
         const name = names[next++]!;
         try {
-          out.set(name, await summarize(c, relations.get(name)!));
+          out.set(name, await summarize(c, relations.get(name)!, orders?.get(name)));
         } catch (cause) {
           throw new Error(`checksumming ${name}`, { cause });
         }
@@ -196,28 +225,71 @@ export class SnapshotSessions {
   }
 }
 
-export async function summarize(c: Client, rel: Relation): Promise<RelationSummary> {
+/**
+ * A relation's summary. Tables and materialized views: the row count and the checksum of each row's text, the
+ * row built from the columns named in `order` (default: all, in the relation's own column order). `ROW(r.a,
+ * r.b)` prints exactly as `ROW(r.*)` does when the names are the columns in column order, so a checksum taken
+ * in the manifest's order on a database whose columns stand in another order equals the source's.
+ */
+export async function summarize(
+  c: Client,
+  rel: Relation,
+  order?: readonly string[],
+): Promise<RelationSummary> {
   const q = qualifiedName(rel.schema, rel.name);
+  const described = { kind: rel.kind, columns: rel.columns, columnList: rel.columnList };
   if (rel.kind === "sequence") {
     const r = await c.query<{ v: string; called: boolean }>(
       `SELECT last_value::pg_catalog.text AS v, is_called AS called FROM ${q}`,
     );
     const row = r.rows[0]!;
-    return {
-      kind: rel.kind,
-      columns: rel.columns,
-      rows: 1,
-      checksum: row.called ? row.v : `${row.v}/not called`,
-    };
+    return { ...described, rows: 1, checksum: row.called ? row.v : `${row.v}/not called` };
   }
+  if (rel.kind === "materialized view" && rel.populated === false) {
+    return { ...described, rows: 0, checksum: NOT_POPULATED };
+  }
+  const row = order === undefined ? "r.*" : order.map((n) => `r.${quoteIdent(n)}`).join(", ");
   const r = await c.query<{ n: string; h: string }>(
     `SELECT pg_catalog.count(*)::pg_catalog.text AS n,
-            coalesce(pg_catalog.sum(pg_catalog.hashtextextended(ROW(r.*)::pg_catalog.text, 0)), 0)::pg_catalog.text AS h
+            coalesce(pg_catalog.sum(pg_catalog.hashtextextended(ROW(${row})::pg_catalog.text, 0)), 0)::pg_catalog.text AS h
        FROM ONLY ${q} AS r`,
   );
-  const row = r.rows[0]!;
-  const checksum = createHash("md5").update(`${row.n}:${row.h}`).digest("hex");
-  return { kind: rel.kind, columns: rel.columns, rows: Number(row.n), checksum };
+  const counted = r.rows[0]!;
+  const checksum = createHash("md5").update(`${counted.n}:${counted.h}`).digest("hex");
+  return { ...described, rows: Number(counted.n), checksum };
+}
+
+/** The checksum of a materialized view that holds no data (`WITH NO DATA`, never refreshed). */
+export const NOT_POPULATED = "not populated";
+
+/**
+ * How two column lists differ by name: a column missing on either side, or of another type, or generated on
+ * one side only. The order of the columns is not compared: pg_dump recreates a table's columns in an order of
+ * its own (inheritance children, attached partitions), and every check reads rows by column name.
+ */
+export function columnDifferences(
+  left: readonly Column[],
+  right: readonly Column[],
+  labels: { left: string; right: string } = { left: "the left", right: "the right" },
+): string[] {
+  const l = new Map(left.map((c) => [c.name, c]));
+  const r = new Map(right.map((c) => [c.name, c]));
+  const out: string[] = [];
+  const show = (c: Column) => `${quoteIdent(c.name)} ${c.type}${c.generated ? " (generated)" : ""}`;
+  for (const c of right) {
+    const a = l.get(c.name);
+    if (a === undefined) out.push(`column ${show(c)} missing in ${labels.left}`);
+    else if (a.type !== c.type || a.generated !== c.generated) {
+      out.push(`column ${show(a)} in ${labels.left}, ${show(c)} in ${labels.right}`);
+    }
+  }
+  for (const c of left) if (!r.has(c.name)) out.push(`column ${show(c)} not in ${labels.right}`);
+  return out;
+}
+
+/** The names of `columns`, in their order. */
+export function columnNames(columns: readonly Column[]): string[] {
+  return columns.map((c) => c.name);
 }
 
 /** What differs between two summaries of the same relation (empty: equal). */
@@ -229,7 +301,12 @@ export function differencesOf(
   if (left === undefined) return ["missing on the left"];
   if (right === undefined) return ["missing on the right"];
   if (left.kind !== right.kind) return [`a ${left.kind} on the left, a ${right.kind} on the right`];
-  if (left.columns !== right.columns) return [`columns differ: (${left.columns}) vs (${right.columns})`];
+  if (left.columnList !== undefined && right.columnList !== undefined) {
+    const columns = columnDifferences(left.columnList, right.columnList);
+    if (columns.length > 0) return columns;
+  } else if (left.columns !== right.columns) {
+    return [`columns differ: (${left.columns}) vs (${right.columns})`];
+  }
   if (left.kind === "sequence") {
     return left.checksum === right.checksum ? [] : [`value ${left.checksum} vs ${right.checksum}`];
   }
@@ -237,6 +314,27 @@ export function differencesOf(
   if (left.rows !== right.rows) out.push(`rows ${left.rows} vs ${right.rows}`);
   if (left.checksum !== right.checksum) out.push("content differs");
   return out;
+}
+
+/**
+ * Both sides of one relation summarized with the rows built in the left side's column order when both have
+ * the same columns by name, so a column order that differs (a restore by pg_dump) checksums alike.
+ */
+async function summarizePair(
+  lc: Client,
+  rc: Client,
+  lr: Relation | undefined,
+  rr: Relation | undefined,
+): Promise<[RelationSummary | undefined, RelationSummary | undefined]> {
+  const sameByName =
+    lr?.columnList !== undefined &&
+    rr?.columnList !== undefined &&
+    columnDifferences(lr.columnList, rr.columnList).length === 0;
+  const order = sameByName ? columnNames(lr.columnList) : undefined;
+  return Promise.all([
+    lr === undefined ? undefined : summarize(lc, lr, order),
+    rr === undefined ? undefined : summarize(rc, rr, order),
+  ]);
 }
 
 export async function compare(o: CompareOptions): Promise<CompareResult> {
@@ -266,10 +364,7 @@ export async function compare(o: CompareOptions): Promise<CompareResult> {
         const lr = l.get(name);
         const rr = r.get(name);
         try {
-          const [ls, rs] = await Promise.all([
-            lr === undefined ? undefined : summarize(left.clients[i]!, lr),
-            rr === undefined ? undefined : summarize(rightSide.clients[i]!, rr),
-          ]);
+          const [ls, rs] = await summarizePair(left.clients[i]!, rightSide.clients[i]!, lr, rr);
           results.set(name, { name, left: ls, right: rs, differences: differencesOf(ls, rs) });
         } catch (cause) {
           throw new Error(`checksumming ${name}`, { cause });

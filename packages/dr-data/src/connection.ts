@@ -9,6 +9,12 @@
  * - `entra`: a Microsoft Entra access token for Azure Database for PostgreSQL as the password (in the cluster:
  *   AKS workload identity), fetched fresh for every connection and every child program — tokens live about an
  *   hour and the server checks them only at login. `PGPASSWORD` beside it is refused, never silently used.
+ *
+ * TLS: a server that is not local is reached with `sslmode=verify-full` only — the default when
+ * `PGSSLMODE` is unset, and any weaker mode is refused — so its certificate and host name are verified
+ * (libpq children against `PGSSLROOTCERT`, `system` in the Jobs; the pg driver against Node's trust store plus
+ * `NODE_EXTRA_CA_CERTS`). Only a local server (localhost, 127.0.0.0/8, ::1, a socket directory), as the tests
+ * and the drill start, may be reached without TLS: no production host can select it.
  */
 import { WorkloadIdentityCredential, type TokenCredential } from "@azure/identity";
 import { Client, type ClientConfig } from "pg";
@@ -35,6 +41,31 @@ export interface PgConnection {
   readonly sslmode?: SslMode | undefined;
   /** `DR_PG_AUTH=entra`: the password of each login, fetched when it is needed (an Entra access token). */
   readonly passwordSource?: (() => Promise<string>) | undefined;
+}
+
+/** The mode every server that is not local must use. */
+export const REMOTE_SSLMODE: SslMode = "verify-full";
+
+/** A server on this machine: the loopback names and addresses, or a Unix socket directory. */
+export function isLocalHost(host: string): boolean {
+  return host === "localhost" || host === "::1" || /^127(?:\.\d{1,3}){3}$/.test(host) || host.startsWith("/");
+}
+
+/**
+ * The sslmode a connection to `host` uses: as given for a local server (unset: libpq's default), else
+ * verify-full; a weaker mode for another host is a problem (its text), never a silent downgrade.
+ */
+export function sslmodeFor(
+  host: string,
+  given: SslMode | undefined,
+  variable: string,
+): { readonly mode: SslMode | undefined; readonly problem?: string } {
+  if (isLocalHost(host)) return { mode: given };
+  if (given === undefined || given === REMOTE_SSLMODE) return { mode: REMOTE_SSLMODE };
+  return {
+    mode: given,
+    problem: `${variable} must be ${REMOTE_SSLMODE} for ${host} (its certificate is verified; weaker modes only for a local server: localhost, 127.0.0.1, ::1, a socket directory); got ${JSON.stringify(given)}`,
+  };
 }
 
 /** A password source that asks `credential` for a PostgreSQL access token each time (the SDK caches it). */
@@ -87,9 +118,16 @@ export function connectionFromEnv(
   if (!Number.isInteger(port) || port < 1 || port > 65535) {
     problems.push(`${names.port} must be a port number 1–65535, got ${JSON.stringify(portText)}`);
   }
-  const sslmode = get("sslmode");
-  if (sslmode !== undefined && !(SSL_MODES as readonly string[]).includes(sslmode)) {
-    problems.push(`${names.sslmode} must be one of: ${SSL_MODES.join(", ")}; got ${JSON.stringify(sslmode)}`);
+  const sslmodeText = get("sslmode");
+  let sslmode: SslMode | undefined;
+  if (sslmodeText !== undefined && !(SSL_MODES as readonly string[]).includes(sslmodeText)) {
+    problems.push(
+      `${names.sslmode} must be one of: ${SSL_MODES.join(", ")}; got ${JSON.stringify(sslmodeText)}`,
+    );
+  } else if (host !== undefined) {
+    const tls = sslmodeFor(host, sslmodeText as SslMode | undefined, names.sslmode);
+    if (tls.problem !== undefined) problems.push(tls.problem);
+    sslmode = tls.mode;
   }
   const authVar = AUTH_ENV.postgres;
   const auth = env[authVar] === undefined || env[authVar] === "" ? "password" : env[authVar];
@@ -106,7 +144,7 @@ export function connectionFromEnv(
     user: user!,
     password,
     database: db!,
-    sslmode: sslmode as SslMode | undefined,
+    sslmode,
     ...(auth === "entra"
       ? { passwordSource: entraPassword(credential ?? new WorkloadIdentityCredential()) }
       : {}),
@@ -118,15 +156,22 @@ export function withDatabase(conn: PgConnection, database: string): PgConnection
   return { ...conn, database };
 }
 
-/** pg driver settings. `prefer`/`allow` cannot be expressed in the driver: they mean no TLS there. */
+/**
+ * pg driver settings. `prefer`/`allow` cannot be expressed in the driver: they mean no TLS there.
+ * `verify-full`: the chain against Node's trust store (plus `NODE_EXTRA_CA_CERTS`) and the host name (Node's
+ * default check); `verify-ca`: the chain only. A connection whose mode was not chosen (built in code, not read
+ * from the environment) to a host that is not local is verify-full too.
+ */
 export function clientConfig(conn: PgConnection, applicationName = "dr-data"): ClientConfig {
-  const mode = conn.sslmode ?? "prefer";
+  const mode = conn.sslmode ?? (isLocalHost(conn.host) ? "prefer" : REMOTE_SSLMODE);
   const ssl =
     mode === "require"
       ? { rejectUnauthorized: false }
-      : mode === "verify-ca" || mode === "verify-full"
+      : mode === "verify-full"
         ? { rejectUnauthorized: true }
-        : false;
+        : mode === "verify-ca"
+          ? { rejectUnauthorized: true, checkServerIdentity: (): undefined => undefined }
+          : false;
   return {
     host: conn.host,
     port: conn.port,

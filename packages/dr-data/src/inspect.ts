@@ -13,7 +13,13 @@ import type { ContainerClient } from "@azure/storage-blob";
 import type { Client } from "pg";
 import { incidentReport } from "./naming";
 import { containerClient, type BlobStoreSettings } from "./blobstore";
-import { SnapshotSessions, summarize, type Relation, type RelationSummary } from "./compare";
+import {
+  columnDifferences,
+  SnapshotSessions,
+  summarize,
+  type Relation,
+  type RelationSummary,
+} from "./compare";
 import type { PgConnection } from "./connection";
 import { copyAndTakenLines, putText, sideLabel, sidesRun, type SidesRun } from "./incident-store";
 import { formatTable } from "./list";
@@ -131,7 +137,7 @@ async function inspectTable(
   const clients = { copy: copyClient, live: liveClient };
   if (copyRel === undefined || liveRel === undefined) return inspectOneSided(name, copyRel, liveRel, clients);
   const rels = { copy: copyRel, live: liveRel };
-  const shapes = await tableShapes(rels, clients);
+  const shapes = alignedByName(await tableShapes(rels, clients), rels);
   const notes = columnNotes(shapes);
   if (!sameKey(shapes.copy, shapes.live)) {
     // Rows can only be matched by a key both sides share; without one the totals are all there is to compare.
@@ -176,6 +182,19 @@ async function tableShapes(rels: Sides<Relation>, clients: Sides<Client>): Promi
   return { copy: cs!, live: ls! };
 }
 
+/**
+ * With the same columns by name and type on both sides, live's shape lists them in the copy's order, so each
+ * side's rows are built in one order and hash alike whatever order a restore gave live's columns.
+ */
+function alignedByName(shapes: Sides<TableShape>, rels: Sides<Relation>): Sides<TableShape> {
+  const [c, l] = [rels.copy.columnList, rels.live.columnList];
+  if (c === undefined || l === undefined || columnDifferences(c, l).length > 0) return shapes;
+  return {
+    copy: shapes.copy,
+    live: { ...shapes.live, columns: shapes.copy.columns, columnTypes: shapes.copy.columnTypes },
+  };
+}
+
 function sameColumns(shapes: Sides<TableShape>): boolean {
   return shapes.copy.columnTypes === shapes.live.columnTypes;
 }
@@ -203,7 +222,10 @@ async function inspectByTotals(
   shapes: Sides<TableShape>,
   notes: string[],
 ): Promise<TableInspection> {
-  const [c, l] = await Promise.all([summarize(clients.copy, rels.copy), summarize(clients.live, rels.live)]);
+  const [c, l] = await Promise.all([
+    summarize(clients.copy, rels.copy, shapes.copy.columns),
+    summarize(clients.live, rels.live, shapes.live.columns),
+  ]);
   const same = c.rows === l.rows && c.checksum === l.checksum && sameColumns(shapes);
   return {
     name,

@@ -10,7 +10,7 @@ import { SnapshotSessions, type Relation, type RelationSummary } from "./compare
 import { withFreshPassword, type PgConnection } from "./connection";
 import { checksumStream, COPY_TEXT_SETTINGS } from "./copy-checksum";
 import { readDatabaseRecord, type DatabaseRecord } from "./database-properties";
-import type { Manifest } from "./manifest";
+import { MANIFEST_VERSION, type Manifest, type ManifestColumn } from "./manifest";
 import { childEnv, psqlArgv } from "./pgargs";
 import { binPath, describeExit, start } from "./proc";
 import { qualifiedName, quoteIdent } from "./sql";
@@ -31,7 +31,12 @@ export interface DatabaseSummary {
   readonly database: DatabaseRecord;
 }
 
-/** Summaries of every table and sequence of `conn`'s database, each by its manifest entry's method. */
+/**
+ * Summaries of every table and sequence (and, for a /5 manifest, materialized view) of `conn`'s database, each
+ * by its manifest entry's method. A /5 manifest's relations are read in its column order, by name (COPY with
+ * an explicit column list, rows built from the named columns), whatever order the database's columns stand
+ * in; older manifests' in the database's own order, as they were taken.
+ */
 export async function summarizeForManifest(
   conn: PgConnection,
   manifest: Manifest,
@@ -40,18 +45,19 @@ export async function summarizeForManifest(
   const s = await SnapshotSessions.open("checked", conn, o.jobs, o.applicationName);
   try {
     const database = await readDatabaseRecord(s.clients[0]!, conn.database);
-    const all = await s.relations();
+    const all = await s.relations(manifest.tool === MANIFEST_VERSION);
     const relations = o.only === undefined ? all : new Map([...all].filter(([n]) => o.only!.has(n)));
+    const orders = manifestOrders(manifest, relations);
     const byCopy = copiedTables(manifest, relations);
     const rest = new Map([...relations].filter(([name]) => !byCopy.has(name)));
     let done = 0;
     const tick = () => o.onDone?.(++done, relations.size);
     // Read before the workers start: they share the first session, and a pg Client runs one query at a time
     // (pg queues a second one and deprecates doing so; pg@9 refuses it).
-    const columns = await copyColumnLists(s.clients[0]!, byCopy);
+    const columns = await copyColumnLists(s.clients[0]!, byCopy, orders);
     const [copied, server] = await Promise.all([
       copySummaries(s, conn, byCopy, columns, o, tick),
-      s.summarize(rest, () => tick()),
+      s.summarize(rest, () => tick(), new Map([...orders].map(([n, l]) => [n, l.map((c) => c.name)]))),
     ]);
     const summaries = new Map([...copied, ...server]);
     return {
@@ -63,19 +69,53 @@ export async function summarizeForManifest(
   }
 }
 
+/**
+ * For a /5 manifest, each relation's columns in the manifest's order, when the database's relation has every
+ * one of them (else its columns differ, which the comparison reports, and it is read in its own order).
+ */
+function manifestOrders(
+  manifest: Manifest,
+  relations: ReadonlyMap<string, Relation>,
+): Map<string, ManifestColumn[]> {
+  const out = new Map<string, ManifestColumn[]>();
+  if (manifest.tool !== MANIFEST_VERSION) return out;
+  for (const m of manifest.relations) {
+    const rel = relations.get(m.name);
+    const have = new Set((rel?.columnList ?? []).map((c) => c.name));
+    const list = m.columnList ?? [];
+    if (rel !== undefined && list.every((c) => have.has(c.name))) out.set(m.name, [...list]);
+  }
+  return out;
+}
+
 /** The database's tables that the manifest summarized from the dump's COPY text. */
 function copiedTables(manifest: Manifest, relations: ReadonlyMap<string, Relation>): Map<string, Relation> {
   const copy = new Set(manifest.relations.filter((r) => r.method === "copy").map((r) => r.name));
   return new Map([...relations].filter(([name, r]) => r.kind === "table" && copy.has(name)));
 }
 
-/** Each table's COPY column list (`copyColumns`), one query after the other on one session. */
+/**
+ * Each table's COPY column list: a /5 manifest's columns that are not generated, in its order (pg_dump's COPY
+ * named those); otherwise the table's own (`copyColumns`), one query after the other on one session.
+ */
 async function copyColumnLists(
   c: Client,
   tables: ReadonlyMap<string, Relation>,
+  orders: ReadonlyMap<string, readonly ManifestColumn[]>,
 ): Promise<Map<string, string>> {
   const out = new Map<string, string>();
-  for (const [name, rel] of tables) out.set(name, await copyColumns(c, rel));
+  for (const [name, rel] of tables) {
+    const order = orders.get(name);
+    out.set(
+      name,
+      order === undefined
+        ? await copyColumns(c, rel)
+        : order
+            .filter((col) => col.generated !== true)
+            .map((col) => quoteIdent(col.name))
+            .join(", "),
+    );
+  }
   return out;
 }
 
@@ -97,7 +137,13 @@ async function copySummaries(
       const name = names[next++]!;
       const rel = tables.get(name)!;
       const summary = await reader.checksumColumns(columns.get(name)!, rel, s.snapshot);
-      out.set(name, { kind: "table", columns: rel.columns, rows: summary.rows, checksum: summary.checksum });
+      out.set(name, {
+        kind: "table",
+        columns: rel.columns,
+        columnList: rel.columnList,
+        rows: summary.rows,
+        checksum: summary.checksum,
+      });
       tick();
     }
   };

@@ -18,7 +18,16 @@
 import { createHash } from "node:crypto";
 import type { ContainerClient } from "@azure/storage-blob";
 import { backupManifestBlobName } from "./naming";
-import { SnapshotSessions, summarize, type Relation, type RelationSummary } from "./compare";
+import {
+  columnDifferences,
+  NOT_POPULATED,
+  SnapshotSessions,
+  summarize,
+  type Column,
+  type Relation,
+  type RelationKind,
+  type RelationSummary,
+} from "./compare";
 import type { CompareResult, RelationComparison } from "./compare";
 import type { PgConnection } from "./connection";
 import {
@@ -32,11 +41,24 @@ import type { CopySummary } from "./copy-checksum";
 import { storageMissing, VerificationError } from "./errors";
 
 /**
- * /4: as /3, and a table's checksum may come from the dump itself (`method: "copy"`, packages/dr-data/src/copy-checksum.ts):
- * counted and hashed from the COPY text in the directory-format dump's files, so the backup runs no second
- * scan on the source; its restore reads the restored table back with `COPY … TO STDOUT` and hashes it the same
- * way. A /4 table without `method` has a /3 server-side checksum (a custom-format dump, or a table the dump's
- * table of contents could not be matched to).
+ * /5: as /4, and each relation also lists its columns one by one (`columnList`: name, type, generated), in the
+ * source's column order, which is the order every checksum of the manifest reads them in: pg_dump's COPY names
+ * the same columns in the same order (every column neither dropped nor generated, by attnum, read in the same
+ * snapshot; the backup checks the dump's COPY lists against it, copy-checksum.ts), and the server-side checksum
+ * builds each row from the listed columns. The checks match columns by name: a restored table whose columns
+ * pg_dump put in another order (an inheritance child whose parent gained a column later, a partition attached
+ * with its own column order) is read back with an explicit column list in the manifest's order and is equal;
+ * a missing, extra, renamed, retyped or no longer generated column is a difference. Materialized views are
+ * recorded too (`kind: "materialized view"`, `populated`, rows and checksum of the source's contents): a restore
+ * refreshes them (docs/data-tool.md, "What a restore gives back"), so other contents are reported as a note and
+ * only a different population (or columns) is a difference. The dump's table of contents is recorded
+ * (`tableOfContents`, `tocEntries`): a full restore refuses an archive whose entries are not exactly these.
+ * /4 (read as before, never written): a table's checksum may come from the dump itself (`method: "copy"`,
+ * packages/dr-data/src/copy-checksum.ts): counted and hashed from the COPY text in the directory-format dump's
+ * files; its restore reads the restored table back with `COPY … TO STDOUT` in the restored table's own column
+ * order and hashes it the same way. A /4 table without `method` has a /3 server-side checksum. Its columns are
+ * one ordered text, compared as such: a database whose columns a restore reorders is refused against a /4 (or
+ * older) manifest, as it always was, since its checksums were taken in that order.
  * /3: column types rendered with search_path pinned to pg_catalog (packages/dr-data/src/compare.ts `SESSION_SETTINGS`), so
  * every type outside pg_catalog is schema-qualified whatever the database's settings; and the database-level
  * properties (`database`). Every table checksum server-side (`hashtextextended` of the row text).
@@ -46,22 +68,39 @@ import { storageMissing, VerificationError } from "./errors";
  * moving schema, which the checksums of the rows still see in most cases. A /2 manifest records no database
  * properties.
  * /1: md5 checksums, not comparable with hashtextextended: refused.
+ * A manifest whose `tool` was changed to another version is refused: `columnList`, `tableOfContents` and
+ * materialized views are /5's only, and /5 requires the first two.
  */
-export const MANIFEST_VERSION = "dr-data-manifest/4";
+export const MANIFEST_VERSION = "dr-data-manifest/5";
+export const MANIFEST_V4 = "dr-data-manifest/4";
 export const MANIFEST_V3 = "dr-data-manifest/3";
 export const MANIFEST_V2 = "dr-data-manifest/2";
-const READABLE_VERSIONS: readonly string[] = [MANIFEST_VERSION, MANIFEST_V3, MANIFEST_V2];
+const READABLE_VERSIONS: readonly string[] = [MANIFEST_VERSION, MANIFEST_V4, MANIFEST_V3, MANIFEST_V2];
 /** The versions that record the database-level properties. */
-const WITH_DATABASE_PROPERTIES: readonly string[] = [MANIFEST_VERSION, MANIFEST_V3];
+const WITH_DATABASE_PROPERTIES: readonly string[] = [MANIFEST_VERSION, MANIFEST_V4, MANIFEST_V3];
+/** The versions whose tables may have a checksum from the dump's COPY text. */
+const WITH_COPY_METHOD: readonly string[] = [MANIFEST_VERSION, MANIFEST_V4];
 
 /** How a table's checksum was taken: absent, server-side (`hashtextextended`); `copy`, from the COPY text. */
 export type ChecksumMethod = "copy";
 
+/** /5: one column of a relation; `generated` only when true. */
+export interface ManifestColumn {
+  readonly name: string;
+  readonly type: string;
+  readonly generated?: true | undefined;
+}
+
 export interface ManifestRelation {
   /** `schema.name` */
   readonly name: string;
-  readonly kind: "table" | "sequence";
+  readonly kind: RelationKind;
+  /** `name type, …` in the source's column order (display, and the ordered comparison of table restores). */
   readonly columns: string;
+  /** /5: the same columns by name, in the order the checksums read them. */
+  readonly columnList?: readonly ManifestColumn[] | undefined;
+  /** /5 materialized views: whether the source's held data. */
+  readonly populated?: boolean | undefined;
   readonly rows: number;
   /** Tables: the content checksum. Sequences: the value read before pg_dump started. */
   readonly checksum: string;
@@ -84,6 +123,45 @@ export interface Manifest {
   readonly relations: readonly ManifestRelation[];
   /** /3: the database-level properties, read in the same snapshot (packages/dr-data/src/database-properties.ts). */
   readonly databaseProperties?: DatabaseRecord | undefined;
+  /**
+   * /5: the dump's table of contents (`tocEntries`): every entry as `TYPE schema name owner`, sorted. A full
+   * restore refuses a dump whose table of contents is not this list (`tocDifferences`).
+   */
+  readonly tableOfContents?: readonly string[] | undefined;
+}
+
+/**
+ * The entries of `pg_restore --list` output, each as `TYPE schema name owner` (the line without its dump id
+ * and catalog OIDs: what pg_dump will create, whose, of which kind), sorted. The same for a dump of the same
+ * database in either format; comments (`;`) are not entries.
+ */
+export function tocEntries(list: string): string[] {
+  const out: string[] = [];
+  for (const line of list.split("\n")) {
+    const m = /^\d+; \d+ \d+ (.+)$/.exec(line);
+    if (m !== null) out.push(m[1]!);
+  }
+  return out.sort();
+}
+
+/**
+ * How a dump's table of contents differs from the manifest's record: entries it holds that the manifest does
+ * not list (`extra`; a changed entry shows here and in `missing`) and listed ones it lacks, each once per copy.
+ */
+export function tocDifferences(
+  recorded: readonly string[],
+  list: string,
+): { extra: string[]; missing: string[] } {
+  const left = new Map<string, number>();
+  for (const e of recorded) left.set(e, (left.get(e) ?? 0) + 1);
+  const extra: string[] = [];
+  for (const e of tocEntries(list)) {
+    const n = left.get(e) ?? 0;
+    if (n === 0) extra.push(e);
+    else left.set(e, n - 1);
+  }
+  const missing = [...left].flatMap(([e, n]) => Array.from({ length: n }, () => e));
+  return { extra, missing };
 }
 
 export function serializeManifest(m: Manifest): Buffer {
@@ -120,27 +198,81 @@ export function parseManifest(text: string, what: string): Manifest {
   } else if (m.databaseProperties !== undefined) {
     bad(`${String(m.tool)} records no databaseProperties`);
   }
+  if (m.tool === MANIFEST_VERSION) {
+    const toc = m.tableOfContents;
+    if (!Array.isArray(toc) || !toc.every((e) => typeof e === "string" && e !== "")) {
+      bad("tableOfContents is not a list of entries");
+    }
+  } else if (m.tableOfContents !== undefined) {
+    bad(`${String(m.tool)} records no tableOfContents`);
+  }
   const seen = new Set<string>();
   for (const r of m.relations as unknown[]) {
     if (typeof r !== "object" || r === null) return bad("a relation is not an object");
     const x = r as Record<string, unknown>;
     if (typeof x.name !== "string" || seen.has(x.name)) bad(`relation name ${JSON.stringify(x.name)}`);
     seen.add(x.name as string);
-    if (x.kind !== "table" && x.kind !== "sequence") bad(`${String(x.name)}: kind ${JSON.stringify(x.kind)}`);
-    if (typeof x.columns !== "string") bad(`${String(x.name)}: columns`);
-    if (typeof x.rows !== "number" || !Number.isSafeInteger(x.rows) || x.rows < 0) {
-      bad(`${String(x.name)}: rows`);
-    }
-    if (typeof x.checksum !== "string") bad(`${String(x.name)}: checksum`);
-    if (x.kind === "sequence" && typeof x.checksumAfter !== "string") bad(`${String(x.name)}: checksumAfter`);
-    if (
-      x.method !== undefined &&
-      (m.tool !== MANIFEST_VERSION || x.kind !== "table" || x.method !== "copy")
-    ) {
-      bad(`${String(x.name)}: method ${JSON.stringify(x.method)} (only "copy", on a /4 table)`);
-    }
+    const problem = relationProblem(x, m.tool as string);
+    if (problem !== undefined) bad(`${String(x.name)}: ${problem}`);
   }
   return raw as Manifest;
+}
+
+/** What is wrong with one relation of a manifest of version `tool`; undefined: nothing. */
+function relationProblem(x: Record<string, unknown>, tool: string): string | undefined {
+  const v5 = tool === MANIFEST_VERSION;
+  const kinds = v5 ? ["table", "sequence", "materialized view"] : ["table", "sequence"];
+  if (typeof x.kind !== "string" || !kinds.includes(x.kind)) {
+    return `kind ${JSON.stringify(x.kind)} (${tool}: ${kinds.join(", ")})`;
+  }
+  if (typeof x.columns !== "string") return "columns";
+  if (v5 !== (x.columnList !== undefined)) return `columnList ${v5 ? "missing" : `is not in ${tool}`}`;
+  if (v5) {
+    const listProblem = columnListProblem(x.columnList);
+    if (listProblem !== undefined) return listProblem;
+  }
+  if (typeof x.rows !== "number" || !Number.isSafeInteger(x.rows) || x.rows < 0) return "rows";
+  if (typeof x.checksum !== "string") return "checksum";
+  if (x.kind === "sequence" && typeof x.checksumAfter !== "string") return "checksumAfter";
+  if (
+    x.method !== undefined &&
+    (!WITH_COPY_METHOD.includes(tool) || x.kind !== "table" || x.method !== "copy")
+  ) {
+    return `method ${JSON.stringify(x.method)} (only "copy", on a /4 or /5 table)`;
+  }
+  if ((x.kind === "materialized view") !== (typeof x.populated === "boolean")) {
+    return `populated ${JSON.stringify(x.populated)} (a boolean on a materialized view, absent otherwise)`;
+  }
+  return undefined;
+}
+
+/** What is wrong with a /5 `columnList`: a list of `{name, type, generated?: true}` with unique names. */
+function columnListProblem(list: unknown): string | undefined {
+  if (!Array.isArray(list)) return "columnList is not a list";
+  const names = new Set<string>();
+  for (const c of list as unknown[]) {
+    const col = (typeof c === "object" && c !== null ? c : {}) as Record<string, unknown>;
+    if (typeof col.name !== "string" || names.has(col.name) || typeof col.type !== "string") {
+      return `columnList entry ${JSON.stringify(c)} (name, unique, and type)`;
+    }
+    if (col.generated !== undefined && col.generated !== true) {
+      return `columnList ${col.name}: generated ${JSON.stringify(col.generated)} (true or absent)`;
+    }
+    names.add(col.name);
+  }
+  return undefined;
+}
+
+/** A /5 column list as the checks' columns (`generated` false when absent). */
+export function manifestColumns(list: readonly ManifestColumn[]): Column[] {
+  return list.map((c) => ({ name: c.name, type: c.type, generated: c.generated === true }));
+}
+
+/** A catalog's columns as a /5 manifest records them. */
+function recordedColumns(list: readonly Column[]): ManifestColumn[] {
+  return list.map((c) =>
+    c.generated ? { name: c.name, type: c.type, generated: true } : { name: c.name, type: c.type },
+  );
 }
 
 /** `123` or `123/not called` → [value, called]. */
@@ -194,20 +326,59 @@ export function manifestDifferences(
   if (expected === undefined) return ["not in the backup"];
   if (actual.kind !== expected.kind)
     return [`a ${actual.kind} in the database, a ${expected.kind} in the backup`];
-  const columnsEqual =
-    version === MANIFEST_V2
-      ? unqualifiedColumns(actual.columns) === unqualifiedColumns(expected.columns)
-      : actual.columns === expected.columns;
-  if (!columnsEqual) return [`columns differ: (${actual.columns}) vs (${expected.columns})`];
+  const columns = columnsDiffer(actual, expected, version);
+  if (columns.length > 0) return columns;
   if (actual.kind === "sequence") {
     return sequenceWithin(actual.checksum, expected.checksum, expected.checksumAfter ?? expected.checksum)
       ? []
       : [`value ${actual.checksum} not within the backup's ${manifestValue(expected)}`];
   }
+  if (actual.kind === "materialized view") {
+    const populated = actual.checksum !== NOT_POPULATED;
+    return populated === expected.populated
+      ? []
+      : [
+          `${populated ? "populated" : "not populated"} in the database, ${expected.populated === true ? "populated" : "not populated"} in the backup`,
+        ];
+  }
   const out: string[] = [];
   if (actual.rows !== expected.rows) out.push(`rows ${actual.rows} vs ${expected.rows}`);
   if (actual.checksum !== expected.checksum) out.push("content differs");
   return out;
+}
+
+/** /5: the columns by name; older versions: the ordered text (/2 without schema qualifiers). */
+function columnsDiffer(actual: RelationSummary, expected: ManifestRelation, version: string): string[] {
+  if (expected.columnList !== undefined && actual.columnList !== undefined) {
+    return columnDifferences(actual.columnList, manifestColumns(expected.columnList), {
+      left: "the database",
+      right: "the backup",
+    });
+  }
+  const columnsEqual =
+    version === MANIFEST_V2
+      ? unqualifiedColumns(actual.columns) === unqualifiedColumns(expected.columns)
+      : actual.columns === expected.columns;
+  return columnsEqual ? [] : [`columns differ: (${actual.columns}) vs (${expected.columns})`];
+}
+
+/**
+ * A materialized view whose contents are not the source's: a restore refreshes every populated one (pg_restore
+ * runs its `MATERIALIZED VIEW DATA` entry, a REFRESH), so one that was stale in the source comes back with what
+ * its query gives on the restored tables. Reported, never a difference.
+ */
+export function refreshedNote(
+  name: string,
+  actual: RelationSummary | undefined,
+  expected: ManifestRelation | undefined,
+): string | undefined {
+  if (actual?.kind !== "materialized view" || expected?.kind !== "materialized view") return undefined;
+  if (actual.checksum === NOT_POPULATED || expected.populated !== true) return undefined;
+  if (actual.rows === expected.rows && actual.checksum === expected.checksum) return undefined;
+  return (
+    `${name}: materialized view refreshed by the restore: ${actual.rows} rows, the source held ${expected.rows}` +
+    `${actual.rows === expected.rows ? " with other contents" : ""} (it was stale when backed up)`
+  );
 }
 
 /**
@@ -237,12 +408,15 @@ export function checkAgainstManifest(
   const recorded = manifest.databaseProperties;
   const database =
     actualDatabase === undefined || recorded === undefined ? [] : recordDifferences(actualDatabase, recorded);
-  const notes =
-    actualDatabase === undefined
+  const refreshed = names.flatMap((n) => refreshedNote(n, actual.get(n), expected.get(n)) ?? []);
+  const notes = [
+    ...refreshed,
+    ...(actualDatabase === undefined
       ? []
       : recorded === undefined
         ? [`the manifest (${manifest.tool}) records no database-level properties: they were not compared`]
-        : extensionVersionNotes(actualDatabase, recorded);
+        : extensionVersionNotes(actualDatabase, recorded)),
+  ];
   return {
     equal: relations.every((r) => r.differences.length === 0) && database.length === 0,
     relations,
@@ -272,7 +446,7 @@ export class ManifestTaker {
     const sessions = await SnapshotSessions.open("source", conn, jobs, "dr-data-backup-manifest");
     try {
       const takenAt = new Date();
-      const relations = await sessions.relations();
+      const relations = await sessions.relations(true);
       const before = await readSequences(sessions, relations);
       const database = await readDatabaseRecord(sessions.clients[0]!, conn.database);
       return new ManifestTaker(sessions, relations, before, takenAt, database);
@@ -292,15 +466,19 @@ export class ManifestTaker {
   }
 
   /**
-   * Server-side checksums (/3) of the tables in `only` (default: all), in the snapshot; `onDone(done, total)`
-   * after each table (progress lines).
+   * Server-side checksums (/3) of the tables in `only` (default: all) and of every materialized view, in the
+   * snapshot, each row built from the columns in column order (the manifest's); `onDone(done, total)` after
+   * each (progress lines).
    */
   async summarizeTables(
     onDone?: (done: number, total: number) => void,
     only?: ReadonlySet<string>,
   ): Promise<void> {
-    const tables = new Map([...this.tableRelations].filter(([name]) => only?.has(name) ?? true));
-    this.tables = await this.sessions.summarize(tables, onDone);
+    const chosen = [...this.relations].filter(
+      ([name, r]) => r.kind === "materialized view" || (r.kind === "table" && (only?.has(name) ?? true)),
+    );
+    const orders = new Map(chosen.map(([name, r]) => [name, (r.columnList ?? []).map((c) => c.name)]));
+    this.tables = await this.sessions.summarize(new Map(chosen), onDone, orders);
   }
 
   /**
@@ -314,34 +492,30 @@ export class ManifestTaker {
     await this.sessions.close();
     const out: ManifestRelation[] = [];
     for (const [name, rel] of [...this.relations].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
-      const c = copied.get(name);
-      if (c !== undefined && rel.kind === "table") {
-        out.push({
-          name,
-          kind: "table",
-          columns: rel.columns,
-          rows: c.rows,
-          checksum: c.checksum,
-          method: "copy",
-        });
-        continue;
-      }
-      const t = this.tables.get(name);
-      if (t !== undefined) {
-        out.push({ name, kind: t.kind, columns: t.columns, rows: t.rows, checksum: t.checksum });
-        continue;
-      }
-      if (rel.kind === "table") throw new Error(`manifest: ${name} has no checksum`);
-      const b = this.sequencesBefore.get(name)!;
-      const a = after.get(name)!;
-      out.push({
+      const described = {
         name,
-        kind: b.kind,
-        columns: b.columns,
-        rows: b.rows,
-        checksum: b.checksum,
-        checksumAfter: a.checksum,
-      });
+        kind: rel.kind,
+        columns: rel.columns,
+        columnList: recordedColumns(rel.columnList ?? []),
+      };
+      const c = copied.get(name);
+      const t = this.tables.get(name);
+      if (c !== undefined && rel.kind === "table") {
+        out.push({ ...described, rows: c.rows, checksum: c.checksum, method: "copy" });
+      } else if (t !== undefined) {
+        const populated = rel.kind === "materialized view" ? { populated: rel.populated === true } : {};
+        out.push({ ...described, rows: t.rows, checksum: t.checksum, ...populated });
+      } else if (rel.kind !== "sequence") {
+        throw new Error(`manifest: ${name} has no checksum`);
+      } else {
+        const b = this.sequencesBefore.get(name)!;
+        out.push({
+          ...described,
+          rows: b.rows,
+          checksum: b.checksum,
+          checksumAfter: after.get(name)!.checksum,
+        });
+      }
     }
     return out;
   }

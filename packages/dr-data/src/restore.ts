@@ -46,7 +46,7 @@ import { formatComparison } from "./compare";
 import { connect, withClient, withDatabase, withFreshPassword, type PgConnection } from "./connection";
 import { blobReadError, UsageError, VerificationError } from "./errors";
 import { latestOrExplain, listBackups } from "./list";
-import { checkAgainstManifest, readManifest, type Manifest } from "./manifest";
+import { checkAgainstManifest, readManifest, tocDifferences, type Manifest } from "./manifest";
 import { summarizeForManifest } from "./manifest-check";
 import { parseBlobMetadata, type BackupMetadata } from "./metadata";
 import { childEnv, pgRestoreArgv, pgRestoreListArgv } from "./pgargs";
@@ -147,6 +147,12 @@ export interface RestoreResult {
   readonly propertiesDifferFromBackup?: readonly string[] | undefined;
   /** With `skipMissingRoles`: what was not applied, one item per role. */
   readonly skippedForMissingRoles?: readonly string[] | undefined;
+  /**
+   * What the restored database holds differently from the backup's source by design, one line each (a
+   * materialized view refreshed by the restore: docs/data-tool.md, "What a restore gives back"); also logged.
+   * Absent when there is none.
+   */
+  readonly contentNotes?: readonly string[] | undefined;
 }
 
 /** What a completed run records of itself, whole-database or table-level: which blob it restored, and when. */
@@ -252,8 +258,8 @@ export async function restore(o: RestoreOptions): Promise<RestoreResult> {
     const live = await databaseInfo(maint, names.database);
     await createStaging(run, live);
     await restoreIntoStaging(run, archive);
-    await verifyStaging(run);
-    return await swapIn(run, live, plan);
+    const notes = await verifyStaging(run);
+    return await swapIn(run, live, plan, notes);
   } finally {
     await maint.end().catch(() => undefined);
     await rm(tmp, { recursive: true, force: true });
@@ -461,11 +467,51 @@ async function downloadAndVerify(r: Run, blob: BlobClient, tmp: string): Promise
   } catch (cause) {
     throw new VerificationError(`pg_restore --list cannot read ${r.blobName}; not restoring`, { cause });
   }
+  refuseUnlistedEntries(r, toc);
   const entries = toc.split("\n").filter((l) => /^\d+;/.test(l)).length;
   r.log(
     `restore: verified sha256, size and ${entries} archive entries in ${formatSeconds((Date.now() - t0) / 1000)}`,
   );
   return { path: archive, toc, env };
+}
+
+/** Entries of a refusal shown in full; the rest are counted. */
+const TOC_ENTRIES_SHOWN = 20;
+
+/**
+ * Step 3, continued: the archive's table of contents must be exactly the one its manifest (/5) records, so
+ * that no entry the backup did not take — SQL that pg_restore would run — reaches a server: an extra entry, or
+ * one changed (another name, kind or owner), refuses the restore before any database is touched. A manifest
+ * older than /5 records none; such a backup is restored without this check (its entries are logged as not
+ * checked).
+ */
+function refuseUnlistedEntries(r: Run, toc: string): void {
+  const recorded = r.manifest?.tableOfContents;
+  if (recorded === undefined) {
+    if (r.manifest !== undefined) {
+      r.log(
+        `restore: the manifest (${r.manifest.tool}) records no table of contents: its entries were not checked`,
+      );
+    }
+    return;
+  }
+  const { extra, missing } = tocDifferences(recorded, toc);
+  if (extra.length === 0 && missing.length === 0) return;
+  const show = (what: string, list: string[]) =>
+    list.length === 0
+      ? []
+      : [
+          `${list.length} ${what}: ${list.slice(0, TOC_ENTRIES_SHOWN).join("; ")}` +
+            (list.length > TOC_ENTRIES_SHOWN ? `; … ${list.length - TOC_ENTRIES_SHOWN} more` : ""),
+        ];
+  throw new VerificationError(
+    `the table of contents of ${r.blobName} is not the one its manifest records, so the archive was changed ` +
+      `after the backup; not restoring, no database was touched: ` +
+      [
+        ...show("entries not in the manifest", extra),
+        ...show("entries of the manifest missing", missing),
+      ].join("; "),
+  );
 }
 
 /**
@@ -552,23 +598,27 @@ async function restoreIntoStaging(r: Run, archive: Archive): Promise<void> {
 
 /**
  * Step 4b: the staging database against the backup's manifest; the swap happens only if they agree. Any
- * difference, or a check that cannot finish, drops the staging database.
+ * difference, or a check that cannot finish, drops the staging database. Returns the check's notes (what the
+ * restore gives back differently by design), each logged.
  */
-async function verifyStaging(r: Run): Promise<void> {
+async function verifyStaging(r: Run): Promise<string[]> {
   if (r.manifest === undefined) {
     r.log(
       `restore: ${r.blobName} has no manifest: contents not verified (only the archive and pg_restore's exit)`,
     );
-    return;
+    return [];
   }
-  const problem = await stagingProblem(r, r.manifest);
-  if (problem !== undefined) {
+  const checked = await stagingCheck(r, r.manifest);
+  if (checked instanceof Error) {
     await dropStaging(r);
-    throw problem;
+    throw checked;
   }
+  for (const note of checked) r.log(`restore: note: ${note}`);
+  return checked;
 }
 
-async function stagingProblem(r: Run, manifest: Manifest): Promise<Error | undefined> {
+/** The staging database's check: the problem that refuses the swap, or the notes of a check that passed. */
+async function stagingCheck(r: Run, manifest: Manifest): Promise<Error | string[]> {
   const t2 = Date.now();
   const checking = new CountProgress("restore: contents check", "relations checksummed", r.log).start();
   try {
@@ -587,10 +637,10 @@ async function stagingProblem(r: Run, manifest: Manifest): Promise<Error | undef
       );
     }
     r.log(
-      `restore: contents verified against the manifest (${check.relations.length} tables and sequences, ` +
+      `restore: contents verified against the manifest (${check.relations.length} relations, ` +
         `row counts and checksums) in ${formatSeconds((Date.now() - t2) / 1000)}`,
     );
-    return undefined;
+    return [...(check.notes ?? [])];
   } catch (cause) {
     return new Error(`checking ${r.staging} against the manifest failed; ${r.database} was not touched`, {
       cause,
@@ -606,7 +656,12 @@ async function stagingProblem(r: Run, manifest: Manifest): Promise<Error | undef
  * cases. A new database gets the backup's comment and properties; an existing one keeps its own (differences
  * from the backup's record logged).
  */
-async function swapIn(r: Run, live: DatabaseInfo | undefined, plan: PropertiesPlan): Promise<RestoreResult> {
+async function swapIn(
+  r: Run,
+  live: DatabaseInfo | undefined,
+  plan: PropertiesPlan,
+  notes: readonly string[],
+): Promise<RestoreResult> {
   if (live === undefined) await createPlaceholder(r);
   const recorded = r.manifest?.databaseProperties;
   const liveComment = live?.comment ?? null;
@@ -625,19 +680,25 @@ async function swapIn(r: Run, live: DatabaseInfo | undefined, plan: PropertiesPl
     restoredAt: new Date().toISOString(),
     previousComment: live === undefined ? placeholderMarker(r.database, r.o.runId) : liveComment,
   };
-  await swap(
-    r.maint,
-    {
-      database: r.database,
-      staging: r.staging,
-      before: r.before,
-      comment: live === undefined ? (recorded?.comment ?? null) : liveComment,
-      record: JSON.stringify(record),
-      properties: live === undefined ? plan.apply : undefined,
-    },
-    r.o.swapAttempts ?? 5,
-    r.log,
-  );
+  try {
+    await swap(
+      r.maint,
+      {
+        database: r.database,
+        staging: r.staging,
+        before: r.before,
+        comment: live === undefined ? (recorded?.comment ?? null) : liveComment,
+        record: JSON.stringify(record),
+        properties: live === undefined ? plan.apply : undefined,
+      },
+      r.o.swapAttempts ?? 5,
+      r.log,
+    );
+  } catch (err) {
+    throw new Error(`${(err as Error).message}; ${await cleanUpAfterFailedSwap(r, live === undefined)}`, {
+      cause: (err as Error).cause ?? err,
+    });
+  }
   r.log(`restore: ${r.database} now holds ${r.blobName}; the previous database is kept as ${r.before}`);
   return {
     status: "restored",
@@ -650,7 +711,38 @@ async function swapIn(r: Run, live: DatabaseInfo | undefined, plan: PropertiesPl
     properties: live !== undefined ? "kept" : plan.apply !== undefined ? "from backup" : "not recorded",
     propertiesDifferFromBackup,
     skippedForMissingRoles: plan.skipped,
+    ...(notes.length === 0 ? {} : { contentNotes: notes }),
   };
+}
+
+/**
+ * After a swap that rolled back: the staging database (this run's) is dropped, and so is the placeholder this
+ * run created for a target that did not exist (still marked, so still empty and ours); a run of the same run id
+ * starts again from the download. Returns what is left, truthfully, naming what could not be dropped.
+ */
+async function cleanUpAfterFailedSwap(r: Run, placeholder: boolean): Promise<string> {
+  const said: string[] = [];
+  if (!placeholder) said.push(`${r.database} is unchanged`);
+  else if ((await databaseInfo(r.maint, r.database))?.comment !== placeholderMarker(r.database, r.o.runId)) {
+    said.push(
+      `${r.database} did not exist before this run and is not this run's placeholder now: not touched`,
+    );
+  } else {
+    said.push(
+      `${r.database} did not exist before this run: ${await dropped(r, r.database, "its empty placeholder")}`,
+    );
+  }
+  said.push(await dropped(r, r.staging, "the staging database"));
+  return said.join("; ");
+}
+
+/** Drops one of this run's databases; what became of it, in words. */
+async function dropped(r: Run, name: string, what: string): Promise<string> {
+  return r.maint.query(`DROP DATABASE IF EXISTS ${quoteIdent(name)} WITH (FORCE)`).then(
+    () => `${what} ${name} was dropped`,
+    (e: unknown) =>
+      `${what} ${name} is left (dropping it failed: ${String(e)}); drop it with DROP DATABASE ${quoteIdent(name)}`,
+  );
 }
 
 async function createPlaceholder(r: Run): Promise<void> {
@@ -895,9 +987,8 @@ async function swap(
     } catch (err) {
       await maint.query("ROLLBACK").catch(() => undefined);
       if (!isObjectInUse(err) || attempt >= attempts) {
-        throw new Error(`swapping ${n.staging} in as ${n.database} failed; ${n.database} is unchanged`, {
-          cause: err,
-        });
+        // The transaction rolled back: what is left (the staging database, a placeholder) the caller says.
+        throw new Error(`swapping ${n.staging} in as ${n.database} failed`, { cause: err });
       }
       log(`restore: ${n.database} still has sessions (attempt ${attempt}/${attempts}); retrying the swap`);
       await new Promise((r) => setTimeout(r, 1000));

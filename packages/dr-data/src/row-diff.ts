@@ -90,9 +90,12 @@ export function keyedRowsSql(shape: TableShape, withColumns: boolean): string {
   const cols = shape.primaryKey.map((c) => `r.${quoteIdent(c)}`);
   const keyText = cols.length === 1 ? `${cols[0]!}::text` : `ROW(${cols.join(", ")})::text`;
   const order = keyOrder(shape) === "integer" ? cols[0]! : `${keyText} COLLATE "C"`;
+  // The row from the shape's columns in the shape's order (as `r.*` gives them in column order; inspect may
+  // list a side's columns in the other side's order).
+  const row = shape.columns.map((c) => `r.${quoteIdent(c)}`).join(", ");
   const extra = withColumns ? keyFirstColumns(shape).map((c) => `, r.${quoteIdent(c)}::text`) : [];
   return (
-    `SELECT ${keyText} AS k, pg_catalog.hashtextextended(ROW(r.*)::text, 0)::text AS h${extra.join("")} ` +
+    `SELECT ${keyText} AS k, pg_catalog.hashtextextended(ROW(${row})::text, 0)::text AS h${extra.join("")} ` +
     `FROM ONLY ${qualifiedName(shape.schema, shape.name)} AS r ORDER BY ${order}`
   );
 }

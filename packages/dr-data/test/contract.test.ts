@@ -356,11 +356,11 @@ describe("contract: environment names and the step label", () => {
         [n.port]: "6543",
         [n.user]: "u",
         [n.database]: "d",
-        [n.sslmode]: "require",
+        [n.sslmode]: "verify-full",
       };
       assert.deepStrictEqual(
         connectionFromEnv(env, prefix),
-        { host: "h", port: 6543, user: "u", password: undefined, database: "d", sslmode: "require" },
+        { host: "h", port: 6543, user: "u", password: undefined, database: "d", sslmode: "verify-full" },
         `prefix ${JSON.stringify(prefix)}`,
       );
     }

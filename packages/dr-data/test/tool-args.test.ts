@@ -3,7 +3,8 @@ import { strict as assert } from "node:assert";
 import { DateTime } from "luxon";
 import { intFlag, main, restoreTarget, settingsFlag } from "../src/cli";
 import { differencesOf, formatComparison, type RelationSummary } from "../src/compare";
-import { connectionFromEnv, type PgConnection } from "../src/connection";
+import { clientConfig, connectionFromEnv, type PgConnection } from "../src/connection";
+import { UsageError } from "../src/errors";
 import { latestBackup, type BackupEntry } from "../src/list";
 import { parseBlobMetadata, toBlobMetadata, type BackupMetadata } from "../src/metadata";
 import {
@@ -207,13 +208,58 @@ describe("tool: connection environment", () => {
       user: "u",
       password: "p",
       database: "a",
-      sslmode: undefined,
+      // Not a local server: its certificate is verified, though nothing asked for it.
+      sslmode: "verify-full",
     });
     assert.equal(connectionFromEnv(env, "RIGHT_").host, "h2");
     assert.throws(
       () => connectionFromEnv({ PGPORT: "x", PGSSLMODE: "on" }, "LEFT_"),
       /LEFT_PGHOST \(or PGHOST\) is not set; LEFT_PGUSER .*; LEFT_PGDATABASE .*; LEFT_PGPORT must be a port number 1–65535, got "x"; LEFT_PGSSLMODE must be one of: disable, allow, prefer, require, verify-ca, verify-full; got "on"/,
     );
+  });
+
+  it("TLS: any server that is not local is verify-full, a weaker mode refused; only a local one goes without", () => {
+    const env = (host: string, sslmode?: string): Record<string, string> => ({
+      PGHOST: host,
+      PGUSER: "u",
+      PGDATABASE: "d",
+      ...(sslmode === undefined ? {} : { PGSSLMODE: sslmode }),
+    });
+    const azure = "s189p01-ittms-pd-pg.postgres.database.azure.com";
+    assert.equal(connectionFromEnv(env(azure)).sslmode, "verify-full");
+    assert.equal(connectionFromEnv(env(azure, "verify-full")).sslmode, "verify-full");
+    for (const weak of ["disable", "allow", "prefer", "require", "verify-ca"])
+      assert.throws(
+        () => connectionFromEnv(env(azure, weak), "LIVE_"),
+        (e: unknown) =>
+          e instanceof UsageError &&
+          e.message ===
+            `LIVE_PGSSLMODE must be verify-full for ${azure} (its certificate is verified; weaker modes only for a local server: localhost, 127.0.0.1, ::1, a socket directory); got ${JSON.stringify(weak)}`,
+      );
+    // The tests' and the drill's servers: as given, unset stays libpq's default (no TLS in the driver).
+    for (const local of ["127.0.0.1", "localhost", "::1", "/tmp/pg-socket"]) {
+      assert.equal(connectionFromEnv(env(local)).sslmode, undefined);
+      assert.equal(connectionFromEnv(env(local, "disable")).sslmode, "disable");
+      assert.equal(clientConfig(connectionFromEnv(env(local))).ssl, false);
+    }
+    // 127.0.0.1 spelled inside another name is not local.
+    assert.throws(() => connectionFromEnv(env("127.0.0.1.example.com", "disable")), /must be verify-full/);
+    // The driver: the chain and the host name checked (Node's default check); verify-ca the chain only.
+    const full = clientConfig(connectionFromEnv(env(azure)));
+    assert.deepStrictEqual(full.ssl, { rejectUnauthorized: true });
+    const ca = clientConfig({
+      host: "127.0.0.1",
+      port: 5432,
+      user: "u",
+      database: "d",
+      sslmode: "verify-ca",
+    });
+    assert.equal(typeof ca.ssl === "object" && ca.ssl.rejectUnauthorized, true);
+    assert.equal(typeof ca.ssl === "object" && typeof ca.ssl.checkServerIdentity, "function");
+    // A connection built in code without a mode, to a remote host, is verify-full too.
+    assert.deepStrictEqual(clientConfig({ host: azure, port: 5432, user: "u", database: "d" }).ssl, {
+      rejectUnauthorized: true,
+    });
   });
 
   it("quotes identifiers and literals", () => {

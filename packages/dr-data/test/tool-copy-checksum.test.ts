@@ -12,7 +12,7 @@ import { Readable } from "node:stream";
 import { gzipSync } from "node:zlib";
 import { backupSettings, readRchar, tarCreateArgv, type BackupOptions } from "../src/backup";
 import { checksumDumpFile, checksumStream, CopyChecksum } from "../src/copy-checksum";
-import { MANIFEST_V2, MANIFEST_V3, MANIFEST_VERSION, parseManifest } from "../src/manifest";
+import { MANIFEST_V2, MANIFEST_V3, MANIFEST_V4, MANIFEST_VERSION, parseManifest } from "../src/manifest";
 import { parseBlobMetadata, toBlobMetadata, type BackupMetadata } from "../src/metadata";
 
 const sum = (...chunks: string[]) => {
@@ -123,11 +123,13 @@ describe("tool: manifest /4 and stream compression rules (pure)", () => {
       snapshot: "x",
       takenAt: "t",
       ...(tool === MANIFEST_V2 ? {} : { databaseProperties }),
+      ...(tool === MANIFEST_VERSION ? { tableOfContents: [] } : {}),
       relations: [
         {
           name: "app.t",
           kind,
           columns: "id integer",
+          ...(tool === MANIFEST_VERSION ? { columnList: [{ name: "id", type: "integer" }] } : {}),
           rows: 1,
           checksum: "1",
           ...(kind === "sequence" ? { checksumAfter: "1" } : {}),
@@ -136,9 +138,10 @@ describe("tool: manifest /4 and stream compression rules (pure)", () => {
       ],
     });
 
-  it("method copy is read on /4 tables; /4, /3 and /2 without a method are server-side checksums", () => {
+  it("method copy is read on /5 and /4 tables; without a method, server-side checksums", () => {
     assert.equal(parseManifest(manifest(MANIFEST_VERSION, "copy"), "m").relations[0]!.method, "copy");
-    for (const v of [MANIFEST_VERSION, MANIFEST_V3, MANIFEST_V2]) {
+    assert.equal(parseManifest(manifest(MANIFEST_V4, "copy"), "m").relations[0]!.method, "copy");
+    for (const v of [MANIFEST_VERSION, MANIFEST_V4, MANIFEST_V3, MANIFEST_V2]) {
       assert.equal(parseManifest(manifest(v, undefined), "m").relations[0]!.method, undefined, v);
     }
   });
@@ -148,13 +151,14 @@ describe("tool: manifest /4 and stream compression rules (pure)", () => {
       [MANIFEST_V3, "copy", "table"],
       [MANIFEST_V2, "copy", "table"],
       [MANIFEST_VERSION, "copy", "sequence"],
+      [MANIFEST_V4, "copy", "sequence"],
       [MANIFEST_VERSION, "server", "table"],
-      [MANIFEST_VERSION, 1, "table"],
+      [MANIFEST_V4, 1, "table"],
     ];
     for (const [tool, method, kind] of cases) {
       assert.throws(
         () => parseManifest(manifest(tool, method, kind), "m"),
-        /^VerificationError: m is not a dr-data manifest: app\.t: method .* \(only "copy", on a \/4 table\)$/,
+        /^VerificationError: m is not a dr-data manifest: app\.t: method .* \(only "copy", on a \/4 or \/5 table\)$/,
         `${tool} ${String(method)} ${kind}`,
       );
     }

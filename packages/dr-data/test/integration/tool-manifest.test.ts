@@ -17,6 +17,7 @@ import { clientConfig } from "../../src/connection";
 import { VerificationError } from "../../src/errors";
 import {
   MANIFEST_V3,
+  MANIFEST_V4,
   MANIFEST_VERSION,
   parseManifest,
   serializeManifest,
@@ -28,6 +29,17 @@ import { restore, type RestoreOptions } from "../../src/restore";
 
 const CONTAINER = "backups";
 const quiet = () => undefined;
+
+/** A /5 manifest as an older tool wrote it: no column lists, no materialized views, no table of contents. */
+function olderManifest({ tableOfContents: _toc, ...m }: Manifest, tool: string): Manifest {
+  return {
+    ...m,
+    tool,
+    relations: m.relations
+      .filter((r) => r.kind !== "materialized view")
+      .map(({ columnList: _columns, populated: _populated, ...r }) => r),
+  };
+}
 
 describe("tool: backup manifest, checked by restore and compare", function () {
   this.timeout(180_000);
@@ -338,7 +350,7 @@ describe("tool: backup manifest, checked by restore and compare", function () {
         [],
         "a custom-format backup's manifest is server-side",
       );
-      await rewriteManifest(old.blobName, (m) => ({ ...m, tool: MANIFEST_V3 }));
+      await rewriteManifest(old.blobName, (m) => olderManifest(m, MANIFEST_V3));
       const r = await restore(
         restoreOptions({ from: { blob: old.blobName }, database: "v3", runId: "v3-1" }),
       );
@@ -350,14 +362,31 @@ describe("tool: backup manifest, checked by restore and compare", function () {
     it("a /4 manifest relabelled /3 (COPY checksums read as server-side ones): refused, live untouched", async () => {
       const name = await copyOfNightly("relabelled");
       await rewriteManifest(name, (m) => ({
-        ...m,
-        tool: MANIFEST_V3,
-        relations: m.relations.map(({ method: _method, ...r }) => r),
+        ...olderManifest(m, MANIFEST_V3),
+        relations: olderManifest(m, MANIFEST_V3).relations.map(({ method: _method, ...r }) => r),
       }));
       const r = await restoreCli(name, "t-5");
       assert.equal(r.code, 1, r.text);
       assert.match(r.text, /swap refused, live was not touched/);
       assert.match(r.text, /app\.accounts\s+table\s+\d+\s+\d+\s+content differs/);
+      await assertUntouched();
+    });
+
+    it("a /4 manifest (the tool's before /5: columns as one ordered text) restores as before, verified", async () => {
+      const name = await copyOfNightly("v4");
+      await rewriteManifest(name, (m) => olderManifest(m, MANIFEST_V4));
+      const r = await restore(restoreOptions({ from: { blob: name }, database: "v4", runId: "v4-1" }));
+      assert.equal(r.contents, "verified");
+      assert.equal(await equal("expected", "v4"), true);
+      databasesBefore = await pg.databases();
+    });
+
+    it("a /5 manifest relabelled /4 (what /5 added kept): refused before anything is touched", async () => {
+      const name = await copyOfNightly("relabelled4");
+      await rewriteManifest(name, (m) => ({ ...m, tool: MANIFEST_V4 }));
+      const r = await restoreCli(name, "t-6");
+      assert.equal(r.code, 1, r.text);
+      assert.match(r.text, /is not a dr-data manifest: dr-data-manifest\/4 records no tableOfContents/);
       await assertUntouched();
     });
 

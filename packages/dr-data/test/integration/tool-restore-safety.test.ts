@@ -2,7 +2,8 @@
  * Restore safety beyond the data itself, on real servers: the restored database keeps the owner, privileges
  * and settings of the one it replaces (pg_dump does not carry them); a run id that restored one backup refuses
  * another; a login that could not complete the swap is refused before anything is downloaded or created; an
- * empty, unmarked staging database left by a kill between CREATE DATABASE and its COMMENT is taken over.
+ * empty, unmarked staging database left by a kill between CREATE DATABASE and its COMMENT is taken over; a swap
+ * that fails says what it left.
  */
 import { strict as assert } from "node:assert";
 import { createAppData } from "../../testkit/appdata";
@@ -11,7 +12,8 @@ import type { PgCluster } from "../../testkit/postgres";
 import { sharedServers } from "../../testkit/shared";
 import { backup } from "../../src/backup";
 import { compare } from "../../src/compare";
-import { withClient } from "../../src/connection";
+import { Client } from "pg";
+import { clientConfig, withClient } from "../../src/connection";
 import { readDatabaseProperties, type DatabaseProperties } from "../../src/database-properties";
 import { restore, type RestoreOptions } from "../../src/restore";
 
@@ -142,5 +144,64 @@ describe("tool: restore safety on real servers", function () {
     });
     assert.equal(r.status, "restored");
     assert.match(lines.join("\n"), /dropping taken_restore_t_1, left by an interrupted attempt of run t-1/);
+  });
+
+  it("a swap that fails drops the placeholder it made and says what is left, not that nothing changed", async () => {
+    // The restoring login is no superuser, and a superuser's session on the staging database is one it may not
+    // end: the swap's pg_terminate_backend fails, and so does the forced drop of the staging database after it.
+    await pg.query(`CREATE ROLE swapper LOGIN CREATEDB PASSWORD 'swapper-password'`);
+    await pg.query("CREATE DATABASE swapsrc OWNER swapper");
+    await pg.query("CREATE TABLE t (id integer); INSERT INTO t VALUES (1)", [], "swapsrc");
+    const blob = (
+      await backup({
+        connection: pg.connection("swapsrc"),
+        store: az.store(CONTAINER),
+        prefix: "swap/srv",
+        log: quiet,
+      })
+    ).blobName;
+    const staging = "swapped_restore_sf_1";
+    let holder: Client | undefined;
+    let stop = false;
+    const holding = (async () => {
+      while (!stop && holder === undefined) {
+        const c = new Client(clientConfig(pg.connection(staging), "dr-data-test-holder"));
+        await c.connect().then(
+          () => (holder = c),
+          () => new Promise((r) => setTimeout(r, 20)),
+        );
+      }
+    })();
+    try {
+      await assert.rejects(
+        restore({
+          ...options({ from: { blob }, database: "swapped", runId: "sf-1" }),
+          connection: { ...pg.connection("postgres"), user: "swapper", password: "swapper-password" },
+        }),
+        (err: Error) => {
+          assert.match(
+            err.message,
+            new RegExp(
+              "^swapping swapped_restore_sf_1 in as swapped failed; swapped did not exist before this run: its " +
+                "empty placeholder swapped was dropped; the staging database swapped_restore_sf_1 is left " +
+                '\\(dropping it failed: .*\\); drop it with DROP DATABASE "swapped_restore_sf_1"$',
+            ),
+          );
+          assert.match(
+            String((err.cause as Error).message),
+            /must be a superuser to terminate superuser process/,
+          );
+          return true;
+        },
+      );
+      assert.equal(await pg.databaseExists("swapped"), false);
+      assert.equal(await pg.databaseExists("swapped_before_sf_1"), false);
+      assert.equal(await pg.databaseExists(staging), true);
+    } finally {
+      stop = true;
+      await holding;
+      await holder?.end();
+    }
+    await pg.query(`DROP DATABASE ${staging}`);
   });
 });
