@@ -75,7 +75,7 @@ describe("shellcheck over the workflows' shell", () => {
 
   it("every script under .github/scripts, and .ci/run, is clean", () => {
     const scripts = readdirSync(path.join(GH, "scripts")).filter((f) => f.endsWith(".sh"));
-    assert.deepStrictEqual(scripts.sort(), ["federated-token.sh", "main-tip.sh"]);
+    assert.deepStrictEqual(scripts.sort(), ["federated-token.sh", "main-tip.sh", "propose-image-digest.sh"]);
     for (const f of [
       ...scripts.map((s) => path.join(GH, "scripts", s)),
       path.join(PROJECT_DIR, ".ci", "run"),
