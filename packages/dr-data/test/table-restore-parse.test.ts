@@ -55,6 +55,15 @@ describe("table restore: only the data block of the named table passes", () => {
     });
   }
 
+  it("a 4 MB value in 64-byte chunks passes whole, in time linear in its size", async function () {
+    // Re-joining the partial line with each chunk copied ~128 GB here (minutes); once per newline, 4 MB.
+    this.timeout(10_000);
+    const row = `1\t1\t${"x".repeat(4 * 1024 * 1024)}\n`;
+    const { out } = await filtered(HEADER + COPY + row + "2\t\\N\tb\n" + TRAILER, 64);
+    assert.equal(out.length, row.length + "2\t\\N\tb\n".length);
+    assert.equal(out, row + "2\t\\N\tb\n");
+  });
+
   it("an empty table: no rows, the script accepted", async () => {
     assert.equal((await filtered(HEADER + COPY + TRAILER)).out, "");
   });

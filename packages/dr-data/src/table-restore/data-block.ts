@@ -156,7 +156,12 @@ type Phase = "header" | "data" | "trailer";
  */
 export class DataBlockFilter extends Transform {
   private phase: Phase = "header";
-  private carry: Buffer = Buffer.alloc(0);
+  /**
+   * The bytes after the last complete line, as received: joined only when a chunk brings a newline, so a row
+   * of n bytes costs O(n), not a copy of everything so far per chunk (O(n²): minutes for a 64 MB value).
+   */
+  private carry: Buffer[] = [];
+  private carryBytes = 0;
   private restrictKey: string | undefined;
   private entries = 0;
   private copy: CopyHeader | undefined;
@@ -183,7 +188,11 @@ export class DataBlockFilter extends Transform {
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
     try {
-      this.consume(Buffer.concat([this.carry, chunk]));
+      this.carry.push(chunk);
+      this.carryBytes += chunk.length;
+      // Without a newline the chunk completes no line: consume would only keep it (it stops at a partial line).
+      if (chunk.includes(0x0a)) this.consume(Buffer.concat(this.carry, this.carryBytes));
+      else this.checkCarry();
       done();
     } catch (e) {
       done(e as Error);
@@ -192,7 +201,7 @@ export class DataBlockFilter extends Transform {
 
   override _flush(done: TransformCallback): void {
     try {
-      if (this.carry.length > 0) this.consume(Buffer.concat([this.carry, Buffer.from("\n")]));
+      if (this.carryBytes > 0) this.consume(Buffer.concat([...this.carry, Buffer.from("\n")]));
       if (this.phase !== "trailer") {
         throw this.refusal(
           this.phase === "header"
@@ -221,8 +230,13 @@ export class DataBlockFilter extends Transform {
       if (this.phase === "header") this.headerLine(line);
       else this.trailerLine(line);
     }
-    this.carry = buf.subarray(at);
-    if (this.phase !== "data" && this.carry.length > MAX_TEXT_BYTES) {
+    this.carry = [buf.subarray(at)];
+    this.carryBytes = buf.length - at;
+    this.checkCarry();
+  }
+
+  private checkCarry(): void {
+    if (this.phase !== "data" && this.carryBytes > MAX_TEXT_BYTES) {
       throw this.refusal(`a line of more than ${MAX_TEXT_BYTES} bytes outside its data block`);
     }
   }
