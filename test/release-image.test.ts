@@ -61,11 +61,13 @@ const INPUTS: Readonly<Record<string, readonly string[]>> = {
 interface Step {
   readonly uses?: string;
   readonly run?: string;
+  readonly env?: Record<string, string>;
   readonly with?: Record<string, unknown>;
   readonly if?: string;
 }
 interface Job {
   readonly needs?: string | string[];
+  readonly if?: string;
   readonly permissions?: Record<string, string>;
   readonly steps: Step[];
   readonly services?: Record<string, { image: string }>;
@@ -144,6 +146,8 @@ describe("release-image workflow: actions pinned to commits, known inputs, least
       "docker/login-action",
       "docker/build-push-action",
       "bash packages/dr-data/scripts/smoke-in-image.sh",
+      "aquasecurity/trivy-action",
+      "aquasecurity/trivy-action",
       "sigstore/cosign-installer",
       "cosign sign",
       "cosign verify",
@@ -160,6 +164,39 @@ describe("release-image workflow: actions pinned to commits, known inputs, least
       ["CRITICAL", true, "1"],
     );
     assert.equal(jobs.test!.services?.postgres?.image, "postgres:${{ matrix.server }}");
+  });
+
+  it("scans every platform of the pushed digest, from the registry, before it signs", () => {
+    const pushed = "${{ needs.spec.outputs.repository }}@${{ steps.build.outputs.digest }}";
+    const scans = WORKFLOW.jobs.publish!.steps.filter((s) =>
+      s.uses?.startsWith("aquasecurity/trivy-action@"),
+    );
+    assert.deepStrictEqual(
+      scans.map((s) => [
+        s.env?.TRIVY_PLATFORM,
+        s.env?.TRIVY_IMAGE_SRC,
+        s.with?.["image-ref"],
+        s.with?.severity,
+        s.with?.["ignore-unfixed"],
+        s.with?.["exit-code"],
+      ]),
+      ["linux/amd64", "linux/arm64"].map((p) => [p, "remote", pushed, "CRITICAL", true, "1"]),
+    );
+    const push = WORKFLOW.jobs.publish!.steps.find((s) => s.uses?.startsWith("docker/build-push-action@"));
+    assert.equal(
+      scans.map((s) => s.env?.TRIVY_PLATFORM).join(","),
+      push?.with?.platforms,
+      "a platform pushed but not scanned",
+    );
+  });
+
+  it("publishes, signs and proposes only from main or a release tag", () => {
+    const releaseRefs = "github.ref == 'refs/heads/main' || startsWith(github.ref, 'refs/tags/dr-data-v')";
+    const jobs = WORKFLOW.jobs;
+    assert.deepStrictEqual(
+      [jobs.spec!.if, jobs.test!.if, jobs.publish!.if, jobs.propose!.if],
+      [undefined, undefined, releaseRefs, releaseRefs],
+    );
   });
 
   it("every script it runs exists and every file it reads is there", () => {

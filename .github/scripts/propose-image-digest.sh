@@ -4,7 +4,11 @@
 # digest, committed and pushed, then `gh pr create`. The stacks change only through that reviewed pull request
 # (its preview shows the Jobs' and the CronJob's new image), never through a tag.
 #
-#   propose-image-digest.sh REPOSITORY DIGEST [BASE]     (GH_TOKEN in the environment for gh)
+#   propose-image-digest.sh REPOSITORY DIGEST [BASE]     (GH_TOKEN and GITHUB_REPOSITORY in the environment)
+#
+# The body's verification commands accept only this repository's release-image workflow run on main or on a
+# dr-data-v* tag (GITHUB_REPOSITORY, owner/name): a signature made by a fork's copy of the workflow, or by a
+# run on another branch, does not verify.
 #
 # Only a line `    image: REPOSITORY@sha256:<64 hex>` is rewritten (dataTool.image; no other key has that value).
 # Nothing to do when every stack already names the digest; a branch that already exists is not pushed again.
@@ -22,7 +26,14 @@ base="${3:-main}"
   exit 2
 }
 
+source_repo="${GITHUB_REPOSITORY:?GITHUB_REPOSITORY (owner/name of this repository) must be set}"
+[[ "$source_repo" =~ ^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$ ]] || {
+  echo "propose-image-digest: GITHUB_REPOSITORY must be <owner>/<name>; received '$source_repo'" >&2
+  exit 2
+}
+
 image="${repository}@${digest}"
+identity="^https://github\\.com/${source_repo//./\\.}/\\.github/workflows/release-image\\.yml@refs/(heads/main|tags/dr-data-v[^/]*)\$"
 pattern="^(    image: )${repository//./\\.}@sha256:[0-9a-f]{64}\$"
 stacks=(Pulumi.*.yaml)
 changed=()
@@ -57,8 +68,8 @@ Moves ${changed[*]} to the data tool image published by the release-image workfl
 
     ${image}
 
-Verify before merging: \`cosign verify ${image} --certificate-identity-regexp '^https://github.com/.+/.github/workflows/release-image.yml@' --certificate-oidc-issuer https://token.actions.githubusercontent.com\`
-and \`gh attestation verify oci://${image} --repo <owner>/<repo>\`.
+Verify before merging: \`cosign verify ${image} --certificate-identity-regexp '${identity}' --certificate-oidc-issuer https://token.actions.githubusercontent.com\`
+and \`gh attestation verify oci://${image} --repo ${source_repo}\`.
 
 Opened with the workflow's GITHUB_TOKEN, which starts no workflow: close and reopen this pull request to run the stacks' preview.
 EOF

@@ -17,6 +17,7 @@ import { NOW, PROJECT_DIR } from "../support/stacks";
 const SCRIPT = path.join(PROJECT_DIR, ".github", "scripts", "propose-image-digest.sh");
 const STACKS = ["Pulumi.production.yaml", "Pulumi.staging.yaml"];
 const DIGEST = `sha256:${"4a".repeat(32)}`;
+const SOURCE_REPOSITORY = "DFE-Digital/service.dr";
 
 describe("propose-image-digest.sh: the pull request that moves the stacks to a new digest", function () {
   this.timeout(60_000);
@@ -28,7 +29,11 @@ describe("propose-image-digest.sh: the pull request that moves the stacks to a n
     const r = spawnSync("bash", [SCRIPT, ...args], {
       cwd: work,
       encoding: "utf8",
-      env: { ...process.env, PATH: `${path.join(dir, "bin")}:${process.env.PATH ?? ""}` },
+      env: {
+        ...process.env,
+        GITHUB_REPOSITORY: SOURCE_REPOSITORY,
+        PATH: `${path.join(dir, "bin")}:${process.env.PATH ?? ""}`,
+      },
     });
     return { status: r.status, stdout: r.stdout, stderr: r.stderr };
   }
@@ -79,6 +84,36 @@ describe("propose-image-digest.sh: the pull request that moves the stacks to a n
       `Data tool image ${DIGEST.slice(0, 19)}`,
     ]);
     assert.match(args.slice(9).join("\n"), new RegExp(`cosign verify ${DATA_TOOL_REPOSITORY}@${DIGEST}`));
+  });
+
+  it("the body verifies only this repository's workflow on main or a release tag", () => {
+    assert.equal(run(DATA_TOOL_REPOSITORY, DIGEST).status, 0);
+    const body = readFileSync(path.join(dir, "gh-args"), "utf8").split("\n").slice(9).join("\n");
+    const identity = /--certificate-identity-regexp '([^']+)'/.exec(body)?.[1];
+    assert.equal(
+      identity,
+      "^https://github\\.com/DFE-Digital/service\\.dr/\\.github/workflows/release-image\\.yml@refs/(heads/main|tags/dr-data-v[^/]*)$",
+    );
+    const signer = (repo: string, ref: string) =>
+      `https://github.com/${repo}/.github/workflows/release-image.yml@${ref}`;
+    const accepted = (san: string) => new RegExp(identity).test(san);
+    assert.deepStrictEqual(
+      [
+        signer(SOURCE_REPOSITORY, "refs/heads/main"),
+        signer(SOURCE_REPOSITORY, "refs/tags/dr-data-v1.2.0"),
+        signer("attacker/service-dr", "refs/heads/main"),
+        signer("DFE-Digital/servicexdr", "refs/heads/main"),
+        signer(SOURCE_REPOSITORY, "refs/heads/feature"),
+        signer(SOURCE_REPOSITORY, "refs/heads/main-x"),
+      ].map(accepted),
+      [true, true, false, false, false, false],
+    );
+    assert.match(
+      body,
+      new RegExp(
+        `gh attestation verify oci://${DATA_TOOL_REPOSITORY}@${DIGEST} --repo DFE-Digital/service\\.dr\``,
+      ),
+    );
   });
 
   it("the config accepts the stacks it writes, with the new image", () => {

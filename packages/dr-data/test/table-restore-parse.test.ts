@@ -24,7 +24,10 @@ const SCRIPT = HEADER + COPY + DATA + TRAILER;
 
 /** The filter's output for `script` fed in chunks of `size` bytes. */
 async function filtered(script: string, size = 7): Promise<{ out: string; filter: DataBlockFilter }> {
-  const bytes = Buffer.from(script);
+  return filteredBytes(Buffer.from(script), size);
+}
+
+async function filteredBytes(bytes: Buffer, size: number): Promise<{ out: string; filter: DataBlockFilter }> {
   const chunks: Buffer[] = [];
   for (let i = 0; i < bytes.length; i += size) chunks.push(bytes.subarray(i, i + size));
   const filter = new DataBlockFilter({ schema: "app", name: "t" }, ["id", "v", "p"]);
@@ -51,6 +54,15 @@ describe("table restore: only the data block of the named table passes", () => {
       assert.equal(filter.encoding, "UTF8");
     });
   }
+
+  it("a 4 MB value in 64-byte chunks passes whole, in time linear in its size", async function () {
+    // Re-joining the partial line with each chunk copied ~128 GB here (minutes); once per newline, 4 MB.
+    this.timeout(10_000);
+    const row = `1\t1\t${"x".repeat(4 * 1024 * 1024)}\n`;
+    const { out } = await filtered(HEADER + COPY + row + "2\t\\N\tb\n" + TRAILER, 64);
+    assert.equal(out.length, row.length + "2\t\\N\tb\n".length);
+    assert.equal(out, row + "2\t\\N\tb\n");
+  });
 
   it("an empty table: no rows, the script accepted", async () => {
     assert.equal((await filtered(HEADER + COPY + TRAILER)).out, "");
@@ -115,6 +127,31 @@ describe("table restore: only the data block of the named table passes", () => {
       await assert.rejects(filtered(script, 1), refused(what));
     });
   }
+
+  it("refuses a client-only encoding, in which a character can end in a backslash", async () => {
+    // In SJIS, 0x83 0x5c is one character (ソ): the server's COPY reads the next `\.` as the end of data and
+    // drops rows 2 and 3 unseen, while a byte-wise reading sees an escaped backslash and a dot.
+    const sjis = Buffer.concat([
+      Buffer.from(HEADER.replace("'UTF8'", "'SJIS'") + COPY + "1\t\\N\ta"),
+      Buffer.from([0x83, 0x5c, 0x5c, 0x2e]),
+      Buffer.from("\n2\t1\tb\n3\t1\tc\n" + TRAILER),
+    ]);
+    for (const size of [1, 7, 100_000]) {
+      await assert.rejects(
+        filteredBytes(sjis, size),
+        refused(/its data is in the encoding "SJIS", not one a database can have \(SQL_ASCII, UTF8, .*\)/),
+      );
+    }
+    for (const name of ["BIG5", "GBK", "UHC", "GB18030", "JOHAB", "SHIFT_JIS_2004", "sjis", "utf8"]) {
+      await assert.rejects(
+        filtered(SCRIPT.replace("'UTF8'", `'${name}'`)),
+        refused(new RegExp(`its data is in the encoding "${name}"`)),
+      );
+    }
+    const latin1 = await filtered(SCRIPT.replace("'UTF8'", "'LATIN1'"));
+    assert.equal(latin1.out, DATA);
+    assert.equal(latin1.filter.encoding, "LATIN1");
+  });
 
   it("refuses columns that are not the live table's, naming both", async () => {
     await assert.rejects(

@@ -7,7 +7,8 @@
  * live table's columns, with nothing of the archive's text in it but the encoding, checked against a pattern.
  *
  * Refused (a VerificationError, nothing loaded): any statement in the header other than pg_restore's fixed
- * `SET`s and search_path; a COPY line that is not the named table's, or whose columns are not the live
+ * `SET`s and search_path; a client_encoding no database can have (one whose characters may hold a backslash
+ * byte, which the byte-wise reading here would take for an escape); a COPY line that is not the named table's, or whose columns are not the live
  * table's; a second entry's header; an end-of-data marker (`\.`) anywhere but alone on the block's last line
  * (the server would end the COPY there and drop the rest unseen); anything after the terminator but blank
  * lines, comments and the `\unrestrict` matching the header's `\restrict` (pg_dump 15.14 and later).
@@ -114,6 +115,34 @@ const HEADER_SETTINGS = new Set([
   "row_security",
 ]);
 const SET_LINE = /^SET ([a-z_]+) = ('[A-Za-z0-9_]*'|[A-Za-z0-9_]+);$/;
+/**
+ * The encodings a PostgreSQL database can have, as pg_dump names them (encnames.c `pg_enc2name_tbl`, server
+ * encodings). In each, every byte of a multibyte character has its high bit set, so a backslash or a newline
+ * byte is always that character: the byte-wise reading below sees the lines and escapes the server sees.
+ * Not the client-only encodings (SJIS, BIG5, GBK, UHC, GB18030, JOHAB, SHIFT_JIS_2004), in which a
+ * character's second byte may be a backslash: the server's COPY then reads `<char>\.` as a character and
+ * an end-of-data marker, and drops the rest of the block unseen.
+ */
+const DATA_ENCODINGS = new Set([
+  "SQL_ASCII",
+  "UTF8",
+  "EUC_JP",
+  "EUC_CN",
+  "EUC_KR",
+  "EUC_TW",
+  "EUC_JIS_2004",
+  "MULE_INTERNAL",
+  ...Array.from({ length: 10 }, (_, i) => `LATIN${i + 1}`),
+  "ISO_8859_5",
+  "ISO_8859_6",
+  "ISO_8859_7",
+  "ISO_8859_8",
+  "KOI8R",
+  "KOI8U",
+  "WIN866",
+  "WIN874",
+  ...[1250, 1251, 1252, 1253, 1254, 1255, 1256, 1257, 1258].map((n) => `WIN${n}`),
+]);
 const SEARCH_PATH_LINE = "SELECT pg_catalog.set_config('search_path', '', false);";
 const RESTRICT_LINE = /^\\restrict ([A-Za-z0-9]+)$/;
 /** Header and trailer are a few hundred bytes; more is not pg_restore's output. */
@@ -127,7 +156,12 @@ type Phase = "header" | "data" | "trailer";
  */
 export class DataBlockFilter extends Transform {
   private phase: Phase = "header";
-  private carry: Buffer = Buffer.alloc(0);
+  /**
+   * The bytes after the last complete line, as received: joined only when a chunk brings a newline, so a row
+   * of n bytes costs O(n), not a copy of everything so far per chunk (O(n²): minutes for a 64 MB value).
+   */
+  private carry: Buffer[] = [];
+  private carryBytes = 0;
   private restrictKey: string | undefined;
   private entries = 0;
   private copy: CopyHeader | undefined;
@@ -154,7 +188,11 @@ export class DataBlockFilter extends Transform {
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
     try {
-      this.consume(Buffer.concat([this.carry, chunk]));
+      this.carry.push(chunk);
+      this.carryBytes += chunk.length;
+      // Without a newline the chunk completes no line: consume would only keep it (it stops at a partial line).
+      if (chunk.includes(0x0a)) this.consume(Buffer.concat(this.carry, this.carryBytes));
+      else this.checkCarry();
       done();
     } catch (e) {
       done(e as Error);
@@ -163,7 +201,7 @@ export class DataBlockFilter extends Transform {
 
   override _flush(done: TransformCallback): void {
     try {
-      if (this.carry.length > 0) this.consume(Buffer.concat([this.carry, Buffer.from("\n")]));
+      if (this.carryBytes > 0) this.consume(Buffer.concat([...this.carry, Buffer.from("\n")]));
       if (this.phase !== "trailer") {
         throw this.refusal(
           this.phase === "header"
@@ -192,8 +230,13 @@ export class DataBlockFilter extends Transform {
       if (this.phase === "header") this.headerLine(line);
       else this.trailerLine(line);
     }
-    this.carry = buf.subarray(at);
-    if (this.phase !== "data" && this.carry.length > MAX_TEXT_BYTES) {
+    this.carry = [buf.subarray(at)];
+    this.carryBytes = buf.length - at;
+    this.checkCarry();
+  }
+
+  private checkCarry(): void {
+    if (this.phase !== "data" && this.carryBytes > MAX_TEXT_BYTES) {
       throw this.refusal(`a line of more than ${MAX_TEXT_BYTES} bytes outside its data block`);
     }
   }
@@ -243,11 +286,20 @@ export class DataBlockFilter extends Transform {
     }
     const set = SET_LINE.exec(line);
     if (set !== null && HEADER_SETTINGS.has(set[1]!) && this.entries === 0) {
-      if (set[1] === "client_encoding") this.encodingName = set[2]!.replace(/'/g, "");
+      if (set[1] === "client_encoding") this.encodingName = this.dataEncoding(set[2]!.replace(/'/g, ""));
       return;
     }
     if (line.startsWith("COPY ")) return this.copyLine(line);
     throw this.refusal(`an unexpected statement before its data: ${clip(line)}`);
+  }
+
+  /** The archive's client_encoding, if the data block can be read byte-wise in it (DATA_ENCODINGS). */
+  private dataEncoding(name: string): string {
+    if (DATA_ENCODINGS.has(name)) return name;
+    throw this.refusal(
+      `its data is in the encoding ${JSON.stringify(name)}, not one a database can have ` +
+        `(${[...DATA_ENCODINGS].join(", ")}), in which a backslash may be part of a character`,
+    );
   }
 
   /** pg_restore's `-- Data for Name: …; Type: TABLE DATA; …` header: exactly one, for this table. */
