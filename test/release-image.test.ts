@@ -10,53 +10,8 @@ import { existsSync, readFileSync } from "node:fs";
 import * as path from "node:path";
 import { parse as parseYaml } from "yaml";
 import image from "../packages/dr-data/image.json";
+import { ACTION_PINS } from "./support/action-pins";
 import { PROJECT_DIR } from "./support/stacks";
-
-/** Each action's release, and the commit its tag names (git rev-parse '<tag>^{commit}' in the action's repository). */
-const PINS: Readonly<Record<string, { readonly tag: string; readonly sha: string }>> = {
-  "actions/checkout": { tag: "v4.4.0", sha: "11d5960a326750d5838078e36cf38b85af677262" },
-  "docker/setup-buildx-action": { tag: "v4.3.0", sha: "37fe631027851001ddb9b187196cc803df7f5f0e" },
-  "docker/build-push-action": { tag: "v7.3.0", sha: "53b7df96c91f9c12dcc8a07bcb9ccacbed38856a" },
-  "docker/setup-qemu-action": { tag: "v4.2.0", sha: "96fe6ef7f33517b61c61be40b68a1882f3264fb8" },
-  "docker/login-action": { tag: "v4.1.0", sha: "4907a6ddec9925e35a0a9e82d7399ccc52663121" },
-  "sigstore/cosign-installer": { tag: "v4.1.2", sha: "6f9f17788090df1f26f669e9d70d6ae9567deba6" },
-  "actions/attest-build-provenance": { tag: "v4.1.0", sha: "a2bbfa25375fe432b6a289bc6b6cd05ecd0c4c32" },
-  // v0.35.0 and later: released after the March 2026 tag hijack of this repository, with immutable tags.
-  "aquasecurity/trivy-action": { tag: "v0.36.0", sha: "ed142fd0673e97e23eac54620cfb913e5ce36c25" },
-};
-
-/** The inputs each action.yml declares at the pinned commit. */
-const INPUTS: Readonly<Record<string, readonly string[]>> = {
-  "actions/checkout": ["fetch-depth", "persist-credentials", "ref", "token"],
-  "docker/setup-buildx-action": ["driver", "platforms", "version"],
-  "docker/build-push-action": [
-    "build-args",
-    "cache-from",
-    "cache-to",
-    "context",
-    "file",
-    "labels",
-    "load",
-    "platforms",
-    "provenance",
-    "push",
-    "sbom",
-    "tags",
-  ],
-  "docker/setup-qemu-action": ["image", "platforms"],
-  "docker/login-action": ["password", "registry", "username"],
-  "sigstore/cosign-installer": ["cosign-release", "install-dir"],
-  "actions/attest-build-provenance": ["push-to-registry", "subject-digest", "subject-name"],
-  "aquasecurity/trivy-action": [
-    "exit-code",
-    "format",
-    "ignore-unfixed",
-    "image-ref",
-    "scan-type",
-    "severity",
-    "version",
-  ],
-};
 
 interface Step {
   readonly uses?: string;
@@ -89,10 +44,10 @@ describe("release-image workflow: actions pinned to commits, known inputs, least
     assert.ok(uses.length >= 12, `${uses.length} uses:`);
     for (const [ref, comment] of uses) {
       const [name, sha] = ref.split("@") as [string, string];
-      const pin = PINS[name];
+      const pin = ACTION_PINS[name];
       assert.ok(pin !== undefined, `${ref}: not an action this workflow relies on`);
-      assert.equal(sha, pin.sha, `${name}: pinned to ${sha}, the ${pin.tag} commit is ${pin.sha}`);
-      assert.equal(comment, `# ${pin.tag}`, name);
+      assert.equal(sha, pin.sha, `${name}: pinned to ${sha}, the ${pin.version} commit is ${pin.sha}`);
+      assert.equal(comment, `# ${pin.version}`, name);
     }
   });
 
@@ -102,7 +57,7 @@ describe("release-image workflow: actions pinned to commits, known inputs, least
         if (step.uses === undefined) continue;
         const name = step.uses.split("@")[0]!;
         for (const key of Object.keys(step.with ?? {}))
-          assert.ok(INPUTS[name]?.includes(key), `${id}: ${name} declares no input ${key}`);
+          assert.ok(ACTION_PINS[name]?.inputs.includes(key), `${id}: ${name} declares no input ${key}`);
       }
   });
 

@@ -26,6 +26,7 @@ import {
   type ConfigOp,
 } from "../.github/scripts/dr-step";
 import { declareStack, PROJECT_DIR } from "./support/stacks";
+import { ACTION_PINS } from "./support/action-pins";
 
 const GH = path.join(PROJECT_DIR, ".github");
 const WORKFLOWS = readdirSync(path.join(GH, "workflows")).filter((f) => f.endsWith(".yml"));
@@ -91,62 +92,6 @@ const PULUMI_ACTION_INPUTS: Readonly<Record<string, string | null>> = {
   upsert: null,
   "suppress-outputs": null,
   "always-include-summary": null,
-};
-/** Inputs each other action declares (its action.yml / README, docs/provider-facts.md). */
-const ACTION_INPUTS: Readonly<Record<string, readonly string[]>> = {
-  "actions/checkout": ["fetch-depth", "persist-credentials", "token", "ref"],
-  "actions/setup-node": ["node-version", "cache"],
-  // pulumi/auth-actions action.yml: the lifetime input is `token-expiration` (seconds, docs/provider-facts.md).
-  "pulumi/auth-actions": [
-    "organization",
-    "requested-token-type",
-    "scope",
-    "token-expiration",
-    "export-environment-variables",
-    "cloud-url",
-  ],
-  "azure/login": [
-    "client-id",
-    "tenant-id",
-    "subscription-id",
-    "allow-no-subscriptions",
-    "environment",
-    "audience",
-  ],
-  "azure/use-kubelogin": ["kubelogin-version", "skip-cache"],
-  "azure/aks-set-context": [
-    "resource-group",
-    "cluster-name",
-    "subscription",
-    "admin",
-    "use-kubelogin",
-    "resource-type",
-    "public-fqdn",
-  ],
-  "actions/create-github-app-token": [
-    "app-id",
-    "private-key",
-    "owner",
-    "repositories",
-    "skip-token-revoke",
-    "permission-administration",
-    "permission-contents",
-  ],
-};
-/**
- * The commit each action is pinned to and the release tag that names it: `git rev-parse
- * 'refs/tags/<tag>^{commit}'` in a clone of the action's repository, the tag its major tag (`v4`, …) pointed
- * at on 2026-12-07 (docs/provider-facts.md, "GitHub Actions pins"). Dependabot moves them.
- */
-const PINS: Readonly<Record<string, { readonly sha: string; readonly version: string }>> = {
-  "actions/checkout": { sha: "11d5960a326750d5838078e36cf38b85af677262", version: "v4.4.0" },
-  "actions/setup-node": { sha: "49933ea5288caeca8642d1e84afbd3f7d6820020", version: "v4.4.0" },
-  "pulumi/actions": { sha: "8582a9e8cc630786854029b4e09281acd6794b58", version: "v6.6.1" },
-  "pulumi/auth-actions": { sha: "1c89817aab0c66407723cdef72b05266e7376640", version: "v1.0.1" },
-  "azure/login": { sha: "7184910d9eb2b1c5e48f7073824a90609bb9b6d6", version: "v2.3.1" },
-  "azure/use-kubelogin": { sha: "76597ae0fcbaace21b05e13a2cbf8daee2c6e820", version: "v1.2" },
-  "azure/aks-set-context": { sha: "c7eb093e5a5d47caa333f64974d5fd1cd4bf069d", version: "v4.0.3" },
-  "actions/create-github-app-token": { sha: "d72941d797fd3113feb6b93fd0dec494b13a2547", version: "v1.12.0" },
 };
 
 interface Step {
@@ -318,13 +263,11 @@ describe("workflows: every command they run exists", () => {
   it("every other action is one of the pinned ones and given only inputs it declares", () => {
     for (const [where, s] of allSteps()) {
       if (s.uses === undefined || s.uses.startsWith("./")) continue;
-      // Its actions' SHAs and inputs are checked against their own action.yml in release-image.test.ts.
-      if (where.startsWith("release-image.yml:")) continue;
       const [name, sha] = s.uses.split("@") as [string, string];
-      assert.equal(sha, PINS[name]?.sha, `${where}: ${s.uses}`);
+      assert.equal(sha, ACTION_PINS[name]?.sha, `${where}: ${s.uses}`);
       if (name === "pulumi/actions") continue;
       for (const k of Object.keys(s.with ?? {})) {
-        assert.ok(ACTION_INPUTS[name]?.includes(k), `${where}: ${name} has no input ${k}`);
+        assert.ok(ACTION_PINS[name]?.inputs.includes(k), `${where}: ${name} has no input ${k}`);
       }
     }
   });
@@ -857,8 +800,10 @@ export function pinProblem(value: string): string | undefined {
       : `${value}: a container image needs its @sha256: digest`;
   const m = /^([\w.-]+\/[\w./-]+)@([0-9a-f]{40}) # (v\d+(?:\.\d+)*)$/.exec(value);
   if (m === null) return `${value}: not pinned as owner/repo@<40-hex commit> # <version tag>`;
-  const known = PINS[m[1]!];
-  if (known !== undefined && (known.sha !== m[2] || known.version !== m[3]))
+  const known = ACTION_PINS[m[1]!];
+  if (known === undefined)
+    return `${value}: ${m[1]} is not among the reviewed pins (test/support/action-pins.ts)`;
+  if (known.sha !== m[2] || known.version !== m[3])
     return `${value}: ${m[1]} is pinned to ${known.sha} # ${known.version} (the commit of that tag)`;
   return undefined;
 }
@@ -882,8 +827,8 @@ describe("supply chain: every action pinned to a commit", () => {
     );
   });
 
-  it("the check is real: a tag, a branch, a short SHA, a SHA without its version, a wrong SHA are refused", () => {
-    const sha = PINS["actions/checkout"]!.sha;
+  it("the check is real: a tag, a branch, a short SHA, a SHA without its version, a wrong SHA, an unreviewed action are refused", () => {
+    const sha = ACTION_PINS["actions/checkout"]!.sha;
     assert.equal(
       pinProblem("actions/checkout@v4"),
       "actions/checkout@v4: not pinned as owner/repo@<40-hex commit> # <version tag>",
@@ -896,6 +841,7 @@ describe("supply chain: every action pinned to a commit", () => {
       `actions/checkout@${"0".repeat(40)} # v4.4.0: actions/checkout is pinned to ${sha} # v4.4.0 (the commit of that tag)`,
     );
     assert.match(pinProblem("docker://alpine:3")!, /needs its @sha256: digest/);
+    assert.match(pinProblem(`someone/else@${sha} # v4.4.0`)!, /not among the reviewed pins/);
     assert.equal(pinProblem(`actions/checkout@${sha} # v4.4.0`), undefined);
     assert.equal(pinProblem("./.github/actions/pulumi-setup"), undefined);
   });
