@@ -265,7 +265,9 @@ function refuseUnlistedEntries(
   const recorded = manifest?.tableOfContents;
   if (recorded === undefined) {
     if (manifest !== undefined) {
-      o.log(`${o.label}: the manifest (${manifest.tool}) records no table of contents: its entries were not checked`);
+      o.log(
+        `${o.label}: the manifest (${manifest.tool}) records no table of contents: its entries were not checked`,
+      );
     }
     return;
   }

@@ -93,7 +93,16 @@ environment:
   PG_BINDIR                                                where pg_dump/pg_restore are (default: PATH)
 exit status: 0 ok, 1 failure or differences, 2 usage error`;
 
-const COMMANDS = ["backup", "restore", "compare", "list", "status", "inspect", "reconcile", "pg-token"] as const;
+const COMMANDS = [
+  "backup",
+  "restore",
+  "compare",
+  "list",
+  "status",
+  "inspect",
+  "reconcile",
+  "pg-token",
+] as const;
 
 // Re-exported: the argv rules live with the flags they check (contract.ts).
 export { intFlag, settingsFlag } from "./contract";

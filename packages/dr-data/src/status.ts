@@ -124,16 +124,23 @@ async function databaseStatus(
   }
   const newest = summaries[0]!;
   const lastVerified = summaries.find((s) => s.verification === "verified") ?? null;
-  const problem = newestProblem(database, newest, o.maxAgeHours);
+  // The exact age decides (the summary's is rounded for reading).
+  const ageHours = o.now.diff(newestFirst[0]!.startedAt).as("hours");
+  const problem = newestProblem(database, newest, ageHours, o.maxAgeHours);
   return { database, newest, lastVerified, ok: problem === null, problem };
 }
 
 /** Why the newest backup does not do, or null: it must have verified and be younger than the maximum age. */
-export function newestProblem(database: string, newest: BackupSummary, maxAgeHours: number): string | null {
+export function newestProblem(
+  database: string,
+  newest: BackupSummary,
+  ageHours: number,
+  maxAgeHours: number,
+): string | null {
   const problems: string[] = [];
-  if (newest.ageHours >= maxAgeHours) {
+  if (ageHours >= maxAgeHours) {
     problems.push(
-      `no backup in the last ${maxAgeHours} h: the newest, ${newest.backup}, is ${formatHours(newest.ageHours)} old ` +
+      `no backup in the last ${maxAgeHours} h: the newest, ${newest.backup}, is ${formatHours(ageHours)} old ` +
         `(the nightly did not run, or failed before its commit)`,
     );
   }
@@ -176,7 +183,9 @@ async function readStatus(
     bytes = await container.getBlobClient(name).downloadToBuffer();
   } catch (err) {
     if (storageErrorCode(err) === "BlobNotFound") {
-      return { missing: `no status record ${name} (taken without --verify, or its verification did not finish)` };
+      return {
+        missing: `no status record ${name} (taken without --verify, or its verification did not finish)`,
+      };
     }
     throw new Error(`reading ${container.containerName}/${name}`, { cause: err });
   }
@@ -222,7 +231,9 @@ export function formatStatus(r: StatusReport): string {
     d.newest === null ? "-" : formatHours(d.newest.ageHours),
     d.newest === null ? "-" : formatBytes(d.newest.size),
     d.newest?.verification ?? "-",
-    d.lastVerified === null ? "none" : `${d.lastVerified.backup} (${formatHours(d.lastVerified.ageHours)} old)`,
+    d.lastVerified === null
+      ? "none"
+      : `${d.lastVerified.backup} (${formatHours(d.lastVerified.ageHours)} old)`,
   ]);
   const table =
     rows.length === 0

@@ -168,7 +168,8 @@ export function parseStatus(text: string, what: string): BackupStatus {
   const problems: string[] = [];
   if (typeof raw !== "object" || raw === null) problems.push("it is not an object");
   else {
-    if (r.tool !== STATUS_VERSION) problems.push(`tool must be ${STATUS_VERSION}, got ${JSON.stringify(r.tool)}`);
+    if (r.tool !== STATUS_VERSION)
+      problems.push(`tool must be ${STATUS_VERSION}, got ${JSON.stringify(r.tool)}`);
     for (const f of ["backup", "database", "sourceServer", "checkedAt", "sha256"] as const) {
       if (typeof r[f] !== "string") problems.push(`${f} must be a string, got ${JSON.stringify(r[f])}`);
     }
@@ -178,6 +179,7 @@ export function parseStatus(text: string, what: string): BackupStatus {
     if (r.verified === false && typeof r.reason !== "string")
       problems.push(`reason must say why a backup is not verified, got ${JSON.stringify(r.reason)}`);
   }
-  if (problems.length > 0) throw new VerificationError(`${what} is not a status record: ${problems.join("; ")}`);
+  if (problems.length > 0)
+    throw new VerificationError(`${what} is not a status record: ${problems.join("; ")}`);
   return raw as BackupStatus;
 }

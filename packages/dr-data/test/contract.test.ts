@@ -60,10 +60,24 @@ const CASES: readonly {
     name: "backup, as the nightly CronJob runs it",
     parsed: {
       command: "backup",
-      options: { container: "c", prefix: "nightly/srv", sourceServer: "srv", jobs: 2, workDir: "/s", verify: true },
+      options: {
+        container: "c",
+        prefix: "nightly/srv",
+        sourceServer: "srv",
+        jobs: 2,
+        workDir: "/s",
+        verify: true,
+      },
     },
     build: () =>
-      backupArgs({ container: "c", prefix: "nightly/srv", sourceServer: "srv", jobs: 2, workDir: "/s", verify: true }),
+      backupArgs({
+        container: "c",
+        prefix: "nightly/srv",
+        sourceServer: "srv",
+        jobs: 2,
+        workDir: "/s",
+        verify: true,
+      }),
   },
   {
     name: "backup, every flag",
