@@ -252,7 +252,11 @@ async function verifyAndRecord(
     verified: outcome.verified,
     reason: outcome.reason,
   };
-  const record = await writeStatus(target.container, status);
+  const record = await writeStatus(target.container, status).catch((cause: unknown) => {
+    // The verification's own result must not be lost behind the failure to record it.
+    const result = status.verified ? "verified" : `did not verify: ${status.reason}`;
+    throw new Error(`${target.blobName} ${result}, but its status record could not be written`, { cause });
+  });
   if (!status.verified) {
     throw new VerificationError(
       `${target.blobName} was committed but does not verify from storage (recorded in ${record}): ${status.reason}`,
