@@ -172,7 +172,9 @@ export function planDataPath(cfg: StackConfig, restoreTimeUtc: DateTime | undefi
       schedule: cfg.backup.schedule,
       timeZone: cfg.timeZone,
       suspended: open.mode !== "none",
-      args: ctx.backupArgs(backupPrefix.nightly(ctx.live), ctx.live),
+      // --verify: the committed dump is read back from storage and checked as a restore would, and
+      // <blob>.status.json records it; a backup that does not verify fails this Job.
+      args: ctx.backupArgs(backupPrefix.nightly(ctx.live), ctx.live, true),
       connection: ctx.server("live"),
     },
     jobs: planned.map((j) => ({
@@ -207,7 +209,8 @@ interface DataPathContext {
   readonly server: (ref: ServerRef) => ServerConnection;
   /** Both servers, as inspect, reconcile and the troubleshooting pod read them. */
   readonly bothSides: { readonly PTR_: ServerConnection; readonly LIVE_: ServerConnection };
-  readonly backupArgs: (prefix: string, source: string) => string[];
+  /** `verify`: the nightly's read-back from storage (an incident's dumps are checked by the restore that reads them). */
+  readonly backupArgs: (prefix: string, source: string, verify?: boolean) => string[];
   readonly restoreArgs: (prefix: string, blob: string, id: string) => string[];
   readonly retry: (step: JobStep) => number | undefined;
 }
@@ -237,8 +240,8 @@ function dataPathContext(cfg: StackConfig): DataPathContext {
     server,
     bothSides: { PTR_: server("ptr"), LIVE_: server("live") },
     // The tool's argv from its typed contract (packages/dr-data/src/contract.ts), which its CLI parses back.
-    backupArgs: (prefix, source) =>
-      backupArgv({ container, prefix, sourceServer: source, jobs, workDir: SCRATCH_DIR }),
+    backupArgs: (prefix, source, verify) =>
+      backupArgv({ container, prefix, sourceServer: source, jobs, workDir: SCRATCH_DIR, verify }),
     restoreArgs: (prefix, blob, id) =>
       restoreArgv({ container, prefix, blob, runId: id, jobs, workDir: SCRATCH_DIR }),
     retry: (step) => cfg.retry?.[step],

@@ -263,7 +263,7 @@ describe("data path under the mock runtime", function () {
     }
   });
 
-  it("nightly backup: a CronJob in the stack's zone, no overlapping runs, the live database into nightly/<server>", async () => {
+  it("nightly backup: a CronJob in the stack's zone, no overlapping runs, the live database into nightly/<server>, verified", async () => {
     const r = await declare([]);
     const cron = one(r, "kubernetes:batch/v1:CronJob", `${SVC}-nightly-cronjob`).inputs as {
       spec: Record<string, unknown> & {
@@ -291,6 +291,7 @@ describe("data path under the mock runtime", function () {
       "--source-server",
       "s189t01-ittms-stg-pg",
       ...TAIL,
+      "--verify",
     ]);
     assert.deepEqual(envOf(c), { ...conn("", LIVE), ...STORAGE_ENV });
   });

@@ -2,7 +2,7 @@
  * A backup's archive on local disk, for the commands that read parts of it (packages/dr-data/src/table-restore.ts): resolve the
  * blob (a name, or `latest` under a prefix), check its metadata, download it with the size and sha256 checked
  * (blobio.ts; a directory-format archive is unpacked by `tar` as it arrives), and read its table of contents
- * (`pg_restore --list`). The same steps as restore.ts's, which keeps them inline.
+ * (`pg_restore --list`). The restore and the nightly verification (verify.ts) share `downloadAndCheckArchive`.
  */
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
@@ -13,6 +13,7 @@ import { UsageError, VerificationError } from "./errors";
 import { BLOB_PATH_RULE, blobPathProblem } from "./naming";
 import { latestBackup, listBackups } from "./list";
 import type { BlobStoreSettings } from "./blobstore";
+import { tocDifferences, type Manifest } from "./manifest";
 import { parseBlobMetadata, type BackupMetadata } from "./metadata";
 import { pgRestoreListArgv } from "./pgargs";
 import { binPath, describeExit, run, start, type Spawned } from "./proc";
@@ -188,6 +189,105 @@ export interface TocDataEntry {
   readonly line: string;
   /** `schema table owner`, as pg_restore prints it. */
   readonly tag: string;
+}
+
+/** An archive downloaded and checked: where pg_restore reads it, its table of contents, and its entry count. */
+export interface CheckedArchive {
+  readonly path: string;
+  /** `pg_restore --list` of the archive. */
+  readonly toc: string;
+  readonly entries: number;
+}
+
+/**
+ * The check a restore makes of an archive before any database is touched, and the one the nightly verification
+ * makes of a backup read back from storage (verify.ts): downloaded in one pass with its size, sha256 and ETag
+ * checked (`downloadInto`), `pg_restore --list` must read it, and its table of contents must be exactly the
+ * one its manifest records (a /5 manifest; an older one records none, which is logged). Any failure is a
+ * VerificationError ending with `refusal` (what the caller will therefore not do).
+ */
+export async function downloadAndCheckArchive(
+  blob: BlobClient,
+  what: {
+    readonly name: string;
+    readonly meta: BackupMetadata;
+    readonly etag: string | undefined;
+    readonly manifest: Manifest | undefined;
+  },
+  dir: string,
+  o: {
+    readonly progress: Progress;
+    readonly concurrency?: number | undefined;
+    readonly env: NodeJS.ProcessEnv;
+    readonly binDir: string | undefined;
+    readonly log: Log;
+    /** The log's prefix: `restore`, `verify`. */
+    readonly label: string;
+    readonly refusal: string;
+  },
+): Promise<CheckedArchive> {
+  const archive = await downloadInto(
+    blob,
+    {
+      name: what.name,
+      format: what.meta.format,
+      streamCompress: what.meta.streamCompress,
+      expected: { size: what.meta.size, sha256: what.meta.sha256, etag: what.etag },
+    },
+    dir,
+    o,
+  );
+  let toc: string;
+  try {
+    toc = await run(binPath(o.binDir, "pg_restore"), pgRestoreListArgv(archive), { env: o.env });
+  } catch (cause) {
+    throw new VerificationError(`pg_restore --list cannot read ${what.name}; ${o.refusal}`, { cause });
+  }
+  refuseUnlistedEntries(what.name, what.manifest, toc, o);
+  return { path: archive, toc, entries: toc.split("\n").filter((l) => /^\d+;/.test(l)).length };
+}
+
+/** Entries of a refusal shown in full; the rest are counted. */
+const TOC_ENTRIES_SHOWN = 20;
+
+/**
+ * The archive's table of contents must be exactly the one its manifest (/5) records, so that no entry the
+ * backup did not take — SQL that pg_restore would run — reaches a server: an extra entry, or one changed
+ * (another name, kind or owner), is refused. A manifest older than /5 records none; its entries are logged as
+ * not checked.
+ */
+function refuseUnlistedEntries(
+  name: string,
+  manifest: Manifest | undefined,
+  toc: string,
+  o: { readonly log: Log; readonly label: string; readonly refusal: string },
+): void {
+  const recorded = manifest?.tableOfContents;
+  if (recorded === undefined) {
+    if (manifest !== undefined) {
+      o.log(
+        `${o.label}: the manifest (${manifest.tool}) records no table of contents: its entries were not checked`,
+      );
+    }
+    return;
+  }
+  const { extra, missing } = tocDifferences(recorded, toc);
+  if (extra.length === 0 && missing.length === 0) return;
+  const show = (what: string, list: string[]) =>
+    list.length === 0
+      ? []
+      : [
+          `${list.length} ${what}: ${list.slice(0, TOC_ENTRIES_SHOWN).join("; ")}` +
+            (list.length > TOC_ENTRIES_SHOWN ? `; … ${list.length - TOC_ENTRIES_SHOWN} more` : ""),
+        ];
+  throw new VerificationError(
+    `the table of contents of ${name} is not the one its manifest records, so the archive was changed ` +
+      `after the backup; ${o.refusal}: ` +
+      [
+        ...show("entries not in the manifest", extra),
+        ...show("entries of the manifest missing", missing),
+      ].join("; "),
+  );
 }
 
 /** `pg_restore --list` of the archive: its `TABLE DATA` entries. */

@@ -21,6 +21,10 @@
  * contents cannot be matched to are checksummed server-side in the snapshot. The manifest blob
  * `<name>.manifest.json` is committed (`If-None-Match: *`) before the dump's block list, and the dump's metadata
  * records its sha256.
+ *
+ * With `verify` (`--verify`, which the nightly CronJob passes), the committed dump is then read back from storage
+ * and checked as a restore would check it, and a status record is written beside it (verify.ts); a backup that
+ * does not verify fails the command (exit 1) after its record says why, so the nightly Job fails.
  */
 import { readFileSync } from "node:fs";
 import { mkdir, mkdtemp, readdir, rm, stat, symlink, writeFile } from "node:fs/promises";
@@ -36,7 +40,7 @@ import { latestBackup, listBackups, type BackupEntry } from "./list";
 import { containerClient, type BlobStoreSettings } from "./blobstore";
 import { withClient, withFreshPassword, type PgConnection } from "./connection";
 import { checksumDumpFile, COPY_TEXT_SETTINGS, type CopySummary } from "./copy-checksum";
-import { UsageError } from "./errors";
+import { UsageError, VerificationError } from "./errors";
 import { ManifestTaker, MANIFEST_VERSION, serializeManifest, sha256Hex, tocEntries } from "./manifest";
 import { isStreamCompress, toBlobMetadata, type BackupMetadata, type StreamCompress } from "./metadata";
 import { childEnv, COMPRESS_PATTERN, pgDumpArgv, pgRestoreListArgv, type DumpFormat } from "./pgargs";
@@ -44,6 +48,7 @@ import { binPath, describeExit, run, start, type Spawned, type ClientProgramOpti
 import { CountProgress, formatBytes, Progress, stderrLog, type Log, type ProgressTotal } from "./progress";
 import { queryOne } from "./sql";
 import { parseCopyHeader } from "./table-restore";
+import { STATUS_VERSION, verifyCommitted, writeStatus, type BackupStatus } from "./verify";
 
 export interface BackupOptions extends ClientProgramOptions {
   /** The source server and database to dump. */
@@ -92,6 +97,13 @@ export interface BackupOptions extends ClientProgramOptions {
   readonly manifest?: boolean | undefined;
   /** Called with each staged block's size (tests use it to act mid-backup). */
   readonly onBytes?: ((n: number) => void) | undefined;
+  /**
+   * Read the committed backup back from storage, check it as a restore would and write its status record
+   * (verify.ts). Needs the manifest. Default false.
+   */
+  readonly verify?: boolean | undefined;
+  /** With `verify`: called between the commit and the read-back (tests use it to change the blob). */
+  readonly onCommitted?: ((blobName: string) => Promise<void>) | undefined;
 }
 
 export interface BackupResult {
@@ -99,6 +111,8 @@ export interface BackupResult {
   readonly metadata: BackupMetadata;
   /** The manifest blob's name, when one was taken. */
   readonly manifestBlobName?: string | undefined;
+  /** With `verify`: the status record written (always verified: a backup that is not throws). */
+  readonly status?: BackupStatus | undefined;
 }
 
 /** Blocks in flight hold this much memory at most (the pod's limit is 4Gi); bounds concurrency × block size. */
@@ -111,6 +125,7 @@ interface BackupSettings {
   readonly streamCompress: StreamCompress | undefined;
   readonly jobs: number;
   readonly manifest: boolean;
+  readonly verify: boolean;
   readonly log: Log;
   readonly now: () => Date;
 }
@@ -130,6 +145,8 @@ interface Dumped {
   readonly copied: ReadonlyMap<string, CopySummary>;
   /** `pg_restore --list` of the dump; taken only with a manifest. */
   readonly toc?: string | undefined;
+  /** When pg_dump exited (`performance.now()`). */
+  readonly dumpEnd: number;
 }
 
 /** One backup's dump: its options and settings, the source, the blob it goes to, and the manifest being taken. */
@@ -162,6 +179,7 @@ export async function backup(o: BackupOptions): Promise<BackupResult> {
   const taker = settings.manifest ? await ManifestTaker.start(o.connection, settings.jobs) : undefined;
   let finished = false;
   try {
+    const dumpStart = performance.now();
     const dumped = await dump({ o, s: settings, source, target, upload, taker });
     let manifest: CommittedManifest | undefined;
     if (taker !== undefined) {
@@ -179,10 +197,76 @@ export async function backup(o: BackupOptions): Promise<BackupResult> {
           `restoring it will need --allow-unverified`,
       );
     }
-    return { blobName: target.blobName, metadata, manifestBlobName: manifest?.name };
+    const committedAt = performance.now();
+    const status = settings.verify
+      ? await verifyAndRecord(o, settings, target, metadata, {
+          dumpSeconds: seconds(dumped.dumpEnd - dumpStart),
+          uploadSeconds: seconds(committedAt - dumped.dumpEnd),
+        })
+      : undefined;
+    return { blobName: target.blobName, metadata, manifestBlobName: manifest?.name, status };
   } finally {
     if (taker !== undefined && !finished) await taker.abort();
   }
+}
+
+/** Milliseconds as seconds, to the millisecond. */
+function seconds(ms: number): number {
+  return Math.round(ms) / 1000;
+}
+
+/**
+ * `--verify`: the committed backup read back from storage and checked (verify.ts), its status record written
+ * once whatever the result; a backup that does not verify is a VerificationError (exit 1).
+ */
+async function verifyAndRecord(
+  o: BackupOptions,
+  s: BackupSettings,
+  target: Target,
+  metadata: BackupMetadata,
+  durations: { readonly dumpSeconds: number; readonly uploadSeconds: number },
+): Promise<BackupStatus> {
+  await o.onCommitted?.(target.blobName);
+  const t0 = performance.now();
+  s.log(`verify: reading ${target.blobName} back from storage`);
+  const outcome = await verifyCommitted({
+    container: target.container,
+    store: o.store,
+    blobName: target.blobName,
+    committed: metadata,
+    binDir: o.binDir,
+    workDir: o.workDir,
+    log: s.log,
+  });
+  const status: BackupStatus = {
+    tool: STATUS_VERSION,
+    backup: target.blobName,
+    database: metadata.database,
+    sourceServer: metadata.sourceServer,
+    checkedAt: s.now().toISOString(),
+    size: metadata.size,
+    sha256: metadata.sha256,
+    manifestVersion: outcome.manifestVersion,
+    archiveEntries: outcome.archiveEntries,
+    durations: { ...durations, verifySeconds: seconds(performance.now() - t0) },
+    verified: outcome.verified,
+    reason: outcome.reason,
+  };
+  const record = await writeStatus(target.container, status).catch((cause: unknown) => {
+    // The verification's own result must not be lost behind the failure to record it.
+    const result = status.verified ? "verified" : `did not verify: ${status.reason}`;
+    throw new Error(`${target.blobName} ${result}, but its status record could not be written`, { cause });
+  });
+  if (!status.verified) {
+    throw new VerificationError(
+      `${target.blobName} was committed but does not verify from storage (recorded in ${record}): ${status.reason}`,
+    );
+  }
+  s.log(
+    `verify: ${target.blobName} verified from storage (size, sha256, manifest, ${status.archiveEntries} archive ` +
+      `entries) in ${status.durations.verifySeconds} s; recorded in ${record}`,
+  );
+  return status;
 }
 
 /** Checks the options and fills in the defaults; a bad value is a UsageError before anything is touched. */
@@ -196,12 +280,20 @@ export function backupSettings(o: BackupOptions): BackupSettings {
   }
   const jobs = o.jobs ?? 2;
   if (!Number.isInteger(jobs) || jobs < 1) throw new UsageError(`--jobs must be an integer ≥ 1, got ${jobs}`);
+  const manifest = o.manifest ?? true;
+  const verify = o.verify ?? false;
+  if (verify && !manifest) {
+    throw new UsageError(
+      "--verify checks the backup as a restore would, which needs its manifest: drop --no-manifest or --verify",
+    );
+  }
   return {
     format,
     compress,
     streamCompress: streamCompressSetting(format, compress, o.streamCompress),
     jobs,
-    manifest: o.manifest ?? true,
+    manifest,
+    verify,
     log: o.log ?? stderrLog,
     now: o.now ?? (() => new Date()),
   };
@@ -353,9 +445,10 @@ async function dumpCustom(d: Dump): Promise<Dumped> {
       `backup of ${database} failed, nothing committed: ${describeExit("pg_dump", exit, child.stderr)}`,
     );
   }
+  const dumpEnd = performance.now();
   progress.done();
   await checksums?.();
-  return { staged, copied: new Map(), toc: await listed?.listing };
+  return { staged, copied: new Map(), toc: await listed?.listing, dumpEnd };
 }
 
 /** The most of a custom-format dump's head `pg_restore --list` is given: its table of contents is far less. */
@@ -458,6 +551,7 @@ async function dumpDirectory(d: Dump): Promise<Dumped> {
   try {
     const dir = path.join(tmp, "dump");
     await runPgDumpDirectory(o, s, source, dir, upload.estimate, taker?.snapshot);
+    const dumpEnd = performance.now();
     const size = await tarSize(dir);
     const toc =
       taker === undefined
@@ -475,7 +569,7 @@ async function dumpDirectory(d: Dump): Promise<Dumped> {
         ? Promise.resolve(new Map<string, CopySummary>())
         : dumpChecksums(files, taker, s.log),
     ]);
-    return { staged, copied, toc };
+    return { staged, copied, toc, dumpEnd };
   } finally {
     await rm(tmp, { recursive: true, force: true });
   }

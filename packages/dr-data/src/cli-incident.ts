@@ -62,13 +62,18 @@ function incidentFlag(command: string, id: string): string {
 /** `--restore-time`: an ISO 8601 instant with an offset (the PTR copy's restore point), shown in the reports as UTC. */
 function restoreTimeFlag(command: string, value: string | undefined): string | undefined {
   if (value === undefined) return undefined;
+  return instantFlag(command, "restore-time", value).toUTC().toISO({ suppressMilliseconds: true });
+}
+
+/** An instant flag (`--restore-time`, `--now`): ISO 8601 with an offset, else a UsageError naming the flag. */
+export function instantFlag(command: string, flag: string, value: string): DateTime<true> {
   const t = DateTime.fromISO(value, { setZone: true });
   if (!t.isValid || !/(Z|[+-]\d\d:?\d\d)$/.test(value)) {
     throw new UsageError(
-      `${command}: --restore-time must be an ISO 8601 time with an offset (e.g. 2026-12-04T01:00:00Z), got ${JSON.stringify(value)}`,
+      `${command}: --${flag} must be an ISO 8601 time with an offset (e.g. 2026-12-04T01:00:00Z), got ${JSON.stringify(value)}`,
     );
   }
-  return t.toUTC().toISO({ suppressMilliseconds: true });
+  return t;
 }
 
 function sides(env: Env, f: Pick<ReconcileArgs, "ptrDatabase" | "liveDatabase">) {

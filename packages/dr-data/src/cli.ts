@@ -1,5 +1,5 @@
 /**
- * `dr-data <backup|restore|compare|list|inspect|reconcile> [flags]` — the data-plane tool. See docs/data-tool.md.
+ * `dr-data <backup|restore|compare|list|status|inspect|reconcile> [flags]` — the data-plane tool. See docs/data-tool.md.
  *
  * Exit status: 0 ok (a restore whose run id already completed is ok), 1 a failure, a verification failure or
  * differences found by compare, 2 a usage error (the message names the flag and the allowed values).
@@ -14,10 +14,18 @@ import { compareWithBackup, type BackupRef } from "./compare-backup";
 import { connectionFromEnv } from "./connection";
 import { describeError, UsageError, VerificationError } from "./errors";
 import { requiredFlag } from "./flags";
-import { COMPARE, parseBackupArgs, parseCompareArgs, parseListArgs, parseRestoreArgs } from "./contract";
+import {
+  COMPARE,
+  parseBackupArgs,
+  parseCompareArgs,
+  parseListArgs,
+  parseRestoreArgs,
+  parseStatusArgs,
+} from "./contract";
 import * as incident from "./cli-incident";
 import { formatBackupList, listBackups } from "./list";
 import { restore, type RestoreResult } from "./restore";
+import { backupStatus, DEFAULT_MAX_AGE_HOURS, formatStatus } from "./status";
 import { runWithJobLog } from "./job-log";
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -31,7 +39,7 @@ export const USAGE = `usage: dr-data <command> [flags]
 commands:
   backup   --container C --prefix P [--database D] [--source-server NAME] [--format custom|directory]
            [--compress 0-9|none|gzip|lz4|zstd[:level]] [--stream-compress zstd:1-19|none] [--jobs N]
-           [--block-size-mib N] [--upload-concurrency N] [--work-dir DIR] [--no-manifest]
+           [--block-size-mib N] [--upload-concurrency N] [--work-dir DIR] [--no-manifest] [--verify]
   restore  --container C --blob NAME|latest [--prefix P] --run-id ID [--database D] [--source-database D]
            [--jobs N] [--no-acl] [--analyze] [--setting name=value]... [--maintenance-database postgres]
            [--work-dir DIR] [--allow-unverified] [--skip-missing-roles]
@@ -40,6 +48,7 @@ commands:
   compare  --against-backup NAME|latest --container C [--prefix P] [--source-database D] [--database D]
            [--jobs N] [--all]
   list     --container C --prefix P [--database D]
+  status   --container C --server S [--database D] [--max-age-hours N] [--now ISO-TIME] [--json]
 ${incident.INCIDENT_USAGE}
 
 manifest: backup records each table's row count and checksum (and sequence values), taken in pg_dump's own
@@ -48,6 +57,13 @@ manifest: backup records each table's row count and checksum (and sequence value
   checks a database against the manifest of the backup that restore run restored (PG* is that database's
   server; the run's record names the container and blob); --against-backup names the backup instead.
   restore refuses a backup without a manifest unless --allow-unverified is given.
+
+verification: backup --verify (the nightly CronJob's) reads the committed backup back from storage and checks
+  it as a restore would (metadata, manifest, size, sha256, pg_restore --list, table of contents), then writes
+  <blob>.status.json once beside it; a backup that does not verify exits 1 after its record says why.
+  status shows, per database under nightly/<server>, the newest backup (age, size, verified, failed or
+  unverified: no record), the newest verified one and the last drill report (drill/<server>/); it exits 0
+  only when every newest backup verified and is younger than --max-age-hours (default 26), else 1 with why.
 
 database-level properties: backup records the database's owner, privileges, ALTER DATABASE / ALTER ROLE …
   IN DATABASE settings, comment, encoding, locale and extensions in the manifest. restore onto a new database
@@ -77,7 +93,16 @@ environment:
   PG_BINDIR                                                where pg_dump/pg_restore are (default: PATH)
 exit status: 0 ok, 1 failure or differences, 2 usage error`;
 
-const COMMANDS = ["backup", "restore", "compare", "list", "inspect", "reconcile", "pg-token"] as const;
+const COMMANDS = [
+  "backup",
+  "restore",
+  "compare",
+  "list",
+  "status",
+  "inspect",
+  "reconcile",
+  "pg-token",
+] as const;
 
 // Re-exported: the argv rules live with the flags they check (contract.ts).
 export { intFlag, settingsFlag } from "./contract";
@@ -99,9 +124,24 @@ async function runBackup(args: string[], env: Env, io: Io): Promise<number> {
     workDir: f.workDir,
     binDir: env.PG_BINDIR,
     manifest: !(f.noManifest ?? false),
+    verify: f.verify,
   });
   io.out(result.blobName);
   return 0;
+}
+
+/** `status`: 0 when every newest backup verified and is recent, 1 otherwise (the reasons are printed). */
+async function runStatus(args: string[], env: Env, io: Io): Promise<number> {
+  const f = parseStatusArgs(args);
+  const report = await backupStatus({
+    store: blobStoreFromEnv(env, f.container),
+    server: f.server,
+    database: f.database,
+    now: f.now === undefined ? DateTime.utc() : incident.instantFlag("status", "now", f.now),
+    maxAgeHours: f.maxAgeHours ?? DEFAULT_MAX_AGE_HOURS,
+  });
+  io.out(f.json === true ? JSON.stringify(report, null, 2) : formatStatus(report));
+  return report.ok ? 0 : 1;
 }
 
 /**
@@ -296,6 +336,8 @@ export async function main(argv: readonly string[], env: Env = process.env, io?:
         return await runCompare(rest, env, out);
       case "list":
         return await runList(rest, env, out);
+      case "status":
+        return await runStatus(rest, env, out);
       case "inspect":
         return await incident.runInspect(rest, env, out);
       case "reconcile":

@@ -83,6 +83,8 @@ export const BACKUP = {
   /** Where a directory dump is staged (the Job's scratch volume). */
   workDir: { flag: "work-dir", kind: "text" },
   noManifest: { flag: "no-manifest", kind: "switch" },
+  /** Read the committed backup back from storage, check it as a restore would, write `<blob>.status.json`. */
+  verify: { flag: "verify", kind: "switch" },
 } as const satisfies CommandDef;
 
 /**
@@ -156,6 +158,20 @@ export const LIST = {
   database: { flag: "database", kind: "text" },
 } as const satisfies CommandDef;
 
+/** `status`: not run by a Job; what an alert or an operator asks about the nightly backups of a server. */
+export const STATUS = {
+  container: { flag: "container", kind: "text", required: true },
+  /** The live server: its nightly backups (`nightly/<server>`) and drill reports (`drill/<server>`), naming.ts. */
+  server: { flag: "server", kind: "text", required: true },
+  /** Only this database. Default: every database with a backup under the server's nightly prefix. */
+  database: { flag: "database", kind: "text" },
+  /** The newest backup must be younger than this. Default 26: a nightly schedule plus two hours of grace. */
+  maxAgeHours: { flag: "max-age-hours", kind: "int", min: 1, max: 24 * 90 },
+  /** The instant ages are measured from, ISO 8601 with an offset. Default the clock. */
+  now: { flag: "now", kind: "text" },
+  json: { flag: "json", kind: "switch" },
+} as const satisfies CommandDef;
+
 /** Every command with flags, by its name on the command line. */
 export const COMMAND_FLAGS = {
   backup: BACKUP,
@@ -164,6 +180,7 @@ export const COMMAND_FLAGS = {
   inspect: INSPECT,
   reconcile: RECONCILE,
   list: LIST,
+  status: STATUS,
 } as const;
 export type Command = keyof typeof COMMAND_FLAGS;
 
@@ -180,6 +197,7 @@ export type CompareArgs = OptionsOf<typeof COMPARE>;
 export type InspectArgs = OptionsOf<typeof INSPECT>;
 export type ReconcileArgs = OptionsOf<typeof RECONCILE>;
 export type ListArgs = OptionsOf<typeof LIST>;
+export type StatusArgs = OptionsOf<typeof STATUS>;
 
 /** The runbook step each recovery Job's command is (the drill and the tests check argv[0] against it). */
 export const STEP_COMMAND: Readonly<Record<JobStep, Command>> = {
@@ -253,6 +271,7 @@ export const compareArgs = (opts: CompareArgs): string[] => buildArgv("compare",
 export const inspectArgs = (opts: InspectArgs): string[] => buildArgv("inspect", INSPECT, opts);
 export const reconcileArgs = (opts: ReconcileArgs): string[] => buildArgv("reconcile", RECONCILE, opts);
 export const listArgs = (opts: ListArgs): string[] => buildArgv("list", LIST, opts);
+export const statusArgs = (opts: StatusArgs): string[] => buildArgv("status", STATUS, opts);
 
 // ---------------------------------------------------------------------------------------------------------
 // Parsers: argv (after the command) → typed options, as the tool reads them. Usage errors exit 2.
@@ -311,6 +330,7 @@ export const parseInspectArgs = (args: readonly string[]): InspectArgs =>
 export const parseReconcileArgs = (args: readonly string[]): ReconcileArgs =>
   parseCommand("reconcile", RECONCILE, args);
 export const parseListArgs = (args: readonly string[]): ListArgs => parseCommand("list", LIST, args);
+export const parseStatusArgs = (args: readonly string[]): StatusArgs => parseCommand("status", STATUS, args);
 
 /** A whole argv as the tool reads it: the command and its typed options. */
 export type ParsedArgs =
@@ -319,7 +339,8 @@ export type ParsedArgs =
   | { readonly command: "compare"; readonly options: CompareArgs }
   | { readonly command: "inspect"; readonly options: InspectArgs }
   | { readonly command: "reconcile"; readonly options: ReconcileArgs }
-  | { readonly command: "list"; readonly options: ListArgs };
+  | { readonly command: "list"; readonly options: ListArgs }
+  | { readonly command: "status"; readonly options: StatusArgs };
 
 /** Parses a Job's argv (the command first) with the tool's parsers; a UsageError if the tool would refuse it. */
 export function parseToolArgs(argv: readonly string[]): ParsedArgs {
@@ -337,6 +358,8 @@ export function parseToolArgs(argv: readonly string[]): ParsedArgs {
       return { command, options: parseReconcileArgs(rest) };
     case "list":
       return { command, options: parseListArgs(rest) };
+    case "status":
+      return { command, options: parseStatusArgs(rest) };
     default:
       throw new UsageError(`unknown command ${JSON.stringify(command ?? "")}`);
   }
@@ -357,6 +380,8 @@ export function buildToolArgs(p: ParsedArgs): string[] {
       return reconcileArgs(p.options);
     case "list":
       return listArgs(p.options);
+    case "status":
+      return statusArgs(p.options);
   }
 }
 

@@ -109,6 +109,16 @@ export function backupManifestBlobName(backupBlobName: string): string {
 }
 
 /**
+ * The sidecar blob holding a backup's verification record (packages/dr-data/src/verify.ts): `<backup blob>.status.json`,
+ * written once, after the backup was read back from storage and checked. Beside the backup, under the same
+ * prefix, so the lifecycle rule that deletes the backup deletes its record too. `parseBackupBlobName` does not
+ * read it as a backup.
+ */
+export function backupStatusBlobName(backupBlobName: string): string {
+  return `${backupBlobName}.status.json`;
+}
+
+/**
  * What a blob name or prefix the tool accepts may be: segments separated by single `/`, none empty, `.` or
  * `..`; no leading `/`, no backslash, no control character. A blob's URL is the container's with the name
  * appended, and URL resolution collapses `..` — `../other/x` would be another container's blob, and
@@ -146,6 +156,24 @@ export const backupPrefix = {
   /** Everything an incident writes (its dumps and its Jobs' logs) is under this prefix. */
   incident: (incidentId: string): string => `incident/${incidentId}`,
 } as const;
+
+/**
+ * Where a recovery drill's report of a live server is kept: `drill/<server>/<YYYYMMDDTHHMMSSZ>/report.json`, one
+ * folder per drill, named by when it started (so the newest sorts last). `dr-data status` reads the newest one
+ * under `drillReport.prefix`.
+ */
+export const drillReport = {
+  prefix: (liveServerName: string): string => `drill/${liveServerName}`,
+  blob: (liveServerName: string, startedAt: DateTime | Date): string =>
+    `${drillReport.prefix(liveServerName)}/${compactUtc(startedAt)}/report.json`,
+} as const;
+
+/** Reads `drill/<server>/<stamp>/report.json` back: the drill's start; undefined for any other name. */
+export function parseDrillReportBlobName(name: string): { server: string; startedAt: DateTime } | undefined {
+  const m = /^drill\/([^/]+)\/(\d{8}T\d{6}Z)\/report\.json$/.exec(name);
+  const startedAt = m === null ? undefined : parseCompactUtc(m[2]!);
+  return m === null || startedAt === undefined ? undefined : { server: m[1]!, startedAt };
+}
 
 /**
  * Where the tool writes a recovery Job's full output (stdout and stderr), so the evidence — verification,

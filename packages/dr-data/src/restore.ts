@@ -39,18 +39,18 @@ import {
   RUN_ID,
   stagingDatabaseName,
 } from "./naming";
-import { downloadInto } from "./archive";
+import { downloadAndCheckArchive } from "./archive";
 import type { BlobClient, ContainerClient } from "@azure/storage-blob";
 import { containerClient, type BlobStoreSettings } from "./blobstore";
 import { formatComparison } from "./compare";
 import { connect, withClient, withDatabase, withFreshPassword, type PgConnection } from "./connection";
 import { blobReadError, UsageError, VerificationError } from "./errors";
 import { latestOrExplain, listBackups } from "./list";
-import { checkAgainstManifest, readManifest, tocDifferences, type Manifest } from "./manifest";
+import { checkAgainstManifest, readManifest, type Manifest } from "./manifest";
 import { summarizeForManifest } from "./manifest-check";
 import { parseBlobMetadata, type BackupMetadata } from "./metadata";
-import { childEnv, pgRestoreArgv, pgRestoreListArgv } from "./pgargs";
-import { binPath, describeExit, run, start, type ClientProgramOptions } from "./proc";
+import { childEnv, pgRestoreArgv } from "./pgargs";
+import { binPath, describeExit, start, type ClientProgramOptions } from "./proc";
 import {
   ArchiveProgress,
   CountProgress,
@@ -438,7 +438,9 @@ interface Archive {
 
 /**
  * Step 3, before any database is touched: the bytes are hashed as they arrive and go, in order, to a local file
- * (custom format) or straight into `tar -x` (directory format): one pass; then `pg_restore --list` must read it.
+ * (custom format) or straight into `tar -x` (directory format): one pass; then `pg_restore --list` must read it,
+ * and its table of contents must be the manifest's (archive.ts `downloadAndCheckArchive`, which the nightly
+ * verification runs too).
  */
 async function downloadAndVerify(r: Run, blob: BlobClient, tmp: string): Promise<Archive> {
   const t0 = Date.now();
@@ -446,72 +448,24 @@ async function downloadAndVerify(r: Run, blob: BlobClient, tmp: string): Promise
     applicationName: "dr-data-restore",
     settings: r.o.sessionSettings ?? DEFAULT_RESTORE_SETTINGS,
   });
-  const archive = await downloadInto(
+  const checked = await downloadAndCheckArchive(
     blob,
-    {
-      name: r.blobName,
-      format: r.meta.format,
-      streamCompress: r.meta.streamCompress,
-      expected: { size: r.meta.size, sha256: r.meta.sha256, etag: r.etag },
-    },
+    { name: r.blobName, meta: r.meta, etag: r.etag, manifest: r.manifest },
     tmp,
     {
       progress: new Progress("restore: downloaded", r.log, r.meta.size),
       concurrency: r.o.downloadConcurrency,
       env,
+      binDir: r.o.binDir,
+      log: r.log,
+      label: "restore",
+      refusal: "not restoring, no database was touched",
     },
   );
-  let toc: string;
-  try {
-    toc = await run(binPath(r.o.binDir, "pg_restore"), pgRestoreListArgv(archive), { env });
-  } catch (cause) {
-    throw new VerificationError(`pg_restore --list cannot read ${r.blobName}; not restoring`, { cause });
-  }
-  refuseUnlistedEntries(r, toc);
-  const entries = toc.split("\n").filter((l) => /^\d+;/.test(l)).length;
   r.log(
-    `restore: verified sha256, size and ${entries} archive entries in ${formatSeconds((Date.now() - t0) / 1000)}`,
+    `restore: verified sha256, size and ${checked.entries} archive entries in ${formatSeconds((Date.now() - t0) / 1000)}`,
   );
-  return { path: archive, toc, env };
-}
-
-/** Entries of a refusal shown in full; the rest are counted. */
-const TOC_ENTRIES_SHOWN = 20;
-
-/**
- * Step 3, continued: the archive's table of contents must be exactly the one its manifest (/5) records, so
- * that no entry the backup did not take — SQL that pg_restore would run — reaches a server: an extra entry, or
- * one changed (another name, kind or owner), refuses the restore before any database is touched. A manifest
- * older than /5 records none; such a backup is restored without this check (its entries are logged as not
- * checked).
- */
-function refuseUnlistedEntries(r: Run, toc: string): void {
-  const recorded = r.manifest?.tableOfContents;
-  if (recorded === undefined) {
-    if (r.manifest !== undefined) {
-      r.log(
-        `restore: the manifest (${r.manifest.tool}) records no table of contents: its entries were not checked`,
-      );
-    }
-    return;
-  }
-  const { extra, missing } = tocDifferences(recorded, toc);
-  if (extra.length === 0 && missing.length === 0) return;
-  const show = (what: string, list: string[]) =>
-    list.length === 0
-      ? []
-      : [
-          `${list.length} ${what}: ${list.slice(0, TOC_ENTRIES_SHOWN).join("; ")}` +
-            (list.length > TOC_ENTRIES_SHOWN ? `; … ${list.length - TOC_ENTRIES_SHOWN} more` : ""),
-        ];
-  throw new VerificationError(
-    `the table of contents of ${r.blobName} is not the one its manifest records, so the archive was changed ` +
-      `after the backup; not restoring, no database was touched: ` +
-      [
-        ...show("entries not in the manifest", extra),
-        ...show("entries of the manifest missing", missing),
-      ].join("; "),
-  );
+  return { path: checked.path, toc: checked.toc, env };
 }
 
 /**

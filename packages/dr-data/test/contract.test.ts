@@ -27,11 +27,13 @@ import {
   parseListArgs,
   parseReconcileArgs,
   parseRestoreArgs,
+  parseStatusArgs,
   parseToolArgs,
   reconcileArgs,
   restoreArgs,
   STEP_COMMAND,
   STEP_LABEL,
+  statusArgs,
   tableRestoreArgs,
   type ParsedArgs,
 } from "../src/contract";
@@ -53,6 +55,29 @@ const CASES: readonly {
     },
     build: () =>
       backupArgs({ container: "c", prefix: "p/x", sourceServer: "srv", jobs: 2, workDir: "/scratch" }),
+  },
+  {
+    name: "backup, as the nightly CronJob runs it",
+    parsed: {
+      command: "backup",
+      options: {
+        container: "c",
+        prefix: "nightly/srv",
+        sourceServer: "srv",
+        jobs: 2,
+        workDir: "/s",
+        verify: true,
+      },
+    },
+    build: () =>
+      backupArgs({
+        container: "c",
+        prefix: "nightly/srv",
+        sourceServer: "srv",
+        jobs: 2,
+        workDir: "/s",
+        verify: true,
+      }),
   },
   {
     name: "backup, every flag",
@@ -244,6 +269,29 @@ const CASES: readonly {
     parsed: { command: "list", options: { container: "c", prefix: "p", database: "d" } },
     build: () => listArgs({ container: "c", prefix: "p", database: "d" }),
   },
+  {
+    name: "status, every flag",
+    parsed: {
+      command: "status",
+      options: {
+        container: "c",
+        server: "srv",
+        database: "d",
+        maxAgeHours: 30,
+        now: "2026-11-24T09:00:00Z",
+        json: true,
+      },
+    },
+    build: () =>
+      statusArgs({
+        container: "c",
+        server: "srv",
+        database: "d",
+        maxAgeHours: 30,
+        now: "2026-11-24T09:00:00Z",
+        json: true,
+      }),
+  },
 ];
 
 describe("contract: argv built from typed options parses back to the same options", () => {
@@ -264,6 +312,7 @@ describe("contract: argv built from typed options parses back to the same option
       inspect: parseInspectArgs,
       reconcile: parseReconcileArgs,
       list: parseListArgs,
+      status: parseStatusArgs,
     };
     for (const c of CASES) {
       assert.deepStrictEqual(parsers[c.parsed.command](c.build().slice(1)), c.parsed.options, c.name);
@@ -319,6 +368,11 @@ describe("contract: argv built from typed options parses back to the same option
       /--format must be one of: custom, directory; got "tar"/,
     );
     assert.throws(() => parseToolArgs(["frobnicate"]), /unknown command "frobnicate"/);
+    assert.throws(
+      () => parseToolArgs(["status", "--container", "c", "--server", "s", "--max-age-hours", "0"]),
+      /--max-age-hours must be an integer from 1 to 2160, got "0"/,
+    );
+    assert.throws(() => parseToolArgs(["status", "--container", "c"]), /status: --server is required/);
   });
 
   it("the one flag the drill rewrites is spelled alike by every command that has it", () => {
