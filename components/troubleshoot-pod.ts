@@ -37,6 +37,7 @@ export class TroubleshootPod extends pulumi.ComponentResource {
         },
         spec: dataToolPodSpec(
           p,
+          pod.serviceAccountName,
           [],
           pod.connections,
           {},
