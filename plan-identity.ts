@@ -134,7 +134,8 @@ export function planIdentities(cfg: StackConfig): IdentitiesPlan {
     `blobServices/default/containers/${cfg.backup.container}`,
   ].join("/");
   // Named from scope, role and identity, as the one assignment of earlier versions was: an update, not a second.
-  const roleName = (identity: string): string => stableGuid(`${containerScope}|${roleDefinitionId}|${identity}`);
+  const roleName = (identity: string): string =>
+    stableGuid(`${containerScope}|${roleDefinitionId}|${identity}`);
   const nightly = identityName(service);
   const recovery = recoveryIdentityName(service);
   return {

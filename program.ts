@@ -85,7 +85,11 @@ function declareServers(service: string, plan: Plan): Servers {
   const admin: EntraPrincipal | undefined =
     recovery === undefined || ids.recovery === undefined
       ? undefined
-      : { objectId: recovery.principalId, principalName: ids.recovery.name, principalType: "ServicePrincipal" };
+      : {
+          objectId: recovery.principalId,
+          principalName: ids.recovery.name,
+          principalType: "ServicePrincipal",
+        };
   const live = new LiveServer(`${service}-live`, {
     plan: plan.liveServer,
     geo: plan.geoServer,
