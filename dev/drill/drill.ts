@@ -209,7 +209,9 @@ class Context {
     const nightly = nightlyLogin(d);
     await pg.query(`CREATE ROLE ${quoteIdent(nightly)} LOGIN PASSWORD '${this.password}'`);
     await pg.query(`GRANT pg_read_all_data TO ${quoteIdent(nightly)}`);
-    s.notes.push(`one-time setup on the server at port ${pg.port}: login ${nightly} with pg_read_all_data only`);
+    s.notes.push(
+      `one-time setup on the server at port ${pg.port}: login ${nightly} with pg_read_all_data only`,
+    );
     return pg;
   }
 
