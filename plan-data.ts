@@ -24,8 +24,8 @@ import {
   tableRestoreArgs,
 } from "@service-dr/dr-data";
 import type { ConnectionPrefix, JobStep } from "@service-dr/dr-data";
-import { NIGHTLY_PREFIX_ROOT, planIdentity, WORKLOAD_IDENTITY_LABEL } from "./plan-identity";
-import type { IdentityPlan } from "./plan-identity";
+import { NIGHTLY_PREFIX_ROOT, planIdentities, podIdentity, WORKLOAD_IDENTITY_LABEL } from "./plan-identity";
+import type { DataPod, IdentitiesPlan, IdentityPlan } from "./plan-identity";
 import { jobTimeoutMinutes, MEASURED_THROUGHPUT, scratchSizeFor, scratchVolume } from "./sizing";
 import type { EphemeralVolume } from "./sizing";
 import { azureUtc } from "./time";
@@ -54,6 +54,8 @@ export interface DataJobPlan {
   readonly after: string | undefined;
   /** Restores are idempotent by this id; undefined for backups and compares. */
   readonly runId: string | undefined;
+  /** The ServiceAccount its pod runs as: the recovery identity's (plan-identity.ts POD_IDENTITY). */
+  readonly serviceAccountName: string;
   /** Where the tool writes this Job's full output (`incident/<id>/logs/<job>.log` in the backup container). */
   readonly logBlob: string;
   /**
@@ -63,8 +65,8 @@ export interface DataJobPlan {
   readonly doneBlob: string;
 }
 
-/** A Job as the steps plan it, before its evidence blobs are named from its name. */
-type PlannedJob = Omit<DataJobPlan, "logBlob" | "doneBlob">;
+/** A Job as the steps plan it, before its evidence blobs are named and its identity given. */
+type PlannedJob = Omit<DataJobPlan, "logBlob" | "doneBlob" | "serviceAccountName">;
 
 export interface StoragePlan {
   readonly accountName: string;
@@ -87,6 +89,8 @@ export interface NightlyBackupPlan {
   readonly suspended: boolean;
   readonly args: readonly string[];
   readonly connection: ServerConnection;
+  /** The ServiceAccount its pods run as: the nightly identity's, never the recovery one's (POD_IDENTITY). */
+  readonly serviceAccountName: string;
 }
 
 /**
@@ -96,6 +100,8 @@ export interface NightlyBackupPlan {
 export interface TroubleshootPodPlan {
   readonly name: string;
   readonly connections: Readonly<Partial<Record<ConnectionPrefix, ServerConnection>>>;
+  /** The recovery identity's ServiceAccount (POD_IDENTITY): it exists while the incident does. */
+  readonly serviceAccountName: string;
   /** The commands the stack outputs. */
   readonly psqlPtr: string;
   readonly psqlLive: string;
@@ -127,8 +133,8 @@ export interface DataPathPlan {
   /** The Jobs' and the CronJob's scratch at SCRATCH_DIR: a generic ephemeral volume (sizing.ts). */
   readonly scratch: EphemeralVolume;
   readonly storage: StoragePlan;
-  /** Who the Jobs and the CronJob run as (workload identity) and how they log in (plan-identity.ts). */
-  readonly identity: IdentityPlan;
+  /** Who the pods run as (workload identity) and how they log in (plan-identity.ts): one identity per role. */
+  readonly identities: IdentitiesPlan;
   readonly nightly: NightlyBackupPlan;
   /** In the order they run; each one's `after` names its predecessor. */
   readonly jobs: readonly DataJobPlan[];
@@ -166,7 +172,7 @@ export function planDataPath(cfg: StackConfig, restoreTimeUtc: DateTime | undefi
       retentionDays: cfg.backup.retentionDays,
       immutability: cfg.backup.immutability === "locked" ? "Locked" : "Unlocked",
     },
-    identity: ctx.identity,
+    identities: ctx.identities,
     nightly: {
       name: k8sName.nightlyBackup(cfg.kubernetes.service),
       schedule: cfg.backup.schedule,
@@ -175,16 +181,18 @@ export function planDataPath(cfg: StackConfig, restoreTimeUtc: DateTime | undefi
       // --verify: the committed dump is read back from storage and checked as a restore would, and
       // <blob>.status.json records it; a backup that does not verify fails this Job.
       args: ctx.backupArgs(backupPrefix.nightly(ctx.live), ctx.live, true),
-      connection: ctx.server("live"),
+      connection: ctx.server("live", "nightly-backup"),
+      serviceAccountName: ctx.runAs("nightly-backup").serviceAccountName,
     },
     jobs: planned.map((j) => ({
       ...j,
+      serviceAccountName: ctx.runAs("recovery-job").serviceAccountName,
       logBlob: incidentLogBlobName(ctx.incident, j.name),
       doneBlob: incidentDoneBlobName(ctx.incident, j.name),
     })),
     troubleshootPod:
       open.mode === "ptr" && restoreTimeUtc !== undefined
-        ? troubleshootPod(cfg.kubernetes.namespace, ctx.incident, ctx.bothSides)
+        ? troubleshootPod(cfg.kubernetes.namespace, ctx.incident, ctx)
         : undefined,
     networkPolicy: {
       name: `${cfg.kubernetes.service}-dr-data-egress`,
@@ -203,12 +211,15 @@ interface DataPathContext {
   readonly db: string;
   readonly container: string;
   readonly jobs: number;
-  readonly identity: IdentityPlan;
+  readonly identities: IdentitiesPlan;
+  /** The identity a pod runs as: its ServiceAccount and its PostgreSQL login come from this one answer. */
+  readonly runAs: (pod: DataPod) => IdentityPlan;
   /** The incident's id; outside one no Job is planned, so "" names nothing. */
   readonly incident: string;
-  readonly server: (ref: ServerRef) => ServerConnection;
-  /** Both servers, as inspect, reconcile and the troubleshooting pod read them. */
-  readonly bothSides: { readonly PTR_: ServerConnection; readonly LIVE_: ServerConnection };
+  /** A connection to `ref` as `pod`'s identity (a recovery Job's unless said). */
+  readonly server: (ref: ServerRef, pod?: DataPod) => ServerConnection;
+  /** Both servers as a recovery Job logs in, as inspect and reconcile read them. */
+  readonly bothSides: () => { readonly PTR_: ServerConnection; readonly LIVE_: ServerConnection };
   /** `verify`: the nightly's read-back from storage (an incident's dumps are checked by the restore that reads them). */
   readonly backupArgs: (prefix: string, source: string, verify?: boolean) => string[];
   readonly restoreArgs: (prefix: string, blob: string, id: string) => string[];
@@ -218,15 +229,15 @@ interface DataPathContext {
 function dataPathContext(cfg: StackConfig): DataPathContext {
   const live = cfg.postgres.serverName;
   const db = cfg.postgres.appDatabase;
-  const identity = planIdentity(cfg);
-  // The managed identity's principal name is its PostgreSQL role (Entra logins only).
-  const user = identity.name;
+  const identities = planIdentities(cfg);
+  const runAs = (pod: DataPod): IdentityPlan => podIdentity(identities, pod);
   const container = cfg.backup.container;
   const jobs = cfg.dataTool.parallelJobs;
-  const server = (ref: ServerRef): ServerConnection => ({
+  const server = (ref: ServerRef, pod: DataPod = "recovery-job"): ServerConnection => ({
     ref,
     host: serverFqdn(ref === "live" ? live : ptrServerName(live)),
-    user,
+    // The managed identity's principal name is its PostgreSQL role (Entra logins only).
+    user: runAs(pod).name,
     database: db,
   });
   return {
@@ -235,10 +246,11 @@ function dataPathContext(cfg: StackConfig): DataPathContext {
     db,
     container,
     jobs,
-    identity,
+    identities,
+    runAs,
     incident: cfg.incident.mode === "none" ? "" : cfg.incident.id,
     server,
-    bothSides: { PTR_: server("ptr"), LIVE_: server("live") },
+    bothSides: () => ({ PTR_: server("ptr"), LIVE_: server("live") }),
     // The tool's argv from its typed contract (packages/dr-data/src/contract.ts), which its CLI parses back.
     backupArgs: (prefix, source, verify) =>
       backupArgv({ container, prefix, sourceServer: source, jobs, workDir: SCRATCH_DIR, verify }),
@@ -282,7 +294,7 @@ function ptrJobs(
       restoreTime: azureUtc(restoreTimeUtc),
       jobs: ctx.jobs,
     }),
-    connections: ctx.bothSides,
+    connections: ctx.bothSides(),
     after: backupFlawed,
     runId: undefined,
   });
@@ -325,7 +337,7 @@ function ptrRestoreJobs(ctx: DataPathContext, time: DateTime, first: string): Pl
         restoreTime: azureUtc(time),
         jobs: ctx.jobs,
       }),
-      connections: ctx.bothSides,
+      connections: ctx.bothSides(),
       after: backupPtr,
       runId: undefined,
     },
@@ -418,12 +430,14 @@ function jobSizing(cfg: StackConfig): Pick<DataPathPlan, "timeoutMinutes" | "scr
 
 const GiB = 1024 ** 3;
 
-function troubleshootPod(
-  namespace: string,
-  incident: string,
-  connections: TroubleshootPodPlan["connections"],
-): TroubleshootPodPlan {
+function troubleshootPod(namespace: string, incident: string, ctx: DataPathContext): TroubleshootPodPlan {
   const name = k8sName.troubleshootPod(incident);
   const exec = (helper: string): string => `kubectl -n ${namespace} exec -it ${name} -- ${helper}`;
-  return { name, connections, psqlPtr: exec("psql-ptr"), psqlLive: exec("psql-live") };
+  return {
+    name,
+    connections: { PTR_: ctx.server("ptr", "troubleshoot"), LIVE_: ctx.server("live", "troubleshoot") },
+    serviceAccountName: ctx.runAs("troubleshoot").serviceAccountName,
+    psqlPtr: exec("psql-ptr"),
+    psqlLive: exec("psql-live"),
+  };
 }

@@ -1,15 +1,16 @@
 /**
- * The data path's identity, planned (issue 13): a user-assigned managed identity that the recovery Jobs and
- * the nightly CronJob run as through AKS workload identity. Pure, like plan.ts: names and ids from config.
+ * The data path's identities, planned: user-assigned managed identities that the data tool's pods run as
+ * through AKS workload identity, one per role. Pure, like plan.ts: names and ids from config.
  *
- * - The Kubernetes ServiceAccount `<service>-dr-data` is federated with the identity: the cluster's OIDC
- *   issuer signs the pod's service account token, Entra exchanges it for the identity's tokens.
- * - Blob data: "Storage Blob Data Contributor" on the backup container only (not the account, not the group),
- *   with a condition outside an incident: no delete, writes only under `nightly/`; the unconditioned role only
- *   while an incident is open.
- * - PostgreSQL: outside an incident the identity can only read (`pg_read_all_data`, granted once by SQL:
- *   docs/runbook.md); while an incident is open it is also a Microsoft Entra administrator of the live server,
- *   which the restore needs. The servers accept nothing but Entra logins (no password exists).
+ * - Each has a Kubernetes ServiceAccount of its name, federated with it: the cluster's OIDC issuer signs the
+ *   pod's service account token, Entra exchanges it for the identity's tokens.
+ * - The nightly identity `<service>-dr-data` (standing): "Storage Blob Data Contributor" on the backup container
+ *   only, with a condition (no delete, writes only under `nightly/`); in PostgreSQL it can only read
+ *   (`pg_read_all_data`, granted once by SQL: docs/runbook.md).
+ * - The recovery identity `<service>-dr-recovery`, only while an incident is open: the same role without the
+ *   condition, and a Microsoft Entra administrator of the live (or geo) server and the PTR copy, which the
+ *   restore needs. The servers accept nothing but Entra logins (no password exists).
+ * - POD_IDENTITY says which pod runs as which.
  */
 import * as crypto from "node:crypto";
 import type { StackConfig } from "./config";
@@ -25,8 +26,9 @@ export const WORKLOAD_IDENTITY_LABEL = "azure.workload.identity/use";
 /** ServiceAccount annotation naming the managed identity's client id. */
 export const CLIENT_ID_ANNOTATION = "azure.workload.identity/client-id";
 
+/** What a workload identity is, whichever its role: the managed identity, its ServiceAccount and the federation. */
 export interface IdentityPlan {
-  /** The managed identity's name; also the PostgreSQL role the Jobs log in as (the Entra principal name). */
+  /** The managed identity's name; also the PostgreSQL role its pods log in as (the Entra principal name). */
   readonly name: string;
   readonly resourceGroup: string;
   readonly location: string;
@@ -37,25 +39,62 @@ export interface IdentityPlan {
   /** `system:serviceaccount:<namespace>:<name>`: only this ServiceAccount's tokens are exchanged. */
   readonly subject: string;
   readonly audiences: readonly string[];
-  /**
-   * The standing role assignment on the backup container: Storage Blob Data Contributor with a condition — no
-   * delete or move anywhere, writes only under `nightly/` (the nightly backup). Reading is not restricted.
-   */
-  readonly blobRole: BlobRole & { readonly condition: string };
-  /**
-   * While an incident is open: the same role on the container without the condition (incident dumps, logs,
-   * completion records under `incident/<id>/`), declared with the incident and removed when it closes.
-   */
-  readonly incidentBlobRole: BlobRole | undefined;
-  /** While an incident is open: the identity is an Entra administrator of the live (and geo) server. */
-  readonly incidentAdmin: boolean;
+  /** The `service-dr` tag of the managed identity: which of the two it is (the policy pack reads it). */
+  readonly tag: IdentityTag;
+  /** Its one role assignment, on the backup container. */
+  readonly blobRole: BlobRole;
+  /** The assignment's description in Azure. */
+  readonly blobRoleDescription: string;
+}
+
+/**
+ * The two identities of the data path:
+ * - `nightly` (`<service>-dr-data`), standing: reads the database (`pg_read_all_data`, granted once by SQL) and
+ *   the container, creates blobs only under `nightly/`, deletes nothing (a condition on its blob role);
+ * - `recovery` (`<service>-dr-recovery`), only while an incident is open (declared with it, removed when it
+ *   closes): an Entra administrator of the live (or geo) server and of the PTR copy, the container without a
+ *   condition (the incident's dumps, logs, run and completion records).
+ */
+export interface IdentitiesPlan {
+  readonly nightly: IdentityPlan & { readonly blobRole: ConditionedBlobRole };
+  readonly recovery: IdentityPlan | undefined;
+}
+
+export type IdentityTag = "data-tool" | "data-recovery";
+export type IdentityRole = keyof IdentitiesPlan;
+
+/** The pods of the data path. */
+export type DataPod = "nightly-backup" | "recovery-job" | "troubleshoot";
+
+/**
+ * Which identity each pod runs as: the one place that says it. The nightly backup never runs as the recovery
+ * identity; the recovery Jobs and the troubleshooting pod (declared only while an incident is open) always do.
+ */
+export const POD_IDENTITY: Readonly<Record<DataPod, IdentityRole>> = {
+  "nightly-backup": "nightly",
+  "recovery-job": "recovery",
+  troubleshoot: "recovery",
+};
+
+/** The identity `pod` runs as; a recovery pod outside an incident is a planning error. */
+export function podIdentity(ids: IdentitiesPlan, pod: DataPod): IdentityPlan {
+  const role = POD_IDENTITY[pod];
+  const id = ids[role];
+  if (id === undefined) {
+    throw new Error(`${pod} runs as the ${role} identity, which exists only while an incident is open`);
+  }
+  return id;
 }
 
 export interface BlobRole {
   /** A GUID derived from scope, role and identity: the same on every run, so never a second assignment. */
   readonly name: string;
   readonly roleDefinitionId: string;
+  /** An Azure ABAC condition (version 2.0) the assignment carries, if any. */
+  readonly condition?: string;
 }
+
+export type ConditionedBlobRole = BlobRole & { readonly condition: string };
 
 const BLOBS = "Microsoft.Storage/storageAccounts/blobServices/containers/blobs";
 
@@ -77,21 +116,58 @@ export function nightlyWriteCondition(prefix: string): string {
 /** The prefix nightly dumps are written under (and the lifecycle rule deletes): the only one the standing role writes. */
 export const NIGHTLY_PREFIX_ROOT = "nightly/";
 
+/** The nightly identity's name (the one identity of earlier versions: same name, same resources). */
 export function identityName(service: string): string {
   return `${service}-dr-data`;
 }
 
-export function planIdentity(cfg: StackConfig): IdentityPlan {
+export function recoveryIdentityName(service: string): string {
+  return `${service}-dr-recovery`;
+}
+
+export function planIdentities(cfg: StackConfig): IdentitiesPlan {
   const service = cfg.kubernetes.service;
-  const name = identityName(service);
-  const namespace = cfg.kubernetes.namespace;
   const roleDefinitionId = `/subscriptions/${cfg.azure.subscriptionId}/providers/Microsoft.Authorization/roleDefinitions/${STORAGE_BLOB_DATA_CONTRIBUTOR}`;
   const containerScope = [
     `/subscriptions/${cfg.azure.subscriptionId}/resourceGroups/${cfg.azure.resourceGroup}`,
     `providers/Microsoft.Storage/storageAccounts/${cfg.backup.storageAccountName}`,
     `blobServices/default/containers/${cfg.backup.container}`,
   ].join("/");
-  const open = cfg.incident.mode !== "none";
+  // Named from scope, role and identity, as the one assignment of earlier versions was: an update, not a second.
+  const roleName = (identity: string): string =>
+    stableGuid(`${containerScope}|${roleDefinitionId}|${identity}`);
+  const nightly = identityName(service);
+  const recovery = recoveryIdentityName(service);
+  return {
+    nightly: {
+      ...identityBase(cfg, nightly, "data-tool"),
+      blobRole: {
+        name: roleName(nightly),
+        roleDefinitionId,
+        condition: nightlyWriteCondition(NIGHTLY_PREFIX_ROOT),
+      },
+      blobRoleDescription:
+        "service-dr data tool: reads; writes nightly dumps only; never deletes (this container only)",
+    },
+    recovery:
+      cfg.incident.mode === "none"
+        ? undefined
+        : {
+            ...identityBase(cfg, recovery, "data-recovery"),
+            blobRole: { name: roleName(recovery), roleDefinitionId },
+            blobRoleDescription:
+              "service-dr recovery during an incident: incident dumps, logs and restores (this container only)",
+          },
+  };
+}
+
+/** Names, federation and place of one identity: its ServiceAccount has its name, in the data pods' namespace. */
+function identityBase(
+  cfg: StackConfig,
+  name: string,
+  tag: IdentityTag,
+): Omit<IdentityPlan, "blobRole" | "blobRoleDescription"> {
+  const namespace = cfg.kubernetes.namespace;
   return {
     name,
     resourceGroup: cfg.azure.resourceGroup,
@@ -100,17 +176,10 @@ export function planIdentity(cfg: StackConfig): IdentityPlan {
     serviceAccountName: name,
     federatedCredentialName: `${name}-aks`,
     issuer: cfg.workloadIdentity.oidcIssuerUrl,
+    // Entra compares the token's sub claim with this exactly (docs/provider-facts.md).
     subject: `system:serviceaccount:${namespace}:${name}`,
     audiences: [TOKEN_EXCHANGE_AUDIENCE],
-    blobRole: {
-      name: stableGuid(`${containerScope}|${roleDefinitionId}|${name}`),
-      roleDefinitionId,
-      condition: nightlyWriteCondition(NIGHTLY_PREFIX_ROOT),
-    },
-    incidentBlobRole: open
-      ? { name: stableGuid(`${containerScope}|${roleDefinitionId}|${name}|incident`), roleDefinitionId }
-      : undefined,
-    incidentAdmin: open,
+    tag,
   };
 }
 

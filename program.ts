@@ -6,7 +6,8 @@
 import type { DateTime } from "luxon";
 import { loadConfig } from "./config";
 import { buildPlan, type Plan } from "./plan";
-import { LiveServer } from "./components/live-server";
+import type * as pulumi from "@pulumi/pulumi";
+import { LiveServer, type EntraPrincipal } from "./components/live-server";
 import { PtrCopy } from "./components/ptr-copy";
 import { MaintenanceMode } from "./components/maintenance-mode";
 import { ReplicaCounts } from "./components/replica-counts";
@@ -20,10 +21,13 @@ import { TroubleshootPod } from "./components/troubleshoot-pod";
 import { DataNetworkPolicy } from "./components/network-policy";
 import type { ProgramOutputs } from "./stack-outputs";
 
-/** The stores of the data and the identity that reaches them: declared first, the rest waits for them. */
+/** The stores of the data and the identities that reach them: declared first, the rest waits for them. */
 interface Servers {
   readonly backups: BackupStorage;
+  /** The nightly backup's: reads the database, writes only under nightly/. */
   readonly identity: WorkloadIdentity;
+  /** The recovery Jobs' and the troubleshooting pod's, only while an incident is open. */
+  readonly recovery: WorkloadIdentity | undefined;
   readonly live: LiveServer;
   readonly ptr: PtrCopy | undefined;
 }
@@ -61,33 +65,57 @@ export async function program(now: DateTime): Promise<ProgramOutputs> {
 }
 
 function declareServers(service: string, plan: Plan): Servers {
-  // The backups and the data tool's identity first: during an incident the identity is an Entra administrator.
+  // The backups and the identities first: during an incident the recovery identity is an Entra administrator.
   const backups = new BackupStorage(`${service}-backups`, { plan: plan.dataPath.storage });
+  const ids = plan.dataPath.identities;
+  // The component name of the one identity of earlier versions: the nightly identity keeps its resources.
   const identity = new WorkloadIdentity(`${service}-dr-identity`, {
-    plan: plan.dataPath.identity,
+    plan: ids.nightly,
     backupContainerId: backups.containerId,
   });
+  const recovery =
+    ids.recovery === undefined
+      ? undefined
+      : new WorkloadIdentity(`${service}-dr-recovery`, {
+          plan: ids.recovery,
+          backupContainerId: backups.containerId,
+        });
+  // Only the recovery identity is ever an administrator (the restore needs it); the nightly one can only read
+  // (pg_read_all_data, granted once: docs/runbook.md).
+  const admin: EntraPrincipal | undefined =
+    recovery === undefined || ids.recovery === undefined
+      ? undefined
+      : {
+          objectId: recovery.principalId,
+          principalName: ids.recovery.name,
+          principalType: "ServicePrincipal",
+        };
   const live = new LiveServer(`${service}-live`, {
     plan: plan.liveServer,
     geo: plan.geoServer,
     tenantId: identity.tenantId,
-    // The data tool's identity is an administrator only while an incident is open (the restore needs it);
-    // outside one it can only read (pg_read_all_data, granted once: docs/runbook.md).
-    extraAdmins: plan.dataPath.identity.incidentAdmin
-      ? {
-          "data-tool": {
-            objectId: identity.principalId,
-            principalName: plan.dataPath.identity.name,
-            principalType: "ServicePrincipal",
-          },
-        }
-      : {},
+    extraAdmins: admin === undefined ? {} : { recovery: admin },
   });
-  const ptr =
-    plan.ptrCopy === undefined
-      ? undefined
-      : new PtrCopy(`${service}-ptr`, { plan: plan.ptrCopy, sourceServerId: live.serverId });
-  return { backups, identity, live, ptr };
+  const ptr = declarePtrCopy(service, plan, live, admin, identity.tenantId);
+  return { backups, identity, recovery, live, ptr };
+}
+
+/** The PTR copy, with the recovery identity as its administrator (a PTR copy exists only during an incident). */
+function declarePtrCopy(
+  service: string,
+  plan: Plan,
+  live: LiveServer,
+  admin: EntraPrincipal | undefined,
+  tenantId: pulumi.Input<string>,
+): PtrCopy | undefined {
+  if (plan.ptrCopy === undefined) return undefined;
+  if (admin === undefined) throw new Error("a PTR copy is planned outside an incident");
+  return new PtrCopy(`${service}-ptr`, {
+    plan: plan.ptrCopy,
+    sourceServerId: live.serverId,
+    recoveryAdmin: admin,
+    tenantId,
+  });
 }
 
 function declareSwitches(service: string, plan: Plan): Switches {
@@ -102,13 +130,17 @@ function declareDataTool(service: string, plan: Plan, servers: Servers): DataToo
   const nightly = new NightlyBackup(
     `${service}-nightly`,
     { plan: plan.dataPath },
+    // The nightly identity only: POD_IDENTITY never gives the CronJob the recovery one.
     { dependsOn: [servers.identity, network] },
   );
   return { network, nightly };
 }
 
 function declareRecovery(service: string, plan: Plan, servers: Servers, dataTool: DataTool): Recovery {
-  const { backups, identity, live, ptr } = servers;
+  const { backups, recovery: identity, live, ptr } = servers;
+  if (plan.dataPath.jobs.length > 0 && identity === undefined)
+    throw new Error("recovery Jobs are planned without the recovery identity");
+  const runAs = identity === undefined ? [] : [identity];
   // The app and the recovery Jobs, in one of two orders (plan.replicas.holdUntilJobs says which). Either way
   // every Job — the flawed-database backup first — runs with web and worker stopped, and the app comes back
   // only after the last Job completed, whatever phase the operator jumped from:
@@ -122,25 +154,25 @@ function declareRecovery(service: string, plan: Plan, servers: Servers, dataTool
     hold === undefined ? [new ReplicaCounts(`${service}-replicas`, { plan: plan.replicas })] : [];
   const recovery = new RecoveryJobs(`${service}-recovery`, {
     plan: plan.dataPath,
-    // The Jobs connect to the servers as the identity (its role on the container, its Entra administrator on
-    // the server): those exist first; and the app is stopped.
+    // The Jobs connect to the servers as the recovery identity (its role on the container, its Entra
+    // administrator on the servers): those exist first; and the app is stopped.
     dependsOn: [
       dataTool.network,
-      identity,
+      ...runAs,
       backups,
       live,
       ...(ptr === undefined ? [] : [ptr]),
       ...(hold === undefined ? stoppedFirst : [hold]),
     ],
   });
-  // While the PTR copy exists: psql-ptr / psql-live in the cluster, as the identity (its ServiceAccount and
-  // Entra administrator role exist first).
+  // While the PTR copy exists: psql-ptr / psql-live in the cluster, as the recovery identity (its
+  // ServiceAccount and Entra administrator roles exist first).
   const troubleshoot =
     plan.dataPath.troubleshootPod === undefined || ptr === undefined
       ? undefined
       : new TroubleshootPod(`${service}-troubleshoot`, {
           plan: plan.dataPath,
-          dependsOn: [dataTool.network, identity, live, ptr],
+          dependsOn: [dataTool.network, ...runAs, live, ptr],
         });
   const replicas =
     stoppedFirst[0] ?? new ReplicaCounts(`${service}-replicas`, { plan: plan.replicas, after: [recovery] });

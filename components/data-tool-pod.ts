@@ -3,7 +3,8 @@
  * tool's arguments, one connection per environment prefix, and a scratch volume for downloads and dumps
  * (the plan's generic ephemeral volume, sized from the database).
  *
- * No standing secret: the pod runs as the data path's ServiceAccount, federated with a managed identity (AKS
+ * No standing secret: the pod runs as a ServiceAccount federated with a managed identity (the nightly or the
+ * recovery one, as its plan says: plan-identity.ts POD_IDENTITY) (AKS
  * workload identity: the webhook injects AZURE_CLIENT_ID, AZURE_TENANT_ID and AZURE_FEDERATED_TOKEN_FILE into
  * pods labelled `azure.workload.identity/use`). Blob storage is reached with the identity's token
  * (`DR_STORAGE_AUTH=entra`), PostgreSQL with an Entra access token as password (`DR_PG_AUTH=entra`): the servers
@@ -56,6 +57,8 @@ const TOOL_UID = 999;
 
 export function dataToolPodSpec(
   plan: DataPathPlan,
+  /** The pod plan's ServiceAccount: whose identity it runs as (plan-identity.ts POD_IDENTITY decided). */
+  serviceAccountName: string,
   args: readonly string[],
   connections: Readonly<Partial<Record<ConnectionPrefix, ServerConnection>>>,
   /** Plain values added after the connections (a recovery Job's log blob, packages/dr-data/src/job-log.ts). */
@@ -67,7 +70,7 @@ export function dataToolPodSpec(
   return {
     // A failed step must surface as a failed `pulumi up`, not be retried behind the operator's back.
     restartPolicy: shape.restartPolicy ?? "Never",
-    serviceAccountName: plan.identity.serviceAccountName,
+    serviceAccountName,
     // The tool never talks to the Kubernetes API: no API token in the pod (the workload identity webhook
     // projects its own token, for Entra only).
     automountServiceAccountToken: false,

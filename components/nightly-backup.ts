@@ -49,7 +49,7 @@ export class NightlyBackup extends pulumi.ComponentResource {
                 metadata: {
                   labels: { ...stepLabels(NIGHTLY_BACKUP_STEP), ...DATA_TOOL_POD_LABELS },
                 },
-                spec: dataToolPodSpec(p, n.args, { "": n.connection }),
+                spec: dataToolPodSpec(p, n.serviceAccountName, n.args, { "": n.connection }),
               },
             },
           },

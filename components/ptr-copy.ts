@@ -1,12 +1,20 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as dbforpostgresql from "@pulumi/azure-native/dbforpostgresql";
 import type { PtrCopyPlan } from "../plan";
+import type { EntraPrincipal } from "./live-server";
 
 export interface PtrCopyArgs {
   /** Name, restore time (UTC) and network of the copy. */
   readonly plan: PtrCopyPlan;
   /** The live server's resource id (a real reference, so the copy is created after the live server exists). */
   readonly sourceServerId: pulumi.Input<string>;
+  /**
+   * The recovery identity, made an Entra administrator of the copy: the copy holds the roles live had at the
+   * restore time, before the incident created this identity, so without it the Jobs could not log in to it.
+   */
+  readonly recoveryAdmin: EntraPrincipal;
+  /** The Entra tenant of the administrator (the subscription's). */
+  readonly tenantId: pulumi.Input<string>;
 }
 
 /**
@@ -19,6 +27,7 @@ export class PtrCopy extends pulumi.ComponentResource {
   public readonly serverName: pulumi.Output<string>;
   public readonly fqdn: pulumi.Output<string>;
   public readonly pointInTimeUtc: string;
+  public readonly recoveryAdmin: dbforpostgresql.AdministratorsMicrosoftEntra;
 
   constructor(name: string, args: PtrCopyArgs, opts?: pulumi.ComponentResourceOptions) {
     super("service-dr:index:PtrCopy", name, {}, opts);
@@ -56,6 +65,19 @@ export class PtrCopy extends pulumi.ComponentResource {
         // would show drift and the next up would try to "fix" a create-only field.
         ignoreChanges: ["sourceServerResourceId"],
       },
+    );
+    // Declared with the copy and gone with it; the Jobs and the troubleshooting pod depend on this component.
+    this.recoveryAdmin = new dbforpostgresql.AdministratorsMicrosoftEntra(
+      `${name}-entra-admin-recovery`,
+      {
+        serverName: this.server.name,
+        resourceGroupName: p.resourceGroup,
+        objectId: args.recoveryAdmin.objectId,
+        principalName: args.recoveryAdmin.principalName,
+        principalType: args.recoveryAdmin.principalType,
+        tenantId: args.tenantId,
+      },
+      { parent: this },
     );
     this.serverName = this.server.name;
     this.fqdn = this.server.fullyQualifiedDomainName.apply((f) => f ?? p.fqdn);

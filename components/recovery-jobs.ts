@@ -51,7 +51,7 @@ export class RecoveryJobs extends pulumi.ComponentResource {
               // The tool also writes its whole output to the backup storage (packages/dr-data/src/job-log.ts): the evidence
               // (verification, compare tables) outlives the Job and its pod. And its completion record: a Job
               // deleted by going back a phase and created again under this name finds it and does nothing.
-              spec: dataToolPodSpec(p, j.args, j.connections, {
+              spec: dataToolPodSpec(p, j.serviceAccountName, j.args, j.connections, {
                 [JOB_LOG_ENV.container]: p.storage.container,
                 [JOB_LOG_ENV.blob]: j.logBlob,
                 [JOB_LOG_ENV.done]: j.doneBlob,

@@ -7,7 +7,7 @@ import { DATA_TOOL_POD_LABELS, dataToolPodSpec, stepLabels } from "./data-tool-p
 export interface TroubleshootPodArgs {
   /** The data path (image, identity, storage) and the pod to declare (must be set). */
   readonly plan: DataPathPlan;
-  /** What must exist first: the identity (or the credentials Secret) and both servers. */
+  /** What must exist first: the recovery identity and both servers (and the copy's administrator). */
   readonly dependsOn: pulumi.Input<pulumi.Resource>[];
 }
 
@@ -37,6 +37,7 @@ export class TroubleshootPod extends pulumi.ComponentResource {
         },
         spec: dataToolPodSpec(
           p,
+          pod.serviceAccountName,
           [],
           pod.connections,
           {},

@@ -12,22 +12,20 @@ export interface WorkloadIdentityArgs {
 }
 
 /**
- * Who the data tool is, without a standing secret (AKS workload identity): a user-assigned managed identity,
+ * Who a data tool pod is, without a standing secret (AKS workload identity): a user-assigned managed identity,
  * a federated credential trusting exactly one Kubernetes ServiceAccount of the cluster's OIDC issuer, the
- * ServiceAccount itself (annotated with the identity's client id), and its role assignments on the backup
- * container, nothing wider: standing, Storage Blob Data Contributor under a condition (no delete, writes only
- * under `nightly/`); while an incident is open, the same role without it. Its PostgreSQL access: read-only
- * outside an incident (granted once by SQL), an Entra administrator declared with the live server while one is
- * open (components/live-server.ts).
+ * ServiceAccount itself (annotated with the identity's client id), and its one role assignment on the backup
+ * container, nothing wider. Declared twice (plan-identity.ts): the nightly identity, standing, whose role
+ * carries a condition (no delete, writes only under `nightly/`) and which can only read the database (granted
+ * once by SQL); the recovery identity, only while an incident is open, with the role unconditioned and an Entra
+ * administrator of the servers (components/live-server.ts, components/ptr-copy.ts).
  */
 export class WorkloadIdentity extends pulumi.ComponentResource {
   public readonly identity: managedidentity.UserAssignedIdentity;
   public readonly federatedCredential: managedidentity.FederatedIdentityCredential;
   public readonly serviceAccount: k8s.core.v1.ServiceAccount;
-  /** Standing: no delete, writes only under nightly/ (a condition on the assignment). */
+  /** Its role on the backup container, with the plan's condition if it has one. */
   public readonly blobDataAccess: authorization.RoleAssignment;
-  /** While an incident is open: the container without the condition; undefined otherwise. */
-  public readonly incidentBlobDataAccess: authorization.RoleAssignment | undefined;
   /** Known only once the identity exists (an unknown in a first preview). */
   public readonly clientId: pulumi.Output<string>;
   public readonly principalId: pulumi.Output<string>;
@@ -42,7 +40,7 @@ export class WorkloadIdentity extends pulumi.ComponentResource {
         resourceName: p.name,
         resourceGroupName: p.resourceGroup,
         location: p.location,
-        tags: { "service-dr": "data-tool" },
+        tags: { "service-dr": p.tag },
       },
       { parent: this },
     );
@@ -79,39 +77,21 @@ export class WorkloadIdentity extends pulumi.ComponentResource {
       { parent: this, dependsOn: [this.federatedCredential] },
     );
 
+    const role = p.blobRole;
     this.blobDataAccess = new authorization.RoleAssignment(
       `${name}-blob-data`,
       {
-        roleAssignmentName: p.blobRole.name,
-        roleDefinitionId: p.blobRole.roleDefinitionId,
+        roleAssignmentName: role.name,
+        roleDefinitionId: role.roleDefinitionId,
         principalId: this.identity.principalId,
         // ServicePrincipal: Azure does not wait for the new identity to replicate before checking it.
         principalType: "ServicePrincipal",
         scope: args.backupContainerId,
-        description:
-          "service-dr data tool: reads; writes nightly dumps only; never deletes (this container only)",
-        condition: p.blobRole.condition,
-        conditionVersion: "2.0",
+        description: p.blobRoleDescription,
+        ...(role.condition === undefined ? {} : { condition: role.condition, conditionVersion: "2.0" }),
       },
       { parent: this },
     );
-    const incident = p.incidentBlobRole;
-    this.incidentBlobDataAccess =
-      incident === undefined
-        ? undefined
-        : new authorization.RoleAssignment(
-            `${name}-blob-data-incident`,
-            {
-              roleAssignmentName: incident.name,
-              roleDefinitionId: incident.roleDefinitionId,
-              principalId: this.identity.principalId,
-              principalType: "ServicePrincipal",
-              scope: args.backupContainerId,
-              description:
-                "service-dr data tool during an incident: incident dumps, logs and restores (this container only)",
-            },
-            { parent: this },
-          );
     this.registerOutputs({ clientId: this.clientId, principalId: this.principalId });
   }
 }

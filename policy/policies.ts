@@ -503,6 +503,82 @@ export const dataPodsNetworkLimited: StackValidationPolicy = {
   },
 };
 
+/**
+ * The data path's two identities (plan-identity.ts), by the `service-dr` tag of their managed identities:
+ * `data-tool` is the nightly one (reads the database, writes only nightly dumps), `data-recovery` the one
+ * that can restore into live (declared only while an incident is open). Written out here (the pack imports no
+ * program module); a test checks they agree.
+ */
+export const IDENTITY_TAGS = { nightly: "data-tool", recovery: "data-recovery" } as const;
+const IDENTITY_TYPE = "azure-native:managedidentity:UserAssignedIdentity";
+const ENTRA_ADMIN_TYPE = "azure-native:dbforpostgresql:AdministratorsMicrosoftEntra";
+const SERVICE_ACCOUNT_TYPE = "kubernetes:core/v1:ServiceAccount";
+const CRONJOB_TYPE = "kubernetes:batch/v1:CronJob";
+
+/** The managed identities tagged `tag`. */
+function identitiesTagged(resources: readonly PolicyResource[], tag: string): PolicyResource[] {
+  return resources.filter((r) => r.type === IDENTITY_TYPE && at(r.props, "tags", "service-dr") === tag);
+}
+/** An identity's name: `name` in the engine's outputs, `resourceName` as declared. */
+function identityNameOf(identity: PolicyResource): unknown {
+  return at(identity.props, "name") ?? at(identity.props, "resourceName");
+}
+
+export const nightlyNeverRecoveryIdentity: StackValidationPolicy = {
+  name: "nightly-backup-never-runs-as-recovery",
+  description:
+    "The nightly backup CronJob never runs as the recovery identity's ServiceAccount (the one that can restore into live): it runs as the read-only nightly identity.",
+  enforcementLevel: "mandatory",
+  validateStack: (args: StackValidationArgs, report: ReportViolation) => {
+    const recovery = identitiesTagged(args.resources, IDENTITY_TAGS.recovery);
+    // A recovery ServiceAccount: annotated with a recovery identity's client id, or named as one.
+    const accounts = args.resources.filter(
+      (r) =>
+        r.type === SERVICE_ACCOUNT_TYPE &&
+        recovery.some(
+          (id) => cameFrom(r, "metadata", id) || at(r.props, "metadata", "name") === identityNameOf(id),
+        ),
+    );
+    for (const cron of args.resources.filter((r) => r.type === CRONJOB_TYPE)) {
+      const sa = at(cron.props, "spec", "jobTemplate", "spec", "template", "spec", "serviceAccountName");
+      const ns = at(cron.props, "metadata", "namespace");
+      const hit = accounts.find(
+        (a) => at(a.props, "metadata", "name") === sa && at(a.props, "metadata", "namespace") === ns,
+      );
+      if (hit !== undefined)
+        report(
+          `${cron.name}: a CronJob runs as ServiceAccount ${String(sa)}, the recovery identity's; the nightly backup runs as the nightly identity's`,
+          cron.urn,
+        );
+    }
+  },
+};
+
+export const nightlyIdentityNeverAdministrator: StackValidationPolicy = {
+  name: "nightly-identity-never-administrator",
+  description:
+    "The nightly identity is never a Microsoft Entra administrator of a server: only the recovery identity (while an incident is open) and the administrators group are.",
+  enforcementLevel: "mandatory",
+  validateStack: (args: StackValidationArgs, report: ReportViolation) => {
+    const nightly = identitiesTagged(args.resources, IDENTITY_TAGS.nightly);
+    for (const admin of args.resources.filter((r) => r.type === ENTRA_ADMIN_TYPE)) {
+      const objectId = at(admin.props, "objectId");
+      const principalName = at(admin.props, "principalName");
+      const id = nightly.find(
+        (n) =>
+          cameFrom(admin, "objectId", n) ||
+          (typeof objectId === "string" && objectId === at(n.props, "principalId")) ||
+          (principalName !== undefined && principalName === identityNameOf(n)),
+      );
+      if (id !== undefined)
+        report(
+          `${admin.name}: the nightly identity ${String(identityNameOf(id))} is made an Entra administrator; only the recovery identity may be one, while an incident is open`,
+          admin.urn,
+        );
+    }
+  },
+};
+
 /** The pack, in the order the report lists them. */
 export const POLICIES: ReadonlyArray<ResourceValidationPolicy | StackValidationPolicy> = [
   liveServerProtected,
@@ -517,4 +593,6 @@ export const POLICIES: ReadonlyArray<ResourceValidationPolicy | StackValidationP
   podsHardened,
   dataToolImageByDigest,
   dataPodsNetworkLimited,
+  nightlyNeverRecoveryIdentity,
+  nightlyIdentityNeverAdministrator,
 ];

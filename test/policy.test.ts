@@ -175,6 +175,8 @@ describe("policy pack: every policy mandatory", () => {
         ["pods-non-root-read-only", "mandatory"],
         ["data-tool-image-by-digest", "mandatory"],
         ["data-pods-network-limited", "mandatory"],
+        ["nightly-backup-never-runs-as-recovery", "mandatory"],
+        ["nightly-identity-never-administrator", "mandatory"],
       ],
     );
   });

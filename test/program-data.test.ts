@@ -45,11 +45,15 @@ function envOf(c: Container): Record<string, string> {
     ]),
   );
 }
-/** An Entra connection: the managed identity's principal name is the role; the token is fetched by the tool. */
-const conn = (prefix: string, host: string): Record<string, string> => ({
+/**
+ * An Entra connection: the managed identity's principal name is the role; the token is fetched by the tool.
+ * The recovery identity's unless said (every Job and the troubleshooting pod); the nightly backup's is the
+ * nightly identity.
+ */
+const conn = (prefix: string, host: string, user = `${SVC}-dr-recovery`): Record<string, string> => ({
   [`${prefix}PGHOST`]: host,
   [`${prefix}PGPORT`]: "5432",
-  [`${prefix}PGUSER`]: `${SVC}-dr-data`,
+  [`${prefix}PGUSER`]: user,
   [`${prefix}PGDATABASE`]: "itt_mentor_services_staging",
   // The server's certificate verified (chain and host name), never just "require".
   [`${prefix}PGSSLMODE`]: "verify-full",
@@ -293,7 +297,7 @@ describe("data path under the mock runtime", function () {
       ...TAIL,
       "--verify",
     ]);
-    assert.deepEqual(envOf(c), { ...conn("", LIVE), ...STORAGE_ENV });
+    assert.deepEqual(envOf(c), { ...conn("", LIVE, `${SVC}-dr-data`), ...STORAGE_ENV });
   });
 
   for (const [state, sets] of [
@@ -626,7 +630,7 @@ describe("look before you restore (issue 12): inspect, reconcile, table-level re
         },
       });
       const c = p.spec.containers[0]!;
-      const user = `${SVC}-dr-data`;
+      const user = `${SVC}-dr-recovery`;
       const side = (prefix: string, host: string) => ({ ...conn(prefix, host), [`${prefix}PGUSER`]: user });
       assert.deepEqual(envOf(c), {
         ...side("PTR_", COPY),
@@ -649,7 +653,7 @@ describe("look before you restore (issue 12): inspect, reconcile, table-level re
       });
       assert.deepEqual(
         [p.spec.restartPolicy, p.spec.serviceAccountName, p.spec.automountServiceAccountToken],
-        ["Always", `${SVC}-dr-data`, false],
+        ["Always", `${SVC}-dr-recovery`, false],
       );
       assert.equal(
         r.resources.filter((x) => x.type === "kubernetes:core/v1:Service" && x.name.includes("troubleshoot"))

@@ -5,7 +5,7 @@
  */
 import { strict as assert } from "node:assert";
 import type { PlanResource, PlanResult } from "../dev/offline/mocks";
-import { identityName, planIdentity, stableGuid, STORAGE_BLOB_DATA_CONTRIBUTOR } from "../plan-identity";
+import { identityName, planIdentities, stableGuid, STORAGE_BLOB_DATA_CONTRIBUTOR } from "../plan-identity";
 import { parseConfig, readRawConfig } from "../config";
 import { ALL_STATES } from "./support/dr-states";
 import { declareStack, NOW, stackRaw, stackStrings } from "./support/stacks";
@@ -44,13 +44,21 @@ interface PodTemplate {
   metadata?: { labels?: Record<string, string> };
   spec: PodSpec;
 }
-/** The pod templates of Deployments, Jobs and CronJobs. */
+/** The pod templates of Deployments, Jobs and CronJobs, and the Pods. */
 function podTemplates(r: PlanResult): Array<[string, PodTemplate]> {
   const out: Array<[string, PodTemplate]> = [];
   for (const x of r.resources) {
     const spec = (x.inputs as { spec?: Record<string, unknown> }).spec;
     if (x.type === "kubernetes:apps/v1:Deployment" || x.type === "kubernetes:batch/v1:Job")
       out.push([x.name, (spec as { template: PodTemplate }).template]);
+    if (x.type === "kubernetes:core/v1:Pod")
+      out.push([
+        x.name,
+        {
+          metadata: (x.inputs as { metadata: PodTemplate["metadata"] }).metadata,
+          spec: spec as unknown as PodSpec,
+        },
+      ]);
     if (x.type === "kubernetes:batch/v1:CronJob")
       out.push([
         x.name,
@@ -137,39 +145,70 @@ describe("program: the data path's identity (mock runtime)", function () {
     );
   });
 
-  it("blob data access and administrator while an incident is open only: declared with it, gone when it closes", async () => {
+  it("the recovery identity while an incident is open only: its own identity, federation, ServiceAccount, unconditioned role", async () => {
     const roleDefinitionId = `${SUB}/providers/Microsoft.Authorization/roleDefinitions/${STORAGE_BLOB_DATA_CONTRIBUTOR}`;
+    const name = `${SVC}-dr-recovery`;
     for (const sets of [PTR, ["drMode=rebuild", "incidentId=inc-1"]]) {
       const r = await declare(sets);
+      const c = `${SVC}-dr-recovery`;
+      assert.deepEqual(one(r, "azure-native:managedidentity:UserAssignedIdentity", `${c}-identity`).inputs, {
+        resourceName: name,
+        resourceGroupName: "s189t01-ittms-stg-rg",
+        location: "uksouth",
+        tags: { "service-dr": "data-recovery" },
+      });
       assert.deepEqual(
-        one(r, "azure-native:authorization:RoleAssignment", `${SVC}-dr-identity-blob-data-incident`).inputs,
+        one(r, "azure-native:managedidentity:FederatedIdentityCredential", `${c}-federated`).inputs,
         {
-          roleAssignmentName: stableGuid(`${CONTAINER_ID}|${roleDefinitionId}|${SVC}-dr-data|incident`),
-          roleDefinitionId,
-          principalId: principalIdOf(r),
-          principalType: "ServicePrincipal",
-          scope: CONTAINER_ID,
-          description:
-            "service-dr data tool during an incident: incident dumps, logs and restores (this container only)",
+          federatedIdentityCredentialResourceName: `${name}-aks`,
+          resourceName: name,
+          resourceGroupName: "s189t01-ittms-stg-rg",
+          issuer: ISSUER,
+          subject: `system:serviceaccount:bat-staging:${name}`,
+          audiences: ["api://AzureADTokenExchange"],
         },
       );
-      assert.equal(
-        r.resources.filter((x) => x.name === `${SVC}-live-entra-admin-data-tool`).length,
-        1,
+      const sa = one(r, "kubernetes:core/v1:ServiceAccount", `${c}-service-account`);
+      assert.deepEqual(sa.inputs, {
+        apiVersion: "v1",
+        kind: "ServiceAccount",
+        metadata: {
+          name,
+          namespace: "bat-staging",
+          labels: { "app.kubernetes.io/part-of": "service-dr" },
+          annotations: { "azure.workload.identity/client-id": annotatedClientId(r, c) },
+        },
+        automountServiceAccountToken: false,
+      });
+      assert.notEqual(annotatedClientId(r, c), annotatedClientId(r), "two identities, two client ids");
+      assert.deepEqual(one(r, "azure-native:authorization:RoleAssignment", `${c}-blob-data`).inputs, {
+        roleAssignmentName: stableGuid(`${CONTAINER_ID}|${roleDefinitionId}|${name}`),
+        roleDefinitionId,
+        principalId: principalIdOf(r, c),
+        principalType: "ServicePrincipal",
+        scope: CONTAINER_ID,
+        description:
+          "service-dr recovery during an incident: incident dumps, logs and restores (this container only)",
+      });
+      assert.notEqual(principalIdOf(r, c), principalIdOf(r), "two identities, two principals");
+      // The nightly identity keeps its conditioned role only: nothing more during an incident.
+      assert.deepEqual(
+        r.resources.filter((x) => x.type === "azure-native:authorization:RoleAssignment").map((x) => x.name),
+        [`${SVC}-dr-identity-blob-data`, `${c}-blob-data`],
         sets.join(" "),
       );
     }
-    // Closed (drMode none, the incident id still set): both gone.
+    // Closed (drMode none, the incident id still set): the recovery identity and all it holds are gone.
     const closed = await declare(["incidentId=inc-1"]);
     assert.deepEqual(
       closed.resources
-        .filter((x) => x.name.endsWith("-blob-data-incident") || x.name.endsWith("-entra-admin-data-tool"))
+        .filter((x) => x.name.includes("-dr-recovery") || x.name.endsWith("-entra-admin-recovery"))
         .map((x) => x.name),
       [],
     );
   });
 
-  it("PostgreSQL: the group is the live server's administrator (stable API), the identity one beside it during an incident", async () => {
+  it("PostgreSQL: the group is the live server's administrator (stable API), the recovery identity one beside it during an incident", async () => {
     const r = await declare([...PTR, "drPhase=restore"]);
     const admin = "azure-native:dbforpostgresql:AdministratorsMicrosoftEntra";
     assert.deepEqual(one(r, admin, `${SVC}-live-entra-admin`).inputs, {
@@ -180,13 +219,22 @@ describe("program: the data path's identity (mock runtime)", function () {
       principalType: "Group",
       tenantId: "00000000-0000-0000-0000-000000000000",
     });
-    assert.deepEqual(one(r, admin, `${SVC}-live-entra-admin-data-tool`).inputs, {
-      serverName: "s189t01-ittms-stg-pg",
-      resourceGroupName: "s189t01-ittms-stg-rg",
-      objectId: principalIdOf(r),
-      principalName: `${SVC}-dr-data`,
+    const recovery = {
+      objectId: principalIdOf(r, `${SVC}-dr-recovery`),
+      principalName: `${SVC}-dr-recovery`,
       principalType: "ServicePrincipal",
       tenantId: "00000000-0000-0000-0000-000000000000",
+    };
+    assert.deepEqual(one(r, admin, `${SVC}-live-entra-admin-recovery`).inputs, {
+      serverName: "s189t01-ittms-stg-pg",
+      resourceGroupName: "s189t01-ittms-stg-rg",
+      ...recovery,
+    });
+    // The PTR copy holds live's roles of the restore time, before the recovery identity existed.
+    assert.deepEqual(one(r, admin, `${SVC}-ptr-entra-admin-recovery`).inputs, {
+      serverName: "s189t01-ittms-stg-pg-ptr",
+      resourceGroupName: "s189t01-ittms-stg-rg",
+      ...recovery,
     });
     // The preview resource is gone: only the stable one is declared.
     assert.deepEqual(
@@ -203,7 +251,7 @@ describe("program: the data path's identity (mock runtime)", function () {
 
   it("the identity plan: names derived from the service, the issuer from config", () => {
     const cfg = parseConfig(stackRaw("staging"), NOW);
-    const p = planIdentity(cfg);
+    const p = planIdentities(cfg).nightly;
     assert.equal(p.name, identityName(SVC));
     assert.equal(p.issuer, ISSUER);
   });
@@ -268,10 +316,53 @@ describe("program: the data path's identity (mock runtime)", function () {
           );
         }
         if (!name.includes("maintenance")) {
-          // The data tool's pods: the workload identity ServiceAccount and the webhook's label.
-          assert.equal(pod.serviceAccountName, `${SVC}-dr-data`, name);
+          // The data tool's pods: the webhook's label (whose ServiceAccount: the next test).
           assert.equal(t.metadata?.labels?.["azure.workload.identity/use"], "true", name);
         }
+      }
+    });
+
+    it(`${state}: the nightly CronJob runs as the nightly identity, every Job and pod as the recovery one; the recovery identity exists iff an incident is open`, async () => {
+      const r = await declare(sets);
+      const open = sets.some((x) => x === "drMode=ptr" || x === "drMode=rebuild");
+      const runAs = new Map(
+        podTemplates(r)
+          .filter(([name]) => !name.includes("maintenance"))
+          .map(([name, t]) => [name, t.spec.serviceAccountName]),
+      );
+      const expected = new Map<string, string>([[`${SVC}-nightly-cronjob`, `${SVC}-dr-data`]]);
+      for (const x of r.resources)
+        if (x.type === "kubernetes:batch/v1:Job" || x.type === "kubernetes:core/v1:Pod")
+          expected.set(x.name, `${SVC}-dr-recovery`);
+      assert.deepEqual(runAs, expected);
+      assert.ok(open || expected.size === 1, "no Job or pod outside an incident");
+      // The ServiceAccounts, the identities and the Entra administrators, exactly.
+      const ofType = (type: string): string[] =>
+        r.resources.filter((x) => x.type === type).map((x) => x.name);
+      const geo = sets.some((x) => x === "rebuild.from=geo");
+      const ptrCopy = sets.some((x) => x.startsWith("ptr.restoreTime="));
+      assert.deepEqual(ofType("kubernetes:core/v1:ServiceAccount"), [
+        `${SVC}-dr-identity-service-account`,
+        ...(open ? [`${SVC}-dr-recovery-service-account`] : []),
+      ]);
+      assert.deepEqual(ofType("azure-native:managedidentity:UserAssignedIdentity"), [
+        `${SVC}-dr-identity-identity`,
+        ...(open ? [`${SVC}-dr-recovery-identity`] : []),
+      ]);
+      assert.deepEqual(
+        ofType("azure-native:dbforpostgresql:AdministratorsMicrosoftEntra").sort(),
+        [
+          `${SVC}-live-entra-admin`,
+          ...(open ? [`${SVC}-live-entra-admin-recovery`] : []),
+          ...(geo ? [`${SVC}-live-geo-entra-admin`, `${SVC}-live-geo-entra-admin-recovery`] : []),
+          ...(ptrCopy ? [`${SVC}-ptr-entra-admin-recovery`] : []),
+        ].sort(),
+      );
+      // No administrator is ever the nightly identity.
+      const nightlyPrincipal = principalIdOf(r);
+      for (const x of r.resources.filter((y) => y.type.endsWith(":AdministratorsMicrosoftEntra"))) {
+        assert.notEqual(x.inputs.objectId, nightlyPrincipal, x.name);
+        assert.notEqual(x.inputs.principalName, `${SVC}-dr-data`, x.name);
       }
     });
   }
@@ -305,16 +396,16 @@ describe("program: the data path's identity (mock runtime)", function () {
 });
 
 /** The annotation's value: the identity's clientId Output (the mock's GUID; unknown in a first preview). */
-function annotatedClientId(r: PlanResult): string {
-  const sa = one(r, "kubernetes:core/v1:ServiceAccount", `${SVC}-dr-identity-service-account`);
+function annotatedClientId(r: PlanResult, component = `${SVC}-dr-identity`): string {
+  const sa = one(r, "kubernetes:core/v1:ServiceAccount", `${component}-service-account`);
   const id = (sa.inputs as { metadata: { annotations: Record<string, string> } }).metadata.annotations[
     "azure.workload.identity/client-id"
   ];
   assert.match(id ?? "", /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
   return id!;
 }
-function principalIdOf(r: PlanResult): string {
-  const ra = one(r, "azure-native:authorization:RoleAssignment", `${SVC}-dr-identity-blob-data`);
+function principalIdOf(r: PlanResult, component = `${SVC}-dr-identity`): string {
+  const ra = one(r, "azure-native:authorization:RoleAssignment", `${component}-blob-data`);
   const id = ra.inputs.principalId as string;
   assert.match(id, /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
   return id;

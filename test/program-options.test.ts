@@ -120,12 +120,13 @@ describe("program: resource options (mock runtime)", function () {
         for (const later of chain.slice(i + 1)) assert.ok(!deps.includes(later), `${name} before ${later}`);
         for (const app of [`${SVC}-replicas-web`, `${SVC}-replicas-worker`])
           assert.ok(deps.includes(app), `${name} waits until ${app} is patched (web and worker stopped)`);
-        // Run as the identity: its ServiceAccount, federated credential, blob role and Entra administrator first.
+        // Run as the recovery identity: its ServiceAccount, federated credential, blob role and Entra
+        // administrator first.
         for (const d of [
-          `${SVC}-dr-identity-service-account`,
-          `${SVC}-dr-identity-federated`,
-          `${SVC}-dr-identity-blob-data`,
-          `${SVC}-live-entra-admin`,
+          `${SVC}-dr-recovery-service-account`,
+          `${SVC}-dr-recovery-federated`,
+          `${SVC}-dr-recovery-blob-data`,
+          `${SVC}-live-entra-admin-recovery`,
         ])
           assert.ok(deps.includes(d), `${name} waits for ${d}`);
         // pulumi up waits for a Job (see api-facts): by default the timeout follows the database size, here

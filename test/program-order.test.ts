@@ -19,17 +19,19 @@ const REBUILD = ["drMode=rebuild", "incidentId=inc-1"];
 
 const declare = (sets: readonly string[]): Promise<PlanResult> => declareStack("staging", sets);
 
-/** What the Jobs and the troubleshooting pod wait for: the identity, the live server and its children. */
+/**
+ * What the Jobs and the troubleshooting pod wait for: the recovery identity (never the nightly one: they do
+ * not run as it), the live server and its children.
+ */
 const IDENTITY_AND_LIVE = [
   `${SVC}-dr-network-policy`,
-  `${SVC}-dr-identity-blob-data`,
-  `${SVC}-dr-identity-blob-data-incident`,
-  `${SVC}-dr-identity-federated`,
-  `${SVC}-dr-identity-identity`,
-  `${SVC}-dr-identity-service-account`,
+  `${SVC}-dr-recovery-blob-data`,
+  `${SVC}-dr-recovery-federated`,
+  `${SVC}-dr-recovery-identity`,
+  `${SVC}-dr-recovery-service-account`,
   `${SVC}-live-db-itt_mentor_services_staging`,
   `${SVC}-live-entra-admin`,
-  `${SVC}-live-entra-admin-data-tool`,
+  `${SVC}-live-entra-admin-recovery`,
   `${SVC}-live-lock`,
   `${SVC}-live-param-azure.extensions`,
   `${SVC}-live-param-log_min_duration_statement`,
@@ -44,7 +46,7 @@ const INFRA = [
   `${SVC}-backups-lock`,
   ...IDENTITY_AND_LIVE,
 ];
-const PTR_SERVER = [`${SVC}-ptr-server`];
+const PTR_SERVER = [`${SVC}-ptr-entra-admin-recovery`, `${SVC}-ptr-server`];
 const sorted = (xs: readonly string[]): string[] => [...xs].sort();
 /** The app's own replica patches at 0 (the app stopped by this state). */
 const STOPPED = [`${SVC}-replicas-web`, `${SVC}-replicas-worker`];

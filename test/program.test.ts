@@ -61,12 +61,16 @@ const ALWAYS = [
   `service-dr:index:RecoveryJobs ${SVC}-recovery`,
 ];
 /**
- * What an open incident adds, and closing removes: the data tool's identity as an Entra administrator of the
- * live server, and its blob role without the nightly-only condition.
+ * What an open incident adds, and closing removes: the recovery identity (its own managed identity, federated
+ * credential, ServiceAccount and unconditioned blob role), an Entra administrator of the live server.
  */
 const INCIDENT_ACCESS = [
-  `azure-native:dbforpostgresql:AdministratorsMicrosoftEntra ${SVC}-live-entra-admin-data-tool`,
-  `azure-native:authorization:RoleAssignment ${SVC}-dr-identity-blob-data-incident`,
+  `azure-native:managedidentity:UserAssignedIdentity ${SVC}-dr-recovery-identity`,
+  `azure-native:managedidentity:FederatedIdentityCredential ${SVC}-dr-recovery-federated`,
+  `azure-native:authorization:RoleAssignment ${SVC}-dr-recovery-blob-data`,
+  `kubernetes:core/v1:ServiceAccount ${SVC}-dr-recovery-service-account`,
+  `service-dr:index:WorkloadIdentity ${SVC}-dr-recovery`,
+  `azure-native:dbforpostgresql:AdministratorsMicrosoftEntra ${SVC}-live-entra-admin-recovery`,
 ];
 const incidentOpen = (sets: readonly string[]): boolean =>
   sets.some((x) => x === "drMode=ptr" || x === "drMode=rebuild");
@@ -102,6 +106,8 @@ const PTR_JOB_NAMES = [
 /** The PTR copy, and the troubleshooting pod that lives as long as it does. */
 const PTR_COPY = [
   `azure-native:dbforpostgresql:Server ${SVC}-ptr-server`,
+  // The copy holds live's roles of the restore time, which predates the recovery identity.
+  `azure-native:dbforpostgresql:AdministratorsMicrosoftEntra ${SVC}-ptr-entra-admin-recovery`,
   `service-dr:index:PtrCopy ${SVC}-ptr`,
   `kubernetes:core/v1:Pod ${SVC}-troubleshoot-pod`,
   `service-dr:index:TroubleshootPod ${SVC}-troubleshoot`,
@@ -475,7 +481,7 @@ describe("program under the mock runtime: rebuild by geo-restore, every phase", 
   const GEO_RESOURCES = [
     `azure-native:dbforpostgresql:Server ${SVC}-live-geo-server`,
     `azure-native:dbforpostgresql:AdministratorsMicrosoftEntra ${SVC}-live-geo-entra-admin`,
-    `azure-native:dbforpostgresql:AdministratorsMicrosoftEntra ${SVC}-live-geo-entra-admin-data-tool`,
+    `azure-native:dbforpostgresql:AdministratorsMicrosoftEntra ${SVC}-live-geo-entra-admin-recovery`,
     `azure-native:authorization:ManagementLockByScope ${SVC}-live-geo-lock`,
     `azure-native:dbforpostgresql:Database ${SVC}-live-geo-db-itt_mentor_services_staging`,
     `azure-native:dbforpostgresql:Configuration ${SVC}-live-geo-param-azure.extensions`,

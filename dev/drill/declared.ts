@@ -88,6 +88,11 @@ export interface Declared {
   readonly liveDatabases: readonly string[];
   /** The backup storage container. */
   readonly container: string;
+  /**
+   * The Microsoft Entra administrators that are managed identities (not the group), by server name: Azure
+   * creates each one's PostgreSQL role on that server (the drill, a local role standing in for it).
+   */
+  readonly entraAdmins: readonly DeclaredEntraAdmin[];
   readonly nextStep: string;
   readonly resourceCount: number;
 }
@@ -271,6 +276,7 @@ export function readDeclared(result: PlanResult, commands: readonly string[]): D
     liveCreateMode: optionalText(live.inputs.createMode),
     liveDatabases,
     container: text(container.inputs.containerName, "containerName"),
+    entraAdmins: identityAdmins(result),
     nextStep: out.nextStep,
     resourceCount: result.resources.length,
   };
@@ -291,6 +297,22 @@ function recoveryJobsByName(result: PlanResult): Map<string, DeclaredJob> {
     });
   }
   return jobsByName;
+}
+
+export interface DeclaredEntraAdmin {
+  readonly serverName: string;
+  /** The principal's name: the PostgreSQL role it logs in as. */
+  readonly principalName: string;
+}
+
+/** Every `AdministratorsMicrosoftEntra` of a managed identity (principalType ServicePrincipal). */
+function identityAdmins(result: PlanResult): DeclaredEntraAdmin[] {
+  return byType(result, "azure-native:dbforpostgresql:AdministratorsMicrosoftEntra")
+    .filter((r) => r.inputs.principalType === "ServicePrincipal")
+    .map((r) => ({
+      serverName: text(r.inputs.serverName, "administrator serverName"),
+      principalName: text(r.inputs.principalName, "administrator principalName"),
+    }));
 }
 
 /** The replica patches with their inputs and ignoreChanges: the simulated engine diffs and applies them. */

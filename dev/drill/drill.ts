@@ -35,6 +35,7 @@ import { quoteIdent } from "@service-dr/dr-data/src/sql";
 import {
   connectionEnvNames,
   errorChain,
+  serverFqdn,
   incidentReport,
   NIGHTLY_BACKUP_STEP,
   parseBackupArgs,
@@ -198,24 +199,65 @@ class Context {
     return d;
   }
 
-  async startServer(user: string, o: { walArchiveDir?: string } = {}): Promise<PgCluster> {
-    const pg = await PgCluster.start({ user, password: this.password, fast: false, ...o });
+  /**
+   * A server as Azure creates one: its administrator is the administrators group (a local superuser of that
+   * name stands in), then the runbook's one-time setup gives the nightly identity its read-only login.
+   */
+  async startServer(d: Declared, s: StepRecord, o: { walArchiveDir?: string } = {}): Promise<PgCluster> {
+    const pg = await PgCluster.start({ user: LOCAL_ADMINS, password: this.password, fast: false, ...o });
     this.cleanup.add(() => pg.stop());
+    const nightly = nightlyLogin(d);
+    await pg.query(`CREATE ROLE ${quoteIdent(nightly)} LOGIN PASSWORD '${this.password}'`);
+    await pg.query(`GRANT pg_read_all_data TO ${quoteIdent(nightly)}`);
+    s.notes.push(
+      `one-time setup on the server at port ${pg.port}: login ${nightly} with pg_read_all_data only`,
+    );
     return pg;
   }
 
-  targets(): LocalTargets {
+  /**
+   * Azure creates a managed identity's PostgreSQL role when it is made an Entra administrator of a server:
+   * for each such administrator the program declares on a server the drill runs, a local role of its name
+   * (SUPERUSER standing in for azure_pg_admin) — on the PTR copy too, which holds only the roles of its
+   * restore time.
+   */
+  private async declaredAdmins(s: StepRecord, d: Declared): Promise<void> {
+    for (const a of d.entraAdmins) {
+      const pg = this.servers.get(serverFqdn(a.serverName));
+      if (pg === undefined) continue;
+      const found = await pg.query("SELECT 1 FROM pg_roles WHERE rolname = $1", [a.principalName]);
+      if (found.rows.length > 0) continue;
+      await pg.query(
+        `CREATE ROLE ${quoteIdent(a.principalName)} LOGIN SUPERUSER PASSWORD '${this.password}'`,
+      );
+      s.notes.push(
+        `program declares ${a.principalName} an Entra administrator of ${a.serverName}: its role made there (SUPERUSER standing in for azure_pg_admin)`,
+      );
+    }
+  }
+
+  /** The local servers, Azurite, and the roles each server lets log in now. */
+  async targets(): Promise<LocalTargets> {
     if (this.azurite === undefined) throw new Error("Azurite is not running");
+    const logins = new Map<PgCluster, ReadonlySet<string>>();
+    for (const pg of new Set(this.servers.values())) {
+      const rows = (await pg.query("SELECT rolname FROM pg_roles WHERE rolcanlogin")).rows as Array<{
+        rolname: string;
+      }>;
+      logins.set(pg, new Set(rows.map((r) => r.rolname)));
+    }
     return {
       servers: this.servers,
       storageConnectionString: this.azurite.connectionString,
+      logins,
       workDir: this.workDir,
     };
   }
 
   /** Runs one declared Job locally; a failed Job fails the step (as it fails `pulumi up`). */
   async runJob(s: StepRecord, job: DeclaredJob): Promise<void> {
-    const local = localJob(job, this.targets());
+    if (this.declared !== undefined) await this.declaredAdmins(s, this.declared);
+    const local = localJob(job, await this.targets());
     for (const sub of local.substitutions)
       this.substitutions.add(sub.replace(/ → \d+$/, " → the local server's port"));
     const run = await runLocalJob(job.name, local);
@@ -356,11 +398,15 @@ function incidentId(now: DateTime): string {
   return `drill-${now.toUTC().toFormat("yyLLdd-HHmmss")}`;
 }
 
-function adminLogin(d: Declared): string {
+/** The nightly backup's PGUSER: the nightly identity, which the one-time setup lets read and nothing else. */
+function nightlyLogin(d: Declared): string {
   const user = d.nightly.env.find((e) => e.name === connectionEnvNames("").user)?.value;
   if (user === undefined) throw new Error("the nightly backup declares no PGUSER");
   return user;
 }
+
+/** The bootstrap superuser of the local servers: stands in for the administrators group. */
+const LOCAL_ADMINS = "dr_drill_admins";
 
 function appDatabase(d: Declared): string {
   const db = d.nightly.env.find((e) => e.name === connectionEnvNames("").database)?.value;
@@ -497,9 +543,8 @@ async function setUp(
   baseline: Declared,
   o: { walArchiveDir?: string },
 ): Promise<{ live: PgCluster; db: string; workload: Workload }> {
-  const user = adminLogin(baseline);
   const db = appDatabase(baseline);
-  const [az, live] = await Promise.all([Azurite.start(), ctx.startServer(user, o)]);
+  const [az, live] = await Promise.all([Azurite.start(), ctx.startServer(baseline, s, o)]);
   ctx.cleanup.add(() => az.stop());
   ctx.azurite = az;
   await az.createContainer(baseline.container);
@@ -509,7 +554,7 @@ async function setUp(
   s.notes.push(
     `live server ${baseline.liveServerName} = PostgreSQL on 127.0.0.1:${live.port}` +
       (o.walArchiveDir === undefined ? "" : " with WAL archiving") +
-      `, admin ${user}, databases ${baseline.liveDatabases.join(", ")}; storage container ${baseline.container} on Azurite at 127.0.0.1:${az.port}`,
+      `, admin ${LOCAL_ADMINS} (the administrators group), databases ${baseline.liveDatabases.join(", ")}; storage container ${baseline.container} on Azurite at 127.0.0.1:${az.port}`,
   );
   const workload = new Workload(live.connection(db));
   const seed = seedCounts(ctx.o.rows);
@@ -1140,7 +1185,8 @@ async function recreateLostServer(ctx: Context, s: StepRecord, id: string): Prom
       `the program declares the live server with createMode ${d.liveCreateMode ?? "(none)"}, not Create`,
     );
   }
-  const rebuilt = await ctx.startServer(adminLogin(d));
+  // The runbook's one-time setup again on the new server, before its first nightly backup.
+  const rebuilt = await ctx.startServer(d, s);
   for (const name of d.liveDatabases) await rebuilt.query(`CREATE DATABASE ${quoteIdent(name)}`);
   ctx.servers.set(d.liveServerFqdn, rebuilt);
   s.notes.push(

@@ -15,7 +15,9 @@
  * The tool finds pg_dump and pg_restore on PATH, as in the image (PG_BINDIR is not passed on: the testkit's
  * server directory may hold only the server programs).
  *
- * `PGUSER` and `PGDATABASE` are kept as declared: the local servers are created with the declared admin login.
+ * `PGUSER` and `PGDATABASE` are kept as declared: each must be a login of the local server the Job reaches
+ * (LocalTargets.logins) — the nightly identity's read-only login, made by the runbook's one-time setup, or the
+ * recovery identity's, made where the program declares it an Entra administrator (drill.ts).
  */
 import { spawn } from "node:child_process";
 import * as path from "node:path";
@@ -36,6 +38,8 @@ export interface LocalTargets {
   /** The local server standing in for each Azure host name. */
   readonly servers: ReadonlyMap<string, PgCluster>;
   readonly storageConnectionString: string;
+  /** The roles each local server lets log in (the same names as the managed identities: Entra's rule). */
+  readonly logins: ReadonlyMap<PgCluster, ReadonlySet<string>>;
   /** Stands in for the pod's scratch volume. */
   readonly workDir: string;
 }
@@ -83,7 +87,7 @@ export function localJob(job: Pick<DeclaredJob, "name" | "args" | "env">, t: Loc
     if (cluster === undefined) {
       throw new Error(`${job.name}: ${e.name} has no ${connectionEnvNames(c.prefix).host}`);
     }
-    connectionEnv(job.name, e, c.field, cluster, env, substitutions);
+    connectionEnv(job.name, e, c.field, cluster, t.logins.get(cluster) ?? new Set(), env, substitutions);
   }
   const args = [...job.args];
   const w = args.indexOf(WORK_DIR_FLAG);
@@ -100,6 +104,7 @@ function connectionEnv(
   e: DeclaredEnvVar,
   field: ConnectionField,
   cluster: PgCluster,
+  logins: ReadonlySet<string>,
   env: Record<string, string>,
   substitutions: string[],
 ): void {
@@ -122,8 +127,10 @@ function connectionEnv(
       substitutions.push(`${e.name} from Secret ${e.secretRef.name} → the local server's password`);
       break;
     case "user":
-      if (e.value !== cluster.user) {
-        throw new Error(`${job}: ${e.name}=${e.value ?? ""} but the local server's admin is ${cluster.user}`);
+      if (e.value === undefined || !logins.has(e.value)) {
+        throw new Error(
+          `${job}: ${e.name}=${e.value ?? ""} is no login of the local server at ${cluster.host}:${cluster.port} (its logins: ${[...logins].sort().join(", ")})`,
+        );
       }
       env[e.name] = e.value;
       break;

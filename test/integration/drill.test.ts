@@ -452,6 +452,8 @@ describe("drill: the data check and the local Job mapping", () => {
     const targets = {
       servers: new Map([["srv.postgres.database.azure.com", live]]),
       storageConnectionString: "azurite",
+      // The nightly identity's read-only login and the recovery identity's, as the drill makes them.
+      logins: new Map([[live, new Set(["ittms_admin", "svc-dr-data"])]]),
       workDir: "/tmp/w",
     };
     const local = localJob(job, targets);
@@ -498,7 +500,12 @@ describe("drill: the data check and the local Job mapping", () => {
           { ...job, env: job.env.map((e) => (e.name === "PGUSER" ? { ...e, value: "other" } : e)) },
           targets,
         ),
-      /PGUSER=other but the local server's admin is ittms_admin/,
+      /PGUSER=other is no login of the local server at 127\.0\.0\.1:6543 \(its logins: ittms_admin, svc-dr-data\)/,
     );
+    const asNightly = localJob(
+      { ...job, env: job.env.map((e) => (e.name === "PGUSER" ? { ...e, value: "svc-dr-data" } : e)) },
+      targets,
+    );
+    assert.equal(asNightly.env.PGUSER, "svc-dr-data");
   });
 });
