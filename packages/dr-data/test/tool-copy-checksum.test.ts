@@ -14,6 +14,7 @@ import { backupSettings, readRchar, tarCreateArgv, type BackupOptions } from "..
 import { checksumDumpFile, checksumStream, CopyChecksum } from "../src/copy-checksum";
 import { MANIFEST_V2, MANIFEST_V3, MANIFEST_V4, MANIFEST_VERSION, parseManifest } from "../src/manifest";
 import { parseBlobMetadata, toBlobMetadata, type BackupMetadata } from "../src/metadata";
+import { MINIMAL_DATABASE_PROPERTIES } from "../testkit/manifest-fixtures";
 
 const sum = (...chunks: string[]) => {
   const c = new CopyChecksum();
@@ -105,15 +106,7 @@ describe("tool: manifest /4 and stream compression rules (pure)", () => {
     prefix: "p",
     ...o,
   });
-  const databaseProperties = {
-    owner: "o",
-    settings: [],
-    comment: null,
-    encoding: "UTF8",
-    collate: "C",
-    ctype: "C",
-    extensions: [],
-  };
+  const databaseProperties = MINIMAL_DATABASE_PROPERTIES;
   const manifest = (tool: string, method: unknown, kind: "table" | "sequence" = "table"): string =>
     JSON.stringify({
       tool,

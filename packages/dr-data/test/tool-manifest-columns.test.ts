@@ -17,16 +17,9 @@ import {
   type Manifest,
   type ManifestRelation,
 } from "../src/manifest";
+import { MINIMAL_DATABASE_PROPERTIES } from "../testkit/manifest-fixtures";
 
-const databaseProperties = {
-  owner: "o",
-  settings: [],
-  comment: null,
-  encoding: "UTF8",
-  collate: "C",
-  ctype: "C",
-  extensions: [],
-};
+const databaseProperties = MINIMAL_DATABASE_PROPERTIES;
 
 /** A manifest of `tool` with `relations`, as JSON text. */
 const manifestText = (tool: string, relations: readonly object[]): string =>

@@ -20,6 +20,7 @@ import {
 } from "../../src/manifest";
 import { containerClient } from "../../src/blobstore";
 import { backupManifestBlobName } from "../../src/naming";
+import { MINIMAL_DATABASE_PROPERTIES } from "../../testkit/manifest-fixtures";
 
 const CONTAINER = "backups";
 const quiet = () => undefined;
@@ -266,15 +267,7 @@ describe("tool: manifest formats (pure)", () => {
       relations: [],
     };
     assert.equal(parseManifest(JSON.stringify({ ...base, tool: MANIFEST_V2 }), "m").tool, MANIFEST_V2);
-    const databaseProperties = {
-      owner: "o",
-      settings: [],
-      comment: null,
-      encoding: "UTF8",
-      collate: "C",
-      ctype: "C",
-      extensions: [],
-    };
+    const databaseProperties = MINIMAL_DATABASE_PROPERTIES;
     assert.equal(
       parseManifest(
         JSON.stringify({ ...base, tool: MANIFEST_VERSION, databaseProperties, tableOfContents: [] }),
