@@ -19,7 +19,7 @@ import type {
   StackValidationArgs,
   StackValidationPolicy,
 } from "@pulumi/policy";
-import { dataToolImageProblem, isUnpublishedImage } from "../data-tool-image";
+import { dataToolImageProblem, isUnpublishedImage } from "../config";
 
 export const TYPES = {
   server: "azure-native:dbforpostgresql:Server",

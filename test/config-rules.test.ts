@@ -6,7 +6,7 @@
 import { strict as assert } from "node:assert";
 import { DateTime } from "luxon";
 import { CROSS_FIELD_RULES, ruleContext, serverWithinClient } from "../config";
-import { DATA_TOOL_CLIENT_MAJOR } from "../data-tool-image";
+import { DATA_TOOL_CLIENT_MAJOR } from "../config";
 import { geoRebuildSets, NOW, stackRaw } from "./support/stacks";
 
 interface Row {

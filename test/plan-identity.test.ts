@@ -6,7 +6,7 @@ import { strict as assert } from "node:assert";
 import { parseConfig } from "../config";
 import { buildPlan } from "../plan";
 import type { Plan } from "../plan";
-import type { ServerConnection } from "../plan-data";
+import type { ServerConnection } from "../plan";
 import {
   identityName,
   nightlyWriteCondition,
@@ -14,7 +14,7 @@ import {
   POD_IDENTITY,
   podIdentity,
   recoveryIdentityName,
-} from "../plan-identity";
+} from "../plan";
 import { ALL_STATES } from "./support/dr-states";
 import { NOW, stackRaw } from "./support/stacks";
 

@@ -12,7 +12,7 @@ import {
 import { runPolicies, type DeclaredResource } from "../policy/run";
 import type { StackValidationPolicy } from "@pulumi/policy";
 import { parseConfig } from "../config";
-import { planIdentities } from "../plan-identity";
+import { planIdentities } from "../plan";
 import { NOW, stackRaw } from "./support/stacks";
 
 const NS = "bat-staging";

@@ -10,7 +10,7 @@ import * as path from "node:path";
 import type { PlanResult } from "../dev/offline/mocks";
 import { runPolicies, type PackConfig } from "../policy/run";
 import { ALL_STATES } from "./support/dr-states";
-import { DATA_TOOL_REPOSITORY, isUnpublishedImage } from "../data-tool-image";
+import { DATA_TOOL_REPOSITORY, isUnpublishedImage } from "../config";
 import { committedImage, declareStack, PROJECT_DIR } from "./support/stacks";
 
 const STACKS = ["staging", "production"] as const;

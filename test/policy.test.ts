@@ -26,7 +26,7 @@ import {
   TYPES,
 } from "../policy/policies";
 import { STEP_LABEL } from "@service-dr/dr-data";
-import { WORKLOAD_IDENTITY_LABEL } from "../plan-identity";
+import { WORKLOAD_IDENTITY_LABEL } from "../plan";
 import { INPUT_ONLY, outputsOf, runPolicies, type DeclaredResource, type PackConfig } from "../policy/run";
 
 const STAGING: PackConfig = {

@@ -7,7 +7,7 @@ import type { PlanResource, PlanResult } from "../dev/offline/mocks";
 import { committedImage, declareStack } from "./support/stacks";
 import { ALL_STATES } from "./support/dr-states";
 import { tableSetTag } from "@service-dr/dr-data";
-import { readStackOutputs } from "../stack-outputs";
+import { readStackOutputs } from "../stack/outputs";
 
 const SVC = "itt-mentor-services-staging";
 const PTR = ["drMode=ptr", "incidentId=inc-1", "ptr.restoreTime=2026-11-24T13:05:00"];

@@ -5,7 +5,7 @@
  */
 import { strict as assert } from "node:assert";
 import type { PlanResource, PlanResult } from "../dev/offline/mocks";
-import { identityName, planIdentities, stableGuid, STORAGE_BLOB_DATA_CONTRIBUTOR } from "../plan-identity";
+import { identityName, planIdentities, stableGuid, STORAGE_BLOB_DATA_CONTRIBUTOR } from "../plan";
 import { parseConfig, readRawConfig } from "../config";
 import { ALL_STATES } from "./support/dr-states";
 import { declareStack, NOW, stackRaw, stackStrings } from "./support/stacks";

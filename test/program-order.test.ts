@@ -10,7 +10,7 @@ import type { PlanResource, PlanResult } from "../dev/offline/mocks";
 import { diffValues, effectiveInputs, isUnder } from "../dev/offline/diff";
 import { declareStack, geoRebuildSets } from "./support/stacks";
 import { tableSetTag } from "@service-dr/dr-data";
-import { jobSetTag } from "../components/replica-hold";
+import { jobSetTag } from "../components/app/replica-hold";
 
 const SVC = "itt-mentor-services-staging";
 const T = "20261124t130500z";

@@ -1,5 +1,5 @@
 import { strict as assert } from "node:assert";
-import { holdPatchPrefix, jobSetTag } from "../components/replica-hold";
+import { holdPatchPrefix, jobSetTag } from "../components/app/replica-hold";
 
 const JOBS = [
   "dr-inc-1-backup-flawed",

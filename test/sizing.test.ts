@@ -6,7 +6,7 @@ import {
   MEASURED_THROUGHPUT,
   scratchSizeFor,
   scratchVolume,
-} from "../sizing";
+} from "../plan";
 
 const GiB = 1024 ** 3;
 const MiBps = 1024 ** 2;

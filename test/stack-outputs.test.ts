@@ -3,7 +3,7 @@
  * StackOutputs unchanged, and a value of another shape is refused, every wrong output named.
  */
 import { strict as assert } from "node:assert";
-import { readStackOutputs } from "../stack-outputs";
+import { readStackOutputs } from "../stack/outputs";
 import { declareStack, geoRebuildSets } from "./support/stacks";
 
 const PTR = ["drMode=ptr", "incidentId=inc-1", "ptr.restoreTime=2026-11-24T13:05:00"];

@@ -1,6 +1,6 @@
 import { strict as assert } from "node:assert";
 import { DateTime } from "luxon";
-import { azureUtc, humanInZone, resolveRestoreTime, restoreWindow, windowProblem } from "../time";
+import { azureUtc, humanInZone, resolveRestoreTime, restoreWindow, windowProblem } from "../plan";
 
 const LONDON = "Europe/London";
 

@@ -347,9 +347,9 @@ describe("scripts: affected stacks", () => {
   const rows: Array<[string, string[], string[]]> = [
     ["a stack file", ["Pulumi.staging.yaml"], ["staging"]],
     ["both stack files", ["Pulumi.production.yaml", "Pulumi.staging.yaml"], ["production", "staging"]],
-    ["the program", ["components/backup-storage.ts"], ["production", "staging"]],
+    ["the program", ["components/storage/backup-storage.ts"], ["production", "staging"]],
     ["the policy pack", ["policy/policies.ts", "README.md"], ["production", "staging"]],
-    ["a root module", ["plan.ts"], ["production", "staging"]],
+    ["a plan module", ["plan/control.ts"], ["production", "staging"]],
     [
       "docs, tests, the tool, the drill",
       ["docs/runbook.md", "test/x.test.ts", "packages/dr-data/src/cli.ts", "dev/drill/drill.ts"],
@@ -506,8 +506,10 @@ describe("workflows: the path filters and affected-stacks.ts agree", () => {
     "Pulumi.staging.yaml",
     "Pulumi.production.yaml",
     "index.ts",
-    "plan-data.ts",
-    "components/backup-storage.ts",
+    "plan/data-path.ts",
+    "config/config.ts",
+    "stack/program.ts",
+    "components/storage/backup-storage.ts",
     "policy/policies.ts",
     "policy/config/staging.json",
     "package.json",
@@ -537,7 +539,7 @@ describe("workflows: the path filters and affected-stacks.ts agree", () => {
   it("every file the program is made of (its import tree from index.ts, the data tool's names included) touches every stack", () => {
     const files = programFiles();
     assert.ok(files.includes("packages/dr-data/src/naming.ts"), files.join(" "));
-    assert.ok(files.includes("components/recovery-jobs.ts") && files.length > 20, files.join(" "));
+    assert.ok(files.includes("components/data-tool/recovery-jobs.ts") && files.length > 20, files.join(" "));
     const missed = files.filter((f) => affectedStacks([f], STACKS).length !== STACKS.length);
     assert.deepStrictEqual(missed, []);
     for (const wf of ["deploy.yml", "preview.yml"]) {

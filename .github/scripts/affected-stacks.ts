@@ -16,7 +16,8 @@ const ROOT = path.resolve(__dirname, "..", "..");
 /** Files outside `Pulumi.<stack>.yaml` that change what `pulumi preview` shows for every stack. */
 const PROGRAM_PATHS: readonly RegExp[] = [
   /^Pulumi\.yaml$/,
-  /^[^/]+\.ts$/, // index.ts, program.ts, config*.ts, plan*.ts, naming.ts, time.ts
+  /^[^/]+\.ts$/, // index.ts
+  /^(config|plan|stack)\//,
   /^components\//,
   /^policy\//,
   /^package(-lock)?\.json$/,

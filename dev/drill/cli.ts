@@ -11,7 +11,7 @@ import os from "node:os";
 import path from "node:path";
 import { DateTime } from "luxon";
 import { parseFlags, UsageError } from "@service-dr/dr-data";
-import { isValidZone } from "../../time";
+import { isValidZone } from "../../plan";
 import { Cleanup, runDrill, SCENARIOS, type DrillResult, type Scenario } from "./drill";
 import { renderReport } from "./report";
 import { TABLES as DRILL_TABLES } from "./workload";

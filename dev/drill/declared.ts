@@ -10,7 +10,7 @@ import type { DateTime } from "luxon";
 import { isConfigError, RecordingMocks, runProgram, subscriptionIdFromConfig } from "../offline/mocks";
 import type { PlanResource, PlanResult } from "../offline/mocks";
 import { jobStepOf, NIGHTLY_BACKUP_STEP, STEP_LABEL, type JobStep, type PodStep } from "@service-dr/dr-data";
-import { readStackOutputs, type StackOutputs } from "../../stack-outputs";
+import { readStackOutputs, type StackOutputs } from "../../stack/outputs";
 import {
   applySet,
   declarationProblems,
@@ -168,7 +168,7 @@ export class OperatorStack {
     let result: PlanResult;
     try {
       result = await runProgram(config, [...this.loaded.secretKeys], now, {
-        programPath: path.join(PROJECT_DIR, "program"),
+        programPath: path.join(PROJECT_DIR, "stack", "program"),
         project: this.loaded.project,
         stack: this.stack,
         mocks,

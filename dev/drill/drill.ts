@@ -29,7 +29,7 @@ import { DateTime } from "luxon";
 import { BlobServiceClient } from "@azure/storage-blob";
 import { Azurite } from "@service-dr/dr-data/testkit/azurite";
 import { PgCluster } from "@service-dr/dr-data/testkit/postgres";
-import { PTR_MIN_AGE, azureUtc, resolveRestoreTime } from "../../time";
+import { PTR_MIN_AGE, azureUtc, resolveRestoreTime } from "../../plan";
 import { listBackups, type BackupEntry } from "@service-dr/dr-data/src/list";
 import { quoteIdent } from "@service-dr/dr-data/src/sql";
 import {

@@ -3,7 +3,7 @@
  * point requested (local and UTC), data recovered and lost, the time of each step and in total (the recovery
  * time), the outcome — plus the environment and what was real and what was simulated.
  */
-import { humanInZone } from "../../time";
+import { humanInZone } from "../../plan";
 import type { DrillResult } from "./drill";
 import { durationMs, seconds, utcText, type StepRecord } from "./timeline";
 import { TABLES, totalRows } from "./workload";

@@ -4,7 +4,7 @@
  * checked. Each step is printed as soon as it ends.
  */
 import { DateTime } from "luxon";
-import { humanInZone } from "../../time";
+import { humanInZone } from "../../plan";
 import type { JobRun } from "./jobs";
 
 export interface JobSummary {

@@ -514,7 +514,7 @@ export function isConfigError(err: unknown): err is Error & { readonly problems:
 
 /** Imports `program.ts` from the project root and checks that it exports `program(now)`. */
 export async function loadProgram(
-  modulePath = path.resolve(__dirname, "..", "..", "program"),
+  modulePath = path.resolve(__dirname, "..", "..", "stack", "program"),
 ): Promise<ProgramFn> {
   const mod: unknown = await import(modulePath);
   const program = (mod as { program?: unknown } | undefined)?.program;

@@ -254,7 +254,7 @@ function planner(ctx: PlannerContext): (values: StackConfig, label: string) => P
     try {
       return await runProgram(config, [...committed.secretKeys], ctx.now, {
         ...(ctx.program === undefined
-          ? { programPath: path.join(ctx.projectDir, "program") }
+          ? { programPath: path.join(ctx.projectDir, "stack", "program") }
           : { program: ctx.program }),
         project: committed.project,
         stack: ctx.options.stack,

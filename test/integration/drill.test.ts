@@ -17,7 +17,7 @@ import { canConnect } from "@service-dr/dr-data/testkit/azurite";
 import type { PgCluster } from "@service-dr/dr-data/testkit/postgres";
 import type { RelationSummary } from "@service-dr/dr-data/src/compare";
 import { tableSetTag } from "@service-dr/dr-data";
-import { jobSetTag } from "../../components/replica-hold";
+import { jobSetTag } from "../../components/app/replica-hold";
 
 function io(): { out: string[]; err: string[]; io: { out: (l: string) => void; err: (l: string) => void } } {
   const out: string[] = [];

@@ -9,7 +9,7 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { chmodSync, copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import * as path from "node:path";
-import { DATA_TOOL_REPOSITORY } from "../../data-tool-image";
+import { DATA_TOOL_REPOSITORY } from "../../config";
 import { parseConfig, readRawConfig } from "../../config";
 import { loadStackConfig, serializeConfig } from "../../dev/offline/stack-config";
 import { NOW, PROJECT_DIR } from "../support/stacks";

@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as authorization from "@pulumi/azure-native/authorization";
 import * as storage from "@pulumi/azure-native/storage";
 import type * as azureInput from "@pulumi/azure-native/types/input";
-import type { StoragePlan } from "../plan-data";
+import type { StoragePlan } from "../../plan";
 
 export interface BackupStorageArgs {
   /** Account, container, redundancy and the nightly retention. */

@@ -4,7 +4,7 @@
  * (`packages/dr-data/`) and the drill share, so the Jobs and the tool can never disagree on where a dump is.
  */
 import type { DateTime } from "luxon";
-import type { PtrIncident, RebuildIncident, StackConfig } from "./config";
+import type { PtrIncident, RebuildIncident, StackConfig } from "../config";
 import {
   backupPrefix,
   incidentDoneBlobName,
@@ -24,8 +24,8 @@ import {
   tableRestoreArgs,
 } from "@service-dr/dr-data";
 import type { ConnectionPrefix, JobStep } from "@service-dr/dr-data";
-import { NIGHTLY_PREFIX_ROOT, planIdentities, podIdentity, WORKLOAD_IDENTITY_LABEL } from "./plan-identity";
-import type { DataPod, IdentitiesPlan, IdentityPlan } from "./plan-identity";
+import { NIGHTLY_PREFIX_ROOT, planIdentities, podIdentity, WORKLOAD_IDENTITY_LABEL } from "./identity";
+import type { DataPod, IdentitiesPlan, IdentityPlan } from "./identity";
 import { jobTimeoutMinutes, MEASURED_THROUGHPUT, scratchSizeFor, scratchVolume } from "./sizing";
 import type { EphemeralVolume } from "./sizing";
 import { azureUtc } from "./time";

@@ -4,22 +4,22 @@
  * runtime with a pinned one.
  */
 import type { DateTime } from "luxon";
-import { loadConfig } from "./config";
-import { buildPlan, type Plan } from "./plan";
+import { loadConfig } from "../config";
+import { buildPlan, type Plan } from "../plan";
 import type * as pulumi from "@pulumi/pulumi";
-import { LiveServer, type EntraPrincipal } from "./components/live-server";
-import { PtrCopy } from "./components/ptr-copy";
-import { MaintenanceMode } from "./components/maintenance-mode";
-import { ReplicaCounts } from "./components/replica-counts";
-import { ReplicaHold } from "./components/replica-hold";
-import { PipelineFreeze } from "./components/pipeline-freeze";
-import { BackupStorage } from "./components/backup-storage";
-import { NightlyBackup } from "./components/nightly-backup";
-import { RecoveryJobs } from "./components/recovery-jobs";
-import { WorkloadIdentity } from "./components/workload-identity";
-import { TroubleshootPod } from "./components/troubleshoot-pod";
-import { DataNetworkPolicy } from "./components/network-policy";
-import type { ProgramOutputs } from "./stack-outputs";
+import { LiveServer, type EntraPrincipal } from "../components/database/live-server";
+import { PtrCopy } from "../components/database/ptr-copy";
+import { MaintenanceMode } from "../components/app/maintenance-mode";
+import { ReplicaCounts } from "../components/app/replica-counts";
+import { ReplicaHold } from "../components/app/replica-hold";
+import { PipelineFreeze } from "../components/pipeline/pipeline-freeze";
+import { BackupStorage } from "../components/storage/backup-storage";
+import { NightlyBackup } from "../components/data-tool/nightly-backup";
+import { RecoveryJobs } from "../components/data-tool/recovery-jobs";
+import { WorkloadIdentity } from "../components/identity/workload-identity";
+import { TroubleshootPod } from "../components/data-tool/troubleshoot-pod";
+import { DataNetworkPolicy } from "../components/data-tool/network-policy";
+import type { ProgramOutputs } from "./outputs";
 
 /** The stores of the data and the identities that reach them: declared first, the rest waits for them. */
 interface Servers {

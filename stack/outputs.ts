@@ -3,8 +3,8 @@
  * operator's `pulumi stack output --json`) get back, with every Output resolved and `null` for "none".
  */
 import type * as pulumi from "@pulumi/pulumi";
-import type { DrMode, DrPhase } from "./config";
-import type { LeverSource, Levers } from "./plan";
+import type { DrMode, DrPhase } from "../config";
+import type { LeverSource, Levers } from "../plan";
 
 export interface StackOutputs {
   readonly drMode: DrMode;

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
-import type { DataPathPlan } from "../plan-data";
+import type { DataPathPlan } from "../../plan";
 import { NIGHTLY_BACKUP_STEP } from "@service-dr/dr-data";
 import { DATA_TOOL_POD_LABELS, dataToolPodSpec, stepLabels } from "./data-tool-pod";
 

@@ -12,10 +12,10 @@
  */
 import type * as k8s from "@pulumi/kubernetes";
 import { AUTH_ENV, connectionEnvNames, STEP_LABEL, type PodStep } from "@service-dr/dr-data";
-import { SCRATCH_DIR, SCRATCH_VOLUME } from "../plan-data";
-import type { ConnectionPrefix, DataPathPlan, ServerConnection } from "../plan-data";
-import { WORKLOAD_IDENTITY_LABEL } from "../plan-identity";
-import type { EphemeralVolume } from "../sizing";
+import { SCRATCH_DIR, SCRATCH_VOLUME } from "../../plan";
+import type { ConnectionPrefix, DataPathPlan, ServerConnection } from "../../plan";
+import { WORKLOAD_IDENTITY_LABEL } from "../../plan";
+import type { EphemeralVolume } from "../../plan";
 
 /**
  * Where the image's trust store is (Debian's ca-certificates): libpq ≥ 16 reads it for `sslrootcert=system`,

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as dbforpostgresql from "@pulumi/azure-native/dbforpostgresql";
-import type { PtrCopyPlan } from "../plan";
+import type { PtrCopyPlan } from "../../plan";
 import type { EntraPrincipal } from "./live-server";
 
 export interface PtrCopyArgs {

@@ -2,8 +2,8 @@ import * as pulumi from "@pulumi/pulumi";
 import * as authorization from "@pulumi/azure-native/authorization";
 import * as managedidentity from "@pulumi/azure-native/managedidentity";
 import * as k8s from "@pulumi/kubernetes";
-import { CLIENT_ID_ANNOTATION } from "../plan-identity";
-import type { IdentityPlan } from "../plan-identity";
+import { CLIENT_ID_ANNOTATION } from "../../plan";
+import type { IdentityPlan } from "../../plan";
 
 export interface WorkloadIdentityArgs {
   readonly plan: IdentityPlan;

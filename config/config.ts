@@ -9,7 +9,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { DateTime, Duration } from "luxon";
 import { z } from "zod";
-import { workloadIdentitySchema } from "./config-identity";
+import { workloadIdentitySchema } from "./identity";
 import { DATA_TOOL_CLIENT_MAJOR, dataToolImageProblem } from "./data-tool-image";
 import {
   AZURE_SERVER_NAME,
@@ -32,8 +32,8 @@ import {
   resolveRestoreTime,
   restoreWindow,
   windowProblem,
-} from "./time";
-import type { ResolvedTime } from "./time";
+} from "../plan/time";
+import type { ResolvedTime } from "../plan/time";
 
 export const PROJECT = "service-dr";
 

@@ -5,7 +5,7 @@
  * is here and is tested as data.
  */
 import type { DateTime } from "luxon";
-import { unreachable } from "./config";
+import { unreachable } from "../config";
 import type {
   DrMode,
   DrPhase,
@@ -15,7 +15,7 @@ import type {
   RebuildIncident,
   RebuildSource,
   StackConfig,
-} from "./config";
+} from "../config";
 import {
   backupPrefix,
   beforeDatabaseName,
@@ -30,8 +30,8 @@ import {
 } from "@service-dr/dr-data";
 import { azureUtc, humanInZone } from "./time";
 import type { ResolvedTime } from "./time";
-import { planDataPath } from "./plan-data";
-import type { DataJobPlan, DataPathPlan } from "./plan-data";
+import { planDataPath } from "./data-path";
+import type { DataJobPlan, DataPathPlan } from "./data-path";
 
 /** Why a lever is in its state: pulled by the DR mode/phase, or forced by an override key. */
 export type LeverSource = "mode" | "override";

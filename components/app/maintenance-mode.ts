@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
-import type { MaintenancePlan } from "../plan";
+import type { MaintenancePlan } from "../../plan";
 
 export interface MaintenanceModeArgs {
   /** Hosts, names, the message, and whether maintenance is on. */

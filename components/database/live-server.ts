@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as authorization from "@pulumi/azure-native/authorization";
 import * as dbforpostgresql from "@pulumi/azure-native/dbforpostgresql";
-import type { LiveServerPlan } from "../plan";
+import type { LiveServerPlan } from "../../plan";
 
 export interface LiveServerArgs {
   /** The live server as planned: settings, databases, parameters and how it is created if missing. */

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as github from "@pulumi/github";
-import type { FreezePlan } from "../plan";
+import type { FreezePlan } from "../../plan";
 
 export interface PipelineFreezeArgs {
   /** Repository, branch, and the approvers/enforcement wanted now (normal, or the freeze). */

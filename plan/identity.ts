@@ -13,7 +13,7 @@
  * - POD_IDENTITY says which pod runs as which.
  */
 import * as crypto from "node:crypto";
-import type { StackConfig } from "./config";
+import type { StackConfig } from "../config";
 
 /** Built-in role "Storage Blob Data Contributor" (read, write, delete blobs; no account keys, no management). */
 export const STORAGE_BLOB_DATA_CONTRIBUTOR = "ba92f5b4-2d11-453d-a403-e96b0029c9fe";

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
-import type { DataNetworkPolicyPlan } from "../plan-data";
+import type { DataNetworkPolicyPlan } from "../../plan";
 
 export interface DataNetworkPolicyArgs {
   readonly plan: DataNetworkPolicyPlan;

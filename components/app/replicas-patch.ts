@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
-import type { ReplicasPlan } from "../plan";
+import type { ReplicasPlan } from "../../plan";
 
 /** The annotation naming the Jobs a hold (or the app's return after it) is for. */
 export const RECOVERY_JOBS_ANNOTATION = "service-dr/recovery-jobs";

@@ -5,7 +5,7 @@
  * refuses any other reference) and by the policy pack (which refuses any other image in a data tool pod and the
  * unpublished placeholder in a real deployment).
  */
-import image from "./packages/dr-data/image.json";
+import image from "../packages/dr-data/image.json";
 
 /** `ghcr.io/<owner>/service-dr-data`: the one repository the release workflow pushes to. */
 export const DATA_TOOL_REPOSITORY: string = image.repository;

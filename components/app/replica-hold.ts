@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
-import type { ReplicasPlan } from "../plan";
+import type { ReplicasPlan } from "../../plan";
 import { jobSetTag, recoveryAnnotations, replicasPatches } from "./replicas-patch";
 
 export interface ReplicaHoldArgs {

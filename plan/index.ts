@@ -1,0 +1,6 @@
+/** The plan: pure, config + `now` → the readonly desired state of every component and the next step. */
+export * from "./control";
+export * from "./data-path";
+export * from "./identity";
+export * from "./sizing";
+export * from "./time";
