@@ -4,7 +4,8 @@
  * later `up` of the runbook stops it again.
  */
 import { strict as assert } from "node:assert";
-import { readDeclared, type Declared, type DeclaredPatch } from "../dev/drill/declared";
+import { patchRole, readDeclared, type Declared, type DeclaredPatch } from "../dev/drill/declared";
+import { AFTER_HOLD_ANNOTATION, RECOVERY_JOBS_ANNOTATION } from "../components/app/replica-hold";
 import { inDependencyOrder, SimulatedCluster } from "../dev/drill/engine";
 import { declareStack } from "./support/stacks";
 
@@ -24,7 +25,7 @@ class Runbook {
 
   app(d: Declared): string {
     return d.patches
-      .filter((p) => !p.resource.includes("-replicas-hold-"))
+      .filter((p) => p.role === "app")
       .map(
         (p) => `${p.resource.replace(`${SVC}-replicas-`, "")} ${this.cluster.replicas(p.deployment) ?? "?"}`,
       )
@@ -56,6 +57,30 @@ class Runbook {
     return events;
   }
 }
+
+describe("drill: a replica patch's role comes from its annotations, not its name", function () {
+  this.timeout(60_000);
+
+  it("validate declares the hold (0) and the app's patches that follow it; none declares only the app's", async () => {
+    const roles = (d: Declared) => d.patches.map((p) => [p.resource.replace(`${SVC}-replicas-`, ""), p.role]);
+    assert.deepEqual(roles(await declare(VALIDATE)), [
+      ["hold-j01d84ac746-web", "hold"],
+      ["hold-j01d84ac746-worker", "hold"],
+      ["web", "app"],
+      ["worker", "app"],
+    ]);
+    assert.deepEqual(roles(await declare([])), [
+      ["web", "app"],
+      ["worker", "app"],
+    ]);
+  });
+
+  it("patchRole: the hold names its Jobs and follows no hold; the app's return names both", () => {
+    assert.equal(patchRole({ [RECOVERY_JOBS_ANNOTATION]: "a,b" }), "hold");
+    assert.equal(patchRole({ [RECOVERY_JOBS_ANNOTATION]: "a,b", [AFTER_HOLD_ANNOTATION]: "j0" }), "app");
+    assert.equal(patchRole({ "pulumi.com/patchForce": "true" }), "app");
+  });
+});
 
 describe("drill engine: the validate phase survives a refresh (real declarations, simulated engine)", function () {
   this.timeout(60_000);

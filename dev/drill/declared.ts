@@ -11,6 +11,7 @@ import { isConfigError, RecordingMocks, runProgram, subscriptionIdFromConfig } f
 import type { PlanResource, PlanResult } from "../offline/mocks";
 import { jobStepOf, NIGHTLY_BACKUP_STEP, STEP_LABEL, type JobStep, type PodStep } from "@service-dr/dr-data";
 import { readStackOutputs, type StackOutputs } from "../../stack/outputs";
+import { AFTER_HOLD_ANNOTATION, RECOVERY_JOBS_ANNOTATION } from "../../components/app/replica-hold";
 import {
   applySet,
   declarationProblems,
@@ -48,6 +49,8 @@ export interface DeclaredJob {
  */
 export interface DeclaredPatch {
   readonly resource: string;
+  /** The app's count, or the hold's 0 while recovery Jobs run: from the patch's annotations (patchRole). */
+  readonly role: PatchRole;
   readonly deployment: string;
   readonly replicas: number;
   readonly dependsOn: readonly string[];
@@ -315,10 +318,27 @@ function identityAdmins(result: PlanResult): DeclaredEntraAdmin[] {
     }));
 }
 
+export type PatchRole = "app" | "hold";
+
+/**
+ * A hold names the Jobs it is for (RECOVERY_JOBS_ANNOTATION) and follows no hold; the app's patches either
+ * carry no recovery annotation or, when they come back after a hold, the hold's tag (AFTER_HOLD_ANNOTATION).
+ * Read from what the program sets, never from the resource's name.
+ */
+export function patchRole(annotations: Readonly<Record<string, unknown>>): PatchRole {
+  return annotations[RECOVERY_JOBS_ANNOTATION] !== undefined &&
+    annotations[AFTER_HOLD_ANNOTATION] === undefined
+    ? "hold"
+    : "app";
+}
+
 /** The replica patches with their inputs and ignoreChanges: the simulated engine diffs and applies them. */
 function replicaPatches(result: PlanResult): DeclaredPatch[] {
   return byType(result, "kubernetes:apps/v1:DeploymentPatch").map((r): DeclaredPatch => ({
     resource: r.name,
+    role: patchRole(
+      record(record(r.inputs.metadata, "patch metadata").annotations ?? {}, "patch annotations"),
+    ),
     deployment: text(record(r.inputs.metadata, "patch metadata").name, "patch metadata.name"),
     replicas: num(record(r.inputs.spec, "patch spec").replicas, "patch spec.replicas"),
     dependsOn: r.options.dependencies ?? [],
