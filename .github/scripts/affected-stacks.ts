@@ -4,12 +4,13 @@
  * stack (with the names it imports from the data tool's package); documentation, the rest of the data tool,
  * tests and the dev tooling touch none.
  *
- *   npx tsx .github/scripts/affected-stacks.ts <base-sha> <head-sha>   → writes stacks=["staging",…] to
+ *   npx tsx .github/scripts/affected-stacks.ts --base=<sha> --head=<sha>   → writes stacks=["staging",…] to
  *   $GITHUB_OUTPUT (and prints it)
  */
 import { execFileSync } from "node:child_process";
 import { appendFileSync, readdirSync } from "node:fs";
 import * as path from "node:path";
+import { parseFlags, UsageError } from "@service-dr/dr-data";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 
@@ -41,22 +42,39 @@ export function affectedStacks(changed: readonly string[], allStacks: readonly s
   return allStacks.filter((s) => touched.has(s)).sort();
 }
 
-function main(argv: readonly string[]): void {
-  const [base, head] = argv;
-  if (base === undefined || head === undefined) {
-    process.stderr.write("usage: affected-stacks.ts <base-sha> <head-sha>\n");
-    process.exit(2);
-  }
-  const changed = execFileSync("git", ["diff", "--name-only", `${base}...${head}`], {
-    cwd: ROOT,
-    encoding: "utf8",
-  })
-    .split("\n")
-    .filter((l) => l !== "");
-  const stacks = affectedStacks(changed, stacksIn(readdirSync(ROOT)));
-  const line = `stacks=${JSON.stringify(stacks)}`;
-  process.stdout.write(`${line}\n`);
-  if (process.env.GITHUB_OUTPUT !== undefined) appendFileSync(process.env.GITHUB_OUTPUT, `${line}\n`);
+const FLAGS = { base: { type: "string" }, head: { type: "string" } } as const;
+
+/** The two commits to compare; a usage problem is a UsageError naming the flag. */
+export function parseRange(argv: readonly string[]): { base: string; head: string } {
+  const flags = parseFlags("affected-stacks", argv, FLAGS);
+  const missing = (["base", "head"] as const).filter((f) => (flags[f] ?? "") === "");
+  if (missing.length > 0)
+    throw new UsageError(
+      `affected-stacks: ${missing.map((f) => `--${f}`).join(" and ")} ${missing.length === 1 ? "is" : "are"} required (the commits to compare: --base=<sha> --head=<sha>)`,
+    );
+  return { base: flags.base!, head: flags.head! };
 }
 
-if (require.main === module) main(process.argv.slice(2));
+/** The files changed between the commits (`git diff base...head`). */
+export type ChangedFiles = (base: string, head: string) => string[];
+const gitDiff: ChangedFiles = (base, head) =>
+  execFileSync("git", ["diff", "--name-only", `${base}...${head}`], { cwd: ROOT, encoding: "utf8" })
+    .split("\n")
+    .filter((l) => l !== "");
+
+export function main(argv: readonly string[], changedFiles: ChangedFiles = gitDiff): string {
+  const { base, head } = parseRange(argv);
+  const stacks = affectedStacks(changedFiles(base, head), stacksIn(readdirSync(ROOT)));
+  return `stacks=${JSON.stringify(stacks)}`;
+}
+
+if (require.main === module) {
+  try {
+    const line = main(process.argv.slice(2));
+    process.stdout.write(`${line}\n`);
+    if (process.env.GITHUB_OUTPUT !== undefined) appendFileSync(process.env.GITHUB_OUTPUT, `${line}\n`);
+  } catch (e) {
+    process.stderr.write(`${e instanceof Error ? e.message : String(e)}\n`);
+    process.exit(e instanceof UsageError ? 2 : 1);
+  }
+}

@@ -13,7 +13,7 @@
  *       [--restore-time=<t>] | --change="<pulumi config … && pulumi config …>") [--preview] [--dry-run]
  */
 import { execFileSync } from "node:child_process";
-import { parseFlags } from "@service-dr/dr-data";
+import { parseFlags, UsageError } from "@service-dr/dr-data";
 
 export type ConfigOp =
   | { readonly op: "set"; readonly path: boolean; readonly key: string; readonly value: string }
@@ -187,7 +187,7 @@ export function main(
   const flags = parseFlags("", argv, FLAGS);
   const stack = flags.stack;
   if (stack === undefined || !STACK_NAME.test(stack))
-    throw new Error(
+    throw new UsageError(
       `--stack must be <stack>, <org>/<stack> or <org>/<project>/<stack> (letters, digits, _ . -), got ${JSON.stringify(stack ?? null)}`,
     );
   const ops = stepOps({
@@ -211,6 +211,7 @@ if (require.main === module) {
     main(process.argv.slice(2));
   } catch (e) {
     process.stderr.write(`dr-step: ${e instanceof Error ? e.message : String(e)}\n`);
-    process.exit(1);
+    // A usage problem exits 2, as every command line that reads its flags with parseFlags does.
+    process.exit(e instanceof UsageError ? 2 : 1);
   }
 }

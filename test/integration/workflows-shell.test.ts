@@ -104,3 +104,52 @@ describe("shellcheck over the workflows' shell", () => {
     ]);
   });
 });
+
+describe(".github/scripts as the workflows start them (npx tsx): usage errors", function () {
+  this.timeout(120_000);
+  const run = (script: string, args: readonly string[]) =>
+    spawnSync("npx", ["tsx", `.github/scripts/${script}`, ...args], {
+      cwd: PROJECT_DIR,
+      encoding: "utf8",
+      // Not inside a GitHub job: the result is only printed.
+      env: Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== "GITHUB_OUTPUT")),
+    });
+
+  it("affected-stacks.ts: exit 2 and one line naming the flag; the workflows' form works", () => {
+    const positional = run("affected-stacks.ts", ["HEAD~1", "HEAD"]);
+    assert.deepStrictEqual(
+      [positional.status, positional.stdout, positional.stderr],
+      [2, "", 'affected-stacks: unexpected argument "HEAD~1"\n'],
+    );
+    const missing = run("affected-stacks.ts", ["--base=HEAD"]);
+    assert.deepStrictEqual(
+      [missing.status, missing.stderr],
+      [2, "affected-stacks: --head is required (the commits to compare: --base=<sha> --head=<sha>)\n"],
+    );
+    const same = run("affected-stacks.ts", ["--base=HEAD", "--head=HEAD"]);
+    assert.deepStrictEqual([same.status, same.stdout, same.stderr], [0, "stacks=[]\n", ""]);
+  });
+
+  it("dr-step.ts: exit 2 for a usage problem, 1 for a refused change", () => {
+    const unknown = run("dr-step.ts", ["--stack=org/staging", "--colour"]);
+    assert.deepStrictEqual(
+      [unknown.status, unknown.stdout, unknown.stderr],
+      [2, "", "dr-step: unknown flag --colour\n"],
+    );
+    const noStack = run("dr-step.ts", ["--step=restore", "--dry-run"]);
+    assert.deepStrictEqual(
+      [noStack.status, noStack.stderr],
+      [
+        2,
+        "dr-step: --stack must be <stack>, <org>/<stack> or <org>/<project>/<stack> (letters, digits, _ . -), got null\n",
+      ],
+    );
+    const refused = run("dr-step.ts", [
+      "--stack=org/staging",
+      "--change=pulumi config set dataTool.image x",
+      "--dry-run",
+    ]);
+    assert.equal(refused.status, 1, refused.stderr);
+    assert.match(refused.stderr, /^dr-step: nothing changed: key "dataTool\.image"/);
+  });
+});
