@@ -1,5 +1,5 @@
 /**
- * The policy pack against the offline plan (issue 13): the program of every stack in every runbook state, as
+ * The policy pack against the offline plan: the program of every stack in every runbook state, as
  * the mock runtime records it (inputs, protect, dependencies — ids unknown as in a first preview), with the
  * stack's own policy config (policy/config/<stack>.json, what the workflows pass). No violation anywhere;
  * and a violation planted in a real plan fails it.

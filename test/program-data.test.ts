@@ -489,7 +489,7 @@ describe("data path under the mock runtime", function () {
   });
 });
 
-describe("look before you restore (issue 12): inspect, reconcile, table-level restore, troubleshooting pod", function () {
+describe("look before you restore: inspect, reconcile, table-level restore, troubleshooting pod", function () {
   this.timeout(60_000);
   const T = "20261124t130500z";
   const prefix = "incident/inc-1/ptr/s189t01-ittms-stg-pg-ptr/20261124T130500Z";
@@ -695,7 +695,7 @@ describe("look before you restore (issue 12): inspect, reconcile, table-level re
 });
 
 /**
- * Issue 11, goal 4: the Jobs' scratch is a generic ephemeral volume (a claim from a storage class, not the
+ * The Jobs' scratch is a generic ephemeral volume (a claim from a storage class, not the
  * node's disk) and their timeouts follow the database's size at the measured restore rate (sizing.ts).
  */
 describe("scratch volume and timeouts from the database size (mock runtime)", function () {

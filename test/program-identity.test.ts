@@ -1,5 +1,5 @@
 /**
- * Issue 13 under the mock runtime: the data path's identity (managed identity, federated credential,
+ * Under the mock runtime: the data path's identity (managed identity, federated credential,
  * ServiceAccount, role assignment scoped to the backup container), Entra on the live server, and the security
  * context and limits of every pod the program declares, in every mode.
  */

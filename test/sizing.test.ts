@@ -1,4 +1,7 @@
-/** sizing.ts: the Jobs' scratch volume and timeouts from the database's size (issue 11, goal 4). */
+/**
+ * sizing.ts: the Jobs' scratch volume and timeouts from the database's size, so that a large database's dump
+ * fits and its restore is not cut off.
+ */
 import { strict as assert } from "node:assert";
 import {
   expectedRestoreSeconds,

@@ -1,5 +1,5 @@
 /**
- * The GitHub workflows (issue 13), checked offline: each file parses with GitHub's own workflow parser
+ * The GitHub workflows, checked offline: each file parses with GitHub's own workflow parser
  * (@actions/workflow-parser, the one the Actions language services use), the composite action with its action
  * parser; every `npm run`, `npx tsx` and `pulumi` command they run exists with those flags; every action's
  * inputs are ones it declares; no standing secret besides the GitHub App key; OIDC everywhere; one deployment

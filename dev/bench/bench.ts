@@ -308,7 +308,7 @@ async function benchMain(argv: readonly string[]): Promise<void> {
 }
 
 const TARGETS = [
-  "targets (issue 11): backup and restore ≥ 1.5× faster than the seed; each within 1.15 of the local limit;",
+  "targets: backup and restore ≥ 1.5× faster than the seed; each within 1.15 of the local limit;",
   "the ptr phase within 1.5 of the local restore",
 ];
 
@@ -473,7 +473,7 @@ function reportTable(rows: readonly Row[]): string[] {
   ];
 }
 
-/** issue 11's JSON: `{scaleBytes, cpus, rows: [{method, backupS, restoreS, bytes}]}`. */
+/** The benchmark's JSON (docs/data-tool.md): `{scaleBytes, cpus, rows: [{method, backupS, restoreS, bytes}]}`. */
 function writeJson(file: string, dbSize: number, rows: readonly Row[]): void {
   const json: BenchJson = {
     scaleBytes: dbSize,
