@@ -17,7 +17,7 @@
  *
  * `PGUSER` and `PGDATABASE` are kept as declared: each must be a login of the local server the Job reaches
  * (LocalTargets.logins) — the nightly identity's read-only login, made by the runbook's one-time setup, or the
- * recovery identity's, made where the program declares it an Entra administrator (drill.ts).
+ * recovery identity's, made where the program declares it an Entra administrator (servers.ts).
  */
 import { spawn } from "node:child_process";
 import * as path from "node:path";
