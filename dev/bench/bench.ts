@@ -2,7 +2,9 @@
  * `npm run bench`: the data path against the seed's method and the local-file limit, in one run, on one
  * generated application-shaped database (testkit/appdata.ts; BENCH_SCALE, default 120 ≈ 1.8 GB).
  *
- *   seed      pg_dump --compress=1 (plain SQL, gzip inside pg_dump) to a file; gunzip | psql (no stop on error)
+ *   seed      the seed's backup-postgres / restore-postgres-backup actions: pg_dump --compress=1 (plain SQL, gzip
+ *             inside pg_dump) to a file, uploaded to the same blob store in one parallel block upload; downloaded
+ *             back to a file, then gunzip | psql (no stop on error)
  *   local     pg_dump -Fd -j N -Z 1 to a local directory; pg_restore -j N from it (no blob store at all)
  *   tool      this tool through Azurite: backup (custom streaming and directory+tar) and restore (-j N, with
  *             its per-connection settings, into a staging database and swapped in)
@@ -62,7 +64,7 @@ interface ToolVariant {
 }
 /**
  * BENCH_LOCAL: the local-file limit's compression levels (comma-separated). The first is the reference for the
- * "/ local" columns. Default `1,0`: the issue's `-Z 1`, and uncompressed.
+ * "/ local" columns. Default `1,0`: `-Z 1`, and uncompressed (the backup goal's reference).
  */
 const LOCAL_LEVELS = (process.env.BENCH_LOCAL ?? "1,0").split(",");
 const say = (line: string) => process.stderr.write(`bench: ${line}\n`);
@@ -135,11 +137,26 @@ async function timed(label: string, fn: () => Promise<unknown>): Promise<number>
   return secs;
 }
 
-/** The JSON `--json FILE` writes: one row per method, best times of the rounds. */
+/** The JSON `--json FILE` writes: one row per method, best times of the rounds, with the load it ran under. */
 export interface BenchJson {
   readonly scaleBytes: number;
   readonly cpus: number;
-  readonly rows: readonly { method: string; backupS: number; restoreS: number; bytes: number }[];
+  /** Load averages (1, 5, 15 min) at the start of each round and at the end. */
+  readonly load: readonly string[];
+  readonly rows: readonly BenchJsonRow[];
+  /** Each goal: the ratio of wall times measured, its bound, met or not. */
+  readonly goals: readonly Goal[];
+}
+
+interface BenchJsonRow {
+  readonly method: string;
+  readonly backupS: number;
+  readonly restoreS: number;
+  readonly bytes: number;
+  /** The last round's wall seconds per step, per phase. */
+  readonly steps: Row["steps"];
+  /** The last round's CPU seconds per process group, per phase. */
+  readonly cpu: Row["cpu"];
 }
 
 interface Row {
@@ -154,6 +171,8 @@ interface Row {
   size: number;
   /** CPU seconds per process group (bench client, its children, PostgreSQL, Azurite) in the last round. */
   cpu: { backup?: CpuSplit; restore?: CpuSplit };
+  /** Wall seconds of each step of a phase in the last round, in the order they ran (`dump`, `upload`, …). */
+  steps: { backup: Record<string, number>; restore: Record<string, number> };
 }
 
 /** CPU seconds of each process group during one timed phase. */
@@ -248,7 +267,7 @@ interface Bench {
   readonly measured: Measured;
 }
 
-/** `npm run bench [-- --json FILE]`: `--json` also writes the results as JSON (the issue's shape, `BenchJson`). */
+/** `npm run bench [-- --json FILE]`: `--json` also writes the results as JSON (`BenchJson`). */
 async function benchMain(argv: readonly string[]): Promise<void> {
   const jsonFile = parseFlags("bench", argv, { json: { type: "string" } }).json;
   const work = mkdtempSync(path.join(os.tmpdir(), "dr-bench-"));
@@ -297,9 +316,9 @@ async function benchMain(argv: readonly string[]): Promise<void> {
       `load averages (1, 5, 15 min) at the start of each round and at the end: ${loads.join(" → ")}`,
     ];
     process.stdout.write(
-      `${[...head, "", ...reportTable(rows), "", ...TARGETS, ptrSteps, verified].join("\n")}\n`,
+      `${[...head, "", ...reportTable(rows), "", ...goals(rows).map(goalLine), ptrSteps, verified].join("\n")}\n`,
     );
-    if (jsonFile !== undefined) writeJson(jsonFile, dbSize, rows);
+    if (jsonFile !== undefined) writeJson(jsonFile, dbSize, rows, loads);
   } finally {
     await az.stop();
     await pg.stop();
@@ -307,10 +326,43 @@ async function benchMain(argv: readonly string[]): Promise<void> {
   }
 }
 
-const TARGETS = [
-  "targets: backup and restore ≥ 1.5× faster than the seed; each within 1.15 of the local limit;",
-  "the ptr phase within 1.5 of the local restore",
-];
+/** One goal of the bench: `ratio` (wall time over wall time, one run) must be at most `bound`. */
+interface Goal {
+  readonly goal: string;
+  readonly ratio: number;
+  readonly bound: number;
+  readonly met: boolean;
+}
+
+/**
+ * The goals, as ratios of wall times in this run: the tool (the Jobs' default row) against the fair seed and the
+ * local limits (`-Z 0` for the backup; `pg_restore -j N` of the first local row for the restore), and the ptr
+ * phase against one local restore.
+ */
+function goals(rows: readonly Row[]): Goal[] {
+  const by = (id: string, phase: "backup" | "restore"): number => {
+    const r = rows.find((x) => x.id === id);
+    if (r === undefined) throw new Error(`bench: no row ${id} (BENCH_LOCAL / BENCH_TOOL leave it out)`);
+    return best(r[phase]);
+  };
+  const localR = best(rows[1]!.restore);
+  const g = (goal: string, ratio: number, bound: number): Goal => ({
+    goal,
+    ratio: round2(ratio),
+    bound,
+    met: ratio <= bound,
+  });
+  return [
+    g("backup: tool / seed ≤ 1/1.5", by("tool", "backup") / by("seed", "backup"), round2(1 / 1.5)),
+    g("backup: tool / local -Z 0 ≤ 1.3", by("tool", "backup") / by("local-z0", "backup"), 1.3),
+    g("restore: tool / seed ≤ 1/1.5", by("tool", "restore") / by("seed", "restore"), round2(1 / 1.5)),
+    g("restore: tool / local pg_restore ≤ 1.3", by("tool", "restore") / localR, 1.3),
+    g("ptr phase / local restore ≤ 2.0", by("ptr-phase", "restore") / localR, 2.0),
+  ];
+}
+
+const goalLine = (x: Goal) => `goal ${x.goal}: ${x.ratio.toFixed(2)} ${x.met ? "met" : "NOT met"}`;
+const round2 = (x: number) => Math.round(x * 100) / 100;
 
 /** One row per method, in the order they run and print: seed, the local limits, the tool's variants, the ptr phase. */
 function benchRows(): Row[] {
@@ -321,9 +373,10 @@ function benchRows(): Row[] {
     restore: [],
     size: 0,
     cpu: {},
+    steps: { backup: {}, restore: {} },
   });
   return [
-    row("seed", "seed: pg_dump --compress=1 plain SQL; gunzip \\| psql"),
+    row("seed", "seed: pg_dump --compress=1 plain SQL, uploaded; downloaded, gunzip \\| psql"),
     ...LOCAL_LEVELS.map((z) =>
       row(`local-z${z}`, `local limit: pg_dump -Fd -j ${JOBS} -Z ${z}; pg_restore -j ${JOBS}`),
     ),
@@ -348,26 +401,60 @@ function measuring(pg: PgCluster, az: Azurite): Measured {
   };
 }
 
-/** The seed's method: plain SQL through gzip into a file, and back through gunzip into psql. */
+/**
+ * The seed's method as its GitHub actions run it (DFE-Digital/github-actions backup-postgres and
+ * restore-postgres-backup: docs/data-tool.md, "The bench"): pg_dump's gzipped plain SQL into a file, uploaded
+ * to storage; downloaded to a file, then gunzip into psql. The upload and download go to the same Azurite as
+ * the tool's, each one parallel block transfer of a whole file, as `az storage azcopy blob upload|download` does.
+ */
 async function seedRound(b: Bench, row: Row, round: number): Promise<void> {
   const sql = path.join(b.work, `seed-${round}.sql.gz`);
+  const blob = b.az.store("bench");
+  const blobName = `bench/seed-${round}.sql.gz`;
   await b.pg.query("CHECKPOINT");
   await b.measured(row, "backup", "seed backup", async () => {
-    const fd = openSync(sql, "w");
-    try {
-      await exec("pg_dump", ["--compress=1", "--no-password", `--dbname=dbname='app'`], b.env("app"), {
-        stdout: fd,
-      });
-    } finally {
-      closeSync(fd);
-    }
+    await stepOf(row, "backup", "dump", () => seedDump(b, sql));
+    await stepOf(row, "backup", "upload", () => blockBlob(blob, blobName).then((c) => c.uploadFile(sql)));
   });
   row.size = sizeOf(sql);
-  await b.fresh("seed_r");
-  await b.pg.query('CREATE DATABASE "seed_r"');
-  await b.measured(row, "restore", "seed restore", () => gunzipIntoPsql(sql, b.env("seed_r"), "seed_r"));
   rmSync(sql);
   await b.fresh("seed_r");
+  await b.pg.query('CREATE DATABASE "seed_r"');
+  await b.measured(row, "restore", "seed restore", async () => {
+    await stepOf(row, "restore", "download", () =>
+      blockBlob(blob, blobName).then((c) => c.downloadToFile(sql)),
+    );
+    await stepOf(row, "restore", "psql", () => gunzipIntoPsql(sql, b.env("seed_r"), "seed_r"));
+  });
+  rmSync(sql);
+  await containerClientDelete(b.az, blobName);
+  await b.fresh("seed_r");
+}
+
+/** The seed's pg_dump line (backup-postgres: `-E utf8 --clean --compress=1 --if-exists --no-owner`). */
+async function seedDump(b: Bench, file: string): Promise<void> {
+  const fd = openSync(file, "w");
+  try {
+    const argv = ["-E", "utf8", "--clean", "--compress=1", "--if-exists", "--no-owner", "--no-password"];
+    await exec("pg_dump", [...argv, `--dbname=dbname='app'`], b.env("app"), { stdout: fd });
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Times one step of a phase; the last round's value is kept in the row. */
+async function stepOf<T>(
+  row: Row,
+  phase: "backup" | "restore",
+  name: string,
+  fn: () => Promise<T>,
+): Promise<T> {
+  const t0 = process.hrtime.bigint();
+  const r = await fn();
+  const secs = Number(process.hrtime.bigint() - t0) / 1e9;
+  row.steps[phase][name] = secs;
+  say(`  ${name}: ${secs.toFixed(1)} s`);
+  return r;
 }
 
 /** The local-file limit: pg_dump -Fd -j N into a directory and pg_restore -j N from it, nothing else. */
@@ -375,17 +462,21 @@ async function localRound(b: Bench, row: Row, round: number, k: number, z: strin
   const dir = path.join(b.work, `local-${round}-${k}`);
   await b.pg.query("CHECKPOINT");
   await b.measured(row, "backup", `local backup (-Z ${z})`, () =>
-    exec(
-      "pg_dump",
-      pgDumpArgv({ format: "directory", compress: z, jobs: JOBS, outputDir: dir, database: "app" }),
-      b.env("app"),
+    stepOf(row, "backup", "dump", () =>
+      exec(
+        "pg_dump",
+        pgDumpArgv({ format: "directory", compress: z, jobs: JOBS, outputDir: dir, database: "app" }),
+        b.env("app"),
+      ),
     ),
   );
   row.size = sizeOf(dir);
   await b.fresh("local_r");
   await b.pg.query('CREATE DATABASE "local_r"');
   await b.measured(row, "restore", `local restore (-Z ${z})`, () =>
-    exec("pg_restore", pgRestoreArgv({ archive: dir, database: "local_r", jobs: JOBS }), b.env("local_r")),
+    stepOf(row, "restore", "pg_restore", () =>
+      exec("pg_restore", pgRestoreArgv({ archive: dir, database: "local_r", jobs: JOBS }), b.env("local_r")),
+    ),
   );
   rmSync(dir, { recursive: true });
   await b.fresh("local_r");
@@ -473,17 +564,21 @@ function reportTable(rows: readonly Row[]): string[] {
   ];
 }
 
-/** The benchmark's JSON (docs/data-tool.md): `{scaleBytes, cpus, rows: [{method, backupS, restoreS, bytes}]}`. */
-function writeJson(file: string, dbSize: number, rows: readonly Row[]): void {
+/** The JSON: `{scaleBytes, cpus, load, rows: [{method, backupS, restoreS, bytes, steps, cpu}], goals}`. */
+function writeJson(file: string, dbSize: number, rows: readonly Row[], load: readonly string[]): void {
   const json: BenchJson = {
     scaleBytes: dbSize,
     cpus: os.availableParallelism(),
+    load,
     rows: rows.map((r) => ({
       method: r.id,
       backupS: round1(best(r.backup)),
       restoreS: round1(best(r.restore)),
       bytes: r.size,
+      steps: r.steps,
+      cpu: r.cpu,
     })),
+    goals: goals(rows),
   };
   writeFileSync(file, `${JSON.stringify(json, null, 2)}\n`);
   say(`wrote ${file}`);
@@ -519,13 +614,8 @@ async function ptrPhase(
   await pg.query('CREATE DATABASE "ptr_copy" TEMPLATE app');
   await pg.query('CREATE DATABASE "ptr_live" TEMPLATE app');
   await pg.query("CHECKPOINT");
-  const secs: Record<string, number> = {};
-  const step = async <T>(name: string, fn: () => Promise<T>): Promise<T> => {
-    const t0 = process.hrtime.bigint();
-    const r = await fn();
-    secs[name] = Number(process.hrtime.bigint() - t0) / 1e9;
-    return r;
-  };
+  const secs = row.steps.restore;
+  const step = <T>(name: string, fn: () => Promise<T>): Promise<T> => stepOf(row, "restore", name, fn);
   let blobName = "";
   await measured(row, "restore", "ptr phase (backup-ptr, restore, compare)", async () => {
     const b = await step("backup-ptr", () =>
@@ -583,6 +673,11 @@ function toolMethod(v: ToolVariant): string {
   if (v.compress === undefined)
     return `tool, directory format (-Fd -j ${JOBS} -Z 0 + tar \\| zstd -1), the Jobs' default`;
   return `tool, directory format (-Fd -j ${JOBS} -Z ${v.compress} + tar)`;
+}
+
+async function blockBlob(store: ReturnType<Azurite["store"]>, blobName: string) {
+  const { containerClient } = await import("@service-dr/dr-data/src/blobstore");
+  return containerClient(store).getBlockBlobClient(blobName);
 }
 
 async function containerClientDelete(az: Azurite, blobName: string): Promise<void> {
