@@ -14,11 +14,13 @@ export interface Resolution<T> {
   readonly value?: T;
 }
 
-/** The pin's two keys as parsed (undefined when absent or invalid), and whether the stack sets each. */
+/**
+ * The pin's two keys as their schemas parsed them: undefined when absent, or when the schema refuses the value
+ * (it reports that one), and then the pin is taken as not given.
+ */
 export interface PinKeys {
   readonly requestedAt: string | undefined;
   readonly requestedFor: string | undefined;
-  readonly set: (key: "ptr.requestedAt" | "ptr.requestedFor") => boolean;
 }
 
 /**
@@ -54,41 +56,38 @@ export function restorePin(
   zone: string | undefined,
   now: DateTime,
 ): Resolution<DateTime> {
-  if (!pin.set("ptr.requestedAt") && !pin.set("ptr.requestedFor")) return { problems: [] };
-  const missing = missingPinHalf(pin, restoreText);
-  if (missing.length > 0) return { problems: missing };
-  const at = requestedAtInstant(pin.requestedAt, now);
-  if (pin.requestedFor === undefined) return { problems: at.problems };
-  const resolved = resolveIn("ptr.requestedFor", pin.requestedFor, zone);
+  const { requestedAt, requestedFor } = pin;
+  if (requestedAt === undefined && requestedFor === undefined) return { problems: [] };
+  if (requestedFor === undefined) return { problems: [forMissing(restoreText)] };
+  if (requestedAt === undefined) return { problems: [AT_MISSING] };
+  const at = requestedAtInstant(requestedAt, now);
+  const resolved = resolveIn("ptr.requestedFor", requestedFor, zone);
   const problems = [...at.problems, ...resolved.problems];
   const pinned = resolved.value;
   if (pinned === undefined) return { problems };
   if (!pinned.utc.equals(restore.utc)) {
-    problems.push(pinOfAnotherTime(pinned, pin.requestedFor, restoreText, restore));
+    problems.push(pinOfAnotherTime(pinned, requestedFor, restoreText, restore));
     return { problems };
   }
   return at.value === undefined ? { problems } : { problems, value: at.value };
 }
 
-/** Both halves of the pin or neither: the one that is missing, with how to set it or drop the other. */
-function missingPinHalf(pin: PinKeys, restoreText: string): Problem[] {
-  if (!pin.set("ptr.requestedFor"))
-    return [
-      `ptr.requestedFor: is required with ptr.requestedAt (it binds the pin to the restore time whose copy was requested then); ` +
-        `if the existing copy was made for the current restore time, set: pulumi config set --path ptr.requestedFor ${JSON.stringify(restoreText)}; ` +
-        `otherwise remove the pin: pulumi config rm --path ptr.requestedAt; received nothing`,
-    ];
-  if (!pin.set("ptr.requestedAt"))
-    return [
-      `ptr.requestedAt: is required with ptr.requestedFor (when the copy for that restore time was requested, with an offset or Z); ` +
-        `set it: pulumi config set --path ptr.requestedAt 2026-11-25T09:00:00Z, or remove the pin: pulumi config rm --path ptr.requestedFor; received nothing`,
-    ];
-  return [];
+/** Both halves of the pin or neither: `requestedAt` without the restore time it binds the pin to. */
+function forMissing(restoreText: string): Problem {
+  return (
+    `ptr.requestedFor: is required with ptr.requestedAt (it binds the pin to the restore time whose copy was requested then); ` +
+    `if the existing copy was made for the current restore time, set: pulumi config set --path ptr.requestedFor ${JSON.stringify(restoreText)}; ` +
+    `otherwise remove the pin: pulumi config rm --path ptr.requestedAt; received nothing`
+  );
 }
 
+/** Both halves of the pin or neither: `requestedFor` without when its copy was requested. */
+const AT_MISSING: Problem =
+  `ptr.requestedAt: is required with ptr.requestedFor (when the copy for that restore time was requested, with an offset or Z); ` +
+  `set it: pulumi config set --path ptr.requestedAt 2026-11-25T09:00:00Z, or remove the pin: pulumi config rm --path ptr.requestedFor; received nothing`;
+
 /** When the pinned copy was requested: an instant with its offset, not in the future. */
-function requestedAtInstant(atText: string | undefined, now: DateTime): Resolution<DateTime> {
-  if (atText === undefined) return { problems: [] };
+function requestedAtInstant(atText: string, now: DateTime): Resolution<DateTime> {
   const req = DateTime.fromISO(atText, { setZone: true });
   if (!req.isValid || !/([+-]\d{2}:?\d{2}|Z)$/.test(atText))
     return {
