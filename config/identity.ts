@@ -1,6 +1,6 @@
 /**
  * The config fragment of the data path's identities: the cluster's OIDC issuer their federated credentials
- * trust (no standing secret; the servers accept Entra logins only). Added to config.ts's schema as
+ * trust (no standing secret; the servers accept Entra logins only). Added to the config schema (schema.ts) as
  * `workloadIdentity`.
  */
 import { z } from "zod";

@@ -4,7 +4,7 @@
  * runtime with a pinned one.
  */
 import type { DateTime } from "luxon";
-import { loadConfig } from "../config";
+import { loadConfig, warnIgnoredRetries } from "../config";
 import { buildPlan, type Plan } from "../plan";
 import type * as pulumi from "@pulumi/pulumi";
 import { LiveServer, type EntraPrincipal } from "../components/database/live-server";
@@ -55,6 +55,7 @@ export async function program(now: DateTime): Promise<ProgramOutputs> {
   // Throws ConfigError with every problem before anything is declared.
   const cfg = loadConfig(now);
   const plan = buildPlan(cfg, now);
+  warnIgnoredRetries(cfg, plan);
   const service = cfg.kubernetes.service;
 
   const servers = declareServers(service, plan);

@@ -1,6 +1,7 @@
 import { strict as assert } from "node:assert";
 import { DateTime } from "luxon";
-import { ConfigError, editDistance, nearest, parseConfig, readRawConfig } from "../config";
+import { ConfigError, editDistance, nearest, parseConfig, readRawConfig, retryWarnings } from "../config";
+import { buildPlan } from "../plan";
 import { k8sNameProblem, longestJobName } from "@service-dr/dr-data";
 import { committedImage, NOW, stackRaw, stackStrings } from "./support/stacks";
 
@@ -510,8 +511,11 @@ describe("config: mistyped keys get the nearest known one", () => {
 });
 
 describe("config: keys that do not apply are warned about, naming the key and why", () => {
-  const warnings = (sets: readonly string[]): readonly string[] =>
-    parseConfig(stackRaw("staging", sets), NOW).warnings;
+  // As the program logs them: the config's, then the retries the plan declares no Job for.
+  const warnings = (sets: readonly string[]): readonly string[] => {
+    const cfg = parseConfig(stackRaw("staging", sets), NOW);
+    return [...cfg.warnings, ...retryWarnings(cfg, buildPlan(cfg, NOW))];
+  };
   const rows: Array<[string, readonly string[], readonly string[]]> = [
     ["the committed stack: none", [], []],
     [

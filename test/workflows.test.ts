@@ -546,7 +546,7 @@ describe("workflows: the path filters and affected-stacks.ts agree", () => {
     "Pulumi.production.yaml",
     "index.ts",
     "plan/data-path.ts",
-    "config/config.ts",
+    "config/schema.ts",
     "stack/program.ts",
     "components/storage/backup-storage.ts",
     "policy/policies.ts",
