@@ -14,7 +14,7 @@ export const NOW = DateTime.fromISO("2026-11-25T10:00:00Z", { zone: "utc" });
 
 /** `{ "service-dr:drMode": "none", … }` — every value a string, as the engine passes them. */
 export function stackStrings(
-  stack: "staging" | "production",
+  stack: string,
   sets: readonly string[] = [],
 ): Record<string, string> {
   const loaded = loadStackConfig(PROJECT_DIR, stack);
@@ -27,7 +27,7 @@ export function stackStrings(
  * The stack file's `dataTool.image`: the release workflow's pull request changes it, so tests read it rather
  * than copy it.
  */
-export function committedImage(stack: "staging" | "production"): string {
+export function committedImage(stack: string): string {
   return (JSON.parse(stackStrings(stack)["service-dr:dataTool"] ?? "{}") as { image: string }).image;
 }
 
@@ -45,7 +45,7 @@ const declared = new Map<string, Promise<PlanResult>>();
  * is shared the same way.
  */
 export function declareStack(
-  stack: "staging" | "production",
+  stack: string,
   sets: readonly string[] = [],
 ): Promise<PlanResult> {
   const config = stackStrings(stack, sets);
@@ -68,7 +68,7 @@ function deepFreeze<T>(value: T): T {
 
 /** The decoded raw object parseConfig takes. */
 export function stackRaw(
-  stack: "staging" | "production",
+  stack: string,
   sets: readonly string[] = [],
 ): Record<string, unknown> {
   const { raw, problems } = readRawConfig(stackStrings(stack, sets));
