@@ -63,7 +63,9 @@ describe("fleet: every stack plans in every state, and no physical name is share
         }
       }
     }
-    const shared = [...owners].filter(([, by]) => by.size > 1).map(([name, by]) => `${name}: ${[...by].join(", ")}`);
+    const shared = [...owners]
+      .filter(([, by]) => by.size > 1)
+      .map(([name, by]) => `${name}: ${[...by].join(", ")}`);
     // Known overlap, within one service only: its stacks share the service's repository, so both environments
     // declare the protection of its main branch (a freeze in either freezes both). Across services: nothing.
     assert.deepStrictEqual(shared.sort(), [
@@ -86,7 +88,11 @@ describe("fleet: every stack plans in every state, and no physical name is share
     const plan = await declareStack("school-visits-production");
     const server = plan.resources.find((r) => r.type === "azure-native:dbforpostgresql:Server");
     assert.deepStrictEqual(
-      [server?.inputs.serverName, server?.inputs.sku, (server?.inputs.storage as { storageSizeGB?: number })?.storageSizeGB],
+      [
+        server?.inputs.serverName,
+        server?.inputs.sku,
+        (server?.inputs.storage as { storageSizeGB?: number })?.storageSizeGB,
+      ],
       ["s189p01-schvis-pd-pg", { name: "Standard_D4ds_v5", tier: "GeneralPurpose" }, 256],
     );
     const patches = plan.resources.filter((r) => r.type === "kubernetes:apps/v1:DeploymentPatch");

@@ -7,7 +7,14 @@
 import * as path from "node:path";
 import { DateTime } from "luxon";
 import { UsageError } from "@service-dr/dr-data";
-import { isProblem, listStacks, stackStatus, type LeverState, type StackProblem, type StackStatus } from "./status";
+import {
+  isProblem,
+  listStacks,
+  stackStatus,
+  type LeverState,
+  type StackProblem,
+  type StackStatus,
+} from "./status";
 
 const USAGE = "usage: npm run fleet [-- --json] [--now <ISO-8601 instant>]";
 
@@ -31,7 +38,9 @@ export function parseArgs(argv: readonly string[], clock: () => DateTime = () =>
       const text = argv[++i];
       const parsed = text === undefined ? undefined : DateTime.fromISO(text, { setZone: true });
       if (parsed === undefined || !parsed.isValid || !/(Z|[+-]\d\d:?\d\d)$/.test(text ?? "")) {
-        throw new UsageError(`--now expects an ISO-8601 instant with an offset or Z; received ${JSON.stringify(text)}`);
+        throw new UsageError(
+          `--now expects an ISO-8601 instant with an offset or Z; received ${JSON.stringify(text)}`,
+        );
       }
       now = parsed;
     } else throw new UsageError(`unknown argument ${JSON.stringify(arg)}`);
@@ -110,10 +119,14 @@ if (require.main === module) {
   // Pulumi's config module logs through console.log without an engine: keep stdout for the table alone.
   console.log = (...args: unknown[]): void => console.error(...args);
   try {
-    process.exitCode = main(process.argv.slice(2), {
-      out: (t) => void process.stdout.write(t),
-      err: (t) => void process.stderr.write(t),
-    }, path.resolve(__dirname, "..", ".."));
+    process.exitCode = main(
+      process.argv.slice(2),
+      {
+        out: (t) => void process.stdout.write(t),
+        err: (t) => void process.stderr.write(t),
+      },
+      path.resolve(__dirname, "..", ".."),
+    );
   } catch (err) {
     process.stderr.write(`fleet: ${err instanceof Error ? err.message : String(err)}\n`);
     process.exitCode = err instanceof UsageError ? 2 : 1;

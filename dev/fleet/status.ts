@@ -61,7 +61,11 @@ export interface StackStatus {
     /** `rebuild`: where the data comes from (backup, revive, geo). */
     readonly rebuildFrom: string | undefined;
   };
-  readonly levers: { readonly maintenance: LeverState; readonly freeze: LeverState; readonly stopped: LeverState };
+  readonly levers: {
+    readonly maintenance: LeverState;
+    readonly freeze: LeverState;
+    readonly stopped: LeverState;
+  };
   readonly nextCommand: string | undefined;
 }
 

@@ -43,10 +43,7 @@ export function environmentFile(projectDir: string, name: string): string {
 }
 
 /** The merged `values.pulumiConfig` of the environments `names`, imported in this order. */
-export function resolvePulumiConfig(
-  projectDir: string,
-  names: readonly string[],
-): Record<string, JsonValue> {
+export function resolvePulumiConfig(projectDir: string, names: readonly string[]): Record<string, JsonValue> {
   let merged: Record<string, JsonValue> = {};
   for (const name of names) {
     const env = evaluate(projectDir, name, []);
@@ -68,7 +65,9 @@ function evaluate(projectDir: string, name: string, chain: readonly string[]): E
   const doc = readDefinition(file, name);
   for (const key of Object.keys(doc)) {
     if (key !== "imports" && key !== "values") {
-      throw new UsageError(`${file}: unknown top-level key ${JSON.stringify(key)} (allowed: imports, values)`);
+      throw new UsageError(
+        `${file}: unknown top-level key ${JSON.stringify(key)} (allowed: imports, values)`,
+      );
     }
   }
   let base: JsonValue = {};
@@ -125,8 +124,9 @@ function environmentName(item: unknown, where: string): string {
 /** `values:` as plain data: only `pulumiConfig`, no interpolation, no function, no secret. */
 function valuesOf(node: unknown, file: string): JsonValue {
   if (node === undefined || node === null) return {};
-  if (!isObject(node as JsonValue)) throw new UsageError(`${file}: values must be a map`);
-  for (const key of Object.keys(node as object)) {
+  const values = node as JsonValue;
+  if (!isObject(values)) throw new UsageError(`${file}: values must be a map`);
+  for (const key of Object.keys(values)) {
     if (key !== "pulumiConfig") {
       throw new UsageError(
         `${file}: values.${key} is not resolved offline (only values.pulumiConfig is; environmentVariables ` +
@@ -134,8 +134,8 @@ function valuesOf(node: unknown, file: string): JsonValue {
       );
     }
   }
-  assertPlainData(node as JsonValue, `${file}: values`);
-  return node as JsonValue;
+  assertPlainData(values, `${file}: values`);
+  return values;
 }
 
 function assertPlainData(value: JsonValue, where: string): void {

@@ -271,7 +271,16 @@ export function loadStackConfig(projectDir: string, stack: string): LoadedConfig
       placeholderKeys.add(decl.key);
     }
   }
-  return { project, stack, values, secretKeys, placeholderKeys, declarations, plaintextSecrets, environments };
+  return {
+    project,
+    stack,
+    values,
+    secretKeys,
+    placeholderKeys,
+    declarations,
+    plaintextSecrets,
+    environments,
+  };
 }
 
 /**
