@@ -158,6 +158,11 @@ describe("offline stack config: ESC environments", () => {
       /x\.yaml: unknown top-level key "value" \(allowed: imports, values\)/,
     ],
     [
+      "a null",
+      () => write("environments/demo/x.yaml", ["values:", "  pulumiConfig:", "    db:", "      network: ~"]),
+      /x\.yaml: values\.pulumiConfig\.db\.network: null is not resolved offline/,
+    ],
+    [
       "a fraction",
       () => write("environments/demo/x.yaml", ["values:", "  pulumiConfig:", "    ratio: 1.5"]),
       /x\.yaml: values\.pulumiConfig\.ratio: 1\.5: only integers are resolved offline/,

@@ -139,6 +139,10 @@ function valuesOf(node: unknown, file: string): JsonValue {
 }
 
 function assertPlainData(value: JsonValue, where: string): void {
+  if (value === null) {
+    // ESC's documentation calls its merge a JSON merge patch (null deletes a key), its evaluator keeps a null.
+    throw new UsageError(`${where}: null is not resolved offline (write the value, or leave the key out)`);
+  }
   if (typeof value === "string" && value.includes("${")) {
     throw new UsageError(`${where}: interpolation (\${...}) is not resolved offline; write the value itself`);
   }

@@ -291,13 +291,13 @@ function environmentValues(projectDir: string, project: string, names: readonly 
   const out: StackConfig = new Map();
   for (const [rawKey, value] of Object.entries(resolvePulumiConfig(projectDir, names))) {
     if ((rawKey.match(/:/g) ?? []).length > 1) {
-      throw new UsageError(`ESC environment ${names.join(", ")}: pulumiConfig key ${JSON.stringify(rawKey)}`);
+      throw new UsageError(
+        `ESC environment ${names.join(", ")}: pulumiConfig key ${JSON.stringify(rawKey)} must be <key> or <namespace>:<key>`,
+      );
     }
     const key = rawKey.includes(":") ? rawKey : `${project}:${rawKey}`;
-    if (value === null) {
-      throw new UsageError(`ESC environment ${names.join(", ")}: pulumiConfig.${rawKey} is null`);
-    }
-    out.set(key, typeof value === "object" ? value : String(value));
+    // esc.ts refuses null, so a non-object is a string, a boolean or an integer.
+    out.set(key, value !== null && typeof value === "object" ? value : String(value));
   }
   return out;
 }
