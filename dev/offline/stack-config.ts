@@ -247,14 +247,16 @@ export function loadStackConfig(projectDir: string, stack: string): LoadedConfig
     if (decl.secret) secretKeys.add(decl.key);
   }
   const environments = stackEnvironments(doc.get("environment", true), file);
-  for (const [key, value] of environmentValues(projectDir, project, environments)) values.set(key, value);
+  const fromEnvironments = environmentValues(projectDir, project, environments);
+  for (const [key, value] of fromEnvironments) values.set(key, value);
   const config = doc.get("config", true);
   if (config !== undefined && config !== null) {
     if (!YAML.isMap(config)) throw new UsageError(`${file}: config is not a map`);
     for (const pair of config.items) {
       const key = qualifyKey(project, scalarText(pair.key, file));
       const { value, secure } = configNodeValue(pair.value, file);
-      const fromEnvironment = environments.length > 0 ? values.get(key) : undefined;
+      // Merged with the environments' value only: a Pulumi.yaml default applies only when nothing sets the key.
+      const fromEnvironment = fromEnvironments.get(key);
       values.set(key, fromEnvironment === undefined ? value : stackOverEnvironment(value, fromEnvironment));
       if (secure) {
         // Encrypted in the file and not decryptable here: the program sees a placeholder, marked secret.
