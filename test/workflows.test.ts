@@ -360,7 +360,13 @@ describe("scripts: affected stacks", () => {
   for (const [what, changed, expected] of rows) {
     it(what, () => assert.deepStrictEqual(affectedStacks(changed, ["production", "staging"]), expected));
   }
-  it("the repository's stacks", () => assert.deepStrictEqual(STACKS, ["production", "staging"]));
+  it("the repository's stacks", () =>
+    assert.deepStrictEqual(STACKS, [
+      "production",
+      "school-visits-production",
+      "school-visits-staging",
+      "staging",
+    ]));
 });
 
 describe("scripts: the DR step's config change", () => {

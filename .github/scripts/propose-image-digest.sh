@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Opens the pull request that moves every stack to a newly published data tool image (release-image.yml, job
-# propose): `dataTool.image` in each Pulumi.<stack>.yaml becomes REPOSITORY@DIGEST, on a branch named after the
-# digest, committed and pushed, then `gh pr create`. The stacks change only through that reviewed pull request
-# (its preview shows the Jobs' and the CronJob's new image), never through a tag.
+# propose): `dataTool.image` becomes REPOSITORY@DIGEST wherever it is written — the shared ESC environment
+# definitions (environments/<project>/<env>.yaml) and any Pulumi.<stack>.yaml that sets its own — on a branch
+# named after the digest, committed and pushed, then `gh pr create`. The stacks change only through that
+# reviewed pull request (its preview shows the Jobs' and the CronJob's new image), never through a tag.
 #
 #   propose-image-digest.sh REPOSITORY DIGEST [BASE]     (GH_TOKEN and GITHUB_REPOSITORY in the environment)
 #
@@ -10,8 +11,9 @@
 # dr-data-v* tag (GITHUB_REPOSITORY, owner/name): a signature made by a fork's copy of the workflow, or by a
 # run on another branch, does not verify.
 #
-# Only a line `    image: REPOSITORY@sha256:<64 hex>` is rewritten (dataTool.image; no other key has that value).
-# Nothing to do when every stack already names the digest; a branch that already exists is not pushed again.
+# Only a line `<indent>image: REPOSITORY@sha256:<64 hex>` is rewritten (dataTool.image; no other key has that
+# value); at least one file must have it. Nothing to do when every file already names the digest; a branch that
+# already exists is not pushed again.
 set -euo pipefail
 
 repository="${1:?usage: propose-image-digest.sh REPOSITORY DIGEST [BASE]}"
@@ -34,16 +36,20 @@ source_repo="${GITHUB_REPOSITORY:?GITHUB_REPOSITORY (owner/name of this reposito
 
 image="${repository}@${digest}"
 identity="^https://github\\.com/${source_repo//./\\.}/\\.github/workflows/release-image\\.yml@refs/(heads/main|tags/dr-data-v[^/]*)\$"
-pattern="^(    image: )${repository//./\\.}@sha256:[0-9a-f]{64}\$"
-stacks=(Pulumi.*.yaml)
+pattern="^( +image: )${repository//./\\.}@sha256:[0-9a-f]{64}\$"
+shopt -s nullglob
+files=()
+for file in Pulumi.*.yaml environments/*/*.yaml; do
+  if grep -Eq "$pattern" "$file"; then files+=("$file"); fi
+done
+[ "${#files[@]}" -gt 0 ] || {
+  echo "propose-image-digest: no environment definition or stack file has a dataTool.image line naming $repository by digest" >&2
+  exit 1
+}
 changed=()
-for stack in "${stacks[@]}"; do
-  grep -Eq "$pattern" "$stack" || {
-    echo "propose-image-digest: $stack has no dataTool.image line naming $repository by digest" >&2
-    exit 1
-  }
-  sed -E -i "s|${pattern}|\\1${image}|" "$stack"
-  git diff --quiet -- "$stack" || changed+=("$stack")
+for file in "${files[@]}"; do
+  sed -E -i "s|${pattern}|\\1${image}|" "$file"
+  git diff --quiet -- "$file" || changed+=("$file")
 done
 if [ "${#changed[@]}" -eq 0 ]; then
   echo "propose-image-digest: every stack already names $image"

@@ -12,6 +12,7 @@ import * as fs from "fs";
 import * as path from "path";
 import * as YAML from "yaml";
 import { UsageError } from "@service-dr/dr-data";
+import { escMerge, resolvePulumiConfig, stackEnvironments } from "./esc";
 
 /** What a config key holds before it is serialised for the program: a top-level string, or structured JSON. */
 export type ConfigValue = string | JsonValue;
@@ -34,6 +35,8 @@ export interface LoadedConfig {
   readonly declarations: readonly Declaration[];
   /** Declared secrets the stack file holds in plain text (the real CLI refuses them). */
   readonly plaintextSecrets: readonly string[];
+  /** The ESC environments the stack file imports (`environment:`), in order. */
+  readonly environments: readonly string[];
 }
 
 /** The placeholder value of a declared secret that is not in any committed file. */
@@ -225,7 +228,9 @@ export function readProject(projectDir: string): { project: string; declarations
 
 /**
  * Loads the config of `stack` from `projectDir` the way the CLI assembles it: `Pulumi.yaml` fallbacks, then
- * the stack file's values, then placeholders for declared secrets still without a value.
+ * the `pulumiConfig` of the ESC environments the stack file imports (esc.ts), then the stack file's values
+ * merged over them (objects key by key, the stack's leaves win), then placeholders for declared secrets
+ * still without a value.
  */
 export function loadStackConfig(projectDir: string, stack: string): LoadedConfig {
   const { project, declarations } = readProject(projectDir);
@@ -241,13 +246,18 @@ export function loadStackConfig(projectDir: string, stack: string): LoadedConfig
     if (decl.fallback !== undefined) values.set(decl.key, decl.fallback);
     if (decl.secret) secretKeys.add(decl.key);
   }
+  const environments = stackEnvironments(doc.get("environment", true), file);
+  const fromEnvironments = environmentValues(projectDir, project, environments);
+  for (const [key, value] of fromEnvironments) values.set(key, value);
   const config = doc.get("config", true);
   if (config !== undefined && config !== null) {
     if (!YAML.isMap(config)) throw new UsageError(`${file}: config is not a map`);
     for (const pair of config.items) {
       const key = qualifyKey(project, scalarText(pair.key, file));
       const { value, secure } = configNodeValue(pair.value, file);
-      values.set(key, value);
+      // Merged with the environments' value only: a Pulumi.yaml default applies only when nothing sets the key.
+      const fromEnvironment = fromEnvironments.get(key);
+      values.set(key, fromEnvironment === undefined ? value : stackOverEnvironment(value, fromEnvironment));
       if (secure) {
         // Encrypted in the file and not decryptable here: the program sees a placeholder, marked secret.
         secretKeys.add(key);
@@ -263,7 +273,41 @@ export function loadStackConfig(projectDir: string, stack: string): LoadedConfig
       placeholderKeys.add(decl.key);
     }
   }
-  return { project, stack, values, secretKeys, placeholderKeys, declarations, plaintextSecrets };
+  return {
+    project,
+    stack,
+    values,
+    secretKeys,
+    placeholderKeys,
+    declarations,
+    plaintextSecrets,
+    environments,
+  };
+}
+
+/**
+ * The environments' `pulumiConfig` as stack config: a key without a namespace is the project's; a top-level
+ * boolean or integer reaches the program as its text, an object or array as JSON.
+ */
+function environmentValues(projectDir: string, project: string, names: readonly string[]): StackConfig {
+  const out: StackConfig = new Map();
+  for (const [rawKey, value] of Object.entries(resolvePulumiConfig(projectDir, names))) {
+    if ((rawKey.match(/:/g) ?? []).length > 1) {
+      throw new UsageError(
+        `ESC environment ${names.join(", ")}: pulumiConfig key ${JSON.stringify(rawKey)} must be <key> or <namespace>:<key>`,
+      );
+    }
+    const key = rawKey.includes(":") ? rawKey : `${project}:${rawKey}`;
+    // esc.ts refuses null, so a non-object is a string, a boolean or an integer.
+    out.set(key, value !== null && typeof value === "object" ? value : String(value));
+  }
+  return out;
+}
+
+/** The CLI's merge of a stack value over an environment value: objects key by key, otherwise the stack's. */
+function stackOverEnvironment(stackValue: ConfigValue, envValue: ConfigValue): ConfigValue {
+  if (typeof stackValue === "string" || typeof envValue === "string") return stackValue;
+  return escMerge(stackValue, envValue);
 }
 
 /**

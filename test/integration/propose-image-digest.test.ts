@@ -6,7 +6,7 @@
  */
 import { strict as assert } from "node:assert";
 import { execFileSync, spawnSync } from "node:child_process";
-import { chmodSync, copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import * as path from "node:path";
 import { DATA_TOOL_REPOSITORY } from "../../config";
@@ -16,6 +16,8 @@ import { NOW, PROJECT_DIR } from "../support/stacks";
 
 const SCRIPT = path.join(PROJECT_DIR, ".github", "scripts", "propose-image-digest.sh");
 const STACKS = ["Pulumi.production.yaml", "Pulumi.staging.yaml"];
+/** Where dataTool.image is written: the shared ESC environment definitions the stacks import. */
+const ENVIRONMENTS = ["environments/service-dr/production.yaml", "environments/service-dr/staging.yaml"];
 const DIGEST = `sha256:${"4a".repeat(32)}`;
 const SOURCE_REPOSITORY = "DFE-Digital/service.dr";
 
@@ -44,6 +46,7 @@ describe("propose-image-digest.sh: the pull request that moves the stacks to a n
     execFileSync("git", ["init", "-q", "--bare", "-b", "main", path.join(dir, "origin.git")]);
     execFileSync("git", ["clone", "-q", path.join(dir, "origin.git"), work], { stdio: "ignore" });
     for (const f of STACKS) copyFileSync(path.join(PROJECT_DIR, f), path.join(work, f));
+    cpSync(path.join(PROJECT_DIR, "environments"), path.join(work, "environments"), { recursive: true });
     git("add", ".");
     git("-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-q", "-m", "stacks");
     git("push", "-q", "origin", "HEAD:main");
@@ -54,7 +57,7 @@ describe("propose-image-digest.sh: the pull request that moves the stacks to a n
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-  it("pushes a branch whose only change is each stack's dataTool.image, and opens the pull request", () => {
+  it("pushes a branch whose only change is each environment's dataTool.image, and opens the pull request", () => {
     const r = run(DATA_TOOL_REPOSITORY, DIGEST, "main");
     assert.equal(r.status, 0, r.stderr);
     const branch = `release-image/${"4a".repeat(6)}`;
@@ -62,11 +65,15 @@ describe("propose-image-digest.sh: the pull request that moves the stacks to a n
       encoding: "utf8",
     });
     assert.match(remote, new RegExp(`refs/heads/${branch.replace("/", "\\/")}$`, "m"));
-    const diff = git("diff", "--unified=0", "origin/main", branch, "--", ...STACKS)
+    assert.deepStrictEqual(
+      git("diff", "--name-only", "origin/main", branch).trim().split("\n"),
+      ENVIRONMENTS,
+    );
+    const diff = git("diff", "--unified=0", "origin/main", branch)
       .split("\n")
       .filter((l) => /^[-+] /.test(l));
-    const before = `    image: ${DATA_TOOL_REPOSITORY}@sha256:${"0".repeat(64)}`;
-    const after = `    image: ${DATA_TOOL_REPOSITORY}@${DIGEST}`;
+    const before = `      image: ${DATA_TOOL_REPOSITORY}@sha256:${"0".repeat(64)}`;
+    const after = `      image: ${DATA_TOOL_REPOSITORY}@${DIGEST}`;
     assert.deepStrictEqual(diff, [`-${before}`, `+${after}`, `-${before}`, `+${after}`]);
     assert.equal(
       git("log", "-1", "--format=%s", branch).trim(),

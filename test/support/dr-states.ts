@@ -1,5 +1,5 @@
 /** Every state the runbook goes through, as `--set`s on a stack (plus the break-glass password login). */
-import { geoRebuildSets } from "./stacks";
+import { geoRebuildSets, stackRaw } from "./stacks";
 
 const PTR = ["drMode=ptr", "incidentId=inc-1", "ptr.restoreTime=2026-11-24T13:05:00"];
 
@@ -18,3 +18,17 @@ export const ALL_STATES: ReadonlyArray<readonly [string, readonly string[]]> = [
   ["rebuild geo", geoRebuildSets("s189t01-ittms-stg-pg-geo", ["postgres.geoRedundantBackup=true"])],
   ["planned maintenance", ["maintenance=true", "freeze=true", "stopService=true"]],
 ];
+
+/**
+ * ALL_STATES for one stack of the fleet: the geo-restore's new server is named after the stack's own live
+ * server (`<postgres.serverName>-geo`), as an operator would name it, so that no two stacks' states share a
+ * server name.
+ */
+export function statesOf(stack: string): ReadonlyArray<readonly [string, readonly string[]]> {
+  const postgres = stackRaw(stack).postgres as { serverName: string };
+  return ALL_STATES.map(([state, sets]) =>
+    state === "rebuild geo"
+      ? [state, geoRebuildSets(`${postgres.serverName}-geo`, ["postgres.geoRedundantBackup=true"])]
+      : [state, sets],
+  );
+}

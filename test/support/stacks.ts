@@ -13,10 +13,7 @@ export const PROJECT_DIR = path.resolve(__dirname, "..", "..");
 export const NOW = DateTime.fromISO("2026-11-25T10:00:00Z", { zone: "utc" });
 
 /** `{ "service-dr:drMode": "none", … }` — every value a string, as the engine passes them. */
-export function stackStrings(
-  stack: "staging" | "production",
-  sets: readonly string[] = [],
-): Record<string, string> {
+export function stackStrings(stack: string, sets: readonly string[] = []): Record<string, string> {
   const loaded = loadStackConfig(PROJECT_DIR, stack);
   const values = new Map(loaded.values);
   for (const s of sets) applySet(values, PROJECT, s);
@@ -27,7 +24,7 @@ export function stackStrings(
  * The stack file's `dataTool.image`: the release workflow's pull request changes it, so tests read it rather
  * than copy it.
  */
-export function committedImage(stack: "staging" | "production"): string {
+export function committedImage(stack: string): string {
   return (JSON.parse(stackStrings(stack)["service-dr:dataTool"] ?? "{}") as { image: string }).image;
 }
 
@@ -44,10 +41,7 @@ const declared = new Map<string, Promise<PlanResult>>();
  * a test that changed it would fail instead of changing what the next test sees. A rejected run (bad config)
  * is shared the same way.
  */
-export function declareStack(
-  stack: "staging" | "production",
-  sets: readonly string[] = [],
-): Promise<PlanResult> {
+export function declareStack(stack: string, sets: readonly string[] = []): Promise<PlanResult> {
   const config = stackStrings(stack, sets);
   const key = JSON.stringify(Object.entries(config).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
   let run = declared.get(key);
@@ -67,10 +61,7 @@ function deepFreeze<T>(value: T): T {
 }
 
 /** The decoded raw object parseConfig takes. */
-export function stackRaw(
-  stack: "staging" | "production",
-  sets: readonly string[] = [],
-): Record<string, unknown> {
+export function stackRaw(stack: string, sets: readonly string[] = []): Record<string, unknown> {
   const { raw, problems } = readRawConfig(stackStrings(stack, sets));
   if (problems.length > 0) throw new Error(`fixture ${stack} does not read cleanly: ${problems.join("; ")}`);
   return raw;
