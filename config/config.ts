@@ -10,6 +10,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { DateTime, Duration } from "luxon";
 import { z } from "zod";
 import { workloadIdentitySchema } from "./identity";
+import { dataNamespaceOf, dataNamespaceProblems } from "./data-namespace";
 import { DATA_TOOL_CLIENT_MAJOR, dataToolImageProblem } from "./data-tool-image";
 import {
   AZURE_SERVER_NAME,
@@ -215,6 +216,11 @@ const postgresSchema = z.strictObject({
 
 const kubernetesSchema = z.strictObject({
   namespace: matching(DNS1123_LABEL, LABEL_TEXT),
+  /**
+   * The data pods' namespace (data-namespace.ts): the CronJob, the recovery Jobs, the troubleshooting pod, their
+   * ServiceAccounts and NetworkPolicy. Default `<namespace>-dr`. Created by the platform, not by this program.
+   */
+  dataNamespace: matching(DNS1123_LABEL, LABEL_TEXT).optional(),
   /** Base name of the objects this program creates (`<service>-maintenance`, …): each derived name is checked. */
   service: matching(DNS1123_LABEL, LABEL_TEXT).superRefine((service, ctx) => {
     for (const derived of serviceDerivedNames(service)) {
@@ -413,7 +419,9 @@ export interface RebuildIncident {
 export type Incident = { readonly mode: "none" } | PtrIncident | RebuildIncident;
 
 /** What the plan gets: the schema's output plus the incident and the resolved times (all checks passed). */
-export interface StackConfig extends Readonly<Omit<Parsed, "ptr">> {
+export interface StackConfig extends Readonly<Omit<Parsed, "ptr" | "kubernetes">> {
+  /** `kubernetes` with `dataNamespace` resolved (set, or `<namespace>-dr`). */
+  readonly kubernetes: Parsed["kubernetes"] & { readonly dataNamespace: string };
   /** What drMode, drPhase, incidentId, ptr and rebuild add up to: what the plan decides from. */
   readonly incident: Incident;
   /**
@@ -537,6 +545,7 @@ export function parseConfig(
   const incident = incidentOf(data, ctx);
   return {
     ...data,
+    kubernetes: { ...data.kubernetes, dataNamespace: dataNamespaceOf(data.kubernetes) },
     incident,
     warnings: notApplying(data, incident),
     ptr:
@@ -867,6 +876,15 @@ const hostsDiffer: Rule = ({ k8s }) => {
     : [];
 };
 
+/** The data pods' namespace (set or derived) is a valid name and not the app's. */
+const dataNamespaceApart: Rule = ({ k8s }) => {
+  const namespace = parsed(kubernetesSchema.shape.namespace, k8s?.namespace);
+  const dataNamespace = parsed(kubernetesSchema.shape.dataNamespace, k8s?.dataNamespace);
+  // Silent when either is invalid on its own: the schema reports that one.
+  if (namespace === undefined || (k8s?.dataNamespace !== undefined && dataNamespace === undefined)) return [];
+  return dataNamespaceProblems(namespace, dataNamespace);
+};
+
 /** A freeze that needs fewer approvers than normal would loosen the branch protection. */
 const freezeApproversAtLeastNormal: Rule = ({ gh }) => {
   const approvers = isRecord(gh?.approvers) ? gh.approvers : {};
@@ -910,6 +928,7 @@ export const CROSS_FIELD_RULES = {
   standbyZoneDiffers,
   deploymentsListed,
   hostsDiffer,
+  dataNamespaceApart,
   freezeApproversAtLeastNormal,
   incidentNamesFit,
 } as const satisfies Readonly<Record<string, Rule>>;

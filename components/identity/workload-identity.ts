@@ -3,7 +3,7 @@ import * as authorization from "@pulumi/azure-native/authorization";
 import * as managedidentity from "@pulumi/azure-native/managedidentity";
 import * as k8s from "@pulumi/kubernetes";
 import { CLIENT_ID_ANNOTATION } from "../../plan";
-import type { IdentityPlan } from "../../plan";
+import type { CustomRolePlan, IdentityPlan } from "../../plan";
 
 export interface WorkloadIdentityArgs {
   readonly plan: IdentityPlan;
@@ -26,6 +26,8 @@ export class WorkloadIdentity extends pulumi.ComponentResource {
   public readonly serviceAccount: k8s.core.v1.ServiceAccount;
   /** Its role on the backup container, with the plan's condition if it has one. */
   public readonly blobDataAccess: authorization.RoleAssignment;
+  /** The custom role that assignment gives, when the plan has one (the nightly identity's). */
+  public readonly roleDefinition: authorization.RoleDefinition | undefined;
   /** Known only once the identity exists (an unknown in a first preview). */
   public readonly clientId: pulumi.Output<string>;
   public readonly principalId: pulumi.Output<string>;
@@ -78,11 +80,16 @@ export class WorkloadIdentity extends pulumi.ComponentResource {
     );
 
     const role = p.blobRole;
+    this.roleDefinition =
+      role.custom === undefined ? undefined : customRole(`${name}-role`, role.custom, this);
+    const definition = this.roleDefinition;
     this.blobDataAccess = new authorization.RoleAssignment(
       `${name}-blob-data`,
       {
         roleAssignmentName: role.name,
-        roleDefinitionId: role.roleDefinitionId,
+        // The custom role's id once it exists (the same string as planned), so the assignment follows it.
+        roleDefinitionId:
+          definition === undefined ? role.roleDefinitionId : definition.id.apply(() => role.roleDefinitionId),
         principalId: this.identity.principalId,
         // ServicePrincipal: Azure does not wait for the new identity to replicate before checking it.
         principalType: "ServicePrincipal",
@@ -94,4 +101,25 @@ export class WorkloadIdentity extends pulumi.ComponentResource {
     );
     this.registerOutputs({ clientId: this.clientId, principalId: this.principalId });
   }
+}
+
+/**
+ * A custom role of data actions only (no management action: no container delete or write, no user delegation
+ * key, no lock). Its GUID, scope and assignable scopes are path or identity fields: a change replaces it (and
+ * the assignment that names it). The assignment is created after it and refers to its id.
+ */
+function customRole(name: string, c: CustomRolePlan, parent: pulumi.Resource): authorization.RoleDefinition {
+  return new authorization.RoleDefinition(
+    name,
+    {
+      roleDefinitionId: c.guid,
+      scope: c.scope,
+      roleName: c.roleName,
+      description: c.description,
+      roleType: "CustomRole",
+      assignableScopes: [...c.assignableScopes],
+      permissions: [{ actions: [], notActions: [], dataActions: [...c.dataActions], notDataActions: [] }],
+    },
+    { parent },
+  );
 }
