@@ -16,7 +16,10 @@
 import * as crypto from "node:crypto";
 import type { StackConfig } from "../config";
 
-/** Built-in role "Storage Blob Data Contributor" (read, write, delete blobs; no account keys, no management). */
+/**
+ * Built-in role "Storage Blob Data Contributor" (read, write, delete blobs; also the container's delete and write
+ * and user delegation keys): the recovery identity's, during an incident only.
+ */
 export const STORAGE_BLOB_DATA_CONTRIBUTOR = "ba92f5b4-2d11-453d-a403-e96b0029c9fe";
 /** The audience AKS workload identity's federated credentials use. */
 export const TOKEN_EXCHANGE_AUDIENCE = "api://AzureADTokenExchange";
@@ -51,7 +54,8 @@ export interface IdentityPlan {
 /**
  * The two identities of the data path:
  * - `nightly` (`<service>-dr-data`), standing: reads the database (`pg_read_all_data`, granted once by SQL) and
- *   the container, creates blobs only under `nightly/`, deletes nothing (a condition on its blob role);
+ *   the container, creates blobs only under `nightly/`, deletes nothing (a custom role of read, write and add,
+ *   and a condition on its assignment);
  * - `recovery` (`<service>-dr-recovery`), only while an incident is open (declared with it, removed when it
  *   closes): an Entra administrator of the live (or geo) server and of the PTR copy, the container without a
  *   condition (the incident's dumps, logs, run and completion records).

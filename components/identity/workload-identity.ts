@@ -15,8 +15,9 @@ export interface WorkloadIdentityArgs {
  * Who a data tool pod is, without a standing secret (AKS workload identity): a user-assigned managed identity,
  * a federated credential trusting exactly one Kubernetes ServiceAccount of the cluster's OIDC issuer, the
  * ServiceAccount itself (annotated with the identity's client id), and its one role assignment on the backup
- * container, nothing wider. Declared twice (plan-identity.ts): the nightly identity, standing, whose role
- * carries a condition (no delete, writes only under `nightly/`) and which can only read the database (granted
+ * container, nothing wider. Declared twice (plan/identity.ts): the nightly identity, standing, whose role is a
+ * custom one declared here (blob read, write, add only) and whose assignment carries a condition (writes only
+ * under `nightly/`, no tier) and which can only read the database (granted
  * once by SQL); the recovery identity, only while an incident is open, with the role unconditioned and an Entra
  * administrator of the servers (components/live-server.ts, components/ptr-copy.ts).
  */
