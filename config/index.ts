@@ -20,3 +20,4 @@ export { retryWarnings, warnIgnoredRetries } from "./warnings";
 export type { DeclaredJobs } from "./warnings";
 export * from "./identity";
 export * from "./data-tool-image";
+export * from "./data-namespace";

@@ -17,9 +17,12 @@ import { crossFieldProblems } from "./rules";
 import { incidentOf } from "./incident";
 import type { Incident } from "./incident";
 import { notApplying } from "./warnings";
+import { dataNamespaceOf } from "./data-namespace";
 
 /** What the plan gets: the schema's output plus the incident and the resolved times (all checks passed). */
-export interface StackConfig extends Readonly<Omit<Parsed, "ptr">> {
+export interface StackConfig extends Readonly<Omit<Parsed, "ptr" | "kubernetes">> {
+  /** `kubernetes` with `dataNamespace` resolved (set, or `<namespace>-dr`). */
+  readonly kubernetes: Parsed["kubernetes"] & { readonly dataNamespace: string };
   /** What drMode, drPhase, incidentId, ptr and rebuild add up to: what the plan decides from. */
   readonly incident: Incident;
   /**
@@ -77,6 +80,7 @@ export function parseConfig(
 function stackConfig(data: Parsed, incident: Incident, ctx: RuleContext): StackConfig {
   return {
     ...data,
+    kubernetes: { ...data.kubernetes, dataNamespace: dataNamespaceOf(data.kubernetes) },
     incident,
     warnings: notApplying(data, incident),
     ptr:

@@ -9,6 +9,7 @@ import { DATA_TOOL_CLIENT_MAJOR } from "./data-tool-image";
 import { SERVER_NAME_TEXT } from "./schema";
 import type { Problem } from "./messages";
 import type { RuleContext } from "./context";
+import { dataNamespaceProblems } from "./data-namespace";
 
 export type Rule = (ctx: RuleContext) => Problem[];
 
@@ -215,6 +216,14 @@ const hostsDiffer: Rule = ({ values }) => {
     : [];
 };
 
+/** The data pods' namespace (set or derived) is a valid name and not the app's. */
+const dataNamespaceApart: Rule = ({ values, set }) => {
+  const { namespace, dataNamespace } = values.kubernetes;
+  // Silent when either is invalid on its own: the schema reports that one.
+  if (namespace === undefined || (set("kubernetes.dataNamespace") && dataNamespace === undefined)) return [];
+  return dataNamespaceProblems(namespace, dataNamespace);
+};
+
 /** A freeze that needs fewer approvers than normal would loosen the branch protection. */
 const freezeApproversAtLeastNormal: Rule = ({ values }) => {
   const { normal, freeze } = values.github.approvers;
@@ -256,6 +265,7 @@ export const CROSS_FIELD_RULES = {
   standbyZoneDiffers,
   deploymentsListed,
   hostsDiffer,
+  dataNamespaceApart,
   freezeApproversAtLeastNormal,
   incidentNamesFit,
 } as const satisfies Readonly<Record<string, Rule>>;

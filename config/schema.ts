@@ -181,6 +181,11 @@ const postgresSchema = z.strictObject({
 
 const kubernetesSchema = z.strictObject({
   namespace: matching(DNS1123_LABEL, LABEL_TEXT),
+  /**
+   * The data pods' namespace (data-namespace.ts): the CronJob, the recovery Jobs, the troubleshooting pod, their
+   * ServiceAccounts and NetworkPolicy. Default `<namespace>-dr`. Created by the platform, not by this program.
+   */
+  dataNamespace: matching(DNS1123_LABEL, LABEL_TEXT).optional(),
   /** Base name of the objects this program creates (`<service>-maintenance`, …): each derived name is checked. */
   service: matching(DNS1123_LABEL, LABEL_TEXT).superRefine((service, ctx) => {
     for (const derived of serviceDerivedNames(service)) {

@@ -655,7 +655,7 @@ function retryHint(cfg: StackConfig, incident: OpenIncident, jobs: readonly Data
   if (jobs.length === 0) return "";
   const next = jobs.map((j) => `${j.step} ${(cfg.retry?.[j.step] ?? 0) + 1}`).join(", ");
   return (
-    `If a recovery Job fails (the up stops and names it), read its log (kubectl logs job/<name>, or the blob ` +
+    `If a recovery Job fails (the up stops and names it), read its log (kubectl -n ${cfg.kubernetes.dataNamespace} logs job/<name>, or the blob ` +
     `${backupPrefix.incident(incident.id)}/logs/<name>.log), fix the cause, then run that step again as a new Job: ` +
     `pulumi config set --path retry.<step> <n> && pulumi up (here: ${next}). A finished Job is never run again by a later up; retry only the step that failed (a retried backup that had succeeded would become its prefix's latest).`
   );

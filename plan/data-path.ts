@@ -94,7 +94,7 @@ export interface NightlyBackupPlan {
 }
 
 /**
- * The troubleshooting pod (issue 12): while the PTR copy exists, the tool's image sleeping in the service's
+ * The troubleshooting pod: while the PTR copy exists, the tool's image sleeping in the data pods'
  * namespace with both servers' connections, for `kubectl exec … -- psql-ptr` / `psql-live`.
  */
 export interface TroubleshootPodPlan {
@@ -158,7 +158,9 @@ export function planDataPath(cfg: StackConfig, restoreTimeUtc: DateTime | undefi
         ? rebuildJobs(ctx, open)
         : [];
   return {
-    namespace: cfg.kubernetes.namespace,
+    // The data pods' own namespace: a pod can use only a ServiceAccount of its namespace, so the app's pods
+    // can never run as a data identity.
+    namespace: cfg.kubernetes.dataNamespace,
     image: cfg.dataTool.image,
     parallelJobs: ctx.jobs,
     ...jobSizing(cfg),
@@ -192,11 +194,11 @@ export function planDataPath(cfg: StackConfig, restoreTimeUtc: DateTime | undefi
     })),
     troubleshootPod:
       open.mode === "ptr" && restoreTimeUtc !== undefined
-        ? troubleshootPod(cfg.kubernetes.namespace, ctx.incident, ctx)
+        ? troubleshootPod(cfg.kubernetes.dataNamespace, ctx.incident, ctx)
         : undefined,
     networkPolicy: {
       name: `${cfg.kubernetes.service}-dr-data-egress`,
-      namespace: cfg.kubernetes.namespace,
+      namespace: cfg.kubernetes.dataNamespace,
       podLabels: { "app.kubernetes.io/part-of": "service-dr", [WORKLOAD_IDENTITY_LABEL]: "true" },
       postgresCidrs: cfg.kubernetes.dataEgress.postgresCidrs,
       storageCidrs: cfg.kubernetes.dataEgress.storageCidrs,

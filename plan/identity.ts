@@ -4,9 +4,10 @@
  *
  * - Each has a Kubernetes ServiceAccount of its name, federated with it: the cluster's OIDC issuer signs the
  *   pod's service account token, Entra exchanges it for the identity's tokens.
- * - The nightly identity `<service>-dr-data` (standing): "Storage Blob Data Contributor" on the backup container
- *   only, with a condition (no delete, writes only under `nightly/`); in PostgreSQL it can only read
- *   (`pg_read_all_data`, granted once by SQL: docs/runbook.md).
+ * - The nightly identity `<service>-dr-data` (standing): a custom role of blob read, write and add only
+ *   (NIGHTLY_DATA_ACTIONS: no delete, no container or account action, no user delegation key) on the backup
+ *   container only, with a condition (writes only under `nightly/`, no access tier); in PostgreSQL it can
+ *   only read (`pg_read_all_data`, granted once by SQL: docs/runbook.md).
  * - The recovery identity `<service>-dr-recovery`, only while an incident is open: the same role without the
  *   condition, and a Microsoft Entra administrator of the live (or geo) server and the PTR copy, which the
  *   restore needs. The servers accept nothing but Entra logins (no password exists).
@@ -15,7 +16,10 @@
 import * as crypto from "node:crypto";
 import type { StackConfig } from "../config";
 
-/** Built-in role "Storage Blob Data Contributor" (read, write, delete blobs; no account keys, no management). */
+/**
+ * Built-in role "Storage Blob Data Contributor" (read, write, delete blobs; also the container's delete and write
+ * and user delegation keys): the recovery identity's, during an incident only.
+ */
 export const STORAGE_BLOB_DATA_CONTRIBUTOR = "ba92f5b4-2d11-453d-a403-e96b0029c9fe";
 /** The audience AKS workload identity's federated credentials use. */
 export const TOKEN_EXCHANGE_AUDIENCE = "api://AzureADTokenExchange";
@@ -50,7 +54,8 @@ export interface IdentityPlan {
 /**
  * The two identities of the data path:
  * - `nightly` (`<service>-dr-data`), standing: reads the database (`pg_read_all_data`, granted once by SQL) and
- *   the container, creates blobs only under `nightly/`, deletes nothing (a condition on its blob role);
+ *   the container, creates blobs only under `nightly/`, deletes nothing (a custom role of read, write and add,
+ *   and a condition on its assignment);
  * - `recovery` (`<service>-dr-recovery`), only while an incident is open (declared with it, removed when it
  *   closes): an Entra administrator of the live (or geo) server and of the PTR copy, the container without a
  *   condition (the incident's dumps, logs, run and completion records).
@@ -89,18 +94,49 @@ export function podIdentity(ids: IdentitiesPlan, pod: DataPod): IdentityPlan {
 export interface BlobRole {
   /** A GUID derived from scope, role and identity: the same on every run, so never a second assignment. */
   readonly name: string;
+  /** `/subscriptions/<sub>/providers/Microsoft.Authorization/roleDefinitions/<guid>`: built-in, or `custom`'s. */
   readonly roleDefinitionId: string;
   /** An Azure ABAC condition (version 2.0) the assignment carries, if any. */
   readonly condition?: string;
+  /** The custom role definition the program declares for this assignment, if the role is not a built-in. */
+  readonly custom?: CustomRolePlan;
 }
 
-export type ConditionedBlobRole = BlobRole & { readonly condition: string };
+export type ConditionedBlobRole = BlobRole & { readonly condition: string; readonly custom: CustomRolePlan };
+
+/**
+ * A custom Azure role definition (`authorization.RoleDefinition`): data actions only, no management action.
+ * Created in, and assignable only within, the stack's resource group (a custom role's assignable scopes are
+ * management groups, subscriptions or resource groups, never a resource: docs/provider-facts.md); the
+ * assignment itself is on the container.
+ */
+export interface CustomRolePlan {
+  /** The definition's GUID (derived from the resource group and the service: stable, so never a second role). */
+  readonly guid: string;
+  /** Unique in the tenant: the service and the resource group. */
+  readonly roleName: string;
+  readonly description: string;
+  /** Where the definition is created: the resource group's id. */
+  readonly scope: string;
+  readonly assignableScopes: readonly string[];
+  readonly dataActions: readonly string[];
+}
 
 const BLOBS = "Microsoft.Storage/storageAccounts/blobServices/containers/blobs";
 
 /**
+ * Every data action the nightly backup needs, nothing more: `read` (Get Blob, Get Blob Properties, List Blobs:
+ * the verification's read-back and "latest"), `write` (Put Blob, Put Block List: the commit, the status record)
+ * and `add/action` (Put Block). Not `delete`, `move`, `deleteBlobVersion`, `permanentDelete`,
+ * `immutableStorage/runAsSuperUser`, `tags/write`, nor any action (container delete or write, user delegation
+ * key): the role cannot erase, hide or unprotect a backup.
+ */
+export const NIGHTLY_DATA_ACTIONS = [`${BLOBS}/read`, `${BLOBS}/write`, `${BLOBS}/add/action`] as const;
+
+/**
  * The standing assignment's condition (Azure ABAC, version 2.0): deleting or moving (renaming) any blob is
- * denied; writing (Put Blob, Put Block List) and adding (Put Block, Append Block) are allowed only for blob
+ * denied (the custom role has neither action: kept should the role ever grow); setting a blob's tier is denied;
+ * writing (Put Blob, Put Block List) and adding (Put Block, Append Block) are allowed only for blob
  * paths under `prefix`. Overwriting a nightly blob cannot be denied by a condition, but leaves the previous
  * version, which the account's immutability keeps.
  */
@@ -108,6 +144,9 @@ export function nightlyWriteCondition(prefix: string): string {
   const not = (action: string): string => `!(ActionMatches{'${BLOBS}/${action}'})`;
   return [
     `((${not("delete")} AND ${not("move/action")}))`,
+    "AND",
+    // Set Blob Tier is a suboperation of `write`: archiving a nightly blob would make it unreadable for hours.
+    `((!(ActionMatches{'${BLOBS}/write'} AND SubOperationMatches{'Blob.Write.Tier'})))`,
     "AND",
     `((${not("write")} AND ${not("add/action")}) OR (@Resource[${BLOBS}:path] StringLike '${prefix}*'))`,
   ].join(" ");
@@ -127,24 +166,29 @@ export function recoveryIdentityName(service: string): string {
 
 export function planIdentities(cfg: StackConfig): IdentitiesPlan {
   const service = cfg.kubernetes.service;
-  const roleDefinitionId = `/subscriptions/${cfg.azure.subscriptionId}/providers/Microsoft.Authorization/roleDefinitions/${STORAGE_BLOB_DATA_CONTRIBUTOR}`;
+  const roleDefinitionId = roleDefinitionIdOf(cfg.azure.subscriptionId, STORAGE_BLOB_DATA_CONTRIBUTOR);
+  const group = `/subscriptions/${cfg.azure.subscriptionId}/resourceGroups/${cfg.azure.resourceGroup}`;
+  const custom = nightlyRole(service, group, cfg.azure.resourceGroup);
+  const nightlyRoleId = roleDefinitionIdOf(cfg.azure.subscriptionId, custom.guid);
   const containerScope = [
-    `/subscriptions/${cfg.azure.subscriptionId}/resourceGroups/${cfg.azure.resourceGroup}`,
+    group,
     `providers/Microsoft.Storage/storageAccounts/${cfg.backup.storageAccountName}`,
     `blobServices/default/containers/${cfg.backup.container}`,
   ].join("/");
   // Named from scope, role and identity, as the one assignment of earlier versions was: an update, not a second.
-  const roleName = (identity: string): string =>
-    stableGuid(`${containerScope}|${roleDefinitionId}|${identity}`);
+  const roleName = (identity: string, definition: string): string =>
+    stableGuid(`${containerScope}|${definition}|${identity}`);
   const nightly = identityName(service);
   const recovery = recoveryIdentityName(service);
   return {
     nightly: {
       ...identityBase(cfg, nightly, "data-tool"),
+      // A new role, so a new assignment name: Azure creates the new assignment before the old one goes.
       blobRole: {
-        name: roleName(nightly),
-        roleDefinitionId,
+        name: roleName(nightly, nightlyRoleId),
+        roleDefinitionId: nightlyRoleId,
         condition: nightlyWriteCondition(NIGHTLY_PREFIX_ROOT),
+        custom,
       },
       blobRoleDescription:
         "service-dr data tool: reads; writes nightly dumps only; never deletes (this container only)",
@@ -154,10 +198,27 @@ export function planIdentities(cfg: StackConfig): IdentitiesPlan {
         ? undefined
         : {
             ...identityBase(cfg, recovery, "data-recovery"),
-            blobRole: { name: roleName(recovery), roleDefinitionId },
+            blobRole: { name: roleName(recovery, roleDefinitionId), roleDefinitionId },
             blobRoleDescription:
               "service-dr recovery during an incident: incident dumps, logs and restores (this container only)",
           },
+  };
+}
+
+/** A role definition's id as role assignments name it (built-in or custom, the same form). */
+export function roleDefinitionIdOf(subscriptionId: string, guid: string): string {
+  return `/subscriptions/${subscriptionId}/providers/Microsoft.Authorization/roleDefinitions/${guid}`;
+}
+
+/** The nightly backup's custom role: NIGHTLY_DATA_ACTIONS, created in and assignable within `group`. */
+function nightlyRole(service: string, group: string, resourceGroup: string): CustomRolePlan {
+  return {
+    guid: stableGuid(`${group}|${service}|nightly-backup-role`),
+    roleName: `${service} DR nightly backup (${resourceGroup})`,
+    description: "service-dr nightly backup: read, create and add to blobs; no delete, tier, lock or key",
+    scope: group,
+    assignableScopes: [group],
+    dataActions: [...NIGHTLY_DATA_ACTIONS],
   };
 }
 
@@ -167,7 +228,8 @@ function identityBase(
   name: string,
   tag: IdentityTag,
 ): Omit<IdentityPlan, "blobRole" | "blobRoleDescription"> {
-  const namespace = cfg.kubernetes.namespace;
+  // The data pods' namespace (kubernetes.dataNamespace), never the app's: the app's pods cannot use it.
+  const namespace = cfg.kubernetes.dataNamespace;
   return {
     name,
     resourceGroup: cfg.azure.resourceGroup,

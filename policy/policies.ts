@@ -30,6 +30,7 @@ export const TYPES = {
   lifecycle: "azure-native:storage:ManagementPolicy",
   lock: "azure-native:authorization:ManagementLockByScope",
   roleAssignment: "azure-native:authorization:RoleAssignment",
+  roleDefinition: "azure-native:authorization:RoleDefinition",
   secret: "kubernetes:core/v1:Secret",
   networkPolicy: "kubernetes:networking.k8s.io/v1:NetworkPolicy",
 } as const;
@@ -186,21 +187,107 @@ export const backupsLockedInProduction: ResourceValidationPolicy = {
   },
 };
 
-export const noRoleCanEraseBackups: ResourceValidationPolicy = {
+const BLOBS = "Microsoft.Storage/storageAccounts/blobServices/containers/blobs";
+/**
+ * The only permissions a role definition the program declares may grant: the nightly backup's data actions
+ * (plan/identity.ts NIGHTLY_DATA_ACTIONS: read, write, add). Written out here (a second opinion, not a copy of
+ * the program's value; a test checks they agree): anything else — delete, move, deleteBlobVersion,
+ * permanentDelete, immutableStorage, tags, any management action (container delete or write, user delegation
+ * key, locks, role assignments), any wildcard — is refused.
+ */
+export const ALLOWED_DATA_ACTIONS: readonly string[] = [
+  `${BLOBS}/read`,
+  `${BLOBS}/write`,
+  `${BLOBS}/add/action`,
+];
+/**
+ * The condition the nightly identity's assignment must carry, exactly (plan/identity.ts nightlyWriteCondition
+ * of `nightly/`; a test checks they agree): no delete or move, no Set Blob Tier, writes only under `nightly/`.
+ */
+export const NIGHTLY_CONDITION =
+  `((!(ActionMatches{'${BLOBS}/delete'}) AND !(ActionMatches{'${BLOBS}/move/action'}))) AND ` +
+  `((!(ActionMatches{'${BLOBS}/write'} AND SubOperationMatches{'Blob.Write.Tier'}))) AND ` +
+  `((!(ActionMatches{'${BLOBS}/write'}) AND !(ActionMatches{'${BLOBS}/add/action'})) OR ` +
+  `(@Resource[${BLOBS}:path] StringLike 'nightly/*'))`;
+
+/** What a declared role definition grants beyond ALLOWED_DATA_ACTIONS (every action, and foreign data actions). */
+function roleDefinitionProblems(def: PolicyResource): string[] {
+  const permissions = at(def.props, "permissions");
+  if (!Array.isArray(permissions) || permissions.length === 0) return ["no permissions listed"];
+  const listed = (p: unknown, key: string): unknown[] => {
+    const v = at(p, key);
+    return Array.isArray(v) ? v : [];
+  };
+  const problems: string[] = [];
+  for (const p of permissions) {
+    for (const a of listed(p, "actions")) problems.push(`grants the management action ${String(a)}`);
+    for (const a of listed(p, "dataActions"))
+      if (typeof a !== "string" || !ALLOWED_DATA_ACTIONS.includes(a))
+        problems.push(`grants the data action ${String(a)}`);
+  }
+  return problems;
+}
+
+/** The GUID at the end of a role definition id, lowercased; undefined while unknown. */
+function roleGuid(id: unknown): string | undefined {
+  return typeof id === "string" ? id.slice(id.lastIndexOf("/") + 1).toLowerCase() : undefined;
+}
+
+/** The declared role definition an assignment names (by where its id came from, or by its GUID). */
+function definitionOf(ra: PolicyResource, defs: readonly PolicyResource[]): PolicyResource | undefined {
+  const guid = roleGuid(ra.props.roleDefinitionId);
+  return defs.find(
+    (d) => cameFrom(ra, "roleDefinitionId", d) || (guid !== undefined && roleGuid(d.props.name) === guid),
+  );
+}
+
+export const noRoleCanEraseBackups: StackValidationPolicy = {
   name: "no-role-can-erase-backups",
-  description: `Every role assignment the program declares gives a blob-data role (${Object.values(ALLOWED_ROLES).join(", ")}): none can shorten a retention, remove a lock or assign roles.`,
+  description: `Every role assignment gives a blob-data role (${Object.values(ALLOWED_ROLES).join(", ")}) or a role definition the program declares; every declared role definition grants only blob read, write and add (no delete, immutability, lock, tier, user delegation key or management action); the nightly identity's assignment gives such a declared role with its condition (writes only under nightly/, no tier).`,
   enforcementLevel: "mandatory",
-  validateResource: onType(TYPES.roleAssignment, (props, args, report) => {
-    const id = props.roleDefinitionId;
-    const guid = typeof id === "string" ? id.slice(id.lastIndexOf("/") + 1).toLowerCase() : undefined;
-    if (guid === undefined || ALLOWED_ROLES[guid] === undefined)
-      report(
-        `${args.name}: roleDefinitionId must be one of ${Object.entries(ALLOWED_ROLES)
-          .map(([g, n]) => `${n} (${g})`)
-          .join(", ")}, got ${JSON.stringify(id)}`,
-      );
-  }),
+  validateStack: (args: StackValidationArgs, report: ReportViolation) => {
+    const defs = args.resources.filter((r) => r.type === TYPES.roleDefinition);
+    for (const d of defs)
+      for (const problem of roleDefinitionProblems(d)) report(`${d.name}: ${problem}`, d.urn);
+    const nightly = identitiesTagged(args.resources, IDENTITY_TAGS.nightly);
+    for (const ra of args.resources.filter((r) => r.type === TYPES.roleAssignment)) {
+      const def = definitionOf(ra, defs);
+      const builtIn = ALLOWED_ROLES[roleGuid(ra.props.roleDefinitionId) ?? ""];
+      if (def === undefined && builtIn === undefined)
+        report(
+          `${ra.name}: roleDefinitionId must be one of ${Object.entries(ALLOWED_ROLES)
+            .map(([g, n]) => `${n} (${g})`)
+            .join(
+              ", ",
+            )} or a role definition this program declares, got ${JSON.stringify(ra.props.roleDefinitionId)}`,
+          ra.urn,
+        );
+      // The nightly identity's assignment: its principalId came from that identity (the offline plan records
+      // dependencies per resource only, and an assignment depends on nothing else that is an identity).
+      const ofNightly = (id: PolicyResource): boolean =>
+        cameFrom(ra, "principalId", id) || ra.dependencies.some((d) => d.urn === id.urn);
+      if (nightly.some(ofNightly)) nightlyAssignmentProblems(ra, def, report);
+    }
+  },
 };
+
+/** The standing (nightly) assignment: the declared custom role, with its condition exactly. */
+function nightlyAssignmentProblems(
+  ra: PolicyResource,
+  def: PolicyResource | undefined,
+  report: ReportViolation,
+): void {
+  if (def === undefined)
+    report(
+      `${ra.name}: the nightly identity's role must be the custom role the program declares (blob read, write, add), got ${JSON.stringify(ra.props.roleDefinitionId)}`,
+      ra.urn,
+    );
+  if (ra.props.condition !== NIGHTLY_CONDITION || ra.props.conditionVersion !== "2.0")
+    report(
+      `${ra.name}: the nightly identity's assignment must carry the condition ${NIGHTLY_CONDITION} (version 2.0), got ${JSON.stringify(ra.props.condition)} (version ${JSON.stringify(ra.props.conditionVersion)})`,
+      ra.urn,
+    );
+}
 
 export const storagePrivate: ResourceValidationPolicy = {
   name: "backup-storage-private",

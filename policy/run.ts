@@ -69,6 +69,8 @@ export const INPUT_ONLY: Readonly<
     name: "managementPolicyName",
   },
   [TYPES.lock]: { keys: ["lockName", "scope"], name: "lockName" },
+  [TYPES.roleDefinition]: { keys: ["roleDefinitionId", "scope"], name: "roleDefinitionId" },
+  [TYPES.roleAssignment]: { keys: ["roleAssignmentName"], name: "roleAssignmentName" },
 };
 
 /** A resource's outputs as a stack policy sees them: input-only keys gone, the physical name as `name`. */

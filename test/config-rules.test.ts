@@ -52,6 +52,7 @@ describe("config rules: the order they report in", () => {
       "standbyZoneDiffers",
       "deploymentsListed",
       "hostsDiffer",
+      "dataNamespaceApart",
       "freezeApproversAtLeastNormal",
       "incidentNamesFit",
     ]);
@@ -404,6 +405,40 @@ table("hostsDiffer", [
     expected: [
       "kubernetes.temporaryHost: must differ from kubernetes.publicHost (the temporary ingress is how the app is validated while the public host shows the maintenance page); received staging.manage-school-placements.service.gov.uk for both",
     ],
+  },
+]);
+
+table("dataNamespaceApart", [
+  { what: "the default (<namespace>-dr)", sets: [], expected: [] },
+  { what: "a namespace of its own", sets: ["kubernetes.dataNamespace=bat-dr-data"], expected: [] },
+  {
+    what: "the app's namespace",
+    sets: ["kubernetes.dataNamespace=bat-staging"],
+    expected: [
+      `kubernetes.dataNamespace: must differ from kubernetes.namespace (the data pods' ServiceAccounts must not be usable by the app's pods); received "bat-staging" for both`,
+    ],
+  },
+  {
+    what: "the default from a namespace of 61 characters is too long",
+    sets: [`kubernetes.namespace=${"n".repeat(61)}`],
+    expected: [
+      `kubernetes.dataNamespace: must be set when kubernetes.namespace is longer than 60 characters (the default "${"n".repeat(61)}-dr" has 64; a DNS-1123 label has ≤ 63); received nothing`,
+    ],
+  },
+  {
+    what: "the default from a namespace of 60 characters fits",
+    sets: [`kubernetes.namespace=${"n".repeat(60)}`],
+    expected: [],
+  },
+  {
+    what: "a long namespace with its data namespace set",
+    sets: [`kubernetes.namespace=${"n".repeat(63)}`, "kubernetes.dataNamespace=bat-dr"],
+    expected: [],
+  },
+  {
+    what: "an invalid data namespace is left to the schema",
+    sets: ["kubernetes.dataNamespace=Bat_DR"],
+    expected: [],
   },
 ]);
 

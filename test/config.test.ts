@@ -44,6 +44,17 @@ describe("config: the committed stacks parse", () => {
     );
     assert.equal(cfg.ptr?.restore?.utc.toISO(), "2026-07-01T12:05:00.000Z");
   });
+  it("kubernetes.dataNamespace: <namespace>-dr unless set", () => {
+    const rows: Array<[readonly string[], string, string]> = [
+      [[], "bat-staging", "bat-staging-dr"],
+      [["kubernetes.dataNamespace=bat-data"], "bat-staging", "bat-data"],
+      [["kubernetes.namespace=bat-prod"], "bat-prod", "bat-prod-dr"],
+    ];
+    for (const [sets, namespace, dataNamespace] of rows) {
+      const k = parseConfig(stackRaw("staging", sets), NOW).kubernetes;
+      assert.deepEqual([k.namespace, k.dataNamespace], [namespace, dataNamespace], sets.join(" "));
+    }
+  });
   it("the override switches arrive as strings and become booleans", () => {
     const cfg = parseConfig(stackRaw("staging", ["maintenance=true", "freeze=false"]), NOW);
     assert.deepEqual([cfg.maintenance, cfg.freeze, cfg.stopService], [true, false, undefined]);
@@ -161,6 +172,16 @@ describe("config: every bad input is named with its key, what is allowed and wha
       "namespace that is not DNS-1123",
       ["kubernetes.namespace=Bat_Staging"],
       /^kubernetes\.namespace: must be a DNS-1123 label.*received "Bat_Staging"$/,
+    ],
+    [
+      "data namespace that is not DNS-1123",
+      ["kubernetes.dataNamespace=Bat_DR"],
+      /^kubernetes\.dataNamespace: must be a DNS-1123 label: ≤ 63 lowercase letters, digits and hyphens, starting and ending alphanumeric; received "Bat_DR"$/,
+    ],
+    [
+      "data namespace that is the app's",
+      ["kubernetes.dataNamespace=bat-staging"],
+      /^kubernetes\.dataNamespace: must differ from kubernetes\.namespace .*received "bat-staging" for both$/,
     ],
     [
       "deployment name that is not DNS-1123",

@@ -14,6 +14,7 @@ import {
   POD_IDENTITY,
   podIdentity,
   recoveryIdentityName,
+  stableGuid,
 } from "../plan";
 import { ALL_STATES } from "./support/dr-states";
 import { NOW, stackRaw } from "./support/stacks";
@@ -97,4 +98,57 @@ describe("plan: two identities, one answer for which pod runs as which", () => {
       );
     });
   }
+});
+
+describe("plan: the data pods' namespace (kubernetes.dataNamespace)", () => {
+  const PTR_OPEN = ["drMode=ptr", "incidentId=inc-1", "ptr.restoreTime=2026-11-24T13:05:00"];
+  const rows: Array<{ what: string; sets: readonly string[]; ns: string }> = [
+    { what: "the default, <namespace>-dr", sets: PTR_OPEN, ns: "bat-staging-dr" },
+    { what: "set", sets: [...PTR_OPEN, "kubernetes.dataNamespace=bat-dr-data"], ns: "bat-dr-data" },
+  ];
+  for (const row of rows) {
+    it(`${row.what}: identities, subjects, pods, policy and kubectl commands all name ${row.ns}`, () => {
+      const p = planFor(row.sets);
+      const ids = p.dataPath.identities;
+      assert.deepEqual(
+        [ids.nightly.namespace, ids.nightly.subject, ids.recovery?.namespace, ids.recovery?.subject],
+        [
+          row.ns,
+          `system:serviceaccount:${row.ns}:${NIGHTLY}`,
+          row.ns,
+          `system:serviceaccount:${row.ns}:${RECOVERY}`,
+        ],
+      );
+      assert.deepEqual([p.dataPath.namespace, p.dataPath.networkPolicy.namespace], [row.ns, row.ns]);
+      assert.deepEqual(
+        [p.dataPath.troubleshootPod?.psqlPtr, p.dataPath.troubleshootPod?.psqlLive],
+        [
+          `kubectl -n ${row.ns} exec -it dr-inc-1-psql -- psql-ptr`,
+          `kubectl -n ${row.ns} exec -it dr-inc-1-psql -- psql-live`,
+        ],
+      );
+    });
+  }
+});
+
+describe("plan: the nightly identity's custom role", () => {
+  it("read, write and add only, created in and assignable within the resource group; the assignment names it", () => {
+    const cfg = parseConfig(stackRaw("staging"), NOW);
+    const role = planIdentities(cfg).nightly.blobRole;
+    const rg = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/s189t01-ittms-stg-rg";
+    const blobs = "Microsoft.Storage/storageAccounts/blobServices/containers/blobs";
+    assert.deepEqual(role.custom, {
+      guid: stableGuid(`${rg}|${SVC}|nightly-backup-role`),
+      roleName: `${SVC} DR nightly backup (s189t01-ittms-stg-rg)`,
+      description: "service-dr nightly backup: read, create and add to blobs; no delete, tier, lock or key",
+      scope: rg,
+      assignableScopes: [rg],
+      dataActions: [`${blobs}/read`, `${blobs}/write`, `${blobs}/add/action`],
+    });
+    assert.equal(
+      role.roleDefinitionId,
+      `/subscriptions/00000000-0000-0000-0000-000000000000/providers/Microsoft.Authorization/roleDefinitions/${role.custom.guid}`,
+    );
+    assert.equal(role.condition, nightlyWriteCondition("nightly/"));
+  });
 });

@@ -247,8 +247,8 @@ describe("plan: nextStep walks the runbook", () => {
           escape(
             "Read the inspection of the PTR copy (s189t01-ittms-stg-pg-ptr) against the live data (what was lost, what was written since): " +
               "az storage blob download --auth-mode login --account-name s189t01ittmsdbbkpsa --container-name database-backup " +
-              "--name incident/inc-1/inspect/report.md --file inspect-report.md; to look by hand: kubectl -n bat-staging exec -it dr-inc-1-psql -- psql-ptr " +
-              "(or kubectl -n bat-staging exec -it dr-inc-1-psql -- psql-live). Then restore the whole database from the copy: pulumi config set drPhase restore && pulumi up; " +
+              "--name incident/inc-1/inspect/report.md --file inspect-report.md; to look by hand: kubectl -n bat-staging-dr exec -it dr-inc-1-psql -- psql-ptr " +
+              "(or kubectl -n bat-staging-dr exec -it dr-inc-1-psql -- psql-live). Then restore the whole database from the copy: pulumi config set drPhase restore && pulumi up; " +
               "or, if the loss is in a few tables, restore only those: pulumi config set --path 'ptr.tables[0]' <schema.table> (one index per table) && pulumi config set drPhase restore && pulumi up. " +
               "Either way the rows written since the restore point are exported first (incident/inc-1/reconcile/). If a recovery Job fails",
           ),
@@ -389,7 +389,7 @@ describe("plan: what the operator is told around the Jobs and at close", () => {
     const next = planFor([...PTR, "drPhase=restore", "retry.restore=1"]).nextStep;
     assert.ok(
       next.endsWith(
-        "If a recovery Job fails (the up stops and names it), read its log (kubectl logs job/<name>, or the blob incident/inc-1/logs/<name>.log), " +
+        "If a recovery Job fails (the up stops and names it), read its log (kubectl -n bat-staging-dr logs job/<name>, or the blob incident/inc-1/logs/<name>.log), " +
           "fix the cause, then run that step again as a new Job: pulumi config set --path retry.<step> <n> && pulumi up " +
           "(here: backup-flawed 1, inspect 1, backup-ptr 1, reconcile 1, restore 2, compare 1). A finished Job is never run again by a later up; retry only the step that failed (a retried backup that had succeeded would become its prefix's latest).",
       ),

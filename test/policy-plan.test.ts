@@ -109,7 +109,7 @@ describe("policy pack on the offline plan of every stack and state", function ()
     });
     const found = await runPolicies(resources, packConfig("production"));
     const allowed =
-      "Storage Blob Data Contributor (ba92f5b4-2d11-453d-a403-e96b0029c9fe), Storage Blob Data Reader (2a2b9908-6ea1-4ae2-8e65-a410df84e7d1)";
+      "Storage Blob Data Contributor (ba92f5b4-2d11-453d-a403-e96b0029c9fe), Storage Blob Data Reader (2a2b9908-6ea1-4ae2-8e65-a410df84e7d1) or a role definition this program declares";
     assert.deepStrictEqual(found, [
       {
         policy: "geo-redundant-backup-in-production",
@@ -134,6 +134,10 @@ describe("policy pack on the offline plan of every stack and state", function ()
       {
         policy: "no-role-can-erase-backups",
         message: `${SVC}-dr-identity-blob-data: roleDefinitionId must be one of ${allowed}, got ${JSON.stringify(OWNER)}`,
+      },
+      {
+        policy: "no-role-can-erase-backups",
+        message: `${SVC}-dr-identity-blob-data: the nightly identity's role must be the custom role the program declares (blob read, write, add), got ${JSON.stringify(OWNER)}`,
       },
       {
         policy: "no-secret-with-a-storage-key",

@@ -9,8 +9,11 @@ import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import type { StackValidationPolicy } from "@pulumi/policy";
 import {
+  ALLOWED_DATA_ACTIONS,
   backupRetention,
   backupsImmutable,
+  IDENTITY_TAGS,
+  NIGHTLY_CONDITION,
   DATA_TOOL_POD_LABELS,
   dataToolImageByDigest,
   backupsLockedInProduction,
@@ -26,7 +29,12 @@ import {
   TYPES,
 } from "../policy/policies";
 import { STEP_LABEL } from "@service-dr/dr-data";
-import { WORKLOAD_IDENTITY_LABEL } from "../plan";
+import {
+  NIGHTLY_DATA_ACTIONS,
+  NIGHTLY_PREFIX_ROOT,
+  nightlyWriteCondition,
+  WORKLOAD_IDENTITY_LABEL,
+} from "../plan";
 import { INPUT_ONLY, outputsOf, runPolicies, type DeclaredResource, type PackConfig } from "../policy/run";
 
 const STAGING: PackConfig = {
@@ -387,16 +395,57 @@ describe("policy: backups locked in production", () => {
 });
 
 describe("policy: no declared role can erase backups", () => {
-  const assignment = (roleDefinitionId: unknown): DeclaredResource =>
-    res(TYPES.roleAssignment, "ra", { roleDefinitionId, principalId: "p", scope: "s" });
-  const roleId = (guid: string): string =>
-    `/subscriptions/00000000-0000-0000-0000-000000000000/providers/Microsoft.Authorization/roleDefinitions/${guid}`;
-  it("passes the blob data roles", async () => {
+  const SUB = "/subscriptions/00000000-0000-0000-0000-000000000000";
+  const roleId = (guid: string): string => `${SUB}/providers/Microsoft.Authorization/roleDefinitions/${guid}`;
+  const CUSTOM = "11111111-2222-3333-4444-555555555555";
+  const B = "Microsoft.Storage/storageAccounts/blobServices/containers/blobs";
+  const assignment = (
+    roleDefinitionId: unknown,
+    extra: Record<string, unknown> = {},
+    deps: Record<string, readonly string[]> = {},
+  ): DeclaredResource =>
+    res(
+      TYPES.roleAssignment,
+      "ra",
+      { roleAssignmentName: "g", roleDefinitionId, principalId: "p", scope: "s", ...extra },
+      { dependencies: [...new Set(Object.values(deps).flat())], propertyDependencies: deps },
+    );
+  const definition = (dataActions: readonly string[], actions: readonly string[] = []): DeclaredResource =>
+    res(TYPES.roleDefinition, "role", {
+      roleDefinitionId: CUSTOM,
+      scope: `${SUB}/resourceGroups/rg`,
+      roleName: "r",
+      roleType: "CustomRole",
+      assignableScopes: [`${SUB}/resourceGroups/rg`],
+      permissions: [
+        { actions: [...actions], notActions: [], dataActions: [...dataActions], notDataActions: [] },
+      ],
+    });
+  const nightlyIdentity = res("azure-native:managedidentity:UserAssignedIdentity", "nightly-identity", {
+    resourceName: "svc-dr-data",
+    tags: { "service-dr": IDENTITY_TAGS.nightly },
+  });
+  /** The standing assignment: the nightly identity's principal, the custom role's id. */
+  const nightly = (roleDefinitionId: string, extra: Record<string, unknown>): DeclaredResource =>
+    assignment(roleDefinitionId, extra, {
+      principalId: ["nightly-identity"],
+      ...(roleDefinitionId === roleId(CUSTOM) ? { roleDefinitionId: ["role"] } : {}),
+    });
+  const CONDITIONED = { condition: NIGHTLY_CONDITION, conditionVersion: "2.0" };
+
+  it("the pack's data actions and condition are the program's", () => {
+    assert.deepStrictEqual(ALLOWED_DATA_ACTIONS, [...NIGHTLY_DATA_ACTIONS]);
+    assert.equal(NIGHTLY_CONDITION, nightlyWriteCondition(NIGHTLY_PREFIX_ROOT));
+  });
+  it("passes the blob data roles, and the nightly identity's custom role with its condition", async () => {
     assert.deepStrictEqual(
       await violations(
         [
           assignment(roleId("ba92f5b4-2d11-453d-a403-e96b0029c9fe")),
           assignment(roleId("2a2b9908-6ea1-4ae2-8e65-a410df84e7d1")),
+          definition([`${B}/read`, `${B}/write`, `${B}/add/action`]),
+          nightlyIdentity,
+          nightly(roleId(CUSTOM), CONDITIONED),
         ],
         noRoleCanEraseBackups,
       ),
@@ -405,7 +454,7 @@ describe("policy: no declared role can erase backups", () => {
   });
   it("reports Owner, Contributor, Storage Blob Data Owner and an unknown role", async () => {
     const allowed =
-      "Storage Blob Data Contributor (ba92f5b4-2d11-453d-a403-e96b0029c9fe), Storage Blob Data Reader (2a2b9908-6ea1-4ae2-8e65-a410df84e7d1)";
+      "Storage Blob Data Contributor (ba92f5b4-2d11-453d-a403-e96b0029c9fe), Storage Blob Data Reader (2a2b9908-6ea1-4ae2-8e65-a410df84e7d1) or a role definition this program declares";
     const owner = roleId("8e3af657-a8ff-443c-a75c-2fe8c4bcb635");
     const blobOwner = roleId("b7e6dc6d-f1e8-4753-8033-0f276bb0955b");
     assert.deepStrictEqual(
@@ -417,6 +466,62 @@ describe("policy: no declared role can erase backups", () => {
         `ra: roleDefinitionId must be one of ${allowed}, got ${JSON.stringify(owner)}`,
         `ra: roleDefinitionId must be one of ${allowed}, got ${JSON.stringify(blobOwner)}`,
         `ra: roleDefinitionId must be one of ${allowed}, got undefined`,
+      ],
+    );
+  });
+  it("refuses a role definition that can delete, unprotect, lock, re-tier or sign: each action named", async () => {
+    const found = await violations(
+      [
+        definition(
+          [`${B}/read`, `${B}/delete`, `${B}/immutableStorage/runAsSuperUser/action`, `${B}/*`],
+          [
+            "Microsoft.Authorization/locks/delete",
+            "Microsoft.Storage/storageAccounts/blobServices/generateUserDelegationKey/action",
+            "Microsoft.Storage/storageAccounts/blobServices/containers/delete",
+          ],
+        ),
+      ],
+      noRoleCanEraseBackups,
+    );
+    assert.deepStrictEqual(found, [
+      "role: grants the management action Microsoft.Authorization/locks/delete",
+      "role: grants the management action Microsoft.Storage/storageAccounts/blobServices/generateUserDelegationKey/action",
+      "role: grants the management action Microsoft.Storage/storageAccounts/blobServices/containers/delete",
+      `role: grants the data action ${B}/delete`,
+      `role: grants the data action ${B}/immutableStorage/runAsSuperUser/action`,
+      `role: grants the data action ${B}/*`,
+    ]);
+    assert.deepStrictEqual(
+      await violations(
+        [res(TYPES.roleDefinition, "role", { roleDefinitionId: CUSTOM })],
+        noRoleCanEraseBackups,
+      ),
+      ["role: no permissions listed"],
+    );
+  });
+  it("the nightly identity: a built-in role, or the custom role without its condition or with another, is refused", async () => {
+    const contributor = roleId("ba92f5b4-2d11-453d-a403-e96b0029c9fe");
+    const role = definition([`${B}/read`, `${B}/write`, `${B}/add/action`]);
+    const widened = NIGHTLY_CONDITION.replace("'nightly/*'", "'*'");
+    assert.deepStrictEqual(
+      await violations([role, nightlyIdentity, nightly(contributor, CONDITIONED)], noRoleCanEraseBackups),
+      [
+        `ra: the nightly identity's role must be the custom role the program declares (blob read, write, add), got ${JSON.stringify(contributor)}`,
+      ],
+    );
+    assert.deepStrictEqual(
+      await violations(
+        [
+          role,
+          nightlyIdentity,
+          nightly(roleId(CUSTOM), {}),
+          nightly(roleId(CUSTOM), { ...CONDITIONED, condition: widened }),
+        ],
+        noRoleCanEraseBackups,
+      ),
+      [
+        `ra: the nightly identity's assignment must carry the condition ${NIGHTLY_CONDITION} (version 2.0), got undefined (version undefined)`,
+        `ra: the nightly identity's assignment must carry the condition ${NIGHTLY_CONDITION} (version 2.0), got ${JSON.stringify(widened)} (version "2.0")`,
       ],
     );
   });
@@ -624,6 +729,8 @@ describe("policy runner: stack policies see what the engine gives them", () => {
       [TYPES.immutability]: "storage/blobContainerImmutabilityPolicy.d.ts",
       [TYPES.lifecycle]: "storage/managementPolicy.d.ts",
       [TYPES.lock]: "authorization/managementLockByScope.d.ts",
+      [TYPES.roleDefinition]: "authorization/roleDefinition.d.ts",
+      [TYPES.roleAssignment]: "authorization/roleAssignment.d.ts",
     };
     assert.deepStrictEqual(Object.keys(INPUT_ONLY).sort(), Object.keys(files).sort());
     for (const [type, file] of Object.entries(files)) {

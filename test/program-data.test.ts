@@ -81,6 +81,43 @@ const TAIL = ["--jobs", "2", "--work-dir", "/scratch"];
 describe("data path under the mock runtime", function () {
   this.timeout(60_000);
 
+  it("namespaces: the data pods, their ServiceAccounts and NetworkPolicy in the data namespace; the app's objects in the app's", async () => {
+    const DATA_KINDS = new Set(["CronJob", "Job", "Pod", "ServiceAccount", "NetworkPolicy"]);
+    const rows: Array<[readonly string[], string]> = [
+      [[...PTR, "drPhase=restore"], "bat-staging-dr"],
+      [[...PTR, "drPhase=restore", "kubernetes.dataNamespace=bat-dr-data"], "bat-dr-data"],
+    ];
+    for (const [sets, dataNamespace] of rows) {
+      const r = await declare(sets);
+      const placed = r.resources
+        .filter((x) => x.type.startsWith("kubernetes:"))
+        .map((x) => {
+          const kind = x.type.split(":")[2] ?? "";
+          const ns = (x.inputs as { metadata?: { namespace?: string } }).metadata?.namespace;
+          return [kind, ns] as const;
+        });
+      const kinds = (ns: string): string[] =>
+        [...new Set(placed.filter((p) => p[1] === ns).map((p) => p[0]))].sort();
+      assert.deepEqual(
+        kinds(dataNamespace),
+        ["CronJob", "Job", "NetworkPolicy", "Pod", "ServiceAccount"],
+        sets.join(" "),
+      );
+      // Everything else stays where the app is: nothing of the data path there.
+      assert.ok(kinds("bat-staging").length > 0);
+      assert.deepEqual(
+        kinds("bat-staging").filter((k) => DATA_KINDS.has(k)),
+        [],
+        sets.join(" "),
+      );
+      assert.deepEqual(
+        placed.filter((p) => p[1] !== dataNamespace && p[1] !== "bat-staging"),
+        [],
+        "no third namespace",
+      );
+    }
+  });
+
   it("backup storage: private, TLS 1.2, HTTPS only, no public blobs; nightly dumps deleted after the retention", async () => {
     const r = await declare([]);
     assert.deepEqual(one(r, "azure-native:storage:StorageAccount", `${SVC}-backups-account`).inputs, {
@@ -192,7 +229,7 @@ describe("data path under the mock runtime", function () {
       kind: "NetworkPolicy",
       metadata: {
         name: `${SVC}-dr-data-egress`,
-        namespace: "bat-staging",
+        namespace: "bat-staging-dr",
         labels: { "app.kubernetes.io/part-of": "service-dr" },
       },
       spec: {
@@ -404,7 +441,7 @@ describe("data path under the mock runtime", function () {
       };
       assert.deepStrictEqual(job.metadata, {
         name,
-        namespace: "bat-staging",
+        namespace: "bat-staging-dr",
         labels: { "app.kubernetes.io/part-of": "service-dr", "service-dr/step": step },
       });
       assert.deepStrictEqual(job.spec.template.metadata, {
@@ -622,7 +659,7 @@ describe("look before you restore: inspect, reconcile, table-level restore, trou
       };
       assert.deepEqual(p.metadata, {
         name: "dr-inc-1-psql",
-        namespace: "bat-staging",
+        namespace: "bat-staging-dr",
         labels: {
           "app.kubernetes.io/part-of": "service-dr",
           "service-dr/step": "troubleshoot",
@@ -664,8 +701,8 @@ describe("look before you restore: inspect, reconcile, table-level restore, trou
         [r.outputs.troubleshootPod, r.outputs.psqlPtr, r.outputs.psqlLive],
         [
           "dr-inc-1-psql",
-          "kubectl -n bat-staging exec -it dr-inc-1-psql -- psql-ptr",
-          "kubectl -n bat-staging exec -it dr-inc-1-psql -- psql-live",
+          "kubectl -n bat-staging-dr exec -it dr-inc-1-psql -- psql-ptr",
+          "kubectl -n bat-staging-dr exec -it dr-inc-1-psql -- psql-live",
         ],
       );
     });

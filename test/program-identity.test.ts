@@ -91,7 +91,7 @@ describe("program: the data path's identity (mock runtime)", function () {
         resourceName: name,
         resourceGroupName: "s189t01-ittms-stg-rg",
         issuer: ISSUER,
-        subject: `system:serviceaccount:bat-staging:${name}`,
+        subject: `system:serviceaccount:bat-staging-dr:${name}`,
         audiences: ["api://AzureADTokenExchange"],
       },
     );
@@ -101,7 +101,8 @@ describe("program: the data path's identity (mock runtime)", function () {
       kind: "ServiceAccount",
       metadata: {
         name,
-        namespace: "bat-staging",
+        // The data pods' namespace (kubernetes.dataNamespace's default), never the app's.
+        namespace: "bat-staging-dr",
         labels: { "app.kubernetes.io/part-of": "service-dr" },
         // The identity's client id as Azure reports it (an Output: unknown in a first preview).
         annotations: { "azure.workload.identity/client-id": annotatedClientId(r) },
@@ -111,13 +112,32 @@ describe("program: the data path's identity (mock runtime)", function () {
     assert.ok(sa.options.dependencies?.includes(`${SVC}-dr-identity-federated`));
   });
 
-  it("blob data access, standing: Storage Blob Data Contributor on the container, no delete, writes only under nightly/", async () => {
+  it("blob data access, standing: the custom role (read, write, add only) on the container, writes only under nightly/", async () => {
     const r = await declare();
-    const ra = one(r, "azure-native:authorization:RoleAssignment", `${SVC}-dr-identity-blob-data`);
-    const roleDefinitionId = `${SUB}/providers/Microsoft.Authorization/roleDefinitions/${STORAGE_BLOB_DATA_CONTRIBUTOR}`;
     const blobs = "Microsoft.Storage/storageAccounts/blobServices/containers/blobs";
+    const rd = one(r, "azure-native:authorization:RoleDefinition", `${SVC}-dr-identity-role`);
+    const guid = stableGuid(`${RG}|${SVC}|nightly-backup-role`);
+    assert.deepEqual(rd.inputs, {
+      roleDefinitionId: guid,
+      scope: RG,
+      roleName: `${SVC} DR nightly backup (s189t01-ittms-stg-rg)`,
+      description: "service-dr nightly backup: read, create and add to blobs; no delete, tier, lock or key",
+      roleType: "CustomRole",
+      assignableScopes: [RG],
+      permissions: [
+        {
+          actions: [],
+          notActions: [],
+          dataActions: [`${blobs}/read`, `${blobs}/write`, `${blobs}/add/action`],
+          notDataActions: [],
+        },
+      ],
+    });
+    const roleDefinitionId = `${SUB}/providers/Microsoft.Authorization/roleDefinitions/${guid}`;
+    assert.equal(rd.id, roleDefinitionId);
+    const ra = one(r, "azure-native:authorization:RoleAssignment", `${SVC}-dr-identity-blob-data`);
     assert.deepEqual(ra.inputs, {
-      // The same name as before the condition: an update of the one assignment, never a second one.
+      // A new role, a new assignment name: created before the old assignment is deleted.
       roleAssignmentName: stableGuid(`${CONTAINER_ID}|${roleDefinitionId}|${SVC}-dr-data`),
       roleDefinitionId,
       principalId: principalIdOf(r),
@@ -127,10 +147,18 @@ describe("program: the data path's identity (mock runtime)", function () {
         "service-dr data tool: reads; writes nightly dumps only; never deletes (this container only)",
       condition:
         `((!(ActionMatches{'${blobs}/delete'}) AND !(ActionMatches{'${blobs}/move/action'}))) AND ` +
+        `((!(ActionMatches{'${blobs}/write'} AND SubOperationMatches{'Blob.Write.Tier'}))) AND ` +
         `((!(ActionMatches{'${blobs}/write'}) AND !(ActionMatches{'${blobs}/add/action'})) OR ` +
         `(@Resource[${blobs}:path] StringLike 'nightly/*'))`,
       conditionVersion: "2.0",
     });
+    // Its roleDefinitionId comes from the role definition: created after it.
+    assert.ok(ra.options.dependencies?.includes(`${SVC}-dr-identity-role`), JSON.stringify(ra.options));
+    // The only role definition the program declares.
+    assert.deepEqual(
+      r.resources.filter((x) => x.type === "azure-native:authorization:RoleDefinition").map((x) => x.name),
+      [`${SVC}-dr-identity-role`],
+    );
     assert.equal(STORAGE_BLOB_DATA_CONTRIBUTOR, "ba92f5b4-2d11-453d-a403-e96b0029c9fe");
     // Outside an incident the only role assignment the program makes, and no Entra administrator but the group.
     assert.deepEqual(
@@ -164,7 +192,7 @@ describe("program: the data path's identity (mock runtime)", function () {
           resourceName: name,
           resourceGroupName: "s189t01-ittms-stg-rg",
           issuer: ISSUER,
-          subject: `system:serviceaccount:bat-staging:${name}`,
+          subject: `system:serviceaccount:bat-staging-dr:${name}`,
           audiences: ["api://AzureADTokenExchange"],
         },
       );
@@ -174,7 +202,7 @@ describe("program: the data path's identity (mock runtime)", function () {
         kind: "ServiceAccount",
         metadata: {
           name,
-          namespace: "bat-staging",
+          namespace: "bat-staging-dr",
           labels: { "app.kubernetes.io/part-of": "service-dr" },
           annotations: { "azure.workload.identity/client-id": annotatedClientId(r, c) },
         },

@@ -51,6 +51,8 @@ const ALWAYS = [
   // No Secret at all: storage and PostgreSQL are reached with the managed identity.
   `azure-native:managedidentity:UserAssignedIdentity ${SVC}-dr-identity-identity`,
   `azure-native:managedidentity:FederatedIdentityCredential ${SVC}-dr-identity-federated`,
+  // The nightly identity's own role (blob read, write, add only) and its assignment on the container.
+  `azure-native:authorization:RoleDefinition ${SVC}-dr-identity-role`,
   `azure-native:authorization:RoleAssignment ${SVC}-dr-identity-blob-data`,
   `kubernetes:core/v1:ServiceAccount ${SVC}-dr-identity-service-account`,
   `service-dr:index:WorkloadIdentity ${SVC}-dr-identity`,

@@ -14,7 +14,7 @@ export interface TroubleshootPodArgs {
 /**
  * "It may be necessary to connect to the source or PTR postgres server for troubleshooting, before deciding on
  * a full restore or otherwise" (the seed runbook, which used konduit.sh from a laptop): a pod of the tool's
- * image in the service's namespace that only sleeps, with both servers' connections in its environment, so
+ * image in the data pods' namespace that only sleeps, with both servers' connections in its environment, so
  * `kubectl -n <ns> exec -it <pod> -- psql-ptr` (or `psql-live`) opens a session with no password typed
  * (packages/dr-data/src/bin/psql-side: under Entra it fetches the identity's access token itself). No Service: nothing can
  * connect to it; it connects out. Declared only while the PTR copy exists, so it goes with it.

@@ -3,7 +3,7 @@ import * as authorization from "@pulumi/azure-native/authorization";
 import * as managedidentity from "@pulumi/azure-native/managedidentity";
 import * as k8s from "@pulumi/kubernetes";
 import { CLIENT_ID_ANNOTATION } from "../../plan";
-import type { IdentityPlan } from "../../plan";
+import type { CustomRolePlan, IdentityPlan } from "../../plan";
 
 export interface WorkloadIdentityArgs {
   readonly plan: IdentityPlan;
@@ -15,8 +15,9 @@ export interface WorkloadIdentityArgs {
  * Who a data tool pod is, without a standing secret (AKS workload identity): a user-assigned managed identity,
  * a federated credential trusting exactly one Kubernetes ServiceAccount of the cluster's OIDC issuer, the
  * ServiceAccount itself (annotated with the identity's client id), and its one role assignment on the backup
- * container, nothing wider. Declared twice (plan-identity.ts): the nightly identity, standing, whose role
- * carries a condition (no delete, writes only under `nightly/`) and which can only read the database (granted
+ * container, nothing wider. Declared twice (plan/identity.ts): the nightly identity, standing, whose role is a
+ * custom one declared here (blob read, write, add only) and whose assignment carries a condition (writes only
+ * under `nightly/`, no tier) and which can only read the database (granted
  * once by SQL); the recovery identity, only while an incident is open, with the role unconditioned and an Entra
  * administrator of the servers (components/live-server.ts, components/ptr-copy.ts).
  */
@@ -26,6 +27,8 @@ export class WorkloadIdentity extends pulumi.ComponentResource {
   public readonly serviceAccount: k8s.core.v1.ServiceAccount;
   /** Its role on the backup container, with the plan's condition if it has one. */
   public readonly blobDataAccess: authorization.RoleAssignment;
+  /** The custom role that assignment gives, when the plan has one (the nightly identity's). */
+  public readonly roleDefinition: authorization.RoleDefinition | undefined;
   /** Known only once the identity exists (an unknown in a first preview). */
   public readonly clientId: pulumi.Output<string>;
   public readonly principalId: pulumi.Output<string>;
@@ -78,11 +81,16 @@ export class WorkloadIdentity extends pulumi.ComponentResource {
     );
 
     const role = p.blobRole;
+    this.roleDefinition =
+      role.custom === undefined ? undefined : customRole(`${name}-role`, role.custom, this);
+    const definition = this.roleDefinition;
     this.blobDataAccess = new authorization.RoleAssignment(
       `${name}-blob-data`,
       {
         roleAssignmentName: role.name,
-        roleDefinitionId: role.roleDefinitionId,
+        // The custom role's id once it exists (the same string as planned), so the assignment follows it.
+        roleDefinitionId:
+          definition === undefined ? role.roleDefinitionId : definition.id.apply(() => role.roleDefinitionId),
         principalId: this.identity.principalId,
         // ServicePrincipal: Azure does not wait for the new identity to replicate before checking it.
         principalType: "ServicePrincipal",
@@ -94,4 +102,25 @@ export class WorkloadIdentity extends pulumi.ComponentResource {
     );
     this.registerOutputs({ clientId: this.clientId, principalId: this.principalId });
   }
+}
+
+/**
+ * A custom role of data actions only (no management action: no container delete or write, no user delegation
+ * key, no lock). Its GUID, scope and assignable scopes are path or identity fields: a change replaces it (and
+ * the assignment that names it). The assignment is created after it and refers to its id.
+ */
+function customRole(name: string, c: CustomRolePlan, parent: pulumi.Resource): authorization.RoleDefinition {
+  return new authorization.RoleDefinition(
+    name,
+    {
+      roleDefinitionId: c.guid,
+      scope: c.scope,
+      roleName: c.roleName,
+      description: c.description,
+      roleType: "CustomRole",
+      assignableScopes: [...c.assignableScopes],
+      permissions: [{ actions: [], notActions: [], dataActions: [...c.dataActions], notDataActions: [] }],
+    },
+    { parent },
+  );
 }

@@ -275,6 +275,16 @@ const AZURE_TYPES: Readonly<Record<string, AzureRule>> = {
       policy,
     );
   },
+  // A custom role's id is subscription-level whatever scope it is created at (docs/provider-facts.md); its
+  // GUID is the `roleDefinitionId` path input.
+  "authorization:RoleDefinition": (at, name, inputs) => {
+    const guid = str(inputs, "roleDefinitionId") ?? name;
+    return arm(
+      "Microsoft.Authorization/roleDefinitions",
+      `/subscriptions/${at.subscriptionId}/providers/Microsoft.Authorization/roleDefinitions/${guid}`,
+      guid,
+    );
+  },
   "managedidentity:UserAssignedIdentity": (at, name, inputs) => {
     // The ids Azure assigns when the identity is created; a real first preview shows them as unknown.
     const identity = str(inputs, "resourceName") ?? name;
