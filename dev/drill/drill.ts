@@ -30,8 +30,8 @@ import { BlobServiceClient } from "@azure/storage-blob";
 import { Azurite } from "@service-dr/dr-data/testkit/azurite";
 import { PgCluster } from "@service-dr/dr-data/testkit/postgres";
 import { PTR_MIN_AGE, azureUtc, resolveRestoreTime } from "../../plan";
-import { listBackups, type BackupEntry } from "@service-dr/dr-data/src/list";
-import { quoteIdent } from "@service-dr/dr-data/src/sql";
+import { listBackups, type BackupEntry } from "@service-dr/dr-data/list";
+import { quoteIdent } from "@service-dr/dr-data/sql";
 import {
   connectionEnvNames,
   errorChain,

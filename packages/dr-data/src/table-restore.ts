@@ -38,28 +38,32 @@ import { DatabaseError, type Client } from "pg";
 import {
   pgIdentifierBytes,
   PG_IDENTIFIER_MAX_BYTES,
-  RUN_ID,
+  runIdProblem,
   tableRestoreBeforeSchema,
   tableRestoreStagingSchema,
 } from "./naming";
 import type { ContainerClient } from "@azure/storage-blob";
-import {
-  downloadArchive,
-  resolveBackup,
-  tableDataEntries,
-  type ResolvedBackup,
-  type TocDataEntry,
-} from "./archive";
+import { downloadArchive, tableDataEntries, type TocDataEntry } from "./archive";
 import { containerClient, type BlobStoreSettings } from "./blobstore";
 import { SESSION_SETTINGS, summarize, type Relation } from "./compare";
 import { connect, withDatabase, type PgConnection } from "./connection";
 import { UsageError, VerificationError } from "./errors";
-import { readManifest, type Manifest } from "./manifest";
+import type { Manifest } from "./manifest";
 import { copyReader, type CopyReader } from "./manifest-check";
 import { childEnv } from "./pgargs";
 import type { ClientProgramOptions } from "./proc";
 import { formatSeconds, stderrLog, type Log } from "./progress";
-import type { RestoreSource, RunRecord } from "./restore";
+import type { RunRecord } from "./restore";
+import {
+  holdRestoreLock,
+  manifestOf,
+  requireManifestUnlessAllowed,
+  resolveBackup,
+  stagingMarker,
+  timeoutsOff,
+  type ResolvedBackup,
+  type RestoreSource,
+} from "./restore-steps";
 import { tableShape, type TableShape } from "./row-diff";
 import { loadDataBlock } from "./table-restore/data-block";
 import { tableDisplay, type TableName } from "./table-restore/table-list";
@@ -130,15 +134,10 @@ export function beforeTableName(t: TableName): string {
   return tableText(t);
 }
 
-export function stagingMarker(runId: string): string {
-  return `dr-data table-restore staging schema of run ${runId}`;
-}
-
 function nameProblems(runId: string, tables: readonly TableName[]): string[] {
   const problems: string[] = [];
-  if (!RUN_ID.test(runId)) {
-    problems.push(`--run-id ${JSON.stringify(runId)} must be lowercase letters, digits and inner hyphens`);
-  }
+  const runIdWrong = runIdProblem(runId);
+  if (runIdWrong !== undefined) problems.push(runIdWrong);
   for (const n of [
     tableRestoreBeforeSchema(runId),
     tableRestoreStagingSchema(runId),
@@ -193,11 +192,12 @@ export async function tableRestore(o: TableRestoreOptions): Promise<TableRestore
       `the target database ${database} is the maintenance database; connect to another (e.g. postgres)`,
     );
   }
-  requireManifestUnlessAllowed(o, container, backup);
-  const manifest =
-    backup.meta.manifestSha256 === undefined
-      ? undefined
-      : (await readManifest(container, backup.blobName, backup.meta.manifestSha256)).manifest;
+  requireManifestUnlessAllowed(container, backup, o.allowUnverified, {
+    unverifiable: "the restored tables' rows",
+    step: "merge",
+    restoreIt: "them",
+  });
+  const manifest = await manifestOf(container, backup);
   const maint = await connect(o.connection, "dr-data-table-restore");
   let target: Client | undefined;
   const tmp = await mkdtemp(path.join(o.workDir ?? os.tmpdir(), "dr-data-tables-"));
@@ -216,13 +216,12 @@ export async function tableRestore(o: TableRestoreOptions): Promise<TableRestore
     tmp,
   };
   try {
-    const lock = await queryOne<{ ok: boolean }>(maint, "SELECT pg_try_advisory_lock(hashtext($1)) AS ok", [
-      `dr-data restore ${database}`,
-    ]);
-    if (!lock.ok) throw new Error(`another restore into ${database} is running on this server`);
+    await holdRestoreLock(maint, database);
     target = await connect(run.targetConn, "dr-data-table-restore");
-    // The one pinning list of every checking session (compare.ts; search_path = pg_catalog included).
+    // The one pinning list of every checking session (compare.ts; search_path = pg_catalog included), then every
+    // timeout off: this session too waits idle while the archive downloads.
     await target.query(SESSION_SETTINGS);
+    await timeoutsOff(target);
     return (await alreadyRestoredTables(run, target)) ?? (await restoreTables(run, target));
   } catch (err) {
     if (target !== undefined) {
@@ -241,23 +240,6 @@ function checkTableRestoreInput(o: TableRestoreOptions): void {
   if (o.tables.length === 0) throw new UsageError("--tables needs at least one table, got an empty list");
   const problems = nameProblems(o.runId, o.tables);
   if (problems.length > 0) throw new UsageError(problems.join("; "));
-}
-
-/**
- * As the full restore (packages/dr-data/src/restore.ts): without a manifest the staged rows cannot be checked
- * against what the backup read, so nothing is merged unless the operator says so.
- */
-function requireManifestUnlessAllowed(
-  o: TableRestoreOptions,
-  container: ContainerClient,
-  backup: ResolvedBackup,
-): void {
-  if (backup.meta.manifestSha256 !== undefined || (o.allowUnverified ?? false)) return;
-  throw new VerificationError(
-    `${container.containerName}/${backup.blobName} has no manifest (taken with --no-manifest or by an older tool): ` +
-      `the restored tables' rows cannot be verified before the merge, so nothing was done; to restore them unverified, run ` +
-      `again with --allow-unverified`,
-  );
 }
 
 /** Idempotence: the run's record says what it restored; the same tables from the same blob are done. */
@@ -407,7 +389,9 @@ async function stageTables(run: TableRun, target: Client, found: LocatedTables):
   const { o, staging } = run;
   await dropStaging(target, staging, o.runId, run.log);
   await target.query(`CREATE SCHEMA ${quoteIdent(staging)}`);
-  await target.query(`COMMENT ON SCHEMA ${quoteIdent(staging)} IS ${quoteLiteral(stagingMarker(o.runId))}`);
+  await target.query(
+    `COMMENT ON SCHEMA ${quoteIdent(staging)} IS ${quoteLiteral(stagingMarker("schema", o.runId))}`,
+  );
   for (const [i, t] of o.tables.entries()) {
     const stageName = qualifiedName(staging, run.stageNames[i]!);
     await target.query(
@@ -486,7 +470,7 @@ async function dropStaging(c: Client, schema: string, runId: string, log: Log): 
     [schema],
   );
   if (r.rowCount !== 1) return;
-  if (r.rows[0]!.c !== stagingMarker(runId)) {
+  if (r.rows[0]!.c !== stagingMarker("schema", runId)) {
     throw new Error(
       `the schema ${schema} exists and was not created by run ${runId} of this tool; not touching it`,
     );
