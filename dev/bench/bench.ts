@@ -28,13 +28,7 @@ import { Azurite } from "@service-dr/dr-data/testkit/azurite";
 import { PgCluster } from "@service-dr/dr-data/testkit/postgres";
 import { backup } from "@service-dr/dr-data/backup";
 import { compare } from "@service-dr/dr-data/compare";
-import {
-  childEnv,
-  pgDumpArgv,
-  pgRestoreArgv,
-  psqlArgv,
-  type DumpFormat,
-} from "@service-dr/dr-data/pgargs";
+import { childEnv, pgDumpArgv, pgRestoreArgv, psqlArgv, type DumpFormat } from "@service-dr/dr-data/pgargs";
 import { formatBytes } from "@service-dr/dr-data/progress";
 import { beforeDatabaseName } from "@service-dr/dr-data";
 import { restore } from "@service-dr/dr-data/restore";
