@@ -715,16 +715,7 @@ async function propertiesPlan(
 ): Promise<{ apply: DatabaseProperties | undefined; problems: string[]; skipped: string[] }> {
   const problems: string[] = [];
   if (recorded === undefined) return { apply: undefined, problems, skipped: [] };
-  const names = recorded.extensions.map((e) => e.name);
-  const available = await maint.query<{ name: string }>(
-    "SELECT name FROM pg_catalog.pg_available_extensions WHERE name = ANY($1)",
-    [names],
-  );
-  const have = new Set(available.rows.map((r) => r.name));
-  const lacking = names.filter((n) => !have.has(n));
-  if (lacking.length > 0) {
-    problems.push(`the backup uses extensions this server does not have: ${lacking.join(", ")}`);
-  }
+  problems.push(...(await lackingExtensions(maint, recorded)));
   const exists = await queryOne<{ n: number }>(
     maint,
     "SELECT count(*)::int AS n FROM pg_catalog.pg_database WHERE datname = $1",
@@ -755,26 +746,49 @@ async function propertiesPlan(
        FROM pg_catalog.pg_roles WHERE rolname = current_user`,
   );
   const apply = withoutRoles(recorded, new Set(missing), login.me);
-  if (!login.superuser) {
-    if (apply.owner !== login.me) {
-      const member = await maint.query<{ ok: boolean }>(
-        "SELECT pg_catalog.pg_has_role(current_user, $1, 'MEMBER') AS ok",
-        [apply.owner],
-      );
-      if (member.rows[0]?.ok !== true) {
-        problems.push(
-          `the backup's database is owned by ${apply.owner}, and ${login.me} is not a member of that role: it ` +
-            `could not give the restored database that owner`,
-        );
-      }
-    }
-    if (apply.settings.some((x) => x.role !== undefined) && !login.createrole) {
+  if (!login.superuser) problems.push(...(await loginCannotApply(maint, apply, login)));
+  return { apply, problems, skipped };
+}
+
+/** The extensions the backup uses that this server does not have (one problem naming them all, or none). */
+async function lackingExtensions(maint: Client, recorded: DatabaseRecord): Promise<string[]> {
+  const names = recorded.extensions.map((e) => e.name);
+  const available = await maint.query<{ name: string }>(
+    "SELECT name FROM pg_catalog.pg_available_extensions WHERE name = ANY($1)",
+    [names],
+  );
+  const have = new Set(available.rows.map((r) => r.name));
+  const lacking = names.filter((n) => !have.has(n));
+  return lacking.length > 0
+    ? [`the backup uses extensions this server does not have: ${lacking.join(", ")}`]
+    : [];
+}
+
+/** What a login without superuser cannot give a new database: its owner, per-role settings. */
+async function loginCannotApply(
+  maint: Client,
+  apply: DatabaseProperties,
+  login: { readonly me: string; readonly createrole: boolean },
+): Promise<string[]> {
+  const problems: string[] = [];
+  if (apply.owner !== login.me) {
+    const member = await maint.query<{ ok: boolean }>(
+      "SELECT pg_catalog.pg_has_role(current_user, $1, 'MEMBER') AS ok",
+      [apply.owner],
+    );
+    if (member.rows[0]?.ok !== true) {
       problems.push(
-        `the backup records per-role settings (ALTER ROLE … IN DATABASE) that ${login.me} cannot apply without CREATEROLE`,
+        `the backup's database is owned by ${apply.owner}, and ${login.me} is not a member of that role: it ` +
+          `could not give the restored database that owner`,
       );
     }
   }
-  return { apply, problems, skipped };
+  if (apply.settings.some((x) => x.role !== undefined) && !login.createrole) {
+    problems.push(
+      `the backup records per-role settings (ALTER ROLE … IN DATABASE) that ${login.me} cannot apply without CREATEROLE`,
+    );
+  }
+  return problems;
 }
 
 /**
