@@ -12,7 +12,7 @@ import type { PgCluster } from "../../testkit/postgres";
 import { sharedServers } from "../../testkit/shared";
 import { backup } from "../../src/backup";
 import { clientConfig } from "../../src/connection";
-import { parseTableList, tableRestore } from "../../src/table-restore";
+import { parseTableList, tableRestore, type TableRestoreOptions } from "../../src/table-restore";
 
 const CONTAINER = "backups";
 const quiet = () => undefined;
@@ -26,6 +26,16 @@ describe("tool: restore --tables under a role with a short idle_session_timeout"
   let pg: PgCluster;
   let az: Azurite;
   let blob: string;
+  /** The run, logged in as the role whose idle sessions end. */
+  const asIdleRole = (): TableRestoreOptions => ({
+    connection: { ...pg.connection("postgres"), user: ROLE, password: PASSWORD },
+    store: az.store(CONTAINER),
+    from: { blob },
+    database: "idleapp",
+    runId: "idle-1",
+    tables: parseTableList("--tables", "public.items"),
+    log: quiet,
+  });
   const count = async (sql: string) => (await pg.query<{ n: string }>(sql, [], "idleapp")).rows[0]!.n;
 
   before(async () => {
@@ -70,15 +80,7 @@ describe("tool: restore --tables under a role with a short idle_session_timeout"
   });
 
   it("completes, its lock held to the end, and restores every row", async () => {
-    const r = await tableRestore({
-      connection: { ...pg.connection("postgres"), user: ROLE, password: PASSWORD },
-      store: az.store(CONTAINER),
-      from: { blob },
-      database: "idleapp",
-      runId: "idle-1",
-      tables: parseTableList("--tables", "public.items"),
-      log: quiet,
-    });
+    const r = await tableRestore(asIdleRole());
     assert.equal(r.status, "restored");
     assert.deepStrictEqual(
       r.tables.map((t) => [t.table, t.rows, t.inserted, t.updated, t.deleted]),
@@ -86,15 +88,7 @@ describe("tool: restore --tables under a role with a short idle_session_timeout"
     );
     assert.equal(await count("SELECT count(*)::text AS n FROM public.items"), "200000");
     // No session of the run is left, and no lock: a second run of the same id finds it completed.
-    const again = await tableRestore({
-      connection: { ...pg.connection("postgres"), user: ROLE, password: PASSWORD },
-      store: az.store(CONTAINER),
-      from: { blob },
-      database: "idleapp",
-      runId: "idle-1",
-      tables: parseTableList("--tables", "public.items"),
-      log: quiet,
-    });
+    const again = await tableRestore(asIdleRole());
     assert.equal(again.status, "already-completed");
   });
 });
