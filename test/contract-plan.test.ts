@@ -5,7 +5,7 @@
  */
 import { strict as assert } from "node:assert";
 import { buildToolArgs, parseToolArgs, STEP_COMMAND, type ParsedArgs } from "@service-dr/dr-data";
-import { main } from "@service-dr/dr-data/src/cli";
+import { main } from "@service-dr/dr-data/cli";
 import { parseConfig } from "../config";
 import { buildPlan } from "../plan";
 import { NOW, stackRaw } from "./support/stacks";

@@ -28,18 +28,12 @@ import { errorChain, parseFlags, UsageError } from "@service-dr/dr-data";
 import { createAppData } from "@service-dr/dr-data/testkit/appdata";
 import { Azurite } from "@service-dr/dr-data/testkit/azurite";
 import { PgCluster } from "@service-dr/dr-data/testkit/postgres";
-import { backup } from "@service-dr/dr-data/src/backup";
-import { compare } from "@service-dr/dr-data/src/compare";
-import {
-  childEnv,
-  pgDumpArgv,
-  pgRestoreArgv,
-  psqlArgv,
-  type DumpFormat,
-} from "@service-dr/dr-data/src/pgargs";
-import { formatBytes } from "@service-dr/dr-data/src/progress";
-import { beforeDatabaseName } from "@service-dr/dr-data/src/naming";
-import { restore } from "@service-dr/dr-data/src/restore";
+import { backup } from "@service-dr/dr-data/backup";
+import { compare } from "@service-dr/dr-data/compare";
+import { childEnv, pgDumpArgv, pgRestoreArgv, psqlArgv, type DumpFormat } from "@service-dr/dr-data/pgargs";
+import { formatBytes } from "@service-dr/dr-data/progress";
+import { beforeDatabaseName } from "@service-dr/dr-data";
+import { restore } from "@service-dr/dr-data/restore";
 
 const SCALE = Number(process.env.BENCH_SCALE ?? "120");
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? "1");
@@ -676,12 +670,12 @@ function toolMethod(v: ToolVariant): string {
 }
 
 async function blockBlob(store: ReturnType<Azurite["store"]>, blobName: string) {
-  const { containerClient } = await import("@service-dr/dr-data/src/blobstore");
+  const { containerClient } = await import("@service-dr/dr-data/blobstore");
   return containerClient(store).getBlockBlobClient(blobName);
 }
 
 async function containerClientDelete(az: Azurite, blobName: string): Promise<void> {
-  const { containerClient } = await import("@service-dr/dr-data/src/blobstore");
+  const { containerClient } = await import("@service-dr/dr-data/blobstore");
   await containerClient(az.store("bench")).getBlobClient(blobName).deleteIfExists();
 }
 

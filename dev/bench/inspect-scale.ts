@@ -9,9 +9,9 @@
  */
 import { Azurite } from "@service-dr/dr-data/testkit/azurite";
 import { PgCluster } from "@service-dr/dr-data/testkit/postgres";
-import { compare } from "@service-dr/dr-data/src/compare";
-import { inspect } from "@service-dr/dr-data/src/inspect";
-import { reconcile } from "@service-dr/dr-data/src/reconcile";
+import { compare } from "@service-dr/dr-data/compare";
+import { inspect } from "@service-dr/dr-data/inspect";
+import { reconcile } from "@service-dr/dr-data/reconcile";
 
 const N = Number(process.env.ROWS ?? 1_000_000);
 async function main() {

@@ -6,7 +6,7 @@ import { randomBytes } from "node:crypto";
 import { BlobServiceClient, type ContainerClient } from "@azure/storage-blob";
 import { Azurite } from "@service-dr/dr-data/testkit/azurite";
 import { PgCluster } from "@service-dr/dr-data/testkit/postgres";
-import { quoteIdent } from "@service-dr/dr-data/src/sql";
+import { quoteIdent } from "@service-dr/dr-data/sql";
 import { connectionEnvNames, serverFqdn } from "@service-dr/dr-data";
 import type { Cleanup } from "./cleanup";
 import type { Declared } from "./declared";

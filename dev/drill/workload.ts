@@ -9,8 +9,8 @@
  * order-independent checksum the compare Job uses), so "the data matches" means the same thing everywhere.
  */
 import { Client } from "pg";
-import { compare, type RelationSummary } from "@service-dr/dr-data/src/compare";
-import { clientConfig, type PgConnection } from "@service-dr/dr-data/src/connection";
+import { compare, type RelationSummary } from "@service-dr/dr-data/compare";
+import { clientConfig, type PgConnection } from "@service-dr/dr-data/connection";
 
 export const TABLES = [
   "app.accounts",

@@ -15,7 +15,7 @@ import { localJob } from "../../dev/drill/jobs";
 import { checkAgainst, type Snapshot } from "../../dev/drill/workload";
 import { canConnect } from "@service-dr/dr-data/testkit/azurite";
 import type { PgCluster } from "@service-dr/dr-data/testkit/postgres";
-import type { RelationSummary } from "@service-dr/dr-data/src/compare";
+import type { RelationSummary } from "@service-dr/dr-data/compare";
 import { tableSetTag } from "@service-dr/dr-data";
 import { jobSetTag } from "../../components/app/replica-hold";
 

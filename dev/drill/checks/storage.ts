@@ -3,7 +3,7 @@
  * the flawed database's backup, each read from the blobs the Jobs wrote.
  */
 import { incidentReport, parseBackupArgs, type JobStep } from "@service-dr/dr-data";
-import { listBackups, type BackupEntry } from "@service-dr/dr-data/src/list";
+import { listBackups, type BackupEntry } from "@service-dr/dr-data/list";
 import type { Declared, DeclaredJob } from "../declared";
 import type { Evidence } from "../evidence";
 import type { LocalServers } from "../servers";

@@ -1,7 +1,7 @@
 /** What both scenarios share: the service before the incident, the steps after validation, the outcome. */
 import { execFileSync } from "node:child_process";
 import os from "node:os";
-import { quoteIdent } from "@service-dr/dr-data/src/sql";
+import { quoteIdent } from "@service-dr/dr-data/sql";
 import { connectionEnvNames } from "@service-dr/dr-data";
 import type { PgCluster } from "@service-dr/dr-data/testkit/postgres";
 import { checkAppStayedUp, checkAppUpAroundRefresh } from "../checks/app";

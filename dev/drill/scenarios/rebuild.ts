@@ -7,7 +7,7 @@
  * close. Every step in the runbook's order, through the same dependency-ordered executor.
  */
 import { existsSync } from "node:fs";
-import { quoteIdent } from "@service-dr/dr-data/src/sql";
+import { quoteIdent } from "@service-dr/dr-data/sql";
 import type { PgCluster } from "@service-dr/dr-data/testkit/postgres";
 import { checkRebuilt } from "../checks/data";
 import { checkJobLogs } from "../checks/storage";

@@ -1,73 +1,21 @@
 /**
- * A backup's archive on local disk, for the commands that read parts of it (packages/dr-data/src/table-restore.ts): resolve the
- * blob (a name, or `latest` under a prefix), check its metadata, download it with the size and sha256 checked
- * (blobio.ts; a directory-format archive is unpacked by `tar` as it arrives), and read its table of contents
- * (`pg_restore --list`). The restore and the nightly verification (verify.ts) share `downloadAndCheckArchive`.
+ * A backup's archive on local disk, for the commands that read parts of it (table-restore.ts): download it with
+ * the size and sha256 checked (blobio.ts; a directory-format archive is unpacked by `tar` as it arrives), and read
+ * its table of contents (`pg_restore --list`). Which backup is restore-steps/backup-source.ts `resolveBackup`. The restore and the nightly verification (verify.ts) share `downloadAndCheckArchive`.
  */
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import type { Writable } from "node:stream";
 import type { BlobClient, ContainerClient } from "@azure/storage-blob";
 import { downloadVerified, downloadVerifiedTo, streamSink, type Expected } from "./blobio";
-import { UsageError, VerificationError } from "./errors";
-import { BLOB_PATH_RULE, blobPathProblem } from "./naming";
-import { latestBackup, listBackups } from "./list";
-import type { BlobStoreSettings } from "./blobstore";
+import { VerificationError } from "./errors";
 import { tocDifferences, type Manifest } from "./manifest";
-import { parseBlobMetadata, type BackupMetadata } from "./metadata";
+import type { BackupMetadata } from "./metadata";
+import type { ResolvedBackup } from "./restore-steps";
 import { pgRestoreListArgv } from "./pgargs";
 import { binPath, describeExit, run, start, type Spawned } from "./proc";
 import { Progress, type Log } from "./progress";
-import type { RestoreSource } from "./restore";
 
-export interface ResolvedBackup {
-  readonly blobName: string;
-  readonly meta: BackupMetadata;
-  readonly etag: string | undefined;
-}
-
-/** Which blob, and what its metadata says; refuses a blob without complete metadata. */
-export async function resolveBackup(
-  container: ContainerClient,
-  store: BlobStoreSettings,
-  from: RestoreSource,
-  sourceDatabase: string | undefined,
-): Promise<ResolvedBackup> {
-  // The flags were checked by the contract's parser; a caller of the library is held to the same rule.
-  const [flag, name] = "blob" in from ? ["--blob", from.blob] : ["--prefix", from.latestUnder];
-  const problem = blobPathProblem(name);
-  if (problem !== undefined) {
-    throw new UsageError(
-      `${flag} must be a blob name or prefix (${BLOB_PATH_RULE}); ${problem}: got ${JSON.stringify(name)}`,
-    );
-  }
-  let blobName: string;
-  if ("blob" in from) {
-    blobName = from.blob;
-  } else {
-    const found = latestBackup(await listBackups({ store, prefix: from.latestUnder }), sourceDatabase);
-    if (found === undefined) {
-      throw new VerificationError(
-        `no usable backup under ${container.containerName}/${from.latestUnder}` +
-          (sourceDatabase === undefined ? "" : ` for database ${sourceDatabase}`),
-      );
-    }
-    blobName = found.name;
-  }
-  try {
-    const props = await container.getBlobClient(blobName).getProperties();
-    const parsed = parseBlobMetadata(props.metadata);
-    if (!parsed.ok) {
-      throw new VerificationError(`${blobName} is not a usable backup: ${parsed.problems.join("; ")}`);
-    }
-    return { blobName, meta: parsed.value, etag: props.etag };
-  } catch (cause) {
-    if (cause instanceof VerificationError) throw cause;
-    throw new Error(`reading ${container.containerName}/${blobName}`, { cause });
-  }
-}
-
-/** Downloads and verifies the archive into `dir`; returns the path pg_restore reads. */
 /** Download chunks: 8 MiB ranges, hashed as they arrive. */
 export const DOWNLOAD_CHUNK = 8 * 1024 * 1024;
 

@@ -2,7 +2,7 @@
  * The contract between the Pulumi program and the data tool: the argv of every command a Job runs, the
  * environment variable names of a connection, and the label that names a Job's runbook step. The program
  * builds argv and environment from here (plan-data.ts, components/data-tool-pod.ts), the tool parses them back
- * through the same definitions (cli.ts, cli-incident.ts, connection.ts), and the drill finds Jobs by the label,
+ * through the same definitions (each command's flags.ts under commands/, connection.ts), and the drill finds Jobs by the label,
  * so renaming a flag or a variable here renames it on both sides, and a rename of a field fails to compile
  * (or fails packages/dr-data/test/contract.test.ts, test/contract-plan.test.ts) instead of failing in production.
  *
@@ -89,7 +89,7 @@ export const BACKUP = {
 
 /**
  * `restore` and `restore --tables` share one table: the tool parses `restore` once and `--tables` picks the
- * table-level restore (cli.ts); which flags go with which is the tool's rule (cli-incident.ts).
+ * table-level restore; which flags go with which is the tool's rule (commands/restore/flags.ts).
  */
 export const RESTORE = {
   /** The table-level restore: only these `schema.table`s. */
@@ -116,7 +116,7 @@ export const RESTORE = {
 
 /**
  * `compare` in all its forms (two databases, a restore run's manifest, a named backup, `--tables`): one
- * table, the combinations checked by the tool (cli.ts runCompare, cli-incident.ts runCompareTables).
+ * table, the combinations checked by the tool (commands/compare/flags.ts).
  */
 export const COMPARE = {
   tables: { flag: "tables", kind: "list" },
@@ -188,7 +188,7 @@ export type BackupArgs = OptionsOf<typeof BACKUP>;
 export type RestoreArgs = OptionsOf<typeof RESTORE>;
 /**
  * `restore --tables` as the program builds it: the same command with `tables` required and without the flags
- * of a whole-database restore, which the tool refuses beside `--tables` (cli-incident.ts runTableRestore).
+ * of a whole-database restore, which the tool refuses beside `--tables` (commands/restore/flags.ts).
  */
 export type TableRestoreArgs = Omit<RestoreArgs, "tables" | "jobs" | "noAcl" | "analyze" | "settings"> & {
   readonly tables: readonly string[];

@@ -163,6 +163,34 @@ export interface JobLogOptions {
 }
 
 /**
+ * A step whose completion record exists does nothing (exit 0; the earlier run's log stays as it was: this run
+ * writes none); one whose record cannot be read does not run (exit 1). Undefined: run it.
+ */
+async function skipWhenDone(
+  target: JobLogTarget,
+  doneStore: DoneStore,
+  env: Env,
+): Promise<number | undefined> {
+  if (target.done === undefined) return undefined;
+  let earlier: DoneRecord | undefined;
+  try {
+    earlier = await doneStore.read(target.container, target.done, env);
+  } catch (err) {
+    process.stderr.write(
+      `dr-data: cannot tell whether this step already ran, so it does not run: ${describeError(err)}\n`,
+    );
+    return 1;
+  }
+  if (earlier === undefined) return undefined;
+  process.stderr.write(
+    `dr-data: this step already completed at ${earlier.finishedAt} (record ${target.container}/${target.done}; ` +
+      `its log: ${earlier.logBlob}); nothing to do. A finished step never runs again under the same Job name: ` +
+      `to run it anew on purpose, raise retry.<step>.\n`,
+  );
+  return 0;
+}
+
+/**
  * Runs the tool's command (`run`, with `argv` for the header) and, if the Job asked for a log, uploads the
  * whole output afterwards. Resolves with the command's exit status.
  */
@@ -181,26 +209,8 @@ export async function runWithJobLog(
   if (target === undefined) return run();
   const now = options.now ?? (() => new Date());
   const doneStore = options.doneStore ?? blobDoneStore;
-  if (target.done !== undefined) {
-    let earlier: DoneRecord | undefined;
-    try {
-      earlier = await doneStore.read(target.container, target.done, env);
-    } catch (err) {
-      process.stderr.write(
-        `dr-data: cannot tell whether this step already ran, so it does not run: ${describeError(err)}\n`,
-      );
-      return 1;
-    }
-    if (earlier !== undefined) {
-      // The earlier run's log stays as it was: this run writes none.
-      process.stderr.write(
-        `dr-data: this step already completed at ${earlier.finishedAt} (record ${target.container}/${target.done}; ` +
-          `its log: ${earlier.logBlob}); nothing to do. A finished step never runs again under the same Job name: ` +
-          `to run it anew on purpose, raise retry.<step>.\n`,
-      );
-      return 0;
-    }
-  }
+  const skipped = await skipWhenDone(target, doneStore, env);
+  if (skipped !== undefined) return skipped;
   const upload = options.upload ?? uploadToBlobStore;
   const capture = new Capture();
   let uploaded: Promise<void> | undefined;

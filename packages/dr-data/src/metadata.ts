@@ -65,43 +65,49 @@ export function toBlobMetadata(m: BackupMetadata): Record<string, string> {
 
 const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?Z$/;
 
-/** The metadata, or a list of what is wrong with it. */
-export function parseBlobMetadata(
-  raw: Readonly<Record<string, string>> | undefined,
-): { ok: true; value: BackupMetadata } | { ok: false; problems: string[] } {
-  const m = raw ?? {};
-  const problems: string[] = [];
-  const need = (key: string): string => {
-    const v = m[key];
-    if (v === undefined || v === "") problems.push(`metadata ${key} is missing`);
+/** Reads the raw metadata's keys, collecting every problem in the order the keys are read. */
+class MetadataReader {
+  readonly problems: string[] = [];
+
+  constructor(readonly m: Readonly<Record<string, string>>) {}
+
+  need(key: string): string {
+    const v = this.m[key];
+    if (v === undefined || v === "") this.problems.push(`metadata ${key} is missing`);
     return v ?? "";
-  };
-  const decode = (key: string): string => {
-    const v = need(key);
+  }
+
+  decode(key: string): string {
+    const v = this.need(key);
     try {
       return decodeURIComponent(v);
     } catch {
-      problems.push(`metadata ${key} is not URI-encoded: ${JSON.stringify(v)}`);
+      this.problems.push(`metadata ${key} is not URI-encoded: ${JSON.stringify(v)}`);
       return v;
     }
-  };
+  }
+}
+
+/** The fields every backup's metadata has and whose form is checked: tool, sha256, size, format, times. */
+function checkedFields(r: MetadataReader) {
+  const { m, problems } = r;
   if (m.tool !== undefined && m.tool !== METADATA_VERSION) {
     problems.push(`metadata tool is ${JSON.stringify(m.tool)}, expected ${METADATA_VERSION}`);
   }
-  need("tool");
-  const sha256 = need("sha256");
+  r.need("tool");
+  const sha256 = r.need("sha256");
   if (sha256 !== "" && !/^[0-9a-f]{64}$/.test(sha256)) problems.push(`metadata sha256 is not 64 hex digits`);
-  const sizeText = need("size");
+  const sizeText = r.need("size");
   const size = Number(sizeText);
   if (sizeText !== "" && (!/^\d+$/.test(sizeText) || !Number.isSafeInteger(size))) {
     problems.push(`metadata size is not a byte count: ${JSON.stringify(sizeText)}`);
   }
-  const format = need("format");
+  const format = r.need("format");
   if (format !== "" && !(DUMP_FORMATS as readonly string[]).includes(format)) {
     problems.push(`metadata format must be one of ${DUMP_FORMATS.join(", ")}, got ${JSON.stringify(format)}`);
   }
-  const startedAt = need("startedat");
-  const endedAt = need("endedat");
+  const startedAt = r.need("startedat");
+  const endedAt = r.need("endedat");
   for (const [k, v] of [
     ["startedat", startedAt],
     ["endedat", endedAt],
@@ -109,6 +115,15 @@ export function parseBlobMetadata(
     if (v !== "" && !ISO_UTC.test(v))
       problems.push(`metadata ${k} is not an ISO 8601 UTC time: ${JSON.stringify(v)}`);
   }
+  return { sha256, size, format, startedAt, endedAt };
+}
+
+/** The optional fields: the manifest's sha256 and the directory format's stream compression. */
+function optionalFields(
+  r: MetadataReader,
+  format: string,
+): Pick<BackupMetadata, "manifestSha256" | "streamCompress"> {
+  const { m, problems } = r;
   const manifestSha256 = m.manifestsha256;
   if (manifestSha256 !== undefined && !/^[0-9a-f]{64}$/.test(manifestSha256)) {
     problems.push(`metadata manifestsha256 is not 64 hex digits`);
@@ -120,19 +135,31 @@ export function parseBlobMetadata(
   if (streamCompress !== undefined && format !== "directory") {
     problems.push(`metadata streamcompress is only used with the directory format, got format ${format}`);
   }
-  const value: BackupMetadata = {
-    sha256,
-    size,
-    sourceServer: decode("sourceserver"),
-    database: decode("database"),
-    serverVersion: decode("serverversion"),
-    pgDumpVersion: decode("pgdumpversion"),
-    format: format as DumpFormat,
-    compress: need("compress"),
-    startedAt,
-    endedAt,
+  return {
     ...(manifestSha256 === undefined ? {} : { manifestSha256 }),
     ...(streamCompress === undefined || !isStreamCompress(streamCompress) ? {} : { streamCompress }),
   };
-  return problems.length > 0 ? { ok: false, problems } : { ok: true, value };
+}
+
+/** The metadata, or a list of what is wrong with it. */
+export function parseBlobMetadata(
+  raw: Readonly<Record<string, string>> | undefined,
+): { ok: true; value: BackupMetadata } | { ok: false; problems: string[] } {
+  const r = new MetadataReader(raw ?? {});
+  const { sha256, size, format, startedAt, endedAt } = checkedFields(r);
+  const optional = optionalFields(r, format);
+  const value: BackupMetadata = {
+    sha256,
+    size,
+    sourceServer: r.decode("sourceserver"),
+    database: r.decode("database"),
+    serverVersion: r.decode("serverversion"),
+    pgDumpVersion: r.decode("pgdumpversion"),
+    format: format as DumpFormat,
+    compress: r.need("compress"),
+    startedAt,
+    endedAt,
+    ...optional,
+  };
+  return r.problems.length > 0 ? { ok: false, problems: r.problems } : { ok: true, value };
 }

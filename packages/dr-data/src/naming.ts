@@ -229,6 +229,12 @@ export function pgIdentifierBytes(identifier: string): number {
  */
 export const RUN_ID = /^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$/;
 
+/** The one check of a run id: undefined when it is one, else the problem naming the flag and the value. */
+export function runIdProblem(runId: string): string | undefined {
+  if (RUN_ID.test(runId)) return undefined;
+  return `--run-id ${JSON.stringify(runId)} must be lowercase letters, digits and inner hyphens`;
+}
+
 /**
  * Run ids of the restores: the key of their idempotence (a run id whose `<db>_before_<run id>` exists has
  * completed) and part of the database names they create, so they are short. A PTR restore is identified by

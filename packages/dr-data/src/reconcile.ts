@@ -32,6 +32,7 @@ import {
   sameKey,
   tableShape,
   type KeyedRow,
+  type TableShape,
 } from "./row-diff";
 
 /** The last CSV column: why the row is exported. */
@@ -95,6 +96,44 @@ export function csvLine(values: readonly (string | null)[]): string {
 
 const NO_ROWS = "SELECT NULL::text AS k, NULL::text AS h WHERE false";
 
+/** A table without a primary key, or whose key differs between the sides: its row counts only. */
+async function unreconcilable(
+  name: string,
+  ls: TableShape,
+  live: { readonly client: Client; readonly rel: Relation },
+  copy: { readonly client: Client; readonly rel: Relation | undefined },
+): Promise<UnreconcilableTable> {
+  const [l, c] = await Promise.all([
+    summarize(live.client, live.rel),
+    copy.rel === undefined ? undefined : summarize(copy.client, copy.rel),
+  ]);
+  return {
+    name,
+    reason: ls.primaryKey.length === 0 ? "no primary key" : "primary key differs between the copy and live",
+    liveRows: l.rows,
+    copyRows: c?.rows ?? null,
+  };
+}
+
+/** A table's new and changed rows as CSV, its blob created (with the header) at the first row only. */
+class ChangedRowsFile {
+  writer: BlobWriter | undefined;
+
+  constructor(
+    private readonly container: ReturnType<typeof containerClient>,
+    private readonly blobName: string,
+    private readonly header: readonly string[],
+  ) {}
+
+  async write(row: KeyedRow, change: "new" | "changed"): Promise<void> {
+    if (this.writer === undefined) {
+      this.writer = new BlobWriter(this.container, this.blobName);
+      await this.writer.write(csvLine([...this.header]));
+    }
+    await this.writer.write(csvLine([...row.slice(2), change]));
+  }
+}
+
 async function reconcileTable(
   name: string,
   copyRel: Relation | undefined,
@@ -107,27 +146,16 @@ async function reconcileTable(
   const cs =
     copyRel === undefined ? undefined : (await tableShape(copyClient, copyRel.schema, copyRel.name))!;
   if (ls.primaryKey.length === 0 || (cs !== undefined && !sameKey(cs, ls))) {
-    const [l, c] = await Promise.all([
-      summarize(liveClient, liveRel),
-      copyRel === undefined ? undefined : summarize(copyClient, copyRel),
-    ]);
-    return {
+    return unreconcilable(
       name,
-      reason: ls.primaryKey.length === 0 ? "no primary key" : "primary key differs between the copy and live",
-      liveRows: l.rows,
-      copyRows: c?.rows ?? null,
-    };
+      ls,
+      { client: liveClient, rel: liveRel },
+      { client: copyClient, rel: copyRel },
+    );
   }
   const blobName = incidentReport.reconcileTable(o.incidentId, ls.schema, ls.name);
-  let writer: BlobWriter | undefined;
-  const header = [...keyFirstColumns(ls), CHANGE_COLUMN];
-  const write = async (row: KeyedRow, change: "new" | "changed"): Promise<void> => {
-    if (writer === undefined) {
-      writer = new BlobWriter(o.container, blobName);
-      await writer.write(csvLine(header));
-    }
-    await writer.write(csvLine([...row.slice(2), change]));
-  };
+  const rows = new ChangedRowsFile(o.container, blobName, [...keyFirstColumns(ls), CHANGE_COLUMN]);
+  const write = (row: KeyedRow, change: "new" | "changed") => rows.write(row, change);
   const lc = await KeyedRowCursor.open(
     copyClient,
     o.cursor,
@@ -145,10 +173,10 @@ async function reconcileTable(
     });
     await Promise.all([lc.close(), rc.close()]);
   } catch (err) {
-    writer?.abort(err);
+    rows.writer?.abort(err);
     throw err;
   }
-  await writer?.finish();
+  await rows.writer?.finish();
   return {
     name,
     primaryKey: ls.primaryKey,
@@ -157,8 +185,57 @@ async function reconcileTable(
     added: counts.onlyRight,
     changed: counts.differ,
     lost: counts.onlyLeft,
-    file: writer === undefined ? null : `${o.container.containerName}/${blobName}`,
+    file: rows.writer === undefined ? null : `${o.container.containerName}/${blobName}`,
   };
+}
+
+/** Every table, `jobs` at a time (one snapshot session of each side per worker), in any order. */
+async function reconcileTables(
+  names: readonly string[],
+  r: {
+    readonly copy: SnapshotSessions;
+    readonly live: SnapshotSessions;
+    readonly cr: ReadonlyMap<string, Relation>;
+    readonly lr: ReadonlyMap<string, Relation>;
+    readonly container: ReturnType<typeof containerClient>;
+    readonly o: ReconcileOptions;
+    readonly jobs: number;
+    readonly log: Log;
+  },
+): Promise<Map<string, ReconciledTable | UnreconcilableTable>> {
+  const results = new Map<string, ReconciledTable | UnreconcilableTable>();
+  let next = 0;
+  const worker = async (i: number): Promise<void> => {
+    while (next < names.length) {
+      const name = names[next++]!;
+      const copyRel = r.cr.get(name);
+      try {
+        const t = await reconcileTable(
+          name,
+          copyRel?.kind === "table" ? copyRel : undefined,
+          r.lr.get(name)!,
+          r.copy.clients[i]!,
+          r.live.clients[i]!,
+          {
+            container: r.container,
+            incidentId: r.o.incidentId,
+            batchSize: r.o.batchSize ?? 10_000,
+            cursor: `dr_reconcile_${i}`,
+          },
+        );
+        results.set(name, t);
+        r.log(
+          "reason" in t
+            ? `reconcile: ${name}: not reconcilable (${t.reason})`
+            : `reconcile: ${name}: ${t.added} new, ${t.changed} changed`,
+        );
+      } catch (cause) {
+        throw new Error(`reconciling ${name}`, { cause });
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: r.jobs }, (_, i) => worker(i)));
+  return results;
 }
 
 export async function reconcile(o: ReconcileOptions): Promise<ReconcileResult> {
@@ -180,39 +257,7 @@ export async function reconcile(o: ReconcileOptions): Promise<ReconcileResult> {
     const [cr, lr] = await Promise.all([copy.relations(), live.relations()]);
     const names = [...lr.keys()].filter((n) => lr.get(n)!.kind === "table").sort();
     log(`reconcile: ${names.length} tables of ${sideLabel(o.live)} against ${sideLabel(o.copy)}`);
-    const results = new Map<string, ReconciledTable | UnreconcilableTable>();
-    let next = 0;
-    const liveSide = live;
-    const worker = async (i: number): Promise<void> => {
-      while (next < names.length) {
-        const name = names[next++]!;
-        const copyRel = cr.get(name);
-        try {
-          const r = await reconcileTable(
-            name,
-            copyRel?.kind === "table" ? copyRel : undefined,
-            lr.get(name)!,
-            copy.clients[i]!,
-            liveSide.clients[i]!,
-            {
-              container,
-              incidentId: o.incidentId,
-              batchSize: o.batchSize ?? 10_000,
-              cursor: `dr_reconcile_${i}`,
-            },
-          );
-          results.set(name, r);
-          log(
-            "reason" in r
-              ? `reconcile: ${name}: not reconcilable (${r.reason})`
-              : `reconcile: ${name}: ${r.added} new, ${r.changed} changed`,
-          );
-        } catch (cause) {
-          throw new Error(`reconciling ${name}`, { cause });
-        }
-      }
-    };
-    await Promise.all(Array.from({ length: jobs }, (_, i) => worker(i)));
+    const results = await reconcileTables(names, { copy, live, cr, lr, container, o, jobs, log });
     for (const n of names) {
       const r = results.get(n)!;
       if ("reason" in r) notReconcilable.push(r);

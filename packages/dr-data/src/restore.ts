@@ -36,19 +36,18 @@ import {
   beforeDatabaseName,
   pgIdentifierBytes,
   PG_IDENTIFIER_MAX_BYTES,
-  RUN_ID,
+  runIdProblem,
   stagingDatabaseName,
 } from "./naming";
 import { downloadAndCheckArchive } from "./archive";
-import type { BlobClient, ContainerClient } from "@azure/storage-blob";
+import type { BlobClient } from "@azure/storage-blob";
 import { containerClient, type BlobStoreSettings } from "./blobstore";
 import { formatComparison } from "./compare";
 import { connect, withClient, withDatabase, withFreshPassword, type PgConnection } from "./connection";
-import { blobReadError, UsageError, VerificationError } from "./errors";
-import { latestOrExplain, listBackups } from "./list";
-import { checkAgainstManifest, readManifest, type Manifest } from "./manifest";
+import { UsageError, VerificationError } from "./errors";
+import { checkAgainstManifest, type Manifest } from "./manifest";
 import { summarizeForManifest } from "./manifest-check";
-import { parseBlobMetadata, type BackupMetadata } from "./metadata";
+import type { BackupMetadata } from "./metadata";
 import { childEnv, pgRestoreArgv } from "./pgargs";
 import { binPath, describeExit, start, type ClientProgramOptions } from "./proc";
 import {
@@ -71,8 +70,18 @@ import {
   type DatabaseProperties,
   type DatabaseRecord,
 } from "./database-properties";
+import {
+  holdRestoreLock,
+  manifestOf,
+  requireManifestUnlessAllowed,
+  resolveBackup,
+  stagingMarker,
+  type ResolvedBackup,
+  type RestoreSource,
+} from "./restore-steps";
 
-export type RestoreSource = { readonly blob: string } | { readonly latestUnder: string };
+// Re-exported: the restores share one resolution of the backup (restore-steps/backup-source.ts).
+export type { RestoreSource } from "./restore-steps";
 
 export interface RestoreOptions extends ClientProgramOptions {
   /**
@@ -204,9 +213,6 @@ export const DEFAULT_RESTORE_SETTINGS: Readonly<Record<string, string>> = {
   synchronous_commit: "off",
 };
 
-export function stagingMarker(runId: string): string {
-  return `dr-data staging database of run ${runId}`;
-}
 export function placeholderMarker(database: string, runId: string): string {
   return `dr-data placeholder: ${database} did not exist before run ${runId}`;
 }
@@ -214,9 +220,8 @@ export function placeholderMarker(database: string, runId: string): string {
 /** Problems with a run id and target database, before anything is done (names must fit in 63 bytes). */
 export function restoreNameProblems(database: string, runId: string): string[] {
   const problems: string[] = [];
-  if (!RUN_ID.test(runId)) {
-    problems.push(`--run-id ${JSON.stringify(runId)} must be lowercase letters, digits and inner hyphens`);
-  }
+  const runIdWrong = runIdProblem(runId);
+  if (runIdWrong !== undefined) problems.push(runIdWrong);
   for (const name of [stagingDatabaseName(database, runId), beforeDatabaseName(database, runId)]) {
     if (pgIdentifierBytes(name) > PG_IDENTIFIER_MAX_BYTES) {
       problems.push(`database name ${name} would exceed ${PG_IDENTIFIER_MAX_BYTES} bytes: shorten --run-id`);
@@ -228,13 +233,15 @@ export function restoreNameProblems(database: string, runId: string): string[] {
 export async function restore(o: RestoreOptions): Promise<RestoreResult> {
   const log = o.log ?? stderrLog;
   const jobs = checkedJobs(o.jobs);
-  if (!RUN_ID.test(o.runId)) {
-    throw new UsageError(
-      `--run-id ${JSON.stringify(o.runId)} must be lowercase letters, digits and inner hyphens`,
-    );
-  }
+  const runIdWrong = runIdProblem(o.runId);
+  if (runIdWrong !== undefined) throw new UsageError(runIdWrong);
   const container = containerClient(o.store);
-  const chosen = await chooseBackup(o, container);
+  const chosen = await resolveBackup(container, o.store, o.from, o.sourceDatabase ?? o.database);
+  requireManifestUnlessAllowed(container, chosen, o.allowUnverified, {
+    unverifiable: "its contents",
+    step: "swap",
+    restoreIt: "it",
+  });
   const names = targetNames(o, chosen.meta, log);
   const manifest = await manifestOf(container, chosen);
   const maint = await connect(o.connection, "dr-data-restore");
@@ -250,7 +257,7 @@ export async function restore(o: RestoreOptions): Promise<RestoreResult> {
       ...names,
       manifest,
     };
-    await holdTargetLock(maint, names.database);
+    await holdRestoreLock(maint, names.database);
     const done = await alreadyRestored(run);
     if (done !== undefined) return done;
     const plan = await preflight(run);
@@ -267,7 +274,7 @@ export async function restore(o: RestoreOptions): Promise<RestoreResult> {
 }
 
 /** What every step of one restore needs: its options, the chosen backup, the names, the maintenance session. */
-interface Run extends ChosenBackup, TargetNames {
+interface Run extends ResolvedBackup, TargetNames {
   readonly o: RestoreOptions;
   readonly log: Log;
   readonly jobs: number;
@@ -276,12 +283,6 @@ interface Run extends ChosenBackup, TargetNames {
   readonly container: string;
   /** The backup's manifest (its bytes checked against the dump's metadata); undefined: none (allowUnverified). */
   readonly manifest: Manifest | undefined;
-}
-
-interface ChosenBackup {
-  readonly blobName: string;
-  readonly meta: BackupMetadata;
-  readonly etag: string | undefined;
 }
 
 interface TargetNames {
@@ -294,43 +295,6 @@ function checkedJobs(asked: number | undefined): number {
   const jobs = asked ?? Math.max(2, os.availableParallelism());
   if (!Number.isInteger(jobs) || jobs < 1) throw new UsageError(`--jobs must be an integer ≥ 1, got ${jobs}`);
   return jobs;
-}
-
-/**
- * Step 1: which blob (a name, or the latest under a prefix), and what its metadata says. A backup without a
- * manifest is refused here unless `allowUnverified`.
- */
-async function chooseBackup(o: RestoreOptions, container: ContainerClient): Promise<ChosenBackup> {
-  const blobName =
-    "blob" in o.from
-      ? o.from.blob
-      : latestOrExplain(
-          await listBackups({ store: o.store, prefix: o.from.latestUnder }),
-          container.containerName,
-          o.from.latestUnder,
-          o.sourceDatabase ?? o.database,
-        ).name;
-  let meta: BackupMetadata;
-  let etag: string | undefined;
-  try {
-    const props = await container.getBlobClient(blobName).getProperties();
-    const parsed = parseBlobMetadata(props.metadata);
-    if (!parsed.ok)
-      throw new VerificationError(`${blobName} is not a usable backup: ${parsed.problems.join("; ")}`);
-    meta = parsed.value;
-    etag = props.etag;
-  } catch (cause) {
-    if (cause instanceof VerificationError) throw cause;
-    throw blobReadError(cause, container.containerName, blobName);
-  }
-  if (meta.manifestSha256 === undefined && !(o.allowUnverified ?? false)) {
-    throw new VerificationError(
-      `${container.containerName}/${blobName} has no manifest (taken with --no-manifest or by an older tool): ` +
-        `its contents cannot be verified before the swap, so nothing was done; to restore it unverified, run ` +
-        `again with --allow-unverified`,
-    );
-  }
-  return { blobName, meta, etag };
 }
 
 /** The target, staging and before databases' names; every problem with them at once. */
@@ -354,29 +318,6 @@ function targetNames(o: RestoreOptions, meta: BackupMetadata, log: Log): TargetN
     staging: stagingDatabaseName(database, o.runId),
     before: beforeDatabaseName(database, o.runId),
   };
-}
-
-/** The manifest, if the backup has one: its bytes must match the sha256 the dump's metadata records. */
-async function manifestOf(container: ContainerClient, chosen: ChosenBackup): Promise<Manifest | undefined> {
-  if (chosen.meta.manifestSha256 === undefined) return undefined;
-  return (await readManifest(container, chosen.blobName, chosen.meta.manifestSha256)).manifest;
-}
-
-/**
- * The maintenance session's timeouts off (it sits idle between steps while pg_restore runs; idle_session_timeout
- * exists from PostgreSQL 14: set only the ones this server has), then one restore per target database at a time:
- * a killed run's session, and its lock, end with its connection.
- */
-async function holdTargetLock(maint: Client, database: string): Promise<void> {
-  await maint.query(
-    `SELECT pg_catalog.set_config(name, '0', false) FROM pg_catalog.pg_settings
-      WHERE name IN ('statement_timeout', 'lock_timeout', 'idle_in_transaction_session_timeout',
-                     'idle_session_timeout')`,
-  );
-  const lock = await queryOne<{ ok: boolean }>(maint, "SELECT pg_try_advisory_lock(hashtext($1)) AS ok", [
-    `dr-data restore ${database}`,
-  ]);
-  if (!lock.ok) throw new Error(`another restore into ${database} is running on this server`);
 }
 
 /**
@@ -487,7 +428,7 @@ async function createStaging(r: Run, live: DatabaseInfo | undefined): Promise<vo
     );
   }
   await r.maint.query(
-    `COMMENT ON DATABASE ${quoteIdent(r.staging)} IS ${quoteLiteral(stagingMarker(r.o.runId))}`,
+    `COMMENT ON DATABASE ${quoteIdent(r.staging)} IS ${quoteLiteral(stagingMarker("database", r.o.runId))}`,
   );
 }
 
@@ -495,7 +436,7 @@ async function dropLeftoverStaging(r: Run): Promise<void> {
   const leftover = await databaseInfo(r.maint, r.staging);
   if (leftover === undefined) return;
   const ours =
-    leftover.comment === stagingMarker(r.o.runId) ||
+    leftover.comment === stagingMarker("database", r.o.runId) ||
     // A kill between CREATE DATABASE and its COMMENT (two statements: CREATE DATABASE cannot run in a
     // transaction) leaves it unmarked; it is ours if it is still empty and owned by this login.
     (leftover.comment === null && (await isEmptyOwnDatabase(r.maint, r.o.connection, r.staging)));
@@ -774,16 +715,7 @@ async function propertiesPlan(
 ): Promise<{ apply: DatabaseProperties | undefined; problems: string[]; skipped: string[] }> {
   const problems: string[] = [];
   if (recorded === undefined) return { apply: undefined, problems, skipped: [] };
-  const names = recorded.extensions.map((e) => e.name);
-  const available = await maint.query<{ name: string }>(
-    "SELECT name FROM pg_catalog.pg_available_extensions WHERE name = ANY($1)",
-    [names],
-  );
-  const have = new Set(available.rows.map((r) => r.name));
-  const lacking = names.filter((n) => !have.has(n));
-  if (lacking.length > 0) {
-    problems.push(`the backup uses extensions this server does not have: ${lacking.join(", ")}`);
-  }
+  problems.push(...(await lackingExtensions(maint, recorded)));
   const exists = await queryOne<{ n: number }>(
     maint,
     "SELECT count(*)::int AS n FROM pg_catalog.pg_database WHERE datname = $1",
@@ -814,26 +746,49 @@ async function propertiesPlan(
        FROM pg_catalog.pg_roles WHERE rolname = current_user`,
   );
   const apply = withoutRoles(recorded, new Set(missing), login.me);
-  if (!login.superuser) {
-    if (apply.owner !== login.me) {
-      const member = await maint.query<{ ok: boolean }>(
-        "SELECT pg_catalog.pg_has_role(current_user, $1, 'MEMBER') AS ok",
-        [apply.owner],
-      );
-      if (member.rows[0]?.ok !== true) {
-        problems.push(
-          `the backup's database is owned by ${apply.owner}, and ${login.me} is not a member of that role: it ` +
-            `could not give the restored database that owner`,
-        );
-      }
-    }
-    if (apply.settings.some((x) => x.role !== undefined) && !login.createrole) {
+  if (!login.superuser) problems.push(...(await loginCannotApply(maint, apply, login)));
+  return { apply, problems, skipped };
+}
+
+/** The extensions the backup uses that this server does not have (one problem naming them all, or none). */
+async function lackingExtensions(maint: Client, recorded: DatabaseRecord): Promise<string[]> {
+  const names = recorded.extensions.map((e) => e.name);
+  const available = await maint.query<{ name: string }>(
+    "SELECT name FROM pg_catalog.pg_available_extensions WHERE name = ANY($1)",
+    [names],
+  );
+  const have = new Set(available.rows.map((r) => r.name));
+  const lacking = names.filter((n) => !have.has(n));
+  return lacking.length > 0
+    ? [`the backup uses extensions this server does not have: ${lacking.join(", ")}`]
+    : [];
+}
+
+/** What a login without superuser cannot give a new database: its owner, per-role settings. */
+async function loginCannotApply(
+  maint: Client,
+  apply: DatabaseProperties,
+  login: { readonly me: string; readonly createrole: boolean },
+): Promise<string[]> {
+  const problems: string[] = [];
+  if (apply.owner !== login.me) {
+    const member = await maint.query<{ ok: boolean }>(
+      "SELECT pg_catalog.pg_has_role(current_user, $1, 'MEMBER') AS ok",
+      [apply.owner],
+    );
+    if (member.rows[0]?.ok !== true) {
       problems.push(
-        `the backup records per-role settings (ALTER ROLE … IN DATABASE) that ${login.me} cannot apply without CREATEROLE`,
+        `the backup's database is owned by ${apply.owner}, and ${login.me} is not a member of that role: it ` +
+          `could not give the restored database that owner`,
       );
     }
   }
-  return { apply, problems, skipped };
+  if (apply.settings.some((x) => x.role !== undefined) && !login.createrole) {
+    problems.push(
+      `the backup records per-role settings (ALTER ROLE … IN DATABASE) that ${login.me} cannot apply without CREATEROLE`,
+    );
+  }
+  return problems;
 }
 
 /**

@@ -1,7 +1,7 @@
 /**
  * The nightly verification (`backup --verify`): once the dump is committed, it is read back FROM STORAGE — not
  * from the bytes this process just sent — and checked exactly as a restore checks it before touching a
- * database: the blob's metadata (archive.ts `resolveBackup`), the manifest's sha256 and the backup it names
+ * database: the blob's metadata (restore-steps `resolveBackup`), the manifest's sha256 and the backup it names
  * (manifest.ts `readManifest`), then the download with its size and sha256, `pg_restore --list`, and the table
  * of contents against the manifest (archive.ts `downloadAndCheckArchive`, the restore's own step). The stored
  * metadata must also be what this backup committed: a blob replaced with self-consistent bytes and metadata
@@ -16,7 +16,8 @@ import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import type { ContainerClient } from "@azure/storage-blob";
-import { downloadAndCheckArchive, resolveBackup } from "./archive";
+import { downloadAndCheckArchive } from "./archive";
+import { resolveBackup } from "./restore-steps";
 import type { BlobStoreSettings } from "./blobstore";
 import { describeError, VerificationError } from "./errors";
 import { readManifest } from "./manifest";

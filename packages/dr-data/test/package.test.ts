@@ -112,3 +112,48 @@ describe("the tool's package: what its image installs", () => {
     assert.deepStrictEqual([...imported].sort(), Object.keys(pkg.dependencies).sort());
   });
 });
+
+interface PackageEntries {
+  readonly exports: Readonly<Record<string, string>>;
+  readonly typesVersions: { readonly "*": Readonly<Record<string, readonly string[]>> };
+  readonly types: string;
+}
+
+describe("the tool's package: what other code may import (exports, typesVersions)", () => {
+  const pkg = JSON.parse(readFileSync(path.join(REPO, WORKSPACE, "package.json"), "utf8")) as PackageEntries;
+  const dir = path.join(REPO, WORKSPACE);
+
+  it("Node resolves every exported subpath to its file, and refuses any other deep path", () => {
+    for (const [subpath, target] of Object.entries(pkg.exports)) {
+      if (subpath.includes("*")) continue;
+      const spec = subpath === "." ? "@service-dr/dr-data" : `@service-dr/dr-data/${subpath.slice(2)}`;
+      assert.equal(require.resolve(spec), path.join(dir, target), spec);
+    }
+    assert.equal(
+      require.resolve("@service-dr/dr-data/testkit/azurite"),
+      path.join(dir, "testkit/azurite.ts"),
+    );
+    for (const deep of [
+      "@service-dr/dr-data/src/list",
+      "@service-dr/dr-data/src/cli",
+      "@service-dr/dr-data/src/restore",
+    ]) {
+      assert.throws(() => require.resolve(deep), { code: "ERR_PACKAGE_PATH_NOT_EXPORTED" }, deep);
+    }
+  });
+
+  it("TypeScript (moduleResolution node, which ignores exports) sees the same subpaths and no others", () => {
+    // typesVersions is how node10 resolution learns the subpaths; its last entry sends any other deep path to
+    // a folder that does not exist, so `tsc` refuses what Node would refuse at run time.
+    const mapped = pkg.typesVersions["*"];
+    const fromExports = Object.entries(pkg.exports)
+      .filter(([k]) => k !== "." && k !== "./package.json")
+      .map(([k, v]) => [k.slice(2), [v.slice(2)]]);
+    assert.deepStrictEqual(Object.entries(mapped), [
+      [pkg.types, [pkg.types]],
+      ...fromExports,
+      ["*", ["not-exported/*"]],
+    ]);
+    assert.equal(pkg.exports["."], `./${pkg.types}`);
+  });
+});

@@ -16,7 +16,8 @@ import { backup } from "../../src/backup";
 import { containerClient } from "../../src/blobstore";
 import { compare } from "../../src/compare";
 import { listBackups } from "../../src/list";
-import { restore, stagingMarker } from "../../src/restore";
+import { restore } from "../../src/restore";
+import { stagingMarker } from "../../src/restore-steps";
 
 const CONTAINER = "backups";
 const ROOT = path.resolve(__dirname, "../..");
@@ -295,7 +296,7 @@ describe("tool: faults on real servers", function () {
     const leftover = await pg.query<{ c: string | null }>(
       "SELECT shobj_description(oid, 'pg_database') AS c FROM pg_database WHERE datname = 'app_restore_k_1'",
     );
-    assert.deepStrictEqual(leftover.rows, [{ c: stagingMarker("k-1") }]);
+    assert.deepStrictEqual(leftover.rows, [{ c: stagingMarker("database", "k-1") }]);
     assert.equal(await pg.databaseExists("app_before_k_1"), false);
 
     const lines: string[] = [];

@@ -10,7 +10,7 @@ import path from "node:path";
 import type { TokenCredential } from "@azure/identity";
 import type { PgCluster } from "../../testkit/postgres";
 import { sharedPg } from "../../testkit/shared";
-import { runPgToken } from "../../src/cli-incident";
+import { runPgToken } from "../../src/commands/pg-token/run";
 import { POSTGRES_TOKEN_SCOPE } from "../../src/connection";
 
 const SCRIPT = path.resolve(__dirname, "../../src/bin/psql-side");

@@ -15,7 +15,8 @@ import { main } from "../../src/cli";
 import { compare } from "../../src/compare";
 import { VerificationError } from "../../src/errors";
 import { latestBackup, listBackups } from "../../src/list";
-import { restore, stagingMarker, type RestoreOptions } from "../../src/restore";
+import { restore, type RestoreOptions } from "../../src/restore";
+import { stagingMarker } from "../../src/restore-steps";
 
 const CONTAINER = "backups";
 
@@ -468,7 +469,7 @@ describe("tool: backup, restore, compare, list on real servers", function () {
   it("leaves no staging database behind and marks none as its own after success", async () => {
     const r = await pg.query<{ datname: string }>(
       "SELECT datname FROM pg_database WHERE shobj_description(oid, 'pg_database') LIKE $1",
-      [`${stagingMarker("")}%`],
+      [`${stagingMarker("database", "")}%`],
     );
     assert.deepStrictEqual(r.rows, []);
     assert.deepStrictEqual(
