@@ -10,6 +10,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { DateTime, Duration } from "luxon";
 import { z } from "zod";
 import { workloadIdentitySchema } from "./identity";
+import { alertsSchema, alertsScheduleProblems } from "./alerts";
 import { DATA_TOOL_CLIENT_MAJOR, dataToolImageProblem } from "./data-tool-image";
 import {
   AZURE_SERVER_NAME,
@@ -328,6 +329,8 @@ const schema = z.strictObject({
     immutability: oneOf(["locked", "unlocked"]).default("unlocked"),
     schedule: matching(CRON, "a five-field cron expression such as '0 2 * * *'").default("0 2 * * *"),
   }),
+  /** Azure Monitor alerting on the nightly backup and the data tool's Jobs (alerts.ts); production requires it. */
+  alerts: alertsSchema.optional(),
   dataTool: z.strictObject({
     /** The project's image by digest (data-tool-image.ts): a tag could be moved to other content after review. */
     image: text("a container image reference").superRefine((ref, ctx) => {
@@ -912,6 +915,11 @@ export const CROSS_FIELD_RULES = {
   hostsDiffer,
   freezeApproversAtLeastNormal,
   incidentNamesFit,
+  alertsScheduleKnown: ({ raw }) =>
+    alertsScheduleProblems(
+      parsed(schema.shape.alerts, raw.alerts),
+      parsed(schema.shape.backup.shape.schedule, isRecord(raw.backup) ? raw.backup.schedule : undefined),
+    ),
 } as const satisfies Readonly<Record<string, Rule>>;
 
 /** Every rule's problems, in the rules' order: all of them, not the first one. */
