@@ -108,10 +108,12 @@ function planMissingBackup(cfg: StackConfig, graceMinutes: number): LogAlertRule
     "StorageBlobLogs",
     `| where TimeGenerated > ago(${lookBack}m)`,
     `| where AccountName == ${kqlString(account)}`,
-    '| where OperationName == "PutBlob" and StatusCode == 201',
-    `| where ObjectKey startswith ${kqlString(`/${account}/${container}/nightly/`)}`,
-    '| where ObjectKey endswith ".verified"',
-    "| project TimeGenerated, ObjectKey",
+    // StatusCode is a string column; ObjectKey is documented "in quotes": trimmed either way.
+    '| where OperationName == "PutBlob" and StatusCode == "201"',
+    "| extend Blob = trim(@'\"', ObjectKey)",
+    `| where Blob startswith ${kqlString(`/${account}/${container}/nightly/`)}`,
+    '| where Blob endswith ".verified"',
+    "| project TimeGenerated, Blob",
   ].join("\n");
   const suspended = cfg.incident.mode !== "none";
   return {

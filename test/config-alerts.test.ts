@@ -144,10 +144,11 @@ describe("plan: alerts", () => {
     "StorageBlobLogs",
     "| where TimeGenerated > ago(1560m)",
     '| where AccountName == "s189t01ittmsdbbkpsa"',
-    '| where OperationName == "PutBlob" and StatusCode == 201',
-    '| where ObjectKey startswith "/s189t01ittmsdbbkpsa/database-backup/nightly/"',
-    '| where ObjectKey endswith ".verified"',
-    "| project TimeGenerated, ObjectKey",
+    '| where OperationName == "PutBlob" and StatusCode == "201"',
+    "| extend Blob = trim(@'\"', ObjectKey)",
+    '| where Blob startswith "/s189t01ittmsdbbkpsa/database-backup/nightly/"',
+    '| where Blob endswith ".verified"',
+    "| project TimeGenerated, Blob",
   ].join("\n");
   const JOB_QUERY = [
     "KubeEvents",
