@@ -179,6 +179,7 @@ describe("policy pack: every policy mandatory", () => {
         ["data-pods-network-limited", "mandatory"],
         ["nightly-backup-never-runs-as-recovery", "mandatory"],
         ["nightly-identity-never-administrator", "mandatory"],
+        ["alerts-in-production", "mandatory"],
       ],
     );
   });
