@@ -21,3 +21,4 @@ export type { DeclaredJobs } from "./warnings";
 export * from "./identity";
 export * from "./data-tool-image";
 export * from "./data-namespace";
+export * from "./alerts";

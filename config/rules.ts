@@ -10,6 +10,7 @@ import { SERVER_NAME_TEXT } from "./schema";
 import type { Problem } from "./messages";
 import type { RuleContext } from "./context";
 import { dataNamespaceProblems } from "./data-namespace";
+import { alertsScheduleProblems } from "./alerts";
 
 export type Rule = (ctx: RuleContext) => Problem[];
 
@@ -224,6 +225,10 @@ const dataNamespaceApart: Rule = ({ values, set }) => {
   return dataNamespaceProblems(namespace, dataNamespace);
 };
 
+/** The missing-backup alert must know the schedule's longest gap: a daily schedule while alerts is set. */
+const alertsScheduleKnown: Rule = ({ values, set }) =>
+  alertsScheduleProblems(set("alerts"), values.backup.schedule);
+
 /** A freeze that needs fewer approvers than normal would loosen the branch protection. */
 const freezeApproversAtLeastNormal: Rule = ({ values }) => {
   const { normal, freeze } = values.github.approvers;
@@ -268,6 +273,7 @@ export const CROSS_FIELD_RULES = {
   dataNamespaceApart,
   freezeApproversAtLeastNormal,
   incidentNamesFit,
+  alertsScheduleKnown,
 } as const satisfies Readonly<Record<string, Rule>>;
 
 /** Every rule's problems, in the rules' order: all of them, not the first one. */

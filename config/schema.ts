@@ -5,6 +5,7 @@
  */
 import { z } from "zod";
 import { workloadIdentitySchema } from "./identity";
+import { alertsSchema } from "./alerts";
 import { dataToolImageProblem } from "./data-tool-image";
 import {
   AZURE_SERVER_NAME,
@@ -299,6 +300,8 @@ export const schema = z.strictObject({
     immutability: oneOf(["locked", "unlocked"]).default("unlocked"),
     schedule: matching(CRON, "a five-field cron expression such as '0 2 * * *'").default("0 2 * * *"),
   }),
+  /** Azure Monitor alerting on the nightly backup and the data tool's Jobs (alerts.ts); production requires it. */
+  alerts: alertsSchema.optional(),
   dataTool: z.strictObject({
     /** The project's image by digest (data-tool-image.ts): a tag could be moved to other content after review. */
     image: text("a container image reference").superRefine((ref, ctx) => {

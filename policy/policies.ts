@@ -666,6 +666,54 @@ export const nightlyIdentityNeverAdministrator: StackValidationPolicy = {
   },
 };
 
+const ACTION_GROUP_TYPE = "azure-native:monitor:ActionGroup";
+const LOG_ALERT_TYPE = "azure-native:monitor:ScheduledQueryRule";
+/** The `service-dr` tag of each alert rule (plan/monitoring.ts `purpose`), and what it guards. */
+export const ALERT_RULE_TAGS = {
+  "nightly-backup-missing": "no verified nightly backup (the dead man's switch)",
+  "data-tool-job-failed": "a failed backup or recovery Job",
+} as const;
+
+/** Every receiver of an action group, whatever its kind (`emailReceivers`, `webhookReceivers`, …). */
+function receiverCount(group: PolicyResource): number {
+  return Object.entries(group.props)
+    .filter(([key, value]) => key.endsWith("Receivers") && Array.isArray(value))
+    .reduce((n, [, value]) => n + (value as unknown[]).length, 0);
+}
+
+/** Whether `rule` fires to `group`: its action group id, or (a first preview, ids unknown) a dependency on it. */
+function firesTo(rule: PolicyResource, group: PolicyResource): boolean {
+  const ids = at(rule.props, "actions", "actionGroups");
+  const id = group.props.id as unknown;
+  if (Array.isArray(ids) && typeof id === "string" && ids.includes(id)) return true;
+  return rule.dependencies.some((d) => d.urn === group.urn);
+}
+
+export const alertsInProduction: StackValidationPolicy = {
+  name: "alerts-in-production",
+  description:
+    "In production on-call is told: an action group with at least one receiver, and the log alert rules for no verified nightly backup and for a failed backup or recovery Job, each firing to it (config: production).",
+  enforcementLevel: "mandatory",
+  configSchema: PRODUCTION_SCHEMA,
+  validateStack: (args: StackValidationArgs, report: ReportViolation) => {
+    if (!args.getConfig<GeoConfig>().production) return;
+    const groups = args.resources.filter((r) => r.type === ACTION_GROUP_TYPE && receiverCount(r) > 0);
+    if (groups.length === 0)
+      report(
+        'production needs an action group with at least one receiver: set alerts (workspaceId, emails or webhooks; docs/runbook.md, "Alerts")',
+      );
+    for (const [purpose, what] of Object.entries(ALERT_RULE_TAGS)) {
+      const rules = args.resources.filter(
+        (r) => r.type === LOG_ALERT_TYPE && at(r.props, "tags", "service-dr") === purpose,
+      );
+      if (!rules.some((rule) => groups.some((g) => firesTo(rule, g))))
+        report(
+          `production needs the alert rule for ${what} (tag service-dr: ${purpose}) firing to an action group with a receiver: set alerts (docs/runbook.md, "Alerts")`,
+        );
+    }
+  },
+};
+
 /** The pack, in the order the report lists them. */
 export const POLICIES: ReadonlyArray<ResourceValidationPolicy | StackValidationPolicy> = [
   liveServerProtected,
@@ -682,4 +730,5 @@ export const POLICIES: ReadonlyArray<ResourceValidationPolicy | StackValidationP
   dataPodsNetworkLimited,
   nightlyNeverRecoveryIdentity,
   nightlyIdentityNeverAdministrator,
+  alertsInProduction,
 ];

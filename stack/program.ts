@@ -5,7 +5,7 @@
  */
 import type { DateTime } from "luxon";
 import { loadConfig, warnIgnoredRetries } from "../config";
-import { buildPlan, type Plan } from "../plan";
+import { buildPlan, planAlerts, type AlertsPlan, type Plan } from "../plan";
 import type * as pulumi from "@pulumi/pulumi";
 import { LiveServer, type EntraPrincipal } from "../components/database/live-server";
 import { PtrCopy } from "../components/database/ptr-copy";
@@ -19,6 +19,7 @@ import { RecoveryJobs } from "../components/data-tool/recovery-jobs";
 import { WorkloadIdentity } from "../components/identity/workload-identity";
 import { TroubleshootPod } from "../components/data-tool/troubleshoot-pod";
 import { DataNetworkPolicy } from "../components/data-tool/network-policy";
+import { BackupAlerts } from "../components/monitoring/backup-alerts";
 import type { ProgramOutputs } from "./outputs";
 
 /** The stores of the data and the identities that reach them: declared first, the rest waits for them. */
@@ -62,6 +63,7 @@ export async function program(now: DateTime): Promise<ProgramOutputs> {
   const switches = declareSwitches(service, plan);
   const dataTool = declareDataTool(service, plan, servers);
   const recovery = declareRecovery(service, plan, servers, dataTool);
+  declareAlerts(service, planAlerts(cfg), servers);
   return Promise.resolve(stackOutputs(plan, servers, switches, dataTool, recovery));
 }
 
@@ -178,6 +180,15 @@ function declareRecovery(service: string, plan: Plan, servers: Servers, dataTool
   const replicas =
     stoppedFirst[0] ?? new ReplicaCounts(`${service}-replicas`, { plan: plan.replicas, after: [recovery] });
   return { recovery, troubleshoot, replicas };
+}
+
+/** The backup and Job alerts (absent without `alerts`): the blob service's writes feed the missing-backup rule. */
+function declareAlerts(service: string, alerts: AlertsPlan | undefined, servers: Servers): void {
+  if (alerts === undefined) return;
+  new BackupAlerts(`${service}-alerts`, {
+    plan: alerts,
+    blobServiceId: servers.backups.blobService.id,
+  });
 }
 
 // Typed by StackOutputs (stack-outputs.ts), the shape the drill and the tests read back.

@@ -55,6 +55,7 @@ describe("config rules: the order they report in", () => {
       "dataNamespaceApart",
       "freezeApproversAtLeastNormal",
       "incidentNamesFit",
+      "alertsScheduleKnown",
     ]);
   });
   it("every rule accepts the committed stacks", () => {

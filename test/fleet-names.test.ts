@@ -29,7 +29,7 @@ export function physicalNames(r: PlanResource): string[] {
   if (!r.type.startsWith("azure-native:")) return [];
   const global = GLOBAL_NAME[r.type];
   const names = Object.entries(inputs)
-    .filter(([k]) => k.endsWith("Name") || k === "scope")
+    .filter(([k]) => k.endsWith("Name") || k === "scope" || k === "name" || k === "resourceUri")
     .sort(([a], [b]) => (a < b ? -1 : 1))
     .map(([k, v]) => `${k}=${text(v)}`);
   return [

@@ -21,6 +21,8 @@ const ARGS = [
   "fatut",
   "--public-host",
   "find-a-tutor.example.education.gov.uk",
+  "--on-call",
+  "find-a-tutor-on-call@example.education.gov.uk",
 ];
 
 function run(dir: string, argv: readonly string[]): { status: number; out: string; err: string } {
@@ -73,10 +75,10 @@ describe("new-service", function () {
       readFileSync(path.join(dir, "policy", "config", "find-a-tutor-production.json"), "utf8"),
       readFileSync(path.join(PROJECT_DIR, "policy", "config", "production.json"), "utf8"),
     );
-    // What a new service writes: 38 lines per stack file (41 with a worker), everything else shared.
+    // What a new service writes: 41 lines per stack file (44 with a worker), everything else shared.
     const lines = (stack: string): number =>
       readFileSync(path.join(dir, `Pulumi.${stack}.yaml`), "utf8").split("\n").length - 1;
-    assert.deepStrictEqual([lines("find-a-tutor-staging"), lines("find-a-tutor-production")], [38, 38]);
+    assert.deepStrictEqual([lines("find-a-tutor-staging"), lines("find-a-tutor-production")], [41, 41]);
   });
 
   it("the stacks it writes take the environment's shared settings, and plan", async () => {
@@ -112,6 +114,8 @@ describe("new-service", function () {
       "schvis",
       "--public-host",
       "other.example.gov.uk",
+      "--on-call",
+      "other-on-call@example.gov.uk",
       "--staging-size",
       "Standard_B1ms/Burstable/16",
     ]);

@@ -40,10 +40,12 @@ import { INPUT_ONLY, outputsOf, runPolicies, type DeclaredResource, type PackCon
 const STAGING: PackConfig = {
   "geo-redundant-backup-in-production": { production: false },
   "backups-locked-in-production": { production: false },
+  "alerts-in-production": { production: false },
 };
 const PRODUCTION: PackConfig = {
   "geo-redundant-backup-in-production": { production: true },
   "backups-locked-in-production": { production: true },
+  "alerts-in-production": { production: true },
 };
 
 function res(
@@ -185,6 +187,7 @@ describe("policy pack: every policy mandatory", () => {
         ["data-pods-network-limited", "mandatory"],
         ["nightly-backup-never-runs-as-recovery", "mandatory"],
         ["nightly-identity-never-administrator", "mandatory"],
+        ["alerts-in-production", "mandatory"],
       ],
     );
   });

@@ -61,6 +61,12 @@ const ALWAYS = [
   `kubernetes:batch/v1:CronJob ${SVC}-nightly-cronjob`,
   `service-dr:index:NightlyBackup ${SVC}-nightly`,
   `service-dr:index:RecoveryJobs ${SVC}-recovery`,
+  // The alerts stay in every state: an incident needs them most (the missing-backup rule is only disabled).
+  `azure-native:monitor:ActionGroup ${SVC}-alerts-action-group`,
+  `azure-native:monitor:DiagnosticSetting ${SVC}-alerts-blob-write-logs`,
+  `azure-native:monitor:ScheduledQueryRule ${SVC}-alerts-job-failed`,
+  `azure-native:monitor:ScheduledQueryRule ${SVC}-alerts-missing-backup`,
+  `service-dr:index:BackupAlerts ${SVC}-alerts`,
 ];
 /**
  * What an open incident adds, and closing removes: the recovery identity (its own managed identity, federated

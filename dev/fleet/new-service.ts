@@ -42,6 +42,8 @@ export interface NewService {
   readonly service: string;
   readonly code: string;
   readonly publicHost: string;
+  /** The mailbox the service's alerts go to (alerts.emails.on-call, both environments). */
+  readonly onCall: string;
   readonly repository: string;
   readonly namespace: string;
   readonly database: string;
@@ -55,6 +57,7 @@ export const USAGE = `usage: npm run new-service -- --service <slug> --code <sho
                             Kubernetes names <slug>-<environment>
   --code <short code>       2-8 lowercase letters/digits, e.g. schvis: Azure names s189t01-<code>-stg-pg, …
   --public-host <host>      the production public host; staging's is staging.<host>
+  --on-call <email>         the mailbox the service's backup and Job alerts go to (both environments)
   --repository <name>       the GitHub repository (default: the slug)
   --namespace <base>        Kubernetes namespace <base>-<environment> (default: the slug)
   --database <base>         PostgreSQL database <base>_<environment> (default: the slug with _)
@@ -67,6 +70,7 @@ const VALUE_FLAGS = [
   "--service",
   "--code",
   "--public-host",
+  "--on-call",
   "--repository",
   "--namespace",
   "--database",
@@ -107,6 +111,7 @@ export function parseNewServiceArgs(argv: readonly string[]): NewService {
     service,
     code,
     publicHost: required("--public-host"),
+    onCall: required("--on-call"),
     repository: given.get("--repository") ?? service,
     namespace: given.get("--namespace") ?? service,
     database: given.get("--database") ?? service.replace(/-/g, "_"),
@@ -187,6 +192,9 @@ export function stackFileText(s: NewService, env: EnvironmentName): string {
     `    repository: ${s.repository}`,
     `  service-dr:backup:`,
     `    storageAccountName: ${e.azurePrefix}${s.code}dbbkpsa`,
+    `  service-dr:alerts:`,
+    `    emails:`,
+    `      on-call: ${s.onCall}`,
     ``,
   ].join("\n");
 }

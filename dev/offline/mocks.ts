@@ -122,6 +122,7 @@ const AZURE_PROVIDER_NAMESPACES: Readonly<Record<string, string>> = {
   storage: "Microsoft.Storage",
   managedidentity: "Microsoft.ManagedIdentity",
   authorization: "Microsoft.Authorization",
+  monitor: "Microsoft.Insights",
 };
 
 /**
@@ -264,6 +265,15 @@ const AZURE_TYPES: Readonly<Record<string, AzureRule>> = {
       "Microsoft.Storage/storageAccounts/blobServices/containers",
       `${at.group}/providers/Microsoft.Storage/storageAccounts/${account}/blobServices/default/containers/${container}`,
       container,
+    );
+  },
+  // The blob service is the account's `default` child: the alerts' diagnostic setting is scoped to this id.
+  "storage:BlobServiceProperties": (at, _name, inputs) => {
+    const account = str(inputs, "accountName") ?? "unknown";
+    return arm(
+      "Microsoft.Storage/storageAccounts/blobServices",
+      `${at.group}/providers/Microsoft.Storage/storageAccounts/${account}/blobServices/default`,
+      "default",
     );
   },
   "storage:ManagementPolicy": (at, _name, inputs) => {

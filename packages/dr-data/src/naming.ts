@@ -119,6 +119,15 @@ export function backupStatusBlobName(backupBlobName: string): string {
 }
 
 /**
+ * The empty marker `<backup blob>.verified`, written once after a status record that says verified (and never
+ * after one that does not): its name alone tells a verified nightly, which is what the storage logs the
+ * missing-backup alert reads carry (a blob's name, not its contents). Under the backup's prefix, like the record.
+ */
+export function backupVerifiedBlobName(backupBlobName: string): string {
+  return `${backupBlobName}.verified`;
+}
+
+/**
  * What a blob name or prefix the tool accepts may be: segments separated by single `/`, none empty, `.` or
  * `..`; no leading `/`, no backslash, no control character. A blob's URL is the container's with the name
  * appended, and URL resolution collapses `..` — `../other/x` would be another container's blob, and

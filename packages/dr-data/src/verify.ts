@@ -22,7 +22,7 @@ import type { BlobStoreSettings } from "./blobstore";
 import { describeError, VerificationError } from "./errors";
 import { readManifest } from "./manifest";
 import type { BackupMetadata } from "./metadata";
-import { backupStatusBlobName } from "./naming";
+import { backupStatusBlobName, backupVerifiedBlobName } from "./naming";
 import { Progress, type Log } from "./progress";
 
 /** The status record's format; a reader refuses any other. */
@@ -154,7 +154,18 @@ export async function writeStatus(container: ContainerClient, status: BackupStat
   } catch (cause) {
     throw new Error(`writing the status record ${container.containerName}/${name}`, { cause });
   }
+  if (status.verified) await writeVerifiedMarker(container, status.backup);
   return name;
+}
+
+/** `<blob>.verified`, empty, once (naming.ts `backupVerifiedBlobName`): the missing-backup alert counts these. */
+async function writeVerifiedMarker(container: ContainerClient, backup: string): Promise<void> {
+  const name = backupVerifiedBlobName(backup);
+  try {
+    await container.getBlockBlobClient(name).upload(Buffer.alloc(0), 0, { conditions: { ifNoneMatch: "*" } });
+  } catch (cause) {
+    throw new Error(`writing the verified marker ${container.containerName}/${name}`, { cause });
+  }
 }
 
 /** Parses a status record; a VerificationError naming the blob and the field for anything else. */

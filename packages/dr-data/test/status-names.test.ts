@@ -8,6 +8,7 @@ import { DateTime } from "luxon";
 import {
   backupPrefix,
   backupStatusBlobName,
+  backupVerifiedBlobName,
   drillReport,
   parseBackupBlobName,
   parseDrillReportBlobName,
@@ -22,6 +23,8 @@ describe("status names and records", () => {
     assert.ok(backupStatusBlobName(backup).startsWith(`${backupPrefix.nightly("srv")}/`));
     assert.equal(parseBackupBlobName(backupStatusBlobName(backup)), undefined);
     assert.equal(parseBackupBlobName(backup)?.database, "app");
+    assert.equal(backupVerifiedBlobName(backup), "nightly/srv/app_20261123T020000Z.verified");
+    assert.equal(parseBackupBlobName(backupVerifiedBlobName(backup)), undefined);
   });
 
   it("drill reports: drill/<server>/<stamp>/report.json, read back to the drill's start", () => {

@@ -15,7 +15,7 @@ import { backup, type BackupOptions } from "../../src/backup";
 import { containerClient } from "../../src/blobstore";
 import { main } from "../../src/cli";
 import { VerificationError } from "../../src/errors";
-import { backupManifestBlobName, backupStatusBlobName } from "../../src/naming";
+import { backupManifestBlobName, backupStatusBlobName, backupVerifiedBlobName } from "../../src/naming";
 import { parseStatus, STATUS_VERSION, type BackupStatus } from "../../src/verify";
 
 const CONTAINER = "backups";
@@ -131,6 +131,9 @@ describe("tool: the nightly backup verified from storage, and status", function 
           .upload("x", 1, { conditions: { ifNoneMatch: "*" } }),
         (e: Error & { statusCode?: number }) => e.statusCode === 409,
       );
+      // The marker the missing-backup alert counts: empty, beside the record.
+      const marker = await container().getBlobClient(backupVerifiedBlobName(b.blobName)).getProperties();
+      assert.equal(marker.contentLength, 0);
     });
   }
 
@@ -201,6 +204,8 @@ describe("tool: the nightly backup verified from storage, and status", function 
     );
     assert.equal(record.archiveEntries, null);
     assert.equal(record.manifestVersion, "dr-data-manifest/5");
+    // No verified marker: the missing-backup alert does not count a backup that failed its verification.
+    assert.equal(await container().getBlobClient(backupVerifiedBlobName(blob)).exists(), false);
 
     const r = await status("--now", "2026-12-01T09:00:00Z");
     assert.equal(r.code, 1);
