@@ -277,6 +277,10 @@ describe("tool: drill and incident reports from the Jobs' records (real PostgreS
       status.out,
       /last drill: FAILED, started 2026-12-20T02:00:00Z[^\n]*\n  steps: restore failed 60 s, inspect missing\n/,
     );
+    const json = await cli(...["status", "--container", CONTAINER, "--server", SERVER, "--json"]);
+    const last = (JSON.parse(json.out) as { lastDrill: { result: string; objectivesMet: boolean } })
+      .lastDrill;
+    assert.deepStrictEqual([last.result, last.objectivesMet], ["failed", false]);
   });
 
   it("an incident's report at close: its Jobs' timeline, the restore point in both zones, rows lost and recovered", async () => {
