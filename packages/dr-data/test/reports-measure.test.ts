@@ -8,6 +8,7 @@ import { DateTime } from "luxon";
 import { measured, measureDrill } from "../src/reports/drill-report";
 import { incidentMeasured, instant, measureIncident } from "../src/reports/incident-report";
 import { inTimeOrder, parseLogTimes, stepFrom, type StepRecord } from "../src/reports/timeline";
+import { main } from "../src/cli";
 import { drillDoneBlobName, drillLogBlobName, drillReport, incidentReport } from "../src/naming";
 
 const START = DateTime.fromISO("2026-12-06T02:00:00Z", { zone: "utc" });
@@ -248,6 +249,52 @@ describe("reports: where a drill's and an incident's records go", () => {
         "incident/inc-1/report.json",
         "incident/inc-1/report.md",
       ],
+    );
+  });
+});
+
+describe("reports: what the commands refuse before reading anything (exit 2)", () => {
+  const env = { AZURE_STORAGE_CONNECTION_STRING: "UseDevelopmentStorage=true" };
+  async function run(...argv: string[]): Promise<{ code: number; err: string }> {
+    const err: string[] = [];
+    const code = await main(argv, env, { out: () => undefined, err: (t) => err.push(t) });
+    return { code, err: err.join("\n").split("\n")[0]! };
+  }
+  const drill = ["drill-report", "--container", "c", "--server", "srv", "--database", "app"];
+
+  it("drill-report: every step and both objectives are required, Job names are checked", async () => {
+    const at = ["--started-at", "2026-12-06T02:00:00Z"];
+    const objectives = ["--rpo-minutes", "1560", "--rto-minutes", "120"];
+    assert.deepStrictEqual(await run(...drill, ...at, ...objectives), {
+      code: 2,
+      err: "dr-data: drill-report: --step NAME=JOB is required (one per drill step)",
+    });
+    assert.deepStrictEqual(await run(...drill, ...at, "--step", "restore=j", "--rpo-minutes", "1560"), {
+      code: 2,
+      err: "dr-data: drill-report: --rto-minutes is required (the service's objective)",
+    });
+    assert.deepStrictEqual(await run(...drill, ...at, "--step", "restore=J_1", ...objectives), {
+      code: 2,
+      err:
+        'dr-data: drill-report: --step restore="J_1": the Job name must be a DNS-1123 label ' +
+        "(lowercase letters, digits, inner hyphens, ≤ 63 characters)",
+    });
+    assert.deepStrictEqual(
+      await run(...drill, "--started-at", "2026-12-06 02:00", "--step", "r=j", ...objectives),
+      {
+        code: 2,
+        err: 'dr-data: drill-report: --started-at must be an ISO 8601 time with an offset (e.g. 2026-12-04T01:00:00Z), got "2026-12-06 02:00"',
+      },
+    );
+  });
+
+  it("incident-report: the zone must be one the clock knows", async () => {
+    assert.deepStrictEqual(
+      await run("incident-report", "--container", "c", "--incident", "inc-1", "--time-zone", "Mars/Olympus"),
+      {
+        code: 2,
+        err: 'dr-data: incident-report: --time-zone must be an IANA time zone (e.g. Europe/London); got "Mars/Olympus"',
+      },
     );
   });
 });
