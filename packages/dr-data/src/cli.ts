@@ -12,6 +12,8 @@ import { runBackup } from "./commands/backup/run";
 import { runCompare } from "./commands/compare/run";
 import { runInspect } from "./commands/inspect/run";
 import type { CommandRunner, Env, Io } from "./commands/io";
+import { runDrillReport } from "./commands/drill-report/run";
+import { runIncidentReport } from "./commands/incident-report/run";
 import { runList } from "./commands/list/run";
 import { runPgToken } from "./commands/pg-token/run";
 import { runReconcile } from "./commands/reconcile/run";
@@ -35,6 +37,8 @@ const COMMANDS: Readonly<Record<string, CommandRunner>> = {
   inspect: runInspect,
   reconcile: runReconcile,
   "pg-token": runPgToken,
+  "drill-report": runDrillReport,
+  "incident-report": runIncidentReport,
 };
 
 /** Help asked for, or no command: the help text (exit 2 without a command, else 0); undefined otherwise. */

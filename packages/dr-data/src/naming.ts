@@ -177,6 +177,28 @@ export const drillReport = {
     `${drillReport.prefix(liveServerName)}/${compactUtc(startedAt)}/report.json`,
 } as const;
 
+/**
+ * Where a drill's Job writes its full output: `drill/<server>/<YYYYMMDDTHHMMSSZ>/logs/<job name>.log`, in the
+ * drill's folder (never under `incident/`: a drill is no incident, and its records must not make a later
+ * incident's step look done).
+ */
+export function drillLogBlobName(
+  liveServerName: string,
+  startedAt: DateTime | Date,
+  jobName: string,
+): string {
+  return `${drillReport.prefix(liveServerName)}/${compactUtc(startedAt)}/logs/${jobName}.log`;
+}
+
+/** A drill Job's completion record (job-log.ts): `drill/<server>/<YYYYMMDDTHHMMSSZ>/done/<job name>.json`. */
+export function drillDoneBlobName(
+  liveServerName: string,
+  startedAt: DateTime | Date,
+  jobName: string,
+): string {
+  return `${drillReport.prefix(liveServerName)}/${compactUtc(startedAt)}/done/${jobName}.json`;
+}
+
 /** Reads `drill/<server>/<stamp>/report.json` back: the drill's start; undefined for any other name. */
 export function parseDrillReportBlobName(name: string): { server: string; startedAt: DateTime } | undefined {
   const m = /^drill\/([^/]+)\/(\d{8}T\d{6}Z)\/report\.json$/.exec(name);
@@ -444,6 +466,11 @@ export const incidentReport = {
   /** `incident/<id>/reconcile/summary.md` or `.json`. */
   reconcileSummary: (incidentId: string, ext: "md" | "json"): string =>
     `incident/${incidentId}/reconcile/summary.${ext}`,
+  /**
+   * `incident/<id>/report.json` or `.md`: the incident's report at close (the timeline of its Jobs, the restore
+   * point, rows lost and recovered, objectives), the evidence of the post-DR review; written once.
+   */
+  retro: (incidentId: string, ext: "md" | "json"): string => `incident/${incidentId}/report.${ext}`,
 } as const;
 
 /**

@@ -4,6 +4,11 @@
  */
 
 /** The look-before-you-restore commands and the table-level forms of restore and compare. */
+const REPORTS_USAGE = `  drill-report --container C --server S --database D --started-at ISO --step NAME=JOB [--step NAME=JOB]...
+           --rpo-minutes N --rto-minutes N [--json]
+  incident-report --container C --incident ID [--declared-at ISO] [--restore-time ISO] [--time-zone ZONE]
+           [--rpo-minutes N] [--rto-minutes N] [--json]`;
+
 const INCIDENT_USAGE = `  inspect  --container C --incident ID [--ptr-database D] [--live-database D] [--jobs N] [--samples N]
            [--restore-time ISO] [--all]
   reconcile --container C --incident ID [--ptr-database D] [--live-database D] [--jobs N] [--restore-time ISO]
@@ -33,6 +38,7 @@ commands:
   list     --container C --prefix P [--database D]
   status   --container C --server S [--database D] [--max-age-hours N] [--now ISO-TIME] [--json]
 ${INCIDENT_USAGE}
+${REPORTS_USAGE}
 
 manifest: backup records each table's row count and checksum (and sequence values), taken in pg_dump's own
   snapshot, as <blob>.manifest.json (its sha256 in the dump's metadata); --no-manifest skips it. restore checks
