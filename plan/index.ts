@@ -4,3 +4,4 @@ export * from "./data-path";
 export * from "./identity";
 export * from "./sizing";
 export * from "./time";
+export * from "./next-step";

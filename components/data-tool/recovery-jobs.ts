@@ -1,21 +1,21 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import type { DataPathPlan } from "../../plan";
-import { JOB_LOG_ENV } from "@service-dr/dr-data";
+import { buildToolArgs, JOB_LOG_ENV } from "@service-dr/dr-data";
 import { DATA_TOOL_POD_LABELS, dataToolPodSpec, stepLabels } from "./data-tool-pod";
+import { dependsOnOf } from "../depends-on";
 
 export interface RecoveryJobsArgs {
   /** The Jobs this DR state calls for, in order (each names its predecessor). */
   readonly plan: DataPathPlan;
-  /** What the Jobs need to exist first: the credentials, and the servers they connect to. */
-  readonly dependsOn: pulumi.Input<pulumi.Resource>[];
 }
 
 /**
  * The runbook's data steps as Kubernetes Jobs: back up the flawed database, back up the PTR copy, restore into
  * the live server, compare. `pulumi up` waits for each Job to complete and fails if it fails. Each Job's name
  * carries the incident (and the restore time), so a later `pulumi up` finds it unchanged and never runs a
- * finished step again.
+ * finished step again. `opts.dependsOn`: what every Job needs to exist first (the credentials, the servers it
+ * connects to, the app stopped); each Job also waits for the one before it.
  */
 export class RecoveryJobs extends pulumi.ComponentResource {
   public readonly jobs: Readonly<Record<string, k8s.batch.v1.Job>>;
@@ -23,6 +23,7 @@ export class RecoveryJobs extends pulumi.ComponentResource {
   constructor(name: string, args: RecoveryJobsArgs, opts?: pulumi.ComponentResourceOptions) {
     super("service-dr:index:RecoveryJobs", name, {}, opts);
     const p = args.plan;
+    const first = dependsOnOf("recovery jobs", opts);
     const jobs: Record<string, k8s.batch.v1.Job> = {};
     for (const j of p.jobs) {
       const previous = j.after === undefined ? undefined : jobs[j.after];
@@ -51,7 +52,7 @@ export class RecoveryJobs extends pulumi.ComponentResource {
               // The tool also writes its whole output to the backup storage (packages/dr-data/src/job-log.ts): the evidence
               // (verification, compare tables) outlives the Job and its pod. And its completion record: a Job
               // deleted by going back a phase and created again under this name finds it and does nothing.
-              spec: dataToolPodSpec(p, j.serviceAccountName, j.args, j.connections, {
+              spec: dataToolPodSpec(p, j.serviceAccountName, buildToolArgs(j.args), j.connections, {
                 [JOB_LOG_ENV.container]: p.storage.container,
                 [JOB_LOG_ENV.blob]: j.logBlob,
                 [JOB_LOG_ENV.done]: j.doneBlob,
@@ -63,7 +64,7 @@ export class RecoveryJobs extends pulumi.ComponentResource {
           parent: this,
           // Strictly in order: a restore never starts before the dump it restores (and the flawed database's
           // dump) exists.
-          dependsOn: previous === undefined ? args.dependsOn : [...args.dependsOn, previous],
+          dependsOn: previous === undefined ? first : [...first, previous],
           // pulumi up waits for completion; a restore of a large database takes longer than the default 10 min.
           // (An option, not an input: a new timeout never changes an existing Job, it applies to new ones.)
           customTimeouts: { create: `${p.timeoutMinutes}m`, update: `${p.timeoutMinutes}m` },
