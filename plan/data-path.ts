@@ -347,23 +347,7 @@ function ptrRestoreJobs(ctx: DataPathContext, time: DateTime, first: string): Pl
     {
       name: restore,
       step: "restore",
-      args:
-        tables === undefined
-          ? // "Restore data into the source server": into a new database, swapped in by renames.
-            ctx.restoreArgs(copyPrefix, "latest", id)
-          : // "…or otherwise": only the chosen tables' rows, merged into the live database in one transaction
-            // (their previous rows kept in dr_before_<run id>); the other tables keep what users wrote since.
-            // (The contract's TableRestoreArgs: none of a whole-database restore's flags.)
-            tableRestore({
-              tables,
-              container: ctx.container,
-              prefix: copyPrefix,
-              blob: "latest",
-              sourceDatabase: ctx.db,
-              database: ctx.db,
-              runId: id,
-              workDir: SCRATCH_DIR,
-            }),
+      args: ptrRestoreCommand(ctx, copyPrefix, id, tables),
       connections: { "": ctx.server("live") },
       after: reconcile,
       runId: id,
@@ -413,8 +397,28 @@ function rebuildJobs(ctx: DataPathContext, open: RebuildIncident): PlannedJob[] 
   ];
 }
 
-/** `restore --tables`: the same command as a whole restore, held to the contract's table-level options. */
-function tableRestore(options: TableRestoreArgs): DataCommand {
+/** The PTR restore's command: the whole database, or only the chosen tables. */
+function ptrRestoreCommand(
+  ctx: DataPathContext,
+  copyPrefix: string,
+  id: string,
+  tables: readonly string[] | undefined,
+): DataCommand {
+  // "Restore data into the source server": into a new database, swapped in by renames.
+  if (tables === undefined) return ctx.restoreArgs(copyPrefix, "latest", id);
+  // "…or otherwise": only the chosen tables' rows, merged into the live database in one transaction (their
+  // previous rows kept in dr_before_<run id>); the other tables keep what users wrote since. The contract's
+  // TableRestoreArgs: none of a whole-database restore's flags (the tool refuses them beside --tables).
+  const options: TableRestoreArgs = {
+    tables,
+    container: ctx.container,
+    prefix: copyPrefix,
+    blob: "latest",
+    sourceDatabase: ctx.db,
+    database: ctx.db,
+    runId: id,
+    workDir: SCRATCH_DIR,
+  };
   return { command: "restore", options };
 }
 

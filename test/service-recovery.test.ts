@@ -5,7 +5,7 @@
  */
 import { strict as assert } from "node:assert";
 import type { RegisterResourceRequest } from "@pulumi/pulumi/proto/resource_pb";
-import { parseConfig, type StackConfig } from "../config";
+import { parseConfig, PROJECT, type StackConfig } from "../config";
 import { ServiceRecovery } from "../components";
 import { RecordingMocks, runProgram, type PlanResult } from "../dev/offline/mocks";
 import { NOW, stackRaw } from "./support/stacks";
@@ -87,7 +87,7 @@ describe("ServiceRecovery: two services in one program", function () {
   });
 
   it("no two resources share a URN, and each service's resources sit under its own component", () => {
-    const resources = engineResources("fleet", "service-dr", result.registrations);
+    const resources = engineResources("fleet", PROJECT, result.registrations);
     const urns = resources.map((r) => r.urn);
     assert.equal(new Set(urns).size, urns.length);
     const under = (svc: string): number =>

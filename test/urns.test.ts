@@ -11,6 +11,7 @@ import * as path from "node:path";
 import { readFileSync } from "node:fs";
 import * as mocks from "../dev/offline/mocks";
 import { registrations } from "../dev/offline/urns";
+import { PROJECT } from "../config";
 import { ALL_STATES } from "./support/dr-states";
 import * as stacks from "./support/stacks";
 import * as states from "./support/dr-states";
@@ -31,7 +32,7 @@ describe("URNs: every resource of the stacks before the move is taken over, none
         const olds = BEFORE[stack]?.[state];
         assert.ok(olds !== undefined && olds.length > 0, `no URNs recorded for ${stack} ${state}`);
         const regs = await registrations(TREE, stacks.PROJECT_DIR, stack, sets, stacks.NOW);
-        const now = engineResources(stack, "service-dr", regs);
+        const now = engineResources(stack, PROJECT, regs);
         const { took, deleted, claimedTwice } = matchAgainst(olds, now);
         assert.deepStrictEqual(deleted, []);
         assert.deepStrictEqual(claimedTwice, []);
@@ -49,7 +50,7 @@ describe("URNs: every resource of the stacks before the move is taken over, none
 
   it("the live server: its URN under the component, found under its old one through two levels of alias", async () => {
     const regs = await registrations(TREE, stacks.PROJECT_DIR, "staging", [], stacks.NOW);
-    const now = engineResources("staging", "service-dr", regs);
+    const now = engineResources("staging", PROJECT, regs);
     const server = now.find((r) => r.name === `${SVC.staging}-live-server`);
     const component = now.find((r) => r.name === `${SVC.staging}-live`);
     // What the SDK sent: the component with a no-parent alias spec (pulumi.rootStackResource); the server

@@ -13,6 +13,7 @@ import { writeFileSync } from "node:fs";
 import * as path from "node:path";
 import type { DateTime } from "luxon";
 import type { RegisterResourceRequest } from "@pulumi/pulumi/proto/resource_pb";
+import { PROJECT } from "../../config";
 import { engineResources, registrationOf, type Registration } from "../../test/support/urns";
 
 type Stack = "staging" | "production";
@@ -64,7 +65,7 @@ async function main(argv: readonly string[]): Promise<void> {
     result[stack] = {};
     for (const [state, sets] of tree.states.ALL_STATES) {
       const regs = await registrations(tree, dir, stack, sets, tree.stacks.NOW);
-      result[stack][state] = engineResources(stack, "service-dr", regs).map((r) => r.urn);
+      result[stack][state] = engineResources(stack, PROJECT, regs).map((r) => r.urn);
     }
   }
   writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);
