@@ -6,32 +6,19 @@
  */
 import type { DateTime } from "luxon";
 import { unreachable } from "../config";
-import type {
-  DrMode,
-  DrPhase,
-  Incident,
-  PtrIncident,
-  RebuildFrom,
-  RebuildIncident,
-  RebuildSource,
-  StackConfig,
-} from "../config";
+import type { DrMode, DrPhase, Incident, RebuildFrom, RebuildSource, StackConfig } from "../config";
 import {
-  backupPrefix,
-  beforeDatabaseName,
   flexibleServerDatabaseId,
-  incidentReport,
   flexibleServerId,
   k8sName,
   ptrServerName,
   serverFqdn,
-  suggestedIncidentId,
-  tableRestoreBeforeSchema,
 } from "@service-dr/dr-data";
 import { azureUtc, humanInZone } from "./time";
 import type { ResolvedTime } from "./time";
 import { planDataPath } from "./data-path";
 import type { DataJobPlan, DataPathPlan } from "./data-path";
+import { inspectReportCommand, nextStep, type NextStep } from "./next-step";
 
 /** Why a lever is in its state: pulled by the DR mode/phase, or forced by an override key. */
 export type LeverSource = "mode" | "override";
@@ -215,8 +202,8 @@ export interface Plan {
    * report.md`; its summary is also the Job's log).
    */
   readonly inspectReport: string | undefined;
-  /** The config command(s) for the runbook's next step. */
-  readonly nextStep: string;
+  /** The runbook's next step: what to do and the commands, apart (next-step.ts; the output renders it). */
+  readonly nextStep: NextStep;
 }
 
 export function buildPlan(cfg: StackConfig, now: DateTime): Plan {
@@ -441,224 +428,6 @@ function planFreeze(cfg: StackConfig, frozen: boolean): FreezePlan {
     requiredStatusChecks: g.requiredStatusChecks,
     importId: (cfg.adopt?.branchProtection ?? false) ? `${g.repository}:${g.branch}` : undefined,
   };
-}
-
-/** An incident that is open: what every step after `drMode none` is about. */
-type OpenIncident = PtrIncident | RebuildIncident;
-
-/** The runbook's next step as the command(s) an operator types. */
-function nextStep(cfg: StackConfig, p: Omit<Plan, "nextStep">): string {
-  const incident = cfg.incident;
-  if (incident.mode === "none") return noIncidentStep(cfg, p);
-  const step = incidentStep(cfg, incident, p);
-  // While the Jobs can still run (not at the closing step): how to retry one that failed.
-  const closing = !p.levers.maintenance.on && !p.levers.freeze.on;
-  if (closing) return step;
-  const hint = retryHint(cfg, incident, p.dataPath.jobs);
-  return hint === "" ? step : `${step}${step.endsWith(".") ? "" : "."} ${hint}`;
-}
-
-/** `drMode none`: what a closed incident left behind, or how to open one. */
-function noIncidentStep(cfg: StackConfig, p: Omit<Plan, "nextStep">): string {
-  const up = "pulumi up";
-  const leftovers = [
-    cfg.ptr !== undefined ? "ptr" : undefined,
-    cfg.rebuild !== undefined ? "rebuild" : undefined,
-    cfg.retry !== undefined ? "retry" : undefined,
-    cfg.incidentId !== undefined ? "incidentId" : undefined,
-    cfg.adopt !== undefined ? "adopt" : undefined,
-  ].filter((k): k is string => k !== undefined);
-  const tidy = leftovers.map((k) => `pulumi config rm ${k}`).join(" && ");
-  // incidentId is required to open an incident: without it none was opened, whatever else is set.
-  if (cfg.incidentId !== undefined) {
-    return `Incident ${cfg.incidentId} closed. Tidy the stack config: ${tidy}. ${incidentLeftovers(cfg, p.activeServer.name, cfg.incidentId, [])}`;
-  }
-  const id = suggestedIncidentId(p.now, cfg.timeZone, cfg.postgres.appDatabase);
-  const noIncident =
-    `No incident. Loss of data: pulumi config set incidentId ${id} && pulumi config set drMode ptr && ${up}. ` +
-    `Loss of the database server: pulumi refresh, then pulumi config set incidentId ${id} && pulumi config set drMode rebuild && ${up}.`;
-  return leftovers.length > 0
-    ? `${noIncident} These keys do nothing while no incident is open (see the warnings): ${tidy}`
-    : noIncident;
-}
-
-function incidentStep(cfg: StackConfig, incident: OpenIncident, p: Omit<Plan, "nextStep">): string {
-  switch (incident.phase) {
-    case "isolate":
-      return isolateStep(cfg, incident, p);
-    case "restore":
-      return (
-        `Validate the app on https://${cfg.kubernetes.temporaryHost} (web and worker back on, public host still on the ` +
-        `maintenance page): pulumi config set drPhase validate && pulumi up`
-      );
-    case "validate":
-      return closingSteps(cfg, incident, p);
-    default:
-      return unreachable(incident.phase);
-  }
-}
-
-function isolateStep(cfg: StackConfig, incident: OpenIncident, p: Omit<Plan, "nextStep">): string {
-  switch (incident.mode) {
-    case "ptr":
-      return ptrIsolateStep(cfg, incident, p);
-    case "rebuild":
-      return rebuildIsolateStep(incident, p);
-    default:
-      return unreachable(incident);
-  }
-}
-
-/** Before the copy: choose the restore point; once it exists: read the inspection, then restore. */
-function ptrIsolateStep(cfg: StackConfig, incident: PtrIncident, p: Omit<Plan, "nextStep">): string {
-  const up = "pulumi up";
-  const copy = p.ptrCopy;
-  if (copy === undefined) {
-    const example = p.now.setZone(cfg.timeZone).minus({ hours: 1 }).toFormat("yyyy-LL-dd'T'HH:mm:ss");
-    return (
-      `Choose the restore point (wall clock in ${cfg.timeZone}, or give an offset) and create the PTR copy: ` +
-      `pulumi config set --path ptr.restoreTime ${example} && ${up}`
-    );
-  }
-  const pod = p.dataPath.troubleshootPod;
-  const look =
-    `Read the inspection of the PTR copy (${copy.name}) against the live data (what was lost, what was written since): ` +
-    `${inspectReportCommand(cfg, incident.id)}` +
-    (pod === undefined ? "" : `; to look by hand: ${pod.psqlPtr} (or ${pod.psqlLive})`);
-  const tables = cfg.ptr?.tables;
-  const restore =
-    tables === undefined
-      ? `Then restore the whole database from the copy: pulumi config set drPhase restore && ${up}; ` +
-        `or, if the loss is in a few tables, restore only those: pulumi config set --path 'ptr.tables[0]' <schema.table> (one index per table) && pulumi config set drPhase restore && ${up}`
-      : `Then restore only ${tables.join(", ")} from the copy (ptr.tables): pulumi config set drPhase restore && ${up}; ` +
-        `for the whole database instead: pulumi config rm --path ptr.tables first`;
-  return `${look}. ${restore}. Either way the rows written since the restore point are exported first (incident/${incident.id}/reconcile/).`;
-}
-
-/** Once the server is back: switch the app to a geo server, or restore (or check) the rebuilt one. */
-function rebuildIsolateStep(incident: RebuildIncident, p: Omit<Plan, "nextStep">): string {
-  const next = "pulumi config set drPhase restore && pulumi up";
-  const source = incident.source;
-  switch (source.from) {
-    case "geo":
-      return (
-        `Once ${source.serverName} exists in ${source.location} (the latest geo-replicated backup, up to about an hour old), ` +
-        `point the app's database host at ${serverFqdn(source.serverName)} (the app's own deploy config), then check it: ${next}`
-      );
-    case "backup":
-      return `Once ${p.activeServer.name} exists, restore the nightly backup into the rebuilt server: ${next}`;
-    case "revive":
-      return `Once ${p.activeServer.name} exists, check the rebuilt server (its data came with it): ${next}`;
-    default:
-      return unreachable(source);
-  }
-}
-
-function closingSteps(cfg: StackConfig, incident: OpenIncident, p: Omit<Plan, "nextStep">): string {
-  const up = "pulumi up";
-  if (p.levers.maintenance.on)
-    return `When the app is validated, disable maintenance mode: pulumi config set maintenance false && ${up}`;
-  if (p.levers.freeze.on)
-    return `Unfreeze the pipeline (required approvers back to normal): pulumi config set freeze false && ${up}`;
-  const present: Record<string, unknown> = {
-    ptr: cfg.ptr,
-    rebuild: cfg.rebuild,
-    retry: cfg.retry,
-    incidentId: cfg.incidentId,
-    maintenance: cfg.maintenance,
-    freeze: cfg.freeze,
-    stopService: cfg.stopService,
-  };
-  const rm = ["drPhase", ...Object.keys(present).filter((k) => present[k] !== undefined)].map(
-    (k) => `pulumi config rm ${k}`,
-  );
-  if (incident.mode === "rebuild" && incident.source.from === "geo") {
-    const geo = incident.source;
-    // Leaving geo mode without the switch-over would drop the geo server (protected: the up fails).
-    const set = (key: string, value: string): string => `pulumi config set --path ${key} ${value}`;
-    return (
-      `Make ${geo.serverName} the stack's live server before closing (docs/runbook.md, "Geo-restore: the switch-over"): ` +
-      `first the pulumi state steps there, then ${set("postgres.serverName", geo.serverName)} && ${set("postgres.location", geo.location)} && ` +
-      `${set("postgres.network.delegatedSubnetId", geo.network.delegatedSubnetId)} && ${set("postgres.network.privateDnsZoneId", geo.network.privateDnsZoneId)} && ` +
-      `${set("postgres.highAvailability", "Disabled")} && pulumi config rm --path postgres.availabilityZone && pulumi config rm --path postgres.standbyAvailabilityZone && ` +
-      `pulumi config set drMode none && ${rm.join(" && ")} && pulumi preview --diff (no change on the live server), then ${up}`
-    );
-  }
-  const tidy =
-    incident.mode === "ptr" ? "Tidy up (deletes the PTR copy) and close the incident" : "Close the incident";
-  const left = incidentLeftovers(cfg, p.activeServer.name, incident.id, p.dataPath.jobs);
-  return `${tidy}: pulumi config set drMode none && ${rm.join(" && ")} && ${up}. ${left}`;
-}
-
-/**
- * What an incident leaves behind on purpose, and how to remove it once reconciliation is done: the databases
- * the restores kept (`<db>_before_<run id>`: the data as it was before each swap) and everything under the
- * incident's blob prefix (the dumps, and the Jobs' logs). `jobs` are this state's Jobs: the restores among
- * them name the kept databases; without them (the incident already closed) the command lists them.
- */
-function incidentLeftovers(
-  cfg: StackConfig,
-  server: string,
-  incidentId: string,
-  jobs: readonly DataJobPlan[],
-): string {
-  const db = cfg.postgres.appDatabase;
-  // As a member of the administrators group: an Entra access token is the password, the group's name the
-  // user, and the server's certificate is verified against the system's root CAs (libpq ≥ 16).
-  const psql = (sql: string): string =>
-    `PGPASSWORD="$(az account get-access-token --resource-type oss-rdbms --query accessToken -o tsv)" ` +
-    `psql "host=${serverFqdn(server)} port=5432 dbname=postgres user='${cfg.postgres.entraAdmin.displayName}' sslmode=verify-full sslrootcert=system" -c '${sql}'`;
-  const restores = jobs.filter((j) => j.step === "restore" && j.runId !== undefined);
-  const kept = restores
-    .filter((j) => !j.args.includes("--tables"))
-    .map((j) => beforeDatabaseName(db, j.runId!));
-  // A table-level restore keeps the chosen tables' previous rows in a schema of the live database instead.
-  const schemas = restores
-    .filter((j) => j.args.includes("--tables"))
-    .map((j) => tableRestoreBeforeSchema(j.runId!));
-  const tableRows =
-    schemas.length === 0
-      ? ""
-      : `the schema${schemas.length === 1 ? "" : "s"} ${schemas.join(", ")} in ${db} (the restored tables' rows before the restore); drop with: ` +
-        schemas
-          .map((name) => psql(`DROP SCHEMA "${name}" CASCADE`).replace("dbname=postgres", `dbname=${db}`))
-          .join(" && ") +
-        "; ";
-  const databases =
-    kept.length > 0
-      ? `the database${kept.length === 1 ? "" : "s"} ${kept.join(", ")} on ${server} (the data before the swap), and any other ${db}_before_* or ${db}_restore_* (list: ${psql(`\\l ${db}_*`)}); ` +
-        `drop each with: ${kept.map((name) => psql(`DROP DATABASE "${name}"`)).join(" && ")}`
-      : `any ${db}_before_* database (the data before a swap) and ${db}_restore_* (a restore that did not finish) on ${server}: list them with ${psql(`\\l ${db}_*`)}, drop each with ${psql(`DROP DATABASE "<name>"`)}`;
-  const prefix = `${backupPrefix.incident(incidentId)}/`;
-  const blobs =
-    `the incident's dumps and the Jobs' logs under ${prefix} in container ${cfg.backup.container} of ${cfg.backup.storageAccountName} ` +
-    `(the lifecycle rule keeps them: it deletes only nightly/); delete with: az storage blob delete-batch --auth-mode login ` +
-    `--account-name ${cfg.backup.storageAccountName} --source ${cfg.backup.container} --pattern '${prefix}*' ` +
-    `once they are older than ${cfg.backup.retentionDays} days (immutability refuses earlier); each leaves a previous ` +
-    `version (versioning): delete those too (docs/runbook.md, "Deleting a backup on purpose")`;
-  return `The incident leaves, for reconciliation, until you remove them: ${tableRows}${databases}; ${blobs}.`;
-}
-
-/** The command that downloads the incident's inspection report. */
-function inspectReportCommand(cfg: StackConfig, incidentId: string): string {
-  return (
-    `az storage blob download --auth-mode login --account-name ${cfg.backup.storageAccountName} ` +
-    `--container-name ${cfg.backup.container} --name ${incidentReport.inspect(incidentId, "md")} --file inspect-report.md`
-  );
-}
-
-/**
- * How to retry a recovery Job that failed: `retry.<step>` one higher than now gives that step a new Job
- * (docs/runbook.md, "A recovery Job failed"). Its log is kept under the incident's prefix.
- */
-function retryHint(cfg: StackConfig, incident: OpenIncident, jobs: readonly DataJobPlan[]): string {
-  if (jobs.length === 0) return "";
-  const next = jobs.map((j) => `${j.step} ${(cfg.retry?.[j.step] ?? 0) + 1}`).join(", ");
-  return (
-    `If a recovery Job fails (the up stops and names it), read its log (kubectl -n ${cfg.kubernetes.dataNamespace} logs job/<name>, or the blob ` +
-    `${backupPrefix.incident(incident.id)}/logs/<name>.log), fix the cause, then run that step again as a new Job: ` +
-    `pulumi config set --path retry.<step> <n> && pulumi up (here: ${next}). A finished Job is never run again by a later up; retry only the step that failed (a retried backup that had succeeded would become its prefix's latest).`
-  );
 }
 
 /** `{ key: value }` when value is defined, `{}` otherwise: keeps undefined out of declared inputs. */

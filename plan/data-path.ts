@@ -15,15 +15,7 @@ import {
   serverFqdn,
   tableSetTag,
 } from "@service-dr/dr-data";
-import {
-  backupArgs as backupArgv,
-  compareArgs,
-  inspectArgs,
-  reconcileArgs,
-  restoreArgs as restoreArgv,
-  tableRestoreArgs,
-} from "@service-dr/dr-data";
-import type { ConnectionPrefix, JobStep } from "@service-dr/dr-data";
+import type { ConnectionPrefix, JobStep, ParsedArgs, TableRestoreArgs } from "@service-dr/dr-data";
 import { NIGHTLY_PREFIX_ROOT, planIdentities, podIdentity, WORKLOAD_IDENTITY_LABEL } from "./identity";
 import type { DataPod, IdentitiesPlan, IdentityPlan } from "./identity";
 import { jobTimeoutMinutes, MEASURED_THROUGHPUT, scratchSizeFor, scratchVolume } from "./sizing";
@@ -43,12 +35,22 @@ export interface ServerConnection {
   readonly database: string;
 }
 
+/**
+ * A command of the data tool as its typed options (the contract, packages/dr-data/src/contract.ts): the plan
+ * keeps it typed; the component renders the argv with the contract's builders (`buildToolArgs`), which the
+ * tool's CLI parses back with the same definitions.
+ */
+export type DataCommand = Extract<
+  ParsedArgs,
+  { readonly command: "backup" | "restore" | "compare" | "inspect" | "reconcile" }
+>;
+
 export interface DataJobPlan {
   /** The Kubernetes Job name: incident, step and (PTR steps) restore time — never re-run once finished. */
   readonly name: string;
   readonly step: JobStep;
-  /** The tool's arguments (the image's entrypoint is the tool). */
-  readonly args: readonly string[];
+  /** The tool's command (the image's entrypoint is the tool), typed until the component renders it. */
+  readonly args: DataCommand;
   readonly connections: Readonly<Partial<Record<ConnectionPrefix, ServerConnection>>>;
   /** The Job that must have succeeded first (same plan), if any. */
   readonly after: string | undefined;
@@ -87,7 +89,8 @@ export interface NightlyBackupPlan {
   readonly timeZone: string;
   /** Suspended during an incident: a dump of a flawed or empty server must never become `latest`. */
   readonly suspended: boolean;
-  readonly args: readonly string[];
+  /** Always a backup; typed until the component renders it, like a Job's. */
+  readonly args: DataCommand;
   readonly connection: ServerConnection;
   /** The ServiceAccount its pods run as: the nightly identity's, never the recovery one's (POD_IDENTITY). */
   readonly serviceAccountName: string;
@@ -223,8 +226,8 @@ interface DataPathContext {
   /** Both servers as a recovery Job logs in, as inspect and reconcile read them. */
   readonly bothSides: () => { readonly PTR_: ServerConnection; readonly LIVE_: ServerConnection };
   /** `verify`: the nightly's read-back from storage (an incident's dumps are checked by the restore that reads them). */
-  readonly backupArgs: (prefix: string, source: string, verify?: boolean) => string[];
-  readonly restoreArgs: (prefix: string, blob: string, id: string) => string[];
+  readonly backupArgs: (prefix: string, source: string, verify?: boolean) => DataCommand;
+  readonly restoreArgs: (prefix: string, blob: string, id: string) => DataCommand;
   readonly retry: (step: JobStep) => number | undefined;
 }
 
@@ -253,11 +256,15 @@ function dataPathContext(cfg: StackConfig): DataPathContext {
     incident: cfg.incident.mode === "none" ? "" : cfg.incident.id,
     server,
     bothSides: () => ({ PTR_: server("ptr"), LIVE_: server("live") }),
-    // The tool's argv from its typed contract (packages/dr-data/src/contract.ts), which its CLI parses back.
-    backupArgs: (prefix, source, verify) =>
-      backupArgv({ container, prefix, sourceServer: source, jobs, workDir: SCRATCH_DIR, verify }),
-    restoreArgs: (prefix, blob, id) =>
-      restoreArgv({ container, prefix, blob, runId: id, jobs, workDir: SCRATCH_DIR }),
+    // The tool's typed options (packages/dr-data/src/contract.ts): the component renders them to argv.
+    backupArgs: (prefix, source, verify) => ({
+      command: "backup",
+      options: { container, prefix, sourceServer: source, jobs, workDir: SCRATCH_DIR, verify },
+    }),
+    restoreArgs: (prefix, blob, id) => ({
+      command: "restore",
+      options: { container, prefix, blob, runId: id, jobs, workDir: SCRATCH_DIR },
+    }),
     retry: (step) => cfg.retry?.[step],
   };
 }
@@ -290,12 +297,10 @@ function ptrJobs(
   planned.push({
     name: inspect,
     step: "inspect",
-    args: inspectArgs({
-      container: ctx.container,
-      incident,
-      restoreTime: azureUtc(restoreTimeUtc),
-      jobs: ctx.jobs,
-    }),
+    args: {
+      command: "inspect",
+      options: { container: ctx.container, incident, restoreTime: azureUtc(restoreTimeUtc), jobs: ctx.jobs },
+    },
     connections: ctx.bothSides(),
     after: backupFlawed,
     runId: undefined,
@@ -333,12 +338,10 @@ function ptrRestoreJobs(ctx: DataPathContext, time: DateTime, first: string): Pl
       // (after a restore it would export less), whatever is restored.
       name: reconcile,
       step: "reconcile",
-      args: reconcileArgs({
-        container: ctx.container,
-        incident,
-        restoreTime: azureUtc(time),
-        jobs: ctx.jobs,
-      }),
+      args: {
+        command: "reconcile",
+        options: { container: ctx.container, incident, restoreTime: azureUtc(time), jobs: ctx.jobs },
+      },
       connections: ctx.bothSides(),
       after: backupPtr,
       runId: undefined,
@@ -346,22 +349,7 @@ function ptrRestoreJobs(ctx: DataPathContext, time: DateTime, first: string): Pl
     {
       name: restore,
       step: "restore",
-      args:
-        tables === undefined
-          ? // "Restore data into the source server": into a new database, swapped in by renames.
-            ctx.restoreArgs(copyPrefix, "latest", id)
-          : // "…or otherwise": only the chosen tables' rows, merged into the live database in one transaction
-            // (their previous rows kept in dr_before_<run id>); the other tables keep what users wrote since.
-            tableRestoreArgs({
-              tables,
-              container: ctx.container,
-              prefix: copyPrefix,
-              blob: "latest",
-              sourceDatabase: ctx.db,
-              database: ctx.db,
-              runId: id,
-              workDir: SCRATCH_DIR,
-            }),
+      args: ptrRestoreCommand(ctx, copyPrefix, id, tables),
       connections: { "": ctx.server("live") },
       after: reconcile,
       runId: id,
@@ -370,7 +358,7 @@ function ptrRestoreJobs(ctx: DataPathContext, time: DateTime, first: string): Pl
       // Validate the restore: the live database (or the chosen tables) now equals the PTR copy.
       name: k8sName.job(incident, "compare", time, retry("compare"), tag),
       step: "compare",
-      args: compareArgs(tables === undefined ? {} : { tables, runId: id }),
+      args: { command: "compare", options: tables === undefined ? {} : { tables, runId: id } },
       connections: { LEFT_: ctx.server("live"), RIGHT_: ctx.server("ptr") },
       after: restore,
       runId: undefined,
@@ -403,12 +391,37 @@ function rebuildJobs(ctx: DataPathContext, open: RebuildIncident): PlannedJob[] 
       // every table); the restore run's record names the blob it restored, so nothing is looked up again.
       name: k8sName.job(incident, "compare", undefined, retry("compare")),
       step: "compare",
-      args: compareArgs({ runId: id, container: ctx.container, jobs: ctx.jobs }),
+      args: { command: "compare", options: { runId: id, container: ctx.container, jobs: ctx.jobs } },
       connections: { "": ctx.server("live") },
       after: restore,
       runId: undefined,
     },
   ];
+}
+
+/** The PTR restore's command: the whole database, or only the chosen tables. */
+function ptrRestoreCommand(
+  ctx: DataPathContext,
+  copyPrefix: string,
+  id: string,
+  tables: readonly string[] | undefined,
+): DataCommand {
+  // "Restore data into the source server": into a new database, swapped in by renames.
+  if (tables === undefined) return ctx.restoreArgs(copyPrefix, "latest", id);
+  // "…or otherwise": only the chosen tables' rows, merged into the live database in one transaction (their
+  // previous rows kept in dr_before_<run id>); the other tables keep what users wrote since. The contract's
+  // TableRestoreArgs: none of a whole-database restore's flags (the tool refuses them beside --tables).
+  const options: TableRestoreArgs = {
+    tables,
+    container: ctx.container,
+    prefix: copyPrefix,
+    blob: "latest",
+    sourceDatabase: ctx.db,
+    database: ctx.db,
+    runId: id,
+    workDir: SCRATCH_DIR,
+  };
+  return { command: "restore", options };
 }
 
 /** The Jobs' timeout and scratch volume: as configured, or derived from the expected database size. */

@@ -80,6 +80,11 @@ export function resolveRestoreTime(text: string, zone: string): TimeResult {
       };
     return { ok: true, value: { utc: dt.toUTC(), local: dt.setZone(zone), hadOffset: true } };
   }
+  return resolveWallClock(m, text.trim(), zone);
+}
+
+/** A wall-clock time in `zone` (no offset given): it must name exactly one instant there. */
+function resolveWallClock(m: RegExpExecArray, text: string, zone: string): TimeResult {
   const wall = {
     year: Number(m[1]),
     month: Number(m[2]),
@@ -111,7 +116,7 @@ export function resolveRestoreTime(text: string, zone: string): TimeResult {
       ok: false,
       problem:
         `is ambiguous in ${zone}: that wall-clock time happens twice when summer time ends; ` +
-        `it is either ${shown}; give the time with its offset, e.g. "${text.trim()}${candidates[0]!.setZone(zone).toFormat("ZZ")}"`,
+        `it is either ${shown}; give the time with its offset, e.g. "${text}${candidates[0]!.setZone(zone).toFormat("ZZ")}"`,
     };
   }
   return { ok: true, value: { utc: first, local: first.setZone(zone), hadOffset: false } };

@@ -52,8 +52,13 @@ describe("contract: the plan's Jobs speak the tool's argv", () => {
   for (const [state, sets] of STATES) {
     const dataPath = buildPlan(parseConfig(stackRaw("staging", sets), NOW), NOW).dataPath;
     const runs = [
-      ...dataPath.jobs.map((j) => ({ name: j.name, command: STEP_COMMAND[j.step], args: j.args })),
-      { name: dataPath.nightly.name, command: "backup", args: dataPath.nightly.args },
+      // Rendered as the components render them (recovery-jobs.ts, nightly-backup.ts).
+      ...dataPath.jobs.map((j) => ({
+        name: j.name,
+        command: STEP_COMMAND[j.step],
+        args: buildToolArgs(j.args),
+      })),
+      { name: dataPath.nightly.name, command: "backup", args: buildToolArgs(dataPath.nightly.args) },
     ];
     it(`${state}: ${runs.map((r) => r.name).join(", ")}`, async () => {
       for (const r of runs) {

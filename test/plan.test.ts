@@ -1,12 +1,16 @@
 import { strict as assert } from "node:assert";
 import { tableSetTag } from "@service-dr/dr-data";
 import { parseConfig } from "../config";
-import { buildPlan } from "../plan";
+import { buildPlan, renderNextStep } from "../plan";
 import type { Plan } from "../plan";
 import { DR_NETWORK, geoRebuildSets, NOW, stackRaw } from "./support/stacks";
 
 function planFor(sets: readonly string[], stack: "staging" | "production" = "staging"): Plan {
   return buildPlan(parseConfig(stackRaw(stack, sets), NOW), NOW);
+}
+/** The next step as the stack outputs it. */
+function nextStepText(sets: readonly string[], stack: "staging" | "production" = "staging"): string {
+  return renderNextStep(planFor(sets, stack).nextStep);
 }
 
 const PTR = ["drMode=ptr", "incidentId=inc-1", "ptr.restoreTime=2026-11-24T13:05:00"];
@@ -201,13 +205,13 @@ describe("plan: servers", () => {
   });
   it("rebuild geo: nextStep points the app at the geo server, then the switch-over before closing", () => {
     assert.equal(
-      planFor(GEO, "production").nextStep,
+      nextStepText(GEO, "production"),
       "Once s189p01-ittms-pd-pg-geo exists in ukwest (the latest geo-replicated backup, up to about an hour old), " +
         "point the app's database host at s189p01-ittms-pd-pg-geo.postgres.database.azure.com (the app's own deploy config), " +
         "then check it: pulumi config set drPhase restore && pulumi up",
     );
     assert.equal(
-      planFor([...GEO, "drPhase=validate", "maintenance=false", "freeze=false"], "production").nextStep,
+      nextStepText([...GEO, "drPhase=validate", "maintenance=false", "freeze=false"], "production"),
       'Make s189p01-ittms-pd-pg-geo the stack\'s live server before closing (docs/runbook.md, "Geo-restore: the switch-over"): ' +
         "first the pulumi state steps there, then pulumi config set --path postgres.serverName s189p01-ittms-pd-pg-geo && " +
         "pulumi config set --path postgres.location ukwest && " +
@@ -291,7 +295,7 @@ describe("plan: nextStep walks the runbook", () => {
     ],
   ];
   for (const [what, sets, expected] of steps) {
-    it(what, () => assert.match(planFor(sets).nextStep, expected));
+    it(what, () => assert.match(nextStepText(sets), expected));
   }
 });
 
@@ -310,7 +314,14 @@ describe("plan: what the operator is told around the Jobs and at close", () => {
   it("every stack accepts the incident id its own nextStep suggests, in either mode", () => {
     const seen: Record<string, string> = {};
     for (const stack of ["staging", "production"] as const) {
-      const id = /incidentId (\S+) && /.exec(planFor([], stack).nextStep)?.[1];
+      // The first command opens a PTR incident under the suggested id: read from the step's data.
+      const [open] = planFor([], stack).nextStep.commands;
+      const id = open?.split(" && ")[0]?.split(" ")[4];
+      assert.equal(
+        open,
+        `pulumi config set incidentId ${id} && pulumi config set drMode ptr && pulumi up`,
+        stack,
+      );
       assert.ok(id !== undefined, stack);
       seen[stack] = id;
       for (const mode of ["drMode=ptr", "drMode=rebuild"]) {
@@ -327,12 +338,12 @@ describe("plan: what the operator is told around the Jobs and at close", () => {
   });
 
   it("suggested incident ids carry the time in the stack's zone (a second incident that day gets another)", () => {
-    assert.match(planFor(["timeZone=Asia/Kolkata"]).nextStep, /incidentId inc-20261125-1530 && /);
-    assert.match(planFor([]).nextStep, /incidentId inc-20261125-1000 && /);
+    assert.match(nextStepText(["timeZone=Asia/Kolkata"]), /incidentId inc-20261125-1530 && /);
+    assert.match(nextStepText([]), /incidentId inc-20261125-1000 && /);
   });
   it("the close step names the kept database and the incident's prefix, with the commands to remove them", () => {
     assert.equal(
-      planFor([...PTR, "drPhase=validate", "maintenance=false", "freeze=false"]).nextStep,
+      nextStepText([...PTR, "drPhase=validate", "maintenance=false", "freeze=false"]),
       "Tidy up (deletes the PTR copy) and close the incident: pulumi config set drMode none && pulumi config rm drPhase && " +
         "pulumi config rm ptr && pulumi config rm incidentId && pulumi config rm maintenance && pulumi config rm freeze && pulumi up. " +
         `The incident leaves, for reconciliation, until you remove them: the database ${DB}_before_pitr_20261124t130500z on s189t01-ittms-stg-pg ` +
@@ -341,13 +352,13 @@ describe("plan: what the operator is told around the Jobs and at close", () => {
     );
   });
   it("after a table-level restore the close names the kept schema, not a database", () => {
-    const next = planFor([
+    const next = nextStepText([
       ...PTR,
       "ptr.tables[0]=app.placements",
       "drPhase=validate",
       "maintenance=false",
       "freeze=false",
-    ]).nextStep;
+    ]);
     const schema = `dr_before_pitr_20261124t130500z_${tableSetTag(["app.placements"])}`;
     assert.ok(
       next.includes(
@@ -358,27 +369,27 @@ describe("plan: what the operator is told around the Jobs and at close", () => {
     );
   });
   it("a rebuild's close names its kept database; retry keys are tidied too", () => {
-    const next = planFor([
+    const next = nextStepText([
       "drMode=rebuild",
       "incidentId=inc-1",
       "drPhase=validate",
       "retry.restore=1",
       "maintenance=false",
       "freeze=false",
-    ]).nextStep;
+    ]);
     assert.match(next, /pulumi config rm retry && pulumi config rm incidentId/);
     assert.match(next, new RegExp(`DROP DATABASE "${DB}_before_rebuild_inc_1"'; the incident's dumps`));
   });
   it("after drMode none with incidentId still set: closed, and what it left (names unknown now: how to list them)", () => {
     assert.equal(
-      planFor(["incidentId=inc-1"]).nextStep,
+      nextStepText(["incidentId=inc-1"]),
       "Incident inc-1 closed. Tidy the stack config: pulumi config rm incidentId. The incident leaves, for reconciliation, until you remove them: " +
         `any ${DB}_before_* database (the data before a swap) and ${DB}_restore_* (a restore that did not finish) on s189t01-ittms-stg-pg: ` +
         `list them with ${PSQL} -c '\\l ${DB}_*', drop each with ${PSQL} -c 'DROP DATABASE "<name>"'; ${BLOBS}`,
     );
   });
   it("keys set without an incident: never 'incident closed'", () => {
-    const next = planFor(["ptr.restoreTime=2026-11-24T13:05:00"]).nextStep;
+    const next = nextStepText(["ptr.restoreTime=2026-11-24T13:05:00"]);
     assert.doesNotMatch(next, /closed/);
     assert.match(
       next,
@@ -386,7 +397,7 @@ describe("plan: what the operator is told around the Jobs and at close", () => {
     );
   });
   it("a failed Job: the retry key one higher than now, for each step declared", () => {
-    const next = planFor([...PTR, "drPhase=restore", "retry.restore=1"]).nextStep;
+    const next = nextStepText([...PTR, "drPhase=restore", "retry.restore=1"]);
     assert.ok(
       next.endsWith(
         "If a recovery Job fails (the up stops and names it), read its log (kubectl -n bat-staging-dr logs job/<name>, or the blob incident/inc-1/logs/<name>.log), " +
@@ -415,5 +426,42 @@ describe("plan: adopting existing resources", () => {
       [plan.liveServer.adopt, plan.maintenance.publicIngressImportId, plan.freeze.importId],
       [false, undefined, undefined],
     );
+  });
+});
+
+describe("plan: the next step is data, its text rendered from it", () => {
+  it("no incident: the words, and the commands apart", () => {
+    const step = planFor([]).nextStep;
+    assert.deepStrictEqual(step, {
+      summary: "No incident. Loss of data: {0}. Loss of the database server: {1}, then {2}.",
+      commands: [
+        "pulumi config set incidentId inc-20261125-1000 && pulumi config set drMode ptr && pulumi up",
+        "pulumi refresh",
+        "pulumi config set incidentId inc-20261125-1000 && pulumi config set drMode rebuild && pulumi up",
+      ],
+    });
+  });
+  it("a retry hint spliced after a step numbers its commands after the step's", () => {
+    const step = planFor([...PTR, "drPhase=restore"]).nextStep;
+    assert.deepStrictEqual(step.commands, [
+      "pulumi config set drPhase validate && pulumi up",
+      "kubectl -n bat-staging-dr logs job/<name>",
+      "pulumi config set --path retry.<step> <n> && pulumi up",
+    ]);
+    assert.match(
+      step.summary,
+      /^Validate the app on .*: \{0\}\. If a recovery Job fails .*\(\{1\}, .*: \{2\} \(here: /,
+    );
+  });
+  it("every placeholder has its command and every command its placeholder, in order, in every state", () => {
+    for (const sets of [[], PTR, [...PTR, "drPhase=validate", "maintenance=false", "freeze=false"], GEO]) {
+      const step = planFor(sets, "production").nextStep;
+      const marks = [...step.summary.matchAll(/\{(\d+)\}/g)].map((m) => Number(m[1]));
+      assert.deepStrictEqual(
+        marks,
+        step.commands.map((_, i) => i),
+        sets.join(" "),
+      );
+    }
   });
 });

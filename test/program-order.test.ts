@@ -334,6 +334,8 @@ describe("finished Jobs are immutable; retry.<step> is the one way to run a step
       `${job(`compare-${T}`)}: [option] dependencies[${compareDeps.indexOf(oldRestore)}]`,
       `${SVC}-replicas-web: ${tag}, ${annotation}, [option] dependencies[5]`,
       `${SVC}-replicas-worker: ${tag}, ${annotation}, [option] dependencies[5]`,
+      // The component records what it was ordered after (opts.dependsOn), as its patches do.
+      `${SVC}-replicas: [option] dependencies[5]`,
     ]);
   });
 

@@ -25,6 +25,8 @@ const names = (r: PlanResult): string[] => r.resources.map((x) => `${x.type} ${x
 
 /** What every state declares. */
 const ALWAYS = [
+  // The one component the stack declares; every other component is its child.
+  `service-dr:index:ServiceRecovery ${SVC}`,
   `github:index/branchProtection:BranchProtection ${SVC}-freeze-branch`,
   `service-dr:index:PipelineFreeze ${SVC}-freeze`,
   `azure-native:dbforpostgresql:Configuration ${SVC}-live-param-azure.extensions`,

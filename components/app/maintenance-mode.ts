@@ -33,66 +33,10 @@ export class MaintenanceMode extends pulumi.ComponentResource {
   constructor(name: string, args: MaintenanceModeArgs, opts?: pulumi.ComponentResourceOptions) {
     super("service-dr:index:MaintenanceMode", name, {}, opts);
     const p = args.plan;
-    const labels = { app: p.pageName, "app.kubernetes.io/part-of": "service-dr" };
-
-    // No fixed name: a ConfigMap is replaced on every data change, and an auto-named one is created before the
-    // old one is deleted, while the Deployment's pod template picks up the new name and rolls the page.
-    const content = new k8s.core.v1.ConfigMap(
-      `${name}-content`,
-      {
-        metadata: { namespace: p.namespace, labels },
-        data: { "maintenance.html": maintenanceHtml(p.message), "default.conf": NGINX_CONF },
-      },
-      { parent: this },
-    );
-
-    this.page = new k8s.apps.v1.Deployment(
-      `${name}-page`,
-      {
-        metadata: { name: p.pageName, namespace: p.namespace, labels },
-        spec: {
-          replicas: 2,
-          selector: { matchLabels: labels },
-          template: {
-            metadata: { labels },
-            spec: pagePodSpec(p.image, content.metadata.name),
-          },
-        },
-      },
-      { parent: this },
-    );
-
-    this.pageService = new k8s.core.v1.Service(
-      `${name}-page`,
-      {
-        metadata: { name: p.pageName, namespace: p.namespace, labels },
-        spec: { selector: labels, ports: [{ name: "http", port: 80, targetPort: PAGE_PORT }] },
-      },
-      { parent: this },
-    );
-
-    const backend = p.on
-      ? { service: { name: p.pageName, port: { number: 80 } } }
-      : { service: { name: p.app.serviceName, port: { number: p.app.port } } };
-    this.publicIngress = new k8s.networking.v1.Ingress(
-      `${name}-public`,
-      {
-        metadata: {
-          name: p.publicIngressName,
-          namespace: p.namespace,
-          annotations: { "service-dr/maintenance": p.on ? "on" : "off" },
-        },
-        spec: ingressSpec(p, p.publicHost, backend),
-      },
-      // The page must be serving before the public host is pointed at it. adopt.publicIngress takes over the
-      // app's existing Ingress instead of creating a second one for the same host.
-      {
-        parent: this,
-        dependsOn: [this.page, this.pageService],
-        ...(p.publicIngressImportId === undefined ? {} : { import: p.publicIngressImportId }),
-      },
-    );
-
+    const { page, service } = declarePage(this, name, p);
+    this.page = page;
+    this.pageService = service;
+    this.publicIngress = declarePublicIngress(this, name, p, [page, service]);
     this.maintenanceOn = p.on;
     if (p.temporaryHost !== undefined) {
       this.temporaryIngress = new k8s.networking.v1.Ingress(
@@ -109,6 +53,79 @@ export class MaintenanceMode extends pulumi.ComponentResource {
     }
     this.registerOutputs({ maintenanceOn: this.maintenanceOn, temporaryUrl: this.temporaryUrl });
   }
+}
+
+/** The maintenance page: its content, the nginx Deployment serving it, and its Service. */
+function declarePage(
+  parent: pulumi.Resource,
+  name: string,
+  p: MaintenancePlan,
+): { readonly page: k8s.apps.v1.Deployment; readonly service: k8s.core.v1.Service } {
+  const labels = { app: p.pageName, "app.kubernetes.io/part-of": "service-dr" };
+  // No fixed name: a ConfigMap is replaced on every data change, and an auto-named one is created before the
+  // old one is deleted, while the Deployment's pod template picks up the new name and rolls the page.
+  const content = new k8s.core.v1.ConfigMap(
+    `${name}-content`,
+    {
+      metadata: { namespace: p.namespace, labels },
+      data: { "maintenance.html": maintenanceHtml(p.message), "default.conf": NGINX_CONF },
+    },
+    { parent },
+  );
+  const page = new k8s.apps.v1.Deployment(
+    `${name}-page`,
+    {
+      metadata: { name: p.pageName, namespace: p.namespace, labels },
+      spec: {
+        replicas: 2,
+        selector: { matchLabels: labels },
+        template: {
+          metadata: { labels },
+          spec: pagePodSpec(p.image, content.metadata.name),
+        },
+      },
+    },
+    { parent },
+  );
+  const service = new k8s.core.v1.Service(
+    `${name}-page`,
+    {
+      metadata: { name: p.pageName, namespace: p.namespace, labels },
+      spec: { selector: labels, ports: [{ name: "http", port: 80, targetPort: PAGE_PORT }] },
+    },
+    { parent },
+  );
+  return { page, service };
+}
+
+/** The public host's Ingress: to the page while maintenance is on, to the app otherwise. */
+function declarePublicIngress(
+  parent: pulumi.Resource,
+  name: string,
+  p: MaintenancePlan,
+  page: readonly pulumi.Resource[],
+): k8s.networking.v1.Ingress {
+  const backend = p.on
+    ? { service: { name: p.pageName, port: { number: 80 } } }
+    : { service: { name: p.app.serviceName, port: { number: p.app.port } } };
+  return new k8s.networking.v1.Ingress(
+    `${name}-public`,
+    {
+      metadata: {
+        name: p.publicIngressName,
+        namespace: p.namespace,
+        annotations: { "service-dr/maintenance": p.on ? "on" : "off" },
+      },
+      spec: ingressSpec(p, p.publicHost, backend),
+    },
+    // The page must be serving before the public host is pointed at it. adopt.publicIngress takes over the
+    // app's existing Ingress instead of creating a second one for the same host.
+    {
+      parent,
+      dependsOn: [...page],
+      ...(p.publicIngressImportId === undefined ? {} : { import: p.publicIngressImportId }),
+    },
+  );
 }
 
 /** The page's pod: nginx-unprivileged serving the ConfigMap's page and config, locked down. */

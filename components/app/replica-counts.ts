@@ -2,15 +2,11 @@ import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import type { ReplicasPlan } from "../../plan";
 import { recoveryAnnotations, replicasPatches } from "./replicas-patch";
+import { dependsOnOf } from "../depends-on";
 
 export interface ReplicaCountsArgs {
   /** Namespace and, per deployment id (web, worker), the name and desired replica count. */
   readonly plan: ReplicasPlan;
-  /**
-   * What the patches wait for: the recovery Jobs when the plan holds the app for them (`holdUntilJobs`).
-   * Given to each patch itself — a component's own `dependsOn` does not make its children wait.
-   */
-  readonly after?: readonly pulumi.Resource[];
 }
 
 /**
@@ -25,6 +21,8 @@ export interface ReplicaCountsArgs {
  * the Jobs (the app comes back only after every Job completed) and they carry the Jobs' names and the hold's
  * tag, so whenever a ReplicaHold is created (a new Job set) they change too and re-apply the normal count
  * after the Jobs. No ignoreChanges here: after a refresh a count changed by hand shows as a diff and is set back.
+ * `opts.dependsOn`: what the patches wait for (the recovery Jobs when the plan holds the app for them), given to
+ * each patch itself.
  */
 export class ReplicaCounts extends pulumi.ComponentResource {
   public readonly patches: Readonly<Record<string, k8s.apps.v1.DeploymentPatch>>;
@@ -37,7 +35,7 @@ export class ReplicaCounts extends pulumi.ComponentResource {
     const patches = replicasPatches(this, name, args.plan, {
       replicas: (desired) => desired,
       annotations: recoveryAnnotations(args.plan.holdUntilJobs, true),
-      dependsOn: args.after ?? [],
+      dependsOn: dependsOnOf("replica counts", opts),
     });
     const replicas = Object.fromEntries(
       Object.entries(args.plan.deployments).map(([id, d]) => [id, d.desired]),

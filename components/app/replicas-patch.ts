@@ -29,7 +29,7 @@ export interface ReplicasPatchOptions {
   readonly replicas: (desired: number) => number;
   /** Annotations besides `pulumi.com/patchForce` (the Jobs' names, the hold's tag). */
   readonly annotations: Readonly<Record<string, string>>;
-  readonly dependsOn: readonly pulumi.Resource[];
+  readonly dependsOn: readonly pulumi.Input<pulumi.Resource>[];
   /** Given to each patch as is; the caller's comment says why. */
   readonly ignoreChanges?: readonly string[];
 }

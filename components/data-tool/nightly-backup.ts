@@ -1,8 +1,9 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import type { DataPathPlan } from "../../plan";
-import { NIGHTLY_BACKUP_STEP } from "@service-dr/dr-data";
+import { buildToolArgs, NIGHTLY_BACKUP_STEP } from "@service-dr/dr-data";
 import { DATA_TOOL_POD_LABELS, dataToolPodSpec, stepLabels } from "./data-tool-pod";
+import { dependsOnOf } from "../depends-on";
 
 export interface NightlyBackupArgs {
   /** Schedule, zone, the tool's arguments, and whether the schedule is suspended (during an incident). */
@@ -49,14 +50,15 @@ export class NightlyBackup extends pulumi.ComponentResource {
                 metadata: {
                   labels: { ...stepLabels(NIGHTLY_BACKUP_STEP), ...DATA_TOOL_POD_LABELS },
                 },
-                spec: dataToolPodSpec(p, n.serviceAccountName, n.args, { "": n.connection }),
+                spec: dataToolPodSpec(p, n.serviceAccountName, buildToolArgs(n.args), { "": n.connection }),
               },
             },
           },
         },
       },
-      // The component's dependsOn (the Secrets the pod reads) does not reach its children by itself.
-      { parent: this, ...(opts?.dependsOn === undefined ? {} : { dependsOn: opts.dependsOn }) },
+      // The component's dependsOn (the identity the pod runs as, its network limits) does not reach its
+      // children by itself.
+      { parent: this, dependsOn: dependsOnOf("nightly backup", opts) },
     );
     this.registerOutputs({ suspended: this.suspended });
   }

@@ -3,12 +3,11 @@ import * as k8s from "@pulumi/kubernetes";
 import type { DataPathPlan } from "../../plan";
 import { TROUBLESHOOT_STEP } from "@service-dr/dr-data";
 import { DATA_TOOL_POD_LABELS, dataToolPodSpec, stepLabels } from "./data-tool-pod";
+import { dependsOnOf } from "../depends-on";
 
 export interface TroubleshootPodArgs {
   /** The data path (image, identity, storage) and the pod to declare (must be set). */
   readonly plan: DataPathPlan;
-  /** What must exist first: the recovery identity and both servers (and the copy's administrator). */
-  readonly dependsOn: pulumi.Input<pulumi.Resource>[];
 }
 
 /**
@@ -17,7 +16,8 @@ export interface TroubleshootPodArgs {
  * image in the data pods' namespace that only sleeps, with both servers' connections in its environment, so
  * `kubectl -n <ns> exec -it <pod> -- psql-ptr` (or `psql-live`) opens a session with no password typed
  * (packages/dr-data/src/bin/psql-side: under Entra it fetches the identity's access token itself). No Service: nothing can
- * connect to it; it connects out. Declared only while the PTR copy exists, so it goes with it.
+ * connect to it; it connects out. Declared only while the PTR copy exists, so it goes with it. `opts.dependsOn`:
+ * what must exist first (the recovery identity, both servers and the copy's administrator).
  */
 export class TroubleshootPod extends pulumi.ComponentResource {
   public readonly podName: string;
@@ -54,7 +54,7 @@ export class TroubleshootPod extends pulumi.ComponentResource {
       },
       {
         parent: this,
-        dependsOn: args.dependsOn,
+        dependsOn: dependsOnOf("troubleshooting pod", opts),
         // A pod's spec is immutable in Kubernetes (a changed image or env would replace it, which only ends
         // the sessions open in it): the provider replaces it, which is what a sleeping pod can afford.
         deleteBeforeReplace: true,

@@ -6,7 +6,7 @@
 import { readdirSync } from "node:fs";
 import type { DateTime } from "luxon";
 import { ConfigError, parseConfig, readRawConfig } from "../../config";
-import { buildPlan, type Plan } from "../../plan";
+import { buildPlan, type NextStep, type Plan } from "../../plan";
 import { declarationProblems, loadStackConfig, serializeConfig } from "../offline/stack-config";
 
 /** The stacks committed in `projectDir` (`Pulumi.<stack>.yaml`), sorted. */
@@ -17,26 +17,12 @@ export function listStacks(projectDir: string): string[] {
     .sort();
 }
 
-/** The runbook's next step as data: what to do, and the commands that do it. */
-export interface NextStep {
-  readonly summary: string;
-  readonly commands: readonly string[];
-}
-
 /**
- * The plan's next step as data. Today the plan gives one sentence, "<summary>: <command> && <command>…"; this
- * is the one place that reads it, so that switching to a plan whose `nextStep` is already data changes only
- * this function. Only the first command is taken: the text after the first ": ", up to "&&", "; ", ", then"
- * or the end of its sentence.
+ * The plan's next step, as the plan gives it: data (plan/next-step.ts), its commands apart from its words. The
+ * fleet shows the first command; the summary keeps `{n}` where each command stands.
  */
 export function nextStepOf(plan: Pick<Plan, "nextStep">): NextStep {
-  const text = plan.nextStep;
-  const colon = text.indexOf(": ");
-  if (colon < 0) return { summary: text, commands: [] };
-  const rest = text.slice(colon + 2);
-  const end = rest.search(/ && |; |, then |\.(?: |$)/);
-  const first = (end < 0 ? rest : rest.slice(0, end)).trim();
-  return { summary: text.slice(0, colon), commands: first === "" ? [] : [first] };
+  return plan.nextStep;
 }
 
 export interface LeverState {

@@ -165,10 +165,6 @@ function classify(r: PlanResource, c: PathChange): ClassifiedChange {
   return reason === undefined ? { ...c, effect: "update" } : { ...c, effect: "replace", reason };
 }
 
-export function isEmptyDiff(diff: PlanDiff): boolean {
-  return diff.added.length + diff.removed.length + diff.changed.length + diff.outputs.length === 0;
-}
-
 /** `spec.template` → ["spec", "template"]; `a["b/c"]` and `a[0]` are read as well. */
 export function splitPath(path: string): Array<string | number> {
   const parts: Array<string | number> = [];

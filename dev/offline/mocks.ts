@@ -21,6 +21,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { RegisterResourceRequest } from "@pulumi/pulumi/proto/resource_pb";
 import { DateTime } from "luxon";
 import { flexibleServerId, serverFqdn } from "@service-dr/dr-data";
+import { PROJECT } from "../../config";
 
 /** How a secret value is shown in recorded inputs, outputs, the listing and `--json`. */
 export const SECRET = "[secret]";
@@ -510,7 +511,7 @@ export async function resolveDeep(value: unknown): Promise<unknown> {
 /** The subscription a stack's resources live in: `service-dr:azure.subscriptionId`, else `azure-native:subscriptionId`. */
 export function subscriptionIdFromConfig(
   config: Readonly<Record<string, string>>,
-  project = "service-dr",
+  project = PROJECT,
 ): string {
   const azure = config[`${project}:azure`];
   if (azure !== undefined) {
@@ -549,7 +550,7 @@ export interface RunOptions {
   readonly program?: ProgramFn;
   /** Module exporting `program(now)`, imported after the mocks are set. Default: `<project root>/program`. */
   readonly programPath?: string;
-  /** Default "service-dr". */
+  /** Default: the program's config namespace (config/ PROJECT). */
   readonly project?: string;
   /** What `pulumi.getStack()` returns. Default "offline". */
   readonly stack?: string;
@@ -583,7 +584,7 @@ async function runExclusive(
   now: DateTime,
   options: RunOptions,
 ): Promise<PlanResult> {
-  const project = options.project ?? "service-dr";
+  const project = options.project ?? PROJECT;
   const mocks =
     options.mocks ?? new RecordingMocks({ subscriptionId: subscriptionIdFromConfig(config, project), now });
   // Mocks and config first, then the program: a program imported before setMocks could reach a real engine.

@@ -11,7 +11,6 @@
  * as they pass: the bytes are read once.
  */
 import { createHash, randomBytes } from "node:crypto";
-import { createReadStream } from "node:fs";
 import { open } from "node:fs/promises";
 import type { Writable } from "node:stream";
 import type { BlobClient, BlockBlobClient } from "@azure/storage-blob";
@@ -317,14 +316,4 @@ export function streamSink(stream: Writable): DownloadSink {
       });
     }
   };
-}
-
-export async function hashFile(file: string): Promise<{ size: number; sha256: string }> {
-  const hash = createHash("sha256");
-  let size = 0;
-  for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
-    hash.update(chunk);
-    size += chunk.length;
-  }
-  return { size, sha256: hash.digest("hex") };
 }

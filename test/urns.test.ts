@@ -1,0 +1,78 @@
+/**
+ * Moving every component under ServiceRecovery changes their URNs; the aliases must make the engine take
+ * every existing resource over. For both stacks in every runbook state: the URNs the program of the commit
+ * before the move declared (test/support/urns-before.json, written by `npx tsx dev/offline/urns.ts` run on
+ * that commit's tree) are matched against what this program really registers — its types, names, parents and
+ * the alias specs the SDK sends — by the engine's rules (test/support/urns.ts). Nothing may be deleted or
+ * claimed twice, and the only resource created is the new component itself.
+ */
+import { strict as assert } from "node:assert";
+import * as path from "node:path";
+import { readFileSync } from "node:fs";
+import * as mocks from "../dev/offline/mocks";
+import { registrations } from "../dev/offline/urns";
+import { PROJECT } from "../config";
+import { ALL_STATES } from "./support/dr-states";
+import * as stacks from "./support/stacks";
+import * as states from "./support/dr-states";
+import { engineResources, matchAgainst } from "./support/urns";
+
+type Before = Record<string, Record<string, string[]>>;
+const BEFORE = JSON.parse(
+  readFileSync(path.join(__dirname, "support", "urns-before.json"), "utf8"),
+) as Before;
+const TREE = { mocks, stacks, states };
+const SVC = { staging: "itt-mentor-services-staging", production: "itt-mentor-services-production" };
+
+describe("URNs: every resource of the stacks before the move is taken over, none deleted", function () {
+  this.timeout(120_000);
+  for (const stack of ["staging", "production"] as const) {
+    for (const [state, sets] of ALL_STATES) {
+      it(`${stack}, ${state}`, async () => {
+        const olds = BEFORE[stack]?.[state];
+        assert.ok(olds !== undefined && olds.length > 0, `no URNs recorded for ${stack} ${state}`);
+        const regs = await registrations(TREE, stacks.PROJECT_DIR, stack, sets, stacks.NOW);
+        const now = engineResources(stack, PROJECT, regs);
+        const { took, deleted, claimedTwice } = matchAgainst(olds, now);
+        assert.deepStrictEqual(deleted, []);
+        assert.deepStrictEqual(claimedTwice, []);
+        const created = now.filter((r) => !took.has(r.urn)).map((r) => r.urn);
+        assert.deepStrictEqual(created, [
+          `urn:pulumi:${stack}::service-dr::service-dr:index:ServiceRecovery::${SVC[stack]}`,
+        ]);
+        // Each took over the resource of its own type and name: the old URN is the new one without the parent.
+        for (const [urn, old] of took) {
+          assert.equal(old, urn.replace("::service-dr:index:ServiceRecovery$", "::"), urn);
+        }
+      });
+    }
+  }
+
+  it("the live server: its URN under the component, found under its old one through two levels of alias", async () => {
+    const regs = await registrations(TREE, stacks.PROJECT_DIR, "staging", [], stacks.NOW);
+    const now = engineResources("staging", PROJECT, regs);
+    const server = now.find((r) => r.name === `${SVC.staging}-live-server`);
+    const component = now.find((r) => r.name === `${SVC.staging}-live`);
+    // What the SDK sent: the component with a no-parent alias spec (pulumi.rootStackResource); the server
+    // only the provider's aliases of its other API versions, under its current parent: it finds its old URN
+    // by inheriting the component's alias.
+    assert.deepStrictEqual(component?.aliases, [
+      { name: "", type: "", stack: "", project: "", parentUrn: "", noParent: true },
+    ]);
+    assert.ok(server !== undefined);
+    assert.deepStrictEqual(
+      server.aliases.filter((a) => "urn" in a || a.noParent || a.parentUrn !== component.urn),
+      [],
+    );
+    assert.equal(
+      server.urn,
+      "urn:pulumi:staging::service-dr::service-dr:index:ServiceRecovery$service-dr:index:LiveServer$" +
+        `azure-native:dbforpostgresql:Server::${SVC.staging}-live-server`,
+    );
+    const { took } = matchAgainst(BEFORE.staging!.none!, now);
+    assert.equal(
+      took.get(server.urn),
+      `urn:pulumi:staging::service-dr::service-dr:index:LiveServer$azure-native:dbforpostgresql:Server::${SVC.staging}-live-server`,
+    );
+  });
+});
