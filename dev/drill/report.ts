@@ -174,7 +174,7 @@ function realAndSimulated(r: DrillResult): string[] {
     "",
     "Real:",
     "",
-    "- the Pulumi program (`program.ts`) run for every step with the stack's committed config plus the operator's `pulumi config` commands above; the drill takes the Jobs, their args and the PTR copy's `pointInTimeUTC` from what it declares;",
+    "- the Pulumi program (`stack/program.ts`, which constructs `ServiceRecovery`) run for every step with the stack's committed config plus the operator's `pulumi config` commands above; the drill takes the Jobs, their args and the PTR copy's `pointInTimeUTC` from what it declares;",
     "- the restore-time conversion (luxon, the stack's zone) and the restore-window check, done by the program;",
     "- PostgreSQL servers on 127.0.0.1 (the drill's own, started and stopped by it); for `ptr`, a real point-in-time recovery (base backup + archived WAL + `recovery_target_time`);",
     "- the data tool (`packages/dr-data/src/cli.ts`: backup, restore with its verification and swap, compare), run as a child process with each Job's exact container args.",
