@@ -41,7 +41,7 @@ export function ruleContext(raw: Record<string, unknown>, now: DateTime): RuleCo
   const restore: Resolution<ResolvedTime> =
     restoreText === undefined ? { problems: [] } : resolveIn("ptr.restoreTime", restoreText, zone);
   const deletedText = values.rebuild.deletedAt;
-  const pinKeys = { requestedAt: values.ptr.requestedAt, requestedFor: values.ptr.requestedFor };
+  const pinKeys = { requestedAt: values.ptr.requestedAt, requestedFor: values.ptr.requestedFor, set };
   return {
     now,
     values,

@@ -16,11 +16,13 @@ export interface Resolution<T> {
 
 /**
  * The pin's two keys as their schemas parsed them: undefined when absent, or when the schema refuses the value
- * (it reports that one), and then the pin is taken as not given.
+ * (it reports that one), and then the pin is taken as not given. `set` tells the two apart: only an absent key
+ * is missing — one set to a value the schema refuses is not reported again here.
  */
 export interface PinKeys {
   readonly requestedAt: string | undefined;
   readonly requestedFor: string | undefined;
+  readonly set: (key: "ptr.requestedAt" | "ptr.requestedFor") => boolean;
 }
 
 /**
@@ -56,10 +58,13 @@ export function restorePin(
   zone: string | undefined,
   now: DateTime,
 ): Resolution<DateTime> {
-  const { requestedAt, requestedFor } = pin;
-  if (requestedAt === undefined && requestedFor === undefined) return { problems: [] };
-  if (requestedFor === undefined) return { problems: [forMissing(restoreText)] };
-  if (requestedAt === undefined) return { problems: [AT_MISSING] };
+  const { requestedAt, requestedFor, set } = pin;
+  const atSet = set("ptr.requestedAt");
+  const forSet = set("ptr.requestedFor");
+  if (atSet && !forSet) return { problems: [forMissing(restoreText)] };
+  if (forSet && !atSet) return { problems: [AT_MISSING] };
+  // Neither given, or one refused by the schema (which reports it): no pin, the window is checked against now.
+  if (requestedAt === undefined || requestedFor === undefined) return { problems: [] };
   const at = requestedAtInstant(requestedAt, now);
   const resolved = resolveIn("ptr.requestedFor", requestedFor, zone);
   const problems = [...at.problems, ...resolved.problems];

@@ -203,6 +203,17 @@ table("restorePinValid", [
     sets: [...RESTORE_TIME, "ptr.requestedFor=2026-11-24T13:05:00", "ptr.requestedAt=2026-11-25"],
     expected: ['ptr.requestedAt: must be an ISO-8601 date-time with an offset or Z; received "2026-11-25"'],
   },
+  // A key set to a value its schema refuses is the schema's to report ("received \"\""), never "required".
+  {
+    what: "requestedAt empty: the schema reports it",
+    sets: [...RESTORE_TIME, "ptr.requestedFor=2026-11-24T13:05:00", "ptr.requestedAt="],
+    expected: [],
+  },
+  {
+    what: "requestedFor empty: the schema reports it",
+    sets: [...RESTORE_TIME, "ptr.requestedFor=", "ptr.requestedAt=2026-11-25T09:00:00Z"],
+    expected: [],
+  },
   {
     what: "a pin, but no restore time it could be bound to: nothing to check",
     sets: [...PTR, "ptr.requestedFor=2026-11-24T13:05:00"],

@@ -37,7 +37,20 @@ export class WorkloadIdentity extends pulumi.ComponentResource {
   constructor(name: string, args: WorkloadIdentityArgs, opts?: pulumi.ComponentResourceOptions) {
     super("service-dr:index:WorkloadIdentity", name, {}, opts);
     const p = args.plan;
-    this.identity = new managedidentity.UserAssignedIdentity(
+    this.identity = this.declareIdentity(name, p);
+    this.clientId = this.identity.clientId;
+    this.principalId = this.identity.principalId;
+    this.tenantId = this.identity.tenantId;
+    this.federatedCredential = this.declareFederatedCredential(name, p);
+    this.serviceAccount = this.declareServiceAccount(name, p);
+    const custom = p.blobRole.custom;
+    this.roleDefinition = custom === undefined ? undefined : customRole(`${name}-role`, custom, this);
+    this.blobDataAccess = this.declareBlobDataAccess(name, p, args.backupContainerId);
+    this.registerOutputs({ clientId: this.clientId, principalId: this.principalId });
+  }
+
+  private declareIdentity(name: string, p: IdentityPlan): managedidentity.UserAssignedIdentity {
+    return new managedidentity.UserAssignedIdentity(
       `${name}-identity`,
       {
         resourceName: p.name,
@@ -47,11 +60,13 @@ export class WorkloadIdentity extends pulumi.ComponentResource {
       },
       { parent: this },
     );
-    this.clientId = this.identity.clientId;
-    this.principalId = this.identity.principalId;
-    this.tenantId = this.identity.tenantId;
+  }
 
-    this.federatedCredential = new managedidentity.FederatedIdentityCredential(
+  private declareFederatedCredential(
+    name: string,
+    p: IdentityPlan,
+  ): managedidentity.FederatedIdentityCredential {
+    return new managedidentity.FederatedIdentityCredential(
       `${name}-federated`,
       {
         federatedIdentityCredentialResourceName: p.federatedCredentialName,
@@ -63,8 +78,10 @@ export class WorkloadIdentity extends pulumi.ComponentResource {
       },
       { parent: this },
     );
+  }
 
-    this.serviceAccount = new k8s.core.v1.ServiceAccount(
+  private declareServiceAccount(name: string, p: IdentityPlan): k8s.core.v1.ServiceAccount {
+    return new k8s.core.v1.ServiceAccount(
       `${name}-service-account`,
       {
         metadata: {
@@ -79,12 +96,16 @@ export class WorkloadIdentity extends pulumi.ComponentResource {
       // Pods must not start before their token can be exchanged.
       { parent: this, dependsOn: [this.federatedCredential] },
     );
+  }
 
+  private declareBlobDataAccess(
+    name: string,
+    p: IdentityPlan,
+    backupContainerId: pulumi.Input<string>,
+  ): authorization.RoleAssignment {
     const role = p.blobRole;
-    this.roleDefinition =
-      role.custom === undefined ? undefined : customRole(`${name}-role`, role.custom, this);
     const definition = this.roleDefinition;
-    this.blobDataAccess = new authorization.RoleAssignment(
+    return new authorization.RoleAssignment(
       `${name}-blob-data`,
       {
         roleAssignmentName: role.name,
@@ -94,13 +115,12 @@ export class WorkloadIdentity extends pulumi.ComponentResource {
         principalId: this.identity.principalId,
         // ServicePrincipal: Azure does not wait for the new identity to replicate before checking it.
         principalType: "ServicePrincipal",
-        scope: args.backupContainerId,
+        scope: backupContainerId,
         description: p.blobRoleDescription,
         ...(role.condition === undefined ? {} : { condition: role.condition, conditionVersion: "2.0" }),
       },
       { parent: this },
     );
-    this.registerOutputs({ clientId: this.clientId, principalId: this.principalId });
   }
 }
 

@@ -603,23 +603,7 @@ async function runExclusive(
   const restoreWarn = captureWarnings(warnings);
   try {
     const result = await withTimeout(
-      (async () => {
-        const program = options.program ?? (await loadProgram(options.programPath));
-        const outputs = (await resolveDeep(await program(now))) as Record<string, unknown>;
-        // Every registration of this run must have reached the mocks before the calls are read.
-        await pulumi.runtime.disconnect();
-        const resources = await Promise.all(
-          mocks.calls.map(async (c): Promise<PlanResource> => ({
-            type: c.type,
-            name: c.name,
-            id: c.id,
-            inputs: (await resolveDeep(c.inputs)) as Record<string, unknown>,
-            options: c.options,
-          })),
-        );
-        resources.sort((a, b) => (a.name === b.name ? compare(a.type, b.type) : compare(a.name, b.name)));
-        return { resources, outputs, warnings };
-      })(),
+      planWith(mocks, options, now, warnings),
       timeoutMs,
       `the program did not finish within ${timeoutMs} ms (an Output that never resolves?)`,
     );
@@ -641,6 +625,30 @@ async function runExclusive(
     process.off("unhandledRejection", onUnhandled);
     restoreWarn();
   }
+}
+
+/** Runs the program against `mocks` (already set) and reads what it registered, sorted by name and type. */
+async function planWith(
+  mocks: RecordingMocks,
+  options: RunOptions,
+  now: DateTime,
+  warnings: string[],
+): Promise<PlanResult> {
+  const program = options.program ?? (await loadProgram(options.programPath));
+  const outputs = (await resolveDeep(await program(now))) as Record<string, unknown>;
+  // Every registration of this run must have reached the mocks before the calls are read.
+  await pulumi.runtime.disconnect();
+  const resources = await Promise.all(
+    mocks.calls.map(async (c): Promise<PlanResource> => ({
+      type: c.type,
+      name: c.name,
+      id: c.id,
+      inputs: (await resolveDeep(c.inputs)) as Record<string, unknown>,
+      options: c.options,
+    })),
+  );
+  resources.sort((a, b) => (a.name === b.name ? compare(a.type, b.type) : compare(a.name, b.name)));
+  return { resources, outputs, warnings };
 }
 
 /** How `pulumi.log.warn` prints when no engine is attached (@pulumi/pulumi log/index.js). */

@@ -114,6 +114,27 @@ export async function maintenanceOffAndUnfreeze(ctx: DrillContext): Promise<void
   });
 }
 
+/**
+ * The runbook's close: drMode back to none and the incident's keys removed, with `alsoRemove` (the incident's
+ * own blocks, such as `ptr`) removed after drPhase, then `up` applied. Returns what that `up` declared.
+ */
+export async function closeIncident(
+  ctx: DrillContext,
+  s: StepRecord,
+  alsoRemove: readonly string[] = [],
+): Promise<Declared> {
+  const d = await ctx.up(s, (st) => [
+    st.set("drMode", "none"),
+    st.rm("drPhase"),
+    ...alsoRemove.map((key) => st.rm(key)),
+    st.rm("incidentId"),
+    st.rm("maintenance"),
+    st.rm("freeze"),
+  ]);
+  await ctx.apply(s, d);
+  return d;
+}
+
 function clientVersion(): string {
   try {
     return execFileSync("pg_dump", ["--version"], { encoding: "utf8" }).trim();

@@ -34,6 +34,7 @@ import {
 } from "../workload";
 import {
   beforeIncident,
+  closeIncident,
   environment,
   lostRows,
   maintenanceOffAndUnfreeze,
@@ -296,15 +297,7 @@ function ptrReference(h: PtrHistory, tables: readonly string[] | undefined): Sna
 
 /** The copy is no longer declared once the incident is tidied up: like Azure, the drill then deletes it. */
 async function deletePtrCopy(ctx: DrillContext, s: StepRecord, ptr: PgCluster): Promise<void> {
-  const d = await ctx.up(s, (st) => [
-    st.set("drMode", "none"),
-    st.rm("drPhase"),
-    st.rm("ptr"),
-    st.rm("incidentId"),
-    st.rm("maintenance"),
-    st.rm("freeze"),
-  ]);
-  await ctx.apply(s, d);
+  const d = await closeIncident(ctx, s, ["ptr"]);
   if (d.ptrServerFqdn !== undefined) throw new Error("the PTR copy is still declared after the tidy-up");
   await ptr.stop();
   s.notes.push("the PTR copy is no longer declared: its server is stopped and deleted");

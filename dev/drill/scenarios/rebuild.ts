@@ -17,6 +17,7 @@ import type { StepRecord } from "../timeline";
 import { batchCounts, totalRows, type Snapshot } from "../workload";
 import {
   beforeIncident,
+  closeIncident,
   environment,
   lostRows,
   maintenanceOffAndUnfreeze,
@@ -146,13 +147,6 @@ async function validateRebuilt(
 }
 
 async function closeRebuildIncident(ctx: DrillContext, s: StepRecord): Promise<void> {
-  const d = await ctx.up(s, (st) => [
-    st.set("drMode", "none"),
-    st.rm("drPhase"),
-    st.rm("incidentId"),
-    st.rm("maintenance"),
-    st.rm("freeze"),
-  ]);
-  await ctx.apply(s, d);
+  const d = await closeIncident(ctx, s);
   s.notes.push(`next: ${d.nextStep}`);
 }

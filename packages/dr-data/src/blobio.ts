@@ -116,22 +116,72 @@ export async function stageBlocks(
 ): Promise<StagedBlocks> {
   if (!(o.blockSize >= 1) || !(o.concurrency >= 1)) throw new Error("block size and concurrency must be ≥ 1");
   const hash = createHash("sha256");
+  let size = 0;
+  const tally = (chunk: Buffer): void => {
+    hash.update(chunk);
+    size += chunk.length;
+  };
+  const stager = blockStager(blob, o);
+  try {
+    for await (const block of blocksOf(source, o.blockSize, tally)) await stager.stage(block);
+    await stager.drain();
+  } catch (err) {
+    await stager.settle();
+    throw err;
+  }
+  return { blockIds: stager.blockIds, size, sha256: hash.digest("hex") };
+}
+
+/**
+ * Cuts `source` into blocks of exactly `blockSize` bytes (the last one shorter), handing every chunk to `tally`
+ * as it arrives. A full block is yielded only once a fresh one is allocated: the staged buffer is never reused.
+ */
+async function* blocksOf(
+  source: AsyncIterable<Buffer>,
+  blockSize: number,
+  tally: (chunk: Buffer) => void,
+): AsyncGenerator<Buffer> {
+  let block = Buffer.allocUnsafe(blockSize);
+  let filled = 0;
+  for await (const chunk of source) {
+    tally(chunk);
+    let offset = 0;
+    while (offset < chunk.length) {
+      const n = Math.min(chunk.length - offset, blockSize - filled);
+      chunk.copy(block, filled, offset, offset + n);
+      filled += n;
+      offset += n;
+      if (filled === blockSize) {
+        const full = block;
+        block = Buffer.allocUnsafe(blockSize);
+        filled = 0;
+        yield full;
+      }
+    }
+  }
+  if (filled > 0) yield block.subarray(0, filled);
+}
+
+/** Stages blocks with at most `concurrency` in flight; the first failure is kept and thrown by the next call. */
+interface BlockStager {
+  /** The ids staged so far, in order: the block list to commit. */
+  readonly blockIds: string[];
+  /** Starts staging `data`; waits while the window is full; throws once a block failed. */
+  stage(data: Buffer): Promise<void>;
+  /** Waits for every block in flight; throws if any failed. */
+  drain(): Promise<void>;
+  /** Waits for every block in flight, failed or not (before an error is rethrown). */
+  settle(): Promise<void>;
+}
+
+function blockStager(blob: BlockBlobClient, o: StageOptions): BlockStager {
   const blockIds: string[] = [];
   const nonce = o.nonce ?? newUploadNonce();
+  const maxBlocks = o.maxBlocks ?? MAX_BLOCKS;
   const inflight = new Set<Promise<void>>();
   let failure: { error: unknown } | undefined;
-  let size = 0;
-  let block = Buffer.allocUnsafe(o.blockSize);
-  let filled = 0;
-
-  const maxBlocks = o.maxBlocks ?? MAX_BLOCKS;
   const stage = async (data: Buffer): Promise<void> => {
-    if (blockIds.length >= maxBlocks) {
-      throw new Error(
-        `the dump outgrew ${maxBlocks.toLocaleString("en-US")} blocks of ${formatBytes(o.blockSize)} (Azure's limit per blob is ` +
-          `${MAX_BLOCKS_TEXT} blocks); nothing committed: rerun with a larger --block-size-mib`,
-      );
-    }
+    if (blockIds.length >= maxBlocks) throw tooManyBlocks(maxBlocks, o.blockSize);
     const id = blockId(nonce, blockIds.length);
     blockIds.push(id);
     const p: Promise<void> = blob.stageBlock(id, data, data.length).then(
@@ -149,33 +199,21 @@ export async function stageBlocks(
     if (failure !== undefined)
       throw new Error(`staging block ${blockIds.length - 1}`, { cause: failure.error });
   };
-
-  try {
-    for await (const chunk of source) {
-      hash.update(chunk);
-      size += chunk.length;
-      let offset = 0;
-      while (offset < chunk.length) {
-        const n = Math.min(chunk.length - offset, o.blockSize - filled);
-        chunk.copy(block, filled, offset, offset + n);
-        filled += n;
-        offset += n;
-        if (filled === o.blockSize) {
-          const full = block;
-          block = Buffer.allocUnsafe(o.blockSize);
-          filled = 0;
-          await stage(full);
-        }
-      }
-    }
-    if (filled > 0) await stage(block.subarray(0, filled));
+  const drain = async (): Promise<void> => {
     await Promise.all(inflight);
     if (failure !== undefined) throw new Error("staging blocks", { cause: failure.error });
-  } catch (err) {
+  };
+  const settle = async (): Promise<void> => {
     await Promise.allSettled(inflight);
-    throw err;
-  }
-  return { blockIds, size, sha256: hash.digest("hex") };
+  };
+  return { blockIds, stage, drain, settle };
+}
+
+function tooManyBlocks(maxBlocks: number, blockSize: number): Error {
+  return new Error(
+    `the dump outgrew ${maxBlocks.toLocaleString("en-US")} blocks of ${formatBytes(blockSize)} (Azure's limit per blob is ` +
+      `${MAX_BLOCKS_TEXT} blocks); nothing committed: rerun with a larger --block-size-mib`,
+  );
 }
 
 export interface DownloadOptions {
@@ -207,43 +245,12 @@ export async function downloadVerifiedTo(
   expected: Expected,
   o: DownloadOptions,
 ): Promise<{ sinkError?: unknown }> {
-  const props = await blob.getProperties();
-  const actualSize = props.contentLength ?? 0;
-  if (actualSize !== expected.size) {
-    throw new VerificationError(
-      `${blob.name} is ${actualSize} bytes but its metadata says ${expected.size}: truncated or replaced, not restoring`,
-    );
-  }
-  const etag = expected.etag ?? props.etag;
-  const chunks = Math.ceil(actualSize / o.chunkSize);
-  const fetchChunk = async (i: number): Promise<Buffer> => {
-    const offset = i * o.chunkSize;
-    const count = Math.min(o.chunkSize, actualSize - offset);
-    const buf = Buffer.allocUnsafe(count);
-    await blob.downloadToBuffer(buf, offset, count, {
-      blockSize: count,
-      concurrency: 1,
-      conditions: etag === undefined ? undefined : { ifMatch: etag },
-    });
-    return buf;
-  };
-  const window = Math.max(1, o.concurrency);
-  const pending = new Map<number, Promise<Buffer>>();
-  const launch = (i: number) => {
-    if (i >= chunks) return;
-    const p = fetchChunk(i);
-    p.catch(() => undefined); // awaited in order below; this only keeps an early rejection from going unhandled
-    pending.set(i, p);
-  };
+  const { size: actualSize, etag } = await checkedProperties(blob, expected);
   const hash = createHash("sha256");
   let size = 0;
   let sinkError: { error: unknown } | undefined;
   try {
-    for (let i = 0; i < window; i++) launch(i);
-    for (let i = 0; i < chunks; i++) {
-      const buf = await pending.get(i)!;
-      pending.delete(i);
-      launch(i + window);
+    for await (const buf of rangesInOrder(blob, actualSize, etag, o)) {
       hash.update(buf);
       size += buf.length;
       if (sinkError === undefined) {
@@ -256,19 +263,85 @@ export async function downloadVerifiedTo(
       o.onBytes?.(buf.length);
     }
   } catch (cause) {
-    await Promise.allSettled(pending.values());
     throw new Error(`downloading ${blob.name}`, { cause });
   }
+  verifyDownloaded(blob.name, size, hash.digest("hex"), expected);
+  return sinkError === undefined ? {} : { sinkError: sinkError.error };
+}
+
+/** The blob's size, checked against the metadata's before any byte is read, and the etag ranges are pinned to. */
+async function checkedProperties(
+  blob: BlobClient,
+  expected: Expected,
+): Promise<{ size: number; etag: string | undefined }> {
+  const props = await blob.getProperties();
+  const size = props.contentLength ?? 0;
   if (size !== expected.size) {
-    throw new VerificationError(`${blob.name}: downloaded ${size} bytes, metadata says ${expected.size}`);
-  }
-  const sha256 = hash.digest("hex");
-  if (sha256 !== expected.sha256) {
     throw new VerificationError(
-      `${blob.name}: sha256 ${sha256} does not match the metadata's ${expected.sha256}: corrupted, not restoring`,
+      `${blob.name} is ${size} bytes but its metadata says ${expected.size}: truncated or replaced, not restoring`,
     );
   }
-  return sinkError === undefined ? {} : { sinkError: sinkError.error };
+  return { size, etag: expected.etag ?? props.etag };
+}
+
+/**
+ * The blob's bytes as range requests of `chunkSize`, at most `concurrency` in flight, yielded in order. When the
+ * reader stops or a range fails, the ranges still in flight settle before the error goes on.
+ */
+async function* rangesInOrder(
+  blob: BlobClient,
+  size: number,
+  etag: string | undefined,
+  o: DownloadOptions,
+): AsyncGenerator<Buffer> {
+  const chunks = Math.ceil(size / o.chunkSize);
+  const window = Math.max(1, o.concurrency);
+  const pending = new Map<number, Promise<Buffer>>();
+  const launch = (i: number) => {
+    if (i >= chunks) return;
+    const p = fetchRange(blob, i * o.chunkSize, Math.min(o.chunkSize, size - i * o.chunkSize), etag);
+    p.catch(() => undefined); // awaited in order below; this only keeps an early rejection from going unhandled
+    pending.set(i, p);
+  };
+  try {
+    for (let i = 0; i < window; i++) launch(i);
+    for (let i = 0; i < chunks; i++) {
+      const buf = await pending.get(i)!;
+      pending.delete(i);
+      launch(i + window);
+      yield buf;
+    }
+  } finally {
+    await Promise.allSettled(pending.values());
+  }
+}
+
+/** One range, pinned to `etag` (a blob replaced mid-download fails the request instead of mixing two blobs). */
+async function fetchRange(
+  blob: BlobClient,
+  offset: number,
+  count: number,
+  etag: string | undefined,
+): Promise<Buffer> {
+  const buf = Buffer.allocUnsafe(count);
+  await blob.downloadToBuffer(buf, offset, count, {
+    blockSize: count,
+    concurrency: 1,
+    conditions: etag === undefined ? undefined : { ifMatch: etag },
+  });
+  return buf;
+}
+
+/** Size and sha256 of what was read, against the metadata's. */
+function verifyDownloaded(name: string, size: number, sha256: string, expected: Expected): void {
+  if (size !== expected.size) {
+    throw new VerificationError(`${name}: downloaded ${size} bytes, metadata says ${expected.size}`);
+  }
+  if (sha256 !== expected.sha256) {
+    throw new VerificationError(
+      `${name}: sha256 ${sha256} does not match the metadata's ${expected.sha256}: corrupted, not restoring`,
+    );
+  }
 }
 
 /** `downloadVerifiedTo` into `file` (which must not exist). */

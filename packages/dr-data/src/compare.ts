@@ -19,6 +19,7 @@ import { extensionVersionNotes, readDatabaseRecord, recordDifferences } from "./
 import { formatTable } from "./list";
 import { stderrLog, type Log } from "./progress";
 import { qualifiedName, quoteIdent } from "./sql";
+import { onWorkers } from "./workers";
 
 export interface CompareOptions {
   readonly left: PgConnection;
@@ -192,19 +193,14 @@ export class SnapshotSessions {
   ): Promise<Map<string, RelationSummary>> {
     const names = [...relations.keys()].sort();
     const out = new Map<string, RelationSummary>();
-    let next = 0;
-    const worker = async (c: Client): Promise<void> => {
-      while (next < names.length) {
-        const name = names[next++]!;
-        try {
-          out.set(name, await summarize(c, relations.get(name)!, orders?.get(name)));
-        } catch (cause) {
-          throw new Error(`checksumming ${name}`, { cause });
-        }
-        onDone?.(out.size, names.length);
+    await onWorkers(names, this.clients.length, async (name, i) => {
+      try {
+        out.set(name, await summarize(this.clients[i]!, relations.get(name)!, orders?.get(name)));
+      } catch (cause) {
+        throw new Error(`checksumming ${name}`, { cause });
       }
-    };
-    await Promise.all(this.clients.map(worker));
+      onDone?.(out.size, names.length);
+    });
     return new Map(names.map((n) => [n, out.get(n)!]));
   }
 
@@ -357,21 +353,16 @@ export async function compare(o: CompareOptions): Promise<CompareResult> {
     const names = [...new Set([...l.keys(), ...r.keys()])].sort();
     log(`compare: ${names.length} tables and sequences, ${jobs} connection(s) per side`);
     const results = new Map<string, RelationComparison>();
-    let next = 0;
-    const worker = async (i: number): Promise<void> => {
-      while (next < names.length) {
-        const name = names[next++]!;
-        const lr = l.get(name);
-        const rr = r.get(name);
-        try {
-          const [ls, rs] = await summarizePair(left.clients[i]!, rightSide.clients[i]!, lr, rr);
-          results.set(name, { name, left: ls, right: rs, differences: differencesOf(ls, rs) });
-        } catch (cause) {
-          throw new Error(`checksumming ${name}`, { cause });
-        }
+    await onWorkers(names, jobs, async (name, i) => {
+      const lr = l.get(name);
+      const rr = r.get(name);
+      try {
+        const [ls, rs] = await summarizePair(left.clients[i]!, rightSide.clients[i]!, lr, rr);
+        results.set(name, { name, left: ls, right: rs, differences: differencesOf(ls, rs) });
+      } catch (cause) {
+        throw new Error(`checksumming ${name}`, { cause });
       }
-    };
-    await Promise.all(Array.from({ length: jobs }, (_, i) => worker(i)));
+    });
     const relations = names.map((n) => results.get(n)!);
     return {
       equal: relations.every((x) => x.differences.length === 0) && database.length === 0,

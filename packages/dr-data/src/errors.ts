@@ -13,6 +13,15 @@ export class VerificationError extends Error {
   override readonly name = "VerificationError";
 }
 
+/** A stored record's JSON, or a VerificationError naming `what` (a blob) when it is not JSON at all. */
+export function storedJson(text: string, what: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (cause) {
+    throw new VerificationError(`${what} is not JSON`, { cause });
+  }
+}
+
 /**
  * The storage's reason for a failed request, `404 BlobNotFound`, from an Azure SDK error (RestError): its HTTP
  * status and the service's error code (the body's, or the `x-ms-error-code` header's, which is all a HEAD

@@ -32,6 +32,7 @@ import {
   type SideTotals,
   type TableShape,
 } from "./row-diff";
+import { onWorkers } from "./workers";
 
 export interface InspectOptions {
   /** The PTR copy (what the data was at the restore point). */
@@ -371,27 +372,22 @@ async function inspectTables(
   o: { jobs: number; samples: number; batchSize: number; log: Log },
 ): Promise<TableInspection[]> {
   const results = new Map<string, TableInspection>();
-  let next = 0;
-  const worker = async (i: number): Promise<void> => {
-    while (next < tableNames.length) {
-      const name = tableNames[next++]!;
-      try {
-        const r = await inspectTable(
-          name,
-          rels.copy.get(name),
-          rels.live.get(name),
-          sessions.copy.clients[i]!,
-          sessions.live.clients[i]!,
-          { samples: o.samples, batchSize: o.batchSize, cursor: `dr_inspect_${i}` },
-        );
-        results.set(name, r);
-        o.log(`inspect: ${name}: ${r.status}`);
-      } catch (cause) {
-        throw new Error(`inspecting ${name}`, { cause });
-      }
+  await onWorkers(tableNames, o.jobs, async (name, i) => {
+    try {
+      const r = await inspectTable(
+        name,
+        rels.copy.get(name),
+        rels.live.get(name),
+        sessions.copy.clients[i]!,
+        sessions.live.clients[i]!,
+        { samples: o.samples, batchSize: o.batchSize, cursor: `dr_inspect_${i}` },
+      );
+      results.set(name, r);
+      o.log(`inspect: ${name}: ${r.status}`);
+    } catch (cause) {
+      throw new Error(`inspecting ${name}`, { cause });
     }
-  };
-  await Promise.all(Array.from({ length: o.jobs }, (_, i) => worker(i)));
+  });
   return tableNames.map((n) => results.get(n)!);
 }
 

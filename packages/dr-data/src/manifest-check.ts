@@ -14,6 +14,7 @@ import { MANIFEST_VERSION, type Manifest, type ManifestColumn } from "./manifest
 import { childEnv, psqlArgv } from "./pgargs";
 import { binPath, describeExit, start } from "./proc";
 import { qualifiedName, quoteIdent } from "./sql";
+import { onWorkers } from "./workers";
 
 export interface ManifestCheckOptions {
   /** Connections (and psql processes) at a time. */
@@ -131,23 +132,18 @@ async function copySummaries(
   if (tables.size === 0) return out;
   const reader = await copyReader(conn, o);
   const names = [...tables.keys()].sort();
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < names.length) {
-      const name = names[next++]!;
-      const rel = tables.get(name)!;
-      const summary = await reader.checksumColumns(columns.get(name)!, rel, s.snapshot);
-      out.set(name, {
-        kind: "table",
-        columns: rel.columns,
-        columnList: rel.columnList,
-        rows: summary.rows,
-        checksum: summary.checksum,
-      });
-      tick();
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(o.jobs, names.length) }, worker));
+  await onWorkers(names, Math.min(o.jobs, names.length), async (name) => {
+    const rel = tables.get(name)!;
+    const summary = await reader.checksumColumns(columns.get(name)!, rel, s.snapshot);
+    out.set(name, {
+      kind: "table",
+      columns: rel.columns,
+      columnList: rel.columnList,
+      rows: summary.rows,
+      checksum: summary.checksum,
+    });
+    tick();
+  });
   return out;
 }
 

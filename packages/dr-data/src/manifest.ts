@@ -38,7 +38,7 @@ import {
   type DatabaseRecord,
 } from "./database-properties";
 import type { CopySummary } from "./copy-checksum";
-import { storageMissing, VerificationError } from "./errors";
+import { storageMissing, storedJson, VerificationError } from "./errors";
 
 /**
  * /5: as /4, and each relation also lists its columns one by one (`columnList`: name, type, generated), in the
@@ -174,12 +174,7 @@ export function sha256Hex(data: Buffer): string {
 
 /** Parses and checks the shape; throws a VerificationError naming what is wrong. */
 export function parseManifest(text: string, what: string): Manifest {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (cause) {
-    throw new VerificationError(`${what} is not JSON`, { cause });
-  }
+  const raw = storedJson(text, what);
   const bad = (why: string): never => {
     throw new VerificationError(`${what} is not a dr-data manifest: ${why}`);
   };

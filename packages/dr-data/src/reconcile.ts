@@ -34,6 +34,7 @@ import {
   type KeyedRow,
   type TableShape,
 } from "./row-diff";
+import { onWorkers } from "./workers";
 
 /** The last CSV column: why the row is exported. */
 export const CHANGE_COLUMN = "dr_change";
@@ -204,37 +205,32 @@ async function reconcileTables(
   },
 ): Promise<Map<string, ReconciledTable | UnreconcilableTable>> {
   const results = new Map<string, ReconciledTable | UnreconcilableTable>();
-  let next = 0;
-  const worker = async (i: number): Promise<void> => {
-    while (next < names.length) {
-      const name = names[next++]!;
-      const copyRel = r.cr.get(name);
-      try {
-        const t = await reconcileTable(
-          name,
-          copyRel?.kind === "table" ? copyRel : undefined,
-          r.lr.get(name)!,
-          r.copy.clients[i]!,
-          r.live.clients[i]!,
-          {
-            container: r.container,
-            incidentId: r.o.incidentId,
-            batchSize: r.o.batchSize ?? 10_000,
-            cursor: `dr_reconcile_${i}`,
-          },
-        );
-        results.set(name, t);
-        r.log(
-          "reason" in t
-            ? `reconcile: ${name}: not reconcilable (${t.reason})`
-            : `reconcile: ${name}: ${t.added} new, ${t.changed} changed`,
-        );
-      } catch (cause) {
-        throw new Error(`reconciling ${name}`, { cause });
-      }
+  await onWorkers(names, r.jobs, async (name, i) => {
+    const copyRel = r.cr.get(name);
+    try {
+      const t = await reconcileTable(
+        name,
+        copyRel?.kind === "table" ? copyRel : undefined,
+        r.lr.get(name)!,
+        r.copy.clients[i]!,
+        r.live.clients[i]!,
+        {
+          container: r.container,
+          incidentId: r.o.incidentId,
+          batchSize: r.o.batchSize ?? 10_000,
+          cursor: `dr_reconcile_${i}`,
+        },
+      );
+      results.set(name, t);
+      r.log(
+        "reason" in t
+          ? `reconcile: ${name}: not reconcilable (${t.reason})`
+          : `reconcile: ${name}: ${t.added} new, ${t.changed} changed`,
+      );
+    } catch (cause) {
+      throw new Error(`reconciling ${name}`, { cause });
     }
-  };
-  await Promise.all(Array.from({ length: r.jobs }, (_, i) => worker(i)));
+  });
   return results;
 }
 

@@ -19,7 +19,7 @@ import type { ContainerClient } from "@azure/storage-blob";
 import { downloadAndCheckArchive } from "./archive";
 import { resolveBackup } from "./restore-steps";
 import type { BlobStoreSettings } from "./blobstore";
-import { describeError, VerificationError } from "./errors";
+import { describeError, storedJson, VerificationError } from "./errors";
 import { readManifest } from "./manifest";
 import type { BackupMetadata } from "./metadata";
 import { backupStatusBlobName, backupVerifiedBlobName } from "./naming";
@@ -170,12 +170,7 @@ async function writeVerifiedMarker(container: ContainerClient, backup: string): 
 
 /** Parses a status record; a VerificationError naming the blob and the field for anything else. */
 export function parseStatus(text: string, what: string): BackupStatus {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (cause) {
-    throw new VerificationError(`${what} is not JSON`, { cause });
-  }
+  const raw = storedJson(text, what);
   const r = raw as Record<string, unknown>;
   const problems: string[] = [];
   if (typeof raw !== "object" || raw === null) problems.push("it is not an object");
