@@ -18,3 +18,4 @@ export * from "./data-tool/network-policy";
 export * from "./data-tool/nightly-backup";
 export * from "./data-tool/recovery-jobs";
 export * from "./data-tool/troubleshoot-pod";
+export * from "./drill/scheduled-drill";

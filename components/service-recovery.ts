@@ -13,8 +13,8 @@ import * as pulumi from "@pulumi/pulumi";
 import type { DateTime } from "luxon";
 import { buildToolArgs } from "@service-dr/dr-data";
 import type { StackConfig } from "../config";
-import { buildPlan, renderNextStep, type Plan } from "../plan";
-import type { ProgramOutputs } from "../stack/outputs";
+import { buildPlan, planDrill, renderNextStep, type DrillPlan, type Plan } from "../plan";
+import type { DrillOutput, ProgramOutputs } from "../stack/outputs";
 import { LiveServer, type EntraPrincipal } from "./database/live-server";
 import { PtrCopy } from "./database/ptr-copy";
 import { MaintenanceMode } from "./app/maintenance-mode";
@@ -27,6 +27,7 @@ import { RecoveryJobs } from "./data-tool/recovery-jobs";
 import { WorkloadIdentity } from "./identity/workload-identity";
 import { TroubleshootPod } from "./data-tool/troubleshoot-pod";
 import { DataNetworkPolicy } from "./data-tool/network-policy";
+import { ScheduledDrill } from "./drill/scheduled-drill";
 
 export const SERVICE_RECOVERY_TYPE = "service-dr:index:ServiceRecovery";
 
@@ -89,13 +90,16 @@ export class ServiceRecovery extends pulumi.ComponentResource {
   public readonly switches: Switches;
   public readonly dataTool: DataTool;
   public readonly recovery: Recovery;
+  /** The scheduled drill, while `drill` is set and no incident is open (plan/drill.ts). */
+  public readonly drill: ScheduledDrill | undefined;
   /** The stack outputs' shape (stack/outputs.ts): what a stack exports and the drill reads back. */
   public readonly outputs: ProgramOutputs;
 
   constructor(name: string, args: ServiceRecoveryArgs, opts?: pulumi.ComponentResourceOptions) {
     super(SERVICE_RECOVERY_TYPE, name, {}, opts);
     this.plan = buildPlan(args.config, args.now);
-    commandsRender(this.plan);
+    const drill = planDrill(args.config, this.plan.liveServer);
+    commandsRender(this.plan, drill);
     // Every child was a top-level resource of the stack before this component existed: the alias finds it
     // there, so no resource is replaced or deleted by the move (and each child's own children inherit it).
     const ctx: ChildContext = {
@@ -107,7 +111,12 @@ export class ServiceRecovery extends pulumi.ComponentResource {
     this.switches = declareSwitches(ctx);
     this.dataTool = declareDataTool(ctx, this.servers);
     this.recovery = declareRecovery(ctx, this.servers, this.dataTool);
-    this.outputs = recoveryOutputs(this.plan, this.servers, this.switches, this.dataTool, this.recovery);
+    this.drill = declareDrill(ctx, drill, this.servers, this.dataTool);
+    this.outputs = {
+      ...recoveryOutputs(this.plan, this.servers, this.switches, this.dataTool, this.recovery),
+      // Only while a drill is declared: the outputs of every other state stay as they were.
+      ...(drill === undefined ? {} : { drill: drillOutput(drill) }),
+    };
     this.registerOutputs(this.outputs);
   }
 }
@@ -116,10 +125,52 @@ export class ServiceRecovery extends pulumi.ComponentResource {
  * Every command of the data tool renders to argv before the first child is declared: a value the contract
  * refuses (a blob name outside the rules) stops the program here, with nothing declared.
  */
-function commandsRender(plan: Plan): void {
-  for (const command of [plan.dataPath.nightly.args, ...plan.dataPath.jobs.map((j) => j.args)]) {
+function commandsRender(plan: Plan, drill: DrillPlan | undefined): void {
+  for (const command of [
+    plan.dataPath.nightly.args,
+    ...plan.dataPath.jobs.map((j) => j.args),
+    ...(drill?.jobs ?? []).map((j) => j.args),
+  ]) {
     buildToolArgs(command);
   }
+}
+
+/**
+ * The scheduled drill, beside everything else and touching none of it: its Jobs wait for the data tool's
+ * network limits and the nightly identity (the inspection runs as it), nothing of the app waits for them.
+ * Not aliased: it never existed at the stack's root.
+ */
+function declareDrill(
+  { name, plan, opts }: ChildContext,
+  drill: DrillPlan | undefined,
+  servers: Servers,
+  dataTool: DataTool,
+): ScheduledDrill | undefined {
+  if (drill === undefined) return undefined;
+  return new ScheduledDrill(
+    `${name}-drill`,
+    {
+      plan: drill,
+      dataPath: plan.dataPath,
+      liveServerId: servers.live.serverId,
+      backupContainerId: servers.backups.containerId,
+      tenantId: servers.identity.tenantId,
+    },
+    { parent: opts.parent, dependsOn: [dataTool.network, servers.identity, servers.backups] },
+  );
+}
+
+/** The `drill` output: what the workflow reads back to find the report and judge the objectives. */
+function drillOutput(drill: DrillPlan): DrillOutput {
+  return {
+    id: drill.id,
+    startedAt: drill.startedAt,
+    copyServerName: drill.copy.name,
+    restoreTimeUtc: drill.copy.pointInTimeUtc,
+    jobs: drill.jobs.map((j) => j.name),
+    reportBlob: drill.reportBlob,
+    objectives: drill.objectives,
+  };
 }
 
 function declareServers({ name, plan, opts }: ChildContext): Servers {

@@ -10,6 +10,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { DateTime, Duration } from "luxon";
 import { z } from "zod";
 import { workloadIdentitySchema } from "./identity";
+import { drillProblems, drillSchema, drillWarnings, objectivesSchema } from "./drill";
 import { DATA_TOOL_CLIENT_MAJOR, dataToolImageProblem } from "./data-tool-image";
 import {
   AZURE_SERVER_NAME,
@@ -281,6 +282,10 @@ const schema = z.strictObject({
    * Raise the number for each further retry.
    */
   retry: retrySchema.optional(),
+  /** The scheduled drill (config/drill.ts): set by the drill workflow for one up, never committed. */
+  drill: drillSchema.optional(),
+  /** The service's recovery objectives (config/drill.ts): required while a drill is set. */
+  objectives: objectivesSchema.optional(),
   /** Overrides outside an incident (planned maintenance): force one lever whatever the mode. */
   maintenance: bool().optional(),
   freeze: bool().optional(),
@@ -538,7 +543,7 @@ export function parseConfig(
   return {
     ...data,
     incident,
-    warnings: notApplying(data, incident),
+    warnings: [...notApplying(data, incident), ...drillWarnings(data.drill, incident.mode)],
     ptr:
       data.ptr === undefined
         ? undefined
@@ -912,6 +917,7 @@ export const CROSS_FIELD_RULES = {
   hostsDiffer,
   freezeApproversAtLeastNormal,
   incidentNamesFit,
+  drillProblems,
 } as const satisfies Readonly<Record<string, Rule>>;
 
 /** Every rule's problems, in the rules' order: all of them, not the first one. */

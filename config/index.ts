@@ -2,3 +2,4 @@
 export * from "./config";
 export * from "./identity";
 export * from "./data-tool-image";
+export * from "./drill";

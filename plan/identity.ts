@@ -60,7 +60,7 @@ export interface IdentitiesPlan {
   readonly recovery: IdentityPlan | undefined;
 }
 
-export type IdentityTag = "data-tool" | "data-recovery";
+export type IdentityTag = "data-tool" | "data-recovery" | "data-drill";
 export type IdentityRole = keyof IdentitiesPlan;
 
 /** The pods of the data path. */
@@ -105,6 +105,7 @@ const BLOBS = "Microsoft.Storage/storageAccounts/blobServices/containers/blobs";
  * version, which the account's immutability keeps.
  */
 export function nightlyWriteCondition(prefix: string): string {
+  // Also the drill identity's, with its own prefix (plan/drill.ts).
   const not = (action: string): string => `!(ActionMatches{'${BLOBS}/${action}'})`;
   return [
     `((${not("delete")} AND ${not("move/action")}))`,
@@ -127,15 +128,7 @@ export function recoveryIdentityName(service: string): string {
 
 export function planIdentities(cfg: StackConfig): IdentitiesPlan {
   const service = cfg.kubernetes.service;
-  const roleDefinitionId = `/subscriptions/${cfg.azure.subscriptionId}/providers/Microsoft.Authorization/roleDefinitions/${STORAGE_BLOB_DATA_CONTRIBUTOR}`;
-  const containerScope = [
-    `/subscriptions/${cfg.azure.subscriptionId}/resourceGroups/${cfg.azure.resourceGroup}`,
-    `providers/Microsoft.Storage/storageAccounts/${cfg.backup.storageAccountName}`,
-    `blobServices/default/containers/${cfg.backup.container}`,
-  ].join("/");
-  // Named from scope, role and identity, as the one assignment of earlier versions was: an update, not a second.
-  const roleName = (identity: string): string =>
-    stableGuid(`${containerScope}|${roleDefinitionId}|${identity}`);
+  const { roleDefinitionId, roleName } = containerRole(cfg);
   const nightly = identityName(service);
   const recovery = recoveryIdentityName(service);
   return {
@@ -161,8 +154,28 @@ export function planIdentities(cfg: StackConfig): IdentitiesPlan {
   };
 }
 
+/**
+ * The one blob role every identity of the data path has, on the backup container: its definition, and the
+ * assignment's name for an identity (a GUID of scope, role and identity: the same on every run).
+ */
+export function containerRole(cfg: StackConfig): {
+  readonly roleDefinitionId: string;
+  readonly roleName: (identity: string) => string;
+} {
+  const roleDefinitionId = `/subscriptions/${cfg.azure.subscriptionId}/providers/Microsoft.Authorization/roleDefinitions/${STORAGE_BLOB_DATA_CONTRIBUTOR}`;
+  const containerScope = [
+    `/subscriptions/${cfg.azure.subscriptionId}/resourceGroups/${cfg.azure.resourceGroup}`,
+    `providers/Microsoft.Storage/storageAccounts/${cfg.backup.storageAccountName}`,
+    `blobServices/default/containers/${cfg.backup.container}`,
+  ].join("/");
+  // Named from scope, role and identity, as the one assignment of earlier versions was: an update, not a second.
+  const roleName = (identity: string): string =>
+    stableGuid(`${containerScope}|${roleDefinitionId}|${identity}`);
+  return { roleDefinitionId, roleName };
+}
+
 /** Names, federation and place of one identity: its ServiceAccount has its name, in the data pods' namespace. */
-function identityBase(
+export function identityBase(
   cfg: StackConfig,
   name: string,
   tag: IdentityTag,

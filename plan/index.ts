@@ -5,3 +5,4 @@ export * from "./identity";
 export * from "./sizing";
 export * from "./time";
 export * from "./next-step";
+export * from "./drill";

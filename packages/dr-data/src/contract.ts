@@ -172,6 +172,50 @@ export const STATUS = {
   json: { flag: "json", kind: "switch" },
 } as const satisfies CommandDef;
 
+/** The objectives a drill or an incident is measured against (the service's `objectives`), in minutes. */
+const OBJECTIVES = {
+  /** The most data, in minutes of writes, a recovery may lose. */
+  rpoMinutes: { flag: "rpo-minutes", kind: "int", min: 1, max: 60 * 24 * 90 },
+  /** The longest a recovery may take, in minutes. */
+  rtoMinutes: { flag: "rto-minutes", kind: "int", min: 1, max: 60 * 24 * 90 },
+} as const satisfies CommandDef;
+
+/**
+ * `drill-report`: the drill's last Job. Reads the drill's step records (`drill/<server>/<stamp>/done|logs`,
+ * naming.ts), measures RPO and RTO against the objectives and writes `drill/<server>/<stamp>/report.json` once.
+ * `container`, `server`, `database`, `startedAt`, `steps` and both objectives are required (the tool checks).
+ */
+export const DRILL_REPORT = {
+  container: { flag: "container", kind: "text", required: true },
+  /** The live server the drill copied: its nightly backups and the drill's folder are named by it. */
+  server: { flag: "server", kind: "text", required: true },
+  /** The database whose newest verified nightly backup the drill restored (the RPO is its age). */
+  database: { flag: "database", kind: "text", required: true },
+  /** When the drill began (before the copy was created), ISO 8601 with an offset: the RTO's start. */
+  startedAt: { flag: "started-at", kind: "text", required: true },
+  /** `--step <name>=<job name>`, repeated, in the drill's order: each step's Job (its records in the folder). */
+  steps: { flag: "step", kind: "pairs" },
+  ...OBJECTIVES,
+  json: { flag: "json", kind: "switch" },
+} as const satisfies CommandDef;
+
+/**
+ * `incident-report`: the incident's report at close, from its Jobs' records and logs and its inspection and
+ * reconciliation reports (`incident/<id>/…`), written once as `incident/<id>/report.json` and `.md`.
+ */
+export const INCIDENT_REPORT = {
+  container: { flag: "container", kind: "text", required: true },
+  incident: { flag: "incident", kind: "text", required: true },
+  /** When the incident was declared (the RTO's start), ISO 8601 with an offset. Default: the first Job's start. */
+  declaredAt: { flag: "declared-at", kind: "text" },
+  /** The restore point, ISO 8601 with an offset. Default: the one the inspection or reconciliation report names. */
+  restoreTime: { flag: "restore-time", kind: "text" },
+  /** The stack's zone (IANA), the restore point and the timeline are shown in it beside UTC. Default UTC. */
+  timeZone: { flag: "time-zone", kind: "text" },
+  ...OBJECTIVES,
+  json: { flag: "json", kind: "switch" },
+} as const satisfies CommandDef;
+
 /** Every command with flags, by its name on the command line. */
 export const COMMAND_FLAGS = {
   backup: BACKUP,
@@ -181,6 +225,8 @@ export const COMMAND_FLAGS = {
   reconcile: RECONCILE,
   list: LIST,
   status: STATUS,
+  "drill-report": DRILL_REPORT,
+  "incident-report": INCIDENT_REPORT,
 } as const;
 export type Command = keyof typeof COMMAND_FLAGS;
 
@@ -198,6 +244,8 @@ export type InspectArgs = OptionsOf<typeof INSPECT>;
 export type ReconcileArgs = OptionsOf<typeof RECONCILE>;
 export type ListArgs = OptionsOf<typeof LIST>;
 export type StatusArgs = OptionsOf<typeof STATUS>;
+export type DrillReportArgs = OptionsOf<typeof DRILL_REPORT>;
+export type IncidentReportArgs = OptionsOf<typeof INCIDENT_REPORT>;
 
 /** The runbook step each recovery Job's command is (the drill and the tests check argv[0] against it). */
 export const STEP_COMMAND: Readonly<Record<JobStep, Command>> = {
@@ -272,6 +320,10 @@ export const inspectArgs = (opts: InspectArgs): string[] => buildArgv("inspect",
 export const reconcileArgs = (opts: ReconcileArgs): string[] => buildArgv("reconcile", RECONCILE, opts);
 export const listArgs = (opts: ListArgs): string[] => buildArgv("list", LIST, opts);
 export const statusArgs = (opts: StatusArgs): string[] => buildArgv("status", STATUS, opts);
+export const drillReportArgs = (opts: DrillReportArgs): string[] =>
+  buildArgv("drill-report", DRILL_REPORT, opts);
+export const incidentReportArgs = (opts: IncidentReportArgs): string[] =>
+  buildArgv("incident-report", INCIDENT_REPORT, opts);
 
 // ---------------------------------------------------------------------------------------------------------
 // Parsers: argv (after the command) → typed options, as the tool reads them. Usage errors exit 2.
@@ -331,6 +383,10 @@ export const parseReconcileArgs = (args: readonly string[]): ReconcileArgs =>
   parseCommand("reconcile", RECONCILE, args);
 export const parseListArgs = (args: readonly string[]): ListArgs => parseCommand("list", LIST, args);
 export const parseStatusArgs = (args: readonly string[]): StatusArgs => parseCommand("status", STATUS, args);
+export const parseDrillReportArgs = (args: readonly string[]): DrillReportArgs =>
+  parseCommand("drill-report", DRILL_REPORT, args);
+export const parseIncidentReportArgs = (args: readonly string[]): IncidentReportArgs =>
+  parseCommand("incident-report", INCIDENT_REPORT, args);
 
 /** A whole argv as the tool reads it: the command and its typed options. */
 export type ParsedArgs =
@@ -340,7 +396,9 @@ export type ParsedArgs =
   | { readonly command: "inspect"; readonly options: InspectArgs }
   | { readonly command: "reconcile"; readonly options: ReconcileArgs }
   | { readonly command: "list"; readonly options: ListArgs }
-  | { readonly command: "status"; readonly options: StatusArgs };
+  | { readonly command: "status"; readonly options: StatusArgs }
+  | { readonly command: "drill-report"; readonly options: DrillReportArgs }
+  | { readonly command: "incident-report"; readonly options: IncidentReportArgs };
 
 /** Parses a Job's argv (the command first) with the tool's parsers; a UsageError if the tool would refuse it. */
 export function parseToolArgs(argv: readonly string[]): ParsedArgs {
@@ -360,6 +418,10 @@ export function parseToolArgs(argv: readonly string[]): ParsedArgs {
       return { command, options: parseListArgs(rest) };
     case "status":
       return { command, options: parseStatusArgs(rest) };
+    case "drill-report":
+      return { command, options: parseDrillReportArgs(rest) };
+    case "incident-report":
+      return { command, options: parseIncidentReportArgs(rest) };
     default:
       throw new UsageError(`unknown command ${JSON.stringify(command ?? "")}`);
   }
@@ -382,6 +444,10 @@ export function buildToolArgs(p: ParsedArgs): string[] {
       return listArgs(p.options);
     case "status":
       return statusArgs(p.options);
+    case "drill-report":
+      return drillReportArgs(p.options);
+    case "incident-report":
+      return incidentReportArgs(p.options);
   }
 }
 

@@ -168,6 +168,49 @@ export const drillReport = {
     `${drillReport.prefix(liveServerName)}/${compactUtc(startedAt)}/report.json`,
 } as const;
 
+/**
+ * Where a drill's Job writes its full output: `drill/<server>/<YYYYMMDDTHHMMSSZ>/logs/<job name>.log`, in the
+ * drill's folder (never under `incident/`: a drill is no incident, and its records must not make a later
+ * incident's step look done).
+ */
+export function drillLogBlobName(
+  liveServerName: string,
+  startedAt: DateTime | Date,
+  jobName: string,
+): string {
+  return `${drillReport.prefix(liveServerName)}/${compactUtc(startedAt)}/logs/${jobName}.log`;
+}
+
+/** A drill Job's completion record (job-log.ts): `drill/<server>/<YYYYMMDDTHHMMSSZ>/done/<job name>.json`. */
+export function drillDoneBlobName(
+  liveServerName: string,
+  startedAt: DateTime | Date,
+  jobName: string,
+): string {
+  return `${drillReport.prefix(liveServerName)}/${compactUtc(startedAt)}/done/${jobName}.json`;
+}
+
+/**
+ * A scheduled drill's throwaway point-in-time copy of the live server: `<live>-drill`. Never the live name nor
+ * the incident copy's (`<live>-ptr`), so a drill and an incident can never hold or delete the other's server.
+ */
+export function drillServerName(liveServerName: string): string {
+  return `${liveServerName}-drill`;
+}
+
+/**
+ * A drill's Job: `<drill id>-<step>` (the id is `drill-YYYYMMDD-HHMM`), a new name per drill, so a Job of
+ * an earlier drill is never mistaken for this one's.
+ */
+export function drillJobName(drillId: string, step: string): string {
+  return `${drillId}-${step}`;
+}
+
+/** The scratch database on the drill's copy the newest nightly backup is restored into (never the app's). */
+export function drillScratchDatabase(appDatabase: string): string {
+  return `${appDatabase}_drill`;
+}
+
 /** Reads `drill/<server>/<stamp>/report.json` back: the drill's start; undefined for any other name. */
 export function parseDrillReportBlobName(name: string): { server: string; startedAt: DateTime } | undefined {
   const m = /^drill\/([^/]+)\/(\d{8}T\d{6}Z)\/report\.json$/.exec(name);
@@ -429,6 +472,11 @@ export const incidentReport = {
   /** `incident/<id>/reconcile/summary.md` or `.json`. */
   reconcileSummary: (incidentId: string, ext: "md" | "json"): string =>
     `incident/${incidentId}/reconcile/summary.${ext}`,
+  /**
+   * `incident/<id>/report.json` or `.md`: the incident's report at close (the timeline of its Jobs, the restore
+   * point, rows lost and recovered, objectives), the evidence of the post-DR review; written once.
+   */
+  retro: (incidentId: string, ext: "md" | "json"): string => `incident/${incidentId}/report.${ext}`,
 } as const;
 
 /**

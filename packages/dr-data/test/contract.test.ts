@@ -16,6 +16,10 @@ import {
   COMMAND_FLAGS,
   compareArgs,
   connectionEnvField,
+  drillReportArgs,
+  incidentReportArgs,
+  parseDrillReportArgs,
+  parseIncidentReportArgs,
   connectionEnvNames,
   CONNECTION_PREFIXES,
   inspectArgs,
@@ -292,6 +296,58 @@ const CASES: readonly {
         json: true,
       }),
   },
+  {
+    name: "drill-report, as the drill's last Job runs it",
+    parsed: {
+      command: "drill-report",
+      options: {
+        container: "c",
+        server: "srv",
+        database: "app",
+        startedAt: "2026-12-06T02:00:00Z",
+        steps: { restore: "drill-restore", inspect: "drill-inspect" },
+        rpoMinutes: 1560,
+        rtoMinutes: 120,
+      },
+    },
+    build: () =>
+      drillReportArgs({
+        container: "c",
+        server: "srv",
+        database: "app",
+        startedAt: "2026-12-06T02:00:00Z",
+        steps: { restore: "drill-restore", inspect: "drill-inspect" },
+        rpoMinutes: 1560,
+        rtoMinutes: 120,
+      }),
+  },
+  {
+    name: "incident-report, every flag",
+    parsed: {
+      command: "incident-report",
+      options: {
+        container: "c",
+        incident: "inc-1",
+        declaredAt: "2026-11-24T12:00:00Z",
+        restoreTime: "2026-11-24T11:05:00Z",
+        timeZone: "Europe/London",
+        rpoMinutes: 60,
+        rtoMinutes: 240,
+        json: true,
+      },
+    },
+    build: () =>
+      incidentReportArgs({
+        container: "c",
+        incident: "inc-1",
+        declaredAt: "2026-11-24T12:00:00Z",
+        restoreTime: "2026-11-24T11:05:00Z",
+        timeZone: "Europe/London",
+        rpoMinutes: 60,
+        rtoMinutes: 240,
+        json: true,
+      }),
+  },
 ];
 
 describe("contract: argv built from typed options parses back to the same options", () => {
@@ -313,10 +369,45 @@ describe("contract: argv built from typed options parses back to the same option
       reconcile: parseReconcileArgs,
       list: parseListArgs,
       status: parseStatusArgs,
+      "drill-report": parseDrillReportArgs,
+      "incident-report": parseIncidentReportArgs,
     };
     for (const c of CASES) {
       assert.deepStrictEqual(parsers[c.parsed.command](c.build().slice(1)), c.parsed.options, c.name);
     }
+  });
+
+  it("the drill report's steps are repeated --step flags, in the drill's order", () => {
+    assert.deepStrictEqual(
+      drillReportArgs({
+        container: "c",
+        server: "srv",
+        database: "app",
+        startedAt: "2026-12-06T02:00:00Z",
+        steps: { restore: "j-restore", inspect: "j-inspect" },
+        rpoMinutes: 1560,
+        rtoMinutes: 120,
+      }),
+      [
+        "drill-report",
+        "--container",
+        "c",
+        "--server",
+        "srv",
+        "--database",
+        "app",
+        "--started-at",
+        "2026-12-06T02:00:00Z",
+        "--step",
+        "restore=j-restore",
+        "--step",
+        "inspect=j-inspect",
+        "--rpo-minutes",
+        "1560",
+        "--rto-minutes",
+        "120",
+      ],
+    );
   });
 
   it("emits flags in the table's order, exactly the argv the Jobs have always had", () => {
