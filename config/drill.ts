@@ -11,7 +11,13 @@
  */
 import { DateTime } from "luxon";
 import { z } from "zod";
-import { drillScratchDatabase, drillServerName, pgIdentifierBytes } from "@service-dr/dr-data";
+import {
+  DRILL_RUN_ID,
+  drillScratchDatabase,
+  drillServerName,
+  pgIdentifierBytes,
+  stagingDatabaseName,
+} from "@service-dr/dr-data";
 
 /** `drill-YYYYMMDD-HHMM`: the drill's start in UTC, to the minute (a Kubernetes label and Job name prefix). */
 export const DRILL_ID = /^drill-(\d{8})-(\d{4})$/;
@@ -33,7 +39,10 @@ export function drillStart(id: string): DateTime | undefined {
 export const drillSchema = z
   .string({ error: `must be ${DRILL_ID_TEXT}` })
   .regex(DRILL_ID, { error: `must be ${DRILL_ID_TEXT}` })
-  .refine((id) => drillStart(id) !== undefined, { error: `must name a real UTC minute: ${DRILL_ID_TEXT}` });
+  // Only an id of the right shape is read (zod runs this after a failed regex too).
+  .refine((id) => !DRILL_ID.test(id) || drillStart(id) !== undefined, {
+    error: `must name a real UTC minute: ${DRILL_ID_TEXT}`,
+  });
 
 const objective = (what: string) => {
   const text = `must be a whole number of minutes from 1 to ${MAX_OBJECTIVE_MINUTES} (${what})`;
@@ -82,10 +91,13 @@ export function drillProblems({ raw, now }: DrillRuleInput): string[] {
     problems.push(
       `postgres.serverName: must leave room for the drill copy's name "${drillServerName(pg.serverName)}" (≤ 63 characters, so ≤ 57 for this name) while drill is set; received ${JSON.stringify(pg.serverName)}`,
     );
-  if (typeof pg.appDatabase === "string" && pgIdentifierBytes(drillScratchDatabase(pg.appDatabase)) > 63)
-    problems.push(
-      `postgres.appDatabase: must leave room for the drill's scratch database "${drillScratchDatabase(pg.appDatabase)}" (≤ 63 bytes) while drill is set; received ${JSON.stringify(pg.appDatabase)}`,
-    );
+  if (typeof pg.appDatabase === "string") {
+    const staging = stagingDatabaseName(drillScratchDatabase(pg.appDatabase), DRILL_RUN_ID);
+    if (pgIdentifierBytes(staging) > 63)
+      problems.push(
+        `postgres.appDatabase: must leave room for the drill restore's database "${staging}" (≤ 63 bytes) while drill is set; received ${JSON.stringify(pg.appDatabase)}`,
+      );
+  }
   return problems;
 }
 

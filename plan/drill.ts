@@ -17,6 +17,7 @@
 import type { DateTime } from "luxon";
 import {
   backupPrefix,
+  DRILL_RUN_ID,
   drillDoneBlobName,
   drillJobName,
   drillLogBlobName,
@@ -109,11 +110,7 @@ export function planDrill(cfg: StackConfig, live: LiveServerPlan): DrillPlan | u
   };
 }
 
-function drillCopy(
-  cfg: StackConfig,
-  live: LiveServerPlan,
-  restore: DateTime,
-): PtrCopyPlan {
+function drillCopy(cfg: StackConfig, live: LiveServerPlan, restore: DateTime): PtrCopyPlan {
   const name = drillServerName(live.name);
   return {
     name,
@@ -183,7 +180,7 @@ function drillJobs(ctx: DrillJobsContext): Omit<DrillJobPlan, "logBlob" | "doneB
           prefix: backupPrefix.nightly(live),
           blob: "latest",
           database: ctx.scratchDatabase,
-          runId: id,
+          runId: DRILL_RUN_ID,
           jobs,
           workDir: SCRATCH_DIR,
         },
@@ -195,7 +192,10 @@ function drillJobs(ctx: DrillJobsContext): Omit<DrillJobPlan, "logBlob" | "doneB
     {
       name: inspect,
       step: "inspect",
-      args: { command: "inspect", options: { container, incident: id, restoreTime: copy.pointInTimeUtc, jobs } },
+      args: {
+        command: "inspect",
+        options: { container, incident: id, restoreTime: copy.pointInTimeUtc, jobs },
+      },
       // Read only, as the nightly identity: it reads live (pg_read_all_data) and the copy holds its role too.
       connections: { PTR_: on(copy.fqdn, nightly, db), LIVE_: on(serverFqdn(live), nightly, db) },
       after: restore,

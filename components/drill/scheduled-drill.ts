@@ -63,7 +63,11 @@ export class ScheduledDrill extends pulumi.ComponentResource {
       },
       { parent: this },
     );
-    this.jobs = this.declareJobs(name, args, [...dependsOnOf("scheduled drill", opts), this.identity, this.copy]);
+    this.jobs = this.declareJobs(name, args, [
+      ...dependsOnOf("scheduled drill", opts),
+      this.identity,
+      this.copy,
+    ]);
     this.reportBlob = p.reportBlob;
     this.registerOutputs({ jobs: Object.keys(this.jobs), reportBlob: this.reportBlob });
   }
@@ -78,12 +82,17 @@ export class ScheduledDrill extends pulumi.ComponentResource {
     for (const j of args.plan.jobs) {
       const previous = j.after === undefined ? undefined : jobs[j.after];
       if (j.after !== undefined && previous === undefined)
-        throw new Error(`scheduled drill: ${j.name} must run after ${j.after}, which is not planned before it`);
+        throw new Error(
+          `scheduled drill: ${j.name} must run after ${j.after}, which is not planned before it`,
+        );
       jobs[j.name] = new k8s.batch.v1.Job(`${name}-${j.name}`, drillJobArgs(args.dataPath, j), {
         parent: this,
         dependsOn: previous === undefined ? first : [...first, previous],
         // pulumi up waits for each Job: the workflow reads the report once the last one completed.
-        customTimeouts: { create: `${args.dataPath.timeoutMinutes}m`, update: `${args.dataPath.timeoutMinutes}m` },
+        customTimeouts: {
+          create: `${args.dataPath.timeoutMinutes}m`,
+          update: `${args.dataPath.timeoutMinutes}m`,
+        },
         // A drill Job never runs twice under its name (as the recovery Jobs: components/data-tool/recovery-jobs.ts).
         ignoreChanges: ["spec"],
       });

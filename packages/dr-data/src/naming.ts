@@ -211,6 +211,12 @@ export function drillScratchDatabase(appDatabase: string): string {
   return `${appDatabase}_drill`;
 }
 
+/**
+ * The run id of a drill's restore: the same for every drill, since each drill restores into a copy made fresh
+ * from live (which never holds a drill's databases), and short, so the staging database's name fits.
+ */
+export const DRILL_RUN_ID = "drill";
+
 /** Reads `drill/<server>/<stamp>/report.json` back: the drill's start; undefined for any other name. */
 export function parseDrillReportBlobName(name: string): { server: string; startedAt: DateTime } | undefined {
   const m = /^drill\/([^/]+)\/(\d{8}T\d{6}Z)\/report\.json$/.exec(name);
