@@ -579,6 +579,103 @@ export const nightlyIdentityNeverAdministrator: StackValidationPolicy = {
   },
 };
 
+/**
+ * The scheduled drill's resources (components/drill/): its copy is the server tagged `drill-copy`, its Jobs
+ * carry `service-dr/step: drill-<step>`. Written out here (the pack imports no program module).
+ */
+export const DRILL_COPY_TAG = "drill-copy";
+export const DRILL_STEP_PREFIX = "drill-";
+const JOB_TYPE = "kubernetes:batch/v1:Job";
+const STEP_LABEL = "service-dr/step";
+
+/** A server's name: `name` in the engine's outputs, `serverName` as declared. */
+function serverNameOf(server: PolicyResource): unknown {
+  return at(server.props, "name") ?? at(server.props, "serverName");
+}
+/** The host names a Job's tool container connects to (every `…HOST` variable: PGHOST, PTR_PGHOST, …). */
+function jobHosts(job: PolicyResource): string[] {
+  const containers = at(job.props, "spec", "template", "spec", "containers");
+  if (!Array.isArray(containers)) return [];
+  return containers.flatMap((c) => {
+    const env = at(c, "env");
+    return Array.isArray(env)
+      ? env
+          .filter((e) => /HOST$/.test(String(at(e, "name"))) && typeof at(e, "value") === "string")
+          .map((e) => String(at(e, "value")))
+      : [];
+  });
+}
+const drillStep = (job: PolicyResource): unknown => at(job.props, "metadata", "labels", STEP_LABEL);
+
+export const drillCopyNeverLive: StackValidationPolicy = {
+  name: "drill-copy-never-live",
+  description:
+    "A drill's copy has a name of its own, never a live server's: a drill can never declare, hold or delete live.",
+  enforcementLevel: "mandatory",
+  validateStack: (args: StackValidationArgs, report: ReportViolation) => {
+    const servers = args.resources.filter((r) => r.type === TYPES.server);
+    const live = new Set(servers.filter((r) => tag(r.props) === "live").map(serverNameOf));
+    for (const copy of servers.filter((r) => tag(r.props) === DRILL_COPY_TAG)) {
+      const name = serverNameOf(copy);
+      if (live.has(name))
+        report(
+          `${copy.name}: the drill's copy is named ${JSON.stringify(name)}, a live server's name`,
+          copy.urn,
+        );
+    }
+  },
+};
+
+export const drillNeverRestoresLive: StackValidationPolicy = {
+  name: "drill-never-restores-live",
+  description:
+    "No drill Job restores into a live server: the drill's restore connects to the drill's copy and nothing else.",
+  enforcementLevel: "mandatory",
+  validateStack: (args: StackValidationArgs, report: ReportViolation) => {
+    const servers = args.resources.filter((r) => r.type === TYPES.server);
+    const copies = servers.filter((r) => tag(r.props) === DRILL_COPY_TAG).map(serverNameOf);
+    const live = servers.filter((r) => tag(r.props) === "live").map(serverNameOf);
+    for (const job of args.resources.filter(
+      (r) => r.type === JOB_TYPE && drillStep(r) === `${DRILL_STEP_PREFIX}restore`,
+    )) {
+      const hosts = jobHosts(job);
+      const elsewhere = hosts.filter(
+        (h) => !copies.includes(h.split(".")[0]) || live.includes(h.split(".")[0]),
+      );
+      if (hosts.length === 0 || elsewhere.length > 0)
+        report(
+          `${job.name}: a drill restore must connect only to the drill's copy (${copies.map(String).join(", ") || "none declared"}), got ${JSON.stringify(hosts)}`,
+          job.urn,
+        );
+    }
+  },
+};
+
+export const objectivesInProduction: StackValidationPolicy = {
+  name: "drill-objectives-in-production",
+  description:
+    "In production every drill is measured against the service's objectives: its report Job carries --rpo-minutes and --rto-minutes (config: production).",
+  enforcementLevel: "mandatory",
+  configSchema: PRODUCTION_SCHEMA,
+  validateStack: (args: StackValidationArgs, report: ReportViolation) => {
+    if (!args.getConfig<GeoConfig>().production) return;
+    for (const job of args.resources.filter(
+      (r) => r.type === JOB_TYPE && drillStep(r) === `${DRILL_STEP_PREFIX}report`,
+    )) {
+      const containers = at(job.props, "spec", "template", "spec", "containers");
+      const argv = Array.isArray(containers)
+        ? containers.flatMap((c) => (Array.isArray(at(c, "args")) ? (at(c, "args") as unknown[]) : []))
+        : [];
+      const missing = ["--rpo-minutes", "--rto-minutes"].filter((f) => !argv.includes(f));
+      if (missing.length > 0)
+        report(
+          `${job.name}: production needs the drill measured against objectives (objectives.rpoMinutes, objectives.rtoMinutes); missing ${missing.join(", ")}`,
+          job.urn,
+        );
+    }
+  },
+};
+
 /** The pack, in the order the report lists them. */
 export const POLICIES: ReadonlyArray<ResourceValidationPolicy | StackValidationPolicy> = [
   liveServerProtected,
@@ -595,4 +692,7 @@ export const POLICIES: ReadonlyArray<ResourceValidationPolicy | StackValidationP
   dataPodsNetworkLimited,
   nightlyNeverRecoveryIdentity,
   nightlyIdentityNeverAdministrator,
+  drillCopyNeverLive,
+  drillNeverRestoresLive,
+  objectivesInProduction,
 ];

@@ -4,10 +4,14 @@
  * exactly, nothing of the live app changed, everything gone when the setting is removed.
  */
 import { strict as assert } from "node:assert";
-import { parseConfig } from "../config";
+import { readFileSync } from "node:fs";
+import * as path from "node:path";
+import { DATA_TOOL_REPOSITORY, parseConfig } from "../config";
+import type { PlanResource } from "../dev/offline/mocks";
+import { runPolicies, type PackConfig } from "../policy/run";
 import { buildPlan, planDrill } from "../plan";
 import { diffPlans } from "../dev/offline/diff";
-import { declareStack, NOW, stackRaw } from "./support/stacks";
+import { declareStack, NOW, PROJECT_DIR, stackRaw } from "./support/stacks";
 
 const DRILL = "drill=drill-20261125-0955";
 
@@ -239,5 +243,65 @@ describe("drill: what the program declares", function () {
       [],
     );
     assert.equal(plan.outputs.drill, undefined);
+  });
+});
+
+describe("drill: the policy pack", function () {
+  this.timeout(120_000);
+  const PUBLISHED = `dataTool.image=${DATA_TOOL_REPOSITORY}@sha256:${"5e".repeat(32)}`;
+  const pack = (stack: string): PackConfig =>
+    JSON.parse(
+      readFileSync(path.join(PROJECT_DIR, "policy", "config", `${stack}.json`), "utf8"),
+    ) as PackConfig;
+  const drillPlan = async (stack: "staging" | "production"): Promise<PlanResource[]> =>
+    structuredClone((await declareStack(stack, [DRILL, PUBLISHED])).resources);
+  const messages = async (resources: PlanResource[], stack: string): Promise<string[]> =>
+    (await runPolicies(resources, pack(stack))).map((v) => `${v.policy}: ${v.message}`);
+  const named = (resources: PlanResource[], suffix: string): PlanResource => {
+    const r = resources.find((x) => x.name.endsWith(suffix));
+    assert.ok(r !== undefined, suffix);
+    return r;
+  };
+  const env = (job: PlanResource): Array<{ name: string; value?: string }> =>
+    (job.inputs as { spec: { template: { spec: { containers: Array<{ env: [] }> } } } }).spec.template.spec
+      .containers[0]!.env;
+
+  for (const stack of ["staging", "production"] as const) {
+    it(`${stack}: no violation while a drill is declared`, async () =>
+      assert.deepStrictEqual(await messages(await drillPlan(stack), stack), []));
+  }
+
+  it("a drill copy named like live is refused", async () => {
+    const resources = await drillPlan("staging");
+    named(resources, "-drill-copy-server").inputs.serverName = "s189t01-ittms-stg-pg";
+    assert.deepStrictEqual(await messages(resources, "staging"), [
+      "drill-copy-never-live: itt-mentor-services-staging-drill-copy-server: the drill's copy is named \"s189t01-ittms-stg-pg\", a live server's name",
+      // The restore's host is the renamed copy's, i.e. live's: refused too.
+      `drill-never-restores-live: itt-mentor-services-staging-drill-drill-20261125-0955-restore: a drill restore must connect only to the drill's copy (s189t01-ittms-stg-pg), got ["s189t01-ittms-stg-pg-drill.postgres.database.azure.com"]`,
+    ]);
+  });
+
+  it("a drill restore pointed at live is refused", async () => {
+    const resources = await drillPlan("staging");
+    const host = env(named(resources, "-restore")).find((e) => e.name === "PGHOST");
+    assert.ok(host !== undefined);
+    host.value = "s189t01-ittms-stg-pg.postgres.database.azure.com";
+    assert.deepStrictEqual(await messages(resources, "staging"), [
+      'drill-never-restores-live: itt-mentor-services-staging-drill-drill-20261125-0955-restore: a drill restore must connect only to the drill\'s copy (s189t01-ittms-stg-pg-drill), got ["s189t01-ittms-stg-pg.postgres.database.azure.com"]',
+    ]);
+  });
+
+  it("in production a drill report without objectives is refused", async () => {
+    const resources = await drillPlan("production");
+    const report = named(resources, "-report");
+    const container = (
+      report.inputs as { spec: { template: { spec: { containers: Array<{ args: string[] }> } } } }
+    ).spec.template.spec.containers[0]!;
+    container.args = container.args.filter(
+      (a, i, all) => a !== "--rto-minutes" && all[i - 1] !== "--rto-minutes",
+    );
+    assert.deepStrictEqual(await messages(resources, "production"), [
+      `drill-objectives-in-production: itt-mentor-services-production-drill-drill-20261125-0955-report: production needs the drill measured against objectives (objectives.rpoMinutes, objectives.rtoMinutes); missing --rto-minutes`,
+    ]);
   });
 });

@@ -177,6 +177,9 @@ describe("policy pack: every policy mandatory", () => {
         ["data-pods-network-limited", "mandatory"],
         ["nightly-backup-never-runs-as-recovery", "mandatory"],
         ["nightly-identity-never-administrator", "mandatory"],
+        ["drill-copy-never-live", "mandatory"],
+        ["drill-never-restores-live", "mandatory"],
+        ["drill-objectives-in-production", "mandatory"],
       ],
     );
   });
