@@ -27,6 +27,7 @@ import { formatBackupList, listBackups } from "./list";
 import { restore, type RestoreResult } from "./restore";
 import { backupStatus, DEFAULT_MAX_AGE_HOURS, formatStatus } from "./status";
 import { runWithJobLog } from "./job-log";
+import * as reports from "./reports/cli-reports";
 
 type Env = Readonly<Record<string, string | undefined>>;
 interface Io {
@@ -50,6 +51,7 @@ commands:
   list     --container C --prefix P [--database D]
   status   --container C --server S [--database D] [--max-age-hours N] [--now ISO-TIME] [--json]
 ${incident.INCIDENT_USAGE}
+${reports.REPORTS_USAGE}
 
 manifest: backup records each table's row count and checksum (and sequence values), taken in pg_dump's own
   snapshot, as <blob>.manifest.json (its sha256 in the dump's metadata); --no-manifest skips it. restore checks
@@ -102,6 +104,8 @@ const COMMANDS = [
   "inspect",
   "reconcile",
   "pg-token",
+  "drill-report",
+  "incident-report",
 ] as const;
 
 // Re-exported: the argv rules live with the flags they check (contract.ts).
@@ -344,6 +348,10 @@ export async function main(argv: readonly string[], env: Env = process.env, io?:
         return await incident.runReconcile(rest, env, out);
       case "pg-token":
         return await incident.runPgToken(rest, env, out);
+      case "drill-report":
+        return await reports.runDrillReport(rest, env, out);
+      case "incident-report":
+        return await reports.runIncidentReport(rest, env, out);
       default:
         throw new UsageError(
           `unknown command ${JSON.stringify(command)}; allowed values are: ${COMMANDS.join(", ")}`,

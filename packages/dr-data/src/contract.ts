@@ -484,7 +484,9 @@ export function settingsFlag(
   for (const v of values) {
     const m = /^([A-Za-z_][A-Za-z0-9_.]*)=(.*)$/.exec(v);
     if (m === null) {
-      throw new UsageError(`${flag} must be name=value (a PostgreSQL setting), got ${JSON.stringify(v)}`);
+      const what =
+        flag === `--${RESTORE.settings.flag}` ? "a PostgreSQL setting" : "a name, then = and a value";
+      throw new UsageError(`${flag} must be name=value (${what}), got ${JSON.stringify(v)}`);
     }
     out[m[1]!] = m[2]!;
   }

@@ -51,8 +51,26 @@ export function jobLogTarget(env: Env): JobLogTarget | undefined {
 /** What a completion record holds: enough to say, on a second run, what finished when. */
 export interface DoneRecord {
   readonly argv: readonly string[];
+  /** When the command started (UTC ISO); absent in records written before it was kept. */
+  readonly startedAt?: string | undefined;
   readonly finishedAt: string;
   readonly logBlob: string;
+}
+
+/** A completion record's text as `DoneRecord`, or an error naming `where`; `startedAt` may be absent (older records). */
+export function parseDoneRecord(text: string, where: string): DoneRecord {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    parsed = undefined;
+  }
+  const r = (typeof parsed === "object" && parsed !== null ? parsed : {}) as Partial<DoneRecord>;
+  if (!Array.isArray(r.argv) || typeof r.finishedAt !== "string" || typeof r.logBlob !== "string") {
+    throw new Error(`the completion record ${where} is not one this tool wrote: ${text.slice(0, 200)}`);
+  }
+  const startedAt = typeof r.startedAt === "string" ? { startedAt: r.startedAt } : {};
+  return { argv: r.argv.map(String), ...startedAt, finishedAt: r.finishedAt, logBlob: r.logBlob };
 }
 
 /** Reads and creates completion records; the default uses the tool's blob store credentials. */
@@ -77,14 +95,7 @@ export const blobDoneStore: DoneStore = {
       if (isNotFound(err)) return undefined;
       throw new Error(`reading the completion record ${container}/${blob}`, { cause: err });
     }
-    const parsed: unknown = JSON.parse(text);
-    const r = parsed as Partial<DoneRecord>;
-    if (!Array.isArray(r.argv) || typeof r.finishedAt !== "string" || typeof r.logBlob !== "string") {
-      throw new Error(
-        `the completion record ${container}/${blob} is not one this tool wrote: ${text.slice(0, 200)}`,
-      );
-    }
-    return { argv: r.argv.map(String), finishedAt: r.finishedAt, logBlob: r.logBlob };
+    return parseDoneRecord(text, `${container}/${blob}`);
   },
   async write(container, blob, record, env) {
     const client = containerClient(blobStoreFromEnv(env, container)).getBlockBlobClient(blob);
@@ -223,14 +234,15 @@ export async function runWithJobLog(
   };
   // Listening before the header is written: once "started" is in the log, a SIGTERM still writes it.
   if (options.onSigterm ?? true) process.once("SIGTERM", onTerm);
+  const startedAt = now();
   process.stderr.write(
-    `dr-data ${argv.join(" ")}: started ${now().toISOString()}; log → ${target.container}/${target.blob}\n`,
+    `dr-data ${argv.join(" ")}: started ${startedAt.toISOString()}; log → ${target.container}/${target.blob}\n`,
   );
   let status = 1;
   try {
     status = await run();
     if (status === 0 && target.done !== undefined)
-      await recordDone(target, target.done, argv, now(), doneStore, env);
+      await recordDone(target, target.done, argv, { startedAt, finishedAt: now() }, doneStore, env);
   } finally {
     process.off("SIGTERM", onTerm);
     await finish(`dr-data: exit status ${status}, finished ${now().toISOString()}\n`);
@@ -247,7 +259,7 @@ async function recordDone(
   target: JobLogTarget,
   done: string,
   argv: readonly string[],
-  at: Date,
+  at: { readonly startedAt: Date; readonly finishedAt: Date },
   store: DoneStore,
   env: Env,
 ): Promise<void> {
@@ -255,7 +267,12 @@ async function recordDone(
     await store.write(
       target.container,
       done,
-      { argv: [...argv], finishedAt: at.toISOString(), logBlob: target.blob },
+      {
+        argv: [...argv],
+        startedAt: at.startedAt.toISOString(),
+        finishedAt: at.finishedAt.toISOString(),
+        logBlob: target.blob,
+      },
       env,
     );
     process.stderr.write(`dr-data: completion recorded in ${target.container}/${done}\n`);

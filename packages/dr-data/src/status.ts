@@ -20,6 +20,7 @@ import {
 } from "./naming";
 import { formatBytes } from "./progress";
 import { parseStatus, type BackupStatus } from "./verify";
+import { formatLastDrill, lastDrillOf, type LastDrill } from "./reports/drill-report-shape";
 
 /** A nightly schedule (24 h) plus two hours of grace. */
 export const DEFAULT_MAX_AGE_HOURS = 26;
@@ -62,8 +63,8 @@ export interface StatusReport {
   readonly now: string;
   readonly maxAgeHours: number;
   readonly databases: DatabaseStatus[];
-  /** The newest drill report, or null: no drill recorded under `drillPrefix`. */
-  readonly lastDrill: { readonly report: string; readonly startedAt: string } | null;
+  /** The newest drill report (when, result, timings, objectives met), or null: none under `drillPrefix`. */
+  readonly lastDrill: LastDrill | null;
   readonly drillPrefix: string;
   readonly ok: boolean;
   /** Every reason it is not ok (one per database, or the prefix holding none). */
@@ -153,7 +154,11 @@ export function newestProblem(
 }
 
 /** A backup and its status record, if it has one. */
-async function summarize(container: ContainerClient, e: BackupEntry, now: DateTime): Promise<BackupSummary> {
+export async function summarize(
+  container: ContainerClient,
+  e: BackupEntry,
+  now: DateTime,
+): Promise<BackupSummary> {
   const base = {
     backup: e.name,
     startedAt: isoUtc(e.startedAt),
@@ -197,10 +202,7 @@ async function readStatus(
 }
 
 /** The newest `drill/<server>/<stamp>/report.json`, by the time in its name; null when there is none. */
-async function newestDrill(
-  container: ContainerClient,
-  prefix: string,
-): Promise<{ report: string; startedAt: string } | null> {
+async function newestDrill(container: ContainerClient, prefix: string): Promise<LastDrill | null> {
   let newest: { report: string; startedAt: DateTime } | undefined;
   try {
     for await (const item of container.listBlobsFlat({ prefix: `${prefix}/` })) {
@@ -212,7 +214,7 @@ async function newestDrill(
   } catch (cause) {
     throw new Error(`listing ${container.containerName}/${prefix}/`, { cause });
   }
-  return newest === undefined ? null : { report: newest.report, startedAt: isoUtc(newest.startedAt) };
+  return newest === undefined ? null : lastDrillOf(container, newest.report, isoUtc(newest.startedAt));
 }
 
 function isoUtc(t: DateTime): string {
@@ -242,7 +244,7 @@ export function formatStatus(r: StatusReport): string {
   const drill =
     r.lastDrill === null
       ? `last drill: no drill recorded (none under ${r.container}/${r.drillPrefix}/)`
-      : `last drill: ${r.lastDrill.report}, started ${r.lastDrill.startedAt}`;
+      : formatLastDrill(r.lastDrill);
   const verdict = r.ok
     ? `OK: every newest backup verified and younger than ${r.maxAgeHours} h (as of ${r.now})`
     : `NOT OK (as of ${r.now}, maximum age ${r.maxAgeHours} h):\n${r.problems.map((p) => `  - ${p}`).join("\n")}`;

@@ -464,6 +464,18 @@ describe("contract: argv built from typed options parses back to the same option
       /--max-age-hours must be an integer from 1 to 2160, got "0"/,
     );
     assert.throws(() => parseToolArgs(["status", "--container", "c"]), /status: --server is required/);
+    assert.throws(
+      () =>
+        parseToolArgs([
+          ...["drill-report", "--container", "c", "--server", "s", "--database", "d"],
+          ...["--started-at", "2026-12-06T02:00:00Z", "--step", "restore"],
+        ]),
+      /--step must be name=value \(a name, then = and a value\), got "restore"/,
+    );
+    assert.throws(
+      () => parseToolArgs(["restore", "--container", "c", "--blob", "b", "--run-id", "r", "--setting", "x"]),
+      /--setting must be name=value \(a PostgreSQL setting\), got "x"/,
+    );
   });
 
   it("the one flag the drill rewrites is spelled alike by every command that has it", () => {

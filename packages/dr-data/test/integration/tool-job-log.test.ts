@@ -172,7 +172,8 @@ describe("tool: a Job's log in the backup storage (real PostgreSQL and Azurite)"
       const first = await run(args, withDone);
       assert.equal(first.code, 0, first.stderr);
       const record = JSON.parse(await read(withDone[JOB_LOG_ENV.done])) as Record<string, unknown>;
-      assert.deepStrictEqual(Object.keys(record).sort(), ["argv", "finishedAt", "logBlob"]);
+      assert.deepStrictEqual(Object.keys(record).sort(), ["argv", "finishedAt", "logBlob", "startedAt"]);
+      assert.ok(String(record.startedAt) <= String(record.finishedAt), JSON.stringify(record));
       assert.deepStrictEqual(record.argv, args);
       assert.equal(record.logBlob, withDone[JOB_LOG_ENV.blob]);
       const dumps = await names(`${prefix}/`);

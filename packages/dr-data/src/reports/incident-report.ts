@@ -1,0 +1,355 @@
+/**
+ * `incident-report`: the evidence of the post-DR review, gathered when an incident closes from what its Jobs
+ * and look-before-you-restore commands left under `incident/<id>/` (naming.ts):
+ * - the timeline: every recovery Job's completion record and log (`done/`, `logs/`), in the order they ran;
+ * - the restore point, in UTC and in the stack's zone;
+ * - rows lost and recovered: the inspection's totals (`inspect/report.json`) and the reconciliation's export
+ *   (`reconcile/summary.json`);
+ * - the objectives: RTO from the declaration (or the first Job's start) to the last Job done, RPO from the
+ *   restore point to the declaration (the writes the restore rolls back; those the reconciliation exported
+ *   can be entered again).
+ * Written once, as `incident/<id>/report.json` and `report.md` (naming.ts incidentReport.retro).
+ */
+import type { ContainerClient } from "@azure/storage-blob";
+import { DateTime } from "luxon";
+import { containerClient, type BlobStoreSettings } from "../blobstore";
+import { backupPrefix, incidentDoneBlobName, incidentLogBlobName, incidentReport } from "../naming";
+import { inTimeOrder, jobsUnder, readStep, readTextIfExists, type StepRecord } from "./timeline";
+import { writeOnce } from "./write-once";
+
+export const INCIDENT_REPORT_TOOL = "dr-data-incident-report/1";
+
+/** An objective of an incident: the objective may not be given (then `met` is null). */
+export interface IncidentMeasured {
+  readonly achievedSeconds: number | null;
+  readonly achievedMinutes: number | null;
+  readonly objectiveMinutes: number | null;
+  readonly met: boolean | null;
+}
+
+/** An instant in UTC and in the stack's zone. */
+export interface Instant {
+  readonly utc: string;
+  readonly local: string;
+}
+
+export interface InspectionRows {
+  readonly report: string;
+  readonly tables: number;
+  readonly differing: number;
+  /** Rows in the copy and not in live: what the incident destroyed, which the restore brings back. */
+  readonly lost: number;
+  /** Rows written in live since the restore point (a restore rolls them back). */
+  readonly written: number;
+  /** Rows changed in live since the restore point. */
+  readonly changed: number;
+}
+
+export interface ReconciliationRows {
+  readonly summary: string;
+  /** Live rows exported as `new` and `changed`: to enter again after the restore. */
+  readonly exportedNew: number;
+  readonly exportedChanged: number;
+  readonly lost: number;
+  readonly files: number;
+  readonly notReconcilable: string[];
+}
+
+export interface IncidentReport {
+  readonly tool: typeof INCIDENT_REPORT_TOOL;
+  readonly incident: string;
+  readonly timeZone: string;
+  /** The RTO's start, and where it comes from. */
+  readonly start: (Instant & { readonly from: "declared" | "first Job" }) | null;
+  readonly restorePoint: (Instant & { readonly from: "flag" | "inspection" | "reconciliation" }) | null;
+  /** The last Job done. */
+  readonly finishedAt: Instant | null;
+  readonly timeline: StepRecord[];
+  readonly rows: {
+    readonly inspection: InspectionRows | null;
+    readonly reconciliation: ReconciliationRows | null;
+  };
+  readonly rpo: IncidentMeasured;
+  readonly rto: IncidentMeasured;
+  readonly problems: string[];
+  readonly report: { readonly json: string; readonly markdown: string };
+}
+
+export interface IncidentReportOptions {
+  readonly store: BlobStoreSettings;
+  readonly incidentId: string;
+  readonly declaredAt?: DateTime | undefined;
+  readonly restoreTime?: DateTime | undefined;
+  /** IANA zone; the caller checks it. */
+  readonly timeZone: string;
+  readonly rpoMinutes?: number | undefined;
+  readonly rtoMinutes?: number | undefined;
+}
+
+export function instant(iso: string, zone: string): Instant {
+  const t = DateTime.fromISO(iso, { zone: "utc" });
+  return {
+    utc: t.toISO({ suppressMilliseconds: true }) ?? iso,
+    // The offset and the zone's IANA name: the same text whatever the machine's locale and ICU data.
+    local: `${t.setZone(zone).toFormat("yyyy-LL-dd HH:mm:ss ZZ")} ${zone}`,
+  };
+}
+
+/** An objective measured; null objective: not judged. Pure. */
+export function incidentMeasured(
+  seconds: number | null,
+  objectiveMinutes: number | undefined,
+): IncidentMeasured {
+  return {
+    achievedSeconds: seconds,
+    achievedMinutes: seconds === null ? null : Math.round(seconds / 6) / 10,
+    objectiveMinutes: objectiveMinutes ?? null,
+    met: objectiveMinutes === undefined ? null : seconds !== null && seconds <= objectiveMinutes * 60,
+  };
+}
+
+/** What the stored reports say, for `measureIncident`. */
+export interface IncidentFacts {
+  readonly timeline: readonly StepRecord[];
+  readonly declaredAt: string | null;
+  readonly restorePoint: {
+    readonly at: string;
+    readonly from: "flag" | "inspection" | "reconciliation";
+  } | null;
+  readonly zone: string;
+  readonly rpoMinutes?: number | undefined;
+  readonly rtoMinutes?: number | undefined;
+}
+
+/** Start, finish, RPO, RTO and the problems, from the facts. Pure. */
+export function measureIncident(
+  f: IncidentFacts,
+): Pick<IncidentReport, "start" | "restorePoint" | "finishedAt" | "rpo" | "rto" | "problems"> {
+  const firstStart = f.timeline.find((s) => s.startedAt !== null)?.startedAt ?? null;
+  const startIso = f.declaredAt ?? firstStart;
+  const done = f.timeline
+    .filter((s) => s.status === "done" && s.finishedAt !== null)
+    .map((s) => s.finishedAt!);
+  const last = done.length === 0 ? null : done.reduce((a, b) => (Date.parse(b) > Date.parse(a) ? b : a));
+  const diff = (from: string | null, to: string | null): number | null =>
+    from === null || to === null ? null : Math.round((Date.parse(to) - Date.parse(from)) / 1000);
+  const problems = f.timeline.flatMap((s) => (s.problem === null ? [] : [s.problem]));
+  if (f.timeline.length === 0) problems.push("no recovery Job left a record or a log");
+  if (f.restorePoint === null)
+    problems.push("restore point unknown: no --restore-time, inspection or reconciliation");
+  if (startIso === null) problems.push("start unknown: no --declared-at and no Job's start recorded");
+  const rpo = incidentMeasured(diff(f.restorePoint?.at ?? null, startIso), f.rpoMinutes);
+  const rto = incidentMeasured(diff(startIso, last), f.rtoMinutes);
+  if (rpo.met === false)
+    problems.push(
+      `RPO objective missed: ${rpo.achievedMinutes ?? "not measured"} min, objective ${rpo.objectiveMinutes} min`,
+    );
+  if (rto.met === false)
+    problems.push(
+      `RTO objective missed: ${rto.achievedMinutes ?? "not measured"} min, objective ${rto.objectiveMinutes} min`,
+    );
+  return {
+    start:
+      startIso === null
+        ? null
+        : { ...instant(startIso, f.zone), from: f.declaredAt === null ? "first Job" : "declared" },
+    restorePoint:
+      f.restorePoint === null ? null : { ...instant(f.restorePoint.at, f.zone), from: f.restorePoint.from },
+    finishedAt: last === null ? null : instant(last, f.zone),
+    rpo,
+    rto,
+    problems,
+  };
+}
+
+type Json = Readonly<Record<string, unknown>>;
+
+async function readJson(container: ContainerClient, name: string): Promise<Json | undefined> {
+  const text = await readTextIfExists(container, name);
+  if (text === undefined) return undefined;
+  try {
+    return JSON.parse(text) as Json;
+  } catch (cause) {
+    throw new Error(`${container.containerName}/${name} is not JSON`, { cause });
+  }
+}
+
+const num = (v: unknown): number => (typeof v === "number" ? v : 0);
+
+/** The inspection's totals (inspect.ts InspectResult), or null without a report. */
+export function inspectionRows(r: Json | undefined, name: string): InspectionRows | null {
+  if (r === undefined) return null;
+  const t = (r.totals ?? {}) as Json;
+  return {
+    report: name,
+    tables: num(t.tables),
+    differing: num(t.differing),
+    lost: num(t.lost),
+    written: num(t.added),
+    changed: num(t.changed),
+  };
+}
+
+/** The reconciliation's sums (reconcile.ts ReconcileResult), or null without a summary. */
+export function reconciliationRows(r: Json | undefined, name: string): ReconciliationRows | null {
+  if (r === undefined) return null;
+  const tables = (Array.isArray(r.tables) ? r.tables : []) as Json[];
+  const not = (Array.isArray(r.notReconcilable) ? r.notReconcilable : []) as Json[];
+  return {
+    summary: name,
+    exportedNew: tables.reduce((a, t) => a + num(t.added), 0),
+    exportedChanged: tables.reduce((a, t) => a + num(t.changed), 0),
+    lost: tables.reduce((a, t) => a + num(t.lost), 0),
+    files: tables.filter((t) => typeof t.file === "string").length,
+    notReconcilable: not.map((t) => `${String(t.name)}: ${String(t.reason)}`),
+  };
+}
+
+/** The restore point: the flag, else the inspection's, else the reconciliation's. */
+function restorePointOf(
+  flag: DateTime | undefined,
+  inspection: Json | undefined,
+  reconciliation: Json | undefined,
+): IncidentFacts["restorePoint"] {
+  if (flag !== undefined) return { at: flag.toUTC().toISO() ?? "", from: "flag" };
+  if (typeof inspection?.restoreTime === "string") return { at: inspection.restoreTime, from: "inspection" };
+  if (typeof reconciliation?.restoreTime === "string") {
+    return { at: reconciliation.restoreTime, from: "reconciliation" };
+  }
+  return null;
+}
+
+/** Every Job of the incident, as its records and logs say, in the order they ran. */
+async function incidentTimeline(container: ContainerClient, incidentId: string): Promise<StepRecord[]> {
+  const steps: StepRecord[] = [];
+  for (const job of await jobsUnder(container, backupPrefix.incident(incidentId))) {
+    steps.push(
+      await readStep(container, {
+        step: job,
+        job,
+        doneBlob: incidentDoneBlobName(incidentId, job),
+        logBlob: incidentLogBlobName(incidentId, job),
+      }),
+    );
+  }
+  return inTimeOrder(steps);
+}
+
+/** Gathers, measures and writes the report once; a report already written stands (and its markdown is completed). */
+export async function incidentReportAtClose(
+  o: IncidentReportOptions,
+): Promise<{ report: IncidentReport; written: boolean }> {
+  const container = containerClient(o.store);
+  const json = incidentReport.retro(o.incidentId, "json");
+  const md = incidentReport.retro(o.incidentId, "md");
+  const stored = await readJson(container, json);
+  if (stored !== undefined) {
+    const report = parseIncidentReport(stored, json);
+    await writeOnce(container, md, formatIncidentMarkdown(report));
+    return { report, written: false };
+  }
+  const report = await gatherIncident(container, o, { json, md });
+  if ((await writeOnce(container, json, `${JSON.stringify(report, null, 2)}\n`)) === "exists") {
+    return incidentReportAtClose(o);
+  }
+  await writeOnce(container, md, formatIncidentMarkdown(report));
+  return { report, written: true };
+}
+
+async function gatherIncident(
+  container: ContainerClient,
+  o: IncidentReportOptions,
+  names: { readonly json: string; readonly md: string },
+): Promise<IncidentReport> {
+  const inspectName = incidentReport.inspect(o.incidentId, "json");
+  const reconcileName = incidentReport.reconcileSummary(o.incidentId, "json");
+  const inspection = await readJson(container, inspectName);
+  const reconciliation = await readJson(container, reconcileName);
+  const timeline = await incidentTimeline(container, o.incidentId);
+  const measuredFacts = measureIncident({
+    timeline,
+    declaredAt: o.declaredAt === undefined ? null : (o.declaredAt.toUTC().toISO() ?? null),
+    restorePoint: restorePointOf(o.restoreTime, inspection, reconciliation),
+    zone: o.timeZone,
+    rpoMinutes: o.rpoMinutes,
+    rtoMinutes: o.rtoMinutes,
+  });
+  const where = (n: string): string => `${container.containerName}/${n}`;
+  return {
+    tool: INCIDENT_REPORT_TOOL,
+    incident: o.incidentId,
+    timeZone: o.timeZone,
+    ...measuredFacts,
+    timeline,
+    rows: {
+      inspection: inspectionRows(inspection, where(inspectName)),
+      reconciliation: reconciliationRows(reconciliation, where(reconcileName)),
+    },
+    report: { json: where(names.json), markdown: where(names.md) },
+  };
+}
+
+/** A stored report, checked for its tool; an error naming the blob otherwise. */
+export function parseIncidentReport(r: Json, where: string): IncidentReport {
+  if (r.tool !== INCIDENT_REPORT_TOOL || !Array.isArray(r.timeline) || !Array.isArray(r.problems)) {
+    throw new Error(`the incident report ${where} is not one this tool wrote (${INCIDENT_REPORT_TOOL})`);
+  }
+  return r as unknown as IncidentReport;
+}
+
+function objective(label: string, m: IncidentMeasured): string {
+  const achieved = m.achievedMinutes === null ? "not measured" : `${m.achievedMinutes} min`;
+  const verdict = m.met === null ? "no objective given" : m.met ? "met" : "MISSED";
+  return `${label} ${achieved} (objective ${m.objectiveMinutes === null ? "-" : `${m.objectiveMinutes} min`}): ${verdict}`;
+}
+
+function rowsLines(r: IncidentReport["rows"]): string[] {
+  const i = r.inspection;
+  const c = r.reconciliation;
+  return [
+    i === null
+      ? "- inspection: none recorded"
+      : `- inspection (${i.report}): ${i.lost} rows lost since the restore point (the restore brings them back); ` +
+        `${i.written} written and ${i.changed} changed in live since; ${i.differing} of ${i.tables} tables differ`,
+    c === null
+      ? "- reconciliation: none recorded"
+      : `- reconciliation (${c.summary}): ${c.exportedNew} new and ${c.exportedChanged} changed live rows exported ` +
+        `for entering again (${c.files} files); ${c.notReconcilable.length} tables not reconcilable` +
+        c.notReconcilable.map((t) => `\n  - ${t}`).join(""),
+  ];
+}
+
+/** The report as markdown, ready for the post-DR review. */
+export function formatIncidentMarkdown(r: IncidentReport): string {
+  const local = (iso: string | null): string => (iso === null ? "-" : instant(iso, r.timeZone).local);
+  const rows = r.timeline.map(
+    (s) =>
+      `| ${s.job} | ${s.command ?? "-"} | ${s.status} | ${s.startedAt ?? "-"} | ${local(s.startedAt)} | ` +
+      `${s.finishedAt ?? "-"} | ${s.seconds ?? "-"} |`,
+  );
+  const at = (i: Instant | null): string => (i === null ? "unknown" : `${i.utc} (${i.local})`);
+  return [
+    `# Incident ${r.incident}: recovery report`,
+    "",
+    `- start: ${at(r.start)}${r.start === null ? "" : `, from the ${r.start.from === "declared" ? "declaration" : "first Job's start"}`}`,
+    `- restore point: ${at(r.restorePoint)}${r.restorePoint === null ? "" : `, from the ${r.restorePoint.from}`}`,
+    `- last Job done: ${at(r.finishedAt)}`,
+    `- ${objective("RPO", r.rpo)} — restore point to start`,
+    `- ${objective("RTO", r.rto)} — start to last Job done`,
+    "",
+    "## Timeline",
+    "",
+    `| Job | command | status | started (UTC) | started (${r.timeZone}) | finished (UTC) | seconds |`,
+    "| --- | --- | --- | --- | --- | --- | --- |",
+    ...rows,
+    "",
+    "## Rows lost and recovered",
+    "",
+    ...rowsLines(r.rows),
+    "",
+    "## Problems",
+    "",
+    ...(r.problems.length === 0 ? ["none"] : r.problems.map((p) => `- ${p}`)),
+    "",
+  ].join("\n");
+}
