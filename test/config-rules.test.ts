@@ -54,6 +54,7 @@ describe("config rules: the order they report in", () => {
       "hostsDiffer",
       "freezeApproversAtLeastNormal",
       "incidentNamesFit",
+      "drillProblems",
     ]);
   });
   it("every rule accepts the committed stacks", () => {
