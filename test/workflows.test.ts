@@ -168,6 +168,7 @@ describe("workflows: GitHub's parser accepts every file", () => {
     assert.deepStrictEqual(WORKFLOWS.sort(), [
       "deploy.yml",
       "dr-step.yml",
+      "drill.yml",
       "preview.yml",
       "pulumi-stack.yml",
       "release-image.yml",
