@@ -155,6 +155,7 @@ function declareDrill(
       liveServerId: servers.live.serverId,
       backupContainerId: servers.backups.containerId,
       tenantId: servers.identity.tenantId,
+      nightlyPrincipalId: servers.identity.principalId,
     },
     { parent: opts.parent, dependsOn: [dataTool.network, servers.identity, servers.backups] },
   );

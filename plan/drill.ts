@@ -32,7 +32,7 @@ import { DRILL_RESTORE_LAG_MINUTES, drillStart } from "../config";
 import type { LiveServerPlan, PtrCopyPlan } from "./control";
 import { SCRATCH_DIR, type ServerConnection } from "./data-path";
 import { containerRole, identityBase, nightlyWriteCondition, planIdentities } from "./identity";
-import type { IdentityPlan } from "./identity";
+import type { BlobRole, IdentityPlan } from "./identity";
 import { azureUtc, humanInZone } from "./time";
 
 /** The drill's steps, in the order they run; a Job's `service-dr/step` label is `drill-<step>`. */
@@ -65,6 +65,13 @@ export interface DrillPlan {
   readonly copy: PtrCopyPlan;
   /** The drill's identity, declared with the drill: an Entra administrator of the copy only. */
   readonly identity: IdentityPlan;
+  /**
+   * A second blob role of the nightly identity, declared with the drill and gone with it: the inspection runs
+   * as the nightly identity (it reads live and the copy) and writes its report under `incident/<drill id>/`
+   * and its log and record under `drill/`, which its standing role (`nightly/` only) does not allow. Azure
+   * adds assignments up; deleting stays denied in both.
+   */
+  readonly inspectAccess: BlobRole & { readonly description: string };
   /** The database the nightly backup is restored into, on the copy. */
   readonly scratchDatabase: string;
   readonly jobs: readonly DrillJobPlan[];
@@ -90,6 +97,7 @@ export function planDrill(cfg: StackConfig, live: LiveServerPlan): DrillPlan | u
   const id = cfg.drill;
   const copy = drillCopy(cfg, live, start.minus({ minutes: DRILL_RESTORE_LAG_MINUTES }));
   const identity = drillIdentity(cfg);
+  const inspectAccess = nightlyInspectAccess(cfg, id);
   const scratchDatabase = drillScratchDatabase(cfg.postgres.appDatabase);
   const objectives = cfg.objectives;
   const planned = drillJobs({ cfg, id, start: azureUtc(start), copy, identity, scratchDatabase, objectives });
@@ -103,6 +111,7 @@ export function planDrill(cfg: StackConfig, live: LiveServerPlan): DrillPlan | u
     startedAt: azureUtc(start),
     copy,
     identity,
+    inspectAccess,
     scratchDatabase,
     jobs,
     reportBlob: drillReport.blob(live.name, start),
@@ -137,6 +146,22 @@ function drillIdentity(cfg: StackConfig): IdentityPlan {
     blobRole: { name: roleName(name), roleDefinitionId, condition: nightlyWriteCondition(DRILL_PREFIX_ROOT) },
     blobRoleDescription:
       "service-dr scheduled drill: reads; writes drill records only; never deletes (this container only)",
+  };
+}
+
+/**
+ * The nightly identity's second blob role, for the drill's inspection: writes under `drill/` (its log and
+ * record) and `incident/<drill id>/` (its report), never deletes.
+ */
+function nightlyInspectAccess(cfg: StackConfig, id: string): DrillPlan["inspectAccess"] {
+  const { roleDefinitionId, roleName } = containerRole(cfg);
+  const nightly = planIdentities(cfg).nightly.name;
+  return {
+    // Named apart from the standing assignment (a GUID of scope, role and this name), so it never replaces it.
+    name: roleName(`${nightly}|drill`),
+    roleDefinitionId,
+    condition: nightlyWriteCondition(DRILL_PREFIX_ROOT, `${backupPrefix.incident(id)}/`),
+    description: `service-dr drill ${id}: the nightly identity's inspection writes its evidence (this container only)`,
   };
 }
 

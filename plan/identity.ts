@@ -104,13 +104,14 @@ const BLOBS = "Microsoft.Storage/storageAccounts/blobServices/containers/blobs";
  * paths under `prefix`. Overwriting a nightly blob cannot be denied by a condition, but leaves the previous
  * version, which the account's immutability keeps.
  */
-export function nightlyWriteCondition(prefix: string): string {
-  // Also the drill identity's, with its own prefix (plan/drill.ts).
+export function nightlyWriteCondition(prefix: string, ...more: readonly string[]): string {
+  // Also the drill's assignments, with their own prefixes (plan/drill.ts): one prefix gives the text it always did.
   const not = (action: string): string => `!(ActionMatches{'${BLOBS}/${action}'})`;
+  const under = [prefix, ...more].map((p) => `@Resource[${BLOBS}:path] StringLike '${p}*'`).join(" OR ");
   return [
     `((${not("delete")} AND ${not("move/action")}))`,
     "AND",
-    `((${not("write")} AND ${not("add/action")}) OR (@Resource[${BLOBS}:path] StringLike '${prefix}*'))`,
+    `((${not("write")} AND ${not("add/action")}) OR (${under}))`,
   ].join(" ");
 }
 

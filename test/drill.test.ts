@@ -9,7 +9,7 @@ import * as path from "node:path";
 import { DATA_TOOL_REPOSITORY, parseConfig } from "../config";
 import type { PlanResource } from "../dev/offline/mocks";
 import { runPolicies, type PackConfig } from "../policy/run";
-import { buildPlan, planDrill } from "../plan";
+import { buildPlan, planDrill, planIdentities } from "../plan";
 import { diffPlans } from "../dev/offline/diff";
 import { declareStack, NOW, PROJECT_DIR, stackRaw } from "./support/stacks";
 
@@ -177,6 +177,20 @@ describe("drill: plan", () => {
     assert.equal(drill.reportBlob, `${prefix}/report.json`);
   });
 
+  it("the inspection's evidence: the nightly identity may also write under drill/ and the drill's incident folder, never delete", () => {
+    assert.ok(drill !== undefined);
+    const B = "Microsoft.Storage/storageAccounts/blobServices/containers/blobs";
+    assert.equal(
+      drill.inspectAccess.condition,
+      `((!(ActionMatches{'${B}/delete'}) AND !(ActionMatches{'${B}/move/action'}))) AND ` +
+        `((!(ActionMatches{'${B}/write'}) AND !(ActionMatches{'${B}/add/action'})) OR ` +
+        `(@Resource[${B}:path] StringLike 'drill/*' OR @Resource[${B}:path] StringLike 'incident/drill-20261125-0955/*'))`,
+    );
+    const standing = planIdentities(cfg).nightly.blobRole;
+    assert.notEqual(drill.inspectAccess.name, standing.name);
+    assert.equal(drill.inspectAccess.roleDefinitionId, standing.roleDefinitionId);
+  });
+
   it("no drill without the setting", () => {
     const plain = parseConfig(stackRaw("staging"), NOW);
     assert.equal(planDrill(plain, buildPlan(plain, NOW).liveServer), undefined);
@@ -194,6 +208,7 @@ describe("drill: what the program declares", function () {
     "azure-native:authorization:RoleAssignment itt-mentor-services-staging-drill-identity-blob-data",
     "service-dr:index:PtrCopy itt-mentor-services-staging-drill-copy",
     "azure-native:dbforpostgresql:Server itt-mentor-services-staging-drill-copy-server",
+    "azure-native:authorization:RoleAssignment itt-mentor-services-staging-drill-inspect-blob-data",
     "azure-native:dbforpostgresql:AdministratorsMicrosoftEntra itt-mentor-services-staging-drill-copy-entra-admin-recovery",
     "kubernetes:batch/v1:Job itt-mentor-services-staging-drill-drill-20261125-0955-restore",
     "kubernetes:batch/v1:Job itt-mentor-services-staging-drill-drill-20261125-0955-inspect",

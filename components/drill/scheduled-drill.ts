@@ -8,6 +8,7 @@
  * exists), and its deletion by the next `pulumi up` without the setting is what ends the drill.
  */
 import * as pulumi from "@pulumi/pulumi";
+import * as authorization from "@pulumi/azure-native/authorization";
 import * as k8s from "@pulumi/kubernetes";
 import { buildToolArgs, JOB_LOG_ENV, STEP_LABEL } from "@service-dr/dr-data";
 import type { DataPathPlan, DrillJobPlan, DrillPlan, DrillStep } from "../../plan";
@@ -26,6 +27,8 @@ export interface ScheduledDrillArgs {
   readonly liveServerId: pulumi.Input<string>;
   readonly backupContainerId: pulumi.Input<string>;
   readonly tenantId: pulumi.Input<string>;
+  /** The nightly identity's principal: the inspection runs as it, and gets the drill's blob role for it. */
+  readonly nightlyPrincipalId: pulumi.Input<string>;
 }
 
 /** The `service-dr/step` label of a drill Job: `drill-<step>`, never a recovery step's. */
@@ -36,6 +39,8 @@ export function drillStepLabels(step: DrillStep): Record<string, string> {
 export class ScheduledDrill extends pulumi.ComponentResource {
   public readonly identity: WorkloadIdentity;
   public readonly copy: PtrCopy;
+  /** The nightly identity's blob role for the inspection's evidence, only while the drill exists. */
+  public readonly inspectAccess: authorization.RoleAssignment;
   public readonly jobs: Readonly<Record<string, k8s.batch.v1.Job>>;
   public readonly reportBlob: string;
 
@@ -63,10 +68,26 @@ export class ScheduledDrill extends pulumi.ComponentResource {
       },
       { parent: this },
     );
+    const access = p.inspectAccess;
+    this.inspectAccess = new authorization.RoleAssignment(
+      `${name}-inspect-blob-data`,
+      {
+        roleAssignmentName: access.name,
+        roleDefinitionId: access.roleDefinitionId,
+        principalId: args.nightlyPrincipalId,
+        principalType: "ServicePrincipal",
+        scope: args.backupContainerId,
+        description: access.description,
+        condition: access.condition,
+        conditionVersion: "2.0",
+      },
+      { parent: this },
+    );
     this.jobs = this.declareJobs(name, args, [
       ...dependsOnOf("scheduled drill", opts),
       this.identity,
       this.copy,
+      this.inspectAccess,
     ]);
     this.reportBlob = p.reportBlob;
     this.registerOutputs({ jobs: Object.keys(this.jobs), reportBlob: this.reportBlob });
