@@ -226,24 +226,33 @@ function drillJobs(ctx: DrillJobsContext): Omit<DrillJobPlan, "logBlob" | "doneB
       after: restore,
       serviceAccountName: nightly.serviceAccountName,
     },
-    {
-      name: drillJobName(id, "report"),
-      step: "report",
-      args: {
-        command: "drill-report",
-        options: {
-          container,
-          server: live,
-          database: db,
-          startedAt: ctx.start,
-          steps: { restore, inspect },
-          rpoMinutes: ctx.objectives.rpoMinutes,
-          rtoMinutes: ctx.objectives.rtoMinutes,
-        },
-      },
-      connections: {},
-      after: inspect,
-      serviceAccountName: identity.serviceAccountName,
-    },
+    reportJob(ctx, { restore, inspect }),
   ];
+}
+
+/** The last Job: the report of the steps before it, against the objectives; it connects to no server. */
+function reportJob(
+  ctx: DrillJobsContext,
+  steps: { readonly restore: string; readonly inspect: string },
+): Omit<DrillJobPlan, "logBlob" | "doneBlob"> {
+  const { cfg, objectives } = ctx;
+  return {
+    name: drillJobName(ctx.id, "report"),
+    step: "report",
+    args: {
+      command: "drill-report",
+      options: {
+        container: cfg.backup.container,
+        server: cfg.postgres.serverName,
+        database: cfg.postgres.appDatabase,
+        startedAt: ctx.start,
+        steps,
+        rpoMinutes: objectives.rpoMinutes,
+        rtoMinutes: objectives.rtoMinutes,
+      },
+    },
+    connections: {},
+    after: steps.inspect,
+    serviceAccountName: ctx.identity.serviceAccountName,
+  };
 }
