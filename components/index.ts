@@ -19,3 +19,4 @@ export * from "./data-tool/nightly-backup";
 export * from "./data-tool/recovery-jobs";
 export * from "./data-tool/troubleshoot-pod";
 export * from "./monitoring/backup-alerts";
+export * from "./drill/scheduled-drill";

@@ -13,8 +13,16 @@ import * as pulumi from "@pulumi/pulumi";
 import type { DateTime } from "luxon";
 import { buildToolArgs } from "@service-dr/dr-data";
 import type { StackConfig } from "../config";
-import { buildPlan, planAlerts, renderNextStep, type AlertsPlan, type Plan } from "../plan";
-import type { ProgramOutputs } from "../stack/outputs";
+import {
+  buildPlan,
+  planAlerts,
+  planDrill,
+  renderNextStep,
+  type AlertsPlan,
+  type DrillPlan,
+  type Plan,
+} from "../plan";
+import type { DrillOutput, ProgramOutputs } from "../stack/outputs";
 import { LiveServer, type EntraPrincipal } from "./database/live-server";
 import { PtrCopy } from "./database/ptr-copy";
 import { MaintenanceMode } from "./app/maintenance-mode";
@@ -28,6 +36,7 @@ import { WorkloadIdentity } from "./identity/workload-identity";
 import { TroubleshootPod } from "./data-tool/troubleshoot-pod";
 import { DataNetworkPolicy } from "./data-tool/network-policy";
 import { BackupAlerts } from "./monitoring/backup-alerts";
+import { ScheduledDrill } from "./drill/scheduled-drill";
 
 export const SERVICE_RECOVERY_TYPE = "service-dr:index:ServiceRecovery";
 
@@ -92,13 +101,16 @@ export class ServiceRecovery extends pulumi.ComponentResource {
   public readonly recovery: Recovery;
   /** The missing-backup and failed-Job alerts; undefined without `alerts`. */
   public readonly alerts: BackupAlerts | undefined;
+  /** The scheduled drill, while `drill` is set and no incident is open (plan/drill.ts). */
+  public readonly drill: ScheduledDrill | undefined;
   /** The stack outputs' shape (stack/outputs.ts): what a stack exports and the drill reads back. */
   public readonly outputs: ProgramOutputs;
 
   constructor(name: string, args: ServiceRecoveryArgs, opts?: pulumi.ComponentResourceOptions) {
     super(SERVICE_RECOVERY_TYPE, name, {}, opts);
     this.plan = buildPlan(args.config, args.now);
-    commandsRender(this.plan);
+    const drill = planDrill(args.config, this.plan.liveServer);
+    commandsRender(this.plan, drill);
     // Every child was a top-level resource of the stack before this component existed: the alias finds it
     // there, so no resource is replaced or deleted by the move (and each child's own children inherit it).
     const ctx: ChildContext = {
@@ -111,7 +123,12 @@ export class ServiceRecovery extends pulumi.ComponentResource {
     this.dataTool = declareDataTool(ctx, this.servers);
     this.recovery = declareRecovery(ctx, this.servers, this.dataTool);
     this.alerts = declareAlerts(ctx, planAlerts(args.config), this.servers);
-    this.outputs = recoveryOutputs(this.plan, this.servers, this.switches, this.dataTool, this.recovery);
+    this.drill = declareDrill(ctx, drill, this.servers, this.dataTool);
+    this.outputs = {
+      ...recoveryOutputs(this.plan, this.servers, this.switches, this.dataTool, this.recovery),
+      // Only while a drill is declared: the outputs of every other state stay as they were.
+      ...(drill === undefined ? {} : { drill: drillOutput(drill) }),
+    };
     this.registerOutputs(this.outputs);
   }
 }
@@ -134,10 +151,53 @@ function declareAlerts(
  * Every command of the data tool renders to argv before the first child is declared: a value the contract
  * refuses (a blob name outside the rules) stops the program here, with nothing declared.
  */
-function commandsRender(plan: Plan): void {
-  for (const command of [plan.dataPath.nightly.args, ...plan.dataPath.jobs.map((j) => j.args)]) {
+function commandsRender(plan: Plan, drill: DrillPlan | undefined): void {
+  for (const command of [
+    plan.dataPath.nightly.args,
+    ...plan.dataPath.jobs.map((j) => j.args),
+    ...(drill?.jobs ?? []).map((j) => j.args),
+  ]) {
     buildToolArgs(command);
   }
+}
+
+/**
+ * The scheduled drill, beside everything else and touching none of it: its Jobs wait for the data tool's
+ * network limits and the nightly identity (the inspection runs as it), nothing of the app waits for them.
+ * Not aliased: it never existed at the stack's root.
+ */
+function declareDrill(
+  { name, plan, opts }: ChildContext,
+  drill: DrillPlan | undefined,
+  servers: Servers,
+  dataTool: DataTool,
+): ScheduledDrill | undefined {
+  if (drill === undefined) return undefined;
+  return new ScheduledDrill(
+    `${name}-drill`,
+    {
+      plan: drill,
+      dataPath: plan.dataPath,
+      liveServerId: servers.live.serverId,
+      backupContainerId: servers.backups.containerId,
+      tenantId: servers.identity.tenantId,
+      nightlyPrincipalId: servers.identity.principalId,
+    },
+    { parent: opts.parent, dependsOn: [dataTool.network, servers.identity, servers.backups] },
+  );
+}
+
+/** The `drill` output: what the workflow reads back to find the report and judge the objectives. */
+function drillOutput(drill: DrillPlan): DrillOutput {
+  return {
+    id: drill.id,
+    startedAt: drill.startedAt,
+    copyServerName: drill.copy.name,
+    restoreTimeUtc: drill.copy.pointInTimeUtc,
+    jobs: drill.jobs.map((j) => j.name),
+    reportBlob: drill.reportBlob,
+    objectives: drill.objectives,
+  };
 }
 
 function declareServers({ name, plan, opts }: ChildContext): Servers {

@@ -22,3 +22,4 @@ export * from "./identity";
 export * from "./data-tool-image";
 export * from "./data-namespace";
 export * from "./alerts";
+export * from "./drill";

@@ -18,6 +18,7 @@ import { incidentOf } from "./incident";
 import type { Incident } from "./incident";
 import { notApplying } from "./warnings";
 import { dataNamespaceOf } from "./data-namespace";
+import { drillWarnings } from "./drill";
 
 /** What the plan gets: the schema's output plus the incident and the resolved times (all checks passed). */
 export interface StackConfig extends Readonly<Omit<Parsed, "ptr" | "kubernetes">> {
@@ -82,7 +83,7 @@ function stackConfig(data: Parsed, incident: Incident, ctx: RuleContext): StackC
     ...data,
     kubernetes: { ...data.kubernetes, dataNamespace: dataNamespaceOf(data.kubernetes) },
     incident,
-    warnings: notApplying(data, incident),
+    warnings: [...notApplying(data, incident), ...drillWarnings(data.drill, incident.mode)],
     ptr:
       data.ptr === undefined
         ? undefined

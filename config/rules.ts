@@ -11,6 +11,7 @@ import type { Problem } from "./messages";
 import type { RuleContext } from "./context";
 import { dataNamespaceProblems } from "./data-namespace";
 import { alertsScheduleProblems } from "./alerts";
+import { drillProblems } from "./drill";
 
 export type Rule = (ctx: RuleContext) => Problem[];
 
@@ -229,6 +230,16 @@ const dataNamespaceApart: Rule = ({ values, set }) => {
 const alertsScheduleKnown: Rule = ({ values, set }) =>
   alertsScheduleProblems(set("alerts"), values.backup.schedule);
 
+/** A set drill: its objectives, its start, and room for its copy's and scratch database's names. */
+const drillRule: Rule = ({ values, set, now }) =>
+  drillProblems({
+    drill: values.drill,
+    objectivesSet: set("objectives"),
+    serverName: values.postgres.serverName,
+    appDatabase: values.postgres.appDatabase,
+    now,
+  });
+
 /** A freeze that needs fewer approvers than normal would loosen the branch protection. */
 const freezeApproversAtLeastNormal: Rule = ({ values }) => {
   const { normal, freeze } = values.github.approvers;
@@ -274,6 +285,7 @@ export const CROSS_FIELD_RULES = {
   freezeApproversAtLeastNormal,
   incidentNamesFit,
   alertsScheduleKnown,
+  drillProblems: drillRule,
 } as const satisfies Readonly<Record<string, Rule>>;
 
 /** Every rule's problems, in the rules' order: all of them, not the first one. */

@@ -6,6 +6,7 @@
 import { z } from "zod";
 import { workloadIdentitySchema } from "./identity";
 import { alertsSchema } from "./alerts";
+import { drillSchema, objectivesSchema } from "./drill";
 import { dataToolImageProblem } from "./data-tool-image";
 import {
   AZURE_SERVER_NAME,
@@ -253,6 +254,10 @@ export const schema = z.strictObject({
    * Raise the number for each further retry.
    */
   retry: retrySchema.optional(),
+  /** The scheduled drill (config/drill.ts): set by the drill workflow for one up, never committed. */
+  drill: drillSchema.optional(),
+  /** The service's recovery objectives (config/drill.ts): required while a drill is set. */
+  objectives: objectivesSchema.optional(),
   /** Overrides outside an incident (planned maintenance): force one lever whatever the mode. */
   maintenance: bool().optional(),
   freeze: bool().optional(),

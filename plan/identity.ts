@@ -65,7 +65,7 @@ export interface IdentitiesPlan {
   readonly recovery: IdentityPlan | undefined;
 }
 
-export type IdentityTag = "data-tool" | "data-recovery";
+export type IdentityTag = "data-tool" | "data-recovery" | "data-drill";
 export type IdentityRole = keyof IdentitiesPlan;
 
 /** The pods of the data path. */
@@ -140,15 +140,17 @@ export const NIGHTLY_DATA_ACTIONS = [`${BLOBS}/read`, `${BLOBS}/write`, `${BLOBS
  * paths under `prefix`. Overwriting a nightly blob cannot be denied by a condition, but leaves the previous
  * version, which the account's immutability keeps.
  */
-export function nightlyWriteCondition(prefix: string): string {
+export function nightlyWriteCondition(prefix: string, ...more: readonly string[]): string {
+  // Also the drill's assignments, with their own prefixes (plan/drill.ts): one prefix gives the text it always did.
   const not = (action: string): string => `!(ActionMatches{'${BLOBS}/${action}'})`;
+  const under = [prefix, ...more].map((p) => `@Resource[${BLOBS}:path] StringLike '${p}*'`).join(" OR ");
   return [
     `((${not("delete")} AND ${not("move/action")}))`,
     "AND",
     // Set Blob Tier is a suboperation of `write`: archiving a nightly blob would make it unreadable for hours.
     `((!(ActionMatches{'${BLOBS}/write'} AND SubOperationMatches{'Blob.Write.Tier'})))`,
     "AND",
-    `((${not("write")} AND ${not("add/action")}) OR (@Resource[${BLOBS}:path] StringLike '${prefix}*'))`,
+    `((${not("write")} AND ${not("add/action")}) OR (${under}))`,
   ].join(" ");
 }
 
@@ -166,18 +168,8 @@ export function recoveryIdentityName(service: string): string {
 
 export function planIdentities(cfg: StackConfig): IdentitiesPlan {
   const service = cfg.kubernetes.service;
-  const roleDefinitionId = roleDefinitionIdOf(cfg.azure.subscriptionId, STORAGE_BLOB_DATA_CONTRIBUTOR);
-  const group = `/subscriptions/${cfg.azure.subscriptionId}/resourceGroups/${cfg.azure.resourceGroup}`;
-  const custom = nightlyRole(service, group, cfg.azure.resourceGroup);
-  const nightlyRoleId = roleDefinitionIdOf(cfg.azure.subscriptionId, custom.guid);
-  const containerScope = [
-    group,
-    `providers/Microsoft.Storage/storageAccounts/${cfg.backup.storageAccountName}`,
-    `blobServices/default/containers/${cfg.backup.container}`,
-  ].join("/");
-  // Named from scope, role and identity, as the one assignment of earlier versions was: an update, not a second.
-  const roleName = (identity: string, definition: string): string =>
-    stableGuid(`${containerScope}|${definition}|${identity}`);
+  const { roleDefinitionId, roleName } = containerRole(cfg);
+  const { custom, nightlyRoleId } = nightlyCustomRole(cfg);
   const nightly = identityName(service);
   const recovery = recoveryIdentityName(service);
   return {
@@ -210,20 +202,46 @@ export function roleDefinitionIdOf(subscriptionId: string, guid: string): string
   return `/subscriptions/${subscriptionId}/providers/Microsoft.Authorization/roleDefinitions/${guid}`;
 }
 
-/** The nightly backup's custom role: NIGHTLY_DATA_ACTIONS, created in and assignable within `group`. */
-function nightlyRole(service: string, group: string, resourceGroup: string): CustomRolePlan {
-  return {
+/** The nightly backup's custom role (NIGHTLY_DATA_ACTIONS, created in and assignable within the resource group). */
+export function nightlyCustomRole(cfg: StackConfig): {
+  readonly custom: CustomRolePlan;
+  readonly nightlyRoleId: string;
+} {
+  const group = `/subscriptions/${cfg.azure.subscriptionId}/resourceGroups/${cfg.azure.resourceGroup}`;
+  const service = cfg.kubernetes.service;
+  const custom: CustomRolePlan = {
     guid: stableGuid(`${group}|${service}|nightly-backup-role`),
-    roleName: `${service} DR nightly backup (${resourceGroup})`,
+    roleName: `${service} DR nightly backup (${cfg.azure.resourceGroup})`,
     description: "service-dr nightly backup: read, create and add to blobs; no delete, tier, lock or key",
     scope: group,
     assignableScopes: [group],
     dataActions: [...NIGHTLY_DATA_ACTIONS],
   };
+  return { custom, nightlyRoleId: roleDefinitionIdOf(cfg.azure.subscriptionId, custom.guid) };
+}
+
+/**
+ * The blob role on the backup container: the built-in definition the recovery and drill identities hold, and
+ * an assignment's name for an identity and a definition (a GUID of scope, role and identity: the same on every
+ * run; named as the one assignment of earlier versions was, so it is an update, not a second).
+ */
+export function containerRole(cfg: StackConfig): {
+  readonly roleDefinitionId: string;
+  readonly roleName: (identity: string, definition?: string) => string;
+} {
+  const roleDefinitionId = roleDefinitionIdOf(cfg.azure.subscriptionId, STORAGE_BLOB_DATA_CONTRIBUTOR);
+  const containerScope = [
+    `/subscriptions/${cfg.azure.subscriptionId}/resourceGroups/${cfg.azure.resourceGroup}`,
+    `providers/Microsoft.Storage/storageAccounts/${cfg.backup.storageAccountName}`,
+    `blobServices/default/containers/${cfg.backup.container}`,
+  ].join("/");
+  const roleName = (identity: string, definition: string = roleDefinitionId): string =>
+    stableGuid(`${containerScope}|${definition}|${identity}`);
+  return { roleDefinitionId, roleName };
 }
 
 /** Names, federation and place of one identity: its ServiceAccount has its name, in the data pods' namespace. */
-function identityBase(
+export function identityBase(
   cfg: StackConfig,
   name: string,
   tag: IdentityTag,

@@ -6,3 +6,4 @@ export * from "./sizing";
 export * from "./time";
 export * from "./monitoring";
 export * from "./next-step";
+export * from "./drill";

@@ -204,11 +204,28 @@ export const ALLOWED_DATA_ACTIONS: readonly string[] = [
  * The condition the nightly identity's assignment must carry, exactly (plan/identity.ts nightlyWriteCondition
  * of `nightly/`; a test checks they agree): no delete or move, no Set Blob Tier, writes only under `nightly/`.
  */
-export const NIGHTLY_CONDITION =
-  `((!(ActionMatches{'${BLOBS}/delete'}) AND !(ActionMatches{'${BLOBS}/move/action'}))) AND ` +
-  `((!(ActionMatches{'${BLOBS}/write'} AND SubOperationMatches{'Blob.Write.Tier'}))) AND ` +
-  `((!(ActionMatches{'${BLOBS}/write'}) AND !(ActionMatches{'${BLOBS}/add/action'})) OR ` +
-  `(@Resource[${BLOBS}:path] StringLike 'nightly/*'))`;
+export const NIGHTLY_CONDITION = conditionWritingUnder(["nightly/"]);
+
+/** The condition of a nightly-identity assignment that writes only under `prefixes` (no delete, move or tier). */
+function conditionWritingUnder(prefixes: readonly string[]): string {
+  const under = prefixes.map((p) => `@Resource[${BLOBS}:path] StringLike '${p}*'`).join(" OR ");
+  return (
+    `((!(ActionMatches{'${BLOBS}/delete'}) AND !(ActionMatches{'${BLOBS}/move/action'}))) AND ` +
+    `((!(ActionMatches{'${BLOBS}/write'} AND SubOperationMatches{'Blob.Write.Tier'}))) AND ` +
+    `((!(ActionMatches{'${BLOBS}/write'}) AND !(ActionMatches{'${BLOBS}/add/action'})) OR ` +
+    `(${under}))`
+  );
+}
+
+/**
+ * The conditions a nightly-identity assignment may carry: the standing one (`nightly/`), or, while a drill is
+ * declared, the drill inspection's (its evidence under `drill/` and `incident/<drill id>/`, plan/drill.ts).
+ */
+function nightlyConditionAllowed(condition: unknown): boolean {
+  if (condition === NIGHTLY_CONDITION) return true;
+  const drill = /StringLike 'incident\/(drill-\d{8}-\d{4})\/\*'/.exec(String(condition))?.[1];
+  return drill !== undefined && condition === conditionWritingUnder(["drill/", `incident/${drill}/`]);
+}
 
 /** What a declared role definition grants beyond ALLOWED_DATA_ACTIONS (every action, and foreign data actions). */
 function roleDefinitionProblems(def: PolicyResource): string[] {
@@ -282,7 +299,7 @@ function nightlyAssignmentProblems(
       `${ra.name}: the nightly identity's role must be the custom role the program declares (blob read, write, add), got ${JSON.stringify(ra.props.roleDefinitionId)}`,
       ra.urn,
     );
-  if (ra.props.condition !== NIGHTLY_CONDITION || ra.props.conditionVersion !== "2.0")
+  if (!nightlyConditionAllowed(ra.props.condition) || ra.props.conditionVersion !== "2.0")
     report(
       `${ra.name}: the nightly identity's assignment must carry the condition ${NIGHTLY_CONDITION} (version 2.0), got ${JSON.stringify(ra.props.condition)} (version ${JSON.stringify(ra.props.conditionVersion)})`,
       ra.urn,
@@ -714,6 +731,103 @@ export const alertsInProduction: StackValidationPolicy = {
   },
 };
 
+/**
+ * The scheduled drill's resources (components/drill/): its copy is the server tagged `drill-copy`, its Jobs
+ * carry `service-dr/step: drill-<step>`. Written out here (the pack imports no program module).
+ */
+export const DRILL_COPY_TAG = "drill-copy";
+export const DRILL_STEP_PREFIX = "drill-";
+const JOB_TYPE = "kubernetes:batch/v1:Job";
+const STEP_LABEL = "service-dr/step";
+
+/** A server's name: `name` in the engine's outputs, `serverName` as declared. */
+function serverNameOf(server: PolicyResource): unknown {
+  return at(server.props, "name") ?? at(server.props, "serverName");
+}
+/** The host names a Job's tool container connects to (every `…HOST` variable: PGHOST, PTR_PGHOST, …). */
+function jobHosts(job: PolicyResource): string[] {
+  const containers = at(job.props, "spec", "template", "spec", "containers");
+  if (!Array.isArray(containers)) return [];
+  return containers.flatMap((c) => {
+    const env = at(c, "env");
+    return Array.isArray(env)
+      ? env
+          .filter((e) => /HOST$/.test(String(at(e, "name"))) && typeof at(e, "value") === "string")
+          .map((e) => String(at(e, "value")))
+      : [];
+  });
+}
+const drillStep = (job: PolicyResource): unknown => at(job.props, "metadata", "labels", STEP_LABEL);
+
+export const drillCopyNeverLive: StackValidationPolicy = {
+  name: "drill-copy-never-live",
+  description:
+    "A drill's copy has a name of its own, never a live server's: a drill can never declare, hold or delete live.",
+  enforcementLevel: "mandatory",
+  validateStack: (args: StackValidationArgs, report: ReportViolation) => {
+    const servers = args.resources.filter((r) => r.type === TYPES.server);
+    const live = new Set(servers.filter((r) => tag(r.props) === "live").map(serverNameOf));
+    for (const copy of servers.filter((r) => tag(r.props) === DRILL_COPY_TAG)) {
+      const name = serverNameOf(copy);
+      if (live.has(name))
+        report(
+          `${copy.name}: the drill's copy is named ${JSON.stringify(name)}, a live server's name`,
+          copy.urn,
+        );
+    }
+  },
+};
+
+export const drillNeverRestoresLive: StackValidationPolicy = {
+  name: "drill-never-restores-live",
+  description:
+    "No drill Job restores into a live server: the drill's restore connects to the drill's copy and nothing else.",
+  enforcementLevel: "mandatory",
+  validateStack: (args: StackValidationArgs, report: ReportViolation) => {
+    const servers = args.resources.filter((r) => r.type === TYPES.server);
+    const copies = servers.filter((r) => tag(r.props) === DRILL_COPY_TAG).map(serverNameOf);
+    const live = servers.filter((r) => tag(r.props) === "live").map(serverNameOf);
+    for (const job of args.resources.filter(
+      (r) => r.type === JOB_TYPE && drillStep(r) === `${DRILL_STEP_PREFIX}restore`,
+    )) {
+      const hosts = jobHosts(job);
+      const elsewhere = hosts.filter(
+        (h) => !copies.includes(h.split(".")[0]) || live.includes(h.split(".")[0]),
+      );
+      if (hosts.length === 0 || elsewhere.length > 0)
+        report(
+          `${job.name}: a drill restore must connect only to the drill's copy (${copies.map(String).join(", ") || "none declared"}), got ${JSON.stringify(hosts)}`,
+          job.urn,
+        );
+    }
+  },
+};
+
+export const objectivesInProduction: StackValidationPolicy = {
+  name: "drill-objectives-in-production",
+  description:
+    "In production every drill is measured against the service's objectives: its report Job carries --rpo-minutes and --rto-minutes (config: production).",
+  enforcementLevel: "mandatory",
+  configSchema: PRODUCTION_SCHEMA,
+  validateStack: (args: StackValidationArgs, report: ReportViolation) => {
+    if (!args.getConfig<GeoConfig>().production) return;
+    for (const job of args.resources.filter(
+      (r) => r.type === JOB_TYPE && drillStep(r) === `${DRILL_STEP_PREFIX}report`,
+    )) {
+      const containers = at(job.props, "spec", "template", "spec", "containers");
+      const argv = Array.isArray(containers)
+        ? containers.flatMap((c) => (Array.isArray(at(c, "args")) ? (at(c, "args") as unknown[]) : []))
+        : [];
+      const missing = ["--rpo-minutes", "--rto-minutes"].filter((f) => !argv.includes(f));
+      if (missing.length > 0)
+        report(
+          `${job.name}: production needs the drill measured against objectives (objectives.rpoMinutes, objectives.rtoMinutes); missing ${missing.join(", ")}`,
+          job.urn,
+        );
+    }
+  },
+};
+
 /** The pack, in the order the report lists them. */
 export const POLICIES: ReadonlyArray<ResourceValidationPolicy | StackValidationPolicy> = [
   liveServerProtected,
@@ -731,4 +845,7 @@ export const POLICIES: ReadonlyArray<ResourceValidationPolicy | StackValidationP
   nightlyNeverRecoveryIdentity,
   nightlyIdentityNeverAdministrator,
   alertsInProduction,
+  drillCopyNeverLive,
+  drillNeverRestoresLive,
+  objectivesInProduction,
 ];

@@ -34,6 +34,20 @@ export interface StackOutputs {
   readonly psqlLive: string | null;
   readonly inspectReport: string | null;
   readonly nextStep: string;
+  /** Only while a scheduled drill is declared (absent otherwise, so no other state's outputs change). */
+  readonly drill?: DrillOutput;
+}
+
+/** The scheduled drill's output: its id and start, its copy, its Jobs in order, its report and objectives. */
+export interface DrillOutput {
+  readonly id: string;
+  readonly startedAt: string;
+  readonly copyServerName: string;
+  readonly restoreTimeUtc: string;
+  readonly jobs: readonly string[];
+  /** In the backup container: `drill/<live>/<YYYYMMDDTHHMMSSZ>/report.json`, written by the last Job. */
+  readonly reportBlob: string;
+  readonly objectives: { readonly rpoMinutes: number; readonly rtoMinutes: number };
 }
 
 /** What program.ts returns: each output, or an Output or promise of it, which the engine resolves. */
@@ -88,6 +102,15 @@ const CHECKS: { readonly [K in keyof StackOutputs]-?: Check } = {
   psqlLive: orNull(text),
   inspectReport: orNull(text),
   nextStep: text,
+  drill: (v) =>
+    v === undefined ||
+    (isObject(v) &&
+      ["id", "startedAt", "copyServerName", "restoreTimeUtc", "reportBlob"].every((k) => text(v[k])) &&
+      Array.isArray(v.jobs) &&
+      v.jobs.every(text) &&
+      isObject(v.objectives) &&
+      count(v.objectives.rpoMinutes) &&
+      count(v.objectives.rtoMinutes)),
 };
 
 /**

@@ -56,6 +56,7 @@ describe("config rules: the order they report in", () => {
       "freezeApproversAtLeastNormal",
       "incidentNamesFit",
       "alertsScheduleKnown",
+      "drillProblems",
     ]);
   });
   it("every rule accepts the committed stacks", () => {

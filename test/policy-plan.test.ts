@@ -65,11 +65,13 @@ describe("policy pack on the offline plan of every stack and state", function ()
       "geo-redundant-backup-in-production": { production: false },
       "backups-locked-in-production": { production: false },
       "alerts-in-production": { production: false },
+      "drill-objectives-in-production": { production: false },
     });
     assert.deepStrictEqual(packConfig("production"), {
       "geo-redundant-backup-in-production": { production: true },
       "backups-locked-in-production": { production: true },
       "alerts-in-production": { production: true },
+      "drill-objectives-in-production": { production: true },
     });
   });
 

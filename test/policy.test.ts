@@ -188,6 +188,9 @@ describe("policy pack: every policy mandatory", () => {
         ["nightly-backup-never-runs-as-recovery", "mandatory"],
         ["nightly-identity-never-administrator", "mandatory"],
         ["alerts-in-production", "mandatory"],
+        ["drill-copy-never-live", "mandatory"],
+        ["drill-never-restores-live", "mandatory"],
+        ["drill-objectives-in-production", "mandatory"],
       ],
     );
   });

@@ -168,6 +168,7 @@ describe("workflows: GitHub's parser accepts every file", () => {
     assert.deepStrictEqual(WORKFLOWS.sort(), [
       "deploy.yml",
       "dr-step.yml",
+      "drill.yml",
       "preview.yml",
       "pulumi-stack.yml",
       "release-image.yml",
@@ -283,7 +284,7 @@ describe("workflows: every command they run exists", () => {
       for (const k of required) assert.ok(given.includes(k), `${where}: ${k} is required`);
       for (const k of given) assert.ok(k in inputs, `${where}: the action has no input ${k}`);
     }
-    assert.equal(uses, 3, "pulumi-stack.yml (up), preview.yml, dr-step.yml");
+    assert.equal(uses, 4, "pulumi-stack.yml (up), preview.yml, dr-step.yml, drill.yml");
     assert.ok(existsSync(path.join(GH, "scripts", "federated-token.sh")));
   });
 });
@@ -934,6 +935,7 @@ describe("workflows: every preview and up works on the newest commit", () => {
   for (const [wf, job, sub] of [
     ["pulumi-stack.yml", "pulumi", "checkout main"],
     ["dr-step.yml", "step", "checkout main"],
+    ["drill.yml", "drill", "checkout main"],
     ["preview.yml", "preview", 'merge "$BASE" "$HEAD"'],
     ["preview.yml", "offline", 'merge "$BASE" "$HEAD"'],
   ] as const) {

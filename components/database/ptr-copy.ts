@@ -15,6 +15,8 @@ export interface PtrCopyArgs {
   readonly recoveryAdmin: EntraPrincipal;
   /** The Entra tenant of the administrator (the subscription's). */
   readonly tenantId: pulumi.Input<string>;
+  /** Its `service-dr` tag: an incident's copy (default) or a scheduled drill's (the policy pack tells them apart). */
+  readonly role?: "ptr-copy" | "drill-copy";
 }
 
 /**
@@ -53,7 +55,7 @@ export class PtrCopy extends pulumi.ComponentResource {
         // Entra logins only, as the live server: said explicitly, since the SDK would otherwise send its default
         // passwordAuth "Enabled" with any authConfig. No administratorLogin (none is needed without passwords).
         authConfig: { activeDirectoryAuth: "Enabled", passwordAuth: "Disabled" },
-        tags: { "service-dr": "ptr-copy", "service-dr-restore-point": p.pointInTimeUtc },
+        tags: { "service-dr": args.role ?? "ptr-copy", "service-dr-restore-point": p.pointInTimeUtc },
       },
       {
         parent: this,

@@ -199,6 +199,33 @@ export function drillDoneBlobName(
   return `${drillReport.prefix(liveServerName)}/${compactUtc(startedAt)}/done/${jobName}.json`;
 }
 
+/**
+ * A scheduled drill's throwaway point-in-time copy of the live server: `<live>-drill`. Never the live name nor
+ * the incident copy's (`<live>-ptr`), so a drill and an incident can never hold or delete the other's server.
+ */
+export function drillServerName(liveServerName: string): string {
+  return `${liveServerName}-drill`;
+}
+
+/**
+ * A drill's Job: `<drill id>-<step>` (the id is `drill-YYYYMMDD-HHMM`), a new name per drill, so a Job of
+ * an earlier drill is never mistaken for this one's.
+ */
+export function drillJobName(drillId: string, step: string): string {
+  return `${drillId}-${step}`;
+}
+
+/** The scratch database on the drill's copy the newest nightly backup is restored into (never the app's). */
+export function drillScratchDatabase(appDatabase: string): string {
+  return `${appDatabase}_drill`;
+}
+
+/**
+ * The run id of a drill's restore: the same for every drill, since each drill restores into a copy made fresh
+ * from live (which never holds a drill's databases), and short, so the staging database's name fits.
+ */
+export const DRILL_RUN_ID = "drill";
+
 /** Reads `drill/<server>/<stamp>/report.json` back: the drill's start; undefined for any other name. */
 export function parseDrillReportBlobName(name: string): { server: string; startedAt: DateTime } | undefined {
   const m = /^drill\/([^/]+)\/(\d{8}T\d{6}Z)\/report\.json$/.exec(name);

@@ -222,6 +222,10 @@ export interface ServiceRecoveryArgs {
   rebuild?: RebuildSettings;
   /** Run a failed recovery step again: its step (backup-flawed, inspect, …) → 1 to 99. */
   retry?: { [step: string]: number };
+  /** A scheduled drill, `drill-YYYYMMDD-HHMM` (its start in UTC): set for one up by the drill workflow. */
+  drill?: string;
+  /** The service's recovery objectives, in minutes; required while a drill is set. */
+  objectives?: ObjectivesSettings;
   /** Force the maintenance page on or off whatever the mode. */
   maintenance?: boolean;
   /** Force the pipeline freeze on or off whatever the mode. */
@@ -238,4 +242,12 @@ export interface ServiceRecoveryArgs {
   backup: BackupSettings;
   alerts?: AlertsSettings;
   dataTool: DataToolSettings;
+}
+
+/** `objectives`: what every drill and incident is measured against. */
+export interface ObjectivesSettings {
+  /** The most data (in minutes before the loss) a recovery may lose. */
+  rpoMinutes: number;
+  /** The longest (in minutes) a recovery may take. */
+  rtoMinutes: number;
 }

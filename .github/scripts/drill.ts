@@ -1,0 +1,157 @@
+/**
+ * The scheduled drill's logic for its workflow (.github/workflows/drill.yml), kept out of YAML and shell:
+ *
+ * - `stack`: which stack this run drills (the dispatch's input, or the stack whose schedule fired);
+ * - `start`: the drill's id from the clock, and the refusal while an incident is open (the stack file's drMode
+ *   or the deployed one, `--outputs` from `pulumi stack output --json`); prints `stack=…` and `id=…` lines for
+ *   $GITHUB_OUTPUT.
+ * - `where`: what the program declares for that drill (the same plan the up runs: plan/drill.ts), as JSON —
+ *   the namespace, the report Job, the report blob — so no name is re-derived in the workflow.
+ *
+ * The up itself, the report in the job summary and the up without the drill are the workflow's steps.
+ */
+import { readFileSync } from "node:fs";
+import * as path from "node:path";
+import { DateTime } from "luxon";
+import { parseFlags } from "@service-dr/dr-data";
+import { parseConfig, PROJECT, readRawConfig } from "../../config";
+import { buildPlan, planDrill } from "../../plan";
+import { applySet, loadStackConfig, serializeConfig } from "../../dev/offline/stack-config";
+
+/**
+ * When each stack is drilled (cron in UTC, at odd minutes: GitHub delays schedules at the top of the hour).
+ * Staging weekly, Monday 03:17; production monthly, the 1st at 04:43. Change a drill's schedule here and in
+ * drill.yml's `on.schedule` (a test checks they agree).
+ */
+export const DRILL_SCHEDULES: Readonly<Record<string, string>> = {
+  staging: "17 3 * * 1",
+  production: "43 4 1 * *",
+};
+
+/** `drill-YYYYMMDD-HHMM` for the minute `now` is in (UTC). */
+export function drillIdAt(now: DateTime): string {
+  return `drill-${now.toUTC().toFormat("yyyyLLdd-HHmm")}`;
+}
+
+/** The stack a run drills: the dispatch's input, else the stack whose schedule fired. */
+export function stackOf(input: string | undefined, schedule: string | undefined): string {
+  if (input !== undefined && input !== "") return input;
+  const hit = Object.entries(DRILL_SCHEDULES).find(([, cron]) => cron === schedule);
+  if (hit === undefined)
+    throw new Error(
+      `no stack to drill: neither --stack nor a known schedule (${Object.values(DRILL_SCHEDULES).join(", ")}); received ${JSON.stringify(schedule ?? null)}`,
+    );
+  return hit[0];
+}
+
+/**
+ * Why the drill must not start, or undefined: an incident is open in the stack file (what the up would
+ * apply) or in the deployed stack (its `drMode` output). An incident takes precedence over a drill.
+ */
+export function refusal(
+  stack: string,
+  fileMode: string,
+  deployedMode: string | undefined,
+): string | undefined {
+  const open = [
+    ...(fileMode === "none" ? [] : [`the stack file's drMode is ${fileMode}`]),
+    ...(deployedMode === undefined || deployedMode === "none"
+      ? []
+      : [`the deployed drMode is ${deployedMode}`]),
+  ];
+  return open.length === 0
+    ? undefined
+    : `no drill on ${stack} while an incident is open (${open.join("; ")}): the incident takes precedence; drill again once it is closed (drMode none)`;
+}
+
+/** The stack's config as the up sees it (its file plus Pulumi.yaml's defaults), with `sets` applied. */
+function stackConfigStrings(root: string, stack: string, sets: readonly string[]): Record<string, string> {
+  const loaded = loadStackConfig(root, stack);
+  const values = new Map(loaded.values);
+  for (const s of sets) applySet(values, PROJECT, s);
+  return serializeConfig(values);
+}
+
+export interface DrillTargets {
+  readonly namespace: string;
+  readonly jobs: readonly string[];
+  readonly reportJob: string;
+  readonly reportBlob: string;
+  readonly container: string;
+  readonly copyServerName: string;
+}
+
+/** What the program declares for drill `id` on `stack` (plan/drill.ts), from the committed stack file. */
+export function drillTargets(root: string, stack: string, id: string, now: DateTime): DrillTargets {
+  const { raw, problems } = readRawConfig(stackConfigStrings(root, stack, [`drill=${id}`]));
+  if (problems.length > 0) throw new Error(`${stack}: ${problems.join("; ")}`);
+  const cfg = parseConfig(raw, now);
+  const drill = planDrill(cfg, buildPlan(cfg, now).liveServer);
+  if (drill === undefined) throw new Error(`${stack}: the program declares no drill (is an incident open?)`);
+  const last = drill.jobs[drill.jobs.length - 1];
+  if (last === undefined) throw new Error(`${stack}: the drill has no Job`);
+  return {
+    namespace: cfg.kubernetes.namespace,
+    jobs: drill.jobs.map((j) => j.name),
+    reportJob: last.name,
+    reportBlob: drill.reportBlob,
+    container: cfg.backup.container,
+    copyServerName: drill.copy.name,
+  };
+}
+
+const FLAGS = {
+  stack: { type: "string" },
+  schedule: { type: "string" },
+  id: { type: "string" },
+  outputs: { type: "string" },
+  now: { type: "string" },
+} as const;
+
+export function main(argv: readonly string[], root: string, print: (line: string) => void): void {
+  const [command, ...rest] = argv;
+  const flags = parseFlags("drill", rest, FLAGS);
+  const now = flags.now === undefined ? DateTime.utc() : DateTime.fromISO(flags.now, { zone: "utc" });
+  switch (command) {
+    case "stack":
+      print(`${stackOf(flags.stack, flags.schedule)}\n`);
+      return;
+    case "start": {
+      const stack = stackOf(flags.stack, undefined);
+      const strings = stackConfigStrings(root, stack, []);
+      const deployed =
+        flags.outputs === undefined ? undefined : deployedMode(readFileSync(flags.outputs, "utf8"));
+      const why = refusal(stack, strings[`${PROJECT}:drMode`] ?? "none", deployed);
+      if (why !== undefined) throw new Error(why);
+      print(`stack=${stack}\nid=${drillIdAt(now)}\n`);
+      return;
+    }
+    case "where": {
+      if (flags.stack === undefined || flags.id === undefined)
+        throw new Error("where needs --stack and --id");
+      print(`${JSON.stringify(drillTargets(root, flags.stack, flags.id, now))}\n`);
+      return;
+    }
+    default:
+      throw new Error(`unknown command ${JSON.stringify(command ?? "")}; allowed: stack, start, where`);
+  }
+}
+
+/** The deployed `drMode` from `pulumi stack output --json`; undefined for a stack never deployed (`{}`). */
+export function deployedMode(json: string): string | undefined {
+  const outputs = JSON.parse(json === "" ? "{}" : json) as { drMode?: unknown };
+  return typeof outputs.drMode === "string" ? outputs.drMode : undefined;
+}
+
+if (require.main === module) {
+  try {
+    main(
+      process.argv.slice(2),
+      path.resolve(__dirname, "..", ".."),
+      (line) => void process.stdout.write(line),
+    );
+  } catch (e) {
+    process.stderr.write(`drill: ${e instanceof Error ? e.message : String(e)}\n`);
+    process.exit(1);
+  }
+}
