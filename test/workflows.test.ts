@@ -696,6 +696,20 @@ describe("affected-stacks.ts reads its commits with parseFlags", () => {
     );
     assert.deepStrictEqual(diffs, ["abc...def"]);
   });
+  it("a changed definition: its stacks, the definition to push, a warning for one it cannot push", () => {
+    assert.deepStrictEqual(
+      affectedStacksMain(
+        ["--base=abc", "--head=def"],
+        changed(["environments/service-dr/production.yaml", "environments/service-dr/qa.yaml"]),
+      ),
+      [
+        'stacks=["production","school-visits-production"]',
+        'matrix={"include":[{"stack":"production","environment":"production"},{"stack":"school-visits-production","environment":"production"}]}',
+        'definitions={"include":[{"name":"service-dr/production","file":"environments/service-dr/production.yaml","environment":"production"}]}',
+        "::warning::service-dr/qa: environments/service-dr/qa.yaml was deleted; remove the environment in Pulumi Cloud by hand",
+      ],
+    );
+  });
   it("a usage problem names the flag and runs nothing", () => {
     usage(
       [],
