@@ -47,11 +47,11 @@ const POD_TEMPLATES: Readonly<Record<string, (props: Props) => unknown>> = {
 
 export const MIN_BACKUP_RETENTION_DAYS = 7;
 
-/** Per-stack config of the production-only policies (policy/config/<stack>.json). */
+/** Per-environment config of the production-only policies (policy/config/<environment>.json). */
 export interface GeoConfig {
   readonly production: boolean;
 }
-/** Required on purpose: a stack without its policy/config/<stack>.json fails instead of skipping the check. */
+/** Required on purpose: a stack whose environment has no policy/config/<environment>.json fails instead of skipping the check. */
 const PRODUCTION_SCHEMA: PolicyConfigSchema = {
   properties: { production: { type: "boolean" } },
   required: ["production"],

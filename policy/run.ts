@@ -24,6 +24,9 @@ import type {
   StackValidationArgs,
   StackValidationPolicy,
 } from "@pulumi/policy";
+import { readFileSync } from "node:fs";
+import * as path from "node:path";
+import { policyConfigFile } from "./config-file";
 import { POLICIES, TYPES } from "./policies";
 
 export interface DeclaredResource {
@@ -89,6 +92,11 @@ export interface Violation {
 
 /** Policy config as `--policy-pack-config` gives it: `{ "<policy name>": { …} }`. */
 export type PackConfig = Readonly<Record<string, Record<string, unknown>>>;
+
+/** The pack config of `environment` (policy/config/<environment>.json), as the workflows pass it. */
+export function readPackConfig(projectDir: string, environment: string): PackConfig {
+  return JSON.parse(readFileSync(path.join(projectDir, policyConfigFile(environment)), "utf8")) as PackConfig;
+}
 
 const urnOf = (r: DeclaredResource): string => `urn:pulumi:stack::service-dr::${r.type}::${r.name}`;
 

@@ -56,12 +56,12 @@ describe("new-service", function () {
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-  it("writes two stack files and their policy config, prints what to set up once", () => {
+  it("writes two stack files and nothing else (the policy config is the environment's), prints what to set up once", () => {
     const r = run(dir, ARGS);
     assert.deepStrictEqual([r.status, r.err], [0, ""]);
     assert.match(
       r.out,
-      /^Wrote Pulumi\.find-a-tutor-staging\.yaml, policy\/config\/find-a-tutor-staging\.json, Pulumi\.find-a-tutor-production\.yaml, policy\/config\/find-a-tutor-production\.json\.\nSet up once/,
+      /^Wrote Pulumi\.find-a-tutor-staging\.yaml, Pulumi\.find-a-tutor-production\.yaml\.\nSet up once/,
     );
     assert.match(
       r.out,
@@ -71,10 +71,12 @@ describe("new-service", function () {
       listStacks(dir).filter((s) => s.startsWith("find-a-tutor")),
       ["find-a-tutor-production", "find-a-tutor-staging"],
     );
-    assert.equal(
-      readFileSync(path.join(dir, "policy", "config", "find-a-tutor-production.json"), "utf8"),
-      readFileSync(path.join(PROJECT_DIR, "policy", "config", "production.json"), "utf8"),
-    );
+    assert.deepStrictEqual(readdirSync(path.join(dir, "policy", "config")).sort(), [
+      "production.json",
+      "staging.json",
+    ]);
+    // No workflow edit either: the DR step takes any committed stack.
+    assert.doesNotMatch(r.out, /dr-step\.yml/);
     // What a new service writes: 41 lines per stack file (44 with a worker), everything else shared.
     const lines = (stack: string): number =>
       readFileSync(path.join(dir, `Pulumi.${stack}.yaml`), "utf8").split("\n").length - 1;
@@ -137,7 +139,7 @@ describe("new-service", function () {
     assert.equal(again.status, 1);
     assert.match(
       again.err,
-      /^new-service: nothing written; 4 problem\(s\):\n {2}- Pulumi\.find-a-tutor-staging\.yaml exists already\n/,
+      /^new-service: nothing written; 2 problem\(s\):\n {2}- Pulumi\.find-a-tutor-staging\.yaml exists already\n/,
     );
     const bad = run(dir, ["--service", "Find_A_Tutor", "--code", "x", "--public-host", "h.example"]);
     assert.equal(bad.status, 2);

@@ -1,14 +1,16 @@
 /**
  * The policy pack against the offline plan: the program of every stack in every runbook state, as
  * the mock runtime records it (inputs, protect, dependencies — ids unknown as in a first preview), with the
- * stack's own policy config (policy/config/<stack>.json, what the workflows pass). No violation anywhere;
+ * policy config of the stack's environment (policy/config/<environment>.json, what the workflows pass). No violation anywhere;
  * and a violation planted in a real plan fails it.
  */
 import { strict as assert } from "node:assert";
-import { readFileSync } from "node:fs";
+import { readdirSync } from "node:fs";
 import * as path from "node:path";
 import type { PlanResult } from "../dev/offline/mocks";
-import { runPolicies, type PackConfig } from "../policy/run";
+import { readPackConfig, runPolicies, type PackConfig } from "../policy/run";
+import { stackEnvironment } from "../dev/fleet/environment";
+import { listStacks } from "../dev/fleet/status";
 import { ALL_STATES } from "./support/dr-states";
 import { DATA_TOOL_REPOSITORY, isUnpublishedImage } from "../config";
 import { committedImage, declareStack, PROJECT_DIR } from "./support/stacks";
@@ -16,9 +18,7 @@ import { committedImage, declareStack, PROJECT_DIR } from "./support/stacks";
 const STACKS = ["staging", "production"] as const;
 
 function packConfig(stack: string): PackConfig {
-  return JSON.parse(
-    readFileSync(path.join(PROJECT_DIR, "policy", "config", `${stack}.json`), "utf8"),
-  ) as PackConfig;
+  return readPackConfig(PROJECT_DIR, stackEnvironment(PROJECT_DIR, stack));
 }
 /**
  * The committed stacks carry the unpublished image's placeholder digest until the release workflow's pull
@@ -60,7 +60,18 @@ describe("policy pack on the offline plan of every stack and state", function ()
     }
   });
 
-  it("every stack file has its policy config, production geo-redundant", () => {
+  it("one policy config per environment, chosen by the stack's environment; production geo-redundant", () => {
+    assert.deepStrictEqual(readdirSync(path.join(PROJECT_DIR, "policy", "config")).sort(), [
+      "production.json",
+      "staging.json",
+    ]);
+    assert.deepStrictEqual(
+      listStacks(PROJECT_DIR).map((s) => [s, packConfig(s)]),
+      listStacks(PROJECT_DIR).map((s) => [
+        s,
+        packConfig(s.endsWith("production") ? "production" : "staging"),
+      ]),
+    );
     assert.deepStrictEqual(packConfig("staging"), {
       "geo-redundant-backup-in-production": { production: false },
       "backups-locked-in-production": { production: false },

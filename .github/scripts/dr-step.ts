@@ -13,7 +13,13 @@
  *       [--restore-time=<t>] | --change="<pulumi config … && pulumi config …>") [--preview] [--dry-run]
  */
 import { execFileSync } from "node:child_process";
+import * as path from "node:path";
 import { parseFlags, UsageError } from "@service-dr/dr-data";
+import { stackEnvironment } from "../../dev/fleet/environment";
+import { policyConfigFile } from "../../policy/config-file";
+import { committedStack } from "./resolve-stack";
+
+const ROOT = path.resolve(__dirname, "..", "..");
 
 export type ConfigOp =
   | { readonly op: "set"; readonly path: boolean; readonly key: string; readonly value: string }
@@ -144,9 +150,8 @@ export function pulumiArgv(stack: string, op: ConfigOp): string[] {
   return op.op === "set" ? [...base, op.key, op.value] : [...base, op.key];
 }
 
-/** `pulumi preview` of the changed stack with the policy pack and the stack's policy config, as the up runs it. */
-export function previewArgv(stack: string): string[] {
-  const name = stack.split("/").pop()!;
+/** `pulumi preview` of the changed stack with the policy pack and its environment's policy config, as the up runs it. */
+export function previewArgv(stack: string, environment: string): string[] {
   return [
     "preview",
     "--stack",
@@ -156,7 +161,7 @@ export function previewArgv(stack: string): string[] {
     "--policy-pack",
     "policy",
     "--policy-pack-config",
-    `policy/config/${name}.json`,
+    policyConfigFile(environment),
   ];
 }
 
@@ -183,6 +188,7 @@ export function main(
   argv: readonly string[],
   pulumi: Pulumi = runPulumi,
   print: (line: string) => void = (line) => void process.stdout.write(line),
+  projectDir: string = ROOT,
 ): void {
   const flags = parseFlags("", argv, FLAGS);
   const stack = flags.stack;
@@ -190,6 +196,8 @@ export function main(
     throw new UsageError(
       `--stack must be <stack>, <org>/<stack> or <org>/<project>/<stack> (letters, digits, _ . -), got ${JSON.stringify(stack ?? null)}`,
     );
+  // The stack a DR step changes is a committed one; its environment picks the policy config.
+  const environment = stackEnvironment(projectDir, committedStack(projectDir, stack.split("/").pop()!));
   const ops = stepOps({
     step: flags.step,
     incidentId: flags["incident-id"],
@@ -198,7 +206,7 @@ export function main(
   });
   const commands = [
     ...ops.map((op) => pulumiArgv(stack, op)),
-    ...(flags.preview ? [previewArgv(stack)] : []),
+    ...(flags.preview ? [previewArgv(stack, environment)] : []),
   ];
   for (const cmd of commands) {
     print(`pulumi ${cmd.join(" ")}\n`);

@@ -91,7 +91,7 @@ function cells(s: StackStatus): string[] {
   return [
     s.stack,
     s.service,
-    s.environment ?? "-",
+    s.environment,
     incidentText(s.incident),
     lever(s.levers.maintenance),
     lever(s.levers.freeze),

@@ -1,12 +1,11 @@
 /**
  * `npm run new-service -- --service <slug> --code <short code> --public-host <host> [options]`: writes a
- * service's two stack files (`Pulumi.<slug>-staging.yaml`, `Pulumi.<slug>-production.yaml`) and their policy
- * config, importing the shared ESC environments for everything the environment's services share. The files
+ * service's two stack files (`Pulumi.<slug>-staging.yaml`, `Pulumi.<slug>-production.yaml`), importing the shared ESC environments for everything the environment's services share. The files
  * are validated with the program's own config rules (and against the other stacks' names) before anything is
  * written: on a problem, every problem is printed and nothing is written. Then it prints what to set up once.
  * docs/add-a-service.md describes it.
  */
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import * as path from "node:path";
 import { DateTime } from "luxon";
@@ -199,18 +198,15 @@ export function stackFileText(s: NewService, env: EnvironmentName): string {
   ].join("\n");
 }
 
-/** Every file the service gets, by path relative to the project: its stack files and their policy config. */
-export function serviceFiles(projectDir: string, s: NewService): Map<string, string> {
+/**
+ * Every file the service gets, by path relative to the project: its stack files. Nothing else: the policy config,
+ * the GitHub environments, their federated credentials and the workflows are its environment's (README,
+ * "Operating from GitHub").
+ */
+export function serviceFiles(s: NewService): Map<string, string> {
   const files = new Map<string, string>();
-  for (const env of Object.keys(ENVIRONMENTS) as EnvironmentName[]) {
-    const stack = stackName(s.service, env);
-    files.set(`Pulumi.${stack}.yaml`, stackFileText(s, env));
-    // The policy config is the environment's: the reference stack of the same environment has it.
-    files.set(
-      `policy/config/${stack}.json`,
-      readFileSync(path.join(projectDir, "policy", "config", `${env}.json`), "utf8"),
-    );
-  }
+  for (const env of Object.keys(ENVIRONMENTS) as EnvironmentName[])
+    files.set(`Pulumi.${stackName(s.service, env)}.yaml`, stackFileText(s, env));
   return files;
 }
 
@@ -288,10 +284,9 @@ export function setUpOnce(s: NewService): string {
     `  2. Once each backup account's blob private endpoint exists, list its address in`,
     `     kubernetes.dataEgress.storageCidrs (pulumi config set --path 'kubernetes.dataEgress.storageCidrs[0]' <ip>/32).`,
     `  3. Create the stacks in Pulumi Cloud: ${stacks.map((st) => `pulumi stack init <org>/${st}`).join("; ")}.`,
-    `  4. Add ${stacks.join(" and ")} to the DR step's stack choice (.github/workflows/dr-step.yml).`,
-    `  5. Existing resources (the live server, the public ingress, the branch protection of ${s.repository}):`,
+    `  4. Existing resources (the live server, the public ingress, the branch protection of ${s.repository}):`,
     `     adopt them before the first pulumi up (docs/runbook.md, "Adopting existing resources").`,
-    `  6. Preview: npm run plan -- --stack ${stacks[0] ?? ""}, then open a pull request with these files.`,
+    `  5. Preview: npm run plan -- --stack ${stacks[0] ?? ""}, then open a pull request with these files.`,
     ``,
   ].join("\n");
 }
@@ -310,7 +305,7 @@ export function main(argv: readonly string[], io: Io, projectDir: string, now: D
     io.err(`new-service: ${err.message}\n${USAGE}\n`);
     return 2;
   }
-  const files = serviceFiles(projectDir, service);
+  const files = serviceFiles(service);
   const problems = problemsOf(projectDir, files, now);
   if (problems.length > 0) {
     io.err(

@@ -5,9 +5,11 @@
  */
 import { readdirSync } from "node:fs";
 import type { DateTime } from "luxon";
+import { UsageError } from "@service-dr/dr-data";
 import { ConfigError, parseConfig, readRawConfig } from "../../config";
 import { buildPlan, type NextStep, type Plan } from "../../plan";
 import { declarationProblems, loadStackConfig, serializeConfig } from "../offline/stack-config";
+import { environmentOf } from "./environment";
 
 /** The stacks committed in `projectDir` (`Pulumi.<stack>.yaml`), sorted. */
 export function listStacks(projectDir: string): string[] {
@@ -36,8 +38,8 @@ export interface StackStatus {
   readonly stack: string;
   /** The service: the GitHub repository the stack protects (the same for all of a service's stacks). */
   readonly service: string;
-  /** The environment: the last segment of the first ESC environment the stack imports. */
-  readonly environment: string | undefined;
+  /** The environment: the project's ESC environment the stack imports (dev/fleet/environment.ts). */
+  readonly environment: string;
   readonly incident: {
     readonly mode: string;
     readonly phase: string | undefined;
@@ -68,16 +70,19 @@ export function stackStatus(projectDir: string, stack: string, now: DateTime): S
   if (declared.length > 0) return { stack, problems: declared };
   const { raw, problems } = readRawConfig(serializeConfig(loaded.values));
   let plan: Plan;
+  let environment: string;
   try {
+    environment = environmentOf(loaded.project, loaded.environments, `Pulumi.${stack}.yaml`);
     plan = buildPlan(parseConfig(raw, now, problems), now);
   } catch (err) {
     if (err instanceof ConfigError) return { stack, problems: err.problems };
+    if (err instanceof UsageError) return { stack, problems: [err.message] };
     throw err;
   }
   return {
     stack,
     service: plan.freeze.repository,
-    environment: loaded.environments[0]?.split("/").pop(),
+    environment,
     incident: {
       mode: plan.mode,
       phase: plan.phase,

@@ -42,6 +42,12 @@ export function environmentFile(projectDir: string, name: string): string {
   return path.join(projectDir, ENVIRONMENTS_DIR, ...name.split("/")) + ".yaml";
 }
 
+/** The environments the definition of `name` imports (its `imports:`), in order. */
+export function environmentImports(projectDir: string, name: string): string[] {
+  const file = environmentFile(projectDir, name);
+  return importsOf(readDefinition(file, name).imports, file);
+}
+
 /** The merged `values.pulumiConfig` of the environments `names`, imported in this order. */
 export function resolvePulumiConfig(projectDir: string, names: readonly string[]): Record<string, JsonValue> {
   let merged: Record<string, JsonValue> = {};

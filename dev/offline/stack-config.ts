@@ -372,7 +372,7 @@ function placeholderFor(type: string | undefined): ConfigValue {
   }
 }
 
-function parseYamlFile(file: string): YAML.Document.Parsed {
+export function parseYamlFile(file: string): YAML.Document.Parsed {
   let text: string;
   try {
     text = fs.readFileSync(file, "utf8");

@@ -127,7 +127,27 @@ describe(".github/scripts as the workflows start them (npx tsx): usage errors", 
       [2, "affected-stacks: --head is required (the commits to compare: --base=<sha> --head=<sha>)\n"],
     );
     const same = run("affected-stacks.ts", ["--base=HEAD", "--head=HEAD"]);
-    assert.deepStrictEqual([same.status, same.stdout, same.stderr], [0, "stacks=[]\n", ""]);
+    assert.deepStrictEqual(
+      [same.status, same.stdout, same.stderr],
+      [0, 'stacks=[]\nmatrix={"include":[]}\ndefinitions={"include":[]}\n', ""],
+    );
+  });
+
+  it("resolve-stack.ts: a committed stack's environment; anything else exit 2 with the committed stacks", () => {
+    const ok = run("resolve-stack.ts", ["--stack=school-visits-staging"]);
+    assert.deepStrictEqual(
+      [ok.status, ok.stdout, ok.stderr],
+      [0, "stack=school-visits-staging\nenvironment=staging\n", ""],
+    );
+    const bad = run("resolve-stack.ts", ["--stack=school-visits-staging "]);
+    assert.deepStrictEqual(
+      [bad.status, bad.stdout, bad.stderr],
+      [
+        2,
+        "",
+        'resolve-stack: stack "school-visits-staging " is not a committed stack (no Pulumi.school-visits-staging .yaml at the repository\'s root); one of: production, school-visits-production, school-visits-staging, staging\n',
+      ],
+    );
   });
 
   it("dr-step.ts: exit 2 for a usage problem, 1 for a refused change", () => {
