@@ -11,6 +11,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import type { DateTime } from "luxon";
+import type * as k8s from "@pulumi/kubernetes";
 import { buildToolArgs } from "@service-dr/dr-data";
 import type { StackConfig } from "../config";
 import {
@@ -311,10 +312,21 @@ function declareRecovery(ctx: ChildContext, servers: Servers, dataTool: DataTool
     },
   );
   const troubleshoot = declareTroubleshootPod(ctx, servers, dataTool, runAs);
+  // The app comes back after the Jobs it was held for: the restores and their checks, not the report at close
+  // (it touches no server, and a report that failed must not keep the validated app at 0).
+  const heldFor = (plan.replicas.holdUntilJobs ?? []).map((job) => recoveryJob(recovery, job));
   const replicas =
     stoppedFirst[0] ??
-    new ReplicaCounts(`${name}-replicas`, { plan: plan.replicas }, { ...opts, dependsOn: [recovery] });
+    new ReplicaCounts(`${name}-replicas`, { plan: plan.replicas }, { ...opts, dependsOn: heldFor });
   return { recovery, troubleshoot, replicas };
+}
+
+/** The declared Job named `job`: the plan holds the app only for Jobs it declares. */
+function recoveryJob(recovery: RecoveryJobs, job: string): k8s.batch.v1.Job {
+  const declared = recovery.jobs[job];
+  if (declared === undefined)
+    throw new Error(`service recovery: the app is held for ${job}, which is not declared`);
+  return declared;
 }
 
 /**

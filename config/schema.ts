@@ -138,6 +138,7 @@ const retrySchema = z.strictObject({
   reconcile: retryNumber,
   restore: retryNumber,
   compare: retryNumber,
+  report: retryNumber,
 } satisfies Record<JobStep, unknown>);
 
 const azureSchema = z.strictObject({

@@ -151,7 +151,8 @@ export interface ReplicasPlan {
    * cannot see the phase the operator comes from, so this is what makes every jump safe: from isolate (app
    * already stopped) or straight from none (app running) to validate, or a new restore time set in validate,
    * a restore never runs under a live app. Undefined when the Jobs run with the app stopped by the replica
-   * patches themselves (isolate, restore), or when there are no Jobs.
+   * patches themselves (isolate, restore), or when there are no Jobs. The report Job is never among them: it
+   * reads and writes only the blob store.
    */
   readonly holdUntilJobs: readonly string[] | undefined;
 }
@@ -221,7 +222,7 @@ export function buildPlan(cfg: StackConfig, now: DateTime): Plan {
   const active = geoServer ?? liveServer;
   const restore = incident.mode === "ptr" ? incident.restoreTime : undefined;
   const ptrCopy = restore === undefined ? undefined : planPtrCopy(cfg, liveServer, restore);
-  const dataPath = planDataPath(cfg, restore?.utc);
+  const dataPath = planDataPath(cfg, restore?.utc, incidentClosing(phase, levers));
   const partial = {
     now,
     zone: cfg.timeZone,
@@ -248,6 +249,14 @@ export function buildPlan(cfg: StackConfig, now: DateTime): Plan {
         : undefined,
   };
   return { ...partial, nextStep: nextStep(cfg, partial) };
+}
+
+/**
+ * The runbook's closing state: the app validated (drPhase validate), the maintenance page off and the pipeline
+ * unfrozen. All that is left is `drMode none`, which tidies up; here the incident's report is written.
+ */
+export function incidentClosing(phase: DrPhase | undefined, levers: Levers): boolean {
+  return phase === "validate" && !levers.maintenance.on && !levers.freeze.on;
 }
 
 function lever(override: boolean | undefined, byMode: boolean): Lever {
@@ -410,10 +419,12 @@ function planReplicas(cfg: StackConfig, stop: boolean, jobs: readonly DataJobPla
     deployments[key] = { name: d.name, normal: d.replicas, desired: stop ? 0 : d.replicas };
   }
   const appRuns = Object.values(deployments).some((d) => d.desired > 0);
+  // The report touches no server: the app is never held for it (a new Job set would stop the validated app).
+  const held = jobs.filter((j) => j.step !== "report");
   return {
     namespace: cfg.kubernetes.namespace,
     deployments,
-    holdUntilJobs: appRuns && jobs.length > 0 ? jobs.map((j) => j.name) : undefined,
+    holdUntilJobs: appRuns && held.length > 0 ? held.map((j) => j.name) : undefined,
   };
 }
 

@@ -42,7 +42,7 @@ export interface ServerConnection {
  */
 export type DataCommand = Extract<
   ParsedArgs,
-  { readonly command: "backup" | "restore" | "compare" | "inspect" | "reconcile" }
+  { readonly command: "backup" | "restore" | "compare" | "inspect" | "reconcile" | "incident-report" }
 >;
 
 export interface DataJobPlan {
@@ -139,7 +139,10 @@ export interface DataPathPlan {
   /** Who the pods run as (workload identity) and how they log in (plan-identity.ts): one identity per role. */
   readonly identities: IdentitiesPlan;
   readonly nightly: NightlyBackupPlan;
-  /** In the order they run; each one's `after` names its predecessor. */
+  /**
+   * In the order they run; each one's `after` names its predecessor. At the incident's close (see
+   * `planDataPath`'s `closing`) the last is the report Job, after every recovery Job.
+   */
   readonly jobs: readonly DataJobPlan[];
   /** Declared while the PTR copy exists (drMode ptr, ptr.restoreTime set). */
   readonly troubleshootPod: TroubleshootPodPlan | undefined;
@@ -151,15 +154,27 @@ export const SCRATCH_DIR = "/scratch";
 /** The pod volume mounted at SCRATCH_DIR. */
 export const SCRATCH_VOLUME = "scratch";
 
-export function planDataPath(cfg: StackConfig, restoreTimeUtc: DateTime | undefined): DataPathPlan {
+/**
+ * `closing`: the incident's closing state (control.ts `incidentClosing`: drPhase validate, maintenance off, the
+ * freeze off), where the report Job is declared after the recovery Jobs.
+ */
+export function planDataPath(
+  cfg: StackConfig,
+  restoreTimeUtc: DateTime | undefined,
+  closing: boolean,
+): DataPathPlan {
   const ctx = dataPathContext(cfg);
   const open = cfg.incident;
-  const planned: PlannedJob[] =
+  const recovery: PlannedJob[] =
     open.mode === "ptr"
       ? ptrJobs(ctx, open, restoreTimeUtc)
       : open.mode === "rebuild"
         ? rebuildJobs(ctx, open)
         : [];
+  const planned =
+    closing && open.mode !== "none"
+      ? [...recovery, reportJob(ctx, open.mode === "ptr" ? restoreTimeUtc : undefined, recovery.at(-1)?.name)]
+      : recovery;
   return {
     // The data pods' own namespace: a pod can use only a ServiceAccount of its namespace, so the app's pods
     // can never run as a data identity.
@@ -397,6 +412,40 @@ function rebuildJobs(ctx: DataPathContext, open: RebuildIncident): PlannedJob[] 
       runId: undefined,
     },
   ];
+}
+
+/**
+ * The retro's evidence at close ("Post DR review"): `dr-data incident-report` reads what the incident's Jobs
+ * left under `incident/<id>/` (their completion records and logs, the inspection and reconciliation reports)
+ * and writes `incident/<id>/report.json` and `report.md` once. After the last recovery Job, so its timeline
+ * is complete; one per incident (no restore time in its name: it reports on all of them). It reads and
+ * writes only the blob store: no server connection. `--restore-time` is the PTR copy's point (a rebuild has
+ * none it could name: the tool falls back to the reports'); `--declared-at` is not known to the program (the
+ * tool starts the RTO at the first Job); the objectives are not in the config yet (the tool leaves them
+ * unjudged).
+ */
+function reportJob(
+  ctx: DataPathContext,
+  restoreTimeUtc: DateTime | undefined,
+  after: string | undefined,
+): PlannedJob {
+  const restoreTime = restoreTimeUtc === undefined ? {} : { restoreTime: azureUtc(restoreTimeUtc) };
+  return {
+    name: k8sName.job(ctx.incident, "report", undefined, ctx.retry("report")),
+    step: "report",
+    args: {
+      command: "incident-report",
+      options: {
+        container: ctx.container,
+        incident: ctx.incident,
+        timeZone: ctx.cfg.timeZone,
+        ...restoreTime,
+      },
+    },
+    connections: {},
+    after,
+    runId: undefined,
+  };
 }
 
 /** The PTR restore's command: the whole database, or only the chosen tables. */

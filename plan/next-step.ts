@@ -188,11 +188,21 @@ function closingSteps(cfg: StackConfig, incident: OpenIncident, p: PlanSoFar): N
   const rm = ["drPhase", ...Object.keys(present).filter((k) => present[k] !== undefined)]
     .map((k) => `pulumi config rm ${k}`)
     .join(" && ");
-  if (incident.mode === "rebuild" && incident.source.from === "geo") return geoSwitchOver(incident, rm);
+  const report = reportWritten(cfg, incident.id, p.dataPath.jobs);
+  if (incident.mode === "rebuild" && incident.source.from === "geo")
+    return say`${report}${geoSwitchOver(incident, rm)}`;
   const tidy =
     incident.mode === "ptr" ? "Tidy up (deletes the PTR copy) and close the incident" : "Close the incident";
   const left = incidentLeftovers(cfg, p.activeServer.name, incident.id, p.dataPath.jobs);
-  return say`${tidy}: ${cmd(`pulumi config set drMode none && ${rm} && ${UP}`)}. ${left}`;
+  return say`${report}${tidy}: ${cmd(`pulumi config set drMode none && ${rm} && ${UP}`)}. ${left}`;
+}
+
+/** At the close: where the report Job wrote the incident's report, and how to run it again if it failed. */
+function reportWritten(cfg: StackConfig, incidentId: string, jobs: readonly DataJobPlan[]): NextStep {
+  const job = jobs.find((j) => j.step === "report");
+  if (job === undefined) return say``;
+  const retry = `pulumi config set --path retry.report ${(cfg.retry?.report ?? 0) + 1} && ${UP}`;
+  return say`The incident's report (the timeline of its recovery Jobs, the restore point, rows lost and recovered) is written to ${incidentReport.retro(incidentId, "md")} by the Job ${job.name} (once; its log: ${job.logBlob}; if it failed, fix the cause and ${cmd(retry)}); read it for the post-DR review: ${cmd(incidentReportCommand(cfg, incidentId))}. `;
 }
 
 /** Leaving geo mode without the switch-over would drop the geo server (protected: the up fails). */
@@ -289,12 +299,22 @@ function incidentBlobs(cfg: StackConfig, incidentId: string): NextStep {
   return say`the incident's dumps and the Jobs' logs under ${prefix} in container ${container} of ${account} (the lifecycle rule keeps them: it deletes only nightly/); delete with: ${remove} once they are older than ${String(retentionDays)} days (immutability refuses earlier); each leaves a previous version (versioning): delete those too (docs/runbook.md, "Deleting a backup on purpose")`;
 }
 
-/** The command that downloads the incident's inspection report. */
-export function inspectReportCommand(cfg: StackConfig, incidentId: string): string {
+/** The command that downloads a blob of the backup container to `file`. */
+function blobDownload(cfg: StackConfig, blob: string, file: string): string {
   return (
     `az storage blob download --auth-mode login --account-name ${cfg.backup.storageAccountName} ` +
-    `--container-name ${cfg.backup.container} --name ${incidentReport.inspect(incidentId, "md")} --file inspect-report.md`
+    `--container-name ${cfg.backup.container} --name ${blob} --file ${file}`
   );
+}
+
+/** The command that downloads the incident's inspection report. */
+export function inspectReportCommand(cfg: StackConfig, incidentId: string): string {
+  return blobDownload(cfg, incidentReport.inspect(incidentId, "md"), "inspect-report.md");
+}
+
+/** The command that downloads the incident's report at close (the report Job's). */
+export function incidentReportCommand(cfg: StackConfig, incidentId: string): string {
+  return blobDownload(cfg, incidentReport.retro(incidentId, "md"), "incident-report.md");
 }
 
 /**

@@ -520,7 +520,7 @@ describe("config: mistyped keys get the nearest known one", () => {
       "dataTool.timeout: is not a known setting; the fields of dataTool are: image, parallelJobs, databaseSizeGiB, timeoutMinutes, scratch",
     ]);
     assert.deepStrictEqual(problemsOf({ ...raw, retry: { restor: 1 } }), [
-      "retry.restor: is not a known setting (did you mean retry.restore?); the fields of retry are: backup-flawed, inspect, backup-ptr, reconcile, restore, compare",
+      "retry.restor: is not a known setting (did you mean retry.restore?); the fields of retry are: backup-flawed, inspect, backup-ptr, reconcile, restore, compare, report",
     ]);
   });
   it("edit distance and the nearest name", () => {

@@ -21,6 +21,12 @@ const STATES: readonly (readonly [string, readonly string[]])[] = [
     [...PTR, "ptr.tables[0]=app.events", "ptr.tables[1]=app.accounts", "drPhase=restore"],
   ],
   ["ptr validate", [...PTR, "drPhase=validate"]],
+  // The closing state: the report Job after the recovery Jobs.
+  ["ptr closing", [...PTR, "drPhase=validate", "maintenance=false", "freeze=false"]],
+  [
+    "rebuild closing",
+    ["drMode=rebuild", "incidentId=inc-1", "drPhase=validate", "maintenance=false", "freeze=false"],
+  ],
   ["rebuild restore", ["drMode=rebuild", "incidentId=inc-1", "drPhase=restore"]],
   [
     "rebuild restore of a named backup",
@@ -32,6 +38,17 @@ const STATES: readonly (readonly [string, readonly string[]])[] = [
     ],
   ],
 ];
+
+/**
+ * The first thing the CLI refuses once every argv check passed: the (absent) connection the command reads
+ * first (contract.ts CONNECTION_PREFIXES), or, for the report, which reads no server, the blob store's.
+ */
+function firstRefusal(p: ParsedArgs): RegExp {
+  if (p.command === "incident-report")
+    return /^dr-data: no blob store credentials: set DR_STORAGE_AUTH=entra /;
+  const side = sidePrefix(p);
+  return new RegExp(`^dr-data: ${side}PGHOST \\(or PGHOST\\) is not set; ${side}PGUSER `);
+}
 
 /** The prefix of the connection the command reads first (contract.ts CONNECTION_PREFIXES). */
 function sidePrefix(p: ParsedArgs): string {
@@ -65,15 +82,10 @@ describe("contract: the plan's Jobs speak the tool's argv", () => {
         const parsed = parseToolArgs(r.args);
         assert.equal(parsed.command, r.command, r.name);
         assert.deepStrictEqual(buildToolArgs(parsed), [...r.args], r.name);
-        // Every argv check passed: the first thing the CLI refuses is the (absent) connection.
+        // Every argv check passed: the first thing the CLI refuses is the (absent) environment.
         const { code, line } = await firstError(r.args);
-        const p = sidePrefix(parsed);
         assert.equal(code, 2, r.name);
-        assert.match(
-          line,
-          new RegExp(`^dr-data: ${p}PGHOST \\(or PGHOST\\) is not set; ${p}PGUSER `),
-          r.name,
-        );
+        assert.match(line, firstRefusal(parsed), r.name);
       }
     });
   }

@@ -16,6 +16,13 @@ function nextStepText(sets: readonly string[], stack: "staging" | "production" =
 const PTR = ["drMode=ptr", "incidentId=inc-1", "ptr.restoreTime=2026-11-24T13:05:00"];
 const NET = DR_NETWORK;
 const GEO = geoRebuildSets("s189p01-ittms-pd-pg-geo");
+/** The closing step's first sentence: where the report Job wrote the incident's report, and how to read it. */
+const reportWritten = (account: string): string =>
+  "The incident's report (the timeline of its recovery Jobs, the restore point, rows lost and recovered) is " +
+  "written to incident/inc-1/report.md by the Job dr-inc-1-report (once; its log: incident/inc-1/logs/dr-inc-1-report.log; " +
+  "if it failed, fix the cause and pulumi config set --path retry.report 1 && pulumi up); read it for the post-DR review: " +
+  `az storage blob download --auth-mode login --account-name ${account} --container-name database-backup ` +
+  "--name incident/inc-1/report.md --file incident-report.md. ";
 
 /** A literal as a RegExp source. */
 function escape(text: string): string {
@@ -212,7 +219,8 @@ describe("plan: servers", () => {
     );
     assert.equal(
       nextStepText([...GEO, "drPhase=validate", "maintenance=false", "freeze=false"], "production"),
-      'Make s189p01-ittms-pd-pg-geo the stack\'s live server before closing (docs/runbook.md, "Geo-restore: the switch-over"): ' +
+      reportWritten("s189p01ittmsdbbkpsa") +
+        'Make s189p01-ittms-pd-pg-geo the stack\'s live server before closing (docs/runbook.md, "Geo-restore: the switch-over"): ' +
         "first the pulumi state steps there, then pulumi config set --path postgres.serverName s189p01-ittms-pd-pg-geo && " +
         "pulumi config set --path postgres.location ukwest && " +
         `pulumi config set --path postgres.network.delegatedSubnetId ${NET}/virtualNetworks/dr-vnet/subnets/pg && ` +
@@ -281,7 +289,7 @@ describe("plan: nextStep walks the runbook", () => {
     [
       "then tidy up, deleting the PTR copy",
       [...PTR, "drPhase=validate", "maintenance=false", "freeze=false"],
-      /^Tidy up \(deletes the PTR copy\) and close the incident: pulumi config set drMode none && pulumi config rm drPhase && pulumi config rm ptr && pulumi config rm incidentId && pulumi config rm maintenance && pulumi config rm freeze && pulumi up\. The incident leaves, for reconciliation/,
+      /^The incident's report .* is written to incident\/inc-1\/report\.md by the Job dr-inc-1-report .*\. Tidy up \(deletes the PTR copy\) and close the incident: pulumi config set drMode none && pulumi config rm drPhase && pulumi config rm ptr && pulumi config rm incidentId && pulumi config rm maintenance && pulumi config rm freeze && pulumi up\. The incident leaves, for reconciliation/,
     ],
     [
       "rebuild isolate from backup: restore the nightly backup",
@@ -344,7 +352,8 @@ describe("plan: what the operator is told around the Jobs and at close", () => {
   it("the close step names the kept database and the incident's prefix, with the commands to remove them", () => {
     assert.equal(
       nextStepText([...PTR, "drPhase=validate", "maintenance=false", "freeze=false"]),
-      "Tidy up (deletes the PTR copy) and close the incident: pulumi config set drMode none && pulumi config rm drPhase && " +
+      reportWritten("s189t01ittmsdbbkpsa") +
+        "Tidy up (deletes the PTR copy) and close the incident: pulumi config set drMode none && pulumi config rm drPhase && " +
         "pulumi config rm ptr && pulumi config rm incidentId && pulumi config rm maintenance && pulumi config rm freeze && pulumi up. " +
         `The incident leaves, for reconciliation, until you remove them: the database ${DB}_before_pitr_20261124t130500z on s189t01-ittms-stg-pg ` +
         `(the data before the swap), and any other ${DB}_before_* or ${DB}_restore_* (list: ${PSQL} -c '\\l ${DB}_*'); ` +

@@ -74,6 +74,9 @@ const TABLE_CHAIN = [...PTR_CHAIN.slice(0, 4), job(`restore-${T}-${TAG}`), job(`
 const POD = `${SVC}-troubleshoot-pod`;
 const pod = { [POD]: sorted([...IDENTITY_AND_LIVE, ...PTR_SERVER]) };
 const REBUILD_CHAIN = [job("restore"), job("compare")];
+/** The report Job of the closing state (drPhase validate, maintenance and freeze off). */
+const REPORT = job("report");
+const CLOSING = ["drPhase=validate", "maintenance=false", "freeze=false"];
 
 /** Dependencies of every Job, replica patch and hold patch, by name (absent: none). */
 function edges(r: PlanResult): Record<string, readonly string[]> {
@@ -163,6 +166,16 @@ describe("order-proof phases: exact dependency edges for every mode × phase (mo
         ...pod,
       },
     ],
+    [
+      "ptr closing: the report after every Job; the hold and the app's return as before the close, without it",
+      [...PTR, ...CLOSING],
+      {
+        ...holdFree(PTR_CHAIN),
+        ...chainEdges([...PTR_CHAIN, REPORT], PTR_SERVER, heldFor(PTR_CHAIN)),
+        ...appAfter(PTR_CHAIN),
+        ...pod,
+      },
+    ],
     ["rebuild isolate: no Jobs", REBUILD, { ...appFree }],
     [
       "rebuild restore (also the jump none → restore)",
@@ -182,6 +195,20 @@ describe("order-proof phases: exact dependency edges for every mode × phase (mo
       "rebuild revive validate: no Jobs, no hold",
       [...REBUILD, "drPhase=validate", "rebuild.from=revive", "rebuild.deletedAt=2026-11-24T18:30:00"],
       { ...appFree },
+    ],
+    [
+      "rebuild closing: the report after the restore and its compare; the app not held for it",
+      [...REBUILD, ...CLOSING],
+      {
+        ...holdFree(REBUILD_CHAIN),
+        ...chainEdges([...REBUILD_CHAIN, REPORT], [], heldFor(REBUILD_CHAIN)),
+        ...appAfter(REBUILD_CHAIN),
+      },
+    ],
+    [
+      "rebuild revive closing: the report alone, after the app's patches (no hold)",
+      [...REBUILD, ...CLOSING, "rebuild.from=revive", "rebuild.deletedAt=2026-11-24T18:30:00"],
+      { ...appFree, ...chainEdges([REPORT], [], STOPPED) },
     ],
     [
       "rebuild geo validate: no Jobs, no hold",

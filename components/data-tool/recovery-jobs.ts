@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import type { DataJobPlan, DataPathPlan } from "../../plan";
 import { buildToolArgs, JOB_LOG_ENV } from "@service-dr/dr-data";
-import { DATA_TOOL_POD_LABELS, dataToolPodSpec, stepLabels } from "./data-tool-pod";
+import { DATA_TOOL_POD_LABELS, dataToolPodSpec, stepLabels, type PodShape } from "./data-tool-pod";
 import { dependsOnOf } from "../depends-on";
 
 export interface RecoveryJobsArgs {
@@ -52,6 +52,16 @@ export class RecoveryJobs extends pulumi.ComponentResource {
   }
 }
 
+/**
+ * The report at close reads the Jobs' records, the heads and tails of their logs and two small reports, and
+ * writes two small blobs: no dump, so no claim of the database's size for scratch, and little CPU or memory.
+ */
+const REPORT_POD: PodShape = {
+  requests: { cpu: "100m", memory: "256Mi" },
+  limits: { cpu: "1", memory: "1Gi" },
+  emptyDirScratch: "1Gi",
+};
+
 /** A recovery Job: its step as a label, one attempt, the tool's rendered command and its evidence blobs. */
 function jobArgs(p: DataPathPlan, j: DataJobPlan): k8s.batch.v1.JobArgs {
   return {
@@ -74,11 +84,18 @@ function jobArgs(p: DataPathPlan, j: DataJobPlan): k8s.batch.v1.JobArgs {
         // The tool also writes its whole output to the backup storage (packages/dr-data/src/job-log.ts): the evidence
         // (verification, compare tables) outlives the Job and its pod. And its completion record: a Job
         // deleted by going back a phase and created again under this name finds it and does nothing.
-        spec: dataToolPodSpec(p, j.serviceAccountName, buildToolArgs(j.args), j.connections, {
-          [JOB_LOG_ENV.container]: p.storage.container,
-          [JOB_LOG_ENV.blob]: j.logBlob,
-          [JOB_LOG_ENV.done]: j.doneBlob,
-        }),
+        spec: dataToolPodSpec(
+          p,
+          j.serviceAccountName,
+          buildToolArgs(j.args),
+          j.connections,
+          {
+            [JOB_LOG_ENV.container]: p.storage.container,
+            [JOB_LOG_ENV.blob]: j.logBlob,
+            [JOB_LOG_ENV.done]: j.doneBlob,
+          },
+          j.step === "report" ? REPORT_POD : {},
+        ),
       },
     },
   };

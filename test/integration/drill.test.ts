@@ -152,7 +152,7 @@ describe("drill: both runbook scenarios on small data", function () {
     const ptrSteps = ["inspect", "backup-ptr", "reconcile", "restore", "compare"];
     assert.deepEqual(
       jobs.map((j) => j.replace(/-\d{8}t\d{6}z$/, "")),
-      ["backup-flawed", ...ptrSteps, ...ptrSteps],
+      ["backup-flawed", ...ptrSteps, ...ptrSteps, "report"],
     );
     assert.ok(result.storedBackups.some((b) => b.includes("/flawed/")));
 
@@ -303,7 +303,13 @@ describe("drill: both runbook scenarios on small data", function () {
     assert.equal(result.lostRows, stage(result, "before the loss") - 600);
     assert.ok((result.lostRows ?? 0) > 0);
     const jobs = result.steps.flatMap((s) => s.jobs.map((j) => j.args[0]));
-    assert.deepEqual(jobs, ["backup", "restore", "compare"]);
+    // The report at the close (the unfreeze's up), after the recovery Jobs, beside the validated app.
+    assert.deepEqual(jobs, ["backup", "restore", "compare", "incident-report"]);
+    const unfreeze = result.steps.find((s) => s.title === "Unfreeze pipeline")!;
+    assert.deepEqual(
+      unfreeze.jobs.map((j) => j.name),
+      [`dr-${result.incidentId}-report`],
+    );
     const text = readFileSync(report, "utf8");
     assert.match(text, /\*\*PASS\*\*/);
     assert.match(text, /createMode Create/);

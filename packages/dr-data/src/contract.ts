@@ -255,6 +255,7 @@ export const STEP_COMMAND: Readonly<Record<JobStep, Command>> = {
   reconcile: "reconcile",
   restore: "restore",
   compare: "compare",
+  report: "incident-report",
 };
 
 /**

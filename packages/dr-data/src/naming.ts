@@ -388,7 +388,8 @@ export const k8sName = {
 /** The largest `retry.<step>` (two digits keep the longest Job name predictable). */
 export const MAX_RETRY = 99;
 
-export type JobStep = "backup-flawed" | "inspect" | "backup-ptr" | "reconcile" | "restore" | "compare";
+export type JobStep =
+  "backup-flawed" | "inspect" | "backup-ptr" | "reconcile" | "restore" | "compare" | "report";
 /**
  * Every step a recovery Job can have, and whether its name carries a restore time (the PTR steps do, as
  * plan-data.ts names them; the flawed-database backup and a rebuild's steps do not).
@@ -401,6 +402,8 @@ export const JOB_STEPS: Readonly<Record<JobStep, { readonly timed: boolean; read
   // The table-level restore and its compare add tableSetTag (7 characters).
   restore: { timed: true, variant: true },
   compare: { timed: true, variant: true },
+  // The incident's report at close: one per incident, whatever restore time its Jobs had.
+  report: { timed: false },
 };
 
 /**
