@@ -440,6 +440,10 @@ function reportJob(
         incident: ctx.incident,
         timeZone: ctx.cfg.timeZone,
         ...restoreTime,
+        // The incident is measured against the service's objectives when it has them (config/drill.ts).
+        ...(ctx.cfg.objectives === undefined
+          ? {}
+          : { rpoMinutes: ctx.cfg.objectives.rpoMinutes, rtoMinutes: ctx.cfg.objectives.rtoMinutes }),
       },
     },
     connections: {},

@@ -106,12 +106,13 @@ describe("drill engine: the validate phase survives a refresh (real declarations
     const stored = rb.cluster.storedInputs(`${SVC}-replicas-hold-j01d84ac746-web`);
     assert.deepEqual(stored?.spec, { replicas: 2 });
     assert.equal(rb.app(validate), APP_UP);
-    for (const sets of [
-      [...VALIDATE, "maintenance=false"],
-      [...VALIDATE, "maintenance=false", "freeze=false"],
-    ]) {
+    // Closing (freeze off) runs the incident's report Job, which touches no server, beside the app; nothing else.
+    for (const [sets, events] of [
+      [[...VALIDATE, "maintenance=false"], []],
+      [[...VALIDATE, "maintenance=false", "freeze=false"], ["job report with web 2, worker 1"]],
+    ] as const) {
       const d = await declare(sets);
-      assert.deepEqual(await rb.up(d), [], sets.join(" "));
+      assert.deepEqual(await rb.up(d), events, sets.join(" "));
       assert.equal(rb.app(d), APP_UP);
     }
 
@@ -192,6 +193,9 @@ describe("drill engine: the validate phase survives a refresh (real declarations
       "delete hold-worker → web 2, worker 1",
     ]);
     rb.cluster.refresh();
-    assert.deepEqual(await rb.up(await declare([...VALIDATE, "maintenance=false", "freeze=false"])), []);
+    // Closing: only the incident's report Job, which touches no server, runs beside the app.
+    assert.deepEqual(await rb.up(await declare([...VALIDATE, "maintenance=false", "freeze=false"])), [
+      "job report with web 2, worker 1",
+    ]);
   });
 });

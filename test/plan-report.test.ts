@@ -77,6 +77,9 @@ describe("plan: the incident's report Job at close", () => {
           incident: "inc-1",
           timeZone: "Europe/London",
           restoreTime: "2026-11-24T13:05:00+00:00",
+          // The stack's objectives (objectives.*): the incident is measured against them.
+          rpoMinutes: 1560,
+          rtoMinutes: 240,
         },
       },
       connections: {},
@@ -91,7 +94,13 @@ describe("plan: the incident's report Job at close", () => {
   it("rebuild closing: no restore time to name (the tool takes the reports')", () => {
     assert.deepStrictEqual(reportOf(planFor([...REBUILD, ...CLOSING]))?.args, {
       command: "incident-report",
-      options: { container: "database-backup", incident: "inc-1", timeZone: "Europe/London" },
+      options: {
+        container: "database-backup",
+        incident: "inc-1",
+        timeZone: "Europe/London",
+        rpoMinutes: 1560,
+        rtoMinutes: 240,
+      },
     });
   });
 

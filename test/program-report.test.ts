@@ -59,6 +59,10 @@ describe("the report Job at close (mock runtime)", function () {
       "2026-11-24T13:05:00+00:00",
       "--time-zone",
       "Europe/London",
+      "--rpo-minutes",
+      "1560",
+      "--rto-minutes",
+      "240",
     ]);
     // No PG* connection: the report reads and writes only the blob store.
     assert.deepStrictEqual(c.env, [
