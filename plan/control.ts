@@ -380,7 +380,19 @@ function planDatabases(cfg: StackConfig, serverId: string, exist: boolean): Reco
 
 /** The PTR copy of the live server at the ptr incident's restore time. */
 function planPtrCopy(cfg: StackConfig, live: LiveServerPlan, restore: ResolvedTime): PtrCopyPlan {
-  const name = ptrServerName(live.name);
+  return pointInTimeCopy(ptrServerName(live.name), live, restore.utc, cfg.timeZone);
+}
+
+/**
+ * A point-in-time copy of the live server named `name` (an incident's PTR copy, a drill's copy): beside live,
+ * in live's delegated subnet and private DNS zone, so the cluster reaches it as it reaches live.
+ */
+export function pointInTimeCopy(
+  name: string,
+  live: LiveServerPlan,
+  utc: DateTime,
+  zone: string,
+): PtrCopyPlan {
   return {
     name,
     fqdn: serverFqdn(name),
@@ -388,8 +400,8 @@ function planPtrCopy(cfg: StackConfig, live: LiveServerPlan, restore: ResolvedTi
     location: live.location,
     network: live.network,
     sourceServerId: live.id,
-    pointInTimeUtc: azureUtc(restore.utc),
-    pointInTimeLocal: humanInZone(restore.utc, cfg.timeZone),
+    pointInTimeUtc: azureUtc(utc),
+    pointInTimeLocal: humanInZone(utc, zone),
   };
 }
 

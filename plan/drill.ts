@@ -29,7 +29,7 @@ import {
 import type { ConnectionPrefix, ParsedArgs } from "@service-dr/dr-data";
 import type { Objectives, StackConfig } from "../config";
 import { DRILL_RESTORE_LAG_MINUTES, drillStart } from "../config";
-import type { LiveServerPlan, PtrCopyPlan } from "./control";
+import { pointInTimeCopy, type LiveServerPlan, type PtrCopyPlan } from "./control";
 import { SCRATCH_DIR, type ServerConnection } from "./data-path";
 import {
   containerRole,
@@ -39,7 +39,7 @@ import {
   planIdentities,
 } from "./identity";
 import type { BlobRole, IdentityPlan } from "./identity";
-import { azureUtc, humanInZone } from "./time";
+import { azureUtc } from "./time";
 
 /** The drill's steps, in the order they run; a Job's `service-dr/step` label is `drill-<step>`. */
 export type DrillStep = "restore" | "inspect" | "report";
@@ -126,18 +126,7 @@ export function planDrill(cfg: StackConfig, live: LiveServerPlan): DrillPlan | u
 }
 
 function drillCopy(cfg: StackConfig, live: LiveServerPlan, restore: DateTime): PtrCopyPlan {
-  const name = drillServerName(live.name);
-  return {
-    name,
-    fqdn: serverFqdn(name),
-    resourceGroup: live.resourceGroup,
-    location: live.location,
-    // Live's delegated subnet and private DNS zone: the copy is reachable from the cluster as live is.
-    network: live.network,
-    sourceServerId: live.id,
-    pointInTimeUtc: azureUtc(restore),
-    pointInTimeLocal: humanInZone(restore, cfg.timeZone),
-  };
+  return pointInTimeCopy(drillServerName(live.name), live, restore, cfg.timeZone);
 }
 
 /**
