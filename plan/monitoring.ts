@@ -145,8 +145,9 @@ function planJobFailed(cfg: StackConfig): LogAlertRulePlan {
     `| where Namespace == ${kqlString(cfg.kubernetes.dataNamespace)}`,
     '| where ObjectKind == "Job"',
     '| where Reason in ("BackoffLimitExceeded", "DeadlineExceeded")',
-    // The CronJob's Jobs are `<cronjob>-<suffix>`; every recovery Job is `dr-<incident>-<step>…` (naming.ts).
-    `| where Name startswith ${kqlString(`${k8sName.nightlyBackup(service)}-`)} or Name startswith "dr-"`,
+    // The CronJob's Jobs are `<cronjob>-<suffix>`; every recovery Job is `dr-<incident>-<step>…`, every drill
+    // Job `drill-<start>-<step>` (naming.ts): a drill that missed an objective fails its report Job.
+    `| where Name startswith ${kqlString(`${k8sName.nightlyBackup(service)}-`)} or Name startswith "dr-" or Name startswith "drill-"`,
     "| project TimeGenerated, Name, Reason, Message",
   ].join("\n");
   return {

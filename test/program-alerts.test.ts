@@ -143,7 +143,7 @@ describe("program under the mock runtime: backup alerts", () => {
       '| where Namespace == "bat-staging-dr"',
       '| where ObjectKind == "Job"',
       '| where Reason in ("BackoffLimitExceeded", "DeadlineExceeded")',
-      `| where Name startswith "${SVC}-db-backup-" or Name startswith "dr-"`,
+      `| where Name startswith "${SVC}-db-backup-" or Name startswith "dr-" or Name startswith "drill-"`,
       "| project TimeGenerated, Name, Reason, Message",
     ].join("\n");
     const expected = ruleInputs(
