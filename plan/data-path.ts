@@ -165,16 +165,7 @@ export function planDataPath(
 ): DataPathPlan {
   const ctx = dataPathContext(cfg);
   const open = cfg.incident;
-  const recovery: PlannedJob[] =
-    open.mode === "ptr"
-      ? ptrJobs(ctx, open, restoreTimeUtc)
-      : open.mode === "rebuild"
-        ? rebuildJobs(ctx, open)
-        : [];
-  const planned =
-    closing && open.mode !== "none"
-      ? [...recovery, reportJob(ctx, open.mode === "ptr" ? restoreTimeUtc : undefined, recovery.at(-1)?.name)]
-      : recovery;
+  const planned = incidentJobs(ctx, cfg, restoreTimeUtc, closing);
   return {
     // The data pods' own namespace: a pod can use only a ServiceAccount of its namespace, so the app's pods
     // can never run as a data identity.
@@ -182,16 +173,7 @@ export function planDataPath(
     image: cfg.dataTool.image,
     parallelJobs: ctx.jobs,
     ...jobSizing(cfg),
-    storage: {
-      accountName: cfg.backup.storageAccountName,
-      resourceGroup: cfg.azure.resourceGroup,
-      location: cfg.azure.location,
-      redundancy: cfg.backup.redundancy,
-      container: ctx.container,
-      nightlyPrefixRoot: NIGHTLY_PREFIX_ROOT,
-      retentionDays: cfg.backup.retentionDays,
-      immutability: cfg.backup.immutability === "locked" ? "Locked" : "Unlocked",
-    },
+    storage: storagePlan(cfg, ctx.container),
     identities: ctx.identities,
     nightly: {
       name: k8sName.nightlyBackup(cfg.kubernetes.service),
@@ -221,6 +203,41 @@ export function planDataPath(
       postgresCidrs: cfg.kubernetes.dataEgress.postgresCidrs,
       storageCidrs: cfg.kubernetes.dataEgress.storageCidrs,
     },
+  };
+}
+
+/** The incident's Jobs in order: its recovery steps, then (at close) the report. */
+function incidentJobs(
+  ctx: DataPathContext,
+  cfg: StackConfig,
+  restoreTimeUtc: DateTime | undefined,
+  closing: boolean,
+): PlannedJob[] {
+  const open = cfg.incident;
+  const recovery: PlannedJob[] =
+    open.mode === "ptr"
+      ? ptrJobs(ctx, open, restoreTimeUtc)
+      : open.mode === "rebuild"
+        ? rebuildJobs(ctx, open)
+        : [];
+  if (!closing || open.mode === "none") return recovery;
+  return [
+    ...recovery,
+    reportJob(ctx, open.mode === "ptr" ? restoreTimeUtc : undefined, recovery.at(-1)?.name),
+  ];
+}
+
+/** The backup storage account and container, its lifecycle and immutability. */
+function storagePlan(cfg: StackConfig, container: string): StoragePlan {
+  return {
+    accountName: cfg.backup.storageAccountName,
+    resourceGroup: cfg.azure.resourceGroup,
+    location: cfg.azure.location,
+    redundancy: cfg.backup.redundancy,
+    container,
+    nightlyPrefixRoot: NIGHTLY_PREFIX_ROOT,
+    retentionDays: cfg.backup.retentionDays,
+    immutability: cfg.backup.immutability === "locked" ? "Locked" : "Unlocked",
   };
 }
 
