@@ -35,6 +35,9 @@ function context(run: "dr1" | "dr2", token: string): Record<string, string> {
     "steps.setup.outputs.github-token": "app-token-for-the-github-provider",
     "vars.PULUMI_ORG": "my-org",
     "inputs.stack": "staging",
+    // What the credential-less resolve job outputs for that input (.github/scripts/resolve-stack.ts).
+    "needs.resolve.outputs.stack": "staging",
+    "needs.resolve.outputs.environment": "staging",
     "inputs.restore-time": "",
     "inputs.preview-only": "false",
     "github.actor": "on-call",

@@ -59,6 +59,8 @@ if (argv[0] === "config" && (argv[1] === "set" || argv[1] === "rm")) {
 
 /** The initial stack file: a PR's change (replicas) and the DR steps' (drMode in place, the rest appended) never touch adjacent lines. */
 export const INITIAL_STACK = [
+  "environment:",
+  "  - service-dr/staging",
   "config:",
   '  service-dr:timeZone: "Europe/London"',
   '  service-dr:replicas: "2"',
@@ -122,12 +124,23 @@ export class World {
     await this.git(this.dir, "init", "--quiet", "--bare", "-b", "main", this.origin);
     const seed = path.join(this.dir, "seed");
     await this.git(this.dir, "clone", "--quiet", this.origin, seed);
-    mkdirSync(path.join(seed, ".github", "scripts"), { recursive: true });
-    for (const f of ["main-tip.sh", "dr-step.ts"]) {
-      const to = path.join(seed, ".github", "scripts", f);
-      writeFileSync(to, readFileSync(path.join(PROJECT_DIR, ".github", "scripts", f)));
+    // The two scripts and what dr-step.ts imports to resolve a stack's environment and policy config.
+    for (const f of [
+      ".github/scripts/main-tip.sh",
+      ".github/scripts/dr-step.ts",
+      ".github/scripts/resolve-stack.ts",
+      ".github/scripts/affected-stacks.ts",
+      "dev/fleet/environment.ts",
+      "dev/offline/esc.ts",
+      "dev/offline/stack-config.ts",
+      "policy/config-file.ts",
+    ]) {
+      const to = path.join(seed, f);
+      mkdirSync(path.dirname(to), { recursive: true });
+      writeFileSync(to, readFileSync(path.join(PROJECT_DIR, f)));
       chmodSync(to, 0o755);
     }
+    writeFileSync(path.join(seed, "Pulumi.yaml"), "name: service-dr\nruntime: nodejs\n");
     writeFileSync(path.join(seed, "Pulumi.staging.yaml"), INITIAL_STACK);
     writeFileSync(path.join(seed, "package-lock.json"), "{}\n");
     writeFileSync(path.join(seed, ".gitignore"), "node_modules\n");
