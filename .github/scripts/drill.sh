@@ -15,8 +15,13 @@ start() {
   local stack outputs
   stack=$(drill_ts stack --stack="${INPUT_STACK:-}" --schedule="${SCHEDULE:-}")
   outputs=$(mktemp)
-  # A stack never deployed has no outputs: nothing is open there.
-  if ! pulumi stack output --json --stack "$PULUMI_ORG/$stack" >"$outputs"; then echo '{}' >"$outputs"; fi
+  # Fail closed: an incident declared outside git shows only in the deployed outputs, so a drill never starts
+  # when they cannot be read (a stack with no update yet prints {} and exits 0: getStackOutputs in pulumi/pulumi
+  # pkg/cmd/pulumi/stack/stack_output.go returns an empty map when there is no root stack resource).
+  if ! pulumi stack output --json --stack "$PULUMI_ORG/$stack" >"$outputs"; then
+    echo "drill: cannot read $stack's deployed outputs, so cannot tell whether an incident is open; no drill" >&2
+    exit 1
+  fi
   drill_ts start --stack="$stack" --outputs="$outputs" >>"$GITHUB_OUTPUT"
 }
 

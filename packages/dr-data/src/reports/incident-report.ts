@@ -243,17 +243,28 @@ export async function incidentReportAtClose(
   const json = incidentReport.retro(o.incidentId, "json");
   const md = incidentReport.retro(o.incidentId, "md");
   const stored = await readJson(container, json);
-  if (stored !== undefined) {
-    const report = parseIncidentReport(stored, json);
-    await writeOnce(container, md, formatIncidentMarkdown(report));
-    return { report, written: false };
-  }
+  if (stored !== undefined) return standing(container, stored, { json, md });
   const report = await gatherIncident(container, o, { json, md });
   if ((await writeOnce(container, json, `${JSON.stringify(report, null, 2)}\n`)) === "exists") {
-    return incidentReportAtClose(o);
+    // Another run wrote it between our read and our write: read theirs once, never loop.
+    const theirs = await readJson(container, json);
+    if (theirs === undefined)
+      throw new Error(`${json}: the store says it exists, yet it cannot be read; nothing was written`);
+    return standing(container, theirs, { json, md });
   }
   await writeOnce(container, md, formatIncidentMarkdown(report));
   return { report, written: true };
+}
+
+/** A report already written stands as it was; its markdown is written if it is missing. */
+async function standing(
+  container: ContainerClient,
+  stored: Json,
+  blobs: { readonly json: string; readonly md: string },
+): Promise<{ report: IncidentReport; written: boolean }> {
+  const report = parseIncidentReport(stored, blobs.json);
+  await writeOnce(container, blobs.md, formatIncidentMarkdown(report));
+  return { report, written: false };
 }
 
 async function gatherIncident(
