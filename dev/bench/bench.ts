@@ -12,16 +12,7 @@
  * Prints wall times, sizes and ratios (best of BENCH_ROUNDS, default 1). Not a test: it takes minutes.
  */
 import { spawn } from "node:child_process";
-import {
-  closeSync,
-  mkdtempSync,
-  openSync,
-  readFileSync,
-  rmSync,
-  statSync,
-  readdirSync,
-  writeFileSync,
-} from "node:fs";
+import { closeSync, mkdtempSync, openSync, rmSync, statSync, readdirSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { errorChain, parseFlags, UsageError } from "@service-dr/dr-data";
@@ -34,6 +25,7 @@ import { childEnv, pgDumpArgv, pgRestoreArgv, psqlArgv, type DumpFormat } from "
 import { formatBytes } from "@service-dr/dr-data/progress";
 import { beforeDatabaseName } from "@service-dr/dr-data";
 import { restore } from "@service-dr/dr-data/restore";
+import { azuritePid, cpuDelta, CpuMeter, fmtCpu, postmasterPid, type CpuSplit } from "./cpu";
 
 const SCALE = Number(process.env.BENCH_SCALE ?? "120");
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? "1");
@@ -135,6 +127,8 @@ async function timed(label: string, fn: () => Promise<unknown>): Promise<number>
 export interface BenchJson {
   readonly scaleBytes: number;
   readonly cpus: number;
+  /** How PostgreSQL's and Azurite's CPU seconds were counted (cpu.ts): `cgroup` exact, `proc` a lower bound. */
+  readonly cpuSource: "cgroup" | "proc";
   /** Load averages (1, 5, 15 min) at the start of each round and at the end. */
   readonly load: readonly string[];
   readonly rows: readonly BenchJsonRow[];
@@ -169,87 +163,6 @@ interface Row {
   steps: { backup: Record<string, number>; restore: Record<string, number> };
 }
 
-/** CPU seconds of each process group during one timed phase. */
-interface CpuSplit {
-  readonly tool: number;
-  readonly children: number;
-  readonly postgres: number;
-  readonly azurite: number;
-}
-
-/** Clock ticks from /proc/<pid>/stat: [utime+stime, cutime+cstime] (children reaped so far). */
-function procTicks(pid: number): [number, number] {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return [Number(f[11]) + Number(f[12]), Number(f[13]) + Number(f[14])];
-  } catch {
-    return [0, 0];
-  }
-}
-
-/** Live children of `ppid`, from /proc. */
-function childPids(ppid: number): number[] {
-  const out: number[] = [];
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
-      const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      if (Number(f[1]) === ppid) out.push(Number(entry));
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return out;
-}
-
-/**
- * CPU seconds so far of: this process, its reaped children (pg_dump, pg_restore, psql, gunzip, tar, zstd),
- * the PostgreSQL server (postmaster + its reaped backends + its live ones) and Azurite. USER_HZ is 100.
- */
-function cpuSnapshot(postmaster: number, azurite: number): CpuSplit {
-  const self = procTicks(process.pid);
-  const pm = procTicks(postmaster);
-  const live = childPids(postmaster).reduce((sum, pid) => sum + procTicks(pid)[0], 0);
-  const az = procTicks(azurite);
-  return {
-    tool: self[0] / 100,
-    children: self[1] / 100,
-    postgres: (pm[0] + pm[1] + live) / 100,
-    azurite: (az[0] + az[1]) / 100,
-  };
-}
-
-function cpuDelta(a: CpuSplit, b: CpuSplit): CpuSplit {
-  return {
-    tool: b.tool - a.tool,
-    children: b.children - a.children,
-    postgres: b.postgres - a.postgres,
-    azurite: b.azurite - a.azurite,
-  };
-}
-
-const fmtCpu = (c: CpuSplit | undefined) =>
-  c === undefined
-    ? "–"
-    : `${c.tool.toFixed(1)} / ${c.children.toFixed(1)} / ${c.postgres.toFixed(1)} / ${c.azurite.toFixed(1)}`;
-
-/** The pid of the Azurite process listening on `port` (its argv holds `--blobPort <port>`). */
-function azuritePid(port: number): number {
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const argv = readFileSync(`/proc/${entry}/cmdline`, "utf8").split("\0");
-      const i = argv.indexOf("--blobPort");
-      if (i >= 0 && argv[i + 1] === String(port)) return Number(entry);
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return -1;
-}
-
 /** What every bench step shares: the servers, the scratch directory, and the measuring harness. */
 interface Bench {
   readonly pg: PgCluster;
@@ -270,6 +183,10 @@ async function benchMain(argv: readonly string[]): Promise<void> {
     settings: { shared_buffers: "512MB", max_wal_size: "8GB", checkpoint_timeout: "30min" },
   });
   const az = await Azurite.start();
+  const meter = CpuMeter.open(postmasterPid(pg.dataDir), azuritePid(az.port));
+  say(
+    `CPU of PostgreSQL and Azurite counted from ${meter.source === "cgroup" ? "cgroups of their own" : "/proc"}`,
+  );
   try {
     await az.createContainer("bench");
     await pg.query("CREATE DATABASE app");
@@ -287,7 +204,7 @@ async function benchMain(argv: readonly string[]): Promise<void> {
         await pg.query(`DROP DATABASE IF EXISTS "${db}" WITH (FORCE)`);
         await pg.query("CHECKPOINT");
       },
-      measured: measuring(pg, az),
+      measured: measuring(meter),
     };
     const rows = benchRows();
     const loads: string[] = [];
@@ -312,8 +229,9 @@ async function benchMain(argv: readonly string[]): Promise<void> {
     process.stdout.write(
       `${[...head, "", ...reportTable(rows), "", ...goals(rows).map(goalLine), ptrSteps, verified].join("\n")}\n`,
     );
-    if (jsonFile !== undefined) writeJson(jsonFile, dbSize, rows, loads);
+    if (jsonFile !== undefined) writeJson(jsonFile, { dbSize, rows, loads, cpuSource: meter.source });
   } finally {
+    meter.close();
     await az.stop();
     await pg.stop();
     rmSync(work, { recursive: true, force: true });
@@ -380,13 +298,11 @@ function benchRows(): Row[] {
 }
 
 /** Times a step and records each process group's CPU seconds meanwhile (the row's last round). */
-function measuring(pg: PgCluster, az: Azurite): Measured {
-  const azPid = azuritePid(az.port);
-  const postmaster = Number(readFileSync(path.join(pg.dataDir, "postmaster.pid"), "utf8").split("\n")[0]);
+function measuring(meter: CpuMeter): Measured {
   return async (row, phase, label, fn) => {
-    const c0 = cpuSnapshot(postmaster, azPid);
+    const c0 = meter.snapshot();
     const secs = await timed(label, fn);
-    const c = cpuDelta(c0, cpuSnapshot(postmaster, azPid));
+    const c = cpuDelta(c0, meter.snapshot());
     row.cpu[phase] = c;
     say(
       `  CPU s: tool ${c.tool.toFixed(1)}, its children ${c.children.toFixed(1)}, PostgreSQL ${c.postgres.toFixed(1)}, Azurite ${c.azurite.toFixed(1)}; load ${loadavg()}`,
@@ -559,11 +475,16 @@ function reportTable(rows: readonly Row[]): string[] {
 }
 
 /** The JSON: `{scaleBytes, cpus, load, rows: [{method, backupS, restoreS, bytes, steps, cpu}], goals}`. */
-function writeJson(file: string, dbSize: number, rows: readonly Row[], load: readonly string[]): void {
+function writeJson(
+  file: string,
+  r: { dbSize: number; rows: readonly Row[]; loads: readonly string[]; cpuSource: "cgroup" | "proc" },
+): void {
+  const { dbSize, rows } = r;
   const json: BenchJson = {
     scaleBytes: dbSize,
     cpus: os.availableParallelism(),
-    load,
+    cpuSource: r.cpuSource,
+    load: r.loads,
     rows: rows.map((r) => ({
       method: r.id,
       backupS: round1(best(r.backup)),
