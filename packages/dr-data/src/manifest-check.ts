@@ -25,6 +25,8 @@ export interface ManifestCheckOptions {
   readonly onDone?: ((done: number, total: number) => void) | undefined;
   /** Only these relations (qualified names); default: all. */
   readonly only?: ReadonlySet<string> | undefined;
+  /** All relations but these (qualified names): those already summarized (restore's overlapped check). */
+  readonly except?: ReadonlySet<string> | undefined;
 }
 
 export interface DatabaseSummary {
@@ -47,7 +49,9 @@ export async function summarizeForManifest(
   try {
     const database = await readDatabaseRecord(s.clients[0]!, conn.database);
     const all = await s.relations(manifest.tool === MANIFEST_VERSION);
-    const relations = o.only === undefined ? all : new Map([...all].filter(([n]) => o.only!.has(n)));
+    const relations = new Map(
+      [...all].filter(([n]) => (o.only?.has(n) ?? true) && !(o.except?.has(n) ?? false)),
+    );
     const orders = manifestOrders(manifest, relations);
     const byCopy = copiedTables(manifest, relations);
     const rest = new Map([...relations].filter(([name]) => !byCopy.has(name)));

@@ -15,8 +15,10 @@
  *    touched. A staging database left by a killed run of the same run id carries the marker and is dropped and
  *    re-created; one without the marker is someone else's and the restore refuses.
  *    When the backup has a manifest (packages/dr-data/src/manifest.ts), its sha256 is checked against the dump's metadata in
- *    step 1, before any database is touched, and after pg_restore the staging database is checksummed and
- *    compared with it: any difference drops the staging database and refuses the swap.
+ *    step 1, before any database is touched, and the staging database is checksummed and compared with it:
+ *    each table as soon as pg_restore has loaded its data (while the rest loads and the indexes build:
+ *    restore-steps/overlapped-check.ts), everything else after pg_restore; any difference drops the staging
+ *    database and refuses the swap, which waits for the whole comparison.
  * 5. Swap in one transaction: end other sessions on the live database, rename live → `<db>_before_<run id>`,
  *    staging → live, and record on `<db>_before_<run id>` (its comment, JSON: `RestoreRecord`) which blob
  *    was restored. The transaction commits both renames and the record or nothing.
@@ -42,7 +44,7 @@ import {
 import { downloadAndCheckArchive } from "./archive";
 import type { BlobClient } from "@azure/storage-blob";
 import { containerClient, type BlobStoreSettings } from "./blobstore";
-import { formatComparison } from "./compare";
+import { formatComparison, type RelationSummary } from "./compare";
 import { connect, withClient, withDatabase, withFreshPassword, type PgConnection } from "./connection";
 import { UsageError, VerificationError } from "./errors";
 import { checkAgainstManifest, type Manifest } from "./manifest";
@@ -71,8 +73,10 @@ import {
   type DatabaseRecord,
 } from "./database-properties";
 import {
+  earlyCheckable,
   holdRestoreLock,
   manifestOf,
+  OverlappedCheck,
   requireManifestUnlessAllowed,
   resolveBackup,
   stagingMarker,
@@ -264,8 +268,8 @@ export async function restore(o: RestoreOptions): Promise<RestoreResult> {
     const archive = await downloadAndVerify(run, container.getBlobClient(chosen.blobName), tmp);
     const live = await databaseInfo(maint, names.database);
     await createStaging(run, live);
-    await restoreIntoStaging(run, archive);
-    const notes = await verifyStaging(run);
+    const early = await restoreIntoStaging(run, archive);
+    const notes = await verifyStaging(run, early);
     return await swapIn(run, live, plan, notes);
   } finally {
     await maint.end().catch(() => undefined);
@@ -458,9 +462,22 @@ async function dropStaging(r: Run): Promise<void> {
     });
 }
 
-/** Step 4, continued: `pg_restore -j N` into the staging database (and ANALYZE if asked); a failure drops it. */
-async function restoreIntoStaging(r: Run, archive: Archive): Promise<void> {
+/**
+ * Step 4, continued: `pg_restore -j N` into the staging database (and ANALYZE if asked); a failure drops it.
+ * With a manifest, the tables' contents check starts as their data is loaded (restore-steps/overlapped-check.ts);
+ * returns what it checked.
+ */
+async function restoreIntoStaging(r: Run, archive: Archive): Promise<ReadonlyMap<string, RelationSummary>> {
   const t1 = Date.now();
+  const early =
+    r.manifest === undefined || r.jobs < 2
+      ? undefined
+      : new OverlappedCheck(
+          withDatabase(r.o.connection, r.staging),
+          r.manifest,
+          earlyCheckable(r.manifest, archive.toc),
+          { applicationName: "dr-data-restore", binDir: r.o.binDir, log: r.log },
+        );
   try {
     await pgRestoreWithHeartbeat(
       r.maint,
@@ -475,12 +492,17 @@ async function restoreIntoStaging(r: Run, archive: Archive): Promise<void> {
       }),
       archive.env,
       r.log,
-      { toc: archive.toc, dataBytes: await entryDataBytes(archive.path, r.meta.format) },
+      {
+        toc: archive.toc,
+        dataBytes: await entryDataBytes(archive.path, r.meta.format),
+        onLine: early?.onLine.bind(early),
+      },
     );
     if (r.o.analyze ?? false) {
       await withClient(withDatabase(r.o.connection, r.staging), (c) => c.query("ANALYZE"), "dr-data-restore");
     }
   } catch (cause) {
+    await early?.finish();
     await dropStaging(r);
     throw new Error(`restoring ${r.blobName} into ${r.staging} failed; ${r.database} was not touched`, {
       cause,
@@ -489,6 +511,7 @@ async function restoreIntoStaging(r: Run, archive: Archive): Promise<void> {
   r.log(
     `restore: pg_restore -j ${r.jobs} into ${r.staging} done in ${formatSeconds((Date.now() - t1) / 1000)}`,
   );
+  return (await early?.finish()) ?? new Map<string, RelationSummary>();
 }
 
 /**
@@ -496,14 +519,14 @@ async function restoreIntoStaging(r: Run, archive: Archive): Promise<void> {
  * difference, or a check that cannot finish, drops the staging database. Returns the check's notes (what the
  * restore gives back differently by design), each logged.
  */
-async function verifyStaging(r: Run): Promise<string[]> {
+async function verifyStaging(r: Run, early: ReadonlyMap<string, RelationSummary>): Promise<string[]> {
   if (r.manifest === undefined) {
     r.log(
       `restore: ${r.blobName} has no manifest: contents not verified (only the archive and pg_restore's exit)`,
     );
     return [];
   }
-  const checked = await stagingCheck(r, r.manifest);
+  const checked = await stagingCheck(r, r.manifest, early);
   if (checked instanceof Error) {
     await dropStaging(r);
     throw checked;
@@ -513,7 +536,11 @@ async function verifyStaging(r: Run): Promise<string[]> {
 }
 
 /** The staging database's check: the problem that refuses the swap, or the notes of a check that passed. */
-async function stagingCheck(r: Run, manifest: Manifest): Promise<Error | string[]> {
+async function stagingCheck(
+  r: Run,
+  manifest: Manifest,
+  early: ReadonlyMap<string, RelationSummary>,
+): Promise<Error | string[]> {
   const t2 = Date.now();
   const checking = new CountProgress("restore: contents check", "relations checksummed", r.log).start();
   try {
@@ -522,8 +549,12 @@ async function stagingCheck(r: Run, manifest: Manifest): Promise<Error | string[
       applicationName: "dr-data-restore",
       binDir: r.o.binDir,
       onDone: (done, total) => checking.update(done, total),
+      except: new Set(early.keys()),
     });
-    const check = checkAgainstManifest(summary.relations, manifest);
+    const relations = new Map(
+      [...summary.relations, ...early].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+    );
+    const check = checkAgainstManifest(relations, manifest);
     if (!check.equal) {
       return new VerificationError(
         `${r.staging} does not hold what the manifest of ${r.blobName} records; swap refused, ${r.database} ` +
@@ -531,8 +562,9 @@ async function stagingCheck(r: Run, manifest: Manifest): Promise<Error | string[
           formatComparison(check, { leftLabel: r.staging, rightLabel: "manifest" }),
       );
     }
+    const overlapped = early.size > 0 ? `, ${early.size} of them while pg_restore ran` : "";
     r.log(
-      `restore: contents verified against the manifest (${check.relations.length} relations, ` +
+      `restore: contents verified against the manifest (${check.relations.length} relations${overlapped}, ` +
         `row counts and checksums) in ${formatSeconds((Date.now() - t2) / 1000)}`,
     );
     return [...(check.notes ?? [])];
@@ -817,10 +849,19 @@ async function pgRestoreWithHeartbeat(
   argv: string[],
   env: Record<string, string>,
   log: Log,
-  archive: { toc: string; dataBytes: ReadonlyMap<number, number> },
+  archive: {
+    toc: string;
+    dataBytes: ReadonlyMap<number, number>;
+    /** Also given each stderr line (the overlapped contents check). */
+    onLine?: ((line: string) => void) | undefined;
+  },
 ): Promise<void> {
   const progress = new ArchiveProgress(archive.toc, archive.dataBytes, log, Number.POSITIVE_INFINITY);
-  const p = start(program, argv, { env, stdout: "ignore", onStderrLine: (l) => progress.onLine(l) });
+  const onStderrLine = (l: string) => {
+    archive.onLine?.(l);
+    return progress.onLine(l);
+  };
+  const p = start(program, argv, { env, stdout: "ignore", onStderrLine });
   const timer = setInterval(() => {
     queryOne<{ size: string }>(maint, "SELECT pg_database_size($1)::text AS size", [staging])
       .then((r) => log(`${progress.line()}; ${staging} is ${formatBytes(Number(r.size))}`))

@@ -5,4 +5,5 @@
  */
 export * from "./backup-source";
 export * from "./lock-session";
+export * from "./overlapped-check";
 export * from "./staging-marker";
