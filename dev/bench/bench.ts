@@ -58,6 +58,36 @@ const say = (line: string) => process.stderr.write(`bench: ${line}\n`);
 const quiet = (line: string) => {
   if (/ done in | verified /.test(line)) process.stderr.write(`        ${line}\n`);
 };
+
+/**
+ * The tool's steps, from its own log lines: `name` and the pattern whose first group is the step's seconds.
+ * What a line does not time (the backup's upload after pg_dump, restore's swap) is the phase's wall time less
+ * the steps, recorded as `rest`.
+ */
+const TOOL_STEPS: readonly (readonly [string, RegExp])[] = [
+  ["dump", /^backup: pg_dump -F\w.* done in ([\d.]+) s/],
+  ["manifest (beside the upload)", /^backup: manifest: .* in ([\d.]+) s$/],
+  ["download and archive checks", /^restore: verified sha256, size and \d+ archive entries in ([\d.]+) s/],
+  ["pg_restore (with the overlapped check)", /^restore: pg_restore -j \d+ into \S+ done in ([\d.]+) s/],
+  ["contents check after pg_restore", /^restore: contents verified against the manifest .* in ([\d.]+) s/],
+];
+
+/** A log that prints as `quiet` does and records the tool's steps into `steps`. */
+function stepLog(steps: Record<string, number>): (line: string) => void {
+  return (line) => {
+    quiet(line);
+    for (const [name, re] of TOOL_STEPS) {
+      const m = re.exec(line);
+      if (m !== null) steps[name] = Number(m[1]);
+    }
+  };
+}
+
+/** `rest`: the phase's wall seconds not in its steps (the parallel manifest step does not count). */
+function restStep(steps: Record<string, number>, wall: number): void {
+  const inSeries = Object.entries(steps).filter(([k]) => !k.includes("beside"));
+  steps.rest = Math.max(0, wall - inSeries.reduce((sum, [, v]) => sum + v, 0));
+}
 const loadavg = () =>
   os
     .loadavg()
@@ -403,6 +433,7 @@ async function toolRound(
   const target = `tool_${v.format}_${k}`;
   await b.pg.query("CHECKPOINT");
   let blobName = "";
+  row.steps = { backup: {}, restore: {} };
   await b.measured(row, "backup", `tool backup (${toolRowId(v)})`, async () => {
     const r = await backup({
       connection: b.pg.connection("app"),
@@ -413,11 +444,12 @@ async function toolRound(
       jobs: JOBS,
       workDir: b.work,
       now: () => new Date(Date.UTC(2026, 0, 1, 0, 0, round)),
-      log: quiet,
+      log: stepLog(row.steps.backup),
     });
     blobName = r.blobName;
     row.size = r.metadata.size;
   });
+  restStep(row.steps.backup, row.backup.at(-1)!);
   await b.fresh(target);
   await b.pg.query("CHECKPOINT");
   await b.measured(row, "restore", `tool restore (${toolRowId(v)})`, () =>
@@ -429,9 +461,17 @@ async function toolRound(
       runId: `bench-${round}`,
       jobs: JOBS,
       workDir: b.work,
-      log: quiet,
+      log: stepLog(row.steps.restore),
     }),
   );
+  restStep(row.steps.restore, row.restore.at(-1)!);
+  for (const phase of ["backup", "restore"] as const) {
+    say(
+      `  ${phase} steps: ${Object.entries(row.steps[phase])
+        .map(([k, x]) => `${k} ${x.toFixed(1)} s`)
+        .join(", ")}`,
+    );
+  }
   let verified: string | undefined;
   if (round === ROUNDS && k === 0) {
     const c = await compare({ left: b.pg.connection("app"), right: b.pg.connection(target), jobs: JOBS });
