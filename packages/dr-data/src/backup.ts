@@ -26,7 +26,7 @@
  * and checked as a restore would check it, and a status record is written beside it (verify.ts); a backup that
  * does not verify fails the command (exit 1) after its record says why, so the nightly Job fails.
  */
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { mkdir, mkdtemp, readdir, rm, stat, symlink, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -36,6 +36,7 @@ import type { BlockBlobClient, ContainerClient } from "@azure/storage-blob";
 import { backupBlobName, backupManifestBlobName } from "./naming";
 import { findTableData, parseTableData } from "./archive";
 import { chooseBlockSize, stageBlocks, type StagedBlocks, type StageOptions } from "./blobio";
+import { DirectoryUpload, finishedDataEntry } from "./directory-upload";
 import { latestBackup, listBackups, type BackupEntry } from "./list";
 import { containerClient, type BlobStoreSettings } from "./blobstore";
 import { withClient, withFreshPassword, type PgConnection } from "./connection";
@@ -542,60 +543,150 @@ function serverChecksums(taker: ManifestTaker, log: Log, only?: ReadonlySet<stri
 }
 
 /**
- * `pg_dump -Fd -j N` into a temp directory; then, at the same time, `tar` (no compression of its own) through
- * zstd into blocks, and the manifest's checksums from the dump's files.
+ * `pg_dump -Fd -j N` into a temp directory, each table's file uploaded (tar through zstd into blocks:
+ * directory-upload.ts) and checksummed for the manifest as soon as pg_dump has finished it, while the other
+ * tables are still being dumped; the rest (the table of contents, large objects) once pg_dump exited.
  */
 async function dumpDirectory(d: Dump): Promise<Dumped> {
-  const { o, s, source, target, upload, taker } = d;
+  const { o, s, source, target, taker } = d;
   const tmp = await mkdtemp(path.join(o.workDir ?? os.tmpdir(), "dr-data-backup-"));
   try {
     const dir = path.join(tmp, "dump");
-    await runPgDumpDirectory(o, s, source, dir, upload.estimate, taker?.snapshot);
+    // pg_dump accepts an empty existing directory; tar must find it when it starts.
+    await mkdir(dir);
+    s.log(`backup: uploading the dump's files as pg_dump finishes them${streamHow(s)}`);
+    const upload = DirectoryUpload.start({
+      dir,
+      database: o.connection.database,
+      streamCompress: s.streamCompress,
+      env: source.env,
+      blob: target.blob,
+      stage: d.upload.stage(new Progress("backup: staged", () => undefined)),
+    });
+    const progress = new Progress("backup: uploaded", s.log, d.upload.estimate);
+    const stopCounting = countTarInput(upload.process, progress);
+    const sums = new FileChecksums(taker !== undefined);
+    try {
+      await runPgDumpDirectory(d, dir, upload, (file) => {
+        upload.add(file);
+        sums.start(dir, file);
+      });
+    } catch (err) {
+      stopCounting();
+      await upload.abort();
+      await sums.settle();
+      throw err;
+    }
     const dumpEnd = performance.now();
-    const size = await tarSize(dir);
-    const toc =
-      taker === undefined
-        ? undefined
-        : await run(binPath(o.binDir, "pg_restore"), pgRestoreListArgv(dir), { env: source.env });
-    // The COPY lines are read before the upload starts: a failed upload then removes the directory while
-    // nothing is being written into it.
-    const files =
-      taker === undefined || toc === undefined
-        ? undefined
-        : await matchingCopyLists(o, source, dir, await dataFiles(dir, toc, taker), taker, s.log);
-    const [staged, copied] = await Promise.all([
-      uploadDirectory(o, s, source, dir, size, target, upload),
-      taker === undefined || files === undefined
-        ? Promise.resolve(new Map<string, CopySummary>())
-        : dumpChecksums(files, taker, s.log),
-    ]);
-    return { staged, copied, toc, dumpEnd };
+    const [staged, manifest] = await settledBoth(
+      finishUpload(upload, dir, progress, stopCounting, s.log),
+      manifestFromFiles(d, dir, sums),
+    );
+    return { staged, copied: manifest.copied, toc: manifest.toc, dumpEnd };
   } finally {
     await rm(tmp, { recursive: true, force: true });
   }
 }
 
-async function runPgDumpDirectory(
-  o: BackupOptions,
-  s: BackupSettings,
-  source: SourceFacts,
+const streamHow = (s: BackupSettings) =>
+  s.streamCompress === undefined ? " (tar)" : ` (tar, ${s.streamCompress.replace(":", " -")} on the stream)`;
+
+/** Both results, or the first failure once both settled (neither is left running when the caller cleans up). */
+async function settledBoth<A, B>(a: Promise<A>, b: Promise<B>): Promise<[A, B]> {
+  const [x, y] = await Promise.allSettled([a, b]);
+  if (x.status === "rejected") throw x.reason;
+  if (y.status === "rejected") throw y.reason;
+  return [x.value, y.value];
+}
+
+/** The upload's end: the last files, tar's exit, and the progress completed to the stream's length. */
+async function finishUpload(
+  upload: DirectoryUpload,
   dir: string,
-  estimate: ProgressTotal | undefined,
-  snapshot: string | undefined,
+  progress: Progress,
+  stopCounting: () => void,
+  log: Log,
+): Promise<StagedBlocks> {
+  const size = await tarSize(dir);
+  progress.knowTotal({ bytes: size });
+  let staged: StagedBlocks;
+  try {
+    staged = await upload.finish();
+  } finally {
+    stopCounting();
+  }
+  // tar exited 0: it read every file, whatever the last poll saw.
+  progress.add(Math.max(0, size - progress.transferred));
+  progress.done();
+  if (upload.handedEarly > 0)
+    log(`backup: ${upload.handedEarly} table files were uploading while pg_dump ran`);
+  return staged;
+}
+
+/**
+ * The manifest's part from the dump: its table of contents, and each table's checksum from its file (taken while
+ * the dump ran, `FileChecksums`) where the file's COPY names the manifest's columns; the other tables
+ * server-side in the snapshot. Nothing without a manifest.
+ */
+async function manifestFromFiles(
+  d: Dump,
+  dir: string,
+  sums: FileChecksums,
+): Promise<{ toc: string | undefined; copied: Map<string, CopySummary> }> {
+  const { o, s, source, taker } = d;
+  if (taker === undefined) return { toc: undefined, copied: new Map() };
+  try {
+    const toc = await run(binPath(o.binDir, "pg_restore"), pgRestoreListArgv(dir), { env: source.env });
+    const files = await matchingCopyLists(o, source, dir, await dataFiles(dir, toc, taker), taker, s.log);
+    return { toc, copied: await dumpChecksums(files, taker, s.log, sums) };
+  } finally {
+    await sums.settle();
+  }
+}
+
+/**
+ * Each data file's COPY checksum (copy-checksum.ts), started as soon as pg_dump finished the file: its bytes are
+ * then still in the page cache, and the reading overlaps the dump of the other tables.
+ */
+class FileChecksums {
+  private readonly running = new Map<string, Promise<CopySummary>>();
+
+  constructor(private readonly wanted: boolean) {}
+
+  start(dir: string, file: string): void {
+    if (!this.wanted || this.running.has(file)) return;
+    const sum = checksumDumpFile(path.join(dir, file));
+    sum.catch(() => undefined); // awaited by `of`, or dropped with the directory after a failure
+    this.running.set(file, sum);
+  }
+
+  /** The checksum of a data file: the one taken during the dump, else taken now. */
+  of(file: string): Promise<CopySummary> {
+    return this.running.get(path.basename(file)) ?? checksumDumpFile(file);
+  }
+
+  /** Waits for every checksum started (before the directory is removed). */
+  async settle(): Promise<void> {
+    await Promise.allSettled(this.running.values());
+  }
+}
+
+/**
+ * `pg_dump -Fd -j N --verbose` into `dir`: every finished table's file to `onFile` as pg_dump reports it. A
+ * failed upload stops pg_dump and is the error thrown.
+ */
+async function runPgDumpDirectory(
+  d: Dump,
+  dir: string,
+  upload: DirectoryUpload,
+  onFile: (file: string) => void,
 ): Promise<void> {
+  const { o, s, source, taker } = d;
   const t0 = Date.now();
-  // pg_dump -Fd says nothing while it runs: every 5 s, what it has written so far.
-  const dumping = new Progress("backup: pg_dump written", s.log, estimate, 0);
-  let written = 0;
-  const heartbeat = setInterval(() => {
-    directoryBytes(dir).then(
-      (n) => {
-        dumping.add(n - written);
-        written = n;
-      },
-      () => undefined, // the directory does not exist yet
-    );
-  }, 5000);
+  const stopHeartbeat = dumpHeartbeat(
+    dir,
+    new Progress("backup: pg_dump written", s.log, d.upload.estimate, 0),
+  );
   const database = o.connection.database;
   const argv = pgDumpArgv({
     format: "directory",
@@ -603,66 +694,51 @@ async function runPgDumpDirectory(
     jobs: s.jobs,
     outputDir: dir,
     database,
-    snapshot,
+    snapshot: taker?.snapshot,
+    verbose: true,
   });
+  const dataFile = (id: number) => [`${id}.dat`, `${id}.dat.gz`];
+  const onStderrLine = (line: string): boolean => {
+    const id = finishedDataEntry(line);
+    if (id !== undefined) for (const f of dataFile(id)) if (existsSync(path.join(dir, f))) onFile(f);
+    return isPgDumpVerboseLine(line);
+  };
+  const p = start(binPath(o.binDir, "pg_dump"), argv, { env: source.env, stdout: "ignore", onStderrLine });
   try {
-    await run(binPath(o.binDir, "pg_dump"), argv, { env: source.env });
-  } catch (cause) {
-    throw new Error(`backup of ${database} failed, nothing committed`, { cause });
+    const exit = await Promise.race([p.exit, upload.failed]);
+    if (exit.code !== 0) {
+      throw new Error(`backup of ${database} failed, nothing committed`, {
+        cause: new Error(describeExit("pg_dump", exit, p.stderr)),
+      });
+    }
+  } catch (err) {
+    p.child.kill("SIGTERM");
+    await p.exit.catch(() => undefined);
+    throw err;
   } finally {
-    clearInterval(heartbeat);
+    stopHeartbeat();
   }
   s.log(`backup: pg_dump -Fd -j ${s.jobs} done in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 }
 
-/**
- * `tar -cf - -C dir .` into blocks, compressed by a `zstd` that tar runs itself (`-I`) unless the stream is not
- * compressed. Node only sees zstd's output (a fifth of the dump's bytes for app data): the tar stream used to
- * be piped through this process into zstd, which cost the one Node thread — which also checksums the dump and
- * uploads — a read and a write of every dump byte. tar reports a failing zstd in its own exit ("Child returned
- * status N", with zstd's stderr before it).
- */
-async function uploadDirectory(
-  o: BackupOptions,
-  s: BackupSettings,
-  source: SourceFacts,
-  dir: string,
-  size: number,
-  target: Target,
-  upload: UploadPlan,
-): Promise<StagedBlocks> {
-  const how = s.streamCompress === undefined ? "" : `, ${s.streamCompress.replace(":", " -")} on the stream`;
-  s.log(`backup: uploading ${formatBytes(size)} of tar${how}`);
-  const progress = new Progress("backup: uploaded", s.log, { bytes: size });
-  const stage = upload.stage(new Progress("backup: staged", () => undefined));
-  const tar = start("tar", tarCreateArgv(dir, s.streamCompress), { env: source.env, stdout: "pipe" });
-  const stopCounting = countTarInput(tar, progress);
-  const database = o.connection.database;
-  let staged: StagedBlocks;
-  try {
-    staged = await stageBlocks(target.blob, tar.child.stdout as Readable, stage);
-  } catch (cause) {
-    throw new Error(`backup of ${database} failed, nothing committed${await killed(tar, "tar")}`, { cause });
-  } finally {
-    stopCounting();
-  }
-  const exit = await tar.exit;
-  if (exit.code !== 0) {
-    throw new Error(
-      `backup of ${database} failed, nothing committed: ${describeExit("tar", exit, tar.stderr)}`,
-    );
-  }
-  // tar exited 0: it read every file, whatever the last poll saw.
-  progress.add(Math.max(0, size - progress.transferred));
-  progress.done();
-  return staged;
+/** pg_dump --verbose's progress lines (kept out of the error text); its errors, warnings and details are not. */
+function isPgDumpVerboseLine(line: string): boolean {
+  return line.startsWith("pg_dump: ") && !/^pg_dump: (error|warning|detail|hint|fatal):/.test(line);
 }
 
-/** tar's argv: the dump directory's files as one stream, through `zstd -q -<level> -T0` when compressed. */
-export function tarCreateArgv(dir: string, streamCompress: StreamCompress | undefined): string[] {
-  const zstd =
-    streamCompress === undefined ? [] : ["-I", `zstd -q -${streamCompress.slice("zstd:".length)} -T0`];
-  return [...zstd, "-cf", "-", "-C", dir, "."];
+/** pg_dump -Fd says nothing while it runs: every 5 s, what it has written so far. Returns the stop. */
+function dumpHeartbeat(dir: string, dumping: Progress): () => void {
+  let written = 0;
+  const timer = setInterval(() => {
+    directoryBytes(dir).then(
+      (n) => {
+        dumping.add(n - written);
+        written = n;
+      },
+      () => undefined, // the directory is being removed after a failure
+    );
+  }, 5000);
+  return () => clearInterval(timer);
 }
 
 /**
@@ -708,6 +784,7 @@ async function dumpChecksums(
   files: ReadonlyMap<string, DataFile>,
   taker: ManifestTaker,
   log: Log,
+  sums: FileChecksums,
 ): Promise<Map<string, CopySummary>> {
   const t0 = Date.now();
   const rest = new Set([...taker.tableRelations.keys()].filter((name) => !files.has(name)));
@@ -716,7 +793,7 @@ async function dumpChecksums(
   const out = new Map<string, CopySummary>();
   try {
     for (const [name, { file }] of files) {
-      out.set(name, await checksumDumpFile(file));
+      out.set(name, await sums.of(file));
       progress.update(out.size, files.size);
     }
   } finally {

@@ -34,6 +34,8 @@ export interface PgDumpArgs {
   readonly lockWaitTimeoutMs?: number | undefined;
   /** `pg_dump --snapshot`: dump in this exported snapshot (the backup manifest is taken in it too). */
   readonly snapshot?: string | undefined;
+  /** `--verbose`: a line per archive entry finished (the directory upload follows them). Default false. */
+  readonly verbose?: boolean | undefined;
 }
 
 export function pgDumpArgv(a: PgDumpArgs): string[] {
@@ -52,6 +54,7 @@ export function pgDumpArgv(a: PgDumpArgs): string[] {
   } else if (a.jobs !== undefined && a.jobs !== 1) {
     throw new Error("pg_dump --jobs needs the directory format");
   }
+  if (a.verbose ?? false) argv.push("--verbose");
   argv.push(`--dbname=${conninfoDbname(a.database)}`);
   return argv;
 }

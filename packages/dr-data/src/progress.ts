@@ -56,6 +56,11 @@ export class Progress {
     this.bytes = 0;
   }
 
+  /** A total learnt later, keeping what was counted so far (the directory upload's exact length). */
+  knowTotal(total: ProgressTotal): void {
+    this.total = total;
+  }
+
   add(n: number): void {
     this.bytes += n;
     const now = Date.now();

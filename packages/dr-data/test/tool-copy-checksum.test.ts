@@ -10,7 +10,8 @@ import os from "node:os";
 import path from "node:path";
 import { Readable } from "node:stream";
 import { gzipSync } from "node:zlib";
-import { backupSettings, readRchar, tarCreateArgv, type BackupOptions } from "../src/backup";
+import { backupSettings, readRchar, type BackupOptions } from "../src/backup";
+import { finishedDataEntry, tarStreamArgv } from "../src/directory-upload";
 import { checksumDumpFile, checksumStream, CopyChecksum } from "../src/copy-checksum";
 import { MANIFEST_V2, MANIFEST_V3, MANIFEST_V4, MANIFEST_VERSION, parseManifest } from "../src/manifest";
 import { parseBlobMetadata, toBlobMetadata, type BackupMetadata } from "../src/metadata";
@@ -216,18 +217,29 @@ describe("tool: manifest /4 and stream compression rules (pure)", () => {
 });
 
 describe("tool: the directory upload's tar", () => {
-  it("tar runs zstd itself when the stream is compressed, and nothing else when not", () => {
-    assert.deepStrictEqual(tarCreateArgv("/scratch/d", "zstd:1"), [
+  it("tar reads the names from stdin (NUL-separated, no recursion) and runs zstd itself when compressed", () => {
+    const names = ["-C", "/scratch/d", "--no-recursion", "--null", "--verbatim-files-from", "-T", "-"];
+    assert.deepStrictEqual(tarStreamArgv("/scratch/d", "zstd:1"), [
       "-I",
       "zstd -q -1 -T0",
       "-cf",
       "-",
-      "-C",
-      "/scratch/d",
-      ".",
+      ...names,
     ]);
-    assert.deepStrictEqual(tarCreateArgv("/scratch/d", "zstd:19").slice(0, 2), ["-I", "zstd -q -19 -T0"]);
-    assert.deepStrictEqual(tarCreateArgv("/scratch/d", undefined), ["-cf", "-", "-C", "/scratch/d", "."]);
+    assert.deepStrictEqual(tarStreamArgv("/scratch/d", "zstd:19").slice(0, 2), ["-I", "zstd -q -19 -T0"]);
+    assert.deepStrictEqual(tarStreamArgv("/scratch/d", undefined), ["-cf", "-", ...names]);
+  });
+
+  it("a table's file is handed over on pg_dump's `finished item … TABLE DATA` line, and on no other", () => {
+    const cases: [string, number | undefined][] = [
+      ["pg_dump: finished item 3289 TABLE DATA events", 3289],
+      ["pg_dump: finished item 7 TABLE DATA my table", 7],
+      ["pg_dump: finished item 3296 BLOBS BLOBS", undefined],
+      ['pg_dump: dumping contents of table "app.events"', undefined],
+      ["pg_restore: finished item 3289 TABLE DATA events", undefined],
+      ["pg_dump: error: finished item 1 TABLE DATA x", undefined],
+    ];
+    for (const [line, id] of cases) assert.equal(finishedDataEntry(line), id, line);
   });
 
   it("progress reads a process's rchar from /proc; an unreadable file gives undefined", () => {

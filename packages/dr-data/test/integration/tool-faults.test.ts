@@ -4,7 +4,7 @@
  * would: the whole process group), and a re-run of the killed restore.
  */
 import { strict as assert } from "node:assert";
-import { spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -221,9 +221,63 @@ describe("tool: faults on real servers", function () {
     assert.deepStrictEqual(await visible("dumpdies/srv"), []);
   });
 
+  it("pg_dump dies while the directory format's finished files upload: nothing committed, tar stopped", async () => {
+    // A small table's file (≈ 13 MB of hex: enough for zstd's multi-threaded jobs to emit blocks) is finished
+    // and uploading while the other worker still dumps a large one (≈ 110 MB, about twice as long here); the
+    // first staged block ends pg_dump's sessions.
+    await pg.query("CREATE DATABASE twosizes");
+    await pg.query(
+      "CREATE TABLE large AS SELECT g AS id, md5(g::text) || md5((g + 1)::text) || md5((g + 2)::text) AS v " +
+        "FROM generate_series(1, 1100000) g; " +
+        "CREATE TABLE small AS SELECT g AS id, md5(g::text) || md5((g + 1)::text) AS v FROM generate_series(1, 200000) g",
+      [],
+      "twosizes",
+    );
+    let terminated: Promise<unknown> | undefined;
+    const lines: string[] = [];
+    try {
+      await assert.rejects(
+        backup({
+          connection: pg.connection("twosizes"),
+          store: az.store(CONTAINER),
+          prefix: "dirdies/srv",
+          blockSize: 256 * 1024,
+          log: (l) => lines.push(l),
+          onBytes: () => {
+            terminated ??= pg.query(
+              "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'dr-data-backup' AND datname = 'twosizes'",
+            );
+          },
+        }),
+        (err: unknown) => {
+          // The tool's message, then pg_dump's exit in the cause.
+          const messages: string[] = [];
+          for (let e: unknown = err; e instanceof Error; e = e.cause) messages.push(e.message);
+          assert.equal(messages[0], "backup of twosizes failed, nothing committed");
+          assert.match(messages.join("\n"), /^pg_dump exited with status 1/m);
+          return true;
+        },
+      );
+    } finally {
+      await terminated;
+      await pg.query("DROP DATABASE twosizes WITH (FORCE)");
+    }
+    assert.deepStrictEqual(await visible("dirdies/srv"), []);
+    assert.deepStrictEqual(
+      lines.filter((l) => l.startsWith("backup: committed")),
+      [],
+    );
+    // This process's own tar children: none left running.
+    const children = execFileSync("ps", ["-o", "args=", "--ppid", String(process.pid)]).toString();
+    assert.deepStrictEqual(
+      children.split("\n").filter((l) => /^tar .*-T -$/.test(l)),
+      [],
+    );
+  });
+
   it("the backup process SIGKILLed while pg_dump streams into staged blocks: no blob", async () => {
     // The streamed format, so that blocks are already staged when the kill comes (the directory format
-    // uploads only after pg_dump exits): the kill lands between staging and the commit.
+    // uploads a table's file only once pg_dump finished it): the kill lands between staging and the commit.
     const p = spawnCli([
       "backup",
       "--container",

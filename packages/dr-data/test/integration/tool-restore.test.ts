@@ -539,4 +539,29 @@ describe("tool: backup, restore, compare, list on real servers", function () {
       /^restore: contents verified against the manifest \(7 relations, row counts and checksums\)/,
     );
   });
+
+  it("a parallel directory backup uploads each table's file while pg_dump dumps the others; a serial one after", async () => {
+    const run = async (jobs: number, prefix: string) => {
+      const lines: string[] = [];
+      const r = await backup({
+        connection: pg.connection("expected"),
+        store: az.store(CONTAINER),
+        prefix,
+        jobs,
+        log: (l) => lines.push(l),
+      });
+      return { r, early: lines.filter((l) => / table files were uploading while pg_dump ran$/.test(l)) };
+    };
+    const parallel = await run(2, "overlap/jobs2");
+    const serial = await run(1, "overlap/jobs1");
+    // The five tables of the app data: every one's file is finished before pg_dump exits.
+    assert.deepStrictEqual(parallel.early, ["backup: 5 table files were uploading while pg_dump ran"]);
+    assert.deepStrictEqual(serial.early, []);
+    for (const { r } of [parallel, serial]) {
+      await restore(restoreOptions({ from: { blob: r.blobName }, database: "overlapped", runId: "ovb-1" }));
+      assert.equal(await equal("expected", "overlapped"), true);
+      await pg.query('DROP DATABASE "overlapped"');
+      await pg.query('DROP DATABASE "overlapped_before_ovb_1"');
+    }
+  });
 });
