@@ -87,6 +87,8 @@ const PULUMI: Readonly<Record<string, readonly string[]>> = {
   "config rm": ["--stack", "--path"],
   // Replaces the whole definition with the file's (pulumi.com/docs/iac/cli/commands/pulumi_env_edit/).
   "env edit": ["--file"],
+  // Cancels the stack's update in progress, whoever runs it (pulumi.com/docs/iac/cli/commands/pulumi_cancel/).
+  cancel: ["--stack", "--yes"],
 };
 /** pulumi/actions@v6 inputs (its README) and the CLI flag each becomes. */
 const PULUMI_ACTION_INPUTS: Readonly<Record<string, string | null>> = {
@@ -348,14 +350,28 @@ describe("workflows: no standing secrets, OIDC, one deployment at a time per sta
     }
   });
 
-  it("ups and DR steps share the per-stack concurrency group and never cancel a running deployment", () => {
+  it("only the ups after a merge queue per stack; DR steps and drills are never queued, so never dropped", () => {
     const stackJob = workflow("pulumi-stack.yml").jobs.pulumi!;
     assert.equal(stackJob.concurrency?.group, "pulumi-${{ inputs.stack }}");
-    // Job-level: the group is the resolved stack's, a committed stack's name (resolve-stack.ts).
-    assert.equal(workflow("dr-step.yml").concurrency, undefined);
-    assert.equal(
-      workflow("dr-step.yml").jobs.step!.concurrency?.group,
-      "pulumi-${{ needs.resolve.outputs.stack }}",
+    // GitHub cancels a waiting run when a newer one joins its group: a DR step or a drill in a group would be
+    // dropped by the next merge. Pulumi's stack lock keeps their ups apart from any other up instead.
+    for (const [wf, job] of [
+      ["dr-step.yml", "step"],
+      ["dr-step.yml", "resolve"],
+      ["drill.yml", "drill"],
+      ["drill.yml", "resolve"],
+    ] as const) {
+      assert.equal(workflow(wf).concurrency, undefined, wf);
+      assert.equal(workflow(wf).jobs[job]!.concurrency, undefined, `${wf}:${job}`);
+    }
+    const groups = WORKFLOWS.flatMap((f) =>
+      [workflow(f).concurrency, ...Object.values(workflow(f).jobs).map((j) => j.concurrency)].flatMap((c) =>
+        c === undefined ? [] : [`${f}: ${c.group}`],
+      ),
+    );
+    assert.deepStrictEqual(
+      groups.filter((g) => g.includes("pulumi-")),
+      ["pulumi-stack.yml: pulumi-${{ inputs.stack }}"],
     );
     assert.equal(
       workflow("preview.yml").jobs.preview!.concurrency?.group,
@@ -1208,6 +1224,7 @@ describe("workflows: every preview and up works on the newest commit", () => {
     ["pulumi-stack.yml", "pulumi", "checkout main"],
     ["dr-step.yml", "step", "checkout main"],
     ["drill.yml", "drill", "checkout main"],
+    ["drill.yml", "resolve", "checkout main"],
     ["preview.yml", "preview", 'merge "$BASE" "$HEAD"'],
     ["preview.yml", "offline", 'merge "$BASE" "$HEAD"'],
   ] as const) {

@@ -1,7 +1,9 @@
 /**
  * The scheduled drill's logic for its workflow (.github/workflows/drill.yml), kept out of YAML and shell:
  *
- * - `stack`: which stack this run drills (the dispatch's input, or the stack whose schedule fired);
+ * - `stack`: which stack this run drills (the dispatch's input, or the stack whose schedule fired), a committed
+ *   one (`Pulumi.<stack>.yaml`, as the DR step's resolve-stack.ts checks it), and its environment (the GitHub
+ *   environment and policy config); prints `stack=…` and `environment=…` lines for $GITHUB_OUTPUT;
  * - `start`: the drill's id from the clock, and the refusal while an incident is open (the stack file's drMode
  *   or the deployed one, `--outputs` from `pulumi stack output --json`); prints `stack=…` and `id=…` lines for
  *   $GITHUB_OUTPUT.
@@ -17,6 +19,8 @@ import { parseFlags } from "@service-dr/dr-data";
 import { parseConfig, PROJECT, readRawConfig } from "../../config";
 import { buildPlan, planDrill } from "../../plan";
 import { applySet, loadStackConfig, serializeConfig } from "../../dev/offline/stack-config";
+import { stackEnvironment } from "../../dev/fleet/environment";
+import { committedStack } from "./resolve-stack";
 
 /**
  * When each stack is drilled (cron in UTC, at odd minutes: GitHub delays schedules at the top of the hour).
@@ -113,11 +117,13 @@ export function main(argv: readonly string[], root: string, print: (line: string
   const flags = parseFlags("drill", rest, FLAGS);
   const now = flags.now === undefined ? DateTime.utc() : DateTime.fromISO(flags.now, { zone: "utc" });
   switch (command) {
-    case "stack":
-      print(`${stackOf(flags.stack, flags.schedule)}\n`);
+    case "stack": {
+      const stack = committedStack(root, stackOf(flags.stack, flags.schedule));
+      print(`stack=${stack}\nenvironment=${stackEnvironment(root, stack)}\n`);
       return;
+    }
     case "start": {
-      const stack = stackOf(flags.stack, undefined);
+      const stack = committedStack(root, stackOf(flags.stack, undefined));
       const strings = stackConfigStrings(root, stack, []);
       const deployed =
         flags.outputs === undefined ? undefined : deployedMode(readFileSync(flags.outputs, "utf8"));
