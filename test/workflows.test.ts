@@ -1223,6 +1223,7 @@ describe("workflows: every preview and up works on the newest commit", () => {
   for (const [wf, job, sub] of [
     ["pulumi-stack.yml", "pulumi", "checkout main"],
     ["dr-step.yml", "step", "checkout main"],
+    ["dr-step.yml", "resolve", "checkout main"],
     ["drill.yml", "drill", "checkout main"],
     ["drill.yml", "resolve", "checkout main"],
     ["preview.yml", "preview", 'merge "$BASE" "$HEAD"'],
@@ -1233,6 +1234,25 @@ describe("workflows: every preview and up works on the newest commit", () => {
       assert.ok(steps[0]!.uses?.startsWith("actions/checkout@"));
       assert.equal(steps[0]!.with?.["persist-credentials"], false);
       assert.equal(steps[1]!.run, `.github/scripts/main-tip.sh ${sub}`);
+    });
+  }
+
+  for (const [wf, what] of [
+    ["dr-step.yml", "DR step"],
+    ["drill.yml", "drill"],
+  ] as const) {
+    it(`${wf}: the stack is resolved on main's tip, and a dispatch from another ref is refused first`, () => {
+      const steps = stepsOf(wf, "resolve");
+      const refuse = index(steps, (s) => s.name === "Dispatched from main only");
+      assert.equal(refuse, 2, "right after main-tip.sh, before anything is installed or run");
+      assert.deepStrictEqual(steps[refuse]!.env, { REF: "${{ github.ref }}" });
+      assert.equal(
+        steps[refuse]!.run,
+        'if [ "$REF" != "refs/heads/main" ]; then\n' +
+          `  echo "::error::the ${what} runs from main only: it was dispatched from $REF; run it again with \\"Use workflow from: main\\". Nothing was run."\n` +
+          "  exit 1\nfi\n",
+      );
+      assert.equal(steps.at(-1)!.id, "resolve");
     });
   }
 
