@@ -178,9 +178,37 @@ describe("drill workflow: refused while an incident is open", () => {
     it(what, () => assert.equal(refusal("staging", file, deployed), expected));
   it("reads the deployed drMode from pulumi stack output --json", () => {
     assert.deepStrictEqual(
-      [deployedMode('{"drMode":"ptr","nextStep":"x"}'), deployedMode("{}"), deployedMode("")],
+      [deployedMode('{"drMode":"ptr","nextStep":"x"}'), deployedMode("{}"), deployedMode('{"nextStep":"x"}')],
       ["ptr", undefined, undefined],
     );
+  });
+  const refusedOutputs: Array<[string, string]> = [
+    ["empty (pulumi printed nothing)", '""'],
+    ["not JSON", '"error: [401] Unauthorized"'],
+    ["an array", '"[]"'],
+    ["JSON null", '"null"'],
+    ["a drMode that is not a string", '"{\\"drMode\\":null}"'],
+  ];
+  for (const [what, received] of refusedOutputs)
+    it(`fails closed on outputs that are ${what}`, () =>
+      assert.throws(() => deployedMode(JSON.parse(received) as string), {
+        message:
+          "the deployed outputs are not those of pulumi stack output --json (an object whose drMode is a string); " +
+          `received ${received}: no drill while it cannot tell whether an incident is open`,
+      }));
+  it("start fails closed without the deployed outputs, or when their file cannot be read", () => {
+    const start =
+      (...more: string[]) =>
+      () =>
+        drillTs("start", "--stack", "staging", ...more);
+    assert.throws(start(), {
+      message:
+        "start needs --outputs (the file of pulumi stack output --json): no drill while it cannot tell whether an incident is open",
+    });
+    const missing = path.join(mkdtempSync(path.join(tmpdir(), "drill-")), "outputs.json");
+    assert.throws(start("--outputs", missing), {
+      message: `cannot read the deployed outputs ${missing}: no drill while it cannot tell whether an incident is open`,
+    });
   });
   it("start prints the stack and the id, or refuses with the deployed incident", () => {
     const dir = mkdtempSync(path.join(tmpdir(), "drill-"));

@@ -119,6 +119,7 @@ const PULUMI_ACTION_INPUTS: Readonly<Record<string, string | null>> = {
 
 interface Step {
   readonly id?: string;
+  readonly name?: string;
   readonly if?: string;
   readonly uses?: string;
   readonly run?: string;

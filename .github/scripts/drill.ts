@@ -125,9 +125,7 @@ export function main(argv: readonly string[], root: string, print: (line: string
     case "start": {
       const stack = committedStack(root, stackOf(flags.stack, undefined));
       const strings = stackConfigStrings(root, stack, []);
-      const deployed =
-        flags.outputs === undefined ? undefined : deployedMode(readFileSync(flags.outputs, "utf8"));
-      const why = refusal(stack, strings[`${PROJECT}:drMode`] ?? "none", deployed);
+      const why = refusal(stack, strings[`${PROJECT}:drMode`] ?? "none", readDeployedMode(flags.outputs));
       if (why !== undefined) throw new Error(why);
       print(`stack=${stack}\nid=${drillIdAt(now)}\n`);
       return;
@@ -143,10 +141,47 @@ export function main(argv: readonly string[], root: string, print: (line: string
   }
 }
 
-/** The deployed `drMode` from `pulumi stack output --json`; undefined for a stack never deployed (`{}`). */
+/**
+ * The deployed `drMode` from `pulumi stack output --json`: undefined for a stack never deployed, which prints
+ * `{}` (drill.sh). Fails closed: an incident declared outside git shows only here, so output that is empty, not
+ * JSON, not an object or with a drMode that is not a string stops the drill rather than reading as "none".
+ */
 export function deployedMode(json: string): string | undefined {
-  const outputs = JSON.parse(json === "" ? "{}" : json) as { drMode?: unknown };
-  return typeof outputs.drMode === "string" ? outputs.drMode : undefined;
+  let outputs: unknown;
+  try {
+    outputs = JSON.parse(json);
+  } catch {
+    outputs = undefined;
+  }
+  const mode =
+    typeof outputs === "object" && outputs !== null && !Array.isArray(outputs)
+      ? (outputs as { drMode?: unknown }).drMode
+      : null;
+  if (mode === undefined || typeof mode === "string") return mode;
+  throw new Error(
+    `the deployed outputs are not those of pulumi stack output --json (an object whose drMode is a string); ` +
+      `received ${JSON.stringify(json.slice(0, 100))}: no drill while it cannot tell whether an incident is open`,
+  );
+}
+
+/** The deployed drMode from the file `--outputs` names; without one, or unreadable, the drill does not start. */
+function readDeployedMode(file: string | undefined): string | undefined {
+  if (file === undefined)
+    throw new Error(
+      "start needs --outputs (the file of pulumi stack output --json): no drill while it cannot tell whether an incident is open",
+    );
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (cause) {
+    throw new Error(
+      `cannot read the deployed outputs ${file}: no drill while it cannot tell whether an incident is open`,
+      {
+        cause,
+      },
+    );
+  }
+  return deployedMode(text);
 }
 
 if (require.main === module) {

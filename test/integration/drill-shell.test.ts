@@ -94,3 +94,49 @@ describe("drill workflow's shell: the tidy-up after the up", () => {
     );
   });
 });
+
+describe("drill workflow's shell: drill.sh start fails closed", function () {
+  this.timeout(120_000);
+  /** drill.sh start with a `pulumi` whose `stack output` prints `out` and exits with `status`. */
+  function start(out: string, status: number) {
+    const bin = mkdtempSync(path.join(tmpdir(), "drill-start-"));
+    writeFileSync(path.join(bin, "pulumi"), `#!/usr/bin/env bash\nprintf '%s' '${out}'\nexit ${status}\n`);
+    chmodSync(path.join(bin, "pulumi"), 0o755);
+    const output = path.join(bin, "github-output");
+    writeFileSync(output, "");
+    const r = spawnSync(".github/scripts/drill.sh", ["start"], {
+      cwd: PROJECT_DIR,
+      encoding: "utf8",
+      env: {
+        ...process.env,
+        PATH: `${bin}:${process.env.PATH ?? ""}`,
+        STACK_NAME: "staging",
+        PULUMI_ORG: "org",
+        GITHUB_OUTPUT: output,
+      },
+    });
+    return { status: r.status, stderr: r.stderr, output: readFileSync(output, "utf8") };
+  }
+
+  it("the deployed outputs cannot be read (pulumi fails): exit 1, why, no drill id", () => {
+    assert.deepStrictEqual(start("", 255), {
+      status: 1,
+      stderr:
+        "drill: cannot read staging's deployed outputs, so cannot tell whether an incident is open; no drill\n",
+      output: "",
+    });
+  });
+  it("pulumi exits 0 but prints what is not its outputs: exit 1, why, no drill id", () => {
+    assert.deepStrictEqual(start("", 0), {
+      status: 1,
+      stderr:
+        'drill: the deployed outputs are not those of pulumi stack output --json (an object whose drMode is a string); received "": no drill while it cannot tell whether an incident is open\n',
+      output: "",
+    });
+  });
+  it("outputs without an incident: the stack and the drill's id", () => {
+    const r = start('{"drMode":"none"}', 0);
+    assert.deepStrictEqual([r.status, r.stderr], [0, ""]);
+    assert.match(r.output, /^stack=staging\nid=drill-\d{8}-\d{4}\n$/);
+  });
+});
