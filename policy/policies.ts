@@ -744,19 +744,6 @@ const STEP_LABEL = "service-dr/step";
 function serverNameOf(server: PolicyResource): unknown {
   return at(server.props, "name") ?? at(server.props, "serverName");
 }
-/** The host names a Job's tool container connects to (every `…HOST` variable: PGHOST, PTR_PGHOST, …). */
-function jobHosts(job: PolicyResource): string[] {
-  const containers = at(job.props, "spec", "template", "spec", "containers");
-  if (!Array.isArray(containers)) return [];
-  return containers.flatMap((c) => {
-    const env = at(c, "env");
-    return Array.isArray(env)
-      ? env
-          .filter((e) => /HOST$/.test(String(at(e, "name"))) && typeof at(e, "value") === "string")
-          .map((e) => String(at(e, "value")))
-      : [];
-  });
-}
 const drillStep = (job: PolicyResource): unknown => at(job.props, "metadata", "labels", STEP_LABEL);
 
 export const drillCopyNeverLive: StackValidationPolicy = {
@@ -778,27 +765,108 @@ export const drillCopyNeverLive: StackValidationPolicy = {
   },
 };
 
+/**
+ * The data tool's commands that never write to a PostgreSQL server: `inspect` reads both sides in read-only
+ * snapshot sessions (packages/dr-data/src/inspect.ts), `drill-report` reads and writes the blob store only. Any
+ * other command, and a container that sets its own `command`, is taken as able to write.
+ */
+export const DRILL_READ_ONLY_COMMANDS: readonly string[] = ["inspect", "drill-report"];
+
+/** One container of a drill Job as the policy reads it: its data tool command and what names a host. */
+interface DrillContainer {
+  readonly name: string;
+  /** The data tool's subcommand (`args[0]`); null when the container sets its own `command`. */
+  readonly command: string | null;
+  /** `…HOST` variables (PGHOST, PTR_PGHOST, LIVE_PGHOST): name → literal value, or null when not literal. */
+  readonly hosts: ReadonlyArray<readonly [string, string | null]>;
+  /** Every literal env value and arg, where it is (`env PGHOST`, `args[3]`), for naming the live server. */
+  readonly values: ReadonlyArray<readonly [string, string]>;
+}
+
+function drillContainers(job: PolicyResource): DrillContainer[] {
+  return containersOf(at(job.props, "spec", "template")).map((c) => {
+    const env = (Array.isArray(at(c, "env")) ? (at(c, "env") as unknown[]) : []).map(
+      (e) => [String(at(e, "name")), at(e, "value")] as const,
+    );
+    const args = Array.isArray(at(c, "args")) ? (at(c, "args") as unknown[]).map(String) : [];
+    const text = (v: unknown): string | null => (typeof v === "string" ? v : null);
+    return {
+      name: String(c.name),
+      command: at(c, "command") === undefined ? (args[0] ?? null) : null,
+      hosts: env.filter(([n]) => /HOST$/.test(n)).map(([n, v]) => [n, text(v)] as const),
+      values: [
+        ...env.flatMap(([n, v]) => (typeof v === "string" ? [[`env ${n}`, v] as const] : [])),
+        ...args.map((a, i) => [`args[${i}]`, a] as const),
+      ],
+    };
+  });
+}
+
+/** A host's server: its first DNS label (`<server>.postgres.database.azure.com`). */
+const serverOfHost = (host: string): string => host.split(".")[0] ?? host;
+
+/**
+ * Whether a value names `server` as a place to connect to: as a host (`<server>.…`, alone or inside a URL or a
+ * `host=` string) or as the whole value. A blob path such as `nightly/<server>` names its backups, not the server.
+ */
+function namesServer(value: string, server: string): boolean {
+  return value === server || new RegExp(`(^|[^A-Za-z0-9-])${server.replace(/[.]/g, "\\.")}\\.`).test(value);
+}
+
+/** Why a container that can write breaks the rule, or []: it connects to the copy only and never names live. */
+function writerProblems(c: DrillContainer, copies: readonly string[], live: readonly string[]): string[] {
+  const what = `container ${c.name} (${c.command === null ? "its own command" : `dr-data ${c.command}`}) can write`;
+  const hidden = c.hosts.filter(([, v]) => v === null).map(([n]) => n);
+  const hosts = c.hosts.flatMap(([, v]) => (v === null ? [] : [v]));
+  const elsewhere = hosts.filter((h) => !copies.includes(serverOfHost(h)) || live.includes(serverOfHost(h)));
+  const naming = c.values.filter(([, v]) => live.some((server) => namesServer(v, server)));
+  return [
+    ...(hidden.length > 0
+      ? [`${what}: ${hidden.join(", ")} must be a literal value the pack can check, got a reference`]
+      : []),
+    ...(hosts.length === 0 || elsewhere.length > 0
+      ? [
+          `${what}: it must connect only to the drill's copy (${copies.join(", ") || "none declared"}), got ${JSON.stringify(hosts)}`,
+        ]
+      : []),
+    ...(naming.length > 0
+      ? [
+          `${what}: it must never name the live server (${live.join(", ")}): ${naming.map(([w, v]) => `${w} ${JSON.stringify(v)}`).join(", ")}`,
+        ]
+      : []),
+  ];
+}
+
+/** Why a read-only inspection breaks the rule, or []: its copy side (`PTR_…HOST`) is the drill's copy. */
+function inspectionProblems(c: DrillContainer, copies: readonly string[]): string[] {
+  if (c.command !== "inspect") return [];
+  const side = c.hosts.filter(([n]) => n.startsWith("PTR_")).map(([, v]) => v);
+  const wrong = side.filter((h) => h === null || !copies.includes(serverOfHost(h)));
+  return side.length === 0 || wrong.length > 0
+    ? [
+        `container ${c.name} (dr-data inspect): its copy side (PTR_…HOST) must be the drill's copy (${copies.join(", ") || "none declared"}), got ${JSON.stringify(side)}`,
+      ]
+    : [];
+}
+
 export const drillNeverRestoresLive: StackValidationPolicy = {
   name: "drill-never-restores-live",
   description:
-    "No drill Job restores into a live server: the drill's restore connects to the drill's copy and nothing else.",
+    "No drill Job writes to a live server: every container that can write connects to the drill's copy only and never names live; the inspection reads its copy side from the copy.",
   enforcementLevel: "mandatory",
   validateStack: (args: StackValidationArgs, report: ReportViolation) => {
     const servers = args.resources.filter((r) => r.type === TYPES.server);
-    const copies = servers.filter((r) => tag(r.props) === DRILL_COPY_TAG).map(serverNameOf);
-    const live = servers.filter((r) => tag(r.props) === "live").map(serverNameOf);
-    for (const job of args.resources.filter(
-      (r) => r.type === JOB_TYPE && drillStep(r) === `${DRILL_STEP_PREFIX}restore`,
-    )) {
-      const hosts = jobHosts(job);
-      const elsewhere = hosts.filter(
-        (h) => !copies.includes(h.split(".")[0]) || live.includes(h.split(".")[0]),
-      );
-      if (hosts.length === 0 || elsewhere.length > 0)
-        report(
-          `${job.name}: a drill restore must connect only to the drill's copy (${copies.map(String).join(", ") || "none declared"}), got ${JSON.stringify(hosts)}`,
-          job.urn,
-        );
+    const copies = servers.filter((r) => tag(r.props) === DRILL_COPY_TAG).map((r) => String(serverNameOf(r)));
+    const live = servers.filter((r) => tag(r.props) === "live").map((r) => String(serverNameOf(r)));
+    const drillJobs = args.resources.filter(
+      (r) => r.type === JOB_TYPE && String(drillStep(r)).startsWith(DRILL_STEP_PREFIX),
+    );
+    for (const job of drillJobs) {
+      for (const c of drillContainers(job)) {
+        const writes = c.command === null || !DRILL_READ_ONLY_COMMANDS.includes(c.command);
+        const problems = writes ? writerProblems(c, copies, live) : inspectionProblems(c, copies);
+        for (const p of problems) report(`${job.name}: ${p}`, job.urn);
+      }
     }
   },
 };

@@ -278,6 +278,15 @@ describe("drill: the policy pack", function () {
     assert.ok(r !== undefined, suffix);
     return r;
   };
+  const LIVE_HOST = "s189t01-ittms-stg-pg.postgres.database.azure.com";
+  const RESTORE_JOB =
+    "drill-never-restores-live: itt-mentor-services-staging-drill-drill-20261125-0955-restore";
+  const INSPECT_JOB =
+    "drill-never-restores-live: itt-mentor-services-staging-drill-drill-20261125-0955-inspect";
+  type Env = Array<{ name: string; value?: string; valueFrom?: unknown }>;
+  const container = (job: PlanResource): { env: Env; args: string[] } =>
+    (job.inputs as { spec: { template: { spec: { containers: Array<{ env: Env; args: string[] }> } } } }).spec
+      .template.spec.containers[0]!;
   const env = (job: PlanResource): Array<{ name: string; value?: string }> =>
     (job.inputs as { spec: { template: { spec: { containers: Array<{ env: [] }> } } } }).spec.template.spec
       .containers[0]!.env;
@@ -292,8 +301,9 @@ describe("drill: the policy pack", function () {
     named(resources, "-drill-copy-server").inputs.serverName = "s189t01-ittms-stg-pg";
     assert.deepStrictEqual(await messages(resources, "staging"), [
       "drill-copy-never-live: itt-mentor-services-staging-drill-copy-server: the drill's copy is named \"s189t01-ittms-stg-pg\", a live server's name",
-      // The restore's host is the renamed copy's, i.e. live's: refused too.
-      `drill-never-restores-live: itt-mentor-services-staging-drill-drill-20261125-0955-restore: a drill restore must connect only to the drill's copy (s189t01-ittms-stg-pg), got ["s189t01-ittms-stg-pg-drill.postgres.database.azure.com"]`,
+      // The restore's and the inspection's copy host are the renamed copy's, i.e. live's: refused too.
+      `drill-never-restores-live: itt-mentor-services-staging-drill-drill-20261125-0955-inspect: container dr-data (dr-data inspect): its copy side (PTR_…HOST) must be the drill's copy (s189t01-ittms-stg-pg), got ["s189t01-ittms-stg-pg-drill.postgres.database.azure.com"]`,
+      `drill-never-restores-live: itt-mentor-services-staging-drill-drill-20261125-0955-restore: container dr-data (dr-data restore) can write: it must connect only to the drill's copy (s189t01-ittms-stg-pg), got ["s189t01-ittms-stg-pg-drill.postgres.database.azure.com"]`,
     ]);
   });
 
@@ -303,7 +313,51 @@ describe("drill: the policy pack", function () {
     assert.ok(host !== undefined);
     host.value = "s189t01-ittms-stg-pg.postgres.database.azure.com";
     assert.deepStrictEqual(await messages(resources, "staging"), [
-      'drill-never-restores-live: itt-mentor-services-staging-drill-drill-20261125-0955-restore: a drill restore must connect only to the drill\'s copy (s189t01-ittms-stg-pg-drill), got ["s189t01-ittms-stg-pg.postgres.database.azure.com"]',
+      `${RESTORE_JOB}: container dr-data (dr-data restore) can write: it must connect only to the drill's copy (s189t01-ittms-stg-pg-drill), got ["${LIVE_HOST}"]`,
+      `${RESTORE_JOB}: container dr-data (dr-data restore) can write: it must never name the live server (s189t01-ittms-stg-pg): env PGHOST "${LIVE_HOST}"`,
+    ]);
+  });
+
+  it("a restore that names live anywhere (a URL, an argument) is refused, though its host is the copy", async () => {
+    const resources = await drillPlan("staging");
+    const restore = container(named(resources, "-restore"));
+    restore.env.push({ name: "DATABASE_URL", value: `postgres://u@${LIVE_HOST}:5432/app` });
+    restore.args.push("--target", "s189t01-ittms-stg-pg");
+    assert.deepStrictEqual(await messages(resources, "staging"), [
+      `${RESTORE_JOB}: container dr-data (dr-data restore) can write: it must never name the live server (s189t01-ittms-stg-pg): ` +
+        `env DATABASE_URL "postgres://u@${LIVE_HOST}:5432/app", args[16] "s189t01-ittms-stg-pg"`,
+    ]);
+  });
+
+  it("a restore whose host the pack cannot read (valueFrom) is refused", async () => {
+    const resources = await drillPlan("staging");
+    const restore = container(named(resources, "-restore"));
+    restore.env = restore.env.map((e) =>
+      e.name === "PGHOST"
+        ? { name: "PGHOST", valueFrom: { configMapKeyRef: { name: "db", key: "host" } } }
+        : e,
+    );
+    assert.deepStrictEqual(await messages(resources, "staging"), [
+      `${RESTORE_JOB}: container dr-data (dr-data restore) can write: PGHOST must be a literal value the pack can check, got a reference`,
+      `${RESTORE_JOB}: container dr-data (dr-data restore) can write: it must connect only to the drill's copy (s189t01-ittms-stg-pg-drill), got []`,
+    ]);
+  });
+
+  it("the inspection reads live, read only; its copy side pointed at live is refused", async () => {
+    const resources = await drillPlan("staging");
+    const inspect = container(named(resources, "-inspect"));
+    inspect.env.find((e) => e.name === "PTR_PGHOST")!.value = LIVE_HOST;
+    assert.deepStrictEqual(await messages(resources, "staging"), [
+      `${INSPECT_JOB}: container dr-data (dr-data inspect): its copy side (PTR_…HOST) must be the drill's copy (s189t01-ittms-stg-pg-drill), got ["${LIVE_HOST}"]`,
+    ]);
+  });
+
+  it("the inspection's Job made to run a command that writes is held to the writers' rule", async () => {
+    const resources = await drillPlan("staging");
+    container(named(resources, "-inspect")).args[0] = "restore";
+    assert.deepStrictEqual(await messages(resources, "staging"), [
+      `${INSPECT_JOB}: container dr-data (dr-data restore) can write: it must connect only to the drill's copy (s189t01-ittms-stg-pg-drill), got ["s189t01-ittms-stg-pg-drill.postgres.database.azure.com","${LIVE_HOST}"]`,
+      `${INSPECT_JOB}: container dr-data (dr-data restore) can write: it must never name the live server (s189t01-ittms-stg-pg): env LIVE_PGHOST "${LIVE_HOST}"`,
     ]);
   });
 

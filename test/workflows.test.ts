@@ -87,6 +87,8 @@ const PULUMI: Readonly<Record<string, readonly string[]>> = {
   "config rm": ["--stack", "--path"],
   // Replaces the whole definition with the file's (pulumi.com/docs/iac/cli/commands/pulumi_env_edit/).
   "env edit": ["--file"],
+  // Cancels the stack's update in progress, whoever runs it (pulumi.com/docs/iac/cli/commands/pulumi_cancel/).
+  cancel: ["--stack", "--yes"],
 };
 /** pulumi/actions@v6 inputs (its README) and the CLI flag each becomes. */
 const PULUMI_ACTION_INPUTS: Readonly<Record<string, string | null>> = {
@@ -117,6 +119,7 @@ const PULUMI_ACTION_INPUTS: Readonly<Record<string, string | null>> = {
 
 interface Step {
   readonly id?: string;
+  readonly name?: string;
   readonly if?: string;
   readonly uses?: string;
   readonly run?: string;
@@ -348,14 +351,28 @@ describe("workflows: no standing secrets, OIDC, one deployment at a time per sta
     }
   });
 
-  it("ups and DR steps share the per-stack concurrency group and never cancel a running deployment", () => {
+  it("only the ups after a merge queue per stack; DR steps and drills are never queued, so never dropped", () => {
     const stackJob = workflow("pulumi-stack.yml").jobs.pulumi!;
     assert.equal(stackJob.concurrency?.group, "pulumi-${{ inputs.stack }}");
-    // Job-level: the group is the resolved stack's, a committed stack's name (resolve-stack.ts).
-    assert.equal(workflow("dr-step.yml").concurrency, undefined);
-    assert.equal(
-      workflow("dr-step.yml").jobs.step!.concurrency?.group,
-      "pulumi-${{ needs.resolve.outputs.stack }}",
+    // GitHub cancels a waiting run when a newer one joins its group: a DR step or a drill in a group would be
+    // dropped by the next merge. Pulumi's stack lock keeps their ups apart from any other up instead.
+    for (const [wf, job] of [
+      ["dr-step.yml", "step"],
+      ["dr-step.yml", "resolve"],
+      ["drill.yml", "drill"],
+      ["drill.yml", "resolve"],
+    ] as const) {
+      assert.equal(workflow(wf).concurrency, undefined, wf);
+      assert.equal(workflow(wf).jobs[job]!.concurrency, undefined, `${wf}:${job}`);
+    }
+    const groups = WORKFLOWS.flatMap((f) =>
+      [workflow(f).concurrency, ...Object.values(workflow(f).jobs).map((j) => j.concurrency)].flatMap((c) =>
+        c === undefined ? [] : [`${f}: ${c.group}`],
+      ),
+    );
+    assert.deepStrictEqual(
+      groups.filter((g) => g.includes("pulumi-")),
+      ["pulumi-stack.yml: pulumi-${{ inputs.stack }}"],
     );
     assert.equal(
       workflow("preview.yml").jobs.preview!.concurrency?.group,
@@ -1207,7 +1224,9 @@ describe("workflows: every preview and up works on the newest commit", () => {
   for (const [wf, job, sub] of [
     ["pulumi-stack.yml", "pulumi", "checkout main"],
     ["dr-step.yml", "step", "checkout main"],
+    ["dr-step.yml", "resolve", "checkout main"],
     ["drill.yml", "drill", "checkout main"],
+    ["drill.yml", "resolve", "checkout main"],
     ["preview.yml", "preview", 'merge "$BASE" "$HEAD"'],
     ["preview.yml", "offline", 'merge "$BASE" "$HEAD"'],
   ] as const) {
@@ -1216,6 +1235,25 @@ describe("workflows: every preview and up works on the newest commit", () => {
       assert.ok(steps[0]!.uses?.startsWith("actions/checkout@"));
       assert.equal(steps[0]!.with?.["persist-credentials"], false);
       assert.equal(steps[1]!.run, `.github/scripts/main-tip.sh ${sub}`);
+    });
+  }
+
+  for (const [wf, what] of [
+    ["dr-step.yml", "DR step"],
+    ["drill.yml", "drill"],
+  ] as const) {
+    it(`${wf}: the stack is resolved on main's tip, and a dispatch from another ref is refused first`, () => {
+      const steps = stepsOf(wf, "resolve");
+      const refuse = index(steps, (s) => s.name === "Dispatched from main only");
+      assert.equal(refuse, 2, "right after main-tip.sh, before anything is installed or run");
+      assert.deepStrictEqual(steps[refuse]!.env, { REF: "${{ github.ref }}" });
+      assert.equal(
+        steps[refuse]!.run,
+        'if [ "$REF" != "refs/heads/main" ]; then\n' +
+          `  echo "::error::the ${what} runs from main only: it was dispatched from $REF; run it again with \\"Use workflow from: main\\". Nothing was run."\n` +
+          "  exit 1\nfi\n",
+      );
+      assert.equal(steps.at(-1)!.id, "resolve");
     });
   }
 

@@ -2,7 +2,7 @@
 # The drill workflow's shell steps (.github/workflows/drill.yml); every name and rule comes from drill.ts,
 # which reads the same stack file and plan as the up.
 #
-#   drill.sh start     INPUT_STACK (a dispatch's), SCHEDULE (a schedule's cron), PULUMI_ORG: which stack, the
+#   drill.sh start     STACK_NAME (a committed stack: the resolve job's, drill.ts stack), PULUMI_ORG: the
 #                      drill's id, printed as stack=… id=… lines to $GITHUB_OUTPUT; exits 1 (and says why)
 #                      while an incident is open in the stack file or the deployed stack.
 #   drill.sh summary   STACK_NAME, DRILL_ID: the drill's report (the report Job's output) as Markdown on stdout.
@@ -12,8 +12,7 @@ shopt -s inherit_errexit
 drill_ts() { npx tsx .github/scripts/drill.ts "$@"; }
 
 start() {
-  local stack outputs
-  stack=$(drill_ts stack --stack="${INPUT_STACK:-}" --schedule="${SCHEDULE:-}")
+  local stack=$STACK_NAME outputs
   outputs=$(mktemp)
   # Fail closed: an incident declared outside git shows only in the deployed outputs, so a drill never starts
   # when they cannot be read (a stack with no update yet prints {} and exits 0: getStackOutputs in pulumi/pulumi

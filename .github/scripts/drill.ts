@@ -1,7 +1,9 @@
 /**
  * The scheduled drill's logic for its workflow (.github/workflows/drill.yml), kept out of YAML and shell:
  *
- * - `stack`: which stack this run drills (the dispatch's input, or the stack whose schedule fired);
+ * - `stack`: which stack this run drills (the dispatch's input, or the stack whose schedule fired), a committed
+ *   one (`Pulumi.<stack>.yaml`, as the DR step's resolve-stack.ts checks it), and its environment (the GitHub
+ *   environment and policy config); prints `stack=…` and `environment=…` lines for $GITHUB_OUTPUT;
  * - `start`: the drill's id from the clock, and the refusal while an incident is open (the stack file's drMode
  *   or the deployed one, `--outputs` from `pulumi stack output --json`); prints `stack=…` and `id=…` lines for
  *   $GITHUB_OUTPUT.
@@ -17,6 +19,8 @@ import { parseFlags } from "@service-dr/dr-data";
 import { parseConfig, PROJECT, readRawConfig } from "../../config";
 import { buildPlan, planDrill } from "../../plan";
 import { applySet, loadStackConfig, serializeConfig } from "../../dev/offline/stack-config";
+import { stackEnvironment } from "../../dev/fleet/environment";
+import { committedStack } from "./resolve-stack";
 
 /**
  * When each stack is drilled (cron in UTC, at odd minutes: GitHub delays schedules at the top of the hour).
@@ -113,15 +117,15 @@ export function main(argv: readonly string[], root: string, print: (line: string
   const flags = parseFlags("drill", rest, FLAGS);
   const now = flags.now === undefined ? DateTime.utc() : DateTime.fromISO(flags.now, { zone: "utc" });
   switch (command) {
-    case "stack":
-      print(`${stackOf(flags.stack, flags.schedule)}\n`);
+    case "stack": {
+      const stack = committedStack(root, stackOf(flags.stack, flags.schedule));
+      print(`stack=${stack}\nenvironment=${stackEnvironment(root, stack)}\n`);
       return;
+    }
     case "start": {
-      const stack = stackOf(flags.stack, undefined);
+      const stack = committedStack(root, stackOf(flags.stack, undefined));
       const strings = stackConfigStrings(root, stack, []);
-      const deployed =
-        flags.outputs === undefined ? undefined : deployedMode(readFileSync(flags.outputs, "utf8"));
-      const why = refusal(stack, strings[`${PROJECT}:drMode`] ?? "none", deployed);
+      const why = refusal(stack, strings[`${PROJECT}:drMode`] ?? "none", readDeployedMode(flags.outputs));
       if (why !== undefined) throw new Error(why);
       print(`stack=${stack}\nid=${drillIdAt(now)}\n`);
       return;
@@ -137,10 +141,47 @@ export function main(argv: readonly string[], root: string, print: (line: string
   }
 }
 
-/** The deployed `drMode` from `pulumi stack output --json`; undefined for a stack never deployed (`{}`). */
+/**
+ * The deployed `drMode` from `pulumi stack output --json`: undefined for a stack never deployed, which prints
+ * `{}` (drill.sh). Fails closed: an incident declared outside git shows only here, so output that is empty, not
+ * JSON, not an object or with a drMode that is not a string stops the drill rather than reading as "none".
+ */
 export function deployedMode(json: string): string | undefined {
-  const outputs = JSON.parse(json === "" ? "{}" : json) as { drMode?: unknown };
-  return typeof outputs.drMode === "string" ? outputs.drMode : undefined;
+  let outputs: unknown;
+  try {
+    outputs = JSON.parse(json);
+  } catch {
+    outputs = undefined;
+  }
+  const mode =
+    typeof outputs === "object" && outputs !== null && !Array.isArray(outputs)
+      ? (outputs as { drMode?: unknown }).drMode
+      : null;
+  if (mode === undefined || typeof mode === "string") return mode;
+  throw new Error(
+    `the deployed outputs are not those of pulumi stack output --json (an object whose drMode is a string); ` +
+      `received ${JSON.stringify(json.slice(0, 100))}: no drill while it cannot tell whether an incident is open`,
+  );
+}
+
+/** The deployed drMode from the file `--outputs` names; without one, or unreadable, the drill does not start. */
+function readDeployedMode(file: string | undefined): string | undefined {
+  if (file === undefined)
+    throw new Error(
+      "start needs --outputs (the file of pulumi stack output --json): no drill while it cannot tell whether an incident is open",
+    );
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (cause) {
+    throw new Error(
+      `cannot read the deployed outputs ${file}: no drill while it cannot tell whether an incident is open`,
+      {
+        cause,
+      },
+    );
+  }
+  return deployedMode(text);
 }
 
 if (require.main === module) {

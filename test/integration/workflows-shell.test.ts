@@ -173,3 +173,33 @@ describe(".github/scripts as the workflows start them (npx tsx): usage errors", 
     assert.match(refused.stderr, /^dr-step: nothing changed: key "dataTool\.image"/);
   });
 });
+
+describe("the DR step and the drill run from main only", () => {
+  for (const [wf, what] of [
+    ["dr-step.yml", "DR step"],
+    ["drill.yml", "drill"],
+  ] as const) {
+    const doc = parseYaml(readFileSync(path.join(GH, "workflows", wf), "utf8")) as {
+      jobs: { resolve: { steps: Array<{ name?: string; run?: string }> } };
+    };
+    const block = doc.jobs.resolve.steps.find((s) => s.name === "Dispatched from main only")!.run!;
+    const run = (ref: string) =>
+      spawnSync("bash", ["-e", "-o", "pipefail", "-c", block], {
+        encoding: "utf8",
+        env: { PATH: process.env.PATH ?? "", REF: ref },
+      });
+    it(`${wf}: a dispatch from another ref fails, naming it and what to do; main passes`, () => {
+      const other = run("refs/heads/fix-drill");
+      assert.deepStrictEqual(
+        [other.status, other.stdout],
+        [
+          1,
+          `::error::the ${what} runs from main only: it was dispatched from refs/heads/fix-drill; ` +
+            'run it again with "Use workflow from: main". Nothing was run.\n',
+        ],
+      );
+      const main = run("refs/heads/main");
+      assert.deepStrictEqual([main.status, main.stdout], [0, ""]);
+    });
+  }
+});

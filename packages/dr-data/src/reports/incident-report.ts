@@ -15,6 +15,12 @@ import { DateTime } from "luxon";
 import { containerClient, type BlobStoreSettings } from "../blobstore";
 import { backupPrefix, incidentDoneBlobName, incidentLogBlobName, incidentReport } from "../naming";
 import { inTimeOrder, jobsUnder, readStep, readTextIfExists, type StepRecord } from "./timeline";
+import {
+  parseStoredInspection,
+  parseStoredReconciliation,
+  type StoredInspection,
+  type StoredReconciliation,
+} from "./stored-sides";
 import { writeOnce } from "./write-once";
 
 export const INCIDENT_REPORT_TOOL = "dr-data-incident-report/1";
@@ -164,59 +170,81 @@ export function measureIncident(
 
 type Json = Readonly<Record<string, unknown>>;
 
-async function readJson(container: ContainerClient, name: string): Promise<Json | undefined> {
+/** A stored blob's JSON, or undefined when it does not exist; text that is not JSON throws, naming the blob. */
+async function readJson(container: ContainerClient, name: string): Promise<unknown> {
   const text = await readTextIfExists(container, name);
   if (text === undefined) return undefined;
   try {
-    return JSON.parse(text) as Json;
+    return JSON.parse(text) as unknown;
   } catch (cause) {
     throw new Error(`${container.containerName}/${name} is not JSON`, { cause });
   }
 }
 
-const num = (v: unknown): number => (typeof v === "number" ? v : 0);
-
 /** The inspection's totals (inspect.ts InspectResult), or null without a report. */
-export function inspectionRows(r: Json | undefined, name: string): InspectionRows | null {
+export function inspectionRows(r: StoredInspection | undefined, name: string): InspectionRows | null {
   if (r === undefined) return null;
-  const t = (r.totals ?? {}) as Json;
+  const t = r.totals;
   return {
     report: name,
-    tables: num(t.tables),
-    differing: num(t.differing),
-    lost: num(t.lost),
-    written: num(t.added),
-    changed: num(t.changed),
+    tables: t.tables,
+    differing: t.differing,
+    lost: t.lost,
+    written: t.added,
+    changed: t.changed,
   };
 }
 
 /** The reconciliation's sums (reconcile.ts ReconcileResult), or null without a summary. */
-export function reconciliationRows(r: Json | undefined, name: string): ReconciliationRows | null {
+export function reconciliationRows(
+  r: StoredReconciliation | undefined,
+  name: string,
+): ReconciliationRows | null {
   if (r === undefined) return null;
-  const tables = (Array.isArray(r.tables) ? r.tables : []) as Json[];
-  const not = (Array.isArray(r.notReconcilable) ? r.notReconcilable : []) as Json[];
+  const sum = (f: (t: StoredReconciliation["tables"][number]) => number): number =>
+    r.tables.reduce((a, t) => a + f(t), 0);
   return {
     summary: name,
-    exportedNew: tables.reduce((a, t) => a + num(t.added), 0),
-    exportedChanged: tables.reduce((a, t) => a + num(t.changed), 0),
-    lost: tables.reduce((a, t) => a + num(t.lost), 0),
-    files: tables.filter((t) => typeof t.file === "string").length,
-    notReconcilable: not.map((t) => `${String(t.name)}: ${String(t.reason)}`),
+    exportedNew: sum((t) => t.added),
+    exportedChanged: sum((t) => t.changed),
+    lost: sum((t) => t.lost),
+    files: r.tables.filter((t) => t.file !== null).length,
+    notReconcilable: r.notReconcilable.map((t) => `${t.name}: ${t.reason}`),
   };
 }
 
 /** The restore point: the flag, else the inspection's, else the reconciliation's. */
 function restorePointOf(
   flag: DateTime | undefined,
-  inspection: Json | undefined,
-  reconciliation: Json | undefined,
+  inspection: StoredInspection | undefined,
+  reconciliation: StoredReconciliation | undefined,
 ): IncidentFacts["restorePoint"] {
   if (flag !== undefined) return { at: flag.toUTC().toISO() ?? "", from: "flag" };
-  if (typeof inspection?.restoreTime === "string") return { at: inspection.restoreTime, from: "inspection" };
-  if (typeof reconciliation?.restoreTime === "string") {
-    return { at: reconciliation.restoreTime, from: "reconciliation" };
-  }
-  return null;
+  const inspected = inspection?.restoreTime ?? null;
+  if (inspected !== null) return { at: inspected, from: "inspection" };
+  const reconciled = reconciliation?.restoreTime ?? null;
+  return reconciled === null ? null : { at: reconciled, from: "reconciliation" };
+}
+
+/**
+ * The inspection and the reconciliation, each checked against what its command writes before anything of the
+ * report is written: a malformed one stops the report, naming the blob and its fields.
+ */
+async function readSides(
+  container: ContainerClient,
+  names: { readonly inspect: string; readonly reconcile: string },
+): Promise<{ inspection?: StoredInspection; reconciliation?: StoredReconciliation }> {
+  const where = (n: string): string => `${container.containerName}/${n}`;
+  const inspection = await readJson(container, names.inspect);
+  const reconciliation = await readJson(container, names.reconcile);
+  return {
+    ...(inspection === undefined
+      ? {}
+      : { inspection: parseStoredInspection(inspection, where(names.inspect)) }),
+    ...(reconciliation === undefined
+      ? {}
+      : { reconciliation: parseStoredReconciliation(reconciliation, where(names.reconcile)) }),
+  };
 }
 
 /** Every Job of the incident, as its records and logs say, in the order they ran. */
@@ -259,7 +287,7 @@ export async function incidentReportAtClose(
 /** A report already written stands as it was; its markdown is written if it is missing. */
 async function standing(
   container: ContainerClient,
-  stored: Json,
+  stored: unknown,
   blobs: { readonly json: string; readonly md: string },
 ): Promise<{ report: IncidentReport; written: boolean }> {
   const report = parseIncidentReport(stored, blobs.json);
@@ -274,8 +302,10 @@ async function gatherIncident(
 ): Promise<IncidentReport> {
   const inspectName = incidentReport.inspect(o.incidentId, "json");
   const reconcileName = incidentReport.reconcileSummary(o.incidentId, "json");
-  const inspection = await readJson(container, inspectName);
-  const reconciliation = await readJson(container, reconcileName);
+  const { inspection, reconciliation } = await readSides(container, {
+    inspect: inspectName,
+    reconcile: reconcileName,
+  });
   const timeline = await incidentTimeline(container, o.incidentId);
   const measuredFacts = measureIncident({
     timeline,
@@ -301,7 +331,8 @@ async function gatherIncident(
 }
 
 /** A stored report, checked for its tool; an error naming the blob otherwise. */
-export function parseIncidentReport(r: Json, where: string): IncidentReport {
+export function parseIncidentReport(raw: unknown, where: string): IncidentReport {
+  const r = (typeof raw === "object" && raw !== null ? raw : {}) as Json;
   if (r.tool !== INCIDENT_REPORT_TOOL || !Array.isArray(r.timeline) || !Array.isArray(r.problems)) {
     throw new Error(`the incident report ${where} is not one this tool wrote (${INCIDENT_REPORT_TOOL})`);
   }

@@ -420,4 +420,29 @@ describe("tool: drill and incident reports from the Jobs' records (real PostgreS
     assert.match(again.err, /was already written; it stands as it was/);
     assert.deepStrictEqual(JSON.parse(await read(incidentReport.retro(id, "json"))), report);
   });
+
+  it("a tampered inspection stops the incident report: exit 1, its blob and field named, nothing written", async () => {
+    const id = "inc-9";
+    const tampered = JSON.stringify({
+      tool: "dr-data-inspect/1",
+      restoreTime: null,
+      totals: { tables: 1, differing: 1, lost: "5", added: 0, changed: 0 },
+    });
+    await container()
+      .getBlockBlobClient(incidentReport.inspect(id, "json"))
+      .upload(tampered, tampered.length);
+    const r = await cli("incident-report", "--container", CONTAINER, "--incident", id);
+    assert.deepStrictEqual(
+      [r.code, r.err],
+      [
+        1,
+        `dr-data: the inspection ${CONTAINER}/incident/${id}/inspect/report.json is not one dr-data-inspect/1 wrote: ` +
+          'totals.lost: expected a whole number >= 0, received "5"; the incident report was not written',
+      ],
+    );
+    const written = [];
+    for await (const b of container().listBlobsFlat({ prefix: `incident/${id}/report` }))
+      written.push(b.name);
+    assert.deepStrictEqual(written, []);
+  });
 });
