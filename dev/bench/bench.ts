@@ -204,6 +204,18 @@ interface Bench {
   readonly measured: Measured;
 }
 
+/** The bench's container and its application-shaped database at `SCALE`; returns the database's size. */
+async function generateApp(pg: PgCluster, az: Azurite): Promise<number> {
+  await az.createContainer("bench");
+  await pg.query("CREATE DATABASE app");
+  await timed(`generating app data at scale ${SCALE}`, () => createAppData(pg.connection("app"), SCALE));
+  const sized = await pg.query<{ s: string }>("SELECT pg_database_size('app')::text AS s");
+  const dbSize = Number(sized.rows[0]?.s ?? Number.NaN);
+  if (!Number.isFinite(dbSize)) throw new Error("pg_database_size('app') returned no number");
+  say(`database size ${formatBytes(dbSize)}, ${JOBS} jobs, ${os.availableParallelism()} CPUs`);
+  return dbSize;
+}
+
 /** `npm run bench [-- --json FILE]`: `--json` also writes the results as JSON (`BenchJson`). */
 async function benchMain(argv: readonly string[]): Promise<void> {
   const jsonFile = parseFlags("bench", argv, { json: { type: "string" } }).json;
@@ -218,13 +230,7 @@ async function benchMain(argv: readonly string[]): Promise<void> {
     `CPU of PostgreSQL and Azurite counted from ${meter.source === "cgroup" ? "cgroups of their own" : "/proc"}`,
   );
   try {
-    await az.createContainer("bench");
-    await pg.query("CREATE DATABASE app");
-    await timed(`generating app data at scale ${SCALE}`, () => createAppData(pg.connection("app"), SCALE));
-    const sized = await pg.query<{ s: string }>("SELECT pg_database_size('app')::text AS s");
-    const dbSize = Number(sized.rows[0]?.s ?? Number.NaN);
-    if (!Number.isFinite(dbSize)) throw new Error("pg_database_size('app') returned no number");
-    say(`database size ${formatBytes(dbSize)}, ${JOBS} jobs, ${os.availableParallelism()} CPUs`);
+    const dbSize = await generateApp(pg, az);
     const b: Bench = {
       pg,
       az,

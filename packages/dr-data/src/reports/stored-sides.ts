@@ -12,13 +12,8 @@ import type { ReconcileResult } from "../reconcile";
 /** What the incident report reads of an inspection. */
 export interface StoredInspection {
   readonly restoreTime: string | null;
-  readonly totals: {
-    readonly tables: number;
-    readonly differing: number;
-    readonly lost: number;
-    readonly added: number;
-    readonly changed: number;
-  };
+  /** The inspection's totals but `withoutKey`, which the report does not use. */
+  readonly totals: Omit<InspectResult["totals"], "withoutKey">;
 }
 
 /** What the incident report reads of a reconciliation. */
