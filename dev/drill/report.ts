@@ -57,7 +57,7 @@ function summaryTable(r: DrillResult): string[] {
   const out = [
     "| | |",
     "|---|---|",
-    `| Outcome | **${r.ok ? "PASS" : "FAIL"}**${r.ok ? " — the recovered data matches" : ""} |`,
+    `| Outcome | **${r.ok ? "PASS" : "FAIL"}**${r.ok ? ` — ${passMeans(r)}` : ""} |`,
     `| Scenario | ${TITLES[r.scenario]} |`,
     `| Started | ${utcText(r.startedAt)} = ${humanInZone(r.startedAt, r.timeZone)} |`,
     `| Stack | \`${r.stack}\`, time zone \`${r.timeZone}\`, incident id \`${r.incidentId}\` |`,
@@ -78,6 +78,12 @@ function summaryTable(r: DrillResult): string[] {
   if (r.failure !== undefined) out.push(`| Failure | ${cell(r.failure)} |`);
   out.push("");
   return out;
+}
+
+function passMeans(r: DrillResult): string {
+  return r.scenario === "scheduled"
+    ? "every check passed, both objectives met"
+    : "the recovered data matches";
 }
 
 /** scheduled: RPO and RTO as the drill's report Job measured them, against the objectives. */
