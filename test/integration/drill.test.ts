@@ -414,7 +414,7 @@ describe("drill: the scheduled drill's flags", () => {
     [["--rpo-minutes", "0"], '--rpo-minutes must be a whole number from 1 to 129600; got "0"'],
     [["--rto-minutes", "129601"], '--rto-minutes must be a whole number from 1 to 129600; got "129601"'],
     [["--rto-minutes", "1.5"], '--rto-minutes must be a whole number from 1 to 129600; got "1.5"'],
-    [["--rpo-minutes", "-1"], '--rpo-minutes must be a whole number from 1 to 129600; got "-1"'],
+    [["--rpo-minutes=-1"], '--rpo-minutes must be a whole number from 1 to 129600; got "-1"'],
     [["--rpo-minutes", ""], '--rpo-minutes must be a whole number from 1 to 129600; got ""'],
     [["--nightly-age-minutes", "11"], '--nightly-age-minutes must be a whole number from 0 to 10; got "11"'],
   ];
