@@ -197,20 +197,8 @@ export async function main(argv: readonly string[], io: Io, cleanup = new Cleanu
   }
   let result: DrillResult;
   try {
-    result = await runDrill(
-      {
-        scenario: options.scenario,
-        rows: options.rows,
-        stack: options.stack,
-        timeZone: options.timeZone,
-        tables: options.tables,
-        rpoMinutes: options.rpoMinutes,
-        rtoMinutes: options.rtoMinutes,
-        nightlyAgeMinutes: options.nightlyAgeMinutes,
-        print: io.out,
-      },
-      cleanup,
-    );
+    // The options as parsed (the report path is the CLI's own), and where progress goes.
+    result = await runDrill({ ...options, print: io.out }, cleanup);
   } catch (err) {
     if (err instanceof UsageError) {
       io.err(`drill: ${err.message}`);
