@@ -161,11 +161,9 @@ async function upWithDrill(
     events: await ctx.apply(s, d),
   });
   const copy = await startDrillCopy(ctx, s, drill, o.live);
-  await runDrillJobs(ctx, s, drill);
+  await runDrillJobs(ctx, s, { ...d, drill });
   const after = await ctx.evidence.stage("live after the drill", o.live.live, o.live.db);
   checkLiveUnchanged(ctx.evidence, o.live.before, after);
-  if (ctx.cluster.appOffNormal(d) !== undefined)
-    throw new Error("the app is not at its normal count after the drill");
   await checkScratchOnCopyOnly(ctx, { copy, live: o.live, scratch: scratchDatabase(drill) });
   const report = await checkDrillReport(ctx.evidence, ctx.servers, d);
   return { declared: { ...d, drill }, copy, report };
@@ -213,7 +211,12 @@ async function startDrillCopy(
 }
 
 /** The drill's Jobs in the engine's order (their dependsOn); the report Job's exit 1 is a missed objective. */
-async function runDrillJobs(ctx: DrillContext, s: StepRecord, drill: DeclaredDrill): Promise<void> {
+async function runDrillJobs(
+  ctx: DrillContext,
+  s: StepRecord,
+  d: Declared & { readonly drill: DeclaredDrill },
+): Promise<void> {
+  const drill = d.drill;
   const order: string[] = [];
   await inDependencyOrder(
     drill.jobs.map((job) => ({
@@ -226,8 +229,9 @@ async function runDrillJobs(ctx: DrillContext, s: StepRecord, drill: DeclaredDri
           throw new Error(
             `Job ${job.name} failed (exit ${run.exitCode}):\n${run.stderrTail.split("\n").slice(-15).join("\n")}`,
           );
-        if (ctx.cluster.running(ctx.declared!).length === 0)
-          throw new Error(`the app is down during ${job.name}`);
+        const off = ctx.cluster.appOffNormal(d);
+        if (off !== undefined)
+          throw new Error(`the app is not at its normal count during ${job.name}: ${off}`);
       },
     })),
   );
