@@ -201,6 +201,8 @@ function drillJobs(ctx: DrillJobsContext): Omit<DrillJobPlan, "logBlob" | "doneB
           container,
           prefix: backupPrefix.nightly(live),
           blob: "latest",
+          // The backups are the app database's: without this the tool would look for the scratch name's.
+          sourceDatabase: db,
           database: ctx.scratchDatabase,
           runId: DRILL_RUN_ID,
           jobs,

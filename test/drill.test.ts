@@ -147,6 +147,12 @@ describe("drill: plan", () => {
       ],
     );
     const [restore, inspect, report] = drill.jobs;
+    // The newest nightly of the app database, restored under the scratch name.
+    assert.ok(restore?.args.command === "restore");
+    assert.deepStrictEqual(
+      [restore.args.options.sourceDatabase, restore.args.options.database],
+      [db, `${db}_drill`],
+    );
     assert.deepStrictEqual(restore?.connections, {
       "": {
         ref: "ptr",

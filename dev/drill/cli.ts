@@ -1,8 +1,10 @@
 /**
- * `npm run drill -- --scenario ptr|rebuild [--tables s.t,…] [--rows N] [--report FILE] [--time-zone ZONE] [--stack STACK]`
+ * `npm run drill -- --scenario ptr|rebuild|scheduled [--tables s.t,…] [--rows N] [--rpo-minutes N] [--rto-minutes N]
+ *   [--nightly-age-minutes N] [--report FILE] [--time-zone ZONE] [--stack STACK]`
  *
  * Rehearses a runbook scenario end to end on this machine (dev/drill/drill.ts), prints the timeline and writes
- * the DR-test report. Exit status: 0 the recovered data matches; 1 it does not, or a step failed; 2 a usage
+ * the DR-test report. Exit status: 0 the recovered data matches (scheduled: every check passed and both
+ * objectives met); 1 it does not, a step failed or an objective was missed; 2 a usage
  * error (the message names the flag and the allowed values). Servers and Azurite are stopped at the end
  * whatever happens, also on SIGINT/SIGTERM.
  */
@@ -11,28 +13,41 @@ import os from "node:os";
 import path from "node:path";
 import { DateTime } from "luxon";
 import { parseFlags, UsageError } from "@service-dr/dr-data";
+import { MAX_OBJECTIVE_MINUTES } from "../../config";
 import { isValidZone } from "../../plan";
+import { objectiveLine } from "../../packages/dr-data/src/reports/drill-report-shape";
 import { Cleanup, runDrill, SCENARIOS, type DrillResult, type Scenario } from "./drill";
 import { renderReport } from "./report";
 import { TABLES as DRILL_TABLES } from "./workload";
 import { seconds } from "./timeline";
 
-export const USAGE = `usage: npm run drill -- --scenario ptr|rebuild [--tables s.t,…] [--rows N] [--report FILE] [--time-zone ZONE] [--stack STACK]
+/** The longest `--nightly-age-minutes`: the wait is real. */
+export const MAX_NIGHTLY_AGE = 10;
+
+export const USAGE = `usage: npm run drill -- --scenario ptr|rebuild|scheduled [--tables s.t,…] [--rows N] [--rpo-minutes N] [--rto-minutes N] [--nightly-age-minutes N] [--report FILE] [--time-zone ZONE] [--stack STACK]
 
 Rehearses a runbook scenario end to end on 127.0.0.1 with real PostgreSQL and Azurite, through the same
 Pulumi program (offline, mock runtime) and data tool that a real incident uses, and writes the DR-test report.
 
-  --scenario ptr|rebuild  ptr: loss of data (point-in-time restore); rebuild: loss of the database server
+  --scenario ptr|rebuild|scheduled
+                          ptr: loss of data (point-in-time restore); rebuild: loss of the database server;
+                          scheduled: the drill setting as the drill workflow runs it (a copy of live, the
+                          nightly restored into it, inspected against live, RPO and RTO against the objectives)
   --tables s.t[,s.t…]     ptr only: restore only these tables (ptr.tables) instead of the whole database;
                           the loss is a DELETE in app.placements while the app goes on writing the others
                           (e.g. --tables app.placements)
   --rows N                rows seeded into the live database (100 to 50000000; default ${10_000})
+  --rpo-minutes N         scheduled only: objectives.rpoMinutes for the drill (1 to ${MAX_OBJECTIVE_MINUTES}; default the stack's)
+  --rto-minutes N         scheduled only: objectives.rtoMinutes for the drill (1 to ${MAX_OBJECTIVE_MINUTES}; default the stack's)
+  --nightly-age-minutes N scheduled only: the drill starts at least N whole minutes after the nightly backup
+                          finished, waiting really (0 to ${MAX_NIGHTLY_AGE}; default 0)
   --report FILE           where the Markdown report goes (default: a file in the OS temp directory)
   --time-zone ZONE        the stack's timeZone for the drill (an IANA zone; default: the stack's own)
   --stack STACK           the committed stack file to use (default staging)
   -h, --help              this text
 
-Exit status: 0 the recovered data matches; 1 it does not, or a step failed; 2 usage error.`;
+Exit status: 0 the recovered data matches (scheduled: all checks passed, both objectives met); 1 it does not,
+a step failed or an objective was missed; 2 usage error.`;
 
 export interface CliOptions {
   readonly scenario: Scenario;
@@ -41,6 +56,9 @@ export interface CliOptions {
   readonly timeZone: string | undefined;
   readonly stack: string;
   readonly tables: readonly string[] | undefined;
+  readonly rpoMinutes: number | undefined;
+  readonly rtoMinutes: number | undefined;
+  readonly nightlyAgeMinutes: number | undefined;
 }
 
 /** The flags of `npm run drill`, as `node:util` parseArgs reads them. */
@@ -51,6 +69,9 @@ const FLAGS = {
   tables: { type: "string" },
   "time-zone": { type: "string" },
   stack: { type: "string" },
+  "rpo-minutes": { type: "string" },
+  "rto-minutes": { type: "string" },
+  "nightly-age-minutes": { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -64,7 +85,9 @@ export function parseArgs(argv: readonly string[]): CliOptions | undefined {
     throw new UsageError(
       `--tables is for --scenario ptr (a table-level restore from the PTR copy); got --scenario ${scenario}`,
     );
+  const scheduled = parseScheduledFlags(flags, scenario);
   return {
+    ...scheduled,
     scenario,
     rows: flags.rows === undefined ? 10_000 : parseRows(flags.rows),
     report: flags.report,
@@ -72,6 +95,38 @@ export function parseArgs(argv: readonly string[]): CliOptions | undefined {
     stack: flags.stack === undefined ? "staging" : parseStack(flags.stack),
     tables,
   };
+}
+
+/** The scheduled drill's flags: refused with another scenario, each a whole number in its range. */
+function parseScheduledFlags(
+  flags: Readonly<Record<string, string | boolean | undefined>>,
+  scenario: Scenario,
+): Pick<CliOptions, "rpoMinutes" | "rtoMinutes" | "nightlyAgeMinutes"> {
+  const ranges = {
+    "rpo-minutes": [1, MAX_OBJECTIVE_MINUTES],
+    "rto-minutes": [1, MAX_OBJECTIVE_MINUTES],
+    "nightly-age-minutes": [0, MAX_NIGHTLY_AGE],
+  } as const;
+  const value = (flag: keyof typeof ranges): number | undefined => {
+    const v = flags[flag];
+    if (typeof v !== "string") return undefined;
+    if (scenario !== "scheduled")
+      throw new UsageError(`--${flag} is for --scenario scheduled; got --scenario ${scenario}`);
+    return parseWhole(flag, v, ranges[flag][0], ranges[flag][1]);
+  };
+  return {
+    rpoMinutes: value("rpo-minutes"),
+    rtoMinutes: value("rto-minutes"),
+    nightlyAgeMinutes: value("nightly-age-minutes"),
+  };
+}
+
+/** A whole number from `min` to `max`, or a UsageError naming the flag, the range and what was received. */
+function parseWhole(flag: string, v: string, min: number, max: number): number {
+  const n = Number(v);
+  if (!/^\d+$/.test(v) || n < min || n > max)
+    throw new UsageError(`--${flag} must be a whole number from ${min} to ${max}; got ${JSON.stringify(v)}`);
+  return n;
 }
 
 function parseScenario(v: string | undefined): Scenario {
@@ -142,17 +197,8 @@ export async function main(argv: readonly string[], io: Io, cleanup = new Cleanu
   }
   let result: DrillResult;
   try {
-    result = await runDrill(
-      {
-        scenario: options.scenario,
-        rows: options.rows,
-        stack: options.stack,
-        timeZone: options.timeZone,
-        tables: options.tables,
-        print: io.out,
-      },
-      cleanup,
-    );
+    // The options as parsed (the report path is the CLI's own), and where progress goes.
+    result = await runDrill({ ...options, print: io.out }, cleanup);
   } catch (err) {
     if (err instanceof UsageError) {
       io.err(`drill: ${err.message}`);
@@ -173,15 +219,22 @@ export async function main(argv: readonly string[], io: Io, cleanup = new Cleanu
   writeFileSync(reportPath, renderReport(result));
   io.out("");
   if (result.ok) {
-    io.out(
-      `drill ${result.scenario}: PASS — ${result.recoveredRows ?? "?"} rows recovered (expected ${result.expectedRows ?? "?"}), ` +
-        `${result.lostRows ?? "?"} lost; recovery time ${seconds(result.recoveryMs)}`,
-    );
+    io.out(`drill ${result.scenario}: PASS — ${passSummary(result)}`);
   } else {
     io.err(`drill ${result.scenario}: FAIL — ${result.failure ?? "the data does not match"}`);
   }
   io.out(`report: ${reportPath}`);
   return { status: result.ok ? 0 : 1, result, reportPath };
+}
+
+/** The PASS line's figures: the rows recovered, or the scheduled drill's RPO and RTO against its objectives. */
+function passSummary(r: DrillResult): string {
+  if (r.drillReport !== undefined)
+    return `${objectiveLine("RPO", r.drillReport.rpo)}; ${objectiveLine("RTO", r.drillReport.rto)}; live unchanged; drill time ${seconds(r.recoveryMs)}`;
+  return (
+    `${r.recoveredRows ?? "?"} rows recovered (expected ${r.expectedRows ?? "?"}), ` +
+    `${r.lostRows ?? "?"} lost; recovery time ${seconds(r.recoveryMs)}`
+  );
 }
 
 if (require.main === module) {

@@ -9,6 +9,7 @@ import type { Cleanup } from "./cleanup";
 import { AppCluster } from "./cluster";
 import { formatLevers, OperatorStack, type Declared, type DeclaredJob } from "./declared";
 import { Evidence } from "./evidence";
+import type { JobRun } from "./jobs";
 import { Scheduler } from "./scheduler";
 import { LocalServers } from "./servers";
 import { Timeline, type StepRecord } from "./timeline";
@@ -44,11 +45,18 @@ export class DrillContext {
     this.scheduler = new Scheduler(this.cluster, this.servers, this.evidence);
   }
 
-  /** Config commands, then the offline `pulumi up`; the declared lever states go into the step. */
-  async up(s: StepRecord, change: (stack: OperatorStack) => string[]): Promise<Declared> {
+  /**
+   * Config commands, then the offline `pulumi up`; the declared lever states go into the step. `now` is the
+   * plan's clock: ahead by PLAN_CLOCK_SHIFT unless a step needs the real one (the scheduled drill's start).
+   */
+  async up(
+    s: StepRecord,
+    change: (stack: OperatorStack) => string[],
+    now: DateTime = planNow(),
+  ): Promise<Declared> {
     const commands = change(this.stack);
     s.commands.push(...commands, "pulumi up");
-    const d = await this.stack.declare(planNow(), commands);
+    const d = await this.stack.declare(now, commands);
     s.levers = formatLevers(d.levers);
     this.declared = d;
     return d;
@@ -57,6 +65,11 @@ export class DrillContext {
   /** The `up`'s patches and Jobs in the engine's order (scheduler.ts); returns the scales and Jobs, in order. */
   apply(s: StepRecord, d: Declared): Promise<string[]> {
     return this.scheduler.apply(s, d);
+  }
+
+  /** A declared Job run locally, its exit status the caller's to judge (the scheduled drill's Jobs). */
+  runTool(s: StepRecord, job: Pick<DeclaredJob, "name" | "args" | "env">): Promise<JobRun> {
+    return this.scheduler.runTool(s, job, this.declared);
   }
 
   /** A Job outside an `up` (the nightly CronJob's run). */

@@ -9,7 +9,15 @@ import * as path from "node:path";
 import type { DateTime } from "luxon";
 import { isConfigError, RecordingMocks, runProgram, subscriptionIdFromConfig } from "../offline/mocks";
 import type { PlanResource, PlanResult } from "../offline/mocks";
-import { jobStepOf, NIGHTLY_BACKUP_STEP, STEP_LABEL, type JobStep, type PodStep } from "@service-dr/dr-data";
+import {
+  jobStepOf,
+  NIGHTLY_BACKUP_STEP,
+  serverFqdn,
+  STEP_LABEL,
+  type JobStep,
+  type PodStep,
+} from "@service-dr/dr-data";
+import { DRILL_STEPS, type DrillStep } from "../../plan";
 import { readStackOutputs, type StackOutputs } from "../../stack/outputs";
 import { AFTER_HOLD_ANNOTATION, RECOVERY_JOBS_ANNOTATION } from "../../components/app/replica-hold";
 import {
@@ -98,6 +106,31 @@ export interface Declared {
   readonly entraAdmins: readonly DeclaredEntraAdmin[];
   readonly nextStep: string;
   readonly resourceCount: number;
+  /** Every declared resource as `type::name`: what an `up` creates or deletes, compared between steps. */
+  readonly resources: readonly string[];
+  /** The scheduled drill, while `drill` is set and no incident is open. */
+  readonly drill: DeclaredDrill | undefined;
+}
+
+/** A scheduled drill's Job: its step (from its `drill-<step>` label) and the data tool's container. */
+export interface DeclaredDrillJob extends Omit<DeclaredJob, "step"> {
+  readonly step: DrillStep;
+  readonly resource: string;
+  readonly dependsOn: readonly string[];
+}
+
+/** What the program declares for a scheduled drill: the copy, the Jobs, the report, the objectives. */
+export interface DeclaredDrill {
+  readonly id: string;
+  readonly startedAt: string;
+  readonly copyServerName: string;
+  readonly copyServerFqdn: string;
+  /** The copy's `pointInTimeUTC` as declared on the server resource. */
+  readonly copyPointInTimeUtc: string;
+  /** The Jobs in the order the drill output lists them. */
+  readonly jobs: readonly DeclaredDrillJob[];
+  readonly reportBlob: string;
+  readonly objectives: { readonly rpoMinutes: number; readonly rtoMinutes: number };
 }
 
 /** The program refused the config (its ConfigError), every problem listed. */
@@ -258,7 +291,7 @@ export function readDeclared(result: PlanResult, commands: readonly string[]): D
   const patches = replicaPatches(result);
   const jobs = inRecoveryOrder(jobsByName, out.recoveryJobs);
   const nightly = nightlyBackupJob(result);
-  const { ptr, live } = ptrAndLiveServers(result, out.liveServerName);
+  const { ptr, live } = ptrAndLiveServers(result, out);
   const liveDatabases = liveServerDatabases(result, out.liveServerName);
   const container = backupContainer(result);
   return {
@@ -282,6 +315,65 @@ export function readDeclared(result: PlanResult, commands: readonly string[]): D
     entraAdmins: identityAdmins(result),
     nextStep: out.nextStep,
     resourceCount: result.resources.length,
+    resources: result.resources.map((r) => `${r.type}::${r.name}`),
+    drill: declaredDrill(result, out),
+  };
+}
+
+/** A scheduled drill Job's step from its `drill-<step>` label; undefined for any other Job. */
+function drillStepOf(metadata: Record<string, unknown>): DrillStep | undefined {
+  const value = record(metadata.labels ?? {}, "Job labels")[STEP_LABEL];
+  const step = typeof value === "string" ? value.replace(/^drill-/, "") : undefined;
+  return typeof value === "string" && value.startsWith("drill-")
+    ? DRILL_STEPS.find((d) => d === step)
+    : undefined;
+}
+
+/** The drill's Jobs by name, with their containers and the engine's edges. */
+function drillJobsByName(result: PlanResult): Map<string, DeclaredDrillJob> {
+  const jobs = new Map<string, DeclaredDrillJob>();
+  for (const r of byType(result, "kubernetes:batch/v1:Job")) {
+    const metadata = record(r.inputs.metadata, "Job metadata");
+    const step = drillStepOf(metadata);
+    if (step === undefined) continue;
+    const name = text(metadata.name, "Job name");
+    const template = record(record(r.inputs.spec, "Job spec").template, "Job template");
+    jobs.set(name, {
+      ...toolContainer(template.spec, name),
+      step,
+      resource: r.name,
+      dependsOn: r.options.dependencies ?? [],
+    });
+  }
+  return jobs;
+}
+
+/** The drill from its output and its resources; an output naming Jobs that are not declared is an error. */
+function declaredDrill(result: PlanResult, out: StackOutputs): DeclaredDrill | undefined {
+  const byName = drillJobsByName(result);
+  if (out.drill === undefined) {
+    if (byName.size > 0)
+      throw new Error(`drill: drill Jobs declared without a drill output: ${[...byName.keys()].join(", ")}`);
+    return undefined;
+  }
+  const o = out.drill;
+  if (o.jobs.length !== byName.size || !o.jobs.every((n) => byName.has(n)))
+    throw new Error(
+      `drill: output drill.jobs ${JSON.stringify(o.jobs)} does not match the declared drill Jobs ${JSON.stringify([...byName.keys()])}`,
+    );
+  const copy = byType(result, "azure-native:dbforpostgresql:Server").find(
+    (r) => r.inputs.serverName === o.copyServerName,
+  );
+  if (copy === undefined) throw new Error(`drill: the drill copy ${o.copyServerName} is not declared`);
+  return {
+    id: o.id,
+    startedAt: o.startedAt,
+    copyServerName: o.copyServerName,
+    copyServerFqdn: serverFqdn(o.copyServerName),
+    copyPointInTimeUtc: text(copy.inputs.pointInTimeUTC, "drill copy pointInTimeUTC"),
+    jobs: o.jobs.map((n) => byName.get(n)!),
+    reportBlob: o.reportBlob,
+    objectives: o.objectives,
   };
 }
 
@@ -290,6 +382,8 @@ function recoveryJobsByName(result: PlanResult): Map<string, DeclaredJob> {
   const jobsByName = new Map<string, DeclaredJob>();
   for (const r of byType(result, "kubernetes:batch/v1:Job")) {
     const metadata = record(r.inputs.metadata, "Job metadata");
+    // The scheduled drill's Jobs are no recovery Jobs (declaredDrill reads them).
+    if (drillStepOf(metadata) !== undefined) continue;
     const name = text(metadata.name, "Job name");
     const template = record(record(r.inputs.spec, "Job spec").template, "Job template");
     jobsByName.set(name, {
@@ -379,15 +473,20 @@ function nightlyBackupJob(result: PlanResult): DeclaredJob {
   };
 }
 
-/** The PTR copy is told apart by its createMode, the live server by the name the outputs give it. */
+/**
+ * The incident's PTR copy and the live server, each by the name the outputs give it (a scheduled drill's copy
+ * is a point-in-time restore too, under its own name).
+ */
 function ptrAndLiveServers(
   result: PlanResult,
-  liveServerName: string,
+  out: StackOutputs,
 ): { ptr: PlanResource | undefined; live: PlanResource } {
   const servers = byType(result, "azure-native:dbforpostgresql:Server");
-  const ptr = servers.find((s) => s.inputs.createMode === "PointInTimeRestore");
-  const live = servers.find((s) => s.inputs.serverName === liveServerName);
-  if (live === undefined) throw new Error(`drill: the live server ${liveServerName} is not declared`);
+  const ptr = servers.find(
+    (s) => s.inputs.createMode === "PointInTimeRestore" && s.inputs.serverName === out.ptrServerName,
+  );
+  const live = servers.find((s) => s.inputs.serverName === out.liveServerName);
+  if (live === undefined) throw new Error(`drill: the live server ${out.liveServerName} is not declared`);
   return { ptr, live };
 }
 

@@ -17,13 +17,15 @@ import type { RowStage } from "./evidence";
 import type { ScenarioOutcome } from "./scenarios/common";
 import { ptrScenario } from "./scenarios/ptr";
 import { rebuildScenario } from "./scenarios/rebuild";
+import { scheduledScenario } from "./scenarios/scheduled";
+import type { DrillReport } from "../../packages/dr-data/src/reports/drill-report-shape";
 import type { StepRecord } from "./timeline";
 import { countsOf, totalRows } from "./workload";
 
 export { Cleanup } from "./cleanup";
 export type { RowStage } from "./evidence";
 
-export const SCENARIOS = ["ptr", "rebuild"] as const;
+export const SCENARIOS = ["ptr", "rebuild", "scheduled"] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 
 export interface DrillOptions {
@@ -35,6 +37,11 @@ export interface DrillOptions {
   readonly timeZone: string | undefined;
   /** ptr: `ptr.tables` (a table-level restore) instead of the whole database. */
   readonly tables?: readonly string[] | undefined;
+  /** scheduled: `objectives.rpoMinutes` / `objectives.rtoMinutes` for the drill's `up` (the stack's otherwise). */
+  readonly rpoMinutes?: number | undefined;
+  readonly rtoMinutes?: number | undefined;
+  /** scheduled: whole minutes the drill's start waits after the nightly backup finished (default 0). */
+  readonly nightlyAgeMinutes?: number | undefined;
   /** Progress and timeline lines. */
   readonly print: (line: string) => void;
 }
@@ -80,6 +87,8 @@ export interface DrillResult {
   readonly planClockShift: string;
   readonly environment: Readonly<Record<string, string>>;
   readonly startedAt: DateTime;
+  /** scheduled: the drill's report as stored (RPO and RTO against the objectives, the verdict). */
+  readonly drillReport: DrillReport | undefined;
 }
 
 function incidentId(now: DateTime): string {
@@ -107,8 +116,9 @@ async function runScenario(
   baseline: Declared,
 ): Promise<{ outcome?: ScenarioOutcome; failure?: string }> {
   try {
-    const run = ctx.o.scenario === "ptr" ? ptrScenario : rebuildScenario;
-    return { outcome: await run(ctx, id, baseline) };
+    const run = { ptr: ptrScenario, rebuild: rebuildScenario, scheduled: scheduledScenario }[ctx.o.scenario];
+    const outcome = await run(ctx, id, baseline);
+    return { outcome, failure: outcome.failure };
   } catch (err) {
     return { failure: describe(err) };
   }
@@ -164,5 +174,6 @@ function drillResult(
     planClockShift: PLAN_CLOCK_SHIFT.toFormat("m 'min' s 's'"),
     environment: out?.env ?? {},
     startedAt: r.startedAt,
+    drillReport: out?.drillReport,
   };
 }

@@ -4,6 +4,7 @@
  * time), the outcome — plus the environment and what was real and what was simulated.
  */
 import { humanInZone } from "../../plan";
+import { objectiveLine } from "../../packages/dr-data/src/reports/drill-report-shape";
 import type { DrillResult } from "./drill";
 import { durationMs, seconds, utcText, type StepRecord } from "./timeline";
 import { TABLES, totalRows } from "./workload";
@@ -11,6 +12,8 @@ import { TABLES, totalRows } from "./workload";
 const TITLES: Readonly<Record<DrillResult["scenario"], string>> = {
   ptr: "Scenario 2 — loss of data (`drMode=ptr`, point-in-time restore)",
   rebuild: "Scenario 1 — loss of the database server (`drMode=rebuild`, restore from the nightly backup)",
+  scheduled:
+    "Scheduled drill — the `drill` setting (a throwaway copy of live, the nightly restored into it, inspected against live, RPO and RTO against the objectives)",
 };
 
 function cell(text: string): string {
@@ -54,7 +57,7 @@ function summaryTable(r: DrillResult): string[] {
   const out = [
     "| | |",
     "|---|---|",
-    `| Outcome | **${r.ok ? "PASS" : "FAIL"}**${r.ok ? " — the recovered data matches" : ""} |`,
+    `| Outcome | **${r.ok ? "PASS" : "FAIL"}**${r.ok ? ` — ${passMeans(r)}` : ""} |`,
     `| Scenario | ${TITLES[r.scenario]} |`,
     `| Started | ${utcText(r.startedAt)} = ${humanInZone(r.startedAt, r.timeZone)} |`,
     `| Stack | \`${r.stack}\`, time zone \`${r.timeZone}\`, incident id \`${r.incidentId}\` |`,
@@ -70,10 +73,28 @@ function summaryTable(r: DrillResult): string[] {
     `| Rows recovered | ${r.recoveredRows ?? "—"} |`,
     `| Rows lost | ${r.lostRows ?? "—"} (written ${lostRowsWhen(r)}) |`,
     `| Recovery time | ${seconds(r.recoveryMs)} in total; ${seconds(r.dataRecoveredMs)} until the data was restored and verified |`,
+    ...objectiveRows(r),
   );
   if (r.failure !== undefined) out.push(`| Failure | ${cell(r.failure)} |`);
   out.push("");
   return out;
+}
+
+function passMeans(r: DrillResult): string {
+  return r.scenario === "scheduled"
+    ? "every check passed, both objectives met"
+    : "the recovered data matches";
+}
+
+/** scheduled: RPO and RTO as the drill's report Job measured them, against the objectives. */
+function objectiveRows(r: DrillResult): string[] {
+  const d = r.drillReport;
+  if (d === undefined) return [];
+  return [
+    `| Drill report | \`${d.report}\`: **${d.result}** |`,
+    `| RPO | ${cell(objectiveLine("RPO", d.rpo))} |`,
+    `| RTO | ${cell(objectiveLine("RTO", d.rto))} |`,
+  ];
 }
 
 /** The operator's wall clock next to the program's UTC instant, so a wrong zone conversion shows at a glance. */
@@ -89,6 +110,7 @@ function restorePointRows(r: DrillResult): string[] {
 
 /** The reference the recovered rows are counted against differs by scenario and by a table-level restore. */
 function expectedState(r: DrillResult): string {
+  if (r.scenario === "scheduled") return "live as it was before the drill: a drill writes nothing live";
   if (r.scenario !== "ptr") return "the state at the nightly backup";
   return r.tables === undefined
     ? "the state at the restore point"
@@ -97,6 +119,7 @@ function expectedState(r: DrillResult): string {
 
 /** Why those rows are lost (and where a ptr drill still keeps them), so the number is not read as a defect. */
 function lostRowsWhen(r: DrillResult): string {
+  if (r.scenario === "scheduled") return "by nobody: the drill reads live only";
   if (r.scenario !== "ptr") return "after the last nightly backup: the recovery point objective";
   return (
     `after the restore point${r.tables === undefined ? "" : " in the restored tables"}; ` +
@@ -198,15 +221,25 @@ function simulated(r: DrillResult): string[] {
     "- AKS Jobs run as local processes with the same args; only the connection is substituted (below);",
     "- the Deployments and the replica patches' Pulumi state are simulated (`dev/drill/engine.ts`): create, update with `ignoreChanges`, `pulumi refresh` (the stored inputs become the live values) and the deletes at the end of an `up`, as the Pulumi engine and pulumi-kubernetes do them (docs/provider-facts.md); the refresh steps refresh only these patches;",
     `- Azure restores only to points at least 5 minutes old: the drill's plans run with the clock ${r.planClockShift} ahead, so the program's window check accepts a restore point seconds old;`,
-    ...(r.scenario === "rebuild"
-      ? [
-          "- the loss of the server is a stop of the local server and the deletion of its data directory; the `pulumi refresh` after the loss is not run (nothing to refresh offline);",
-          "- the lost server leaves no second database: the program's compare Job checks the rebuilt database against the manifest (per-table row counts and checksums) the nightly backup took in pg_dump's snapshot; the drill also took its own counts and checksums at the backup, before the loss, and compares the rebuilt database with them.",
-        ]
-      : [
-          "- the expected state is per-table row counts and checksums (the data tool's compare) that the drill took at the restore point, before the later writes.",
-        ]),
+    ...scenarioSimulated(r),
   ];
+}
+
+/** What each scenario simulates beyond the common parts. */
+function scenarioSimulated(r: DrillResult): string[] {
+  if (r.scenario === "scheduled")
+    return [
+      "- the drill's two `up`s (with and without `drill`) run with the real clock: the drill is named by its real start minute and its report measures RPO and RTO from it; the drill waits for the first minute after the nightly backup finished;",
+      "- the drill's copy is a real point-in-time recovery of the local live server, to a real instant after the nightly instead of the declared one (5 minutes before the start, older than the local server); its deletion is a stop of the local server and the deletion of its data.",
+    ];
+  return r.scenario === "rebuild"
+    ? [
+        "- the loss of the server is a stop of the local server and the deletion of its data directory; the `pulumi refresh` after the loss is not run (nothing to refresh offline);",
+        "- the lost server leaves no second database: the program's compare Job checks the rebuilt database against the manifest (per-table row counts and checksums) the nightly backup took in pg_dump's snapshot; the drill also took its own counts and checksums at the backup, before the loss, and compares the rebuilt database with them.",
+      ]
+    : [
+        "- the expected state is per-table row counts and checksums (the data tool's compare) that the drill took at the restore point, before the later writes.",
+      ];
 }
 
 function storedBackups(r: DrillResult): string[] {

@@ -7,7 +7,7 @@ import type { AppCluster } from "./cluster";
 import type { Declared, DeclaredJob } from "./declared";
 import { inDependencyOrder, type UpNode } from "./engine";
 import type { Evidence } from "./evidence";
-import { localJob, runLocalJob } from "./jobs";
+import { localJob, runLocalJob, type JobRun } from "./jobs";
 import type { LocalServers } from "./servers";
 import { jobSummary, type StepRecord } from "./timeline";
 
@@ -35,8 +35,15 @@ export class Scheduler {
     private readonly evidence: Evidence,
   ) {}
 
-  /** Runs one declared Job locally; a failed Job fails the step (as it fails `pulumi up`). */
-  async runJob(s: StepRecord, job: DeclaredJob, declared: Declared | undefined): Promise<void> {
+  /**
+   * Runs one declared Job locally and records it in the step; resolves with its run whatever its exit status
+   * (the caller decides what a failure means).
+   */
+  async runTool(
+    s: StepRecord,
+    job: Pick<DeclaredJob, "name" | "args" | "env">,
+    declared: Declared | undefined,
+  ): Promise<JobRun> {
     if (declared !== undefined) await this.servers.declaredAdmins(s, declared);
     const local = localJob(job, await this.servers.targets());
     for (const sub of local.substitutions)
@@ -44,6 +51,12 @@ export class Scheduler {
     const run = await runLocalJob(job.name, local);
     this.ran.add(job.name);
     s.jobs.push(jobSummary(run));
+    return run;
+  }
+
+  /** Runs one declared Job locally; a failed Job fails the step (as it fails `pulumi up`). */
+  async runJob(s: StepRecord, job: DeclaredJob, declared: Declared | undefined): Promise<void> {
+    const run = await this.runTool(s, job, declared);
     if (run.exitCode !== 0) {
       throw new Error(
         `Job ${job.name} failed (exit ${run.exitCode}):\n${run.stderrTail.split("\n").slice(-15).join("\n")}`,

@@ -356,8 +356,16 @@ describe("drill: both runbook scenarios on small data", function () {
 
   it("usage errors exit 2 and name the flag and the allowed values", async () => {
     for (const [argv, message] of [
-      [["--scenario", "flood"], /--scenario must be one of: ptr, rebuild; got "flood"/],
-      [[], /--scenario is required: one of ptr, rebuild/],
+      [["--scenario", "flood"], /--scenario must be one of: ptr, rebuild, scheduled; got "flood"/],
+      [[], /--scenario is required: one of ptr, rebuild, scheduled/],
+      [
+        ["--scenario", "scheduled", "--rto-minutes", "0"],
+        /--rto-minutes must be a whole number from 1 to 129600; got "0"/,
+      ],
+      [
+        ["--scenario", "ptr", "--rpo-minutes", "5"],
+        /--rpo-minutes is for --scenario scheduled; got --scenario ptr/,
+      ],
       [["--scenario", "ptr", "--rows", "5"], /--rows must be an integer from 100 to 50000000; got "5"/],
       [["--scenario", "ptr", "--time-zone", "Mars/Olympus"], /--time-zone must be an IANA time zone/],
       [["--scenario", "ptr", "--bogus"], /unknown flag --bogus/],
@@ -376,6 +384,55 @@ describe("drill: both runbook scenarios on small data", function () {
     }
     assert.throws(() => parseArgs(["--scenario"]), UsageError);
     assert.equal(parseArgs(["--help"]), undefined);
+  });
+});
+
+describe("drill: the scheduled drill's flags", () => {
+  const scheduled = ["--scenario", "scheduled"];
+  it("reads the objectives and the nightly's age, each a whole number in its range", () => {
+    const o = parseArgs([
+      ...scheduled,
+      "--rpo-minutes",
+      "1",
+      "--rto-minutes",
+      "129600",
+      "--nightly-age-minutes",
+      "10",
+    ]);
+    assert.deepEqual(
+      [o?.scenario, o?.rpoMinutes, o?.rtoMinutes, o?.nightlyAgeMinutes],
+      ["scheduled", 1, 129600, 10],
+    );
+    const defaults = parseArgs(scheduled);
+    assert.deepEqual(
+      [defaults?.rpoMinutes, defaults?.rtoMinutes, defaults?.nightlyAgeMinutes],
+      [undefined, undefined, undefined],
+    );
+  });
+
+  const refused: Array<[readonly string[], string]> = [
+    [["--rpo-minutes", "0"], '--rpo-minutes must be a whole number from 1 to 129600; got "0"'],
+    [["--rto-minutes", "129601"], '--rto-minutes must be a whole number from 1 to 129600; got "129601"'],
+    [["--rto-minutes", "1.5"], '--rto-minutes must be a whole number from 1 to 129600; got "1.5"'],
+    [["--rpo-minutes=-1"], '--rpo-minutes must be a whole number from 1 to 129600; got "-1"'],
+    [["--rpo-minutes", ""], '--rpo-minutes must be a whole number from 1 to 129600; got ""'],
+    [["--nightly-age-minutes", "11"], '--nightly-age-minutes must be a whole number from 0 to 10; got "11"'],
+  ];
+  for (const [flags, message] of refused)
+    it(`refuses ${flags.join(" ")}`, () =>
+      assert.throws(
+        () => parseArgs([...scheduled, ...flags]),
+        (err: unknown) => err instanceof UsageError && err.message === message,
+      ));
+
+  it("refuses them with another scenario, naming the flag and the scenario", () => {
+    for (const flag of ["--rpo-minutes", "--rto-minutes", "--nightly-age-minutes"])
+      assert.throws(
+        () => parseArgs(["--scenario", "rebuild", flag, "1"]),
+        (err: unknown) =>
+          err instanceof UsageError &&
+          err.message === `${flag} is for --scenario scheduled; got --scenario rebuild`,
+      );
   });
 });
 

@@ -1,6 +1,6 @@
 /** What the drill asserts about the app around the recovery Jobs: stopped while they run, back after them. */
 import type { AppCluster } from "../cluster";
-import type { Declared } from "../declared";
+import { formatLevers, type Declared } from "../declared";
 import type { Evidence } from "../evidence";
 import type { StepRecord } from "../timeline";
 
@@ -50,4 +50,30 @@ export function checkAppUpAroundRefresh(
   if (before !== undefined || after !== undefined)
     throw new Error(`the app is not at its normal count around the refresh: ${before ?? after ?? ""}`);
   evidence.check(`pulumi refresh in validate: the app up before (${app}) and after (${cluster.appState(d)})`);
+}
+
+/**
+ * The scheduled drill's `up` leaves the app as the committed stack declares it: the same replica patches
+ * (inputs and options), the same levers (replicas, maintenance, approvers, nightly), and applying it moves
+ * no Deployment. `events` are what that `up` did to the app.
+ */
+export function checkAppAsSteadyState(
+  evidence: Evidence,
+  cluster: AppCluster,
+  o: { steady: Declared; drill: Declared; events: readonly string[] },
+): void {
+  const problems: string[] = [];
+  const steadyLevers = formatLevers(o.steady.levers);
+  if (formatLevers(o.drill.levers) !== steadyLevers)
+    problems.push(`levers ${formatLevers(o.drill.levers)}, steady state ${steadyLevers}`);
+  if (JSON.stringify(o.drill.patches) !== JSON.stringify(o.steady.patches))
+    problems.push("the replica patches differ from the steady state's");
+  const scaled = o.events.filter((e) => e.startsWith("scale "));
+  if (scaled.length > 0) problems.push(`the up scaled the app: ${scaled.join(" → ")}`);
+  const off = cluster.appOffNormal(o.drill);
+  if (off !== undefined) problems.push(`the app is not at its normal count: ${off}`);
+  if (problems.length > 0) throw new Error(`the drill's up touched the app: ${problems.join("; ")}`);
+  evidence.check(
+    `the drill's up declares the app as the steady state (${steadyLevers}; the same replica patches) and moved no Deployment: the app stayed at ${cluster.appState(o.drill)}`,
+  );
 }

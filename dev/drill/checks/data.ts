@@ -91,3 +91,17 @@ export function checkRebuilt(evidence: Evidence, expected: Snapshot, recovered: 
   if (!check.tablesEqual) throw new Error(`data check failed: ${check.problems.join("; ")}`);
   return check.sequences;
 }
+
+/**
+ * A scheduled drill reads live and never writes to it: the live database after the drill equals its state
+ * before (rows and content checksum, table by table). Recorded either way, thrown when unequal.
+ */
+export function checkLiveUnchanged(evidence: Evidence, before: Snapshot, after: Snapshot): void {
+  const check = checkAgainst(before, after);
+  evidence.check(
+    check.tablesEqual
+      ? "every table of the live database after the drill equals its state before it (rows and content checksum): the drill wrote nothing live"
+      : `the live database CHANGED during the drill: ${check.problems.join("; ")}`,
+  );
+  if (!check.tablesEqual) throw new Error(`the drill changed live data: ${check.problems.join("; ")}`);
+}

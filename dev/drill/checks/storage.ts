@@ -4,6 +4,12 @@
  */
 import { incidentReport, parseBackupArgs, type JobStep } from "@service-dr/dr-data";
 import { listBackups, type BackupEntry } from "@service-dr/dr-data/list";
+// The report's reader: the package exports no reports (its index stays free of Azure), so from its source.
+import {
+  objectiveLine,
+  parseDrillReport,
+  type DrillReport,
+} from "../../../packages/dr-data/src/reports/drill-report-shape";
 import type { Declared, DeclaredJob } from "../declared";
 import type { Evidence } from "../evidence";
 import type { LocalServers } from "../servers";
@@ -135,4 +141,40 @@ export async function checkJobLogs(
   const missing = expected.filter((name) => !found.includes(name));
   if (missing.length > 0) throw new Error(`Job logs missing from storage: ${missing.join(", ")}`);
   evidence.check(`every recovery Job's full output is in storage: ${expected.join(", ")}`);
+}
+
+/**
+ * The drill's report as the report Job wrote it to storage (read back as `dr-data status` reads it): every
+ * step before the report done with its timings, RPO and RTO measured against the objectives the program
+ * declared. Returns the report; its verdict is the caller's (a missed objective is the drill's failure).
+ */
+export async function checkDrillReport(
+  evidence: Evidence,
+  servers: LocalServers,
+  d: Declared,
+): Promise<DrillReport> {
+  if (d.drill === undefined) throw new Error("the program declared no drill");
+  const name = d.drill.reportBlob;
+  const report = parseDrillReport(await readBlob(servers, d.container, name), name);
+  const want = d.drill.jobs.filter((j) => j.step !== "report").map((j) => `${j.step}=${j.name}`);
+  const got = report.steps.map((s) => `${s.step}=${s.job}`);
+  const problems: string[] = [];
+  if (JSON.stringify(got) !== JSON.stringify(want))
+    problems.push(`steps ${got.join(", ")}, declared ${want.join(", ")}`);
+  const untimed = report.steps.filter((s) => s.status !== "done" || s.seconds === null);
+  if (untimed.length > 0)
+    problems.push(`steps not done or not timed: ${untimed.map((s) => s.step).join(", ")}`);
+  const { rpoMinutes, rtoMinutes } = d.drill.objectives;
+  if (report.rpo.objectiveMinutes !== rpoMinutes || report.rto.objectiveMinutes !== rtoMinutes)
+    problems.push(
+      `objectives RPO ${report.rpo.objectiveMinutes}, RTO ${report.rto.objectiveMinutes} min; declared ${rpoMinutes}, ${rtoMinutes}`,
+    );
+  if (Date.parse(report.startedAt) !== Date.parse(d.drill.startedAt))
+    problems.push(`started ${report.startedAt}, declared ${d.drill.startedAt}`);
+  if (problems.length > 0) throw new Error(`the drill report ${name}: ${problems.join("; ")}`);
+  evidence.check(
+    `the drill report is in storage (${d.container}/${name}): ${report.steps.map((s) => `${s.step} ${s.seconds} s`).join(", ")}; ` +
+      `${objectiveLine("RPO", report.rpo)}; ${objectiveLine("RTO", report.rto)}; result ${report.result}`,
+  );
+  return report;
 }

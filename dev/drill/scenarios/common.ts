@@ -7,6 +7,7 @@ import type { PgCluster } from "@service-dr/dr-data/testkit/postgres";
 import { checkAppStayedUp, checkAppUpAroundRefresh } from "../checks/app";
 import type { DrillContext } from "../context";
 import { formatLevers, type Declared } from "../declared";
+import type { DrillReport } from "../../../packages/dr-data/src/reports/drill-report-shape";
 import type { RestorePointEvidence } from "../drill";
 import { LOCAL_ADMINS } from "../servers";
 import type { StepRecord } from "../timeline";
@@ -21,6 +22,10 @@ export interface ScenarioOutcome {
   lostRows: number;
   sequences: readonly string[];
   env: Record<string, string>;
+  /** scheduled: the drill's report as its report Job stored it. */
+  drillReport?: DrillReport;
+  /** Set when the scenario ran to its end but failed (scheduled: an objective missed). */
+  failure?: string | undefined;
 }
 
 /** The live server and the service writing to it, from the first step on. */

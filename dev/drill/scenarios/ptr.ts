@@ -214,20 +214,38 @@ async function startPtrCopy(
   s.notes.push(
     `program declares ${d.ptrServerFqdn} with pointInTimeUTC ${at} (restoreTimeLocal ${d.restoreTimeLocal ?? "?"})`,
   );
-  const ptr = await PgCluster.startRecovered({
-    baseBackupDir: o.base,
-    walArchiveDir: o.archive,
+  const ptr = await recoverCopy(ctx, {
+    fqdn: d.ptrServerFqdn,
     targetTime: at,
+    base: o.base,
+    archive: o.archive,
     user: o.h.live.user,
-    password: ctx.servers.password,
-    fast: false,
   });
-  ctx.cleanup.add(() => ptr.stop());
-  ctx.servers.byHost.set(d.ptrServerFqdn, ptr);
   s.notes.push(
     `PTR copy = PostgreSQL on 127.0.0.1:${ptr.port}, recovered from the base backup and WAL to ${at}`,
   );
   return ptr;
+}
+
+/**
+ * A point-in-time copy as Azure makes one: a real recovery from a base backup and the archived WAL to
+ * `targetTime`, promoted, standing in for the server `fqdn` (stopped with the drill).
+ */
+export async function recoverCopy(
+  ctx: DrillContext,
+  o: { fqdn: string; targetTime: string; base: string; archive: string; user: string },
+): Promise<PgCluster> {
+  const copy = await PgCluster.startRecovered({
+    baseBackupDir: o.base,
+    walArchiveDir: o.archive,
+    targetTime: o.targetTime,
+    user: o.user,
+    password: ctx.servers.password,
+    fast: false,
+  });
+  ctx.cleanup.add(() => copy.stop());
+  ctx.servers.byHost.set(o.fqdn, copy);
+  return copy;
 }
 
 /** The Jobs of the skipped restore phase run here: the drill checks their order, their logs and the data. */
