@@ -10,6 +10,7 @@ import {
   incidentDoneBlobName,
   incidentLogBlobName,
   k8sName,
+  PART_OF_LABEL,
   ptrServerName,
   runId,
   serverFqdn,
@@ -199,7 +200,7 @@ export function planDataPath(
     networkPolicy: {
       name: `${cfg.kubernetes.service}-dr-data-egress`,
       namespace: cfg.kubernetes.dataNamespace,
-      podLabels: { "app.kubernetes.io/part-of": "service-dr", [WORKLOAD_IDENTITY_LABEL]: "true" },
+      podLabels: { ...PART_OF_LABEL, [WORKLOAD_IDENTITY_LABEL]: "true" },
       postgresCidrs: cfg.kubernetes.dataEgress.postgresCidrs,
       storageCidrs: cfg.kubernetes.dataEgress.storageCidrs,
     },
@@ -507,7 +508,7 @@ function jobSizing(cfg: StackConfig): Pick<DataPathPlan, "timeoutMinutes" | "scr
       t.scratch.storageClass,
       t.scratch.size ?? scratchSizeFor(databaseBytes),
       {
-        "app.kubernetes.io/part-of": "service-dr",
+        ...PART_OF_LABEL,
       },
     ),
   };

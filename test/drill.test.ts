@@ -331,7 +331,7 @@ describe("drill: the policy pack", function () {
     restore.args.push("--target", "s189t01-ittms-stg-pg");
     assert.deepStrictEqual(await messages(resources, "staging"), [
       `${RESTORE_JOB}: container dr-data (dr-data restore) can write: it must never name the live server (s189t01-ittms-stg-pg): ` +
-        `env DATABASE_URL "postgres://u@${LIVE_HOST}:5432/app", args[16] "s189t01-ittms-stg-pg"`,
+        `env DATABASE_URL "postgres://u@${LIVE_HOST}:5432/app", args[18] "s189t01-ittms-stg-pg"`,
     ]);
   });
 

@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import type { MaintenancePlan } from "../../plan";
+import { PART_OF_LABEL } from "@service-dr/dr-data";
 
 export interface MaintenanceModeArgs {
   /** Hosts, names, the message, and whether maintenance is on. */
@@ -61,7 +62,7 @@ function declarePage(
   name: string,
   p: MaintenancePlan,
 ): { readonly page: k8s.apps.v1.Deployment; readonly service: k8s.core.v1.Service } {
-  const labels = { app: p.pageName, "app.kubernetes.io/part-of": "service-dr" };
+  const labels = { app: p.pageName, ...PART_OF_LABEL };
   // No fixed name: a ConfigMap is replaced on every data change, and an auto-named one is created before the
   // old one is deleted, while the Deployment's pod template picks up the new name and rolls the page.
   const content = new k8s.core.v1.ConfigMap(

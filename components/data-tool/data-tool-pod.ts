@@ -11,7 +11,7 @@
  * accept nothing else.
  */
 import type * as k8s from "@pulumi/kubernetes";
-import { AUTH_ENV, connectionEnvNames, STEP_LABEL, type PodStep } from "@service-dr/dr-data";
+import { AUTH_ENV, connectionEnvNames, PART_OF_LABEL, type PodStep, STEP_LABEL } from "@service-dr/dr-data";
 import { SCRATCH_DIR, SCRATCH_VOLUME } from "../../plan";
 import type { ConnectionPrefix, DataPathPlan, ServerConnection } from "../../plan";
 import { WORKLOAD_IDENTITY_LABEL } from "../../plan";
@@ -36,7 +36,7 @@ export const DATA_TOOL_POD_LABELS: Readonly<Record<string, string>> = { [WORKLOA
  * `kubectl get jobs -l service-dr/step=restore`) finds it.
  */
 export function stepLabels(step: PodStep): Record<string, string> {
-  return { "app.kubernetes.io/part-of": "service-dr", [STEP_LABEL]: step };
+  return { ...PART_OF_LABEL, [STEP_LABEL]: step };
 }
 
 export interface PodShape {

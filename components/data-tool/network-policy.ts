@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import type { DataNetworkPolicyPlan } from "../../plan";
+import { PART_OF_LABEL } from "@service-dr/dr-data";
 
 export interface DataNetworkPolicyArgs {
   readonly plan: DataNetworkPolicyPlan;
@@ -30,7 +31,7 @@ export class DataNetworkPolicy extends pulumi.ComponentResource {
         metadata: {
           name: p.name,
           namespace: p.namespace,
-          labels: { "app.kubernetes.io/part-of": "service-dr" },
+          labels: { ...PART_OF_LABEL },
         },
         spec: {
           podSelector: { matchLabels: { ...p.podLabels } },

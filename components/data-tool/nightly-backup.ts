@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import type { DataPathPlan } from "../../plan";
-import { buildToolArgs, NIGHTLY_BACKUP_STEP } from "@service-dr/dr-data";
+import { buildToolArgs, NIGHTLY_BACKUP_STEP, PART_OF_LABEL } from "@service-dr/dr-data";
 import { DATA_TOOL_POD_LABELS, dataToolPodSpec, stepLabels } from "./data-tool-pod";
 import { dependsOnOf } from "../depends-on";
 
@@ -29,7 +29,7 @@ export class NightlyBackup extends pulumi.ComponentResource {
         metadata: {
           name: n.name,
           namespace: p.namespace,
-          labels: { "app.kubernetes.io/part-of": "service-dr" },
+          labels: { ...PART_OF_LABEL },
         },
         spec: {
           schedule: n.schedule,

@@ -10,7 +10,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as authorization from "@pulumi/azure-native/authorization";
 import * as k8s from "@pulumi/kubernetes";
-import { buildToolArgs, JOB_LOG_ENV, STEP_LABEL } from "@service-dr/dr-data";
+import { buildToolArgs, JOB_LOG_ENV, PART_OF_LABEL, STEP_LABEL } from "@service-dr/dr-data";
 import type { DataPathPlan, DrillJobPlan, DrillPlan, DrillStep } from "../../plan";
 import { PtrCopy } from "../database/ptr-copy";
 import { WorkloadIdentity } from "../identity/workload-identity";
@@ -33,7 +33,7 @@ export interface ScheduledDrillArgs {
 
 /** The `service-dr/step` label of a drill Job: `drill-<step>`, never a recovery step's. */
 export function drillStepLabels(step: DrillStep): Record<string, string> {
-  return { "app.kubernetes.io/part-of": "service-dr", [STEP_LABEL]: `drill-${step}` };
+  return { ...PART_OF_LABEL, [STEP_LABEL]: `drill-${step}` };
 }
 
 export class ScheduledDrill extends pulumi.ComponentResource {

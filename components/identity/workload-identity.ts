@@ -4,6 +4,7 @@ import * as managedidentity from "@pulumi/azure-native/managedidentity";
 import * as k8s from "@pulumi/kubernetes";
 import { CLIENT_ID_ANNOTATION } from "../../plan";
 import type { CustomRolePlan, IdentityPlan } from "../../plan";
+import { PART_OF_LABEL } from "@service-dr/dr-data";
 
 export interface WorkloadIdentityArgs {
   readonly plan: IdentityPlan;
@@ -87,7 +88,7 @@ export class WorkloadIdentity extends pulumi.ComponentResource {
         metadata: {
           name: p.serviceAccountName,
           namespace: p.namespace,
-          labels: { "app.kubernetes.io/part-of": "service-dr" },
+          labels: { ...PART_OF_LABEL },
           annotations: { [CLIENT_ID_ANNOTATION]: this.identity.clientId },
         },
         // The pods mount no Kubernetes API token (the webhook projects the Entra exchange token itself).

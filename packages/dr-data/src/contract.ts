@@ -551,6 +551,12 @@ export const AUTH_ENV = {
 // ---------------------------------------------------------------------------------------------------------
 // Labels.
 
+/**
+ * The label every Kubernetes object the program makes carries (pods, Jobs, CronJobs, the maintenance page, the
+ * workload identity's service account, network policies): by it an operator finds, and a policy matches, all
+ * of them.
+ */
+export const PART_OF_LABEL = { "app.kubernetes.io/part-of": "service-dr" } as const;
 /** The label every data-tool pod (and each recovery Job) carries: its runbook step. */
 export const STEP_LABEL = "service-dr/step";
 /** Values of STEP_LABEL beyond the recovery Jobs' steps: the nightly CronJob's pods, the troubleshooting pod. */
