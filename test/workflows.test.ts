@@ -920,9 +920,11 @@ describe("workflows: tokens that outlive the job's longest up", () => {
 describe("scripts: a DR step changes only DR keys", () => {
   const setOp = (key: string, value = "x", p = false): ConfigOp => ({ op: "set", path: p, key, value });
   const ALLOW =
-    "a DR step changes only drMode, drPhase, incidentId, maintenance, freeze, stopService, maintenanceMessage and ptr.*, rebuild.*, retry.*; change it in a pull request";
+    "a DR step changes only drMode, drPhase, incidentId, incidentDeclaredAt, maintenance, freeze, stopService, maintenanceMessage and ptr.*, rebuild.*, retry.*; change it in a pull request";
   const rows: Array<[string, ConfigOp, string | undefined]> = [
     ["drMode", setOp("drMode", "ptr"), undefined],
+    ["the declaration time", setOp("incidentDeclaredAt", "2026-11-25T09:40:00"), undefined],
+    ["rm the declaration time at the close", { op: "rm", path: false, key: "incidentDeclaredAt" }, undefined],
     [
       "maintenanceMessage with punctuation and quotes",
       setOp("maintenanceMessage", `Back at 15:00 — "soon" & 'sure' $HOME; rm -rf /`),

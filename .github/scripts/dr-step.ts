@@ -37,6 +37,7 @@ export const DR_KEYS = [
   "drMode",
   "drPhase",
   "incidentId",
+  "incidentDeclaredAt",
   "maintenance",
   "freeze",
   "stopService",
