@@ -437,9 +437,10 @@ function rebuildJobs(ctx: DataPathContext, open: RebuildIncident): PlannedJob[] 
  * and writes `incident/<id>/report.json` and `report.md` once. After the last recovery Job, so its timeline
  * is complete; one per incident (no restore time in its name: it reports on all of them). It reads and
  * writes only the blob store: no server connection. `--restore-time` is the PTR copy's point (a rebuild has
- * none it could name: the tool falls back to the reports'); `--declared-at` is `incidentDeclaredAt`, where the
- * RTO starts (without it the tool starts the RTO at the first Job's start, which leaves out the time before the
- * first up); the objectives are the service's when it has them (without them the tool leaves them unjudged).
+ * none it could name: the tool falls back to the reports'); `--declared-at` is `incidentDeclaredAt`, the
+ * incident's start, where the RTO begins and the RPO ends (without it the tool takes the first Job's start, which
+ * leaves out the time before the first up); the objectives are the service's when it has them (without them the
+ * tool leaves them unjudged).
  */
 function reportJob(
   ctx: DataPathContext,
