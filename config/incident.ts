@@ -1,7 +1,7 @@
 /**
- * The incident: what drMode, drPhase, incidentId, incidentDeclaredAt, ptr and rebuild add up to, as one union the plan switches on.
- * It is built from the schema's output and the times the rules resolved (context.ts), so the plan reads each
- * mode's fields without checking them again.
+ * The incident: what drMode, drPhase, incidentId, incidentDeclaredAt, ptr and rebuild add up to, as one union
+ * the plan switches on. It is built from the schema's output and the times the rules resolved (context.ts), so
+ * the plan reads each mode's fields without checking them again.
  */
 import type { DateTime } from "luxon";
 import type { ResolvedTime } from "../plan/time";
