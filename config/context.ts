@@ -31,6 +31,8 @@ export interface RuleContext {
   readonly pin: Resolution<DateTime>;
   /** `rebuild.deletedAt` in UTC. */
   readonly deleted: Resolution<ResolvedTime>;
+  /** `incidentDeclaredAt` in UTC (in any mode, like the restore time). */
+  readonly declared: Resolution<ResolvedTime>;
 }
 
 export function ruleContext(raw: Record<string, unknown>, now: DateTime): RuleContext {
@@ -41,6 +43,7 @@ export function ruleContext(raw: Record<string, unknown>, now: DateTime): RuleCo
   const restore: Resolution<ResolvedTime> =
     restoreText === undefined ? { problems: [] } : resolveIn("ptr.restoreTime", restoreText, zone);
   const deletedText = values.rebuild.deletedAt;
+  const declaredText = values.incidentDeclaredAt;
   const pinKeys = { requestedAt: values.ptr.requestedAt, requestedFor: values.ptr.requestedFor, set };
   return {
     now,
@@ -52,5 +55,7 @@ export function ruleContext(raw: Record<string, unknown>, now: DateTime): RuleCo
         ? { problems: [] }
         : restorePin(pinKeys, restoreText, restore.value, zone, now),
     deleted: deletedText === undefined ? { problems: [] } : resolveIn("rebuild.deletedAt", deletedText, zone),
+    declared:
+      declaredText === undefined ? { problems: [] } : resolveIn("incidentDeclaredAt", declaredText, zone),
   };
 }

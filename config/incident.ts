@@ -1,7 +1,7 @@
 /**
- * The incident: what drMode, drPhase, incidentId, ptr and rebuild add up to, as one union the plan switches on.
- * It is built from the schema's output and the times the rules resolved (context.ts), so the plan reads each
- * mode's fields without checking them again.
+ * The incident: what drMode, drPhase, incidentId, incidentDeclaredAt, ptr and rebuild add up to, as one union
+ * the plan switches on. It is built from the schema's output and the times the rules resolved (context.ts), so
+ * the plan reads each mode's fields without checking them again.
  */
 import type { DateTime } from "luxon";
 import type { ResolvedTime } from "../plan/time";
@@ -34,6 +34,8 @@ export interface PtrIncident {
   readonly restoreTime: ResolvedTime | undefined;
   /** The pin (`ptr.requestedAt`, valid for this restore time): the instant the window was checked at. */
   readonly requestedAt: DateTime | undefined;
+  /** `incidentDeclaredAt`: where the report's RTO starts; unset, the tool starts it at the first Job. */
+  readonly declaredAt: ResolvedTime | undefined;
 }
 
 /** `drMode=rebuild`: the server is lost and comes back from `source`. */
@@ -42,6 +44,8 @@ export interface RebuildIncident {
   readonly id: string;
   readonly phase: DrPhase;
   readonly source: RebuildSource;
+  /** `incidentDeclaredAt`: where the report's RTO starts; unset, the tool starts it at the first Job. */
+  readonly declaredAt: ResolvedTime | undefined;
 }
 
 /**
@@ -64,12 +68,13 @@ export function incidentOf(data: Parsed, ctx: RuleContext): Incident | undefined
   const { drMode: mode, drPhase: phase, incidentId: id } = data;
   if (mode === "none") return { mode };
   if (id === undefined) return undefined;
+  const declaredAt = ctx.declared.value;
   switch (mode) {
     case "ptr":
-      return { mode, id, phase, restoreTime: ctx.restore.value, requestedAt: ctx.pin.value };
+      return { mode, id, phase, restoreTime: ctx.restore.value, requestedAt: ctx.pin.value, declaredAt };
     case "rebuild": {
       const source = rebuildSource(data.rebuild, ctx);
-      return source === undefined ? undefined : { mode, id, phase, source };
+      return source === undefined ? undefined : { mode, id, phase, source, declaredAt };
     }
     default:
       return unreachable(mode);

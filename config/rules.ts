@@ -7,6 +7,7 @@ import { incidentIdProblems, suggestedIncidentId } from "@service-dr/dr-data";
 import { azureUtc, humanInZone, restoreWindow, windowProblem } from "../plan/time";
 import { DATA_TOOL_CLIENT_MAJOR } from "./data-tool-image";
 import { SERVER_NAME_TEXT } from "./schema";
+import { rm } from "./messages";
 import type { Problem } from "./messages";
 import type { RuleContext } from "./context";
 import { dataNamespaceProblems } from "./data-namespace";
@@ -50,6 +51,29 @@ const incidentIdRequired: Rule = ({ values, set, now }) => {
     ? [
         `incidentId: is required when drMode is ${mode} (it names this incident's Jobs and the databases the restore keeps); ` +
           `allowed: 1–20 lowercase letters, digits and hyphens; received nothing. Set it with: pulumi config set incidentId ${suggestedIncidentId(now, values.timeZone ?? "UTC", values.postgres.appDatabase)}`,
+      ]
+    : [];
+};
+
+/**
+ * `incidentDeclaredAt`: the open incident's declaration time, where its report's RTO starts. Refused without an
+ * open incident (a time left from a closed one would start the next incident's RTO), and in the future.
+ */
+const incidentDeclaredAtValid: Rule = ({ values, declared, now }) => {
+  // Absent, or refused by its schema (which reports that one).
+  if (values.incidentDeclaredAt === undefined) return [];
+  const text = JSON.stringify(values.incidentDeclaredAt);
+  if (values.drMode === "none")
+    return [
+      `incidentDeclaredAt: is allowed only while an incident is open (drMode ptr or rebuild: it starts that incident's RTO in its report); ` +
+        `received ${text} with drMode none; remove it: ${rm("incidentDeclaredAt")}`,
+    ];
+  const at = declared.value;
+  if (at === undefined) return [...declared.problems];
+  return at.utc > now
+    ? [
+        `incidentDeclaredAt: must not be in the future (${azureUtc(at.utc)} UTC, now ${azureUtc(now)} UTC): ` +
+          `it is when the incident was declared; received ${text}`,
       ]
     : [];
 };
@@ -270,6 +294,7 @@ export const CROSS_FIELD_RULES = {
   databaseSizeFitsStorage,
   serverWithinClient: serverWithinClient(DATA_TOOL_CLIENT_MAJOR),
   incidentIdRequired,
+  incidentDeclaredAtValid,
   restoreTimeRequiredInPhase,
   restoreTimeResolves,
   restorePinValid,

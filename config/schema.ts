@@ -247,6 +247,11 @@ export const schema = z.strictObject({
     INCIDENT_ID,
     "1–20 lowercase letters, digits and hyphens, e.g. inc-20261124-1305",
   ).optional(),
+  /**
+   * When the open incident was declared (wall clock in timeZone, or with an offset): the incident report's
+   * RTO starts there instead of at the first recovery Job. Only while drMode is ptr or rebuild.
+   */
+  incidentDeclaredAt: text("an ISO-8601 date-time").optional(),
   ptr: ptrSchema.optional(),
   rebuild: rebuildSchema.optional(),
   /**

@@ -224,7 +224,7 @@ function incidentJobs(
   if (!closing || open.mode === "none") return recovery;
   return [
     ...recovery,
-    reportJob(ctx, open.mode === "ptr" ? restoreTimeUtc : undefined, recovery.at(-1)?.name),
+    reportJob(ctx, open, open.mode === "ptr" ? restoreTimeUtc : undefined, recovery.at(-1)?.name),
   ];
 }
 
@@ -438,16 +438,19 @@ function rebuildJobs(ctx: DataPathContext, open: RebuildIncident): PlannedJob[] 
  * and writes `incident/<id>/report.json` and `report.md` once. After the last recovery Job, so its timeline
  * is complete; one per incident (no restore time in its name: it reports on all of them). It reads and
  * writes only the blob store: no server connection. `--restore-time` is the PTR copy's point (a rebuild has
- * none it could name: the tool falls back to the reports'); `--declared-at` is not known to the program (the
- * tool starts the RTO at the first Job); the objectives are not in the config yet (the tool leaves them
- * unjudged).
+ * none it could name: the tool falls back to the reports'); `--declared-at` is `incidentDeclaredAt`, the
+ * incident's start, where the RTO begins and the RPO ends (without it the tool takes the first Job's start, which
+ * leaves out the time before the first up); the objectives are the service's when it has them (without them the
+ * tool leaves them unjudged).
  */
 function reportJob(
   ctx: DataPathContext,
+  open: PtrIncident | RebuildIncident,
   restoreTimeUtc: DateTime | undefined,
   after: string | undefined,
 ): PlannedJob {
   const restoreTime = restoreTimeUtc === undefined ? {} : { restoreTime: azureUtc(restoreTimeUtc) };
+  const declaredAt = open.declaredAt === undefined ? {} : { declaredAt: azureUtc(open.declaredAt.utc) };
   return {
     name: k8sName.job(ctx.incident, "report", undefined, ctx.retry("report")),
     step: "report",
@@ -457,6 +460,7 @@ function reportJob(
         container: ctx.container,
         incident: ctx.incident,
         timeZone: ctx.cfg.timeZone,
+        ...declaredAt,
         ...restoreTime,
         // The incident is measured against the service's objectives when it has them (config/drill.ts).
         ...(ctx.cfg.objectives === undefined

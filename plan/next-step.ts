@@ -181,6 +181,8 @@ function closingSteps(cfg: StackConfig, incident: OpenIncident, p: PlanSoFar): N
     rebuild: cfg.rebuild,
     retry: cfg.retry,
     incidentId: cfg.incidentId,
+    // Refused while drMode is none: closing without removing it would fail.
+    incidentDeclaredAt: cfg.incidentDeclaredAt,
     maintenance: cfg.maintenance,
     freeze: cfg.freeze,
     stopService: cfg.stopService,

@@ -115,6 +115,7 @@ describe("component package: the inferred schema", function () {
       drMode: "string?",
       drPhase: "string?",
       incidentId: "string?",
+      incidentDeclaredAt: "string?",
       ptr: "PtrSettings?",
       rebuild: "RebuildSettings?",
       retry: "map<number>?",

@@ -67,6 +67,35 @@ describe("config: the incident, as validation proved it", () => {
       },
     ],
     [
+      "ptr with its declaration time, a wall-clock time in the stack's zone",
+      ["drMode=ptr", "incidentId=inc-1", "incidentDeclaredAt=2026-11-25T09:40:00"],
+      {
+        mode: "ptr",
+        id: "inc-1",
+        phase: "isolate",
+        declaredAt: {
+          utc: "2026-11-25T09:40:00.000Z",
+          local: "2026-11-25T09:40:00.000+00:00",
+          hadOffset: false,
+        },
+      },
+    ],
+    [
+      "rebuild with its declaration time given with an offset",
+      ["drMode=rebuild", "incidentId=inc-1", "incidentDeclaredAt=2026-11-25T10:40:00+01:00"],
+      {
+        mode: "rebuild",
+        id: "inc-1",
+        phase: "isolate",
+        source: { from: "backup", backupBlob: "latest" },
+        declaredAt: {
+          utc: "2026-11-25T09:40:00.000Z",
+          local: "2026-11-25T09:40:00.000+00:00",
+          hadOffset: true,
+        },
+      },
+    ],
+    [
       "rebuild without a rebuild key: from the latest nightly backup",
       ["drMode=rebuild", "incidentId=inc-1"],
       { mode: "rebuild", id: "inc-1", phase: "isolate", source: { from: "backup", backupBlob: "latest" } },

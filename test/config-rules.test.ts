@@ -41,6 +41,7 @@ describe("config rules: the order they report in", () => {
       "databaseSizeFitsStorage",
       "serverWithinClient",
       "incidentIdRequired",
+      "incidentDeclaredAtValid",
       "restoreTimeRequiredInPhase",
       "restoreTimeResolves",
       "restorePinValid",
@@ -154,6 +155,74 @@ table("restoreTimeRequiredInPhase", [
     expected: [
       "ptr.restoreTime: is required when drMode is ptr and drPhase is validate (the PTR copy is made at that time); received nothing. Set it with: pulumi config set --path ptr.restoreTime 2026-11-24T13:05:00 (wall clock in the stack's timeZone)",
     ],
+  },
+]);
+
+// NOW is 2026-11-25T10:00:00Z; the stack's zone is Europe/London (GMT in November).
+table("incidentDeclaredAtValid", [
+  { what: "not set", sets: PTR, expected: [] },
+  {
+    what: "a wall-clock time in the zone, before now",
+    sets: [...PTR, "incidentDeclaredAt=2026-11-25T09:40:00"],
+    expected: [],
+  },
+  {
+    what: "now itself, in a rebuild",
+    sets: ["drMode=rebuild", "incidentId=i1", "incidentDeclaredAt=2026-11-25T10:00:00Z"],
+    expected: [],
+  },
+  {
+    what: "a local time in the spring-forward gap",
+    sets: [...PTR, "incidentDeclaredAt=2026-03-29T01:30:00"],
+    expected: [
+      'incidentDeclaredAt: is a local time that does not exist in Europe/London (the clocks skip it when summer time starts); give a time outside the gap or an explicit offset; received "2026-03-29T01:30:00"',
+    ],
+  },
+  {
+    what: "a local time in the fall-back overlap",
+    sets: [...PTR, "incidentDeclaredAt=2026-10-25T01:30:00"],
+    expected: [
+      'incidentDeclaredAt: is ambiguous in Europe/London: that wall-clock time happens twice when summer time ends; it is either 2026-10-25T00:30:00+00:00 (+01:00) or 2026-10-25T01:30:00+00:00 (+00:00); give the time with its offset, e.g. "2026-10-25T01:30:00+01:00"; received "2026-10-25T01:30:00"',
+    ],
+  },
+  {
+    what: "the overlap's hour with its offset",
+    sets: [...PTR, "incidentDeclaredAt=2026-10-25T01:30:00+01:00"],
+    expected: [],
+  },
+  {
+    what: "in the future",
+    sets: [...PTR, "incidentDeclaredAt=2026-11-25T10:00:01"],
+    expected: [
+      'incidentDeclaredAt: must not be in the future (2026-11-25T10:00:01+00:00 UTC, now 2026-11-25T10:00:00+00:00 UTC): it is when the incident was declared; received "2026-11-25T10:00:01"',
+    ],
+  },
+  {
+    what: "without an open incident",
+    sets: ["incidentDeclaredAt=2026-11-25T09:40:00"],
+    expected: [
+      'incidentDeclaredAt: is allowed only while an incident is open (drMode ptr or rebuild: it starts that incident\'s RTO in its report); received "2026-11-25T09:40:00" with drMode none; remove it: pulumi config rm incidentDeclaredAt',
+    ],
+  },
+  {
+    what: "not a date-time",
+    sets: [...PTR, "incidentDeclaredAt=this morning"],
+    expected: [
+      'incidentDeclaredAt: is not an ISO-8601 date-time; expected e.g. "2026-11-24T13:05:00" (wall clock in Europe/London) or "2026-11-24T13:05:00Z"; received "this morning"',
+    ],
+  },
+  {
+    what: "a wall-clock time without a valid zone",
+    sets: [...PTR, "incidentDeclaredAt=2026-11-25T09:40:00", "timeZone=Mars/Olympus"],
+    expected: [
+      'incidentDeclaredAt: is a wall-clock time, and timeZone is not a valid zone, so it cannot be converted to UTC; fix timeZone, or give the time with its offset (e.g. "2026-11-25T09:40:00Z" for UTC); received "2026-11-25T09:40:00"',
+    ],
+  },
+  {
+    what: "a value the schema refuses is left to the schema",
+    sets: PTR,
+    edit: (raw) => void ((raw as Record<string, unknown>).incidentDeclaredAt = 5),
+    expected: [],
   },
 ]);
 

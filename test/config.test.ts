@@ -129,6 +129,16 @@ describe("config: every bad input is named with its key, what is allowed and wha
       /^incidentId: must be 1–20 lowercase letters, digits and hyphens.*received "INC-1"$/,
     ],
     [
+      "an empty incidentDeclaredAt",
+      ["drMode=ptr", "incidentId=i1", "incidentDeclaredAt="],
+      /^incidentDeclaredAt: must be an ISO-8601 date-time; received ""$/,
+    ],
+    [
+      "incidentDeclaredAt in the fall-back overlap",
+      ["drMode=ptr", "incidentId=i1", "incidentDeclaredAt=2026-10-25T01:30:00"],
+      /^incidentDeclaredAt: is ambiguous in Europe\/London.*give the time with its offset, e\.g\. "2026-10-25T01:30:00\+01:00"; received "2026-10-25T01:30:00"$/,
+    ],
+    [
       "negative replicas",
       ["kubernetes.deployments.web.replicas=-1"],
       /^kubernetes\.deployments\.web\.replicas: must be a whole number ≥ 0; received -1$/,
@@ -282,6 +292,18 @@ describe("config: every bad input is named with its key, what is allowed and wha
       "ptr.restoreTime",
       "timeZone",
     ]);
+  });
+
+  it("reports a bad incidentDeclaredAt beside the other problems", () => {
+    const problems = problemsOf(
+      stackRaw("staging", [
+        "drMode=ptr",
+        "incidentDeclaredAt=2026-11-26T09:00:00",
+        "kubernetes.deployments.web.replicas=-2",
+      ]),
+    );
+    const keys = problems.map((p) => p.slice(0, p.indexOf(":"))).sort();
+    assert.deepEqual(keys, ["incidentDeclaredAt", "incidentId", "kubernetes.deployments.web.replicas"]);
   });
 
   it("the ConfigError message says nothing was changed and lists each problem on its own line", () => {

@@ -104,6 +104,31 @@ describe("plan: the incident's report Job at close", () => {
     });
   });
 
+  it("incidentDeclaredAt: the report's RTO starts at it, passed in UTC; without it, no --declared-at", () => {
+    // Wall clock in the stack's zone or with an offset: the tool gets the one UTC instant, as restoreTime is given.
+    const declared = (sets: readonly string[]) => reportOf(planFor(sets))?.args.options;
+    const rows: Array<[string, readonly string[], string | undefined]> = [
+      [
+        "ptr, wall clock in the zone",
+        [...PTR, "incidentDeclaredAt=2026-11-24T12:40:00", ...CLOSING],
+        "2026-11-24T12:40:00+00:00",
+      ],
+      [
+        "rebuild, with an offset",
+        [...REBUILD, "incidentDeclaredAt=2026-11-24T13:40:00+01:00", ...CLOSING],
+        "2026-11-24T12:40:00+00:00",
+      ],
+      ["ptr without it", [...PTR, ...CLOSING], undefined],
+      ["rebuild without it", [...REBUILD, ...CLOSING], undefined],
+    ];
+    for (const [what, sets, expected] of rows) {
+      const options = declared(sets);
+      assert.ok(options !== undefined, what);
+      assert.equal("declaredAt" in options, expected !== undefined, what);
+      assert.equal((options as { declaredAt?: string }).declaredAt, expected, what);
+    }
+  });
+
   it("retry.report names a new Job; it is one per incident, whatever the restore time", () => {
     assert.equal(reportOf(planFor([...PTR, ...CLOSING, "retry.report=2"]))?.name, "dr-inc-1-report-r2");
     const other = ["drMode=ptr", "incidentId=inc-1", "ptr.restoreTime=2026-11-24T12:00:00", ...CLOSING];

@@ -292,6 +292,17 @@ describe("plan: nextStep walks the runbook", () => {
       /^The incident's report .* is written to incident\/inc-1\/report\.md by the Job dr-inc-1-report .*\. Tidy up \(deletes the PTR copy\) and close the incident: pulumi config set drMode none && pulumi config rm drPhase && pulumi config rm ptr && pulumi config rm incidentId && pulumi config rm maintenance && pulumi config rm freeze && pulumi up\. The incident leaves, for reconciliation/,
     ],
     [
+      "then tidy up, with the declaration time among the keys to remove (refused without an incident)",
+      [
+        ...PTR,
+        "incidentDeclaredAt=2026-11-24T12:40:00",
+        "drPhase=validate",
+        "maintenance=false",
+        "freeze=false",
+      ],
+      /\. Tidy up \(deletes the PTR copy\) and close the incident: pulumi config set drMode none && pulumi config rm drPhase && pulumi config rm ptr && pulumi config rm incidentId && pulumi config rm incidentDeclaredAt && pulumi config rm maintenance && pulumi config rm freeze && pulumi up\. The incident leaves, for reconciliation/,
+    ],
+    [
       "rebuild isolate from backup: restore the nightly backup",
       ["drMode=rebuild", "incidentId=inc-1"],
       /restore the nightly backup into the rebuilt server: pulumi config set drPhase restore && pulumi up$/,

@@ -92,6 +92,28 @@ describe("the report Job at close (mock runtime)", function () {
     assert.equal((r.outputs.recoveryJobs as string[]).at(-1), "dr-inc-1-report");
   });
 
+  it("incidentDeclaredAt: --declared-at in UTC, where the report's RTO starts (absent above without it)", async () => {
+    const r = await declareStack("staging", [...PTR, "incidentDeclaredAt=2026-11-24T12:40:00", ...CLOSING]);
+    const inputs = reportJob(r).inputs as unknown as JobInputs;
+    assert.deepStrictEqual(inputs.spec.template.spec.containers[0]!.args, [
+      "incident-report",
+      "--container",
+      "database-backup",
+      "--incident",
+      "inc-1",
+      "--declared-at",
+      "2026-11-24T12:40:00+00:00",
+      "--restore-time",
+      "2026-11-24T13:05:00+00:00",
+      "--time-zone",
+      "Europe/London",
+      "--rpo-minutes",
+      "1560",
+      "--rto-minutes",
+      "240",
+    ]);
+  });
+
   it("the next step says the report is written, where, and how to download it", async () => {
     const r = await declareStack("staging", [...PTR, ...CLOSING]);
     assert.match(

@@ -563,6 +563,21 @@ describe("scripts: the DR step's config change", () => {
       "pulumi config set --stack org/staging -- drMode ptr",
       "pulumi config set --stack org/staging -- drPhase isolate",
     ]);
+    // The declaration time, when given, is set with the incident (an empty input sets nothing).
+    assert.deepStrictEqual(
+      argvs(stepOps({ step: "rebuild-declare", incidentId: "inc-1", declaredAt: " 2026-11-25T09:40:00 " })),
+      [
+        "pulumi config set --stack org/staging -- incidentId inc-1",
+        "pulumi config set --stack org/staging -- incidentDeclaredAt 2026-11-25T09:40:00",
+        "pulumi config set --stack org/staging -- drMode rebuild",
+        "pulumi config set --stack org/staging -- drPhase isolate",
+      ],
+    );
+    assert.deepStrictEqual(argvs(stepOps({ step: "ptr-declare", incidentId: "inc-1", declaredAt: "" })), [
+      "pulumi config set --stack org/staging -- incidentId inc-1",
+      "pulumi config set --stack org/staging -- drMode ptr",
+      "pulumi config set --stack org/staging -- drPhase isolate",
+    ]);
     assert.deepStrictEqual(argvs(stepOps({ step: "ptr-restore-time", restoreTime: "2026-11-24T13:05:00" })), [
       "pulumi config set --stack org/staging --path -- ptr.restoreTime 2026-11-24T13:05:00",
     ]);
@@ -603,7 +618,11 @@ describe("scripts: the DR step's config change", () => {
   });
   it("every command it runs is a pulumi command with flags that exist", () => {
     for (const [name, f] of Object.entries(NAMED_STEPS)) {
-      for (const op of f({ incidentId: "inc-1", restoreTime: "2026-11-24T13:05:00" }))
+      for (const op of f({
+        incidentId: "inc-1",
+        restoreTime: "2026-11-24T13:05:00",
+        declaredAt: "2026-11-25T09:40:00",
+      }))
         checkPulumi(name, pulumiArgv("s", op));
     }
     checkPulumi("rm", pulumiArgv("s", { op: "rm", path: true, key: "ptr" }));
@@ -920,9 +939,11 @@ describe("workflows: tokens that outlive the job's longest up", () => {
 describe("scripts: a DR step changes only DR keys", () => {
   const setOp = (key: string, value = "x", p = false): ConfigOp => ({ op: "set", path: p, key, value });
   const ALLOW =
-    "a DR step changes only drMode, drPhase, incidentId, maintenance, freeze, stopService, maintenanceMessage and ptr.*, rebuild.*, retry.*; change it in a pull request";
+    "a DR step changes only drMode, drPhase, incidentId, incidentDeclaredAt, maintenance, freeze, stopService, maintenanceMessage and ptr.*, rebuild.*, retry.*; change it in a pull request";
   const rows: Array<[string, ConfigOp, string | undefined]> = [
     ["drMode", setOp("drMode", "ptr"), undefined],
+    ["the declaration time", setOp("incidentDeclaredAt", "2026-11-25T09:40:00"), undefined],
+    ["rm the declaration time at the close", { op: "rm", path: false, key: "incidentDeclaredAt" }, undefined],
     [
       "maintenanceMessage with punctuation and quotes",
       setOp("maintenanceMessage", `Back at 15:00 — "soon" & 'sure' $HOME; rm -rf /`),

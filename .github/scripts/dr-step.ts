@@ -10,7 +10,7 @@
  * the first one runs, so a refused change touches nothing; values go to the CLI after `--`, never as flags.
  *
  *   npx tsx .github/scripts/dr-step.ts --stack=<org>/<stack> (--step=<name> [--incident-id=<id>]
- *       [--restore-time=<t>] | --change="<pulumi config … && pulumi config …>") [--preview] [--dry-run]
+ *       [--declared-at=<t>] [--restore-time=<t>] | --change="<pulumi config … && pulumi config …>") [--preview] [--dry-run]
  */
 import { execFileSync } from "node:child_process";
 import * as path from "node:path";
@@ -29,6 +29,8 @@ export interface StepInput {
   readonly step?: string | undefined;
   readonly incidentId?: string | undefined;
   readonly restoreTime?: string | undefined;
+  /** Optional with a declare step: when the incident was declared (`incidentDeclaredAt`, the report's RTO start). */
+  readonly declaredAt?: string | undefined;
   readonly change?: string | undefined;
 }
 
@@ -37,6 +39,7 @@ export const DR_KEYS = [
   "drMode",
   "drPhase",
   "incidentId",
+  "incidentDeclaredAt",
   "maintenance",
   "freeze",
   "stopService",
@@ -51,12 +54,14 @@ const set = (key: string, value: string, path = false): ConfigOp => ({ op: "set"
 export const NAMED_STEPS: Readonly<Record<string, (i: StepInput) => ConfigOp[]>> = {
   "ptr-declare": (i) => [
     set("incidentId", need(i.incidentId, "incident-id")),
+    ...declaredAt(i),
     set("drMode", "ptr"),
     set("drPhase", "isolate"),
   ],
   "ptr-restore-time": (i) => [set("ptr.restoreTime", need(i.restoreTime, "restore-time"), true)],
   "rebuild-declare": (i) => [
     set("incidentId", need(i.incidentId, "incident-id")),
+    ...declaredAt(i),
     set("drMode", "rebuild"),
     set("drPhase", "isolate"),
   ],
@@ -65,6 +70,12 @@ export const NAMED_STEPS: Readonly<Record<string, (i: StepInput) => ConfigOp[]>>
   "maintenance-off": () => [set("maintenance", "false")],
   unfreeze: () => [set("freeze", "false")],
 };
+
+/** The declaration time, when the declare step was given one (the config checks it: zone, DST, not future). */
+function declaredAt(i: StepInput): ConfigOp[] {
+  const at = i.declaredAt?.trim() ?? "";
+  return at === "" ? [] : [set("incidentDeclaredAt", at)];
+}
 
 function need(value: string | undefined, input: string): string {
   if (value === undefined || value.trim() === "") throw new Error(`this step needs the ${input} input`);
@@ -174,6 +185,7 @@ const FLAGS = {
   change: { type: "string" },
   "incident-id": { type: "string" },
   "restore-time": { type: "string" },
+  "declared-at": { type: "string" },
   preview: { type: "boolean" },
   "dry-run": { type: "boolean" },
 } as const;
@@ -202,6 +214,7 @@ export function main(
     step: flags.step,
     incidentId: flags["incident-id"],
     restoreTime: flags["restore-time"],
+    declaredAt: flags["declared-at"],
     change: flags.change,
   });
   const commands = [

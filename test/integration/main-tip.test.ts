@@ -21,7 +21,12 @@ interface Interleaving {
 
 /** The DR steps' dispatch inputs (the workflow's `${{ }}` table). */
 const DISPATCH: Readonly<Record<"dr1" | "dr2", Record<string, string>>> = {
-  dr1: { "inputs.step": "ptr-declare", "inputs.incident-id": "inc-1", "inputs.change": "" },
+  dr1: {
+    "inputs.step": "ptr-declare",
+    "inputs.incident-id": "inc-1",
+    "inputs.declared-at": "2026-11-25T09:40:00",
+    "inputs.change": "",
+  },
   dr2: {
     "inputs.step": "custom",
     "inputs.incident-id": "",
@@ -39,6 +44,7 @@ function context(run: "dr1" | "dr2", token: string): Record<string, string> {
     "needs.resolve.outputs.stack": "staging",
     "needs.resolve.outputs.environment": "staging",
     "inputs.restore-time": "",
+    "inputs.declared-at": "",
     "inputs.preview-only": "false",
     "github.actor": "on-call",
     "github.server_url": "https://github.example",
@@ -55,11 +61,12 @@ const FINAL: Readonly<Record<string, string>> = {
   b: "2",
   drMode: "ptr",
   incidentId: "inc-1",
+  incidentDeclaredAt: "2026-11-25T09:40:00",
   drPhase: "isolate",
   "retry.restore": "1",
 };
 const OWN_CHANGE: Readonly<Record<"dr1" | "dr2", Record<string, string>>> = {
-  dr1: { drMode: "ptr", incidentId: "inc-1", drPhase: "isolate" },
+  dr1: { drMode: "ptr", incidentId: "inc-1", incidentDeclaredAt: "2026-11-25T09:40:00", drPhase: "isolate" },
   dr2: { "retry.restore": "1" },
 };
 

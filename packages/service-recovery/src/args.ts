@@ -218,6 +218,8 @@ export interface ServiceRecoveryArgs {
   drPhase?: string;
   /** Names the incident's Jobs and kept databases; required in ptr and rebuild modes. */
   incidentId?: string;
+  /** When the open incident was declared (wall clock in timeZone, or with an offset): the report's RTO starts there. */
+  incidentDeclaredAt?: string;
   ptr?: PtrSettings;
   rebuild?: RebuildSettings;
   /** Run a failed recovery step again: its step (backup-flawed, inspect, …) → 1 to 99. */
