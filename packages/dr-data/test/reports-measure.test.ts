@@ -221,6 +221,20 @@ describe("reports: RPO and RTO against the objectives", () => {
     assert.deepStrictEqual(fromJobs.problems, [
       "restore point unknown: no --restore-time, inspection or reconciliation",
     ]);
+    // With objectives but no restore point (a rebuild names none): the RPO is not judged, never "missed".
+    const rebuild = measureIncident({
+      timeline: steps,
+      declaredAt: null,
+      restorePoint: null,
+      zone: "UTC",
+      rpoMinutes: 1560,
+      rtoMinutes: 240,
+    });
+    assert.deepStrictEqual([rebuild.rpo.met, rebuild.rto.met], [null, true]);
+    assert.deepStrictEqual(rebuild.problems, [
+      "restore point unknown: no --restore-time, inspection or reconciliation",
+      "RPO objective of 1560 min not judged: the RPO was not measured",
+    ]);
   });
 
   it("shows an instant in UTC and in the stack's zone", () => {

@@ -101,7 +101,10 @@ export function instant(iso: string, zone: string): Instant {
   };
 }
 
-/** An objective measured; null objective: not judged. Pure. */
+/**
+ * An objective measured. Not judged (`met` null) without an objective, or when the figure could not be measured
+ * (the problems then say which end is unknown): an unknown figure is not a missed objective. Pure.
+ */
 export function incidentMeasured(
   seconds: number | null,
   objectiveMinutes: number | undefined,
@@ -110,8 +113,18 @@ export function incidentMeasured(
     achievedSeconds: seconds,
     achievedMinutes: seconds === null ? null : Math.round(seconds / 6) / 10,
     objectiveMinutes: objectiveMinutes ?? null,
-    met: objectiveMinutes === undefined ? null : seconds !== null && seconds <= objectiveMinutes * 60,
+    met: objectiveMinutes === undefined || seconds === null ? null : seconds <= objectiveMinutes * 60,
   };
+}
+
+/** A missed objective, or one that could not be judged because its figure is unknown. */
+function objectiveProblems(what: "RPO" | "RTO", m: IncidentMeasured): string[] {
+  if (m.met === false)
+    return [`${what} objective missed: ${m.achievedMinutes} min, objective ${m.objectiveMinutes} min`];
+  if (m.objectiveMinutes !== null && m.achievedSeconds === null) {
+    return [`${what} objective of ${m.objectiveMinutes} min not judged: the ${what} was not measured`];
+  }
+  return [];
 }
 
 /** What the stored reports say, for `measureIncident`. */
@@ -146,14 +159,7 @@ export function measureIncident(
   if (startIso === null) problems.push("start unknown: no --declared-at and no Job's start recorded");
   const rpo = incidentMeasured(diff(f.restorePoint?.at ?? null, startIso), f.rpoMinutes);
   const rto = incidentMeasured(diff(startIso, last), f.rtoMinutes);
-  if (rpo.met === false)
-    problems.push(
-      `RPO objective missed: ${rpo.achievedMinutes ?? "not measured"} min, objective ${rpo.objectiveMinutes} min`,
-    );
-  if (rto.met === false)
-    problems.push(
-      `RTO objective missed: ${rto.achievedMinutes ?? "not measured"} min, objective ${rto.objectiveMinutes} min`,
-    );
+  problems.push(...objectiveProblems("RPO", rpo), ...objectiveProblems("RTO", rto));
   return {
     start:
       startIso === null
