@@ -9,9 +9,10 @@
  *    `If-None-Match: *` so a blob that appeared meanwhile is not replaced, and the metadata in the same request.
  * A failure or a kill anywhere before 4 leaves only uncommitted blocks, which no listing shows.
  *
- * The directory format (the default) runs `pg_dump -Fd -j N -Z 0` into the scratch directory, then streams
- * `tar | zstd -1 -T0` into blocks: zstd on the whole stream costs a fraction of pg_dump's gzip inside each worker
- * and compresses as well (docs/data-tool.md, measured), and PostgreSQL 15's pg_dump has no zstd of its own.
+ * The directory format (the default) runs `pg_dump -Fd -j N -Z 0` into the scratch directory and streams
+ * `tar | zstd -1 -T0` into blocks while it runs, each table's file as soon as pg_dump finished it
+ * (directory-upload.ts): zstd on the whole stream costs a fraction of pg_dump's gzip inside each worker and
+ * compresses as well (docs/data-tool.md, measured), and PostgreSQL 15's pg_dump has no zstd of its own.
  *
  * The manifest (packages/dr-data/src/manifest.ts; default on, `manifest: false` / `--no-manifest` skips it): before pg_dump
  * starts, `jobs` sessions open a REPEATABLE READ transaction sharing one exported snapshot, which pg_dump is
@@ -607,11 +608,16 @@ async function finishUpload(
   stopCounting: () => void,
   log: Log,
 ): Promise<StagedBlocks> {
-  const size = await tarSize(dir);
-  progress.knowTotal({ bytes: size });
   let staged: StagedBlocks;
+  let size: number;
   try {
+    size = await tarSize(dir);
+    progress.knowTotal({ bytes: size });
     staged = await upload.finish();
+  } catch (err) {
+    // upload.finish stops tar on its own failures; a failure before it must not leave tar waiting for names.
+    await upload.abort();
+    throw err;
   } finally {
     stopCounting();
   }
@@ -705,7 +711,12 @@ async function runPgDumpDirectory(
   };
   const p = start(binPath(o.binDir, "pg_dump"), argv, { env: source.env, stdout: "ignore", onStderrLine });
   try {
-    const exit = await Promise.race([p.exit, upload.failed]);
+    const exit = await Promise.race([
+      p.exit.catch((cause: unknown) => {
+        throw new Error(`backup of ${database} failed, nothing committed: starting pg_dump`, { cause });
+      }),
+      upload.failed,
+    ]);
     if (exit.code !== 0) {
       throw new Error(`backup of ${database} failed, nothing committed`, {
         cause: new Error(describeExit("pg_dump", exit, p.stderr)),

@@ -153,5 +153,9 @@ export async function checksumStream(stream: Readable): Promise<CopySummary> {
 /** The summary of a dump file: `<dumpId>.dat`, or `.dat.gz` (pg_dump -Z 1–9), inflated as it is read. */
 export async function checksumDumpFile(file: string): Promise<CopySummary> {
   const raw = createReadStream(file, { highWaterMark: 1024 * 1024 });
-  return checksumStream(file.endsWith(".gz") ? raw.pipe(createGunzip()) : raw);
+  if (!file.endsWith(".gz")) return checksumStream(raw);
+  // pipe() does not pass a read error on: the gunzip stream would wait for more bytes forever.
+  const gunzip = createGunzip();
+  raw.once("error", (err) => gunzip.destroy(err));
+  return checksumStream(raw.pipe(gunzip));
 }

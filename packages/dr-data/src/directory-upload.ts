@@ -12,7 +12,9 @@
  * on the order. Nothing is committed here: the blocks are staged, and backup.ts commits them only after pg_dump,
  * tar and zstd all exited 0.
  */
+import { statSync } from "node:fs";
 import { readdir } from "node:fs/promises";
+import path from "node:path";
 import type { Readable, Writable } from "node:stream";
 import type { BlockBlobClient } from "@azure/storage-blob";
 import { stageBlocks, type StagedBlocks, type StageOptions } from "./blobio";
@@ -37,6 +39,8 @@ export function tarStreamArgv(dir: string, streamCompress: StreamCompress | unde
 
 export class DirectoryUpload {
   private readonly sent = new Set<string>();
+  /** The size of each file handed over while pg_dump ran, when it was. */
+  private readonly sizes = new Map<string, number>();
   /** Files handed over before `finish`: while pg_dump still ran. */
   private early = 0;
   private finishing = false;
@@ -92,9 +96,16 @@ export class DirectoryUpload {
     return this.tar;
   }
 
-  /** Hands a complete file of the dump directory (its base name) to tar, once. */
+  /**
+   * Hands a complete file of the dump directory (its base name) to tar, once. One handed over while pg_dump
+   * runs has its size noted: `finish` refuses the backup if it changed since (a table name holding a newline
+   * and a forged `finished item` line could otherwise hand over a file pg_dump is still writing).
+   */
   add(file: string): void {
-    if (!this.finishing && !this.sent.has(`./${file}`)) this.early++;
+    if (!this.finishing && !this.sent.has(`./${file}`)) {
+      this.early++;
+      this.sizes.set(file, statSync(path.join(this.dir, file)).size);
+    }
     this.give(`./${file}`);
   }
 
@@ -109,7 +120,13 @@ export class DirectoryUpload {
    */
   async finish(): Promise<StagedBlocks> {
     this.finishing = true;
-    for (const f of (await readdir(this.dir)).sort()) this.add(f);
+    try {
+      this.requireUnchanged();
+      for (const f of (await readdir(this.dir)).sort()) this.add(f);
+    } catch (err) {
+      await this.abort();
+      throw err;
+    }
     this.stdin.end();
     const staged = await Promise.race([this.staging, this.failed]);
     const exit = await this.tar.exit;
@@ -119,6 +136,19 @@ export class DirectoryUpload {
       );
     }
     return staged;
+  }
+
+  /** Every file handed over while pg_dump ran still has the size it had then. */
+  private requireUnchanged(): void {
+    for (const [file, size] of this.sizes) {
+      const now = statSync(path.join(this.dir, file)).size;
+      if (now !== size) {
+        throw new Error(
+          `backup of ${this.database} failed, nothing committed: ${file} was handed to the upload at ${size} ` +
+            `bytes, and pg_dump went on writing it (${now} bytes)`,
+        );
+      }
+    }
   }
 
   /** After a failure elsewhere: stops tar, and waits for the staging to stop. */

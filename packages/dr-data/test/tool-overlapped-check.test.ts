@@ -3,7 +3,8 @@
  * archive entries that qualify, and the pg_restore lines that queue them.
  */
 import { strict as assert } from "node:assert";
-import { earlyCheckable } from "../src/restore-steps/overlapped-check";
+import { parseTableData } from "../src/archive";
+import { earlyCheckable, writesRowsLate } from "../src/restore-steps/overlapped-check";
 import { MANIFEST_VERSION, type Manifest, type ManifestRelation } from "../src/manifest";
 
 const rel = (name: string, kind: ManifestRelation["kind"], method?: "copy"): ManifestRelation => ({
@@ -62,5 +63,31 @@ describe("tool: restore's overlapped contents check (pure)", () => {
   it("an empty table of contents or manifest gives nothing to check early", () => {
     assert.deepEqual([...earlyCheckable(manifest([rel("app.accounts", "table", "copy")]), "")], []);
     assert.deepEqual([...earlyCheckable(manifest([]), TOC)], []);
+  });
+
+  it("an archive with an entry that writes rows after the data is checked after pg_restore only", () => {
+    // pg_restore --list lines of a real dump (PostgreSQL 15) with each kind of entry.
+    const base = [
+      "3279; 0 16388 TABLE DATA public audit postgres",
+      "3280; 0 16398 TABLE DATA public p1 postgres",
+      "3278; 0 16385 TABLE DATA public t postgres",
+    ];
+    const cases: [string, string | undefined, boolean][] = [
+      ["a trigger on a table with data", "3133; 2620 16394 TRIGGER public t t_trg postgres", false],
+      [
+        "a trigger on a partitioned table (no data entry)",
+        "3134; 2620 16401 TRIGGER public p p_trg postgres",
+        true,
+      ],
+      ["an event trigger", "3131; 3466 16408 EVENT TRIGGER - et postgres", true],
+      ["a materialized view's data", "3281; 0 16403 MATERIALIZED VIEW DATA public mv postgres", true],
+      ["none of them", undefined, false],
+    ];
+    const m = manifest([rel("public.t", "table", "copy")]);
+    for (const [what, line, late] of cases) {
+      const toc = [...base, ...(line === undefined ? [] : [line])].join("\n");
+      assert.equal(writesRowsLate(toc, parseTableData(toc)), late, what);
+      assert.deepEqual([...earlyCheckable(m, toc)], late ? [] : [[3278, "public.t"]], what);
+    }
   });
 });

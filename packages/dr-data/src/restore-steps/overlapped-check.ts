@@ -6,21 +6,29 @@
  * early read failed) is checked after it, and the swap still waits for the whole comparison.
  *
  * Why a table's data is final once its entry finishes: in a parallel restore each entry runs in its own
- * transaction, committed before pg_restore reports it finished (pg_backup_archiver.c `mark_restore_job_done`);
- * nothing later in the archive writes table rows (post-data entries are indexes, constraints, triggers, rules,
- * policies — triggers are created after the data and never fire for it; materialized views are refreshed, but
- * they are not checked early). A serial restore (`--jobs 1`) reports no finished entries: everything is
- * checked after it, as before.
+ * transaction, committed before pg_restore reports it finished (pg_backup_archiver.c `mark_restore_job_done`),
+ * and the later entries of an ordinary archive write no table rows: indexes, constraints, rules, policies, and
+ * triggers, each created after its own table's data. Three kinds of entry can write rows later, and an archive
+ * holding any of them is checked after pg_restore only (`earlyCheckable` returns nothing): an `EVENT TRIGGER`
+ * (it fires on the DDL of the later entries, e.g. a DDL audit table), `MATERIALIZED VIEW DATA` (its refresh can
+ * call a function that writes, and fires event triggers), and a `TRIGGER` on a table without a `TABLE DATA`
+ * entry (a partitioned table: its trigger is created during the data phase and fires for partitions loaded
+ * after it). A serial restore (`--jobs 1`) reports no finished entries: everything is checked after it.
  *
  * Why it cannot stall the restore: every table is read by its own psql session in a transaction holding one
  * ACCESS SHARE lock and waiting for nothing else, so it can delay pg_restore's `ALTER TABLE … ADD PRIMARY KEY`
  * of that table by the read's length but forms no lock cycle. One table is read at a time, so the restore keeps
- * the CPUs it asked for but one psql.
+ * the CPUs it asked for but one psql, and when pg_restore exits only that one read is waited for.
+ *
+ * Row-level security: the check reads with `row_security = off`, which fails on a table whose policies apply
+ * to the restoring role (FORCE ROW LEVEL SECURITY on a table it owns). Such a table fails the check after
+ * pg_restore, where its policies exist; read early, before its `POLICY` and `ROW SECURITY` entries ran, it may
+ * pass. It is compared all the same: only whether the restore refuses it can depend on the timing.
  */
 import type { Manifest } from "../manifest";
 import type { RelationSummary } from "../compare";
 import type { PgConnection } from "../connection";
-import { findTableData, parseTableData } from "../archive";
+import { findTableData, parseTableData, type TocDataEntry } from "../archive";
 import { summarizeForManifest } from "../manifest-check";
 import type { Log } from "../progress";
 
@@ -69,10 +77,10 @@ export class OverlappedCheck {
     return this.checked;
   }
 
-  /** Reads the queued tables one batch at a time (those queued while one batch runs make the next). */
+  /** Reads the queued tables one at a time, until none is queued or `finish` is called. */
   private async drain(): Promise<void> {
     while (this.queue.length > 0 && !this.stopped) {
-      const batch = new Set(this.queue.splice(0));
+      const batch = new Set(this.queue.splice(0, 1));
       try {
         const summary = await summarizeForManifest(this.conn, this.manifest, {
           jobs: 1,
@@ -103,6 +111,7 @@ export class OverlappedCheck {
 export function earlyCheckable(manifest: Manifest, toc: string): Map<number, string> {
   const entries = parseTableData(toc);
   const out = new Map<number, string>();
+  if (writesRowsLate(toc, entries)) return out;
   for (const rel of manifest.relations) {
     if (rel.kind !== "table" || rel.method !== "copy") continue;
     const found = new Set<string>();
@@ -114,4 +123,22 @@ export function earlyCheckable(manifest: Manifest, toc: string): Map<number, str
     if (id !== undefined) out.set(Number(id), rel.name);
   }
   return out;
+}
+
+/**
+ * Whether the archive has an entry that can write table rows after the data entries (see the file's comment):
+ * an event trigger, a materialized view's data, or a trigger on a table that has no `TABLE DATA` entry. A
+ * `TRIGGER` line reads `<id>; <catalog> <oid> TRIGGER <schema> <table> <trigger> <owner>`.
+ */
+export function writesRowsLate(toc: string, data: readonly TocDataEntry[]): boolean {
+  const withData = new Set(data.map((e) => e.tag.slice(0, e.tag.lastIndexOf(" "))));
+  for (const line of toc.split("\n")) {
+    const m = /^\d+; \d+ \d+ (EVENT TRIGGER|MATERIALIZED VIEW DATA|TRIGGER) (.*)$/.exec(line);
+    if (m === null) continue;
+    if (m[1] !== "TRIGGER") return true;
+    // `schema table trigger owner`: the table is what stands before the trigger's name.
+    const words = m[2]!.split(" ");
+    if (!withData.has(words.slice(0, -2).join(" "))) return true;
+  }
+  return false;
 }

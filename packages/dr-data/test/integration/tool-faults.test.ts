@@ -5,7 +5,7 @@
  */
 import { strict as assert } from "node:assert";
 import { execFileSync, spawn } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { appDataCounts, createAppData } from "../../testkit/appdata";
@@ -15,6 +15,7 @@ import { sharedPg } from "../../testkit/shared";
 import { backup } from "../../src/backup";
 import { containerClient } from "../../src/blobstore";
 import { compare } from "../../src/compare";
+import { DirectoryUpload } from "../../src/directory-upload";
 import { listBackups } from "../../src/list";
 import { restore } from "../../src/restore";
 import { stagingMarker } from "../../src/restore-steps";
@@ -273,6 +274,32 @@ describe("tool: faults on real servers", function () {
       children.split("\n").filter((l) => /^tar .*-T -$/.test(l)),
       [],
     );
+  });
+
+  it("a file handed to the upload that grows afterwards refuses the backup: tar stopped, nothing staged is kept", async () => {
+    // What a forged `finished item` line (a table name holding a newline) would cause: a file handed over while
+    // pg_dump still writes it. The upload notes its size and refuses it at the end.
+    const dir = mkdtempSync(path.join(os.tmpdir(), "dr-upload-grows-"));
+    try {
+      writeFileSync(path.join(dir, "3288.dat"), "1\tfirst\n");
+      const upload = DirectoryUpload.start({
+        dir,
+        database: "app",
+        streamCompress: "zstd:1",
+        env: process.env,
+        blob: containerClient(az.store(CONTAINER)).getBlockBlobClient("grows/srv/app_x"),
+        stage: { blockSize: 256 * 1024, concurrency: 1 },
+      });
+      upload.add("3288.dat");
+      appendFileSync(path.join(dir, "3288.dat"), "2\tsecond\n");
+      await assert.rejects(
+        upload.finish(),
+        /^Error: backup of app failed, nothing committed: 3288\.dat was handed to the upload at 8 bytes, and pg_dump went on writing it \(17 bytes\)$/,
+      );
+      assert.notEqual((await upload.process.exit).code, 0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("the backup process SIGKILLed while pg_dump streams into staged blocks: no blob", async () => {
