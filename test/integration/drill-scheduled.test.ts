@@ -1,8 +1,10 @@
 /**
  * The scheduled drill on small data (`npm run drill -- --scenario scheduled`): the drill setting's `up` run
  * offline, its copy a real point-in-time recovery, its Jobs run locally against real PostgreSQL and Azurite,
- * live unchanged, the app untouched, the report in storage, everything gone without the setting — and a
- * missed objective failing the drill.
+ * live unchanged, the app untouched, the report in storage, everything gone without the setting. A missed
+ * objective failing the drill needs a drill over a minute after its nightly (the smallest objective is a
+ * minute): its verdict is tested without that wait in test/drill-outcome.test.ts and tool-reports.test.ts, and
+ * `npm run drill -- --scenario scheduled --rpo-minutes 1 --nightly-age-minutes 1` shows it whole.
  */
 import { strict as assert } from "node:assert";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -31,8 +33,8 @@ function serverPorts(r: DrillResult): number[] {
 }
 
 describe("drill: the scheduled drill on small data", function () {
-  // The drill waits for the first minute after the nightly (up to 60 s; the miss, up to 2 minutes).
-  this.timeout(400_000);
+  // The drill waits for the first minute after the nightly (up to 60 s).
+  this.timeout(240_000);
   let dir: string;
   before(() => (dir = mkdtempSync(path.join(os.tmpdir(), "drill-scheduled-test-"))));
   after(() => rmSync(dir, { recursive: true, force: true }));
@@ -40,7 +42,19 @@ describe("drill: the scheduled drill on small data", function () {
   it("runs the drill setting end to end: live unchanged, the app untouched, the report stored, all gone after", async () => {
     const c = io();
     const reportFile = path.join(dir, "scheduled.md");
-    const r = await main(["--scenario", "scheduled", "--rows", "100", "--report", reportFile], c.io);
+    // The objectives given as flags (the stack's own values, so the verdict is the stack's): they reach the
+    // drill's config as the workflow's inputs would.
+    const argv = [
+      "--scenario",
+      "scheduled",
+      "--rows",
+      "100",
+      "--rpo-minutes",
+      "1560",
+      "--rto-minutes",
+      "240",
+    ];
+    const r = await main([...argv, "--report", reportFile], c.io);
     assert.equal(r.status, 0, [...c.out, ...c.err].join("\n"));
     const result = r.result!;
     const report = result.drillReport!;
@@ -55,7 +69,12 @@ describe("drill: the scheduled drill on small data", function () {
         ["Wait for the drill's start minute", []],
         [
           "pulumi up with drill set: the copy, restore into it, inspect, report",
-          [`pulumi config set drill ${id}`, "pulumi up"],
+          [
+            `pulumi config set drill ${id}`,
+            "pulumi config set --path objectives.rpoMinutes 1560",
+            "pulumi config set --path objectives.rtoMinutes 240",
+            "pulumi up",
+          ],
         ],
         [
           "pulumi up without drill: everything the drill made deleted",
@@ -119,46 +138,5 @@ describe("drill: the scheduled drill on small data", function () {
     // Live, Azurite and the copy: all stopped.
     assert.equal(serverPorts(result).length, 3);
     for (const port of serverPorts(result)) assert.equal(await canConnect(port), false);
-  });
-
-  it("an objective missed fails the drill: exit 1 naming it, after the tidy-up", async () => {
-    const c = io();
-    const reportFile = path.join(dir, "missed.md");
-    // The drill starts a whole minute after the nightly finished: its RPO is over a minute, the objective 1.
-    const argv = [
-      "--scenario",
-      "scheduled",
-      "--rows",
-      "100",
-      "--rpo-minutes",
-      "1",
-      "--nightly-age-minutes",
-      "1",
-    ];
-    const r = await main([...argv, "--report", reportFile], c.io);
-    assert.equal(r.status, 1, [...c.out, ...c.err].join("\n"));
-    const report = r.result!.drillReport!;
-    assert.deepEqual(
-      [report.result, report.rpo.objectiveMinutes, report.rpo.met, report.rto.met],
-      ["failed", 1, false, true],
-    );
-    assert.ok(report.rpo.achievedSeconds! > 60, String(report.rpo.achievedSeconds));
-    assert.deepEqual(report.problems, [
-      `RPO objective missed: ${report.rpo.achievedMinutes} min achieved, objective 1 min`,
-    ]);
-    assert.match(
-      c.err.join("\n"),
-      /drill scheduled: FAIL — the drill FAILED \(its report Job exited 1\): RPO objective missed: [\d.]+ min achieved, objective 1 min/,
-    );
-    const steps = r.result!.steps;
-    assert.deepEqual(steps[2]!.commands.slice(0, 2), [
-      steps[2]!.commands[0],
-      "pulumi config set --path objectives.rpoMinutes 1",
-    ]);
-    assert.equal(steps[2]!.jobs.at(-1)?.exitCode, 1);
-    // The tidy-up ran as the workflow's always() step does.
-    assert.deepEqual(steps[3]?.commands, ["pulumi config rm drill", "pulumi up"]);
-    assert.equal(steps[3]?.failed, undefined);
-    assert.match(readFileSync(reportFile, "utf8"), /\| RPO \| RPO [\d.]+ min \(objective 1 min\): MISSED \|/);
   });
 });

@@ -72,11 +72,7 @@ export async function scheduledScenario(
     removeDrill(ctx, s, { baseline, run }),
   );
   return {
-    // A missed objective fails the drill (the report Job exits 1), after the tidy-up as in the workflow.
-    failure:
-      run.report.result === "passed"
-        ? undefined
-        : `the drill FAILED (its report Job exited 1): ${run.report.problems.join("; ")}`,
+    failure: scheduledFailure(run.report),
     expected: live.before,
     recovered: live.before,
     lostRows: 0,
@@ -84,6 +80,16 @@ export async function scheduledScenario(
     env: await environment(live.live, live.db),
     drillReport: run.report,
   };
+}
+
+/**
+ * What fails the scheduled drill, from its stored report: a missed objective or a failed step (the report Job
+ * then exits 1), after the tidy-up as in the workflow; undefined when the report says it passed.
+ */
+export function scheduledFailure(report: DrillReport): string | undefined {
+  return report.result === "passed"
+    ? undefined
+    : `the drill FAILED (its report Job exited 1): ${report.problems.join("; ")}`;
 }
 
 /** The nightly backup by its CronJob's own args, then writes, the copy's restore point, more writes. */
