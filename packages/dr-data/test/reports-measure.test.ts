@@ -6,6 +6,7 @@
 import { strict as assert } from "node:assert";
 import { DateTime } from "luxon";
 import { measured, measureDrill } from "../src/reports/drill-report";
+import { objectiveLine } from "../src/reports/drill-report-shape";
 import { incidentMeasured, instant, measureIncident } from "../src/reports/incident-report";
 import { inTimeOrder, parseLogTimes, stepFrom, type StepRecord } from "../src/reports/timeline";
 import { main } from "../src/cli";
@@ -235,6 +236,17 @@ describe("reports: RPO and RTO against the objectives", () => {
       "restore point unknown: no --restore-time, inspection or reconciliation",
       "RPO objective of 1560 min not judged: the RPO was not measured",
     ]);
+  });
+
+  it("one objective line for drills and incidents: met, MISSED, not judged, no objective given", () => {
+    const cases: [ReturnType<typeof incidentMeasured>, string][] = [
+      [measured(1800, 60), "RPO 30 min (objective 60 min): met"],
+      [measured(3700, 60), "RPO 61.7 min (objective 60 min): MISSED"],
+      [measured(null, 60), "RPO not measured (objective 60 min): MISSED"],
+      [incidentMeasured(null, 60), "RPO not measured (objective 60 min): not judged"],
+      [incidentMeasured(1800, undefined), "RPO 30 min (objective -): no objective given"],
+    ];
+    for (const [m, line] of cases) assert.equal(objectiveLine("RPO", m), line);
   });
 
   it("shows an instant in UTC and in the stack's zone", () => {

@@ -69,13 +69,30 @@ export function parseDrillReport(text: string, where: string): DrillReport {
   return r as DrillReport;
 }
 
-function minutes(m: Measured): string {
-  return m.achievedMinutes === null ? "not measured" : `${m.achievedMinutes} min`;
+/** Seconds as minutes to one decimal, for reading (verdicts compare the seconds); null stays null. */
+export function achievedMinutes(seconds: number | null): number | null {
+  return seconds === null ? null : Math.round(seconds / 6) / 10;
 }
 
-/** One objective's line: achieved, objective, met. */
-export function objectiveLine(label: "RPO" | "RTO", m: Measured): string {
-  return `${label} ${minutes(m)} (objective ${m.objectiveMinutes} min): ${m.met ? "met" : "MISSED"}`;
+/**
+ * One objective's line, a drill's or an incident's: achieved, objective, verdict. An incident's may have no
+ * objective ("no objective given") or an unmeasured figure ("not judged"); a drill's is always judged.
+ */
+export function objectiveLine(
+  label: "RPO" | "RTO",
+  m: Pick<Measured, "achievedMinutes"> & { objectiveMinutes: number | null; met: boolean | null },
+): string {
+  const achieved = m.achievedMinutes === null ? "not measured" : `${m.achievedMinutes} min`;
+  const objective = m.objectiveMinutes === null ? "-" : `${m.objectiveMinutes} min`;
+  const verdict =
+    m.met === null
+      ? m.objectiveMinutes === null
+        ? "no objective given"
+        : "not judged"
+      : m.met
+        ? "met"
+        : "MISSED";
+  return `${label} ${achieved} (objective ${objective}): ${verdict}`;
 }
 
 /** The last drill as `dr-data status` shows it: when, result, timings, objectives met. */

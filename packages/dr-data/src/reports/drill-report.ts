@@ -21,6 +21,7 @@ import { summarize } from "../status";
 import { readStep, readTextIfExists, type StepRecord } from "./timeline";
 import {
   DRILL_REPORT_TOOL,
+  achievedMinutes,
   objectiveLine,
   parseDrillReport,
   type DrillReport,
@@ -50,7 +51,7 @@ export interface DrillFacts {
 export function measured(achievedSeconds: number | null, objectiveMinutes: number): Measured {
   return {
     achievedSeconds,
-    achievedMinutes: achievedSeconds === null ? null : Math.round(achievedSeconds / 6) / 10,
+    achievedMinutes: achievedMinutes(achievedSeconds),
     objectiveMinutes,
     met: achievedSeconds !== null && achievedSeconds <= objectiveMinutes * 60,
   };

@@ -15,6 +15,7 @@ import { DateTime } from "luxon";
 import { containerClient, type BlobStoreSettings } from "../blobstore";
 import { backupPrefix, incidentDoneBlobName, incidentLogBlobName, incidentReport } from "../naming";
 import { inTimeOrder, jobsUnder, readStep, readTextIfExists, type StepRecord } from "./timeline";
+import { achievedMinutes, objectiveLine } from "./drill-report-shape";
 import {
   parseStoredInspection,
   parseStoredReconciliation,
@@ -111,7 +112,7 @@ export function incidentMeasured(
 ): IncidentMeasured {
   return {
     achievedSeconds: seconds,
-    achievedMinutes: seconds === null ? null : Math.round(seconds / 6) / 10,
+    achievedMinutes: achievedMinutes(seconds),
     objectiveMinutes: objectiveMinutes ?? null,
     met: objectiveMinutes === undefined || seconds === null ? null : seconds <= objectiveMinutes * 60,
   };
@@ -345,12 +346,6 @@ export function parseIncidentReport(raw: unknown, where: string): IncidentReport
   return r as unknown as IncidentReport;
 }
 
-function objective(label: string, m: IncidentMeasured): string {
-  const achieved = m.achievedMinutes === null ? "not measured" : `${m.achievedMinutes} min`;
-  const verdict = m.met === null ? "no objective given" : m.met ? "met" : "MISSED";
-  return `${label} ${achieved} (objective ${m.objectiveMinutes === null ? "-" : `${m.objectiveMinutes} min`}): ${verdict}`;
-}
-
 function rowsLines(r: IncidentReport["rows"]): string[] {
   const i = r.inspection;
   const c = r.reconciliation;
@@ -382,8 +377,8 @@ export function formatIncidentMarkdown(r: IncidentReport): string {
     `- start: ${at(r.start)}${r.start === null ? "" : `, from the ${r.start.from === "declared" ? "declaration" : "first Job's start"}`}`,
     `- restore point: ${at(r.restorePoint)}${r.restorePoint === null ? "" : `, from the ${r.restorePoint.from}`}`,
     `- last Job done: ${at(r.finishedAt)}`,
-    `- ${objective("RPO", r.rpo)} — restore point to start`,
-    `- ${objective("RTO", r.rto)} — start to last Job done`,
+    `- ${objectiveLine("RPO", r.rpo)} — restore point to start`,
+    `- ${objectiveLine("RTO", r.rto)} — start to last Job done`,
     "",
     "## Timeline",
     "",
