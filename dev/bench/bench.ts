@@ -26,6 +26,7 @@ import { formatBytes } from "@service-dr/dr-data/progress";
 import { beforeDatabaseName } from "@service-dr/dr-data";
 import { restore } from "@service-dr/dr-data/restore";
 import { azuritePid, cpuDelta, CpuMeter, fmtCpu, postmasterPid, type CpuSplit } from "./cpu";
+import { exec, startBenchServer } from "./harness";
 
 const SCALE = Number(process.env.BENCH_SCALE ?? "120");
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? "1");
@@ -93,27 +94,6 @@ const loadavg = () =>
     .loadavg()
     .map((x) => x.toFixed(2))
     .join(" ");
-
-/** Runs a program; stdin/stdout may be files (fds). Rejects unless it exits 0. */
-function exec(
-  program: string,
-  argv: string[],
-  env: NodeJS.ProcessEnv,
-  stdio: { stdin?: number; stdout?: number } = {},
-): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(program, argv, {
-      env,
-      stdio: [stdio.stdin ?? "ignore", stdio.stdout ?? "ignore", "pipe"],
-    });
-    let err = "";
-    child.stderr?.on("data", (c: Buffer) => (err = (err + c.toString()).slice(-4000)));
-    child.once("error", reject);
-    child.once("close", (code) =>
-      code === 0 ? resolve() : reject(new Error(`${program} exited ${code}: ${err}`)),
-    );
-  });
-}
 
 /** gunzip -c file | psql: two processes joined by a pipe, like the seed's workflow. */
 function gunzipIntoPsql(file: string, env: NodeJS.ProcessEnv, database: string): Promise<void> {
@@ -220,10 +200,7 @@ async function generateApp(pg: PgCluster, az: Azurite): Promise<number> {
 async function benchMain(argv: readonly string[]): Promise<void> {
   const jsonFile = parseFlags("bench", argv, { json: { type: "string" } }).json;
   const work = mkdtempSync(path.join(os.tmpdir(), "dr-bench-"));
-  const pg = await PgCluster.start({
-    fast: false,
-    settings: { shared_buffers: "512MB", max_wal_size: "8GB", checkpoint_timeout: "30min" },
-  });
+  const pg = await startBenchServer();
   const az = await Azurite.start();
   const meter = CpuMeter.open(postmasterPid(pg.dataDir), azuritePid(az.port));
   say(

@@ -14,7 +14,6 @@
  * (pg_stat_wal: WAL bytes and full-page images; pg_stat_bgwriter: checkpoints, buffers written by backends;
  * temp bytes). Not a test. `--json FILE` writes the runs.
  */
-import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -25,6 +24,7 @@ import { childEnv, pgDumpArgv, pgRestoreArgv } from "@service-dr/dr-data/pgargs"
 import { DEFAULT_RESTORE_SETTINGS } from "@service-dr/dr-data/restore";
 import { formatBytes } from "@service-dr/dr-data/progress";
 import { cpuDelta, CpuMeter, postmasterPid } from "./cpu";
+import { exec, startBenchServer } from "./harness";
 
 const SCALE = Number(process.env.BENCH_SCALE ?? "80");
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? "2");
@@ -109,18 +109,6 @@ const statsDelta = (a: ServerStats, b: ServerStats): ServerStats => ({
   tempBytes: b.tempBytes - a.tempBytes,
 });
 
-function exec(program: string, argv: string[], env: NodeJS.ProcessEnv): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(program, argv, { env, stdio: ["ignore", "ignore", "pipe"] });
-    let err = "";
-    child.stderr.on("data", (c: Buffer) => (err = (err + c.toString()).slice(-4000)));
-    child.once("error", reject);
-    child.once("close", (code) =>
-      code === 0 ? resolve() : reject(new Error(`${program} exited ${code}: ${err}`)),
-    );
-  });
-}
-
 /** Rewrites every file of the archive (same bytes), leaving them dirty in the page cache as a download does. */
 function rewriteArchive(dir: string): Promise<void> {
   return exec(
@@ -182,11 +170,8 @@ const line = (r: Run) =>
 async function main(argv: readonly string[]): Promise<void> {
   const jsonFile = parseFlags("restore-gap", argv, { json: { type: "string" } }).json;
   const work = mkdtempSync(path.join(os.tmpdir(), "dr-restore-gap-"));
-  // The bench's server settings (bench.ts), so the figures are comparable with its rows.
-  const pg = await PgCluster.start({
-    fast: false,
-    settings: { shared_buffers: "512MB", max_wal_size: "8GB", checkpoint_timeout: "30min" },
-  });
+  // The bench's server, so the figures are comparable with its rows.
+  const pg = await startBenchServer();
   const meter = CpuMeter.open(postmasterPid(pg.dataDir), -1);
   try {
     await pg.query("CREATE DATABASE app");

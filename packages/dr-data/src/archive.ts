@@ -253,6 +253,17 @@ export async function tableDataEntries(
   return parseTableData(toc);
 }
 
+/**
+ * The dump id of a `finished item <id> TABLE DATA <table>` line of pg_dump's or pg_restore's `--verbose` in
+ * parallel mode (the entry's file is complete, or its load committed); undefined for any other line.
+ */
+export function finishedDataEntry(program: "pg_dump" | "pg_restore", line: string): number | undefined {
+  const prefix = `${program}: finished item `;
+  if (!line.startsWith(prefix)) return undefined;
+  const id = /^(\d+) TABLE DATA /.exec(line.slice(prefix.length))?.[1];
+  return id === undefined ? undefined : Number(id);
+}
+
 export function parseTableData(toc: string): TocDataEntry[] {
   const out: TocDataEntry[] = [];
   for (const line of toc.split("\n")) {

@@ -35,9 +35,9 @@ import { Transform, type Readable } from "node:stream";
 import { gzipSync } from "node:zlib";
 import type { BlockBlobClient, ContainerClient } from "@azure/storage-blob";
 import { backupBlobName, backupManifestBlobName } from "./naming";
-import { findTableData, parseTableData } from "./archive";
+import { findTableData, finishedDataEntry, parseTableData } from "./archive";
 import { chooseBlockSize, stageBlocks, type StagedBlocks, type StageOptions } from "./blobio";
-import { DirectoryUpload, finishedDataEntry } from "./directory-upload";
+import { DirectoryUpload } from "./directory-upload";
 import { latestBackup, listBackups, type BackupEntry } from "./list";
 import { containerClient, type BlobStoreSettings } from "./blobstore";
 import { withClient, withFreshPassword, type PgConnection } from "./connection";
@@ -46,7 +46,7 @@ import { UsageError, VerificationError } from "./errors";
 import { ManifestTaker, MANIFEST_VERSION, serializeManifest, sha256Hex, tocEntries } from "./manifest";
 import { isStreamCompress, toBlobMetadata, type BackupMetadata, type StreamCompress } from "./metadata";
 import { childEnv, COMPRESS_PATTERN, pgDumpArgv, pgRestoreListArgv, type DumpFormat } from "./pgargs";
-import { binPath, describeExit, run, start, type Spawned, type ClientProgramOptions } from "./proc";
+import { binPath, describeExit, killed, run, start, type ClientProgramOptions, type Spawned } from "./proc";
 import { CountProgress, formatBytes, Progress, stderrLog, type Log, type ProgressTotal } from "./progress";
 import { queryOne } from "./sql";
 import { parseCopyHeader } from "./table-restore";
@@ -511,13 +511,6 @@ function listFromStream(
   return { stream, listing };
 }
 
-/** Stops a child after a failure elsewhere; what it said, if it had failed itself. */
-async function killed(child: Spawned, program: string): Promise<string> {
-  child.child.kill("SIGTERM");
-  const exit = await child.exit.catch(() => undefined);
-  return exit !== undefined && exit.code !== 0 ? `; ${describeExit(program, exit, child.stderr)}` : "";
-}
-
 /**
  * Starts the server-side checksums of the tables in `only` (default all) in the taker's snapshot; the returned
  * function waits for them and throws their failure.
@@ -705,7 +698,7 @@ async function runPgDumpDirectory(
   });
   const dataFile = (id: number) => [`${id}.dat`, `${id}.dat.gz`];
   const onStderrLine = (line: string): boolean => {
-    const id = finishedDataEntry(line);
+    const id = finishedDataEntry("pg_dump", line);
     if (id !== undefined) for (const f of dataFile(id)) if (existsSync(path.join(dir, f))) onFile(f);
     return isPgDumpVerboseLine(line);
   };
@@ -753,8 +746,8 @@ function dumpHeartbeat(dir: string, dumping: Progress): () => void {
 }
 
 /**
- * Progress in tar's input (the dump's bytes, whose total is known in advance, whatever zstd makes of them):
- * tar's `rchar` from /proc, every second. Where /proc cannot be read, the compressed bytes uploaded are counted
+ * Progress in tar's input (the dump's bytes, whatever zstd makes of them; their total is the estimate until
+ * pg_dump exits, then the stream's exact length): tar's `rchar` from /proc, every second. Where /proc cannot be read, the compressed bytes uploaded are counted
  * instead, so the progress lines still move (their ETA then errs on the long side).
  */
 function countTarInput(tar: Spawned, progress: Progress): () => void {

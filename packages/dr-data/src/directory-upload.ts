@@ -19,16 +19,7 @@ import type { Readable, Writable } from "node:stream";
 import type { BlockBlobClient } from "@azure/storage-blob";
 import { stageBlocks, type StagedBlocks, type StageOptions } from "./blobio";
 import type { StreamCompress } from "./metadata";
-import { describeExit, start, type Spawned } from "./proc";
-
-/** pg_dump --verbose, parallel mode: a table's data file is complete (`<dump id>.dat`, or `.dat.gz`). */
-const FINISHED_DATA = /^pg_dump: finished item (\d+) TABLE DATA /;
-
-/** The dump id of a `finished item … TABLE DATA` line of pg_dump --verbose; undefined for any other line. */
-export function finishedDataEntry(line: string): number | undefined {
-  const id = FINISHED_DATA.exec(line)?.[1];
-  return id === undefined ? undefined : Number(id);
-}
+import { describeExit, killed, start, type Exit, type Spawned } from "./proc";
 
 /** tar's argv: names from stdin, NUL-separated, each archived as given, through `zstd -q -<level> -T0`. */
 export function tarStreamArgv(dir: string, streamCompress: StreamCompress | undefined): string[] {
@@ -41,8 +32,6 @@ export class DirectoryUpload {
   private readonly sent = new Set<string>();
   /** The size of each file handed over while pg_dump ran, when it was. */
   private readonly sizes = new Map<string, number>();
-  /** Files handed over before `finish`: while pg_dump still ran. */
-  private early = 0;
   private finishing = false;
   private readonly staging: Promise<StagedBlocks>;
   /** Settles when the upload cannot go on (tar or the staging failed); never while it works. */
@@ -56,16 +45,16 @@ export class DirectoryUpload {
     stage: StageOptions,
   ) {
     this.staging = stageBlocks(blob, tar.child.stdout as Readable, stage).catch(async (cause: unknown) => {
-      throw new Error(`backup of ${database} failed, nothing committed${await this.killTar()}`, { cause });
+      throw new Error(`backup of ${database} failed, nothing committed${await killed(this.tar, "tar")}`, {
+        cause,
+      });
     });
     this.failed = Promise.race([
       this.staging.then(() => new Promise<never>(() => undefined)),
       tar.exit.then(async (exit) => {
         if (exit.code === 0) return new Promise<never>(() => undefined);
         await this.staging.catch(() => undefined);
-        throw new Error(
-          `backup of ${database} failed, nothing committed: ${describeExit("tar", exit, tar.stderr)}`,
-        );
+        throw this.tarFailed(exit);
       }),
     ]);
     this.failed.catch(() => undefined);
@@ -103,7 +92,6 @@ export class DirectoryUpload {
    */
   add(file: string): void {
     if (!this.finishing && !this.sent.has(`./${file}`)) {
-      this.early++;
       this.sizes.set(file, statSync(path.join(this.dir, file)).size);
     }
     this.give(`./${file}`);
@@ -111,7 +99,7 @@ export class DirectoryUpload {
 
   /** How many files were handed over while pg_dump still ran. */
   get handedEarly(): number {
-    return this.early;
+    return this.sizes.size;
   }
 
   /**
@@ -131,9 +119,7 @@ export class DirectoryUpload {
     const staged = await Promise.race([this.staging, this.failed]);
     const exit = await this.tar.exit;
     if (exit.code !== 0) {
-      throw new Error(
-        `backup of ${this.database} failed, nothing committed: ${describeExit("tar", exit, this.tar.stderr)}`,
-      );
+      throw this.tarFailed(exit);
     }
     return staged;
   }
@@ -153,7 +139,7 @@ export class DirectoryUpload {
 
   /** After a failure elsewhere: stops tar, and waits for the staging to stop. */
   async abort(): Promise<void> {
-    await this.killTar();
+    await killed(this.tar, "tar");
     await this.staging.catch(() => undefined);
   }
 
@@ -167,10 +153,10 @@ export class DirectoryUpload {
     this.stdin.write(`${name}\0`);
   }
 
-  /** Stops tar; what it said, if it had failed itself. */
-  private async killTar(): Promise<string> {
-    this.tar.child.kill("SIGTERM");
-    const exit = await this.tar.exit.catch(() => undefined);
-    return exit !== undefined && exit.code !== 0 ? `; ${describeExit("tar", exit, this.tar.stderr)}` : "";
+  /** tar (or the zstd it runs) exited non-zero: nothing is committed. */
+  private tarFailed(exit: Exit): Error {
+    return new Error(
+      `backup of ${this.database} failed, nothing committed: ${describeExit("tar", exit, this.tar.stderr)}`,
+    );
   }
 }

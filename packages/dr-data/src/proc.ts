@@ -119,3 +119,10 @@ export async function run(
   if (exit.code !== 0) throw new Error(describeExit(path.basename(program), exit, p.stderr));
   return Buffer.concat(chunks).toString("utf8");
 }
+
+/** Stops a child after a failure elsewhere; what it said, if it had failed itself. */
+export async function killed(child: Spawned, program: string): Promise<string> {
+  child.child.kill("SIGTERM");
+  const exit = await child.exit.catch(() => undefined);
+  return exit !== undefined && exit.code !== 0 ? `; ${describeExit(program, exit, child.stderr)}` : "";
+}

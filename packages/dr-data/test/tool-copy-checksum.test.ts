@@ -11,7 +11,8 @@ import path from "node:path";
 import { Readable } from "node:stream";
 import { gzipSync } from "node:zlib";
 import { backupSettings, readRchar, type BackupOptions } from "../src/backup";
-import { finishedDataEntry, tarStreamArgv } from "../src/directory-upload";
+import { finishedDataEntry } from "../src/archive";
+import { tarStreamArgv } from "../src/directory-upload";
 import { checksumDumpFile, checksumStream, CopyChecksum } from "../src/copy-checksum";
 import { MANIFEST_V2, MANIFEST_V3, MANIFEST_V4, MANIFEST_VERSION, parseManifest } from "../src/manifest";
 import { parseBlobMetadata, toBlobMetadata, type BackupMetadata } from "../src/metadata";
@@ -239,7 +240,10 @@ describe("tool: the directory upload's tar", () => {
       ["pg_restore: finished item 3289 TABLE DATA events", undefined],
       ["pg_dump: error: finished item 1 TABLE DATA x", undefined],
     ];
-    for (const [line, id] of cases) assert.equal(finishedDataEntry(line), id, line);
+    for (const [line, id] of cases) assert.equal(finishedDataEntry("pg_dump", line), id, line);
+    // The same line of pg_restore's, which the restore's overlapped check reads.
+    assert.equal(finishedDataEntry("pg_restore", "pg_restore: finished item 3289 TABLE DATA events"), 3289);
+    assert.equal(finishedDataEntry("pg_restore", "pg_dump: finished item 3289 TABLE DATA events"), undefined);
   });
 
   it("progress reads a process's rchar from /proc; an unreadable file gives undefined", () => {

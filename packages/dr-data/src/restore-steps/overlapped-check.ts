@@ -28,12 +28,9 @@
 import type { Manifest } from "../manifest";
 import type { RelationSummary } from "../compare";
 import type { PgConnection } from "../connection";
-import { findTableData, parseTableData, type TocDataEntry } from "../archive";
+import { findTableData, finishedDataEntry, parseTableData, type TocDataEntry } from "../archive";
 import { summarizeForManifest } from "../manifest-check";
 import type { Log } from "../progress";
-
-/** pg_restore --verbose, parallel mode: `finished item <dump id> TABLE DATA <table>`. */
-const FINISHED_DATA = /^pg_restore: finished item (\d+) TABLE DATA /;
 
 export interface OverlappedCheckOptions {
   readonly applicationName: string;
@@ -60,8 +57,8 @@ export class OverlappedCheck {
 
   /** Feeds one line of pg_restore's stderr: a finished `TABLE DATA` entry queues its table. */
   onLine(line: string): void {
-    const id = FINISHED_DATA.exec(line)?.[1];
-    const name = id === undefined ? undefined : this.byDumpId.get(Number(id));
+    const id = finishedDataEntry("pg_restore", line);
+    const name = id === undefined ? undefined : this.byDumpId.get(id);
     if (name === undefined || this.stopped) return;
     this.queue.push(name);
     this.running ??= this.drain();
