@@ -18,7 +18,7 @@ import {
   type PodStep,
 } from "@service-dr/dr-data";
 import { DRILL_STEPS, type DrillStep } from "../../plan";
-import { readStackOutputs, type StackOutputs } from "../../stack/outputs";
+import { readStackOutputs, type DrillOutput, type StackOutputs } from "../../stack/outputs";
 import { AFTER_HOLD_ANNOTATION, RECOVERY_JOBS_ANNOTATION } from "../../components/app/replica-hold";
 import {
   applySet,
@@ -119,18 +119,19 @@ export interface DeclaredDrillJob extends Omit<DeclaredJob, "step"> {
   readonly dependsOn: readonly string[];
 }
 
-/** What the program declares for a scheduled drill: the copy, the Jobs, the report, the objectives. */
-export interface DeclaredDrill {
-  readonly id: string;
-  readonly startedAt: string;
-  readonly copyServerName: string;
+/**
+ * What the program declares for a scheduled drill: its output's id, start, copy, report and objectives
+ * (stack/outputs.ts `DrillOutput`), with what the drill reads from the resources themselves.
+ */
+export interface DeclaredDrill extends Pick<
+  DrillOutput,
+  "id" | "startedAt" | "copyServerName" | "reportBlob" | "objectives"
+> {
   readonly copyServerFqdn: string;
   /** The copy's `pointInTimeUTC` as declared on the server resource. */
   readonly copyPointInTimeUtc: string;
   /** The Jobs in the order the drill output lists them. */
   readonly jobs: readonly DeclaredDrillJob[];
-  readonly reportBlob: string;
-  readonly objectives: { readonly rpoMinutes: number; readonly rtoMinutes: number };
 }
 
 /** The program refused the config (its ConfigError), every problem listed. */
