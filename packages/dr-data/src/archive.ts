@@ -185,6 +185,25 @@ export async function downloadAndCheckArchive(
     dir,
     o,
   );
+  return checkArchive(archive, what, o);
+}
+
+/**
+ * The archive checks of `downloadAndCheckArchive` on an archive already here (`restore --from-copy` restores
+ * the dump its own backup step wrote, restore-from-copy.ts): `pg_restore --list` must read it, and its table of
+ * contents must be exactly the one its stored manifest records.
+ */
+export async function checkArchive(
+  archive: string,
+  what: { readonly name: string; readonly manifest: Manifest | undefined },
+  o: {
+    readonly env: NodeJS.ProcessEnv;
+    readonly binDir: string | undefined;
+    readonly log: Log;
+    readonly label: string;
+    readonly refusal: string;
+  },
+): Promise<CheckedArchive> {
   let toc: string;
   try {
     toc = await run(binPath(o.binDir, "pg_restore"), pgRestoreListArgv(archive), { env: o.env });

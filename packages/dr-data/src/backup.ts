@@ -91,6 +91,12 @@ export interface BackupOptions extends ClientProgramOptions {
   readonly uploadConcurrency?: number | undefined;
   /** Directory format only: where the dump is staged. Default the OS temp dir. */
   readonly workDir?: string | undefined;
+  /**
+   * Directory format only: dump into this directory (created; it must not exist) and leave it there for the
+   * caller, who removes it: `restore --from-copy` restores from it (restore-from-copy.ts). Default: a temporary
+   * directory under `workDir`, removed once the dump is uploaded.
+   */
+  readonly keepDumpIn?: string | undefined;
   /** Clock for the blob name's timestamp. Default `() => new Date()`. */
   readonly now?: (() => Date) | undefined;
   /**
@@ -115,6 +121,20 @@ export interface BackupResult {
   readonly manifestBlobName?: string | undefined;
   /** With `verify`: the status record written (always verified: a backup that is not throws). */
   readonly status?: BackupStatus | undefined;
+}
+
+/**
+ * A committed backup whose read-back has not run yet (`commitBackup`): `verify` reads it back from storage,
+ * checks it as a restore would and writes its status record, as `backup --verify` does after the commit.
+ */
+export interface CommittedBackup {
+  readonly blobName: string;
+  readonly metadata: BackupMetadata;
+  readonly manifestBlobName: string | undefined;
+  /** `pg_restore --list` of the dump (taken with the manifest). */
+  readonly toc: string | undefined;
+  /** Needs the manifest (`backupSettings` refuses `verify` without it; so does this). */
+  readonly verify: () => Promise<BackupStatus>;
 }
 
 /** Blocks in flight hold this much memory at most (the pod's limit is 4Gi); bounds concurrency × block size. */
@@ -168,6 +188,18 @@ interface Target {
 }
 
 export async function backup(o: BackupOptions): Promise<BackupResult> {
+  const committed = await commitBackup(o);
+  const status = (o.verify ?? false) ? await committed.verify() : undefined;
+  return {
+    blobName: committed.blobName,
+    metadata: committed.metadata,
+    manifestBlobName: committed.manifestBlobName,
+    status,
+  };
+}
+
+/** The backup up to its commit; its read-back (`verify`) is the caller's to run, or not, when it chooses. */
+export async function commitBackup(o: BackupOptions): Promise<CommittedBackup> {
   const settings = backupSettings(o);
   const container = containerClient(o.store);
   const source = await inspectSource(o, settings);
@@ -199,14 +231,20 @@ export async function backup(o: BackupOptions): Promise<BackupResult> {
           `restoring it will need --allow-unverified`,
       );
     }
-    const committedAt = performance.now();
-    const status = settings.verify
-      ? await verifyAndRecord(o, settings, target, metadata, {
-          dumpSeconds: seconds(dumped.dumpEnd - dumpStart),
-          uploadSeconds: seconds(committedAt - dumped.dumpEnd),
-        })
-      : undefined;
-    return { blobName: target.blobName, metadata, manifestBlobName: manifest?.name, status };
+    const durations = {
+      dumpSeconds: seconds(dumped.dumpEnd - dumpStart),
+      uploadSeconds: seconds(performance.now() - dumped.dumpEnd),
+    };
+    return {
+      blobName: target.blobName,
+      metadata,
+      manifestBlobName: manifest?.name,
+      toc: dumped.toc,
+      verify: () => {
+        if (manifest === undefined) throw new UsageError("--verify needs the manifest: drop --no-manifest");
+        return verifyAndRecord(o, settings, target, metadata, durations);
+      },
+    };
   } finally {
     if (taker !== undefined && !finished) await taker.abort();
   }
@@ -284,6 +322,9 @@ export function backupSettings(o: BackupOptions): BackupSettings {
   if (!Number.isInteger(jobs) || jobs < 1) throw new UsageError(`--jobs must be an integer ≥ 1, got ${jobs}`);
   const manifest = o.manifest ?? true;
   const verify = o.verify ?? false;
+  if (o.keepDumpIn !== undefined && format !== "directory") {
+    throw new UsageError(`keeping the dump's directory needs the directory format (got --format ${format})`);
+  }
   if (verify && !manifest) {
     throw new UsageError(
       "--verify checks the backup as a restore would, which needs its manifest: drop --no-manifest or --verify",
@@ -543,10 +584,10 @@ function serverChecksums(taker: ManifestTaker, log: Log, only?: ReadonlySet<stri
  */
 async function dumpDirectory(d: Dump): Promise<Dumped> {
   const { o, s, source, target, taker } = d;
-  const tmp = await mkdtemp(path.join(o.workDir ?? os.tmpdir(), "dr-data-backup-"));
+  const { dir, owned } = await dumpDirectoryOf(o);
   try {
-    const dir = path.join(tmp, "dump");
-    // pg_dump accepts an empty existing directory; tar must find it when it starts.
+    // pg_dump accepts an empty existing directory; tar must find it when it starts. A kept directory must be
+    // new: a file already in it would be uploaded (and restored) as part of this dump.
     await mkdir(dir);
     s.log(`backup: uploading the dump's files as pg_dump finishes them${streamHow(s)}`);
     const upload = DirectoryUpload.start({
@@ -578,8 +619,15 @@ async function dumpDirectory(d: Dump): Promise<Dumped> {
     );
     return { staged, copied: manifest.copied, toc: manifest.toc, dumpEnd };
   } finally {
-    await rm(tmp, { recursive: true, force: true });
+    if (owned !== undefined) await rm(owned, { recursive: true, force: true });
   }
+}
+
+/** Where a directory dump goes: the caller's `keepDumpIn`, or a temporary directory this backup owns. */
+async function dumpDirectoryOf(o: BackupOptions): Promise<{ dir: string; owned: string | undefined }> {
+  if (o.keepDumpIn !== undefined) return { dir: o.keepDumpIn, owned: undefined };
+  const owned = await mkdtemp(path.join(o.workDir ?? os.tmpdir(), "dr-data-backup-"));
+  return { dir: path.join(owned, "dump"), owned };
 }
 
 const streamHow = (s: BackupSettings) =>

@@ -88,17 +88,25 @@ export const BACKUP = {
 } as const satisfies CommandDef;
 
 /**
- * `restore` and `restore --tables` share one table: the tool parses `restore` once and `--tables` picks the
- * table-level restore; which flags go with which is the tool's rule (commands/restore/flags.ts).
+ * `restore`, `restore --tables` and `restore --from-copy` share one table: the tool parses `restore` once,
+ * `--tables` picks the table-level restore and `--from-copy` scenario 2's one flow; which flags go with which is
+ * the tool's rule (commands/restore/flags.ts).
  */
 export const RESTORE = {
   /** The table-level restore: only these `schema.table`s. */
   tables: { flag: "tables", kind: "list" },
+  /**
+   * Scenario 2's restore phase in one flow: dump the PTR copy (the `PTR_` connection) into `--work-dir`, store
+   * that dump under `--prefix` as the evidence while pg_restore reads it, then compare with the copy.
+   */
+  fromCopy: { flag: "from-copy", kind: "switch" },
   container: { flag: "container", kind: "text", required: true },
-  /** With `blob: "latest"`, the prefix to pick the newest backup under. */
+  /** With `blob: "latest"`, the prefix to pick the newest backup under; with `fromCopy`, where the dump goes. */
   prefix: { flag: "prefix", kind: "text", blobPath: true },
-  /** A blob name, or `latest`. */
-  blob: { flag: "blob", kind: "text", required: true, blobPath: true },
+  /** A blob name, or `latest`. Required unless `fromCopy` (the tool checks). */
+  blob: { flag: "blob", kind: "text", blobPath: true },
+  /** With `fromCopy`: recorded in the dump's metadata (the copy's server name). */
+  sourceServer: { flag: "source-server", kind: "text" },
   sourceDatabase: { flag: "source-database", kind: "text" },
   database: { flag: "database", kind: "text" },
   /** The restore is idempotent by this id. */
@@ -236,8 +244,23 @@ export type RestoreArgs = OptionsOf<typeof RESTORE>;
  * `restore --tables` as the program builds it: the same command with `tables` required and without the flags
  * of a whole-database restore, which the tool refuses beside `--tables` (commands/restore/flags.ts).
  */
-export type TableRestoreArgs = Omit<RestoreArgs, "tables" | "jobs" | "noAcl" | "analyze" | "settings"> & {
+export type TableRestoreArgs = Omit<
+  RestoreArgs,
+  "tables" | "blob" | "fromCopy" | "sourceServer" | "jobs" | "noAcl" | "analyze" | "settings"
+> & {
   readonly tables: readonly string[];
+  readonly blob: string;
+};
+/**
+ * `restore --from-copy` as the program builds it (scenario 2's whole-database restore): none of the flags that
+ * name a stored backup or a table list, which the tool refuses beside `--from-copy`.
+ */
+export type CopyRestoreArgs = Omit<
+  RestoreArgs,
+  "tables" | "fromCopy" | "blob" | "sourceDatabase" | "allowUnverified" | "prefix"
+> & {
+  readonly fromCopy: true;
+  readonly prefix: string;
 };
 export type CompareArgs = OptionsOf<typeof COMPARE>;
 export type InspectArgs = OptionsOf<typeof INSPECT>;
@@ -316,6 +339,7 @@ function blobPathFlag(command: string, d: FlagDef, value: string): string {
 export const backupArgs = (opts: BackupArgs): string[] => buildArgv("backup", BACKUP, opts);
 export const restoreArgs = (opts: RestoreArgs): string[] => buildArgv("restore", RESTORE, opts);
 export const tableRestoreArgs = (opts: TableRestoreArgs): string[] => buildArgv("restore", RESTORE, opts);
+export const copyRestoreArgs = (opts: CopyRestoreArgs): string[] => buildArgv("restore", RESTORE, opts);
 export const compareArgs = (opts: CompareArgs): string[] => buildArgv("compare", COMPARE, opts);
 export const inspectArgs = (opts: InspectArgs): string[] => buildArgv("inspect", INSPECT, opts);
 export const reconcileArgs = (opts: ReconcileArgs): string[] => buildArgv("reconcile", RECONCILE, opts);

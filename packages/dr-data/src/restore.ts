@@ -41,15 +41,14 @@ import {
   runIdProblem,
   stagingDatabaseName,
 } from "./naming";
-import { downloadAndCheckArchive } from "./archive";
+import { checkArchive, downloadAndCheckArchive } from "./archive";
 import type { BlobClient } from "@azure/storage-blob";
 import { containerClient, type BlobStoreSettings } from "./blobstore";
-import { formatComparison, type RelationSummary } from "./compare";
+import { formatComparison, type CompareResult, type RelationSummary } from "./compare";
 import { connect, withClient, withDatabase, withFreshPassword, type PgConnection } from "./connection";
 import { UsageError, VerificationError } from "./errors";
 import { checkAgainstManifest, type Manifest } from "./manifest";
 import { summarizeForManifest } from "./manifest-check";
-import type { BackupMetadata } from "./metadata";
 import { childEnv, pgRestoreArgv } from "./pgargs";
 import { binPath, describeExit, start, type ClientProgramOptions } from "./proc";
 import {
@@ -83,18 +82,20 @@ import {
   type ResolvedBackup,
   type RestoreSource,
 } from "./restore-steps";
+import { compareWithCopy, copyRestoreProblems, dumpCopy, type CopySource } from "./restore-steps/from-copy";
 
 // Re-exported: the restores share one resolution of the backup (restore-steps/backup-source.ts).
 export type { RestoreSource } from "./restore-steps";
+export type { CopySource } from "./restore-steps/from-copy";
 
-export interface RestoreOptions extends ClientProgramOptions {
+/** What every whole-database restore is given about its target and how it runs, wherever its dump comes from. */
+export interface RestoreTargetOptions extends ClientProgramOptions {
   /**
    * The target server. Its `database` is the maintenance database the tool connects to for CREATE, DROP and
    * RENAME DATABASE (`postgres` on Azure); it must not be the target database.
    */
   readonly connection: PgConnection;
   readonly store: BlobStoreSettings;
-  readonly from: RestoreSource;
   /** Target database. Default: the backup's source database. */
   readonly database?: string | undefined;
   /**
@@ -104,20 +105,12 @@ export interface RestoreOptions extends ClientProgramOptions {
    */
   readonly databaseFrom?: "flag" | "PGDATABASE" | undefined;
   /**
-   * Restore a backup that has no manifest (taken with --no-manifest or by an older tool), whose contents
-   * therefore cannot be checked before the swap. Default false: such a backup is refused before anything is
-   * touched. The program's Jobs never set it.
-   */
-  readonly allowUnverified?: boolean | undefined;
-  /**
    * A restore onto a new database applies the backup's database-level properties (owner, privileges,
    * settings, comment); every role they name must exist on the target, else the restore is refused before
    * anything is touched. With this set, what goes to a missing role (its grants, its per-role settings; a
    * missing owner becomes the restoring login) is skipped instead, each item logged. Default false.
    */
   readonly skipMissingRoles?: boolean | undefined;
-  /** With `latestUnder`: the source database whose latest backup is wanted. Default `database` (or any). */
-  readonly sourceDatabase?: string | undefined;
   /** Names the staging and before databases; running the same run id again is a no-op. */
   readonly runId: string;
   /** `pg_restore --jobs`. Default: the number of CPUs, at least 2. */
@@ -134,6 +127,32 @@ export interface RestoreOptions extends ClientProgramOptions {
   readonly downloadConcurrency?: number | undefined;
   /** Tries of the swap when new sessions keep arriving on the live database. Default 5. */
   readonly swapAttempts?: number | undefined;
+}
+
+/** `restore`: a stored backup into a database. */
+export interface RestoreOptions extends RestoreTargetOptions {
+  readonly from: RestoreSource;
+  /**
+   * Restore a backup that has no manifest (taken with --no-manifest or by an older tool), whose contents
+   * therefore cannot be checked before the swap. Default false: such a backup is refused before anything is
+   * touched. The program's Jobs never set it.
+   */
+  readonly allowUnverified?: boolean | undefined;
+  /** With `latestUnder`: the source database whose latest backup is wanted. Default `database` (or any). */
+  readonly sourceDatabase?: string | undefined;
+}
+
+/** `restore --from-copy`: the copy's database into a database, in one flow (`restoreFromCopy`). */
+export interface CopyRestoreOptions extends RestoreTargetOptions {
+  /** Dumped, stored as the evidence and restored; `database` defaults to the copy's database's name. */
+  readonly copy: CopySource;
+  /** Called between the dump's commit and its read-back (tests use it to change the blob or the copy). */
+  readonly onDumpCommitted?: ((blobName: string) => Promise<void>) | undefined;
+}
+
+/** A restore from the copy, and the comparison of the restored database with the copy (always equal). */
+export interface CopyRestoreResult extends RestoreResult {
+  readonly comparison: CompareResult;
 }
 
 export interface RestoreResult {
@@ -246,11 +265,9 @@ export async function restore(o: RestoreOptions): Promise<RestoreResult> {
     step: "swap",
     restoreIt: "it",
   });
-  const names = targetNames(o, chosen.meta, log);
+  const names = targetNames(o, chosen.meta.database, log);
   const manifest = await manifestOf(container, chosen);
-  const maint = await connect(o.connection, "dr-data-restore");
-  const tmp = await mkdtemp(path.join(o.workDir ?? os.tmpdir(), "dr-data-restore-"));
-  try {
+  return withMaintenanceSession(o, names, async (maint, tmp) => {
     const run: Run = {
       o,
       log,
@@ -261,25 +278,103 @@ export async function restore(o: RestoreOptions): Promise<RestoreResult> {
       ...names,
       manifest,
     };
-    await holdRestoreLock(maint, names.database);
     const done = await alreadyRestored(run);
     if (done !== undefined) return done;
     const plan = await preflight(run);
     const archive = await downloadAndVerify(run, container.getBlobClient(chosen.blobName), tmp);
-    const live = await databaseInfo(maint, names.database);
-    await createStaging(run, live);
-    const early = await restoreIntoStaging(run, archive);
-    const notes = await verifyStaging(run, early);
-    return await swapIn(run, live, plan, notes);
+    return restoreArchive(run, plan, archive);
+  });
+}
+
+/**
+ * `restore --from-copy`, scenario 2's restore phase in one flow: the PTR copy is dumped into the scratch
+ * directory and stored under `copy.prefix` as the restore's evidence (the backup's own steps, backup.ts: the
+ * upload overlaps the dump, the manifest is taken in pg_dump's snapshot); pg_restore reads that directory while
+ * the stored dump is read back from storage and verified as the nightly's is (verify.ts); the staging database
+ * is checked against the stored manifest as any restore's is; the swap waits for both checks; then the restored
+ * database is compared with the copy itself (compare.ts, as the compare Job did). Nothing is dumped for a run id
+ * that already completed, and the comparison runs then too: a pod that died after the swap is checked on its
+ * retry. Any difference is a VerificationError (exit 1) after the swap, naming what differs.
+ */
+export async function restoreFromCopy(o: CopyRestoreOptions): Promise<CopyRestoreResult> {
+  const log = o.log ?? stderrLog;
+  const jobs = checkedJobs(o.jobs);
+  const problems = copyRestoreProblems(o);
+  if (problems.length > 0) throw new UsageError(`restore --from-copy: ${problems.join("; ")}`);
+  const container = containerClient(o.store);
+  const names = targetNames(o, o.copy.connection.database, log);
+  const restored = await withMaintenanceSession(o, names, async (maint, tmp) => {
+    const done = await alreadyRestoredFromCopy(maint, o, names, container.containerName, log);
+    if (done !== undefined) return done;
+    await refuseWithoutSwapPermission(maint, o, names.database);
+    const dumped = await dumpCopy(o, jobs, tmp, log);
+    const chosen = await resolveBackup(container, o.store, { blob: dumped.blobName }, undefined);
+    const run: Run = {
+      o,
+      log,
+      jobs,
+      maint,
+      container: container.containerName,
+      ...chosen,
+      ...names,
+      manifest: await manifestOf(container, chosen),
+    };
+    const plan = await preflight(run);
+    const archive = await localArchive(run, dumped.dir);
+    const evidence = dumped.verify();
+    evidence.catch(() => undefined); // awaited before the swap, or settled below after a failure
+    try {
+      return await restoreArchive(run, plan, archive, evidence);
+    } finally {
+      await evidence.catch(() => undefined);
+    }
+  });
+  const comparison = await compareWithCopy(o, names.database, jobs, log);
+  return { ...restored, comparison };
+}
+
+/**
+ * The lock session on the target server's maintenance database and a scratch directory, for `use`; both are
+ * ended and removed however it ends.
+ */
+async function withMaintenanceSession<T>(
+  o: RestoreTargetOptions,
+  names: TargetNames,
+  use: (maint: Client, tmp: string) => Promise<T>,
+): Promise<T> {
+  const maint = await connect(o.connection, "dr-data-restore");
+  const tmp = await mkdtemp(path.join(o.workDir ?? os.tmpdir(), "dr-data-restore-"));
+  try {
+    await holdRestoreLock(maint, names.database);
+    return await use(maint, tmp);
   } finally {
     await maint.end().catch(() => undefined);
     await rm(tmp, { recursive: true, force: true });
   }
 }
 
+/**
+ * Steps 4 and 5 of any whole-database restore, once the archive is here and checked: staging, pg_restore with
+ * the overlapped contents check, the rest of the check, then the swap. `evidence` (restore --from-copy): the
+ * stored dump's verification, which the swap waits for too.
+ */
+async function restoreArchive(
+  r: Run,
+  plan: PropertiesPlan,
+  archive: Archive,
+  evidence?: Promise<unknown>,
+): Promise<RestoreResult> {
+  const live = await databaseInfo(r.maint, r.database);
+  await createStaging(r, live);
+  const early = await restoreIntoStaging(r, archive);
+  const notes = await verifyStaging(r, early);
+  if (evidence !== undefined) await evidenceBeforeSwap(r, evidence);
+  return swapIn(r, live, plan, notes);
+}
+
 /** What every step of one restore needs: its options, the chosen backup, the names, the maintenance session. */
 interface Run extends ResolvedBackup, TargetNames {
-  readonly o: RestoreOptions;
+  readonly o: RestoreTargetOptions;
   readonly log: Log;
   readonly jobs: number;
   /** The maintenance session: holds the advisory lock, runs CREATE, DROP and RENAME DATABASE and the swap. */
@@ -302,12 +397,12 @@ function checkedJobs(asked: number | undefined): number {
 }
 
 /** The target, staging and before databases' names; every problem with them at once. */
-function targetNames(o: RestoreOptions, meta: BackupMetadata, log: Log): TargetNames {
-  const database = o.database ?? meta.database;
-  if (o.databaseFrom === "PGDATABASE" && database !== meta.database) {
+function targetNames(o: RestoreTargetOptions, sourceDatabase: string, log: Log): TargetNames {
+  const database = o.database ?? sourceDatabase;
+  if (o.databaseFrom === "PGDATABASE" && database !== sourceDatabase) {
     log(
       `restore: restoring into ${database} (from PGDATABASE), not into the backup's source database ` +
-        `${meta.database}; give --database to choose explicitly`,
+        `${sourceDatabase}; give --database to choose explicitly`,
     );
   }
   const problems = restoreNameProblems(database, o.runId);
@@ -349,6 +444,37 @@ async function alreadyRestored(r: Run): Promise<RestoreResult | undefined> {
   };
 }
 
+/**
+ * `alreadyRestored` for `restore --from-copy`, before the copy is dumped: the run restored a dump of the copy,
+ * i.e. a blob under its prefix (each attempt dumps anew, so the blob's name is not known before).
+ */
+async function alreadyRestoredFromCopy(
+  maint: Client,
+  o: CopyRestoreOptions,
+  names: TargetNames,
+  container: string,
+  log: Log,
+): Promise<RestoreResult | undefined> {
+  const done = await readRestoreRecord(maint, names.database, o.runId);
+  if (!done.exists) return undefined;
+  const under = `${o.copy.prefix}/`;
+  if (done.record !== undefined && !done.record.blob.startsWith(under)) {
+    throw new VerificationError(
+      `run ${o.runId} already restored ${done.record.container}/${done.record.blob} into ${names.database} ` +
+        `(${names.before} exists), not a dump of the copy under ${container}/${under}: restoring the copy ` +
+        `needs a new run id`,
+    );
+  }
+  log(`restore: run ${o.runId} already completed (${names.before} exists); comparing with the copy`);
+  return {
+    status: "already-completed",
+    runId: o.runId,
+    database: names.database,
+    beforeDatabase: names.before,
+    blobName: done.record?.blob,
+  };
+}
+
 type PropertiesPlan = Awaited<ReturnType<typeof propertiesPlan>>;
 
 /**
@@ -356,22 +482,41 @@ type PropertiesPlan = Awaited<ReturnType<typeof propertiesPlan>>;
  * be given (refused now if it cannot be).
  */
 async function preflight(r: Run): Promise<PropertiesPlan> {
-  const cannot = (problems: string[]) =>
-    new Error(
-      `restore into ${r.database} on ${r.o.connection.host} as ${r.o.connection.user} cannot complete, nothing ` +
-        `was done: ${problems.join("; ")}`,
-    );
-  const denied = await swapPermissionProblems(r.maint, r.database);
-  if (denied.length > 0) throw cannot(denied);
+  await refuseWithoutSwapPermission(r.maint, r.o, r.database);
   const recorded = r.manifest?.databaseProperties;
   const plan = await propertiesPlan(r.maint, r.database, recorded, r.o.skipMissingRoles ?? false);
-  if (plan.problems.length > 0) throw cannot(plan.problems);
+  if (plan.problems.length > 0) throw cannotComplete(r.o, r.database, plan.problems);
   for (const skipped of plan.skipped) r.log(`restore: --skip-missing-roles: not applying ${skipped}`);
   r.log(
     `restore: ${r.container}/${r.blobName} (${formatBytes(r.meta.size)}, ${r.meta.database} from ` +
       `${r.meta.sourceServer}, ${r.meta.startedAt}) → ${r.database} on ${r.o.connection.host}, run ${r.o.runId}`,
   );
   return plan;
+}
+
+/** Can this login do the swap at all: asked before anything is downloaded, dumped or created. */
+async function refuseWithoutSwapPermission(
+  maint: Client,
+  o: RestoreTargetOptions,
+  database: string,
+): Promise<void> {
+  const denied = await swapPermissionProblems(maint, database);
+  if (denied.length > 0) throw cannotComplete(o, database, denied);
+}
+
+function cannotComplete(o: RestoreTargetOptions, database: string, problems: readonly string[]): Error {
+  return new Error(
+    `restore into ${database} on ${o.connection.host} as ${o.connection.user} cannot complete, nothing ` +
+      `was done: ${problems.join("; ")}`,
+  );
+}
+
+/** pg_restore's environment: a fresh login to the staging database, with the restore's session settings. */
+async function restoreEnv(r: Run): Promise<Record<string, string>> {
+  return childEnv(process.env, await withFreshPassword(withDatabase(r.o.connection, r.staging)), {
+    applicationName: "dr-data-restore",
+    settings: r.o.sessionSettings ?? DEFAULT_RESTORE_SETTINGS,
+  });
 }
 
 /** A downloaded, verified archive: its path, its table of contents, and the environment pg_restore runs in. */
@@ -389,10 +534,7 @@ interface Archive {
  */
 async function downloadAndVerify(r: Run, blob: BlobClient, tmp: string): Promise<Archive> {
   const t0 = Date.now();
-  const env = childEnv(process.env, await withFreshPassword(withDatabase(r.o.connection, r.staging)), {
-    applicationName: "dr-data-restore",
-    settings: r.o.sessionSettings ?? DEFAULT_RESTORE_SETTINGS,
-  });
+  const env = await restoreEnv(r);
   const checked = await downloadAndCheckArchive(
     blob,
     { name: r.blobName, meta: r.meta, etag: r.etag, manifest: r.manifest },
@@ -411,6 +553,45 @@ async function downloadAndVerify(r: Run, blob: BlobClient, tmp: string): Promise
     `restore: verified sha256, size and ${checked.entries} archive entries in ${formatSeconds((Date.now() - t0) / 1000)}`,
   );
   return { path: checked.path, toc: checked.toc, env };
+}
+
+/**
+ * Step 3 of `restore --from-copy`: the dump its backup step left in the scratch directory, checked as a
+ * download is (archive.ts `checkArchive`: `pg_restore --list` reads it, its table of contents is the stored
+ * manifest's).
+ */
+async function localArchive(r: Run, dir: string): Promise<Archive> {
+  const env = await restoreEnv(r);
+  const checked = await checkArchive(
+    dir,
+    { name: r.blobName, manifest: r.manifest },
+    {
+      env,
+      binDir: r.o.binDir,
+      log: r.log,
+      label: "restore",
+      refusal: "not restoring, no database was touched",
+    },
+  );
+  r.log(`restore: restoring from the dump's directory (${checked.entries} archive entries)`);
+  return { path: checked.path, toc: checked.toc, env };
+}
+
+/**
+ * Before the swap of `restore --from-copy`: the stored dump verified from storage (its status record
+ * written). Without that the restore has no evidence, so the staging database is dropped and live untouched.
+ */
+async function evidenceBeforeSwap(r: Run, evidence: Promise<unknown>): Promise<void> {
+  try {
+    await evidence;
+  } catch (cause) {
+    await dropStaging(r);
+    throw new VerificationError(
+      `${r.container}/${r.blobName}, the stored dump this restore read, does not verify from storage; swap ` +
+        `refused, ${r.database} was not touched, ${r.staging} dropped`,
+      { cause },
+    );
+  }
 }
 
 /**

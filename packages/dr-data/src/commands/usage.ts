@@ -14,13 +14,22 @@ const INCIDENT_USAGE = `  inspect  --container C --incident ID [--ptr-database D
   reconcile --container C --incident ID [--ptr-database D] [--live-database D] [--jobs N] [--restore-time ISO]
   restore  --tables s.t[,s.t…] --container C --blob NAME|latest [--prefix P] --run-id ID [--database D]
            [--source-database D] [--maintenance-database postgres] [--work-dir DIR] [--allow-unverified]
+  restore  --from-copy --container C --prefix P --run-id ID [--source-server NAME] [--database D] [--jobs N]
+           [--no-acl] [--analyze] [--setting name=value]... [--maintenance-database postgres] [--work-dir DIR]
+           [--skip-missing-roles]
   compare  --tables s.t[,s.t…] [--run-id ID] [--left-database D] [--right-database D] [--jobs N] [--all]
   compare  --tables s.t[,s.t…] --run-id ID --container C [--database D] [--jobs N]
 
   pg-token   prints a Microsoft Entra access token for Azure Database for PostgreSQL from the workload
              identity (DR_PG_AUTH=entra): the password psql-ptr / psql-live log in with
 
-inspect/reconcile: PTR_PG* is the PTR copy, LIVE_PG* the live database (each falls back to PG*).`;
+inspect/reconcile: PTR_PG* is the PTR copy, LIVE_PG* the live database (each falls back to PG*).
+restore --from-copy (scenario 2's restore phase in one flow): dumps the copy (PTR_PG*, PTR_PGHOST required)
+  into --work-dir and stores that dump under --prefix, with its manifest, as the restore's evidence; pg_restore
+  reads the directory while the stored dump is read back and verified (as backup --verify); the staging
+  database is checked against the manifest; the swap into the target (PG*, as any restore) waits for both;
+  then the target is compared with the copy (exit 1 on a difference). A completed run id dumps nothing and
+  only compares.`;
 
 export const USAGE = `usage: dr-data <command> [flags]
 

@@ -1,24 +1,34 @@
 /**
- * `restore`'s flags (contract.ts RESTORE) and environment as the options of one of the two restores: the whole
- * database (restore.ts) or, with `--tables`, those tables' rows (table-restore.ts). Which flags go with which is
- * checked here, before anything is read or touched.
+ * `restore`'s flags (contract.ts RESTORE) and environment as the options of one of the three restores: the
+ * whole database from a stored backup (restore.ts `restore`), with `--tables` those tables' rows
+ * (table-restore.ts), or with `--from-copy` the PTR copy's database in one flow (restore.ts `restoreFromCopy`).
+ * Which flags go with which is checked here, before anything is read or touched.
  */
 import { blobStoreFromEnv } from "../../blobstore";
 import { connectionFromEnv } from "../../connection";
-import { parseRestoreArgs, RESTORE, type RestoreArgs } from "../../contract";
+import { connectionEnvNames, parseRestoreArgs, RESTORE, type RestoreArgs } from "../../contract";
 import { UsageError } from "../../errors";
-import type { RestoreOptions } from "../../restore";
+import type { CopyRestoreOptions, RestoreOptions } from "../../restore";
 import type { RestoreSource } from "../../restore-steps";
 import { parseTableList, type TableRestoreOptions } from "../../table-restore";
+import { PTR_PREFIX } from "../inspect/sides";
 import type { Env, Io } from "../io";
 
-/** What `restore` was asked for: the whole database, or only some tables' rows. */
+/** What `restore` was asked for: the whole database, only some tables' rows, or the copy in one flow. */
 export type RestoreRequest =
   | { readonly kind: "database"; readonly options: RestoreOptions }
-  | { readonly kind: "tables"; readonly options: TableRestoreOptions };
+  | { readonly kind: "tables"; readonly options: TableRestoreOptions }
+  | { readonly kind: "copy"; readonly options: CopyRestoreOptions };
 
 export function restoreRequest(args: string[], env: Env, io: Io): RestoreRequest {
   const f = parseRestoreArgs(args);
+  if (f.fromCopy === true) return { kind: "copy", options: copyRestoreOptions(f, env, io) };
+  if (f.sourceServer !== undefined) {
+    throw new UsageError(
+      `restore: --${RESTORE.sourceServer.flag} names the copy a --from-copy restore dumps; without ` +
+        `--from-copy the backup's metadata names its server`,
+    );
+  }
   if (f.tables !== undefined) {
     return { kind: "tables", options: tableRestoreOptions({ ...f, tables: f.tables }, env, io) };
   }
@@ -44,6 +54,11 @@ export function restoreTarget(
 
 /** `--blob NAME`, or `--blob latest` with the `--prefix` to pick the newest backup under. */
 function sourceOf(f: Pick<RestoreArgs, "blob" | "prefix">): RestoreSource {
+  if (f.blob === undefined || f.blob === "") {
+    throw new UsageError(
+      "restore: --blob is required (a backup's blob name, or latest with --prefix), unless --from-copy",
+    );
+  }
   if (f.blob !== "latest") return { blob: f.blob };
   const prefix = f.prefix ?? "";
   if (prefix === "") {
@@ -103,6 +118,48 @@ function tableRestoreOptions(
     runId: f.runId,
     tables,
     allowUnverified: f.allowUnverified,
+    workDir: f.workDir,
+    binDir: env.PG_BINDIR,
+  };
+}
+
+/**
+ * `restore --from-copy`: the copy from `PTR_PG*` (its host explicitly: the fallback to `PGHOST` would be the
+ * target), the target from `PG*` as for any restore, the dump stored under `--prefix`. The flags that name a
+ * stored backup or a table list are refused beside it.
+ */
+function copyRestoreOptions(f: RestoreArgs, env: Env, io: Io): CopyRestoreOptions {
+  const refused = (["tables", "blob", "sourceDatabase", "allowUnverified"] as const).filter(
+    (field) => f[field] !== undefined,
+  );
+  const problems = refused.map(
+    (field) => `--${RESTORE[field].flag} names a stored backup or tables, not with --from-copy`,
+  );
+  if (f.prefix === undefined || f.prefix === "") {
+    problems.push("--prefix is required (where the copy's dump is stored as the restore's evidence)");
+  }
+  const copyHost = connectionEnvNames(PTR_PREFIX).host;
+  if ((env[copyHost] ?? "") === "") problems.push(`${copyHost} is not set (the copy's server)`);
+  if (problems.length > 0) throw new UsageError(`restore --from-copy: ${problems.join("; ")}`);
+  const maintenance = f.maintenanceDatabase ?? "postgres";
+  const target = restoreTarget(f.database, env.PGDATABASE, maintenance);
+  return {
+    log: io.err,
+    connection: connectionFromEnv(env, "", maintenance),
+    store: blobStoreFromEnv(env, f.container),
+    copy: {
+      connection: connectionFromEnv(env, PTR_PREFIX),
+      prefix: f.prefix ?? "",
+      sourceServer: f.sourceServer,
+    },
+    database: target.database,
+    databaseFrom: target.from,
+    skipMissingRoles: f.skipMissingRoles,
+    runId: f.runId,
+    jobs: f.jobs,
+    noAcl: f.noAcl,
+    analyze: f.analyze,
+    sessionSettings: f.settings,
     workDir: f.workDir,
     binDir: env.PG_BINDIR,
   };

@@ -2,19 +2,30 @@
  * `dr-data restore`: the whole database (a checked swap, restore.ts) or, with `--tables`, those tables' rows
  * merged into the live database (table-restore.ts). Prints one line saying what was done.
  */
-import { restore, type RestoreResult } from "../../restore";
+import { formatComparison } from "../../compare";
+import { restore, restoreFromCopy, type CopyRestoreResult, type RestoreResult } from "../../restore";
 import { tableRestore, type TableRestoreResult } from "../../table-restore";
 import type { Env, Io } from "../io";
 import { restoreRequest } from "./flags";
 
 export async function runRestore(args: string[], env: Env, io: Io): Promise<number> {
   const request = restoreRequest(args, env, io);
-  if (request.kind === "tables") {
-    io.out(tablesRestoredLine(await tableRestore(request.options)));
-  } else {
-    io.out(databaseRestoredLine(await restore(request.options)));
+  switch (request.kind) {
+    case "tables":
+      io.out(tablesRestoredLine(await tableRestore(request.options)));
+      break;
+    case "copy":
+      io.out(copyRestoredLines(await restoreFromCopy(request.options)));
+      break;
+    default:
+      io.out(databaseRestoredLine(await restore(request.options)));
   }
   return 0;
+}
+
+/** The restore's line, then the comparison with the copy (equal: a difference is an error, exit 1). */
+export function copyRestoredLines(result: CopyRestoreResult): string {
+  return `${databaseRestoredLine(result)}\n${formatComparison(result.comparison, { leftLabel: result.database, rightLabel: "copy" })}`;
 }
 
 function contentsWords(contents: "verified" | "no manifest" | undefined): string {
