@@ -16,7 +16,13 @@ import {
   serverFqdn,
   tableSetTag,
 } from "@service-dr/dr-data";
-import type { ConnectionPrefix, JobStep, ParsedArgs, TableRestoreArgs } from "@service-dr/dr-data";
+import type {
+  ConnectionPrefix,
+  CopyRestoreArgs,
+  JobStep,
+  ParsedArgs,
+  TableRestoreArgs,
+} from "@service-dr/dr-data";
 import { NIGHTLY_PREFIX_ROOT, planIdentities, podIdentity, WORKLOAD_IDENTITY_LABEL } from "./identity";
 import type { DataPod, IdentitiesPlan, IdentityPlan } from "./identity";
 import { jobTimeoutMinutes, MEASURED_THROUGHPUT, scratchSizeFor, scratchVolume } from "./sizing";
@@ -343,55 +349,115 @@ function ptrJobs(
 }
 
 /**
- * The PTR copy's backup, the export of what users wrote since, the restore (whole database or the chosen
- * tables) and its check, in this order.
+ * The restore phase: first the export of what users wrote since the restore point, then the restore. The whole
+ * database in one Job (`restore --from-copy`: the copy dumped and stored as the evidence while pg_restore reads
+ * it, the swap, then the comparison with the copy); the chosen tables the long way, since `restore --tables`
+ * reads a stored dump: the copy's backup, the export, the table restore and its comparison.
  */
 function ptrRestoreJobs(ctx: DataPathContext, time: DateTime, first: string): PlannedJob[] {
-  const { incident, retry, live } = ctx;
-  const copyPrefix = backupPrefix.ptrCopy(incident, live, time);
+  const { incident, retry } = ctx;
   const tables = ctx.cfg.ptr?.tables;
-  const tag = tables === undefined ? undefined : tableSetTag(tables);
-  const id = tables === undefined ? runId.ptrRestore(time) : runId.ptrTableRestore(time, tables);
-  const backupPtr = k8sName.job(incident, "backup-ptr", time, retry("backup-ptr"));
   const reconcile = k8sName.job(incident, "reconcile", time, retry("reconcile"));
-  const restore = k8sName.job(incident, "restore", time, retry("restore"), tag);
+  const exportJob: PlannedJob = {
+    // "Keep this data for reconciliation later on": what live holds and the copy lacks (or holds changed),
+    // exported before the restore replaces it. Named by the restore time only: it is never run again
+    // (after a restore it would export less), whatever is restored.
+    name: reconcile,
+    step: "reconcile",
+    args: {
+      command: "reconcile",
+      options: { container: ctx.container, incident, restoreTime: azureUtc(time), jobs: ctx.jobs },
+    },
+    connections: ctx.bothSides(),
+    after: first,
+    runId: undefined,
+  };
+  if (tables === undefined) return [exportJob, wholeRestoreJob(ctx, time, reconcile)];
+  const backupPtr = k8sName.job(incident, "backup-ptr", time, retry("backup-ptr"));
   return [
     {
-      // "Upload restored database to Azure storage": the PTR copy's dump is the restore's input.
+      // "Upload restored database to Azure storage": the PTR copy's dump is the table restore's input.
       name: backupPtr,
       step: "backup-ptr",
-      args: ctx.backupArgs(copyPrefix, ptrServerName(live)),
+      args: ctx.backupArgs(backupPrefix.ptrCopy(incident, ctx.live, time), ptrServerName(ctx.live)),
       connections: { "": ctx.server("ptr") },
       after: first,
       runId: undefined,
     },
-    {
-      // "Keep this data for reconciliation later on": what live holds and the copy lacks (or holds changed),
-      // exported before the restore replaces it. Named by the restore time only: it is never run again
-      // (after a restore it would export less), whatever is restored.
-      name: reconcile,
-      step: "reconcile",
-      args: {
-        command: "reconcile",
-        options: { container: ctx.container, incident, restoreTime: azureUtc(time), jobs: ctx.jobs },
-      },
-      connections: ctx.bothSides(),
-      after: backupPtr,
-      runId: undefined,
+    { ...exportJob, after: backupPtr },
+    ...tableRestoreJobs(ctx, time, reconcile, tables),
+  ];
+}
+
+/**
+ * "Upload restored database to Azure storage", "Restore data into the source server", then validate: one Job.
+ * The copy's dump goes to its prefix (the evidence, verified from storage before the swap) while pg_restore
+ * reads it into a new database, swapped in by renames; then live is compared with the copy.
+ */
+function wholeRestoreJob(ctx: DataPathContext, time: DateTime, after: string): PlannedJob {
+  const id = runId.ptrRestore(time);
+  return {
+    name: k8sName.job(ctx.incident, "restore", time, ctx.retry("restore")),
+    step: "restore",
+    args: {
+      command: "restore",
+      options: {
+        fromCopy: true,
+        container: ctx.container,
+        prefix: backupPrefix.ptrCopy(ctx.incident, ctx.live, time),
+        sourceServer: ptrServerName(ctx.live),
+        runId: id,
+        jobs: ctx.jobs,
+        workDir: SCRATCH_DIR,
+      } satisfies CopyRestoreArgs,
     },
+    // The target (PG*, as every restore) and the copy it dumps and compares with (PTR_PG*).
+    connections: { "": ctx.server("live"), PTR_: ctx.server("ptr") },
+    after,
+    runId: id,
+  };
+}
+
+/**
+ * "…or otherwise": only the chosen tables' rows, merged into the live database in one transaction (their
+ * previous rows kept in dr_before_<run id>); the other tables keep what users wrote since. Then their check.
+ */
+function tableRestoreJobs(
+  ctx: DataPathContext,
+  time: DateTime,
+  after: string,
+  tables: readonly string[],
+): PlannedJob[] {
+  const { incident, retry } = ctx;
+  const tag = tableSetTag(tables);
+  const id = runId.ptrTableRestore(time, tables);
+  const restore = k8sName.job(incident, "restore", time, retry("restore"), tag);
+  // The contract's TableRestoreArgs: none of a whole-database restore's flags (the tool refuses them beside
+  // --tables).
+  const options: TableRestoreArgs = {
+    tables,
+    container: ctx.container,
+    prefix: backupPrefix.ptrCopy(incident, ctx.live, time),
+    blob: "latest",
+    sourceDatabase: ctx.db,
+    database: ctx.db,
+    runId: id,
+    workDir: SCRATCH_DIR,
+  };
+  return [
     {
       name: restore,
       step: "restore",
-      args: ptrRestoreCommand(ctx, copyPrefix, id, tables),
+      args: { command: "restore", options },
       connections: { "": ctx.server("live") },
-      after: reconcile,
+      after,
       runId: id,
     },
     {
-      // Validate the restore: the live database (or the chosen tables) now equals the PTR copy.
+      // Validate the restore: the chosen tables of the live database now equal the PTR copy's.
       name: k8sName.job(incident, "compare", time, retry("compare"), tag),
       step: "compare",
-      args: { command: "compare", options: tables === undefined ? {} : { tables, runId: id } },
+      args: { command: "compare", options: { tables, runId: id } },
       connections: { LEFT_: ctx.server("live"), RIGHT_: ctx.server("ptr") },
       after: restore,
       runId: undefined,
@@ -472,31 +538,6 @@ function reportJob(
     after,
     runId: undefined,
   };
-}
-
-/** The PTR restore's command: the whole database, or only the chosen tables. */
-function ptrRestoreCommand(
-  ctx: DataPathContext,
-  copyPrefix: string,
-  id: string,
-  tables: readonly string[] | undefined,
-): DataCommand {
-  // "Restore data into the source server": into a new database, swapped in by renames.
-  if (tables === undefined) return ctx.restoreArgs(copyPrefix, "latest", id);
-  // "…or otherwise": only the chosen tables' rows, merged into the live database in one transaction (their
-  // previous rows kept in dr_before_<run id>); the other tables keep what users wrote since. The contract's
-  // TableRestoreArgs: none of a whole-database restore's flags (the tool refuses them beside --tables).
-  const options: TableRestoreArgs = {
-    tables,
-    container: ctx.container,
-    prefix: copyPrefix,
-    blob: "latest",
-    sourceDatabase: ctx.db,
-    database: ctx.db,
-    runId: id,
-    workDir: SCRATCH_DIR,
-  };
-  return { command: "restore", options };
 }
 
 /** The Jobs' timeout and scratch volume: as configured, or derived from the expected database size. */

@@ -54,13 +54,15 @@ export function expectedRestoreSeconds(databaseBytes: number, t: Throughput = ME
  * The scratch a Job needs for a database of this size, as a Kubernetes quantity: the restore downloads the
  * archive (a custom-format file, or a directory-format dump unpacked) and a directory-format backup stages its
  * dump; either is at most the database's size for dumps measured here (-Z 1: 0.21×, -Z 0: 0.65× of
- * `pg_database_size`). 1.25× that plus 5 GiB, in whole GiB, at least 10Gi.
+ * `pg_database_size`). Scenario 2's restore (`restore --from-copy`) holds two: the copy's dump, which
+ * pg_restore reads, and its read-back from storage, unpacked while pg_restore runs (2 × 0.65 = 1.3×). 1.5× the
+ * database plus 5 GiB, in whole GiB, at least 10Gi.
  */
 export function scratchSizeFor(databaseBytes: number): string {
   if (!Number.isFinite(databaseBytes) || databaseBytes < 0) {
     throw new Error(`database size must be a number of bytes ≥ 0, got ${databaseBytes}`);
   }
-  return `${Math.max(10, Math.ceil((1.25 * databaseBytes) / GiB + 5))}Gi`;
+  return `${Math.max(10, Math.ceil((1.5 * databaseBytes) / GiB + 5))}Gi`;
 }
 
 /** A pod volume as the Kubernetes API spells a generic ephemeral volume (a PVC made and deleted with the pod). */

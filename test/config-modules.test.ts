@@ -70,7 +70,13 @@ describe("config: retry.<step> warnings are worded from the plan's Jobs", () => 
       PTR,
       ["retry.backup-ptr", "retry.reconcile", "retry.restore", "retry.compare"],
     ],
-    ["ptr restore: every step has its Job", [...PTR, "drPhase=restore"], []],
+    // The whole database in one Job (restore --from-copy): no backup-ptr or compare Job to retry.
+    ["ptr restore: the whole database", [...PTR, "drPhase=restore"], ["retry.backup-ptr", "retry.compare"]],
+    [
+      "ptr restore of tables: every step has its Job",
+      [...PTR, "drPhase=restore", "ptr.tables[0]=app.events"],
+      [],
+    ],
     [
       "rebuild isolate: no Job yet",
       ["drMode=rebuild", "incidentId=inc-1"],

@@ -46,6 +46,9 @@ const STATES: readonly (readonly [string, readonly string[]])[] = [
 function firstRefusal(p: ParsedArgs): RegExp {
   if (p.command === "incident-report")
     return /^dr-data: no blob store credentials: set DR_STORAGE_AUTH=entra /;
+  // The one flow reads two servers: it names the copy's host first, then the target's fields, all at once.
+  if (p.command === "restore" && p.options.fromCopy === true)
+    return /^dr-data: restore --from-copy: PTR_PGHOST is not set \(the copy's server\); PGHOST \(or PGHOST\) is not set; PGUSER /;
   const side = sidePrefix(p);
   return new RegExp(`^dr-data: ${side}PGHOST \\(or PGHOST\\) is not set; ${side}PGUSER `);
 }

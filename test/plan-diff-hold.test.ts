@@ -26,12 +26,12 @@ describe("offline --diff: the hold's create and delete", function () {
     const after = await declareStack("staging", [...VALIDATE, "ptr.restoreTime=2026-11-24T13:10:00"]);
     const diff = diffPlans(before, after);
     assert.deepEqual(patches(diff.added), [
-      `${SVC}-replicas-hold-j2f0d880bd2-web`,
-      `${SVC}-replicas-hold-j2f0d880bd2-worker`,
+      `${SVC}-replicas-hold-jcfe64bdb8e-web`,
+      `${SVC}-replicas-hold-jcfe64bdb8e-worker`,
     ]);
     assert.deepEqual(patches(diff.removed), [
-      `${SVC}-replicas-hold-j01d84ac746-web`,
-      `${SVC}-replicas-hold-j01d84ac746-worker`,
+      `${SVC}-replicas-hold-j4a58e3b6a6-web`,
+      `${SVC}-replicas-hold-j4a58e3b6a6-worker`,
     ]);
     const app = diff.changed.filter((c) => c.type === PATCH);
     assert.deepEqual(
@@ -44,10 +44,10 @@ describe("offline --diff: the hold's create and delete", function () {
     assert.deepEqual(
       app[0]!.changes.filter((c) => c.effect === "update").map((c) => [c.path, c.new]),
       [
-        ['metadata.annotations["service-dr/after-hold"]', "j2f0d880bd2"],
+        ['metadata.annotations["service-dr/after-hold"]', "jcfe64bdb8e"],
         [
           'metadata.annotations["service-dr/recovery-jobs"]',
-          ["backup-flawed", "inspect", "backup-ptr", "reconcile", "restore", "compare"]
+          ["backup-flawed", "inspect", "reconcile", "restore"]
             .map((s) => (s === "backup-flawed" ? `dr-inc-1-${s}` : `dr-inc-1-${s}-20261124t131000z`))
             .join(","),
         ],

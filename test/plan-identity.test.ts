@@ -50,12 +50,13 @@ describe("plan: two identities, one answer for which pod runs as which", () => {
     });
   });
 
-  // [state, recovery identity planned, Jobs planned, troubleshooting pod planned]
+  // [state, recovery identity planned, Jobs planned, troubleshooting pod planned]. ptr: backup-flawed,
+  // inspect, reconcile, and the restore in one flow (restore --from-copy).
   const expected: Readonly<Record<string, readonly [boolean, number, boolean]>> = {
     none: [false, 0, false],
     "ptr isolate": [true, 2, true],
-    "ptr restore": [true, 6, true],
-    "ptr validate": [true, 6, true],
+    "ptr restore": [true, 4, true],
+    "ptr validate": [true, 4, true],
     "rebuild isolate": [true, 0, false],
     "rebuild restore": [true, 2, false],
     "rebuild validate": [true, 2, false],

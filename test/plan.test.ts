@@ -422,7 +422,7 @@ describe("plan: what the operator is told around the Jobs and at close", () => {
       next.endsWith(
         "If a recovery Job fails (the up stops and names it), read its log (kubectl -n bat-staging-dr logs job/<name>, or the blob incident/inc-1/logs/<name>.log), " +
           "fix the cause, then run that step again as a new Job: pulumi config set --path retry.<step> <n> && pulumi up " +
-          "(here: backup-flawed 1, inspect 1, backup-ptr 1, reconcile 1, restore 2, compare 1). A finished Job is never run again by a later up; retry only the step that failed (a retried backup that had succeeded would become its prefix's latest).",
+          "(here: backup-flawed 1, inspect 1, reconcile 1, restore 2). A finished Job is never run again by a later up; retry only the step that failed (a retried backup that had succeeded would become its prefix's latest).",
       ),
       next,
     );

@@ -368,58 +368,43 @@ describe("data path under the mock runtime", function () {
     assert.deepEqual(r.outputs.recoveryJobs, ["dr-inc-1-backup-flawed"]);
   });
 
-  it("ptr restore: back up the PTR copy, restore it into the live server, compare live with the copy", async () => {
+  it("ptr restore: one Job dumps the PTR copy as evidence, restores it into live, compares live with the copy", async () => {
     const r = await declare([...PTR, "drPhase=restore"]);
     const prefix = "incident/inc-1/ptr/s189t01-ittms-stg-pg-ptr/20261124T130500Z";
-    const backup = container(r, "dr-inc-1-backup-ptr-20261124t130500z");
-    assert.deepEqual(backup.args, [
-      "backup",
+    const restore = container(r, "dr-inc-1-restore-20261124t130500z");
+    assert.deepEqual(restore.args, [
+      "restore",
+      "--from-copy",
       "--container",
       "database-backup",
       "--prefix",
       prefix,
       "--source-server",
       "s189t01-ittms-stg-pg-ptr",
-      ...TAIL,
-    ]);
-    assert.deepEqual(envOf(backup), {
-      ...conn("", COPY),
-      ...logEnv("dr-inc-1-backup-ptr-20261124t130500z"),
-      ...STORAGE_ENV,
-    });
-    const restore = container(r, "dr-inc-1-restore-20261124t130500z");
-    assert.deepEqual(restore.args, [
-      "restore",
-      "--container",
-      "database-backup",
-      "--prefix",
-      prefix,
-      "--blob",
-      "latest",
       "--run-id",
       "pitr-20261124t130500z",
       ...TAIL,
     ]);
+    // The target as every restore reads it (PG*), the copy it dumps and compares with (PTR_PG*).
     assert.deepEqual(envOf(restore), {
       ...conn("", LIVE),
+      ...conn("PTR_", COPY),
       ...logEnv("dr-inc-1-restore-20261124t130500z"),
       ...STORAGE_ENV,
     });
-    const compare = container(r, "dr-inc-1-compare-20261124t130500z");
-    assert.deepEqual(compare.args, ["compare"]);
-    assert.deepEqual(envOf(compare), {
-      ...conn("LEFT_", LIVE),
-      ...conn("RIGHT_", COPY),
-      ...logEnv("dr-inc-1-compare-20261124t130500z"),
-      ...STORAGE_ENV,
-    });
+    // No separate backup of the copy or compare: both are steps of the restore Job.
+    for (const gone of ["backup-ptr", "compare"]) {
+      assert.equal(
+        r.resources.filter((x) => x.name === `${SVC}-recovery-dr-inc-1-${gone}-20261124t130500z`).length,
+        0,
+        gone,
+      );
+    }
     assert.deepEqual(r.outputs.recoveryJobs, [
       "dr-inc-1-backup-flawed",
       "dr-inc-1-inspect-20261124t130500z",
-      "dr-inc-1-backup-ptr-20261124t130500z",
       "dr-inc-1-reconcile-20261124t130500z",
       "dr-inc-1-restore-20261124t130500z",
-      "dr-inc-1-compare-20261124t130500z",
     ]);
   });
 
@@ -429,10 +414,8 @@ describe("data path under the mock runtime", function () {
     const steps = [
       ["dr-inc-1-backup-flawed", "backup-flawed"],
       [`dr-inc-1-inspect-${T}`, "inspect"],
-      [`dr-inc-1-backup-ptr-${T}`, "backup-ptr"],
       [`dr-inc-1-reconcile-${T}`, "reconcile"],
       [`dr-inc-1-restore-${T}`, "restore"],
-      [`dr-inc-1-compare-${T}`, "compare"],
     ] as const;
     for (const [name, step] of steps) {
       const job = one(r, "kubernetes:batch/v1:Job", `${SVC}-recovery-${name}`).inputs as {
@@ -474,10 +457,8 @@ describe("data path under the mock runtime", function () {
     assert.deepEqual(r.outputs.recoveryJobs, [
       "dr-inc-1-backup-flawed",
       "dr-inc-1-inspect-20261124t120000z",
-      "dr-inc-1-backup-ptr-20261124t120000z",
       "dr-inc-1-reconcile-20261124t120000z",
       "dr-inc-1-restore-20261124t120000z",
-      "dr-inc-1-compare-20261124t120000z",
     ]);
     assert.ok(container(r, "dr-inc-1-restore-20261124t120000z").args.includes("pitr-20261124t120000z"));
   });
@@ -778,17 +759,17 @@ describe("scratch volume and timeouts from the database size (mock runtime)", fu
 
   for (const [what, sets, volume, minutes] of [
     [
-      // postgres.storageSizeGb 32: 1.25 × 32 + 5 = 45Gi; 10 min + 3 × 32 GiB at 23 MiB/s = 81.2 → 90 min.
+      // postgres.storageSizeGb 32: 1.5 × 32 + 5 = 53Gi; 10 min + 3 × 32 GiB at 23 MiB/s = 81.2 → 90 min.
       "default: sized from the server's storage (32 GB on staging), Standard SSD",
       [],
-      claim("managed-csi", "45Gi"),
+      claim("managed-csi", "53Gi"),
       90,
     ],
     [
-      // 1.25 × 500 + 5 = 630Gi; 10 min + 3 × 500 GiB at 23 MiB/s = 1123 → 1130 min.
+      // 1.5 × 500 + 5 = 755Gi; 10 min + 3 × 500 GiB at 23 MiB/s = 1123 → 1130 min.
       "dataTool.databaseSizeGiB=500: scratch and timeout derived from it",
       ["postgres.storageSizeGb=1024", "dataTool.databaseSizeGiB=500"],
-      claim("managed-csi", "630Gi"),
+      claim("managed-csi", "755Gi"),
       1130,
     ],
     [
@@ -808,9 +789,9 @@ describe("scratch volume and timeouts from the database size (mock runtime)", fu
       const r = await declare([...PTR, "drPhase=restore", ...sets]);
       const jobs = [
         "dr-inc-1-backup-flawed",
-        "dr-inc-1-backup-ptr-20261124t130500z",
+        "dr-inc-1-inspect-20261124t130500z",
+        "dr-inc-1-reconcile-20261124t130500z",
         "dr-inc-1-restore-20261124t130500z",
-        "dr-inc-1-compare-20261124t130500z",
       ];
       for (const name of jobs) {
         const j = jobOf(r, name);
@@ -827,8 +808,8 @@ describe("scratch volume and timeouts from the database size (mock runtime)", fu
     });
   }
 
-  it("production's default: its 128 GB storage gives 165Gi of scratch and 300 minutes", async () => {
-    // 1.25 × 128 + 5 = 165Gi; 10 min + 3 × 128 GiB at 23 MiB/s = 295 → 300 min.
+  it("production's default: its 128 GB storage gives 197Gi of scratch and 300 minutes", async () => {
+    // 1.5 × 128 + 5 = 197Gi; 10 min + 3 × 128 GiB at 23 MiB/s = 295 → 300 min.
     const r = await declare([], "production");
     const cron = (
       one(r, "kubernetes:batch/v1:CronJob", "itt-mentor-services-production-nightly-cronjob").inputs as {
@@ -836,7 +817,7 @@ describe("scratch volume and timeouts from the database size (mock runtime)", fu
       }
     ).spec.jobTemplate.spec;
     assert.equal(cron.activeDeadlineSeconds, 300 * 60);
-    assert.deepStrictEqual(cron.template.spec.volumes, [claim("managed-csi", "165Gi"), TMP]);
+    assert.deepStrictEqual(cron.template.spec.volumes, [claim("managed-csi", "197Gi"), TMP]);
   });
 
   it("the troubleshooting pod keeps a small emptyDir scratch, counted as ephemeral storage", async () => {

@@ -94,15 +94,13 @@ describe("program: resource options (mock runtime)", function () {
   const job = (step: string): string => `${SVC}-recovery-dr-inc-1-${step}`;
   for (const [title, sets, chain] of [
     [
-      "ptr restore: backup-flawed → inspect → backup-ptr → reconcile → restore → compare",
+      "ptr restore: backup-flawed → inspect → reconcile → restore (dump, swap and compare in one Job)",
       [...PTR, "drPhase=restore"],
       [
         job("backup-flawed"),
         job("inspect-20261124t130500z"),
-        job("backup-ptr-20261124t130500z"),
         job("reconcile-20261124t130500z"),
         job("restore-20261124t130500z"),
-        job("compare-20261124t130500z"),
       ],
     ],
     [

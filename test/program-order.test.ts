@@ -58,18 +58,19 @@ const heldFor = (chain: readonly string[]): string[] => {
 };
 const FLAWED = job("backup-flawed");
 const INSPECT = job(`inspect-${T}`);
-const PTR_CHAIN = [
+/** The whole database: the export, then the restore in one flow (restore --from-copy: dump, swap, compare). */
+const PTR_CHAIN = [FLAWED, INSPECT, job(`reconcile-${T}`), job(`restore-${T}`)];
+/** `ptr.tables` app.events, app.accounts: the table-level restore and its compare carry the set's tag. */
+const TABLES = ["ptr.tables[0]=app.events", "ptr.tables[1]=app.accounts"];
+const TAG = tableSetTag(["app.events", "app.accounts"]);
+const TABLE_CHAIN = [
   FLAWED,
   INSPECT,
   job(`backup-ptr-${T}`),
   job(`reconcile-${T}`),
-  job(`restore-${T}`),
-  job(`compare-${T}`),
+  job(`restore-${T}-${TAG}`),
+  job(`compare-${T}-${TAG}`),
 ];
-/** `ptr.tables` app.events, app.accounts: the table-level restore and its compare carry the set's tag. */
-const TABLES = ["ptr.tables[0]=app.events", "ptr.tables[1]=app.accounts"];
-const TAG = tableSetTag(["app.events", "app.accounts"]);
-const TABLE_CHAIN = [...PTR_CHAIN.slice(0, 4), job(`restore-${T}-${TAG}`), job(`compare-${T}-${TAG}`)];
 /** The troubleshooting pod: while the PTR copy exists, after the identity and both servers. */
 const POD = `${SVC}-troubleshoot-pod`;
 const pod = { [POD]: sorted([...IDENTITY_AND_LIVE, ...PTR_SERVER]) };
@@ -300,8 +301,8 @@ describe("finished Jobs are immutable; retry.<step> is the one way to run a step
     const oldHold = heldFor(PTR_CHAIN);
     const newHold = heldFor(PTR_CHAIN.map((n) => (n === oldRestore ? newRestore : n)));
     assert.deepStrictEqual(oldHold, [
-      `${SVC}-replicas-hold-j01d84ac746-web`,
-      `${SVC}-replicas-hold-j01d84ac746-worker`,
+      `${SVC}-replicas-hold-j4a58e3b6a6-web`,
+      `${SVC}-replicas-hold-j4a58e3b6a6-worker`,
     ]);
     assert.notDeepStrictEqual(newHold, oldHold);
     assert.deepStrictEqual(
@@ -318,13 +319,13 @@ describe("finished Jobs are immutable; retry.<step> is the one way to run a step
     assert.deepStrictEqual(diffValues(oldJob.inputs, newJob.inputs), [
       { path: "metadata.name", old: `dr-inc-1-restore-${T}`, new: `dr-inc-1-restore-${T}-r1` },
       {
-        path: "spec.template.spec.containers[0].env[11].value",
+        path: "spec.template.spec.containers[0].env[16].value",
         old: `incident/inc-1/logs/dr-inc-1-restore-${T}.log`,
         new: `incident/inc-1/logs/dr-inc-1-restore-${T}-r1.log`,
       },
       // Its completion record: the retry is not taken for done.
       {
-        path: "spec.template.spec.containers[0].env[12].value",
+        path: "spec.template.spec.containers[0].env[17].value",
         old: `incident/inc-1/done/dr-inc-1-restore-${T}.json`,
         new: `incident/inc-1/done/dr-inc-1-restore-${T}-r1.json`,
       },
@@ -354,15 +355,12 @@ describe("finished Jobs are immutable; retry.<step> is the one way to run a step
     }
     const annotation = 'metadata.annotations["service-dr/recovery-jobs"]';
     const tag = 'metadata.annotations["service-dr/after-hold"]';
-    // The compare Job's edge to the restore it follows: at the old restore's place in its dependency list.
-    const compareDeps = b.get(`kubernetes:batch/v1:Job ${job(`compare-${T}`)}`)!.options.dependencies ?? [];
-    assert.ok(compareDeps.includes(oldRestore));
+    // No Job follows the whole restore (its compare is a step of it): only the app's patches wait on it.
     assert.deepStrictEqual(changed.sort(), [
-      `${job(`compare-${T}`)}: [option] dependencies[${compareDeps.indexOf(oldRestore)}]`,
-      `${SVC}-replicas-web: ${tag}, ${annotation}, [option] dependencies[5]`,
-      `${SVC}-replicas-worker: ${tag}, ${annotation}, [option] dependencies[5]`,
+      `${SVC}-replicas-web: ${tag}, ${annotation}, [option] dependencies[3]`,
+      `${SVC}-replicas-worker: ${tag}, ${annotation}, [option] dependencies[3]`,
       // The component records what it was ordered after (opts.dependsOn), as its patches do.
-      `${SVC}-replicas: [option] dependencies[5]`,
+      `${SVC}-replicas: [option] dependencies[3]`,
     ]);
   });
 

@@ -88,9 +88,8 @@ const job = (name: string): string => `kubernetes:batch/v1:Job ${SVC}-recovery-$
 const FLAWED = job("dr-inc-1-backup-flawed");
 /** The inspection of the PTR copy: declared as soon as the copy is. */
 const INSPECT = job("dr-inc-1-inspect-20261124t130500z");
-const PTR_JOBS = ["backup-ptr", "reconcile", "restore", "compare"].map((s) =>
-  job(`dr-inc-1-${s}-20261124t130500z`),
-);
+/** The restore phase: the export, then the whole restore in one Job (restore --from-copy). */
+const PTR_JOBS = ["reconcile", "restore"].map((s) => job(`dr-inc-1-${s}-20261124t130500z`));
 const REBUILD_JOBS = ["restore", "compare"].map((s) => job(`dr-inc-1-${s}`));
 const TEMP_INGRESS = `kubernetes:networking.k8s.io/v1:Ingress ${SVC}-maintenance-temporary`;
 /**
@@ -104,14 +103,12 @@ const holdOf = (tag: string): string[] => [
   `service-dr:index:ReplicaHold ${SVC}-replicas-hold`,
 ];
 /** The PTR Job set's tag, and the rebuild's (dr-inc-1-compare,dr-inc-1-restore). */
-const PTR_TAG = "j01d84ac746";
+const PTR_TAG = "j4a58e3b6a6";
 const REBUILD_TAG = "jd749071e54";
 const HOLD = holdOf(PTR_TAG);
 const PTR_JOB_NAMES = [
   "dr-inc-1-backup-flawed",
-  ...["inspect", "backup-ptr", "reconcile", "restore", "compare"].map(
-    (s) => `dr-inc-1-${s}-20261124t130500z`,
-  ),
+  ...["inspect", "reconcile", "restore"].map((s) => `dr-inc-1-${s}-20261124t130500z`),
 ];
 /** The PTR copy, and the troubleshooting pod that lives as long as it does. */
 const PTR_COPY = [

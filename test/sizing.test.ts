@@ -42,8 +42,8 @@ describe("sizing: scratch", () => {
   const cases: [number, string][] = [
     [0, "10Gi"],
     [1 * GiB, "10Gi"],
-    [100 * GiB, "130Gi"],
-    [500e9, "588Gi"],
+    [100 * GiB, "155Gi"],
+    [500e9, "704Gi"],
   ];
   for (const [bytes, size] of cases) {
     it(`${bytes} bytes → ${size}`, () => assert.equal(scratchSizeFor(bytes), size));

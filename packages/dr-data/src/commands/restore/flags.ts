@@ -139,19 +139,20 @@ function copyRestoreOptions(f: RestoreArgs, env: Env, io: Io): CopyRestoreOption
     problems.push("--prefix is required (where the copy's dump is stored as the restore's evidence)");
   }
   const copyHost = connectionEnvNames(PTR_PREFIX).host;
-  if ((env[copyHost] ?? "") === "") problems.push(`${copyHost} is not set (the copy's server)`);
-  if (problems.length > 0) throw new UsageError(`restore --from-copy: ${problems.join("; ")}`);
+  const hasCopyHost = (env[copyHost] ?? "") !== "";
+  if (!hasCopyHost) problems.push(`${copyHost} is not set (the copy's server)`);
   const maintenance = f.maintenanceDatabase ?? "postgres";
+  const connection = collected(problems, () => connectionFromEnv(env, "", maintenance));
+  const copy = hasCopyHost ? collected(problems, () => connectionFromEnv(env, PTR_PREFIX)) : undefined;
+  if (problems.length > 0 || connection === undefined || copy === undefined) {
+    throw new UsageError(`restore --from-copy: ${problems.join("; ")}`);
+  }
   const target = restoreTarget(f.database, env.PGDATABASE, maintenance);
   return {
     log: io.err,
-    connection: connectionFromEnv(env, "", maintenance),
+    connection,
     store: blobStoreFromEnv(env, f.container),
-    copy: {
-      connection: connectionFromEnv(env, PTR_PREFIX),
-      prefix: f.prefix ?? "",
-      sourceServer: f.sourceServer,
-    },
+    copy: { connection: copy, prefix: f.prefix ?? "", sourceServer: f.sourceServer },
     database: target.database,
     databaseFrom: target.from,
     skipMissingRoles: f.skipMissingRoles,
@@ -163,4 +164,15 @@ function copyRestoreOptions(f: RestoreArgs, env: Env, io: Io): CopyRestoreOption
     workDir: f.workDir,
     binDir: env.PG_BINDIR,
   };
+}
+
+/** `read()`, or undefined with its usage error's text added to `problems` (every problem reported at once). */
+function collected<T>(problems: string[], read: () => T): T | undefined {
+  try {
+    return read();
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    problems.push(err.message);
+    return undefined;
+  }
 }
