@@ -57,7 +57,7 @@ function checkRefreshAndSecondRestoreTime(result: DrillResult, t: string): void 
     .toFormat("yyyyLLdd't'HHmmss'z'");
   const names = (at: string) => [
     `dr-${id}-backup-flawed`,
-    ...["inspect", "backup-ptr", "reconcile", "restore", "compare"].map((s) => `dr-${id}-${s}-${at}`),
+    ...["inspect", "reconcile", "restore"].map((s) => `dr-${id}-${s}-${at}`),
   ];
   const [first, second] = [jobSetTag(names(t)), jobSetTag(names(t2))];
   const refreshes = result.steps.filter((s) => s.title === "pulumi refresh in validate (the app is back)");
@@ -149,7 +149,8 @@ describe("drill: both runbook scenarios on small data", function () {
 
     // The declared Jobs ran, in order, each once; the second restore time's set after them.
     const jobs = result.steps.flatMap((s) => s.jobs.map((j) => j.name.replace(/^dr-drill-[0-9-]+-/, "")));
-    const ptrSteps = ["inspect", "backup-ptr", "reconcile", "restore", "compare"];
+    // The whole restore is one Job (restore --from-copy): the copy's dump, the swap and the compare.
+    const ptrSteps = ["inspect", "reconcile", "restore"];
     assert.deepEqual(
       jobs.map((j) => j.replace(/-\d{8}t\d{6}z$/, "")),
       ["backup-flawed", ...ptrSteps, ...ptrSteps, "report"],
@@ -167,8 +168,8 @@ describe("drill: both runbook scenarios on small data", function () {
     const jumpCheck = result.checks.find((c) => c.startsWith("jump isolate → validate: "));
     assert.equal(
       jumpCheck,
-      `jump isolate → validate: dr-${id}-backup-ptr-${t}, dr-${id}-reconcile-${t}, dr-${id}-restore-${t}, dr-${id}-compare-${t} ran with the app at 0 (held); ` +
-        `the app came back after them: job dr-${id}-backup-ptr-${t} → job dr-${id}-reconcile-${t} → job dr-${id}-restore-${t} → job dr-${id}-compare-${t} → scale web 2 → scale worker 1`,
+      `jump isolate → validate: dr-${id}-reconcile-${t}, dr-${id}-restore-${t} ran with the app at 0 (held); ` +
+        `the app came back after them: job dr-${id}-reconcile-${t} → job dr-${id}-restore-${t} → scale web 2 → scale worker 1`,
     );
     assert.ok(jump.notes.includes("app after the step: web 2, worker 1"), jump.notes.join("\n"));
     checkRefreshAndSecondRestoreTime(result, t);
@@ -178,10 +179,8 @@ describe("drill: both runbook scenarios on small data", function () {
         `every recovery Job's full output is in storage: ${[
           "backup-flawed",
           `inspect-${t}`,
-          `backup-ptr-${t}`,
           `reconcile-${t}`,
           `restore-${t}`,
-          `compare-${t}`,
         ]
           .map((j) => `incident/${id}/logs/dr-${id}-${j}.log`)
           .join(", ")}`,

@@ -3,9 +3,9 @@
  * writes; the operator notes the wall-clock time in the stack's zone; more writes; a destructive statement.
  * Then: isolate (flawed backup Job) → ptr.restoreTime (the PTR copy: a real point-in-time recovery to the
  * `pointInTimeUTC` the program declares) → a jump straight to validate, skipping drPhase restore (the program
- * holds web and worker at 0, runs backup-ptr, restore and compare, and only then brings the app back; the
- * drill applies the declared patches and Jobs in the engine's dependency order and fails if a Job would run
- * under a live app) → the drill's own check (the live database holds exactly the tables as they were at the
+ * holds web and worker at 0, runs reconcile and the restore — one Job: the copy's dump, the swap, the compare
+ * with the copy — and only then brings the app back; the drill applies the declared patches and Jobs in the
+ * engine's dependency order and fails if a Job would run under a live app) → the drill's own check (the live database holds exactly the tables as they were at the
  * restore time; the flawed dump and every Job's log are in storage) → maintenance off → unfreeze → tidy up
  * (the PTR copy is no longer declared: it is stopped).
  */
@@ -92,7 +92,8 @@ export async function ptrScenario(
     (s) => restorePtrCopy(ctx, s, id, { h: history, archive, loss }),
   );
   // The jump isolate → validate (the restore phase skipped): the program holds the app at 0, runs the
-  // PTR copy's backup, the restore and the compare, and only then brings the app back.
+  // export and the restore (the copy's dump, the swap and the compare with the copy, in one Job), and only
+  // then brings the app back.
   const validated = await t.step(
     "Jump to validate (drPhase restore skipped): restore, compare, then the app back",
     true,
