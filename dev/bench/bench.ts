@@ -24,7 +24,8 @@ import { compare } from "@service-dr/dr-data/compare";
 import { childEnv, pgDumpArgv, pgRestoreArgv, psqlArgv, type DumpFormat } from "@service-dr/dr-data/pgargs";
 import { formatBytes } from "@service-dr/dr-data/progress";
 import { beforeDatabaseName } from "@service-dr/dr-data";
-import { restore } from "@service-dr/dr-data/restore";
+import { restore, restoreFromCopy } from "@service-dr/dr-data/restore";
+import { containerClient } from "@service-dr/dr-data/blobstore";
 import { azuritePid, cpuDelta, CpuMeter, fmtCpu, postmasterPid, type CpuSplit } from "./cpu";
 import { exec, startBenchServer } from "./harness";
 
@@ -71,6 +72,9 @@ const TOOL_STEPS: readonly (readonly [string, RegExp])[] = [
   ["download and archive checks", /^restore: verified sha256, size and \d+ archive entries in ([\d.]+) s/],
   ["pg_restore (with the overlapped check)", /^restore: pg_restore -j \d+ into \S+ done in ([\d.]+) s/],
   ["contents check after pg_restore", /^restore: contents verified against the manifest .* in ([\d.]+) s/],
+  // restore --from-copy: the stored dump read back while pg_restore runs, the comparison after the swap.
+  ["read-back of the stored dump (beside pg_restore)", /^verify: .* verified from storage .* in ([\d.]+) s;/],
+  ["compare with the copy", /^restore: \S+ equals the copy .* in ([\d.]+) s$/],
 ];
 
 /** A log that prints as `quiet` does and records the tool's steps into `steps`. */
@@ -160,7 +164,7 @@ interface BenchJsonRow {
 interface Row {
   /**
    * The JSON's method: seed, local-z<N>, tool (the Jobs' default configuration), tool-<variant>, or ptr-phase
-   * (restore: the whole scenario-2 restore phase; backup: its backup-ptr step alone).
+   * (restore: the whole scenario-2 restore phase, one restore --from-copy; backup: its pg_dump step alone).
    */
   id: string;
   method: string;
@@ -306,7 +310,10 @@ function benchRows(): Row[] {
       row(`local-z${z}`, `local limit: pg_dump -Fd -j ${JOBS} -Z ${z}; pg_restore -j ${JOBS}`),
     ),
     ...TOOL_VARIANTS.map((v) => row(toolRowId(v), toolMethod(v))),
-    row("ptr-phase", "ptr-phase: backup-ptr, restore, compare (scenario 2's Jobs, one after the other)"),
+    row(
+      "ptr-phase",
+      "ptr-phase: restore --from-copy (scenario 2's restore Job: dump, restore, verify, compare)",
+    ),
   ];
 }
 
@@ -484,7 +491,7 @@ function reportTable(rows: readonly Row[]): string[] {
       const x = best(r.restore);
       if (r.id === "ptr-phase") {
         return (
-          `| ${r.method} | ${fmt(r.backup)} (backup-ptr) | ${formatBytes(r.size)} | ${fmt(r.restore)} (whole phase) | ` +
+          `| ${r.method} | ${fmt(r.backup)} (its dump) | ${formatBytes(r.size)} | ${fmt(r.restore)} (whole phase) | ` +
           `– | – | – | ${(x / localR).toFixed(2)} | – | ${fmtCpu(r.cpu.restore)} |`
         );
       }
@@ -532,10 +539,11 @@ type Measured = (
 ) => Promise<void>;
 
 /**
- * Scenario 2's restore phase as the program's Jobs run it (plan-data.ts): the PTR copy's backup to storage
- * (backup-ptr), the restore of that backup into the live database (an existing one, swapped), and compare live
- * vs the copy — one after the other, with the Jobs' defaults. The copy and live are both made from `app`
- * beforehand (not timed). The reconcile Job, between backup-ptr and restore, is not part of it: its cost is
+ * Scenario 2's restore phase as the program's restore Job runs it (plan/data-path.ts, `restore --from-copy`):
+ * the PTR copy dumped into the work directory and stored as the evidence while pg_restore reads it into the live
+ * database (an existing one, swapped), the stored dump read back and verified beside it, the contents check,
+ * the swap, then the compare of live with the copy — one process, with the Job's defaults. The copy and live
+ * are both made from `app` beforehand (not timed). The reconcile Job before it is not part of it: its cost is
  * the rows users wrote since, not the database's size. Returns the steps' seconds, in words.
  */
 async function ptrPhase(
@@ -552,46 +560,36 @@ async function ptrPhase(
   await pg.query('CREATE DATABASE "ptr_copy" TEMPLATE app');
   await pg.query('CREATE DATABASE "ptr_live" TEMPLATE app');
   await pg.query("CHECKPOINT");
-  const secs = row.steps.restore;
-  const step = <T>(name: string, fn: () => Promise<T>): Promise<T> => stepOf(row, "restore", name, fn);
+  row.steps.restore = {};
   let blobName = "";
-  await measured(row, "restore", "ptr phase (backup-ptr, restore, compare)", async () => {
-    const b = await step("backup-ptr", () =>
-      backup({
-        connection: pg.connection("ptr_copy"),
-        store: az.store("bench"),
-        prefix: `bench/ptr-${round}`,
-        jobs: JOBS,
-        workDir: os.tmpdir(),
-        now: () => new Date(Date.UTC(2026, 0, 1, 0, 1, round)),
-        log: quiet,
-      }),
-    );
-    blobName = b.blobName;
-    row.size = b.metadata.size;
-    await step("restore", () =>
-      restore({
+  await measured(
+    row,
+    "restore",
+    "ptr phase (restore --from-copy: dump, restore, verify, swap, compare)",
+    async () => {
+      const r = await restoreFromCopy({
         connection: pg.connection("postgres"),
         store: az.store("bench"),
-        from: { blob: blobName },
+        copy: { connection: pg.connection("ptr_copy"), prefix: `bench/ptr-${round}` },
         database: "ptr_live",
         runId,
         jobs: JOBS,
         workDir: os.tmpdir(),
-        log: quiet,
-      }),
-    );
-    const c = await step("compare", () =>
-      compare({ left: pg.connection("ptr_live"), right: pg.connection("ptr_copy"), jobs: JOBS, log: quiet }),
-    );
-    if (!c.equal) throw new Error("ptr phase: compare found live and the copy different after the restore");
-  });
-  row.backup.push(secs["backup-ptr"]!);
+        log: stepLog(row.steps.restore),
+      });
+      blobName = r.blobName ?? "";
+      if (!r.comparison.equal) throw new Error("ptr phase: live and the copy differ after the restore");
+    },
+  );
+  restStep(row.steps.restore, row.restore.at(-1)!);
+  row.size =
+    (await containerClient(az.store("bench")).getBlobClient(blobName).getProperties()).contentLength ?? 0;
+  row.backup.push(row.steps.restore.dump ?? 0);
   for (const db of ["ptr_copy", "ptr_live", beforeDatabaseName("ptr_live", runId)]) {
     await pg.query(`DROP DATABASE IF EXISTS "${db}" WITH (FORCE)`);
   }
   await containerClientDelete(az, blobName);
-  return Object.entries(secs)
+  return Object.entries(row.steps.restore)
     .map(([k, v]) => `${k} ${v.toFixed(1)} s`)
     .join(", ");
 }
@@ -619,7 +617,6 @@ async function blockBlob(store: ReturnType<Azurite["store"]>, blobName: string) 
 }
 
 async function containerClientDelete(az: Azurite, blobName: string): Promise<void> {
-  const { containerClient } = await import("@service-dr/dr-data/blobstore");
   await containerClient(az.store("bench")).getBlobClient(blobName).deleteIfExists();
 }
 
