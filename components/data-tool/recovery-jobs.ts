@@ -41,8 +41,8 @@ export class RecoveryJobs extends pulumi.ComponentResource {
         // A declared Job never changes after it was created: its spec (image, args with --jobs, resources,
         // scratch size, activeDeadlineSeconds, env) is fed by the dataTool.* settings, and a Job's pod
         // template is immutable in Kubernetes, so any change would make the provider *replace* the Job — i.e.
-        // run a finished backup or restore again (a new backup-ptr blob, then a restore refused because its
-        // run id names another blob, mid-incident). The engine keeps the old spec on every later up; a new
+        // run a finished backup or restore again (a new backup-ptr blob, then a table restore refused because
+        // its run id names another blob, mid-incident). The engine keeps the old spec on every later up; a new
         // setting applies to Jobs created after it (a new restore time, or retry.<step>: a new Job name).
         ignoreChanges: ["spec"],
       });

@@ -29,6 +29,11 @@
  * before the swap, so the swap and the "already completed" check are the same in both cases; the staging
  * database was created with the backup's recorded encoding and locale.
  * The tool drops no database except its own staging database of this run id; `<db>_before_<run id>` is kept.
+ *
+ * `restoreFromCopy` (`restore --from-copy`, scenario 2's restore phase in one flow) replaces steps 1 and 3: the
+ * copy is dumped by the backup's own steps and stored under its prefix as the evidence, its directory restored
+ * while the stored dump is read back and verified; steps 4 and 5 are the same, the swap also waits for that
+ * verification, and the restored database is then compared with the copy.
  */
 import { mkdtemp, readdir, rm, stat } from "node:fs/promises";
 import os from "node:os";
