@@ -329,7 +329,8 @@ export const schema = z.strictObject({
     databaseSizeGiB: wholeNumber(1, 32767).optional(),
     /**
      * How long `pulumi up` waits for one backup/restore Job before failing it (and the Job's deadline).
-     * Default: `jobTimeoutMinutes(databaseSizeGiB, MEASURED_THROUGHPUT.restoreBytesPerSecond)` (sizing.ts).
+     * Default: `jobTimeoutMinutes(databaseSizeGiB × LONGEST_JOB_WORK, MEASURED_THROUGHPUT.restoreBytesPerSecond)`
+     * (sizing.ts: sized for the whole PTR restore, the Job with the most work).
      */
     timeoutMinutes: wholeNumber(10, 7 * 24 * 60).optional(),
     /**

@@ -7,6 +7,7 @@ import type { DateTime } from "luxon";
 import type { PtrIncident, RebuildIncident, StackConfig } from "../config";
 import {
   backupPrefix,
+  COPY_RESTORE_VARIANT,
   incidentDoneBlobName,
   incidentLogBlobName,
   k8sName,
@@ -25,7 +26,13 @@ import type {
 } from "@service-dr/dr-data";
 import { NIGHTLY_PREFIX_ROOT, planIdentities, podIdentity, WORKLOAD_IDENTITY_LABEL } from "./identity";
 import type { DataPod, IdentitiesPlan, IdentityPlan } from "./identity";
-import { jobTimeoutMinutes, MEASURED_THROUGHPUT, scratchSizeFor, scratchVolume } from "./sizing";
+import {
+  jobTimeoutMinutes,
+  LONGEST_JOB_WORK,
+  MEASURED_THROUGHPUT,
+  scratchSizeFor,
+  scratchVolume,
+} from "./sizing";
 import type { EphemeralVolume } from "./sizing";
 import { azureUtc } from "./time";
 
@@ -137,7 +144,8 @@ export interface DataPathPlan {
   readonly parallelJobs: number;
   /**
    * Minutes `pulumi up` waits for each Job, and its `activeDeadlineSeconds`: `dataTool.timeoutMinutes`, or
-   * derived from the database size at the measured restore rate (sizing.ts `jobTimeoutMinutes`).
+   * derived from the database size at the measured restore rate, for the Job with the most work (sizing.ts
+   * `jobTimeoutMinutes`, `LONGEST_JOB_WORK`).
    */
   readonly timeoutMinutes: number;
   /** The Jobs' and the CronJob's scratch at SCRATCH_DIR: a generic ephemeral volume (sizing.ts). */
@@ -397,7 +405,7 @@ function ptrRestoreJobs(ctx: DataPathContext, time: DateTime, first: string): Pl
 function wholeRestoreJob(ctx: DataPathContext, time: DateTime, after: string): PlannedJob {
   const id = runId.ptrRestore(time);
   return {
-    name: k8sName.job(ctx.incident, "restore", time, ctx.retry("restore")),
+    name: k8sName.job(ctx.incident, "restore", time, ctx.retry("restore"), COPY_RESTORE_VARIANT),
     step: "restore",
     args: {
       command: "restore",
@@ -547,7 +555,8 @@ function jobSizing(cfg: StackConfig): Pick<DataPathPlan, "timeoutMinutes" | "scr
   const databaseBytes = (t.databaseSizeGiB ?? cfg.postgres.storageSizeGb) * GiB;
   return {
     timeoutMinutes:
-      t.timeoutMinutes ?? jobTimeoutMinutes(databaseBytes, MEASURED_THROUGHPUT.restoreBytesPerSecond),
+      t.timeoutMinutes ??
+      jobTimeoutMinutes(databaseBytes * LONGEST_JOB_WORK, MEASURED_THROUGHPUT.restoreBytesPerSecond),
     scratch: scratchVolume(
       SCRATCH_VOLUME,
       t.scratch.storageClass,

@@ -25,6 +25,14 @@ export const MEASURED_THROUGHPUT: Throughput = {
   restoreBytesPerSecond: 23 * 1024 ** 2,
 };
 
+/**
+ * The most work one Job does, in restores' worth: the whole PTR restore (`restore --from-copy`) dumps the copy,
+ * restores it and compares live with the copy, 103.0 CPU s where the verified restore alone took 58.3 at scale
+ * 120 in the same run (dev/bench/results/2026-12-07-one-flow-scale-120.json): 1.8. The Jobs share one timeout
+ * (`jobSizing` in data-path.ts), so it is sized for that Job.
+ */
+export const LONGEST_JOB_WORK = 1.8;
+
 /** Fixed cost of a Job before and after the data moves: image pull, connection checks, the swap. */
 export const JOB_OVERHEAD_SECONDS = 10 * 60;
 /** Headroom over the measured rate: a server busy with the incident, a slower disk, retried requests. */

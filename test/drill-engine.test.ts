@@ -64,8 +64,8 @@ describe("drill: a replica patch's role comes from its annotations, not its name
   it("validate declares the hold (0) and the app's patches that follow it; none declares only the app's", async () => {
     const roles = (d: Declared) => d.patches.map((p) => [p.resource.replace(`${SVC}-replicas-`, ""), p.role]);
     assert.deepEqual(roles(await declare(VALIDATE)), [
-      ["hold-j4a58e3b6a6-web", "hold"],
-      ["hold-j4a58e3b6a6-worker", "hold"],
+      ["hold-jc35f7c3233-web", "hold"],
+      ["hold-jc35f7c3233-worker", "hold"],
       ["web", "app"],
       ["worker", "app"],
     ]);
@@ -92,16 +92,18 @@ describe("drill engine: the validate phase survives a refresh (real declarations
     const validate = await declare(VALIDATE);
     // The jump isolate → validate: the app was stopped already; the hold is created, the Jobs run, the app back.
     assert.deepEqual(await rb.up(validate), [
-      "create hold-j4a58e3b6a6-web → web 0, worker 0",
-      "create hold-j4a58e3b6a6-worker → web 0, worker 0",
-      ...["reconcile", "restore"].map((s) => `job ${s}-20261124t130500z with web 0, worker 0`),
+      "create hold-jc35f7c3233-web → web 0, worker 0",
+      "create hold-jc35f7c3233-worker → web 0, worker 0",
+      ...["reconcile", "restore"].map(
+        (s) => `job ${s}-20261124t130500z${s === "restore" ? "-flow" : ""} with web 0, worker 0`,
+      ),
       "update web → web 2, worker 0",
       "update worker → web 2, worker 1",
     ]);
 
     rb.cluster.refresh();
     // The refresh stored the live count as the hold's inputs: the case that used to force 0 again.
-    const stored = rb.cluster.storedInputs(`${SVC}-replicas-hold-j4a58e3b6a6-web`);
+    const stored = rb.cluster.storedInputs(`${SVC}-replicas-hold-jc35f7c3233-web`);
     assert.deepEqual(stored?.spec, { replicas: 2 });
     assert.equal(rb.app(validate), APP_UP);
     // Closing (freeze off) runs the incident's report Job, which touches no server, beside the app; nothing else.
@@ -120,13 +122,15 @@ describe("drill engine: the validate phase survives a refresh (real declarations
     const T2 = "20261124t131000z";
     // The new set's tag: printf '%s' "<its six names, sorted, comma-joined>" | sha256sum → 2f0d880bd2…
     assert.deepEqual(retry, [
-      "create hold-jcfe64bdb8e-web → web 0, worker 1",
-      "create hold-jcfe64bdb8e-worker → web 0, worker 0",
-      ...["inspect", "reconcile", "restore"].map((s) => `job ${s}-${T2} with web 0, worker 0`),
+      "create hold-j4ba696021a-web → web 0, worker 1",
+      "create hold-j4ba696021a-worker → web 0, worker 0",
+      ...["inspect", "reconcile", "restore"].map(
+        (s) => `job ${s}-${T2}${s === "restore" ? "-flow" : ""} with web 0, worker 0`,
+      ),
       "update web → web 2, worker 0",
       "update worker → web 2, worker 1",
-      "delete hold-j4a58e3b6a6-web → web 2, worker 1",
-      "delete hold-j4a58e3b6a6-worker → web 2, worker 1",
+      "delete hold-jc35f7c3233-web → web 2, worker 1",
+      "delete hold-jc35f7c3233-worker → web 2, worker 1",
     ]);
     rb.cluster.refresh();
     assert.deepEqual(await rb.up(await declare(later)), []);
@@ -180,8 +184,8 @@ describe("drill engine: the validate phase survives a refresh (real declarations
     await rb.up(await declare(PTR));
     await rb.up(untagged(await declare(VALIDATE)));
     assert.deepEqual(await rb.up(await declare([...VALIDATE, "maintenance=false"])), [
-      "create hold-j4a58e3b6a6-web → web 0, worker 1",
-      "create hold-j4a58e3b6a6-worker → web 0, worker 0",
+      "create hold-jc35f7c3233-web → web 0, worker 1",
+      "create hold-jc35f7c3233-worker → web 0, worker 0",
       "update web → web 2, worker 0",
       "update worker → web 2, worker 1",
       // Its manager owns no spec.replicas any more (the app's patches forced theirs last): nothing changes.

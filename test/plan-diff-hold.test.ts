@@ -26,12 +26,12 @@ describe("offline --diff: the hold's create and delete", function () {
     const after = await declareStack("staging", [...VALIDATE, "ptr.restoreTime=2026-11-24T13:10:00"]);
     const diff = diffPlans(before, after);
     assert.deepEqual(patches(diff.added), [
-      `${SVC}-replicas-hold-jcfe64bdb8e-web`,
-      `${SVC}-replicas-hold-jcfe64bdb8e-worker`,
+      `${SVC}-replicas-hold-j4ba696021a-web`,
+      `${SVC}-replicas-hold-j4ba696021a-worker`,
     ]);
     assert.deepEqual(patches(diff.removed), [
-      `${SVC}-replicas-hold-j4a58e3b6a6-web`,
-      `${SVC}-replicas-hold-j4a58e3b6a6-worker`,
+      `${SVC}-replicas-hold-jc35f7c3233-web`,
+      `${SVC}-replicas-hold-jc35f7c3233-worker`,
     ]);
     const app = diff.changed.filter((c) => c.type === PATCH);
     assert.deepEqual(
@@ -44,11 +44,12 @@ describe("offline --diff: the hold's create and delete", function () {
     assert.deepEqual(
       app[0]!.changes.filter((c) => c.effect === "update").map((c) => [c.path, c.new]),
       [
-        ['metadata.annotations["service-dr/after-hold"]', "jcfe64bdb8e"],
+        ['metadata.annotations["service-dr/after-hold"]', "j4ba696021a"],
         [
           'metadata.annotations["service-dr/recovery-jobs"]',
           ["backup-flawed", "inspect", "reconcile", "restore"]
             .map((s) => (s === "backup-flawed" ? `dr-inc-1-${s}` : `dr-inc-1-${s}-20261124t131000z`))
+            .map((n) => (n.includes("-restore-") ? `${n}-flow` : n))
             .join(","),
         ],
       ],

@@ -34,7 +34,7 @@ describe("plan: the incident's report Job at close", () => {
     ["ptr validate (maintenance on, frozen)", [...PTR, "drPhase=validate"], null],
     ["ptr validate, maintenance off, still frozen", [...PTR, "drPhase=validate", "maintenance=false"], null],
     ["ptr validate, unfrozen, maintenance on", [...PTR, "drPhase=validate", "freeze=false"], null],
-    ["ptr closing", [...PTR, ...CLOSING], `dr-inc-1-restore-${T}`],
+    ["ptr closing", [...PTR, ...CLOSING], `dr-inc-1-restore-${T}-flow`],
     [
       "ptr closing with ptr.tables",
       [...PTR, "ptr.tables[0]=app.events", ...CLOSING],
@@ -83,7 +83,7 @@ describe("plan: the incident's report Job at close", () => {
         },
       },
       connections: {},
-      after: `dr-inc-1-restore-${T}`,
+      after: `dr-inc-1-restore-${T}-flow`,
       runId: undefined,
       serviceAccountName: "itt-mentor-services-staging-dr-recovery",
       logBlob: "incident/inc-1/logs/dr-inc-1-report.log",
@@ -141,7 +141,7 @@ describe("plan: the incident's report Job at close", () => {
       `dr-inc-1-inspect-${T}`,
       `dr-inc-1-reconcile-${T}`,
       // The whole restore phase in one Job (restore --from-copy): the copy's dump, the swap, the compare.
-      `dr-inc-1-restore-${T}`,
+      `dr-inc-1-restore-${T}-flow`,
     ];
     // The same Job set as before the close: the hold is not created again (it would stop the validated app).
     assert.deepStrictEqual(planFor([...PTR, "drPhase=validate"]).replicas.holdUntilJobs, recovery);

@@ -371,7 +371,7 @@ describe("data path under the mock runtime", function () {
   it("ptr restore: one Job dumps the PTR copy as evidence, restores it into live, compares live with the copy", async () => {
     const r = await declare([...PTR, "drPhase=restore"]);
     const prefix = "incident/inc-1/ptr/s189t01-ittms-stg-pg-ptr/20261124T130500Z";
-    const restore = container(r, "dr-inc-1-restore-20261124t130500z");
+    const restore = container(r, "dr-inc-1-restore-20261124t130500z-flow");
     assert.deepEqual(restore.args, [
       "restore",
       "--from-copy",
@@ -389,7 +389,7 @@ describe("data path under the mock runtime", function () {
     assert.deepEqual(envOf(restore), {
       ...conn("", LIVE),
       ...conn("PTR_", COPY),
-      ...logEnv("dr-inc-1-restore-20261124t130500z"),
+      ...logEnv("dr-inc-1-restore-20261124t130500z-flow"),
       ...STORAGE_ENV,
     });
     // No separate backup of the copy or compare: both are steps of the restore Job.
@@ -404,7 +404,7 @@ describe("data path under the mock runtime", function () {
       "dr-inc-1-backup-flawed",
       "dr-inc-1-inspect-20261124t130500z",
       "dr-inc-1-reconcile-20261124t130500z",
-      "dr-inc-1-restore-20261124t130500z",
+      "dr-inc-1-restore-20261124t130500z-flow",
     ]);
   });
 
@@ -415,7 +415,7 @@ describe("data path under the mock runtime", function () {
       ["dr-inc-1-backup-flawed", "backup-flawed"],
       [`dr-inc-1-inspect-${T}`, "inspect"],
       [`dr-inc-1-reconcile-${T}`, "reconcile"],
-      [`dr-inc-1-restore-${T}`, "restore"],
+      [`dr-inc-1-restore-${T}-flow`, "restore"],
     ] as const;
     for (const [name, step] of steps) {
       const job = one(r, "kubernetes:batch/v1:Job", `${SVC}-recovery-${name}`).inputs as {
@@ -458,9 +458,9 @@ describe("data path under the mock runtime", function () {
       "dr-inc-1-backup-flawed",
       "dr-inc-1-inspect-20261124t120000z",
       "dr-inc-1-reconcile-20261124t120000z",
-      "dr-inc-1-restore-20261124t120000z",
+      "dr-inc-1-restore-20261124t120000z-flow",
     ]);
-    assert.ok(container(r, "dr-inc-1-restore-20261124t120000z").args.includes("pitr-20261124t120000z"));
+    assert.ok(container(r, "dr-inc-1-restore-20261124t120000z-flow").args.includes("pitr-20261124t120000z"));
   });
 
   it("rebuild restore: the newest nightly dump (or a named one) into the rebuilt server", async () => {
@@ -759,18 +759,19 @@ describe("scratch volume and timeouts from the database size (mock runtime)", fu
 
   for (const [what, sets, volume, minutes] of [
     [
-      // postgres.storageSizeGb 32: 1.5 × 32 + 5 = 53Gi; 10 min + 3 × 32 GiB at 23 MiB/s = 81.2 → 90 min.
+      // postgres.storageSizeGb 32: 1.5 × 32 + 5 = 53Gi; 10 min + 3 × 1.8 × 32 GiB at 23 MiB/s = 138.2 → 140 min
+      // (LONGEST_JOB_WORK 1.8: the whole PTR restore).
       "default: sized from the server's storage (32 GB on staging), Standard SSD",
       [],
       claim("managed-csi", "53Gi"),
-      90,
+      140,
     ],
     [
-      // 1.5 × 500 + 5 = 755Gi; 10 min + 3 × 500 GiB at 23 MiB/s = 1123 → 1130 min.
+      // 1.5 × 500 + 5 = 755Gi; 10 min + 3 × 1.8 × 500 GiB at 23 MiB/s = 2013.5 → 2020 min.
       "dataTool.databaseSizeGiB=500: scratch and timeout derived from it",
       ["postgres.storageSizeGb=1024", "dataTool.databaseSizeGiB=500"],
       claim("managed-csi", "755Gi"),
-      1130,
+      2020,
     ],
     [
       "explicit scratch class and size, and an explicit timeout, win over the derived ones",
@@ -791,7 +792,7 @@ describe("scratch volume and timeouts from the database size (mock runtime)", fu
         "dr-inc-1-backup-flawed",
         "dr-inc-1-inspect-20261124t130500z",
         "dr-inc-1-reconcile-20261124t130500z",
-        "dr-inc-1-restore-20261124t130500z",
+        "dr-inc-1-restore-20261124t130500z-flow",
       ];
       for (const name of jobs) {
         const j = jobOf(r, name);
@@ -808,15 +809,15 @@ describe("scratch volume and timeouts from the database size (mock runtime)", fu
     });
   }
 
-  it("production's default: its 128 GB storage gives 197Gi of scratch and 300 minutes", async () => {
-    // 1.5 × 128 + 5 = 197Gi; 10 min + 3 × 128 GiB at 23 MiB/s = 295 → 300 min.
+  it("production's default: its 128 GB storage gives 197Gi of scratch and 530 minutes", async () => {
+    // 1.5 × 128 + 5 = 197Gi; 10 min + 3 × 1.8 × 128 GiB at 23 MiB/s = 522.9 → 530 min.
     const r = await declare([], "production");
     const cron = (
       one(r, "kubernetes:batch/v1:CronJob", "itt-mentor-services-production-nightly-cronjob").inputs as {
         spec: { jobTemplate: { spec: { activeDeadlineSeconds: number; template: { spec: PodSpec } } } };
       }
     ).spec.jobTemplate.spec;
-    assert.equal(cron.activeDeadlineSeconds, 300 * 60);
+    assert.equal(cron.activeDeadlineSeconds, 530 * 60);
     assert.deepStrictEqual(cron.template.spec.volumes, [claim("managed-csi", "197Gi"), TMP]);
   });
 

@@ -100,7 +100,7 @@ describe("program: resource options (mock runtime)", function () {
         job("backup-flawed"),
         job("inspect-20261124t130500z"),
         job("reconcile-20261124t130500z"),
-        job("restore-20261124t130500z"),
+        job("restore-20261124t130500z-flow"),
       ],
     ],
     [
@@ -129,7 +129,7 @@ describe("program: resource options (mock runtime)", function () {
           assert.ok(deps.includes(d), `${name} waits for ${d}`);
         // pulumi up waits for a Job (see api-facts): by default the timeout follows the database size, here
         // staging's 32 GB of server storage: 10 min + 3 × 32 GiB at 23 MiB/s = 81 → 90 min (sizing.ts).
-        assert.deepStrictEqual(options.customTimeouts, { create: "90m", update: "90m" });
+        assert.deepStrictEqual(options.customTimeouts, { create: "140m", update: "140m" });
       });
     });
   }

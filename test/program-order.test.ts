@@ -59,7 +59,7 @@ const heldFor = (chain: readonly string[]): string[] => {
 const FLAWED = job("backup-flawed");
 const INSPECT = job(`inspect-${T}`);
 /** The whole database: the export, then the restore in one flow (restore --from-copy: dump, swap, compare). */
-const PTR_CHAIN = [FLAWED, INSPECT, job(`reconcile-${T}`), job(`restore-${T}`)];
+const PTR_CHAIN = [FLAWED, INSPECT, job(`reconcile-${T}`), job(`restore-${T}-flow`)];
 /** `ptr.tables` app.events, app.accounts: the table-level restore and its compare carry the set's tag. */
 const TABLES = ["ptr.tables[0]=app.events", "ptr.tables[1]=app.accounts"];
 const TAG = tableSetTag(["app.events", "app.accounts"]);
@@ -281,7 +281,7 @@ describe("finished Jobs are immutable; retry.<step> is the one way to run a step
         const { customTimeouts: newTimeouts, ...newRest } = now.options;
         assert.deepStrictEqual(newRest, oldRest);
         // Before: derived from staging's 32 GB of server storage (sizing.ts); after: dataTool.timeoutMinutes.
-        assert.deepStrictEqual(oldTimeouts, { create: "90m", update: "90m" });
+        assert.deepStrictEqual(oldTimeouts, { create: "140m", update: "140m" });
         assert.deepStrictEqual(newTimeouts, { create: "240m", update: "240m" });
       }
     });
@@ -291,8 +291,8 @@ describe("finished Jobs are immutable; retry.<step> is the one way to run a step
     const sets = [...PTR, "drPhase=validate"];
     const before = await declare(sets);
     const after = await declare([...sets, "retry.restore=1"]);
-    const oldRestore = job(`restore-${T}`);
-    const newRestore = job(`restore-${T}-r1`);
+    const oldRestore = job(`restore-${T}-flow`);
+    const newRestore = job(`restore-${T}-flow-r1`);
     const b = new Map(before.resources.map((x) => [`${x.type} ${x.name}`, x]));
     const a = new Map(after.resources.map((x) => [`${x.type} ${x.name}`, x]));
     // A new Job set: the hold for it is created (its 0 applied once, before the retried Job), the old one
@@ -301,8 +301,8 @@ describe("finished Jobs are immutable; retry.<step> is the one way to run a step
     const oldHold = heldFor(PTR_CHAIN);
     const newHold = heldFor(PTR_CHAIN.map((n) => (n === oldRestore ? newRestore : n)));
     assert.deepStrictEqual(oldHold, [
-      `${SVC}-replicas-hold-j4a58e3b6a6-web`,
-      `${SVC}-replicas-hold-j4a58e3b6a6-worker`,
+      `${SVC}-replicas-hold-jc35f7c3233-web`,
+      `${SVC}-replicas-hold-jc35f7c3233-worker`,
     ]);
     assert.notDeepStrictEqual(newHold, oldHold);
     assert.deepStrictEqual(
@@ -317,17 +317,17 @@ describe("finished Jobs are immutable; retry.<step> is the one way to run a step
     const newJob = a.get(`kubernetes:batch/v1:Job ${newRestore}`)!;
     // Its name, and the log blob named after it (a retry's log does not overwrite the failed run's).
     assert.deepStrictEqual(diffValues(oldJob.inputs, newJob.inputs), [
-      { path: "metadata.name", old: `dr-inc-1-restore-${T}`, new: `dr-inc-1-restore-${T}-r1` },
+      { path: "metadata.name", old: `dr-inc-1-restore-${T}-flow`, new: `dr-inc-1-restore-${T}-flow-r1` },
       {
         path: "spec.template.spec.containers[0].env[16].value",
-        old: `incident/inc-1/logs/dr-inc-1-restore-${T}.log`,
-        new: `incident/inc-1/logs/dr-inc-1-restore-${T}-r1.log`,
+        old: `incident/inc-1/logs/dr-inc-1-restore-${T}-flow.log`,
+        new: `incident/inc-1/logs/dr-inc-1-restore-${T}-flow-r1.log`,
       },
       // Its completion record: the retry is not taken for done.
       {
         path: "spec.template.spec.containers[0].env[17].value",
-        old: `incident/inc-1/done/dr-inc-1-restore-${T}.json`,
-        new: `incident/inc-1/done/dr-inc-1-restore-${T}-r1.json`,
+        old: `incident/inc-1/done/dr-inc-1-restore-${T}-flow.json`,
+        new: `incident/inc-1/done/dr-inc-1-restore-${T}-flow-r1.json`,
       },
     ]);
     // Every Job waits for the new hold instead of the old one (an option: the engine records it, no update).

@@ -86,7 +86,7 @@ describe("the report Job at close (mock runtime)", function () {
     ]);
     // After the last recovery Job (and, like every Job, the recovery identity, the storage and the servers).
     const deps = job.options.dependencies ?? [];
-    assert.ok(deps.includes(`${SVC}-recovery-dr-inc-1-restore-${T}`), deps.join(", "));
+    assert.ok(deps.includes(`${SVC}-recovery-dr-inc-1-restore-${T}-flow`), deps.join(", "));
     assert.ok(deps.includes(`${SVC}-dr-recovery-service-account`), deps.join(", "));
     assert.ok(deps.includes(`${SVC}-backups-container`), deps.join(", "));
     assert.equal((r.outputs.recoveryJobs as string[]).at(-1), "dr-inc-1-report");

@@ -89,7 +89,7 @@ const FLAWED = job("dr-inc-1-backup-flawed");
 /** The inspection of the PTR copy: declared as soon as the copy is. */
 const INSPECT = job("dr-inc-1-inspect-20261124t130500z");
 /** The restore phase: the export, then the whole restore in one Job (restore --from-copy). */
-const PTR_JOBS = ["reconcile", "restore"].map((s) => job(`dr-inc-1-${s}-20261124t130500z`));
+const PTR_JOBS = [job("dr-inc-1-reconcile-20261124t130500z"), job("dr-inc-1-restore-20261124t130500z-flow")];
 const REBUILD_JOBS = ["restore", "compare"].map((s) => job(`dr-inc-1-${s}`));
 const TEMP_INGRESS = `kubernetes:networking.k8s.io/v1:Ingress ${SVC}-maintenance-temporary`;
 /**
@@ -103,12 +103,14 @@ const holdOf = (tag: string): string[] => [
   `service-dr:index:ReplicaHold ${SVC}-replicas-hold`,
 ];
 /** The PTR Job set's tag, and the rebuild's (dr-inc-1-compare,dr-inc-1-restore). */
-const PTR_TAG = "j4a58e3b6a6";
+const PTR_TAG = "jc35f7c3233";
 const REBUILD_TAG = "jd749071e54";
 const HOLD = holdOf(PTR_TAG);
 const PTR_JOB_NAMES = [
   "dr-inc-1-backup-flawed",
-  ...["inspect", "reconcile", "restore"].map((s) => `dr-inc-1-${s}-20261124t130500z`),
+  ...["inspect-20261124t130500z", "reconcile-20261124t130500z", "restore-20261124t130500z-flow"].map(
+    (s) => `dr-inc-1-${s}`,
+  ),
 ];
 /** The PTR copy, and the troubleshooting pod that lives as long as it does. */
 const PTR_COPY = [

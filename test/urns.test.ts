@@ -26,9 +26,10 @@ const SVC = { staging: "itt-mentor-services-staging", production: "itt-mentor-se
 
 /**
  * What changed on purpose after the move, in the states it shows in: scenario 2's whole-database restore became
- * one Job (restore --from-copy), so the PTR copy's backup Job and the compare Job are deleted (finished Jobs:
- * the delete runs nothing) and, in validate, the hold named by the old Job set's tag gives way to the new set's
- * (docs/runbook.md: an upgrade mid-validate stops and starts the app once within the up, as any new Job set).
+ * one Job (restore --from-copy, named with COPY_RESTORE_VARIANT), so the PTR copy's backup Job, the restore Job
+ * and the compare Job are deleted (finished Jobs: the delete runs nothing) and the one Job created; in validate
+ * the hold named by the old Job set's tag gives way to the new set's (docs/runbook.md: an upgrade mid-validate
+ * stops and starts the app once within the up, as any new Job set).
  */
 function changedSinceTheMove(
   stack: "staging" | "production",
@@ -38,8 +39,8 @@ function changedSinceTheMove(
   const T = "20261124t130500z";
   const urn = (parent: string, type: string, name: string) =>
     `urn:pulumi:${stack}::service-dr::service-dr:index:${parent}$${type}::${SVC[stack]}-${name}`;
-  const job = (step: string) =>
-    urn("RecoveryJobs", "kubernetes:batch/v1:Job", `recovery-dr-inc-1-${step}-${T}`);
+  const job = (name: string, parent = "RecoveryJobs") =>
+    urn(parent, "kubernetes:batch/v1:Job", `recovery-dr-inc-1-${name}`);
   const hold = (tag: string) =>
     ["web", "worker"].map((d) =>
       urn(
@@ -48,10 +49,11 @@ function changedSinceTheMove(
         `replicas-hold-${tag}-${d}`,
       ),
     );
-  const jobs = [job("backup-ptr"), job("compare")];
+  const jobs = [`backup-ptr-${T}`, `restore-${T}`, `compare-${T}`].map((n) => job(n));
+  const created = job(`restore-${T}-flow`, "ServiceRecovery$service-dr:index:RecoveryJobs");
   return state === "ptr restore"
-    ? { deleted: jobs, created: [] }
-    : { deleted: [...hold("j01d84ac746").map(old), ...jobs], created: hold("j4a58e3b6a6") };
+    ? { deleted: jobs, created: [created] }
+    : { deleted: [...hold("j01d84ac746").map(old), ...jobs], created: [...hold("jc35f7c3233"), created] };
 }
 
 /** A URN as the stacks before the move recorded it: without the component's parent type. */

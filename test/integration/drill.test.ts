@@ -57,7 +57,7 @@ function checkRefreshAndSecondRestoreTime(result: DrillResult, t: string): void 
     .toFormat("yyyyLLdd't'HHmmss'z'");
   const names = (at: string) => [
     `dr-${id}-backup-flawed`,
-    ...["inspect", "reconcile", "restore"].map((s) => `dr-${id}-${s}-${at}`),
+    ...["inspect", "reconcile", "restore"].map((s) => `dr-${id}-${s}-${at}${s === "restore" ? "-flow" : ""}`),
   ];
   const [first, second] = [jobSetTag(names(t)), jobSetTag(names(t2))];
   const refreshes = result.steps.filter((s) => s.title === "pulumi refresh in validate (the app is back)");
@@ -152,7 +152,7 @@ describe("drill: both runbook scenarios on small data", function () {
     // The whole restore is one Job (restore --from-copy): the copy's dump, the swap and the compare.
     const ptrSteps = ["inspect", "reconcile", "restore"];
     assert.deepEqual(
-      jobs.map((j) => j.replace(/-\d{8}t\d{6}z$/, "")),
+      jobs.map((j) => j.replace(/-\d{8}t\d{6}z(-flow)?$/, "")),
       ["backup-flawed", ...ptrSteps, ...ptrSteps, "report"],
     );
     assert.ok(result.storedBackups.some((b) => b.includes("/flawed/")));
@@ -168,8 +168,8 @@ describe("drill: both runbook scenarios on small data", function () {
     const jumpCheck = result.checks.find((c) => c.startsWith("jump isolate → validate: "));
     assert.equal(
       jumpCheck,
-      `jump isolate → validate: dr-${id}-reconcile-${t}, dr-${id}-restore-${t} ran with the app at 0 (held); ` +
-        `the app came back after them: job dr-${id}-reconcile-${t} → job dr-${id}-restore-${t} → scale web 2 → scale worker 1`,
+      `jump isolate → validate: dr-${id}-reconcile-${t}, dr-${id}-restore-${t}-flow ran with the app at 0 (held); ` +
+        `the app came back after them: job dr-${id}-reconcile-${t} → job dr-${id}-restore-${t}-flow → scale web 2 → scale worker 1`,
     );
     assert.ok(jump.notes.includes("app after the step: web 2, worker 1"), jump.notes.join("\n"));
     checkRefreshAndSecondRestoreTime(result, t);
@@ -180,7 +180,7 @@ describe("drill: both runbook scenarios on small data", function () {
           "backup-flawed",
           `inspect-${t}`,
           `reconcile-${t}`,
-          `restore-${t}`,
+          `restore-${t}-flow`,
         ]
           .map((j) => `incident/${id}/logs/dr-${id}-${j}.log`)
           .join(", ")}`,

@@ -161,16 +161,17 @@ describe("offline: npm run plan end to end (spawned, the real program and stacks
     );
   });
 
-  it("--base-set: previews exactly one step from where the stack is (isolate → restore: four Jobs, nothing else)", async () => {
+  it("--base-set: previews exactly one step from where the stack is (isolate → restore: two Jobs, nothing else)", async () => {
     const r = await run("step");
     assert.equal(r.status, 0, r.stderr);
     const heads = r.stdout
       .split("\n")
       .filter((l) => /^(~ update|\+ create|- delete|\+- replace|= no change) /.test(l));
     const svc = "itt-mentor-services-staging";
+    // The export, then the whole restore in one Job (restore --from-copy: the copy's dump, the swap, the compare).
     assert.deepStrictEqual(heads, [
-      ...["backup-ptr", "compare", "reconcile", "restore"].map(
-        (s) => `+ create  kubernetes:batch/v1:Job  ${svc}-recovery-dr-inc-1-${s}-20261124t130500z`,
+      ...["reconcile-20261124t130500z", "restore-20261124t130500z-flow"].map(
+        (s) => `+ create  kubernetes:batch/v1:Job  ${svc}-recovery-dr-inc-1-${s}`,
       ),
     ]);
     assert.ok(

@@ -190,7 +190,7 @@ export async function downloadAndCheckArchive(
 
 /**
  * The archive checks of `downloadAndCheckArchive` on an archive already here (`restore --from-copy` restores
- * the dump its own backup step wrote, restore-from-copy.ts): `pg_restore --list` must read it, and its table of
+ * the dump its own backup step wrote, restore.ts `restoreFromCopy`): `pg_restore --list` must read it, and its table of
  * contents must be exactly the one its stored manifest records.
  */
 export async function checkArchive(

@@ -93,7 +93,7 @@ export interface BackupOptions extends ClientProgramOptions {
   readonly workDir?: string | undefined;
   /**
    * Directory format only: dump into this directory (created; it must not exist) and leave it there for the
-   * caller, who removes it: `restore --from-copy` restores from it (restore-from-copy.ts). Default: a temporary
+   * caller, who removes it: `restore --from-copy` restores from it (restore.ts `restoreFromCopy`). Default: a temporary
    * directory under `workDir`, removed once the dump is uploaded.
    */
   readonly keepDumpIn?: string | undefined;
@@ -125,16 +125,15 @@ export interface BackupResult {
 
 /**
  * A committed backup whose read-back has not run yet (`commitBackup`): `verify` reads it back from storage,
- * checks it as a restore would and writes its status record, as `backup --verify` does after the commit.
+ * checks it as a restore would and writes its status record, as `backup --verify` does after the commit;
+ * `sameFilesAs`: the unpacked read-back must also equal that directory (the dump kept with `keepDumpIn`).
  */
 export interface CommittedBackup {
   readonly blobName: string;
   readonly metadata: BackupMetadata;
   readonly manifestBlobName: string | undefined;
-  /** `pg_restore --list` of the dump (taken with the manifest). */
-  readonly toc: string | undefined;
   /** Needs the manifest (`backupSettings` refuses `verify` without it; so does this). */
-  readonly verify: () => Promise<BackupStatus>;
+  readonly verify: (o?: { readonly sameFilesAs?: string | undefined }) => Promise<BackupStatus>;
 }
 
 /** Blocks in flight hold this much memory at most (the pod's limit is 4Gi); bounds concurrency × block size. */
@@ -239,10 +238,9 @@ export async function commitBackup(o: BackupOptions): Promise<CommittedBackup> {
       blobName: target.blobName,
       metadata,
       manifestBlobName: manifest?.name,
-      toc: dumped.toc,
-      verify: () => {
+      verify: async (v) => {
         if (manifest === undefined) throw new UsageError("--verify needs the manifest: drop --no-manifest");
-        return verifyAndRecord(o, settings, target, metadata, durations);
+        return verifyAndRecord(o, settings, target, metadata, { durations, sameFilesAs: v?.sameFilesAs });
       },
     };
   } finally {
@@ -264,7 +262,10 @@ async function verifyAndRecord(
   s: BackupSettings,
   target: Target,
   metadata: BackupMetadata,
-  durations: { readonly dumpSeconds: number; readonly uploadSeconds: number },
+  v: {
+    readonly durations: { readonly dumpSeconds: number; readonly uploadSeconds: number };
+    readonly sameFilesAs?: string | undefined;
+  },
 ): Promise<BackupStatus> {
   await o.onCommitted?.(target.blobName);
   const t0 = performance.now();
@@ -276,6 +277,7 @@ async function verifyAndRecord(
     committed: metadata,
     binDir: o.binDir,
     workDir: o.workDir,
+    sameFilesAs: v.sameFilesAs,
     log: s.log,
   });
   const status: BackupStatus = {
@@ -288,7 +290,7 @@ async function verifyAndRecord(
     sha256: metadata.sha256,
     manifestVersion: outcome.manifestVersion,
     archiveEntries: outcome.archiveEntries,
-    durations: { ...durations, verifySeconds: seconds(performance.now() - t0) },
+    durations: { ...v.durations, verifySeconds: seconds(performance.now() - t0) },
     verified: outcome.verified,
     reason: outcome.reason,
   };

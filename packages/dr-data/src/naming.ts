@@ -385,6 +385,13 @@ export const k8sName = {
     (retry === undefined ? "" : `-r${retry}`),
 } as const;
 
+/**
+ * The variant of the whole-database PTR restore Job (`restore --from-copy`, which also dumps the copy and
+ * compares with it): its own name, so an incident upgraded from the three Jobs (backup-ptr, restore, compare)
+ * never takes their finished restore Job for this one — it runs, finds the run completed and still compares.
+ */
+export const COPY_RESTORE_VARIANT = "flow";
+
 /** The largest `retry.<step>` (two digits keep the longest Job name predictable). */
 export const MAX_RETRY = 99;
 
@@ -399,7 +406,8 @@ export const JOB_STEPS: Readonly<Record<JobStep, { readonly timed: boolean; read
   inspect: { timed: true },
   "backup-ptr": { timed: true },
   reconcile: { timed: true },
-  // The table-level restore and its compare add tableSetTag (7 characters).
+  // The table-level restore and its compare add tableSetTag (7 characters), the whole restore
+  // COPY_RESTORE_VARIANT (4).
   restore: { timed: true, variant: true },
   compare: { timed: true, variant: true },
   // The incident's report at close: one per incident, whatever restore time its Jobs had.

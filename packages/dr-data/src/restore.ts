@@ -47,12 +47,12 @@ import {
   stagingDatabaseName,
 } from "./naming";
 import { checkArchive, downloadAndCheckArchive } from "./archive";
-import type { BlobClient } from "@azure/storage-blob";
+import type { BlobClient, ContainerClient } from "@azure/storage-blob";
 import { containerClient, type BlobStoreSettings } from "./blobstore";
 import { formatComparison, type CompareResult, type RelationSummary } from "./compare";
 import { connect, withClient, withDatabase, withFreshPassword, type PgConnection } from "./connection";
 import { UsageError, VerificationError } from "./errors";
-import { checkAgainstManifest, type Manifest } from "./manifest";
+import { checkAgainstManifest, readManifest, type Manifest } from "./manifest";
 import { summarizeForManifest } from "./manifest-check";
 import { childEnv, pgRestoreArgv } from "./pgargs";
 import { binPath, describeExit, start, type ClientProgramOptions } from "./proc";
@@ -87,7 +87,13 @@ import {
   type ResolvedBackup,
   type RestoreSource,
 } from "./restore-steps";
-import { compareWithCopy, copyRestoreProblems, dumpCopy, type CopySource } from "./restore-steps/from-copy";
+import {
+  compareWithCopy,
+  copyRestoreProblems,
+  dumpCopy,
+  type CopySource,
+  type DumpedCopy,
+} from "./restore-steps/from-copy";
 
 // Re-exported: the restores share one resolution of the backup (restore-steps/backup-source.ts).
 export type { RestoreSource } from "./restore-steps";
@@ -128,8 +134,6 @@ export interface RestoreTargetOptions extends ClientProgramOptions {
   readonly analyze?: boolean | undefined;
   /** Where the download goes (needs the dump's size, twice for the directory format). Default OS temp dir. */
   readonly workDir?: string | undefined;
-  /** Parallel range downloads. Default 4. */
-  readonly downloadConcurrency?: number | undefined;
   /** Tries of the swap when new sessions keep arriving on the live database. Default 5. */
   readonly swapAttempts?: number | undefined;
 }
@@ -145,6 +149,8 @@ export interface RestoreOptions extends RestoreTargetOptions {
   readonly allowUnverified?: boolean | undefined;
   /** With `latestUnder`: the source database whose latest backup is wanted. Default `database` (or any). */
   readonly sourceDatabase?: string | undefined;
+  /** Parallel range downloads. Default 4. */
+  readonly downloadConcurrency?: number | undefined;
 }
 
 /** `restore --from-copy`: the copy's database into a database, in one flow (`restoreFromCopy`). */
@@ -286,7 +292,12 @@ export async function restore(o: RestoreOptions): Promise<RestoreResult> {
     const done = await alreadyRestored(run);
     if (done !== undefined) return done;
     const plan = await preflight(run);
-    const archive = await downloadAndVerify(run, container.getBlobClient(chosen.blobName), tmp);
+    const archive = await downloadAndVerify(
+      run,
+      container.getBlobClient(chosen.blobName),
+      tmp,
+      o.downloadConcurrency,
+    );
     return restoreArchive(run, plan, archive);
   });
 }
@@ -304,7 +315,7 @@ export async function restore(o: RestoreOptions): Promise<RestoreResult> {
 export async function restoreFromCopy(o: CopyRestoreOptions): Promise<CopyRestoreResult> {
   const log = o.log ?? stderrLog;
   const jobs = checkedJobs(o.jobs);
-  const problems = copyRestoreProblems(o);
+  const problems = copyRestoreRequestProblems(o);
   if (problems.length > 0) throw new UsageError(`restore --from-copy: ${problems.join("; ")}`);
   const container = containerClient(o.store);
   const names = targetNames(o, o.copy.connection.database, log);
@@ -313,29 +324,41 @@ export async function restoreFromCopy(o: CopyRestoreOptions): Promise<CopyRestor
     if (done !== undefined) return done;
     await refuseWithoutSwapPermission(maint, o, names.database);
     const dumped = await dumpCopy(o, jobs, tmp, log);
-    const chosen = await resolveBackup(container, o.store, { blob: dumped.blobName }, undefined);
-    const run: Run = {
-      o,
-      log,
-      jobs,
-      maint,
-      container: container.containerName,
-      ...chosen,
-      ...names,
-      manifest: await manifestOf(container, chosen),
-    };
-    const plan = await preflight(run);
-    const archive = await localArchive(run, dumped.dir);
-    const evidence = dumped.verify();
+    // Started at once, so a dump committed is always verified and recorded, whatever fails after it.
+    const evidence = dumped.verify({ sameFilesAs: dumped.dir });
     evidence.catch(() => undefined); // awaited before the swap, or settled below after a failure
     try {
-      return await restoreArchive(run, plan, archive, evidence);
+      const run: Run = {
+        o,
+        log,
+        jobs,
+        maint,
+        container: container.containerName,
+        ...names,
+        // What this run committed, not what storage says now: the read-back (`evidence`) holds storage to it.
+        blobName: dumped.blobName,
+        meta: dumped.metadata,
+        etag: undefined,
+        manifest: await committedManifest(container, dumped),
+      };
+      const plan = await preflight(run);
+      return await restoreArchive(run, plan, await localArchive(run, dumped.dir), evidence);
     } finally {
       await evidence.catch(() => undefined);
     }
   });
   const comparison = await compareWithCopy(o, names.database, jobs, log);
   return { ...restored, comparison };
+}
+
+/** Every problem with a copy restore's request at once, before anything is read or touched. */
+export function copyRestoreRequestProblems(
+  o: Pick<CopyRestoreOptions, "connection" | "copy" | "database" | "runId">,
+): string[] {
+  return [
+    ...restoreNameProblems(o.database ?? o.copy.connection.database, o.runId),
+    ...copyRestoreProblems(o),
+  ];
 }
 
 /**
@@ -450,6 +473,18 @@ async function alreadyRestored(r: Run): Promise<RestoreResult | undefined> {
 }
 
 /**
+ * The manifest this run committed with the copy's dump: its bytes must hash to the sha256 the dump's metadata
+ * recorded at the commit (never to what storage's metadata says later).
+ */
+async function committedManifest(container: ContainerClient, dumped: DumpedCopy): Promise<Manifest> {
+  const sha256 = dumped.metadata.manifestSha256;
+  if (sha256 === undefined) {
+    throw new VerificationError(`${dumped.blobName} was committed without a manifest; nothing was restored`);
+  }
+  return (await readManifest(container, dumped.blobName, sha256)).manifest;
+}
+
+/**
  * `alreadyRestored` for `restore --from-copy`, before the copy is dumped: the run restored a dump of the copy,
  * i.e. a blob under its prefix (each attempt dumps anew, so the blob's name is not known before).
  */
@@ -463,7 +498,10 @@ async function alreadyRestoredFromCopy(
   const done = await readRestoreRecord(maint, names.database, o.runId);
   if (!done.exists) return undefined;
   const under = `${o.copy.prefix}/`;
-  if (done.record !== undefined && !done.record.blob.startsWith(under)) {
+  if (
+    done.record !== undefined &&
+    (done.record.container !== container || !done.record.blob.startsWith(under))
+  ) {
     throw new VerificationError(
       `run ${o.runId} already restored ${done.record.container}/${done.record.blob} into ${names.database} ` +
         `(${names.before} exists), not a dump of the copy under ${container}/${under}: restoring the copy ` +
@@ -537,7 +575,12 @@ interface Archive {
  * and its table of contents must be the manifest's (archive.ts `downloadAndCheckArchive`, which the nightly
  * verification runs too).
  */
-async function downloadAndVerify(r: Run, blob: BlobClient, tmp: string): Promise<Archive> {
+async function downloadAndVerify(
+  r: Run,
+  blob: BlobClient,
+  tmp: string,
+  concurrency: number | undefined,
+): Promise<Archive> {
   const t0 = Date.now();
   const env = await restoreEnv(r);
   const checked = await downloadAndCheckArchive(
@@ -546,7 +589,7 @@ async function downloadAndVerify(r: Run, blob: BlobClient, tmp: string): Promise
     tmp,
     {
       progress: new Progress("restore: downloaded", r.log, r.meta.size),
-      concurrency: r.o.downloadConcurrency,
+      concurrency,
       env,
       binDir: r.o.binDir,
       log: r.log,
@@ -591,11 +634,12 @@ async function evidenceBeforeSwap(r: Run, evidence: Promise<unknown>): Promise<v
     await evidence;
   } catch (cause) {
     await dropStaging(r);
-    throw new VerificationError(
-      `${r.container}/${r.blobName}, the stored dump this restore read, does not verify from storage; swap ` +
-        `refused, ${r.database} was not touched, ${r.staging} dropped`,
-      { cause },
-    );
+    const what = `${r.container}/${r.blobName}, the stored dump of what this restore read,`;
+    const after = `swap refused, ${r.database} was not touched, ${r.staging} dropped`;
+    // Only a verification that ran and failed says "does not verify"; storage that could not be read says so.
+    throw cause instanceof VerificationError
+      ? new VerificationError(`${what} does not verify from storage; ${after}`, { cause })
+      : new Error(`${what} could not be verified from storage; ${after}`, { cause });
   }
 }
 

@@ -24,6 +24,7 @@ import { readManifest } from "./manifest";
 import type { BackupMetadata } from "./metadata";
 import { backupStatusBlobName, backupVerifiedBlobName } from "./naming";
 import { Progress, type Log } from "./progress";
+import { describeFileDifferences, fileDifferences } from "./same-files";
 
 /** The status record's format; a reader refuses any other. */
 export const STATUS_VERSION = "dr-data-status/1";
@@ -72,6 +73,11 @@ export interface VerifyCommittedOptions {
   readonly binDir?: string | undefined;
   /** Where the archive is downloaded (a directory-format dump is unpacked there). Default the OS temp dir. */
   readonly workDir?: string | undefined;
+  /**
+   * A directory the unpacked dump must equal, file for file and byte for byte: the dump `restore --from-copy`
+   * restores from, so the stored evidence is exactly what was restored (same-files.ts).
+   */
+  readonly sameFilesAs?: string | undefined;
   readonly log: Log;
 }
 
@@ -128,14 +134,25 @@ async function checkArchive(
         refusal: "a restore would refuse it",
       },
     );
+    if (o.sameFilesAs !== undefined) await requireSameFiles(o.blobName, checked.path, o.sameFilesAs);
     return checked.entries;
   } finally {
     await rm(tmp, { recursive: true, force: true });
   }
 }
 
+/** The unpacked read-back against the directory it was made from; a VerificationError naming each difference. */
+async function requireSameFiles(blobName: string, unpacked: string, local: string): Promise<void> {
+  const differences = await fileDifferences(unpacked, local, ["storage", "the restored dump"]);
+  if (differences.length === 0) return;
+  throw new VerificationError(
+    `${blobName} as stored is not the dump that was restored (${differences.length} files): ` +
+      describeFileDifferences(differences),
+  );
+}
+
 /** The fields that identify the bytes and their manifest, where storage and the commit disagree. */
-function metadataDifferences(committed: BackupMetadata, stored: BackupMetadata): string[] {
+export function metadataDifferences(committed: BackupMetadata, stored: BackupMetadata): string[] {
   const fields = ["size", "sha256", "manifestSha256"] as const;
   return fields
     .filter((f) => committed[f] !== stored[f])

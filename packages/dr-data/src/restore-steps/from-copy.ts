@@ -9,9 +9,9 @@ import type { BlobStoreSettings } from "../blobstore";
 import { compare, formatComparison, type CompareResult } from "../compare";
 import { withDatabase, type PgConnection } from "../connection";
 import { VerificationError } from "../errors";
-import { BLOB_PATH_RULE, blobPathProblem, runIdProblem } from "../naming";
+import { BLOB_PATH_RULE, blobPathProblem } from "../naming";
 import type { ClientProgramOptions } from "../proc";
-import type { Log } from "../progress";
+import { formatSeconds, type Log } from "../progress";
 
 /** The database a `restore --from-copy` dumps (scenario 2: the PTR copy) and where its dump is stored. */
 export interface CopySource {
@@ -32,14 +32,14 @@ interface CopyRestoreRequest {
 }
 
 /**
- * Every problem with a copy restore's options at once, before anything is read or touched: the run id, the
- * prefix (a blob path), and a source that is the target itself — a restore of a database from its own dump
- * would replace it with itself and prove nothing (and a missing `PTR_PGHOST` would otherwise mean it).
+ * The problems of a copy restore's source, before anything is read or touched (the run id and the names it makes
+ * are restore.ts `restoreNameProblems`'): the prefix (a blob path), and a source that is the target itself — a
+ * restore of a database from its own dump would replace it with itself and prove nothing (a missing
+ * `PTR_PGHOST` would otherwise mean it). Host names are compared as DNS compares them (case, a final dot); two
+ * names of one server (an IP address and its name) are not detected here.
  */
 export function copyRestoreProblems(o: CopyRestoreRequest): string[] {
   const problems: string[] = [];
-  const runIdWrong = runIdProblem(o.runId);
-  if (runIdWrong !== undefined) problems.push(runIdWrong);
   const prefixWrong = blobPathProblem(o.copy.prefix);
   if (prefixWrong !== undefined) {
     problems.push(
@@ -48,7 +48,8 @@ export function copyRestoreProblems(o: CopyRestoreRequest): string[] {
   }
   const source = o.copy.connection;
   const target = o.database ?? source.database;
-  if (source.host === o.connection.host && source.port === o.connection.port && source.database === target) {
+  const sameHost = dnsName(source.host) === dnsName(o.connection.host);
+  if (sameHost && source.port === o.connection.port && source.database === target) {
     problems.push(
       `the copy (PTR_PGHOST ${source.host}:${source.port}, database ${source.database}) is the target ` +
         `itself: a database cannot be restored from its own dump`,
@@ -56,6 +57,9 @@ export function copyRestoreProblems(o: CopyRestoreRequest): string[] {
   }
   return problems;
 }
+
+/** A host name as DNS compares it: without case and without a final dot. */
+const dnsName = (host: string): string => host.toLowerCase().replace(/\.$/, "");
 
 /** The copy's dump, committed as evidence and kept in `dir` for pg_restore; its read-back is `verify`. */
 export interface DumpedCopy extends CommittedBackup {
@@ -116,7 +120,7 @@ export async function compareWithCopy(
   }
   log(
     `restore: ${database} equals the copy (${result.relations.length} relations, row counts and checksums) ` +
-      `in ${((Date.now() - t0) / 1000).toFixed(1)} s`,
+      `in ${formatSeconds((Date.now() - t0) / 1000)}`,
   );
   return result;
 }

@@ -4,6 +4,9 @@
  * copy is seeded, `live` starts as a byte-for-byte copy of it (CREATE DATABASE … TEMPLATE) and is then damaged.
  */
 import { strict as assert } from "node:assert";
+import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
 import { appDataCounts, createAppData } from "../../testkit/appdata";
 import type { Azurite } from "../../testkit/azurite";
 import type { PgCluster } from "../../testkit/postgres";
@@ -110,25 +113,24 @@ describe("tool: restore --from-copy on real servers", function () {
     assert.equal(await equal("live", "copy"), true);
     assert.equal(await equal("live_before_fc_1", "damaged_live"), true);
     assert.ok(!(await pg.databases()).includes("live_restore_fc_1"));
-    // The steps ran in the flow's order: the dump stored before pg_restore read it, verified before the swap.
+    // The steps ran in the flow's order: the dump stored before pg_restore read it; the read-back from storage
+    // and the contents check (concurrent, in either order) both before the swap; the compare after it.
     const at = (re: RegExp) => log.findIndex((l) => re.test(l));
-    const order = [
+    const [committed, fromDir, readBack, checked, swapped, compared] = [
       /^backup: committed /,
       /^restore: restoring from the dump's directory/,
       /^verify: .* verified from storage/,
       /^restore: contents verified against the manifest/,
       /^restore: live now holds /,
       /^restore: live equals the copy/,
-    ].map(at);
+    ].map(at) as [number, number, number, number, number, number];
+    const steps = [committed, fromDir, readBack, checked, swapped, compared];
     assert.ok(
-      order.every((i) => i >= 0),
-      `missing step: ${JSON.stringify(order)}\n${log.join("\n")}`,
+      steps.every((i) => i >= 0),
+      `missing step: ${JSON.stringify(steps)}\n${log.join("\n")}`,
     );
-    assert.deepStrictEqual(
-      [...order].sort((a, b) => a - b),
-      order,
-      log.join("\n"),
-    );
+    assert.ok(committed < fromDir && fromDir < checked && committed < readBack, log.join("\n"));
+    assert.ok(readBack < swapped && checked < swapped && swapped < compared, log.join("\n"));
   });
 
   it("the same run id again dumps nothing and compares again (a pod that died after the swap)", async () => {
@@ -181,13 +183,42 @@ describe("tool: restore --from-copy on real servers", function () {
       ),
       (e: unknown) =>
         e instanceof VerificationError &&
-        /the stored dump this restore read, does not verify from storage; swap refused, live2 was not touched, live2_restore_fc_2 dropped/.test(
+        /the stored dump of what this restore read, does not verify from storage; swap refused, live2 was not touched, live2_restore_fc_2 dropped/.test(
           e.message,
         ),
     );
     assert.equal(await equal("live2", "damaged_live2"), true);
     const dbs = await pg.databases();
     assert.ok(!dbs.includes("live2_restore_fc_2") && !dbs.includes("live2_before_fc_2"), dbs.join(", "));
+  });
+
+  it("a stored dump that is not the directory restored refuses the swap (the evidence must be what was restored)", async () => {
+    await damagedLive("live4");
+    const work = await mkdtemp(path.join(os.tmpdir(), "fc-4-"));
+    try {
+      await assert.rejects(
+        restoreFromCopy(
+          options("live4", "fc-4", {
+            workDir: work,
+            // After the commit, the directory pg_restore reads gains a file the stored dump does not hold.
+            onDumpCommitted: async () => {
+              const [run] = await readdir(work);
+              const [copy] = (await readdir(path.join(work, run!))).filter((d) => d.startsWith("copy-"));
+              await writeFile(path.join(work, run!, copy!, "dump", "extra.dat"), "not stored");
+            },
+          }),
+        ),
+        (e: unknown) =>
+          e instanceof VerificationError &&
+          /does not verify from storage; swap refused, live4 was not touched/.test(e.message) &&
+          /as stored is not the dump that was restored \(1 files\): extra\.dat only in the restored dump/.test(
+            String((e.cause as Error | undefined)?.message),
+          ),
+      );
+      assert.equal(await equal("live4", "damaged_live4"), true);
+    } finally {
+      await rm(work, { recursive: true, force: true });
+    }
   });
 
   it("a copy written to after its dump: restored from the dump, then the comparison fails (exit 1)", async () => {
@@ -269,6 +300,45 @@ describe("tool: restore --from-copy on real servers", function () {
       err: quiet,
     });
     assert.equal(d, 2);
+    // The request's own rules come with the flags' (a bad run id, the copy being the target), all at once.
+    const e = await run(["--container", CONTAINER, "--run-id", "Bad Id!", "--prefix", "p/x"], {
+      ...both,
+      PTR_PGDATABASE: "live",
+    });
+    assert.equal(e.code, 2);
+    assert.match(
+      e.text,
+      /restore --from-copy: --run-id "Bad Id!" must be .*; the copy \(PTR_PGHOST 127\.0\.0\.1:\d+, database live\) is the target itself/,
+    );
+    const f = await run(
+      [...base, "--prefix", "p/x", "--tables", "app.events", "--source-database", "x"],
+      both,
+    );
+    assert.equal(f.code, 2);
+    assert.match(
+      f.text,
+      /--tables names a stored backup or tables, not with --from-copy; --source-database names a stored backup or tables, not with --from-copy/,
+    );
+    const g: string[] = [];
+    const gCode = await main(
+      [
+        "restore",
+        "--container",
+        CONTAINER,
+        "--blob",
+        "latest",
+        "--prefix",
+        "p",
+        "--run-id",
+        "fc-9",
+        "--source-server",
+        "s",
+      ],
+      both,
+      { out: (t) => g.push(t), err: (t) => g.push(t) },
+    );
+    assert.equal(gCode, 2);
+    assert.match(g.join("\n"), /--source-server names the copy a --from-copy restore dumps/);
     assert.deepStrictEqual(await pg.databases(), dbs);
   });
 });

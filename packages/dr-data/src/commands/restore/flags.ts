@@ -8,7 +8,7 @@ import { blobStoreFromEnv } from "../../blobstore";
 import { connectionFromEnv } from "../../connection";
 import { connectionEnvNames, parseRestoreArgs, RESTORE, type RestoreArgs } from "../../contract";
 import { UsageError } from "../../errors";
-import type { CopyRestoreOptions, RestoreOptions } from "../../restore";
+import { copyRestoreRequestProblems, type CopyRestoreOptions, type RestoreOptions } from "../../restore";
 import type { RestoreSource } from "../../restore-steps";
 import { parseTableList, type TableRestoreOptions } from "../../table-restore";
 import { PTR_PREFIX } from "../inspect/sides";
@@ -144,19 +144,27 @@ function copyRestoreOptions(f: RestoreArgs, env: Env, io: Io): CopyRestoreOption
   const maintenance = f.maintenanceDatabase ?? "postgres";
   const connection = collected(problems, () => connectionFromEnv(env, "", maintenance));
   const copy = hasCopyHost ? collected(problems, () => connectionFromEnv(env, PTR_PREFIX)) : undefined;
-  if (problems.length > 0 || connection === undefined || copy === undefined) {
+  const target = restoreTarget(f.database, env.PGDATABASE, maintenance);
+  const request =
+    connection === undefined || copy === undefined
+      ? undefined
+      : {
+          connection,
+          copy: { connection: copy, prefix: f.prefix ?? "", sourceServer: f.sourceServer },
+          database: target.database,
+          runId: f.runId,
+        };
+  // The request's own rules (run id, names, a copy that is the target), with the flags' and variables'.
+  if (request !== undefined && (f.prefix ?? "") !== "") problems.push(...copyRestoreRequestProblems(request));
+  if (problems.length > 0 || request === undefined) {
     throw new UsageError(`restore --from-copy: ${problems.join("; ")}`);
   }
-  const target = restoreTarget(f.database, env.PGDATABASE, maintenance);
   return {
     log: io.err,
-    connection,
+    ...request,
     store: blobStoreFromEnv(env, f.container),
-    copy: { connection: copy, prefix: f.prefix ?? "", sourceServer: f.sourceServer },
-    database: target.database,
     databaseFrom: target.from,
     skipMissingRoles: f.skipMissingRoles,
-    runId: f.runId,
     jobs: f.jobs,
     noAcl: f.noAcl,
     analyze: f.analyze,

@@ -17,8 +17,13 @@ export async function runRestore(args: string[], env: Env, io: Io): Promise<numb
     case "copy":
       io.out(copyRestoredLines(await restoreFromCopy(request.options)));
       break;
-    default:
+    case "database":
       io.out(databaseRestoredLine(await restore(request.options)));
+      break;
+    default: {
+      const unknown: never = request;
+      throw new Error(`unknown restore kind ${JSON.stringify(unknown)}`);
+    }
   }
   return 0;
 }
