@@ -147,6 +147,17 @@ export interface CheckedArchive {
   readonly entries: number;
 }
 
+/** How an archive is checked: pg_restore's environment and programs, and how a refusal is worded. */
+export interface ArchiveCheckOptions {
+  readonly env: NodeJS.ProcessEnv;
+  readonly binDir: string | undefined;
+  readonly log: Log;
+  /** The log's prefix: `restore`, `verify`. */
+  readonly label: string;
+  /** What the caller will therefore not do, ending every refusal. */
+  readonly refusal: string;
+}
+
 /**
  * The check a restore makes of an archive before any database is touched, and the one the nightly verification
  * makes of a backup read back from storage (verify.ts): downloaded in one pass with its size, sha256 and ETag
@@ -163,15 +174,9 @@ export async function downloadAndCheckArchive(
     readonly manifest: Manifest | undefined;
   },
   dir: string,
-  o: {
+  o: ArchiveCheckOptions & {
     readonly progress: Progress;
     readonly concurrency?: number | undefined;
-    readonly env: NodeJS.ProcessEnv;
-    readonly binDir: string | undefined;
-    readonly log: Log;
-    /** The log's prefix: `restore`, `verify`. */
-    readonly label: string;
-    readonly refusal: string;
   },
 ): Promise<CheckedArchive> {
   const archive = await downloadInto(
@@ -196,13 +201,7 @@ export async function downloadAndCheckArchive(
 export async function checkArchive(
   archive: string,
   what: { readonly name: string; readonly manifest: Manifest | undefined },
-  o: {
-    readonly env: NodeJS.ProcessEnv;
-    readonly binDir: string | undefined;
-    readonly log: Log;
-    readonly label: string;
-    readonly refusal: string;
-  },
+  o: ArchiveCheckOptions,
 ): Promise<CheckedArchive> {
   let toc: string;
   try {

@@ -81,9 +81,22 @@ function databaseRestoreOptions(f: RestoreArgs, env: Env, io: Io): RestoreOption
     database: target.database,
     databaseFrom: target.from,
     allowUnverified: f.allowUnverified,
-    skipMissingRoles: f.skipMissingRoles,
     sourceDatabase: f.sourceDatabase,
     runId: f.runId,
+    ...howToRestore(f, env),
+  };
+}
+
+/** How a whole-database restore runs, from a stored backup or from the copy: the flags both read alike. */
+function howToRestore(
+  f: RestoreArgs,
+  env: Env,
+): Pick<
+  RestoreOptions,
+  "skipMissingRoles" | "jobs" | "noAcl" | "analyze" | "sessionSettings" | "workDir" | "binDir"
+> {
+  return {
+    skipMissingRoles: f.skipMissingRoles,
     jobs: f.jobs,
     noAcl: f.noAcl,
     analyze: f.analyze,
@@ -164,13 +177,7 @@ function copyRestoreOptions(f: RestoreArgs, env: Env, io: Io): CopyRestoreOption
     ...request,
     store: blobStoreFromEnv(env, f.container),
     databaseFrom: target.from,
-    skipMissingRoles: f.skipMissingRoles,
-    jobs: f.jobs,
-    noAcl: f.noAcl,
-    analyze: f.analyze,
-    sessionSettings: f.settings,
-    workDir: f.workDir,
-    binDir: env.PG_BINDIR,
+    ...howToRestore(f, env),
   };
 }
 
