@@ -27,9 +27,10 @@ export const MEASURED_THROUGHPUT: Throughput = {
 
 /**
  * The most work one Job does, in restores' worth: the whole PTR restore (`restore --from-copy`) dumps the copy,
- * restores it and compares live with the copy, 103.0 CPU s where the verified restore alone took 58.3 at scale
- * 120 in the same run (dev/bench/results/2026-12-07-one-flow-scale-120.json): 1.8. The Jobs share one timeout
- * (`jobSizing` in data-path.ts), so it is sized for that Job.
+ * restores it and compares live with the copy. At scale 120, against the verified restore in the same run
+ * (dev/bench/results/2026-12-07-one-flow.md, two runs): 103.0 vs 58.3 and 102.8 vs 74.3 CPU s, 53.2 vs 31.3 and
+ * 52.8 vs 39.3 s wall — 1.3 to 1.8; the larger is taken. The Jobs share one timeout (`jobSizing` in
+ * data-path.ts), so it is sized for that Job.
  */
 export const LONGEST_JOB_WORK = 1.8;
 

@@ -300,9 +300,15 @@ async function verifyAndRecord(
     throw new Error(`${target.blobName} ${result}, but its status record could not be written`, { cause });
   });
   if (!status.verified) {
-    throw new VerificationError(
-      `${target.blobName} was committed but does not verify from storage (recorded in ${record}): ${status.reason}`,
-    );
+    // A check that found a fault says the backup is bad; one that could not run (storage, a program) says so:
+    // exit 1 either way, but the words decide what an operator looks at.
+    const said = `${target.blobName} was committed but`;
+    if (outcome.faultFound) {
+      throw new VerificationError(
+        `${said} does not verify from storage (recorded in ${record}): ${status.reason}`,
+      );
+    }
+    throw new Error(`${said} could not be verified from storage (recorded in ${record}): ${status.reason}`);
   }
   s.log(
     `verify: ${target.blobName} verified from storage (size, sha256, manifest, ${status.archiveEntries} archive ` +

@@ -51,7 +51,7 @@ import type { BlobClient, ContainerClient } from "@azure/storage-blob";
 import { containerClient, type BlobStoreSettings } from "./blobstore";
 import { formatComparison, type CompareResult, type RelationSummary } from "./compare";
 import { connect, withClient, withDatabase, withFreshPassword, type PgConnection } from "./connection";
-import { UsageError, VerificationError } from "./errors";
+import { describeError, UsageError, VerificationError } from "./errors";
 import { checkAgainstManifest, readManifest, type Manifest } from "./manifest";
 import { summarizeForManifest } from "./manifest-check";
 import { childEnv, pgRestoreArgv } from "./pgargs";
@@ -343,20 +343,44 @@ export async function restoreFromCopy(o: CopyRestoreOptions): Promise<CopyRestor
       };
       const plan = await preflight(run);
       return await restoreArchive(run, plan, await localArchive(run, dumped.dir), evidence);
-    } finally {
-      await evidence.catch(() => undefined);
+    } catch (err) {
+      await reportEvidenceBeside(err, evidence, dumped.blobName, log);
+      throw err;
     }
   });
   const comparison = await compareWithCopy(o, names.database, jobs, log);
   return { ...restored, comparison };
 }
 
+/**
+ * After a failure of the restore itself: the read-back is waited for (its scratch is under the directory about
+ * to be removed) and, when it failed too and is not what the error already reports, logged.
+ */
+async function reportEvidenceBeside(
+  err: unknown,
+  evidence: Promise<unknown>,
+  blobName: string,
+  log: Log,
+): Promise<void> {
+  const failed = await evidence.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  if (failed !== undefined && (err as { cause?: unknown }).cause !== failed) {
+    log(`restore: the read-back of ${blobName} failed too: ${describeError(failed)}`);
+  }
+}
+
 /** Every problem with a copy restore's request at once, before anything is read or touched. */
 export function copyRestoreRequestProblems(
   o: Pick<CopyRestoreOptions, "connection" | "copy" | "database" | "runId">,
 ): string[] {
+  const database = o.database ?? o.copy.connection.database;
   return [
-    ...restoreNameProblems(o.database ?? o.copy.connection.database, o.runId),
+    ...restoreNameProblems(database, o.runId),
+    ...(database === o.connection.database
+      ? [`the target database ${database} is the maintenance database; connect to another (e.g. postgres)`]
+      : []),
     ...copyRestoreProblems(o),
   ];
 }

@@ -84,6 +84,11 @@ export interface VerifyCommittedOptions {
 /** What the read-back found: verified, or the first reason it is not. */
 export interface VerifyOutcome {
   readonly verified: boolean;
+  /**
+   * Not verified because a check ran and found a fault (a VerificationError: the backup is bad), rather than
+   * because storage or a program could not be reached (the backup's state is unknown). False when verified.
+   */
+  readonly faultFound: boolean;
   readonly reason: string | null;
   readonly manifestVersion: string | null;
   readonly archiveEntries: number | null;
@@ -107,9 +112,15 @@ export async function verifyCommitted(o: VerifyCommittedOptions): Promise<Verify
     const { manifest } = await readManifest(o.container, o.blobName, manifestSha256);
     manifestVersion = manifest.tool;
     const entries = await checkArchive(o, stored, manifest);
-    return { verified: true, reason: null, manifestVersion, archiveEntries: entries };
+    return { verified: true, faultFound: false, reason: null, manifestVersion, archiveEntries: entries };
   } catch (err) {
-    return { verified: false, reason: describeError(err), manifestVersion, archiveEntries: null };
+    return {
+      verified: false,
+      faultFound: err instanceof VerificationError,
+      reason: describeError(err),
+      manifestVersion,
+      archiveEntries: null,
+    };
   }
 }
 
@@ -146,7 +157,8 @@ async function requireSameFiles(blobName: string, unpacked: string, local: strin
   const differences = await fileDifferences(unpacked, local, ["storage", "the restored dump"]);
   if (differences.length === 0) return;
   throw new VerificationError(
-    `${blobName} as stored is not the dump that was restored (${differences.length} files): ` +
+    `${blobName} as stored is not the dump that was restored (${differences.length} ` +
+      `${differences.length === 1 ? "difference" : "differences"}): ` +
       describeFileDifferences(differences),
   );
 }

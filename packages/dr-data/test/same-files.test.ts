@@ -1,6 +1,6 @@
 /** same-files.ts: two flat directories compared file for file and byte for byte (real files, a temp dir). */
 import { strict as assert } from "node:assert";
-import { mkdtemp, mkdir, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, mkdir, rm, symlink, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { describeFileDifferences, fileDifferences } from "../src/same-files";
@@ -36,6 +36,17 @@ describe("tool: same files (the stored dump against the directory restored)", ()
       "4.dat only in the restored dump",
       "1.dat differs",
       "2.dat differs",
+    ]);
+  });
+
+  it("an entry that is not a regular file is a difference, never skipped", async () => {
+    const at = await dirs({ a: { "toc.dat": "t" }, b: { "toc.dat": "t" } });
+    await mkdir(path.join(at("a"), "sub"));
+    await mkdir(path.join(at("b"), "sub"));
+    await symlink(path.join(at("b"), "toc.dat"), path.join(at("b"), "link"));
+    assert.deepStrictEqual(await fileDifferences(at("a"), at("b"), ["A", "B"]), [
+      "link only in B",
+      "sub is not a regular file on both sides",
     ]);
   });
 

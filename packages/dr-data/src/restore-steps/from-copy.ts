@@ -39,13 +39,7 @@ interface CopyRestoreRequest {
  * names of one server (an IP address and its name) are not detected here.
  */
 export function copyRestoreProblems(o: CopyRestoreRequest): string[] {
-  const problems: string[] = [];
-  const prefixWrong = blobPathProblem(o.copy.prefix);
-  if (prefixWrong !== undefined) {
-    problems.push(
-      `--prefix must be a blob name or prefix (${BLOB_PATH_RULE}); ${prefixWrong}: got ${JSON.stringify(o.copy.prefix)}`,
-    );
-  }
+  const problems = copyPrefixProblems(o.copy.prefix);
   const source = o.copy.connection;
   const target = o.database ?? source.database;
   const sameHost = dnsName(source.host) === dnsName(o.connection.host);
@@ -56,6 +50,16 @@ export function copyRestoreProblems(o: CopyRestoreRequest): string[] {
     );
   }
   return problems;
+}
+
+/** Where the copy's dump goes: required, and a blob path (naming.ts BLOB_PATH_RULE). */
+export function copyPrefixProblems(prefix: string): string[] {
+  if (prefix === "")
+    return ["--prefix is required (where the copy's dump is stored as the restore's evidence)"];
+  const wrong = blobPathProblem(prefix);
+  return wrong === undefined
+    ? []
+    : [`--prefix must be a blob name or prefix (${BLOB_PATH_RULE}); ${wrong}: got ${JSON.stringify(prefix)}`];
 }
 
 /** A host name as DNS compares it: without case and without a final dot. */

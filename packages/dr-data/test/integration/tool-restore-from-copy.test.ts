@@ -211,7 +211,7 @@ describe("tool: restore --from-copy on real servers", function () {
         (e: unknown) =>
           e instanceof VerificationError &&
           /does not verify from storage; swap refused, live4 was not touched/.test(e.message) &&
-          /as stored is not the dump that was restored \(1 files\): extra\.dat only in the restored dump/.test(
+          /as stored is not the dump that was restored \(1 difference\): extra\.dat only in the restored dump/.test(
             String((e.cause as Error | undefined)?.message),
           ),
       );
@@ -219,6 +219,31 @@ describe("tool: restore --from-copy on real servers", function () {
     } finally {
       await rm(work, { recursive: true, force: true });
     }
+  });
+
+  it("a stored dump storage cannot give back is not called a bad dump, and refuses the swap just the same", async () => {
+    await damagedLive("live5");
+    const container = containerClient(az.store(CONTAINER));
+    await assert.rejects(
+      restoreFromCopy(
+        options("live5", "fc-5", {
+          // Gone before the read-back: storage answers 404, no check of the dump could run.
+          onDumpCommitted: async (name) => {
+            await container.getBlobClient(name).delete();
+          },
+        }),
+      ),
+      (e: unknown) =>
+        e instanceof Error &&
+        !(e instanceof VerificationError) &&
+        /the stored dump of what this restore read, could not be verified from storage; swap refused, live5 was not touched/.test(
+          e.message,
+        ) &&
+        /could not be verified from storage \(recorded in .*\.status\.json\): reading from-copy\//.test(
+          String((e.cause as Error | undefined)?.message),
+        ),
+    );
+    assert.equal(await equal("live5", "damaged_live5"), true);
   });
 
   it("a copy written to after its dump: restored from the dump, then the comparison fails (exit 1)", async () => {
@@ -286,11 +311,12 @@ describe("tool: restore --from-copy on real servers", function () {
       a.text,
       /restore --from-copy: --blob names a stored backup or tables, not with --from-copy; --allow-unverified names a stored backup or tables, not with --from-copy/,
     );
-    const b = await run(base, pg.env("live"));
+    // Without the copy's server the rules that need none still run: the prefix and the run id, all at once.
+    const b = await run(["--container", CONTAINER, "--run-id", "Bad Id!"], pg.env("live"));
     assert.equal(b.code, 2);
     assert.match(
       b.text,
-      /--prefix is required \(where the copy's dump is stored as the restore's evidence\); PTR_PGHOST is not set \(the copy's server\)/,
+      /PTR_PGHOST is not set \(the copy's server\); --prefix is required \(where the copy's dump is stored as the restore's evidence\); --run-id "Bad Id!" must be /,
     );
     const c = await run([...base, "--prefix", "p/x"], { ...both, PTR_PGDATABASE: "live" });
     assert.equal(c.code, 2);

@@ -11,6 +11,8 @@ import { UsageError } from "../../errors";
 import { copyRestoreRequestProblems, type CopyRestoreOptions, type RestoreOptions } from "../../restore";
 import type { RestoreSource } from "../../restore-steps";
 import { parseTableList, type TableRestoreOptions } from "../../table-restore";
+import { runIdProblem } from "../../naming";
+import { copyPrefixProblems } from "../../restore-steps/from-copy";
 import { PTR_PREFIX } from "../inspect/sides";
 import type { Env, Io } from "../io";
 
@@ -138,47 +140,48 @@ function tableRestoreOptions(
 
 /**
  * `restore --from-copy`: the copy from `PTR_PG*` (its host explicitly: the fallback to `PGHOST` would be the
- * target), the target from `PG*` as for any restore, the dump stored under `--prefix`. The flags that name a
- * stored backup or a table list are refused beside it.
+ * target), the target from `PG*` as for any restore, the dump stored under `--prefix`. Every problem at once:
+ * the flags that name a stored backup or a table list (refused beside it), the variables, the store, and the
+ * request's own rules (restore.ts `copyRestoreRequestProblems`).
  */
 function copyRestoreOptions(f: RestoreArgs, env: Env, io: Io): CopyRestoreOptions {
-  const refused = (["tables", "blob", "sourceDatabase", "allowUnverified"] as const).filter(
-    (field) => f[field] !== undefined,
-  );
-  const problems = refused.map(
-    (field) => `--${RESTORE[field].flag} names a stored backup or tables, not with --from-copy`,
-  );
-  if (f.prefix === undefined || f.prefix === "") {
-    problems.push("--prefix is required (where the copy's dump is stored as the restore's evidence)");
-  }
+  const problems = refusedBesideCopy(f);
+  const maintenance = f.maintenanceDatabase ?? "postgres";
   const copyHost = connectionEnvNames(PTR_PREFIX).host;
   const hasCopyHost = (env[copyHost] ?? "") !== "";
   if (!hasCopyHost) problems.push(`${copyHost} is not set (the copy's server)`);
-  const maintenance = f.maintenanceDatabase ?? "postgres";
   const connection = collected(problems, () => connectionFromEnv(env, "", maintenance));
   const copy = hasCopyHost ? collected(problems, () => connectionFromEnv(env, PTR_PREFIX)) : undefined;
+  const store = collected(problems, () => blobStoreFromEnv(env, f.container));
   const target = restoreTarget(f.database, env.PGDATABASE, maintenance);
+  const prefix = f.prefix ?? "";
   const request =
     connection === undefined || copy === undefined
       ? undefined
       : {
           connection,
-          copy: { connection: copy, prefix: f.prefix ?? "", sourceServer: f.sourceServer },
+          copy: { connection: copy, prefix, sourceServer: f.sourceServer },
           database: target.database,
           runId: f.runId,
         };
-  // The request's own rules (run id, names, a copy that is the target), with the flags' and variables'.
-  if (request !== undefined && (f.prefix ?? "") !== "") problems.push(...copyRestoreRequestProblems(request));
-  if (problems.length > 0 || request === undefined) {
+  // Without both servers the request's own rules that need no server still run: the prefix and the run id.
+  const runIdWrong = runIdProblem(f.runId);
+  problems.push(
+    ...(request === undefined
+      ? [...copyPrefixProblems(prefix), ...(runIdWrong === undefined ? [] : [runIdWrong])]
+      : copyRestoreRequestProblems(request)),
+  );
+  if (problems.length > 0 || request === undefined || store === undefined) {
     throw new UsageError(`restore --from-copy: ${problems.join("; ")}`);
   }
-  return {
-    log: io.err,
-    ...request,
-    store: blobStoreFromEnv(env, f.container),
-    databaseFrom: target.from,
-    ...howToRestore(f, env),
-  };
+  return { log: io.err, ...request, store, databaseFrom: target.from, ...howToRestore(f, env) };
+}
+
+/** The flags that name a stored backup or a table list: refused beside `--from-copy`. */
+function refusedBesideCopy(f: RestoreArgs): string[] {
+  return (["tables", "blob", "sourceDatabase", "allowUnverified"] as const)
+    .filter((field) => f[field] !== undefined)
+    .map((field) => `--${RESTORE[field].flag} names a stored backup or tables, not with --from-copy`);
 }
 
 /** `read()`, or undefined with its usage error's text added to `problems` (every problem reported at once). */
