@@ -365,6 +365,8 @@ function ptrJobs(
 function ptrRestoreJobs(ctx: DataPathContext, time: DateTime, first: string): PlannedJob[] {
   const { incident, retry } = ctx;
   const tables = ctx.cfg.ptr?.tables;
+  // Where the copy's dump is stored: written by the whole restore or by backup-ptr, read by the table restore.
+  const copyPrefix = backupPrefix.ptrCopy(incident, ctx.live, time);
   const reconcile = k8sName.job(incident, "reconcile", time, retry("reconcile"));
   const exportJob: PlannedJob = {
     // "Keep this data for reconciliation later on": what live holds and the copy lacks (or holds changed),
@@ -380,20 +382,20 @@ function ptrRestoreJobs(ctx: DataPathContext, time: DateTime, first: string): Pl
     after: first,
     runId: undefined,
   };
-  if (tables === undefined) return [exportJob, wholeRestoreJob(ctx, time, reconcile)];
+  if (tables === undefined) return [exportJob, wholeRestoreJob(ctx, time, copyPrefix, reconcile)];
   const backupPtr = k8sName.job(incident, "backup-ptr", time, retry("backup-ptr"));
   return [
     {
       // "Upload restored database to Azure storage": the PTR copy's dump is the table restore's input.
       name: backupPtr,
       step: "backup-ptr",
-      args: ctx.backupArgs(backupPrefix.ptrCopy(incident, ctx.live, time), ptrServerName(ctx.live)),
+      args: ctx.backupArgs(copyPrefix, ptrServerName(ctx.live)),
       connections: { "": ctx.server("ptr") },
       after: first,
       runId: undefined,
     },
     { ...exportJob, after: backupPtr },
-    ...tableRestoreJobs(ctx, time, reconcile, tables),
+    ...tableRestoreJobs(ctx, time, copyPrefix, reconcile, tables),
   ];
 }
 
@@ -402,7 +404,12 @@ function ptrRestoreJobs(ctx: DataPathContext, time: DateTime, first: string): Pl
  * The copy's dump goes to its prefix (the evidence, verified from storage before the swap) while pg_restore
  * reads it into a new database, swapped in by renames; then live is compared with the copy.
  */
-function wholeRestoreJob(ctx: DataPathContext, time: DateTime, after: string): PlannedJob {
+function wholeRestoreJob(
+  ctx: DataPathContext,
+  time: DateTime,
+  copyPrefix: string,
+  after: string,
+): PlannedJob {
   const id = runId.ptrRestore(time);
   return {
     name: k8sName.job(ctx.incident, "restore", time, ctx.retry("restore"), COPY_RESTORE_VARIANT),
@@ -412,7 +419,7 @@ function wholeRestoreJob(ctx: DataPathContext, time: DateTime, after: string): P
       options: {
         fromCopy: true,
         container: ctx.container,
-        prefix: backupPrefix.ptrCopy(ctx.incident, ctx.live, time),
+        prefix: copyPrefix,
         sourceServer: ptrServerName(ctx.live),
         runId: id,
         jobs: ctx.jobs,
@@ -433,6 +440,7 @@ function wholeRestoreJob(ctx: DataPathContext, time: DateTime, after: string): P
 function tableRestoreJobs(
   ctx: DataPathContext,
   time: DateTime,
+  copyPrefix: string,
   after: string,
   tables: readonly string[],
 ): PlannedJob[] {
@@ -445,7 +453,7 @@ function tableRestoreJobs(
   const options: TableRestoreArgs = {
     tables,
     container: ctx.container,
-    prefix: backupPrefix.ptrCopy(incident, ctx.live, time),
+    prefix: copyPrefix,
     blob: "latest",
     sourceDatabase: ctx.db,
     database: ctx.db,

@@ -375,14 +375,7 @@ async function reportEvidenceBeside(
 export function copyRestoreRequestProblems(
   o: Pick<CopyRestoreOptions, "connection" | "copy" | "database" | "runId">,
 ): string[] {
-  const database = o.database ?? o.copy.connection.database;
-  return [
-    ...restoreNameProblems(database, o.runId),
-    ...(database === o.connection.database
-      ? [`the target database ${database} is the maintenance database; connect to another (e.g. postgres)`]
-      : []),
-    ...copyRestoreProblems(o),
-  ];
+  return [...targetProblems(o.database ?? o.copy.connection.database, o), ...copyRestoreProblems(o)];
 }
 
 /**
@@ -449,6 +442,16 @@ function checkedJobs(asked: number | undefined): number {
 }
 
 /** The target, staging and before databases' names; every problem with them at once. */
+/** What is wrong with restoring into `database` with this run id over this connection, every problem at once. */
+function targetProblems(database: string, o: Pick<RestoreTargetOptions, "connection" | "runId">): string[] {
+  return [
+    ...restoreNameProblems(database, o.runId),
+    ...(database === o.connection.database
+      ? [`the target database ${database} is the maintenance database; connect to another (e.g. postgres)`]
+      : []),
+  ];
+}
+
 function targetNames(o: RestoreTargetOptions, sourceDatabase: string, log: Log): TargetNames {
   const database = o.database ?? sourceDatabase;
   if (o.databaseFrom === "PGDATABASE" && database !== sourceDatabase) {
@@ -457,12 +460,7 @@ function targetNames(o: RestoreTargetOptions, sourceDatabase: string, log: Log):
         `${sourceDatabase}; give --database to choose explicitly`,
     );
   }
-  const problems = restoreNameProblems(database, o.runId);
-  if (database === o.connection.database) {
-    problems.push(
-      `the target database ${database} is the maintenance database; connect to another (e.g. postgres)`,
-    );
-  }
+  const problems = targetProblems(database, o);
   if (problems.length > 0) throw new UsageError(problems.join("; "));
   return {
     database,
@@ -477,21 +475,65 @@ function targetNames(o: RestoreTargetOptions, sourceDatabase: string, log: Log):
  * than what was asked for.
  */
 async function alreadyRestored(r: Run): Promise<RestoreResult | undefined> {
-  const done = await readRestoreRecord(r.maint, r.database, r.o.runId);
+  return completedRun(r.maint, r.o.runId, r, r.log, {
+    what: `${r.container}/${r.blobName}`,
+    it: "a different backup",
+    matches: (record) => record.blob === r.blobName,
+    then: "nothing to do",
+  });
+}
+
+/**
+ * `alreadyRestored` for `restore --from-copy`, before the copy is dumped: the run restored a dump of the copy,
+ * i.e. a blob of this container under its prefix (each attempt dumps anew, so the blob's name is not known).
+ */
+async function alreadyRestoredFromCopy(
+  maint: Client,
+  o: CopyRestoreOptions,
+  names: TargetNames,
+  container: string,
+  log: Log,
+): Promise<RestoreResult | undefined> {
+  const under = `${o.copy.prefix}/`;
+  return completedRun(maint, o.runId, names, log, {
+    what: `a dump of the copy under ${container}/${under}`,
+    it: "the copy",
+    matches: (record) => record.container === container && record.blob.startsWith(under),
+    then: "comparing with the copy",
+  });
+}
+
+/**
+ * Whether `runId` completed (its `<db>_before_<run id>` exists) with what is asked for now: the result to return
+ * if so (`then` says what follows, in the log), undefined if not, a VerificationError if it restored something
+ * else. A record the tool cannot read is an older tool's run: taken as done, as before.
+ */
+async function completedRun(
+  maint: Client,
+  runId: string,
+  names: TargetNames,
+  log: Log,
+  asked: {
+    readonly what: string;
+    readonly it: string;
+    readonly matches: (record: RestoreRecord) => boolean;
+    readonly then: string;
+  },
+): Promise<RestoreResult | undefined> {
+  const done = await readRestoreRecord(maint, names.database, runId);
   if (!done.exists) return undefined;
-  if (done.record !== undefined && done.record.blob !== r.blobName) {
+  if (done.record !== undefined && !asked.matches(done.record)) {
     throw new VerificationError(
-      `run ${r.o.runId} already restored ${done.record.container}/${done.record.blob} into ${r.database} ` +
-        `(${r.before} exists); ${r.container}/${r.blobName} was asked for: restoring a different ` +
-        `backup needs a new run id`,
+      `run ${runId} already restored ${done.record.container}/${done.record.blob} into ${names.database} ` +
+        `(${names.before} exists); ${asked.what} was asked for: restoring ${asked.it} needs a new run id`,
     );
   }
-  r.log(`restore: run ${r.o.runId} already completed (${r.before} exists); nothing to do`);
+  log(`restore: run ${runId} already completed (${names.before} exists); ${asked.then}`);
   return {
     status: "already-completed",
-    runId: r.o.runId,
-    database: r.database,
-    beforeDatabase: r.before,
+    runId,
+    database: names.database,
+    beforeDatabase: names.before,
     blobName: done.record?.blob,
   };
 }
@@ -506,40 +548,6 @@ async function committedManifest(container: ContainerClient, dumped: DumpedCopy)
     throw new VerificationError(`${dumped.blobName} was committed without a manifest; nothing was restored`);
   }
   return (await readManifest(container, dumped.blobName, sha256)).manifest;
-}
-
-/**
- * `alreadyRestored` for `restore --from-copy`, before the copy is dumped: the run restored a dump of the copy,
- * i.e. a blob under its prefix (each attempt dumps anew, so the blob's name is not known before).
- */
-async function alreadyRestoredFromCopy(
-  maint: Client,
-  o: CopyRestoreOptions,
-  names: TargetNames,
-  container: string,
-  log: Log,
-): Promise<RestoreResult | undefined> {
-  const done = await readRestoreRecord(maint, names.database, o.runId);
-  if (!done.exists) return undefined;
-  const under = `${o.copy.prefix}/`;
-  if (
-    done.record !== undefined &&
-    (done.record.container !== container || !done.record.blob.startsWith(under))
-  ) {
-    throw new VerificationError(
-      `run ${o.runId} already restored ${done.record.container}/${done.record.blob} into ${names.database} ` +
-        `(${names.before} exists), not a dump of the copy under ${container}/${under}: restoring the copy ` +
-        `needs a new run id`,
-    );
-  }
-  log(`restore: run ${o.runId} already completed (${names.before} exists); comparing with the copy`);
-  return {
-    status: "already-completed",
-    runId: o.runId,
-    database: names.database,
-    beforeDatabase: names.before,
-    blobName: done.record?.blob,
-  };
 }
 
 type PropertiesPlan = Awaited<ReturnType<typeof propertiesPlan>>;

@@ -111,7 +111,7 @@ export async function verifyCommitted(o: VerifyCommittedOptions): Promise<Verify
     }
     const { manifest } = await readManifest(o.container, o.blobName, manifestSha256);
     manifestVersion = manifest.tool;
-    const entries = await checkArchive(o, stored, manifest);
+    const entries = await readBackAndCheck(o, stored, manifest);
     return { verified: true, faultFound: false, reason: null, manifestVersion, archiveEntries: entries };
   } catch (err) {
     return {
@@ -125,7 +125,7 @@ export async function verifyCommitted(o: VerifyCommittedOptions): Promise<Verify
 }
 
 /** The restore's download and archive checks, in a scratch directory removed afterwards. */
-async function checkArchive(
+async function readBackAndCheck(
   o: VerifyCommittedOptions,
   stored: Awaited<ReturnType<typeof resolveBackup>>,
   manifest: Awaited<ReturnType<typeof readManifest>>["manifest"],
@@ -164,7 +164,7 @@ async function requireSameFiles(blobName: string, unpacked: string, local: strin
 }
 
 /** The fields that identify the bytes and their manifest, where storage and the commit disagree. */
-export function metadataDifferences(committed: BackupMetadata, stored: BackupMetadata): string[] {
+function metadataDifferences(committed: BackupMetadata, stored: BackupMetadata): string[] {
   const fields = ["size", "sha256", "manifestSha256"] as const;
   return fields
     .filter((f) => committed[f] !== stored[f])

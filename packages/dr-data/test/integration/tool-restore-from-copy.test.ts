@@ -163,7 +163,9 @@ describe("tool: restore --from-copy on real servers", function () {
       ),
       (e: unknown) =>
         e instanceof VerificationError &&
-        e.message.includes(`not a dump of the copy under ${CONTAINER}/${other}/`) &&
+        e.message.includes(
+          `; a dump of the copy under ${CONTAINER}/${other}/ was asked for: restoring the copy needs`,
+        ) &&
         e.message.includes("needs a new run id"),
     );
     assert.deepStrictEqual(await blobsUnder(other), []);
