@@ -441,7 +441,6 @@ function checkedJobs(asked: number | undefined): number {
   return jobs;
 }
 
-/** The target, staging and before databases' names; every problem with them at once. */
 /** What is wrong with restoring into `database` with this run id over this connection, every problem at once. */
 function targetProblems(database: string, o: Pick<RestoreTargetOptions, "connection" | "runId">): string[] {
   return [
@@ -452,6 +451,7 @@ function targetProblems(database: string, o: Pick<RestoreTargetOptions, "connect
   ];
 }
 
+/** The target, staging and before databases' names; every problem with them at once. */
 function targetNames(o: RestoreTargetOptions, sourceDatabase: string, log: Log): TargetNames {
   const database = o.database ?? sourceDatabase;
   if (o.databaseFrom === "PGDATABASE" && database !== sourceDatabase) {
